@@ -1,0 +1,77 @@
+/**
+ * Types of the pure evaluation engine. Nothing here knows about bindings, HTTP or storage.
+ *
+ * A flag set is a flagd flag-definition document
+ * (https://flagd.dev/schema/v0/flags.json); a compiled flag set is built once per snapshot
+ * version and evaluated synchronously, never throwing.
+ */
+
+/** A JSON value as it appears in a flag set or an evaluation context. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** One flag of a flagd flag set, as written by the operator. */
+export interface FlagDefinition {
+  state: "ENABLED" | "DISABLED";
+  variants: Record<string, JsonValue>;
+  /** May be absent or null: then an unmatched evaluation falls back to the caller's default. */
+  defaultVariant?: string | null;
+  /** JsonLogic; `{}` or absent means no targeting. */
+  targeting?: JsonValue;
+  metadata?: Record<string, string | number | boolean>;
+}
+
+/** A flagd flag set: flags, shared `$evaluators` referenced with `{"$ref": name}`, and metadata. */
+export interface FlagSet {
+  flags: Record<string, FlagDefinition>;
+  $evaluators?: Record<string, JsonValue>;
+  metadata?: Record<string, string | number | boolean>;
+}
+
+/** The evaluation context: `targetingKey` plus any attributes. */
+export type EvaluationContext = { targetingKey?: string } & Record<string, JsonValue | undefined>;
+
+/** The OpenFeature type a caller asks for; the engine checks the resolved value against it. */
+export type FlagType = "boolean" | "string" | "number" | "integer" | "object";
+
+/** OpenFeature error codes, as string literals. */
+export type ErrorCode =
+  | "FLAG_NOT_FOUND"
+  | "PARSE_ERROR"
+  | "TYPE_MISMATCH"
+  | "TARGETING_KEY_MISSING"
+  | "INVALID_CONTEXT"
+  | "GENERAL";
+
+export type FlagMetadata = Record<string, string | number | boolean>;
+
+/**
+ * The result of evaluating one flag: a discriminated union on `kind`.
+ * - `value`: a variant was chosen; `reason` says why.
+ * - `default`: no variant applies (disabled flag, or no default variant and no targeting match);
+ *   the caller's code default is to be used. OFREP serves this without a `value`.
+ * - `error`: evaluation failed; the caller's default is to be used, with `errorCode`.
+ */
+export type EvaluationResult =
+  | {
+      kind: "value";
+      key: string;
+      value: JsonValue;
+      variant: string;
+      reason: "STATIC" | "TARGETING_MATCH" | "DEFAULT";
+      metadata: FlagMetadata;
+    }
+  | {
+      kind: "default";
+      key: string;
+      reason: "DEFAULT" | "DISABLED" | "TARGETING_MATCH";
+      metadata: FlagMetadata;
+    }
+  | {
+      kind: "error";
+      key: string;
+      reason: "ERROR";
+      errorCode: ErrorCode;
+      errorDetails: string;
+      metadata: FlagMetadata;
+    };
