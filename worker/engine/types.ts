@@ -7,8 +7,12 @@
  */
 
 /** A JSON value as it appears in a flag set or an evaluation context. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+export type JsonValue = null | boolean | number | string | JsonArray | JsonObject;
+// Interfaces, not type aliases, so the recursion stays lazy for Durable Object RPC's stub types.
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+export interface JsonArray extends Array<JsonValue> {}
 
 /** One flag of a flagd flag set, as written by the operator. */
 export interface FlagDefinition {
@@ -75,3 +79,45 @@ export type EvaluationResult =
       errorDetails: string;
       metadata: FlagMetadata;
     };
+
+/** Which `fractional` bucketing a flag set uses; see `fractional.ts`. */
+export type FractionalMode = "v2" | "v3";
+
+/**
+ * The flag-set metadata key that opts a flag set into fractional v3 bucketing
+ * (`"edgeflags.fractional": "v3"`). flagd itself has no such switch yet; keys starting with
+ * `edgeflags.` configure the engine and are not copied into evaluation metadata.
+ */
+export const FRACTIONAL_MODE_METADATA_KEY = "edgeflags.fractional";
+
+/** Options of `compileFlagSet`. */
+export interface CompileOptions {
+  /** Overrides the flag set's `edgeflags.fractional` metadata. Default: `v2`. */
+  fractional?: FractionalMode;
+}
+
+/** Options of one evaluation. */
+export interface EvaluateOptions {
+  /** The type the caller expects; a variant of another type answers `TYPE_MISMATCH`. */
+  type?: FlagType;
+  /** The current time in milliseconds since the epoch (default `Date.now()`); `$flagd.timestamp` is it in whole seconds. */
+  now?: number;
+}
+
+/** A flag set compiled once, evaluated many times; synchronous, never throws. */
+export interface CompiledFlagSet {
+  /** Every flag key, in document order (broken flags included). */
+  readonly keys: readonly string[];
+  /** Flag key → why its targeting could not compile; such a flag answers `PARSE_ERROR`. */
+  readonly errors: ReadonlyMap<string, string>;
+  /** The flag set's own metadata (engine keys `edgeflags.*` removed). */
+  readonly metadata: FlagMetadata;
+  /** The fractional bucketing in force. */
+  readonly fractional: FractionalMode;
+  /** Whether the set has a flag with this key. */
+  has(flagKey: string): boolean;
+  /** Evaluates one flag. Results are frozen and may be shared between calls: do not mutate them. */
+  evaluate(flagKey: string, context: EvaluationContext, options?: EvaluateOptions): EvaluationResult;
+  /** Evaluates every flag (disabled and broken ones included, in `keys` order) for one context. */
+  evaluateAll(context: EvaluationContext, options?: Omit<EvaluateOptions, "type">): EvaluationResult[];
+}

@@ -1,0 +1,278 @@
+/**
+ * The admin API, mounted at `/admin/v1`: auth → validate → FlagStore RPC → JSON or problem+json.
+ * Nothing reaches the FlagStore before its body has been parsed; a rejected write changes nothing.
+ *
+ * @example
+ * curl -X POST localhost:8787/admin/v1/projects/default/environments/production/flags/new-checkout/toggle \
+ *   -H "authorization: Bearer $ADMIN_TOKEN" -H "x-change-reason: checkout errors"
+ */
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { z } from "zod";
+import type { Result } from "../durable-objects/result";
+import { noteVersion } from "../worker/snapshot-cache";
+import { authenticateAdmin, type Actor } from "./auth";
+import { problem, storeProblem } from "./problem";
+import {
+  AuditQuerySchema,
+  CreateAdminKeyBodySchema,
+  CreateFlagBodySchema,
+  CreateKeyBodySchema,
+  FlagKeySchema,
+  NameSchema,
+  ProjectBodySchema,
+  toProblems,
+  ToggleBodySchema,
+  UpdateFlagBodySchema,
+} from "./schemas";
+import type { FlagDefinition } from "../worker/engine/types";
+
+type AdminEnv = { Bindings: Env; Variables: { actor: Actor; project: string } };
+type AdminContext = Context<AdminEnv>;
+
+/** Flag sets of a few thousand flags with inline id lists stay well under this. */
+const MAX_FLAGSET_BYTES = 8 * 1024 * 1024;
+const MAX_BODY_BYTES = 512 * 1024;
+
+export const admin = new Hono<AdminEnv>();
+
+const tooLarge = (limit: number) =>
+  bodyLimit({
+    maxSize: limit,
+    onError: () => problem("payload_too_large", `request bodies here are limited to ${limit} bytes`),
+  });
+
+const authenticate = async (c: AdminContext, next: () => Promise<void>) => {
+  const project = c.req.param("project") ?? "";
+  const name = NameSchema.safeParse(project);
+  if (!name.success) {
+    return problem("invalid", `"${project}" is not a valid project name: ${name.error.issues[0]!.message}`, {
+      errors: [{ path: "project", message: name.error.issues[0]!.message }],
+    });
+  }
+  const actor = await authenticateAdmin(c.req.raw, c.env, project);
+  if (actor instanceof Response) return actor;
+  c.set("actor", actor);
+  c.set("project", project);
+  await next();
+};
+
+admin.use("/projects/:project", authenticate);
+admin.use("/projects/:project/*", authenticate);
+const flagSetLimit = tooLarge(MAX_FLAGSET_BYTES);
+const bodyLimitDefault = tooLarge(MAX_BODY_BYTES);
+admin.use("*", (c, next) => (c.req.path.endsWith("/flagd") ? flagSetLimit : bodyLimitDefault)(c, next));
+
+// ---- projects ---------------------------------------------------------------------------------
+
+admin.put("/projects/:project", async (c) => {
+  const body = await parseBody(c, ProjectBodySchema);
+  if (body instanceof Response) return body;
+  const result = await store(c).putProject(c.get("project"), body.environments, meta(c, null));
+  if (!result.ok) return storeProblem(result.error);
+  for (const env of result.value.environments) noteVersion(result.value.project, env.name, env.version);
+  const { created, ...info } = result.value;
+  return c.json(info, created ? 201 : 200);
+});
+
+admin.get("/projects/:project", async (c) => respond(c, await store(c).getProject()));
+
+// ---- whole flag sets (flagd documents) --------------------------------------------------------
+
+admin.get("/projects/:project/environments/:env/flagd", async (c) => {
+  const result = await store(c).getFlagSet(c.req.param("env"));
+  if (!result.ok) return storeProblem(result.error);
+  c.header("ETag", `"${result.value.version}"`);
+  c.header("X-Edgeflags-Config-Version", String(result.value.version));
+  return c.json(result.value.flagSet);
+});
+
+admin.put("/projects/:project/environments/:env/flagd", async (c) => {
+  const body = await parseJson(c);
+  if (body instanceof Response) return body;
+  const ifMatch = readIfMatch(c);
+  if (ifMatch instanceof Response) return ifMatch;
+  const environment = c.req.param("env");
+  const result = await store(c).replaceFlagSet(environment, body, { ...meta(c, null), ifMatch });
+  if (!result.ok) return storeProblem(result.error);
+  noteVersion(c.get("project"), environment, result.value.version);
+  c.header("ETag", `"${result.value.version}"`);
+  return c.json({ project: c.get("project"), environment, version: result.value.version });
+});
+
+// ---- single flags -----------------------------------------------------------------------------
+
+admin.get("/projects/:project/environments/:env/flags", async (c) => {
+  const result = await store(c).listFlags(c.req.param("env"));
+  if (!result.ok) return storeProblem(result.error);
+  return c.json({ version: result.value.version, flags: result.value.flags.map(flagJson) });
+});
+
+admin.post("/projects/:project/environments/:env/flags", async (c) => {
+  const body = await parseBody(c, CreateFlagBodySchema);
+  if (body instanceof Response) return body;
+  const { key, reason, ...definition } = body;
+  const result = await store(c).createFlag(c.req.param("env"), key, definition as FlagDefinition, meta(c, reason));
+  return flagWritten(c, result, 201);
+});
+
+admin.get("/projects/:project/environments/:env/flags/:flag", async (c) => {
+  const key = flagKey(c);
+  if (key instanceof Response) return key;
+  const result = await store(c).getFlag(c.req.param("env"), key);
+  if (!result.ok) return storeProblem(result.error);
+  c.header("ETag", `"${result.value.version}"`);
+  return c.json(flagJson(result.value));
+});
+
+admin.put("/projects/:project/environments/:env/flags/:flag", async (c) => {
+  const key = flagKey(c);
+  if (key instanceof Response) return key;
+  const ifMatch = readIfMatch(c);
+  if (ifMatch instanceof Response) return ifMatch;
+  if (ifMatch === null) {
+    return problem("precondition_required", "send If-Match with the flag's version (its ETag from GET) so a concurrent change is not overwritten");
+  }
+  const body = await parseBody(c, UpdateFlagBodySchema);
+  if (body instanceof Response) return body;
+  const { reason, ...definition } = body;
+  const result = await store(c).updateFlag(c.req.param("env"), key, definition as FlagDefinition, { ...meta(c, reason), ifMatch });
+  return flagWritten(c, result, 200);
+});
+
+admin.post("/projects/:project/environments/:env/flags/:flag/toggle", async (c) => {
+  const key = flagKey(c);
+  if (key instanceof Response) return key;
+  const ifMatch = readIfMatch(c);
+  if (ifMatch instanceof Response) return ifMatch;
+  const body = await parseBody(c, ToggleBodySchema, {});
+  if (body instanceof Response) return body;
+  const environment = c.req.param("env");
+  let state = body.state;
+  if (state === undefined) {
+    const current = await store(c).getFlag(environment, key);
+    if (!current.ok) return storeProblem(current.error);
+    state = current.value.definition.state === "ENABLED" ? "DISABLED" : "ENABLED";
+  }
+  const result = await store(c).setFlagState(environment, key, state, { ...meta(c, body.reason), ifMatch });
+  return flagWritten(c, result, 200);
+});
+
+admin.delete("/projects/:project/environments/:env/flags/:flag", async (c) => {
+  const key = flagKey(c);
+  if (key instanceof Response) return key;
+  const ifMatch = readIfMatch(c);
+  if (ifMatch instanceof Response) return ifMatch;
+  const environment = c.req.param("env");
+  const result = await store(c).deleteFlag(environment, key, { ...meta(c, null), ifMatch });
+  if (!result.ok) return storeProblem(result.error);
+  noteVersion(c.get("project"), environment, result.value.version);
+  return c.body(null, 204);
+});
+
+// ---- keys -------------------------------------------------------------------------------------
+
+admin.post("/projects/:project/environments/:env/keys", async (c) => {
+  const body = await parseBody(c, CreateKeyBodySchema);
+  if (body instanceof Response) return body;
+  const environment = c.req.param("env");
+  const name = body.name ?? `${body.scope} key for ${environment}`;
+  return respond(c, await store(c).createKey(body.scope, environment, name, meta(c, null)), 201);
+});
+
+admin.get("/projects/:project/environments/:env/keys", async (c) => respond(c, await store(c).listKeys(c.req.param("env"))));
+
+admin.post("/projects/:project/keys", async (c) => {
+  const body = await parseBody(c, CreateAdminKeyBodySchema);
+  if (body instanceof Response) return body;
+  return respond(c, await store(c).createKey("admin", null, body.name ?? "admin key", meta(c, null)), 201);
+});
+
+admin.get("/projects/:project/keys", async (c) => respond(c, await store(c).listKeys(null)));
+
+admin.delete("/projects/:project/keys/:id", async (c) => respond(c, await store(c).revokeKey(c.req.param("id"), meta(c, null))));
+
+// ---- audit and replication --------------------------------------------------------------------
+
+admin.get("/projects/:project/audit", async (c) => {
+  const query = AuditQuerySchema.safeParse(c.req.query());
+  if (!query.success) return problem("invalid", "the audit query is not valid", { errors: toProblems(query.error) });
+  const { since, until, cursor, ...rest } = query.data;
+  return respond(c, await store(c).listAudit({
+    ...rest,
+    since: since === undefined ? undefined : Date.parse(since),
+    until: until === undefined ? undefined : Date.parse(until),
+    beforeSeq: cursor,
+  }));
+});
+
+admin.get("/projects/:project/audit/verify", async (c) => respond(c, await store(c).verifyAudit()));
+
+admin.get("/projects/:project/replication", async (c) => respond(c, await store(c).replicationStatus()));
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+function store(c: AdminContext) {
+  return c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(c.get("project")));
+}
+
+function meta(c: AdminContext, bodyReason: string | null | undefined) {
+  const header = c.req.header("x-change-reason")?.trim();
+  return { actor: c.get("actor").name, reason: bodyReason?.trim() || header || null };
+}
+
+function respond<T>(c: AdminContext, result: Result<T>, status: 200 | 201 = 200): Response {
+  if (!result.ok) return storeProblem(result.error);
+  return c.json(result.value as object, status);
+}
+
+function flagJson(record: { key: string; environment: string; version: number; updatedAt: string; updatedBy: string; definition: FlagDefinition }) {
+  return { key: record.key, environment: record.environment, version: record.version, updatedAt: record.updatedAt, updatedBy: record.updatedBy, ...record.definition };
+}
+
+function flagWritten(c: AdminContext, result: Result<Parameters<typeof flagJson>[0]>, status: 200 | 201): Response {
+  if (!result.ok) return storeProblem(result.error);
+  noteVersion(c.get("project"), result.value.environment, result.value.version);
+  c.header("ETag", `"${result.value.version}"`);
+  return c.json(flagJson(result.value), status);
+}
+
+function flagKey(c: AdminContext): string | Response {
+  const key = c.req.param("flag") ?? "";
+  const parsed = FlagKeySchema.safeParse(key);
+  if (!parsed.success) return problem("invalid", `"${key}" is not a valid flag key: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
+}
+
+/** `If-Match: "12"` (or `W/"12"`, or `12`) → 12; absent or `*` → null. */
+function readIfMatch(c: AdminContext): number | null | Response {
+  const header = c.req.header("if-match")?.trim();
+  if (!header || header === "*") return null;
+  const match = /^(?:W\/)?"?(\d+)"?$/.exec(header);
+  if (!match) return problem("invalid", `If-Match must be the version you read, as its ETag (e.g. "12"); got ${header}`);
+  return Number(match[1]);
+}
+
+async function parseJson(c: AdminContext, empty?: unknown): Promise<unknown | Response> {
+  const text = await c.req.text();
+  if (text.trim() === "") {
+    if (empty !== undefined) return empty;
+    return problem("invalid", "the request body is empty; send a JSON document");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    return problem("invalid", `the request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function parseBody<S extends z.ZodType>(c: AdminContext, schema: S, empty?: z.input<S>): Promise<z.output<S> | Response> {
+  const json = await parseJson(c, empty);
+  if (json instanceof Response) return json;
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const problems = toProblems(parsed.error);
+    return problem("invalid", problems.map((p) => `${p.path}: ${p.message}`).join("; "), { errors: problems });
+  }
+  return parsed.data;
+}

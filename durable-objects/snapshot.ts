@@ -1,0 +1,91 @@
+/**
+ * The snapshot: what the FlagStore publishes to KV for one environment and what the edge reads.
+ * It is a valid flagd flag set plus the version it was published at. The format and the KV keys
+ * are documented in `durable-objects/STORAGE.md`; the edge parses every read with `SnapshotSchema`.
+ */
+import { createHash } from "node:crypto";
+import * as z from "zod";
+import type { FlagSet } from "../worker/engine/types";
+
+/** Bumped only when the snapshot's shape changes incompatibly; readers reject other formats. */
+export const SNAPSHOT_FORMAT = 1;
+
+export interface Snapshot {
+  format: typeof SNAPSHOT_FORMAT;
+  project: string;
+  environment: string;
+  /** The environment's version: increases by one with every committed change. */
+  version: number;
+  /** Strong HTTP entity tag of this version (`"<version>"` quoted), used by `server` key fetches. */
+  etag: string;
+  /** When the change that produced this version was committed (ISO 8601). */
+  updatedAt: string;
+  flagSet: FlagSet;
+}
+
+/** An API key's identity as the edge sees it: which project and environment it may evaluate. */
+export interface KeyIdentity {
+  id: string;
+  project: string;
+  /** `null` for project-wide `admin` keys. */
+  environment: string | null;
+  scope: KeyScope;
+}
+
+export type KeyScope = "client" | "server" | "admin";
+
+/** KV key of an environment's snapshot. */
+export function snapshotKvKey(project: string, environment: string): string {
+  return `snapshot:${project}:${environment}`;
+}
+
+/** SHA-256 (hex) of an API key: the only form in which keys are stored, in SQLite and in KV. */
+export function hashKey(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+/** KV key of an API key's identity, by the SHA-256 (hex) of the key. */
+export function keyIndexKvKey(keyHash: string): string {
+  return `key:${keyHash}`;
+}
+
+/** The entity tag of a snapshot version. */
+export function snapshotEtag(version: number): string {
+  return `"${version}"`;
+}
+
+const JsonPrimitive = z.union([z.string(), z.number(), z.boolean()]);
+
+/**
+ * Parses a snapshot read back from KV. Flags are checked for shape only: their targeting is
+ * compiled by the engine, which isolates a bad flag instead of rejecting the set.
+ */
+export const SnapshotSchema = z.object({
+  format: z.literal(SNAPSHOT_FORMAT),
+  project: z.string(),
+  environment: z.string(),
+  version: z.number().int().nonnegative(),
+  etag: z.string(),
+  updatedAt: z.string(),
+  flagSet: z.object({
+    flags: z.record(
+      z.string(),
+      z.object({
+        state: z.enum(["ENABLED", "DISABLED"]),
+        variants: z.record(z.string(), z.json()),
+        defaultVariant: z.string().nullish(),
+        targeting: z.json().optional(),
+        metadata: z.record(z.string(), JsonPrimitive).optional(),
+      }),
+    ),
+    $evaluators: z.record(z.string(), z.json()).optional(),
+    metadata: z.record(z.string(), JsonPrimitive).optional(),
+  }),
+});
+
+export const KeyIdentitySchema = z.object({
+  id: z.string(),
+  project: z.string(),
+  environment: z.string().nullable(),
+  scope: z.enum(["client", "server", "admin"]),
+});

@@ -1,0 +1,48 @@
+/**
+ * The Hono app: CORS for browsers on the OFREP routes, `/ofrep/v1` and `/admin/v1` mounted,
+ * one error handler. Known failures are answered where they happen; anything reaching `onError`
+ * is a bug, logged and answered with a generic 500.
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { admin } from "../admin/routes";
+import { problem } from "../admin/problem";
+import { ofrep, VERSION_HEADER } from "./ofrep";
+
+export const app = new Hono<{ Bindings: Env }>();
+
+app.use(
+  "/ofrep/*",
+  cors({
+    origin: "*",
+    allowMethods: ["POST", "GET", "OPTIONS"],
+    allowHeaders: ["Authorization", "X-API-Key", "Content-Type", "If-None-Match"],
+    exposeHeaders: ["ETag", "Retry-After", VERSION_HEADER],
+    maxAge: 86_400,
+  }),
+);
+
+app.get("/", (c) =>
+  c.json({
+    service: "edgeflags",
+    ofrep: "/ofrep/v1/evaluate/flags",
+    admin: "/admin/v1",
+  }),
+);
+app.get("/health", (c) => c.text("ok"));
+
+app.route("/ofrep/v1", ofrep);
+app.route("/admin/v1", admin);
+
+app.notFound((c) => {
+  if (c.req.path.startsWith("/admin/")) return problem("not_found", `no admin route ${c.req.method} ${c.req.path}`);
+  return c.json({ errorDetails: `no route ${c.req.method} ${c.req.path}` }, 404);
+});
+
+app.onError((error, c) => {
+  if (error instanceof HTTPException) return error.getResponse();
+  console.error("unhandled error", c.req.method, c.req.path, error);
+  if (c.req.path.startsWith("/admin/")) return problem("internal", "an unexpected error occurred; it has been logged");
+  return c.json({ errorDetails: "an unexpected error occurred while evaluating flags" }, 500);
+});

@@ -1,0 +1,376 @@
+/**
+ * Compiles JsonLogic (json-logic-js semantics, plus flagd's `fractional`, `sem_ver`,
+ * `starts_with`, `ends_with` and `$ref`) into closures, once per flag set. No `eval` and no
+ * `new Function`: Workers forbid both at request time.
+ *
+ * Compilation resolves `{"$ref": name}` against the flag set's `$evaluators` (refusing unknown
+ * names and cycles), turns constant lists in `in` into `Set`s shared by every flag of the set,
+ * and rejects what cannot run (unknown operators, malformed `fractional`) with a `RuleError`.
+ */
+import { compileFractional } from "./fractional";
+import type { FractionalMode } from "./types";
+import { lookup, RuleError, toFloat, truthy, wholeData } from "./json-logic";
+import type { Rule } from "./json-logic";
+import { semVerOperator } from "./sem-ver";
+
+/** Shared state of one flag-set compilation. */
+export interface CompileEnv {
+  readonly evaluators: Readonly<Record<string, unknown>>;
+  readonly fractional: FractionalMode;
+  /** Compiled `$evaluators`, by name. */
+  readonly refs: Map<string, Rule>;
+  /** `$ref` names being compiled, to detect cycles. */
+  readonly refStack: string[];
+  /** Constant `in` lists by their JSON text, shared across flags. */
+  readonly sets: Map<string, ReadonlySet<unknown>>;
+}
+
+/** Creates the state for compiling the rules of one flag set. */
+export function createCompileEnv(evaluators: unknown, fractional: FractionalMode): CompileEnv {
+  const record = typeof evaluators === "object" && evaluators !== null && !Array.isArray(evaluators) ? (evaluators as Record<string, unknown>) : {};
+  return { evaluators: record, fractional, refs: new Map(), refStack: [], sets: new Map() };
+}
+
+type OpCompiler = (args: unknown[], at: string, env: CompileEnv) => Rule;
+
+const UNDEFINED: Rule = () => undefined;
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isPrimitive = (v: unknown): boolean => v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+
+/**
+ * Compiles a JsonLogic value into a rule.
+ *
+ * @example compileRule({"==": [{"var": "plan"}, "pro"]}, "", env)(scope, ROOT) // true or false
+ */
+export function compileRule(logic: unknown, at: string, env: CompileEnv): Rule {
+  if (Array.isArray(logic)) {
+    if (logic.every(isPrimitive)) {
+      const constant = Object.freeze(logic.slice());
+      return () => constant;
+    }
+    const items = logic.map((item, i) => compileRule(item, `${at}[${i}]`, env));
+    return (s, d) => items.map((item) => item(s, d));
+  }
+  if (!isPlainObject(logic)) {
+    if (logic === undefined) return UNDEFINED;
+    return () => logic;
+  }
+  const keys = Object.keys(logic);
+  if (keys.length === 0) {
+    const empty = Object.freeze({});
+    return () => empty;
+  }
+  if (keys.length > 1) {
+    throw new RuleError(at, `a rule must have exactly one operator, got ${keys.length} keys (${keys.join(", ")})`);
+  }
+  const op = keys[0]!;
+  const opAt = at ? `${at}.${op}` : op;
+  if (op === "$ref") return compileRef(logic[op], opAt, env);
+  if (op === "fractional") {
+    return compileFractional(logic[op], opAt, env.fractional, (arg, argAt) => compileRule(arg, argAt, env));
+  }
+  const compiler = Object.hasOwn(OPERATORS, op) ? OPERATORS[op] : undefined;
+  if (!compiler) throw new RuleError(opAt, `unknown operator "${op}"`);
+  const raw = logic[op];
+  return compiler(Array.isArray(raw) ? raw : [raw], opAt, env);
+}
+
+function compileRef(name: unknown, at: string, env: CompileEnv): Rule {
+  if (typeof name !== "string") throw new RuleError(at, `$ref must name an evaluator, got ${JSON.stringify(name)}`);
+  const cached = env.refs.get(name);
+  if (cached) return cached;
+  if (!Object.hasOwn(env.evaluators, name)) {
+    const known = Object.keys(env.evaluators);
+    throw new RuleError(at, `$ref "${name}" does not name an evaluator in $evaluators (${known.length ? known.join(", ") : "none defined"})`);
+  }
+  if (env.refStack.includes(name)) {
+    throw new RuleError(at, `$ref cycle: ${[...env.refStack.slice(env.refStack.indexOf(name)), name].join(" → ")}`);
+  }
+  env.refStack.push(name);
+  try {
+    const rule = compileRule(env.evaluators[name], `$evaluators.${name}`, env);
+    env.refs.set(name, rule);
+    return rule;
+  } finally {
+    env.refStack.pop();
+  }
+}
+
+const args = (list: unknown[], at: string, env: CompileEnv): Rule[] => list.map((arg, i) => compileRule(arg, `${at}[${i}]`, env));
+const arg = (list: unknown[], i: number, at: string, env: CompileEnv): Rule =>
+  i < list.length ? compileRule(list[i], `${at}[${i}]`, env) : UNDEFINED;
+
+/** Builds an operator over eagerly evaluated arguments. */
+function eager(fn: (values: unknown[]) => unknown): OpCompiler {
+  return (list, at, env) => {
+    const rules = args(list, at, env);
+    return (s, d) => {
+      const values = new Array<unknown>(rules.length);
+      for (let i = 0; i < rules.length; i++) values[i] = rules[i]!(s, d);
+      return fn(values);
+    };
+  };
+}
+
+/** Builds a binary operator (missing arguments are `undefined`, as in json-logic-js). */
+function binary(fn: (a: unknown, b: unknown) => unknown): OpCompiler {
+  return (list, at, env) => {
+    const a = arg(list, 0, at, env);
+    const b = arg(list, 1, at, env);
+    return (s, d) => fn(a(s, d), b(s, d));
+  };
+}
+
+type Cmp = (a: unknown, b: unknown) => boolean;
+/* eslint-disable @typescript-eslint/no-explicit-any -- JavaScript's relational coercion is the json-logic-js semantics */
+const lt: Cmp = (a, b) => (a as any) < (b as any);
+const le: Cmp = (a, b) => (a as any) <= (b as any);
+const gt: Cmp = (a, b) => (a as any) > (b as any);
+const ge: Cmp = (a, b) => (a as any) >= (b as any);
+const minus = (a: unknown, b: unknown): number => (a as any) - (b as any);
+const divide = (a: unknown, b: unknown): number => (a as any) / (b as any);
+const modulo = (a: unknown, b: unknown): number => (a as any) % (b as any);
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** `<` and `<=` also take three arguments: `a < b < c`. */
+function between(cmp: Cmp): OpCompiler {
+  return (list, at, env) => {
+    const a = arg(list, 0, at, env);
+    const b = arg(list, 1, at, env);
+    if (list.length < 3) return (s, d) => cmp(a(s, d), b(s, d));
+    const c = arg(list, 2, at, env);
+    return (s, d) => {
+      const bv = b(s, d);
+      return cmp(a(s, d), bv) && cmp(bv, c(s, d));
+    };
+  };
+}
+
+function compileVar(list: unknown[], at: string, env: CompileEnv): Rule {
+  const path = list[0];
+  const fallback = list.length > 1 ? compileRule(list[1], `${at}[1]`, env) : undefined;
+  if (isPlainObject(path) || Array.isArray(path)) {
+    const pathRule = compileRule(path, `${at}[0]`, env);
+    return (s, d) => {
+      const p = pathRule(s, d);
+      if (p === undefined || p === null || p === "") return wholeData(s, d);
+      const found = lookup(s, d, String(p).split("."), undefined);
+      return found === undefined ? (fallback ? fallback(s, d) : null) : found;
+    };
+  }
+  if (path === undefined || path === null || path === "") return (s, d) => wholeData(s, d);
+  const segments = Object.freeze(String(path).split("."));
+  if (!fallback) return (s, d) => lookup(s, d, segments, null);
+  return (s, d) => {
+    const found = lookup(s, d, segments, undefined);
+    return found === undefined ? fallback(s, d) : found;
+  };
+}
+
+function compileMissing(list: unknown[], at: string, env: CompileEnv): Rule {
+  const rules = args(list, at, env);
+  return (s, d) => {
+    const first = rules.length > 0 ? rules[0]!(s, d) : undefined;
+    const keys: unknown[] = Array.isArray(first) ? first : rules.map((r) => r(s, d));
+    const missing: unknown[] = [];
+    for (const key of keys) {
+      const value = key === null || key === undefined || key === "" ? wholeData(s, d) : lookup(s, d, String(key).split("."), null);
+      if (value === null || value === "") missing.push(key);
+    }
+    return missing;
+  };
+}
+
+function compileMissingSome(list: unknown[], at: string, env: CompileEnv): Rule {
+  const need = arg(list, 0, at, env);
+  const options = arg(list, 1, at, env);
+  return (s, d) => {
+    const wanted = options(s, d);
+    const keys: unknown[] = Array.isArray(wanted) ? wanted : [];
+    const missing: unknown[] = [];
+    for (const key of keys) {
+      const value = lookup(s, d, String(key).split("."), null);
+      if (value === null || value === "") missing.push(key);
+    }
+    return keys.length - missing.length >= (need(s, d) as number) ? [] : missing;
+  };
+}
+
+function compileIf(list: unknown[], at: string, env: CompileEnv): Rule {
+  const rules = args(list, at, env);
+  if (rules.length === 0) return () => null;
+  if (rules.length === 3) {
+    const [c, t, e] = rules as [Rule, Rule, Rule];
+    return (s, d) => (truthy(c(s, d)) ? t(s, d) : e(s, d));
+  }
+  return (s, d) => {
+    let i = 0;
+    for (; i < rules.length - 1; i += 2) {
+      if (truthy(rules[i]!(s, d))) return rules[i + 1]!(s, d);
+    }
+    return i === rules.length - 1 ? rules[i]!(s, d) : null;
+  };
+}
+
+function logical(isAnd: boolean): OpCompiler {
+  return (list, at, env) => {
+    const rules = args(list, at, env);
+    return (s, d) => {
+      let current: unknown = null;
+      for (const rule of rules) {
+        current = rule(s, d);
+        if (truthy(current) !== isAnd) return current;
+      }
+      return current;
+    };
+  };
+}
+
+/** `map`, `filter`, `all`, `none`, `some`: the second argument runs against each element. */
+function scoped(finish: (items: unknown[], each: (item: unknown) => unknown) => unknown, empty: unknown): OpCompiler {
+  return (list, at, env) => {
+    const source = arg(list, 0, at, env);
+    const each = arg(list, 1, at, env);
+    return (s, d) => {
+      const items = source(s, d);
+      if (!Array.isArray(items)) return typeof empty === "function" ? (empty as () => unknown)() : empty;
+      return finish(items, (item) => each(s, item));
+    };
+  };
+}
+
+function compileReduce(list: unknown[], at: string, env: CompileEnv): Rule {
+  const source = arg(list, 0, at, env);
+  const each = arg(list, 1, at, env);
+  const initial = arg(list, 2, at, env);
+  return (s, d) => {
+    const start = initial(s, d);
+    let accumulator: unknown = start === undefined ? null : start;
+    const items = source(s, d);
+    if (!Array.isArray(items)) return accumulator;
+    for (const current of items) accumulator = each(s, { current, accumulator });
+    return accumulator;
+  };
+}
+
+function compileIn(list: unknown[], at: string, env: CompileEnv): Rule {
+  const needle = arg(list, 0, at, env);
+  const haystack = list[1];
+  if (Array.isArray(haystack) && haystack.every(isPrimitive)) {
+    const id = JSON.stringify(haystack);
+    let set = env.sets.get(id);
+    if (!set) {
+      set = new Set(haystack);
+      env.sets.set(id, set);
+    }
+    const members = set;
+    return (s, d) => members.has(needle(s, d));
+  }
+  if (typeof haystack === "string") return (s, d) => haystack.includes(String(needle(s, d)));
+  const dynamic = arg(list, 1, at, env);
+  return (s, d) => {
+    const a = needle(s, d);
+    const b = dynamic(s, d);
+    if (typeof b === "string") return b.includes(String(a));
+    if (Array.isArray(b)) return b.indexOf(a) !== -1;
+    return false;
+  };
+}
+
+function stringCompare(test: (subject: string, part: string) => boolean): OpCompiler {
+  return eager((values) => {
+    if (values.length !== 2) return null;
+    const [subject, part] = values;
+    return typeof subject === "string" && typeof part === "string" ? test(subject, part) : null;
+  });
+}
+
+function substr(values: unknown[]): string {
+  const source = String(values[0]);
+  const start = Number(values[1]) || 0;
+  const end = values[2];
+  if (typeof end === "number" && end < 0) {
+    const rest = source.substr(start);
+    return rest.substr(0, rest.length + end);
+  }
+  return end === undefined ? source.substr(start) : source.substr(start, Number(end));
+}
+
+const OPERATORS: Readonly<Record<string, OpCompiler>> = {
+  var: compileVar,
+  missing: compileMissing,
+  missing_some: compileMissingSome,
+  if: compileIf,
+  "?:": compileIf,
+  // eslint-disable-next-line eqeqeq -- json-logic-js loose equality
+  "==": binary((a, b) => a == b),
+  "===": binary((a, b) => a === b),
+  // eslint-disable-next-line eqeqeq -- json-logic-js loose equality
+  "!=": binary((a, b) => a != b),
+  "!==": binary((a, b) => a !== b),
+  "!": (list, at, env) => {
+    const a = arg(list, 0, at, env);
+    return (s, d) => !truthy(a(s, d));
+  },
+  "!!": (list, at, env) => {
+    const a = arg(list, 0, at, env);
+    return (s, d) => truthy(a(s, d));
+  },
+  or: logical(false),
+  and: logical(true),
+  ">": binary(gt),
+  ">=": binary(ge),
+  "<": between(lt),
+  "<=": between(le),
+  max: eager((values) => Math.max(...(values as number[]))),
+  min: eager((values) => Math.min(...(values as number[]))),
+  "+": eager((values) => {
+    let sum = 0;
+    for (const v of values) sum += toFloat(v);
+    return sum;
+  }),
+  "*": eager((values) => {
+    if (values.length === 0) return null;
+    let product = toFloat(values[0]);
+    for (let i = 1; i < values.length; i++) product *= toFloat(values[i]);
+    return product;
+  }),
+  "-": (list, at, env) => {
+    const a = arg(list, 0, at, env);
+    if (list.length < 2) return (s, d) => -(a(s, d) as number);
+    const b = arg(list, 1, at, env);
+    return (s, d) => minus(a(s, d), b(s, d));
+  },
+  "/": binary(divide),
+  "%": binary(modulo),
+  map: scoped((items, each) => items.map(each), () => []),
+  filter: scoped((items, each) => items.filter((item) => truthy(each(item))), () => []),
+  all: scoped((items, each) => items.length > 0 && items.every((item) => truthy(each(item))), false),
+  none: scoped((items, each) => !items.some((item) => truthy(each(item))), true),
+  some: scoped((items, each) => items.some((item) => truthy(each(item))), false),
+  reduce: compileReduce,
+  merge: eager((values) => {
+    const out: unknown[] = [];
+    for (const v of values) {
+      if (Array.isArray(v)) out.push(...(v as unknown[]));
+      else out.push(v);
+    }
+    return out;
+  }),
+  in: compileIn,
+  cat: eager((values) => {
+    let out = "";
+    for (const v of values) out += String(v);
+    return out;
+  }),
+  substr: eager(substr),
+  // json-logic-js prints here; a Worker evaluating thousands of contexts must not, so `log` only
+  // passes its argument through.
+  log: (list, at, env) => arg(list, 0, at, env),
+  starts_with: stringCompare((subject, part) => subject.startsWith(part)),
+  ends_with: stringCompare((subject, part) => subject.endsWith(part)),
+  sem_ver: eager(semVerOperator),
+};
+
+/** The operator names the compiler accepts (besides `$ref`). */
+export const OPERATOR_NAMES: readonly string[] = Object.freeze([...Object.keys(OPERATORS), "fractional"]);

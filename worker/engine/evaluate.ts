@@ -1,0 +1,271 @@
+/**
+ * Compiles a flagd flag set once and evaluates its flags synchronously, flagd's way:
+ * - a DISABLED flag answers `default` with reason DISABLED;
+ * - a flag without targeting answers its default variant with reason STATIC;
+ * - targeting that yields a variant name (a string; `true`, `false` and numbers are read as their
+ *   text) answers that variant with TARGETING_MATCH; an unknown name is a GENERAL error;
+ * - targeting that yields null answers the default variant with reason DEFAULT;
+ * - no default variant means `default` (the caller's code default);
+ * - a flag whose targeting cannot compile answers PARSE_ERROR, alone: the others still work.
+ *
+ * Results are built at compile time wherever they do not depend on the context and are shared
+ * (frozen) between evaluations, so evaluating allocates little more than the scope.
+ */
+import { compileRule, createCompileEnv } from "./compile";
+import { ROOT, RuleError } from "./json-logic";
+import type { Rule, Scope } from "./json-logic";
+import { FRACTIONAL_MODE_METADATA_KEY } from "./types";
+import type {
+  CompiledFlagSet,
+  CompileOptions,
+  EvaluateOptions,
+  EvaluationContext,
+  EvaluationResult,
+  FlagMetadata,
+  FlagType,
+  FractionalMode,
+  JsonValue,
+} from "./types";
+
+type ValueResult = Extract<EvaluationResult, { kind: "value" }>;
+
+interface CompiledFlag {
+  readonly key: string;
+  readonly disabled: boolean;
+  readonly metadata: FlagMetadata;
+  /** Set when targeting could not compile. */
+  readonly broken: EvaluationResult | undefined;
+  readonly rule: Rule | undefined;
+  /** STATIC (no targeting) or DEFAULT (targeting yielded null) answer. */
+  readonly fallback: EvaluationResult;
+  /** TARGETING_MATCH answers by variant name. */
+  readonly matches: ReadonlyMap<string, ValueResult>;
+  readonly variantNames: string;
+  readonly disabledResult: EvaluationResult;
+}
+
+const ENGINE_METADATA_PREFIX = "edgeflags.";
+const EMPTY_CONTEXT: EvaluationContext = Object.freeze({});
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
+
+/** A JSON-safe copy: the compiled set never shares objects with its input. */
+function copyJson(value: unknown): JsonValue {
+  return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JsonValue);
+}
+
+function primitiveMetadata(input: unknown): FlagMetadata {
+  const out: FlagMetadata = {};
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return out;
+  for (const [key, value] of Object.entries(input)) {
+    if (key.startsWith(ENGINE_METADATA_PREFIX)) continue;
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") out[key] = value;
+  }
+  return out;
+}
+
+function fractionalModeOf(metadata: unknown, options: CompileOptions | undefined): FractionalMode {
+  if (options?.fractional) return options.fractional;
+  if (typeof metadata === "object" && metadata !== null && !Array.isArray(metadata)) {
+    const mode = (metadata as Record<string, unknown>)[FRACTIONAL_MODE_METADATA_KEY];
+    if (mode === "v3") return "v3";
+  }
+  return "v2";
+}
+
+function errorResult(key: string, errorCode: Extract<EvaluationResult, { kind: "error" }>["errorCode"], errorDetails: string, metadata: FlagMetadata): EvaluationResult {
+  return { kind: "error", key, reason: "ERROR", errorCode, errorDetails, metadata };
+}
+
+function describeType(value: JsonValue): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "float";
+  return typeof value;
+}
+
+function matchesType(value: JsonValue, type: FlagType): boolean {
+  switch (type) {
+    case "boolean":
+    case "string":
+      return typeof value === type;
+    case "number":
+      return typeof value === "number";
+    case "integer":
+      return typeof value === "number" && Number.isInteger(value);
+    case "object":
+      return typeof value === "object" && value !== null && !Array.isArray(value);
+  }
+}
+
+/** A targeting result names a variant when it is a string, a boolean or a number. */
+function variantName(out: unknown): string | undefined {
+  switch (typeof out) {
+    case "string":
+      return out;
+    case "boolean":
+    case "number":
+      return String(out);
+    default:
+      return undefined;
+  }
+}
+
+function compileFlag(key: string, raw: unknown, setMetadata: FlagMetadata, env: ReturnType<typeof createCompileEnv>): { flag: CompiledFlag; error?: string } {
+  const def = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+  const metadata = deepFreeze({ ...setMetadata, ...primitiveMetadata(def["metadata"]) });
+  const variantsIn = typeof def["variants"] === "object" && def["variants"] !== null && !Array.isArray(def["variants"]) ? (def["variants"] as Record<string, unknown>) : {};
+  const names = Object.keys(variantsIn);
+  const variantNames = names.join(", ");
+  const defaultVariant = typeof def["defaultVariant"] === "string" ? def["defaultVariant"] : undefined;
+  const targeting = def["targeting"];
+  const hasTargeting =
+    targeting !== undefined &&
+    targeting !== null &&
+    !(typeof targeting === "object" && !Array.isArray(targeting) && Object.keys(targeting).length === 0);
+
+  const valueResult = (variant: string, reason: ValueResult["reason"]): ValueResult =>
+    deepFreeze({ kind: "value", key, value: copyJson(variantsIn[variant]), variant, reason, metadata });
+  const matches = new Map<string, ValueResult>();
+  for (const name of names) matches.set(name, valueResult(name, "TARGETING_MATCH"));
+
+  const reason = hasTargeting ? "DEFAULT" : "STATIC";
+  let fallback: EvaluationResult;
+  if (defaultVariant === undefined) {
+    fallback = deepFreeze({ kind: "default", key, reason: "DEFAULT", metadata });
+  } else if (Object.hasOwn(variantsIn, defaultVariant)) {
+    fallback = valueResult(defaultVariant, reason);
+  } else {
+    fallback = deepFreeze(errorResult(key, "GENERAL", `default variant "${defaultVariant}" is not one of the variants (${variantNames})`, metadata));
+  }
+
+  let rule: Rule | undefined;
+  let broken: EvaluationResult | undefined;
+  let error: string | undefined;
+  if (hasTargeting) {
+    try {
+      rule = compileRule(targeting, "", env);
+    } catch (e) {
+      error = describeRuleError(e);
+      broken = deepFreeze(errorResult(key, "PARSE_ERROR", `flag "${key}" has invalid targeting: ${error}`, metadata));
+    }
+  }
+  const flag: CompiledFlag = {
+    key,
+    disabled: def["state"] === "DISABLED",
+    metadata,
+    broken,
+    rule,
+    fallback,
+    matches,
+    variantNames,
+    disabledResult: deepFreeze({ kind: "default", key, reason: "DISABLED", metadata }),
+  };
+  return error === undefined ? { flag } : { flag, error };
+}
+
+/** `targeting.if[0].$ref: …`, or `targeting → $evaluators.name.…: …` inside a shared evaluator. */
+export function describeRuleError(e: unknown): string {
+  if (!(e instanceof RuleError)) return `targeting: ${e instanceof Error ? e.message : String(e)}`;
+  if (!e.at) return `targeting: ${e.detail}`;
+  return `targeting${e.at.startsWith("$evaluators.") ? " → " : "."}${e.at}: ${e.detail}`;
+}
+
+function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
+  if (flag.disabled) return flag.disabledResult;
+  if (flag.broken) return flag.broken;
+  const rule = flag.rule;
+  if (!rule) return flag.fallback;
+  let out: unknown;
+  try {
+    scope.flagKey = flag.key;
+    out = rule(scope, ROOT);
+  } catch (e) {
+    return errorResult(flag.key, "GENERAL", `evaluating the targeting of flag "${flag.key}" failed: ${e instanceof Error ? e.message : String(e)}`, flag.metadata);
+  }
+  if (out === null || out === undefined) return flag.fallback;
+  const name = variantName(out);
+  if (name === undefined) {
+    return errorResult(flag.key, "GENERAL", `the targeting of flag "${flag.key}" returned ${Array.isArray(out) ? "an array" : "an object"}, not a variant name`, flag.metadata);
+  }
+  const match = flag.matches.get(name);
+  if (match) return match;
+  return errorResult(flag.key, "GENERAL", `the targeting of flag "${flag.key}" returned "${name}", which is not one of the variants (${flag.variantNames})`, flag.metadata);
+}
+
+function checkType(result: EvaluationResult, type: FlagType | undefined): EvaluationResult {
+  if (!type || result.kind !== "value" || matchesType(result.value, type)) return result;
+  return errorResult(result.key, "TYPE_MISMATCH", `flag "${result.key}" is ${describeType(result.value)}, not ${type} (variant "${result.variant}")`, result.metadata);
+}
+
+function contextOf(context: EvaluationContext | null | undefined): Readonly<Record<string, unknown>> {
+  return typeof context === "object" && context !== null && !Array.isArray(context) ? context : EMPTY_CONTEXT;
+}
+
+/**
+ * Compiles a flag set. Never throws: flags whose targeting cannot compile are kept, answer
+ * `PARSE_ERROR`, and are listed in `errors`.
+ *
+ * @example
+ * const set = compileFlagSet({ flags: { beta: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off" } } });
+ * set.evaluate("beta", { targetingKey: "user-1" }, { type: "boolean" }); // { kind: "value", value: false, reason: "STATIC", … }
+ */
+export function compileFlagSet(flagSet: unknown, options?: CompileOptions): CompiledFlagSet {
+  const input = (typeof flagSet === "object" && flagSet !== null && !Array.isArray(flagSet) ? flagSet : {}) as Record<string, unknown>;
+  const fractional = fractionalModeOf(input["metadata"], options);
+  const metadata = deepFreeze(primitiveMetadata(input["metadata"]));
+  const env = createCompileEnv(input["$evaluators"], fractional);
+  const flagsIn = typeof input["flags"] === "object" && input["flags"] !== null && !Array.isArray(input["flags"]) ? (input["flags"] as Record<string, unknown>) : {};
+
+  const flags = new Map<string, CompiledFlag>();
+  const list: CompiledFlag[] = [];
+  const errors = new Map<string, string>();
+  for (const [key, def] of Object.entries(flagsIn)) {
+    const { flag, error } = compileFlag(key, def, metadata, env);
+    flags.set(key, flag);
+    list.push(flag);
+    if (error !== undefined) errors.set(key, error);
+  }
+  const keys = Object.freeze(list.map((f) => f.key));
+
+  const notFound = (key: string): EvaluationResult => errorResult(key, "FLAG_NOT_FOUND", `flag "${key}" was not found`, metadata);
+
+  return {
+    keys,
+    errors,
+    metadata,
+    fractional,
+    has: (key) => flags.has(key),
+    evaluate(flagKey, context, options) {
+      const flag = flags.get(flagKey);
+      if (!flag) return notFound(flagKey);
+      const now = options?.now ?? Date.now();
+      const scope: Scope = { ctx: contextOf(context), flagKey, timestamp: Math.floor(now / 1000) };
+      try {
+        return checkType(runFlag(flag, scope), options?.type);
+      } catch (e) {
+        return errorResult(flagKey, "GENERAL", `evaluating flag "${flagKey}" failed: ${e instanceof Error ? e.message : String(e)}`, flag.metadata);
+      }
+    },
+    evaluateAll(context, options) {
+      const now = options?.now ?? Date.now();
+      const scope: Scope = { ctx: contextOf(context), flagKey: "", timestamp: Math.floor(now / 1000) };
+      const results = new Array<EvaluationResult>(list.length);
+      for (let i = 0; i < list.length; i++) {
+        const flag = list[i]!;
+        try {
+          results[i] = runFlag(flag, scope);
+        } catch (e) {
+          results[i] = errorResult(flag.key, "GENERAL", `evaluating flag "${flag.key}" failed: ${e instanceof Error ? e.message : String(e)}`, flag.metadata);
+        }
+      }
+      return results;
+    },
+  };
+}

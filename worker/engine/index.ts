@@ -1,0 +1,13 @@
+/**
+ * The pure evaluation engine: flagd flag sets in, OpenFeature results out. No I/O, no bindings;
+ * imports nothing outside this folder.
+ */
+export { compileFlagSet } from "./evaluate";
+export { validateFlagSet } from "./validate";
+export type { FlagSetProblem, ValidationResult } from "./validate";
+export { murmur3, murmur3Bytes } from "./murmur3";
+export { encodeCbor } from "./cbor";
+export { bucketOf, hashV2, hashV3, MAX_TOTAL_WEIGHT } from "./fractional";
+export { compareSemVer, parseSemVer, semVerOperator } from "./sem-ver";
+export { FRACTIONAL_MODE_METADATA_KEY } from "./types";
+export type * from "./types";

@@ -1,0 +1,69 @@
+/**
+ * API keys at the edge: read the credential from a request, and resolve a key to the project and
+ * environment it serves from isolate memory, refreshed from the KV key index.
+ */
+import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
+
+/** The credential of a request: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+export function readCredential(headers: Headers): string | null {
+  const authorization = headers.get("authorization");
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match?.[1] ?? null;
+  }
+  return headers.get("x-api-key")?.trim() || null;
+}
+
+interface CachedIdentity {
+  identity: KeyIdentity | null;
+  checkedAt: number;
+  refreshing: boolean;
+}
+
+/** Unknown keys are remembered this long, so a flood of bad keys does not become a flood of KV reads. */
+const UNKNOWN_KEY_TTL_MS = 5_000;
+const MAX_CACHED_KEYS = 10_000;
+const identities = new Map<string, CachedIdentity>();
+
+/**
+ * The identity of `key`, or null when it is unknown or revoked. A known key is served from memory
+ * and revalidated against KV in the background once `refreshMs` has passed, so revocation reaches
+ * this isolate within KV's propagation window plus `refreshMs`.
+ */
+export async function resolveKey(
+  kv: KVNamespace,
+  waitUntil: (promise: Promise<unknown>) => void,
+  key: string,
+  refreshMs: number,
+): Promise<KeyIdentity | null> {
+  const hash = hashKey(key);
+  const cached = identities.get(hash);
+  const now = Date.now();
+  if (cached) {
+    const age = now - cached.checkedAt;
+    if (cached.identity === null) {
+      if (age < Math.min(UNKNOWN_KEY_TTL_MS, refreshMs)) return null;
+    } else {
+      if (age >= refreshMs && !cached.refreshing) {
+        cached.refreshing = true;
+        waitUntil(lookup(kv, hash).finally(() => { cached.refreshing = false; }));
+      }
+      return cached.identity;
+    }
+  }
+  return lookup(kv, hash);
+}
+
+async function lookup(kv: KVNamespace, hash: string): Promise<KeyIdentity | null> {
+  const raw = await kv.get(keyIndexKvKey(hash), "json");
+  const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
+  const identity = parsed?.success ? parsed.data : null;
+  if (identities.size >= MAX_CACHED_KEYS) identities.clear();
+  identities.set(hash, { identity, checkedAt: Date.now(), refreshing: false });
+  return identity;
+}
+
+/** Forgets every cached key; for tests that change keys behind the isolate's back. */
+export function clearKeyCache(): void {
+  identities.clear();
+}

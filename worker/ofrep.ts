@@ -1,0 +1,124 @@
+/**
+ * OFREP evaluation at the edge: key → environment → compiled snapshot → engine → wire.
+ *
+ * `POST /ofrep/v1/evaluate/flags/{key}` evaluates one flag; `POST /ofrep/v1/evaluate/flags`
+ * evaluates all of them and answers `304` when the caller's `If-None-Match` still matches the
+ * result. Every response names the snapshot version it used, in `X-Edgeflags-Config-Version`
+ * and in the metadata.
+ */
+import { createHash } from "node:crypto";
+import { Hono, type Context } from "hono";
+import type { EvaluationContext } from "./engine/types";
+import { readCredential, resolveKey } from "./keys";
+import { ofrepStatus, toOfrep } from "./ofrep-wire";
+import { getSnapshot, type CompiledSnapshot } from "./snapshot-cache";
+import type { KeyIdentity } from "../durable-objects/snapshot";
+
+export const VERSION_HEADER = "X-Edgeflags-Config-Version";
+
+type OfrepEnv = { Bindings: Env; Variables: { identity: KeyIdentity } };
+
+/** Seconds between background revalidations of an isolate's snapshot against KV. */
+export function refreshMs(env: Env): number {
+  const seconds = Number(env.SNAPSHOT_REFRESH_SECONDS);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 5_000;
+}
+
+export const ofrep = new Hono<OfrepEnv>();
+
+ofrep.use("*", async (c, next) => {
+  const credential = readCredential(c.req.raw.headers);
+  if (!credential) {
+    return c.json({ errorDetails: "send a client or server key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'" }, 401);
+  }
+  const identity = await resolveKey(c.env.FLAGS_KV, (p) => c.executionCtx.waitUntil(p), credential, refreshMs(c.env));
+  if (!identity) return c.json({ errorDetails: "this key is not known or has been revoked" }, 401);
+  if (identity.environment === null) {
+    return c.json({ errorDetails: "admin keys do not evaluate flags; use a client or server key of an environment" }, 403);
+  }
+  c.set("identity", identity);
+  await next();
+});
+
+ofrep.post("/evaluate/flags/:key", async (c) => {
+  const key = c.req.param("key");
+  const request = await readContext(c);
+  if ("error" in request) return c.json({ key, errorCode: "INVALID_CONTEXT", errorDetails: request.error }, 400);
+  const snapshot = await snapshotFor(c);
+  if (!snapshot) {
+    return c.json({ key, errorCode: "FLAG_NOT_FOUND", errorDetails: `flag "${key}" was not found: the environment has no flags` }, 404);
+  }
+  const result = snapshot.compiled.evaluate(key, request.context);
+  c.header(VERSION_HEADER, String(snapshot.version));
+  return c.json(toOfrep(result, { configVersion: snapshot.version }), ofrepStatus(result));
+});
+
+ofrep.post("/evaluate/flags", async (c) => {
+  const request = await readContext(c);
+  if ("error" in request) return c.json({ errorCode: "INVALID_CONTEXT", errorDetails: request.error }, 400);
+  const snapshot = await snapshotFor(c);
+  const identity = c.get("identity");
+  const body = JSON.stringify({
+    flags: snapshot ? snapshot.compiled.evaluateAll(request.context).map((result) => toOfrep(result)) : [],
+    metadata: {
+      project: identity.project,
+      environment: identity.environment,
+      configVersion: snapshot?.version ?? 0,
+      ...(snapshot ? { updatedAt: snapshot.updatedAt } : {}),
+    },
+  });
+  const etag = `"${createHash("sha1").update(body).digest("base64url")}"`;
+  c.header("ETag", etag);
+  c.header("Cache-Control", "private, no-cache");
+  c.header(VERSION_HEADER, String(snapshot?.version ?? 0));
+  if (matchesEtag(c.req.header("if-none-match"), etag)) return c.body(null, 304);
+  return c.body(body, 200, { "content-type": "application/json" });
+});
+
+/** The snapshot for the key's environment, at least as new as a `flagConfigEtag` the caller names. */
+function snapshotFor(c: Context<OfrepEnv>): Promise<CompiledSnapshot | null> {
+  const identity = c.get("identity");
+  const named = /^(?:W\/)?"?(\d+)"?$/.exec(c.req.query("flagConfigEtag") ?? "");
+  return getSnapshot(
+    {
+      kv: c.env.FLAGS_KV,
+      fromStore: (project, environment) => c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project)).getSnapshot(environment),
+      waitUntil: (p) => c.executionCtx.waitUntil(p),
+      refreshMs: refreshMs(c.env),
+    },
+    identity.project,
+    identity.environment!,
+    named ? Number(named[1]) : 0,
+  );
+}
+
+/** The evaluation context of an OFREP request body; a missing body or `context` is an empty context. */
+async function readContext(c: Context<OfrepEnv>): Promise<{ context: EvaluationContext } | { error: string }> {
+  const text = await c.req.text();
+  if (text.trim() === "") return { context: {} };
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { error: "the request body is not valid JSON" };
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return { error: 'the request body must be a JSON object like {"context": {"targetingKey": "user-1"}}' };
+  }
+  const context = (body as { context?: unknown }).context;
+  if (context === undefined || context === null) return { context: {} };
+  if (typeof context !== "object" || Array.isArray(context)) return { error: "context must be a JSON object" };
+  const targetingKey = (context as { targetingKey?: unknown }).targetingKey;
+  if (targetingKey !== undefined && typeof targetingKey !== "string") {
+    return { error: "context.targetingKey must be a string" };
+  }
+  return { context: context as EvaluationContext };
+}
+
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((candidate) => {
+    const tag = candidate.trim();
+    return tag === "*" || tag === etag || tag === `W/${etag}`;
+  });
+}
