@@ -1,5 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { readConformance } from "./test/conformance/provide";
 
 /** The bootstrap admin token the tests sign in with; never used outside tests. */
 export const TEST_ADMIN_TOKEN = "test-admin-token";
@@ -8,11 +10,38 @@ export const TEST_ADMIN_TOKEN = "test-admin-token";
 // the Worker sees.
 process.env.ADMIN_TOKEN ??= TEST_ADMIN_TOKEN;
 
+const root = fileURLToPath(new URL(".", import.meta.url));
+
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: { bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } },
-    }),
-  ],
+  test: {
+    projects: [
+      {
+        // Everything that runs inside workerd against real KV and Durable Object bindings.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/browser/**"],
+          // The conformance suites in ../shared (or $EDGEFLAGS_CONFORMANCE_DIR), read on the host.
+          provide: { conformance: readConformance(root) },
+        },
+      },
+      {
+        // Real browsers (headless Chromium) against a Worker served by `wrangler dev`.
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
 });

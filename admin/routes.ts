@@ -18,6 +18,7 @@ import {
   CreateAdminKeyBodySchema,
   CreateFlagBodySchema,
   CreateKeyBodySchema,
+  EvaluateBodySchema,
   FlagKeySchema,
   NameSchema,
   ProjectBodySchema,
@@ -25,7 +26,9 @@ import {
   ToggleBodySchema,
   UpdateFlagBodySchema,
 } from "./schemas";
-import type { FlagDefinition } from "../worker/engine/types";
+import { compileFlagSet } from "../worker/engine/index";
+import type { EvaluationContext, FlagDefinition } from "../worker/engine/types";
+import { toOfrep } from "../worker/ofrep-wire";
 
 type AdminEnv = { Bindings: Env; Variables: { actor: Actor; project: string } };
 type AdminContext = Context<AdminEnv>;
@@ -168,6 +171,21 @@ admin.delete("/projects/:project/environments/:env/flags/:flag", async (c) => {
   if (!result.ok) return storeProblem(result.error);
   noteVersion(c.get("project"), environment, result.value.version);
   return c.body(null, 204);
+});
+
+/**
+ * Evaluates a context against the environment's current flags, straight from the FlagStore (not
+ * the edge's replica): what the console's "try a context" panel shows.
+ */
+admin.post("/projects/:project/environments/:env/evaluate", async (c) => {
+  const body = await parseBody(c, EvaluateBodySchema);
+  if (body instanceof Response) return body;
+  const result = await store(c).getFlagSet(c.req.param("env"));
+  if (!result.ok) return storeProblem(result.error);
+  const compiled = compileFlagSet(result.value.flagSet);
+  const context = body.context as EvaluationContext;
+  const flags = body.flags ? body.flags.map((key) => compiled.evaluate(key, context)) : compiled.evaluateAll(context);
+  return c.json({ version: result.value.version, flags: flags.map((r) => toOfrep(r)) });
 });
 
 // ---- keys -------------------------------------------------------------------------------------

@@ -62,6 +62,12 @@ export const CreateAdminKeyBodySchema = z.object({
   name: z.string().min(1).max(100).optional(),
 }).strict();
 
+export const EvaluateBodySchema = z.object({
+  context: z.record(z.string(), z.json()).default({}),
+  /** Only these flags; all of them when omitted. */
+  flags: z.array(FlagKeySchema).max(1000).optional(),
+}).strict();
+
 export const AuditQuerySchema = z.object({
   environment: NameSchema.optional(),
   flag: FlagKeySchema.optional(),

@@ -313,3 +313,24 @@ describe("concurrent writers", () => {
     expect(new Set(versions).size).toBe(5);
   });
 });
+
+describe("evaluate from the admin API", () => {
+  it("evaluates a context against the FlagStore's current flags", async () => {
+    await setupProject("admin-evaluate");
+    const res = await call("POST", `${P("admin-evaluate")}/environments/production/evaluate`, {
+      body: { context: { targetingKey: "u1", country: "US" }, flags: ["banner-color", "ghost"] },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.flags).toEqual([
+      expect.objectContaining({ key: "banner-color", value: "#0a0", variant: "green", reason: "TARGETING_MATCH" }),
+      expect.objectContaining({ key: "ghost", errorCode: "FLAG_NOT_FOUND" }),
+    ]);
+  });
+
+  it("rejects a context that is not an object", async () => {
+    await setupProject("admin-evaluate-bad");
+    const res = await call("POST", `${P("admin-evaluate-bad")}/environments/production/evaluate`, { body: { context: [1] } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe("context");
+  });
+});
