@@ -9,9 +9,10 @@
  */
 import { compileFractional } from "./fractional";
 import type { FractionalMode } from "./types";
-import { lookup, RuleError, toFloat, truthy, wholeData } from "./json-logic";
+import { lookup, ROOT, RuleError, toFloat, truthy, wholeData } from "./json-logic";
 import type { Rule } from "./json-logic";
-import { semVerOperator } from "./sem-ver";
+import { compareSemVer, parseSemVer, SEM_VER_OPERATORS, semVerOperator } from "./sem-ver";
+import type { SemVer } from "./sem-ver";
 
 /** Shared state of one flag-set compilation. */
 export interface CompileEnv {
@@ -34,6 +35,7 @@ export function createCompileEnv(evaluators: unknown, fractional: FractionalMode
 type OpCompiler = (args: unknown[], at: string, env: CompileEnv) => Rule;
 
 const UNDEFINED: Rule = () => undefined;
+const hasOwn = Object.hasOwn;
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isPrimitive = (v: unknown): boolean => v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean";
 
@@ -160,6 +162,17 @@ function compileVar(list: unknown[], at: string, env: CompileEnv): Rule {
   }
   if (path === undefined || path === null || path === "") return (s, d) => wholeData(s, d);
   const segments = Object.freeze(String(path).split("."));
+  const key = segments[0]!;
+  if (!fallback && segments.length === 1 && key !== "$flagd") {
+    // The common case, `{"var": "plan"}` against the context: one own-property read.
+    return (s, d) => {
+      if (d !== ROOT) return lookup(s, d, segments, null);
+      const ctx = s.ctx;
+      if (!hasOwn(ctx, key)) return null;
+      const value = ctx[key];
+      return value === undefined ? null : value;
+    };
+  }
   if (!fallback) return (s, d) => lookup(s, d, segments, null);
   return (s, d) => {
     const found = lookup(s, d, segments, undefined);
@@ -278,11 +291,76 @@ function compileIn(list: unknown[], at: string, env: CompileEnv): Rule {
 }
 
 function stringCompare(test: (subject: string, part: string) => boolean): OpCompiler {
-  return eager((values) => {
-    if (values.length !== 2) return null;
-    const [subject, part] = values;
-    return typeof subject === "string" && typeof part === "string" ? test(subject, part) : null;
-  });
+  return (list, at, env) => {
+    if (list.length !== 2) {
+      args(list, at, env); // still refuse unknown operators inside
+      return () => null;
+    }
+    const a = arg(list, 0, at, env);
+    const b = arg(list, 1, at, env);
+    return (s, d) => {
+      const subject = a(s, d);
+      const part = b(s, d);
+      return typeof subject === "string" && typeof part === "string" ? test(subject, part) : null;
+    };
+  };
+}
+
+/** `sem_ver` with its operator and, when constant, its versions parsed once at compile time. */
+function compileSemVer(list: unknown[], at: string, env: CompileEnv): Rule {
+  const op = list[1];
+  if (list.length !== 3 || typeof op !== "string" || !SEM_VER_OPERATORS.has(op)) return eager(semVerOperator)(list, at, env);
+  const side = (i: number): ((s: Parameters<Rule>[0], d: unknown) => SemVer | undefined) => {
+    const raw = list[i];
+    if (isPlainObject(raw) || Array.isArray(raw)) {
+      const rule = compileRule(raw, `${at}[${i}]`, env);
+      return (s, d) => parseSemVer(rule(s, d));
+    }
+    const parsed = parseSemVer(raw);
+    return () => parsed;
+  };
+  const left = side(0);
+  const right = side(2);
+  return (s, d) => {
+    const l = left(s, d);
+    const r = right(s, d);
+    if (!l || !r) return null;
+    switch (op) {
+      case "^":
+        return l.major === r.major;
+      case "~":
+        return l.major === r.major && l.minor === r.minor;
+    }
+    const c = compareSemVer(l, r);
+    switch (op) {
+      case "=":
+        return c === 0;
+      case "!=":
+        return c !== 0;
+      case "<":
+        return c < 0;
+      case "<=":
+        return c <= 0;
+      case ">":
+        return c > 0;
+      default:
+        return c >= 0;
+    }
+  };
+}
+
+/** `cat` of two arguments (the usual `flagKey + id`) without an intermediate array. */
+function compileCat(list: unknown[], at: string, env: CompileEnv): Rule {
+  if (list.length !== 2) {
+    return eager((values) => {
+      let out = "";
+      for (const v of values) out += String(v);
+      return out;
+    })(list, at, env);
+  }
+  const a = arg(list, 0, at, env);
+  const b = arg(list, 1, at, env);
+  return (s, d) => String(a(s, d)) + String(b(s, d));
 }
 
 function substr(values: unknown[]): string {
@@ -358,18 +436,14 @@ const OPERATORS: Readonly<Record<string, OpCompiler>> = {
     return out;
   }),
   in: compileIn,
-  cat: eager((values) => {
-    let out = "";
-    for (const v of values) out += String(v);
-    return out;
-  }),
+  cat: compileCat,
   substr: eager(substr),
   // json-logic-js prints here; a Worker evaluating thousands of contexts must not, so `log` only
   // passes its argument through.
   log: (list, at, env) => arg(list, 0, at, env),
   starts_with: stringCompare((subject, part) => subject.startsWith(part)),
   ends_with: stringCompare((subject, part) => subject.endsWith(part)),
-  sem_ver: eager(semVerOperator),
+  sem_ver: compileSemVer,
 };
 
 /** The operator names the compiler accepts (besides `$ref`). */

@@ -14,7 +14,7 @@
 import { encodeCbor } from "./cbor";
 import { RuleError } from "./json-logic";
 import type { Rule, Scope } from "./json-logic";
-import { murmur3, murmur3Bytes } from "./murmur3";
+import { murmur3, murmur3Bytes, murmur3Concat } from "./murmur3";
 import type { FractionalMode } from "./types";
 
 
@@ -156,7 +156,7 @@ export function compileFractional(args: unknown, at: string, mode: FractionalMod
   const hashTargetingKey = (scope: Scope): number | undefined => {
     const key = Object.hasOwn(scope.ctx, "targetingKey") ? scope.ctx["targetingKey"] : undefined;
     if (typeof key !== "string") return undefined;
-    return mode === "v3" ? hashV3([scope.flagKey, key]) : hashV2(scope.flagKey + key);
+    return mode === "v3" ? hashV3([scope.flagKey, key]) : murmur3Concat(scope.flagKey, key);
   };
 
   return (scope, data) => {

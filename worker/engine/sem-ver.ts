@@ -31,7 +31,22 @@ export const SEM_VER_OPERATORS: ReadonlySet<string> = new Set(["=", "!=", "<", "
  */
 export function parseSemVer(raw: unknown): SemVer | undefined {
   if (typeof raw !== "string" && typeof raw !== "number") return undefined;
-  let text = String(raw);
+  const text = String(raw);
+  // Contexts repeat a handful of app versions; remember recent parses (bounded, so a flood of
+  // distinct strings cannot grow memory).
+  const cached = PARSED.get(text);
+  if (cached !== undefined) return cached ?? undefined;
+  const parsed = parseText(text);
+  if (PARSED.size >= PARSED_LIMIT) PARSED.clear();
+  PARSED.set(text, parsed ? Object.freeze(parsed) : null);
+  return parsed;
+}
+
+const PARSED = new Map<string, SemVer | null>();
+const PARSED_LIMIT = 1024;
+
+function parseText(raw: string): SemVer | undefined {
+  let text = raw;
   if (text.startsWith("v") || text.startsWith("V")) text = text.slice(1);
   const full = FULL.exec(text);
   if (full) {
@@ -39,9 +54,7 @@ export function parseSemVer(raw: unknown): SemVer | undefined {
     const minor = Number(full[2]);
     const patch = Number(full[3]);
     if (!Number.isSafeInteger(major) || !Number.isSafeInteger(minor) || !Number.isSafeInteger(patch)) return undefined;
-    const prerelease = full[4]
-      ? full[4].split(".").map((id) => (/^\d+$/.test(id) ? Number(id) : id))
-      : [];
+    const prerelease = Object.freeze(full[4] ? full[4].split(".").map((id) => (/^\d+$/.test(id) ? Number(id) : id)) : []);
     return { major, minor, patch, prerelease };
   }
   const partial = PARTIAL.exec(text);

@@ -127,7 +127,8 @@ function lintRule(rule: unknown, path: string, problems: FlagSetProblem[]): void
       break;
     }
   }
-  for (const item of list) lintRule(item, at, problems);
+  if (Array.isArray(raw)) raw.forEach((item, i) => lintRule(item, `${at}[${i}]`, problems));
+  else lintRule(raw, at, problems);
 }
 
 function ruleProblem(e: unknown, path: string): FlagSetProblem {
@@ -186,8 +187,13 @@ export function validateFlagSet(input: unknown): ValidationResult {
     }
   }
 
-  const flagsIn = input["flags"];
+  let flagsIn = input["flags"];
   const flags: Record<string, FlagDefinition> = {};
+  // The flagd daemon's format (https://flagd.dev/schema/v0/flagd.json) also allows an array of
+  // flags with a "key" each; accept it only from documents that declare that schema.
+  if (Array.isArray(flagsIn) && typeof input["$schema"] === "string" && /(^|\/)flagd\.json$/.test(input["$schema"])) {
+    flagsIn = flagsFromArray(flagsIn, problems);
+  }
   if (flagsIn === undefined) {
     problems.push({ path: "flags", message: 'a flag set needs "flags": an object keyed by flag key' });
   } else if (!isObject(flagsIn)) {
@@ -209,6 +215,21 @@ export function validateFlagSet(input: unknown): ValidationResult {
   if (evaluators) flagSet.$evaluators = evaluators;
   if (metadata) flagSet.metadata = metadata;
   return { ok: true, flagSet };
+}
+
+function flagsFromArray(list: unknown[], problems: FlagSetProblem[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  list.forEach((item, i) => {
+    const key = isObject(item) ? item["key"] : undefined;
+    if (typeof key !== "string" || key === "") {
+      problems.push({ path: `flags[${i}].key`, message: `each flag of the array form needs a non-empty string "key", got ${show(key)}` });
+      return;
+    }
+    if (Object.hasOwn(out, key)) problems.push({ path: `flags[${i}].key`, message: `flag key "${key}" appears twice` });
+    const { key: _key, ...flag } = item as Record<string, unknown>;
+    out[key] = flag;
+  });
+  return out;
 }
 
 function checkFlag(key: string, def: unknown, problems: FlagSetProblem[], env: ReturnType<typeof createCompileEnv>): FlagDefinition | undefined {
