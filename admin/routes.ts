@@ -13,12 +13,23 @@ import type { Result } from "../durable-objects/result";
 import { noteVersion } from "../worker/snapshot-cache";
 import { authenticateAdmin, type Actor } from "./auth";
 import { problem, storeProblem } from "./problem";
+import { hooks } from "./webhooks-in";
 import {
   AuditQuerySchema,
   CreateAdminKeyBodySchema,
   CreateFlagBodySchema,
+  CompareQuerySchema,
   CreateKeyBodySchema,
+  CreateTriggerBodySchema,
+  CreateWebhookBodySchema,
   EvaluateBodySchema,
+  FlagInfoPatchSchema,
+  ProjectFlagBodySchema,
+  PromoteBodySchema,
+  RotateKeyBodySchema,
+  SegmentBodySchema,
+  UpdateTriggerBodySchema,
+  UpdateWebhookBodySchema,
   FlagKeySchema,
   NameSchema,
   ProjectBodySchema,
@@ -65,6 +76,9 @@ admin.use("/projects/:project/*", authenticate);
 const flagSetLimit = tooLarge(MAX_FLAGSET_BYTES);
 const bodyLimitDefault = tooLarge(MAX_BODY_BYTES);
 admin.use("*", (c, next) => (c.req.path.endsWith("/flagd") ? flagSetLimit : bodyLimitDefault)(c, next));
+
+// Trigger URLs authenticate by their own secret, not by admin credentials.
+admin.route("/hooks", hooks);
 
 // ---- projects ---------------------------------------------------------------------------------
 
@@ -210,6 +224,154 @@ admin.get("/projects/:project/keys", async (c) => respond(c, await store(c).list
 
 admin.delete("/projects/:project/keys/:id", async (c) => respond(c, await store(c).revokeKey(c.req.param("id"), meta(c, null))));
 
+admin.post("/projects/:project/keys/:id/rotate", async (c) => {
+  const body = await parseBody(c, RotateKeyBodySchema, {});
+  if (body instanceof Response) return body;
+  return respond(c, await store(c).rotateKey(c.req.param("id"), body.overlapSeconds, meta(c, null)), 201);
+});
+
+// ---- segments ---------------------------------------------------------------------------------
+
+admin.get("/projects/:project/segments", async (c) => respond(c, await store(c).listSegments()));
+
+admin.get("/projects/:project/segments/:name", async (c) => {
+  const result = await store(c).getSegment(c.req.param("name"));
+  if (!result.ok) return storeProblem(result.error);
+  c.header("ETag", `"${result.value.version}"`);
+  return c.json(result.value);
+});
+
+admin.put("/projects/:project/segments/:name", async (c) => {
+  const name = NameSchema.safeParse(c.req.param("name"));
+  if (!name.success) return problem("invalid", `segment names: ${name.error.issues[0]!.message}`, { errors: [{ path: "name", message: name.error.issues[0]!.message }] });
+  const ifMatch = readIfMatch(c);
+  if (ifMatch instanceof Response) return ifMatch;
+  const body = await parseBody(c, SegmentBodySchema);
+  if (body instanceof Response) return body;
+  const { reason, ...input } = body;
+  const result = await store(c).putSegment(name.data, input, { ...meta(c, reason), ifMatch });
+  if (!result.ok) return storeProblem(result.error);
+  await noteAllVersions(c);
+  c.header("ETag", `"${result.value.version}"`);
+  return c.json(result.value);
+});
+
+admin.delete("/projects/:project/segments/:name", async (c) => {
+  const result = await store(c).deleteSegment(c.req.param("name"), meta(c, null));
+  if (!result.ok) return storeProblem(result.error);
+  await noteAllVersions(c);
+  return c.body(null, 204);
+});
+
+// ---- flags across environments ----------------------------------------------------------------
+
+admin.get("/projects/:project/flags", async (c) => respond(c, await store(c).listProjectFlags()));
+
+admin.post("/projects/:project/flags", async (c) => {
+  const body = await parseBody(c, ProjectFlagBodySchema);
+  if (body instanceof Response) return body;
+  const { key, description, owner, tags, lifetime, expectedRemovalAt, environments, reason, ...definition } = body;
+  const result = await store(c).createFlagEverywhere(
+    key,
+    { description, owner, tags, lifetime, expectedRemovalAt },
+    definition as FlagDefinition,
+    environments as Record<string, Partial<FlagDefinition>>,
+    meta(c, reason),
+  );
+  if (!result.ok) return storeProblem(result.error);
+  for (const record of Object.values(result.value.environments)) noteVersion(c.get("project"), record.environment, record.version);
+  return c.json(result.value, 201);
+});
+
+admin.get("/projects/:project/flags/:flag", async (c) => respond(c, await store(c).getProjectFlag(c.req.param("flag"))));
+
+admin.patch("/projects/:project/flags/:flag", async (c) => {
+  const body = await parseBody(c, FlagInfoPatchSchema);
+  if (body instanceof Response) return body;
+  const { reason, ...patch } = body;
+  return respond(c, await store(c).updateFlagInfo(c.req.param("flag"), patch, meta(c, reason)));
+});
+
+admin.get("/projects/:project/compare", async (c) => {
+  const query = CompareQuerySchema.safeParse({ ...c.req.query(), flag: c.req.queries("flag") });
+  if (!query.success) return problem("invalid", "compare needs ?from=<environment>&to=<environment>", { errors: toProblems(query.error) });
+  const flags = query.data.flag === undefined ? null : ([] as string[]).concat(query.data.flag);
+  return respond(c, await store(c).compareEnvironments(query.data.from, query.data.to, flags));
+});
+
+admin.post("/projects/:project/promote", async (c) => {
+  const body = await parseBody(c, PromoteBodySchema);
+  if (body instanceof Response) return body;
+  const ifMatch = readIfMatch(c);
+  if (ifMatch instanceof Response) return ifMatch;
+  const dryRun = c.req.query("dryRun") === "true";
+  const result = await store(c).promote(body.from, body.to, body.flags ?? null, { ...meta(c, body.reason), dryRun, ifMatch });
+  if (!result.ok) return storeProblem(result.error);
+  if (result.value.version !== null) noteVersion(c.get("project"), body.to, result.value.version);
+  return c.json({ dryRun, ...result.value });
+});
+
+// ---- webhooks out -----------------------------------------------------------------------------
+
+admin.get("/projects/:project/webhooks", async (c) => respond(c, await store(c).listWebhooks()));
+
+admin.post("/projects/:project/webhooks", async (c) => {
+  const body = await parseBody(c, CreateWebhookBodySchema);
+  if (body instanceof Response) return body;
+  return respond(c, await store(c).createWebhook({ url: body.url, events: body.events, description: body.description, secret: body.secret ?? null }, meta(c, null)), 201);
+});
+
+admin.patch("/projects/:project/webhooks/:id", async (c) => {
+  const body = await parseBody(c, UpdateWebhookBodySchema);
+  if (body instanceof Response) return body;
+  return respond(c, await store(c).updateWebhook(c.req.param("id"), body, meta(c, null)));
+});
+
+admin.delete("/projects/:project/webhooks/:id", async (c) => {
+  const result = await store(c).deleteWebhook(c.req.param("id"), meta(c, null));
+  return result.ok ? c.body(null, 204) : storeProblem(result.error);
+});
+
+admin.post("/projects/:project/webhooks/:id/ping", async (c) => respond(c, await store(c).pingWebhook(c.req.param("id"), meta(c, null)), 201));
+
+admin.get("/projects/:project/webhooks/:id/deliveries", async (c) => {
+  const limit = Math.min(200, Math.max(1, Number(c.req.query("limit") ?? 50) || 50));
+  return respond(c, await store(c).listDeliveries(c.req.param("id"), limit));
+});
+
+admin.post("/projects/:project/webhooks/:id/deliveries/:delivery/redeliver", async (c) =>
+  respond(c, await store(c).redeliver(c.req.param("id"), c.req.param("delivery"))),
+);
+
+// ---- triggers in ------------------------------------------------------------------------------
+
+admin.get("/projects/:project/triggers", async (c) => respond(c, await store(c).listTriggers()));
+
+admin.post("/projects/:project/triggers", async (c) => {
+  const body = await parseBody(c, CreateTriggerBodySchema);
+  if (body instanceof Response) return body;
+  const result = await store(c).createTrigger(body, meta(c, null));
+  if (!result.ok) return storeProblem(result.error);
+  return c.json(withTriggerUrls(c, result.value), 201);
+});
+
+admin.patch("/projects/:project/triggers/:id", async (c) => {
+  const body = await parseBody(c, UpdateTriggerBodySchema);
+  if (body instanceof Response) return body;
+  return respond(c, await store(c).setTriggerActive(c.req.param("id"), body.active, meta(c, null)));
+});
+
+admin.post("/projects/:project/triggers/:id/rotate", async (c) => {
+  const result = await store(c).rotateTrigger(c.req.param("id"), meta(c, null));
+  if (!result.ok) return storeProblem(result.error);
+  return c.json(withTriggerUrls(c, result.value));
+});
+
+admin.delete("/projects/:project/triggers/:id", async (c) => {
+  const result = await store(c).deleteTrigger(c.req.param("id"), meta(c, null));
+  return result.ok ? c.body(null, 204) : storeProblem(result.error);
+});
+
 // ---- audit and replication --------------------------------------------------------------------
 
 admin.get("/projects/:project/audit", async (c) => {
@@ -229,6 +391,20 @@ admin.get("/projects/:project/audit/verify", async (c) => respond(c, await store
 admin.get("/projects/:project/replication", async (c) => respond(c, await store(c).replicationStatus()));
 
 // ---- helpers ----------------------------------------------------------------------------------
+
+/** After a project-wide change (a segment), every environment moved on: remember their versions. */
+async function noteAllVersions(c: AdminContext): Promise<void> {
+  const info = await store(c).getProject();
+  if (info.ok) for (const env of info.value.environments) noteVersion(info.value.project, env.name, env.version);
+}
+
+/** A trigger with the URLs to give an alerting system: the secret URL, and the one for signed requests. */
+function withTriggerUrls<T extends { id: string; token: string }>(c: AdminContext, trigger: T) {
+  const { token, ...rest } = trigger;
+  const origin = new URL(c.req.url).origin;
+  const base = `${origin}/admin/v1/hooks/projects/${c.get("project")}/triggers`;
+  return { ...rest, url: `${base}/${token}`, signedUrl: `${base}/${trigger.id}/signed` };
+}
 
 function store(c: AdminContext) {
   return c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(c.get("project")));

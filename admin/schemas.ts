@@ -5,6 +5,7 @@
  */
 import * as z from "zod";
 import type { Problem } from "../durable-objects/result";
+import { WEBHOOK_EVENT_TYPES } from "../durable-objects/webhooks";
 
 /** Project and environment names: they appear in URLs and KV keys. */
 export const NameSchema = z
@@ -85,3 +86,111 @@ export function toProblems(error: z.ZodError): Problem[] {
     message: issue.message,
   }));
 }
+
+export const RotateKeyBodySchema = z.object({
+  /** How long the old key keeps working, in seconds (at most 30 days). */
+  overlapSeconds: z.number().int().min(0).max(30 * 86_400).default(86_400),
+}).strict();
+
+export const SegmentBodySchema = z
+  .object({
+    description: z.string().max(1000).default(""),
+    rule: z.json().optional(),
+    members: z.array(z.string().min(1).max(256)).max(100_000, "a segment holds at most 100,000 members").optional(),
+    attribute: z.string().min(1).max(200).optional(),
+    reason: z.string().max(1000).optional(),
+  })
+  .strict()
+  .refine((s) => (s.rule === undefined) !== (s.members === undefined), {
+    message: "give either a JsonLogic `rule` or a list of `members`, not both",
+    path: ["rule"],
+  })
+  .refine((s) => s.attribute === undefined || s.members !== undefined, {
+    message: "`attribute` applies to `members` segments only",
+    path: ["attribute"],
+  });
+
+const FlagInfoFields = {
+  description: z.string().max(2000),
+  owner: z.string().max(200),
+  tags: z.array(z.string().min(1).max(50)).max(50),
+  lifetime: z.enum(["temporary", "permanent"]),
+  expectedRemovalAt: z.iso.datetime({ offset: true }).nullable(),
+};
+
+export const ProjectFlagBodySchema = z.object({
+  key: FlagKeySchema,
+  description: FlagInfoFields.description.default(""),
+  owner: FlagInfoFields.owner.default(""),
+  tags: FlagInfoFields.tags.default([]),
+  lifetime: FlagInfoFields.lifetime.default("permanent"),
+  expectedRemovalAt: FlagInfoFields.expectedRemovalAt.default(null),
+  state: z.enum(["ENABLED", "DISABLED"]).default("ENABLED"),
+  variants: FlagDefinitionSchema.shape.variants,
+  defaultVariant: z.string().nullish(),
+  targeting: z.json().optional(),
+  metadata: MetadataSchema.optional(),
+  /** Per-environment adjustments of state, default variant or targeting. */
+  environments: z.record(
+    NameSchema,
+    z.object({ state: z.enum(["ENABLED", "DISABLED"]).optional(), defaultVariant: z.string().nullish(), targeting: z.json().optional() }).strict(),
+  ).default({}),
+  reason: z.string().max(1000).optional(),
+}).strict();
+
+export const FlagInfoPatchSchema = z.object({
+  description: FlagInfoFields.description.optional(),
+  owner: FlagInfoFields.owner.optional(),
+  tags: FlagInfoFields.tags.optional(),
+  lifetime: FlagInfoFields.lifetime.optional(),
+  expectedRemovalAt: FlagInfoFields.expectedRemovalAt.optional(),
+  reason: z.string().max(1000).optional(),
+}).strict();
+
+export const CompareQuerySchema = z.object({
+  from: NameSchema,
+  to: NameSchema,
+  flag: z.union([FlagKeySchema, z.array(FlagKeySchema)]).optional(),
+});
+
+export const PromoteBodySchema = z.object({
+  from: NameSchema,
+  to: NameSchema,
+  /** Only these flags; every flag of `from` when omitted. */
+  flags: z.array(FlagKeySchema).min(1).max(1000).optional(),
+  reason: z.string().max(1000).optional(),
+}).strict();
+
+const WebhookUrlSchema = z.url({ protocol: /^https?$/, error: "must be an http or https URL" }).max(2000);
+const WebhookEventsSchema = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1, "subscribe to at least one event type");
+
+export const CreateWebhookBodySchema = z.object({
+  url: WebhookUrlSchema,
+  events: WebhookEventsSchema,
+  description: z.string().max(500).default(""),
+  /** Your own signing secret; one is generated (and shown once) when omitted. */
+  secret: z.string().min(16, "a signing secret needs at least 16 characters").max(200).optional(),
+}).strict();
+
+export const UpdateWebhookBodySchema = z.object({
+  url: WebhookUrlSchema.optional(),
+  events: WebhookEventsSchema.optional(),
+  description: z.string().max(500).optional(),
+  active: z.boolean().optional(),
+}).strict();
+
+export const CreateTriggerBodySchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "use 1-63 lowercase letters, digits, '-' or '_'"),
+    environment: NameSchema,
+    flag: FlagKeySchema,
+    action: z.enum(["enable", "disable", "set-default"]),
+    variant: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((t) => (t.action === "set-default") === (t.variant !== undefined), {
+    message: "`variant` is required for set-default and only allowed there",
+    path: ["variant"],
+  });
+
+export const UpdateTriggerBodySchema = z.object({ active: z.boolean() }).strict();

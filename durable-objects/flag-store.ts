@@ -14,6 +14,9 @@ import { appendAudit, listAudit, verifyAuditChain, type AuditEntry, type AuditFi
 import * as outbox from "./outbox";
 import { fail, ok, type Result } from "./result";
 import { migrate } from "./schema";
+import { refersTo, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "./segments";
+import * as webhooks from "./webhooks";
+import { verifySignature } from "../admin/signature";
 import {
   hashKey,
   keyIndexKvKey,
@@ -62,6 +65,9 @@ export interface ApiKeyInfo {
   createdBy: string;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /** Set when the key was rotated: it stops working at this time. */
+  expiresAt: string | null;
+  replacedBy: string | null;
 }
 
 /** A newly created key: the only time its secret is returned. */
@@ -72,6 +78,81 @@ export interface CreatedKey extends ApiKeyInfo {
 export interface ReplicationStatus {
   published: { kind: string; target: string; version: number; publishedAt: string }[];
   pending: { kind: string; target: string; attempts: number; nextAttemptAt: string; lastError: string | null }[];
+}
+
+/** A flag's project-level facts, shared by every environment. */
+export interface FlagInfoInput {
+  description: string;
+  owner: string;
+  tags: string[];
+  lifetime: "temporary" | "permanent";
+  /** For temporary flags: when the flag is expected to be removed (ISO 8601). */
+  expectedRemovalAt: string | null;
+}
+
+/** A flag across the project: its facts and its configuration in each environment that has it. */
+export interface ProjectFlag {
+  key: string;
+  info: FlagInfoInput;
+  createdAt: string | null;
+  environments: Record<string, FlagRecord>;
+}
+
+export interface FlagDiff {
+  key: string;
+  status: "same" | "different" | `only-in-${string}`;
+  /** Top-level fields that differ (state, variants, defaultVariant, targeting, metadata). */
+  fields: string[];
+  from: FlagDefinition | null;
+  to: FlagDefinition | null;
+}
+
+export interface EnvironmentDiff {
+  from: string;
+  to: string;
+  flags: FlagDiff[];
+}
+
+export interface TriggerInput {
+  name: string;
+  environment: string;
+  flag: string;
+  action: "enable" | "disable" | "set-default";
+  variant?: string | undefined;
+}
+
+export interface TriggerInfo extends TriggerInput {
+  id: string;
+  active: boolean;
+  createdAt: string;
+  createdBy: string;
+  lastFiredAt: string | null;
+}
+
+interface FlagInfoRow extends Record<string, SqlStorageValue> {
+  key: string;
+  description: string;
+  owner: string;
+  tags: string;
+  lifetime: "temporary" | "permanent";
+  expected_removal_at: number | null;
+  created_at: number;
+  created_by: string;
+}
+
+interface TriggerRow extends Record<string, SqlStorageValue> {
+  id: string;
+  name: string;
+  environment: string;
+  flag: string;
+  action: "enable" | "disable" | "set-default";
+  variant: string | null;
+  token_hash: string;
+  secret: string;
+  active: number;
+  created_at: number;
+  created_by: string;
+  last_fired_at: number | null;
 }
 
 interface EnvironmentRow extends Record<string, SqlStorageValue> {
@@ -101,6 +182,8 @@ interface KeyRow extends Record<string, SqlStorageValue> {
   created_by: string;
   revoked_at: number | null;
   last_used_at: number | null;
+  expires_at: number | null;
+  replaced_by: string | null;
 }
 
 /** `last_used_at` is written at most this often per key, so authentication stays read-mostly. */
@@ -208,6 +291,15 @@ export class FlagStore extends DurableObject<Env> {
       });
     }
     const flagSet = validated.flagSet;
+    // Project segments come back in an exported flag set's $evaluators; they stay segments.
+    const segments = segmentEvaluators(this.#sql);
+    const ownEvaluators: Record<string, JsonValue> = {};
+    for (const [name, rule] of Object.entries(flagSet.$evaluators ?? {})) {
+      if (!(name in segments)) ownEvaluators[name] = rule;
+      else if (JSON.stringify(rule) !== JSON.stringify(segments[name])) {
+        return fail({ kind: "conflict", detail: `$evaluators.${name} is a project segment; change it through /admin/v1/projects/{project}/segments/${name}` });
+      }
+    }
     const before = this.#flagSet(env.value);
     const version = this.#commit(environment, meta, (version, now) => {
       this.#sql.exec("DELETE FROM flags WHERE environment = ?", environment);
@@ -219,7 +311,7 @@ export class FlagStore extends DurableObject<Env> {
       }
       this.#sql.exec(
         "UPDATE environments SET evaluators = ?, metadata = ? WHERE name = ?",
-        JSON.stringify(flagSet.$evaluators ?? {}), JSON.stringify(flagSet.metadata ?? {}), environment,
+        JSON.stringify(ownEvaluators), JSON.stringify(flagSet.metadata ?? {}), environment,
       );
       return { action: "flagset.replaced", target: "flagset", before, after: flagSet };
     });
@@ -311,24 +403,9 @@ export class FlagStore extends DurableObject<Env> {
       const env = this.#environment(environment);
       if (!env.ok) return env;
     }
-    const key = `ef_${scope}_${randomBytes(24).toString("base64url")}`;
-    const id = `key_${randomBytes(9).toString("base64url")}`;
-    const hash = hashKey(key);
-    const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
-      this.#sql.exec(
-        "INSERT INTO api_keys (id, hash, scope, environment, name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        id, hash, scope, environment, name, now, meta.actor,
-      );
-      appendAudit(this.#sql, {
-        actor: meta.actor, action: "key.created", environment, target: `key:${id}`, version: null,
-        before: null, after: { id, scope, environment, name }, reason: meta.reason,
-      }, now);
-      outbox.enqueue(this.#sql, "key-index", hash, now);
-    });
+    const created = this.#newKey(scope, environment, name, meta, Date.now());
     await this.#scheduleDrain();
-    const row = this.#sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", id).one();
-    return ok({ ...toKeyInfo(row), key });
+    return ok(created);
   }
 
   async listKeys(environment: string | null): Promise<Result<ApiKeyInfo[]>> {
@@ -352,6 +429,7 @@ export class FlagStore extends DurableObject<Env> {
           before: { revoked: false }, after: { revoked: true }, reason: meta.reason,
         }, now);
         outbox.enqueue(this.#sql, "key-index", row.hash, now);
+        this.#queueEvent("key.revoked", row.environment, meta, { key: toKeyInfo({ ...row, revoked_at: now }) }, now);
       });
       await this.#scheduleDrain();
     }
@@ -362,12 +440,397 @@ export class FlagStore extends DurableObject<Env> {
   async authenticate(keyHash: string): Promise<KeyIdentity | null> {
     const project = this.#projectName();
     const row = this.#sql.exec<KeyRow>("SELECT * FROM api_keys WHERE hash = ?", keyHash).toArray()[0];
-    if (!row || project === null || row.revoked_at !== null) return null;
     const now = Date.now();
+    if (!row || project === null || !isActive(row, now)) return null;
     if (row.last_used_at === null || now - row.last_used_at > LAST_USED_RESOLUTION_MS) {
       this.#sql.exec("UPDATE api_keys SET last_used_at = ? WHERE id = ?", now, row.id);
     }
-    return { id: row.id, project, environment: row.environment, scope: row.scope };
+    return { id: row.id, project, environment: row.environment, scope: row.scope, expiresAt: row.expires_at === null ? null : iso(row.expires_at) };
+  }
+
+  /**
+   * Rotates a key: a new key with the same scope, environment and name, while the old one keeps
+   * working for `overlapSeconds` so clients can switch without an outage.
+   */
+  async rotateKey(id: string, overlapSeconds: number, meta: ChangeMeta): Promise<Result<{ key: CreatedKey; previous: ApiKeyInfo }>> {
+    const old = this.#sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", id).toArray()[0];
+    const now = Date.now();
+    if (!old) return fail({ kind: "not_found", detail: `there is no key with id "${id}" in this project` });
+    if (!isActive(old, now)) return fail({ kind: "conflict", detail: `key "${id}" is revoked or expired; create a new key instead` });
+    if (old.replaced_by !== null) return fail({ kind: "conflict", detail: `key "${id}" was already rotated to "${old.replaced_by}"; rotate that one` });
+    const created = this.#newKey(old.scope, old.environment, old.name, meta, now, (newId) => {
+      const expiresAt = now + overlapSeconds * 1000;
+      this.#sql.exec("UPDATE api_keys SET expires_at = ?, replaced_by = ? WHERE id = ?", expiresAt, newId, id);
+      appendAudit(this.#sql, {
+        actor: meta.actor, action: "key.rotated", environment: old.environment, target: `key:${id}`, version: null,
+        before: { expiresAt: null }, after: { expiresAt: iso(expiresAt), replacedBy: newId }, reason: meta.reason,
+      }, now);
+      outbox.enqueue(this.#sql, "key-index", old.hash, now);
+    });
+    await this.#scheduleDrain();
+    return ok({ key: created, previous: toKeyInfo(this.#sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", id).one()) });
+  }
+
+  // ---- segments -----------------------------------------------------------------------------
+
+  async listSegments(): Promise<Result<SegmentInfo[]>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    return ok(this.#sql.exec<SegmentRow>("SELECT * FROM segments ORDER BY name").toArray().map((row) => toSegmentInfo(row)));
+  }
+
+  async getSegment(name: string): Promise<Result<SegmentInfo & { members?: string[] }>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    const row = this.#segmentRow(name);
+    if (!row) return fail({ kind: "not_found", detail: `there is no segment "${name}" in this project` });
+    return ok(toSegmentInfo(row, true));
+  }
+
+  /**
+   * Creates or replaces a segment. Every environment's flags are re-validated with it, and every
+   * environment gets a new version, since each snapshot carries the segment.
+   */
+  async putSegment(name: string, input: SegmentInput, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<SegmentInfo>> {
+    const project = this.#projectName();
+    if (project === null) return fail(this.#noProject());
+    const existing = this.#segmentRow(name);
+    if (meta.ifMatch !== null && meta.ifMatch !== (existing?.version ?? 0)) {
+      return fail({ kind: "precondition_failed", detail: `segment "${name}" is at version ${existing?.version ?? 0}, not ${meta.ifMatch}; re-read it`, currentVersion: existing?.version ?? 0 });
+    }
+    const row = {
+      rule: input.rule === undefined ? null : JSON.stringify(input.rule),
+      members: input.members === undefined ? null : JSON.stringify([...new Set(input.members)]),
+      attribute: input.members === undefined ? null : (input.attribute ?? "targetingKey"),
+    };
+    const evaluator = segmentEvaluator(row);
+    for (const env of this.#environmentRows()) {
+      const own = JSON.parse(env.evaluators) as Record<string, JsonValue>;
+      if (name in own) {
+        return fail({ kind: "conflict", detail: `environment "${env.name}" has its own $evaluators entry "${name}"; remove it from that flag set or choose another segment name` });
+      }
+      const candidate = this.#flagSet(env);
+      candidate.$evaluators = { ...candidate.$evaluators, [name]: evaluator };
+      const validated = validateFlagSet(candidate);
+      if (!validated.ok) {
+        return fail({ kind: "invalid", detail: `with this segment, environment "${env.name}" would not be valid: ${describeProblems(validated.problems)}`, problems: validated.problems });
+      }
+    }
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      const version = (existing?.version ?? 0) + 1;
+      this.#sql.exec(
+        `INSERT INTO segments (name, description, rule, members, attribute, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET description = excluded.description, rule = excluded.rule, members = excluded.members,
+           attribute = excluded.attribute, version = excluded.version, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+        name, input.description, row.rule, row.members, row.attribute, version, now, meta.actor,
+      );
+      this.#touchAllEnvironments(meta, now, {
+        action: "segment.changed",
+        target: `segment:${name}`,
+        before: existing ? toSegmentInfo(existing) : null,
+        after: toSegmentInfo(this.#segmentRow(name)!),
+      });
+    });
+    await this.#scheduleDrain();
+    return ok(toSegmentInfo(this.#segmentRow(name)!));
+  }
+
+  /** Deletes a segment no flag uses; 409 naming the flags that still do. */
+  async deleteSegment(name: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    const existing = this.#segmentRow(name);
+    if (!existing) return fail({ kind: "not_found", detail: `there is no segment "${name}" in this project` });
+    const users: string[] = [];
+    for (const row of this.#sql.exec<FlagRow>("SELECT environment, key, definition FROM flags ORDER BY environment, key")) {
+      if (refersTo(parseDefinition(row.definition).targeting, name)) users.push(`${row.environment}/${row.key}`);
+    }
+    for (const env of this.#environmentRows()) {
+      for (const [evaluator, rule] of Object.entries(JSON.parse(env.evaluators) as Record<string, JsonValue>)) {
+        if (refersTo(rule, name)) users.push(`${env.name}/$evaluators.${evaluator}`);
+      }
+    }
+    for (const other of this.#sql.exec<SegmentRow>("SELECT * FROM segments WHERE name != ?", name)) {
+      if (refersTo(segmentEvaluator(other), name)) users.push(`segment ${other.name}`);
+    }
+    if (users.length > 0) {
+      return fail({ kind: "conflict", detail: `segment "${name}" is in use by ${users.join(", ")}; change those first` });
+    }
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("DELETE FROM segments WHERE name = ?", name);
+      this.#touchAllEnvironments(meta, now, { action: "segment.changed", target: `segment:${name}`, before: toSegmentInfo(existing), after: null });
+    });
+    await this.#scheduleDrain();
+    return ok({ deleted: name });
+  }
+
+  // ---- flags across environments ------------------------------------------------------------
+
+  /**
+   * Creates a flag in every environment at once: one definition (variants, default, targeting),
+   * optionally adjusted per environment, plus the project-level facts (description, owner, tags,
+   * lifetime). One transaction; 409 if the key exists anywhere.
+   */
+  async createFlagEverywhere(key: string, info: FlagInfoInput, base: FlagDefinition, overrides: Record<string, Partial<FlagDefinition>>, meta: ChangeMeta): Promise<Result<ProjectFlag>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    const envs = this.#environmentRows();
+    const unknown = Object.keys(overrides).filter((name) => !envs.some((env) => env.name === name));
+    if (unknown.length > 0) return fail({ kind: "not_found", detail: `this project has no environment ${unknown.map((u) => `"${u}"`).join(", ")}` });
+    const taken = envs.filter((env) => this.#flagRow(env.name, key)).map((env) => env.name);
+    if (taken.length > 0) return fail({ kind: "conflict", detail: `flag "${key}" already exists in ${taken.join(", ")}` });
+    const definitions = new Map<string, FlagDefinition>();
+    for (const env of envs) {
+      const definition = { ...base, ...overrides[env.name] } as FlagDefinition;
+      const candidate = this.#flagSet(env);
+      candidate.flags[key] = definition;
+      const validated = validateFlagSet(candidate);
+      if (!validated.ok) {
+        return fail({ kind: "invalid", detail: `in environment "${env.name}": ${describeProblems(validated.problems)}`, problems: validated.problems.map((p) => ({ ...p, path: `${env.name}.${p.path}` })) });
+      }
+      definitions.set(env.name, validated.flagSet.flags[key]!);
+    }
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#writeFlagInfo(key, info, meta.actor, now);
+      for (const env of envs) {
+        const definition = definitions.get(env.name)!;
+        this.#commitInTransaction(env.name, meta, (version) => {
+          this.#sql.exec(
+            "INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
+            env.name, key, JSON.stringify(definition), version, now, meta.actor,
+          );
+          return { action: "flag.created", target: `flag:${key}`, before: null, after: definition };
+        }, now);
+      }
+    });
+    await this.#scheduleDrain();
+    return ok(this.#projectFlag(key)!);
+  }
+
+  /** Every flag of the project with its facts and its state in each environment, side by side. */
+  async listProjectFlags(): Promise<Result<{ environments: string[]; flags: ProjectFlag[] }>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    const keys = this.#sql.exec<{ key: string }>("SELECT key FROM flags UNION SELECT key FROM flag_info ORDER BY key").toArray();
+    return ok({
+      environments: this.#environmentRows().map((env) => env.name),
+      flags: keys.map((row) => this.#projectFlag(row.key)).filter((flag): flag is ProjectFlag => flag !== null),
+    });
+  }
+
+  async getProjectFlag(key: string): Promise<Result<ProjectFlag>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    const flag = this.#projectFlag(key);
+    if (!flag) return fail({ kind: "not_found", detail: `there is no flag "${key}" in any environment of this project` });
+    return ok(flag);
+  }
+
+  /** Updates a flag's project-level facts (description, owner, tags, lifetime). */
+  async updateFlagInfo(key: string, patch: Partial<FlagInfoInput>, meta: ChangeMeta): Promise<Result<ProjectFlag>> {
+    const before = this.#projectFlag(key);
+    if (!before) return fail({ kind: "not_found", detail: `there is no flag "${key}" in any environment of this project` });
+    const now = Date.now();
+    const next: FlagInfoInput = { ...before.info, ...patch };
+    this.ctx.storage.transactionSync(() => {
+      this.#writeFlagInfo(key, next, meta.actor, now);
+      appendAudit(this.#sql, { actor: meta.actor, action: "flag.info.updated", environment: null, target: `flag:${key}`, version: null, before: before.info, after: next, reason: meta.reason }, now);
+    });
+    return ok(this.#projectFlag(key)!);
+  }
+
+  /** How two environments' flags differ: per flag, only in one, different (which fields), or the same. */
+  async compareEnvironments(from: string, to: string, keys: string[] | null): Promise<Result<EnvironmentDiff>> {
+    const a = this.#environment(from);
+    if (!a.ok) return a;
+    const b = this.#environment(to);
+    if (!b.ok) return b;
+    return ok(diffEnvironments(from, this.#flagSet(a.value), to, this.#flagSet(b.value), keys));
+  }
+
+  /**
+   * Copies `from`'s configuration of the named flags (all of them when `keys` is null) to `to`,
+   * atomically; flags only in `to` are left alone. With `dryRun`, only reports the diff.
+   */
+  async promote(from: string, to: string, keys: string[] | null, meta: ChangeMeta & { dryRun: boolean; ifMatch: number | null }): Promise<Result<{ diff: EnvironmentDiff; version: number | null }>> {
+    const source = this.#environment(from);
+    if (!source.ok) return source;
+    const target = this.#environment(to);
+    if (!target.ok) return target;
+    if (from === to) return fail({ kind: "invalid", detail: "promote needs two different environments", problems: [{ path: "to", message: "must differ from 'from'" }] });
+    const sourceSet = this.#flagSet(source.value);
+    const missing = (keys ?? []).filter((key) => !(key in sourceSet.flags));
+    if (missing.length > 0) return fail({ kind: "not_found", detail: `environment "${from}" has no flag ${missing.map((m) => `"${m}"`).join(", ")}` });
+    const diff = diffEnvironments(from, sourceSet, to, this.#flagSet(target.value), keys);
+    if (meta.ifMatch !== null && meta.ifMatch !== target.value.version) {
+      return fail({ kind: "precondition_failed", detail: `environment "${to}" is at version ${target.value.version}, not ${meta.ifMatch}; preview the promotion again`, currentVersion: target.value.version });
+    }
+    const changes = diff.flags.filter((flag) => flag.status !== "same" && flag.status !== `only-in-${to}`);
+    if (meta.dryRun || changes.length === 0) return ok({ diff, version: null });
+    const candidate = this.#flagSet(target.value);
+    for (const change of changes) candidate.flags[change.key] = sourceSet.flags[change.key]!;
+    const validated = validateFlagSet(candidate);
+    if (!validated.ok) return fail({ kind: "invalid", detail: `environment "${to}" would not be valid: ${describeProblems(validated.problems)}`, problems: validated.problems });
+    const now = Date.now();
+    let version = 0;
+    this.ctx.storage.transactionSync(() => {
+      version = this.#commitInTransaction(to, meta, (v) => {
+        for (const change of changes) {
+          this.#sql.exec(
+            `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
+               updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+            to, change.key, JSON.stringify(sourceSet.flags[change.key]), v, now, meta.actor,
+          );
+        }
+        return { action: "flags.promoted", target: "flagset", before: Object.fromEntries(changes.map((c) => [c.key, c.to])), after: Object.fromEntries(changes.map((c) => [c.key, c.from])) };
+      }, now);
+      this.#queueEvent("flagset.replaced", to, meta, { promotedFrom: from, version, flags: changes.map((c) => c.key) }, now);
+    });
+    await this.#scheduleDrain();
+    return ok({ diff, version });
+  }
+
+  // ---- webhooks -----------------------------------------------------------------------------
+
+  async createWebhook(input: { url: string; events: webhooks.WebhookEventType[]; description: string; secret: string | null }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo & { secret: string }>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    const now = Date.now();
+    const created = this.ctx.storage.transactionSync(() => {
+      const hook = webhooks.createWebhook(this.#sql, input, meta.actor, now);
+      appendAudit(this.#sql, { actor: meta.actor, action: "webhook.created", environment: null, target: `webhook:${hook.id}`, version: null, before: null, after: { url: hook.url, events: hook.events }, reason: meta.reason }, now);
+      return hook;
+    });
+    return ok(created);
+  }
+
+  async listWebhooks(): Promise<Result<webhooks.WebhookInfo[]>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    return ok(webhooks.listWebhooks(this.#sql));
+  }
+
+  async updateWebhook(id: string, patch: { url?: string | undefined; events?: webhooks.WebhookEventType[] | undefined; description?: string | undefined; active?: boolean | undefined }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo>> {
+    if (!webhooks.getWebhookRow(this.#sql, id)) return fail(noWebhook(id));
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      webhooks.updateWebhook(this.#sql, id, patch);
+      appendAudit(this.#sql, { actor: meta.actor, action: "webhook.updated", environment: null, target: `webhook:${id}`, version: null, before: null, after: patch, reason: meta.reason }, now);
+    });
+    return ok(webhooks.listWebhooks(this.#sql).find((hook) => hook.id === id)!);
+  }
+
+  async deleteWebhook(id: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
+    if (!webhooks.getWebhookRow(this.#sql, id)) return fail(noWebhook(id));
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      webhooks.deleteWebhook(this.#sql, id);
+      appendAudit(this.#sql, { actor: meta.actor, action: "webhook.deleted", environment: null, target: `webhook:${id}`, version: null, before: null, after: null, reason: meta.reason }, now);
+    });
+    return ok({ deleted: id });
+  }
+
+  /** Queues a `ping` event to one webhook, to test the receiver. */
+  async pingWebhook(id: string, meta: ChangeMeta): Promise<Result<{ queued: number }>> {
+    if (!webhooks.getWebhookRow(this.#sql, id)) return fail(noWebhook(id));
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => this.#queueEvent("ping", null, meta, { webhookId: id }, now, id));
+    await this.#scheduleDrain();
+    return ok({ queued: 1 });
+  }
+
+  async listDeliveries(id: string, limit: number): Promise<Result<webhooks.DeliveryInfo[]>> {
+    if (!webhooks.getWebhookRow(this.#sql, id)) return fail(noWebhook(id));
+    return ok(webhooks.listDeliveries(this.#sql, id, limit));
+  }
+
+  async redeliver(id: string, deliveryId: string): Promise<Result<webhooks.DeliveryInfo>> {
+    if (!webhooks.getWebhookRow(this.#sql, id)) return fail(noWebhook(id));
+    if (!webhooks.getDelivery(this.#sql, id, deliveryId)) return fail({ kind: "not_found", detail: `webhook "${id}" has no delivery "${deliveryId}"` });
+    webhooks.redeliver(this.#sql, deliveryId, Date.now());
+    await this.#scheduleDrain();
+    return ok(webhooks.getDelivery(this.#sql, id, deliveryId)!);
+  }
+
+  // ---- triggers -----------------------------------------------------------------------------
+
+  /** Creates a trigger; returns its secret token (for the URL) and signing secret, shown once. */
+  async createTrigger(input: TriggerInput, meta: ChangeMeta): Promise<Result<TriggerInfo & { token: string; secret: string }>> {
+    const env = this.#environment(input.environment);
+    if (!env.ok) return env;
+    const flag = this.#flagRow(input.environment, input.flag);
+    if (!flag) return fail(noFlag(input.environment, input.flag));
+    if (input.action === "set-default" && !(input.variant! in parseDefinition(flag.definition).variants)) {
+      return fail({ kind: "invalid", detail: `flag "${input.flag}" has no variant "${input.variant}"`, problems: [{ path: "variant", message: "not one of the flag's variants" }] });
+    }
+    if (this.#sql.exec("SELECT 1 FROM triggers WHERE name = ?", input.name).toArray().length > 0) {
+      return fail({ kind: "conflict", detail: `a trigger named "${input.name}" already exists` });
+    }
+    const id = webhooks.newId("trg");
+    const token = `eft_${randomBytes(24).toString("base64url")}`;
+    const secret = `trsec_${randomBytes(24).toString("base64url")}`;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec(
+        "INSERT INTO triggers (id, name, environment, flag, action, variant, token_hash, secret, active, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        id, input.name, input.environment, input.flag, input.action, input.variant ?? null, hashKey(token), secret, now, meta.actor,
+      );
+      appendAudit(this.#sql, { actor: meta.actor, action: "trigger.created", environment: input.environment, target: `trigger:${input.name}`, version: null, before: null, after: input, reason: meta.reason }, now);
+    });
+    return ok({ ...this.#triggerInfo(id)!, token, secret });
+  }
+
+  async listTriggers(): Promise<Result<TriggerInfo[]>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    return ok(this.#sql.exec<TriggerRow>("SELECT * FROM triggers ORDER BY created_at, id").toArray().map(toTriggerInfo));
+  }
+
+  async setTriggerActive(id: string, active: boolean, meta: ChangeMeta): Promise<Result<TriggerInfo>> {
+    const trigger = this.#triggerInfo(id);
+    if (!trigger) return fail(noTrigger(id));
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("UPDATE triggers SET active = ? WHERE id = ?", active ? 1 : 0, id);
+      appendAudit(this.#sql, { actor: meta.actor, action: active ? "trigger.enabled" : "trigger.disabled", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: { active: trigger.active }, after: { active }, reason: meta.reason }, now);
+    });
+    return ok(this.#triggerInfo(id)!);
+  }
+
+  /** New token and secret; the old URL stops working at once. */
+  async rotateTrigger(id: string, meta: ChangeMeta): Promise<Result<TriggerInfo & { token: string; secret: string }>> {
+    const trigger = this.#triggerInfo(id);
+    if (!trigger) return fail(noTrigger(id));
+    const token = `eft_${randomBytes(24).toString("base64url")}`;
+    const secret = `trsec_${randomBytes(24).toString("base64url")}`;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("UPDATE triggers SET token_hash = ?, secret = ? WHERE id = ?", hashKey(token), secret, id);
+      appendAudit(this.#sql, { actor: meta.actor, action: "trigger.rotated", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: null, after: null, reason: meta.reason }, now);
+    });
+    return ok({ ...this.#triggerInfo(id)!, token, secret });
+  }
+
+  async deleteTrigger(id: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
+    const trigger = this.#triggerInfo(id);
+    if (!trigger) return fail(noTrigger(id));
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("DELETE FROM triggers WHERE id = ?", id);
+      appendAudit(this.#sql, { actor: meta.actor, action: "trigger.deleted", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: trigger, after: null, reason: meta.reason }, now);
+    });
+    return ok({ deleted: id });
+  }
+
+  /** Fires the trigger whose secret URL token hashes to `tokenHash`. Unknown and disabled triggers look the same. */
+  async fireTrigger(tokenHash: string, reason: string | null): Promise<Result<FlagRecord & { trigger: string }>> {
+    const row = this.#sql.exec<TriggerRow>("SELECT * FROM triggers WHERE token_hash = ? AND active = 1", tokenHash).toArray()[0];
+    if (!row) return fail({ kind: "not_found", detail: "no active trigger has this URL" });
+    return this.#fire(row, reason);
+  }
+
+  /** Fires a trigger from a signed request: HMAC of the body with the trigger's secret, within the replay window. */
+  async fireSignedTrigger(id: string, body: string, signature: string | null, reason: string | null): Promise<Result<FlagRecord & { trigger: string }>> {
+    const row = this.#sql.exec<TriggerRow>("SELECT * FROM triggers WHERE id = ? AND active = 1", id).toArray()[0];
+    if (!row) return fail({ kind: "not_found", detail: "no active trigger has this id" });
+    const check = verifySignature(row.secret, body, signature, Math.floor(Date.now() / 1000));
+    if (!check.ok) return fail({ kind: "invalid", detail: check.reason, problems: [{ path: "Edgeflags-Signature", message: check.reason }] });
+    return this.#fire(row, reason);
   }
 
   // ---- audit --------------------------------------------------------------------------------
@@ -466,7 +929,7 @@ export class FlagStore extends DurableObject<Env> {
       flags[row.key] = parseDefinition(row.definition);
     }
     const flagSet: FlagSet = { flags };
-    const evaluators = JSON.parse(env.evaluators) as Record<string, JsonValue>;
+    const evaluators = { ...(JSON.parse(env.evaluators) as Record<string, JsonValue>), ...segmentEvaluators(this.#sql) };
     const metadata = JSON.parse(env.metadata) as FlagSet["metadata"];
     if (Object.keys(evaluators).length > 0) flagSet.$evaluators = evaluators;
     if (metadata && Object.keys(metadata).length > 0) flagSet.metadata = metadata;
@@ -483,6 +946,96 @@ export class FlagStore extends DurableObject<Env> {
       updatedAt: iso(env.updated_at),
       flagSet: this.#flagSet(env),
     };
+  }
+
+  #newKey(scope: KeyScope, environment: string | null, name: string, meta: ChangeMeta, now: number, alsoInTransaction?: (id: string) => void): CreatedKey {
+    const key = `ef_${scope}_${randomBytes(24).toString("base64url")}`;
+    const id = `key_${randomBytes(9).toString("base64url")}`;
+    const hash = hashKey(key);
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec(
+        "INSERT INTO api_keys (id, hash, scope, environment, name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        id, hash, scope, environment, name, now, meta.actor,
+      );
+      appendAudit(this.#sql, {
+        actor: meta.actor, action: "key.created", environment, target: `key:${id}`, version: null,
+        before: null, after: { id, scope, environment, name }, reason: meta.reason,
+      }, now);
+      outbox.enqueue(this.#sql, "key-index", hash, now);
+      alsoInTransaction?.(id);
+    });
+    return { ...toKeyInfo(this.#sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", id).one()), key };
+  }
+
+  #segmentRow(name: string): SegmentRow | undefined {
+    return this.#sql.exec<SegmentRow>("SELECT * FROM segments WHERE name = ?", name).toArray()[0];
+  }
+
+  /** A project-wide change (a segment): every environment gets a new version, an audit entry and a publish. */
+  #touchAllEnvironments(meta: ChangeMeta, now: number, change: Change): void {
+    for (const env of this.#environmentRows()) {
+      this.#commitInTransaction(env.name, meta, () => change, now);
+    }
+  }
+
+  #writeFlagInfo(key: string, info: FlagInfoInput, actor: string, now: number): void {
+    this.#sql.exec(
+      `INSERT INTO flag_info (key, description, owner, tags, lifetime, expected_removal_at, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET description = excluded.description, owner = excluded.owner, tags = excluded.tags,
+         lifetime = excluded.lifetime, expected_removal_at = excluded.expected_removal_at`,
+      key, info.description, info.owner, JSON.stringify(info.tags), info.lifetime,
+      info.expectedRemovalAt === null ? null : Date.parse(info.expectedRemovalAt), now, actor,
+    );
+  }
+
+  #projectFlag(key: string): ProjectFlag | null {
+    const info = this.#sql.exec<FlagInfoRow>("SELECT * FROM flag_info WHERE key = ?", key).toArray()[0];
+    const environments: ProjectFlag["environments"] = {};
+    for (const row of this.#sql.exec<FlagRow>("SELECT * FROM flags WHERE key = ?", key)) {
+      environments[row.environment] = toFlagRecord(row);
+    }
+    if (!info && Object.keys(environments).length === 0) return null;
+    return {
+      key,
+      info: info
+        ? {
+            description: info.description,
+            owner: info.owner,
+            tags: JSON.parse(info.tags) as string[],
+            lifetime: info.lifetime,
+            expectedRemovalAt: info.expected_removal_at === null ? null : iso(info.expected_removal_at),
+          }
+        : { description: "", owner: "", tags: [], lifetime: "permanent", expectedRemovalAt: null },
+      createdAt: info ? iso(info.created_at) : null,
+      environments,
+    };
+  }
+
+  #triggerInfo(id: string): TriggerInfo | null {
+    const row = this.#sql.exec<TriggerRow>("SELECT * FROM triggers WHERE id = ?", id).toArray()[0];
+    return row ? toTriggerInfo(row) : null;
+  }
+
+  /** Performs a trigger's action, audited as `trigger:<name>`. */
+  async #fire(row: TriggerRow, reason: string | null): Promise<Result<FlagRecord & { trigger: string }>> {
+    const env = this.#environment(row.environment);
+    if (!env.ok) return env;
+    const flag = this.#flagRow(row.environment, row.flag);
+    if (!flag) return fail(noFlag(row.environment, row.flag));
+    const current = parseDefinition(flag.definition);
+    const meta = { actor: `trigger:${row.name}`, reason: reason ?? `trigger ${row.name} fired` };
+    const definition: FlagDefinition =
+      row.action === "set-default" ? { ...current, defaultVariant: row.variant } : { ...current, state: row.action === "enable" ? "ENABLED" : "DISABLED" };
+    const action = row.action === "set-default" ? "flag.updated" : row.action === "enable" ? "flag.enabled" : "flag.disabled";
+    const result = await this.#writeFlag(env.value, row.flag, definition, meta, action, flag);
+    if (!result.ok) return result;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("UPDATE triggers SET last_fired_at = ? WHERE id = ?", now, row.id);
+      this.#queueEvent("trigger.fired", row.environment, meta, { trigger: row.name, flag: row.flag, action: row.action, version: result.value.version }, now);
+    });
+    await this.#scheduleDrain();
+    return ok({ ...result.value, trigger: row.name });
   }
 
   /** Validates the environment's flag set with this flag in it, then commits the flag. */
@@ -518,23 +1071,44 @@ export class FlagStore extends DurableObject<Env> {
   #commit(
     environment: string,
     meta: ChangeMeta,
-    apply: (version: number, now: number) => { action: string; target: string; before: unknown; after: unknown },
+    apply: (version: number, now: number) => Change,
   ): number {
-    const now = Date.now();
-    return this.ctx.storage.transactionSync(() => {
-      const { version } = this.#sql
-        .exec<{ version: number }>("UPDATE environments SET version = version + 1, updated_at = ? WHERE name = ? RETURNING version", now, environment)
-        .one();
-      const change = apply(version, now);
-      appendAudit(this.#sql, { ...change, actor: meta.actor, environment, version, reason: meta.reason }, now);
-      outbox.enqueue(this.#sql, "publish", environment, now);
-      return version;
-    });
+    return this.ctx.storage.transactionSync(() => this.#commitInTransaction(environment, meta, apply, Date.now()));
+  }
+
+  /** The body of `#commit`, for changes that span environments inside one outer transaction. */
+  #commitInTransaction(environment: string, meta: ChangeMeta, apply: (version: number, now: number) => Change, now: number): number {
+    const { version } = this.#sql
+      .exec<{ version: number }>("UPDATE environments SET version = version + 1, updated_at = ? WHERE name = ? RETURNING version", now, environment)
+      .one();
+    const change = apply(version, now);
+    appendAudit(this.#sql, { action: change.action, target: change.target, before: change.before, after: change.after, actor: meta.actor, environment, version, reason: meta.reason }, now);
+    outbox.enqueue(this.#sql, "publish", environment, now);
+    const event = eventFor(change.action);
+    if (event) {
+      this.#queueEvent(event, environment, meta, { target: change.target, version, before: change.before ?? null, after: change.after ?? null }, now);
+    }
+    return version;
+  }
+
+  /** Queues the webhook deliveries announcing a change; call inside its transaction. */
+  #queueEvent(type: webhooks.WebhookEventType, environment: string | null, meta: ChangeMeta, data: Record<string, unknown>, now: number, onlyWebhook?: string): void {
+    webhooks.queueEvent(this.#sql, {
+      id: webhooks.newId("evt"),
+      type,
+      createdAt: iso(now),
+      project: this.#projectName() ?? "",
+      environment,
+      actor: meta.actor,
+      reason: meta.reason,
+      data,
+    }, now, onlyWebhook);
   }
 
   async #scheduleDrain(): Promise<void> {
-    const due = outbox.nextDue(this.#sql);
-    if (due === null) return;
+    const dues = [outbox.nextDue(this.#sql), webhooks.nextDeliveryDue(this.#sql)].filter((d): d is number => d !== null);
+    if (dues.length === 0) return;
+    const due = Math.min(...dues);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > due) await this.ctx.storage.setAlarm(due);
   }
@@ -554,6 +1128,11 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   async #drainOnce(): Promise<void> {
+    await this.#publishDue();
+    await webhooks.deliverDue(this.#sql, Date.now());
+  }
+
+  async #publishDue(): Promise<void> {
     const project = this.#projectName();
     for (const row of outbox.dueRows(this.#sql, Date.now())) {
       outbox.take(this.#sql, row);
@@ -583,15 +1162,54 @@ export class FlagStore extends DurableObject<Env> {
       }
       case "key-index": {
         const key = this.#sql.exec<KeyRow>("SELECT * FROM api_keys WHERE hash = ?", row.target).toArray()[0];
-        if (!key || key.revoked_at !== null) {
+        if (!key || !isActive(key, Date.now())) {
           await this.env.FLAGS_KV.delete(keyIndexKvKey(row.target));
         } else {
-          const identity: KeyIdentity = { id: key.id, project, environment: key.environment, scope: key.scope };
+          const identity: KeyIdentity = {
+            id: key.id, project, environment: key.environment, scope: key.scope,
+            expiresAt: key.expires_at === null ? null : iso(key.expires_at),
+          };
           await this.env.FLAGS_KV.put(keyIndexKvKey(row.target), JSON.stringify(identity));
+          // A rotated key's index entry is removed once its overlap window ends.
+          if (key.expires_at !== null) outbox.enqueue(this.#sql, "key-index", row.target, Date.now(), key.expires_at);
         }
         return 0;
       }
     }
+  }
+}
+
+function isActive(key: KeyRow, now: number): boolean {
+  return key.revoked_at === null && (key.expires_at === null || key.expires_at > now);
+}
+
+/** One change to one environment, as `#commit` records it. */
+interface Change {
+  action: string;
+  target: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** The webhook event announcing an audit action, if any. */
+function eventFor(action: string): webhooks.WebhookEventType | null {
+  switch (action) {
+    case "flag.created":
+    case "flag.promoted":
+      return action === "flag.created" ? "flag.created" : "flag.updated";
+    case "flag.updated":
+      return "flag.updated";
+    case "flag.enabled":
+    case "flag.disabled":
+      return "flag.toggled";
+    case "flag.deleted":
+      return "flag.deleted";
+    case "flagset.replaced":
+      return "flagset.replaced";
+    case "segment.changed":
+      return "segment.changed";
+    default:
+      return null;
   }
 }
 
@@ -624,6 +1242,8 @@ function toKeyInfo(row: KeyRow): ApiKeyInfo {
     createdBy: row.created_by,
     revokedAt: row.revoked_at === null ? null : iso(row.revoked_at),
     lastUsedAt: row.last_used_at === null ? null : iso(row.last_used_at),
+    expiresAt: row.expires_at === null ? null : iso(row.expires_at),
+    replacedBy: row.replaced_by,
   };
 }
 
@@ -644,4 +1264,42 @@ function describeProblems(problems: { path: string; message: string }[]): string
   const [first, ...rest] = problems;
   if (!first) return "the flag set is not valid";
   return `${first.path}: ${first.message}${rest.length ? ` (and ${rest.length} more problem${rest.length > 1 ? "s" : ""})` : ""}`;
+}
+
+function toTriggerInfo(row: TriggerRow): TriggerInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    environment: row.environment,
+    flag: row.flag,
+    action: row.action,
+    ...(row.variant === null ? {} : { variant: row.variant }),
+    active: row.active === 1,
+    createdAt: iso(row.created_at),
+    createdBy: row.created_by,
+    lastFiredAt: row.last_fired_at === null ? null : iso(row.last_fired_at),
+  };
+}
+
+function noWebhook(id: string) {
+  return { kind: "not_found" as const, detail: `there is no webhook "${id}" in this project` };
+}
+
+function noTrigger(id: string) {
+  return { kind: "not_found" as const, detail: `there is no trigger "${id}" in this project` };
+}
+
+const DEFINITION_FIELDS = ["state", "variants", "defaultVariant", "targeting", "metadata"] as const;
+
+/** Compares two flag sets flag by flag (all flags of both, or only `keys`). */
+export function diffEnvironments(from: string, a: FlagSet, to: string, b: FlagSet, keys: string[] | null): EnvironmentDiff {
+  const all = keys ?? [...new Set([...Object.keys(a.flags), ...Object.keys(b.flags)])].sort();
+  const flags = all.map((key): FlagDiff => {
+    const left = a.flags[key] ?? null;
+    const right = b.flags[key] ?? null;
+    if (!left || !right) return { key, status: `only-in-${left ? from : to}`, fields: [], from: left, to: right };
+    const fields = DEFINITION_FIELDS.filter((field) => JSON.stringify(left[field] ?? null) !== JSON.stringify(right[field] ?? null));
+    return { key, status: fields.length ? "different" : "same", fields, from: left, to: right };
+  });
+  return { from, to, flags };
 }

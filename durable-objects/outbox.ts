@@ -30,11 +30,11 @@ export function backoffMs(attempts: number): number {
  * Queues work for `target`; a row already waiting for the same target covers this change too,
  * because the work always publishes the target's state at the time it runs.
  */
-export function enqueue(sql: SqlStorage, kind: OutboxKind, target: string, now: number): void {
+export function enqueue(sql: SqlStorage, kind: OutboxKind, target: string, now: number, at = now): void {
   const last = sql
     .exec<{ published_at: number }>("SELECT published_at FROM published WHERE kind = ? AND target = ?", kind, target)
     .toArray()[0];
-  const notBefore = last ? Math.max(now, last.published_at + KV_WRITE_INTERVAL_MS) : now;
+  const notBefore = last ? Math.max(at, last.published_at + KV_WRITE_INTERVAL_MS) : at;
   sql.exec(
     `INSERT INTO outbox (kind, target, attempts, next_attempt_at, created_at) VALUES (?, ?, 0, ?, ?)
      ON CONFLICT (kind, target) DO NOTHING`,

@@ -71,6 +71,71 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (kind, target)
   );
   `,
+  // 2: governance — project-level flag facts, segments, key expiry (rotation), webhooks, triggers.
+  `
+  CREATE TABLE flag_info (
+    key          TEXT PRIMARY KEY,
+    description  TEXT NOT NULL DEFAULT '',
+    owner        TEXT NOT NULL DEFAULT '',
+    tags         TEXT NOT NULL DEFAULT '[]',
+    lifetime     TEXT NOT NULL DEFAULT 'permanent' CHECK (lifetime IN ('temporary', 'permanent')),
+    expected_removal_at INTEGER,
+    created_at   INTEGER NOT NULL,
+    created_by   TEXT NOT NULL
+  );
+  CREATE TABLE segments (
+    name        TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    rule        TEXT,
+    members     TEXT,
+    attribute   TEXT,
+    version     INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    updated_by  TEXT NOT NULL
+  );
+  ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+  ALTER TABLE api_keys ADD COLUMN replaced_by TEXT;
+  CREATE TABLE webhooks (
+    id          TEXT PRIMARY KEY,
+    url         TEXT NOT NULL,
+    events      TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    active      INTEGER NOT NULL DEFAULT 1,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL
+  );
+  CREATE TABLE webhook_deliveries (
+    id              TEXT PRIMARY KEY,
+    webhook_id      TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event_id        TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_status     INTEGER,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    delivered_at    INTEGER
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+  CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries (webhook_id, created_at);
+  CREATE TABLE triggers (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    environment TEXT NOT NULL,
+    flag        TEXT NOT NULL,
+    action      TEXT NOT NULL CHECK (action IN ('enable', 'disable', 'set-default')),
+    variant     TEXT,
+    token_hash  TEXT NOT NULL UNIQUE,
+    secret      TEXT NOT NULL,
+    active      INTEGER NOT NULL DEFAULT 1,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL,
+    last_fired_at INTEGER
+  );
+  `,
 ];
 
 /** Brings the database up to the latest schema. Runs inside the caller's transaction. */

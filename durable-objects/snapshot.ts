@@ -30,6 +30,8 @@ export interface KeyIdentity {
   /** `null` for project-wide `admin` keys. */
   environment: string | null;
   scope: KeyScope;
+  /** A rotated key stops working at this time (ISO 8601); null while it has no end. */
+  expiresAt: string | null;
 }
 
 export type KeyScope = "client" | "server" | "admin";
@@ -88,4 +90,5 @@ export const KeyIdentitySchema = z.object({
   project: z.string(),
   environment: z.string().nullable(),
   scope: z.enum(["client", "server", "admin"]),
+  expiresAt: z.string().nullable().default(null),
 });

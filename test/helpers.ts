@@ -41,12 +41,13 @@ export function store(project: string) {
 }
 
 /**
- * Runs the FlagStore's outbox now, as its alarm would once every queued row is due: rows waiting
- * out a backoff are made due first, standing in for the passage of time.
+ * Runs the FlagStore's alarm now, as it would run once every queued row is due: outbox rows and
+ * webhook deliveries waiting out a backoff are made due first, standing in for the passage of time.
  */
 export async function drainOutbox(project: string): Promise<void> {
   await runInDurableObject(store(project), async (instance, state) => {
     state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0");
+    state.storage.sql.exec("UPDATE webhook_deliveries SET next_attempt_at = 0 WHERE status = 'pending'");
     await instance.alarm();
   });
 }

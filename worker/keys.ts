@@ -36,6 +36,18 @@ export async function resolveKey(
   key: string,
   refreshMs: number,
 ): Promise<KeyIdentity | null> {
+  const identity = await cachedIdentity(kv, waitUntil, key, refreshMs);
+  // A rotated key's old half stops at its expiry here too, not only when KV drops it.
+  if (identity?.expiresAt && Date.parse(identity.expiresAt) <= Date.now()) return null;
+  return identity;
+}
+
+async function cachedIdentity(
+  kv: KVNamespace,
+  waitUntil: (promise: Promise<unknown>) => void,
+  key: string,
+  refreshMs: number,
+): Promise<KeyIdentity | null> {
   const hash = hashKey(key);
   const cached = identities.get(hash);
   const now = Date.now();

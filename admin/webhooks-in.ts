@@ -1,0 +1,45 @@
+/**
+ * Triggers in: URLs an alerting system (Grafana, Datadog, PagerDuty…) calls to flip a kill switch
+ * without an admin credential. Mounted at `/admin/v1/hooks`, outside admin authentication: the
+ * secret in the URL, or an HMAC signature of the body, is the credential.
+ *
+ * - `POST /projects/{p}/triggers/{token}`: the secret URL; any body.
+ * - `POST /projects/{p}/triggers/{id}/signed`: for systems that sign; header
+ *   `Edgeflags-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, rejected
+ *   outside a 5-minute window so a captured request cannot be replayed later.
+ * Both are audited as `trigger:<name>`, with the `X-Change-Reason` header as the reason.
+ */
+import { Hono } from "hono";
+import { hashKey } from "../durable-objects/snapshot";
+import { noteVersion } from "../worker/snapshot-cache";
+import { problem, storeProblem } from "./problem";
+import { SIGNATURE_HEADER } from "./signature";
+
+export const hooks = new Hono<{ Bindings: Env }>();
+
+function store(env: Env, project: string) {
+  return env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));
+}
+
+function reason(headers: Headers): string | null {
+  return headers.get("x-change-reason")?.trim().slice(0, 1000) || null;
+}
+
+hooks.post("/projects/:project/triggers/:id/signed", async (c) => {
+  const project = c.req.param("project");
+  const body = await c.req.text();
+  const result = await store(c.env, project).fireSignedTrigger(c.req.param("id"), body, c.req.header(SIGNATURE_HEADER) ?? null, reason(c.req.raw.headers));
+  if (!result.ok) {
+    return result.error.kind === "invalid" ? problem("unauthorized", result.error.detail) : storeProblem(result.error);
+  }
+  noteVersion(project, result.value.environment, result.value.version);
+  return c.json({ trigger: result.value.trigger, flag: result.value.key, environment: result.value.environment, state: result.value.definition.state, defaultVariant: result.value.definition.defaultVariant ?? null, version: result.value.version });
+});
+
+hooks.post("/projects/:project/triggers/:token", async (c) => {
+  const project = c.req.param("project");
+  const result = await store(c.env, project).fireTrigger(hashKey(c.req.param("token")), reason(c.req.raw.headers));
+  if (!result.ok) return storeProblem(result.error);
+  noteVersion(project, result.value.environment, result.value.version);
+  return c.json({ trigger: result.value.trigger, flag: result.value.key, environment: result.value.environment, state: result.value.definition.state, defaultVariant: result.value.definition.defaultVariant ?? null, version: result.value.version });
+});
