@@ -15,6 +15,7 @@ import { compileRule, createCompileEnv } from "./compile";
 import { ROOT, RuleError } from "./json-logic";
 import type { Rule, Scope } from "./json-logic";
 import { FRACTIONAL_MODE_METADATA_KEY } from "./types";
+import { findPrerequisiteCycle } from "./prerequisites";
 import type {
   CompiledFlagSet,
   CompileOptions,
@@ -33,8 +34,8 @@ interface CompiledFlag {
   readonly key: string;
   readonly disabled: boolean;
   readonly metadata: FlagMetadata;
-  /** Set when targeting could not compile. */
-  readonly broken: EvaluationResult | undefined;
+  /** Set when targeting could not compile, or the flag is on a prerequisite cycle. */
+  broken: EvaluationResult | undefined;
   readonly rule: Rule | undefined;
   /** STATIC (no targeting) or DEFAULT (targeting yielded null) answer. */
   readonly fallback: EvaluationResult;
@@ -42,6 +43,11 @@ interface CompiledFlag {
   readonly matches: ReadonlyMap<string, ValueResult>;
   readonly variantNames: string;
   readonly disabledResult: EvaluationResult;
+  /** Flags that must evaluate to a variant first; linked once every flag is compiled. */
+  prerequisites: { readonly variant: string; flag: CompiledFlag | undefined }[];
+  readonly prerequisiteNames: readonly { flag: string; variant: string }[];
+  /** The default variant, with reason PREREQUISITE_FAILED. */
+  readonly prerequisiteFailed: EvaluationResult;
 }
 
 const ENGINE_METADATA_PREFIX = "edgeflags.";
@@ -156,8 +162,21 @@ function compileFlag(key: string, raw: unknown, setMetadata: FlagMetadata, env: 
       broken = deepFreeze(errorResult(key, "PARSE_ERROR", `flag "${key}" has invalid targeting: ${error}`, metadata));
     }
   }
+  const prerequisiteNames = Array.isArray(def["prerequisites"])
+    ? def["prerequisites"].flatMap((p: unknown) => {
+        const item = p as Record<string, unknown> | null;
+        return item && typeof item["flag"] === "string" && typeof item["variant"] === "string" ? [{ flag: item["flag"], variant: item["variant"] }] : [];
+      })
+    : [];
+  const prerequisiteFailed: EvaluationResult =
+    fallback.kind === "value" ? valueResult(fallback.variant, "PREREQUISITE_FAILED")
+    : fallback.kind === "default" ? deepFreeze({ kind: "default", key, reason: "PREREQUISITE_FAILED", metadata })
+    : fallback;
   const flag: CompiledFlag = {
     key,
+    prerequisites: [],
+    prerequisiteNames,
+    prerequisiteFailed,
     disabled: def["state"] === "DISABLED",
     metadata,
     broken,
@@ -180,6 +199,10 @@ export function describeRuleError(e: unknown): string {
 function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
   if (flag.disabled) return flag.disabledResult;
   if (flag.broken) return flag.broken;
+  for (const prerequisite of flag.prerequisites) {
+    const met = prerequisite.flag ? runFlag(prerequisite.flag, scope) : undefined;
+    if (met === undefined || met.kind !== "value" || met.variant !== prerequisite.variant) return flag.prerequisiteFailed;
+  }
   const rule = flag.rule;
   if (!rule) return flag.fallback;
   let out: unknown;
@@ -197,6 +220,28 @@ function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
   const match = flag.matches.get(name);
   if (match) return match;
   return errorResult(flag.key, "GENERAL", `the targeting of flag "${flag.key}" returned "${name}", which is not one of the variants (${flag.variantNames})`, flag.metadata);
+}
+
+/**
+ * Points each flag's prerequisites at the compiled flags they name. A flag on a prerequisite
+ * cycle cannot be evaluated: it answers PARSE_ERROR, like a rule that does not compile. A missing
+ * prerequisite flag simply fails the prerequisite.
+ */
+function linkPrerequisites(flags: Map<string, CompiledFlag>, errors: Map<string, string>): void {
+  for (const flag of flags.values()) {
+    flag.prerequisites = flag.prerequisiteNames.map((p) => ({ variant: p.variant, flag: flags.get(p.flag) }));
+  }
+  const graph: Record<string, { prerequisites: { flag: string; variant: string }[] }> = {};
+  for (const flag of flags.values()) graph[flag.key] = { prerequisites: [...flag.prerequisiteNames] };
+  for (let cycle = findPrerequisiteCycle(graph); cycle; cycle = findPrerequisiteCycle(graph)) {
+    const detail = `prerequisite cycle: ${cycle.join(" → ")}`;
+    for (const key of new Set(cycle)) {
+      const flag = flags.get(key)!;
+      flag.broken = deepFreeze(errorResult(key, "PARSE_ERROR", `flag "${key}" cannot be evaluated: ${detail}`, flag.metadata));
+      errors.set(key, detail);
+      graph[key] = { prerequisites: [] };
+    }
+  }
 }
 
 function checkType(result: EvaluationResult, type: FlagType | undefined): EvaluationResult {
@@ -232,6 +277,7 @@ export function compileFlagSet(flagSet: unknown, options?: CompileOptions): Comp
     list.push(flag);
     if (error !== undefined) errors.set(key, error);
   }
+  linkPrerequisites(flags, errors);
   const keys = Object.freeze(list.map((f) => f.key));
 
   const notFound = (key: string): EvaluationResult => errorResult(key, "FLAG_NOT_FOUND", `flag "${key}" was not found`, metadata);

@@ -4,6 +4,8 @@
  */
 export { compileFlagSet } from "./evaluate";
 export { validateFlagSet } from "./validate";
+export { toPlainFlagd } from "./export";
+export { findPrerequisiteCycle } from "./prerequisites";
 export type { FlagSetProblem, ValidationResult } from "./validate";
 export { murmur3, murmur3Bytes } from "./murmur3";
 export { encodeCbor } from "./cbor";

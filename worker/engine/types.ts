@@ -23,6 +23,17 @@ export interface FlagDefinition {
   /** JsonLogic; `{}` or absent means no targeting. */
   targeting?: JsonValue;
   metadata?: Record<string, string | number | boolean>;
+  /**
+   * An edgeflags extension to flagd: flags that must evaluate to the given variant, for the same
+   * context, before this flag's own rules apply; otherwise it serves its default variant with
+   * reason `PREREQUISITE_FAILED`. `toPlainFlagd` (export.ts) rewrites them into plain targeting.
+   */
+  prerequisites?: Prerequisite[];
+}
+
+export interface Prerequisite {
+  flag: string;
+  variant: string;
 }
 
 /** A flagd flag set: flags, shared `$evaluators` referenced with `{"$ref": name}`, and metadata. */
@@ -62,13 +73,13 @@ export type EvaluationResult =
       key: string;
       value: JsonValue;
       variant: string;
-      reason: "STATIC" | "TARGETING_MATCH" | "DEFAULT";
+      reason: "STATIC" | "TARGETING_MATCH" | "DEFAULT" | "PREREQUISITE_FAILED";
       metadata: FlagMetadata;
     }
   | {
       kind: "default";
       key: string;
-      reason: "DEFAULT" | "DISABLED" | "TARGETING_MATCH";
+      reason: "DEFAULT" | "DISABLED" | "TARGETING_MATCH" | "PREREQUISITE_FAILED";
       metadata: FlagMetadata;
     }
   | {

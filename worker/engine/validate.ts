@@ -8,9 +8,10 @@
 import { compileRule, createCompileEnv, OPERATOR_NAMES } from "./compile";
 import { describeRuleError } from "./evaluate";
 import { RuleError } from "./json-logic";
+import { findPrerequisiteCycle } from "./prerequisites";
 import { SEM_VER_OPERATORS } from "./sem-ver";
 import { FRACTIONAL_MODE_METADATA_KEY } from "./types";
-import type { FlagDefinition, FlagMetadata, FlagSet, FractionalMode, JsonValue } from "./types";
+import type { FlagDefinition, FlagMetadata, FlagSet, FractionalMode, JsonValue, Prerequisite } from "./types";
 
 /** One thing wrong with a flag set, at a dotted path. */
 export interface FlagSetProblem {
@@ -210,6 +211,7 @@ export function validateFlagSet(input: unknown): ValidationResult {
     }
   }
 
+  if (problems.length === 0) checkPrerequisiteGraph(flags, problems);
   if (problems.length > 0) return { ok: false, problems };
   const flagSet: FlagSet = { flags };
   if (evaluators) flagSet.$evaluators = evaluators;
@@ -296,13 +298,56 @@ function checkFlag(key: string, def: unknown, problems: FlagSetProblem[], env: R
     }
   }
 
+  const prerequisites = checkPrerequisites(def["prerequisites"], key, `${path}.prerequisites`, problems);
+
   if (problems.length > before || !isObject(variants) || (state !== "ENABLED" && state !== "DISABLED")) return undefined;
   const flag: FlagDefinition = { state, variants: variants as Record<string, JsonValue> };
   if (defaultVariant !== undefined) flag.defaultVariant = defaultVariant as string | null;
   if (targeting !== undefined) flag.targeting = targeting as JsonValue;
   if (metadata) flag.metadata = metadata;
+  if (prerequisites) flag.prerequisites = prerequisites;
   return flag;
 }
+
+const MAX_PREREQUISITES = 10;
+
+function checkPrerequisites(input: unknown, key: string, path: string, problems: FlagSetProblem[]): Prerequisite[] | undefined {
+  if (input === undefined) return undefined;
+  if (!Array.isArray(input)) {
+    problems.push({ path, message: `prerequisites must be a list of {"flag", "variant"}, got ${show(input)}` });
+    return undefined;
+  }
+  if (input.length > MAX_PREREQUISITES) problems.push({ path, message: `a flag has at most ${MAX_PREREQUISITES} prerequisites` });
+  const out: Prerequisite[] = [];
+  input.forEach((item, i) => {
+    if (!isObject(item) || typeof item["flag"] !== "string" || item["flag"] === "" || typeof item["variant"] !== "string" || Object.keys(item).length !== 2) {
+      problems.push({ path: `${path}[${i}]`, message: `a prerequisite is {"flag": "<key>", "variant": "<name>"}, got ${show(item)}` });
+      return;
+    }
+    if (item["flag"] === key) problems.push({ path: `${path}[${i}].flag`, message: "a flag cannot be its own prerequisite" });
+    out.push({ flag: item["flag"], variant: item["variant"] });
+  });
+  return out;
+}
+
+/**
+ * Checks prerequisites across the set: each names an existing flag and one of its variants, and
+ * they form no cycle. A cycle's message starts with `prerequisite cycle:` and names it.
+ */
+function checkPrerequisiteGraph(flags: Record<string, FlagDefinition>, problems: FlagSetProblem[]): void {
+  for (const [key, flag] of Object.entries(flags)) {
+    (flag.prerequisites ?? []).forEach((p, i) => {
+      const target = flags[p.flag];
+      if (!target) problems.push({ path: `flags.${key}.prerequisites[${i}].flag`, message: `there is no flag "${p.flag}" in this flag set` });
+      else if (!Object.hasOwn(target.variants, p.variant)) {
+        problems.push({ path: `flags.${key}.prerequisites[${i}].variant`, message: `"${p.variant}" is not a variant of "${p.flag}" (${Object.keys(target.variants).join(", ")})` });
+      }
+    });
+  }
+  const cycle = findPrerequisiteCycle(flags);
+  if (cycle) problems.push({ path: `flags.${cycle[0]}.prerequisites`, message: `prerequisite cycle: ${cycle.join(" → ")}` });
+}
+
 
 /** Operators the engine compiles, for error messages and documentation. */
 export const SUPPORTED_OPERATORS: readonly string[] = OPERATOR_NAMES;
