@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
-import { readConformance } from "./test/conformance/provide";
+import { readConformance } from "./test/conformance/provide.ts";
 
 /** The bootstrap admin token the tests sign in with; never used outside tests. */
 export const TEST_ADMIN_TOKEN = "test-admin-token";

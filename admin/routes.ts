@@ -14,6 +14,7 @@ import { noteVersion } from "../worker/snapshot-cache";
 import { authenticateAdmin, type Actor } from "./auth";
 import { problem, storeProblem } from "./problem";
 import { hooks } from "./webhooks-in";
+import { openApiDocument } from "./openapi";
 import {
   AuditQuerySchema,
   CreateAdminKeyBodySchema,
@@ -22,6 +23,11 @@ import {
   CreateKeyBodySchema,
   CreateTriggerBodySchema,
   CreateWebhookBodySchema,
+  DraftBodySchema,
+  ExperimentBodySchema,
+  RampBodySchema,
+  RollbackBodySchema,
+  StaleQuerySchema,
   EvaluateBodySchema,
   FlagInfoPatchSchema,
   ProjectFlagBodySchema,
@@ -37,7 +43,7 @@ import {
   ToggleBodySchema,
   UpdateFlagBodySchema,
 } from "./schemas";
-import { compileFlagSet } from "../worker/engine/index";
+import { compileFlagSet, toPlainFlagd } from "../worker/engine/index";
 import type { EvaluationContext, FlagDefinition } from "../worker/engine/types";
 import { toOfrep } from "../worker/ofrep-wire";
 
@@ -80,6 +86,12 @@ admin.use("*", (c, next) => (c.req.path.endsWith("/flagd") ? flagSetLimit : body
 // Trigger URLs authenticate by their own secret, not by admin credentials.
 admin.route("/hooks", hooks);
 
+let openApi: string | null = null;
+admin.get("/openapi.json", (c) => {
+  openApi ??= JSON.stringify(openApiDocument());
+  return c.body(openApi, 200, { "content-type": "application/json" });
+});
+
 // ---- projects ---------------------------------------------------------------------------------
 
 admin.put("/projects/:project", async (c) => {
@@ -101,7 +113,8 @@ admin.get("/projects/:project/environments/:env/flagd", async (c) => {
   if (!result.ok) return storeProblem(result.error);
   c.header("ETag", `"${result.value.version}"`);
   c.header("X-Edgeflags-Config-Version", String(result.value.version));
-  return c.json(result.value.flagSet);
+  // ?format=plain: edgeflags extensions (prerequisites) rewritten into plain flagd targeting.
+  return c.json(c.req.query("format") === "plain" ? toPlainFlagd(result.value.flagSet) : result.value.flagSet);
 });
 
 admin.put("/projects/:project/environments/:env/flagd", async (c) => {
@@ -372,6 +385,88 @@ admin.delete("/projects/:project/triggers/:id", async (c) => {
   return result.ok ? c.body(null, 204) : storeProblem(result.error);
 });
 
+// ---- ramps, experiments, usage, drafts --------------------------------------------------------
+
+const rampPath = "/projects/:project/environments/:env/flags/:flag/ramp";
+
+admin.post(rampPath, async (c) => {
+  const body = await parseBody(c, RampBodySchema);
+  if (body instanceof Response) return body;
+  const result = await store(c).startRamp(c.req.param("env"), c.req.param("flag"), { variant: body.variant, baseline: body.baseline, steps: body.steps, startAt: body.startAt ?? null }, meta(c, body.reason));
+  return rampWritten(c, result, 201);
+});
+
+admin.get(rampPath, async (c) => respond(c, await store(c).getRamp(c.req.param("env"), c.req.param("flag"))));
+
+admin.get(`${rampPath}/exposures`, async (c) => respond(c, await store(c).rampExposures(c.req.param("env"), c.req.param("flag"))));
+
+admin.post(`${rampPath}/pause`, async (c) => rampWritten(c, await store(c).pauseRamp(c.req.param("env"), c.req.param("flag"), meta(c, null))));
+admin.post(`${rampPath}/resume`, async (c) => rampWritten(c, await store(c).resumeRamp(c.req.param("env"), c.req.param("flag"), meta(c, null))));
+admin.post(`${rampPath}/complete`, async (c) => rampWritten(c, await store(c).completeRamp(c.req.param("env"), c.req.param("flag"), meta(c, null))));
+
+admin.post(`${rampPath}/rollback`, async (c) => {
+  const body = await parseBody(c, RollbackBodySchema, {});
+  if (body instanceof Response) return body;
+  return rampWritten(c, await store(c).rollbackRamp(c.req.param("env"), c.req.param("flag"), body.toStep ?? null, meta(c, body.reason)));
+});
+
+admin.delete(rampPath, async (c) => {
+  const result = await store(c).deleteRamp(c.req.param("env"), c.req.param("flag"), meta(c, null));
+  if (!result.ok) return storeProblem(result.error);
+  await noteAllVersions(c);
+  return c.body(null, 204);
+});
+
+admin.post("/projects/:project/environments/:env/flags/:flag/experiment", async (c) => {
+  const body = await parseBody(c, ExperimentBodySchema);
+  if (body instanceof Response) return body;
+  const result = await store(c).startExperiment(c.req.param("env"), c.req.param("flag"), body.weights, meta(c, body.reason));
+  if (result.ok) await noteAllVersions(c);
+  return respond(c, result, 201);
+});
+
+admin.get("/projects/:project/experiments", async (c) => respond(c, await store(c).listExperiments()));
+admin.get("/projects/:project/experiments/:id", async (c) => respond(c, await store(c).getExperiment(c.req.param("id"))));
+admin.post("/projects/:project/experiments/:id/stop", async (c) => {
+  const result = await store(c).stopExperiment(c.req.param("id"), meta(c, null));
+  if (result.ok) await noteAllVersions(c);
+  return respond(c, result);
+});
+
+admin.get("/projects/:project/stale", async (c) => {
+  const query = StaleQuerySchema.safeParse(c.req.query());
+  if (!query.success) return problem("invalid", "stale takes ?days=<1-3650>", { errors: toProblems(query.error) });
+  return respond(c, await store(c).staleFlags(query.data.days));
+});
+
+admin.get("/projects/:project/environments/:env/usage", async (c) => respond(c, await store(c).flagUsage(c.req.param("env"))));
+
+admin.put("/projects/:project/environments/:env/draft", async (c) => {
+  const body = await parseBody(c, DraftBodySchema);
+  if (body instanceof Response) return body;
+  const result = await store(c).putDraft(c.req.param("env"), body.flagSet, body.sampleRate, meta(c, body.reason));
+  if (result.ok) await noteAllVersions(c);
+  return respond(c, result);
+});
+
+admin.get("/projects/:project/environments/:env/draft", async (c) => respond(c, await store(c).getDraft(c.req.param("env"))));
+
+admin.delete("/projects/:project/environments/:env/draft", async (c) => {
+  const result = await store(c).deleteDraft(c.req.param("env"), meta(c, null));
+  if (!result.ok) return storeProblem(result.error);
+  await noteAllVersions(c);
+  return c.body(null, 204);
+});
+
+admin.post("/projects/:project/environments/:env/draft/publish", async (c) => {
+  const ifMatch = readIfMatch(c);
+  if (ifMatch instanceof Response) return ifMatch;
+  const result = await store(c).publishDraft(c.req.param("env"), { ...meta(c, null), ifMatch });
+  if (!result.ok) return storeProblem(result.error);
+  noteVersion(c.get("project"), c.req.param("env"), result.value.version);
+  return c.json(result.value);
+});
+
 // ---- audit and replication --------------------------------------------------------------------
 
 admin.get("/projects/:project/audit", async (c) => {
@@ -396,6 +491,12 @@ admin.get("/projects/:project/replication", async (c) => respond(c, await store(
 async function noteAllVersions(c: AdminContext): Promise<void> {
   const info = await store(c).getProject();
   if (info.ok) for (const env of info.value.environments) noteVersion(info.value.project, env.name, env.version);
+}
+
+async function rampWritten(c: AdminContext, result: Result<object>, status: 200 | 201 = 200): Promise<Response> {
+  if (!result.ok) return storeProblem(result.error);
+  await noteAllVersions(c);
+  return c.json(result.value, status);
 }
 
 /** A trigger with the URLs to give an alerting system: the secret URL, and the one for signed requests. */

@@ -27,6 +27,9 @@ export const ProjectBodySchema = z.object({
     .refine((names) => new Set(names).size === names.length, "environment names must be unique"),
 });
 
+/** An edgeflags extension: another flag that must serve `variant` first. */
+const PrerequisiteSchema = z.object({ flag: z.string().min(1), variant: z.string().min(1) }).strict();
+
 const MetadataSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
 /** One flag, in flagd's shape. Deeper checks (variant types, targeting) happen in the engine. */
@@ -36,6 +39,7 @@ export const FlagDefinitionSchema = z.object({
   defaultVariant: z.string().nullish(),
   targeting: z.json().optional(),
   metadata: MetadataSchema.optional(),
+  prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
 }).strict();
 
 export const CreateFlagBodySchema = FlagDefinitionSchema.extend({
@@ -130,6 +134,7 @@ export const ProjectFlagBodySchema = z.object({
   defaultVariant: z.string().nullish(),
   targeting: z.json().optional(),
   metadata: MetadataSchema.optional(),
+  prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
   /** Per-environment adjustments of state, default variant or targeting. */
   environments: z.record(
     NameSchema,
@@ -184,7 +189,7 @@ export const CreateTriggerBodySchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "use 1-63 lowercase letters, digits, '-' or '_'"),
     environment: NameSchema,
     flag: FlagKeySchema,
-    action: z.enum(["enable", "disable", "set-default"]),
+    action: z.enum(["enable", "disable", "set-default", "pause-ramp", "rollback-ramp"]),
     variant: z.string().min(1).optional(),
   })
   .strict()
@@ -194,3 +199,45 @@ export const CreateTriggerBodySchema = z
   });
 
 export const UpdateTriggerBodySchema = z.object({ active: z.boolean() }).strict();
+
+const PercentSchema = z
+  .number()
+  .gt(0, "a step exposes more than 0%")
+  .max(100, "a step exposes at most 100%")
+  .refine((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-9, "percentages have at most two decimals");
+
+export const RampBodySchema = z.object({
+  /** The variant being rolled out. */
+  variant: z.string().min(1),
+  /** The variant it replaces. */
+  baseline: z.string().min(1),
+  steps: z
+    .array(z.object({ percent: PercentSchema, at: z.iso.datetime({ offset: true }).optional(), afterSeconds: z.number().int().min(0).max(365 * 86_400).optional() }).strict())
+    .min(1, "a ramp needs at least one step")
+    .max(50),
+  startAt: z.iso.datetime({ offset: true }).optional(),
+  reason: z.string().max(1000).optional(),
+}).strict();
+
+export const RollbackBodySchema = z.object({
+  /** The step (0-based) to return to; omitted, the ramp returns to 0%. */
+  toStep: z.number().int().min(0).optional(),
+  reason: z.string().max(1000).optional(),
+}).strict();
+
+export const ExperimentBodySchema = z.object({
+  /** Variant → share of units it is meant to get (any positive scale). */
+  weights: z.record(z.string(), z.number().positive()).refine((w) => Object.keys(w).length >= 2, "an experiment compares at least two variants"),
+  reason: z.string().max(1000).optional(),
+}).strict();
+
+export const DraftBodySchema = z.object({
+  /** Share of live evaluations that also evaluate the draft (0 to 1). */
+  sampleRate: z.number().min(0).max(1).default(0.1),
+  flagSet: z.json(),
+  reason: z.string().max(1000).optional(),
+}).strict();
+
+export const StaleQuerySchema = z.object({
+  days: z.coerce.number().int().min(1).max(3650).default(30),
+});

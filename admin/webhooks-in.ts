@@ -7,7 +7,8 @@
  * - `POST /projects/{p}/triggers/{id}/signed`: for systems that sign; header
  *   `Edgeflags-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, rejected
  *   outside a 5-minute window so a captured request cannot be replayed later.
- * Both are audited as `trigger:<name>`, with the `X-Change-Reason` header as the reason.
+ * Both are audited as `trigger:<name>`, with the `X-Change-Reason` header as the reason. A trigger
+ * flips a flag (enable, disable, set its default variant) or guards a ramp (pause, roll back to 0%).
  */
 import { Hono } from "hono";
 import { hashKey } from "../durable-objects/snapshot";
@@ -32,14 +33,14 @@ hooks.post("/projects/:project/triggers/:id/signed", async (c) => {
   if (!result.ok) {
     return result.error.kind === "invalid" ? problem("unauthorized", result.error.detail) : storeProblem(result.error);
   }
-  noteVersion(project, result.value.environment, result.value.version);
-  return c.json({ trigger: result.value.trigger, flag: result.value.key, environment: result.value.environment, state: result.value.definition.state, defaultVariant: result.value.definition.defaultVariant ?? null, version: result.value.version });
+  if (result.value.version !== null) noteVersion(project, result.value.environment, result.value.version);
+  return c.json(result.value);
 });
 
 hooks.post("/projects/:project/triggers/:token", async (c) => {
   const project = c.req.param("project");
   const result = await store(c.env, project).fireTrigger(hashKey(c.req.param("token")), reason(c.req.raw.headers));
   if (!result.ok) return storeProblem(result.error);
-  noteVersion(project, result.value.environment, result.value.version);
-  return c.json({ trigger: result.value.trigger, flag: result.value.key, environment: result.value.environment, state: result.value.definition.state, defaultVariant: result.value.definition.defaultVariant ?? null, version: result.value.version });
+  if (result.value.version !== null) noteVersion(project, result.value.environment, result.value.version);
+  return c.json(result.value);
 });

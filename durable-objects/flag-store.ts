@@ -8,15 +8,19 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { randomBytes } from "node:crypto";
-import { validateFlagSet } from "../worker/engine/index";
+import { shareConstantLists, validateFlagSet } from "../worker/engine/index";
 import type { FlagDefinition, FlagSet, JsonValue } from "../worker/engine/types";
 import { appendAudit, listAudit, verifyAuditChain, type AuditEntry, type AuditFilter } from "./audit";
 import * as outbox from "./outbox";
-import { fail, ok, type Result } from "./result";
+import { fail, ok, type Result, type StoreError } from "./result";
 import { migrate } from "./schema";
 import { refersTo, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "./segments";
 import * as webhooks from "./webhooks";
+import { checkSteps, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "./ramps";
+import { sampleRatioTest, type SrmResult } from "./stats";
+import { applyTelemetry, shadowReport, TelemetryBatchSchema, unitCounts, type ShadowFlip } from "./telemetry";
 import { verifySignature } from "../admin/signature";
+import { diffFlagSets, type FlagDiff as FlagDiffOf, type FlagSetDiff } from "../admin/flagset-diff";
 import {
   hashKey,
   keyIndexKvKey,
@@ -98,27 +102,28 @@ export interface ProjectFlag {
   environments: Record<string, FlagRecord>;
 }
 
-export interface FlagDiff {
-  key: string;
-  status: "same" | "different" | `only-in-${string}`;
-  /** Top-level fields that differ (state, variants, defaultVariant, targeting, metadata). */
-  fields: string[];
-  from: FlagDefinition | null;
-  to: FlagDefinition | null;
-}
-
-export interface EnvironmentDiff {
-  from: string;
-  to: string;
-  flags: FlagDiff[];
-}
+export type FlagDiff = FlagDiffOf<FlagDefinition>;
+export type EnvironmentDiff = FlagSetDiff<FlagDefinition>;
 
 export interface TriggerInput {
   name: string;
   environment: string;
   flag: string;
-  action: "enable" | "disable" | "set-default";
+  action: "enable" | "disable" | "set-default" | "pause-ramp" | "rollback-ramp";
   variant?: string | undefined;
+}
+
+/** What firing a trigger did. */
+export interface TriggerOutcome {
+  trigger: string;
+  action: TriggerInput["action"];
+  environment: string;
+  flag: string;
+  /** The environment's version after the action. */
+  version: number | null;
+  state: "ENABLED" | "DISABLED" | null;
+  defaultVariant: string | null;
+  ramp?: RampInfo;
 }
 
 export interface TriggerInfo extends TriggerInput {
@@ -145,7 +150,7 @@ interface TriggerRow extends Record<string, SqlStorageValue> {
   name: string;
   environment: string;
   flag: string;
-  action: "enable" | "disable" | "set-default";
+  action: "enable" | "disable" | "set-default" | "pause-ramp" | "rollback-ramp";
   variant: string | null;
   token_hash: string;
   secret: string;
@@ -153,6 +158,61 @@ interface TriggerRow extends Record<string, SqlStorageValue> {
   created_at: number;
   created_by: string;
   last_fired_at: number | null;
+}
+
+export interface ExperimentInfo {
+  id: string;
+  environment: string;
+  flag: string;
+  weights: Record<string, number>;
+  status: "running" | "stopped";
+  createdAt: string;
+  createdBy: string;
+  stoppedAt: string | null;
+  /** Unique units per variant. */
+  units: Record<string, number>;
+  srm: SrmResult;
+  srmFlaggedAt: string | null;
+}
+
+export interface StaleReport {
+  days: number;
+  notEvaluated: { environment: string; flag: string; lastEvaluatedAt: string | null }[];
+  singleVariant: { environment: string; flag: string; variant: string; evaluations: number }[];
+  pastRemovalDate: { flag: string; owner: string; expectedRemovalAt: string }[];
+}
+
+export interface DraftInfo {
+  id: string;
+  environment: string;
+  sampleRate: number;
+  baseVersion: number;
+  createdAt: string;
+  createdBy: string;
+  flagSet: FlagSet;
+  shadow: { sampledUnits: Record<string, number>; flips: ShadowFlip[] };
+}
+
+interface ExperimentRow extends Record<string, SqlStorageValue> {
+  id: string;
+  environment: string;
+  flag: string;
+  weights: string;
+  status: "running" | "stopped";
+  srm_flagged_at: number | null;
+  created_at: number;
+  created_by: string;
+  stopped_at: number | null;
+}
+
+interface DraftRow extends Record<string, SqlStorageValue> {
+  environment: string;
+  id: string;
+  flagset: string;
+  sample_rate: number;
+  base_version: number;
+  created_at: number;
+  created_by: string;
 }
 
 interface EnvironmentRow extends Record<string, SqlStorageValue> {
@@ -279,7 +339,7 @@ export class FlagStore extends DurableObject<Env> {
   async replaceFlagSet(environment: string, input: unknown, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> {
     const validated = validateFlagSet(input);
     if (!validated.ok) {
-      return fail({ kind: "invalid", detail: describeProblems(validated.problems), problems: validated.problems });
+      return fail(rejected(validated.problems));
     }
     const env = this.#environment(environment);
     if (!env.ok) return env;
@@ -511,7 +571,7 @@ export class FlagStore extends DurableObject<Env> {
       candidate.$evaluators = { ...candidate.$evaluators, [name]: evaluator };
       const validated = validateFlagSet(candidate);
       if (!validated.ok) {
-        return fail({ kind: "invalid", detail: `with this segment, environment "${env.name}" would not be valid: ${describeProblems(validated.problems)}`, problems: validated.problems });
+        return fail(rejected(validated.problems, `with this segment, environment "${env.name}" would not be valid: `));
       }
     }
     const now = Date.now();
@@ -584,7 +644,7 @@ export class FlagStore extends DurableObject<Env> {
       candidate.flags[key] = definition;
       const validated = validateFlagSet(candidate);
       if (!validated.ok) {
-        return fail({ kind: "invalid", detail: `in environment "${env.name}": ${describeProblems(validated.problems)}`, problems: validated.problems.map((p) => ({ ...p, path: `${env.name}.${p.path}` })) });
+        return fail(rejected(validated.problems.map((p) => ({ ...p, path: `${env.name}.${p.path}` })), `in environment "${env.name}": `));
       }
       definitions.set(env.name, validated.flagSet.flags[key]!);
     }
@@ -667,7 +727,7 @@ export class FlagStore extends DurableObject<Env> {
     const candidate = this.#flagSet(target.value);
     for (const change of changes) candidate.flags[change.key] = sourceSet.flags[change.key]!;
     const validated = validateFlagSet(candidate);
-    if (!validated.ok) return fail({ kind: "invalid", detail: `environment "${to}" would not be valid: ${describeProblems(validated.problems)}`, problems: validated.problems });
+    if (!validated.ok) return fail(rejected(validated.problems, `environment "${to}" would not be valid: `));
     const now = Date.now();
     let version = 0;
     this.ctx.storage.transactionSync(() => {
@@ -818,19 +878,296 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   /** Fires the trigger whose secret URL token hashes to `tokenHash`. Unknown and disabled triggers look the same. */
-  async fireTrigger(tokenHash: string, reason: string | null): Promise<Result<FlagRecord & { trigger: string }>> {
+  async fireTrigger(tokenHash: string, reason: string | null): Promise<Result<TriggerOutcome>> {
     const row = this.#sql.exec<TriggerRow>("SELECT * FROM triggers WHERE token_hash = ? AND active = 1", tokenHash).toArray()[0];
     if (!row) return fail({ kind: "not_found", detail: "no active trigger has this URL" });
     return this.#fire(row, reason);
   }
 
   /** Fires a trigger from a signed request: HMAC of the body with the trigger's secret, within the replay window. */
-  async fireSignedTrigger(id: string, body: string, signature: string | null, reason: string | null): Promise<Result<FlagRecord & { trigger: string }>> {
+  async fireSignedTrigger(id: string, body: string, signature: string | null, reason: string | null): Promise<Result<TriggerOutcome>> {
     const row = this.#sql.exec<TriggerRow>("SELECT * FROM triggers WHERE id = ? AND active = 1", id).toArray()[0];
     if (!row) return fail({ kind: "not_found", detail: "no active trigger has this id" });
     const check = verifySignature(row.secret, body, signature, Math.floor(Date.now() / 1000));
     if (!check.ok) return fail({ kind: "invalid", detail: check.reason, problems: [{ path: "Edgeflags-Signature", message: check.reason }] });
     return this.#fire(row, reason);
+  }
+
+  // ---- ramps --------------------------------------------------------------------------------
+
+  /**
+   * Starts a ramp of `variant` over `baseline` on a flag in one environment. The first step is
+   * applied at once when it is due now; later steps by the alarm, each exactly once.
+   */
+  async startRamp(environment: string, key: string, input: { variant: string; baseline: string; steps: RampStepInput[]; startAt: string | null }, meta: ChangeMeta): Promise<Result<RampInfo>> {
+    const env = this.#environment(environment);
+    if (!env.ok) return env;
+    const flag = this.#flagRow(environment, key);
+    if (!flag) return fail(noFlag(environment, key));
+    const definition = parseDefinition(flag.definition);
+    const problems = checkSteps(input.steps);
+    for (const [field, variant] of [["variant", input.variant], ["baseline", input.baseline]] as const) {
+      if (!(variant in definition.variants)) problems.push({ path: field, message: `"${variant}" is not a variant of flag "${key}" (it has: ${Object.keys(definition.variants).join(", ")})` });
+    }
+    if (input.variant === input.baseline) problems.push({ path: "baseline", message: "the baseline must differ from the variant being rolled out" });
+    if (problems.length > 0) return fail({ kind: "invalid", detail: problems.map((p) => `${p.path}: ${p.message}`).join("; "), problems });
+    if (this.#rampRow(environment, key)) {
+      return fail({ kind: "conflict", detail: `flag "${key}" already has a ramp in "${environment}"; delete it or roll it back first` });
+    }
+    const now = Date.now();
+    const start = input.startAt === null ? now : Date.parse(input.startAt);
+    const id = webhooks.newId("ramp");
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec(
+        `INSERT INTO ramps (id, environment, flag, variant, baseline, steps, base_targeting, current_step, status, next_at, applied_targeting, created_at, created_by, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, -1, 'running', ?, ?, ?, ?, ?)`,
+        id, environment, key, input.variant, input.baseline, JSON.stringify(input.steps),
+        definition.targeting === undefined ? null : JSON.stringify(definition.targeting),
+        stepDueAt(input.steps, 0, start), JSON.stringify(definition.targeting ?? null), now, meta.actor, now,
+      );
+      appendAudit(this.#sql, { actor: meta.actor, action: "ramp.created", environment, target: `flag:${key}`, version: null, before: null, after: { variant: input.variant, baseline: input.baseline, steps: input.steps }, reason: meta.reason }, now);
+    });
+    await this.#advanceRamps();
+    await this.#scheduleDrain();
+    return ok(toRampInfo(this.#rampRow(environment, key)!));
+  }
+
+  async getRamp(environment: string, key: string): Promise<Result<RampInfo>> {
+    const ramp = this.#rampOrFail(environment, key);
+    return ramp.ok ? ok(toRampInfo(ramp.value)) : ramp;
+  }
+
+  async pauseRamp(environment: string, key: string, meta: ChangeMeta): Promise<Result<RampInfo>> {
+    const ramp = this.#rampOrFail(environment, key);
+    if (!ramp.ok) return ramp;
+    if (ramp.value.status !== "running") return fail({ kind: "conflict", detail: `the ramp is ${ramp.value.status}, not running` });
+    this.#setRampStatus(ramp.value, "paused", meta.reason ?? `paused by ${meta.actor}`, meta, "ramp.paused");
+    await this.#scheduleDrain();
+    return ok(toRampInfo(this.#rampRow(environment, key)!));
+  }
+
+  /** Resumes a paused or rolled-back ramp: the next step is due after its own delay from now. */
+  async resumeRamp(environment: string, key: string, meta: ChangeMeta): Promise<Result<RampInfo>> {
+    const ramp = this.#rampOrFail(environment, key);
+    if (!ramp.ok) return ramp;
+    const row = ramp.value;
+    if (row.status !== "paused" && row.status !== "rolled-back") return fail({ kind: "conflict", detail: `the ramp is ${row.status}; only a paused or rolled-back ramp resumes` });
+    const steps = JSON.parse(row.steps) as RampStepInput[];
+    if (row.current_step + 1 >= steps.length) return fail({ kind: "conflict", detail: "the ramp has no step left; it is at its last step" });
+    const now = Date.now();
+    const nextAt = Math.max(now, stepDueAt(steps, row.current_step + 1, now));
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("UPDATE ramps SET status = 'running', pause_reason = NULL, next_at = ?, updated_at = ? WHERE id = ?", nextAt, now, row.id);
+      appendAudit(this.#sql, { actor: meta.actor, action: "ramp.resumed", environment, target: `flag:${key}`, version: null, before: { status: row.status }, after: { status: "running", nextAt: iso(nextAt) }, reason: meta.reason }, now);
+      this.#queueEvent("ramp.resumed", environment, meta, { flag: key, ramp: row.id }, now);
+    });
+    await this.#advanceRamps();
+    await this.#scheduleDrain();
+    return ok(toRampInfo(this.#rampRow(environment, key)!));
+  }
+
+  /** Rolls a ramp back to a named step, or to 0% when `toStep` is null; the ramp stays stopped until resumed. */
+  async rollbackRamp(environment: string, key: string, toStep: number | null, meta: ChangeMeta): Promise<Result<RampInfo>> {
+    const ramp = this.#rampOrFail(environment, key);
+    if (!ramp.ok) return ramp;
+    const row = ramp.value;
+    const steps = JSON.parse(row.steps) as RampStepInput[];
+    if (toStep !== null && (toStep < 0 || toStep >= row.current_step)) {
+      return fail({ kind: "invalid", detail: `roll back to a step before the current one (0 to ${row.current_step - 1}), or omit toStep for 0%`, problems: [{ path: "toStep", message: "out of range" }] });
+    }
+    const applied = await this.#applyRampStep(row, toStep ?? -1, toStep === null ? 0 : steps[toStep]!.percent, meta, "rolled-back", "ramp.rolled-back");
+    if (!applied.ok) return applied;
+    return ok(toRampInfo(this.#rampRow(environment, key)!));
+  }
+
+  /** Jumps a ramp to 100%. */
+  async completeRamp(environment: string, key: string, meta: ChangeMeta): Promise<Result<RampInfo>> {
+    const ramp = this.#rampOrFail(environment, key);
+    if (!ramp.ok) return ramp;
+    const steps = JSON.parse(ramp.value.steps) as RampStepInput[];
+    const last = steps.length - 1;
+    const applied = await this.#applyRampStep(ramp.value, steps[last]!.percent === 100 ? last : steps.length, 100, meta, "completed", "ramp.completed");
+    if (!applied.ok) return applied;
+    return ok(toRampInfo(this.#rampRow(environment, key)!));
+  }
+
+  /** Removes a ramp; the flag keeps the targeting of the step it reached. */
+  async deleteRamp(environment: string, key: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
+    const ramp = this.#rampOrFail(environment, key);
+    if (!ramp.ok) return ramp;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("DELETE FROM ramps WHERE id = ?", ramp.value.id);
+      this.#commitInTransaction(environment, meta, () => ({ action: "ramp.deleted", target: `flag:${key}`, before: toRampInfo(ramp.value), after: null }), now);
+    });
+    await this.#scheduleDrain();
+    return ok({ deleted: ramp.value.id });
+  }
+
+  // ---- experiments, exposures, sample-ratio mismatch ----------------------------------------
+
+  /** Marks a flag as an experiment with the weights its variants are meant to get; exposures start counting. */
+  async startExperiment(environment: string, key: string, weights: Record<string, number>, meta: ChangeMeta): Promise<Result<ExperimentInfo>> {
+    const env = this.#environment(environment);
+    if (!env.ok) return env;
+    const flag = this.#flagRow(environment, key);
+    if (!flag) return fail(noFlag(environment, key));
+    const variants = Object.keys(parseDefinition(flag.definition).variants);
+    const unknown = Object.keys(weights).filter((v) => !variants.includes(v));
+    if (unknown.length > 0) return fail({ kind: "invalid", detail: `flag "${key}" has no variant ${unknown.join(", ")}`, problems: unknown.map((v) => ({ path: `weights.${v}`, message: "not a variant of the flag" })) });
+    if (this.#sql.exec("SELECT 1 FROM experiments WHERE environment = ? AND flag = ? AND status = 'running'", environment, key).toArray().length > 0) {
+      return fail({ kind: "conflict", detail: `flag "${key}" already has a running experiment in "${environment}"` });
+    }
+    const id = webhooks.newId("exp");
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("INSERT INTO experiments (id, environment, flag, weights, status, created_at, created_by) VALUES (?, ?, ?, ?, 'running', ?, ?)", id, environment, key, JSON.stringify(weights), now, meta.actor);
+      this.#commitInTransaction(environment, meta, () => ({ action: "experiment.started", target: `flag:${key}`, before: null, after: { id, weights } }), now);
+    });
+    await this.#scheduleDrain();
+    return ok(this.#experimentInfo(id)!);
+  }
+
+  async stopExperiment(id: string, meta: ChangeMeta): Promise<Result<ExperimentInfo>> {
+    const experiment = this.#experimentInfo(id);
+    if (!experiment) return fail({ kind: "not_found", detail: `there is no experiment "${id}" in this project` });
+    if (experiment.status === "stopped") return ok(experiment);
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("UPDATE experiments SET status = 'stopped', stopped_at = ? WHERE id = ?", now, id);
+      this.#commitInTransaction(experiment.environment, meta, () => ({ action: "experiment.stopped", target: `flag:${experiment.flag}`, before: { status: "running" }, after: { status: "stopped" } }), now);
+    });
+    await this.#scheduleDrain();
+    return ok(this.#experimentInfo(id)!);
+  }
+
+  async listExperiments(): Promise<Result<ExperimentInfo[]>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    return ok(this.#sql.exec<{ id: string }>("SELECT id FROM experiments ORDER BY created_at DESC").toArray().map((row) => this.#experimentInfo(row.id)!));
+  }
+
+  async getExperiment(id: string): Promise<Result<ExperimentInfo>> {
+    const experiment = this.#experimentInfo(id);
+    return experiment ? ok(experiment) : fail({ kind: "not_found", detail: `there is no experiment "${id}" in this project` });
+  }
+
+  /** Unique units and the SRM test of every step a ramp has reached. */
+  async rampExposures(environment: string, key: string): Promise<Result<{ ramp: string; steps: { step: number; percent: number; srm: SrmResult }[] }>> {
+    const ramp = this.#rampOrFail(environment, key);
+    if (!ramp.ok) return ramp;
+    const steps = JSON.parse(ramp.value.steps) as RampStepInput[];
+    const reached = [...new Set((JSON.parse(ramp.value.history) as RampHistoryEntry[]).map((h) => h.step).filter((s) => s >= 0 && s < steps.length))].sort((a, b) => a - b);
+    return ok({
+      ramp: ramp.value.id,
+      steps: reached.map((step) => ({ step, percent: steps[step]!.percent, srm: this.#rampSrm(ramp.value, step) })),
+    });
+  }
+
+  /**
+   * Takes a batch of evaluation telemetry from the edge; re-checks sample-ratio mismatch for every
+   * experiment and ramp step that gained units, pausing a ramp whose split is off.
+   */
+  async recordTelemetry(input: unknown): Promise<Result<{ exposures: number }>> {
+    const parsed = TelemetryBatchSchema.safeParse(input);
+    if (!parsed.success) return fail({ kind: "invalid", detail: "not a telemetry batch", problems: [] });
+    const touched = this.ctx.storage.transactionSync(() => applyTelemetry(this.#sql, parsed.data));
+    for (const subject of touched) await this.#checkSrm(subject);
+    return ok({ exposures: parsed.data.exposures.length });
+  }
+
+  /** Flags nobody evaluates, flags serving one variant to everyone, and temporary flags past their date. */
+  async staleFlags(days: number): Promise<Result<StaleReport>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    const now = Date.now();
+    const since = now - days * 86_400_000;
+    const report: StaleReport = { days, notEvaluated: [], singleVariant: [], pastRemovalDate: [] };
+    for (const row of this.#sql.exec<FlagRow>("SELECT environment, key, updated_at FROM flags ORDER BY environment, key")) {
+      const usage = this.#sql
+        .exec<{ variant: string; evaluations: number; first_at: number; last_at: number }>("SELECT * FROM flag_usage WHERE environment = ? AND flag = ?", row.environment, row.key)
+        .toArray();
+      const lastAt = usage.reduce<number | null>((max, u) => (max === null || u.last_at > max ? u.last_at : max), null);
+      if ((lastAt === null || lastAt < since) && row.updated_at < since) {
+        report.notEvaluated.push({ environment: row.environment, flag: row.key, lastEvaluatedAt: lastAt === null ? null : iso(lastAt) });
+      }
+      const recent = usage.filter((u) => u.last_at >= since);
+      const firstAt = usage.reduce((min, u) => Math.min(min, u.first_at), Number.POSITIVE_INFINITY);
+      if (recent.length === 1 && usage.length >= 1 && firstAt <= since && row.updated_at < since) {
+        report.singleVariant.push({ environment: row.environment, flag: row.key, variant: recent[0]!.variant, evaluations: recent[0]!.evaluations });
+      }
+    }
+    for (const info of this.#sql.exec<FlagInfoRow>("SELECT * FROM flag_info WHERE lifetime = 'temporary' AND expected_removal_at IS NOT NULL AND expected_removal_at < ? ORDER BY key", now)) {
+      report.pastRemovalDate.push({ flag: info.key, owner: info.owner, expectedRemovalAt: iso(info.expected_removal_at!) });
+    }
+    return ok(report);
+  }
+
+  /** Last evaluation time and count per flag in one environment. */
+  async flagUsage(environment: string): Promise<Result<Record<string, { evaluations: number; lastEvaluatedAt: string; variants: Record<string, number> }>>> {
+    const env = this.#environment(environment);
+    if (!env.ok) return env;
+    const usage: Record<string, { evaluations: number; lastEvaluatedAt: string; variants: Record<string, number> }> = {};
+    for (const row of this.#sql.exec<{ flag: string; variant: string; evaluations: number; last_at: number }>("SELECT * FROM flag_usage WHERE environment = ?", environment)) {
+      const entry = (usage[row.flag] ??= { evaluations: 0, lastEvaluatedAt: iso(row.last_at), variants: {} });
+      entry.evaluations += row.evaluations;
+      entry.variants[row.variant] = row.evaluations;
+      if (row.last_at > Date.parse(entry.lastEvaluatedAt)) entry.lastEvaluatedAt = iso(row.last_at);
+    }
+    return ok(usage);
+  }
+
+  // ---- drafts and shadow evaluation ---------------------------------------------------------
+
+  /**
+   * Stages a draft configuration of an environment. The edge evaluates it beside live for
+   * `sampleRate` of evaluations (answers still come from live) and reports which units would flip.
+   */
+  async putDraft(environment: string, input: unknown, sampleRate: number, meta: ChangeMeta): Promise<Result<DraftInfo>> {
+    const env = this.#environment(environment);
+    if (!env.ok) return env;
+    const validated = validateFlagSet(input);
+    if (!validated.ok) return fail(rejected(validated.problems));
+    const id = webhooks.newId("draft");
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec(
+        `INSERT INTO drafts (environment, id, flagset, sample_rate, base_version, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (environment) DO UPDATE SET id = excluded.id, flagset = excluded.flagset, sample_rate = excluded.sample_rate,
+           base_version = excluded.base_version, created_at = excluded.created_at, created_by = excluded.created_by`,
+        environment, id, JSON.stringify(validated.flagSet), sampleRate, env.value.version, now, meta.actor,
+      );
+      this.#commitInTransaction(environment, meta, () => ({ action: "draft.staged", target: "draft", before: null, after: { id, sampleRate } }), now);
+    });
+    await this.#scheduleDrain();
+    return ok(this.#draftInfo(environment)!);
+  }
+
+  async getDraft(environment: string): Promise<Result<DraftInfo>> {
+    const env = this.#environment(environment);
+    if (!env.ok) return env;
+    const draft = this.#draftInfo(environment);
+    return draft ? ok(draft) : fail({ kind: "not_found", detail: `environment "${environment}" has no draft; stage one with PUT .../draft` });
+  }
+
+  /** Publishes the draft as the environment's flag set, in one call; the draft is then gone. */
+  async publishDraft(environment: string, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> {
+    const draft = this.#sql.exec<{ id: string; flagset: string }>("SELECT id, flagset FROM drafts WHERE environment = ?", environment).toArray()[0];
+    if (!draft) return fail({ kind: "not_found", detail: `environment "${environment}" has no draft to publish` });
+    const result = await this.replaceFlagSet(environment, JSON.parse(draft.flagset), meta);
+    if (!result.ok) return result;
+    this.#sql.exec("DELETE FROM drafts WHERE environment = ? AND id = ?", environment, draft.id);
+    return result;
+  }
+
+  async deleteDraft(environment: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
+    const draft = this.#draftInfo(environment);
+    if (!draft) return fail({ kind: "not_found", detail: `environment "${environment}" has no draft` });
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("DELETE FROM drafts WHERE environment = ?", environment);
+      this.#commitInTransaction(environment, meta, () => ({ action: "draft.discarded", target: "draft", before: { id: draft.id }, after: null }), now);
+    });
+    await this.#scheduleDrain();
+    return ok({ deleted: draft.id });
   }
 
   // ---- audit --------------------------------------------------------------------------------
@@ -944,7 +1281,9 @@ export class FlagStore extends DurableObject<Env> {
       version: env.version,
       etag: snapshotEtag(env.version),
       updatedAt: iso(env.updated_at),
-      flagSet: this.#flagSet(env),
+      // Long lists copied into many flags are stored once in the snapshot (same meaning).
+      flagSet: shareConstantLists(this.#flagSet(env)),
+      ...this.#tracking(env.name),
     };
   }
 
@@ -1017,25 +1356,218 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   /** Performs a trigger's action, audited as `trigger:<name>`. */
-  async #fire(row: TriggerRow, reason: string | null): Promise<Result<FlagRecord & { trigger: string }>> {
+  async #fire(row: TriggerRow, reason: string | null): Promise<Result<TriggerOutcome>> {
+    const meta = { actor: `trigger:${row.name}`, reason: reason ?? `trigger ${row.name} fired` };
+    let version: number | null = null;
+    if (row.action === "pause-ramp" || row.action === "rollback-ramp") {
+      const result = row.action === "pause-ramp"
+        ? await this.pauseRamp(row.environment, row.flag, meta)
+        : await this.rollbackRamp(row.environment, row.flag, null, meta);
+      if (!result.ok) return result;
+      version = this.#environmentRows().find((env) => env.name === row.environment)?.version ?? null;
+    } else {
+      const env = this.#environment(row.environment);
+      if (!env.ok) return env;
+      const flag = this.#flagRow(row.environment, row.flag);
+      if (!flag) return fail(noFlag(row.environment, row.flag));
+      const current = parseDefinition(flag.definition);
+      const definition: FlagDefinition =
+        row.action === "set-default" ? { ...current, defaultVariant: row.variant } : { ...current, state: row.action === "enable" ? "ENABLED" : "DISABLED" };
+      const action = row.action === "set-default" ? "flag.updated" : row.action === "enable" ? "flag.enabled" : "flag.disabled";
+      const result = await this.#writeFlag(env.value, row.flag, definition, meta, action, flag);
+      if (!result.ok) return result;
+      version = result.value.version;
+    }
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("UPDATE triggers SET last_fired_at = ? WHERE id = ?", now, row.id);
+      this.#queueEvent("trigger.fired", row.environment, meta, { trigger: row.name, flag: row.flag, action: row.action, version }, now);
+    });
+    await this.#scheduleDrain();
+    const flag = this.#flagRow(row.environment, row.flag);
+    const definition = flag ? parseDefinition(flag.definition) : null;
+    const ramp = this.#rampRow(row.environment, row.flag);
+    return ok({
+      trigger: row.name,
+      action: row.action,
+      environment: row.environment,
+      flag: row.flag,
+      version,
+      state: definition?.state ?? null,
+      defaultVariant: definition?.defaultVariant ?? null,
+      ...(ramp ? { ramp: toRampInfo(ramp) } : {}),
+    });
+  }
+
+  #rampRow(environment: string, key: string): RampRow | undefined {
+    return this.#sql.exec<RampRow>("SELECT * FROM ramps WHERE environment = ? AND flag = ?", environment, key).toArray()[0];
+  }
+
+  #rampOrFail(environment: string, key: string): Result<RampRow> {
+    const env = this.#environment(environment);
+    if (!env.ok) return env;
+    const row = this.#rampRow(environment, key);
+    return row ? ok(row) : fail({ kind: "not_found", detail: `flag "${key}" has no ramp in environment "${environment}"` });
+  }
+
+  #setRampStatus(row: RampRow, status: RampStatus, reason: string, meta: ChangeMeta, event: webhooks.WebhookEventType): void {
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("UPDATE ramps SET status = ?, pause_reason = ?, next_at = NULL, updated_at = ? WHERE id = ?", status, reason, now, row.id);
+      appendAudit(this.#sql, { actor: meta.actor, action: event, environment: row.environment, target: `flag:${row.flag}`, version: null, before: { status: row.status }, after: { status, reason }, reason: meta.reason ?? reason }, now);
+      this.#queueEvent(event, row.environment, meta, { flag: row.flag, ramp: row.id, status, reason }, now);
+    });
+  }
+
+  /**
+   * Applies one ramp step (or 0% for step -1) to the flag, as one audited change with a new
+   * version; `status` is the ramp's state afterwards. If the flag's targeting is no longer what
+   * the ramp last wrote, someone changed the flag outside the ramp: the ramp pauses instead.
+   */
+  async #applyRampStep(row: RampRow, step: number, percent: number, meta: ChangeMeta, status: RampStatus, action: string): Promise<Result<number>> {
     const env = this.#environment(row.environment);
     if (!env.ok) return env;
     const flag = this.#flagRow(row.environment, row.flag);
     if (!flag) return fail(noFlag(row.environment, row.flag));
-    const current = parseDefinition(flag.definition);
-    const meta = { actor: `trigger:${row.name}`, reason: reason ?? `trigger ${row.name} fired` };
-    const definition: FlagDefinition =
-      row.action === "set-default" ? { ...current, defaultVariant: row.variant } : { ...current, state: row.action === "enable" ? "ENABLED" : "DISABLED" };
-    const action = row.action === "set-default" ? "flag.updated" : row.action === "enable" ? "flag.enabled" : "flag.disabled";
-    const result = await this.#writeFlag(env.value, row.flag, definition, meta, action, flag);
-    if (!result.ok) return result;
+    const definition = parseDefinition(flag.definition);
+    if (JSON.stringify(definition.targeting ?? null) !== (row.applied_targeting ?? "null")) {
+      const reason = `flag "${row.flag}" was changed outside the ramp; review it, then resume or delete the ramp`;
+      this.#setRampStatus(row, "paused", reason, { actor: "system:ramp", reason }, "ramp.paused");
+      await this.#scheduleDrain();
+      return fail({ kind: "conflict", detail: reason });
+    }
+    const base = row.base_targeting === null ? null : (JSON.parse(row.base_targeting) as JsonValue);
+    const updated: FlagDefinition = { ...definition, targeting: rampTargeting(base, row.variant, row.baseline, percent) };
+    const candidate = this.#flagSet(env.value);
+    candidate.flags[row.flag] = updated;
+    const validated = validateFlagSet(candidate);
+    if (!validated.ok) return fail(rejected(validated.problems));
+    const steps = JSON.parse(row.steps) as RampStepInput[];
+    const stored = validated.flagSet.flags[row.flag]!;
     const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
-      this.#sql.exec("UPDATE triggers SET last_fired_at = ? WHERE id = ?", now, row.id);
-      this.#queueEvent("trigger.fired", row.environment, meta, { trigger: row.name, flag: row.flag, action: row.action, version: result.value.version }, now);
+    const version = this.ctx.storage.transactionSync(() => {
+      const v = this.#commitInTransaction(row.environment, meta, (version) => {
+        this.#sql.exec(
+          "UPDATE flags SET definition = ?, version = ?, updated_at = ?, updated_by = ? WHERE environment = ? AND key = ?",
+          JSON.stringify(stored), version, now, meta.actor, row.environment, row.flag,
+        );
+        return { action, target: `flag:${row.flag}`, before: { step: row.current_step, targeting: definition.targeting ?? null }, after: { step, percent, targeting: stored.targeting ?? null } };
+      }, now);
+      const last = step >= steps.length - 1;
+      const finalStatus: RampStatus = status === "running" && last ? "completed" : status;
+      const nextAt = finalStatus === "running" ? stepDueAt(steps, step + 1, now) : null;
+      const history = [...(JSON.parse(row.history) as RampHistoryEntry[]), { step, percent, at: iso(now), version: v, actor: meta.actor }];
+      this.#sql.exec(
+        "UPDATE ramps SET current_step = ?, status = ?, next_at = ?, applied_targeting = ?, history = ?, pause_reason = NULL, updated_at = ? WHERE id = ?",
+        Math.min(step, steps.length - 1), finalStatus, nextAt, JSON.stringify(stored.targeting ?? null), JSON.stringify(history), now, row.id,
+      );
+      return v;
     });
     await this.#scheduleDrain();
-    return ok({ ...result.value, trigger: row.name });
+    return ok(version);
+  }
+
+  /** Applies every ramp step that is due, in order, each exactly once. */
+  async #advanceRamps(): Promise<void> {
+    for (let guard = 0; guard < 1000; guard++) {
+      const row = this.#sql.exec<RampRow>("SELECT * FROM ramps WHERE status = 'running' AND next_at <= ? ORDER BY next_at LIMIT 1", Date.now()).toArray()[0];
+      if (!row) return;
+      const steps = JSON.parse(row.steps) as RampStepInput[];
+      const step = row.current_step + 1;
+      if (step >= steps.length) {
+        this.#sql.exec("UPDATE ramps SET status = 'completed', next_at = NULL WHERE id = ?", row.id);
+        continue;
+      }
+      await this.#applyRampStep(row, step, steps[step]!.percent, { actor: "system:ramp", reason: `ramp step ${step + 1} of ${steps.length}: ${steps[step]!.percent}%` }, "running", "ramp.step");
+    }
+  }
+
+  #rampSrm(row: RampRow, step: number): SrmResult {
+    const steps = JSON.parse(row.steps) as RampStepInput[];
+    const percent = step < 0 ? 0 : step >= steps.length ? 100 : steps[step]!.percent;
+    return sampleRatioTest(unitCounts(this.#sql, `ramp:${row.id}:${step}`), { [row.variant]: percent, [row.baseline]: 100 - percent });
+  }
+
+  /** Re-runs the SRM test of one subject; flags a mismatch once, and pauses a ramp that has one. */
+  async #checkSrm(subject: string): Promise<void> {
+    const meta = { actor: "system:srm", reason: null };
+    if (subject.startsWith("exp:")) {
+      const experiment = this.#experimentInfo(subject.slice(4));
+      if (!experiment || experiment.status !== "running" || experiment.srmFlaggedAt !== null || !experiment.srm.mismatch) return;
+      const now = Date.now();
+      this.ctx.storage.transactionSync(() => {
+        this.#sql.exec("UPDATE experiments SET srm_flagged_at = ? WHERE id = ?", now, experiment.id);
+        appendAudit(this.#sql, { ...meta, action: "srm.detected", environment: experiment.environment, target: `flag:${experiment.flag}`, version: null, before: null, after: { experiment: experiment.id, pValue: experiment.srm.pValue, observed: experiment.srm.observed }, reason: `sample ratio mismatch, p = ${experiment.srm.pValue.toExponential(2)}` }, now);
+        this.#queueEvent("srm.detected", experiment.environment, meta, { experiment: experiment.id, flag: experiment.flag, srm: experiment.srm }, now);
+      });
+      await this.#scheduleDrain();
+      return;
+    }
+    const match = /^ramp:(.+):(-?\d+)$/.exec(subject);
+    if (!match) return;
+    const row = this.#sql.exec<RampRow>("SELECT * FROM ramps WHERE id = ?", match[1]!).toArray()[0];
+    const step = Number(match[2]);
+    if (!row || row.status !== "running" || row.current_step !== step) return;
+    const srm = this.#rampSrm(row, step);
+    if (!srm.mismatch) return;
+    const reason = `sample ratio mismatch at step ${step + 1} (p = ${srm.pValue.toExponential(2)}); the split is not what the ramp configured`;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#queueEvent("srm.detected", row.environment, meta, { ramp: row.id, flag: row.flag, step, srm }, now);
+    });
+    this.#setRampStatus(row, "paused", reason, { actor: "system:srm", reason }, "ramp.paused");
+    await this.#scheduleDrain();
+  }
+
+  #experimentInfo(id: string): ExperimentInfo | null {
+    const row = this.#sql.exec<ExperimentRow>("SELECT * FROM experiments WHERE id = ?", id).toArray()[0];
+    if (!row) return null;
+    const weights = JSON.parse(row.weights) as Record<string, number>;
+    const units = unitCounts(this.#sql, `exp:${id}`);
+    return {
+      id: row.id,
+      environment: row.environment,
+      flag: row.flag,
+      weights,
+      status: row.status,
+      createdAt: iso(row.created_at),
+      createdBy: row.created_by,
+      stoppedAt: row.stopped_at === null ? null : iso(row.stopped_at),
+      units,
+      srm: sampleRatioTest(units, weights),
+      srmFlaggedAt: row.srm_flagged_at === null ? null : iso(row.srm_flagged_at),
+    };
+  }
+
+  #draftInfo(environment: string): DraftInfo | null {
+    const row = this.#sql.exec<DraftRow>("SELECT * FROM drafts WHERE environment = ?", environment).toArray()[0];
+    if (!row) return null;
+    return {
+      id: row.id,
+      environment,
+      sampleRate: row.sample_rate,
+      baseVersion: row.base_version,
+      createdAt: iso(row.created_at),
+      createdBy: row.created_by,
+      flagSet: JSON.parse(row.flagset) as FlagSet,
+      shadow: shadowReport(this.#sql, row.id),
+    };
+  }
+
+  /** What the edge records for an environment: exposure subjects per flag, and the draft to shadow. */
+  #tracking(environment: string): Pick<Snapshot, "tracking" | "draft"> {
+    const tracking: Record<string, string[]> = {};
+    for (const ramp of this.#sql.exec<RampRow>("SELECT id, flag, current_step FROM ramps WHERE environment = ? AND current_step >= 0", environment)) {
+      (tracking[ramp.flag] ??= []).push(`ramp:${ramp.id}:${ramp.current_step}`);
+    }
+    for (const experiment of this.#sql.exec<ExperimentRow>("SELECT id, flag FROM experiments WHERE environment = ? AND status = 'running'", environment)) {
+      (tracking[experiment.flag] ??= []).push(`exp:${experiment.id}`);
+    }
+    const draft = this.#sql.exec<DraftRow>("SELECT * FROM drafts WHERE environment = ?", environment).toArray()[0];
+    return {
+      ...(Object.keys(tracking).length > 0 ? { tracking } : {}),
+      ...(draft ? { draft: { id: draft.id, sampleRate: draft.sample_rate, flagSet: JSON.parse(draft.flagset) as FlagSet } } : {}),
+    };
   }
 
   /** Validates the environment's flag set with this flag in it, then commits the flag. */
@@ -1048,7 +1580,7 @@ export class FlagStore extends DurableObject<Env> {
         ...problem,
         path: problem.path.startsWith(`flags.${key}`) ? problem.path.slice(`flags.${key}`.length).replace(/^\./, "") || "(flag)" : problem.path,
       }));
-      return fail({ kind: "invalid", detail: describeProblems(validated.problems), problems });
+      return fail(rejected(problems));
     }
     const stored = validated.flagSet.flags[key]!;
     this.#commit(env.name, meta, (version, now) => {
@@ -1106,11 +1638,12 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   async #scheduleDrain(): Promise<void> {
-    const dues = [outbox.nextDue(this.#sql), webhooks.nextDeliveryDue(this.#sql)].filter((d): d is number => d !== null);
+    const nextStep = this.#sql.exec<{ due: number | null }>("SELECT min(next_at) AS due FROM ramps WHERE status = 'running'").one().due;
+    const dues = [outbox.nextDue(this.#sql), webhooks.nextDeliveryDue(this.#sql), nextStep].filter((d): d is number => d !== null);
     if (dues.length === 0) return;
     const due = Math.min(...dues);
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
+    if (current === null || current > due) await this.ctx.storage.setAlarm(Math.max(due, Date.now()));
   }
 
   /**
@@ -1128,6 +1661,7 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   async #drainOnce(): Promise<void> {
+    await this.#advanceRamps();
     await this.#publishDue();
     await webhooks.deliverDue(this.#sql, Date.now());
   }
@@ -1208,6 +1742,10 @@ function eventFor(action: string): webhooks.WebhookEventType | null {
       return "flagset.replaced";
     case "segment.changed":
       return "segment.changed";
+    case "ramp.step":
+    case "ramp.rolled-back":
+    case "ramp.completed":
+      return action;
     default:
       return null;
   }
@@ -1260,6 +1798,16 @@ function checkIfMatch(row: FlagRow, ifMatch: number | null) {
   };
 }
 
+/**
+ * A failed validation as a store error: a prerequisite cycle is a conflict (409) naming the cycle;
+ * anything else is invalid input (400) with each problem.
+ */
+function rejected(problems: { path: string; message: string }[], prefix = ""): StoreError {
+  const cycle = problems.find((problem) => problem.message.startsWith("prerequisite cycle:"));
+  if (cycle) return { kind: "conflict", detail: `${prefix}${cycle.message}; remove one of these prerequisites` };
+  return { kind: "invalid", detail: `${prefix}${describeProblems(problems)}`, problems };
+}
+
 function describeProblems(problems: { path: string; message: string }[]): string {
   const [first, ...rest] = problems;
   if (!first) return "the flag set is not valid";
@@ -1289,17 +1837,7 @@ function noTrigger(id: string) {
   return { kind: "not_found" as const, detail: `there is no trigger "${id}" in this project` };
 }
 
-const DEFINITION_FIELDS = ["state", "variants", "defaultVariant", "targeting", "metadata"] as const;
-
-/** Compares two flag sets flag by flag (all flags of both, or only `keys`). */
-export function diffEnvironments(from: string, a: FlagSet, to: string, b: FlagSet, keys: string[] | null): EnvironmentDiff {
-  const all = keys ?? [...new Set([...Object.keys(a.flags), ...Object.keys(b.flags)])].sort();
-  const flags = all.map((key): FlagDiff => {
-    const left = a.flags[key] ?? null;
-    const right = b.flags[key] ?? null;
-    if (!left || !right) return { key, status: `only-in-${left ? from : to}`, fields: [], from: left, to: right };
-    const fields = DEFINITION_FIELDS.filter((field) => JSON.stringify(left[field] ?? null) !== JSON.stringify(right[field] ?? null));
-    return { key, status: fields.length ? "different" : "same", fields, from: left, to: right };
-  });
-  return { from, to, flags };
+/** Compares two environments' flag sets flag by flag (all flags of both, or only `keys`). */
+function diffEnvironments(from: string, a: FlagSet, to: string, b: FlagSet, keys: string[] | null): EnvironmentDiff {
+  return diffFlagSets(from, a, to, b, keys);
 }

@@ -126,7 +126,7 @@ const MIGRATIONS: readonly string[] = [
     name        TEXT NOT NULL UNIQUE,
     environment TEXT NOT NULL,
     flag        TEXT NOT NULL,
-    action      TEXT NOT NULL CHECK (action IN ('enable', 'disable', 'set-default')),
+    action      TEXT NOT NULL CHECK (action IN ('enable', 'disable', 'set-default', 'pause-ramp', 'rollback-ramp')),
     variant     TEXT,
     token_hash  TEXT NOT NULL UNIQUE,
     secret      TEXT NOT NULL,
@@ -135,6 +135,78 @@ const MIGRATIONS: readonly string[] = [
     created_by  TEXT NOT NULL,
     last_fired_at INTEGER
   );
+  `,
+  // 3: progressive delivery — ramps, experiments, exposures, usage, drafts and shadow counts.
+  `
+  CREATE TABLE ramps (
+    id                TEXT PRIMARY KEY,
+    environment       TEXT NOT NULL,
+    flag              TEXT NOT NULL,
+    variant           TEXT NOT NULL,
+    baseline          TEXT NOT NULL,
+    steps             TEXT NOT NULL,
+    base_targeting    TEXT,
+    current_step      INTEGER NOT NULL DEFAULT -1,
+    status            TEXT NOT NULL CHECK (status IN ('running', 'paused', 'completed', 'rolled-back')),
+    next_at           INTEGER,
+    applied_targeting TEXT,
+    pause_reason      TEXT,
+    history           TEXT NOT NULL DEFAULT '[]',
+    created_at        INTEGER NOT NULL,
+    created_by        TEXT NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    UNIQUE (environment, flag)
+  );
+  CREATE TABLE experiments (
+    id          TEXT PRIMARY KEY,
+    environment TEXT NOT NULL,
+    flag        TEXT NOT NULL,
+    weights     TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'stopped')),
+    srm_flagged_at INTEGER,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL,
+    stopped_at  INTEGER
+  );
+  CREATE TABLE exposure_units (
+    subject  TEXT NOT NULL,
+    unit     TEXT NOT NULL,
+    variant  TEXT NOT NULL,
+    first_at INTEGER NOT NULL,
+    PRIMARY KEY (subject, unit)
+  ) WITHOUT ROWID;
+  CREATE TABLE exposure_counts (
+    subject TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    units   INTEGER NOT NULL,
+    PRIMARY KEY (subject, variant)
+  ) WITHOUT ROWID;
+  CREATE TABLE flag_usage (
+    environment TEXT NOT NULL,
+    flag        TEXT NOT NULL,
+    variant     TEXT NOT NULL,
+    evaluations INTEGER NOT NULL,
+    first_at    INTEGER NOT NULL,
+    last_at     INTEGER NOT NULL,
+    PRIMARY KEY (environment, flag, variant)
+  ) WITHOUT ROWID;
+  CREATE TABLE drafts (
+    environment TEXT PRIMARY KEY,
+    id          TEXT NOT NULL,
+    flagset     TEXT NOT NULL,
+    sample_rate REAL NOT NULL,
+    base_version INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL
+  );
+  CREATE TABLE shadow_units (
+    draft_id     TEXT NOT NULL,
+    flag         TEXT NOT NULL,
+    unit         TEXT NOT NULL,
+    live_variant TEXT NOT NULL,
+    draft_variant TEXT NOT NULL,
+    PRIMARY KEY (draft_id, flag, unit)
+  ) WITHOUT ROWID;
   `,
 ];
 

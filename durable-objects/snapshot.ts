@@ -21,6 +21,10 @@ export interface Snapshot {
   /** When the change that produced this version was committed (ISO 8601). */
   updatedAt: string;
   flagSet: FlagSet;
+  /** Flag key → exposure subjects the edge records (`ramp:<id>:<step>`, `exp:<id>`). */
+  tracking?: Record<string, string[]>;
+  /** A staged draft the edge evaluates beside live for `sampleRate` of evaluations. */
+  draft?: { id: string; sampleRate: number; flagSet: FlagSet };
 }
 
 /** An API key's identity as the edge sees it: which project and environment it may evaluate. */
@@ -59,9 +63,17 @@ export function snapshotEtag(version: number): string {
 const JsonPrimitive = z.union([z.string(), z.number(), z.boolean()]);
 
 /**
- * Parses a snapshot read back from KV. Flags are checked for shape only: their targeting is
- * compiled by the engine, which isolates a bad flag instead of rejecting the set.
+ * The flag set inside a snapshot is checked for shape only (an object of flags). Each flag is then
+ * compiled by the engine, which never throws and isolates a malformed flag (PARSE_ERROR) instead of
+ * rejecting the set; checking every flag here too would cost more than compiling it.
  */
+const FlagSetShape = z.object({
+  flags: z.record(z.string(), z.looseObject({})),
+  $evaluators: z.record(z.string(), z.unknown()).optional(),
+  metadata: z.record(z.string(), JsonPrimitive).optional(),
+});
+
+/** Parses a snapshot read back from KV (or received from the FlagStore). */
 export const SnapshotSchema = z.object({
   format: z.literal(SNAPSHOT_FORMAT),
   project: z.string(),
@@ -69,20 +81,9 @@ export const SnapshotSchema = z.object({
   version: z.number().int().nonnegative(),
   etag: z.string(),
   updatedAt: z.string(),
-  flagSet: z.object({
-    flags: z.record(
-      z.string(),
-      z.object({
-        state: z.enum(["ENABLED", "DISABLED"]),
-        variants: z.record(z.string(), z.json()),
-        defaultVariant: z.string().nullish(),
-        targeting: z.json().optional(),
-        metadata: z.record(z.string(), JsonPrimitive).optional(),
-      }),
-    ),
-    $evaluators: z.record(z.string(), z.json()).optional(),
-    metadata: z.record(z.string(), JsonPrimitive).optional(),
-  }),
+  flagSet: FlagSetShape,
+  tracking: z.record(z.string(), z.array(z.string())).optional(),
+  draft: z.object({ id: z.string(), sampleRate: z.number().min(0).max(1), flagSet: FlagSetShape }).optional(),
 });
 
 export const KeyIdentitySchema = z.object({

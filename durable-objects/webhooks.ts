@@ -20,6 +20,12 @@ export const WEBHOOK_EVENT_TYPES = [
   "segment.changed",
   "key.revoked",
   "trigger.fired",
+  "ramp.step",
+  "ramp.paused",
+  "ramp.resumed",
+  "ramp.rolled-back",
+  "ramp.completed",
+  "srm.detected",
   "ping",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

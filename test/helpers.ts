@@ -90,3 +90,12 @@ export function evaluate(key: string, flag: string | null, context?: unknown, he
   const path = flag === null ? "/ofrep/v1/evaluate/flags" : `/ofrep/v1/evaluate/flags/${encodeURIComponent(flag)}`;
   return call("POST", path, { token: key, body: context === undefined ? {} : { context }, headers });
 }
+
+/** Lets time pass for a project's ramps: every running ramp's next step becomes due, then the alarm runs. */
+export async function advanceRamps(project: string): Promise<void> {
+  await runInDurableObject(store(project), async (instance, state) => {
+    state.storage.sql.exec("UPDATE ramps SET next_at = 0 WHERE status = 'running'");
+    state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0");
+    await instance.alarm();
+  });
+}

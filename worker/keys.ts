@@ -23,6 +23,7 @@ interface CachedIdentity {
 /** Unknown keys are remembered this long, so a flood of bad keys does not become a flood of KV reads. */
 const UNKNOWN_KEY_TTL_MS = 5_000;
 const MAX_CACHED_KEYS = 10_000;
+/** Keyed by the key itself, so a cached key costs no hashing; only misses hash it for KV. */
 const identities = new Map<string, CachedIdentity>();
 
 /**
@@ -48,8 +49,7 @@ async function cachedIdentity(
   key: string,
   refreshMs: number,
 ): Promise<KeyIdentity | null> {
-  const hash = hashKey(key);
-  const cached = identities.get(hash);
+  const cached = identities.get(key);
   const now = Date.now();
   if (cached) {
     const age = now - cached.checkedAt;
@@ -58,20 +58,20 @@ async function cachedIdentity(
     } else {
       if (age >= refreshMs && !cached.refreshing) {
         cached.refreshing = true;
-        waitUntil(lookup(kv, hash).finally(() => { cached.refreshing = false; }));
+        waitUntil(lookup(kv, key).finally(() => { cached.refreshing = false; }));
       }
       return cached.identity;
     }
   }
-  return lookup(kv, hash);
+  return lookup(kv, key);
 }
 
-async function lookup(kv: KVNamespace, hash: string): Promise<KeyIdentity | null> {
-  const raw = await kv.get(keyIndexKvKey(hash), "json");
+async function lookup(kv: KVNamespace, key: string): Promise<KeyIdentity | null> {
+  const raw = await kv.get(keyIndexKvKey(hashKey(key)), "json");
   const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
   const identity = parsed?.success ? parsed.data : null;
   if (identities.size >= MAX_CACHED_KEYS) identities.clear();
-  identities.set(hash, { identity, checkedAt: Date.now(), refreshing: false });
+  identities.set(key, { identity, checkedAt: Date.now(), refreshing: false });
   return identity;
 }
 

@@ -8,10 +8,11 @@
  */
 import { createHash } from "node:crypto";
 import { Hono, type Context } from "hono";
-import type { EvaluationContext } from "./engine/types";
+import type { EvaluationContext, EvaluationResult } from "./engine/types";
 import { readCredential, resolveKey } from "./keys";
 import { ofrepStatus, toOfrep } from "./ofrep-wire";
 import { getSnapshot, type CompiledSnapshot } from "./snapshot-cache";
+import { flush, recordEvaluations } from "./telemetry";
 import type { KeyIdentity } from "../durable-objects/snapshot";
 
 export const VERSION_HEADER = "X-Edgeflags-Config-Version";
@@ -49,6 +50,7 @@ ofrep.post("/evaluate/flags/:key", async (c) => {
     return c.json({ key, errorCode: "FLAG_NOT_FOUND", errorDetails: `flag "${key}" was not found: the environment has no flags` }, 404);
   }
   const result = snapshot.compiled.evaluate(key, request.context);
+  record(c, snapshot, request.context, [result]);
   c.header(VERSION_HEADER, String(snapshot.version));
   return c.json(toOfrep(result, { configVersion: snapshot.version }), ofrepStatus(result));
 });
@@ -58,8 +60,10 @@ ofrep.post("/evaluate/flags", async (c) => {
   if ("error" in request) return c.json({ errorCode: "INVALID_CONTEXT", errorDetails: request.error }, 400);
   const snapshot = await snapshotFor(c);
   const identity = c.get("identity");
+  const results = snapshot ? snapshot.compiled.evaluateAll(request.context) : [];
+  if (snapshot) record(c, snapshot, request.context, results);
   const body = JSON.stringify({
-    flags: snapshot ? snapshot.compiled.evaluateAll(request.context).map((result) => toOfrep(result)) : [],
+    flags: results.map((result) => toOfrep(result)),
     metadata: {
       project: identity.project,
       environment: identity.environment,
@@ -74,6 +78,12 @@ ofrep.post("/evaluate/flags", async (c) => {
   if (matchesEtag(c.req.header("if-none-match"), etag)) return c.body(null, 304);
   return c.body(body, 200, { "content-type": "application/json" });
 });
+
+/** Counts the evaluations for stale-flag detection, exposures and shadow comparison, off the hot path. */
+function record(c: Context<OfrepEnv>, snapshot: CompiledSnapshot, context: EvaluationContext, results: readonly EvaluationResult[]): void {
+  recordEvaluations(snapshot, context, results);
+  c.executionCtx.waitUntil(flush((project) => c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project))));
+}
 
 /** The snapshot for the key's environment, at least as new as a `flagConfigEtag` the caller names. */
 function snapshotFor(c: Context<OfrepEnv>): Promise<CompiledSnapshot | null> {

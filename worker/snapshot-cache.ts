@@ -20,6 +20,10 @@ export interface CompiledSnapshot {
   etag: string;
   updatedAt: string;
   compiled: CompiledFlagSet;
+  /** Flag key → exposure subjects to record (flags under a ramp or an experiment). */
+  tracking: Readonly<Record<string, string[]>> | undefined;
+  /** A staged draft, compiled, evaluated beside live for `sampleRate` of evaluations. */
+  draft: { id: string; sampleRate: number; compiled: CompiledFlagSet } | undefined;
 }
 
 interface Entry {
@@ -89,16 +93,19 @@ async function refreshFromKv(kv: KVNamespace, key: string, project: string, envi
 }
 
 /** Reads the KV snapshot; returns it only when it is newer than `haveVersion` (parsing nothing otherwise). */
-async function readKv(kv: KVNamespace, project: string, environment: string, haveVersion: number): Promise<Snapshot | null> {
+async function readKv(kv: KVNamespace, project: string, environment: string, haveVersion: number): Promise<Installable | null> {
   const { value, metadata } = await kv.getWithMetadata<{ version?: number }>(snapshotKvKey(project, environment), "text");
   if (value === null) return null;
   if (typeof metadata?.version === "number" && metadata.version <= haveVersion) return null;
   const parsed = SnapshotSchema.safeParse(JSON.parse(value));
   if (!parsed.success || parsed.data.version <= haveVersion) return null;
-  return parsed.data as Snapshot;
+  return parsed.data;
 }
 
-function install(key: string, snapshot: Snapshot): CompiledSnapshot {
+/** A snapshot as read from KV (flags checked for shape only) or received from the FlagStore. */
+type Installable = Omit<Snapshot, "flagSet" | "draft"> & { flagSet: unknown; draft?: { id: string; sampleRate: number; flagSet: unknown } | undefined };
+
+function install(key: string, snapshot: Installable): CompiledSnapshot {
   const current = entries.get(key);
   if (current && current.snapshot.version >= snapshot.version) {
     current.checkedAt = Date.now();
@@ -111,6 +118,8 @@ function install(key: string, snapshot: Snapshot): CompiledSnapshot {
     etag: snapshot.etag,
     updatedAt: snapshot.updatedAt,
     compiled: compileFlagSet(snapshot.flagSet),
+    tracking: snapshot.tracking,
+    draft: snapshot.draft ? { id: snapshot.draft.id, sampleRate: snapshot.draft.sampleRate, compiled: compileFlagSet(snapshot.draft.flagSet) } : undefined,
   };
   entries.set(key, { snapshot: compiled, checkedAt: Date.now(), refreshing: false });
   return compiled;

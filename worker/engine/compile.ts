@@ -22,8 +22,8 @@ export interface CompileEnv {
   readonly refs: Map<string, Rule>;
   /** `$ref` names being compiled, to detect cycles. */
   readonly refStack: string[];
-  /** Constant `in` lists by their JSON text, shared across flags. */
-  readonly sets: Map<string, ReadonlySet<unknown>>;
+  /** Constant `in` lists, shared across flags: candidates by length and end elements. */
+  readonly sets: Map<string, { items: readonly unknown[]; set: ReadonlySet<unknown> }[]>;
 }
 
 /** Creates the state for compiling the rules of one flag set. */
@@ -268,17 +268,9 @@ function compileReduce(list: unknown[], at: string, env: CompileEnv): Rule {
 
 function compileIn(list: unknown[], at: string, env: CompileEnv): Rule {
   const needle = arg(list, 0, at, env);
+  const constant = constantList(list[1], env);
+  if (constant) return setMembership(needle, sharedSet(env, constant));
   const haystack = list[1];
-  if (Array.isArray(haystack) && haystack.every(isPrimitive)) {
-    const id = JSON.stringify(haystack);
-    let set = env.sets.get(id);
-    if (!set) {
-      set = new Set(haystack);
-      env.sets.set(id, set);
-    }
-    const members = set;
-    return (s, d) => members.has(needle(s, d));
-  }
   if (typeof haystack === "string") return (s, d) => haystack.includes(String(needle(s, d)));
   const dynamic = arg(list, 1, at, env);
   return (s, d) => {
@@ -288,6 +280,47 @@ function compileIn(list: unknown[], at: string, env: CompileEnv): Rule {
     if (Array.isArray(b)) return b.indexOf(a) !== -1;
     return false;
   };
+}
+
+/** A list of constants, written inline or as a `$ref` to an evaluator that is one. */
+function constantList(haystack: unknown, env: CompileEnv): readonly unknown[] | undefined {
+  if (Array.isArray(haystack)) return haystack.every(isPrimitive) ? haystack : undefined;
+  if (isPlainObject(haystack) && Object.keys(haystack).length === 1 && typeof haystack["$ref"] === "string") {
+    const target = env.evaluators[haystack["$ref"]];
+    if (Array.isArray(target) && target.every(isPrimitive)) return target;
+  }
+  return undefined;
+}
+
+/**
+ * One `Set` per distinct list in a flag set: identical lists (the same ids copied into forty
+ * flags) share it. Candidates are found by length and end elements, then compared element by
+ * element, which is cheaper than serialising every list to find its twin.
+ */
+function sharedSet(env: CompileEnv, list: readonly unknown[]): ReadonlySet<unknown> {
+  const key = `${list.length}\u0000${String(list[0])}\u0000${String(list[list.length - 1])}`;
+  const candidates = env.sets.get(key);
+  if (candidates) {
+    for (const candidate of candidates) {
+      if (sameItems(candidate.items, list)) return candidate.set;
+    }
+  }
+  const entry = { items: list, set: new Set(list) as ReadonlySet<unknown> };
+  if (candidates) candidates.push(entry);
+  else env.sets.set(key, [entry]);
+  return entry.set;
+}
+
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Kept apart from `compileIn` so the closure retains only the set, not the list it came from. */
+function setMembership(needle: Rule, members: ReadonlySet<unknown>): Rule {
+  return (s, d) => members.has(needle(s, d));
 }
 
 function stringCompare(test: (subject: string, part: string) => boolean): OpCompiler {

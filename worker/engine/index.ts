@@ -5,6 +5,7 @@
 export { compileFlagSet } from "./evaluate";
 export { validateFlagSet } from "./validate";
 export { toPlainFlagd } from "./export";
+export { shareConstantLists } from "./share-lists";
 export { findPrerequisiteCycle } from "./prerequisites";
 export type { FlagSetProblem, ValidationResult } from "./validate";
 export { murmur3, murmur3Bytes } from "./murmur3";

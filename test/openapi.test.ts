@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { OPERATIONS } from "../admin/openapi";
+import { admin } from "../admin/routes";
+import { call } from "./helpers";
+
+describe("OpenAPI", () => {
+  it("describes exactly the routes the admin app serves", () => {
+    const served = new Set(
+      admin.routes.filter((route) => route.method !== "ALL").map((route) => `${route.method.toLowerCase()} ${route.path}`),
+    );
+    const described = new Set(OPERATIONS.map((op) => `${op.method} ${op.path}`));
+    expect([...served].filter((route) => !described.has(route))).toEqual([]);
+    expect([...described].filter((route) => !served.has(route))).toEqual([]);
+  });
+
+  it("serves the document, with request bodies generated from the validating schemas", async () => {
+    const res = await call("GET", "/admin/v1/openapi.json", { token: null });
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe("3.1.0");
+    const createKey = res.body.paths["/projects/{project}/environments/{env}/keys"].post;
+    expect(createKey.requestBody.content["application/json"].schema.properties.scope.enum).toEqual(["client", "server"]);
+    const ramp = res.body.paths["/projects/{project}/environments/{env}/flags/{flag}/ramp"].post;
+    expect(ramp.requestBody.content["application/json"].schema.required).toEqual(expect.arrayContaining(["variant", "baseline", "steps"]));
+    const update = res.body.paths["/projects/{project}/environments/{env}/flags/{flag}"].put;
+    expect(update.parameters).toContainEqual(expect.objectContaining({ name: "If-Match", required: true }));
+    const audit = res.body.paths["/projects/{project}/audit"].get;
+    expect(audit.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(["environment", "flag", "actor", "since", "until", "cursor", "limit"]));
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * Evaluation telemetry at the edge: evaluation counts per flag and variant (stale-flag
+ * detection), exposures of flags under a ramp or an experiment (unique units), and shadow
+ * comparisons against a staged draft. Nothing here delays an answer: records go into isolate
+ * memory and are sent to the project's FlagStore in batches from `waitUntil`, which keeps the
+ * isolate alive until the batch is delivered, so a frozen isolate loses nothing.
+ */
+import { createHash } from "node:crypto";
+import type { EvaluationContext, EvaluationResult } from "./engine/types";
+import type { CompiledSnapshot } from "./snapshot-cache";
+import type { TelemetryBatch } from "../durable-objects/telemetry";
+
+/** How long records gather before a batch is sent. */
+const FLUSH_DELAY_MS = 250;
+const SEND_ATTEMPTS = 4;
+/** Exposures already sent from this isolate are not sent again (the store ignores repeats anyway). */
+const MAX_REMEMBERED_EXPOSURES = 50_000;
+
+interface Buffer {
+  /**
+   * Keyed by the result object itself: the engine shares one frozen result per flag and variant
+   * of a compiled snapshot, so counting a bulk evaluation builds no strings.
+   */
+  usage: Map<EvaluationResult | string, TelemetryBatch["usage"][number]>;
+  exposures: Map<string, TelemetryBatch["exposures"][number]>;
+  shadow: Map<string, TelemetryBatch["shadow"][number]>;
+}
+
+const buffers = new Map<string, Buffer>();
+const sentExposures = new Set<string>();
+let flushing: Promise<void> | null = null;
+
+function bufferFor(project: string): Buffer {
+  let buffer = buffers.get(project);
+  if (!buffer) {
+    buffer = { usage: new Map(), exposures: new Map(), shadow: new Map() };
+    buffers.set(project, buffer);
+  }
+  return buffer;
+}
+
+/** A stable, non-reversible id for an assignment unit (the targeting key). */
+export function unitId(targetingKey: string): string {
+  return createHash("sha256").update(targetingKey).digest("hex").slice(0, 20);
+}
+
+function variantOf(result: EvaluationResult): string {
+  switch (result.kind) {
+    case "value":
+      return result.variant;
+    case "default":
+      return `(${result.reason.toLowerCase()})`;
+    case "error":
+      return "(error)";
+  }
+}
+
+/** Records the evaluations of one request; the caller then passes `flush(...)` to `waitUntil`. */
+export function recordEvaluations(snapshot: CompiledSnapshot, context: EvaluationContext, results: readonly EvaluationResult[]): void {
+  const now = Date.now();
+  const buffer = bufferFor(snapshot.project);
+  const targetingKey = typeof context.targetingKey === "string" && context.targetingKey !== "" ? context.targetingKey : null;
+  let unit: string | null = null;
+  for (const result of results) {
+    if (result.kind === "error" && result.errorCode === "FLAG_NOT_FOUND") continue;
+    const usage = buffer.usage.get(result);
+    if (usage) {
+      usage.evaluations++;
+      usage.lastAt = now;
+    } else {
+      buffer.usage.set(result, { environment: snapshot.environment, flag: result.key, variant: variantOf(result), evaluations: 1, firstAt: now, lastAt: now });
+    }
+    const subjects = snapshot.tracking?.[result.key];
+    if (subjects && targetingKey !== null && result.kind === "value") {
+      unit ??= unitId(targetingKey);
+      for (const subject of subjects) {
+        const key = `${subject}\u0000${unit}`;
+        if (sentExposures.has(key) || buffer.exposures.has(key)) continue;
+        buffer.exposures.set(key, { subject, unit, variant: result.variant, at: now });
+      }
+    }
+  }
+  const draft = snapshot.draft;
+  if (draft && targetingKey !== null && Math.random() < draft.sampleRate) {
+    unit ??= unitId(targetingKey);
+    for (const live of results) {
+      if (!draft.compiled.has(live.key) && live.kind === "error") continue;
+      const shadow = draft.compiled.evaluate(live.key, context);
+      const key = `${draft.id}\u0000${live.key}\u0000${unit}`;
+      if (!buffer.shadow.has(key)) {
+        buffer.shadow.set(key, { draftId: draft.id, flag: live.key, unit, liveVariant: variantOf(live), draftVariant: variantOf(shadow) });
+      }
+    }
+  }
+}
+
+/**
+ * Sends everything recorded so far, after a short gathering delay; concurrent callers share one
+ * flush. A batch the store cannot take is retried, then kept for the next flush.
+ */
+export function flush(store: (project: string) => { recordTelemetry(batch: unknown): Promise<unknown> }): Promise<void> {
+  flushing ??= (async () => {
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
+    flushing = null;
+    const taken = [...buffers.entries()];
+    buffers.clear();
+    await Promise.all(taken.map(([project, buffer]) => send(store(project), project, buffer)));
+  })();
+  return flushing;
+}
+
+async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }, project: string, buffer: Buffer): Promise<void> {
+  const usage = new Map<string, TelemetryBatch["usage"][number]>();
+  for (const entry of buffer.usage.values()) {
+    const key = usageKey(entry);
+    const existing = usage.get(key);
+    if (existing) {
+      existing.evaluations += entry.evaluations;
+      existing.firstAt = Math.min(existing.firstAt, entry.firstAt);
+      existing.lastAt = Math.max(existing.lastAt, entry.lastAt);
+    } else usage.set(key, { ...entry });
+  }
+  const batch: TelemetryBatch = {
+    usage: [...usage.values()],
+    exposures: [...buffer.exposures.values()],
+    shadow: [...buffer.shadow.values()],
+  };
+  for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
+    try {
+      await store.recordTelemetry(batch);
+      if (sentExposures.size + buffer.exposures.size > MAX_REMEMBERED_EXPOSURES) sentExposures.clear();
+      for (const key of buffer.exposures.keys()) sentExposures.add(key);
+      return;
+    } catch (error) {
+      if (attempt === SEND_ATTEMPTS) {
+        console.error("telemetry batch not delivered; kept for the next flush", project, error);
+        mergeBack(project, buffer);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
+}
+
+function mergeBack(project: string, buffer: Buffer): void {
+  const target = bufferFor(project);
+  for (const usage of buffer.usage.values()) {
+    const key = usageKey(usage);
+    const existing = target.usage.get(key);
+    if (existing) {
+      existing.evaluations += usage.evaluations;
+      existing.firstAt = Math.min(existing.firstAt, usage.firstAt);
+    } else target.usage.set(key, { ...usage });
+  }
+  for (const [key, exposure] of buffer.exposures) if (!target.exposures.has(key)) target.exposures.set(key, exposure);
+  for (const [key, shadow] of buffer.shadow) if (!target.shadow.has(key)) target.shadow.set(key, shadow);
+}
+
+function usageKey(entry: TelemetryBatch["usage"][number]): string {
+  return `${entry.environment}\u0000${entry.flag}\u0000${entry.variant}`;
+}
