@@ -12,6 +12,7 @@ import { shareConstantLists, validateFlagSet } from "../worker/engine/index";
 import type { FlagDefinition, FlagSet, JsonValue } from "../worker/engine/types";
 import { appendAudit, listAudit, verifyAuditChain, type AuditEntry, type AuditFilter } from "./audit";
 import * as outbox from "./outbox";
+import { notifyEnvironment } from "./broadcaster";
 import { fail, ok, type Result, type StoreError } from "./result";
 import { migrate } from "./schema";
 import { refersTo, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "./segments";
@@ -1616,6 +1617,7 @@ export class FlagStore extends DurableObject<Env> {
     const change = apply(version, now);
     appendAudit(this.#sql, { action: change.action, target: change.target, before: change.before, after: change.after, actor: meta.actor, environment, version, reason: meta.reason }, now);
     outbox.enqueue(this.#sql, "publish", environment, now);
+    outbox.enqueue(this.#sql, "notify", environment, now);
     const event = eventFor(change.action);
     if (event) {
       this.#queueEvent(event, environment, meta, { target: change.target, version, before: change.before ?? null, after: change.after ?? null }, now);
@@ -1693,6 +1695,10 @@ export class FlagStore extends DurableObject<Env> {
           metadata: { version: snapshot.version },
         });
         return snapshot.version;
+      }
+      case "notify": {
+        const env = this.#sql.exec<EnvironmentRow>("SELECT * FROM environments WHERE name = ?", row.target).toArray()[0];
+        return env ? notifyEnvironment(this.env, project, env.name, env.version, env.updated_at) : 0;
       }
       case "key-index": {
         const key = this.#sql.exec<KeyRow>("SELECT * FROM api_keys WHERE hash = ?", row.target).toArray()[0];

@@ -5,7 +5,11 @@
  * is written to KV at most once per `KV_WRITE_INTERVAL_MS` (KV's per-key write rate).
  */
 
-export type OutboxKind = "publish" | "key-index";
+/** `publish` and `key-index` write KV; `notify` announces a version to the environment's broadcaster. */
+export type OutboxKind = "publish" | "key-index" | "notify";
+
+/** The kinds that write KV, and so wait out its per-key write interval. */
+const KV_KINDS: ReadonlySet<OutboxKind> = new Set<OutboxKind>(["publish", "key-index"]);
 
 export interface OutboxRow extends Record<string, SqlStorageValue> {
   id: number;
@@ -31,9 +35,9 @@ export function backoffMs(attempts: number): number {
  * because the work always publishes the target's state at the time it runs.
  */
 export function enqueue(sql: SqlStorage, kind: OutboxKind, target: string, now: number, at = now): void {
-  const last = sql
-    .exec<{ published_at: number }>("SELECT published_at FROM published WHERE kind = ? AND target = ?", kind, target)
-    .toArray()[0];
+  const last = KV_KINDS.has(kind)
+    ? sql.exec<{ published_at: number }>("SELECT published_at FROM published WHERE kind = ? AND target = ?", kind, target).toArray()[0]
+    : undefined;
   const notBefore = last ? Math.max(at, last.published_at + KV_WRITE_INTERVAL_MS) : at;
   sql.exec(
     `INSERT INTO outbox (kind, target, attempts, next_attempt_at, created_at) VALUES (?, ?, 0, ?, ?)

@@ -9,6 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { admin } from "../admin/routes";
 import { problem } from "../admin/problem";
 import { ofrep, VERSION_HEADER } from "./ofrep";
+import { sync } from "./sync";
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -33,6 +34,7 @@ app.get("/", (c) =>
 app.get("/health", (c) => c.text("ok"));
 
 app.route("/ofrep/v1", ofrep);
+app.route("/sync/v1", sync);
 app.route("/admin/v1", admin);
 
 app.notFound((c) => {

@@ -5,6 +5,7 @@
 import { app } from "./app";
 
 export { FlagStore } from "../durable-objects/flag-store";
+export { Broadcaster } from "../durable-objects/broadcaster";
 
 export default {
   fetch: app.fetch,

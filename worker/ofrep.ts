@@ -4,16 +4,19 @@
  * `POST /ofrep/v1/evaluate/flags/{key}` evaluates one flag; `POST /ofrep/v1/evaluate/flags`
  * evaluates all of them and answers `304` when the caller's `If-None-Match` still matches the
  * result. Every response names the snapshot version it used, in `X-Edgeflags-Config-Version`
- * and in the metadata.
+ * and in the metadata. The bulk response names the environment's event stream (`eventStreams`,
+ * ADR 0008, `events.ts`); a re-fetch it triggers names the version it needs with
+ * `flagConfigEtag` / `flagConfigLastModified` and is answered from a snapshot at least that new.
  */
 import { createHash } from "node:crypto";
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { EvaluationContext, EvaluationResult } from "./engine/types";
+import { EVENT_STREAM_PATH, eventStreamsFor, handleEventStream } from "./events";
 import { readCredential, resolveKey } from "./keys";
 import { ofrepStatus, toOfrep } from "./ofrep-wire";
-import { getSnapshot, type CompiledSnapshot } from "./snapshot-cache";
+import { getSnapshot, type CompiledSnapshot, type SnapshotSources } from "./snapshot-cache";
 import { flush, recordEvaluations } from "./telemetry";
-import type { KeyIdentity } from "../durable-objects/snapshot";
+import { hashKey, type KeyIdentity } from "../durable-objects/snapshot";
 
 export const VERSION_HEADER = "X-Edgeflags-Config-Version";
 
@@ -27,7 +30,12 @@ export function refreshMs(env: Env): number {
 
 export const ofrep = new Hono<OfrepEnv>();
 
-ofrep.use("*", async (c, next) => {
+// The event stream authenticates by the token in its URL (EventSource cannot send headers).
+ofrep.get(EVENT_STREAM_PATH, (c) =>
+  handleEventStream(c.req.raw, c.env, c.executionCtx, async (project, environment) => getSnapshot(snapshotSources(c), project, environment)),
+);
+
+const requireKey: MiddlewareHandler<OfrepEnv> = async (c, next) => {
   const credential = readCredential(c.req.raw.headers);
   if (!credential) {
     return c.json({ errorDetails: "send a client or server key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'" }, 401);
@@ -39,7 +47,8 @@ ofrep.use("*", async (c, next) => {
   }
   c.set("identity", identity);
   await next();
-});
+};
+ofrep.use("/evaluate/*", requireKey);
 
 ofrep.post("/evaluate/flags/:key", async (c) => {
   const key = c.req.param("key");
@@ -62,8 +71,12 @@ ofrep.post("/evaluate/flags", async (c) => {
   const identity = c.get("identity");
   const results = snapshot ? snapshot.compiled.evaluateAll(request.context) : [];
   if (snapshot) record(c, snapshot, request.context, results);
+  const eventStreams = await eventStreamsFor(
+    c.env, c.req.url, { ...identity, environment: identity.environment! }, hashKey(readCredential(c.req.raw.headers) ?? ""), snapshot?.version ?? 0,
+  );
   const body = JSON.stringify({
     flags: results.map((result) => toOfrep(result)),
+    ...(eventStreams ? { eventStreams } : {}),
     metadata: {
       project: identity.project,
       environment: identity.environment,
@@ -85,21 +98,41 @@ function record(c: Context<OfrepEnv>, snapshot: CompiledSnapshot, context: Evalu
   c.executionCtx.waitUntil(flush((project) => c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project))));
 }
 
-/** The snapshot for the key's environment, at least as new as a `flagConfigEtag` the caller names. */
-function snapshotFor(c: Context<OfrepEnv>): Promise<CompiledSnapshot | null> {
+function snapshotSources(c: Context<OfrepEnv>): SnapshotSources {
+  return {
+    kv: c.env.FLAGS_KV,
+    fromStore: (project, environment) => c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project)).getSnapshot(environment),
+    waitUntil: (p) => c.executionCtx.waitUntil(p),
+    refreshMs: refreshMs(c.env),
+  };
+}
+
+/** Clock skew allowed in a `flagConfigLastModified`; anything later is ignored, not chased. */
+const LAST_MODIFIED_SKEW_S = 60;
+
+/**
+ * The snapshot for the key's environment, at least as new as the caller names: `flagConfigEtag`
+ * (a version, exact) and `flagConfigLastModified` (unix seconds or ISO 8601; a snapshot committed
+ * in that second or later). Either makes a stale isolate read KV, and a lagging KV the FlagStore.
+ */
+async function snapshotFor(c: Context<OfrepEnv>): Promise<CompiledSnapshot | null> {
   const identity = c.get("identity");
+  const sources = snapshotSources(c);
   const named = /^(?:W\/)?"?(\d+)"?$/.exec(c.req.query("flagConfigEtag") ?? "");
-  return getSnapshot(
-    {
-      kv: c.env.FLAGS_KV,
-      fromStore: (project, environment) => c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project)).getSnapshot(environment),
-      waitUntil: (p) => c.executionCtx.waitUntil(p),
-      refreshMs: refreshMs(c.env),
-    },
-    identity.project,
-    identity.environment!,
-    named ? Number(named[1]) : 0,
-  );
+  const snapshot = await getSnapshot(sources, identity.project, identity.environment!, named ? Number(named[1]) : 0);
+  const since = lastModifiedSeconds(c.req.query("flagConfigLastModified"));
+  if (!snapshot || since === null || since > Date.now() / 1000 + LAST_MODIFIED_SKEW_S) return snapshot;
+  if (Math.floor(Date.parse(snapshot.updatedAt) / 1000) >= since) return snapshot;
+  // Older than the caller was told of: anything newer will do, and the FlagStore has the newest.
+  return (await getSnapshot(sources, identity.project, identity.environment!, snapshot.version + 1)) ?? snapshot;
+}
+
+/** A `flagConfigLastModified` in unix seconds, or null when absent or unreadable. */
+function lastModifiedSeconds(value: string | undefined): number | null {
+  if (!value) return null;
+  if (/^\d{1,12}$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
 
 /** The evaluation context of an OFREP request body; a missing body or `context` is an empty context. */

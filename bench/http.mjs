@@ -1,0 +1,338 @@
+// HTTP on loopback: our Worker and the baseline Worker under `workerd serve`, loaded alternately by
+// autocannon with a trivial Worker's ceiling measured in the same run; then local propagation.
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { readWranglerBindings, ROOT, startWorkerd, writeConfig } from "./workerd.mjs";
+
+/** Loopback ports of the Workers; `allocatePorts()` replaces them with ports free right now. */
+export const PORTS = { ceiling: 8791, baseline: 8792, ours: 8793, kv: 8794, inspector: 9239 };
+
+/**
+ * Picks free 127.0.0.1 ports, so a port another process already serves is never mistaken for one
+ * of ours by the readiness probe.
+ */
+export async function allocatePorts() {
+  const held = [];
+  for (const name of Object.keys(PORTS)) {
+    const server = createServer();
+    await new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", resolve);
+    });
+    PORTS[name] = server.address().port;
+    held.push(server);
+  }
+  await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
+  return PORTS;
+}
+export const ADMIN_TOKEN = "bench-admin-token-not-a-secret";
+export const PROJECT = "bench";
+export const SEGMENT_PROJECT = "benchseg";
+
+// The ceiling: a Worker that does no work. `/` answers "ok"; `/big` answers a fixed JSON body the
+// size of a bulk OFREP answer for this workload (~30 kB), so the harness's cost of moving that many
+// bytes is visible too.
+const TRIVIAL_WORKER = `const big = JSON.stringify({ flags: Array.from({ length: 200 }, (_, i) => ({ key: "flag-" + i, value: "treatment-b", reason: "TARGETING_MATCH", variant: "B", metadata: { owner: "bench", configVersion: 2 } })), metadata: { project: "bench" } });
+export default { fetch(request) {
+  if (new URL(request.url).pathname === "/big") return new Response(big, { headers: { "content-type": "application/json" } });
+  return new Response("ok");
+} };
+`;
+
+/** One bounded autocannon run (duration and request count) against 127.0.0.1. */
+export async function load({ url, method = "GET", headers = {}, bodies = null, seconds, connections = 10, maxRequests = 200_000 }) {
+  let i = 0;
+  const requests = [
+    bodies && bodies.length > 1
+      ? { method, setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }
+      : { method, ...(bodies ? { body: bodies[0] } : {}) },
+  ];
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    maxOverallRequests: maxRequests,
+    headers: { "content-type": "application/json", ...headers },
+    requests,
+    timeout: 10,
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+async function call(base, method, path, { token, body } = {}) {
+  const response = await fetch(base + path, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), "content-type": "application/json" },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON
+  }
+  return { status: response.status, headers: response.headers, json, text };
+}
+
+/** Creates a project with the flag set and a client key through the admin API; returns the key. */
+async function provision(base, project, flagSetText, versions = {}) {
+  const steps = [
+    ["PUT", `/admin/v1/projects/${project}`, { environments: ["production"] }],
+    ["PUT", `/admin/v1/projects/${project}/environments/production/flagd`, flagSetText],
+    ["POST", `/admin/v1/projects/${project}/environments/production/keys`, { scope: "client", name: "bench" }],
+  ];
+  let last;
+  for (const [method, path, body] of steps) {
+    last = await call(base, method, path, { token: ADMIN_TOKEN, body });
+    if (last.status >= 300) throw new Error(`${method} ${path} → ${last.status} ${last.text.slice(0, 200)}`);
+    if (path.endsWith("/flagd")) versions.flagSet = last.json?.version;
+  }
+  if (!last.json?.key) throw new Error(`key creation answered no key: ${last.text.slice(0, 200)}`);
+  return last.json.key;
+}
+
+/**
+ * The workerd config of our Worker with the bindings wrangler.toml declares: every KV namespace
+ * an in-memory KV service (the snapshot namespace, FLAGS_KV, readable on `kvPort`), every Durable
+ * Object namespace local (SQLite-backed ones on disk under `doStorageDir`), `[vars]` and required
+ * secrets as text bindings (ADMIN_TOKEN is the benchmark's bootstrap token).
+ */
+export function oursConfig({ out, modulePath, port, kvPort, doStorageDir, name = "ours", vars = {} }) {
+  const declared = readWranglerBindings(join(ROOT, "wrangler.toml"));
+  const kvModule = join(import.meta.dirname, "kv-service.js");
+  const kvServices = declared.kv.map((binding) => ({
+    service: `kv-${binding.toLowerCase().replace(/_/g, "-")}`,
+    modulePath: kvModule,
+    port: binding === "FLAGS_KV" ? kvPort : undefined,
+  }));
+  const bindings = [
+    ...declared.kv.map((binding, i) => ({ name: binding, kv: kvServices[i].service })),
+    ...declared.durableObjects.map((d) => ({ name: d.name, durableObject: d.className })),
+    ...Object.entries({ ...declared.vars, ...vars }).map(([k, v]) => ({ name: k, text: v })),
+    ...declared.secrets.map((k) => ({ name: k, text: k === "ADMIN_TOKEN" ? ADMIN_TOKEN : `bench-${k.toLowerCase()}` })),
+  ];
+  return writeConfig({ dir: out, name, modulePath, port, bindings, durableObjects: declared.durableObjects, kvServices, doStorageDir });
+}
+
+/**
+ * Starts the three Workers. Our Worker gets its real bindings: an in-memory KV service, the
+ * FlagStore Durable Object namespace (SQLite, in memory), ADMIN_TOKEN as a text binding. Returns
+ * what started and, for our Worker, a reason when it could not.
+ */
+export async function startAll({ out, baselineBundle, oursBundle, workloadDir }) {
+  await allocatePorts();
+  const servers = {};
+  const ceilingPath = join(out, "trivial-worker.js");
+  writeFileSync(ceilingPath, TRIVIAL_WORKER);
+  servers.ceiling = await startWorkerd({
+    name: "ceiling",
+    config: writeConfig({ dir: out, name: "ceiling", modulePath: ceilingPath, port: PORTS.ceiling }),
+    port: PORTS.ceiling,
+  });
+  servers.baseline = await startWorkerd({
+    name: "baseline",
+    config: writeConfig({ dir: out, name: "baseline", modulePath: baselineBundle, port: PORTS.baseline }),
+    port: PORTS.baseline,
+  });
+  let oursSkipped = null;
+  if (!oursBundle.ok) oursSkipped = `our Worker did not bundle: ${oursBundle.reason}`;
+  else {
+    try {
+      servers.ours = await startWorkerd({
+        name: "ours",
+        config: oursConfig({ out, modulePath: oursBundle.file, port: PORTS.ours, kvPort: PORTS.kv, doStorageDir: join(out, "do-storage") }),
+        port: PORTS.ours,
+      });
+      const inline = readFileSync(join(workloadDir, "flags-inline.json"), "utf8");
+      servers.oursKey = await provision(servers.ours.url, PROJECT, inline);
+      // A new key reaches the edge through the KV key index, published asynchronously (outbox):
+      // wait for it, bounded, before loading.
+      let probe;
+      for (const deadline = Date.now() + 15_000; ; ) {
+        probe = await call(servers.ours.url, "POST", "/ofrep/v1/evaluate/flags", {
+          token: servers.oursKey,
+          body: { context: { targetingKey: "probe" } },
+        });
+        if (probe.status === 200 || Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      if (probe.status !== 200 || !Array.isArray(probe.json?.flags)) {
+        throw new Error(`OFREP bulk probe answered ${probe.status}: ${probe.text.slice(0, 200)}`);
+      }
+      servers.oursFlagsServed = probe.json.flags.length;
+    } catch (error) {
+      oursSkipped = `our Worker could not serve: ${String(error.message ?? error).slice(0, 300)}`;
+      const log = servers.ours?.log?.().trim().split("\n").slice(-3).join(" | ");
+      if (log) oursSkipped += ` (workerd: ${log.slice(0, 300)})`;
+      servers.ours?.stop();
+      delete servers.ours;
+    }
+  }
+  return { servers, oursSkipped };
+}
+
+/** Saves the snapshots the Durable Object published to KV (both encodings) for the cold-path measurement. */
+export async function savePublishedSnapshots({ servers, out, workloadDir }) {
+  const saved = {};
+  try {
+    const segment = readFileSync(join(workloadDir, "flags-segment.json"), "utf8");
+    const versions = {};
+    await provision(servers.ours.url, SEGMENT_PROJECT, segment, versions);
+    for (const [encoding, project] of [["inline", PROJECT], ["segment", SEGMENT_PROJECT]]) {
+      const key = encodeURIComponent(`snapshot:${project}:production`);
+      // Wait (bounded) until KV holds a snapshot with the whole flag set, not the empty first version.
+      let text = null;
+      for (let attempt = 0; attempt < 100 && text === null; attempt++) {
+        const response = await fetch(`http://127.0.0.1:${PORTS.kv}/${key}?urlencoded=true`, { signal: AbortSignal.timeout(5_000) });
+        const body = response.ok ? await response.text() : null;
+        let flags = 0;
+        try {
+          flags = Object.keys(JSON.parse(body ?? "{}").flagSet?.flags ?? {}).length;
+        } catch {
+          // not a snapshot
+        }
+        if (flags >= 200) text = body;
+        else await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      if (text === null) {
+        saved[encoding] = { skipped: `KV held no snapshot of ${project} with the flag set after 10 s` };
+        continue;
+      }
+      const file = join(out, `published-snapshot-${encoding}.json`);
+      writeFileSync(file, text);
+      saved[encoding] = { file, bytes: Buffer.byteLength(text) };
+    }
+  } catch (error) {
+    saved.error = String(error.message ?? error);
+  }
+  return saved;
+}
+
+/**
+ * The load scenarios, run alternately: round r runs baseline then ours (ours then baseline on odd
+ * rounds), for each scenario, after one warm-up each. The ceiling is measured at the start of each
+ * round. Returns per-scenario medians over rounds.
+ */
+export async function runLoad({ servers, workloadDir, rounds, seconds, warmupSeconds, log }) {
+  const contexts = JSON.parse(readFileSync(join(workloadDir, "contexts.json"), "utf8"));
+  const meta = JSON.parse(readFileSync(join(workloadDir, "meta.json"), "utf8"));
+  const listKey = meta.groupKeys.list[0];
+  const varying = contexts.map((context) => JSON.stringify({ context }));
+  // A context whose customerId is not in the list: the common case, and a full scan for flagd-core.
+  const fixed = [JSON.stringify({ context: { targetingKey: "user-fixed", customerId: "cust-notinlist", country: "DE", plan: "pro", email: "x@example.com" } })];
+  const scenarios = [
+    { id: "bulk-fixed", label: "bulk, fixed context", path: "/ofrep/v1/evaluate/flags", bodies: fixed },
+    { id: "bulk-varying", label: "bulk, context changes every request", path: "/ofrep/v1/evaluate/flags", bodies: varying },
+    { id: "single-varying", label: `single (${listKey}), context changes every request`, path: `/ofrep/v1/evaluate/flags/${listKey}`, bodies: varying },
+  ];
+  const targets = [["baseline", servers.baseline, {}]];
+  if (servers.ours) targets.push(["ours", servers.ours, { authorization: `Bearer ${servers.oursKey}` }]);
+  const samples = { ceiling: [], ceilingBig: [] };
+
+  for (const scenario of scenarios) {
+    for (const [name, server, headers] of targets) {
+      await load({ url: server.url + scenario.path, method: "POST", headers, bodies: scenario.bodies, seconds: warmupSeconds, maxRequests: 50_000 });
+    }
+  }
+  await load({ url: servers.ceiling.url + "/", seconds: warmupSeconds, maxRequests: 50_000 });
+  await load({ url: servers.ceiling.url + "/big", method: "POST", bodies: fixed, seconds: warmupSeconds, maxRequests: 50_000 });
+
+  for (let round = 0; round < rounds; round++) {
+    const c = await load({ url: servers.ceiling.url + "/", seconds });
+    samples.ceiling.push(c);
+    const cb = await load({ url: servers.ceiling.url + "/big", method: "POST", bodies: fixed, seconds });
+    samples.ceilingBig.push(cb);
+    log(`  round ${round + 1}/${rounds}: ceiling ${Math.round(c.rps)} req/s, ceiling with a 30 kB body ${Math.round(cb.rps)} req/s`);
+    for (const scenario of scenarios) {
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const [name, server, headers] of order) {
+        const r = await load({ url: server.url + scenario.path, method: "POST", headers, bodies: scenario.bodies, seconds });
+        (samples[`${scenario.id}:${name}`] ??= []).push(r);
+        log(`  round ${round + 1}/${rounds}: ${scenario.id} ${name} ${Math.round(r.rps)} req/s p50 ${r.p50} ms p99 ${r.p99} ms${r.non2xx ? ` non2xx ${r.non2xx}` : ""}${r.errors ? ` errors ${r.errors}` : ""}`);
+      }
+    }
+  }
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const summarize = (list) =>
+    list && {
+      rps: median(list.map((r) => r.rps)),
+      p50: median(list.map((r) => r.p50)),
+      p99: median(list.map((r) => r.p99)),
+      non2xx: list.reduce((a, r) => a + r.non2xx, 0),
+      errors: list.reduce((a, r) => a + r.errors, 0),
+      requests: list.reduce((a, r) => a + r.requests, 0),
+    };
+  return {
+    ceiling: summarize(samples.ceiling),
+    ceilingBig: summarize(samples.ceilingBig),
+    scenarios: scenarios.map((s) => ({
+      id: s.id,
+      label: s.label,
+      baseline: summarize(samples[`${s.id}:baseline`]),
+      ours: summarize(samples[`${s.id}:ours`]),
+    })),
+  };
+}
+
+/**
+ * Local propagation: time from sending an admin write (a flag toggle) to the first OFREP answer
+ * that carries the new version in X-Edgeflags-Config-Version. Bounded: `writes` writes, at most
+ * `perWriteMs` of polling each.
+ */
+export async function propagation({ servers, writes = 50, perWriteMs = 5_000 }) {
+  const base = servers.ours.url;
+  const key = servers.oursKey;
+  const ofrep = () =>
+    fetch(`${base}/ofrep/v1/evaluate/flags/plain-000`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: '{"context":{"targetingKey":"propagation"}}',
+      signal: AbortSignal.timeout(5_000),
+    }).then(async (r) => {
+      await r.arrayBuffer();
+      return Number(r.headers.get("x-edgeflags-config-version") ?? NaN);
+    });
+  const times = [];
+  let failures = 0;
+  let polls = 0;
+  for (let i = 0; i < writes; i++) {
+    const before = await ofrep();
+    const t0 = performance.now();
+    const write = await call(base, "POST", `/admin/v1/projects/${PROJECT}/environments/production/flags/plain-000/toggle`, {
+      token: ADMIN_TOKEN,
+      body: { state: i % 2 === 0 ? "DISABLED" : "ENABLED", reason: "bench propagation" },
+    });
+    if (write.status >= 300) {
+      failures++;
+      continue;
+    }
+    let seen = false;
+    while (performance.now() - t0 < perWriteMs) {
+      polls++;
+      if ((await ofrep()) > before) {
+        seen = true;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    if (seen) times.push(performance.now() - t0);
+    else failures++;
+  }
+  const s = times.sort((a, b) => a - b);
+  const at = (q) => (s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : NaN);
+  return { writes, seen: s.length, failures, p50: at(0.5), p99: at(0.99), max: s[s.length - 1] ?? NaN, polls };
+}

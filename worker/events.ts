@@ -1,0 +1,271 @@
+/**
+ * OFREP event streams (ADR 0008) at the edge.
+ *
+ * The bulk response names one `sse` stream whose URL carries a stream token (`stream-token.ts`).
+ * `GET /ofrep/v1/event-stream?token=…` verifies it, opens a WebSocket to one shard of the
+ * environment's broadcaster (`durable-objects/broadcaster.ts`) and turns each change the shard
+ * announces into an SSE event:
+ *
+ * ```
+ * id: 42
+ * event: message
+ * data: {"type":"refetchEvaluation","etag":"\"42\"","lastModified":1771622898}
+ * ```
+ *
+ * A comment heartbeat keeps proxies from closing an idle stream; a reconnect whose `Last-Event-ID`
+ * (or, on a first connect, the URL's `since`) is older than the current version gets an event at
+ * once. The stream ends when its token expires or its key is revoked or expires; the browser's
+ * reconnect is then refused (401) and the OFREP provider fetches a new URL with the bulk request.
+ */
+import * as z from "zod";
+import { broadcasterName, shardCount } from "../durable-objects/broadcaster";
+import { keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
+import { signStreamToken, tokenExpiry, verifyStreamToken, type StreamClaims } from "./stream-token";
+
+/** Path of the SSE endpoint under `/ofrep/v1`. */
+export const EVENT_STREAM_PATH = "/event-stream";
+
+/** How event streams behave; `streamSettings(env)` gives the deployed values, tests shorten them. */
+export interface StreamSettings {
+  /** Broadcaster shards per environment; 0 turns streaming off (no `eventStreams`, endpoint 404). */
+  shards: number;
+  /** `inactivityDelaySec` announced to providers. */
+  inactivityDelaySec: number;
+  /** Tokens expire at the end of the window after the one they were issued in. */
+  tokenWindowSeconds: number;
+  /** Between heartbeat comments (and pings to the broadcaster). */
+  heartbeatMs: number;
+  /** Between checks that the stream's key is still valid. */
+  keyCheckMs: number;
+}
+
+/** Proxies commonly close a connection idle for 60 s; Cloudflare's edge after 100 s. */
+const HEARTBEAT_MS = 20_000;
+const KEY_CHECK_MS = 60_000;
+const TOKEN_WINDOW_SECONDS = 15 * 60;
+
+export function streamSettings(env: Env): StreamSettings {
+  const inactivity = Number(env.STREAM_INACTIVITY_SECONDS);
+  return {
+    shards: shardCount(env),
+    inactivityDelaySec: Number.isInteger(inactivity) && inactivity >= 1 ? inactivity : 120,
+    tokenWindowSeconds: TOKEN_WINDOW_SECONDS,
+    heartbeatMs: HEARTBEAT_MS,
+    keyCheckMs: KEY_CHECK_MS,
+  };
+}
+
+/** One entry of the bulk response's `eventStreams`. */
+export interface EventStream {
+  type: "sse";
+  url: string;
+  inactivityDelaySec: number;
+}
+
+const tokens = new Map<string, string>();
+
+/**
+ * The bulk response's `eventStreams` for a key, or undefined when streaming is off. Within one
+ * token window the URL is the same for every request of the key at a given version, so the bulk
+ * response's ETag stays stable.
+ */
+export async function eventStreamsFor(
+  env: Env,
+  requestUrl: string,
+  identity: KeyIdentity & { environment: string },
+  keyHash: string,
+  version: number,
+  settings: StreamSettings = streamSettings(env),
+): Promise<EventStream[] | undefined> {
+  if (settings.shards === 0) return undefined;
+  const exp = tokenExpiry(Date.now(), settings.tokenWindowSeconds);
+  const cacheKey = `${keyHash}:${exp}`;
+  let token = tokens.get(cacheKey);
+  if (!token) {
+    token = await signStreamToken(env.ADMIN_TOKEN, { project: identity.project, environment: identity.environment, keyId: identity.id, keyHash, exp });
+    if (tokens.size >= 10_000) tokens.clear();
+    tokens.set(cacheKey, token);
+  }
+  const url = new URL(`/ofrep/v1${EVENT_STREAM_PATH}`, requestUrl);
+  url.search = new URLSearchParams({ token, since: String(version) }).toString();
+  return [{ type: "sse", url: url.href, inactivityDelaySec: settings.inactivityDelaySec }];
+}
+
+/** The current version of the stream's environment as the edge sees it (isolate → KV → FlagStore). */
+export type CurrentVersion = (project: string, environment: string) => Promise<{ version: number; updatedAt: string } | null>;
+
+const ChangeSchema = z.object({ version: z.number().int().nonnegative(), etag: z.string(), lastModified: z.number().int().nonnegative() });
+const MessageSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("hello"), latest: ChangeSchema.nullable() }),
+  ChangeSchema.extend({ type: z.literal("change") }),
+]);
+type Change = z.infer<typeof ChangeSchema>;
+
+const encoder = new TextEncoder();
+
+function problem(status: 401 | 404 | 503, errorDetails: string): Response {
+  return Response.json({ errorDetails }, { status, headers: { "cache-control": "no-store" } });
+}
+
+/** One OFREP event in the ADR's envelope; the id is the environment version. */
+export function formatEvent(change: Change): string {
+  const data = JSON.stringify({ type: "refetchEvaluation", etag: change.etag, lastModified: change.lastModified });
+  return `id: ${change.version}\nevent: message\ndata: ${data}\n\n`;
+}
+
+/** The version a client says it has seen: `Last-Event-ID` on a reconnect, else the URL's `since`. */
+function seenVersion(request: Request, url: URL): number | null {
+  const raw = request.headers.get("last-event-id") ?? url.searchParams.get("since");
+  if (raw === null) return null;
+  // An id we did not issue: assume the client has seen nothing, so it re-fetches.
+  return /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : -1;
+}
+
+/**
+ * `GET /ofrep/v1/event-stream?token=…`: the SSE stream of one environment's change events.
+ *
+ * @example
+ * ofrep.get("/event-stream", (c) => handleEventStream(c.req.raw, c.env, c.executionCtx, currentVersion));
+ */
+export async function handleEventStream(
+  request: Request,
+  env: Env,
+  ctx: { waitUntil(promise: Promise<unknown>): void },
+  currentVersion: CurrentVersion,
+  settings: StreamSettings = streamSettings(env),
+): Promise<Response> {
+  if (settings.shards === 0) return problem(404, "event streams are turned off on this server; poll the bulk evaluation instead");
+  const url = new URL(request.url);
+  const token = url.searchParams.get("token");
+  if (!token) return problem(401, "this URL needs the token from the bulk evaluation's eventStreams");
+  const check = await verifyStreamToken(env.ADMIN_TOKEN, token, Date.now());
+  if (!check.ok) {
+    return problem(401, check.reason === "expired"
+      ? "this event-stream URL has expired; POST /ofrep/v1/evaluate/flags for a new one"
+      : "this event-stream token is not valid");
+  }
+  const claims = check.claims;
+  if (!(await keyIsValid(env.FLAGS_KV, claims, settings.keyCheckMs))) {
+    return problem(401, "the key this stream was issued to is revoked or expired");
+  }
+
+  const shard = Math.floor(Math.random() * settings.shards);
+  const stub = env.BROADCASTER.getByName(broadcasterName(claims.project, claims.environment, shard));
+  const upgrade = await stub.fetch(`https://broadcaster/connect?key=${encodeURIComponent(claims.keyId)}`, { headers: { upgrade: "websocket" } });
+  const socket = upgrade.webSocket;
+  if (!socket) return problem(503, "event streams are unavailable right now; the provider will poll or retry");
+  socket.accept();
+
+  const seen = seenVersion(request, url);
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  let open = true;
+  let lastSent = seen ?? -1;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let expiry: ReturnType<typeof setTimeout> | undefined;
+
+  const end = () => {
+    if (!open) return;
+    open = false;
+    clearInterval(heartbeat);
+    clearTimeout(expiry);
+    try {
+      socket.close(1000, "stream ended");
+    } catch {
+      // already closed
+    }
+    writer.close().catch(() => undefined);
+  };
+  const write = (text: string) => {
+    if (open) writer.write(encoder.encode(text)).catch(end);
+  };
+  const announce = (change: Change) => {
+    if (change.version <= lastSent) return;
+    lastSent = change.version;
+    write(formatEvent(change));
+  };
+
+  // Reconnect after 1-3 s, spread so a broadcaster restart does not bring every browser back at once.
+  write(`retry: ${1_000 + Math.floor(Math.random() * 2_000)}\n: edgeflags ${claims.environment}\n\n`);
+
+  socket.addEventListener("message", (event) => {
+    let parsed: z.infer<typeof MessageSchema>;
+    try {
+      parsed = MessageSchema.parse(JSON.parse(String(event.data)));
+    } catch {
+      return;
+    }
+    if (parsed.type === "change") {
+      announce(parsed);
+      return;
+    }
+    if (seen === null) return;
+    // Catch-up: the newest of what the broadcaster announced and what the edge holds.
+    void currentVersion(claims.project, claims.environment)
+      .catch(() => null)
+      .then((snapshot) => {
+        const fromSnapshot = snapshot
+          ? { version: snapshot.version, etag: `"${snapshot.version}"`, lastModified: Math.floor(Date.parse(snapshot.updatedAt) / 1000) }
+          : null;
+        const latest = [parsed.latest, fromSnapshot].reduce<Change | null>((a, b) => (b && (!a || b.version > a.version) ? b : a), null);
+        if (latest && latest.version > seen) announce(latest);
+      });
+  });
+  socket.addEventListener("close", end);
+  socket.addEventListener("error", end);
+
+  let lastKeyCheck = Date.now();
+  heartbeat = setInterval(() => {
+    write(": heartbeat\n\n");
+    try {
+      socket.send("ping");
+    } catch {
+      end();
+      return;
+    }
+    if (Date.now() - lastKeyCheck >= settings.keyCheckMs) {
+      lastKeyCheck = Date.now();
+      ctx.waitUntil(keyIsValid(env.FLAGS_KV, claims, settings.keyCheckMs).then((valid) => { if (!valid) end(); }, () => undefined));
+    }
+  }, settings.heartbeatMs);
+  expiry = setTimeout(end, Math.max(0, claims.exp * 1000 - Date.now()));
+
+  return new Response(readable, {
+    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
+  });
+}
+
+interface KeyCheck {
+  valid: boolean;
+  checkedAt: number;
+}
+
+const keyChecks = new Map<string, KeyCheck>();
+
+/**
+ * Whether the stream's key is still active for its environment, from the KV key index (the same
+ * source, and the same propagation bound, as the OFREP key check); remembered per isolate for
+ * `maxAgeMs`, so a thousand streams of one client key cost one KV read per interval.
+ */
+async function keyIsValid(kv: KVNamespace, claims: StreamClaims, maxAgeMs: number): Promise<boolean> {
+  const now = Date.now();
+  const cached = keyChecks.get(claims.keyHash);
+  let valid: boolean;
+  if (cached && now - cached.checkedAt < maxAgeMs) {
+    valid = cached.valid;
+  } else {
+    const raw = await kv.get(keyIndexKvKey(claims.keyHash), "json");
+    const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
+    const identity = parsed?.success ? parsed.data : null;
+    valid = identity !== null && identity.id === claims.keyId && identity.project === claims.project && identity.environment === claims.environment;
+    if (valid && identity?.expiresAt) valid = Date.parse(identity.expiresAt) > now;
+    if (keyChecks.size >= 10_000) keyChecks.clear();
+    keyChecks.set(claims.keyHash, { valid, checkedAt: now });
+  }
+  return valid;
+}
+
+/** Forgets remembered key checks; for tests that revoke keys. */
+export function clearStreamKeyCache(): void {
+  keyChecks.clear();
+}
