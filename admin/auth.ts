@@ -2,11 +2,14 @@
  * Admin authentication. The bootstrap token (`ADMIN_TOKEN` secret) may do everything in every
  * project; an `admin` key may do everything in its own project. `client` and `server` keys are
  * refused (403): they evaluate flags and never change or read raw rules through admin routes.
+ * Without a Bearer credential, the console's session cookie is accepted instead (`./session.ts`:
+ * signed, re-checked against its key on every use, `Origin` checked on state-changing requests).
  */
 import { timingSafeEqual } from "node:crypto";
 import { hashKey } from "../durable-objects/snapshot";
 import { readCredential } from "../worker/keys";
 import { problem } from "./problem";
+import { authenticateSession } from "./session";
 
 export interface Actor {
   /** Recorded in the audit log: `token:bootstrap` or `key:<id>`. */
@@ -23,6 +26,8 @@ function sameSecret(a: string, b: string): boolean {
 export async function authenticateAdmin(request: Request, env: Env, project: string): Promise<Actor | Response> {
   const credential = readCredential(request.headers);
   if (!credential) {
+    const session = await authenticateSession(request, env, project);
+    if (session) return session;
     return problem("unauthorized", "send the admin token or an admin key as 'Authorization: Bearer <token>'", {
       headers: { "www-authenticate": 'Bearer realm="edgeflags-admin"' },
     });

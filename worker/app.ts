@@ -1,12 +1,13 @@
 /**
- * The Hono app: CORS for browsers on the OFREP routes, `/ofrep/v1` and `/admin/v1` mounted,
- * one error handler. Known failures are answered where they happen; anything reaching `onError`
- * is a bug, logged and answered with a generic 500.
+ * The Hono app: CORS for browsers on the OFREP routes, `/ofrep/v1`, `/admin/v1` and `/console`
+ * mounted, one error handler. Known failures are answered where they happen; anything reaching
+ * `onError` is a bug, logged and answered with a generic 500.
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { admin } from "../admin/routes";
+import { createConsole } from "../admin/ui/index";
 import { problem } from "../admin/problem";
 import { ofrep, VERSION_HEADER } from "./ofrep";
 import { sync } from "./sync";
@@ -29,6 +30,7 @@ app.get("/", (c) =>
     service: "edgeflags",
     ofrep: "/ofrep/v1/evaluate/flags",
     admin: "/admin/v1",
+    console: "/console",
   }),
 );
 app.get("/health", (c) => c.text("ok"));
@@ -36,6 +38,9 @@ app.get("/health", (c) => c.text("ok"));
 app.route("/ofrep/v1", ofrep);
 app.route("/sync/v1", sync);
 app.route("/admin/v1", admin);
+// The operator console: server-rendered pages that call the routes above in-process; it sets its
+// own security headers (strict CSP, no framing) on every response.
+app.route("/console", createConsole((request, env, ctx) => app.fetch(request, env, ctx)));
 
 app.notFound((c) => {
   if (c.req.path.startsWith("/admin/")) return problem("not_found", `no admin route ${c.req.method} ${c.req.path}`);

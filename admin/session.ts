@@ -1,0 +1,193 @@
+/**
+ * Console sessions: an admin credential (an `admin` key or the bootstrap token) exchanged for a
+ * signed, short-lived cookie, so the browser never keeps the credential itself.
+ *
+ * - The cookie is `HttpOnly`, `SameSite=Strict`, `Path=/`, and `Secure` with the `__Host-` prefix
+ *   everywhere but localhost (plain http there, so `npm start` works).
+ * - Its value is `<base64url JSON>.<base64url HMAC-SHA256>`, signed with a key derived from the
+ *   `ADMIN_TOKEN` secret: rotating the secret ends every session.
+ * - It holds no secret: the key's id and SHA-256 hash, the project, and the times. Each use
+ *   re-checks the key against the project's FlagStore, so revoking the key ends its sessions at once.
+ * - It lives `SESSION_TTL_SECONDS` after its last refresh and never beyond `SESSION_MAX_SECONDS`.
+ * - A request authenticated by the cookie that changes state must carry an `Origin` equal to the
+ *   Worker's own (CSRF defence on top of `SameSite=Strict`).
+ *
+ * @example
+ * const actor = await authenticateSession(request, env, "default"); // null: no session cookie
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import * as z from "zod";
+import type { Actor } from "./auth";
+import { problem } from "./problem";
+
+export const SESSION_TTL_SECONDS = 30 * 60;
+export const SESSION_MAX_SECONDS = 12 * 60 * 60;
+
+export interface Session {
+  /** The project a key session is bound to; null for a bootstrap-token session (every project). */
+  project: string | null;
+  /** The project the console opens after sign-in. */
+  home: string;
+  /** The admin key behind the session; both null for the bootstrap token. */
+  keyId: string | null;
+  keyHash: string | null;
+  /** Unix seconds. */
+  issuedAt: number;
+  expiresAt: number;
+}
+
+const PROJECT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const SessionSchema = z.object({
+  v: z.literal(1),
+  project: z.string().regex(PROJECT).nullable(),
+  home: z.string().regex(PROJECT),
+  keyId: z.string().max(100).nullable(),
+  keyHash: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  issuedAt: z.number().int(),
+  expiresAt: z.number().int(),
+});
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** True for the hosts where the cookie may go without `Secure` (local development only). */
+export function isLocalhost(url: URL): boolean {
+  return url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]";
+}
+
+/** `__Host-edgeflags_session` (Secure) on real hosts, `edgeflags_session` on localhost over http. */
+export function sessionCookieName(url: URL): string {
+  return url.protocol === "http:" && isLocalhost(url) ? "edgeflags_session" : "__Host-edgeflags_session";
+}
+
+function signingKey(env: Env): Buffer | null {
+  if (!env.ADMIN_TOKEN) return null;
+  return createHmac("sha256", env.ADMIN_TOKEN).update("edgeflags console session v1").digest();
+}
+
+function mac(key: Buffer, payload: string): Buffer {
+  return createHmac("sha256", key).update(payload).digest();
+}
+
+/** The signed cookie value of `session`; null when the Worker has no `ADMIN_TOKEN` to sign with. */
+export function sealSession(session: Session, env: Env): string | null {
+  const key = signingKey(env);
+  if (!key) return null;
+  const payload = Buffer.from(JSON.stringify({ v: 1, ...session })).toString("base64url");
+  return `${payload}.${mac(key, payload).toString("base64url")}`;
+}
+
+/** The session in a cookie value, or null when it is malformed, forged or expired. */
+export function openSession(value: string, env: Env, now = nowSeconds()): Session | null {
+  const key = signingKey(env);
+  const [payload, signature, extra] = value.split(".");
+  if (!key || !payload || !signature || extra !== undefined) return null;
+  const expected = mac(key, payload);
+  const given = Buffer.from(signature, "base64url");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+  } catch {
+    return null;
+  }
+  const parsed = SessionSchema.safeParse(json);
+  if (!parsed.success) return null;
+  const { v: _version, ...session } = parsed.data;
+  if (session.expiresAt <= now || session.issuedAt + SESSION_MAX_SECONDS <= now) return null;
+  return session;
+}
+
+/** A new session for the actor that just proved its credential. */
+export function newSession(actor: Actor, home: string, keyHash: string | null, now = nowSeconds()): Session {
+  return {
+    project: actor.bootstrap ? null : home,
+    home,
+    keyId: actor.bootstrap ? null : actor.name.replace(/^key:/, ""),
+    keyHash: actor.bootstrap ? null : keyHash,
+    issuedAt: now,
+    expiresAt: now + SESSION_TTL_SECONDS,
+  };
+}
+
+/** The session extended by another TTL, capped at its maximum age. */
+export function refreshSession(session: Session, now = nowSeconds()): Session {
+  return { ...session, expiresAt: Math.min(now + SESSION_TTL_SECONDS, session.issuedAt + SESSION_MAX_SECONDS) };
+}
+
+/** True once less than half the TTL is left: time to send a refreshed cookie. */
+export function sessionNeedsRefresh(session: Session, now = nowSeconds()): boolean {
+  return session.expiresAt - now < SESSION_TTL_SECONDS / 2 && session.issuedAt + SESSION_MAX_SECONDS > now + 60;
+}
+
+/** The `Set-Cookie` value carrying `sealed`. */
+export function sessionCookie(url: URL, sealed: string, session: Session, now = nowSeconds()): string {
+  const secure = sessionCookieName(url).startsWith("__Host-") ? "; Secure" : "";
+  return `${sessionCookieName(url)}=${sealed}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, session.expiresAt - now)}${secure}`;
+}
+
+/** The `Set-Cookie` value that removes the session cookie. */
+export function clearSessionCookie(url: URL): string {
+  const secure = sessionCookieName(url).startsWith("__Host-") ? "; Secure" : "";
+  return `${sessionCookieName(url)}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`;
+}
+
+/** The raw session cookie of a request, or null. */
+export function readSessionCookie(request: Request): string | null {
+  const name = sessionCookieName(new URL(request.url));
+  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
+    const at = part.indexOf("=");
+    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim() || null;
+  }
+  return null;
+}
+
+/** The request's valid session, or null (no cookie, or one that is forged or expired). */
+export function readSession(request: Request, env: Env, now = nowSeconds()): Session | null {
+  const value = readSessionCookie(request);
+  return value === null ? null : openSession(value, env, now);
+}
+
+/**
+ * A 403 for a state-changing request whose `Origin` is not this Worker's own; null when the
+ * request is safe (GET/HEAD/OPTIONS) or same-origin. A missing `Origin` is refused too: every
+ * browser sends it on POST, PUT and DELETE.
+ */
+export function checkOrigin(request: Request): Response | null {
+  if (SAFE_METHODS.has(request.method)) return null;
+  const origin = request.headers.get("origin");
+  const own = new URL(request.url).origin;
+  if (origin === own) return null;
+  return problem(
+    "forbidden",
+    origin
+      ? `a console session cannot change anything from another origin (${origin}); use ${own}`
+      : "a console session can change things only from a page of the console (the Origin header is missing)",
+  );
+}
+
+/**
+ * The actor behind a request's session cookie for `project`; a problem response when the cookie
+ * is bad, expired, for another project, cross-origin or its key was revoked; null when there is
+ * no session cookie at all (the caller then asks for a Bearer credential).
+ */
+export async function authenticateSession(request: Request, env: Env, project: string): Promise<Actor | Response | null> {
+  const value = readSessionCookie(request);
+  if (value === null) return null;
+  const session = openSession(value, env);
+  if (!session) return problem("unauthorized", "the console session has expired or is not valid; sign in again");
+  if (session.project !== null && session.project !== project) {
+    return problem("forbidden", `this console session is for project "${session.project}"; sign in with an admin key of "${project}"`);
+  }
+  const crossOrigin = checkOrigin(request);
+  if (crossOrigin) return crossOrigin;
+  if (session.keyHash === null) return { name: "token:bootstrap", bootstrap: true };
+  const identity = await env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(session.keyHash);
+  if (!identity || identity.scope !== "admin" || identity.id !== session.keyId) {
+    return problem("unauthorized", "the admin key behind this console session was revoked; sign in again");
+  }
+  return { name: `key:${identity.id}`, bootstrap: false };
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}

@@ -1,0 +1,575 @@
+/**
+ * The operator console, mounted at `/console`: server-rendered pages (Hono JSX) over the admin
+ * API. Every read and write goes through the `/admin/v1` routes (in-process, with the browser's
+ * session cookie and Origin), so the console can do exactly what the session's key may do.
+ * Forms post to the console, which answers with a redirect (or the page with the problem shown
+ * next to the field); the one script only enhances.
+ *
+ * @example
+ * app.route("/console", createConsole((request, env, ctx) => app.fetch(request, env, ctx)));
+ */
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { NameSchema } from "../schemas";
+import {
+  checkOrigin,
+  clearSessionCookie,
+  newSession,
+  readSession,
+  refreshSession,
+  sealSession,
+  sessionCookie,
+  sessionNeedsRefresh,
+  type Session,
+} from "../session";
+import { authenticateAdmin } from "../auth";
+import { hashKey } from "../../durable-objects/snapshot";
+import {
+  adminClient,
+  AuditPageSchema,
+  AuditVerifySchema,
+  CreatedKeySchema,
+  EvaluationSchema,
+  FlagListSchema,
+  FlagSchema,
+  KeyListSchema,
+  KeySchema,
+  ProjectSchema,
+  seg,
+  type AdminClient,
+  type ApiProblem,
+  type ApiResult,
+  type FlagView,
+  type KeyView,
+  type WorkerFetch,
+} from "./api";
+import { ASSET_VERSION, CONSOLE_CSS, CONSOLE_JS } from "./assets";
+import { BASE, projectPath, type Notice } from "./layout";
+import { annotateRows, buildRows, factsFromMetadata, filterRows, pageOf, pickEnvironment, ProjectFlagsSchema, type FlagFacts, type ListFilter } from "./model";
+import { ProjectFlagListSchema, recordToView, RotatedKeySchema, StaleSchema, UsageSchema } from "./responses";
+import { loadDelivery, registerDelivery } from "./routes/delivery";
+import { registerDrafts } from "./routes/drafts";
+import { registerEnvironments } from "./routes/environments";
+import { registerFlagCreate } from "./routes/flag-create";
+import { registerHooks } from "./routes/hooks";
+import { registerSegments } from "./routes/segments";
+import { AuditPage, type AuditFilterForm } from "./pages/audit";
+import { ErrorPage, SignInPage, ToggleConfirmPage } from "./pages/basic";
+import { FlagPage, type EditorState, type FlagPageProps, type TryRow } from "./pages/flag";
+import { FlagsPage } from "./pages/flags";
+import { KeysPage } from "./pages/keys";
+
+import { apiFailure, apiPath, doneNotice, problemText, vars, type ConsoleContext, type ConsoleEnv } from "./context";
+
+/** A flag not evaluated (or serving one variant) for this many days is marked stale. */
+const STALE_DAYS = 30;
+
+/** No inline script or style, nothing from another origin, no framing. */
+export const CONSOLE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join("; ");
+
+export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
+  const ui = new Hono<ConsoleEnv>();
+
+  ui.use("*", async (c, next) => {
+    await next();
+    const headers = c.res.headers;
+    headers.set("content-security-policy", CONSOLE_CSP);
+    headers.set("x-content-type-options", "nosniff");
+    headers.set("x-frame-options", "DENY");
+    headers.set("referrer-policy", "same-origin");
+    headers.set("cross-origin-opener-policy", "same-origin");
+    headers.set("cross-origin-resource-policy", "same-origin");
+    headers.set("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()");
+    if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
+  });
+  ui.use("*", bodyLimit({ maxSize: 256 * 1024, onError: (c) => c.text("request too large", 413) }));
+
+  // ---- assets -------------------------------------------------------------------------------
+
+  ui.get("/assets/:file", (c) => {
+    const file = c.req.param("file");
+    const asset = file === `console.${ASSET_VERSION}.css` ? { body: CONSOLE_CSS, type: "text/css; charset=utf-8" }
+      : file === `console.${ASSET_VERSION}.js` ? { body: CONSOLE_JS, type: "text/javascript; charset=utf-8" }
+      : null;
+    if (!asset) return c.text("not found", 404);
+    return c.body(asset.body, 200, { "content-type": asset.type, "cache-control": "public, max-age=31536000, immutable" });
+  });
+
+  // ---- session ------------------------------------------------------------------------------
+
+  ui.get("/", (c) => {
+    const session = readSession(c.req.raw, c.env);
+    return c.redirect(session ? projectPath(session.project ?? session.home, "flags") : `${BASE}/sign-in`, 303);
+  });
+
+  ui.get("/sign-in", (c) => {
+    const expired = c.req.query("expired") === "1";
+    const notice: Notice | null = expired ? { kind: "warn", text: "Your session ended (it expired, or its key was revoked). Sign in again." } : null;
+    return c.html(<SignInPage project={c.req.query("project") ?? "default"} next={safeNext(c.req.query("next"))} notice={notice} />);
+  });
+
+  ui.post("/sign-in", async (c) => {
+    const form = await c.req.parseBody();
+    const project = String(form["project"] ?? "").trim();
+    const credential = String(form["credential"] ?? "").trim();
+    const next = safeNext(String(form["next"] ?? ""));
+    const refuse = (status: 400 | 401 | 403 | 404, error: string) => c.html(<SignInPage project={project} next={next} error={error} />, status);
+    const crossOrigin = checkOrigin(c.req.raw);
+    if (crossOrigin) return refuse(403, "Sign-in must come from this console's own page.");
+    if (!NameSchema.safeParse(project).success) return refuse(400, `"${project}" is not a project name.`);
+    if (!credential) return refuse(400, "Enter an admin key or the admin token.");
+    // The credential is checked by the admin API itself, as any CLI call would be.
+    const check = await adminClient(c, fetchWorker, credential).get(`/projects/${seg(project)}`, ProjectSchema);
+    if (!check.ok) {
+      const status = check.status === 401 || check.status === 403 || check.status === 404 ? check.status : 400;
+      return refuse(status, check.problem.detail);
+    }
+    const actor = await authenticateAdmin(new Request(c.req.url, { headers: { authorization: `Bearer ${credential}` } }), c.env, project);
+    if (actor instanceof Response) return refuse(401, "This credential was not accepted.");
+    const session = newSession(actor, project, actor.bootstrap ? null : hashKey(credential));
+    const sealed = sealSession(session, c.env);
+    if (!sealed) return refuse(400, "The Worker has no ADMIN_TOKEN secret to sign sessions with.");
+    c.header("set-cookie", sessionCookie(new URL(c.req.url), sealed, session));
+    return c.redirect(next && (session.project === null || next.startsWith(projectPath(project) + "/")) ? next : projectPath(project, "flags"), 303);
+  });
+
+  ui.post("/sign-out", (c) => {
+    if (checkOrigin(c.req.raw)) return c.html(<ErrorPage title="Not signed out" detail="Sign-out must come from this console's own page." />, 403);
+    c.header("set-cookie", clearSessionCookie(new URL(c.req.url)));
+    return c.redirect(`${BASE}/sign-in`, 303);
+  });
+
+  ui.get("/open", (c) => {
+    const project = (c.req.query("project") ?? "").trim();
+    if (!NameSchema.safeParse(project).success) return c.html(<ErrorPage title="No such project" detail={`"${project}" is not a project name.`} />, 400);
+    return c.redirect(projectPath(project, "flags"), 303);
+  });
+
+  // ---- everything under a project needs a session ------------------------------------------
+
+  const requireSession = async (c: ConsoleContext, next: () => Promise<void>) => {
+    const session = readSession(c.req.raw, c.env);
+    const url = new URL(c.req.url);
+    if (!session) {
+      if (c.req.method !== "GET") return c.redirect(`${BASE}/sign-in?expired=1`, 303);
+      return c.redirect(`${BASE}/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+    }
+    const project = c.req.param("project") ?? "";
+    if (!NameSchema.safeParse(project).success) return c.html(<ErrorPage title="No such project" detail={`"${project}" is not a project name.`} session={session} />, 404);
+    if (session.project !== null && session.project !== project) return c.redirect(projectPath(session.project, "flags"), 303);
+    const crossOrigin = checkOrigin(c.req.raw);
+    if (crossOrigin) return c.html(<ErrorPage title="Refused" detail="Changes can only be made from this console's own pages." session={session} project={project} />, 403);
+    c.set("session", session);
+    c.set("project", project);
+    c.set("api", adminClient(c, fetchWorker));
+    await next();
+    if (sessionNeedsRefresh(session) && c.res.status < 400) {
+      const refreshed = refreshSession(session);
+      const sealed = sealSession(refreshed, c.env);
+      if (sealed) c.res.headers.append("set-cookie", sessionCookie(url, sealed, refreshed));
+    }
+  };
+  ui.use("/p/:project", requireSession);
+  ui.use("/p/:project/*", requireSession);
+
+  ui.get("/p/:project", (c) => c.redirect(projectPath(c.get("project"), "flags"), 303));
+
+  // ---- flags list ---------------------------------------------------------------------------
+
+  ui.get("/p/:project/flags", async (c) => {
+    const { api, project } = vars(c);
+    const info = await api.get(`/projects/${seg(project)}`, ProjectSchema);
+    if (!info.ok) return apiFailure(c, info);
+    const environments = info.body.environments.map((e) => e.name);
+    const environment = pickEnvironment(environments, c.req.query("env"));
+    const [all, usage, stale] = await Promise.all([
+      api.get(apiPath(project, "/flags"), ProjectFlagListSchema),
+      api.get(apiPath(project, `/environments/${seg(environment)}/usage`), UsageSchema),
+      api.get(apiPath(project, `/stale?days=${STALE_DAYS}`), StaleSchema),
+    ]);
+    if (!all.ok) return apiFailure(c, all);
+    const lists = new Map<string, FlagView[]>(environments.map((env) => [env, []]));
+    const facts = new Map<string, Partial<FlagFacts>>();
+    for (const flag of all.body.flags) {
+      facts.set(flag.key, flag.info);
+      for (const record of Object.values(flag.environments)) lists.get(record.environment)?.push(recordToView(record));
+    }
+    const state = c.req.query("state");
+    const filter: ListFilter = {
+      q: (c.req.query("q") ?? "").slice(0, 200),
+      tag: c.req.query("tag") ?? "",
+      state: state === "on" || state === "off" || state === "absent" ? state : "",
+      stale: c.req.query("stale") === "1",
+      page: Number.parseInt(c.req.query("page") ?? "1", 10) || 1,
+    };
+    const rows = buildRows(environments, lists, facts, environment);
+    // Usage and the stale report are best effort: the list is still useful without them.
+    annotateRows(rows, { usage: usage.ok ? usage.body : {}, stale: stale.ok ? stale.body : null }, environment);
+    const matched = filterRows(rows, filter, environment);
+    const page = pageOf(matched, filter.page);
+    const tags = [...new Set(rows.flatMap((row) => row.tags))].sort();
+    return c.html(
+      <FlagsPage
+        session={c.get("session")}
+        project={project}
+        environments={environments}
+        environment={environment}
+        filter={filter}
+        tags={tags}
+        rows={page.items}
+        total={rows.length}
+        matched={matched.length}
+        staleCount={rows.filter((row) => row.stale.length > 0).length}
+        staleDays={STALE_DAYS}
+        page={page.page}
+        pages={page.pages}
+        notice={doneNotice(c)}
+      />,
+    );
+  });
+
+  // ---- toggle (kill switch) -----------------------------------------------------------------
+
+  ui.get("/p/:project/flags/:flag/toggle", async (c) => {
+    const { api, project } = vars(c);
+    const flag = c.req.param("flag");
+    const environment = c.req.query("env") ?? "";
+    const current = await api.get(`/projects/${seg(project)}/environments/${seg(environment)}/flags/${seg(flag)}`, FlagSchema);
+    if (!current.ok) return apiFailure(c, current);
+    return c.html(
+      <ToggleConfirmPage
+        session={c.get("session")}
+        project={project}
+        flag={flag}
+        environment={environment}
+        state={current.body.state}
+        version={current.body.version}
+        returnTo={safeReturn(project, c.req.query("return"), environment)}
+      />,
+    );
+  });
+
+  ui.post("/p/:project/flags/:flag/toggle", async (c) => {
+    const { api, project } = vars(c);
+    const flag = c.req.param("flag");
+    const form = await c.req.parseBody();
+    const environment = String(form["env"] ?? "");
+    const state = form["state"] === "ENABLED" ? "ENABLED" : "DISABLED";
+    const reason = String(form["reason"] ?? "").trim();
+    const version = String(form["version"] ?? "");
+    const returnTo = safeReturn(project, String(form["return"] ?? ""), environment);
+    const path = `/projects/${seg(project)}/environments/${seg(environment)}/flags/${seg(flag)}`;
+    const confirmAgain = async (status: 400 | 412, notice: Notice | null, reasonError: string | null) => {
+      const current = await api.get(path, FlagSchema);
+      if (!current.ok) return apiFailure(c, current);
+      return c.html(
+        <ToggleConfirmPage
+          session={c.get("session")} project={project} flag={flag} environment={environment}
+          state={current.body.state} version={current.body.version} returnTo={returnTo}
+          notice={notice} reasonError={reasonError}
+        />,
+        status,
+      );
+    };
+    if (!reason) return confirmAgain(400, null, "Say why: the reason is kept in the audit log for whoever looks next.");
+    const result = await api.send("POST", `${path}/toggle`, { state, reason }, FlagSchema, /^\d+$/.test(version) ? { "if-match": `"${version}"` } : {});
+    if (!result.ok) {
+      if (result.status === 412) {
+        return confirmAgain(412, { kind: "warn", text: `Not changed: ${result.problem.detail}. Check its state below and confirm again if you still want to.` }, null);
+      }
+      return apiFailure(c, result);
+    }
+    const done = new URLSearchParams({ done: "toggled", flag, env: environment, state: result.body.state });
+    return c.redirect(`${returnTo}${returnTo.includes("?") ? "&" : "?"}${done}`, 303);
+  });
+
+  // ---- flag detail, editor and "try a context" ----------------------------------------------
+
+  ui.get("/p/:project/flags/:flag", async (c) => {
+    const page = await loadFlagPage(c, c.req.param("flag"), c.req.query("env"));
+    if (page instanceof Response) return page;
+    return c.html(<FlagPage {...page} notice={doneNotice(c)} />);
+  });
+
+  ui.post("/p/:project/flags/:flag/edit", async (c) => {
+    const { api, project } = vars(c);
+    const flag = c.req.param("flag");
+    const form = await c.req.parseBody();
+    const environment = String(form["env"] ?? "");
+    const version = String(form["version"] ?? "");
+    const targetingText = String(form["targeting"] ?? "");
+    const defaultVariant = String(form["defaultVariant"] ?? "");
+    const reason = String(form["reason"] ?? "").trim();
+    const page = await loadFlagPage(c, flag, environment);
+    if (page instanceof Response) return page;
+    const record = page.records.get(environment);
+    if (!record) return c.html(<FlagPage {...page} notice={{ kind: "error", text: `This flag does not exist in ${environment}.` }} />, 404);
+    const editor: EditorState = { targeting: targetingText, defaultVariant, reason, targetingErrors: [], defaultVariantErrors: [], formError: null };
+    let targeting: unknown;
+    if (targetingText.trim() !== "") {
+      try {
+        targeting = JSON.parse(targetingText);
+      } catch (error) {
+        editor.targetingErrors.push(`This is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+        return c.html(<FlagPage {...page} editor={editor} />, 400);
+      }
+    }
+    if (!/^\d+$/.test(version)) return c.html(<FlagPage {...page} editor={{ ...editor, formError: "The form lost the version it was based on; reload the page." }} />, 400);
+    const body: Record<string, unknown> = {
+      state: record.state,
+      variants: record.variants,
+      defaultVariant: defaultVariant === "" ? null : defaultVariant,
+      ...(targeting === undefined ? {} : { targeting }),
+      ...(record.metadata ? { metadata: record.metadata } : {}),
+      ...(reason ? { reason } : {}),
+    };
+    const path = `/projects/${seg(project)}/environments/${seg(environment)}/flags/${seg(flag)}`;
+    const result = await api.send("PUT", path, body, FlagSchema, { "if-match": `"${version}"` });
+    if (result.ok) return c.redirect(`${projectPath(project, `flags/${seg(flag)}`)}?${new URLSearchParams({ env: environment, done: "saved", flag })}`, 303);
+    if (result.status === 412) {
+      const audit = await api.get(`/projects/${seg(project)}/audit?${new URLSearchParams({ environment, flag, limit: "20" })}`, AuditPageSchema);
+      const changes = audit.ok ? audit.body.entries.filter((entry) => entry.version === null || entry.version > Number(version)) : [];
+      return c.html(<FlagPage {...page} conflict={{ detail: result.problem.detail, changes, yourTargeting: targetingText }} />, 412);
+    }
+    if (result.status === 400) {
+      placeProblems(editor, result.problem);
+      return c.html(<FlagPage {...page} editor={editor} />, 400);
+    }
+    return apiFailure(c, result);
+  });
+
+  ui.post("/p/:project/flags/:flag/try", async (c) => {
+    const { api, project } = vars(c);
+    const flag = c.req.param("flag");
+    const form = await c.req.parseBody();
+    const contextText = String(form["context"] ?? "");
+    const page = await loadFlagPage(c, flag, String(form["env"] ?? ""));
+    if (page instanceof Response) return page;
+    let context: unknown;
+    try {
+      context = contextText.trim() === "" ? {} : JSON.parse(contextText);
+    } catch (error) {
+      return c.html(<FlagPage {...page} tryContext={contextText} tryError={`This is not valid JSON: ${error instanceof Error ? error.message : String(error)}`} />, 400);
+    }
+    const rows: TryRow[] = [];
+    for (const environment of page.environments) {
+      const result = await api.send("POST", `/projects/${seg(project)}/environments/${seg(environment)}/evaluate`, { context, flags: [flag] }, EvaluationSchema);
+      if (!result.ok) {
+        if (result.status === 400) return c.html(<FlagPage {...page} tryContext={contextText} tryError={problemText(result.problem)} />, 400);
+        rows.push({ environment, error: result.problem.detail });
+        continue;
+      }
+      const evaluation = result.body.flags[0];
+      if (!evaluation) rows.push({ environment, error: "no result" });
+      else if (evaluation.errorCode) rows.push({ environment, error: evaluation.errorCode === "FLAG_NOT_FOUND" ? "absent here" : `${evaluation.errorCode}: ${evaluation.errorDetails ?? ""}`, reason: evaluation.reason });
+      else rows.push({ environment, value: evaluation.value, variant: evaluation.variant, reason: evaluation.reason });
+    }
+    return c.html(<FlagPage {...page} tryContext={contextText} tryRows={rows} />);
+  });
+
+  // ---- keys ---------------------------------------------------------------------------------
+
+  const keysPage = async (c: ConsoleContext, extra: { created?: (typeof CreatedKeySchema)["_output"] | null; rotated?: KeyView | null; formError?: string | null; status?: 200 | 201 | 400 }) => {
+    const { api, project } = vars(c);
+    const [info, keys] = await Promise.all([api.get(`/projects/${seg(project)}`, ProjectSchema), api.get(`/projects/${seg(project)}/keys`, KeyListSchema)]);
+    if (!info.ok) return apiFailure(c, info);
+    if (!keys.ok) return apiFailure(c, keys);
+    return c.html(
+      <KeysPage
+        session={c.get("session")}
+        project={project}
+        environments={info.body.environments.map((e) => e.name)}
+        keys={keys.body}
+        created={extra.created ?? null}
+        rotated={extra.rotated ?? null}
+        formError={extra.formError ?? null}
+        notice={doneNotice(c)}
+      />,
+      extra.status ?? 200,
+    );
+  };
+
+  ui.get("/p/:project/keys", (c) => keysPage(c, {}));
+
+  ui.post("/p/:project/keys", async (c) => {
+    const { api, project } = vars(c);
+    const form = await c.req.parseBody();
+    const scope = String(form["scope"] ?? "");
+    const name = String(form["name"] ?? "").trim();
+    const environment = String(form["env"] ?? "");
+    const body = { scope, ...(name ? { name } : {}) };
+    const result = scope === "admin"
+      ? await api.send("POST", `/projects/${seg(project)}/keys`, body, CreatedKeySchema)
+      : await api.send("POST", `/projects/${seg(project)}/environments/${seg(environment)}/keys`, body, CreatedKeySchema);
+    if (!result.ok) {
+      if (result.status === 400 || result.status === 404) return keysPage(c, { formError: problemText(result.problem), status: 400 });
+      return apiFailure(c, result);
+    }
+    return keysPage(c, { created: result.body, status: 201 });
+  });
+
+  ui.post("/p/:project/keys/:id/rotate", async (c) => {
+    const { api, project } = vars(c);
+    const form = await c.req.parseBody();
+    const overlapSeconds = Number.parseInt(String(form["overlap"] ?? "86400"), 10);
+    const result = await api.send("POST", `/projects/${seg(project)}/keys/${seg(c.req.param("id"))}/rotate`, { overlapSeconds: Number.isFinite(overlapSeconds) ? overlapSeconds : 86_400 }, RotatedKeySchema);
+    if (!result.ok) {
+      if (result.status === 400 || result.status === 409) return keysPage(c, { formError: problemText(result.problem), status: 400 });
+      return apiFailure(c, result);
+    }
+    return keysPage(c, { created: result.body.key, rotated: result.body.previous, status: 201 });
+  });
+
+  ui.post("/p/:project/keys/:id/revoke", async (c) => {
+    const { api, project } = vars(c);
+    const id = c.req.param("id");
+    const result = await api.send("DELETE", `/projects/${seg(project)}/keys/${seg(id)}`, undefined, KeySchema);
+    if (!result.ok) return apiFailure(c, result);
+    return c.redirect(`${projectPath(project, "keys")}?${new URLSearchParams({ done: "revoked", id, name: result.body.name })}`, 303);
+  });
+
+  // ---- audit log ----------------------------------------------------------------------------
+
+  ui.get("/p/:project/audit", async (c) => {
+    const { api, project } = vars(c);
+    const filter: AuditFilterForm = {
+      environment: c.req.query("environment") ?? "",
+      flag: (c.req.query("flag") ?? "").trim(),
+      actor: (c.req.query("actor") ?? "").trim(),
+      since: c.req.query("since") ?? "",
+      until: c.req.query("until") ?? "",
+    };
+    const query = new URLSearchParams({ limit: "50" });
+    if (filter.environment) query.set("environment", filter.environment);
+    if (filter.flag) query.set("flag", filter.flag);
+    if (filter.actor) query.set("actor", filter.actor);
+    if (filter.since) query.set("since", asUtc(filter.since));
+    if (filter.until) query.set("until", asUtc(filter.until));
+    const cursor = c.req.query("cursor");
+    if (cursor && /^\d+$/.test(cursor)) query.set("cursor", cursor);
+    const [info, page, verify] = await Promise.all([
+      api.get(`/projects/${seg(project)}`, ProjectSchema),
+      api.get(`/projects/${seg(project)}/audit?${query}`, AuditPageSchema),
+      api.get(`/projects/${seg(project)}/audit/verify`, AuditVerifySchema),
+    ]);
+    if (!info.ok) return apiFailure(c, info);
+    let notice: Notice | null = null;
+    if (!page.ok) {
+      if (page.status !== 400) return apiFailure(c, page);
+      notice = { kind: "error", text: problemText(page.problem) };
+    }
+    return c.html(
+      <AuditPage
+        session={c.get("session")}
+        project={project}
+        environments={info.body.environments.map((e) => e.name)}
+        filter={filter}
+        entries={page.ok ? page.body.entries : []}
+        nextCursor={page.ok ? page.body.nextCursor : null}
+        verify={verify.ok ? verify.body : null}
+        notice={notice}
+      />,
+    );
+  });
+
+  // ---- the governance and progressive-delivery screens ---------------------------------------
+
+  registerFlagCreate(ui);
+  registerEnvironments(ui);
+  registerSegments(ui);
+  registerHooks(ui);
+  registerDelivery(ui, (c, flag, env) => loadFlagPage(c, flag, env));
+  registerDrafts(ui);
+
+  ui.all("*", (c) => {
+    const session = readSession(c.req.raw, c.env);
+    return c.html(<ErrorPage title="Not found" detail={`There is no console page at ${new URL(c.req.url).pathname}.`} session={session} />, 404);
+  });
+
+  // ---- helpers that need the admin client ---------------------------------------------------
+
+  async function loadFlagPage(c: ConsoleContext, flag: string, requested: string | undefined): Promise<FlagPageProps | Response> {
+    const { api, project } = vars(c);
+    const info = await api.get(`/projects/${seg(project)}`, ProjectSchema);
+    if (!info.ok) return apiFailure(c, info);
+    const environments = info.body.environments.map((e) => e.name);
+    const results = await Promise.all(
+      environments.map((env) => api.get(`/projects/${seg(project)}/environments/${seg(env)}/flags/${seg(flag)}`, FlagSchema)),
+    );
+    const records = new Map<string, FlagView>();
+    for (const [index, result] of results.entries()) {
+      if (result.ok) records.set(environments[index]!, result.body);
+      else if (result.status !== 404) return apiFailure(c, result);
+    }
+    if (records.size === 0) {
+      return c.html(<ErrorPage title="No such flag" detail={`There is no flag "${flag}" in any environment of ${project}.`} session={c.get("session")} project={project} />, 404);
+    }
+    const environment = pickEnvironment(environments, requested);
+    const facts = (await loadFacts(api, project)).get(flag);
+    const fromMeta = factsFromMetadata(records.get(environment) ?? records.values().next().value);
+    const merged: FlagFacts = {
+      description: facts?.description || fromMeta.description,
+      owner: facts?.owner || fromMeta.owner,
+      tags: facts?.tags?.length ? facts.tags : fromMeta.tags,
+    };
+    const delivery = records.has(environment) ? await loadDelivery(api, project, flag, environment) : null;
+    return { session: c.get("session"), project, flag, facts: merged, environments, environment, records, delivery };
+  }
+
+  return ui;
+}
+
+/** Project-level flag facts when the admin API offers them; an empty map otherwise. */
+async function loadFacts(api: AdminClient, project: string): Promise<Map<string, Partial<FlagFacts>>> {
+  const result = await api.get(`/projects/${seg(project)}/flags`, ProjectFlagsSchema);
+  const facts = new Map<string, Partial<FlagFacts>>();
+  if (result.ok) for (const flag of result.body.flags) facts.set(flag.key, flag.info);
+  return facts;
+}
+
+/** Problems from the admin API placed beside the field they name. */
+function placeProblems(editor: EditorState, problem: ApiProblem): void {
+  const errors = problem.errors ?? [];
+  for (const error of errors) {
+    const text = error.path && error.path !== "(flag)" && error.path !== "(body)" ? `${error.path}: ${error.message}` : error.message;
+    if (error.path.startsWith("targeting")) editor.targetingErrors.push(text);
+    else if (error.path.startsWith("defaultVariant") || error.path.startsWith("variants")) editor.defaultVariantErrors.push(text);
+    else editor.formError = editor.formError ? `${editor.formError}; ${text}` : text;
+  }
+  if (errors.length === 0) editor.formError = problem.detail;
+  if (editor.targetingErrors.length === 0 && editor.defaultVariantErrors.length === 0 && !editor.formError) editor.formError = problem.detail;
+}
+
+/** Where to go back to after a toggle: a console page of this project, else its flags list. */
+function safeReturn(project: string, requested: string | undefined, environment: string): string {
+  const prefix = `${projectPath(project)}/`;
+  if (requested && requested.startsWith(prefix) && !/[\\\s]/.test(requested) && !requested.includes("//")) {
+    const url = new URL(requested, "http://x");
+    url.searchParams.delete("done");
+    url.searchParams.delete("state");
+    url.searchParams.delete("flag");
+    return `${url.pathname}${url.search}`;
+  }
+  return `${projectPath(project, "flags")}?env=${encodeURIComponent(environment)}`;
+}
+
+function safeNext(requested: string | undefined): string | undefined {
+  if (requested && requested.startsWith(`${BASE}/p/`) && !/[\\\s]/.test(requested) && !requested.includes("//")) return requested;
+  return undefined;
+}
+
+/** `2025-01-02T03:04` from a datetime-local field, read as UTC. */
+function asUtc(local: string): string {
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(local)) return `${local}:00Z`;
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(local)) return `${local}Z`;
+  return local;
+}

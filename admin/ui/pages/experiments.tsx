@@ -1,0 +1,116 @@
+/** Experiments: every one of the project, and one in detail with its arms as a bar chart and the SRM test. */
+import type { Session } from "../../session";
+import { Page, When, projectPath, type Notice } from "../layout";
+import type { ExperimentView } from "../responses";
+import { formatP, SrmVerdict, widthClass } from "./delivery";
+import { ActionButton } from "./widgets";
+
+export function ExperimentsPage(props: { session: Session; project: string; experiments: ExperimentView[]; notice: Notice | null }) {
+  return (
+    <Page title={`Experiments · ${props.project}`} session={props.session} project={props.project} section="experiments" notice={props.notice}>
+      <div class="page-head">
+        <div>
+          <h1>Experiments</h1>
+          <p>Start one from a flag's page. Each counts unique units per variant and tests the split (SRM).</p>
+        </div>
+      </div>
+      {props.experiments.length === 0 ? (
+        <p class="panel">No experiments yet.</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="cards" id="experiments">
+            <thead>
+              <tr><th scope="col">Experiment</th><th scope="col">Flag</th><th scope="col">Status</th><th scope="col">Units</th><th scope="col">Split</th></tr>
+            </thead>
+            <tbody>
+              {props.experiments.map((e) => (
+                <tr>
+                  <td><a href={projectPath(props.project, `experiments/${encodeURIComponent(e.id)}`)}>{e.id}</a><div class="meta">started <When at={e.createdAt} /> by {e.createdBy}</div></td>
+                  <td data-label="Flag"><code>{e.flag}</code>{` in ${e.environment}`}</td>
+                  <td data-label="Status"><span class={`badge ${e.status === "running" ? "added" : ""}`}>{e.status}</span></td>
+                  <td data-label="Units">{total(e).toLocaleString("en-US")}</td>
+                  <td data-label="Split"><SrmVerdict srm={e.srm} /></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Page>
+  );
+}
+
+function total(e: ExperimentView): number {
+  return Object.values(e.units).reduce((a, b) => a + b, 0);
+}
+
+export function ExperimentPage(props: { session: Session; project: string; experiment: ExperimentView; notice: Notice | null }) {
+  const e = props.experiment;
+  const units = total(e);
+  const weightSum = Object.values(e.weights).reduce((a, b) => a + b, 0) || 1;
+  const arms = [...new Set([...Object.keys(e.weights), ...Object.keys(e.units)])];
+  const flagLink = `${projectPath(props.project, `flags/${encodeURIComponent(e.flag)}`)}?env=${encodeURIComponent(e.environment)}`;
+  return (
+    <Page title={`Experiment ${e.id} · ${props.project}`} session={props.session} project={props.project} section="experiments" notice={props.notice}>
+      <p class="meta"><a href={projectPath(props.project, "experiments")}>← All experiments</a></p>
+      <div class="page-head">
+        <div>
+          <h1>{"Experiment on "}<a href={flagLink} class="flag-key">{e.flag}</a>{` in ${e.environment}`}</h1>
+          <p>
+            <span class={`badge ${e.status === "running" ? "added" : ""}`}>{e.status}</span>
+            {` · ${e.id} · started `}<When at={e.createdAt} />{` by ${e.createdBy}`}
+            {e.stoppedAt && <>{" · stopped "}<When at={e.stoppedAt} /></>}
+          </p>
+        </div>
+        {e.status === "running" && (
+          <ActionButton action={projectPath(props.project, `experiments/${encodeURIComponent(e.id)}/stop`)} label="Stop the experiment" kind="danger" small={false} confirm="Stop counting exposures for this experiment?" />
+        )}
+      </div>
+      {e.srm.mismatch ? (
+        <div class="notice error" role="alert" id="srm-warning">
+          <h2>Sample ratio mismatch</h2>
+          <p>
+            {`The units per variant do not match the intended weights (χ² = ${e.srm.chiSquare.toFixed(1)}, p = ${formatP(e.srm.pValue)}, below 0.001). `}
+            Assignment or exposure logging is likely broken: do not trust this experiment's results until the cause is found.
+          </p>
+          {e.srmFlaggedAt && <p>Flagged <When at={e.srmFlaggedAt} />.</p>}
+        </div>
+      ) : (
+        <div class={`notice ${e.srm.enoughData ? "ok" : "warn"}`} role="status" id="srm-status">
+          {e.srm.enoughData
+            ? `The split matches the weights (p = ${formatP(e.srm.pValue)}).`
+            : `Not enough data for the SRM test yet: every variant needs 100 units (p = ${formatP(e.srm.pValue)} so far).`}
+        </div>
+      )}
+      <section class="panel" aria-labelledby="arms-title">
+        <h2 id="arms-title">{`Unique units per variant (${units.toLocaleString("en-US")} in all)`}</h2>
+        <ul class="bars" id="arm-bars">
+          {arms.map((arm) => {
+            const observed = e.units[arm] ?? 0;
+            const share = units === 0 ? 0 : (observed / units) * 100;
+            const intended = ((e.weights[arm] ?? 0) / weightSum) * 100;
+            return (
+              <li>
+                <div class="bar-label">
+                  <code>{arm}</code>
+                  <span>{`${observed.toLocaleString("en-US")} units · ${share.toFixed(1)}%`}</span>
+                  <span class="meta">{`intended ${intended.toFixed(1)}% · expected ${Math.round(e.srm.expected[arm] ?? 0).toLocaleString("en-US")}`}</span>
+                </div>
+                <div class="bar" role="img" aria-label={`${arm}: ${share.toFixed(1)}% of units, intended ${intended.toFixed(1)}%`}>
+                  <span class={`fill ${widthClass(share)}${e.srm.mismatch ? " bad" : ""}`}></span>
+                  <span class={`mark at-${Math.round(Math.max(0, Math.min(100, intended)))}`}></span>
+                </div>
+              </li>
+            );
+          })}
+        </ul>
+        <p class="meta">The bar is the observed share; the line marks the intended share.</p>
+        <dl class="facts">
+          <dt>χ²</dt><dd>{`${e.srm.chiSquare.toFixed(2)} (${e.srm.degreesOfFreedom} degree${e.srm.degreesOfFreedom === 1 ? "" : "s"} of freedom)`}</dd>
+          <dt>p-value</dt><dd id="srm-p">{formatP(e.srm.pValue)}</dd>
+          <dt>Verdict</dt><dd><SrmVerdict srm={e.srm} /></dd>
+        </dl>
+      </section>
+    </Page>
+  );
+}

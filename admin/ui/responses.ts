@@ -1,0 +1,209 @@
+/**
+ * zod schemas of the admin API responses behind the governance and progressive-delivery screens
+ * (flags across environments, compare/promote, segments, webhooks, triggers, ramps, experiments,
+ * drafts). Parsed, never cast: a shape the console does not expect becomes a 502 page, not a
+ * crash. The shapes mirror `durable-objects/flag-store.ts`.
+ */
+import * as z from "zod";
+import { CreatedKeySchema, KeySchema, type FlagView } from "./api";
+
+const Json: z.ZodType<unknown> = z.json();
+const Metadata = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
+const DefinitionSchema = z.object({
+  state: z.enum(["ENABLED", "DISABLED"]),
+  variants: z.record(z.string(), Json),
+  defaultVariant: z.string().nullish(),
+  targeting: Json.optional(),
+  metadata: Metadata.optional(),
+});
+
+export const FlagRecordSchema = z.object({
+  key: z.string(),
+  environment: z.string(),
+  version: z.number(),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+  definition: DefinitionSchema,
+});
+export type FlagRecordView = z.infer<typeof FlagRecordSchema>;
+
+/** A stored record in the shape of `GET .../flags/{flag}`. */
+export function recordToView(record: FlagRecordView): FlagView {
+  const { definition, ...rest } = record;
+  return { ...rest, ...definition };
+}
+
+export const FlagInfoSchema = z.object({
+  description: z.string(),
+  owner: z.string(),
+  tags: z.array(z.string()),
+  lifetime: z.enum(["temporary", "permanent"]),
+  expectedRemovalAt: z.string().nullable(),
+});
+export type FlagInfoView = z.infer<typeof FlagInfoSchema>;
+
+export const ProjectFlagSchema = z.object({
+  key: z.string(),
+  info: FlagInfoSchema,
+  createdAt: z.string().nullable(),
+  environments: z.record(z.string(), FlagRecordSchema),
+});
+export type ProjectFlagView = z.infer<typeof ProjectFlagSchema>;
+export const ProjectFlagListSchema = z.object({ environments: z.array(z.string()), flags: z.array(ProjectFlagSchema) });
+
+export const UsageSchema = z.record(z.string(), z.object({ evaluations: z.number(), lastEvaluatedAt: z.string(), variants: z.record(z.string(), z.number()) }));
+export type UsageView = z.infer<typeof UsageSchema>;
+
+export const StaleSchema = z.object({
+  days: z.number(),
+  notEvaluated: z.array(z.object({ environment: z.string(), flag: z.string(), lastEvaluatedAt: z.string().nullable() })),
+  singleVariant: z.array(z.object({ environment: z.string(), flag: z.string(), variant: z.string(), evaluations: z.number() })),
+  pastRemovalDate: z.array(z.object({ flag: z.string(), owner: z.string(), expectedRemovalAt: z.string() })),
+});
+export type StaleView = z.infer<typeof StaleSchema>;
+
+export const FlagDiffSchema = z.object({
+  key: z.string(),
+  status: z.string(),
+  fields: z.array(z.string()),
+  from: z.record(z.string(), Json).nullable(),
+  to: z.record(z.string(), Json).nullable(),
+});
+export type FlagDiffView = z.infer<typeof FlagDiffSchema>;
+export const EnvironmentDiffSchema = z.object({ from: z.string(), to: z.string(), flags: z.array(FlagDiffSchema) });
+export type EnvironmentDiffView = z.infer<typeof EnvironmentDiffSchema>;
+export const PromoteSchema = z.object({ dryRun: z.boolean(), diff: EnvironmentDiffSchema, version: z.number().nullable() });
+
+export const SegmentSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  rule: Json.nullable(),
+  attribute: z.string().nullable(),
+  memberCount: z.number().nullable(),
+  members: z.array(z.string()).optional(),
+  version: z.number(),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+});
+export type SegmentView = z.infer<typeof SegmentSchema>;
+export const SegmentListSchema = z.array(SegmentSchema);
+export const DeletedSchema = z.object({ deleted: z.string() }).or(z.null());
+
+export const RotatedKeySchema = z.object({ key: CreatedKeySchema, previous: KeySchema });
+
+export const WebhookSchema = z.object({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(z.string()),
+  description: z.string(),
+  active: z.boolean(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+export type WebhookView = z.infer<typeof WebhookSchema>;
+export const WebhookListSchema = z.array(WebhookSchema);
+export const CreatedWebhookSchema = WebhookSchema.extend({ secret: z.string() });
+export const DeliverySchema = z.object({
+  id: z.string(),
+  webhookId: z.string(),
+  eventId: z.string(),
+  eventType: z.string(),
+  status: z.enum(["pending", "delivered", "failed"]),
+  attempts: z.number(),
+  nextAttemptAt: z.string().nullable(),
+  lastStatus: z.number().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  deliveredAt: z.string().nullable(),
+});
+export type DeliveryView = z.infer<typeof DeliverySchema>;
+export const DeliveryListSchema = z.array(DeliverySchema);
+export const PingSchema = z.object({ queued: z.number() });
+
+export const TRIGGER_ACTIONS = ["enable", "disable", "set-default", "pause-ramp", "rollback-ramp"] as const;
+export const TriggerSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  environment: z.string(),
+  flag: z.string(),
+  action: z.enum(TRIGGER_ACTIONS),
+  variant: z.string().optional(),
+  active: z.boolean(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  lastFiredAt: z.string().nullable(),
+});
+export type TriggerView = z.infer<typeof TriggerSchema>;
+export const TriggerListSchema = z.array(TriggerSchema);
+export const CreatedTriggerSchema = TriggerSchema.extend({ url: z.string(), signedUrl: z.string(), secret: z.string() });
+export type CreatedTriggerView = z.infer<typeof CreatedTriggerSchema>;
+
+export const SrmSchema = z.object({
+  observed: z.record(z.string(), z.number()),
+  expected: z.record(z.string(), z.number()),
+  chiSquare: z.number(),
+  degreesOfFreedom: z.number(),
+  pValue: z.number(),
+  enoughData: z.boolean(),
+  mismatch: z.boolean(),
+});
+export type SrmView = z.infer<typeof SrmSchema>;
+
+export const RampSchema = z.object({
+  id: z.string(),
+  environment: z.string(),
+  flag: z.string(),
+  variant: z.string(),
+  baseline: z.string(),
+  status: z.enum(["running", "paused", "completed", "rolled-back"]),
+  pauseReason: z.string().nullable(),
+  currentStep: z.number(),
+  currentPercent: z.number(),
+  nextAt: z.string().nullable(),
+  steps: z.array(z.object({
+    percent: z.number(),
+    at: z.string().optional(),
+    afterSeconds: z.number().optional(),
+    state: z.enum(["done", "current", "next", "pending"]),
+    appliedAt: z.string().nullable(),
+  })),
+  history: z.array(z.object({ step: z.number(), percent: z.number(), at: z.string(), version: z.number(), actor: z.string() })),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+export type RampView = z.infer<typeof RampSchema>;
+export const RampExposuresSchema = z.object({ ramp: z.string(), steps: z.array(z.object({ step: z.number(), percent: z.number(), srm: SrmSchema })) });
+export type RampExposuresView = z.infer<typeof RampExposuresSchema>;
+
+export const ExperimentSchema = z.object({
+  id: z.string(),
+  environment: z.string(),
+  flag: z.string(),
+  weights: z.record(z.string(), z.number()),
+  status: z.enum(["running", "stopped"]),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  stoppedAt: z.string().nullable(),
+  units: z.record(z.string(), z.number()),
+  srm: SrmSchema,
+  srmFlaggedAt: z.string().nullable(),
+});
+export type ExperimentView = z.infer<typeof ExperimentSchema>;
+export const ExperimentListSchema = z.array(ExperimentSchema);
+
+export const DraftSchema = z.object({
+  id: z.string(),
+  environment: z.string(),
+  sampleRate: z.number(),
+  baseVersion: z.number(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  flagSet: Json,
+  shadow: z.object({
+    sampledUnits: z.record(z.string(), z.number()),
+    flips: z.array(z.object({ flag: z.string(), from: z.string(), to: z.string(), units: z.number() })),
+  }),
+});
+export type DraftView = z.infer<typeof DraftSchema>;
+export const PublishedSchema = z.object({ version: z.number() });

@@ -1,0 +1,132 @@
+/** Ramps (per flag and environment) and experiments: the routes behind the flag page's panels and the experiments screen. */
+import { seg, type AdminClient } from "../api";
+import { apiFailure, apiPath, doneNotice, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
+import type { FlagPageProps } from "../pages/flag";
+import { FlagPage } from "../pages/flag";
+import { RAMP_STEP_ROWS, type DeliveryState, type RampForm, type RampStepForm } from "../pages/delivery";
+import { ExperimentPage, ExperimentsPage } from "../pages/experiments";
+import { DeletedSchema, ExperimentListSchema, ExperimentSchema, RampExposuresSchema, RampSchema } from "../responses";
+
+type LoadFlagPage = (c: ConsoleContext, flag: string, environment: string | undefined) => Promise<FlagPageProps | Response>;
+
+const UNIT_SECONDS = { minutes: 60, hours: 3_600, days: 86_400 } as const;
+const RAMP_ACTIONS = ["pause", "resume", "complete", "rollback", "delete"] as const;
+
+/** The ramp, its exposures and the flag's experiments in one environment (missing pieces are empty). */
+export async function loadDelivery(api: AdminClient, project: string, flag: string, environment: string): Promise<DeliveryState> {
+  const rampPath = apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/ramp`);
+  const [ramp, exposures, experiments] = await Promise.all([
+    api.get(rampPath, RampSchema),
+    api.get(`${rampPath}/exposures`, RampExposuresSchema),
+    api.get(apiPath(project, "/experiments"), ExperimentListSchema),
+  ]);
+  return {
+    ramp: ramp.ok ? ramp.body : null,
+    exposures: exposures.ok ? exposures.body : null,
+    experiments: experiments.ok ? experiments.body.filter((e) => e.flag === flag && e.environment === environment) : [],
+  };
+}
+
+export function registerDelivery(ui: ConsoleApp, loadFlagPage: LoadFlagPage): void {
+  const flagPath = (flag: string, env: string) => `flags/${seg(flag)}?env=${encodeURIComponent(env)}`;
+
+  ui.post("/p/:project/flags/:flag/ramp", async (c) => {
+    const { api, project } = vars(c);
+    const flag = c.req.param("flag");
+    const raw = await c.req.parseBody();
+    const environment = field(raw, "env");
+    const steps: RampStepForm[] = Array.from({ length: RAMP_STEP_ROWS }, (_, i) => {
+      const unit = field(raw, `unit-${i}`);
+      return { percent: field(raw, `percent-${i}`), delay: field(raw, `delay-${i}`), unit: unit === "minutes" || unit === "hours" ? unit : "days" };
+    });
+    const form: RampForm = { variant: field(raw, "variant"), baseline: field(raw, "baseline"), steps, reason: field(raw, "reason") };
+    const chosen = steps.filter((s) => s.percent !== "");
+    const body = {
+      variant: form.variant,
+      baseline: form.baseline,
+      steps: chosen.map((s) => ({ percent: Number(s.percent), afterSeconds: Math.max(0, Math.round((Number(s.delay) || 0) * UNIT_SECONDS[s.unit])) })),
+      ...(form.reason ? { reason: form.reason } : {}),
+    };
+    const result = await api.send("POST", apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/ramp`), body, RampSchema);
+    if (result.ok) return redirectDone(c, flagPath(flag, environment), "ramp", { action: "created", flag, env: environment });
+    if (result.status !== 400 && result.status !== 409 && result.status !== 404) return apiFailure(c, result);
+    const page = await loadFlagPage(c, flag, environment);
+    if (page instanceof Response) return page;
+    const errors: Record<string, string[]> = {};
+    // Step paths name positions among the filled rows; map them back to the form's rows.
+    const rowOf = steps.map((s, i) => (s.percent !== "" ? i : -1)).filter((i) => i >= 0);
+    for (const error of result.problem.errors ?? []) {
+      const step = /^steps\.(\d+)/.exec(error.path);
+      const key = step ? `steps.${rowOf[Number(step[1])] ?? 0}` : error.path === "steps" ? "steps" : error.path === "variant" || error.path === "baseline" ? error.path : "form";
+      (errors[key] ??= []).push(key === "form" ? `${error.path}: ${error.message}` : error.message);
+    }
+    if (Object.keys(errors).length === 0) errors["form"] = [result.problem.detail];
+    const delivery = { ...(page.delivery ?? (await loadDelivery(api, project, flag, environment))), rampForm: form, rampErrors: errors };
+    return c.html(<FlagPage {...page} delivery={delivery} />, result.status);
+  });
+
+  ui.post("/p/:project/flags/:flag/ramp/:action", async (c) => {
+    const { api, project } = vars(c);
+    const flag = c.req.param("flag");
+    const action = c.req.param("action") as string;
+    const raw = await c.req.parseBody();
+    const environment = field(raw, "env");
+    if (!(RAMP_ACTIONS as readonly string[]).includes(action)) return c.notFound();
+    const path = apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/ramp`);
+    const toStep = field(raw, "toStep");
+    const result = action === "delete"
+      ? await api.send("DELETE", path, undefined, DeletedSchema)
+      : await api.send("POST", `${path}/${action}`, action === "rollback" ? (/^\d+$/.test(toStep) ? { toStep: Number(toStep) } : {}) : undefined, RampSchema);
+    if (!result.ok) {
+      if (result.status === 409 || result.status === 400) {
+        const page = await loadFlagPage(c, flag, environment);
+        if (page instanceof Response) return page;
+        return c.html(<FlagPage {...page} notice={{ kind: "error", text: `Ramp not changed: ${result.problem.detail}` }} />, result.status);
+      }
+      return apiFailure(c, result);
+    }
+    return redirectDone(c, flagPath(flag, environment), "ramp", { action, flag, env: environment });
+  });
+
+  ui.post("/p/:project/flags/:flag/experiment", async (c) => {
+    const { api, project } = vars(c);
+    const flag = c.req.param("flag");
+    const raw = await c.req.parseBody();
+    const environment = field(raw, "env");
+    const weights: Record<string, number> = {};
+    for (const [name, value] of Object.entries(raw)) {
+      if (!name.startsWith("weight-") || typeof value !== "string") continue;
+      const weight = Number(value);
+      if (value.trim() !== "" && Number.isFinite(weight) && weight > 0) weights[name.slice("weight-".length)] = weight;
+    }
+    const result = await api.send("POST", apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/experiment`), { weights }, ExperimentSchema);
+    if (result.ok) return redirectDone(c, `experiments/${seg(result.body.id)}`, "experiment-started", { flag, env: environment });
+    if (result.status !== 400 && result.status !== 409) return apiFailure(c, result);
+    const page = await loadFlagPage(c, flag, environment);
+    if (page instanceof Response) return page;
+    const delivery = { ...(page.delivery ?? (await loadDelivery(api, project, flag, environment))), experimentErrors: { form: [result.problem.detail] } };
+    return c.html(<FlagPage {...page} delivery={delivery} />, result.status);
+  });
+
+  ui.get("/p/:project/experiments", async (c) => {
+    const { api, project, session } = vars(c);
+    const list = await api.get(apiPath(project, "/experiments"), ExperimentListSchema);
+    if (!list.ok) return apiFailure(c, list);
+    return c.html(<ExperimentsPage session={session} project={project} experiments={list.body} notice={doneNotice(c)} />);
+  });
+
+  ui.get("/p/:project/experiments/:id", async (c) => {
+    const { api, project, session } = vars(c);
+    const experiment = await api.get(apiPath(project, `/experiments/${seg(c.req.param("id"))}`), ExperimentSchema);
+    if (!experiment.ok) return apiFailure(c, experiment);
+    return c.html(<ExperimentPage session={session} project={project} experiment={experiment.body} notice={doneNotice(c)} />);
+  });
+
+  ui.post("/p/:project/experiments/:id/stop", async (c) => {
+    const { api, project } = vars(c);
+    const id = c.req.param("id");
+    const result = await api.send("POST", apiPath(project, `/experiments/${seg(id)}/stop`), undefined, ExperimentSchema);
+    if (!result.ok) return apiFailure(c, result);
+    return redirectDone(c, `experiments/${seg(id)}`, "experiment-stopped");
+  });
+}
