@@ -79,6 +79,8 @@ edgeflags is running on ${base}${seeded ? " (demo project \"default\" seeded)" :
     ${key}
   admin token (local only, from .dev.vars):
     ${adminToken}
+  console:
+    ${base}/console  (project default, the admin token above)
 
   evaluate every flag:
     curl -s ${base}/ofrep/v1/evaluate/flags -H "authorization: Bearer ${key}" -H "content-type: application/json" -d '{"context":{"targetingKey":"user-1","country":"CA"}}'

@@ -27,3 +27,20 @@ describe("OpenAPI", () => {
     expect(audit.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(["environment", "flag", "actor", "since", "until", "cursor", "limit"]));
   });
 });
+
+describe("scopes on every admin route", () => {
+  it.each(["client", "server"] as const)("refuses a %s key with 403 on every authenticated admin route, changing nothing", async (scope) => {
+    const { setupProject } = await import("./helpers");
+    const project = `every-route-${scope}`;
+    const { key } = await setupProject(project, undefined, scope);
+    const before = (await call("GET", `/admin/v1/projects/${project}/audit?limit=500`)).body.entries.length;
+    const params: Record<string, string> = { project, env: "production", flag: "kill-switch", id: "x", name: "s", delivery: "d" };
+    for (const op of OPERATIONS.filter((o) => !o.public)) {
+      const path = `/admin/v1${op.path.replace(/:([A-Za-z]+)/g, (_, name: string) => params[name]!)}`;
+      const res = await call(op.method.toUpperCase(), path, { token: key, body: op.method === "get" || op.method === "delete" ? undefined : {} });
+      expect(res.status, `${op.method} ${op.path}`).toBe(403);
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+    }
+    expect((await call("GET", `/admin/v1/projects/${project}/audit?limit=500`)).body.entries.length).toBe(before);
+  });
+});

@@ -19,7 +19,7 @@
  */
 import * as z from "zod";
 import { broadcasterName, shardCount } from "../durable-objects/broadcaster";
-import { keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
+import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
 import { signStreamToken, tokenExpiry, verifyStreamToken, type StreamClaims } from "./stream-token";
 
 /** Path of the SSE endpoint under `/ofrep/v1`. */
@@ -62,7 +62,8 @@ export interface EventStream {
   inactivityDelaySec: number;
 }
 
-const tokens = new Map<string, string>();
+/** Finished `eventStreams` by key, token window, version and origin: a warm bulk request builds none. */
+const streams = new Map<string, EventStream[]>();
 
 /**
  * The bulk response's `eventStreams` for a key, or undefined when streaming is off. Within one
@@ -73,22 +74,24 @@ export async function eventStreamsFor(
   env: Env,
   requestUrl: string,
   identity: KeyIdentity & { environment: string },
-  keyHash: string,
+  credential: string,
   version: number,
   settings: StreamSettings = streamSettings(env),
 ): Promise<EventStream[] | undefined> {
   if (settings.shards === 0) return undefined;
   const exp = tokenExpiry(Date.now(), settings.tokenWindowSeconds);
-  const cacheKey = `${keyHash}:${exp}`;
-  let token = tokens.get(cacheKey);
-  if (!token) {
-    token = await signStreamToken(env.ADMIN_TOKEN, { project: identity.project, environment: identity.environment, keyId: identity.id, keyHash, exp });
-    if (tokens.size >= 10_000) tokens.clear();
-    tokens.set(cacheKey, token);
+  const origin = new URL(requestUrl).origin;
+  const cacheKey = `${credential}\u0000${exp}\u0000${version}\u0000${origin}`;
+  let entry = streams.get(cacheKey);
+  if (!entry) {
+    const token = await signStreamToken(env.ADMIN_TOKEN, { project: identity.project, environment: identity.environment, keyId: identity.id, keyHash: hashKey(credential), exp });
+    const url = new URL(`/ofrep/v1${EVENT_STREAM_PATH}`, origin);
+    url.search = new URLSearchParams({ token, since: String(version) }).toString();
+    entry = [{ type: "sse", url: url.href, inactivityDelaySec: settings.inactivityDelaySec }];
+    if (streams.size >= 10_000) streams.clear();
+    streams.set(cacheKey, entry);
   }
-  const url = new URL(`/ofrep/v1${EVENT_STREAM_PATH}`, requestUrl);
-  url.search = new URLSearchParams({ token, since: String(version) }).toString();
-  return [{ type: "sse", url: url.href, inactivityDelaySec: settings.inactivityDelaySec }];
+  return entry;
 }
 
 /** The current version of the stream's environment as the edge sees it (isolate → KV → FlagStore). */

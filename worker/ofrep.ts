@@ -16,7 +16,7 @@ import { readCredential, resolveKey } from "./keys";
 import { ofrepStatus, toOfrep } from "./ofrep-wire";
 import { getSnapshot, type CompiledSnapshot, type SnapshotSources } from "./snapshot-cache";
 import { flush, recordEvaluations } from "./telemetry";
-import { hashKey, type KeyIdentity } from "../durable-objects/snapshot";
+import type { KeyIdentity } from "../durable-objects/snapshot";
 
 export const VERSION_HEADER = "X-Edgeflags-Config-Version";
 
@@ -72,7 +72,7 @@ ofrep.post("/evaluate/flags", async (c) => {
   const results = snapshot ? snapshot.compiled.evaluateAll(request.context) : [];
   if (snapshot) record(c, snapshot, request.context, results);
   const eventStreams = await eventStreamsFor(
-    c.env, c.req.url, { ...identity, environment: identity.environment! }, hashKey(readCredential(c.req.raw.headers) ?? ""), snapshot?.version ?? 0,
+    c.env, c.req.url, { ...identity, environment: identity.environment! }, readCredential(c.req.raw.headers) ?? "", snapshot?.version ?? 0,
   );
   const body = JSON.stringify({
     flags: results.map((result) => toOfrep(result)),
