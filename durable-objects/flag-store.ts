@@ -412,35 +412,26 @@ export class FlagStore extends DurableObject<Env> {
 
   /** Replaces a flag's definition. `ifMatch` is the flag version the caller read (412 if stale). */
   async updateFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagRecord>> {
-    const env = this.#environment(environment);
-    if (!env.ok) return env;
-    const row = this.#flagRow(environment, key);
-    if (!row) return fail(noFlag(environment, key));
-    const stale = checkIfMatch(row, meta.ifMatch);
-    if (stale) return fail(stale);
-    return this.#writeFlag(env.value, key, definition, meta, "flag.updated", row);
+    const target = this.#flagToChange(environment, key, meta.ifMatch);
+    if (!target.ok) return target;
+    const { env, row } = target.value;
+    return this.#writeFlag(env, key, definition, meta, "flag.updated", row);
   }
 
   /** Turns a flag on or off in one environment: the kill switch. */
   async setFlagState(environment: string, key: string, state: "ENABLED" | "DISABLED", meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagRecord>> {
-    const env = this.#environment(environment);
-    if (!env.ok) return env;
-    const row = this.#flagRow(environment, key);
-    if (!row) return fail(noFlag(environment, key));
-    const stale = checkIfMatch(row, meta.ifMatch);
-    if (stale) return fail(stale);
+    const target = this.#flagToChange(environment, key, meta.ifMatch);
+    if (!target.ok) return target;
+    const { env, row } = target.value;
     const definition = { ...parseDefinition(row.definition), state };
-    return this.#writeFlag(env.value, key, definition, meta, state === "ENABLED" ? "flag.enabled" : "flag.disabled", row);
+    return this.#writeFlag(env, key, definition, meta, state === "ENABLED" ? "flag.enabled" : "flag.disabled", row);
   }
 
   async deleteFlag(environment: string, key: string, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> {
-    const env = this.#environment(environment);
-    if (!env.ok) return env;
-    const row = this.#flagRow(environment, key);
-    if (!row) return fail(noFlag(environment, key));
-    const stale = checkIfMatch(row, meta.ifMatch);
-    if (stale) return fail(stale);
-    const remaining = this.#flagSet(env.value);
+    const target = this.#flagToChange(environment, key, meta.ifMatch);
+    if (!target.ok) return target;
+    const { env, row } = target.value;
+    const remaining = this.#flagSet(env);
     delete remaining.flags[key];
     const validated = validateFlagSet(remaining);
     if (!validated.ok) {
@@ -1243,6 +1234,17 @@ export class FlagStore extends DurableObject<Env> {
 
   #flagCount(environment: string): number {
     return this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM flags WHERE environment = ?", environment).one().n;
+  }
+
+  /** The environment and flag a change is about, if both exist and the flag is still at `ifMatch`. */
+  #flagToChange(environment: string, key: string, ifMatch: number | null): Result<{ env: EnvironmentRow; row: FlagRow }> {
+    const env = this.#environment(environment);
+    if (!env.ok) return env;
+    const row = this.#flagRow(environment, key);
+    if (!row) return fail(noFlag(environment, key));
+    const stale = checkIfMatch(row, ifMatch);
+    if (stale) return fail(stale);
+    return ok({ env: env.value, row });
   }
 
   #flagRow(environment: string, key: string): FlagRow | undefined {

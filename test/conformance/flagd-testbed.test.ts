@@ -8,12 +8,12 @@
  */
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { Pickle } from "@cucumber/messages";
-import { matchesTags, picklesOf } from "./gherkin";
+import { conformanceSuite, matchesTags, picklesOf } from "./gherkin";
+import { mergedTestbedFlags, TESTBED, testbedFlagFiles, testbedJson } from "./testbed-files";
 import { compileDocument, runPickle, unsupportedStep } from "./steps";
 import type { FlagSources } from "./steps";
 
 const payload = inject("conformance");
-const TESTBED = "flagd-testbed/";
 
 const MODES = {
   v2: "not @fractional-v1 and not @fractional-v3 and not @deprecated",
@@ -34,30 +34,12 @@ const PROVIDER_FEATURES = ["targeting", "evaluation", "disabled", "metadata", "c
   (name) => `gherkin/${name}.feature`,
 );
 
-function json(path: string): Record<string, unknown> {
-  const text = payload.files[TESTBED + path];
-  if (text === undefined) throw new Error(`missing ${TESTBED}${path} in ${payload.dir}`);
-  return JSON.parse(text) as Record<string, unknown>;
-}
-
-function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
-  for (const [key, value] of Object.entries(source)) {
-    const existing = target[key];
-    const bothObjects = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-    target[key] = bothObjects(existing) && bothObjects(value) ? deepMerge({ ...existing }, value) : value;
-  }
-  return target;
-}
+const json = (path: string) => testbedJson(payload, path);
 
 function sourcesFor(mode: Mode): FlagSources {
   const v3 = mode === "v3";
-  const flagFiles = Object.keys(payload.files)
-    .filter((path) => path.startsWith(`${TESTBED}flags/`) && path.endsWith(".json"))
-    .map((path) => path.slice(TESTBED.length))
-    .sort();
-  const merged = flagFiles
-    .filter((path) => !path.slice("flags/".length).startsWith("selector-"))
-    .reduce<Record<string, unknown>>((all, path) => deepMerge(all, json(path)), {});
+  const flagFiles = testbedFlagFiles(payload);
+  const merged = mergedTestbedFlags(payload);
   const raw = new Map(
     flagFiles.map((path) => [`rawflags/${path.slice("flags/".length)}`, compileDocument(json(path), v3)] as const),
   );
@@ -91,20 +73,7 @@ function plan(features: readonly string[], mode: Mode): Planned[] {
   return planned;
 }
 
-const missing = !payload.found;
-if (missing) {
-  const message = `flagd-testbed conformance files not found at ${payload.dir}; set EDGEFLAGS_CONFORMANCE_DIR to the conformance folder`;
-  if (payload.ci) {
-    it("conformance folder is present (required when CI is set)", () => {
-      throw new Error(message);
-    });
-  } else {
-    console.warn(message);
-    describe.skip(`flagd-testbed (${message})`, () => {
-      it("skipped", () => {});
-    });
-  }
-} else {
+conformanceSuite("flagd-testbed", payload, () => {
   const evaluatorFeatures = Object.keys(payload.files)
     .filter((path) => path.startsWith(`${TESTBED}evaluator/gherkin/`) && path.endsWith(".feature"))
     .map((path) => path.slice(TESTBED.length))
@@ -150,4 +119,4 @@ if (missing) {
       expect(all.filter((path) => !PROVIDER_FEATURES.includes(path) && !(path in NOT_APPLICABLE))).toEqual([]);
     });
   });
-}
+});

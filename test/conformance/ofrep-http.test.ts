@@ -19,13 +19,13 @@ import { FRACTIONAL_MODE_METADATA_KEY } from "../../worker/engine/index";
 import type { FlagSet } from "../../worker/engine/types";
 import { clearSnapshotCache } from "../../worker/snapshot-cache";
 import { setupProject } from "../helpers";
-import { matchesTags, picklesOf } from "./gherkin";
+import { conformanceSuite, matchesTags, picklesOf } from "./gherkin";
+import { mergedTestbedFlags, TESTBED } from "./testbed-files";
 import { OfrepServerProvider } from "./ofrep-server-provider";
 import { runPickleOverOfrep } from "./ofrep-steps";
 import { unsupportedStep } from "./steps";
 
 const payload = inject("conformance");
-const TESTBED = "flagd-testbed/";
 const BASE_URL = "http://edgeflags.test";
 /** Above any version the FlagStore reaches here, so the edge prefers this snapshot to its own. */
 const TESTBED_VERSION = 1_000_000;
@@ -42,29 +42,11 @@ const FEATURES = { targeting: "gherkin/targeting.feature", evaluation: "gherkin/
 const workerFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> =>
   exports.default.fetch(new Request(input, init));
 
-function json(path: string): Record<string, unknown> {
-  const text = payload.files[TESTBED + path];
-  if (text === undefined) throw new Error(`missing ${TESTBED}${path} in ${payload.dir}`);
-  return JSON.parse(text) as Record<string, unknown>;
-}
-
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-// Same merge as flagd-testbed.test.ts: the flags/ documents except selector-* (the testbed's allFlags.json).
-function deepMerge(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
-  for (const [key, value] of Object.entries(source)) {
-    const existing = target[key];
-    target[key] = isObject(existing) && isObject(value) ? deepMerge({ ...existing }, value) : value;
-  }
-  return target;
-}
 
 /** The testbed's allFlags.json; in v3 mode with fractional v3 switched on in the flag-set metadata. */
 function allFlags(mode: Mode): FlagSet {
-  const merged = Object.keys(payload.files)
-    .filter((path) => path.startsWith(`${TESTBED}flags/`) && path.endsWith(".json") && !path.startsWith(`${TESTBED}flags/selector-`))
-    .sort()
-    .reduce<Record<string, unknown>>((all, path) => deepMerge(all, json(path.slice(TESTBED.length))), {});
+  const merged = mergedTestbedFlags(payload);
   if (mode === "v3") merged["metadata"] = { ...(isObject(merged["metadata"]) ? merged["metadata"] : {}), [FRACTIONAL_MODE_METADATA_KEY]: "v3" };
   // Unvalidated on purpose (see above); the edge still parses the snapshot's shape when it reads KV.
   return merged as unknown as FlagSet;
@@ -148,19 +130,7 @@ const PROVIDERS: ProviderUnderTest[] = [
   },
 ];
 
-if (!payload.found) {
-  const message = `flagd-testbed conformance files not found at ${payload.dir}; set EDGEFLAGS_CONFORMANCE_DIR to the conformance folder`;
-  if (payload.ci) {
-    it("conformance folder is present (required when CI is set)", () => {
-      throw new Error(message);
-    });
-  } else {
-    console.warn(message);
-    describe.skip(`ofrep-http (${message})`, () => {
-      it("skipped", () => {});
-    });
-  }
-} else {
+conformanceSuite("ofrep-http", payload, () => {
   afterAll(() => OpenFeature.close());
 
   PROVIDERS.forEach(({ label, create, knownBroken }, providerIndex) => {
@@ -213,4 +183,4 @@ if (!payload.found) {
       });
     }
   });
-}
+});

@@ -11,7 +11,7 @@ import { compileFractional } from "./fractional";
 import type { FractionalMode } from "./types";
 import { lookup, ROOT, RuleError, toFloat, truthy, wholeData } from "./json-logic";
 import type { Rule } from "./json-logic";
-import { compareSemVer, parseSemVer, SEM_VER_OPERATORS, semVerOperator } from "./sem-ver";
+import { compareWith, parseSemVer, SEM_VER_OPERATORS, semVerOperator } from "./sem-ver";
 import type { SemVer } from "./sem-ver";
 
 /** Shared state of one flag-set compilation. */
@@ -358,27 +358,7 @@ function compileSemVer(list: unknown[], at: string, env: CompileEnv): Rule {
     const l = left(s, d);
     const r = right(s, d);
     if (!l || !r) return null;
-    switch (op) {
-      case "^":
-        return l.major === r.major;
-      case "~":
-        return l.major === r.major && l.minor === r.minor;
-    }
-    const c = compareSemVer(l, r);
-    switch (op) {
-      case "=":
-        return c === 0;
-      case "!=":
-        return c !== 0;
-      case "<":
-        return c < 0;
-      case "<=":
-        return c <= 0;
-      case ">":
-        return c > 0;
-      default:
-        return c >= 0;
-    }
+    return compareWith(op, l, r);
   };
 }
 

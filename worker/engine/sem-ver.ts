@@ -102,6 +102,11 @@ export function semVerOperator(args: readonly unknown[]): boolean | null {
   const left = parseSemVer(args[0]);
   const right = parseSemVer(args[2]);
   if (!left || !right) return null;
+  return compareWith(op, left, right);
+}
+
+/** Applies a `sem_ver` operator (one of `SEM_VER_OPERATORS`) to two parsed versions. */
+export function compareWith(op: string, left: SemVer, right: SemVer): boolean {
   switch (op) {
     case "^":
       return left.major === right.major;
