@@ -6,7 +6,7 @@ import { sampleRatioTest } from "../durable-objects/stats";
 import { compileFlagSet } from "../worker/engine/index";
 import worker from "../worker/index";
 import { clearSnapshotCache } from "../worker/snapshot-cache";
-import { unitId } from "../worker/telemetry";
+import { pendingFlush, unitId } from "../worker/telemetry";
 import { advanceRamps, call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
@@ -22,8 +22,8 @@ async function exposure(key: string, flag: string, users: number): Promise<{ sha
 
 /**
  * OFREP evaluations through the Worker's own handler, as concurrent requests of one isolate,
- * returning once everything they left in `waitUntil` has settled (as the runtime guarantees before
- * an isolate is frozen).
+ * returning once everything left in `waitUntil` has settled (as the runtime guarantees before an
+ * isolate is frozen).
  */
 async function evaluateAndSettle(key: string, path: string, contexts: object[]): Promise<any[]> {
   const ctx = createExecutionContext();
@@ -35,6 +35,8 @@ async function evaluateAndSettle(key: string, path: string, contexts: object[]):
     ),
   ));
   await waitOnExecutionContext(ctx);
+  // Records join a send another request may already have scheduled (and keeps the isolate alive for).
+  await pendingFlush();
   return Promise.all(responses.map((r) => r.json()));
 }
 

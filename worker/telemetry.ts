@@ -95,11 +95,14 @@ export function recordEvaluations(snapshot: CompiledSnapshot, context: Evaluatio
 }
 
 /**
- * Sends everything recorded so far, after a short gathering delay; concurrent callers share one
- * flush. A batch the store cannot take is retried, then kept for the next flush.
+ * Schedules sending everything recorded so far, after a short gathering delay, and returns the
+ * promise to pass to `waitUntil` — or null when a send is already scheduled: records made before
+ * it fires ride on it, and the request that scheduled it keeps the isolate alive until it is
+ * delivered. A batch the store cannot take is retried, then kept for the next flush.
  */
-export function flush(store: (project: string) => { recordTelemetry(batch: unknown): Promise<unknown> }): Promise<void> {
-  flushing ??= (async () => {
+export function flush(store: (project: string) => { recordTelemetry(batch: unknown): Promise<unknown> }): Promise<void> | null {
+  if (flushing) return null;
+  flushing = (async () => {
     await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
     flushing = null;
     const taken = [...buffers.entries()];
@@ -158,4 +161,9 @@ function mergeBack(project: string, buffer: Buffer): void {
 
 function usageKey(entry: TelemetryBatch["usage"][number]): string {
   return `${entry.environment}\u0000${entry.flag}\u0000${entry.variant}`;
+}
+
+/** The send in progress or scheduled, if any; tests await it where another request scheduled it. */
+export function pendingFlush(): Promise<void> {
+  return flushing ?? Promise.resolve();
 }
