@@ -20,7 +20,12 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } },
+            miniflare: {
+              bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN },
+              // A low client limit, so a test can reach it; requests without a client address
+              // (every other test) are not limited.
+              ratelimits: { CLIENT_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 5, period: 60 } } },
+            },
           }),
         ],
         test: {

@@ -198,3 +198,28 @@ describe("OFREP authentication and CORS", () => {
     expect(eval_.headers.get("access-control-expose-headers")).toContain("ETag");
   });
 });
+
+describe("rate limiting of client keys", () => {
+  const from = (address: string) => ({ "cf-connecting-ip": address, origin: "https://app.example" });
+
+  it("answers 429 with Retry-After past the limit, per key and address, readable by a browser", async () => {
+    const { key } = await setupProject("rate-client");
+    for (let i = 0; i < 5; i++) expect((await evaluate(key, null, {}, from("203.0.113.7"))).status).toBe(200);
+    const limited = await evaluate(key, null, {}, from("203.0.113.7"));
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("60");
+    expect(limited.headers.get("access-control-allow-origin")).toBe("*");
+    expect(limited.headers.get("access-control-expose-headers")).toContain("Retry-After");
+    expect(limited.body.errorDetails).toMatch(/retry in 60 s/);
+    expect((await evaluate(key, "kill-switch", {}, from("203.0.113.7"))).status).toBe(429);
+    // Another address with the same key, and the same address with another key, are unaffected.
+    expect((await evaluate(key, null, {}, from("198.51.100.2"))).status).toBe(200);
+    const other = await setupProject("rate-client-other");
+    expect((await evaluate(other.key, null, {}, from("203.0.113.7"))).status).toBe(200);
+  });
+
+  it("does not limit server keys", async () => {
+    const { key } = await setupProject("rate-server", undefined, "server");
+    for (let i = 0; i < 8; i++) expect((await evaluate(key, null, {}, from("203.0.113.8"))).status).toBe(200);
+  });
+});

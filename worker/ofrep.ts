@@ -46,9 +46,26 @@ const requireKey: MiddlewareHandler<OfrepEnv> = async (c, next) => {
     return c.json({ errorDetails: "admin keys do not evaluate flags; use a client or server key of an environment" }, 403);
   }
   c.set("identity", identity);
+  if (identity.scope === "client") {
+    const limited = await rateLimited(c.env, identity.id, c.req.header("cf-connecting-ip"));
+    if (limited) return c.json({ errorDetails: `too many evaluations from this address with this key; retry in ${limited} s` }, 429, { "Retry-After": String(limited) });
+  }
   await next();
 };
 ofrep.use("/evaluate/*", requireKey);
+
+/**
+ * Seconds to wait when a client key has gone over its limit from this address, else 0. The limit
+ * is per key and client address (Cloudflare's `CF-Connecting-IP`), so one abusive page does not
+ * throttle an app's other users; a request without an address (never on Cloudflare) is not limited.
+ */
+async function rateLimited(env: Env, keyId: string, address: string | undefined): Promise<number> {
+  if (!address) return 0;
+  const { success } = await env.CLIENT_RATE_LIMITER.limit({ key: `${keyId}:${address}` });
+  if (success) return 0;
+  const period = Number(env.CLIENT_RATE_LIMIT_PERIOD_SECONDS);
+  return Number.isFinite(period) && period > 0 ? period : 60;
+}
 
 ofrep.post("/evaluate/flags/:key", async (c) => {
   const key = c.req.param("key");

@@ -19,6 +19,8 @@ let worker: RunningWorker;
 let browser: Browser;
 let adminKey: string;
 let clientKey: string;
+/** For bulk traffic: server keys are not rate limited (client keys are, per key and address). */
+let serverKey: string;
 /** Set by the experiment test, for the accessibility scan and the screenshots. */
 let experimentPath = "";
 const RAMP_FLAG = "search-experiment-001";
@@ -77,6 +79,7 @@ beforeAll(async () => {
   adminKey = admin.body.key;
   const client = await worker.admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "client", name: "web app" });
   clientKey = client.body.key;
+  serverKey = (await worker.admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "server", name: "back end" })).body.key;
   // The key index reaches KV through the outbox; wait until the edge knows the client key.
   for (let i = 0; i < 100 && (await worker.ofrep(clientKey, "checkout-kill-switch")).status !== 200; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -400,7 +403,7 @@ describe("governance and progressive delivery in a browser", () => {
     // Real traffic through OFREP; the edge reports exposures to the FlagStore in batches.
     let unit = 0;
     for (let round = 0; round < 40; round++) {
-      await Promise.all(Array.from({ length: 40 }, () => worker.ofrep(clientKey, SPLIT_FLAG, { targetingKey: `visitor-${unit++}` })));
+      await Promise.all(Array.from({ length: 40 }, () => worker.ofrep(serverKey, SPLIT_FLAG, { targetingKey: `visitor-${unit++}` })));
       const experiment = await worker.admin("GET", `/projects/${PROJECT}/experiments/${id}`);
       if (experiment.body.srm.mismatch) break;
       await new Promise((resolve) => setTimeout(resolve, 300));

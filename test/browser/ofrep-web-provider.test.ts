@@ -205,7 +205,40 @@ describe("OFREP web provider in Chromium", () => {
     expect((await session.events()).some((e) => e.type === "PROVIDER_ERROR")).toBe(true);
   });
 
-  // The Worker has no rate limiting, so nothing can make it answer 429. What it needs, and what
-  // this test would assert, is in test/conformance/README.md ("Browser client" → 429).
-  it.skip("honours 429 with Retry-After: no request before the time it names (the Worker has no rate limiting yet)", () => {});
+});
+
+describe("OFREP web provider in Chromium, rate limited", () => {
+  // A Worker of its own, whose client limit (3 per 10 s per key and address) a page reaches at once.
+  let limitedWorker: DevWorker;
+  let limitedKey: string;
+  beforeAll(async () => {
+    limitedWorker = await startDevWorker({ clientRateLimit: { limit: 3, period: 10 } });
+    expect((await limitedWorker.admin("PUT", `/projects/${PROJECT}`, { environments: ["production"] })).status).toBe(201);
+    expect((await limitedWorker.admin("PUT", `/projects/${PROJECT}/environments/production/flagd`, FLAGS)).status).toBe(200);
+    limitedKey = (await limitedWorker.admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "client" })).body.key;
+  });
+  afterAll(async () => {
+    await limitedWorker?.stop();
+  });
+
+  it("honours 429 with Retry-After: goes stale, keeps its values, asks nothing before the time it names, then polls again", { timeout: 60_000 }, async () => {
+    const session = await openPage();
+    const seen: { status: number; at: number }[] = [];
+    session.page.on("response", (response) => {
+      if (isBulk(response)) seen.push({ status: response.status(), at: Date.now() });
+    });
+    const started = await session.start({ baseUrl: limitedWorker.origin, key: limitedKey, pollInterval: 250 });
+    expect(started).toMatchObject({ ok: true, status: "READY" });
+    const limited = await waitForBulk(session.page, 429);
+    expect(await limited.headerValue("retry-after")).toBe("10");
+    const limitedAt = seen.find((r) => r.status === 429)!.at;
+    await session.page.waitForFunction(() => (globalThis as unknown as PageWindow).edgeflags.events().some((e) => e.type === "PROVIDER_STALE"), undefined, WAIT);
+    expect(await session.boolean("new-checkout", false)).toMatchObject({ value: true, variant: "on" });
+    // The next request waits out Retry-After (10 s), then polling resumes and is answered again.
+    const resumed = await session.page.waitForResponse((response) => isBulk(response) && response.status() !== 429, { timeout: 30_000 });
+    const resumedAt = Date.now();
+    expect(resumedAt - limitedAt).toBeGreaterThanOrEqual(9_000);
+    expect(seen.filter((r) => r.at > limitedAt && r.at < limitedAt + 9_000)).toEqual([]);
+    expect([200, 304]).toContain(resumed.status());
+  });
 });
