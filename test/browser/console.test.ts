@@ -3,9 +3,10 @@
  * `wrangler dev`. Covers the issue's list: sign in, search among 200 flags, toggle with a reason
  * (seen by OFREP and the audit log), bad targeting shown inline, a concurrent change shown as a
  * conflict, a client key refused, escaped output, an axe-core scan of each main page, and
- * screenshots of the main screens into `docs/screenshots/`.
+ * screenshots of the main screens (into `docs/screenshots/` with UPDATE_SCREENSHOTS=1).
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +19,12 @@ const XSS = `<script>window.__xss = 1</script><img src=x onerror="window.__xss =
 let worker: RunningWorker;
 let browser: Browser;
 let adminKey: string;
+/**
+ * Screenshots go to docs/screenshots when UPDATE_SCREENSHOTS=1 (to refresh the README's), else to
+ * a scratch folder, so a test run leaves the working tree as it was.
+ */
+const SCREENSHOTS = process.env["UPDATE_SCREENSHOTS"] === "1" ? join(ROOT, "docs", "screenshots") : mkdtempSync(join(tmpdir(), "edgeflags-screenshots-"));
+
 let clientKey: string;
 /** For bulk traffic: server keys are not rate limited (client keys are, per key and address). */
 let serverKey: string;
@@ -340,7 +347,7 @@ describe("governance and progressive delivery in a browser", () => {
     expect(await preview.textContent()).toContain("1 flag(s) in production would change. Nothing has been changed yet.");
     expect(await preview.textContent()).not.toContain("homepage-hero");
     expect((await worker.admin("GET", `/projects/${PROJECT}/environments/production/flags/${flag}`)).body.state).toBe("DISABLED");
-    await page.screenshot({ path: join(ROOT, "docs", "screenshots", "promote-desktop.png"), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, "promote-desktop.png"), fullPage: true });
 
     await page.getByRole("button", { name: "Promote 1 flag(s) to production" }).click();
     await page.waitForURL(/done=promoted/);
@@ -506,8 +513,8 @@ describe("accessibility and screenshots", () => {
   });
   if (axe === null) it.skip("axe-core is not installed (npm install -D axe-core): the accessibility scan did not run", () => {});
 
-  it("takes screenshots of the main screens at desktop and phone width into docs/screenshots", async () => {
-    const dir = join(ROOT, "docs", "screenshots");
+  it("takes screenshots of the main screens at desktop and phone width (into docs/screenshots with UPDATE_SCREENSHOTS=1)", async () => {
+    const dir = SCREENSHOTS;
     mkdirSync(dir, { recursive: true });
     for (const device of [{ suffix: "desktop", width: 1280, height: 860 }, { suffix: "phone", width: 390, height: 844 }]) {
       for (const dark of [false, true]) {
