@@ -13,15 +13,14 @@ import type { FlagDefinition, FlagSet, JsonValue } from "../worker/engine/types"
 import { appendAudit, listAudit, verifyAuditChain, type AuditEntry, type AuditFilter } from "./audit";
 import * as outbox from "./outbox";
 import { notifyEnvironment } from "./broadcaster";
-import { fail, ok, type Result, type StoreError } from "./result";
+import { fail, ok, type Result } from "./result";
 import { migrate } from "./schema";
 import { refersTo, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "./segments";
 import * as webhooks from "./webhooks";
 import { checkSteps, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "./ramps";
 import { sampleRatioTest, type SrmResult } from "./stats";
-import { applyTelemetry, shadowReport, TelemetryBatchSchema, unitCounts, type ShadowFlip } from "./telemetry";
+import { applyTelemetry, shadowReport, TelemetryBatchSchema, unitCounts } from "./telemetry";
 import { verifySignature } from "../admin/signature";
-import { diffFlagSets, type FlagDiff as FlagDiffOf, type FlagSetDiff } from "../admin/flagset-diff";
 import {
   hashKey,
   keyIndexKvKey,
@@ -32,220 +31,69 @@ import {
   type KeyScope,
   type Snapshot,
 } from "./snapshot";
+import type {
+  EnvironmentInfo,
+  ProjectInfo,
+  FlagRecord,
+  ChangeMeta,
+  ApiKeyInfo,
+  CreatedKey,
+  ReplicationStatus,
+  FlagInfoInput,
+  ProjectFlag,
+  FlagDiff,
+  EnvironmentDiff,
+  TriggerInput,
+  TriggerOutcome,
+  TriggerInfo,
+  FlagInfoRow,
+  TriggerRow,
+  ExperimentInfo,
+  StaleReport,
+  DraftInfo,
+  ExperimentRow,
+  DraftRow,
+  EnvironmentRow,
+  FlagRow,
+  KeyRow,
+} from "./store-types";
+import {
+  isActive,
+  type Change,
+  eventFor,
+  iso,
+  parseDefinition,
+  toFlagRecord,
+  toKeyInfo,
+  noFlag,
+  checkIfMatch,
+  rejected,
+  describeProblems,
+  toTriggerInfo,
+  noWebhook,
+  noTrigger,
+  diffEnvironments,
+} from "./store-records";
 
-export interface EnvironmentInfo {
-  name: string;
-  version: number;
-  updatedAt: string;
-  flagCount: number;
-}
-
-export interface ProjectInfo {
-  project: string;
-  environments: EnvironmentInfo[];
-}
-
-export interface FlagRecord {
-  key: string;
-  environment: string;
-  /** The environment version at which this flag last changed; the flag's `If-Match` value. */
-  version: number;
-  updatedAt: string;
-  updatedBy: string;
-  definition: FlagDefinition;
-}
-
-/** Who makes a change and why; recorded in the audit log. */
-export interface ChangeMeta {
-  actor: string;
-  reason: string | null;
-}
-
-export interface ApiKeyInfo {
-  id: string;
-  scope: KeyScope;
-  environment: string | null;
-  name: string;
-  createdAt: string;
-  createdBy: string;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-  /** Set when the key was rotated: it stops working at this time. */
-  expiresAt: string | null;
-  replacedBy: string | null;
-}
-
-/** A newly created key: the only time its secret is returned. */
-export interface CreatedKey extends ApiKeyInfo {
-  key: string;
-}
-
-export interface ReplicationStatus {
-  published: { kind: string; target: string; version: number; publishedAt: string }[];
-  pending: { kind: string; target: string; attempts: number; nextAttemptAt: string; lastError: string | null }[];
-}
-
-/** A flag's project-level facts, shared by every environment. */
-export interface FlagInfoInput {
-  description: string;
-  owner: string;
-  tags: string[];
-  lifetime: "temporary" | "permanent";
-  /** For temporary flags: when the flag is expected to be removed (ISO 8601). */
-  expectedRemovalAt: string | null;
-}
-
-/** A flag across the project: its facts and its configuration in each environment that has it. */
-export interface ProjectFlag {
-  key: string;
-  info: FlagInfoInput;
-  createdAt: string | null;
-  environments: Record<string, FlagRecord>;
-}
-
-export type FlagDiff = FlagDiffOf<FlagDefinition>;
-export type EnvironmentDiff = FlagSetDiff<FlagDefinition>;
-
-export interface TriggerInput {
-  name: string;
-  environment: string;
-  flag: string;
-  action: "enable" | "disable" | "set-default" | "pause-ramp" | "rollback-ramp";
-  variant?: string | undefined;
-}
-
-/** What firing a trigger did. */
-export interface TriggerOutcome {
-  trigger: string;
-  action: TriggerInput["action"];
-  environment: string;
-  flag: string;
-  /** The environment's version after the action. */
-  version: number | null;
-  state: "ENABLED" | "DISABLED" | null;
-  defaultVariant: string | null;
-  ramp?: RampInfo;
-}
-
-export interface TriggerInfo extends TriggerInput {
-  id: string;
-  active: boolean;
-  createdAt: string;
-  createdBy: string;
-  lastFiredAt: string | null;
-}
-
-interface FlagInfoRow extends Record<string, SqlStorageValue> {
-  key: string;
-  description: string;
-  owner: string;
-  tags: string;
-  lifetime: "temporary" | "permanent";
-  expected_removal_at: number | null;
-  created_at: number;
-  created_by: string;
-}
-
-interface TriggerRow extends Record<string, SqlStorageValue> {
-  id: string;
-  name: string;
-  environment: string;
-  flag: string;
-  action: "enable" | "disable" | "set-default" | "pause-ramp" | "rollback-ramp";
-  variant: string | null;
-  token_hash: string;
-  secret: string;
-  active: number;
-  created_at: number;
-  created_by: string;
-  last_fired_at: number | null;
-}
-
-export interface ExperimentInfo {
-  id: string;
-  environment: string;
-  flag: string;
-  weights: Record<string, number>;
-  status: "running" | "stopped";
-  createdAt: string;
-  createdBy: string;
-  stoppedAt: string | null;
-  /** Unique units per variant. */
-  units: Record<string, number>;
-  srm: SrmResult;
-  srmFlaggedAt: string | null;
-}
-
-export interface StaleReport {
-  days: number;
-  notEvaluated: { environment: string; flag: string; lastEvaluatedAt: string | null }[];
-  singleVariant: { environment: string; flag: string; variant: string; evaluations: number }[];
-  pastRemovalDate: { flag: string; owner: string; expectedRemovalAt: string }[];
-}
-
-export interface DraftInfo {
-  id: string;
-  environment: string;
-  sampleRate: number;
-  baseVersion: number;
-  createdAt: string;
-  createdBy: string;
-  flagSet: FlagSet;
-  shadow: { sampledUnits: Record<string, number>; flips: ShadowFlip[] };
-}
-
-interface ExperimentRow extends Record<string, SqlStorageValue> {
-  id: string;
-  environment: string;
-  flag: string;
-  weights: string;
-  status: "running" | "stopped";
-  srm_flagged_at: number | null;
-  created_at: number;
-  created_by: string;
-  stopped_at: number | null;
-}
-
-interface DraftRow extends Record<string, SqlStorageValue> {
-  environment: string;
-  id: string;
-  flagset: string;
-  sample_rate: number;
-  base_version: number;
-  created_at: number;
-  created_by: string;
-}
-
-interface EnvironmentRow extends Record<string, SqlStorageValue> {
-  name: string;
-  version: number;
-  updated_at: number;
-  evaluators: string;
-  metadata: string;
-}
-
-interface FlagRow extends Record<string, SqlStorageValue> {
-  environment: string;
-  key: string;
-  definition: string;
-  version: number;
-  updated_at: number;
-  updated_by: string;
-}
-
-interface KeyRow extends Record<string, SqlStorageValue> {
-  id: string;
-  hash: string;
-  scope: KeyScope;
-  environment: string | null;
-  name: string;
-  created_at: number;
-  created_by: string;
-  revoked_at: number | null;
-  last_used_at: number | null;
-  expires_at: number | null;
-  replaced_by: string | null;
-}
+export type {
+  EnvironmentInfo,
+  ProjectInfo,
+  FlagRecord,
+  ChangeMeta,
+  ApiKeyInfo,
+  CreatedKey,
+  ReplicationStatus,
+  FlagInfoInput,
+  ProjectFlag,
+  FlagDiff,
+  EnvironmentDiff,
+  TriggerInput,
+  TriggerOutcome,
+  TriggerInfo,
+  ExperimentInfo,
+  StaleReport,
+  DraftInfo,
+} from "./store-types";
 
 /** `last_used_at` is written at most this often per key, so authentication stays read-mostly. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -1719,133 +1567,4 @@ export class FlagStore extends DurableObject<Env> {
       }
     }
   }
-}
-
-function isActive(key: KeyRow, now: number): boolean {
-  return key.revoked_at === null && (key.expires_at === null || key.expires_at > now);
-}
-
-/** One change to one environment, as `#commit` records it. */
-interface Change {
-  action: string;
-  target: string;
-  before: unknown;
-  after: unknown;
-}
-
-/** The webhook event announcing an audit action, if any. */
-function eventFor(action: string): webhooks.WebhookEventType | null {
-  switch (action) {
-    case "flag.created":
-    case "flag.promoted":
-      return action === "flag.created" ? "flag.created" : "flag.updated";
-    case "flag.updated":
-      return "flag.updated";
-    case "flag.enabled":
-    case "flag.disabled":
-      return "flag.toggled";
-    case "flag.deleted":
-      return "flag.deleted";
-    case "flagset.replaced":
-      return "flagset.replaced";
-    case "segment.changed":
-      return "segment.changed";
-    case "ramp.step":
-    case "ramp.rolled-back":
-    case "ramp.completed":
-      return action;
-    default:
-      return null;
-  }
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function parseDefinition(text: string): FlagDefinition {
-  return JSON.parse(text) as FlagDefinition;
-}
-
-function toFlagRecord(row: FlagRow): FlagRecord {
-  return {
-    key: row.key,
-    environment: row.environment,
-    version: row.version,
-    updatedAt: iso(row.updated_at),
-    updatedBy: row.updated_by,
-    definition: parseDefinition(row.definition),
-  };
-}
-
-function toKeyInfo(row: KeyRow): ApiKeyInfo {
-  return {
-    id: row.id,
-    scope: row.scope,
-    environment: row.environment,
-    name: row.name,
-    createdAt: iso(row.created_at),
-    createdBy: row.created_by,
-    revokedAt: row.revoked_at === null ? null : iso(row.revoked_at),
-    lastUsedAt: row.last_used_at === null ? null : iso(row.last_used_at),
-    expiresAt: row.expires_at === null ? null : iso(row.expires_at),
-    replacedBy: row.replaced_by,
-  };
-}
-
-function noFlag(environment: string, key: string) {
-  return { kind: "not_found" as const, detail: `there is no flag "${key}" in environment "${environment}"` };
-}
-
-function checkIfMatch(row: FlagRow, ifMatch: number | null) {
-  if (ifMatch === null || ifMatch === row.version) return null;
-  return {
-    kind: "precondition_failed" as const,
-    detail: `flag "${row.key}" was changed by ${row.updated_by} at ${iso(row.updated_at)} (now version ${row.version}, you sent ${ifMatch}); re-read it and apply your change again`,
-    currentVersion: row.version,
-  };
-}
-
-/**
- * A failed validation as a store error: a prerequisite cycle is a conflict (409) naming the cycle;
- * anything else is invalid input (400) with each problem.
- */
-function rejected(problems: { path: string; message: string }[], prefix = ""): StoreError {
-  const cycle = problems.find((problem) => problem.message.startsWith("prerequisite cycle:"));
-  if (cycle) return { kind: "conflict", detail: `${prefix}${cycle.message}; remove one of these prerequisites` };
-  return { kind: "invalid", detail: `${prefix}${describeProblems(problems)}`, problems };
-}
-
-function describeProblems(problems: { path: string; message: string }[]): string {
-  const [first, ...rest] = problems;
-  if (!first) return "the flag set is not valid";
-  return `${first.path}: ${first.message}${rest.length ? ` (and ${rest.length} more problem${rest.length > 1 ? "s" : ""})` : ""}`;
-}
-
-function toTriggerInfo(row: TriggerRow): TriggerInfo {
-  return {
-    id: row.id,
-    name: row.name,
-    environment: row.environment,
-    flag: row.flag,
-    action: row.action,
-    ...(row.variant === null ? {} : { variant: row.variant }),
-    active: row.active === 1,
-    createdAt: iso(row.created_at),
-    createdBy: row.created_by,
-    lastFiredAt: row.last_fired_at === null ? null : iso(row.last_fired_at),
-  };
-}
-
-function noWebhook(id: string) {
-  return { kind: "not_found" as const, detail: `there is no webhook "${id}" in this project` };
-}
-
-function noTrigger(id: string) {
-  return { kind: "not_found" as const, detail: `there is no trigger "${id}" in this project` };
-}
-
-/** Compares two environments' flag sets flag by flag (all flags of both, or only `keys`). */
-function diffEnvironments(from: string, a: FlagSet, to: string, b: FlagSet, keys: string[] | null): EnvironmentDiff {
-  return diffFlagSets(from, a, to, b, keys);
 }

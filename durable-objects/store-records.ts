@@ -1,0 +1,135 @@
+/** Conversions between the FlagStore's rows and what it returns, and its small shared rules. */
+import { diffFlagSets } from "../admin/flagset-diff";
+import type { FlagDefinition, FlagSet } from "../worker/engine/types";
+import type { StoreError } from "./result";
+import type { ApiKeyInfo, EnvironmentDiff, FlagRecord, FlagRow, KeyRow, TriggerInfo, TriggerRow } from "./store-types";
+import type * as webhooks from "./webhooks";
+
+export function isActive(key: KeyRow, now: number): boolean {
+  return key.revoked_at === null && (key.expires_at === null || key.expires_at > now);
+}
+
+/** One change to one environment, as `#commit` records it. */
+export interface Change {
+  action: string;
+  target: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** The webhook event announcing an audit action, if any. */
+export function eventFor(action: string): webhooks.WebhookEventType | null {
+  switch (action) {
+    case "flag.created":
+    case "flag.promoted":
+      return action === "flag.created" ? "flag.created" : "flag.updated";
+    case "flag.updated":
+      return "flag.updated";
+    case "flag.enabled":
+    case "flag.disabled":
+      return "flag.toggled";
+    case "flag.deleted":
+      return "flag.deleted";
+    case "flagset.replaced":
+      return "flagset.replaced";
+    case "segment.changed":
+      return "segment.changed";
+    case "ramp.step":
+    case "ramp.rolled-back":
+    case "ramp.completed":
+      return action;
+    default:
+      return null;
+  }
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function parseDefinition(text: string): FlagDefinition {
+  return JSON.parse(text) as FlagDefinition;
+}
+
+export function toFlagRecord(row: FlagRow): FlagRecord {
+  return {
+    key: row.key,
+    environment: row.environment,
+    version: row.version,
+    updatedAt: iso(row.updated_at),
+    updatedBy: row.updated_by,
+    definition: parseDefinition(row.definition),
+  };
+}
+
+export function toKeyInfo(row: KeyRow): ApiKeyInfo {
+  return {
+    id: row.id,
+    scope: row.scope,
+    environment: row.environment,
+    name: row.name,
+    createdAt: iso(row.created_at),
+    createdBy: row.created_by,
+    revokedAt: row.revoked_at === null ? null : iso(row.revoked_at),
+    lastUsedAt: row.last_used_at === null ? null : iso(row.last_used_at),
+    expiresAt: row.expires_at === null ? null : iso(row.expires_at),
+    replacedBy: row.replaced_by,
+  };
+}
+
+export function noFlag(environment: string, key: string) {
+  return { kind: "not_found" as const, detail: `there is no flag "${key}" in environment "${environment}"` };
+}
+
+export function checkIfMatch(row: FlagRow, ifMatch: number | null) {
+  if (ifMatch === null || ifMatch === row.version) return null;
+  return {
+    kind: "precondition_failed" as const,
+    detail: `flag "${row.key}" was changed by ${row.updated_by} at ${iso(row.updated_at)} (now version ${row.version}, you sent ${ifMatch}); re-read it and apply your change again`,
+    currentVersion: row.version,
+  };
+}
+
+/**
+ * A failed validation as a store error: a prerequisite cycle is a conflict (409) naming the cycle;
+ * anything else is invalid input (400) with each problem.
+ */
+export function rejected(problems: { path: string; message: string }[], prefix = ""): StoreError {
+  const cycle = problems.find((problem) => problem.message.startsWith("prerequisite cycle:"));
+  if (cycle) return { kind: "conflict", detail: `${prefix}${cycle.message}; remove one of these prerequisites` };
+  return { kind: "invalid", detail: `${prefix}${describeProblems(problems)}`, problems };
+}
+
+export function describeProblems(problems: { path: string; message: string }[]): string {
+  const [first, ...rest] = problems;
+  if (!first) return "the flag set is not valid";
+  return `${first.path}: ${first.message}${rest.length ? ` (and ${rest.length} more problem${rest.length > 1 ? "s" : ""})` : ""}`;
+}
+
+export function toTriggerInfo(row: TriggerRow): TriggerInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    environment: row.environment,
+    flag: row.flag,
+    action: row.action,
+    ...(row.variant === null ? {} : { variant: row.variant }),
+    active: row.active === 1,
+    createdAt: iso(row.created_at),
+    createdBy: row.created_by,
+    lastFiredAt: row.last_fired_at === null ? null : iso(row.last_fired_at),
+  };
+}
+
+export function noWebhook(id: string) {
+  return { kind: "not_found" as const, detail: `there is no webhook "${id}" in this project` };
+}
+
+export function noTrigger(id: string) {
+  return { kind: "not_found" as const, detail: `there is no trigger "${id}" in this project` };
+}
+
+/** Compares two environments' flag sets flag by flag (all flags of both, or only `keys`). */
+export function diffEnvironments(from: string, a: FlagSet, to: string, b: FlagSet, keys: string[] | null): EnvironmentDiff {
+  return diffFlagSets(from, a, to, b, keys);
+}
