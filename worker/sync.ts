@@ -1,13 +1,15 @@
 /**
  * The raw flag set for server-side, in-process evaluation: `GET /sync/v1/flagd` with a `server`
- * key answers the key's environment as a flagd flag set (ETag = its version, 304 when unchanged),
- * so a flagd daemon or any flagd in-process provider can sync from the edge:
+ * key answers the key's environment as a plain flagd flag set (ETag = its version, 304 when
+ * unchanged; edgeflags extensions such as prerequisites rewritten into plain targeting, since a
+ * flagd evaluator does not know them), so a flagd daemon can sync from the edge:
  *
- *   flagd start --sources '[{"uri":"https://flags.example.com/sync/v1/flagd","provider":"http","bearerToken":"<server key>"}]'
+ *   flagd start --sources '[{"uri":"https://flags.example.com/sync/v1/flagd","provider":"http","authHeader":"Bearer <server key>"}]'
  *
  * `client` keys are refused (403): browsers and mobile apps never see raw rules.
  */
 import { Hono } from "hono";
+import { toPlainFlagd } from "./engine/index";
 import { readCredential, resolveKey } from "./keys";
 import { refreshMs, VERSION_HEADER } from "./ofrep";
 import { getSnapshot } from "./snapshot-cache";
@@ -41,7 +43,7 @@ sync.get("/flagd", async (c) => {
   }
   const result = await store.getFlagSet(identity.environment);
   if (!result.ok) return c.json({ errorDetails: result.error.detail }, 404);
-  return c.json(result.value.flagSet, 200, {
+  return c.json(toPlainFlagd(result.value.flagSet), 200, {
     ETag: `"${result.value.version}"`,
     [VERSION_HEADER]: String(result.value.version),
     "Cache-Control": "private, no-cache",
