@@ -1406,10 +1406,12 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   /** What the edge records for an environment: exposure subjects per flag, and the draft to shadow. */
-  #tracking(environment: string): Pick<Snapshot, "tracking" | "draft"> {
+  #tracking(environment: string): Pick<Snapshot, "tracking" | "rampRules" | "draft"> {
     const tracking: Record<string, string[]> = {};
-    for (const ramp of this.#sql.exec<RampRow>("SELECT id, flag, current_step FROM ramps WHERE environment = ? AND current_step >= 0", environment)) {
+    const rampRules: Record<string, JsonValue> = {};
+    for (const ramp of this.#sql.exec<RampRow>("SELECT id, flag, current_step, base_targeting FROM ramps WHERE environment = ? AND current_step >= 0", environment)) {
       (tracking[ramp.flag] ??= []).push(`ramp:${ramp.id}:${ramp.current_step}`);
+      if (ramp.base_targeting !== null) rampRules[ramp.flag] = JSON.parse(ramp.base_targeting) as JsonValue;
     }
     for (const experiment of this.#sql.exec<ExperimentRow>("SELECT id, flag FROM experiments WHERE environment = ? AND status = 'running'", environment)) {
       (tracking[experiment.flag] ??= []).push(`exp:${experiment.id}`);
@@ -1417,6 +1419,7 @@ export class FlagStore extends DurableObject<Env> {
     const draft = this.#sql.exec<DraftRow>("SELECT * FROM drafts WHERE environment = ?", environment).toArray()[0];
     return {
       ...(Object.keys(tracking).length > 0 ? { tracking } : {}),
+      ...(Object.keys(rampRules).length > 0 ? { rampRules } : {}),
       ...(draft ? { draft: { id: draft.id, sampleRate: draft.sample_rate, flagSet: JSON.parse(draft.flagset) as FlagSet } } : {}),
     };
   }

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import type { FlagSet } from "../worker/engine/types";
+import type { FlagSet, JsonValue } from "../worker/engine/types";
 
 /** Bumped only when the snapshot's shape changes incompatibly; readers reject other formats. */
 export const SNAPSHOT_FORMAT = 1;
@@ -23,6 +23,11 @@ export interface Snapshot {
   flagSet: FlagSet;
   /** Flag key → exposure subjects the edge records (`ramp:<id>:<step>`, `exp:<id>`). */
   tracking?: Record<string, string[]>;
+  /**
+   * Flag key → the flag's own rules that a ramp on it runs after. A context those rules match is
+   * not the ramp's to decide, so it is no exposure of the ramp's split (it would skew the SRM test).
+   */
+  rampRules?: Record<string, JsonValue>;
   /** A staged draft the edge evaluates beside live for `sampleRate` of evaluations. */
   draft?: { id: string; sampleRate: number; flagSet: FlagSet };
 }
@@ -83,6 +88,7 @@ export const SnapshotSchema = z.object({
   updatedAt: z.string(),
   flagSet: FlagSetShape,
   tracking: z.record(z.string(), z.array(z.string())).optional(),
+  rampRules: z.record(z.string(), z.unknown()).optional(),
   draft: z.object({ id: z.string(), sampleRate: z.number().min(0).max(1), flagSet: FlagSetShape }).optional(),
 });
 

@@ -224,6 +224,23 @@ describe("exposures from the edge", () => {
     expect(usage["kill-switch"].evaluations).toBe(5);
   });
 
+  it("counts for a ramp only the contexts its split decides, not those the flag's own rules match", async () => {
+    const { key } = await setupProject("exposures-ramp-rules");
+    const flag = `${P("exposures-ramp-rules")}/environments/production/flags/kill-switch`;
+    const current = (await call("GET", flag)).body;
+    // Staff first (the flag's own rule), then the ramp decides for everyone else.
+    await call("PUT", flag, { headers: { "if-match": `"${current.version}"` }, body: { state: "ENABLED", variants: current.variants, defaultVariant: "off", targeting: { if: [{ ends_with: [{ var: "email" }, "@staff.example"] }, "on", null] } } });
+    const ramp = (await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: [{ percent: 50 }, { percent: 100, afterSeconds: 3600 }] } })).body;
+    const staff = Array.from({ length: 20 }, (_, i) => ({ targetingKey: `staff-${i}`, email: `s${i}@staff.example` }));
+    const customers = Array.from({ length: 40 }, (_, i) => ({ targetingKey: `customer-${i}`, email: `c${i}@mail.example` }));
+    const answers = await evaluateAndSettle(key, "/ofrep/v1/evaluate/flags/kill-switch", [...staff, ...customers]);
+    expect(answers.slice(0, 20).every((a) => a.variant === "on")).toBe(true);
+    const report = (await call("GET", `${flag}/ramp/exposures`)).body;
+    const counted = Object.values(report.steps[0].srm.observed as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(counted).toBe(40);
+    expect(report.ramp).toBe(ramp.id);
+  });
+
   it("hashes the targeting key: the store never sees it", async () => {
     const { key } = await setupProject("exposures-private");
     await call("POST", `${P("exposures-private")}/environments/production/flags/new-checkout/experiment`, { body: { weights: { on: 1, off: 1 } } });

@@ -22,6 +22,11 @@ export interface CompiledSnapshot {
   compiled: CompiledFlagSet;
   /** Flag key → exposure subjects to record (flags under a ramp or an experiment). */
   tracking: Readonly<Record<string, string[]>> | undefined;
+  /**
+   * The own rules of flags under a ramp, compiled as flags without variants: a context they
+   * match (any answer but `default`) is decided by them, not by the ramp's split.
+   */
+  rampRules: CompiledFlagSet | undefined;
   /** A staged draft, compiled, evaluated beside live for `sampleRate` of evaluations. */
   draft: { id: string; sampleRate: number; compiled: CompiledFlagSet } | undefined;
 }
@@ -103,7 +108,11 @@ async function readKv(kv: KVNamespace, project: string, environment: string, hav
 }
 
 /** A snapshot as read from KV (flags checked for shape only) or received from the FlagStore. */
-type Installable = Omit<Snapshot, "flagSet" | "draft"> & { flagSet: unknown; draft?: { id: string; sampleRate: number; flagSet: unknown } | undefined };
+type Installable = Omit<Snapshot, "flagSet" | "draft" | "rampRules"> & {
+  flagSet: unknown;
+  draft?: { id: string; sampleRate: number; flagSet: unknown } | undefined;
+  rampRules?: Record<string, unknown> | undefined;
+};
 
 function install(key: string, snapshot: Installable): CompiledSnapshot {
   const current = entries.get(key);
@@ -119,10 +128,17 @@ function install(key: string, snapshot: Installable): CompiledSnapshot {
     updatedAt: snapshot.updatedAt,
     compiled: compileFlagSet(snapshot.flagSet),
     tracking: snapshot.tracking,
+    rampRules: snapshot.rampRules ? compileRampRules(snapshot.rampRules, snapshot.flagSet) : undefined,
     draft: snapshot.draft ? { id: snapshot.draft.id, sampleRate: snapshot.draft.sampleRate, compiled: compileFlagSet(snapshot.draft.flagSet) } : undefined,
   };
   entries.set(key, { snapshot: compiled, checkedAt: Date.now(), refreshing: false });
   return compiled;
+}
+
+function compileRampRules(rules: Record<string, unknown>, flagSet: unknown): CompiledFlagSet {
+  const evaluators = typeof flagSet === "object" && flagSet !== null ? (flagSet as { $evaluators?: unknown }).$evaluators : undefined;
+  const flags = Object.fromEntries(Object.entries(rules).map(([key, targeting]) => [key, { state: "ENABLED", variants: {}, targeting }]));
+  return compileFlagSet({ flags, $evaluators: evaluators });
 }
 
 /** Empties isolate memory, as a fresh isolate would start; for tests of the cold path. */

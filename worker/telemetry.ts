@@ -73,7 +73,10 @@ export function recordEvaluations(snapshot: CompiledSnapshot, context: Evaluatio
     const subjects = snapshot.tracking?.[result.key];
     if (subjects && targetingKey !== null && result.kind === "value") {
       unit ??= unitId(targetingKey);
+      // Contexts the flag's own rules decide are not exposures of a ramp's split.
+      const ownRule = snapshot.rampRules?.has(result.key) ? snapshot.rampRules.evaluate(result.key, context).kind !== "default" : false;
       for (const subject of subjects) {
+        if (ownRule && subject.startsWith("ramp:")) continue;
         const key = `${subject}\u0000${unit}`;
         if (sentExposures.has(key) || buffer.exposures.has(key)) continue;
         buffer.exposures.set(key, { subject, unit, variant: result.variant, at: now });
