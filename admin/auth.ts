@@ -7,7 +7,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { hashKey } from "../durable-objects/snapshot";
-import { readCredential } from "../worker/keys";
+import { looksLikeKey, readCredential } from "../worker/keys";
 import { problem } from "./problem";
 import { authenticateSession } from "./session";
 
@@ -33,7 +33,11 @@ export async function authenticateAdmin(request: Request, env: Env, project: str
     });
   }
   if (env.ADMIN_TOKEN && sameSecret(credential, env.ADMIN_TOKEN)) return { name: "token:bootstrap", bootstrap: true };
-  const identity = await env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(hashKey(credential));
+  // Only something shaped like a key reaches the project's FlagStore: garbage credentials must not
+  // wake (or create) a Durable Object for any project name.
+  const identity = looksLikeKey(credential)
+    ? await env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(hashKey(credential))
+    : null;
   if (!identity) {
     return problem("unauthorized", `this credential is not the admin token nor an active key of project "${project}"`, {
       headers: { "www-authenticate": 'Bearer realm="edgeflags-admin"' },

@@ -21,7 +21,7 @@ export function sign(secret: string, body: string, timestamp: number): string {
   return `t=${timestamp},v1=${mac}`;
 }
 
-export type SignatureCheck = { ok: true } | { ok: false; reason: string };
+export type SignatureCheck = { ok: true; timestamp: number; mac: string } | { ok: false; reason: string };
 
 /** Checks a signature header against the body; `now` in unix seconds. */
 export function verifySignature(secret: string, body: string, header: string | null | undefined, now: number): SignatureCheck {
@@ -40,5 +40,5 @@ export function verifySignature(secret: string, body: string, header: string | n
   }
   const expected = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest();
   if (!timingSafeEqual(expected, Buffer.from(mac, "hex"))) return { ok: false, reason: "the signature does not match the body" };
-  return { ok: true };
+  return { ok: true, timestamp, mac };
 }

@@ -14,9 +14,16 @@ import { Hono } from "hono";
 import { hashKey } from "../durable-objects/snapshot";
 import { noteVersion } from "../worker/snapshot-cache";
 import { problem, storeProblem } from "./problem";
+import { NameSchema } from "./schemas";
 import { SIGNATURE_HEADER } from "./signature";
 
 export const hooks = new Hono<{ Bindings: Env }>();
+
+// Only a valid project name reaches a FlagStore.
+hooks.use("/projects/:project/*", async (c, next) => {
+  if (!NameSchema.safeParse(c.req.param("project")).success) return problem("not_found", "no active trigger has this URL");
+  await next();
+});
 
 function store(env: Env, project: string) {
   return env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));

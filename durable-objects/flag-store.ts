@@ -20,7 +20,7 @@ import * as webhooks from "./webhooks";
 import { checkSteps, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "./ramps";
 import { sampleRatioTest, type SrmResult } from "./stats";
 import { applyTelemetry, shadowReport, TelemetryBatchSchema, unitCounts } from "./telemetry";
-import { verifySignature } from "../admin/signature";
+import { SIGNATURE_TOLERANCE_SECONDS, verifySignature } from "../admin/signature";
 import {
   hashKey,
   keyIndexKvKey,
@@ -641,7 +641,9 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   async redeliver(id: string, deliveryId: string): Promise<Result<webhooks.DeliveryInfo>> {
-    if (!webhooks.getWebhookRow(this.#sql, id)) return fail(noWebhook(id));
+    const hook = webhooks.getWebhookRow(this.#sql, id);
+    if (!hook) return fail(noWebhook(id));
+    if (hook.active !== 1) return fail({ kind: "conflict", detail: `webhook "${id}" is inactive; activate it before redelivering` });
     if (!webhooks.getDelivery(this.#sql, id, deliveryId)) return fail({ kind: "not_found", detail: `webhook "${id}" has no delivery "${deliveryId}"` });
     webhooks.redeliver(this.#sql, deliveryId, Date.now());
     await this.#scheduleDrain();
@@ -728,8 +730,18 @@ export class FlagStore extends DurableObject<Env> {
   async fireSignedTrigger(id: string, body: string, signature: string | null, reason: string | null): Promise<Result<TriggerOutcome>> {
     const row = this.#sql.exec<TriggerRow>("SELECT * FROM triggers WHERE id = ? AND active = 1", id).toArray()[0];
     if (!row) return fail({ kind: "not_found", detail: "no active trigger has this id" });
-    const check = verifySignature(row.secret, body, signature, Math.floor(Date.now() / 1000));
+    const now = Math.floor(Date.now() / 1000);
+    const check = verifySignature(row.secret, body, signature, now);
     if (!check.ok) return fail({ kind: "invalid", detail: check.reason, problems: [{ path: "Edgeflags-Signature", message: check.reason }] });
+    // Each signed request fires once: a copy replayed inside the timestamp window is refused.
+    const fresh = this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("DELETE FROM trigger_signatures WHERE timestamp < ?", now - 2 * SIGNATURE_TOLERANCE_SECONDS);
+      return this.#sql.exec("INSERT OR IGNORE INTO trigger_signatures (trigger_id, mac, timestamp) VALUES (?, ?, ?)", row.id, check.mac, check.timestamp).rowsWritten > 0;
+    });
+    if (!fresh) {
+      const reason = "this signed request was already used; sign every request anew";
+      return fail({ kind: "invalid", detail: reason, problems: [{ path: "Edgeflags-Signature", message: reason }] });
+    }
     return this.#fire(row, reason);
   }
 
@@ -1032,6 +1044,9 @@ export class FlagStore extends DurableObject<Env> {
     return this.#snapshot(project, env);
   }
 
+  /** Built snapshots by environment, reused while the environment's version is the same. */
+  #built = new Map<string, Snapshot>();
+
   async replicationStatus(): Promise<Result<ReplicationStatus>> {
     if (this.#projectName() === null) return fail(this.#noProject());
     return ok({
@@ -1124,7 +1139,20 @@ export class FlagStore extends DurableObject<Env> {
     return flagSet;
   }
 
+  /**
+   * The environment's snapshot at its current version. Every change that alters a snapshot bumps
+   * the version, so a built one is reused until then: an edge demanding a version that does not
+   * exist yet (a bogus or early `flagConfigEtag`) costs a lookup here, not a rebuild.
+   */
   #snapshot(project: string, env: EnvironmentRow): Snapshot {
+    const cached = this.#built.get(env.name);
+    if (cached && cached.version === env.version && cached.project === project) return cached;
+    const built = this.#buildSnapshot(project, env);
+    this.#built.set(env.name, built);
+    return built;
+  }
+
+  #buildSnapshot(project: string, env: EnvironmentRow): Snapshot {
     return {
       format: SNAPSHOT_FORMAT,
       project,

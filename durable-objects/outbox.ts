@@ -32,7 +32,9 @@ export function backoffMs(attempts: number): number {
 
 /**
  * Queues work for `target`; a row already waiting for the same target covers this change too,
- * because the work always publishes the target's state at the time it runs.
+ * because the work always publishes the target's state at the time it runs. The row becomes due
+ * at the earlier of the two times: a key revoked while its rotation's expiry row waits for the end
+ * of the overlap is withdrawn from KV now, not then.
  */
 export function enqueue(sql: SqlStorage, kind: OutboxKind, target: string, now: number, at = now): void {
   const last = KV_KINDS.has(kind)
@@ -41,7 +43,7 @@ export function enqueue(sql: SqlStorage, kind: OutboxKind, target: string, now: 
   const notBefore = last ? Math.max(at, last.published_at + KV_WRITE_INTERVAL_MS) : at;
   sql.exec(
     `INSERT INTO outbox (kind, target, attempts, next_attempt_at, created_at) VALUES (?, ?, 0, ?, ?)
-     ON CONFLICT (kind, target) DO NOTHING`,
+     ON CONFLICT (kind, target) DO UPDATE SET next_attempt_at = min(outbox.next_attempt_at, excluded.next_attempt_at)`,
     kind, target, notBefore, now,
   );
 }

@@ -208,6 +208,15 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (draft_id, flag, unit)
   ) WITHOUT ROWID;
   `,
+  // 4: signed-trigger requests already accepted, refused if replayed within the signature window.
+  `
+  CREATE TABLE trigger_signatures (
+    trigger_id TEXT NOT NULL,
+    mac        TEXT NOT NULL,
+    timestamp  INTEGER NOT NULL,
+    PRIMARY KEY (trigger_id, mac)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Brings the database up to the latest schema. Runs inside the caller's transaction. */

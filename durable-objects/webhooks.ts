@@ -161,54 +161,59 @@ export function nextDeliveryDue(sql: SqlStorage): number | null {
 }
 
 /**
- * Sends every due delivery once. Each is marked in flight (its next attempt pushed out) before the
- * request, so an overlapping pass or a crash mid-request retries it rather than losing it.
+ * Sends every due delivery of an active webhook once. Each is marked in flight (its next attempt
+ * pushed out) before the request, so an overlapping pass or a crash mid-request retries it rather
+ * than losing it.
  */
 export async function deliverDue(sql: SqlStorage, now: number, fetcher: typeof fetch = fetch): Promise<void> {
   const due = sql
     .exec<DeliveryRow & { url: string; secret: string }>(
       `SELECT d.*, w.url AS url, w.secret AS secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-       WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.created_at LIMIT 50`,
+       WHERE d.status = 'pending' AND w.active = 1 AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.created_at LIMIT 50`,
       now,
     )
     .toArray();
-  for (const row of due) {
-    const attempts = row.attempts + 1;
-    sql.exec("UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ? WHERE id = ?", attempts, now + retryDelayMs(attempts), row.id);
-    let status: number | null = null;
-    let error: string | null = null;
-    try {
-      const response = await fetcher(row.url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "edgeflags-webhooks/1",
-          "edgeflags-event": row.event_type,
-          "edgeflags-delivery": row.id,
-          [SIGNATURE_HEADER]: sign(row.secret, row.payload, Math.floor(Date.now() / 1000)),
-        },
-        body: row.payload,
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-      });
-      status = response.status;
-      await response.body?.cancel();
-      if (!response.ok) error = `the receiver answered ${response.status}`;
-    } catch (e) {
-      error = e instanceof Error ? e.message : String(e);
-    }
-    if (error === null) {
-      sql.exec(
-        "UPDATE webhook_deliveries SET status = 'delivered', last_status = ?, last_error = NULL, next_attempt_at = NULL, delivered_at = ? WHERE id = ?",
-        status, Date.now(), row.id,
-      );
-    } else if (attempts >= MAX_DELIVERY_ATTEMPTS) {
-      sql.exec(
-        "UPDATE webhook_deliveries SET status = 'failed', last_status = ?, last_error = ?, next_attempt_at = NULL WHERE id = ?",
-        status, error.slice(0, 500), row.id,
-      );
-    } else {
-      sql.exec("UPDATE webhook_deliveries SET last_status = ?, last_error = ? WHERE id = ?", status, error.slice(0, 500), row.id);
-    }
+  // Concurrently: a slow receiver holds a pass for one timeout at most, not one per delivery, so the
+  // alarm soon gets back to publishing (KV, live updates).
+  await Promise.allSettled(due.map((row) => deliverOne(sql, row, now, fetcher)));
+}
+
+async function deliverOne(sql: SqlStorage, row: DeliveryRow & { url: string; secret: string }, now: number, fetcher: typeof fetch): Promise<void> {
+  const attempts = row.attempts + 1;
+  sql.exec("UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ? WHERE id = ?", attempts, now + retryDelayMs(attempts), row.id);
+  let status: number | null = null;
+  let error: string | null = null;
+  try {
+    const response = await fetcher(row.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "edgeflags-webhooks/1",
+        "edgeflags-event": row.event_type,
+        "edgeflags-delivery": row.id,
+        [SIGNATURE_HEADER]: sign(row.secret, row.payload, Math.floor(Date.now() / 1000)),
+      },
+      body: row.payload,
+      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+    });
+    status = response.status;
+    await response.body?.cancel();
+    if (!response.ok) error = `the receiver answered ${response.status}`;
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+  }
+  if (error === null) {
+    sql.exec(
+      "UPDATE webhook_deliveries SET status = 'delivered', last_status = ?, last_error = NULL, next_attempt_at = NULL, delivered_at = ? WHERE id = ?",
+      status, Date.now(), row.id,
+    );
+  } else if (attempts >= MAX_DELIVERY_ATTEMPTS) {
+    sql.exec(
+      "UPDATE webhook_deliveries SET status = 'failed', last_status = ?, last_error = ?, next_attempt_at = NULL WHERE id = ?",
+      status, error.slice(0, 500), row.id,
+    );
+  } else {
+    sql.exec("UPDATE webhook_deliveries SET last_status = ?, last_error = ? WHERE id = ?", status, error.slice(0, 500), row.id);
   }
 }
 

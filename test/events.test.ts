@@ -307,6 +307,26 @@ describe("the SSE endpoint", () => {
   });
 });
 
+describe("opening streams is rate limited", () => {
+  it("answers 429 with Retry-After past the limit per key and client address", async () => {
+    const { key } = await setupProject("events-rate");
+    const url = await streamUrl(key);
+    const from = { "cf-connecting-ip": "203.0.113.20", accept: "text/event-stream" };
+    const opened: Response[] = [];
+    for (let i = 0; i < 5; i++) {
+      const response = await exports.default.fetch(new Request(url, { headers: from }));
+      expect(response.status).toBe(200);
+      opened.push(response);
+    }
+    const refused = await exports.default.fetch(new Request(url, { headers: from }));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("60");
+    const elsewhere = await exports.default.fetch(new Request(url, { headers: { ...from, "cf-connecting-ip": "198.51.100.20" } }));
+    expect(elsewhere.status).toBe(200);
+    for (const response of [...opened, elsewhere]) await response.body?.cancel();
+  });
+});
+
 describe("notification through the FlagStore's outbox", () => {
   it("is not held back by KV's one-write-per-second interval", async () => {
     await setupProject("es-throttle");

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { createHmac } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearKeyCache } from "../worker/keys";
-import { call, drainOutbox, evaluate, setupProject } from "./helpers";
+import { call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
 
@@ -29,6 +30,22 @@ describe("key rotation", () => {
     clearKeyCache();
     expect((await evaluate(key, "kill-switch", {})).status).toBe(401);
     expect((await evaluate(rotated.body.key.key, "kill-switch", {})).status).toBe(200);
+  });
+
+  it("withdraws a rotated key at once when it is revoked during its overlap", async () => {
+    const { key, keyId } = await setupProject("rotate-revoke");
+    await call("POST", `${P("rotate-revoke")}/keys/${keyId}/rotate`, { body: { overlapSeconds: 3600 } });
+    await drainOutbox("rotate-revoke");
+    clearKeyCache();
+    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+    expect((await call("DELETE", `${P("rotate-revoke")}/keys/${keyId}`)).status).toBe(200);
+    await runInDurableObject(store("rotate-revoke"), async (instance, state) => {
+      // Ten seconds pass, not the hour of the overlap: the withdrawal must not wait for its end.
+      state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0 WHERE next_attempt_at < ?", Date.now() + 10_000);
+      await instance.alarm();
+    });
+    clearKeyCache();
+    expect((await evaluate(key, "kill-switch", {})).status).toBe(401);
   });
 
   it("rejects an overlap longer than 30 days", async () => {
@@ -231,6 +248,24 @@ describe("webhooks out", () => {
     expect(seen).toEqual(["flag.deleted"]);
   });
 
+  it("stops delivering to a webhook once it is deactivated, even what was already queued", async () => {
+    await setupProject("hooks-deactivate");
+    const hook = (await call("POST", `${P("hooks-deactivate")}/webhooks`, { body: { url: "https://gone.example/", events: ["flag.toggled"] } })).body;
+    let calls = 0;
+    vi.stubGlobal("fetch", async () => {
+      calls++;
+      return new Response("no", { status: 503 });
+    });
+    await call("POST", `${P("hooks-deactivate")}/environments/production/flags/kill-switch/toggle`);
+    await drainOutbox("hooks-deactivate");
+    expect(calls).toBe(1);
+    await call("PATCH", `${P("hooks-deactivate")}/webhooks/${hook.id}`, { body: { active: false } });
+    for (let i = 0; i < 3; i++) await drainOutbox("hooks-deactivate");
+    expect(calls).toBe(1);
+    const [delivery] = (await call("GET", `${P("hooks-deactivate")}/webhooks/${hook.id}/deliveries`)).body;
+    expect((await call("POST", `${P("hooks-deactivate")}/webhooks/${hook.id}/deliveries/${delivery.id}/redeliver`)).status).toBe(409);
+  });
+
   it.each([
     { id: "url", body: { url: "ftp://x", events: ["ping"] }, path: "url" },
     { id: "events", body: { url: "https://x.example", events: [] }, path: "events" },
@@ -287,6 +322,10 @@ describe("triggers in", () => {
     const ok = await call("POST", path, { token: null, body, headers: { "edgeflags-signature": signAt(now) } });
     expect(ok.status).toBe(200);
     expect(ok.body.defaultVariant).toBe("blue");
+    // The same signed request again, inside the window: refused, and the flag is not touched again.
+    const replay = await call("POST", path, { token: null, body, headers: { "edgeflags-signature": signAt(now) } });
+    expect(replay.status).toBe(401);
+    expect(replay.body.detail).toMatch(/already used/);
   });
 
   it("rejects a trigger for a variant the flag does not have", async () => {

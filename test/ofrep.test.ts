@@ -153,6 +153,7 @@ describe("OFREP authentication and CORS", () => {
   it.each([
     { name: "no credential", headers: {} as Record<string, string>, status: 401 },
     { name: "unknown bearer key", headers: { authorization: "Bearer ef_client_nope" }, status: 401 },
+    { name: "well-formed unknown key", headers: { authorization: `Bearer ef_client_${"A".repeat(32)}` }, status: 401 },
     { name: "malformed authorization", headers: { authorization: "Basic abc" }, status: 401 },
   ])("answers $status for $name", async ({ headers, status }) => {
     const res = await call("POST", "/ofrep/v1/evaluate/flags", { token: null, headers, body: {} });

@@ -151,6 +151,13 @@ export async function handleEventStream(
   if (!(await keyIsValid(env.FLAGS_KV, claims, settings.keyCheckMs))) {
     return problem(401, "the key this stream was issued to is revoked or expired");
   }
+  // Opening streams is limited like client evaluations, per key and client address: a stream holds
+  // a request here and a socket on a broadcaster shard.
+  const address = request.headers.get("cf-connecting-ip");
+  if (address && !(await env.CLIENT_RATE_LIMITER.limit({ key: `stream:${claims.keyId}:${address}` })).success) {
+    const period = Number(env.CLIENT_RATE_LIMIT_PERIOD_SECONDS) || 60;
+    return Response.json({ errorDetails: `too many event streams opened from this address with this key; retry in ${period} s` }, { status: 429, headers: { "retry-after": String(period), "cache-control": "no-store" } });
+  }
 
   const shard = Math.floor(Math.random() * settings.shards);
   const stub = env.BROADCASTER.getByName(broadcasterName(claims.project, claims.environment, shard));

@@ -5,6 +5,14 @@
 import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
 
 /** The credential of a request: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+/** The shape of every key edgeflags issues: `ef_<scope>_` and 32 base64url characters. */
+const KEY_SHAPE = /^ef_(client|server|admin)_[A-Za-z0-9_-]{32}$/;
+
+/** Whether `credential` could be an edgeflags key at all; anything else is refused without a lookup. */
+export function looksLikeKey(credential: string): boolean {
+  return KEY_SHAPE.test(credential);
+}
+
 export function readCredential(headers: Headers): string | null {
   const authorization = headers.get("authorization");
   if (authorization) {
@@ -37,6 +45,7 @@ export async function resolveKey(
   key: string,
   refreshMs: number,
 ): Promise<KeyIdentity | null> {
+  if (!looksLikeKey(key)) return null;
   const identity = await cachedIdentity(kv, waitUntil, key, refreshMs);
   // A rotated key's old half stops at its expiry here too, not only when KV drops it.
   if (identity?.expiresAt && Date.parse(identity.expiresAt) <= Date.now()) return null;
@@ -70,7 +79,12 @@ async function lookup(kv: KVNamespace, key: string): Promise<KeyIdentity | null>
   const raw = await kv.get(keyIndexKvKey(hashKey(key)), "json");
   const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
   const identity = parsed?.success ? parsed.data : null;
-  if (identities.size >= MAX_CACHED_KEYS) identities.clear();
+  if (identities.size >= MAX_CACHED_KEYS) {
+    // Make room by dropping unknown keys first, so a flood of bad keys cannot push the good ones
+    // out of memory and every real request onto KV.
+    for (const [cachedKey, cached] of identities) if (cached.identity === null) identities.delete(cachedKey);
+    if (identities.size >= MAX_CACHED_KEYS) identities.clear();
+  }
   identities.set(key, { identity, checkedAt: Date.now(), refreshing: false });
   return identity;
 }

@@ -180,6 +180,7 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   return header.split(",").some((candidate) => {
     const tag = candidate.trim();
-    return tag === "*" || tag === etag || tag === `W/${etag}`;
+    // `*` is not a match here: RFC 9110 answers it with 412 on a POST, and it would pin a cache.
+    return tag === etag || tag === `W/${etag}`;
   });
 }

@@ -172,7 +172,9 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     c.set("project", project);
     c.set("api", adminClient(c, fetchWorker));
     await next();
-    if (sessionNeedsRefresh(session) && c.res.status < 400) {
+    // Not when the response already sets the cookie (a 401 from the API clears it): the last
+    // Set-Cookie would win and keep a dead session alive.
+    if (sessionNeedsRefresh(session) && c.res.status < 400 && !c.res.headers.has("set-cookie")) {
       const refreshed = refreshSession(session);
       const sealed = sealSession(refreshed, c.env);
       if (sealed) c.res.headers.append("set-cookie", sessionCookie(url, sealed, refreshed));
