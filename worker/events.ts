@@ -20,6 +20,7 @@
 import * as z from "zod";
 import { broadcasterName, shardCount } from "../durable-objects/broadcaster";
 import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
+import { rateLimited } from "./rate-limit";
 import { signStreamToken, tokenExpiry, verifyStreamToken, type StreamClaims } from "./stream-token";
 
 /** Path of the SSE endpoint under `/ofrep/v1`. */
@@ -153,10 +154,9 @@ export async function handleEventStream(
   }
   // Opening streams is limited like client evaluations, per key and client address: a stream holds
   // a request here and a socket on a broadcaster shard.
-  const address = request.headers.get("cf-connecting-ip");
-  if (address && !(await env.CLIENT_RATE_LIMITER.limit({ key: `stream:${claims.keyId}:${address}` })).success) {
-    const period = Number(env.CLIENT_RATE_LIMIT_PERIOD_SECONDS) || 60;
-    return Response.json({ errorDetails: `too many event streams opened from this address with this key; retry in ${period} s` }, { status: 429, headers: { "retry-after": String(period), "cache-control": "no-store" } });
+  const retryAfter = await rateLimited(env, `stream:${claims.keyId}`, request.headers.get("cf-connecting-ip"));
+  if (retryAfter) {
+    return Response.json({ errorDetails: `too many event streams opened from this address with this key; retry in ${retryAfter} s` }, { status: 429, headers: { "retry-after": String(retryAfter), "cache-control": "no-store" } });
   }
 
   const shard = Math.floor(Math.random() * settings.shards);

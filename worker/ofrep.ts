@@ -15,6 +15,7 @@ import { EVENT_STREAM_PATH, eventStreamsFor, handleEventStream } from "./events"
 import { readCredential, resolveKey } from "./keys";
 import { ofrepStatus, toOfrep } from "./ofrep-wire";
 import { getSnapshot, type CompiledSnapshot, type SnapshotSources } from "./snapshot-cache";
+import { rateLimited } from "./rate-limit";
 import { flush, recordEvaluations } from "./telemetry";
 import type { KeyIdentity } from "../durable-objects/snapshot";
 
@@ -54,18 +55,6 @@ const requireKey: MiddlewareHandler<OfrepEnv> = async (c, next) => {
 };
 ofrep.use("/evaluate/*", requireKey);
 
-/**
- * Seconds to wait when a client key has gone over its limit from this address, else 0. The limit
- * is per key and client address (Cloudflare's `CF-Connecting-IP`), so one abusive page does not
- * throttle an app's other users; a request without an address (never on Cloudflare) is not limited.
- */
-async function rateLimited(env: Env, keyId: string, address: string | undefined): Promise<number> {
-  if (!address) return 0;
-  const { success } = await env.CLIENT_RATE_LIMITER.limit({ key: `${keyId}:${address}` });
-  if (success) return 0;
-  const period = Number(env.CLIENT_RATE_LIMIT_PERIOD_SECONDS);
-  return Number.isFinite(period) && period > 0 ? period : 60;
-}
 
 ofrep.post("/evaluate/flags/:key", async (c) => {
   const key = c.req.param("key");
