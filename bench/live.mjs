@@ -266,7 +266,7 @@ function render(result) {
     MARK_BEGIN,
     "## Live updates: OFREP event streams (bench/live.mjs)",
     "",
-    `Measured ${result.date} in ${result.elapsedS.toFixed(0)} s on ${result.machine}; Node ${process.version}. One \`wrangler dev\` on 127.0.0.1 (workerd, local KV and Durable Objects, \`STREAM_SHARDS\` = 1: every stream on one broadcaster). Latency runs from just before the admin toggle is sent to the moment the event's bytes reach the listener; it includes the admin write, the FlagStore commit, the alarm running the \`notify\` outbox row, the broadcaster's fan-out over hibernatable WebSockets and the edge Worker writing the SSE event.`,
+    `Measured ${result.date} in ${result.elapsedS.toFixed(0)} s on ${result.machine}; Node ${process.version}. One Worker on 127.0.0.1 served by ${process.env.LIVE_HARNESS ?? "\`wrangler dev\`"} (local KV and Durable Objects, \`STREAM_SHARDS\` = 1: every stream on one broadcaster). Latency runs from just before the admin toggle is sent to the moment the event's bytes reach the listener; it includes the admin write, the FlagStore commit, the alarm running the \`notify\` outbox row, the broadcaster's fan-out over hibernatable WebSockets and the edge Worker writing the SSE event.`,
     "",
     "| listeners | writes | deliveries | missed | connect all (ms) | p50 (ms) | p99 (ms) | max (ms) | target | |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
@@ -286,7 +286,7 @@ function render(result) {
 
 async function main() {
   const result = { date: new Date().toISOString(), machine: `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB` };
-  log("starting wrangler dev");
+  log(process.env.LIVE_BASE ? `measuring the Worker at ${process.env.LIVE_BASE}` : "starting wrangler dev");
   const { base, admin } = await startWorker();
   const created = await admin("PUT", `/projects/${PROJECT}`, { environments: ["production"] });
   if (created.status !== 201) throw new Error(`project: ${created.status} ${JSON.stringify(created.body)}`);

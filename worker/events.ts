@@ -17,7 +17,6 @@
  * once. The stream ends when its token expires or its key is revoked or expires; the browser's
  * reconnect is then refused (401) and the OFREP provider fetches a new URL with the bulk request.
  */
-import * as z from "zod";
 import { broadcasterName, shardCount } from "../durable-objects/broadcaster";
 import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
 import { rateLimited } from "./rate-limit";
@@ -98,12 +97,15 @@ export async function eventStreamsFor(
 /** The current version of the stream's environment as the edge sees it (isolate → KV → FlagStore). */
 export type CurrentVersion = (project: string, environment: string) => Promise<{ version: number; updatedAt: string } | null>;
 
-const ChangeSchema = z.object({ version: z.number().int().nonnegative(), etag: z.string(), lastModified: z.number().int().nonnegative() });
-const MessageSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("hello"), latest: ChangeSchema.nullable() }),
-  ChangeSchema.extend({ type: z.literal("change") }),
-]);
-type Change = z.infer<typeof ChangeSchema>;
+/** A change the broadcaster announces: the environment's version, its ETag and commit second. */
+interface Change {
+  version: number;
+  etag: string;
+  lastModified: number;
+}
+
+/** What the broadcaster sends an edge stream: its latest change on connect, then each change. */
+type Message = { type: "hello"; latest: Change | null } | ({ type: "change" } & Change);
 
 const encoder = new TextEncoder();
 
@@ -111,10 +113,46 @@ function problem(status: 401 | 404 | 503, errorDetails: string): Response {
   return Response.json({ errorDetails }, { status, headers: { "cache-control": "no-store" } });
 }
 
-/** One OFREP event in the ADR's envelope; the id is the environment version. */
+let lastFormatted: { change: Change; text: string } | null = null;
+
+/**
+ * One OFREP event in the ADR's envelope; the id is the environment version. Every stream of an
+ * isolate gets the same change at once, so the last one formatted is reused.
+ */
 export function formatEvent(change: Change): string {
+  const last = lastFormatted;
+  if (last && last.change.version === change.version && last.change.etag === change.etag && last.change.lastModified === change.lastModified) return last.text;
   const data = JSON.stringify({ type: "refetchEvaluation", etag: change.etag, lastModified: change.lastModified });
-  return `id: ${change.version}\nevent: message\ndata: ${data}\n\n`;
+  const text = `id: ${change.version}\nevent: message\ndata: ${data}\n\n`;
+  lastFormatted = { change, text };
+  return text;
+}
+
+/**
+ * The broadcaster's messages, checked by hand: every open stream reads each one, so this runs a
+ * thousand times per change on a busy isolate and stays cheap.
+ */
+function readMessage(raw: string): Message | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const message = value as Record<string, unknown>;
+  if (message["type"] === "change") return isChange(message) ? { type: "change", version: message.version, etag: message.etag, lastModified: message.lastModified } : null;
+  if (message["type"] === "hello") {
+    const latest = message["latest"];
+    if (latest === null) return { type: "hello", latest: null };
+    return typeof latest === "object" && isChange(latest as Record<string, unknown>) ? { type: "hello", latest: latest as Change } : null;
+  }
+  return null;
+}
+
+function isChange(value: Record<string, unknown>): value is Change & Record<string, unknown> {
+  const { version, etag, lastModified } = value;
+  return Number.isInteger(version) && (version as number) >= 0 && typeof etag === "string" && Number.isInteger(lastModified) && (lastModified as number) >= 0;
 }
 
 /** The version a client says it has seen: `Last-Event-ID` on a reconnect, else the URL's `since`. */
@@ -199,12 +237,8 @@ export async function handleEventStream(
   write(`retry: ${1_000 + Math.floor(Math.random() * 2_000)}\n: edgeflags ${claims.environment}\n\n`);
 
   socket.addEventListener("message", (event) => {
-    let parsed: z.infer<typeof MessageSchema>;
-    try {
-      parsed = MessageSchema.parse(JSON.parse(String(event.data)));
-    } catch {
-      return;
-    }
+    const parsed = readMessage(String(event.data));
+    if (!parsed) return;
     if (parsed.type === "change") {
       announce(parsed);
       return;
