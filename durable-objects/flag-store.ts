@@ -75,25 +75,8 @@ import {
   diffEnvironments,
 } from "./store-records";
 
-export type {
-  EnvironmentInfo,
-  ProjectInfo,
-  FlagRecord,
-  ChangeMeta,
-  ApiKeyInfo,
-  CreatedKey,
-  ReplicationStatus,
-  FlagInfoInput,
-  ProjectFlag,
-  FlagDiff,
-  EnvironmentDiff,
-  TriggerInput,
-  TriggerOutcome,
-  TriggerInfo,
-  ExperimentInfo,
-  StaleReport,
-  DraftInfo,
-} from "./store-types";
+// What the RPC methods return, for callers of the stub.
+export type * from "./store-types";
 
 /** `last_used_at` is written at most this often per key, so authentication stays read-mostly. */
 const LAST_USED_RESOLUTION_MS = 60_000;
