@@ -25,6 +25,7 @@ import {
   CreateWebhookBodySchema,
   DraftBodySchema,
   ExperimentBodySchema,
+  ExperimentsQuerySchema,
   RampBodySchema,
   RollbackBodySchema,
   StaleQuerySchema,
@@ -328,6 +329,8 @@ admin.post("/projects/:project/promote", async (c) => {
 
 admin.get("/projects/:project/webhooks", async (c) => respond(c, await store(c).listWebhooks()));
 
+admin.get("/projects/:project/webhooks/:id", async (c) => respond(c, await store(c).getWebhook(c.req.param("id"))));
+
 admin.post("/projects/:project/webhooks", async (c) => {
   const body = await parseBody(c, CreateWebhookBodySchema);
   if (body instanceof Response) return body;
@@ -425,7 +428,11 @@ admin.post("/projects/:project/environments/:env/flags/:flag/experiment", async 
   return respond(c, result, 201);
 });
 
-admin.get("/projects/:project/experiments", async (c) => respond(c, await store(c).listExperiments()));
+admin.get("/projects/:project/experiments", async (c) => {
+  const query = ExperimentsQuerySchema.safeParse(c.req.query());
+  if (!query.success) return problem("invalid", "experiments takes ?environment=&flag=", { errors: toProblems(query.error) });
+  return respond(c, await store(c).listExperiments(query.data));
+});
 admin.get("/projects/:project/experiments/:id", async (c) => respond(c, await store(c).getExperiment(c.req.param("id"))));
 admin.post("/projects/:project/experiments/:id/stop", async (c) => {
   const result = await store(c).stopExperiment(c.req.param("id"), meta(c, null));

@@ -231,6 +231,11 @@ export const ExperimentBodySchema = z.object({
   reason: z.string().max(1000).optional(),
 }).strict();
 
+export const ExperimentsQuerySchema = z.object({
+  environment: NameSchema.optional(),
+  flag: FlagKeySchema.optional(),
+});
+
 export const DraftBodySchema = z.object({
   /** Share of live evaluations that also evaluate the draft (0 to 1). */
   sampleRate: z.number().min(0).max(1).default(0.1),

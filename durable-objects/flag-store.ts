@@ -589,6 +589,12 @@ export class FlagStore extends DurableObject<Env> {
     return ok(webhooks.listWebhooks(this.#sql));
   }
 
+  async getWebhook(id: string): Promise<Result<webhooks.WebhookInfo>> {
+    if (this.#projectName() === null) return fail(this.#noProject());
+    const hook = webhooks.listWebhooks(this.#sql).find((h) => h.id === id);
+    return hook ? ok(hook) : fail(noWebhook(id));
+  }
+
   async updateWebhook(id: string, patch: { url?: string | undefined; events?: webhooks.WebhookEventType[] | undefined; description?: string | undefined; active?: boolean | undefined }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo>> {
     if (!webhooks.getWebhookRow(this.#sql, id)) return fail(noWebhook(id));
     const now = Date.now();
@@ -876,9 +882,16 @@ export class FlagStore extends DurableObject<Env> {
     return ok(this.#experimentInfo(id)!);
   }
 
-  async listExperiments(): Promise<Result<ExperimentInfo[]>> {
+  /** Experiments, newest first; only those of one environment and/or flag when given. */
+  async listExperiments(filter: { environment?: string | undefined; flag?: string | undefined } = {}): Promise<Result<ExperimentInfo[]>> {
     if (this.#projectName() === null) return fail(this.#noProject());
-    return ok(this.#sql.exec<{ id: string }>("SELECT id FROM experiments ORDER BY created_at DESC").toArray().map((row) => this.#experimentInfo(row.id)!));
+    const rows = this.#sql
+      .exec<{ id: string }>(
+        "SELECT id FROM experiments WHERE (?1 IS NULL OR environment = ?1) AND (?2 IS NULL OR flag = ?2) ORDER BY created_at DESC",
+        filter.environment ?? null, filter.flag ?? null,
+      )
+      .toArray();
+    return ok(rows.map((row) => this.#experimentInfo(row.id)!));
   }
 
   async getExperiment(id: string): Promise<Result<ExperimentInfo>> {

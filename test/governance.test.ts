@@ -248,6 +248,15 @@ describe("webhooks out", () => {
     expect(seen).toEqual(["flag.deleted"]);
   });
 
+  it("reads one subscription by id, without its secret", async () => {
+    await setupProject("hooks-get");
+    const hook = (await call("POST", `${P("hooks-get")}/webhooks`, { body: { url: "https://r.example/", events: ["ping"] } })).body;
+    const read = await call("GET", `${P("hooks-get")}/webhooks/${hook.id}`);
+    expect(read.body).toMatchObject({ id: hook.id, url: "https://r.example/", events: ["ping"], active: true });
+    expect(JSON.stringify(read.body)).not.toContain(hook.secret);
+    expect((await call("GET", `${P("hooks-get")}/webhooks/wh_nope`)).status).toBe(404);
+  });
+
   it("stops delivering to a webhook once it is deactivated, even what was already queued", async () => {
     await setupProject("hooks-deactivate");
     const hook = (await call("POST", `${P("hooks-deactivate")}/webhooks`, { body: { url: "https://gone.example/", events: ["flag.toggled"] } })).body;

@@ -182,6 +182,18 @@ describe("sample-ratio mismatch", () => {
     else expect(experiment.srm.pValue).toBeGreaterThan(0.5);
   });
 
+  it("lists experiments by environment and flag", async () => {
+    await setupProject("exp-list");
+    const a = (await call("POST", `${P("exp-list")}/environments/production/flags/new-checkout/experiment`, { body: { weights: { on: 1, off: 1 } } })).body;
+    const b = (await call("POST", `${P("exp-list")}/environments/staging/flags/new-checkout/experiment`, { body: { weights: { on: 1, off: 1 } } }));
+    expect(b.status).toBe(404); // staging has no flags in this project
+    const ids = async (query: string) => (await call("GET", `${P("exp-list")}/experiments${query}`)).body.map((e: { id: string }) => e.id);
+    expect(await ids("")).toEqual([a.id]);
+    expect(await ids("?environment=production&flag=new-checkout")).toEqual([a.id]);
+    expect(await ids("?flag=banner-color")).toEqual([]);
+    expect((await call("GET", `${P("exp-list")}/experiments?environment=Bad!`)).status).toBe(400);
+  });
+
   it("matches known χ² p-values", () => {
     // χ²(1) = 3.841 → p = 0.05; χ²(2) = 9.21 → p = 0.01; χ²(1) = 10.828 → p = 0.001.
     expect(sampleRatioTest({ a: 5098, b: 4902 }, { a: 1, b: 1 }).pValue).toBeCloseTo(0.0502, 3);
