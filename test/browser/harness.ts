@@ -125,18 +125,7 @@ export async function startWorker(): Promise<RunningWorker> {
     output: () => output,
     admin,
     ofrep,
-    async stop() {
-      // wrangler runs workerd as a child: end the whole process group we started.
-      if (wrangler.pid !== undefined && wrangler.exitCode === null) {
-        try {
-          process.kill(-wrangler.pid, "SIGTERM");
-        } catch {
-          wrangler.kill("SIGTERM");
-        }
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-      }
-      rmSync(state, { recursive: true, force: true });
-    },
+    stop: () => stopProcessGroup(wrangler, exited, state),
   };
 }
 
@@ -184,4 +173,20 @@ export function adminCaller(origin: string, token: string) {
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
   };
+}
+
+/**
+ * Ends a detached child's whole process group (wrangler runs workerd as its own child), waits up
+ * to 10 s for it to exit, and removes its state folder.
+ */
+export async function stopProcessGroup(child: ChildProcess, exited: Promise<void>, state: string): Promise<void> {
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      child.kill("SIGTERM");
+    }
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  }
+  rmSync(state, { recursive: true, force: true });
 }

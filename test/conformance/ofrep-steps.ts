@@ -7,9 +7,8 @@
 import type { Pickle, PickleStep } from "@cucumber/messages";
 import type { Client, EvaluationDetails, FlagValue, JsonValue } from "@openfeature/server-sdk";
 import { expect } from "vitest";
-import { typedValue } from "./steps";
+import { givenFlagAndContextSteps, typedValue, type GherkinType } from "./steps";
 
-type GherkinType = "Boolean" | "String" | "Integer" | "Float" | "Object";
 
 /** The SDK clients a scenario can ask for; each is bound to an environment holding those flags. */
 export interface OfrepClients {
@@ -59,19 +58,7 @@ const STEPS: [RegExp, StepFn][] = [
     if (selector && selector !== "flags/allFlags.json") throw new Error(`no environment for selector "${selector}"`);
     w.client = w.clients.allFlags;
   }],
-  [/^a (Boolean|String|Integer|Float|Object)-flag with key "([^"]*)" and a (?:default|fallback) value "(.*)"$/, (w, m) => {
-    const type = m[1] as GherkinType;
-    w.flag = { key: m[2]!, type, fallback: typedValue(type, m[3]!) };
-  }],
-  [/^a context containing a key "([^"]*)", with type "([^"]*)" and with value "(.*)"$/, (w, m) => {
-    w.context[m[1]!] = typedValue(m[2]!, m[3]!);
-  }],
-  [/^a context containing a nested property with outer key "([^"]*)" and inner key "([^"]*)", with value "(.*)"$/, (w, m) => {
-    w.context[m[1]!] = { [m[2]!]: m[3]! };
-  }],
-  [/^a context containing a targeting key with value "(.*)"$/, (w, m) => {
-    w.context["targetingKey"] = m[1]!;
-  }],
+  ...givenFlagAndContextSteps<World>(),
   [/^the flag was evaluated with details$/, async (w) => {
     if (!w.client || !w.flag) throw new Error("no provider or flag");
     w.details = await evaluateWith(w.client, w.flag.type, w.flag.key, w.flag.fallback, w.context);

@@ -22,7 +22,7 @@ export interface FlagSources {
   injectedContext: Readonly<Record<string, JsonValue>>;
 }
 
-type GherkinType = "Boolean" | "String" | "Integer" | "Float" | "Object";
+export type GherkinType = "Boolean" | "String" | "Integer" | "Float" | "Object";
 
 interface World {
   sources: FlagSources;
@@ -70,6 +70,31 @@ function reasonOf(result: EvaluationResult): string {
 
 type StepFn = (world: World, match: RegExpMatchArray, step: PickleStep) => void;
 
+/** What every suite's world has for the steps that name the flag and build the context. */
+export interface FlagAndContext {
+  flag?: { key: string; type: GherkinType; fallback: JsonValue };
+  context: Record<string, JsonValue>;
+}
+
+/** The testbed's steps that name the flag under test and build its context, for any suite's world. */
+export function givenFlagAndContextSteps<W extends FlagAndContext>(): [RegExp, (world: W, match: RegExpMatchArray) => void][] {
+  return [
+    [/^a (Boolean|String|Integer|Float|Object)-flag with key "([^"]*)" and a (?:default|fallback) value "(.*)"$/, (w, m) => {
+      const type = m[1] as GherkinType;
+      w.flag = { key: m[2]!, type, fallback: typedValue(type, m[3]!) };
+    }],
+    [/^a context containing a key "([^"]*)", with type "([^"]*)" and with value "(.*)"$/, (w, m) => {
+      w.context[m[1]!] = typedValue(m[2]!, m[3]!);
+    }],
+    [/^a context containing a nested property with outer key "([^"]*)" and inner key "([^"]*)", with value "(.*)"$/, (w, m) => {
+      w.context[m[1]!] = { [m[2]!]: m[3]! };
+    }],
+    [/^a context containing a targeting key with value "(.*)"$/, (w, m) => {
+      w.context["targetingKey"] = m[1]!;
+    }],
+  ];
+}
+
 const STEPS: [RegExp, StepFn][] = [
   [/^an evaluator$/, (w) => {
     w.flagSet = w.sources.evaluator;
@@ -88,19 +113,7 @@ const STEPS: [RegExp, StepFn][] = [
     }
     w.injected = w.sources.injectedContext;
   }],
-  [/^a (Boolean|String|Integer|Float|Object)-flag with key "([^"]*)" and a (?:default|fallback) value "(.*)"$/, (w, m) => {
-    const type = m[1] as GherkinType;
-    w.flag = { key: m[2]!, type, fallback: typedValue(type, m[3]!) };
-  }],
-  [/^a context containing a key "([^"]*)", with type "([^"]*)" and with value "(.*)"$/, (w, m) => {
-    w.context[m[1]!] = typedValue(m[2]!, m[3]!);
-  }],
-  [/^a context containing a nested property with outer key "([^"]*)" and inner key "([^"]*)", with value "(.*)"$/, (w, m) => {
-    w.context[m[1]!] = { [m[2]!]: m[3]! };
-  }],
-  [/^a context containing a targeting key with value "(.*)"$/, (w, m) => {
-    w.context["targetingKey"] = m[1]!;
-  }],
+  ...givenFlagAndContextSteps<World>(),
   [/^the flag was evaluated with details$/, (w) => {
     if (!w.flagSet || !w.flag) throw new Error("no provider or flag");
     const context: EvaluationContext = { ...w.injected, ...w.context };
