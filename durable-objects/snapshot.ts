@@ -60,6 +60,20 @@ export function keyIndexKvKey(keyHash: string): string {
   return `key:${keyHash}`;
 }
 
+/**
+ * KV key of a project's registry entry, written by the FlagStore (through its outbox) when the
+ * project is created. Anything that would wake a project's Durable Object on behalf of an
+ * unauthenticated or unverified caller (trigger URLs, admin keys, console sign-ins) checks this
+ * entry first, so a made-up project name never creates an object.
+ */
+export function projectKvKey(project: string): string {
+  return `project:${project}`;
+}
+
+/** A project's registry entry in KV. */
+export const ProjectEntrySchema = z.object({ project: z.string(), createdAt: z.string() });
+export type ProjectEntry = z.infer<typeof ProjectEntrySchema>;
+
 /** The entity tag of a snapshot version. */
 export function snapshotEtag(version: number): string {
   return `"${version}"`;

@@ -1,0 +1,44 @@
+/**
+ * Deadlines for every call that leaves this isolate: KV, another Durable Object, the network.
+ * A call that neither succeeds nor fails must not hold up a request, an alarm or a queue behind
+ * it, so each is raced against a timer. The call itself cannot be cancelled (KV and RPC take no
+ * signal); its late result is dropped, and the caller treats the timeout like any other failure.
+ */
+
+/** How long each kind of call may take before it counts as failed, in milliseconds. */
+export const DEADLINE_MS = {
+  /** A KV read on the request path; past it the edge serves the best snapshot it has. */
+  edgeKvRead: 1_500,
+  /** A FlagStore call from the edge (cold fallback, key lookup, a required newer version). */
+  edgeStoreCall: 3_000,
+  /** A KV write or delete made by the FlagStore's alarm; a timed-out row is retried. */
+  kvWrite: 5_000,
+  /** A message to a broadcaster Durable Object. */
+  broadcaster: 5_000,
+  /** One webhook delivery to a receiver. */
+  webhook: 10_000,
+  /** An admin route's call into the FlagStore. */
+  adminStoreCall: 15_000,
+} as const;
+
+/** The failure of a call that did not settle within its deadline. */
+export class DeadlineExceeded extends Error {
+  override readonly name = "DeadlineExceeded";
+  constructor(what: string, ms: number) {
+    super(`${what} did not answer within ${ms} ms`);
+  }
+}
+
+/**
+ * Settles like `work`, or rejects with `DeadlineExceeded` once `ms` have passed.
+ *
+ * @example
+ * const text = await withDeadline(env.FLAGS_KV.get(key), DEADLINE_MS.edgeKvRead, "KV read");
+ */
+export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceeded(what, ms)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
