@@ -37,6 +37,17 @@ export default defineConfig({
         },
       },
       {
+        // Checks of what the project publishes, run in Node with the tools its consumers use
+        // (tools/*: workspace packages with their own dependencies).
+        test: {
+          name: "tooling",
+          include: ["tools/**/*.test.ts"],
+          exclude: ["**/node_modules/**"],
+          environment: "node",
+          testTimeout: 60_000,
+        },
+      },
+      {
         // Real browsers (headless Chromium) against a Worker served by `wrangler dev`.
         test: {
           name: "browser",

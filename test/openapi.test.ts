@@ -17,10 +17,13 @@ describe("OpenAPI", () => {
     const res = await call("GET", "/admin/v1/openapi.json", { token: null });
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe("3.1.0");
+    // Bodies are named components, referenced from each operation.
+    const component = (schema: { $ref: string }) => res.body.components.schemas[schema.$ref.replace("#/components/schemas/", "")];
     const createKey = res.body.paths["/projects/{project}/environments/{env}/keys"].post;
-    expect(createKey.requestBody.content["application/json"].schema.properties.scope.enum).toEqual(["client", "server"]);
+    expect(component(createKey.requestBody.content["application/json"].schema).properties.scope.enum).toEqual(["client", "server"]);
     const ramp = res.body.paths["/projects/{project}/environments/{env}/flags/{flag}/ramp"].post;
-    expect(ramp.requestBody.content["application/json"].schema.required).toEqual(expect.arrayContaining(["variant", "baseline", "steps"]));
+    expect(component(ramp.requestBody.content["application/json"].schema).required).toEqual(expect.arrayContaining(["variant", "baseline", "steps"]));
+    expect(component(ramp.responses["201"].content["application/json"].schema).properties.currentPercent).toBeDefined();
     const update = res.body.paths["/projects/{project}/environments/{env}/flags/{flag}"].put;
     expect(update.parameters).toContainEqual(expect.objectContaining({ name: "If-Match", required: true }));
     const audit = res.body.paths["/projects/{project}/audit"].get;

@@ -207,3 +207,23 @@ export const DraftSchema = z.object({
 });
 export type DraftView = z.infer<typeof DraftSchema>;
 export const PublishedSchema = z.object({ version: z.number() });
+
+/** `PUT …/flagd`: the environment's new version. */
+export const FlagSetWrittenSchema = z.object({ project: z.string(), environment: z.string(), version: z.number() });
+
+export const ReplicationSchema = z.object({
+  published: z.array(z.object({ kind: z.string(), target: z.string(), version: z.number(), publishedAt: z.string() })),
+  pending: z.array(z.object({ kind: z.string(), target: z.string(), attempts: z.number(), nextAttemptAt: z.string(), lastError: z.string().nullable() })),
+});
+
+/** What firing a trigger did. */
+export const TriggerOutcomeSchema = z.object({
+  trigger: z.string(),
+  action: z.enum(TRIGGER_ACTIONS),
+  environment: z.string(),
+  flag: z.string(),
+  version: z.number().nullable(),
+  state: z.enum(["ENABLED", "DISABLED"]).nullable(),
+  defaultVariant: z.string().nullable(),
+  ramp: RampSchema.optional(),
+});
