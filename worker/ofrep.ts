@@ -13,7 +13,8 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { EvaluationContext, EvaluationResult } from "./engine/types";
 import { EVENT_STREAM_PATH, eventStreamsFor, handleEventStream } from "./events";
 import { readCredential, resolveKey } from "./keys";
-import { ofrepStatus, toOfrep } from "./ofrep-wire";
+import { MAX_OFREP_BODY_BYTES, readBoundedText } from "./bounded-body";
+import { ofrepRefusal, ofrepStatus, toOfrep, type OfrepRefusal } from "./ofrep-wire";
 import { getSnapshot, type CompiledSnapshot, type SnapshotSources } from "./snapshot-cache";
 import { rateLimited } from "./rate-limit";
 import { flush, recordEvaluations } from "./telemetry";
@@ -59,7 +60,7 @@ ofrep.use("/evaluate/*", requireKey);
 ofrep.post("/evaluate/flags/:key", async (c) => {
   const key = c.req.param("key");
   const request = await readContext(c);
-  if ("error" in request) return c.json({ key, errorCode: "INVALID_CONTEXT", errorDetails: request.error }, 400);
+  if ("refusal" in request) return ofrepRefusal(request.refusal, { flag: key });
   const snapshot = await snapshotFor(c);
   if (!snapshot) {
     return c.json({ key, errorCode: "FLAG_NOT_FOUND", errorDetails: `flag "${key}" was not found: the environment has no flags` }, 404);
@@ -72,7 +73,7 @@ ofrep.post("/evaluate/flags/:key", async (c) => {
 
 ofrep.post("/evaluate/flags", async (c) => {
   const request = await readContext(c);
-  if ("error" in request) return c.json({ errorCode: "INVALID_CONTEXT", errorDetails: request.error }, 400);
+  if ("refusal" in request) return ofrepRefusal(request.refusal, "bulk");
   const snapshot = await snapshotFor(c);
   const identity = c.get("identity");
   const results = snapshot ? snapshot.compiled.evaluateAll(request.context) : [];
@@ -142,25 +143,32 @@ function lastModifiedSeconds(value: string | undefined): number | null {
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
 
-/** The evaluation context of an OFREP request body; a missing body or `context` is an empty context. */
-async function readContext(c: Context<OfrepEnv>): Promise<{ context: EvaluationContext } | { error: string }> {
-  const text = await c.req.text();
+/**
+ * The evaluation context of an OFREP request body; a missing body or `context` is an empty context.
+ * The body is bounded (`MAX_OFREP_BODY_BYTES`) before it is parsed.
+ */
+async function readContext(c: Context<OfrepEnv>): Promise<{ context: EvaluationContext } | { refusal: OfrepRefusal }> {
+  const text = await readBoundedText(c.req.raw, MAX_OFREP_BODY_BYTES);
+  if (typeof text !== "string") {
+    return { refusal: { code: "too-large", detail: `the request body is over ${MAX_OFREP_BODY_BYTES} bytes; an evaluation context is small: send only the attributes your flags target` } };
+  }
+  const invalid = (detail: string) => ({ refusal: { code: "invalid-context", detail } as const });
   if (text.trim() === "") return { context: {} };
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return { error: "the request body is not valid JSON" };
+    return invalid("the request body is not valid JSON");
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return { error: 'the request body must be a JSON object like {"context": {"targetingKey": "user-1"}}' };
+    return invalid('the request body must be a JSON object like {"context": {"targetingKey": "user-1"}}');
   }
   const context = (body as { context?: unknown }).context;
   if (context === undefined || context === null) return { context: {} };
-  if (typeof context !== "object" || Array.isArray(context)) return { error: "context must be a JSON object" };
+  if (typeof context !== "object" || Array.isArray(context)) return invalid("context must be a JSON object");
   const targetingKey = (context as { targetingKey?: unknown }).targetingKey;
   if (targetingKey !== undefined && typeof targetingKey !== "string") {
-    return { error: "context.targetingKey must be a string" };
+    return invalid("context.targetingKey must be a string");
   }
   return { context: context as EvaluationContext };
 }
