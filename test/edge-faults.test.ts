@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../worker/index";
 import { clearSnapshotCache } from "../worker/snapshot-cache";
-import { evaluate, setupProject } from "./helpers";
+import { call, evaluate, setupProject } from "./helpers";
 
 type Fault = "throws" | "hangs";
 const FAULTS: Fault[] = ["throws", "hangs"];
@@ -201,3 +201,92 @@ describe("no 5xx but 503 from the evaluation routes under any fault", () => {
     }
   }, 120_000);
 });
+
+/** FLAGS_KV and FLAG_STORE that count the reads and snapshot calls the edge makes. */
+function counted(): { overrides: { FLAGS_KV: KVNamespace; FLAG_STORE: Env["FLAG_STORE"]; SNAPSHOT_REFRESH_SECONDS: string }; kvReads: () => number; storeCalls: () => number } {
+  let kvReads = 0;
+  let storeCalls = 0;
+  const kv = env.FLAGS_KV;
+  const namespace = env.FLAG_STORE;
+  const countingKv = {
+    get: (...args: Parameters<KVNamespace["get"]>) => (kvReads++, kv.get(...args)),
+    getWithMetadata: (...args: Parameters<KVNamespace["getWithMetadata"]>) => (kvReads++, kv.getWithMetadata(...args)),
+    put: kv.put.bind(kv),
+    delete: kv.delete.bind(kv),
+    list: kv.list.bind(kv),
+  } as unknown as KVNamespace;
+  const countingStore = {
+    idFromName: namespace.idFromName.bind(namespace),
+    get: (id: DurableObjectId) => {
+      const stub = namespace.get(id);
+      return new Proxy(stub, {
+        get: (target, prop) => {
+          if (prop === "getSnapshot" || prop === "getFlagSet") storeCalls++;
+          return Reflect.get(target, prop);
+        },
+      });
+    },
+  } as unknown as Env["FLAG_STORE"];
+  // A long refresh interval: only requests, not background revalidation, can cause a read.
+  return { overrides: { FLAGS_KV: countingKv, FLAG_STORE: countingStore, SNAPSHOT_REFRESH_SECONDS: "3600" }, kvReads: () => kvReads, storeCalls: () => storeCalls };
+}
+
+describe("a made-up newer version costs the FlagStore and KV nothing per request", () => {
+  it('answers 50 concurrent bulk requests with flagConfigEtag="99999999" with at most one FlagStore call and one KV read', async () => {
+    const { key, version } = await setupProject("amplify-etag");
+    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+    const { overrides, kvReads, storeCalls } = counted();
+    const query = `?flagConfigEtag=${encodeURIComponent('"99999999"')}`;
+    const answers = await Promise.all(Array.from({ length: 50 }, () => send(overrides, `${BULK}${query}`, { key })));
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(answer.body.metadata.configVersion).toBe(version);
+      expect(answer.body.metadata).not.toHaveProperty("stale");
+    }
+    expect(storeCalls()).toBeLessThanOrEqual(1);
+    expect(kvReads()).toBeLessThanOrEqual(1);
+  });
+
+  it("answers 50 single requests with a future flagConfigLastModified with at most one FlagStore call and one KV read", async () => {
+    const { key, version } = await setupProject("amplify-last-modified");
+    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+    const { overrides, kvReads, storeCalls } = counted();
+    // Within the allowed clock skew, so it is not ignored outright.
+    const query = `?flagConfigLastModified=${Math.floor(Date.now() / 1000) + 30}`;
+    for (let i = 0; i < 50; i++) {
+      const answer = await send(overrides, `${SINGLE}${query}`, { key });
+      expect(answer.status).toBe(200);
+      expect(answer.body.metadata.configVersion).toBe(version);
+    }
+    expect(storeCalls()).toBeLessThanOrEqual(1);
+    expect(kvReads()).toBeLessThanOrEqual(1);
+  });
+
+  it("shares one cold load among concurrent requests", async () => {
+    const { key, version } = await setupProject("amplify-cold");
+    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+    clearSnapshotCache();
+    const { overrides, kvReads, storeCalls } = counted();
+    const answers = await Promise.all(Array.from({ length: 50 }, () => send(overrides, SINGLE, { key })));
+    for (const answer of answers) expect(answer.body.metadata.configVersion).toBe(version);
+    expect(kvReads()).toBe(1);
+    expect(storeCalls()).toBe(0);
+  });
+
+  it("still serves a version committed through this isolate at once after a caller spent the look", async () => {
+    const { key, version } = await setupProject("amplify-then-write");
+    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+    const { overrides } = counted();
+    const bogus = `?flagConfigEtag=${encodeURIComponent('"99999999"')}`;
+    expect((await send(overrides, `${SINGLE}${bogus}`, { key })).body.metadata.configVersion).toBe(version);
+    const toggled = await evaluateAfterToggle(key, "amplify-then-write");
+    expect(toggled).toMatchObject({ reason: "DISABLED", metadata: { configVersion: version + 1 } });
+  });
+});
+
+/** Toggles the kill switch through the admin API (this isolate), then evaluates it before KV has the change. */
+async function evaluateAfterToggle(key: string, project: string): Promise<any> {
+  const toggled = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`);
+  expect(toggled.status).toBe(200);
+  return (await evaluate(key, "kill-switch", {})).body;
+}

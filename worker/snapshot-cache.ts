@@ -7,7 +7,8 @@
  * the FlagStore only when KV has nothing new enough. "New enough" is the highest version this
  * isolate knows was committed (`noteVersion`, from admin writes it performed) or the version the
  * caller names (`minVersion`, e.g. OFREP `flagConfigEtag`): read-your-writes without waiting
- * for KV to propagate. When KV and the FlagStore fail or time out, the snapshot in memory is served
+ * for KV to propagate. A caller-named version makes the isolate look at most once per version it
+ * holds (and refresh interval), and concurrent loads share one KV read and FlagStore call. When KV and the FlagStore fail or time out, the snapshot in memory is served
  * and said to be stale (stale-if-error); with nothing in memory the lookup is `unavailable`.
  */
 import { compileFlagSet } from "./engine/index";
@@ -60,6 +61,10 @@ interface Entry {
   refreshing: boolean;
   /** Set when the last attempt to confirm or replace this snapshot failed; cleared by a success. */
   stale: StaleNote | null;
+  /** When a request last made this isolate look for a version newer than this one (null: never). */
+  lookedAt: number | null;
+  /** The highest version committed through this isolate (`noteVersion`) that has been looked for. */
+  lookedForNoted: number;
 }
 
 /** Where a snapshot comes from when memory cannot serve it. */
@@ -76,6 +81,10 @@ const knownVersions = new Map<string, number>();
 /** A cold load that found nothing to serve is not retried for this long: a flood of requests during an outage costs no more calls. */
 const COLD_RETRY_MS = 1_000;
 const coldFailures = new Map<string, { at: number; detail: string }>();
+/** The load in flight per environment: concurrent requests that need one share it. */
+const loads = new Map<string, Promise<SnapshotLookup>>();
+/** A caller-named version is looked for again no sooner than this, even with a shorter refresh interval. */
+const MIN_LOOK_INTERVAL_MS = 1_000;
 
 function cacheKey(project: string, environment: string): string {
   return `${project}\u0000${environment}`;
@@ -103,9 +112,10 @@ export async function getSnapshot(
   minVersion = 0,
 ): Promise<SnapshotLookup> {
   const key = cacheKey(project, environment);
-  const needed = Math.max(minVersion, knownVersions.get(key) ?? 0);
+  const noted = knownVersions.get(key) ?? 0;
+  const needed = Math.max(minVersion, noted);
   const entry = entries.get(key);
-  if (entry && entry.snapshot.version >= needed) {
+  if (entry && (entry.snapshot.version >= needed || !mayLook(entry, noted, sources.refreshMs))) {
     revalidateInBackground(sources, key, project, environment, entry);
     return { kind: "snapshot", snapshot: entry.snapshot, stale: entry.stale };
   }
@@ -113,7 +123,34 @@ export async function getSnapshot(
     const failed = coldFailures.get(key);
     if (failed && Date.now() - failed.at < COLD_RETRY_MS) return { kind: "unavailable", detail: failed.detail };
   }
-  return load(sources, key, project, environment, needed);
+  const running = loads.get(key);
+  if (running) return running;
+  const loading = look(sources, key, project, environment, needed, noted).finally(() => loads.delete(key));
+  loads.set(key, loading);
+  return loading;
+}
+
+/**
+ * Whether a request may make this isolate look for a version newer than the one it holds. A
+ * version committed through this isolate is looked for once; a version a caller names
+ * (`flagConfigEtag`, `flagConfigLastModified`, which anyone with a public client key can make up)
+ * once per version held and refresh interval, so a made-up version costs KV and the FlagStore
+ * nothing after the first request.
+ */
+function mayLook(entry: Entry, noted: number, refreshMs: number): boolean {
+  if (noted > entry.snapshot.version && noted > entry.lookedForNoted) return true;
+  return entry.lookedAt === null || Date.now() - entry.lookedAt >= Math.max(refreshMs, MIN_LOOK_INTERVAL_MS);
+}
+
+/** Loads, then spends the look on whatever the isolate now holds when it is still older than needed. */
+async function look(sources: SnapshotSources, key: string, project: string, environment: string, needed: number, noted: number): Promise<SnapshotLookup> {
+  const result = await load(sources, key, project, environment, needed);
+  const entry = entries.get(key);
+  if (entry && entry.snapshot.version < needed) {
+    entry.lookedAt = Date.now();
+    entry.lookedForNoted = Math.max(entry.lookedForNoted, noted);
+  }
+  return result;
 }
 
 /** KV first, then the FlagStore, each bounded; the best snapshot in memory when both fail. */
@@ -223,7 +260,7 @@ function install(key: string, snapshot: Installable): CompiledSnapshot {
     rampRules: snapshot.rampRules ? compileRampRules(snapshot.rampRules, snapshot.flagSet) : undefined,
     draft: snapshot.draft ? { id: snapshot.draft.id, sampleRate: snapshot.draft.sampleRate, compiled: compileFlagSet(snapshot.draft.flagSet) } : undefined,
   };
-  entries.set(key, { snapshot: compiled, checkedAt: Date.now(), refreshing: false, stale: null });
+  entries.set(key, { snapshot: compiled, checkedAt: Date.now(), refreshing: false, stale: null, lookedAt: null, lookedForNoted: 0 });
   return compiled;
 }
 
@@ -238,4 +275,5 @@ export function clearSnapshotCache(): void {
   entries.clear();
   knownVersions.clear();
   coldFailures.clear();
+  loads.clear();
 }
