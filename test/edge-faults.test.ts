@@ -51,9 +51,9 @@ interface Answer {
  * Calls the Worker with `overrides` in its env. A hang leaves calls pending in `waitUntil`, so the
  * execution context is only waited on when asked.
  */
-async function send(overrides: { [K in keyof Env]?: unknown }, path: string, options: { key?: string; method?: string; body?: unknown; wait?: boolean } = {}): Promise<Answer> {
+async function send(overrides: { [K in keyof Env]?: unknown }, path: string, options: { key?: string; method?: string; body?: unknown; wait?: boolean; headers?: Record<string, string> } = {}): Promise<Answer> {
   const ctx = createExecutionContext();
-  const headers: Record<string, string> = { "content-type": "application/json" };
+  const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
   const method = options.method ?? "POST";
   const request = new Request(`http://edgeflags.test${path}`, {
@@ -183,6 +183,15 @@ describe("server sync and event streams under faults", () => {
   }, HANG_TIMEOUT_MS);
 });
 
+describe("the client rate limiter under faults", () => {
+  it.each(FAULTS)("limits nothing when the limiter %s, rather than failing the evaluation", async (fault) => {
+    const { key } = await setupProject(`limiter-${fault}`);
+    const limiter = { limit: () => failing(fault) };
+    const answer = await send({ CLIENT_RATE_LIMITER: limiter }, SINGLE, { key, headers: { "cf-connecting-ip": "203.0.113.50" } });
+    expect(answer.status).toBe(200);
+  }, HANG_TIMEOUT_MS);
+});
+
 describe("no 5xx but 503 from the evaluation routes under any fault", () => {
   const cases = FAULTS.flatMap((fault) => [
     { name: `KV ${fault}`, fault, overrides: () => ({ FLAGS_KV: faultyKv(fault) }) },
@@ -290,3 +299,29 @@ async function evaluateAfterToggle(key: string, project: string): Promise<any> {
   expect(toggled.status).toBe(200);
   return (await evaluate(key, "kill-switch", {})).body;
 }
+
+describe("a caller-named version is looked for again after the refresh interval", () => {
+  it("serves a version the FlagStore got after an earlier look, once the interval has passed", async () => {
+    const { key, version } = await setupProject("amplify-rearm");
+    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+    // The FlagStore answers one version ahead of KV once `ahead` is set: a commit KV has not had yet.
+    let ahead = 0;
+    const namespace = env.FLAG_STORE;
+    const store = {
+      idFromName: namespace.idFromName.bind(namespace),
+      get: (id: DurableObjectId) => ({
+        getSnapshot: async (environment: string) => {
+          const snapshot = await namespace.get(id).getSnapshot(environment);
+          return snapshot && { ...snapshot, version: snapshot.version + ahead, etag: `"${snapshot.version + ahead}"` };
+        },
+        recordTelemetry: async () => ({ ok: true, value: { exposures: 0 } }),
+      }),
+    };
+    const overrides = { FLAG_STORE: store, SNAPSHOT_REFRESH_SECONDS: "1" };
+    const named = (v: number) => `${SINGLE}?flagConfigEtag=${encodeURIComponent(`"${v}"`)}`;
+    expect((await send(overrides, named(99999999), { key })).body.metadata.configVersion).toBe(version);
+    ahead = 1;
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // waits out the interval
+    expect((await send(overrides, named(version + 1), { key })).body.metadata.configVersion).toBe(version + 1);
+  });
+});
