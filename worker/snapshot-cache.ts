@@ -2,14 +2,16 @@
  * Compiled snapshots in isolate memory, one per project environment.
  *
  * The hot path answers from memory. Once `refreshMs` has passed since the last check, the next
- * request still answers from memory and revalidates against KV in the background
- * (stale-while-revalidate; the FlagStore when KV fails). A request waits on KV only when memory has nothing new enough, and on
- * the FlagStore only when KV has nothing new enough. "New enough" is the highest version this
- * isolate knows was committed (`noteVersion`, from admin writes it performed) or the version the
- * caller names (`minVersion`, e.g. OFREP `flagConfigEtag`): read-your-writes without waiting
- * for KV to propagate. A caller-named version makes the isolate look at most once per version it
- * holds (and refresh interval), and concurrent loads share one KV read and FlagStore call. When KV and the FlagStore fail or time out, the snapshot in memory is served
- * and said to be stale (stale-if-error); with nothing in memory the lookup is `unavailable`.
+ * request still answers from memory and revalidates in the background against KV, or the
+ * FlagStore when KV fails (stale-while-revalidate). A request waits on KV only when memory has
+ * nothing new enough, and on the FlagStore only when KV has nothing new enough. "New enough" is
+ * the highest version this isolate knows was committed (`noteVersion`, from admin writes it
+ * performed) or the version the caller names (`minVersion`, e.g. OFREP `flagConfigEtag`):
+ * read-your-writes without waiting for KV to propagate. A caller-named version makes the isolate
+ * look at most once per version it holds and refresh interval, and concurrent loads share one KV
+ * read and one FlagStore call. Every call has a deadline; when KV and the FlagStore fail, the
+ * snapshot in memory is served and said to be stale (stale-if-error), and with nothing in memory
+ * the lookup is `unavailable`.
  */
 import { compileFlagSet } from "./engine/index";
 import type { CompiledFlagSet } from "./engine/index";
@@ -78,7 +80,7 @@ export interface SnapshotSources {
 
 const entries = new Map<string, Entry>();
 const knownVersions = new Map<string, number>();
-/** A cold load that found nothing to serve is not retried for this long: a flood of requests during an outage costs no more calls. */
+/** A cold load that found nothing to serve is not retried for this long, so a flood of requests during an outage costs no more calls. */
 const COLD_RETRY_MS = 1_000;
 const coldFailures = new Map<string, { at: number; detail: string }>();
 /** The load in flight per environment: concurrent requests that need one share it. */
