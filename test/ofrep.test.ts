@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { snapshotKvKey } from "../durable-objects/snapshot";
 import { clearKeyCache } from "../worker/keys";
 import { clearSnapshotCache } from "../worker/snapshot-cache";
@@ -222,5 +222,68 @@ describe("rate limiting of client keys", () => {
   it("does not limit server keys", async () => {
     const { key } = await setupProject("rate-server", undefined, "server");
     for (let i = 0; i < 8; i++) expect((await evaluate(key, null, {}, from("203.0.113.8"))).status).toBe(200);
+  });
+});
+
+describe("OFREP request bodies are bounded at 64 KiB", () => {
+  const LIMIT = 64 * 1024;
+  const FIFTY_MB = 50 * 1024 * 1024;
+
+  /** A body streamed in 64 KiB chunks on demand, counting what the Worker pulled. */
+  function streamedBody(total: number): { body: ReadableStream<Uint8Array>; pulled: () => number } {
+    const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= total) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    return { body, pulled: () => sent };
+  }
+
+  /** `{"context":{"targetingKey":"u1"}}` padded with spaces to exactly `size` bytes. */
+  function paddedContext(size: number): string {
+    const json = JSON.stringify({ context: { targetingKey: "u1" } });
+    return json + " ".repeat(size - json.length);
+  }
+
+  const post = (path: string, key: string, body: BodyInit, headers: Record<string, string> = {}) =>
+    exports.default.fetch(new Request(`http://edgeflags.test${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers }, body }));
+
+  it.each([
+    { route: "single", path: "/ofrep/v1/evaluate/flags/kill-switch", key: { key: "kill-switch", errorCode: "GENERAL" } },
+    { route: "bulk", path: "/ofrep/v1/evaluate/flags", key: { errorCode: "GENERAL" } },
+  ])("answers 413 to a streamed 50 MB body on the $route route, reading no more than the limit", async ({ route, path, key: shape }) => {
+    const { key } = await setupProject(`limit-stream-${route}`);
+    const { body, pulled } = streamedBody(FIFTY_MB);
+    const res = await post(path, key, body);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ ...shape, errorDetails: expect.stringMatching(/over 65536 bytes/) });
+    // Refused while reading: a couple of chunks past the limit at most, never the 50 MB.
+    expect(pulled()).toBeLessThan(LIMIT * 4);
+  });
+
+  it.each([
+    { route: "single", path: "/ofrep/v1/evaluate/flags/kill-switch" },
+    { route: "bulk", path: "/ofrep/v1/evaluate/flags" },
+  ])("answers 413 from a declared Content-Length over the limit on the $route route, before reading", async ({ route, path }) => {
+    const { key } = await setupProject(`limit-declared-${route}`);
+    const { body, pulled } = streamedBody(FIFTY_MB);
+    const res = await post(path, key, body, { "content-length": String(FIFTY_MB) });
+    expect(res.status).toBe(413);
+    expect(pulled()).toBeLessThan(LIMIT * 4);
+  });
+
+  it.each([
+    { route: "single", path: "/ofrep/v1/evaluate/flags/kill-switch" },
+    { route: "bulk", path: "/ofrep/v1/evaluate/flags" },
+  ])("evaluates a body of exactly 64 KiB on the $route route, and refuses one byte more", async ({ route, path }) => {
+    const { key } = await setupProject(`limit-exact-${route}`);
+    const exact = await post(path, key, paddedContext(LIMIT));
+    expect(exact.status).toBe(200);
+    const over = await post(path, key, paddedContext(LIMIT + 1));
+    expect(over.status).toBe(413);
   });
 });

@@ -9,7 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { admin } from "../admin/routes";
 import { createConsole } from "../admin/ui/index";
 import { problem } from "../admin/problem";
-import { ofrep, VERSION_HEADER } from "./ofrep";
+import { ofrep, STALE_HEADER, VERSION_HEADER } from "./ofrep";
 import { sync } from "./sync";
 
 export const app = new Hono<{ Bindings: Env }>();
@@ -20,7 +20,7 @@ app.use(
     origin: "*",
     allowMethods: ["POST", "GET", "OPTIONS"],
     allowHeaders: ["Authorization", "X-API-Key", "Content-Type", "If-None-Match"],
-    exposeHeaders: ["ETag", "Retry-After", VERSION_HEADER],
+    exposeHeaders: ["ETag", "Retry-After", VERSION_HEADER, STALE_HEADER],
     maxAge: 86_400,
   }),
 );

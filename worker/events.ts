@@ -19,6 +19,8 @@
  */
 import { broadcasterName, shardCount } from "../durable-objects/broadcaster";
 import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
+import { ofrepRefusal, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "./ofrep-wire";
 import { rateLimited } from "./rate-limit";
 import { signStreamToken, tokenExpiry, verifyStreamToken, type StreamClaims } from "./stream-token";
 
@@ -109,8 +111,13 @@ type Message = { type: "hello"; latest: Change | null } | ({ type: "change" } & 
 
 const encoder = new TextEncoder();
 
-function problem(status: 401 | 404 | 503, errorDetails: string): Response {
-  return Response.json({ errorDetails }, { status, headers: { "cache-control": "no-store" } });
+function refuse(refusal: OfrepRefusal): Response {
+  return ofrepRefusal(refusal, "other");
+}
+
+/** The answer when the stream cannot be opened now; the provider reconnects or polls. */
+function unavailable(why: string): Response {
+  return refuse({ code: "unavailable", detail: `${why}; the provider will poll or retry in ${UNAVAILABLE_RETRY_AFTER_S} s`, retryAfter: UNAVAILABLE_RETRY_AFTER_S });
 }
 
 let lastFormatted: { change: Change; text: string } | null = null;
@@ -176,32 +183,36 @@ export async function handleEventStream(
   currentVersion: CurrentVersion,
   settings: StreamSettings = streamSettings(env),
 ): Promise<Response> {
-  if (settings.shards === 0) return problem(404, "event streams are turned off on this server; poll the bulk evaluation instead");
+  if (settings.shards === 0) return refuse({ code: "not-found", detail: "event streams are turned off on this server; poll the bulk evaluation instead" });
   const url = new URL(request.url);
   const token = url.searchParams.get("token");
-  if (!token) return problem(401, "this URL needs the token from the bulk evaluation's eventStreams");
+  if (!token) return refuse({ code: "unauthenticated", detail: "this URL needs the token from the bulk evaluation's eventStreams" });
   const check = await verifyStreamToken(env.ADMIN_TOKEN, token, Date.now());
   if (!check.ok) {
-    return problem(401, check.reason === "expired"
+    return refuse({ code: "unauthenticated", detail: check.reason === "expired"
       ? "this event-stream URL has expired; POST /ofrep/v1/evaluate/flags for a new one"
-      : "this event-stream token is not valid");
+      : "this event-stream token is not valid" });
   }
   const claims = check.claims;
-  if (!(await keyIsValid(env.FLAGS_KV, claims, settings.keyCheckMs))) {
-    return problem(401, "the key this stream was issued to is revoked or expired");
-  }
+  const valid = await keyIsValid(env.FLAGS_KV, claims, settings.keyCheckMs);
+  if (valid === null) return unavailable("the key this stream was issued to could not be checked");
+  if (!valid) return refuse({ code: "unauthenticated", detail: "the key this stream was issued to is revoked or expired" });
   // Opening streams is limited like client evaluations, per key and client address: a stream holds
   // a request here and a socket on a broadcaster shard.
   const retryAfter = await rateLimited(env, `stream:${claims.keyId}`, request.headers.get("cf-connecting-ip"));
   if (retryAfter) {
-    return Response.json({ errorDetails: `too many event streams opened from this address with this key; retry in ${retryAfter} s` }, { status: 429, headers: { "retry-after": String(retryAfter), "cache-control": "no-store" } });
+    return refuse({ code: "rate-limited", detail: `too many event streams opened from this address with this key; retry in ${retryAfter} s`, retryAfter });
   }
 
   const shard = Math.floor(Math.random() * settings.shards);
   const stub = env.BROADCASTER.getByName(broadcasterName(claims.project, claims.environment, shard));
-  const upgrade = await stub.fetch(`https://broadcaster/connect?key=${encodeURIComponent(claims.keyId)}`, { headers: { upgrade: "websocket" } });
-  const socket = upgrade.webSocket;
-  if (!socket) return problem(503, "event streams are unavailable right now; the provider will poll or retry");
+  const upgrade = await withDeadline(
+    stub.fetch(`https://broadcaster/connect?key=${encodeURIComponent(claims.keyId)}`, { headers: { upgrade: "websocket" } }),
+    DEADLINE_MS.broadcaster,
+    "broadcaster connect",
+  ).catch(() => null);
+  const socket = upgrade?.webSocket;
+  if (!socket) return unavailable("event streams are unavailable right now");
   socket.accept();
 
   const seen = seenVersion(request, url);
@@ -269,7 +280,8 @@ export async function handleEventStream(
     }
     if (Date.now() - lastKeyCheck >= settings.keyCheckMs) {
       lastKeyCheck = Date.now();
-      ctx.waitUntil(keyIsValid(env.FLAGS_KV, claims, settings.keyCheckMs).then((valid) => { if (!valid) end(); }, () => undefined));
+      // A check KV could not answer keeps the stream open; only a key known to be bad ends it.
+      ctx.waitUntil(keyIsValid(env.FLAGS_KV, claims, settings.keyCheckMs).then((valid) => { if (valid === false) end(); }, () => undefined));
     }
   }, settings.heartbeatMs);
   expiry = setTimeout(end, Math.max(0, claims.exp * 1000 - Date.now()));
@@ -289,23 +301,25 @@ const keyChecks = new Map<string, KeyCheck>();
 /**
  * Whether the stream's key is still active for its environment, from the KV key index (the same
  * source, and the same propagation bound, as the OFREP key check); remembered per isolate for
- * `maxAgeMs`, so a thousand streams of one client key cost one KV read per interval.
+ * `maxAgeMs`, so a thousand streams of one client key cost one KV read per interval. When KV fails
+ * or times out the last answer stands; null when there is none (the key cannot be judged).
  */
-async function keyIsValid(kv: KVNamespace, claims: StreamClaims, maxAgeMs: number): Promise<boolean> {
+async function keyIsValid(kv: KVNamespace, claims: StreamClaims, maxAgeMs: number): Promise<boolean | null> {
   const now = Date.now();
   const cached = keyChecks.get(claims.keyHash);
-  let valid: boolean;
-  if (cached && now - cached.checkedAt < maxAgeMs) {
-    valid = cached.valid;
-  } else {
-    const raw = await kv.get(keyIndexKvKey(claims.keyHash), "json");
-    const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
-    const identity = parsed?.success ? parsed.data : null;
-    valid = identity !== null && identity.id === claims.keyId && identity.project === claims.project && identity.environment === claims.environment;
-    if (valid && identity?.expiresAt) valid = Date.parse(identity.expiresAt) > now;
-    if (keyChecks.size >= 10_000) keyChecks.clear();
-    keyChecks.set(claims.keyHash, { valid, checkedAt: now });
+  if (cached && now - cached.checkedAt < maxAgeMs) return cached.valid;
+  let raw: unknown;
+  try {
+    raw = await withDeadline(kv.get(keyIndexKvKey(claims.keyHash), "json"), DEADLINE_MS.edgeKvRead, "KV key index read");
+  } catch {
+    return cached ? cached.valid : null;
   }
+  const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
+  const identity = parsed?.success ? parsed.data : null;
+  let valid = identity !== null && identity.id === claims.keyId && identity.project === claims.project && identity.environment === claims.environment;
+  if (valid && identity?.expiresAt) valid = Date.parse(identity.expiresAt) > now;
+  if (keyChecks.size >= 10_000) keyChecks.clear();
+  keyChecks.set(claims.keyHash, { valid, checkedAt: now });
   return valid;
 }
 

@@ -2,6 +2,7 @@
  * API keys at the edge: read the credential from a request, and resolve a key to the project and
  * environment it serves from isolate memory, refreshed from the KV key index.
  */
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
 
 /** The credential of a request: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
@@ -35,21 +36,36 @@ const MAX_CACHED_KEYS = 10_000;
 const identities = new Map<string, CachedIdentity>();
 
 /**
- * The identity of `key`, or null when it is unknown or revoked. A known key is served from memory
- * and revalidated against KV in the background once `refreshMs` has passed, so revocation reaches
- * this isolate within KV's propagation window plus `refreshMs`.
+ * What the edge knows of a key: its identity, that it is unknown (or revoked, or expired), or
+ * nothing, because the KV key index failed or timed out for a key this isolate has not seen.
+ */
+export type KeyLookup =
+  | { kind: "known"; identity: KeyIdentity }
+  | { kind: "unknown" }
+  | { kind: "unavailable"; detail: string };
+
+/**
+ * Resolves `key`. A known key is served from memory and revalidated against KV in the background
+ * once `refreshMs` has passed, so revocation reaches this isolate within KV's propagation window
+ * plus `refreshMs`; while KV fails, a key already known here keeps working. A key is never called
+ * unknown because KV did not answer: that is `unavailable`.
+ *
+ * @example
+ * const lookup = await resolveKey(env.FLAGS_KV, ctx.waitUntil.bind(ctx), credential, 5_000);
  */
 export async function resolveKey(
   kv: KVNamespace,
   waitUntil: (promise: Promise<unknown>) => void,
   key: string,
   refreshMs: number,
-): Promise<KeyIdentity | null> {
-  if (!looksLikeKey(key)) return null;
-  const identity = await cachedIdentity(kv, waitUntil, key, refreshMs);
+): Promise<KeyLookup> {
+  if (!looksLikeKey(key)) return { kind: "unknown" };
+  const lookup = await cachedIdentity(kv, waitUntil, key, refreshMs);
+  if (lookup.kind !== "known") return lookup;
   // A rotated key's old half stops at its expiry here too, not only when KV drops it.
-  if (identity?.expiresAt && Date.parse(identity.expiresAt) <= Date.now()) return null;
-  return identity;
+  const { expiresAt } = lookup.identity;
+  if (expiresAt && Date.parse(expiresAt) <= Date.now()) return { kind: "unknown" };
+  return lookup;
 }
 
 async function cachedIdentity(
@@ -57,26 +73,33 @@ async function cachedIdentity(
   waitUntil: (promise: Promise<unknown>) => void,
   key: string,
   refreshMs: number,
-): Promise<KeyIdentity | null> {
+): Promise<KeyLookup> {
   const cached = identities.get(key);
   const now = Date.now();
   if (cached) {
     const age = now - cached.checkedAt;
     if (cached.identity === null) {
-      if (age < Math.min(UNKNOWN_KEY_TTL_MS, refreshMs)) return null;
+      if (age < Math.min(UNKNOWN_KEY_TTL_MS, refreshMs)) return { kind: "unknown" };
     } else {
       if (age >= refreshMs && !cached.refreshing) {
         cached.refreshing = true;
-        waitUntil(lookup(kv, key).finally(() => { cached.refreshing = false; }));
+        // A failed revalidation keeps the key working and is retried after another `refreshMs`.
+        waitUntil(lookup(kv, key).catch(() => { cached.checkedAt = Date.now(); }).finally(() => { cached.refreshing = false; }));
       }
-      return cached.identity;
+      return { kind: "known", identity: cached.identity };
     }
   }
-  return lookup(kv, key);
+  try {
+    const identity = await lookup(kv, key);
+    return identity ? { kind: "known", identity } : { kind: "unknown" };
+  } catch (error) {
+    return { kind: "unavailable", detail: error instanceof Error ? error.message : String(error) };
+  }
 }
 
+/** Reads the key index, within the edge's KV deadline; throws when KV fails or does not answer. */
 async function lookup(kv: KVNamespace, key: string): Promise<KeyIdentity | null> {
-  const raw = await kv.get(keyIndexKvKey(hashKey(key)), "json");
+  const raw = await withDeadline(kv.get(keyIndexKvKey(hashKey(key)), "json"), DEADLINE_MS.edgeKvRead, "KV key index read");
   const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
   const identity = parsed?.success ? parsed.data : null;
   if (identities.size >= MAX_CACHED_KEYS) {

@@ -47,3 +47,64 @@ export function ofrepStatus(result: EvaluationResult): 200 | 400 | 404 {
       return 400;
   }
 }
+
+/** Why an OFREP request is answered without an evaluation. */
+export type OfrepRefusal =
+  | { code: "unauthenticated"; detail: string }
+  | { code: "forbidden"; detail: string }
+  | { code: "not-found"; detail: string }
+  | { code: "invalid-context"; detail: string }
+  | { code: "too-large"; detail: string }
+  | { code: "rate-limited"; detail: string; retryAfter: number }
+  | { code: "unavailable"; detail: string; retryAfter: number };
+
+/** Which OFREP route refuses: the single-flag route names the flag, the bulk route gives an error code. */
+export type OfrepRoute = { flag: string } | "bulk" | "other";
+
+/** Seconds a caller is asked to wait when the edge has nothing to serve (KV and the FlagStore failed). */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
+
+/**
+ * The response refusing an OFREP request: `evaluationFailure` (key, errorCode) on the single-flag
+ * route, `bulkEvaluationFailure` (errorCode) on the bulk route, `generalErrorResponse` elsewhere.
+ *
+ * @example
+ * return ofrepRefusal({ code: "unavailable", detail: "…", retryAfter: 5 }, "bulk");
+ */
+export function ofrepRefusal(refusal: OfrepRefusal, route: OfrepRoute): Response {
+  const headers: Record<string, string> = { "cache-control": "no-store" };
+  let status: 400 | 401 | 403 | 404 | 413 | 429 | 503;
+  switch (refusal.code) {
+    case "unauthenticated":
+      status = 401;
+      break;
+    case "forbidden":
+      status = 403;
+      break;
+    case "not-found":
+      status = 404;
+      break;
+    case "invalid-context":
+      status = 400;
+      break;
+    case "too-large":
+      status = 413;
+      break;
+    case "rate-limited":
+      status = 429;
+      headers["retry-after"] = String(refusal.retryAfter);
+      break;
+    case "unavailable":
+      status = 503;
+      headers["retry-after"] = String(refusal.retryAfter);
+      break;
+  }
+  const errorCode = refusal.code === "invalid-context" ? "INVALID_CONTEXT" : refusal.code === "not-found" ? "FLAG_NOT_FOUND" : "GENERAL";
+  const evaluation = status === 400 || status === 404 || status === 413 || status === 503;
+  const body = route === "other" || !evaluation
+    ? { errorDetails: refusal.detail }
+    : route === "bulk"
+      ? { errorCode, errorDetails: refusal.detail }
+      : { key: route.flag, errorCode, errorDetails: refusal.detail };
+  return Response.json(body, { status, headers });
+}

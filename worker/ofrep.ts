@@ -13,13 +13,20 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import type { EvaluationContext, EvaluationResult } from "./engine/types";
 import { EVENT_STREAM_PATH, eventStreamsFor, handleEventStream } from "./events";
 import { readCredential, resolveKey } from "./keys";
-import { ofrepStatus, toOfrep } from "./ofrep-wire";
-import { getSnapshot, type CompiledSnapshot, type SnapshotSources } from "./snapshot-cache";
+import { MAX_OFREP_BODY_BYTES, readBoundedText } from "./bounded-body";
+import { ofrepRefusal, ofrepStatus, toOfrep, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "./ofrep-wire";
+import { getSnapshot, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
 import { rateLimited } from "./rate-limit";
 import { flush, recordEvaluations } from "./telemetry";
 import type { KeyIdentity } from "../durable-objects/snapshot";
 
 export const VERSION_HEADER = "X-Edgeflags-Config-Version";
+/**
+ * Present when the answer came from a snapshot the edge could not confirm or replace because KV
+ * and the FlagStore failed (stale-if-error); its value is the `StaleNote` reason. The metadata
+ * then carries `stale: true` and `staleReason`.
+ */
+export const STALE_HEADER = "X-Edgeflags-Stale";
 
 type OfrepEnv = { Bindings: Env; Variables: { identity: KeyIdentity } };
 
@@ -33,47 +40,67 @@ export const ofrep = new Hono<OfrepEnv>();
 
 // The event stream authenticates by the token in its URL (EventSource cannot send headers).
 ofrep.get(EVENT_STREAM_PATH, (c) =>
-  handleEventStream(c.req.raw, c.env, c.executionCtx, async (project, environment) => getSnapshot(snapshotSources(c), project, environment)),
+  handleEventStream(c.req.raw, c.env, c.executionCtx, async (project, environment) => {
+    const lookup = await getSnapshot(snapshotSources(c), project, environment);
+    return lookup.kind === "snapshot" ? lookup.snapshot : null;
+  }),
 );
 
 const requireKey: MiddlewareHandler<OfrepEnv> = async (c, next) => {
   const credential = readCredential(c.req.raw.headers);
   if (!credential) {
-    return c.json({ errorDetails: "send a client or server key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'" }, 401);
+    return ofrepRefusal({ code: "unauthenticated", detail: "send a client or server key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'" }, "other");
   }
-  const identity = await resolveKey(c.env.FLAGS_KV, (p) => c.executionCtx.waitUntil(p), credential, refreshMs(c.env));
-  if (!identity) return c.json({ errorDetails: "this key is not known or has been revoked" }, 401);
+  const lookup = await resolveKey(c.env.FLAGS_KV, (p) => c.executionCtx.waitUntil(p), credential, refreshMs(c.env));
+  if (lookup.kind === "unavailable") return ofrepRefusal(unavailable(`this key could not be checked: ${lookup.detail}`), "other");
+  if (lookup.kind === "unknown") return ofrepRefusal({ code: "unauthenticated", detail: "this key is not known or has been revoked" }, "other");
+  const identity = lookup.identity;
   if (identity.environment === null) {
-    return c.json({ errorDetails: "admin keys do not evaluate flags; use a client or server key of an environment" }, 403);
+    return ofrepRefusal({ code: "forbidden", detail: "admin keys do not evaluate flags; use a client or server key of an environment" }, "other");
   }
   c.set("identity", identity);
   if (identity.scope === "client") {
     const limited = await rateLimited(c.env, identity.id, c.req.header("cf-connecting-ip"));
-    if (limited) return c.json({ errorDetails: `too many evaluations from this address with this key; retry in ${limited} s` }, 429, { "Retry-After": String(limited) });
+    if (limited) return ofrepRefusal({ code: "rate-limited", detail: `too many evaluations from this address with this key; retry in ${limited} s`, retryAfter: limited }, "other");
   }
   await next();
 };
 ofrep.use("/evaluate/*", requireKey);
 
+/** The refusal when the edge has nothing it may serve; the caller retries (its SDK keeps its cache). */
+export function unavailable(why: string): OfrepRefusal {
+  return { code: "unavailable", detail: `${why}; retry in ${UNAVAILABLE_RETRY_AFTER_S} s`, retryAfter: UNAVAILABLE_RETRY_AFTER_S };
+}
+
+/** Marks a stale answer in its headers and returns the metadata that says so (empty when fresh). */
+function staleMetadata(c: Context<OfrepEnv>, stale: StaleNote | null): { stale?: true; staleReason?: string } {
+  if (!stale) return {};
+  c.header(STALE_HEADER, stale.reason);
+  return { stale: true, staleReason: stale.detail };
+}
 
 ofrep.post("/evaluate/flags/:key", async (c) => {
   const key = c.req.param("key");
   const request = await readContext(c);
-  if ("error" in request) return c.json({ key, errorCode: "INVALID_CONTEXT", errorDetails: request.error }, 400);
-  const snapshot = await snapshotFor(c);
-  if (!snapshot) {
-    return c.json({ key, errorCode: "FLAG_NOT_FOUND", errorDetails: `flag "${key}" was not found: the environment has no flags` }, 404);
+  if ("refusal" in request) return ofrepRefusal(request.refusal, { flag: key });
+  const lookup = await snapshotFor(c);
+  if (lookup.kind === "unavailable") return ofrepRefusal(unavailable(`no flag configuration could be loaded: ${lookup.detail}`), { flag: key });
+  if (lookup.kind === "missing") {
+    return ofrepRefusal({ code: "not-found", detail: `flag "${key}" was not found: the environment has no flags` }, { flag: key });
   }
+  const { snapshot, stale } = lookup;
   const result = snapshot.compiled.evaluate(key, request.context);
   record(c, snapshot, request.context, [result]);
   c.header(VERSION_HEADER, String(snapshot.version));
-  return c.json(toOfrep(result, { configVersion: snapshot.version }), ofrepStatus(result));
+  return c.json(toOfrep(result, { configVersion: snapshot.version, ...staleMetadata(c, stale) }), ofrepStatus(result));
 });
 
 ofrep.post("/evaluate/flags", async (c) => {
   const request = await readContext(c);
-  if ("error" in request) return c.json({ errorCode: "INVALID_CONTEXT", errorDetails: request.error }, 400);
-  const snapshot = await snapshotFor(c);
+  if ("refusal" in request) return ofrepRefusal(request.refusal, "bulk");
+  const lookup = await snapshotFor(c);
+  if (lookup.kind === "unavailable") return ofrepRefusal(unavailable(`no flag configuration could be loaded: ${lookup.detail}`), "bulk");
+  const snapshot = lookup.kind === "snapshot" ? lookup.snapshot : null;
   const identity = c.get("identity");
   const results = snapshot ? snapshot.compiled.evaluateAll(request.context) : [];
   if (snapshot) record(c, snapshot, request.context, results);
@@ -88,6 +115,7 @@ ofrep.post("/evaluate/flags", async (c) => {
       environment: identity.environment,
       configVersion: snapshot?.version ?? 0,
       ...(snapshot ? { updatedAt: snapshot.updatedAt } : {}),
+      ...staleMetadata(c, lookup.kind === "snapshot" ? lookup.stale : null),
     },
   });
   const etag = `"${createHash("sha1").update(body).digest("base64url")}"`;
@@ -122,16 +150,17 @@ const LAST_MODIFIED_SKEW_S = 60;
  * (a version, exact) and `flagConfigLastModified` (unix seconds or ISO 8601; a snapshot committed
  * in that second or later). Either makes a stale isolate read KV, and a lagging KV the FlagStore.
  */
-async function snapshotFor(c: Context<OfrepEnv>): Promise<CompiledSnapshot | null> {
+async function snapshotFor(c: Context<OfrepEnv>): Promise<SnapshotLookup> {
   const identity = c.get("identity");
   const sources = snapshotSources(c);
   const named = /^(?:W\/)?"?(\d+)"?$/.exec(c.req.query("flagConfigEtag") ?? "");
-  const snapshot = await getSnapshot(sources, identity.project, identity.environment!, named ? Number(named[1]) : 0);
+  const lookup = await getSnapshot(sources, identity.project, identity.environment!, named ? Number(named[1]) : 0);
   const since = lastModifiedSeconds(c.req.query("flagConfigLastModified"));
-  if (!snapshot || since === null || since > Date.now() / 1000 + LAST_MODIFIED_SKEW_S) return snapshot;
-  if (Math.floor(Date.parse(snapshot.updatedAt) / 1000) >= since) return snapshot;
+  if (lookup.kind !== "snapshot" || since === null || since > Date.now() / 1000 + LAST_MODIFIED_SKEW_S) return lookup;
+  if (Math.floor(Date.parse(lookup.snapshot.updatedAt) / 1000) >= since) return lookup;
   // Older than the caller was told of: anything newer will do, and the FlagStore has the newest.
-  return (await getSnapshot(sources, identity.project, identity.environment!, snapshot.version + 1)) ?? snapshot;
+  const newer = await getSnapshot(sources, identity.project, identity.environment!, lookup.snapshot.version + 1);
+  return newer.kind === "snapshot" ? newer : lookup;
 }
 
 /** A `flagConfigLastModified` in unix seconds, or null when absent or unreadable. */
@@ -142,25 +171,32 @@ function lastModifiedSeconds(value: string | undefined): number | null {
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
 
-/** The evaluation context of an OFREP request body; a missing body or `context` is an empty context. */
-async function readContext(c: Context<OfrepEnv>): Promise<{ context: EvaluationContext } | { error: string }> {
-  const text = await c.req.text();
+/**
+ * The evaluation context of an OFREP request body; a missing body or `context` is an empty context.
+ * The body is bounded (`MAX_OFREP_BODY_BYTES`) before it is parsed.
+ */
+async function readContext(c: Context<OfrepEnv>): Promise<{ context: EvaluationContext } | { refusal: OfrepRefusal }> {
+  const text = await readBoundedText(c.req.raw, MAX_OFREP_BODY_BYTES);
+  if (typeof text !== "string") {
+    return { refusal: { code: "too-large", detail: `the request body is over ${MAX_OFREP_BODY_BYTES} bytes; an evaluation context is small: send only the attributes your flags target` } };
+  }
+  const invalid = (detail: string) => ({ refusal: { code: "invalid-context", detail } as const });
   if (text.trim() === "") return { context: {} };
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return { error: "the request body is not valid JSON" };
+    return invalid("the request body is not valid JSON");
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return { error: 'the request body must be a JSON object like {"context": {"targetingKey": "user-1"}}' };
+    return invalid('the request body must be a JSON object like {"context": {"targetingKey": "user-1"}}');
   }
   const context = (body as { context?: unknown }).context;
   if (context === undefined || context === null) return { context: {} };
-  if (typeof context !== "object" || Array.isArray(context)) return { error: "context must be a JSON object" };
+  if (typeof context !== "object" || Array.isArray(context)) return invalid("context must be a JSON object");
   const targetingKey = (context as { targetingKey?: unknown }).targetingKey;
   if (targetingKey !== undefined && typeof targetingKey !== "string") {
-    return { error: "context.targetingKey must be a string" };
+    return invalid("context.targetingKey must be a string");
   }
   return { context: context as EvaluationContext };
 }

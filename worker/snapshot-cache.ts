@@ -2,15 +2,20 @@
  * Compiled snapshots in isolate memory, one per project environment.
  *
  * The hot path answers from memory. Once `refreshMs` has passed since the last check, the next
- * request still answers from memory and revalidates against KV in the background
- * (stale-while-revalidate). A request waits on KV only when memory has nothing new enough, and on
- * the FlagStore only when KV has nothing new enough. "New enough" is the highest version this
- * isolate knows was committed (`noteVersion`, from admin writes it performed) or the version the
- * caller names (`minVersion`, e.g. OFREP `flagConfigEtag`): read-your-writes without waiting
- * for KV to propagate.
+ * request still answers from memory and revalidates in the background against KV, or the
+ * FlagStore when KV fails (stale-while-revalidate). A request waits on KV only when memory has
+ * nothing new enough, and on the FlagStore only when KV has nothing new enough. "New enough" is
+ * the highest version this isolate knows was committed (`noteVersion`, from admin writes it
+ * performed) or the version the caller names (`minVersion`, e.g. OFREP `flagConfigEtag`):
+ * read-your-writes without waiting for KV to propagate. A caller-named version makes the isolate
+ * look at most once per version it holds and refresh interval, and concurrent loads share one KV
+ * read and one FlagStore call. Every call has a deadline; when KV and the FlagStore fail, the
+ * snapshot in memory is served and said to be stale (stale-if-error), and with nothing in memory
+ * the lookup is `unavailable`.
  */
 import { compileFlagSet } from "./engine/index";
 import type { CompiledFlagSet } from "./engine/index";
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { snapshotKvKey, SnapshotSchema, type Snapshot } from "../durable-objects/snapshot";
 
 export interface CompiledSnapshot {
@@ -31,10 +36,37 @@ export interface CompiledSnapshot {
   draft: { id: string; sampleRate: number; compiled: CompiledFlagSet } | undefined;
 }
 
+/** Why a served snapshot may not be the newest: a source the edge needed failed or timed out. */
+export interface StaleNote {
+  /**
+   * `newer-version-unavailable`: a newer version was needed (named by the caller, or committed
+   * through this isolate) and neither KV nor the FlagStore delivered it; `revalidation-failed`:
+   * the periodic check of the snapshot against KV and the FlagStore failed.
+   */
+  reason: "newer-version-unavailable" | "revalidation-failed";
+  detail: string;
+}
+
+/**
+ * What the edge can serve for an environment: a snapshot (with a note when it is served because a
+ * source failed), `missing` when the FlagStore says the environment has no snapshot, or
+ * `unavailable` when nothing is in memory and neither KV nor the FlagStore answered.
+ */
+export type SnapshotLookup =
+  | { kind: "snapshot"; snapshot: CompiledSnapshot; stale: StaleNote | null }
+  | { kind: "missing" }
+  | { kind: "unavailable"; detail: string };
+
 interface Entry {
   snapshot: CompiledSnapshot;
   checkedAt: number;
   refreshing: boolean;
+  /** Set when the last attempt to confirm or replace this snapshot failed; cleared by a success. */
+  stale: StaleNote | null;
+  /** When a request last made this isolate look for a version newer than this one (null: never). */
+  lookedAt: number | null;
+  /** The highest version committed through this isolate (`noteVersion`) that has been looked for. */
+  lookedForNoted: number;
 }
 
 /** Where a snapshot comes from when memory cannot serve it. */
@@ -48,6 +80,13 @@ export interface SnapshotSources {
 
 const entries = new Map<string, Entry>();
 const knownVersions = new Map<string, number>();
+/** A cold load that found nothing to serve is not retried for this long, so a flood of requests during an outage costs no more calls. */
+const COLD_RETRY_MS = 1_000;
+const coldFailures = new Map<string, { at: number; detail: string }>();
+/** The load in flight per environment: concurrent requests that need one share it. */
+const loads = new Map<string, Promise<SnapshotLookup>>();
+/** A caller-named version is looked for again no sooner than this, even with a shorter refresh interval. */
+const MIN_LOOK_INTERVAL_MS = 1_000;
 
 function cacheKey(project: string, environment: string): string {
   return `${project}\u0000${environment}`;
@@ -60,41 +99,133 @@ export function noteVersion(project: string, environment: string, version: numbe
 }
 
 /**
- * The compiled snapshot of an environment, at least `minVersion` new when one exists; null when
- * neither KV nor the FlagStore has the environment.
+ * The compiled snapshot of an environment, at least `minVersion` new when one can be had. Every
+ * KV read and FlagStore call has a deadline; when they fail, the snapshot in memory is served with
+ * a `StaleNote` (stale-if-error), and only an isolate with nothing in memory answers `unavailable`.
+ *
+ * @example
+ * const lookup = await getSnapshot(sources, "shop", "production", namedVersion);
+ * if (lookup.kind === "snapshot") evaluate(lookup.snapshot);
  */
 export async function getSnapshot(
   sources: SnapshotSources,
   project: string,
   environment: string,
   minVersion = 0,
-): Promise<CompiledSnapshot | null> {
+): Promise<SnapshotLookup> {
   const key = cacheKey(project, environment);
-  const needed = Math.max(minVersion, knownVersions.get(key) ?? 0);
+  const noted = knownVersions.get(key) ?? 0;
+  const needed = Math.max(minVersion, noted);
   const entry = entries.get(key);
-  if (entry && entry.snapshot.version >= needed) {
-    if (Date.now() - entry.checkedAt >= sources.refreshMs && !entry.refreshing) {
-      entry.refreshing = true;
-      sources.waitUntil(
-        refreshFromKv(sources.kv, key, project, environment)
-          .catch(() => undefined)
-          .finally(() => { entry.refreshing = false; }),
-      );
-    }
-    return entry.snapshot;
+  if (entry && (entry.snapshot.version >= needed || !mayLook(entry, noted, sources.refreshMs))) {
+    revalidateInBackground(sources, key, project, environment, entry);
+    return { kind: "snapshot", snapshot: entry.snapshot, stale: entry.stale };
   }
-  const fromKv = await readKv(sources.kv, project, environment, entry?.snapshot.version ?? -1).catch(() => null);
-  if (fromKv && fromKv.version >= needed) return install(key, fromKv);
-  const fromStore = await sources.fromStore(project, environment);
-  if (fromStore) return install(key, fromStore);
-  return fromKv ? install(key, fromKv) : (entry?.snapshot ?? null);
+  if (!entry) {
+    const failed = coldFailures.get(key);
+    if (failed && Date.now() - failed.at < COLD_RETRY_MS) return { kind: "unavailable", detail: failed.detail };
+  }
+  const running = loads.get(key);
+  if (running) return running;
+  const loading = look(sources, key, project, environment, needed, noted).finally(() => loads.delete(key));
+  loads.set(key, loading);
+  return loading;
 }
 
-async function refreshFromKv(kv: KVNamespace, key: string, project: string, environment: string): Promise<void> {
-  const current = entries.get(key);
-  const snapshot = await readKv(kv, project, environment, current?.snapshot.version ?? -1);
-  if (snapshot) install(key, snapshot);
-  else if (current) current.checkedAt = Date.now();
+/**
+ * Whether a request may make this isolate look for a version newer than the one it holds. A
+ * version committed through this isolate is looked for once; a version a caller names
+ * (`flagConfigEtag`, `flagConfigLastModified`, which anyone with a public client key can make up)
+ * once per version held and refresh interval, so a made-up version costs KV and the FlagStore
+ * nothing after the first request.
+ */
+function mayLook(entry: Entry, noted: number, refreshMs: number): boolean {
+  if (noted > entry.snapshot.version && noted > entry.lookedForNoted) return true;
+  return entry.lookedAt === null || Date.now() - entry.lookedAt >= Math.max(refreshMs, MIN_LOOK_INTERVAL_MS);
+}
+
+/** Loads, then spends the look on whatever the isolate now holds when it is still older than needed. */
+async function look(sources: SnapshotSources, key: string, project: string, environment: string, needed: number, noted: number): Promise<SnapshotLookup> {
+  const result = await load(sources, key, project, environment, needed);
+  const entry = entries.get(key);
+  if (entry && entry.snapshot.version < needed) {
+    entry.lookedAt = Date.now();
+    entry.lookedForNoted = Math.max(entry.lookedForNoted, noted);
+  }
+  return result;
+}
+
+/** KV first, then the FlagStore, each bounded; the best snapshot in memory when both fail. */
+async function load(sources: SnapshotSources, key: string, project: string, environment: string, needed: number): Promise<SnapshotLookup> {
+  let fromKv: Installable | null = null;
+  let kvFailure: string | null = null;
+  try {
+    fromKv = await withDeadline(readKv(sources.kv, project, environment, entries.get(key)?.snapshot.version ?? -1), DEADLINE_MS.edgeKvRead, "KV snapshot read");
+  } catch (error) {
+    kvFailure = describe(error);
+  }
+  if (fromKv && fromKv.version >= needed) return served(install(key, fromKv));
+  let fromStore: Snapshot | null;
+  try {
+    fromStore = await withDeadline(sources.fromStore(project, environment), DEADLINE_MS.edgeStoreCall, "FlagStore snapshot call");
+  } catch (error) {
+    const detail = `version ${needed} or later could not be loaded (${kvFailure ? `KV: ${kvFailure}; ` : ""}FlagStore: ${describe(error)})`;
+    const best = fromKv ? install(key, fromKv) : entries.get(key)?.snapshot;
+    const entry = entries.get(key);
+    if (!best || !entry) {
+      coldFailures.set(key, { at: Date.now(), detail });
+      return { kind: "unavailable", detail };
+    }
+    entry.stale = { reason: "newer-version-unavailable", detail };
+    return { kind: "snapshot", snapshot: best, stale: entry.stale };
+  }
+  coldFailures.delete(key);
+  if (fromStore) return served(install(key, fromStore));
+  if (fromKv) return served(install(key, fromKv));
+  const entry = entries.get(key);
+  return entry ? { kind: "snapshot", snapshot: entry.snapshot, stale: entry.stale } : { kind: "missing" };
+}
+
+function served(snapshot: CompiledSnapshot): SnapshotLookup {
+  return { kind: "snapshot", snapshot, stale: null };
+}
+
+/** Once `refreshMs` has passed, checks the snapshot against KV (the FlagStore when KV fails) after the response. */
+function revalidateInBackground(sources: SnapshotSources, key: string, project: string, environment: string, entry: Entry): void {
+  if (Date.now() - entry.checkedAt < sources.refreshMs || entry.refreshing) return;
+  entry.refreshing = true;
+  sources.waitUntil(revalidate(sources, key, project, environment, entry).finally(() => { entry.refreshing = false; }));
+}
+
+async function revalidate(sources: SnapshotSources, key: string, project: string, environment: string, entry: Entry): Promise<void> {
+  let kvFailure: string;
+  try {
+    const snapshot = await withDeadline(readKv(sources.kv, project, environment, entry.snapshot.version), DEADLINE_MS.edgeKvRead, "KV snapshot read");
+    if (snapshot) install(key, snapshot);
+    else confirm(entry);
+    return;
+  } catch (error) {
+    kvFailure = describe(error);
+  }
+  try {
+    const snapshot = await withDeadline(sources.fromStore(project, environment), DEADLINE_MS.edgeStoreCall, "FlagStore snapshot call");
+    if (snapshot) install(key, snapshot);
+    else confirm(entry);
+  } catch (error) {
+    // Checked again after another `refreshMs`, not on every request.
+    entry.checkedAt = Date.now();
+    entry.stale = { reason: "revalidation-failed", detail: `version ${entry.snapshot.version} could not be revalidated (KV: ${kvFailure}; FlagStore: ${describe(error)})` };
+  }
+}
+
+function confirm(entry: Entry): void {
+  entry.checkedAt = Date.now();
+  entry.stale = null;
+}
+
+/** A failure's message, for the detail of a stale or unavailable answer. */
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Reads the KV snapshot; returns it only when it is newer than `haveVersion` (parsing nothing otherwise). */
@@ -117,7 +248,7 @@ type Installable = Omit<Snapshot, "flagSet" | "draft" | "rampRules"> & {
 function install(key: string, snapshot: Installable): CompiledSnapshot {
   const current = entries.get(key);
   if (current && current.snapshot.version >= snapshot.version) {
-    current.checkedAt = Date.now();
+    confirm(current);
     return current.snapshot;
   }
   const compiled: CompiledSnapshot = {
@@ -131,7 +262,7 @@ function install(key: string, snapshot: Installable): CompiledSnapshot {
     rampRules: snapshot.rampRules ? compileRampRules(snapshot.rampRules, snapshot.flagSet) : undefined,
     draft: snapshot.draft ? { id: snapshot.draft.id, sampleRate: snapshot.draft.sampleRate, compiled: compileFlagSet(snapshot.draft.flagSet) } : undefined,
   };
-  entries.set(key, { snapshot: compiled, checkedAt: Date.now(), refreshing: false });
+  entries.set(key, { snapshot: compiled, checkedAt: Date.now(), refreshing: false, stale: null, lookedAt: null, lookedForNoted: 0 });
   return compiled;
 }
 
@@ -145,4 +276,6 @@ function compileRampRules(rules: Record<string, unknown>, flagSet: unknown): Com
 export function clearSnapshotCache(): void {
   entries.clear();
   knownVersions.clear();
+  coldFailures.clear();
+  loads.clear();
 }

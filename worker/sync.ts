@@ -11,22 +11,26 @@
 import { Hono } from "hono";
 import { toPlainFlagd } from "./engine/index";
 import { readCredential, resolveKey } from "./keys";
-import { refreshMs, VERSION_HEADER } from "./ofrep";
+import { refreshMs, STALE_HEADER, unavailable, VERSION_HEADER } from "./ofrep";
+import { ofrepRefusal } from "./ofrep-wire";
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { getSnapshot } from "./snapshot-cache";
 
 export const sync = new Hono<{ Bindings: Env }>();
 
 sync.get("/flagd", async (c) => {
   const credential = readCredential(c.req.raw.headers);
-  if (!credential) return c.json({ errorDetails: "send a server key as 'Authorization: Bearer <key>'" }, 401);
-  const identity = await resolveKey(c.env.FLAGS_KV, (p) => c.executionCtx.waitUntil(p), credential, refreshMs(c.env));
-  if (!identity) return c.json({ errorDetails: "this key is not known or has been revoked" }, 401);
+  if (!credential) return ofrepRefusal({ code: "unauthenticated", detail: "send a server key as 'Authorization: Bearer <key>'" }, "other");
+  const lookup = await resolveKey(c.env.FLAGS_KV, (p) => c.executionCtx.waitUntil(p), credential, refreshMs(c.env));
+  if (lookup.kind === "unavailable") return ofrepRefusal(unavailable(`this key could not be checked: ${lookup.detail}`), "other");
+  if (lookup.kind === "unknown") return ofrepRefusal({ code: "unauthenticated", detail: "this key is not known or has been revoked" }, "other");
+  const identity = lookup.identity;
   if (identity.scope !== "server" || identity.environment === null) {
-    return c.json({ errorDetails: `a ${identity.scope} key cannot read raw flag rules; use a server key` }, 403);
+    return ofrepRefusal({ code: "forbidden", detail: `a ${identity.scope} key cannot read raw flag rules; use a server key` }, "other");
   }
   const store = c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(identity.project));
   // The edge's snapshot answers "has it changed?" without a round trip; only a change reads the store.
-  const snapshot = await getSnapshot(
+  const current = await getSnapshot(
     {
       kv: c.env.FLAGS_KV,
       fromStore: (_project, environment) => store.getSnapshot(environment),
@@ -36,13 +40,21 @@ sync.get("/flagd", async (c) => {
     identity.project,
     identity.environment,
   );
+  const snapshot = current.kind === "snapshot" ? current.snapshot : null;
   const known = snapshot?.version ?? 0;
   const ifNoneMatch = c.req.header("if-none-match");
   if (snapshot && ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === `"${known}"`)) {
-    return c.body(null, 304, { ETag: `"${known}"`, [VERSION_HEADER]: String(known) });
+    const headers: Record<string, string> = { ETag: `"${known}"`, [VERSION_HEADER]: String(known) };
+    if (current.kind === "snapshot" && current.stale) headers[STALE_HEADER] = current.stale.reason;
+    return c.body(null, 304, headers);
   }
-  const result = await store.getFlagSet(identity.environment);
-  if (!result.ok) return c.json({ errorDetails: result.error.detail }, 404);
+  // The raw flag set lives only in the FlagStore (the snapshot holds it compiled): without the
+  // store there is nothing to send, and a flagd daemon keeps the set it has.
+  const environment = identity.environment;
+  const result = await withDeadline((async () => store.getFlagSet(environment))(), DEADLINE_MS.edgeStoreCall, "FlagStore flag set call")
+    .catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+  if (typeof result === "string") return ofrepRefusal(unavailable(`the flag set could not be loaded: ${result}`), "other");
+  if (!result.ok) return ofrepRefusal({ code: "not-found", detail: result.error.detail }, "other");
   return c.json(toPlainFlagd(result.value.flagSet), 200, {
     ETag: `"${result.value.version}"`,
     [VERSION_HEADER]: String(result.value.version),

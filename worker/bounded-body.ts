@@ -1,0 +1,44 @@
+/**
+ * Request bodies read with a size bound: a declared `Content-Length` over the bound is refused
+ * before anything is read, and a body without one (chunked) is refused as soon as the bytes read
+ * pass the bound, so a hostile body never sits in memory whole.
+ */
+
+/** The largest OFREP request body, in bytes: an evaluation context is small. */
+export const MAX_OFREP_BODY_BYTES = 64 * 1024;
+
+/**
+ * The body as text, or `{ tooLarge: true }` when it is longer than `limit` bytes.
+ *
+ * @example
+ * const body = await readBoundedText(c.req.raw, MAX_OFREP_BODY_BYTES);
+ * if (typeof body !== "string") return refuse413();
+ */
+export async function readBoundedText(request: Request, limit: number): Promise<string | { tooLarge: true }> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^\d{1,20}$/.test(declared.trim()) && Number(declared.trim()) > limit) {
+    await request.body?.cancel().catch(() => undefined);
+    return { tooLarge: true };
+  }
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return { tooLarge: true };
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
