@@ -9,19 +9,33 @@
  *   outside a 5-minute window so a captured request cannot be replayed later.
  * Both are audited as `trigger:<name>`, with the `X-Change-Reason` header as the reason. A trigger
  * flips a flag (enable, disable, set its default variant) or guards a ramp (pause, roll back to 0%).
+ *
+ * These URLs need no credential to be called, so a project name must be in the registry before
+ * its FlagStore is touched (a made-up name wakes no object), and failed calls are throttled per
+ * client address and project like any failed authentication.
  */
 import { Hono } from "hono";
 import { hashKey } from "../durable-objects/snapshot";
 import { noteVersion } from "../worker/snapshot-cache";
 import { problem, storeProblem } from "./problem";
+import { knownProject } from "./projects";
 import { NameSchema } from "./schemas";
 import { SIGNATURE_HEADER } from "./signature";
+import { noteAuthFailure, throttled } from "./throttle";
 
 export const hooks = new Hono<{ Bindings: Env }>();
 
-// Only a valid project name reaches a FlagStore.
+const NO_TRIGGER = "no active trigger has this URL";
+
+// Only a registered project reaches a FlagStore, and only from an address not over its budget.
 hooks.use("/projects/:project/*", async (c, next) => {
-  if (!NameSchema.safeParse(c.req.param("project")).success) return problem("not_found", "no active trigger has this URL");
+  const project = c.req.param("project") ?? "";
+  const refused = throttled(c.req.raw, project);
+  if (refused) return refused;
+  if (!NameSchema.safeParse(project).success) return (await noteAuthFailure(c.env, c.req.raw, project)) ?? problem("not_found", NO_TRIGGER);
+  const known = await knownProject(c.env, project);
+  if (known instanceof Response) return known;
+  if (!known) return (await noteAuthFailure(c.env, c.req.raw, project)) ?? problem("not_found", NO_TRIGGER);
   await next();
 });
 
@@ -38,6 +52,8 @@ hooks.post("/projects/:project/triggers/:id/signed", async (c) => {
   const body = await c.req.text();
   const result = await store(c.env, project).fireSignedTrigger(c.req.param("id"), body, c.req.header(SIGNATURE_HEADER) ?? null, reason(c.req.raw.headers));
   if (!result.ok) {
+    const failed = result.error.kind === "invalid" || result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;
+    if (failed) return failed;
     return result.error.kind === "invalid" ? problem("unauthorized", result.error.detail) : storeProblem(result.error);
   }
   if (result.value.version !== null) noteVersion(project, result.value.environment, result.value.version);
@@ -47,7 +63,10 @@ hooks.post("/projects/:project/triggers/:id/signed", async (c) => {
 hooks.post("/projects/:project/triggers/:token", async (c) => {
   const project = c.req.param("project");
   const result = await store(c.env, project).fireTrigger(hashKey(c.req.param("token")), reason(c.req.raw.headers));
-  if (!result.ok) return storeProblem(result.error);
+  if (!result.ok) {
+    const failed = result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;
+    return failed ?? storeProblem(result.error);
+  }
   if (result.value.version !== null) noteVersion(project, result.value.environment, result.value.version);
   return c.json(result.value);
 });
