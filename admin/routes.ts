@@ -67,6 +67,8 @@ admin.use(
 );
 
 const authenticate = async (c: AdminContext, next: () => Promise<void>) => {
+  // "/projects/:project/*" also matches "/projects/:project": authenticate (and count a failure) once.
+  if (c.get("actor")) return next();
   const project = c.req.param("project") ?? "";
   const name = NameSchema.safeParse(project);
   if (!name.success) {

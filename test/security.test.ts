@@ -112,3 +112,118 @@ describe("signing keys come from SIGNING_SECRET, never from ADMIN_TOKEN", () => 
     expect(other.status).toBe(401);
   });
 });
+
+describe("unknown projects wake no FlagStore", () => {
+  const bogusKey = `ef_admin_${"A".repeat(32)}`;
+
+  it.each<{ id: string; path: string; init: RequestInit; status: number }>([
+    { id: "trigger URL", path: "/admin/v1/hooks/projects/sec-nope-a/triggers/some-secret-token", init: { method: "POST" }, status: 404 },
+    { id: "signed trigger", path: "/admin/v1/hooks/projects/sec-nope-b/triggers/trg_123/signed", init: { method: "POST", headers: { "edgeflags-signature": `t=1,v1=${"0".repeat(64)}` }, body: "{}" }, status: 404 },
+    { id: "key-shaped admin credential", path: `${P("sec-nope-c")}/environments/production/flags`, init: { headers: { authorization: `Bearer ${bogusKey}` } }, status: 401 },
+    { id: "console sign-in", path: "/console/sign-in", init: form({ project: "sec-nope-d", credential: bogusKey }), status: 401 },
+  ])("$id for a made-up project: $status, no object", async ({ path, init, status }) => {
+    const { bindings, uses } = countingStore();
+    const res = await fetchWith(bindings, path, init);
+    expect(res.status).toBe(status);
+    expect(uses).toEqual([]);
+  });
+
+  it("a key session for a project that is not registered: 401, no object", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const sealed = sealSession({ project: "sec-nope-e", home: "sec-nope-e", keyId: "key_1", keyHash: "a".repeat(64), issuedAt: now, expiresAt: now + 600 }, env)!;
+    const { bindings, uses } = countingStore();
+    const res = await fetchWith(bindings, P("sec-nope-e"), { headers: { cookie: `__Host-edgeflags_session=${sealed}` } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(uses).toEqual([]);
+  });
+
+  it("project creation registers the project in KV first, so its keys work at once", async () => {
+    await setupProject("sec-registered");
+    expect(await env.FLAGS_KV.get(projectKvKey("sec-registered"), "json")).toMatchObject({ project: "sec-registered" });
+    const key = await adminKey("sec-registered");
+    expect((await call("GET", P("sec-registered"), { token: key })).status).toBe(200);
+  });
+
+  it("a project whose registry entry cannot be written is not created: 503, and no object was touched", async () => {
+    const failingKv = new Proxy(env.FLAGS_KV, {
+      get(target, property) {
+        if (property === "put") return () => Promise.reject(new Error("KV is down"));
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const { bindings, uses } = countingStore({ ...env, FLAGS_KV: failingKv });
+    const res = await fetchWith(bindings, P("sec-kv-down"), { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ environments: ["production"] }) });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(res.headers.get("retry-after")).toBeTruthy();
+    expect(uses).toEqual([]);
+    expect((await store("sec-kv-down").getProject()).ok).toBe(false);
+  });
+});
+
+describe("failed authentication is throttled per address and project", () => {
+  const bearer = (token: string, address?: string): Record<string, string> => ({ authorization: `Bearer ${token}`, ...(address ? { "cf-connecting-ip": address } : {}) });
+
+  it("1,000 wrong admin tokens: 429 with Retry-After once the budget is used, before the credential is checked; a right token from another address still passes", async () => {
+    await setupProject("sec-throttle");
+    const statuses: number[] = [];
+    let last: Response | null = null;
+    for (let i = 0; i < 1_000; i++) {
+      last = await fetchWith(env, P("sec-throttle"), { headers: bearer(`wrong-token-${i}`, "203.0.113.7") });
+      statuses.push(last.status);
+    }
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(AUTH_FAILURE_BUDGET);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1_000 - AUTH_FAILURE_BUDGET);
+    expect(new Set(statuses)).toEqual(new Set([401, 429]));
+    expect(last!.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(last!.headers.get("content-type")).toBe("application/problem+json");
+    // The blocked address is refused even with the right token: nothing is checked for it.
+    expect((await fetchWith(env, P("sec-throttle"), { headers: bearer(ADMIN_TOKEN, "203.0.113.7") })).status).toBe(429);
+    // Another address, with the right token, is not slowed (the project being under attack).
+    expect((await fetchWith(env, P("sec-throttle"), { headers: bearer(ADMIN_TOKEN, "198.51.100.20") })).status).toBe(200);
+    // A different /64 is a different client; the same /64 is the same one.
+    expect((await fetchWith(env, P("sec-throttle"), { headers: bearer(ADMIN_TOKEN, "2001:db8:1:2::99") })).status).toBe(200);
+  });
+
+  it("an IPv6 client is throttled by its /64", async () => {
+    await setupProject("sec-throttle-v6");
+    for (let i = 0; i < AUTH_FAILURE_BUDGET; i++) await fetchWith(env, P("sec-throttle-v6"), { headers: bearer(`nope-${i}`, `2001:db8:aa:bb::${i.toString(16)}`) });
+    expect((await fetchWith(env, P("sec-throttle-v6"), { headers: bearer(ADMIN_TOKEN, "2001:db8:aa:bb:ffff::1") })).status).toBe(429);
+  });
+
+  it("requests without a client address are throttled per project", async () => {
+    await setupProject("sec-throttle-none");
+    const statuses: number[] = [];
+    for (let i = 0; i < AUTH_FAILURE_BUDGET + 5; i++) statuses.push((await call("GET", P("sec-throttle-none"), { token: `bad-${i}` })).status);
+    expect(statuses.at(-1)).toBe(429);
+    expect((await fetchWith(env, P("sec-throttle-none"), { headers: bearer(ADMIN_TOKEN, "198.51.100.21") })).status).toBe(200);
+    // Another project's callers without an address are not affected.
+    await setupProject("sec-throttle-other");
+    expect((await call("GET", P("sec-throttle-other"))).status).toBe(200);
+  });
+
+  it("wrong console sign-ins: 429 after the budget, with Retry-After", async () => {
+    await setupProject("sec-throttle-ui");
+    let last: Response | null = null;
+    for (let i = 0; i < AUTH_FAILURE_BUDGET + 5; i++) {
+      last = await fetchWith(env, "/console/sign-in", form({ project: "sec-throttle-ui", credential: `guess-${i}` }, { "cf-connecting-ip": "203.0.113.8" }));
+    }
+    expect(last!.status).toBe(429);
+    expect(last!.headers.get("retry-after")).toMatch(/^\d+$/);
+    const fine = await fetchWith(env, "/console/sign-in", form({ project: "sec-throttle-ui", credential: ADMIN_TOKEN }, { "cf-connecting-ip": "198.51.100.22" }));
+    expect(fine.status).toBe(303);
+  });
+
+  it("wrong trigger URLs and signatures: 429 after the budget", async () => {
+    await setupProject("sec-throttle-hook");
+    const statuses: number[] = [];
+    for (let i = 0; i < AUTH_FAILURE_BUDGET + 5; i++) {
+      const path = i % 2 ? `/admin/v1/hooks/projects/sec-throttle-hook/triggers/guess-${i}` : `/admin/v1/hooks/projects/sec-throttle-hook/triggers/trg_${i}/signed`;
+      statuses.push((await fetchWith(env, path, { method: "POST", headers: { "cf-connecting-ip": "203.0.113.9" }, body: "{}" })).status);
+    }
+    expect(statuses.slice(0, 3).every((s) => s === 404 || s === 401)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
+  });
+});
