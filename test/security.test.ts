@@ -6,7 +6,7 @@
 import { createHmac } from "node:crypto";
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { openSession, sealSession } from "../admin/session";
 import { AUTH_FAILURE_BUDGET } from "../admin/throttle";
 import { projectKvKey } from "../durable-objects/snapshot";
@@ -225,5 +225,74 @@ describe("failed authentication is throttled per address and project", () => {
     }
     expect(statuses.slice(0, 3).every((s) => s === 404 || s === 401)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
+  });
+});
+
+describe("webhook URLs reach only public https hosts", () => {
+  const refused = [
+    "http://hooks.example.com/x",
+    "http://localhost:8080/hook",
+    "https://localhost/hook",
+    "https://api.localhost/hook",
+    "https://127.0.0.1/hook",
+    "https://127.1/hook",
+    "https://2130706433/hook",
+    "https://0x7f000001/hook",
+    "https://0x7f.1/hook",
+    "https://0.0.0.0/hook",
+    "https://0/hook",
+    "https://10.0.0.1/hook",
+    "https://172.16.5.4/hook",
+    "https://192.168.1.1/hook",
+    "https://100.64.0.1/hook",
+    "https://169.254.169.254/latest/meta-data",
+    "https://[::1]/hook",
+    "https://[::]/hook",
+    "https://[::ffff:127.0.0.1]/hook",
+    "https://[::ffff:a9fe:a9fe]/hook",
+    "https://[fd00::1]/hook",
+    "https://[fe80::1]/hook",
+    "https://[64:ff9b::a00:1]/hook",
+    "https://metadata.google.internal/computeMetadata",
+    "https://printer.local/hook",
+    "https://intranet/hook",
+    "https://user:pass@hooks.example.com/hook",
+    "ftp://hooks.example.com/hook",
+  ];
+
+  beforeAll(() => setupProject("sec-hook-urls"));
+
+  it.each(refused)("refuses %s with a 400 naming the url, creating nothing", async (url) => {
+    const res = await call("POST", `${P("sec-hook-urls")}/webhooks`, { body: { url, events: ["ping"] } });
+    expect(res.status).toBe(400);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(res.body.errors).toEqual([expect.objectContaining({ path: "url" })]);
+    expect((await call("GET", `${P("sec-hook-urls")}/webhooks`)).body).toEqual([]);
+  });
+
+  it("accepts public https URLs, and refuses a private one on update", async () => {
+    await setupProject("sec-hook-ok");
+    for (const url of ["https://hooks.example.com/edgeflags", "https://93.184.215.14/hook", "https://[2606:4700::1111]/hook"]) {
+      expect((await call("POST", `${P("sec-hook-ok")}/webhooks`, { body: { url, events: ["ping"] } })).status).toBe(201);
+    }
+    const hook = (await call("GET", `${P("sec-hook-ok")}/webhooks`)).body[0];
+    const patched = await call("PATCH", `${P("sec-hook-ok")}/webhooks/${hook.id}`, { body: { url: "https://10.1.2.3/" } });
+    expect(patched.status).toBe(400);
+    expect((await call("GET", `${P("sec-hook-ok")}/webhooks/${hook.id}`)).body.url).toBe(hook.url);
+  });
+
+  it("http to localhost only when ALLOW_HTTP_WEBHOOKS_TO_LOCALHOST is \"true\"", async () => {
+    await setupProject("sec-hook-local");
+    const create = (bindings: Env, url: string) =>
+      fetchWith(bindings, `${P("sec-hook-local")}/webhooks`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ url, events: ["ping"] }) });
+    expect((await create(env, "http://localhost:9000/hook")).status).toBe(400);
+    // The var is typed as its configured literal ("false"): set the local-development value as wrangler dev would.
+    const local: Env = { ...env };
+    Reflect.set(local, "ALLOW_HTTP_WEBHOOKS_TO_LOCALHOST", "true");
+    expect((await create(local, "http://localhost:9000/hook")).status).toBe(201);
+    expect((await create(local, "http://127.0.0.1:9000/hook")).status).toBe(201);
+    // The setting opens localhost only, never the rest of the private network.
+    expect((await create(local, "http://10.0.0.1/hook")).status).toBe(400);
+    expect((await create(local, "https://169.254.169.254/")).status).toBe(400);
   });
 });
