@@ -296,3 +296,92 @@ describe("webhook URLs reach only public https hosts", () => {
     expect((await create(local, "https://169.254.169.254/")).status).toBe(400);
   });
 });
+
+describe("hostile admin bodies: 4xx problem, nothing changed, never 5xx", () => {
+  const project = "sec-hostile";
+  const E = `${P(project)}/environments/production`;
+  const ids = { key: "", hook: "", trigger: "" };
+
+  beforeAll(async () => {
+    const { keyId } = await setupProject(project);
+    ids.key = keyId;
+    ids.hook = (await call("POST", `${P(project)}/webhooks`, { body: { url: "https://hooks.example.com/x", events: ["ping"] } })).body.id;
+    ids.trigger = (await call("POST", `${P(project)}/triggers`, { body: { name: "t", environment: "production", flag: "kill-switch", action: "disable" } })).body.id;
+    expect((await call("PUT", `${P(project)}/segments/beta`, { body: { members: ["a"] } })).status).toBe(200);
+  });
+
+  async function versions(): Promise<string> {
+    const info = await call("GET", P(project));
+    const audit = await call("GET", `${P(project)}/audit?limit=500`);
+    return JSON.stringify([info.body.environments.map((e: { version: number }) => e.version), audit.body.entries.length]);
+  }
+
+  const routes: Array<[string, () => string, Record<string, string>?]> = [
+    ["PUT", () => P(project)],
+    ["PUT", () => `${E}/flagd`],
+    ["POST", () => `${E}/flags`],
+    ["PUT", () => `${E}/flags/kill-switch`, { "if-match": "*" }],
+    ["POST", () => `${E}/flags/kill-switch/toggle`],
+    ["POST", () => `${E}/evaluate`],
+    ["POST", () => `${E}/keys`],
+    ["POST", () => `${P(project)}/keys`],
+    ["POST", () => `${P(project)}/keys/${ids.key}/rotate`],
+    ["PUT", () => `${P(project)}/segments/beta`],
+    ["POST", () => `${P(project)}/flags`],
+    ["PATCH", () => `${P(project)}/flags/kill-switch`],
+    ["POST", () => `${P(project)}/promote`],
+    ["POST", () => `${P(project)}/webhooks`],
+    ["PATCH", () => `${P(project)}/webhooks/${ids.hook}`],
+    ["POST", () => `${P(project)}/triggers`],
+    ["PATCH", () => `${P(project)}/triggers/${ids.trigger}`],
+    ["POST", () => `${E}/flags/kill-switch/ramp`],
+    ["POST", () => `${E}/flags/kill-switch/ramp/rollback`],
+    ["POST", () => `${E}/flags/kill-switch/experiment`],
+    ["PUT", () => `${E}/draft`],
+  ];
+
+  const deep = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`;
+  const flag = (variants: string) => `{"state":"ENABLED","variants":${variants},"defaultVariant":"on"}`;
+  const bodies: Array<[string, string, string?]> = [
+    ["2,000 nested arrays", deep(2_000)],
+    ["100,000 nested objects", `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`],
+    ["deep nesting inside a flag", `{"flags":{"x":${flag(`{"on":${deep(3_000)}}`)}},"flagSet":{"flags":{}},"key":"x","targeting":${deep(3_000)}}`],
+    ["__proto__ as a flag key", `{"flags":{"__proto__":${flag('{"on":true}')}},"key":"k","state":"ENABLED","variants":{"on":true},"__proto__":{"state":"DISABLED"}}`],
+    ["constructor and prototype keys", `{"flags":{"constructor":${flag('{"on":true}')}},"variants":{"prototype":1,"on":true},"weights":{"constructor":1,"on":1}}`],
+    ["not JSON", "{this is not json"],
+    ["JSON sent as text/plain", "{}", "text/plain"],
+    ["JSON sent as a form", '{"state":"DISABLED"}', "application/x-www-form-urlencoded"],
+    ["a 2 MiB string", JSON.stringify("x".repeat(2 * 1024 * 1024))],
+    ["a number out of range", "1e999999"],
+  ];
+
+  const cases = routes.flatMap(([method, path, headers]) => bodies.map(([name, body, type]) => ({ id: `${method} ${path().replace(P(project), "…")}: ${name}`, method, path, headers, body, type })));
+
+  it.each(cases)("$id", async ({ method, path, headers, body, type }) => {
+    const before = await versions();
+    const res = await fetchWith(env, path(), { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": type ?? "application/json", ...headers }, body });
+    expect(res.status, await res.clone().text()).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect((await res.json<{ detail: string }>()).detail.length).toBeGreaterThan(0);
+    expect(await versions()).toBe(before);
+  });
+
+  it.each(routes.map(([method, path, headers]) => ({ id: `${method} ${path().replace(P(project), "…")}`, method, path, headers })))("$id over the 8 MiB limit: 413 problem", async ({ method, path, headers }) => {
+    const body = JSON.stringify({ description: "x".repeat(8 * 1024 * 1024) });
+    const res = await fetchWith(env, path(), { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...headers }, body });
+    expect(res.status).toBe(413);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+  });
+
+  it("one limit fits a 100,000-member segment and a ~1 MB environment as a draft", async () => {
+    const members = Array.from({ length: 100_000 }, (_, i) => `user-${String(i).padStart(10, "0")}`);
+    const segment = await call("PUT", `${P(project)}/segments/everyone`, { body: { members } });
+    expect(segment.status, JSON.stringify(segment.body).slice(0, 300)).toBe(200);
+    const flags = Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`flag-${i}`, { state: "ENABLED", variants: { on: `on-${"n".repeat(200)}`, off: `off-${"f".repeat(200)}` }, defaultVariant: "off" }]));
+    const flagSet = { flags };
+    expect(JSON.stringify(flagSet).length).toBeGreaterThan(900_000);
+    const draft = await call("PUT", `${E}/draft`, { body: { flagSet, sampleRate: 0 } });
+    expect(draft.status, JSON.stringify(draft.body).slice(0, 300)).toBe(200);
+  });
+});
