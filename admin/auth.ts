@@ -14,7 +14,7 @@ import { hashKey } from "../durable-objects/snapshot";
 import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT } from "../lib/signing";
 import { looksLikeKey, readCredential } from "../worker/keys";
 import { problem } from "./problem";
-import { knownProject } from "./projects";
+import { findProjectKey } from "./projects";
 import { authenticateSession } from "./session";
 import { noteAuthFailure, throttled } from "./throttle";
 
@@ -51,10 +51,8 @@ export async function authenticateAdmin(request: Request, env: Env, project: str
   // Only something shaped like a key, for a project that exists, reaches the project's FlagStore:
   // garbage credentials and made-up project names must not wake (or create) a Durable Object.
   if (!looksLikeKey(credential)) return rejected();
-  const known = await knownProject(env, project);
-  if (known instanceof Response) return known;
-  if (!known) return rejected();
-  const identity = await env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(hashKey(credential));
+  const identity = await findProjectKey(env, project, hashKey(credential));
+  if (identity instanceof Response) return identity;
   if (!identity) return rejected();
   if (identity.scope !== "admin") {
     return problem("forbidden", `this is a ${identity.scope} key: it evaluates flags but cannot use the admin API; use an admin key or the admin token`);

@@ -9,7 +9,7 @@
  * names for `UNKNOWN_PROJECT_TTL_MS`, so a project created elsewhere is found soon after.
  */
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
-import { projectKvKey, ProjectEntrySchema, type ProjectEntry } from "../durable-objects/snapshot";
+import { projectKvKey, ProjectEntrySchema, type KeyIdentity, type ProjectEntry } from "../durable-objects/snapshot";
 import { problem } from "./problem";
 
 const UNKNOWN_PROJECT_TTL_MS = 2_000;
@@ -49,6 +49,24 @@ export async function knownProject(env: Env, project: string, now = Date.now()):
   if (unknown.size >= MAX_REMEMBERED) unknown.clear();
   unknown.set(project, now);
   return false;
+}
+
+/**
+ * The active key of `project` whose SHA-256 is `keyHash`: null when the project is not registered
+ * (no FlagStore is touched) or has no such key; a 503 problem when the registry or the FlagStore
+ * does not answer in time.
+ */
+export async function findProjectKey(env: Env, project: string, keyHash: string): Promise<KeyIdentity | null | Response> {
+  const exists = await knownProject(env, project);
+  if (exists !== true) return exists === false ? null : exists;
+  try {
+    return await withDeadline(env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(keyHash), DEADLINE_MS.adminStoreCall, "key check");
+  } catch (error) {
+    console.warn("key check failed", project, error);
+    return problem("unavailable", `project "${project}" could not check this key just now; retry shortly`, {
+      headers: { "retry-after": String(REGISTRY_RETRY_SECONDS) },
+    });
+  }
 }
 
 /** Records in this isolate that `project` exists (it was just created or found). */

@@ -19,7 +19,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import * as z from "zod";
 import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT, deriveKey, signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
 import type { Actor } from "./auth";
-import { knownProject } from "./projects";
+import { findProjectKey } from "./projects";
 import { problem } from "./problem";
 
 export const SESSION_TTL_SECONDS = 30 * 60;
@@ -192,9 +192,8 @@ export async function authenticateSession(request: Request, env: Env, project: s
     return adminTokenUsable(env) ? { name: "token:bootstrap", bootstrap: true } : problem("unavailable", ADMIN_TOKEN_TOO_SHORT);
   }
   // A key session names one project; the registry answers for it before any FlagStore wakes.
-  const known = await knownProject(env, project);
-  if (known !== true) return known === false ? problem("unauthorized", "the project of this console session no longer exists; sign in again") : known;
-  const identity = await env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(session.keyHash);
+  const identity = await findProjectKey(env, project, session.keyHash);
+  if (identity instanceof Response) return identity;
   if (!identity || identity.scope !== "admin" || identity.id !== session.keyId) {
     return problem("unauthorized", "the admin key behind this console session was revoked; sign in again");
   }

@@ -385,3 +385,43 @@ describe("hostile admin bodies: 4xx problem, nothing changed, never 5xx", () => 
     expect(draft.status, JSON.stringify(draft.body).slice(0, 300)).toBe(200);
   });
 });
+
+describe("registry and key checks under faults: 503 with Retry-After, never 5xx from a throw", () => {
+  /** `env.FLAGS_KV` whose `get` fails (throws, or never settles). */
+  function brokenKv(mode: "throw" | "hang"): KVNamespace {
+    return new Proxy(env.FLAGS_KV, {
+      get(target, property) {
+        if (property === "get") return () => (mode === "throw" ? Promise.reject(new Error("KV is down")) : new Promise(() => {}));
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  }
+
+  it.each(["throw", "hang"] as const)("a registry read that fails (%s) answers 503 for a key credential and a trigger URL, waking nothing", async (mode) => {
+    const { bindings, uses } = countingStore({ ...env, FLAGS_KV: brokenKv(mode) });
+    const project = `sec-kv-${mode}`;
+    const keyed = await fetchWith(bindings, P(project), { headers: { authorization: `Bearer ef_admin_${"B".repeat(32)}` } });
+    expect(keyed.status).toBe(503);
+    expect(keyed.headers.get("content-type")).toBe("application/problem+json");
+    expect(keyed.headers.get("retry-after")).toMatch(/^\d+$/);
+    const hook = await fetchWith(bindings, `/admin/v1/hooks/projects/${project}/triggers/whatever`, { method: "POST" });
+    expect(hook.status).toBe(503);
+    expect(uses).toEqual([]);
+  });
+
+  it("a FlagStore that fails the key check answers 503, not 500", async () => {
+    await setupProject("sec-store-down");
+    const key = await adminKey("sec-store-down");
+    const failing = new Proxy(env.FLAG_STORE, {
+      get(target, property) {
+        if (property === "get") return () => ({ authenticate: () => Promise.reject(new Error("object reset")) });
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const res = await fetchWith({ ...env, FLAG_STORE: failing }, P("sec-store-down"), { headers: { authorization: `Bearer ${key}` } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+  });
+});
