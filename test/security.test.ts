@@ -300,7 +300,7 @@ describe("webhook URLs reach only public https hosts", () => {
 describe("hostile admin bodies: 4xx problem, nothing changed, never 5xx", () => {
   const project = "sec-hostile";
   const E = `${P(project)}/environments/production`;
-  const ids = { key: "", hook: "", trigger: "" };
+  const ids = { key: ":id", hook: ":id", trigger: ":id" };
 
   beforeAll(async () => {
     const { keyId } = await setupProject(project);
