@@ -56,10 +56,10 @@ function forbiddenKeyPath(value: unknown): string | null {
       node.forEach((item, index) => stack.push({ node: item, path: `${path}[${index}]` }));
       continue;
     }
-    for (const key of Object.keys(node)) {
+    for (const [key, child] of Object.entries(node)) {
       const at = path ? `${path}.${key}` : key;
       if (FORBIDDEN_KEYS.has(key)) return at;
-      stack.push({ node: (node as Record<string, unknown>)[key], path: at });
+      stack.push({ node: child, path: at });
     }
   }
   return null;

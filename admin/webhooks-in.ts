@@ -15,6 +15,9 @@
  * client address and project like any failed authentication.
  */
 import { Hono } from "hono";
+import type { Result } from "../durable-objects/result";
+import type { TriggerOutcome } from "../durable-objects/store-types";
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { hashKey } from "../durable-objects/snapshot";
 import { noteVersion } from "../worker/snapshot-cache";
 import { problem, storeProblem } from "./problem";
@@ -30,17 +33,35 @@ const NO_TRIGGER = "no active trigger has this URL";
 // Only a registered project reaches a FlagStore, and only from an address not over its budget.
 hooks.use("/projects/:project/*", async (c, next) => {
   const project = c.req.param("project") ?? "";
-  const refused = throttled(c.req.raw, project);
+  const valid = NameSchema.safeParse(project).success;
+  // Invalid names share one bucket: an arbitrary string must not become a key in memory.
+  const bucket = valid ? project : "(invalid)";
+  const refused = throttled(c.req.raw, bucket);
   if (refused) return refused;
-  if (!NameSchema.safeParse(project).success) return (await noteAuthFailure(c.env, c.req.raw, project)) ?? problem("not_found", NO_TRIGGER);
-  const known = await knownProject(c.env, project);
+  const known = valid ? await knownProject(c.env, project) : false;
   if (known instanceof Response) return known;
-  if (!known) return (await noteAuthFailure(c.env, c.req.raw, project)) ?? problem("not_found", NO_TRIGGER);
+  if (!known) return (await noteAuthFailure(c.env, c.req.raw, bucket)) ?? problem("not_found", NO_TRIGGER);
   await next();
 });
 
 function store(env: Env, project: string) {
   return env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));
+}
+
+/**
+ * A trigger's call into its FlagStore, under a deadline. A failed or late call is a 503 that says
+ * the outcome is unknown (the object may have fired it before failing): the caller retries, and a
+ * repeated fire of the same action changes nothing more.
+ */
+async function fire(call: Promise<Result<TriggerOutcome>>): Promise<Result<TriggerOutcome> | Response> {
+  try {
+    return await withDeadline(call, DEADLINE_MS.adminStoreCall, "trigger");
+  } catch (error) {
+    console.warn("trigger call failed", error);
+    return problem("unavailable", "the flag store did not confirm this trigger in time; it may or may not have fired: retry, or check the audit log", {
+      headers: { "retry-after": "5" },
+    });
+  }
 }
 
 function reason(headers: Headers): string | null {
@@ -50,7 +71,8 @@ function reason(headers: Headers): string | null {
 hooks.post("/projects/:project/triggers/:id/signed", async (c) => {
   const project = c.req.param("project");
   const body = await c.req.text();
-  const result = await store(c.env, project).fireSignedTrigger(c.req.param("id"), body, c.req.header(SIGNATURE_HEADER) ?? null, reason(c.req.raw.headers));
+  const result = await fire(store(c.env, project).fireSignedTrigger(c.req.param("id"), body, c.req.header(SIGNATURE_HEADER) ?? null, reason(c.req.raw.headers)));
+  if (result instanceof Response) return result;
   if (!result.ok) {
     const failed = result.error.kind === "invalid" || result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;
     if (failed) return failed;
@@ -62,7 +84,8 @@ hooks.post("/projects/:project/triggers/:id/signed", async (c) => {
 
 hooks.post("/projects/:project/triggers/:token", async (c) => {
   const project = c.req.param("project");
-  const result = await store(c.env, project).fireTrigger(hashKey(c.req.param("token")), reason(c.req.raw.headers));
+  const result = await fire(store(c.env, project).fireTrigger(hashKey(c.req.param("token")), reason(c.req.raw.headers)));
+  if (result instanceof Response) return result;
   if (!result.ok) {
     const failed = result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;
     return failed ?? storeProblem(result.error);

@@ -410,6 +410,22 @@ describe("registry and key checks under faults: 503 with Retry-After, never 5xx 
     expect(uses).toEqual([]);
   });
 
+  it("a trigger whose FlagStore call fails answers 503 saying the outcome is unknown, not 500", async () => {
+    await setupProject("sec-trigger-down");
+    const failing = new Proxy(env.FLAG_STORE, {
+      get(target, property) {
+        if (property === "get") return () => ({ fireTrigger: () => Promise.reject(new Error("object reset")), fireSignedTrigger: () => Promise.reject(new Error("object reset")) });
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    for (const path of ["triggers/some-token", "triggers/trg_1/signed"]) {
+      const res = await fetchWith({ ...env, FLAG_STORE: failing }, `/admin/v1/hooks/projects/sec-trigger-down/${path}`, { method: "POST", body: "{}" });
+      expect(res.status).toBe(503);
+      expect((await res.json<{ detail: string }>()).detail).toContain("may or may not have fired");
+    }
+  });
+
   it("a FlagStore that fails the key check answers 503, not 500", async () => {
     await setupProject("sec-store-down");
     const key = await adminKey("sec-store-down");
