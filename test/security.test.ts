@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openSession, sealSession } from "../admin/session";
 import { AUTH_FAILURE_BUDGET } from "../admin/throttle";
 import { projectKvKey } from "../durable-objects/snapshot";
+import { clientPrefix, isPublicAddress, parseIPv4, parseIPv6 } from "../lib/ip";
 import worker from "../worker/index";
 import { verifyStreamToken } from "../worker/stream-token";
 import { ADMIN_TOKEN, call, setupProject, store } from "./helpers";
@@ -439,5 +440,33 @@ describe("registry and key checks under faults: 503 with Retry-After, never 5xx 
     const res = await fetchWith({ ...env, FLAG_STORE: failing }, P("sec-store-down"), { headers: { authorization: `Bearer ${key}` } });
     expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
+  });
+});
+
+describe("address literals", () => {
+  it.each([
+    ["::1", [...new Array(15).fill(0), 1]],
+    ["2001:db8::", [0x20, 0x01, 0x0d, 0xb8, ...new Array(12).fill(0)]],
+    ["::ffff:10.0.0.1", [...new Array(10).fill(0), 0xff, 0xff, 10, 0, 0, 1]],
+  ])("parses %s", (text, bytes) => {
+    expect(parseIPv6(text)).toEqual(bytes);
+  });
+
+  it.each(["1::2::3", ":::", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "12345::", "::g", "::1.2.3", "1:2:3:4:5:6:7:8::"])("refuses %s", (text) => {
+    expect(parseIPv6(text)).toBeNull();
+  });
+
+  it("tells public from non-public addresses", () => {
+    expect(isPublicAddress(parseIPv4("93.184.215.14")!)).toBe(true);
+    expect(isPublicAddress(parseIPv4("172.32.0.1")!)).toBe(true);
+    expect(isPublicAddress(parseIPv4("172.31.255.255")!)).toBe(false);
+    expect(isPublicAddress(parseIPv6("2606:4700::1111")!)).toBe(true);
+    expect(isPublicAddress(parseIPv6("fc00::1")!)).toBe(false);
+  });
+
+  it("groups an IPv6 client by its /64 and keeps IPv4 whole", () => {
+    expect(clientPrefix("2001:db8:aa:bb:1:2:3:4")).toBe(clientPrefix("2001:db8:aa:bb::9"));
+    expect(clientPrefix("2001:db8:aa:bc::9")).not.toBe(clientPrefix("2001:db8:aa:bb::9"));
+    expect(clientPrefix("203.0.113.7")).toBe("203.0.113.7");
   });
 });
