@@ -3,12 +3,15 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { readConformance } from "./test/conformance/provide.ts";
 
-/** The bootstrap admin token the tests sign in with; never used outside tests. */
-export const TEST_ADMIN_TOKEN = "test-admin-token";
+/** The bootstrap admin token the tests sign in with (32+ characters, as the Worker requires); never used outside tests. */
+export const TEST_ADMIN_TOKEN = "test-admin-token-for-vitest-runs-only";
+/** The signing secret of the tests; never used outside tests. */
+export const TEST_SIGNING_SECRET = "Js_mNoL-r6BMQN1zrjVQ40TiWhcV1cVg9vW6LtO5l6_z";
 
-// wrangler checks `secrets.required` against the process environment; the binding below is what
+// wrangler checks `secrets.required` against the process environment; the bindings below are what
 // the Worker sees.
 process.env.ADMIN_TOKEN ??= TEST_ADMIN_TOKEN;
+process.env.SIGNING_SECRET ??= TEST_SIGNING_SECRET;
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 
@@ -21,7 +24,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN },
+              bindings: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, SIGNING_SECRET: TEST_SIGNING_SECRET },
               // A low client limit, so a test can reach it; requests without a client address
               // (every other test) are not limited.
               ratelimits: { CLIENT_RATE_LIMITER: { namespace_id: "1001", simple: { limit: 5, period: 60 } } },

@@ -1,15 +1,22 @@
 /**
- * Admin authentication. The bootstrap token (`ADMIN_TOKEN` secret) may do everything in every
- * project; an `admin` key may do everything in its own project. `client` and `server` keys are
- * refused (403): they evaluate flags and never change or read raw rules through admin routes.
- * Without a Bearer credential, the console's session cookie is accepted instead (`./session.ts`:
- * signed, re-checked against its key on every use, `Origin` checked on state-changing requests).
+ * Admin authentication. The bootstrap token (`ADMIN_TOKEN` secret, at least 32 characters) may do
+ * everything in every project, creating projects included; it is checked without any object. An
+ * `admin` key may do everything in its own project. `client` and `server` keys are refused (403):
+ * they evaluate flags and never change or read raw rules through admin routes. Without a Bearer
+ * credential, the console's session cookie is accepted instead (`./session.ts`: signed, re-checked
+ * against its key on every use, `Origin` checked on state-changing requests).
+ *
+ * Before a key reaches a FlagStore, the project must be in the registry (`./projects.ts`), and
+ * failures are throttled per client address and project (`./throttle.ts`).
  */
 import { timingSafeEqual } from "node:crypto";
 import { hashKey } from "../durable-objects/snapshot";
+import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT } from "../lib/signing";
 import { looksLikeKey, readCredential } from "../worker/keys";
 import { problem } from "./problem";
+import { findProjectKey } from "./projects";
 import { authenticateSession } from "./session";
+import { noteAuthFailure, throttled } from "./throttle";
 
 export interface Actor {
   /** Recorded in the audit log: `token:bootstrap` or `key:<id>`. */
@@ -22,27 +29,31 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(Buffer.from(hashKey(a), "hex"), Buffer.from(hashKey(b), "hex"));
 }
 
+const CHALLENGE = { "www-authenticate": 'Bearer realm="edgeflags-admin"' };
+
 /** The actor behind a request to `project`, or the problem response to send instead. */
 export async function authenticateAdmin(request: Request, env: Env, project: string): Promise<Actor | Response> {
   const credential = readCredential(request.headers);
   if (!credential) {
     const session = await authenticateSession(request, env, project);
     if (session) return session;
-    return problem("unauthorized", "send the admin token or an admin key as 'Authorization: Bearer <token>'", {
-      headers: { "www-authenticate": 'Bearer realm="edgeflags-admin"' },
-    });
+    return problem("unauthorized", "send the admin token or an admin key as 'Authorization: Bearer <token>'", { headers: CHALLENGE });
   }
-  if (env.ADMIN_TOKEN && sameSecret(credential, env.ADMIN_TOKEN)) return { name: "token:bootstrap", bootstrap: true };
-  // Only something shaped like a key reaches the project's FlagStore: garbage credentials must not
-  // wake (or create) a Durable Object for any project name.
-  const identity = looksLikeKey(credential)
-    ? await env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(hashKey(credential))
-    : null;
-  if (!identity) {
-    return problem("unauthorized", `this credential is not the admin token nor an active key of project "${project}"`, {
-      headers: { "www-authenticate": 'Bearer realm="edgeflags-admin"' },
-    });
+  const refused = throttled(request, project);
+  if (refused) return refused;
+  if (env.ADMIN_TOKEN && sameSecret(credential, env.ADMIN_TOKEN)) {
+    // The operator's own token, but too weak to trust: say so, and how to fix it.
+    return adminTokenUsable(env) ? { name: "token:bootstrap", bootstrap: true } : problem("unavailable", ADMIN_TOKEN_TOO_SHORT);
   }
+  const rejected = async () =>
+    (await noteAuthFailure(env, request, project)) ??
+    problem("unauthorized", `this credential is not the admin token nor an active key of project "${project}"`, { headers: CHALLENGE });
+  // Only something shaped like a key, for a project that exists, reaches the project's FlagStore:
+  // garbage credentials and made-up project names must not wake (or create) a Durable Object.
+  if (!looksLikeKey(credential)) return rejected();
+  const identity = await findProjectKey(env, project, hashKey(credential));
+  if (identity instanceof Response) return identity;
+  if (!identity) return rejected();
   if (identity.scope !== "admin") {
     return problem("forbidden", `this is a ${identity.scope} key: it evaluates flags but cannot use the admin API; use an admin key or the admin token`);
   }

@@ -14,6 +14,8 @@ export type ProblemKind =
   | "precondition_required"
   | "payload_too_large"
   | "unsupported_media_type"
+  | "too_many_requests"
+  | "unavailable"
   | "internal";
 
 export interface ProblemBody {
@@ -49,6 +51,10 @@ function describe(kind: ProblemKind): { status: number; title: string } {
       return { status: 413, title: "The request body is too large" };
     case "unsupported_media_type":
       return { status: 415, title: "The request body must be JSON" };
+    case "too_many_requests":
+      return { status: 429, title: "Too many failed attempts" };
+    case "unavailable":
+      return { status: 503, title: "Not available right now" };
     case "internal":
       return { status: 500, title: "Internal error" };
   }

@@ -12,7 +12,10 @@ import type { z } from "zod";
 import type { Result } from "../durable-objects/result";
 import { noteVersion } from "../worker/snapshot-cache";
 import { authenticateAdmin, type Actor } from "./auth";
+import { isJsonContentType, MAX_ADMIN_BODY_BYTES, readJson } from "./json-body";
 import { problem, storeProblem } from "./problem";
+import { knownProject, registerProject } from "./projects";
+import { allowsLocalWebhooks, webhookUrlRefusal } from "./webhook-url";
 import { hooks } from "./webhooks-in";
 import { openApiDocument } from "./openapi";
 import {
@@ -51,19 +54,21 @@ import { toOfrep } from "../worker/ofrep-wire";
 type AdminEnv = { Bindings: Env; Variables: { actor: Actor; project: string } };
 type AdminContext = Context<AdminEnv>;
 
-/** Flag sets of a few thousand flags with inline id lists stay well under this. */
-const MAX_FLAGSET_BYTES = 8 * 1024 * 1024;
-const MAX_BODY_BYTES = 512 * 1024;
-
 export const admin = new Hono<AdminEnv>();
 
-const tooLarge = (limit: number) =>
+// One limit for every admin body (flag sets, drafts, segments, flags, trigger calls), checked
+// before the body is read; see `./json-body.ts` for its size.
+admin.use(
+  "*",
   bodyLimit({
-    maxSize: limit,
-    onError: () => problem("payload_too_large", `request bodies here are limited to ${limit} bytes`),
-  });
+    maxSize: MAX_ADMIN_BODY_BYTES,
+    onError: () => problem("payload_too_large", `admin request bodies are limited to ${MAX_ADMIN_BODY_BYTES} bytes (8 MiB)`),
+  }),
+);
 
 const authenticate = async (c: AdminContext, next: () => Promise<void>) => {
+  // "/projects/:project/*" also matches "/projects/:project": authenticate (and count a failure) once.
+  if (c.get("actor")) return next();
   const project = c.req.param("project") ?? "";
   const name = NameSchema.safeParse(project);
   if (!name.success) {
@@ -80,9 +85,6 @@ const authenticate = async (c: AdminContext, next: () => Promise<void>) => {
 
 admin.use("/projects/:project", authenticate);
 admin.use("/projects/:project/*", authenticate);
-const flagSetLimit = tooLarge(MAX_FLAGSET_BYTES);
-const bodyLimitDefault = tooLarge(MAX_BODY_BYTES);
-admin.use("*", (c, next) => (c.req.path.endsWith("/flagd") ? flagSetLimit : bodyLimitDefault)(c, next));
 
 // Trigger URLs authenticate by their own secret, not by admin credentials.
 admin.route("/hooks", hooks);
@@ -98,6 +100,19 @@ admin.get("/openapi.json", (c) => {
 admin.put("/projects/:project", async (c) => {
   const body = await parseBody(c, ProjectBodySchema);
   if (body instanceof Response) return body;
+  // A new project enters the registry before its FlagStore exists, so key sign-ins and trigger
+  // URLs find it at once; if KV cannot take it, nothing is created.
+  const project = c.get("project");
+  const known = await knownProject(c.env, project);
+  if (known instanceof Response) return known;
+  if (!known) {
+    try {
+      await registerProject(c.env, project);
+    } catch (error) {
+      console.warn("project registry write failed", project, error);
+      return problem("unavailable", `project "${project}" was not created: the project registry (KV) could not be written; retry shortly`, { headers: { "retry-after": "5" } });
+    }
+  }
   const result = await store(c).putProject(c.get("project"), body.environments, meta(c, null));
   if (!result.ok) return storeProblem(result.error);
   for (const env of result.value.environments) noteVersion(result.value.project, env.name, env.version);
@@ -334,12 +349,16 @@ admin.get("/projects/:project/webhooks/:id", async (c) => respond(c, await store
 admin.post("/projects/:project/webhooks", async (c) => {
   const body = await parseBody(c, CreateWebhookBodySchema);
   if (body instanceof Response) return body;
+  const refused = refuseWebhookUrl(c, body.url);
+  if (refused) return refused;
   return respond(c, await store(c).createWebhook({ url: body.url, events: body.events, description: body.description, secret: body.secret ?? null }, meta(c, null)), 201);
 });
 
 admin.patch("/projects/:project/webhooks/:id", async (c) => {
   const body = await parseBody(c, UpdateWebhookBodySchema);
   if (body instanceof Response) return body;
+  const refused = body.url === undefined ? null : refuseWebhookUrl(c, body.url);
+  if (refused) return refused;
   return respond(c, await store(c).updateWebhook(c.req.param("id"), body, meta(c, null)));
 });
 
@@ -514,6 +533,12 @@ function withTriggerUrls<T extends { id: string; token: string }>(c: AdminContex
   return { ...rest, url: `${base}/${token}`, signedUrl: `${base}/${trigger.id}/signed` };
 }
 
+/** The 400 for a webhook URL that points anywhere but a public https host, or null. */
+function refuseWebhookUrl(c: AdminContext, url: string): Response | null {
+  const refusal = webhookUrlRefusal(url, allowsLocalWebhooks(c.env));
+  return refusal === null ? null : problem("invalid", `url: ${refusal}`, { errors: [{ path: "url", message: refusal }] });
+}
+
 function store(c: AdminContext) {
   return c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(c.get("project")));
 }
@@ -561,11 +586,11 @@ async function parseJson(c: AdminContext, empty?: unknown): Promise<unknown | Re
     if (empty !== undefined) return empty;
     return problem("invalid", "the request body is empty; send a JSON document");
   }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    return problem("invalid", `the request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  if (!isJsonContentType(c.req.header("content-type"))) {
+    return problem("unsupported_media_type", `send the body as JSON with 'content-type: application/json' (got '${c.req.header("content-type")?.slice(0, 100)}')`);
   }
+  const read = readJson(text);
+  return read.ok ? read.value : problem("invalid", read.detail);
 }
 
 async function parseBody<S extends z.ZodType>(c: AdminContext, schema: S, empty?: z.input<S>): Promise<z.output<S> | Response> {

@@ -4,8 +4,8 @@
  *
  * - The cookie is `HttpOnly`, `SameSite=Strict`, `Path=/`, and `Secure` with the `__Host-` prefix
  *   everywhere but localhost (plain http there, so `npm start` works).
- * - Its value is `<base64url JSON>.<base64url HMAC-SHA256>`, signed with a key derived from the
- *   `ADMIN_TOKEN` secret: rotating the secret ends every session.
+ * - Its value is `<base64url JSON>.<base64url HMAC-SHA256>`, signed with a key derived (HKDF) from
+ *   the `SIGNING_SECRET` secret, never from `ADMIN_TOKEN`: rotating it ends every session.
  * - It holds no secret: the key's id and SHA-256 hash, the project, and the times. Each use
  *   re-checks the key against the project's FlagStore, so revoking the key ends its sessions at once.
  * - It lives `SESSION_TTL_SECONDS` after its last refresh and never beyond `SESSION_MAX_SECONDS`.
@@ -17,7 +17,9 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import * as z from "zod";
+import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT, deriveKey, signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
 import type { Actor } from "./auth";
+import { findProjectKey } from "./projects";
 import { problem } from "./problem";
 
 export const SESSION_TTL_SECONDS = 30 * 60;
@@ -59,16 +61,21 @@ export function sessionCookieName(url: URL): string {
   return url.protocol === "http:" && isLocalhost(url) ? "edgeflags_session" : "__Host-edgeflags_session";
 }
 
+let derived: { secret: string; key: Buffer } | null = null;
+
+/** The session HMAC key, derived once per isolate; null without a usable `SIGNING_SECRET`. */
 function signingKey(env: Env): Buffer | null {
-  if (!env.ADMIN_TOKEN) return null;
-  return createHmac("sha256", env.ADMIN_TOKEN).update("edgeflags console session v1").digest();
+  const secret = signingSecret(env);
+  if (!secret) return null;
+  if (derived?.secret !== secret) derived = { secret, key: deriveKey(secret, "edgeflags console session v2") };
+  return derived.key;
 }
 
 function mac(key: Buffer, payload: string): Buffer {
   return createHmac("sha256", key).update(payload).digest();
 }
 
-/** The signed cookie value of `session`; null when the Worker has no `ADMIN_TOKEN` to sign with. */
+/** The signed cookie value of `session`; null when the Worker has no `SIGNING_SECRET` to sign with. */
 export function sealSession(session: Session, env: Env): string | null {
   const key = signingKey(env);
   if (!key) return null;
@@ -173,6 +180,7 @@ export function checkOrigin(request: Request): Response | null {
 export async function authenticateSession(request: Request, env: Env, project: string): Promise<Actor | Response | null> {
   const value = readSessionCookie(request);
   if (value === null) return null;
+  if (!signingSecret(env)) return problem("unavailable", `console sessions are unavailable: ${SIGNING_SECRET_PROBLEM}`);
   const session = openSession(value, env);
   if (!session) return problem("unauthorized", "the console session has expired or is not valid; sign in again");
   if (session.project !== null && session.project !== project) {
@@ -180,8 +188,12 @@ export async function authenticateSession(request: Request, env: Env, project: s
   }
   const crossOrigin = checkOrigin(request);
   if (crossOrigin) return crossOrigin;
-  if (session.keyHash === null) return { name: "token:bootstrap", bootstrap: true };
-  const identity = await env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(session.keyHash);
+  if (session.keyHash === null) {
+    return adminTokenUsable(env) ? { name: "token:bootstrap", bootstrap: true } : problem("unavailable", ADMIN_TOKEN_TOO_SHORT);
+  }
+  // A key session names one project; the registry answers for it before any FlagStore wakes.
+  const identity = await findProjectKey(env, project, session.keyHash);
+  if (identity instanceof Response) return identity;
   if (!identity || identity.scope !== "admin" || identity.id !== session.keyId) {
     return problem("unauthorized", "the admin key behind this console session was revoked; sign in again");
   }

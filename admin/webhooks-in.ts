@@ -9,24 +9,59 @@
  *   outside a 5-minute window so a captured request cannot be replayed later.
  * Both are audited as `trigger:<name>`, with the `X-Change-Reason` header as the reason. A trigger
  * flips a flag (enable, disable, set its default variant) or guards a ramp (pause, roll back to 0%).
+ *
+ * These URLs need no credential to be called, so a project name must be in the registry before
+ * its FlagStore is touched (a made-up name wakes no object), and failed calls are throttled per
+ * client address and project like any failed authentication.
  */
 import { Hono } from "hono";
+import type { Result } from "../durable-objects/result";
+import type { TriggerOutcome } from "../durable-objects/store-types";
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { hashKey } from "../durable-objects/snapshot";
 import { noteVersion } from "../worker/snapshot-cache";
 import { problem, storeProblem } from "./problem";
+import { knownProject } from "./projects";
 import { NameSchema } from "./schemas";
 import { SIGNATURE_HEADER } from "./signature";
+import { noteAuthFailure, throttled } from "./throttle";
 
 export const hooks = new Hono<{ Bindings: Env }>();
 
-// Only a valid project name reaches a FlagStore.
+const NO_TRIGGER = "no active trigger has this URL";
+
+// Only a registered project reaches a FlagStore, and only from an address not over its budget.
 hooks.use("/projects/:project/*", async (c, next) => {
-  if (!NameSchema.safeParse(c.req.param("project")).success) return problem("not_found", "no active trigger has this URL");
+  const project = c.req.param("project") ?? "";
+  const valid = NameSchema.safeParse(project).success;
+  // Invalid names share one bucket: an arbitrary string must not become a key in memory.
+  const bucket = valid ? project : "(invalid)";
+  const refused = throttled(c.req.raw, bucket);
+  if (refused) return refused;
+  const known = valid ? await knownProject(c.env, project) : false;
+  if (known instanceof Response) return known;
+  if (!known) return (await noteAuthFailure(c.env, c.req.raw, bucket)) ?? problem("not_found", NO_TRIGGER);
   await next();
 });
 
 function store(env: Env, project: string) {
   return env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));
+}
+
+/**
+ * A trigger's call into its FlagStore, under a deadline. A failed or late call is a 503 that says
+ * the outcome is unknown (the object may have fired it before failing): the caller retries, and a
+ * repeated fire of the same action changes nothing more.
+ */
+async function fire(call: Promise<Result<TriggerOutcome>>): Promise<Result<TriggerOutcome> | Response> {
+  try {
+    return await withDeadline(call, DEADLINE_MS.adminStoreCall, "trigger");
+  } catch (error) {
+    console.warn("trigger call failed", error);
+    return problem("unavailable", "the flag store did not confirm this trigger in time; it may or may not have fired: retry, or check the audit log", {
+      headers: { "retry-after": "5" },
+    });
+  }
 }
 
 function reason(headers: Headers): string | null {
@@ -36,8 +71,11 @@ function reason(headers: Headers): string | null {
 hooks.post("/projects/:project/triggers/:id/signed", async (c) => {
   const project = c.req.param("project");
   const body = await c.req.text();
-  const result = await store(c.env, project).fireSignedTrigger(c.req.param("id"), body, c.req.header(SIGNATURE_HEADER) ?? null, reason(c.req.raw.headers));
+  const result = await fire(store(c.env, project).fireSignedTrigger(c.req.param("id"), body, c.req.header(SIGNATURE_HEADER) ?? null, reason(c.req.raw.headers)));
+  if (result instanceof Response) return result;
   if (!result.ok) {
+    const failed = result.error.kind === "invalid" || result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;
+    if (failed) return failed;
     return result.error.kind === "invalid" ? problem("unauthorized", result.error.detail) : storeProblem(result.error);
   }
   if (result.value.version !== null) noteVersion(project, result.value.environment, result.value.version);
@@ -46,8 +84,12 @@ hooks.post("/projects/:project/triggers/:id/signed", async (c) => {
 
 hooks.post("/projects/:project/triggers/:token", async (c) => {
   const project = c.req.param("project");
-  const result = await store(c.env, project).fireTrigger(hashKey(c.req.param("token")), reason(c.req.raw.headers));
-  if (!result.ok) return storeProblem(result.error);
+  const result = await fire(store(c.env, project).fireTrigger(hashKey(c.req.param("token")), reason(c.req.raw.headers)));
+  if (result instanceof Response) return result;
+  if (!result.ok) {
+    const failed = result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;
+    return failed ?? storeProblem(result.error);
+  }
   if (result.value.version !== null) noteVersion(project, result.value.environment, result.value.version);
   return c.json(result.value);
 });

@@ -19,6 +19,8 @@ export const DEADLINE_MS = {
   broadcaster: 5_000,
   /** One webhook delivery to a receiver. */
   webhook: 10_000,
+  /** A rate-limiting binding's `limit()` call (failed-authentication throttling). */
+  rateLimit: 1_000,
   /** An admin route's call into the FlagStore. */
   adminStoreCall: 15_000,
 } as const;

@@ -217,7 +217,7 @@ describe("the SSE endpoint", () => {
   it("refuses an expired token, and a bulk fetch gets a fresh URL", async () => {
     const { key, keyId } = await setupProject("es-expired");
     const res = await bulk(key);
-    const expired = await signStreamToken(env.ADMIN_TOKEN, {
+    const expired = await signStreamToken(env.SIGNING_SECRET, {
       project: "es-expired", environment: "production", keyId, keyHash: hashKey(key), exp: Math.floor(Date.now() / 1000) - 1,
     });
     const url = new URL(res.body.eventStreams[0].url);
@@ -234,7 +234,7 @@ describe("the SSE endpoint", () => {
   it("ends an open stream when its token expires", async () => {
     const { key, keyId } = await setupProject("es-expiring");
     const url = new URL(await streamUrl(key));
-    const soon = await signStreamToken(env.ADMIN_TOKEN, {
+    const soon = await signStreamToken(env.SIGNING_SECRET, {
       project: "es-expiring", environment: "production", keyId, keyHash: hashKey(key), exp: Math.floor(Date.now() / 1000) + 1,
     });
     url.searchParams.set("token", soon);

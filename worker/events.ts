@@ -20,6 +20,7 @@
 import { broadcasterName, shardCount } from "../durable-objects/broadcaster";
 import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
+import { signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
 import { ofrepRefusal, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "./ofrep-wire";
 import { rateLimited } from "./rate-limit";
 import { signStreamToken, tokenExpiry, verifyStreamToken, type StreamClaims } from "./stream-token";
@@ -86,7 +87,9 @@ export async function eventStreamsFor(
   const cacheKey = `${credential}\u0000${exp}\u0000${version}\u0000${origin}`;
   let entry = streams.get(cacheKey);
   if (!entry) {
-    const token = await signStreamToken(env.ADMIN_TOKEN, { project: identity.project, environment: identity.environment, keyId: identity.id, keyHash: hashKey(credential), exp });
+    const secret = signingSecret(env);
+    if (!secret) return undefined; // no stream tokens without SIGNING_SECRET: providers poll
+    const token = await signStreamToken(secret, { project: identity.project, environment: identity.environment, keyId: identity.id, keyHash: hashKey(credential), exp });
     const url = new URL(`/ofrep/v1${EVENT_STREAM_PATH}`, origin);
     url.search = new URLSearchParams({ token, since: String(version) }).toString();
     entry = [{ type: "sse", url: url.href, inactivityDelaySec: settings.inactivityDelaySec }];
@@ -187,7 +190,9 @@ export async function handleEventStream(
   const url = new URL(request.url);
   const token = url.searchParams.get("token");
   if (!token) return refuse({ code: "unauthenticated", detail: "this URL needs the token from the bulk evaluation's eventStreams" });
-  const check = await verifyStreamToken(env.ADMIN_TOKEN, token, Date.now());
+  const secret = signingSecret(env);
+  if (!secret) return unavailable(`event streams are unavailable: ${SIGNING_SECRET_PROBLEM}`);
+  const check = await verifyStreamToken(secret, token, Date.now());
   if (!check.ok) {
     return refuse({ code: "unauthenticated", detail: check.reason === "expired"
       ? "this event-stream URL has expired; POST /ofrep/v1/evaluate/flags for a new one"

@@ -2,7 +2,9 @@
  * Stream tokens: the credential in an OFREP event-stream URL. `EventSource` cannot send headers,
  * so the URL carries a short-lived token instead of the key itself: the key's project, environment,
  * id and SHA-256 (to check revocation against the KV key index), and an expiry, signed with
- * HMAC-SHA-256 under a key derived (HKDF) from the `ADMIN_TOKEN` secret.
+ * HMAC-SHA-256 under a key derived (HKDF) from the `SIGNING_SECRET` secret. Never from
+ * `ADMIN_TOKEN`: any client-key holder obtains tokens, and must not be able to test guesses of the
+ * bootstrap token against them offline.
  *
  * Format: `v1.<base64url(JSON claims)>.<base64url(HMAC of "v1.<claims>")>`.
  *
@@ -35,7 +37,7 @@ const PREFIX = "v1";
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
-/** The HMAC key for stream tokens, derived once per isolate from the server secret. */
+/** The HMAC key for stream tokens, derived once per isolate from `SIGNING_SECRET` (`lib/signing.ts`). */
 function signingKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
@@ -80,7 +82,7 @@ export function tokenExpiry(nowMs: number, windowSeconds: number): number {
  * Signs `claims` into a token.
  *
  * @example
- * const token = await signStreamToken(env.ADMIN_TOKEN, { project: "shop", environment: "production", keyId, keyHash, exp });
+ * const token = await signStreamToken(signingSecret(env) ?? refuse(), { project: "shop", environment: "production", keyId, keyHash, exp });
  */
 export async function signStreamToken(secret: string, claims: StreamClaims): Promise<string> {
   const body = toBase64Url(encoder.encode(JSON.stringify({ p: claims.project, e: claims.environment, k: claims.keyId, h: claims.keyHash, x: claims.exp })));

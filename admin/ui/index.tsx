@@ -23,6 +23,7 @@ import {
   type Session,
 } from "../session";
 import { authenticateAdmin } from "../auth";
+import { signingSecret, SIGNING_SECRET_PROBLEM } from "../../lib/signing";
 import { hashKey } from "../../durable-objects/snapshot";
 import {
   adminClient,
@@ -34,6 +35,7 @@ import {
   FlagSchema,
   KeyListSchema,
   KeySchema,
+  ProblemSchema,
   ProjectSchema,
   seg,
   type AdminClient,
@@ -122,22 +124,32 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     const project = String(form["project"] ?? "").trim();
     const credential = String(form["credential"] ?? "").trim();
     const next = safeNext(String(form["next"] ?? ""));
-    const refuse = (status: 400 | 401 | 403 | 404, error: string) => c.html(<SignInPage project={project} next={next} error={error} />, status);
+    const refuse = (status: 400 | 401 | 403 | 404 | 429 | 503, error: string, headers: Record<string, string> = {}) =>
+      c.html(<SignInPage project={project} next={next} error={error} />, status, headers);
     const crossOrigin = checkOrigin(c.req.raw);
     if (crossOrigin) return refuse(403, "Sign-in must come from this console's own page.");
     if (!NameSchema.safeParse(project).success) return refuse(400, `"${project}" is not a project name.`);
     if (!credential) return refuse(400, "Enter an admin key or the admin token.");
-    // The credential is checked by the admin API itself, as any CLI call would be.
+    if (!signingSecret(c.env)) return refuse(503, `Console sessions are unavailable: ${SIGNING_SECRET_PROBLEM}.`);
+    // The credential is checked first as the browser's own request (its address is what failed
+    // sign-ins are throttled by; an unknown project wakes nothing), then by the admin API itself.
+    const address = c.req.header("cf-connecting-ip");
+    const attempt = new Request(c.req.url, { headers: { authorization: `Bearer ${credential}`, ...(address ? { "cf-connecting-ip": address } : {}) } });
+    const actor = await authenticateAdmin(attempt, c.env, project);
+    if (actor instanceof Response) {
+      const detail = ProblemSchema.safeParse(await actor.json().catch(() => null));
+      const status = actor.status === 403 || actor.status === 429 || actor.status === 503 ? actor.status : 401;
+      const retryAfter = actor.headers.get("retry-after");
+      return refuse(status, detail.success ? detail.data.detail : "This credential was not accepted.", retryAfter ? { "retry-after": retryAfter } : {});
+    }
     const check = await adminClient(c, fetchWorker, credential).get(`/projects/${seg(project)}`, ProjectSchema);
     if (!check.ok) {
       const status = check.status === 401 || check.status === 403 || check.status === 404 ? check.status : 400;
       return refuse(status, check.problem.detail);
     }
-    const actor = await authenticateAdmin(new Request(c.req.url, { headers: { authorization: `Bearer ${credential}` } }), c.env, project);
-    if (actor instanceof Response) return refuse(401, "This credential was not accepted.");
     const session = newSession(actor, project, actor.bootstrap ? null : hashKey(credential));
     const sealed = sealSession(session, c.env);
-    if (!sealed) return refuse(400, "The Worker has no ADMIN_TOKEN secret to sign sessions with.");
+    if (!sealed) return refuse(503, `Console sessions are unavailable: ${SIGNING_SECRET_PROBLEM}.`);
     c.header("set-cookie", sessionCookie(new URL(c.req.url), sealed, session));
     return c.redirect(next && (session.project === null || next.startsWith(projectPath(project) + "/")) ? next : projectPath(project, "flags"), 303);
   });

@@ -1,0 +1,93 @@
+/**
+ * The project registry at the edge: which project names exist, read from KV (`projectKvKey`)
+ * before anything wakes a project's FlagStore for a caller that has not proved anything yet
+ * (trigger URLs, key-shaped admin credentials, console sign-ins and key sessions). A made-up name
+ * is answered from KV and never creates a Durable Object. The bootstrap token needs no registry:
+ * it is checked without any object and may create projects.
+ *
+ * Known projects are remembered for the isolate's life (a project is never deleted); unknown
+ * names for `UNKNOWN_PROJECT_TTL_MS`, so a project created elsewhere is found soon after.
+ */
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
+import { projectKvKey, ProjectEntrySchema, type KeyIdentity, type ProjectEntry } from "../durable-objects/snapshot";
+import { problem } from "./problem";
+
+const UNKNOWN_PROJECT_TTL_MS = 2_000;
+const MAX_REMEMBERED = 10_000;
+const known = new Set<string>();
+const unknown = new Map<string, number>();
+
+/** Retry-After of a 503 when the registry cannot be read. */
+const REGISTRY_RETRY_SECONDS = 5;
+
+/**
+ * True when `project` exists, false when it does not, or a 503 problem when the registry could not
+ * be read in time (then nothing is woken either: the caller answers the 503).
+ *
+ * @example
+ * const exists = await knownProject(env, "shop");
+ * if (exists !== true) return exists === false ? problem("not_found", "no such project") : exists;
+ */
+export async function knownProject(env: Env, project: string, now = Date.now()): Promise<boolean | Response> {
+  if (known.has(project)) return true;
+  const missedAt = unknown.get(project);
+  if (missedAt !== undefined && now - missedAt < UNKNOWN_PROJECT_TTL_MS) return false;
+  let raw: unknown;
+  try {
+    raw = await withDeadline(env.FLAGS_KV.get(projectKvKey(project), "json"), DEADLINE_MS.edgeKvRead, "project registry read");
+  } catch (error) {
+    console.warn("project registry unreadable", project, error);
+    return problem("unavailable", "the project registry could not be read just now; retry shortly", {
+      headers: { "retry-after": String(REGISTRY_RETRY_SECONDS) },
+    });
+  }
+  const entry = raw === null ? null : ProjectEntrySchema.safeParse(raw);
+  if (entry?.success && entry.data.project === project) {
+    rememberProject(project);
+    return true;
+  }
+  if (unknown.size >= MAX_REMEMBERED) unknown.clear();
+  unknown.set(project, now);
+  return false;
+}
+
+/**
+ * The active key of `project` whose SHA-256 is `keyHash`: null when the project is not registered
+ * (no FlagStore is touched) or has no such key; a 503 problem when the registry or the FlagStore
+ * does not answer in time.
+ */
+export async function findProjectKey(env: Env, project: string, keyHash: string): Promise<KeyIdentity | null | Response> {
+  const exists = await knownProject(env, project);
+  if (exists !== true) return exists === false ? null : exists;
+  try {
+    return await withDeadline(env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(keyHash), DEADLINE_MS.adminStoreCall, "key check");
+  } catch (error) {
+    console.warn("key check failed", project, error);
+    return problem("unavailable", `project "${project}" could not check this key just now; retry shortly`, {
+      headers: { "retry-after": String(REGISTRY_RETRY_SECONDS) },
+    });
+  }
+}
+
+/** Records in this isolate that `project` exists (it was just created or found). */
+export function rememberProject(project: string): void {
+  unknown.delete(project);
+  if (known.size >= MAX_REMEMBERED) known.clear();
+  known.add(project);
+}
+
+/**
+ * Writes `project`'s registry entry to KV, so it is known at once (the FlagStore also publishes it
+ * through its outbox). Throws when KV fails or does not answer in time: then nothing is created.
+ */
+export async function registerProject(env: Env, project: string, now = new Date()): Promise<void> {
+  const entry: ProjectEntry = { project, createdAt: now.toISOString() };
+  await withDeadline(env.FLAGS_KV.put(projectKvKey(project), JSON.stringify(entry)), DEADLINE_MS.kvWrite, "project registry write");
+  rememberProject(project);
+}
+
+/** Forgets what this isolate knows about projects; for tests that change KV behind its back. */
+export function forgetProjects(): void {
+  known.clear();
+  unknown.clear();
+}
