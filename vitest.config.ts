@@ -56,8 +56,8 @@ export default defineConfig({
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
           environment: "node",
-          testTimeout: 60_000,
-          hookTimeout: 120_000,
+          // Sized for a slow, shared CI machine, from the one unit the suites wait by.
+          ...(await import("./test/browser/wait.ts")).VITEST_TIMEOUTS,
           fileParallelism: false,
         },
       },

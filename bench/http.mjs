@@ -27,7 +27,8 @@ export async function allocatePorts() {
   await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
   return PORTS;
 }
-export const ADMIN_TOKEN = "bench-admin-token-not-a-secret";
+/** The benchmark's bootstrap token; at least 32 characters, as the Worker requires. */
+export const ADMIN_TOKEN = "bench-admin-token-not-a-secret-0001";
 export const PROJECT = "bench";
 export const SEGMENT_PROJECT = "benchseg";
 
@@ -120,7 +121,9 @@ export function oursConfig({ out, modulePath, port, kvPort, doStorageDir, name =
     ...declared.kv.map((binding, i) => ({ name: binding, kv: kvServices[i].service })),
     ...declared.durableObjects.map((d) => ({ name: d.name, durableObject: d.className })),
     ...Object.entries({ ...declared.vars, ...vars }).map(([k, v]) => ({ name: k, text: v })),
-    ...declared.secrets.map((k) => ({ name: k, text: k === "ADMIN_TOKEN" ? ADMIN_TOKEN : `bench-${k.toLowerCase()}` })),
+    // Every secret at least 32 characters (the Worker refuses shorter admin tokens and signing
+    // secrets); SIGNING_SECRET bound even where wrangler.toml does not require it yet.
+    ...[...new Set([...declared.secrets, "SIGNING_SECRET"])].map((k) => ({ name: k, text: k === "ADMIN_TOKEN" ? ADMIN_TOKEN : `bench-${k.toLowerCase()}-not-a-secret-0001` })),
   ];
   return writeConfig({ dir: out, name, modulePath, port, bindings, durableObjects: declared.durableObjects, kvServices, doStorageDir });
 }

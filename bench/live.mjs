@@ -63,12 +63,14 @@ async function startWorker() {
   // without wrangler dev's proxy in front).
   if (process.env.LIVE_BASE) return adminFor(process.env.LIVE_BASE, process.env.LIVE_TOKEN ?? "");
   const port = await freePort();
-  const token = `bench-live-${Math.random().toString(36).slice(2)}`;
+  // Both at least 32 characters, as the Worker requires of its admin token and signing secret.
+  const token = `bench-live-${crypto.randomUUID()}`;
+  const signingSecret = `bench-live-signing-${crypto.randomUUID()}`;
   const state = mkdtempSync(join(tmpdir(), "edgeflags-bench-live-"));
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "wrangler"),
-    ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--var", `ADMIN_TOKEN:${token}`, "--show-interactive-dev-session=false"],
-    { cwd: ROOT, env: { ...process.env, ADMIN_TOKEN: token, WRANGLER_SEND_METRICS: "false", CI: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--var", `ADMIN_TOKEN:${token}`, "--var", `SIGNING_SECRET:${signingSecret}`, "--show-interactive-dev-session=false"],
+    { cwd: ROOT, env: { ...process.env, ADMIN_TOKEN: token, SIGNING_SECRET: signingSecret, WRANGLER_SEND_METRICS: "false", CI: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let output = "";
   child.stdout.on("data", (c) => { output += c; });

@@ -5,12 +5,13 @@
  * conflict, a client key refused, escaped output, an axe-core scan of each main page, and
  * screenshots of the main screens (into `docs/screenshots/` with UPDATE_SCREENSHOTS=1).
  */
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { axeSource, launchBrowser, ROOT, scanPage, startWorker, type RunningWorker } from "./harness";
+import { patient, POLL, until, WAIT_MS } from "./wait";
 
 const PROJECT = "shop";
 const ENVIRONMENTS = ["development", "staging", "production"];
@@ -88,23 +89,22 @@ beforeAll(async () => {
   clientKey = client.body.key;
   serverKey = (await worker.admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "server", name: "back end" })).body.key;
   // The key index reaches KV through the outbox; wait until the edge knows the client key.
-  for (let i = 0; i < 100 && (await worker.ofrep(clientKey, "checkout-kill-switch")).status !== 200; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await until("the client key to reach the edge", async () => (await worker.ofrep(clientKey, "checkout-kill-switch")).status === 200);
   browser = await launchBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
   await worker?.stop();
+  if (SCREENSHOTS.startsWith(tmpdir())) rmSync(SCREENSHOTS, { recursive: true, force: true });
 });
 
 async function newPage(options: { width?: number; height?: number; dark?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({
+  const context = patient(await browser.newContext({
     viewport: { width: options.width ?? 1280, height: options.height ?? 860 },
     colorScheme: options.dark ? "dark" : "light",
     baseURL: worker.base,
-  });
+  }));
   const page = await context.newPage();
   page.on("dialog", (dialog) => void dialog.accept());
   return { context, page };
@@ -126,7 +126,7 @@ describe("console in a browser", () => {
   it("refuses a client key at sign-in and sets no cookie", async () => {
     const { context, page } = await newPage();
     await signIn(page, clientKey);
-    await expect.poll(() => page.locator("#credential-error").textContent()).toMatch(/client key/);
+    await expect.poll(() => page.locator("#credential-error").textContent(), POLL).toMatch(/client key/);
     expect(page.url()).toContain("/console/sign-in");
     expect(await context.cookies()).toEqual([]);
     await context.close();
@@ -136,7 +136,7 @@ describe("console in a browser", () => {
     const { context, page } = await newPage();
     await signIn(page);
     expect(new URL(page.url()).pathname).toBe(`/console/p/${PROJECT}/flags`);
-    await expect.poll(() => page.locator("h1").textContent()).toBe("Flags");
+    await expect.poll(() => page.locator("h1").textContent(), POLL).toBe("Flags");
     const cookies = await context.cookies();
     expect(cookies).toHaveLength(1);
     expect(cookies[0]).toMatchObject({ name: "edgeflags_session", httpOnly: true, sameSite: "Strict", path: "/" });
@@ -149,13 +149,13 @@ describe("console in a browser", () => {
     const { context, page } = await newPage();
     await signIn(page);
     expect(await flagsOf(page)).toHaveLength(50);
-    await expect.poll(() => page.locator("#results [role=status]").textContent()).toContain("204 flags");
+    await expect.poll(() => page.locator("#results [role=status]").textContent(), POLL).toContain("204 flags");
     await page.getByLabel("Search").pressSequentially("billing-experiment-138");
-    await expect.poll(() => flagsOf(page)).toEqual(["billing-experiment-138"]);
+    await expect.poll(() => flagsOf(page), POLL).toEqual(["billing-experiment-138"]);
     expect(page.url()).toContain("q=billing-experiment-138");
     await page.getByLabel("Search").fill("");
     await page.getByLabel("Tag", { exact: true }).selectOption("kill-switch");
-    await expect.poll(() => flagsOf(page)).toEqual(["checkout-kill-switch"]);
+    await expect.poll(() => flagsOf(page), POLL).toEqual(["checkout-kill-switch"]);
     await context.close();
   });
 
@@ -165,10 +165,10 @@ describe("console in a browser", () => {
     const { context, page } = await newPage();
     await signIn(page);
     await page.getByLabel("Search").fill("checkout-kill-switch");
-    await expect.poll(() => flagsOf(page)).toEqual(["checkout-kill-switch"]);
+    await expect.poll(() => flagsOf(page), POLL).toEqual(["checkout-kill-switch"]);
     await page.getByRole("link", { name: "checkout-kill-switch is on in production; turn off" }).click();
     const dialog = page.getByRole("dialog");
-    await expect.poll(() => dialog.isVisible()).toBe(true);
+    await expect.poll(() => dialog.isVisible(), POLL).toBe(true);
     expect(await dialog.textContent()).toContain("Turn off checkout-kill-switch in production?");
     await dialog.getByLabel(/Reason/).fill("checkout errors spiking (INC-42)");
     await dialog.getByRole("button", { name: "Turn off in production" }).click();
@@ -196,7 +196,7 @@ describe("console in a browser", () => {
     await page.getByLabel(/^Targeting/).fill(JSON.stringify({ if: [{ sem_ver: [{ var: "appVersion" }, "~=", "2.0.0"] }, "on", "off"] }));
     await page.getByRole("button", { name: "Save to production" }).click();
     const error = page.locator("#targeting-error");
-    await expect.poll(() => error.isVisible()).toBe(true);
+    await expect.poll(() => error.isVisible(), POLL).toBe(true);
     expect(await error.textContent()).toMatch(/sem_ver operator must be one of/);
     expect(await page.getByLabel(/^Targeting/).getAttribute("aria-invalid")).toBe("true");
     expect(await page.getByLabel(/^Targeting/).inputValue()).toContain("~=");
@@ -205,7 +205,7 @@ describe("console in a browser", () => {
 
     await page.getByLabel(/^Targeting/).fill("{ not json");
     await page.getByRole("button", { name: "Save to production" }).click();
-    await expect.poll(() => page.locator("#targeting-error").textContent()).toMatch(/not valid JSON/);
+    await expect.poll(() => page.locator("#targeting-error").textContent(), POLL).toMatch(/not valid JSON/);
     await context.close();
   });
 
@@ -222,7 +222,7 @@ describe("console in a browser", () => {
 
     await page.getByRole("button", { name: "Save to staging" }).click();
     const conflict = page.locator("#conflict-title");
-    await expect.poll(() => conflict.isVisible()).toBe(true);
+    await expect.poll(() => conflict.isVisible(), POLL).toBe(true);
     const panel = await page.locator("section:has(#conflict-title)").textContent();
     expect(panel).toContain("changed by token:bootstrap");
     expect(panel).toContain("Reason: sale starts early");
@@ -244,7 +244,7 @@ describe("console in a browser", () => {
     await page.getByLabel(/Evaluation context/).fill(JSON.stringify({ targetingKey: "user-7", country: "CA" }));
     await page.getByRole("button", { name: "Evaluate in every environment" }).click();
     const rows = page.locator("#try-results tbody tr");
-    await expect.poll(() => rows.count()).toBe(3);
+    await expect.poll(() => rows.count(), POLL).toBe(3);
     expect(await rows.filter({ hasText: "production" }).textContent()).toContain("spring-sale");
     expect(await rows.filter({ hasText: "production" }).textContent()).toContain("TARGETING_MATCH");
     await context.close();
@@ -277,7 +277,7 @@ describe("console in a browser", () => {
       doc.body.appendChild(script);
       doc.body.insertAdjacentHTML("beforeend", `<img src="data:," onerror="window.__inline = 2">`);
     });
-    await expect.poll(() => violations.length).toBeGreaterThan(0);
+    await expect.poll(() => violations.length, POLL).toBeGreaterThan(0);
     expect(await page.evaluate(() => (globalThis as any).__inline)).toBeUndefined();
     await context.close();
   });
@@ -294,7 +294,7 @@ describe("console in a browser", () => {
     const secret = await page.locator("#new-key").inputValue();
     expect(secret).toMatch(/^ef_server_/);
     await page.getByRole("button", { name: "Copy" }).click();
-    await expect.poll(() => page.getByRole("button", { name: "Copied" }).count()).toBe(1);
+    await expect.poll(() => page.getByRole("button", { name: "Copied" }).count(), POLL).toBe(1);
     expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText())).toBe(secret);
 
     await page.goto(`/console/p/${PROJECT}/keys`);
@@ -311,13 +311,13 @@ describe("console in a browser", () => {
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => (globalThis as any).document.activeElement.textContent)).toBe("Skip to content");
     await page.getByLabel("Search").fill("checkout-kill-switch");
-    await expect.poll(() => flagsOf(page)).toEqual(["checkout-kill-switch"]);
+    await expect.poll(() => flagsOf(page), POLL).toEqual(["checkout-kill-switch"]);
     await page.getByRole("link", { name: /checkout-kill-switch is \w+ in staging/ }).focus();
     await page.keyboard.press("Enter");
-    await expect.poll(() => page.getByRole("dialog").isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole("dialog").isVisible(), POLL).toBe(true);
     expect(await page.evaluate(() => (globalThis as any).document.activeElement.id)).toBe("dialog-reason");
     await page.keyboard.press("Escape");
-    await expect.poll(() => page.getByRole("dialog").isVisible()).toBe(false);
+    await expect.poll(() => page.getByRole("dialog").isVisible(), POLL).toBe(false);
     await context.close();
   });
 });
@@ -407,14 +407,14 @@ describe("governance and progressive delivery in a browser", () => {
     const id = experimentPath.split("/").at(-1)!;
     expect(await page.locator("#srm-status").textContent()).toContain("Not enough data");
 
-    // Real traffic through OFREP; the edge reports exposures to the FlagStore in batches.
+    // Real traffic through OFREP, 40 new units at a time, until the store sees the mismatch: the
+    // edge learns of the experiment through the outbox and reports exposures in batches.
     let unit = 0;
-    for (let round = 0; round < 40; round++) {
+    await until("the experiment to detect the sample-ratio mismatch", async () => {
       await Promise.all(Array.from({ length: 40 }, () => worker.ofrep(serverKey, SPLIT_FLAG, { targetingKey: `visitor-${unit++}` })));
       const experiment = await worker.admin("GET", `/projects/${PROJECT}/experiments/${id}`);
-      if (experiment.body.srm.mismatch) break;
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
+      return experiment.body.srm.mismatch === true;
+    }, 2 * WAIT_MS);
     await page.reload();
     const warning = page.locator("#srm-warning");
     expect(await warning.isVisible()).toBe(true);
@@ -486,8 +486,9 @@ describe("accessibility and screenshots", () => {
   const pathOf = (screen: (typeof screens)[number]) => (typeof screen.path === "function" ? screen.path() : screen.path);
 
   const axe = axeSource();
-  it.skipIf(axe === null)("has no serious or critical axe-core violations on any main page, light and dark", async () => {
-    for (const dark of [false, true]) {
+  // One test per colour scheme, each well inside the test timeout on a slow machine.
+  for (const dark of [false, true]) {
+    it.skipIf(axe === null)(`has no serious or critical axe-core violations on any main page, ${dark ? "dark" : "light"}`, async () => {
       const { context, page } = await newPage({ dark });
       await page.goto("/console/sign-in");
       const found: string[] = [];
@@ -509,46 +510,49 @@ describe("accessibility and screenshots", () => {
       await check("toggle dialog");
       expect(found).toEqual([]);
       await context.close();
-    }
-  });
+    });
+  }
   if (axe === null) it.skip("axe-core is not installed (npm install -D axe-core): the accessibility scan did not run", () => {});
 
-  it("takes screenshots of the main screens at desktop and phone width (into docs/screenshots with UPDATE_SCREENSHOTS=1)", async () => {
-    const dir = SCREENSHOTS;
-    mkdirSync(dir, { recursive: true });
-    for (const device of [{ suffix: "desktop", width: 1280, height: 860 }, { suffix: "phone", width: 390, height: 844 }]) {
-      for (const dark of [false, true]) {
-        if (dark && device.suffix === "phone") continue;
-        const { context, page } = await newPage({ width: device.width, height: device.height, dark });
-        const shot = (name: string) => page.screenshot({ path: join(dir, `${name}-${device.suffix}${dark ? "-dark" : ""}.png`), fullPage: device.suffix === "desktop" && (name === "flag-detail" || name === "keys") });
-        await page.goto("/console/sign-in");
-        await page.getByLabel("Project").fill(PROJECT);
-        await shot("sign-in");
-        await signIn(page);
-        await shot("flags");
-        await page.goto(`/console/p/${PROJECT}/flags/new-checkout?env=production`);
-        await page.getByLabel(/Evaluation context/).fill(JSON.stringify({ targetingKey: "user-7", email: "ana@example.com" }));
-        await page.getByRole("button", { name: "Evaluate in every environment" }).click();
-        await page.locator("#try-results").waitFor();
-        await shot("flag-detail");
-        await page.goto(`/console/p/${PROJECT}/flags?q=profile-experiment-002`);
-        await page.locator("a[data-toggle]").nth(2).click();
-        await page.getByRole("dialog").waitFor();
-        await page.getByRole("dialog").getByLabel(/Reason/).fill("Error rate above 5% after deploy 1142");
-        await shot("toggle");
-        await page.goto(`/console/p/${PROJECT}/keys`);
-        await shot("keys");
-        await page.goto(`/console/p/${PROJECT}/audit`);
-        await shot("audit");
-        for (const name of ["environments", "ramp", "segments", "experiment", "webhooks", "triggers", "drafts"]) {
-          const screen = screens.find((s) => s.name === name)!;
-          if (!pathOf(screen)) continue;
-          await page.goto(pathOf(screen));
-          if (name === "ramp") await page.locator("#ramp").scrollIntoViewIfNeeded();
-          await page.screenshot({ path: join(dir, `${name}-${device.suffix}${dark ? "-dark" : ""}.png`), fullPage: device.suffix === "desktop" });
-        }
-        await context.close();
+  // One test per device and colour scheme, each well inside the test timeout on a slow machine.
+  const devices = [
+    { suffix: "desktop", width: 1280, height: 860, dark: false },
+    { suffix: "desktop", width: 1280, height: 860, dark: true },
+    { suffix: "phone", width: 390, height: 844, dark: false },
+  ];
+  for (const { dark, ...device } of devices) {
+    it(`takes screenshots of the main screens at ${device.suffix} width${dark ? ", dark" : ""} (into docs/screenshots with UPDATE_SCREENSHOTS=1)`, async () => {
+      const dir = SCREENSHOTS;
+      mkdirSync(dir, { recursive: true });
+      const { context, page } = await newPage({ width: device.width, height: device.height, dark });
+      const shot = (name: string) => page.screenshot({ path: join(dir, `${name}-${device.suffix}${dark ? "-dark" : ""}.png`), fullPage: device.suffix === "desktop" && (name === "flag-detail" || name === "keys") });
+      await page.goto("/console/sign-in");
+      await page.getByLabel("Project").fill(PROJECT);
+      await shot("sign-in");
+      await signIn(page);
+      await shot("flags");
+      await page.goto(`/console/p/${PROJECT}/flags/new-checkout?env=production`);
+      await page.getByLabel(/Evaluation context/).fill(JSON.stringify({ targetingKey: "user-7", email: "ana@example.com" }));
+      await page.getByRole("button", { name: "Evaluate in every environment" }).click();
+      await page.locator("#try-results").waitFor();
+      await shot("flag-detail");
+      await page.goto(`/console/p/${PROJECT}/flags?q=profile-experiment-002`);
+      await page.locator("a[data-toggle]").nth(2).click();
+      await page.getByRole("dialog").waitFor();
+      await page.getByRole("dialog").getByLabel(/Reason/).fill("Error rate above 5% after deploy 1142");
+      await shot("toggle");
+      await page.goto(`/console/p/${PROJECT}/keys`);
+      await shot("keys");
+      await page.goto(`/console/p/${PROJECT}/audit`);
+      await shot("audit");
+      for (const name of ["environments", "ramp", "segments", "experiment", "webhooks", "triggers", "drafts"]) {
+        const screen = screens.find((s) => s.name === name)!;
+        if (!pathOf(screen)) continue;
+        await page.goto(pathOf(screen));
+        if (name === "ramp") await page.locator("#ramp").scrollIntoViewIfNeeded();
+        await page.screenshot({ path: join(dir, `${name}-${device.suffix}${dark ? "-dark" : ""}.png`), fullPage: device.suffix === "desktop" });
       }
-    }
-  });
+      await context.close();
+    });
+  }
 });

@@ -4,13 +4,15 @@
  * `playwright-core`) with web security left ON, so CORS, cookies and CSP behave as in production.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sparticuz from "@sparticuz/chromium";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { STARTUP_MS, until, WAIT_MS } from "./wait";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -30,7 +32,7 @@ export async function launchBrowser(): Promise<Browser> {
       return kept.length ? `--disable-features=${kept.join(",")}` : null;
     })
     .filter((arg): arg is string => arg !== null);
-  return chromium.launch({ executablePath, args, headless: true });
+  return chromium.launch({ executablePath, args, headless: true, timeout: STARTUP_MS });
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -60,48 +62,12 @@ export interface RunningWorker {
 }
 
 /**
- * Builds the Worker once and serves that bundle with `wrangler dev --no-bundle`, so edits to the
- * tree while the suite runs do not reload the server under it. No traffic leaves 127.0.0.1
- * (`CLOUDFLARE_CF_FETCH_ENABLED=false` stops the dev server fetching `Request.cf` data).
+ * The console suite's Worker: built once and served with `wrangler dev --no-bundle`, so edits to
+ * the tree while the suite runs do not reload the server under it.
  */
 export async function startWorker(): Promise<RunningWorker> {
-  const port = await freePort();
-  const token = `browser-test-${Math.random().toString(36).slice(2)}`;
-  const state = mkdtempSync(join(tmpdir(), "edgeflags-browser-"));
-  const bin = join(ROOT, "node_modules", ".bin", "wrangler");
-  const env = { ...process.env, ADMIN_TOKEN: token, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1" };
-  const build = spawnSync(bin, ["deploy", "--dry-run", "--outdir", join(state, "build")], { cwd: ROOT, env, encoding: "utf8" });
-  if (build.status !== 0) throw new Error(`building the Worker failed:\n${build.stdout}\n${build.stderr}`);
-  const wrangler: ChildProcess = spawn(
-    bin,
-    [
-      "dev", join(state, "build", "index.js"), "--no-bundle", "--config", join(ROOT, "wrangler.toml"),
-      "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(state, "data"),
-      "--var", `ADMIN_TOKEN:${token}`, "--show-interactive-dev-session=false",
-    ],
-    { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  let output = "";
-  wrangler.stdout?.on("data", (chunk) => { output += chunk; });
-  wrangler.stderr?.on("data", (chunk) => { output += chunk; });
-  const base = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => wrangler.once("exit", () => resolve()));
-
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (wrangler.exitCode !== null) throw new Error(`wrangler dev exited (${wrangler.exitCode}):\n${output}`);
-    try {
-      if ((await fetch(`${base}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      wrangler.kill("SIGTERM");
-      throw new Error(`wrangler dev did not answer on ${base} within 90 s:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-
+  const dev = await startWranglerDev({ name: "browser", prebuilt: true });
+  const { base, token } = dev;
   const admin: RunningWorker["admin"] = async (method, path, body, headers = {}) => {
     const response = await fetch(`${base}/admin/v1${path}`, {
       method,
@@ -119,14 +85,95 @@ export async function startWorker(): Promise<RunningWorker> {
     });
     return { status: response.status, body: await response.json() };
   };
-  return {
-    base,
-    token,
-    output: () => output,
-    admin,
-    ofrep,
-    stop: () => stopProcessGroup(wrangler, exited, state),
+  return { ...dev, admin, ofrep };
+}
+
+export interface WranglerDevOptions {
+  /** Names the state folder and the admin token, so a leftover says which suite made it. */
+  name: string;
+  /** Builds the Worker first and serves that bundle (`--no-bundle`) instead of the source tree. */
+  prebuilt?: boolean;
+  /** Writes a variant of wrangler.toml into the state folder and returns its path. */
+  config?: (state: string) => string;
+  /** More `--var`s (e.g. a short `STREAM_INACTIVITY_SECONDS`). */
+  vars?: Record<string, string>;
+}
+
+export interface WranglerDev {
+  base: string;
+  token: string;
+  /** What wrangler has printed so far, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** A random credential of at least 32 characters, the least the Worker accepts for its secrets. */
+function secret(prefix: string): string {
+  return `${prefix}-${randomBytes(24).toString("base64url")}`;
+}
+
+/**
+ * `wrangler dev` on a free 127.0.0.1 port with a fresh state folder, its own admin token and
+ * signing secret, waiting (bounded by STARTUP_MS) until `GET /health` answers. The secrets go into
+ * the environment, which wrangler checks `[secrets] required` against, and in as `--var`s, which
+ * is what the Worker sees. No traffic leaves 127.0.0.1 (`CLOUDFLARE_CF_FETCH_ENABLED=false` stops
+ * the dev server fetching `Request.cf` data).
+ */
+export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
+  const port = await freePort();
+  const token = secret(`${options.name}-admin`);
+  const vars = { ADMIN_TOKEN: token, SIGNING_SECRET: secret(`${options.name}-signing`), ...options.vars };
+  const state = mkdtempSync(join(tmpdir(), `edgeflags-${options.name}-`));
+  const bin = join(ROOT, "node_modules", ".bin", "wrangler");
+  const env = {
+    ...process.env,
+    // wrangler needs Node 22: the one running vitest (the project's `node` devDependency) comes first.
+    PATH: `${dirname(process.execPath)}:${process.env["PATH"] ?? ""}`,
+    ADMIN_TOKEN: vars.ADMIN_TOKEN,
+    SIGNING_SECRET: vars.SIGNING_SECRET,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    CI: "1",
   };
+  let config = join(ROOT, "wrangler.toml");
+  let script: string[] = [];
+  try {
+    if (options.config) config = options.config(state);
+    if (options.prebuilt) {
+      const build = spawnSync(bin, ["deploy", "--dry-run", "--config", config, "--outdir", join(state, "build")], { cwd: ROOT, env, encoding: "utf8", timeout: STARTUP_MS });
+      if (build.status !== 0) throw new Error(`building the Worker failed (${build.error ?? `exit ${build.status}`}):\n${build.stdout}\n${build.stderr}`);
+      script = [join(state, "build", "index.js"), "--no-bundle"];
+    }
+  } catch (error) {
+    rmSync(state, { recursive: true, force: true });
+    throw error;
+  }
+  const child = spawn(
+    bin,
+    [
+      "dev", ...script, "--config", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(state, "data"),
+      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]), "--show-interactive-dev-session=false",
+    ],
+    // Its own process group, so stop() ends wrangler and the workerd it runs, and nothing else.
+    { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
+  );
+  let output = "";
+  child.stdout.on("data", (chunk) => { output += chunk; });
+  child.stderr.on("data", (chunk) => { output += chunk; });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const base = `http://127.0.0.1:${port}`;
+  const stop = () => stopProcessGroup(child, exited, state);
+  try {
+    await until(`wrangler dev to answer ${base}/health`, async () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`wrangler dev exited (${child.exitCode ?? child.signalCode})`);
+      // A cold workerd can take seconds to answer its first request on a loaded machine.
+      return fetch(`${base}/health`, { signal: AbortSignal.timeout(WAIT_MS / 3) }).then((r) => r.ok, () => false);
+    }, STARTUP_MS);
+  } catch (error) {
+    await stop();
+    throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output}`);
+  }
+  return { base, token, output: () => output, stop };
 }
 
 const AXE_PATH = join(ROOT, "node_modules", "axe-core", "axe.min.js");
@@ -176,17 +223,27 @@ export function adminCaller(origin: string, token: string) {
 }
 
 /**
- * Ends a detached child's whole process group (wrangler runs workerd as its own child), waits up
- * to 10 s for it to exit, and removes its state folder.
+ * Ends a detached child's whole process group (wrangler runs workerd as its own child): SIGTERM,
+ * SIGKILL if wrangler has not exited within a third of WAIT_MS, and a last SIGKILL to the group
+ * for a workerd that outlives it, so nothing is left running on a shared machine; then removes
+ * its state folder.
  */
 export async function stopProcessGroup(child: ChildProcess, exited: Promise<void>, state: string): Promise<void> {
-  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+  const group = (signal: NodeJS.Signals) => {
     try {
-      process.kill(-child.pid, "SIGTERM");
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
     } catch {
-      child.kill("SIGTERM");
+      // the group is gone already
     }
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  };
+  const exitedWithin = (ms: number) => Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    group("SIGTERM");
+    if (!(await exitedWithin(WAIT_MS / 3))) {
+      group("SIGKILL");
+      await exitedWithin(WAIT_MS / 3);
+    }
+    group("SIGKILL");
   }
   rmSync(state, { recursive: true, force: true });
 }

@@ -9,6 +9,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "./harness";
+import { patient, until, WAIT } from "./wait";
 import { bundlePage, servePage, startLiveWorker, startProxy, type LiveWorker, type PageServer, type Proxy } from "./fixtures/live-harness";
 import type { BulkRequest, StreamLog } from "./fixtures/live-page";
 
@@ -20,16 +21,6 @@ let proxy: Proxy;
 let pages: PageServer;
 let browser: Browser;
 let key: string;
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** Waits until every queued notification of the project has reached its broadcaster. */
 async function notified(): Promise<void> {
@@ -46,7 +37,7 @@ async function toggle(flag: string): Promise<number> {
 }
 
 async function openPage(): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
+  const page = await patient(await browser.newContext()).newPage();
   await page.goto(pages.base);
   await page.waitForFunction(() => typeof globalThis.live === "object");
   const started = await page.evaluate((options) => globalThis.live.start(options), { baseUrl: proxy.base, key, targetingKey: "user-1" });
@@ -100,16 +91,22 @@ describe("live updates in a browser (official OFREP web provider, polling off)",
     expect(await page.evaluate(() => globalThis.live.value("kill-switch"))).toBe(true);
     const toggledAt = Date.now();
     const version = await toggle("kill-switch");
-    await page.waitForFunction(() => globalThis.live.value("kill-switch") === false, undefined, { timeout: 5_000 });
+    await page.waitForFunction(() => globalThis.live.value("kill-switch") === false, undefined, WAIT);
     const visibleAfterMs = Date.now() - toggledAt;
-    const { bulk, appEvents, streams } = await log(page);
+    const { bulk, appEvents, streams, changes } = await log(page);
     expect(appEvents).toContainEqual(expect.objectContaining({ type: "PROVIDER_CONFIGURATION_CHANGED", flagsChanged: expect.arrayContaining(["kill-switch"]) }));
     // Two bulk requests: the initial one, and the re-fetch the event triggered (naming the version).
     expect(bulk).toHaveLength(2);
     expect(bulk[0]!.query).toEqual({});
     expect(bulk[1]!.query).toEqual({ flagConfigEtag: `"${version}"`, flagConfigLastModified: expect.stringMatching(/^\d+$/) });
-    expect(streams.filter((e) => e.type === "message").map((e) => e.id)).toEqual([String(version)]);
-    expect(visibleAfterMs).toBeLessThan(1_000);
+    const messages = streams.filter((e) => e.type === "message");
+    expect(messages.map((e) => e.id)).toEqual([String(version)]);
+    // Pushed, not polled: the stream's message came first, then the re-fetch, then the change
+    // (in the page's own clock, so a slow machine cannot make this pass or fail).
+    const changed = changes.find((c) => c.flag === "kill-switch");
+    expect(changed).toMatchObject({ value: false });
+    expect(messages[0]!.at).toBeLessThanOrEqual(bulk[1]!.at);
+    expect(bulk[1]!.at).toBeLessThanOrEqual(changed!.at);
     console.info(`toggle → visible in the page: ${visibleAfterMs} ms`);
     await page.context().close();
   });
@@ -117,7 +114,7 @@ describe("live updates in a browser (official OFREP web provider, polling off)",
   it("resumes a dropped stream with Last-Event-ID and catches up on what it missed", async () => {
     const page = await openPage();
     const seen = await toggle("new-checkout");
-    await page.waitForFunction(() => globalThis.live.value("new-checkout") === false, undefined, { timeout: 5_000 });
+    await page.waitForFunction(() => globalThis.live.value("new-checkout") === false, undefined, WAIT);
     const before = proxy.streamRequests.length;
     proxy.hold();
     proxy.dropStreams();
@@ -126,7 +123,7 @@ describe("live updates in a browser (official OFREP web provider, polling off)",
     await notified();
     await until("the browser to reconnect", async () => proxy.streamRequests.length > before);
     proxy.release();
-    await page.waitForFunction(() => globalThis.live.value("new-checkout") === true, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => globalThis.live.value("new-checkout") === true, undefined, WAIT);
     const reconnect = proxy.streamRequests[before]!;
     expect(reconnect.lastEventId).toBe(String(seen));
     const { bulk, streams } = await log(page);
@@ -147,7 +144,7 @@ describe("live updates in a browser (official OFREP web provider, polling off)",
     await notified();
     expect(await page.evaluate(() => globalThis.live.value("dark-mode"))).toBe(true);
     await page.evaluate(() => globalThis.live.setHidden(false));
-    await page.waitForFunction(() => globalThis.live.value("dark-mode") === false, undefined, { timeout: 5_000 });
+    await page.waitForFunction(() => globalThis.live.value("dark-mode") === false, undefined, WAIT);
     const { bulk, streams } = await log(page);
     const resumed: BulkRequest = bulk.at(-1)!;
     expect(resumed.query).toEqual({});
