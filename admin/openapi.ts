@@ -322,7 +322,9 @@ export function openApiDocument(): unknown {
         "404": problemResponse("Not found"),
         "409": problemResponse("Conflicts with the current state"),
         ...(op.ifMatch ? { "412": problemResponse("Changed since you read it") } : {}),
-        "413": problemResponse("The body is larger than the admin API accepts"),
+        ...(op.body || op.flagdBody
+          ? { "413": problemResponse("The body is larger than the admin API accepts"), "415": problemResponse("The body is not JSON") }
+          : {}),
         "429": problemResponse("Too many requests or failed sign-ins; wait for Retry-After"),
         "503": problemResponse("A dependency did not answer in time; nothing changed, try again after Retry-After"),
       },
