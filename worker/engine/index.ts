@@ -12,5 +12,6 @@ export { murmur3, murmur3Bytes } from "./murmur3";
 export { encodeCbor } from "./cbor";
 export { bucketOf, hashV2, hashV3, MAX_TOTAL_WEIGHT } from "./fractional";
 export { compareSemVer, parseSemVer, semVerOperator } from "./sem-ver";
-export { FRACTIONAL_MODE_METADATA_KEY } from "./types";
+export { EXPORTED_STATE_METADATA_KEY, FRACTIONAL_MODE_METADATA_KEY, OFF_VARIANT_METADATA_KEY } from "./types";
+export { FLAG_KEY_CHARACTERS, flagKeyProblem, MAX_FLAG_KEY_LENGTH, RESERVED_FLAG_KEYS } from "./names";
 export type * from "./types";
