@@ -35,6 +35,10 @@ describe("kill-switch confirmation", () => {
     const withoutOff = await get("/console/p/console-kill/flags/without-off/toggle?env=production", cookie);
     expect(withoutOff.text).toContain("When it is off:</strong> Callers get their code default: no value is served.");
 
+    const detail = await get("/console/p/console-kill/flags/with-off?env=production", cookie);
+    expect(detail.text).toContain("While with-off is off in production: Callers get false (off variant &quot;off&quot;).");
+    expect(detail.text).toContain('<code>off</code><span class="tag">off variant</span>');
+
     // The in-page dialog gets the same sentence from the state pill it opens from.
     const list = await get("/console/p/console-kill/flags?env=production", cookie);
     expect(list.text).toContain('data-killed="When it is off: Callers get false (off variant &quot;off&quot;)."');

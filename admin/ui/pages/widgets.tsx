@@ -16,9 +16,15 @@ export interface KillableFlag {
  * @example whenKilled({ variants: { on: true, off: false }, metadata: { "edgeflags.offVariant": "off" } }) // "Callers get false (off variant \"off\")."
  */
 export function whenKilled(flag: KillableFlag): string {
-  const off = flag.metadata && Object.hasOwn(flag.metadata, OFF_VARIANT_METADATA_KEY) ? flag.metadata[OFF_VARIANT_METADATA_KEY] : undefined;
-  if (typeof off === "string" && Object.hasOwn(flag.variants, off)) return `Callers get ${showValue(flag.variants[off])} (off variant "${off}").`;
+  const off = offVariant(flag);
+  if (off !== undefined) return `Callers get ${showValue(flag.variants[off])} (off variant "${off}").`;
   return "Callers get their code default: no value is served.";
+}
+
+/** The flag's off variant (`metadata["edgeflags.offVariant"]`) when it names one of its variants. */
+export function offVariant(flag: KillableFlag): string | undefined {
+  const off = flag.metadata && Object.hasOwn(flag.metadata, OFF_VARIANT_METADATA_KEY) ? flag.metadata[OFF_VARIANT_METADATA_KEY] : undefined;
+  return typeof off === "string" && Object.hasOwn(flag.variants, off) ? off : undefined;
 }
 
 /** Problems from the admin API under the field they name (`id` is what `aria-describedby` points at). */
