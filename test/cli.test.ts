@@ -104,6 +104,9 @@ describe("config as code", () => {
     const before = (await call("GET", "/admin/v1/projects/cli-3way/environments/production/flagd")).headers.get("etag");
 
     tool.lines.length = 0;
+    expect(await tool.exec(...a("diff"))).toBe(1);
+    expect(tool.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^changed live since flags.json was pulled at version \d+, and the file disagrees:$/), "  ~ kill-switch (changed live)"]));
+    tool.lines.length = 0;
     expect(await tool.exec(...a("push"))).toBe(1);
     expect(tool.lines).toEqual(expect.arrayContaining([
       expect.stringMatching(/^refusing to push: cli-3way\/production changed since flags.json was pulled at version \d+/),
