@@ -50,6 +50,12 @@ describe("flag keys: one rule for imports and the flag routes", () => {
     ]);
   });
 
+  it.each(["constructor", "toString", "__proto__"])("refuses a $ref to the built-in name %s as an unknown evaluator", (name) => {
+    expect(problemsOf({ flags: { a: flag({ targeting: { if: [{ in: [{ var: "id" }, { $ref: name }] }, "on", "off"] } }) } })).toEqual([
+      { path: `flags.a.targeting.if[0].in[1].$ref`, message: `$ref "${name}" does not name an evaluator in $evaluators (none defined)` },
+    ]);
+  });
+
   it("keeps evaluation and export safe for a flag set that was never validated", () => {
     const set = parsed(`{"flags": {"__proto__": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on"}, "b": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "prerequisites": [{"flag": "toString", "variant": "on"}]}}}`);
     const compiled = compileFlagSet(set);
