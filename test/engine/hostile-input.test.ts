@@ -68,6 +68,14 @@ describe("flag keys: one rule for imports and the flag routes", () => {
   });
 });
 
+describe("deep input", () => {
+  it("refuses targeting nested 20,000 levels deep with a problem, without recursing into it", () => {
+    const deep = `${'{"if": [true, '.repeat(20_000)}"on"${", null]}".repeat(20_000)}`;
+    const input = parsed(`{"flags": {"a": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "targeting": ${deep}}}}`);
+    expect(problemsOf(input)).toEqual([{ path: "", message: expect.stringContaining("at most 64 levels deep") }]);
+  });
+});
+
 describe("variants named by targeting must exist", () => {
   it.each<[string, unknown, string]>([
     ["an if branch", { if: [{ "==": [{ var: "plan" }, "pro"] }, "blue", "off"] }, "flags.a.targeting.if[1]"],

@@ -152,7 +152,9 @@ function ruleProblem(e: unknown, path: string): FlagSetProblem {
 export function validateFlagSet(input: unknown): ValidationResult {
   const problems: FlagSetProblem[] = [];
   if (!isObject(input)) return { ok: false, problems: [{ path: "", message: `a flag set must be a JSON object with "flags", got ${show(input)}` }] };
-  if (!isJson(input)) problems.push({ path: "", message: "a flag set must be plain JSON (finite numbers, no undefined, at most 64 levels deep)" });
+  // Checked first and alone: the checks below recurse through rules, and must never meet a rule
+  // nested thousands of levels deep.
+  if (!isJson(input)) return { ok: false, problems: [{ path: "", message: "a flag set must be plain JSON (finite numbers, no undefined, at most 64 levels deep)" }] };
 
   const metadata = checkMetadata(input["metadata"], "metadata", problems);
   if (metadata) {
