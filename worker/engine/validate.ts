@@ -196,7 +196,7 @@ export function validateFlagSet(input: unknown): ValidationResult {
     }
   }
 
-  let flagsIn = input["flags"];
+  let flagsIn: unknown = input["flags"];
   const flags = emptyRecord<FlagDefinition>();
   // The flagd daemon's format (https://flagd.dev/schema/v0/flagd.json) also allows an array of
   // flags with a "key" each; accept it only from documents that declare that schema.
