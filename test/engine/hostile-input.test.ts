@@ -107,3 +107,28 @@ describe("variants named by targeting must exist", () => {
     expect(problemsOf({ flags: { a: flag({ targeting }) } })).toEqual([]);
   });
 });
+
+describe("flags stored before a rule existed", () => {
+  // Accepted by earlier releases: a key the flag-key rule now refuses, targeting naming a missing variant.
+  const legacy = {
+    flags: {
+      "old flag with spaces": flag(),
+      "old-dangling": flag({ targeting: { if: [{ var: "beta" }, "blue", "off"] } }),
+      "kill-switch": flag(),
+    },
+  };
+  const killed = { flags: { ...legacy.flags, "kill-switch": flag({ state: "DISABLED" }) } };
+
+  it("do not block a write to another flag (the kill switch) when the write passes the stored set as `before`", () => {
+    expect(validateFlagSet(killed, { before: legacy })).toMatchObject({ ok: true });
+    expect(validateFlagSet(killed)).toMatchObject({ ok: false });
+  });
+
+  it("get every check once they are changed", () => {
+    const edited = { flags: { ...legacy.flags, "old-dangling": flag({ targeting: { if: [{ var: "beta" }, "blue", "on"] } }) } };
+    expect(validateFlagSet(edited, { before: legacy })).toEqual({
+      ok: false,
+      problems: [{ path: "flags.old-dangling.targeting.if[1]", message: 'the targeting returns "blue", which is not one of the variants (on, off)' }],
+    });
+  });
+});

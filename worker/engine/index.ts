@@ -7,7 +7,7 @@ export { validateFlagSet } from "./validate";
 export { toPlainFlagd } from "./export";
 export { shareConstantLists } from "./share-lists";
 export { findPrerequisiteCycle } from "./prerequisites";
-export type { FlagSetProblem, ValidationResult } from "./validate";
+export type { FlagSetProblem, ValidateOptions, ValidationResult } from "./validate";
 export { murmur3, murmur3Bytes } from "./murmur3";
 export { encodeCbor } from "./cbor";
 export { bucketOf, hashV2, hashV3, MAX_TOTAL_WEIGHT } from "./fractional";

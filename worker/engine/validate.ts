@@ -22,6 +22,17 @@ export interface FlagSetProblem {
 
 export type ValidationResult = { ok: true; flagSet: FlagSet } | { ok: false; problems: FlagSetProblem[] };
 
+/** Options of `validateFlagSet`. */
+export interface ValidateOptions {
+  /**
+   * The flag set as stored before this write. A flag whose definition is unchanged from it is
+   * spared the checks added after it may have been stored (the flag-key rule, `__proto__` names,
+   * targeting that returns an unknown variant), so a flag accepted once never blocks a write to
+   * another flag (a kill switch) in the same environment. Changed and new flags get every check.
+   */
+  before?: { flags: Readonly<Record<string, unknown>> } | null;
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const show = (v: unknown): string => (v === undefined ? "nothing" : JSON.stringify(v));
 const SEM_VER_STRING =
@@ -149,7 +160,7 @@ function ruleProblem(e: unknown, path: string): FlagSetProblem {
  * validateFlagSet({ flags: { x: { state: "ENABLED", variants: { on: true }, defaultVariant: "blue" } } });
  * // { ok: false, problems: [{ path: "flags.x.defaultVariant", message: '"blue" is not one of the variants (on)' }] }
  */
-export function validateFlagSet(input: unknown): ValidationResult {
+export function validateFlagSet(input: unknown, options: ValidateOptions = {}): ValidationResult {
   const problems: FlagSetProblem[] = [];
   if (!isObject(input)) return { ok: false, problems: [{ path: "", message: `a flag set must be a JSON object with "flags", got ${show(input)}` }] };
   // Checked first and alone: the checks below recurse through rules, and must never meet a rule
@@ -213,13 +224,15 @@ export function validateFlagSet(input: unknown): ValidationResult {
         : `"flags" must be an object keyed by flag key, got ${show(flagsIn)}`,
     });
   } else {
+    const before = options.before?.flags;
     for (const [key, def] of Object.entries(flagsIn)) {
-      const keyProblem = flagKeyProblem(key);
+      const stored = before !== undefined && Object.hasOwn(before, key) && JSON.stringify(before[key]) === JSON.stringify(def);
+      const keyProblem = stored ? null : flagKeyProblem(key);
       if (keyProblem) {
         problems.push({ path: "flags", message: keyProblem });
         continue;
       }
-      const flag = checkFlag(key, def, problems, env, evaluators ?? {});
+      const flag = checkFlag(key, def, problems, env, evaluators ?? {}, stored);
       if (flag) flags[key] = flag;
     }
   }
@@ -253,6 +266,7 @@ function checkFlag(
   problems: FlagSetProblem[],
   env: ReturnType<typeof createCompileEnv>,
   evaluators: Readonly<Record<string, JsonValue>>,
+  stored: boolean,
 ): FlagDefinition | undefined {
   const path = `flags.${key}`;
   const before = problems.length;
@@ -275,7 +289,7 @@ function checkFlag(
     const kinds = new Map<VariantKind, string[]>();
     for (const name of names) {
       if (name === "") problems.push({ path: `${path}.variants`, message: "a variant name must not be empty" });
-      if (name === PROTO_NAME) problems.push({ path: `${path}.variants.${name}`, message: `"${PROTO_NAME}" cannot be a variant name; rename it` });
+      if (name === PROTO_NAME && !stored) problems.push({ path: `${path}.variants.${name}`, message: `"${PROTO_NAME}" cannot be a variant name; rename it` });
       const kind = variantKind(variants[name]);
       if (!kind) {
         problems.push({ path: `${path}.variants.${name}`, message: `a variant must be a boolean, string, number or object, got ${show(variants[name])}` });
@@ -317,7 +331,7 @@ function checkFlag(
       for (let i = lintFrom; i < problems.length; i++) problems[i]!.path = problems[i]!.path.replace(`${path}.targeting..`, `${path}.targeting.`);
       try {
         compileRule(targeting, "", env);
-        if (isObject(variants)) checkReturnedVariants(targeting, `${path}.targeting`, new Set(names), evaluators, new Set(), problems);
+        if (isObject(variants) && !stored) checkReturnedVariants(targeting, `${path}.targeting`, new Set(names), evaluators, new Set(), problems);
       } catch (e) {
         problems.push(ruleProblem(e, `${path}.targeting`));
       }
