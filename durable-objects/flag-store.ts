@@ -264,7 +264,7 @@ export class FlagStore extends DurableObject<Env> {
     const { env, row } = target.value;
     const remaining = this.#flagSet(env);
     delete remaining.flags[key];
-    const validated = validateFlagSet(remaining);
+    const validated = validateFlagSet(remaining, { before: this.#flagSet(env) });
     if (!validated.ok) {
       return fail({ kind: "conflict", detail: `flag "${key}" cannot be deleted: ${describeProblems(validated.problems)}` });
     }
@@ -1452,7 +1452,7 @@ export class FlagStore extends DurableObject<Env> {
   async #writeFlag(env: EnvironmentRow, key: string, definition: FlagDefinition, meta: ChangeMeta, action: string, before: FlagRow | null): Promise<Result<FlagRecord>> {
     const candidate = this.#flagSet(env);
     candidate.flags[key] = definition;
-    const validated = validateFlagSet(candidate);
+    const validated = validateFlagSet(candidate, { before: this.#flagSet(env) });
     if (!validated.ok) {
       const problems = validated.problems.map((problem) => ({
         ...problem,

@@ -3,7 +3,8 @@
  * Each is refused with problem+json naming the key, and changes nothing.
  */
 import { describe, expect, it } from "vitest";
-import { call, setupProject } from "./helpers";
+import { runInDurableObject } from "cloudflare:test";
+import { call, setupProject, store } from "./helpers";
 
 const flagd = (project: string) => `/admin/v1/projects/${project}/environments/production/flagd`;
 const versionOf = async (project: string) => (await call("GET", flagd(project))).headers.get("etag");
@@ -49,5 +50,27 @@ describe("flag keys", () => {
     });
     expect(put.status).toBe(400);
     expect(put.body.errors).toEqual([{ path: "flags.beta.targeting.if[1]", message: 'the targeting returns "onn", which is not one of the variants (on, off)' }]);
+  });
+});
+
+describe("flags stored by an earlier release", () => {
+  it("never block the kill switch of another flag, nor a delete", async () => {
+    await setupProject("keys-legacy");
+    // A flag an earlier release accepted: its targeting returns a variant it does not have.
+    const legacy = { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targeting: { if: [{ var: "beta" }, "onn", "off"] } };
+    await runInDurableObject(store("keys-legacy"), async (_instance, state) => {
+      state.storage.sql.exec(
+        "INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES ('production', 'legacy-flag', ?, 1, 0, 'test')",
+        JSON.stringify(legacy),
+      );
+    });
+    const flags = "/admin/v1/projects/keys-legacy/environments/production/flags";
+    const killed = await call("POST", `${flags}/kill-switch/toggle`, { body: { state: "DISABLED", reason: "incident" } });
+    expect(killed.status, JSON.stringify(killed.body)).toBe(200);
+    expect((await call("DELETE", `${flags}/dark-launch`)).status).toBe(204);
+    // Changing the legacy flag itself gets every check.
+    const current = await call("GET", `${flags}/legacy-flag`);
+    const edited = await call("PUT", `${flags}/legacy-flag`, { headers: { "if-match": current.headers.get("etag")! }, body: { ...legacy, defaultVariant: "on" } });
+    expect(edited.status).toBe(400);
   });
 });
