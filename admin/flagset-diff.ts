@@ -42,8 +42,8 @@ function canonical(value: unknown): string {
 export function diffFlagSets<F extends DiffableFlag>(from: string, a: { flags: Record<string, F> }, to: string, b: { flags: Record<string, F> }, keys: string[] | null = null): FlagSetDiff<F> {
   const all = keys ?? [...new Set([...Object.keys(a.flags), ...Object.keys(b.flags)])].sort();
   const flags = all.map((key): FlagDiff<F> => {
-    const left = a.flags[key] ?? null;
-    const right = b.flags[key] ?? null;
+    const left = Object.hasOwn(a.flags, key) ? a.flags[key]! : null;
+    const right = Object.hasOwn(b.flags, key) ? b.flags[key]! : null;
     if (!left || !right) return { key, status: `only-in-${left ? from : to}`, fields: [], from: left, to: right };
     const fields = FIELDS.filter((field) => canonical(left[field]) !== canonical(right[field]));
     return { key, status: fields.length ? "different" : "same", fields, from: left, to: right };
@@ -67,4 +67,41 @@ export function describeDiff(diff: FlagSetDiff): string[] {
     }
   }
   return lines;
+}
+
+/** A flag set as the 3-way check sees it: flags, plus the set-level `$evaluators` and `metadata`. */
+export interface ComparableFlagSet {
+  flags: Record<string, unknown>;
+  $evaluators?: unknown;
+  metadata?: unknown;
+}
+
+/** Something changed remotely since `base` that `local` does not already agree with. */
+export interface RemoteChange {
+  /** A flag key, or `$evaluators` / `metadata` for the set-level parts. */
+  key: string;
+  change: "changed" | "created" | "deleted";
+}
+
+/**
+ * The 3-way check of a push: every flag (and the set-level `$evaluators` and `metadata`) that was
+ * changed remotely since `base` was pulled, and that `local` would overwrite with something else.
+ * A remote change `local` already has (both sides made the same edit) is no conflict.
+ *
+ * @example
+ * remoteChanges(pulled, file, live); // [{ key: "checkout-kill-switch", change: "changed" }]
+ */
+export function remoteChanges(base: ComparableFlagSet, local: ComparableFlagSet, remote: ComparableFlagSet): RemoteChange[] {
+  const entry = (set: ComparableFlagSet, key: string): string | null => (Object.hasOwn(set.flags, key) ? canonical(set.flags[key]) : null);
+  const keys = [...new Set([...Object.keys(base.flags), ...Object.keys(local.flags), ...Object.keys(remote.flags)])].sort();
+  const out: RemoteChange[] = [];
+  for (const key of keys) {
+    const [b, l, r] = [entry(base, key), entry(local, key), entry(remote, key)];
+    if (r !== b && r !== l) out.push({ key, change: b === null ? "created" : r === null ? "deleted" : "changed" });
+  }
+  for (const part of ["$evaluators", "metadata"] as const) {
+    const [b, l, r] = [canonical(base[part] ?? {}), canonical(local[part] ?? {}), canonical(remote[part] ?? {})];
+    if (r !== b && r !== l) out.push({ key: part, change: "changed" });
+  }
+  return out;
 }

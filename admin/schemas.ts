@@ -6,18 +6,21 @@
 import * as z from "zod";
 import type { Problem } from "../durable-objects/result";
 import { WEBHOOK_EVENT_TYPES } from "../durable-objects/webhooks";
+import { FLAG_KEY_CHARACTERS, flagKeyProblem, MAX_FLAG_KEY_LENGTH, RESERVED_FLAG_KEYS } from "../worker/engine/index";
 
 /** Project and environment names: they appear in URLs and KV keys. */
 export const NameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit");
 
-/** Flag keys as flagd allows them, minus what would make them unusable in a URL path. */
+/** Flag keys: the engine's one rule (`flagKeyProblem`), also applied to imported flag sets. */
 export const FlagKeySchema = z
   .string()
-  .min(1, "a flag key cannot be empty")
-  .max(200, "a flag key is at most 200 characters")
-  .regex(/^[^\s/?#%\u0000-\u001f]+$/, "a flag key cannot contain spaces, '/', '?', '#', '%' or control characters");
+  .superRefine((key, ctx) => {
+    const problem = flagKeyProblem(key);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .meta({ minLength: 1, maxLength: MAX_FLAG_KEY_LENGTH, pattern: FLAG_KEY_CHARACTERS.source, not: { enum: [...RESERVED_FLAG_KEYS] } });
 
 export const ProjectBodySchema = z.object({
   environments: z

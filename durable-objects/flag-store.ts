@@ -264,7 +264,7 @@ export class FlagStore extends DurableObject<Env> {
     const { env, row } = target.value;
     const remaining = this.#flagSet(env);
     delete remaining.flags[key];
-    const validated = validateFlagSet(remaining);
+    const validated = validateFlagSet(remaining, { before: this.#flagSet(env) });
     if (!validated.ok) {
       return fail({ kind: "conflict", detail: `flag "${key}" cannot be deleted: ${describeProblems(validated.problems)}` });
     }
@@ -392,7 +392,7 @@ export class FlagStore extends DurableObject<Env> {
       }
       const candidate = this.#flagSet(env);
       candidate.$evaluators = { ...candidate.$evaluators, [name]: evaluator };
-      const validated = validateFlagSet(candidate);
+      const validated = validateFlagSet(candidate, { before: this.#flagSet(env) });
       if (!validated.ok) {
         return fail(rejected(validated.problems, `with this segment, environment "${env.name}" would not be valid: `));
       }
@@ -465,7 +465,7 @@ export class FlagStore extends DurableObject<Env> {
       const definition = { ...base, ...overrides[env.name] } as FlagDefinition;
       const candidate = this.#flagSet(env);
       candidate.flags[key] = definition;
-      const validated = validateFlagSet(candidate);
+      const validated = validateFlagSet(candidate, { before: this.#flagSet(env) });
       if (!validated.ok) {
         return fail(rejected(validated.problems.map((p) => ({ ...p, path: `${env.name}.${p.path}` })), `in environment "${env.name}": `));
       }
@@ -549,7 +549,7 @@ export class FlagStore extends DurableObject<Env> {
     if (meta.dryRun || changes.length === 0) return ok({ diff, version: null });
     const candidate = this.#flagSet(target.value);
     for (const change of changes) candidate.flags[change.key] = sourceSet.flags[change.key]!;
-    const validated = validateFlagSet(candidate);
+    const validated = validateFlagSet(candidate, { before: this.#flagSet(target.value) });
     if (!validated.ok) return fail(rejected(validated.problems, `environment "${to}" would not be valid: `));
     const now = Date.now();
     let version = 0;
@@ -1315,7 +1315,7 @@ export class FlagStore extends DurableObject<Env> {
     const updated: FlagDefinition = { ...definition, targeting: rampTargeting(base, row.variant, row.baseline, percent) };
     const candidate = this.#flagSet(env.value);
     candidate.flags[row.flag] = updated;
-    const validated = validateFlagSet(candidate);
+    const validated = validateFlagSet(candidate, { before: this.#flagSet(env.value) });
     if (!validated.ok) return fail(rejected(validated.problems));
     const steps = JSON.parse(row.steps) as RampStepInput[];
     const stored = validated.flagSet.flags[row.flag]!;
@@ -1452,7 +1452,7 @@ export class FlagStore extends DurableObject<Env> {
   async #writeFlag(env: EnvironmentRow, key: string, definition: FlagDefinition, meta: ChangeMeta, action: string, before: FlagRow | null): Promise<Result<FlagRecord>> {
     const candidate = this.#flagSet(env);
     candidate.flags[key] = definition;
-    const validated = validateFlagSet(candidate);
+    const validated = validateFlagSet(candidate, { before: this.#flagSet(env) });
     if (!validated.ok) {
       const problems = validated.problems.map((problem) => ({
         ...problem,

@@ -71,7 +71,8 @@ export function recordEvaluations(snapshot: CompiledSnapshot, context: Evaluatio
       buffer.usage.set(result, { environment: snapshot.environment, flag: result.key, variant: variantOf(result), evaluations: 1, firstAt: now, lastAt: now });
     }
     const subjects = snapshot.tracking?.[result.key];
-    if (subjects && targetingKey !== null && result.kind === "value") {
+    // A killed flag's off variant is served to everyone: no exposure of a ramp's or experiment's split.
+    if (subjects && targetingKey !== null && result.kind === "value" && result.reason !== "DISABLED") {
       unit ??= unitId(targetingKey);
       // Contexts the flag's own rules decide are not exposures of a ramp's split.
       const ownRule = snapshot.rampRules?.has(result.key) ? snapshot.rampRules.evaluate(result.key, context).kind !== "default" : false;

@@ -230,6 +230,7 @@ export const CONSOLE_JS = `"use strict";
       $("[data-verb]", dialog).textContent = link.dataset.next === "ENABLED" ? "Turn on" : "Turn off";
       $("[data-flag]", dialog).textContent = link.dataset.flag;
       $("[data-env]", dialog).textContent = link.dataset.env;
+      $("[data-killed]", dialog).textContent = link.dataset.killed || "";
       $("[data-submit]", dialog).textContent = (link.dataset.next === "ENABLED" ? "Turn on in " : "Turn off in ") + link.dataset.env;
       form.elements.namedItem("reason").value = "";
       dialog.showModal();

@@ -57,6 +57,7 @@ import { registerHooks } from "./routes/hooks";
 import { registerSegments } from "./routes/segments";
 import { AuditPage, type AuditFilterForm } from "./pages/audit";
 import { ErrorPage, SignInPage, ToggleConfirmPage } from "./pages/basic";
+import { whenKilled } from "./pages/widgets";
 import { FlagPage, type EditorState, type FlagPageProps, type TryRow } from "./pages/flag";
 import { FlagsPage } from "./pages/flags";
 import { KeysPage } from "./pages/keys";
@@ -267,6 +268,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
         environment={environment}
         state={current.body.state}
         version={current.body.version}
+        killed={whenKilled(current.body)}
         returnTo={safeReturn(project, c.req.query("return"), environment)}
       />,
     );
@@ -288,7 +290,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       return c.html(
         <ToggleConfirmPage
           session={c.get("session")} project={project} flag={flag} environment={environment}
-          state={current.body.state} version={current.body.version} returnTo={returnTo}
+          state={current.body.state} version={current.body.version} returnTo={returnTo} killed={whenKilled(current.body)}
           notice={notice} reasonError={reasonError}
         />,
         status,

@@ -57,11 +57,20 @@ const fixtures = (folder: string): [string, unknown][] =>
   Object.entries(conformance.files)
     .filter(([path]) => path.startsWith(SCHEMA_TESTS + folder) && path.endsWith(".json"))
     .map(([path, text]): [string, unknown] => [path.slice(SCHEMA_TESTS.length), JSON.parse(text)]);
-/** The rule as a flag's targeting; `$ref`s it names get a stub evaluator (the fixtures test structure). */
+/** Every string, number and boolean in a rule, as text: the variant names it could return. */
+const literals = (rule: unknown): string[] =>
+  Array.isArray(rule) ? rule.flatMap(literals)
+  : rule !== null && typeof rule === "object" ? Object.values(rule).flatMap(literals)
+  : rule === null || rule === "" ? [] : [String(rule)];
+/**
+ * The rule as a flag's targeting; `$ref`s it names get a stub evaluator, and every literal it
+ * holds is a variant (the fixtures test structure, not which variants a flag has).
+ */
 const asFlagSet = (rule: unknown) => {
   const refs = [...JSON.stringify(rule).matchAll(/"\$ref":"([^"]*)"/g)].map((m) => m[1]!);
   const $evaluators = Object.fromEntries(refs.map((name) => [name, { "==": [1, 1] }]));
-  return { $evaluators, flags: { f: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on", targeting: rule } } };
+  const variants = Object.fromEntries(["on", ...literals(rule)].map((name) => [name, name]));
+  return { $evaluators, flags: { f: { state: "ENABLED", variants, defaultVariant: "on", targeting: rule } } };
 };
 
 describe.skipIf(!conformance.found)("validateFlagSet against flagd-schemas test fixtures", () => {
@@ -86,9 +95,12 @@ describe.skipIf(!conformance.found)("validateFlagSet against flagd-schemas test 
     expect(problemsOf(example("minimal.json"))).toEqual([]);
   });
   it("rejects exactly the deliberately failing branches of examples/full.json", () => {
+    // Each is a bad comparison whose branch returns "fail", which is not a variant either.
     expect(problemsOf(example("full.json")).map((p) => p.path)).toEqual([
       "flags.starts-ends-flag.targeting.if[2].if[2].if[0].ends_with[1]",
+      "flags.starts-ends-flag.targeting.if[2].if[2].if[1]",
       "flags.equal-greater-lesser-version-flag.targeting.if[2].if[2].if[2].if[0].sem_ver[2]",
+      "flags.equal-greater-lesser-version-flag.targeting.if[2].if[2].if[2].if[1]",
     ]);
   });
 });

@@ -286,7 +286,8 @@ function compileIn(list: unknown[], at: string, env: CompileEnv): Rule {
 function constantList(haystack: unknown, env: CompileEnv): readonly unknown[] | undefined {
   if (Array.isArray(haystack)) return haystack.every(isPrimitive) ? haystack : undefined;
   if (isPlainObject(haystack) && Object.keys(haystack).length === 1 && typeof haystack["$ref"] === "string") {
-    const target = env.evaluators[haystack["$ref"]];
+    const name = haystack["$ref"];
+    const target = Object.hasOwn(env.evaluators, name) ? env.evaluators[name] : undefined;
     if (Array.isArray(target) && target.every(isPrimitive)) return target;
   }
   return undefined;

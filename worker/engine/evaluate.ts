@@ -1,6 +1,7 @@
 /**
  * Compiles a flagd flag set once and evaluates its flags synchronously, flagd's way:
- * - a DISABLED flag answers `default` with reason DISABLED;
+ * - a DISABLED flag answers `default` with reason DISABLED, or, with an off variant (an edgeflags
+ *   extension, `metadata["edgeflags.offVariant"]`), that variant with reason DISABLED;
  * - a flag without targeting answers its default variant with reason STATIC;
  * - targeting that yields a variant name (a string; `true`, `false` and numbers are read as their
  *   text) answers that variant with TARGETING_MATCH; an unknown name is a GENERAL error;
@@ -14,7 +15,8 @@
 import { compileRule, createCompileEnv } from "./compile";
 import { ROOT, RuleError } from "./json-logic";
 import type { Rule, Scope } from "./json-logic";
-import { FRACTIONAL_MODE_METADATA_KEY } from "./types";
+import { emptyRecord } from "./names";
+import { FRACTIONAL_MODE_METADATA_KEY, OFF_VARIANT_METADATA_KEY } from "./types";
 import { findPrerequisiteCycle } from "./prerequisites";
 import type {
   CompiledFlagSet,
@@ -67,7 +69,7 @@ function copyJson(value: unknown): JsonValue {
 }
 
 function primitiveMetadata(input: unknown): FlagMetadata {
-  const out: FlagMetadata = {};
+  const out = emptyRecord<string | number | boolean>();
   if (typeof input !== "object" || input === null || Array.isArray(input)) return out;
   for (const [key, value] of Object.entries(input)) {
     if (key.startsWith(ENGINE_METADATA_PREFIX)) continue;
@@ -79,8 +81,7 @@ function primitiveMetadata(input: unknown): FlagMetadata {
 function fractionalModeOf(metadata: unknown, options: CompileOptions | undefined): FractionalMode {
   if (options?.fractional) return options.fractional;
   if (typeof metadata === "object" && metadata !== null && !Array.isArray(metadata)) {
-    const mode = (metadata as Record<string, unknown>)[FRACTIONAL_MODE_METADATA_KEY];
-    if (mode === "v3") return "v3";
+    if (Object.hasOwn(metadata, FRACTIONAL_MODE_METADATA_KEY) && (metadata as Record<string, unknown>)[FRACTIONAL_MODE_METADATA_KEY] === "v3") return "v3";
   }
   return "v2";
 }
@@ -130,6 +131,7 @@ function compileFlag(key: string, raw: unknown, setMetadata: FlagMetadata, env: 
   const names = Object.keys(variantsIn);
   const variantNames = names.join(", ");
   const defaultVariant = typeof def["defaultVariant"] === "string" ? def["defaultVariant"] : undefined;
+  const offVariant = offVariantOf(def["metadata"], variantsIn);
   const targeting = def["targeting"];
   const hasTargeting =
     targeting !== undefined &&
@@ -184,9 +186,16 @@ function compileFlag(key: string, raw: unknown, setMetadata: FlagMetadata, env: 
     fallback,
     matches,
     variantNames,
-    disabledResult: deepFreeze({ kind: "default", key, reason: "DISABLED", metadata }),
+    disabledResult: offVariant === undefined ? deepFreeze({ kind: "default", key, reason: "DISABLED", metadata }) : valueResult(offVariant, "DISABLED"),
   };
   return error === undefined ? { flag } : { flag, error };
+}
+
+/** The flag's off variant, when its metadata names one of its variants (the validator refuses any other). */
+function offVariantOf(metadata: unknown, variants: Record<string, unknown>): string | undefined {
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata) || !Object.hasOwn(metadata, OFF_VARIANT_METADATA_KEY)) return undefined;
+  const name: unknown = (metadata as Record<string, unknown>)[OFF_VARIANT_METADATA_KEY];
+  return typeof name === "string" && Object.hasOwn(variants, name) ? name : undefined;
 }
 
 /** `targeting.if[0].$ref: …`, or `targeting → $evaluators.name.…: …` inside a shared evaluator. */
@@ -231,7 +240,7 @@ function linkPrerequisites(flags: Map<string, CompiledFlag>, errors: Map<string,
   for (const flag of flags.values()) {
     flag.prerequisites = flag.prerequisiteNames.map((p) => ({ variant: p.variant, flag: flags.get(p.flag) }));
   }
-  const graph: Record<string, { prerequisites: { flag: string; variant: string }[] }> = {};
+  const graph = emptyRecord<{ prerequisites: { flag: string; variant: string }[] }>();
   for (const flag of flags.values()) graph[flag.key] = { prerequisites: [...flag.prerequisiteNames] };
   for (let cycle = findPrerequisiteCycle(graph); cycle; cycle = findPrerequisiteCycle(graph)) {
     const detail = `prerequisite cycle: ${cycle.join(" → ")}`;

@@ -9,15 +9,35 @@
  * hashes by default, and `$flagd.flagKey` is replaced by its key. `$ref`s inside inlined rules are
  * expanded. Flag sets using fractional v3 are exported the same way, but v3 hashes an explicit
  * bucketing value differently from the implicit one, so a v3 prerequisite's split may differ.
+ *
+ * A DISABLED flag with an off variant serves that variant to everyone, which plain flagd can only
+ * say as an ENABLED flag whose default variant is the off variant, with no targeting: flagd then
+ * answers the same value and variant, with reason STATIC instead of DISABLED. The flag's metadata
+ * says so with `"edgeflags.state": "DISABLED"`, and keeps `edgeflags.offVariant`.
  */
+import { emptyRecord, ownValue } from "./names";
+import { EXPORTED_STATE_METADATA_KEY, OFF_VARIANT_METADATA_KEY } from "./types";
 import type { FlagDefinition, FlagSet, JsonValue } from "./types";
 
-/** `set` as plain flagd: no `prerequisites`, same answers. */
+/** The off variant of a DISABLED flag, when it has one. */
+function killedVariant(flag: FlagDefinition): string | undefined {
+  if (flag.state !== "DISABLED" || !flag.metadata || !Object.hasOwn(flag.metadata, OFF_VARIANT_METADATA_KEY)) return undefined;
+  const name = flag.metadata[OFF_VARIANT_METADATA_KEY];
+  return typeof name === "string" && Object.hasOwn(flag.variants, name) ? name : undefined;
+}
+
+/** `set` as plain flagd: no `prerequisites`, no off variants, same values. */
 export function toPlainFlagd(set: FlagSet): FlagSet {
-  if (!Object.values(set.flags).some((flag) => flag.prerequisites?.length)) return set;
-  const flags: Record<string, FlagDefinition> = {};
+  if (!Object.values(set.flags).some((flag) => flag.prerequisites?.length || killedVariant(flag) !== undefined)) return set;
+  const flags = emptyRecord<FlagDefinition>();
   for (const [key, flag] of Object.entries(set.flags)) {
     const { prerequisites, ...rest } = flag;
+    const off = killedVariant(flag);
+    if (off !== undefined) {
+      const { targeting: _targeting, ...plain } = rest;
+      flags[key] = { ...plain, state: "ENABLED", defaultVariant: off, metadata: { ...flag.metadata, [EXPORTED_STATE_METADATA_KEY]: "DISABLED" } };
+      continue;
+    }
     if (!prerequisites?.length) {
       flags[key] = rest;
       continue;
@@ -39,8 +59,9 @@ function conditions(set: FlagSet, prerequisites: { flag: string; variant: string
 
 /** True when flag `key`, evaluated for the context, yields `variant`. */
 function condition(set: FlagSet, key: string, variant: string, path: Set<string>): JsonValue {
-  const flag = set.flags[key];
-  if (!flag || flag.state === "DISABLED" || path.has(key)) return false;
+  const flag = ownValue(set.flags, key);
+  if (!flag || path.has(key)) return false;
+  if (flag.state === "DISABLED") return killedVariant(flag) === variant;
   return { "===": [effectiveVariant(set, key, flag, new Set([...path, key])), variant] };
 }
 
@@ -64,7 +85,7 @@ function localize(rule: JsonValue, key: string, evaluators: Record<string, JsonV
   const entries = Object.entries(rule);
   if (entries.length === 1) {
     const [operator, args] = entries[0]!;
-    if (operator === "$ref" && typeof args === "string" && evaluators[args] !== undefined) {
+    if (operator === "$ref" && typeof args === "string" && ownValue(evaluators, args) !== undefined) {
       return localize(evaluators[args]!, key, evaluators, depth + 1);
     }
     if (operator === "var" && (args === "$flagd.flagKey" || (Array.isArray(args) && args[0] === "$flagd.flagKey"))) return key;
@@ -72,7 +93,7 @@ function localize(rule: JsonValue, key: string, evaluators: Record<string, JsonV
       return { fractional: [{ cat: [key, { var: "targetingKey" }] }, ...args.map((a) => localize(a, key, evaluators, depth + 1))] };
     }
   }
-  const out: Record<string, JsonValue> = {};
+  const out = emptyRecord<JsonValue>();
   for (const [k, v] of entries) out[k] = localize(v, key, evaluators, depth + 1);
   return out;
 }

@@ -4,6 +4,7 @@
  * flagd inlines a `$ref`, so the meaning is unchanged; the snapshot shrinks by the copies, parses
  * faster, and the engine builds one `Set` for the list (see `compileIn`).
  */
+import { emptyRecord } from "./names";
 import type { FlagSet, JsonValue } from "./types";
 
 /** Lists shorter than this stay inline: moving them saves nothing. */
@@ -12,12 +13,12 @@ export const SHARED_LIST_PREFIX = "edgeflags.list.";
 
 export function shareConstantLists(set: FlagSet): FlagSet {
   const names = new Map<string, string>();
-  const lists: Record<string, JsonValue> = {};
+  const lists = emptyRecord<JsonValue>();
   let changed = false;
   const visit = (rule: JsonValue): JsonValue => {
     if (Array.isArray(rule)) return rule.map(visit);
     if (rule === null || typeof rule !== "object") return rule;
-    const out: Record<string, JsonValue> = {};
+    const out = emptyRecord<JsonValue>();
     for (const [op, args] of Object.entries(rule)) {
       if (op === "in" && Array.isArray(args) && args.length === 2 && isLongConstantList(args[1]!)) {
         const text = JSON.stringify(args[1]);
@@ -33,7 +34,7 @@ export function shareConstantLists(set: FlagSet): FlagSet {
     }
     return out;
   };
-  const flags: FlagSet["flags"] = {};
+  const flags = emptyRecord<FlagSet["flags"][string]>();
   for (const [key, flag] of Object.entries(set.flags)) {
     flags[key] = flag.targeting === undefined ? flag : { ...flag, targeting: visit(flag.targeting) };
   }

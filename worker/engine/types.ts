@@ -63,7 +63,8 @@ export type FlagMetadata = Record<string, string | number | boolean>;
 /**
  * The result of evaluating one flag: a discriminated union on `kind`.
  * - `value`: a variant was chosen; `reason` says why.
- * - `default`: no variant applies (disabled flag, or no default variant and no targeting match);
+ * - `default`: no variant applies (disabled flag without an off variant, or no default variant and
+ *   no targeting match);
  *   the caller's code default is to be used. OFREP serves this without a `value`.
  * - `error`: evaluation failed; the caller's default is to be used, with `errorCode`.
  */
@@ -73,7 +74,8 @@ export type EvaluationResult =
       key: string;
       value: JsonValue;
       variant: string;
-      reason: "STATIC" | "TARGETING_MATCH" | "DEFAULT" | "PREREQUISITE_FAILED";
+      /** `DISABLED` here: a disabled flag with an off variant (see `OFF_VARIANT_METADATA_KEY`). */
+      reason: "STATIC" | "TARGETING_MATCH" | "DEFAULT" | "PREREQUISITE_FAILED" | "DISABLED";
       metadata: FlagMetadata;
     }
   | {
@@ -100,6 +102,21 @@ export type FractionalMode = "v2" | "v3";
  * `edgeflags.` configure the engine and are not copied into evaluation metadata.
  */
 export const FRACTIONAL_MODE_METADATA_KEY = "edgeflags.fractional";
+
+/**
+ * The flag metadata key naming a flag's off variant (`"metadata": {"edgeflags.offVariant": "off"}`),
+ * an edgeflags extension to flagd: a DISABLED flag with an off variant serves that variant's value
+ * with reason `DISABLED`, so a caller gets what "killed" means for this flag, not its code default.
+ * Without it a DISABLED flag serves no value (flagd). It lives in metadata, under the engine's
+ * `edgeflags.` prefix, so it can never clash with a flagd field and any flagd tool keeps it intact.
+ */
+export const OFF_VARIANT_METADATA_KEY = "edgeflags.offVariant";
+
+/**
+ * Set by `toPlainFlagd` on a DISABLED flag with an off variant, which plain flagd has no way to say:
+ * the flag is exported ENABLED, serving its off variant to everyone, with this key set to "DISABLED".
+ */
+export const EXPORTED_STATE_METADATA_KEY = "edgeflags.state";
 
 /** Options of `compileFlagSet`. */
 export interface CompileOptions {

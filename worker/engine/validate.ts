@@ -10,7 +10,8 @@ import { describeRuleError } from "./evaluate";
 import { RuleError } from "./json-logic";
 import { findPrerequisiteCycle } from "./prerequisites";
 import { SEM_VER_OPERATORS } from "./sem-ver";
-import { FRACTIONAL_MODE_METADATA_KEY } from "./types";
+import { emptyRecord, flagKeyProblem, ownValue, PROTO_NAME } from "./names";
+import { FRACTIONAL_MODE_METADATA_KEY, OFF_VARIANT_METADATA_KEY } from "./types";
 import type { FlagDefinition, FlagMetadata, FlagSet, FractionalMode, JsonValue, Prerequisite } from "./types";
 
 /** One thing wrong with a flag set, at a dotted path. */
@@ -20,6 +21,17 @@ export interface FlagSetProblem {
 }
 
 export type ValidationResult = { ok: true; flagSet: FlagSet } | { ok: false; problems: FlagSetProblem[] };
+
+/** Options of `validateFlagSet`. */
+export interface ValidateOptions {
+  /**
+   * The flag set as stored before this write. A flag whose definition is unchanged from it is
+   * spared the checks added after it may have been stored (the flag-key rule, `__proto__` names,
+   * targeting that returns an unknown variant), so a flag accepted once never blocks a write to
+   * another flag (a kill switch) in the same environment. Changed and new flags get every check.
+   */
+  before?: { flags: Readonly<Record<string, unknown>> } | null;
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const show = (v: unknown): string => (v === undefined ? "nothing" : JSON.stringify(v));
@@ -47,9 +59,10 @@ function checkMetadata(input: unknown, path: string, problems: FlagSetProblem[])
     problems.push({ path, message: `metadata must be an object of strings, numbers and booleans, got ${show(input)}` });
     return undefined;
   }
-  const out: FlagMetadata = {};
+  const out = emptyRecord<string | number | boolean>();
   for (const [key, value] of Object.entries(input)) {
-    if (typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))) out[key] = value;
+    if (key === PROTO_NAME) problems.push({ path: `${path}.${key}`, message: `"${PROTO_NAME}" cannot be a metadata key; rename it` });
+    else if (typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))) out[key] = value;
     else problems.push({ path: `${path}.${key}`, message: `metadata values must be a string, number or boolean, got ${show(value)}` });
   }
   return out;
@@ -147,17 +160,22 @@ function ruleProblem(e: unknown, path: string): FlagSetProblem {
  * validateFlagSet({ flags: { x: { state: "ENABLED", variants: { on: true }, defaultVariant: "blue" } } });
  * // { ok: false, problems: [{ path: "flags.x.defaultVariant", message: '"blue" is not one of the variants (on)' }] }
  */
-export function validateFlagSet(input: unknown): ValidationResult {
+export function validateFlagSet(input: unknown, options: ValidateOptions = {}): ValidationResult {
   const problems: FlagSetProblem[] = [];
   if (!isObject(input)) return { ok: false, problems: [{ path: "", message: `a flag set must be a JSON object with "flags", got ${show(input)}` }] };
-  if (!isJson(input)) problems.push({ path: "", message: "a flag set must be plain JSON (finite numbers, no undefined, at most 64 levels deep)" });
+  // Checked first and alone: the checks below recurse through rules, and must never meet a rule
+  // nested thousands of levels deep.
+  if (!isJson(input)) return { ok: false, problems: [{ path: "", message: "a flag set must be plain JSON (finite numbers, no undefined, at most 64 levels deep)" }] };
 
   const metadata = checkMetadata(input["metadata"], "metadata", problems);
   if (metadata) {
     for (const key of ["flagSetId", "version"]) {
-      if (key in metadata && typeof metadata[key] !== "string") problems.push({ path: `metadata.${key}`, message: `${key} must be a string, got ${show(metadata[key])}` });
+      if (Object.hasOwn(metadata, key) && typeof metadata[key] !== "string") problems.push({ path: `metadata.${key}`, message: `${key} must be a string, got ${show(metadata[key])}` });
     }
-    const mode = metadata[FRACTIONAL_MODE_METADATA_KEY];
+    if (Object.hasOwn(metadata, OFF_VARIANT_METADATA_KEY)) {
+      problems.push({ path: `metadata.${OFF_VARIANT_METADATA_KEY}`, message: `${OFF_VARIANT_METADATA_KEY} belongs in a flag's metadata, not the flag set's` });
+    }
+    const mode = ownValue(metadata, FRACTIONAL_MODE_METADATA_KEY);
     if (mode !== undefined && mode !== "v2" && mode !== "v3") {
       problems.push({ path: `metadata.${FRACTIONAL_MODE_METADATA_KEY}`, message: `must be "v2" or "v3", got ${show(mode)}` });
     }
@@ -170,9 +188,10 @@ export function validateFlagSet(input: unknown): ValidationResult {
     if (!isObject(evaluatorsIn)) {
       problems.push({ path: "$evaluators", message: `$evaluators must be an object of named rules, got ${show(evaluatorsIn)}` });
     } else {
-      evaluators = {};
+      evaluators = emptyRecord();
       for (const [name, rule] of Object.entries(evaluatorsIn)) {
         if (name === "") problems.push({ path: "$evaluators", message: "an evaluator name must not be empty" });
+        if (name === PROTO_NAME) problems.push({ path: `$evaluators.${name}`, message: `"${PROTO_NAME}" cannot be an evaluator name; rename it` });
         if (!isObject(rule)) problems.push({ path: `$evaluators.${name}`, message: `an evaluator must be a rule object, got ${show(rule)}` });
         else lintRule(rule, `$evaluators.${name}`, problems);
         evaluators[name] = rule as JsonValue;
@@ -188,8 +207,8 @@ export function validateFlagSet(input: unknown): ValidationResult {
     }
   }
 
-  let flagsIn = input["flags"];
-  const flags: Record<string, FlagDefinition> = {};
+  let flagsIn: unknown = input["flags"];
+  const flags = emptyRecord<FlagDefinition>();
   // The flagd daemon's format (https://flagd.dev/schema/v0/flagd.json) also allows an array of
   // flags with a "key" each; accept it only from documents that declare that schema.
   if (Array.isArray(flagsIn) && typeof input["$schema"] === "string" && /(^|\/)flagd\.json$/.test(input["$schema"])) {
@@ -205,8 +224,15 @@ export function validateFlagSet(input: unknown): ValidationResult {
         : `"flags" must be an object keyed by flag key, got ${show(flagsIn)}`,
     });
   } else {
+    const before = options.before?.flags;
     for (const [key, def] of Object.entries(flagsIn)) {
-      const flag = checkFlag(key, def, problems, env);
+      const stored = before !== undefined && Object.hasOwn(before, key) && JSON.stringify(before[key]) === JSON.stringify(def);
+      const keyProblem = stored ? null : flagKeyProblem(key);
+      if (keyProblem) {
+        problems.push({ path: "flags", message: keyProblem });
+        continue;
+      }
+      const flag = checkFlag(key, def, problems, env, evaluators ?? {}, stored);
       if (flag) flags[key] = flag;
     }
   }
@@ -220,7 +246,7 @@ export function validateFlagSet(input: unknown): ValidationResult {
 }
 
 function flagsFromArray(list: unknown[], problems: FlagSetProblem[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out = emptyRecord<unknown>();
   list.forEach((item, i) => {
     const key = isObject(item) ? item["key"] : undefined;
     if (typeof key !== "string" || key === "") {
@@ -234,10 +260,16 @@ function flagsFromArray(list: unknown[], problems: FlagSetProblem[]): Record<str
   return out;
 }
 
-function checkFlag(key: string, def: unknown, problems: FlagSetProblem[], env: ReturnType<typeof createCompileEnv>): FlagDefinition | undefined {
+function checkFlag(
+  key: string,
+  def: unknown,
+  problems: FlagSetProblem[],
+  env: ReturnType<typeof createCompileEnv>,
+  evaluators: Readonly<Record<string, JsonValue>>,
+  stored: boolean,
+): FlagDefinition | undefined {
   const path = `flags.${key}`;
   const before = problems.length;
-  if (key === "") problems.push({ path: "flags", message: "a flag key must not be empty" });
   if (!isObject(def)) {
     problems.push({ path, message: `a flag must be an object with "state" and "variants", got ${show(def)}` });
     return undefined;
@@ -257,6 +289,7 @@ function checkFlag(key: string, def: unknown, problems: FlagSetProblem[], env: R
     const kinds = new Map<VariantKind, string[]>();
     for (const name of names) {
       if (name === "") problems.push({ path: `${path}.variants`, message: "a variant name must not be empty" });
+      if (name === PROTO_NAME && !stored) problems.push({ path: `${path}.variants.${name}`, message: `"${PROTO_NAME}" cannot be a variant name; rename it` });
       const kind = variantKind(variants[name]);
       if (!kind) {
         problems.push({ path: `${path}.variants.${name}`, message: `a variant must be a boolean, string, number or object, got ${show(variants[name])}` });
@@ -280,6 +313,12 @@ function checkFlag(key: string, def: unknown, problems: FlagSetProblem[], env: R
   }
 
   const metadata = checkMetadata(def["metadata"], `${path}.metadata`, problems);
+  if (metadata && Object.hasOwn(metadata, OFF_VARIANT_METADATA_KEY)) {
+    const off = metadata[OFF_VARIANT_METADATA_KEY];
+    const at = `${path}.metadata.${OFF_VARIANT_METADATA_KEY}`;
+    if (typeof off !== "string") problems.push({ path: at, message: `the off variant must be a variant name, got ${show(off)}` });
+    else if (isObject(variants) && !Object.hasOwn(variants, off)) problems.push({ path: at, message: `off variant "${off}" is not one of the variants (${names.join(", ")})` });
+  }
 
   const targeting = def["targeting"];
   if (targeting !== undefined) {
@@ -292,6 +331,7 @@ function checkFlag(key: string, def: unknown, problems: FlagSetProblem[], env: R
       for (let i = lintFrom; i < problems.length; i++) problems[i]!.path = problems[i]!.path.replace(`${path}.targeting..`, `${path}.targeting.`);
       try {
         compileRule(targeting, "", env);
+        if (isObject(variants) && !stored) checkReturnedVariants(targeting, `${path}.targeting`, new Set(names), evaluators, new Set(), problems);
       } catch (e) {
         problems.push(ruleProblem(e, `${path}.targeting`));
       }
@@ -307,6 +347,50 @@ function checkFlag(key: string, def: unknown, problems: FlagSetProblem[], env: R
   if (metadata) flag.metadata = metadata;
   if (prerequisites) flag.prerequisites = prerequisites;
   return flag;
+}
+
+/**
+ * Refuses variant names a rule can only return by mistake: a literal in a result position (the
+ * rule itself, an `if` branch, a `fractional` bucket, through `$ref`s) that names no variant of
+ * the flag. Evaluating it would answer GENERAL for the contexts that reach it. Computed names
+ * (`{"var": "variant"}`, `cat`) are not checked.
+ */
+function checkReturnedVariants(
+  rule: unknown,
+  path: string,
+  variants: ReadonlySet<string>,
+  evaluators: Readonly<Record<string, JsonValue>>,
+  following: Set<string>,
+  problems: FlagSetProblem[],
+): void {
+  if (typeof rule === "string" || typeof rule === "boolean" || typeof rule === "number") {
+    const name = String(rule);
+    if (!variants.has(name)) problems.push({ path, message: `the targeting returns ${show(rule)}, which is not one of the variants (${[...variants].join(", ")})` });
+    return;
+  }
+  if (!isObject(rule)) return;
+  const keys = Object.keys(rule);
+  if (keys.length !== 1) return;
+  const op = keys[0]!;
+  const raw = rule[op];
+  const at = `${path}.${op}`;
+  if (op === "if" || op === "?:") {
+    if (!Array.isArray(raw)) return checkReturnedVariants(raw, `${at}[0]`, variants, evaluators, following, problems);
+    raw.forEach((branch, i) => {
+      if (i % 2 === 1 || (i === raw.length - 1 && raw.length % 2 === 1)) checkReturnedVariants(branch, `${at}[${i}]`, variants, evaluators, following, problems);
+    });
+  } else if (op === "fractional" && Array.isArray(raw)) {
+    raw.forEach((bucket, i) => {
+      if (Array.isArray(bucket) && bucket.length > 0) checkReturnedVariants(bucket[0], `${at}[${i}][0]`, variants, evaluators, following, problems);
+    });
+  } else if (op === "$ref" && typeof raw === "string" && Object.hasOwn(evaluators, raw) && !following.has(raw)) {
+    following.add(raw);
+    const from = problems.length;
+    checkReturnedVariants(evaluators[raw], `$evaluators.${raw}`, variants, evaluators, following, problems);
+    // Name the flag whose variants are missing: the evaluator may be right for another flag.
+    for (let i = from; i < problems.length; i++) problems[i] = { path: at, message: `${problems[i]!.path}: ${problems[i]!.message}` };
+    following.delete(raw);
+  }
 }
 
 const MAX_PREREQUISITES = 10;
@@ -337,7 +421,7 @@ function checkPrerequisites(input: unknown, key: string, path: string, problems:
 function checkPrerequisiteGraph(flags: Record<string, FlagDefinition>, problems: FlagSetProblem[]): void {
   for (const [key, flag] of Object.entries(flags)) {
     (flag.prerequisites ?? []).forEach((p, i) => {
-      const target = flags[p.flag];
+      const target = ownValue(flags, p.flag);
       if (!target) problems.push({ path: `flags.${key}.prerequisites[${i}].flag`, message: `there is no flag "${p.flag}" in this flag set` });
       else if (!Object.hasOwn(target.variants, p.variant)) {
         problems.push({ path: `flags.${key}.prerequisites[${i}].variant`, message: `"${p.variant}" is not a variant of "${p.flag}" (${Object.keys(target.variants).join(", ")})` });

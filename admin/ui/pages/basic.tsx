@@ -45,6 +45,8 @@ export interface ToggleConfirmProps {
   returnTo: string;
   reasonError?: string | null;
   notice?: Notice | null;
+  /** What callers get once it is off (`whenKilled`); shown when turning it off. */
+  killed?: string;
 }
 
 /** The confirmation that names the environment and asks for a reason (also the dialog's no-script twin). */
@@ -60,6 +62,7 @@ export function ToggleConfirmPage(props: ToggleConfirmProps) {
         <p>
           It is <StatePill state={props.state} /> in {props.environment} now. The change reaches the edge within seconds and is recorded in the audit log with your reason.
         </p>
+        {next === "DISABLED" && props.killed && <p class="killed"><strong>When it is off:</strong> {props.killed}</p>}
         <ToggleFields {...props} next={next} verb={verb} idPrefix="confirm" />
       </div>
     </Page>
@@ -105,6 +108,7 @@ export function ToggleDialog() {
           <span data-verb>Turn off</span> <code data-flag></code> in <strong data-env></strong>?
         </h2>
         <p class="meta">The change reaches the edge within seconds and is recorded in the audit log with your reason.</p>
+        <p class="killed" data-killed></p>
         <input type="hidden" name="env" value="" />
         <input type="hidden" name="state" value="" />
         <input type="hidden" name="version" value="" />

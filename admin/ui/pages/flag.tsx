@@ -9,6 +9,7 @@ import { Page, When, projectPath, type Notice } from "../layout";
 import { showValue, type FlagFacts } from "../model";
 import { ToggleDialog } from "./basic";
 import { ToggleLink } from "./flags";
+import { offVariant, whenKilled } from "./widgets";
 import { DiffList } from "./audit";
 import { DeliveryPanels, type DeliveryState } from "./delivery";
 
@@ -142,6 +143,7 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
     formError: null,
   };
   const variants = Object.entries(record.variants);
+  const off = offVariant(record);
   return (
     <section class="panel" aria-labelledby="edit-title">
       <h2 id="edit-title">{`Rules in ${environment}`}</h2>
@@ -151,11 +153,12 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
           <thead><tr><th scope="col">Variant</th><th scope="col">Value</th></tr></thead>
           <tbody>
             {variants.map(([name, value]) => (
-              <tr><td><code>{name}</code></td><td><code>{showValue(value)}</code></td></tr>
+              <tr><td><code>{name}</code>{name === off && <span class="tag">off variant</span>}</td><td><code>{showValue(value)}</code></td></tr>
             ))}
           </tbody>
         </table>
       </div>
+      <p class="meta">{`While ${props.flag} is off in ${environment}: ${whenKilled(record)}`}</p>
       <form method="post" action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/edit`)}>
         <input type="hidden" name="env" value={environment} />
         <input type="hidden" name="version" value={String(record.version)} />

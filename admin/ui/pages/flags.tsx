@@ -3,6 +3,7 @@ import type { Session } from "../../session";
 import { Page, StatePill, When, projectPath, type Notice } from "../layout";
 import { showValue, type FlagRow, type ListFilter } from "../model";
 import { ToggleDialog } from "./basic";
+import { whenKilled, type KillableFlag } from "./widgets";
 
 export interface FlagsPageProps {
   session: Session;
@@ -138,7 +139,7 @@ function FlagRowView({ row, project, environments, environment }: { row: FlagRow
       <td data-label="Serves">
         {selected ? (
           selected.state === "DISABLED" ? (
-            <span class="meta">off: callers get their default</span>
+            <span class="meta">{`off: ${whenKilled(selected).replace(/^Callers/, "callers")}`}</span>
           ) : (
             <>
               <code>{selected.defaultVariant ?? "(no default)"}</code>
@@ -180,7 +181,7 @@ export function StaleMarker({ reasons }: { reasons: string[] }) {
 }
 
 /** A state pill that leads to the toggle confirmation (a dialog with the script, a page without). */
-export function ToggleLink({ project, flag, environment, record }: { project: string; flag: string; environment: string; record: { state: "ENABLED" | "DISABLED"; version: number } | undefined }) {
+export function ToggleLink({ project, flag, environment, record }: { project: string; flag: string; environment: string; record: ({ state: "ENABLED" | "DISABLED"; version: number } & KillableFlag) | undefined }) {
   if (!record) return <StatePill state={null} />;
   const next = record.state === "ENABLED" ? "DISABLED" : "ENABLED";
   const action = projectPath(project, `flags/${encodeURIComponent(flag)}/toggle`);
@@ -195,6 +196,7 @@ export function ToggleLink({ project, flag, environment, record }: { project: st
       data-env={environment}
       data-next={next}
       data-version={String(record.version)}
+      data-killed={on ? `When it is off: ${whenKilled(record)}` : ""}
       aria-label={`${flag} is ${on ? "on" : "off"} in ${environment}; ${on ? "turn off" : "turn on"}`}
     >
       {on ? "on" : "off"}

@@ -1,5 +1,31 @@
 /** Small pieces the console's forms share: field errors, a secret shown once, a one-button form. */
 import type { Child } from "hono/jsx";
+import { OFF_VARIANT_METADATA_KEY } from "../../../worker/engine/index";
+import { showValue } from "../model";
+
+/** The parts of a flag that decide what a kill serves. */
+export interface KillableFlag {
+  variants: Record<string, unknown>;
+  metadata?: Record<string, string | number | boolean> | undefined;
+}
+
+/**
+ * What callers get while the flag is DISABLED: its off variant's value, or, without one, nothing
+ * (their code default), as a sentence for the kill-switch dialog.
+ *
+ * @example whenKilled({ variants: { on: true, off: false }, metadata: { "edgeflags.offVariant": "off" } }) // "Callers get false (off variant \"off\")."
+ */
+export function whenKilled(flag: KillableFlag): string {
+  const off = offVariant(flag);
+  if (off !== undefined) return `Callers get ${showValue(flag.variants[off])} (off variant "${off}").`;
+  return "Callers get their code default: no value is served.";
+}
+
+/** The flag's off variant (`metadata["edgeflags.offVariant"]`) when it names one of its variants. */
+export function offVariant(flag: KillableFlag): string | undefined {
+  const off = flag.metadata && Object.hasOwn(flag.metadata, OFF_VARIANT_METADATA_KEY) ? flag.metadata[OFF_VARIANT_METADATA_KEY] : undefined;
+  return typeof off === "string" && Object.hasOwn(flag.variants, off) ? off : undefined;
+}
 
 /** Problems from the admin API under the field they name (`id` is what `aria-describedby` points at). */
 export function Errors({ id, messages }: { id: string; messages: string[] | undefined }) {
