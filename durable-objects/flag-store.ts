@@ -7,6 +7,7 @@
  * surface; they return a `Result` for every failure a caller is expected to handle.
  */
 import { DurableObject } from "cloudflare:workers";
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { randomBytes } from "node:crypto";
 import { shareConstantLists, validateFlagSet } from "../worker/engine/index";
 import type { FlagDefinition, FlagSet, JsonValue } from "../worker/engine/types";
@@ -84,6 +85,8 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export class FlagStore extends DurableObject<Env> {
   #sql: SqlStorage;
   #draining: Promise<void> | null = null;
+  /** Tells this instance's outbox leases from those of an instance that was reset or evicted. */
+  readonly #incarnation = randomBytes(9).toString("base64url");
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -1058,6 +1061,7 @@ export class FlagStore extends DurableObject<Env> {
         attempts: row.attempts,
         nextAttemptAt: iso(row.next_attempt_at),
         lastError: row.last_error,
+        inFlight: row.lease_until !== null,
       })),
     });
   }
@@ -1547,30 +1551,46 @@ export class FlagStore extends DurableObject<Env> {
 
   async #publishDue(): Promise<void> {
     const project = this.#projectName();
-    for (const row of outbox.dueRows(this.#sql, Date.now())) {
-      outbox.take(this.#sql, row);
+    for (const row of outbox.dueRows(this.#sql, Date.now(), this.#incarnation)) {
+      // Leased past the deadline of the call it makes, so a pass of this incarnation that
+      // overlaps it leaves it alone while a fresh incarnation (after a reset) takes it at once.
+      outbox.lease(this.#sql, row, this.#incarnation, Date.now() + leaseMs(row.kind));
       try {
         const version = project === null ? 0 : await this.#perform(project, row);
         outbox.markPublished(this.#sql, row.kind, row.target, version, Date.now());
+        outbox.complete(this.#sql, row, Date.now());
+        if (row.kind === "key-index") this.#queueKeyExpiry(row.target);
       } catch (error) {
         outbox.retryLater(this.#sql, row, error instanceof Error ? error.message : String(error), Date.now());
       }
     }
   }
 
-  /** Writes one row's state to KV; returns the version written (0 for key-index rows). */
+  /** A rotated key's index entry is removed once its overlap window ends: queue that removal. */
+  #queueKeyExpiry(keyHash: string): void {
+    const key = this.#sql.exec<KeyRow>("SELECT * FROM api_keys WHERE hash = ?", keyHash).toArray()[0];
+    if (key && key.expires_at !== null && isActive(key, Date.now())) outbox.enqueue(this.#sql, "key-index", keyHash, Date.now(), key.expires_at);
+  }
+
+  #kvPut(key: string, value: string, options?: KVNamespacePutOptions): Promise<void> {
+    return withDeadline(this.env.FLAGS_KV.put(key, value, options), DEADLINE_MS.kvWrite, `KV write of ${key.split(":")[0]}`);
+  }
+
+  #kvDelete(key: string): Promise<void> {
+    return withDeadline(this.env.FLAGS_KV.delete(key), DEADLINE_MS.kvWrite, `KV delete of ${key.split(":")[0]}`);
+  }
+
+  /** Writes one row's state to KV (or announces it); returns the version written (0 when it has none). */
   async #perform(project: string, row: outbox.OutboxRow): Promise<number> {
     switch (row.kind) {
       case "publish": {
         const env = this.#sql.exec<EnvironmentRow>("SELECT * FROM environments WHERE name = ?", row.target).toArray()[0];
         if (!env) {
-          await this.env.FLAGS_KV.delete(snapshotKvKey(project, row.target));
+          await this.#kvDelete(snapshotKvKey(project, row.target));
           return 0;
         }
         const snapshot = this.#snapshot(project, env);
-        await this.env.FLAGS_KV.put(snapshotKvKey(project, env.name), JSON.stringify(snapshot), {
-          metadata: { version: snapshot.version },
-        });
+        await this.#kvPut(snapshotKvKey(project, env.name), JSON.stringify(snapshot), { metadata: { version: snapshot.version } });
         return snapshot.version;
       }
       case "notify": {
@@ -1580,18 +1600,26 @@ export class FlagStore extends DurableObject<Env> {
       case "key-index": {
         const key = this.#sql.exec<KeyRow>("SELECT * FROM api_keys WHERE hash = ?", row.target).toArray()[0];
         if (!key || !isActive(key, Date.now())) {
-          await this.env.FLAGS_KV.delete(keyIndexKvKey(row.target));
+          await this.#kvDelete(keyIndexKvKey(row.target));
         } else {
           const identity: KeyIdentity = {
             id: key.id, project, environment: key.environment, scope: key.scope,
             expiresAt: key.expires_at === null ? null : iso(key.expires_at),
           };
-          await this.env.FLAGS_KV.put(keyIndexKvKey(row.target), JSON.stringify(identity));
-          // A rotated key's index entry is removed once its overlap window ends.
-          if (key.expires_at !== null) outbox.enqueue(this.#sql, "key-index", row.target, Date.now(), key.expires_at);
+          await this.#kvPut(keyIndexKvKey(row.target), JSON.stringify(identity));
         }
         return 0;
       }
+      case "project":
+      case "audit-head":
+        // Added with the project registry and the audit anchor; a row of a kind this code does
+        // not write is settled rather than retried forever.
+        return 0;
     }
   }
+}
+
+/** How long a row's lease lasts: past the deadline of the one call its work makes. */
+function leaseMs(kind: outbox.OutboxKind): number {
+  return (kind === "notify" ? DEADLINE_MS.broadcaster : DEADLINE_MS.kvWrite) + 1_000;
 }

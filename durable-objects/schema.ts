@@ -217,6 +217,12 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (trigger_id, mac)
   ) WITHOUT ROWID;
   `,
+  // 5: outbox rows stay until their work succeeds: a lease while in flight, a generation per change.
+  `
+  ALTER TABLE outbox ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+  ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+  `,
 ];
 
 /** Brings the database up to the latest schema. Runs inside the caller's transaction. */

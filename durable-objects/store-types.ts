@@ -58,7 +58,8 @@ export interface CreatedKey extends ApiKeyInfo {
 
 export interface ReplicationStatus {
   published: { kind: string; target: string; version: number; publishedAt: string }[];
-  pending: { kind: string; target: string; attempts: number; nextAttemptAt: string; lastError: string | null }[];
+  /** `inFlight`: work on the row has started and not yet succeeded (it stays queued until it does). */
+  pending: { kind: string; target: string; attempts: number; nextAttemptAt: string; lastError: string | null; inFlight: boolean }[];
 }
 
 /** A flag's project-level facts, shared by every environment. */
