@@ -25,11 +25,13 @@ import { SIGNATURE_TOLERANCE_SECONDS, verifySignature } from "../admin/signature
 import {
   hashKey,
   keyIndexKvKey,
+  projectKvKey,
   snapshotEtag,
   snapshotKvKey,
   SNAPSHOT_FORMAT,
   type KeyIdentity,
   type KeyScope,
+  type ProjectEntry,
   type Snapshot,
 } from "./snapshot";
 import type {
@@ -91,7 +93,9 @@ export class FlagStore extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    ctx.storage.transactionSync(() => migrate(this.#sql));
+    const upgraded = ctx.storage.transactionSync(() => migrate(this.#sql));
+    // An upgrade may have queued outbox work (the project's registry entry): arm the alarm for it.
+    if (upgraded) void ctx.blockConcurrencyWhile(() => this.#scheduleDrain());
   }
 
   // ---- project and environments -------------------------------------------------------------
@@ -119,7 +123,10 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     const added = environments.filter((name) => !current.includes(name));
     this.ctx.storage.transactionSync(() => {
-      if (existing === null) this.#sql.exec("INSERT INTO meta (key, value) VALUES ('project', ?)", project);
+      if (existing === null) {
+        this.#sql.exec("INSERT INTO meta (key, value) VALUES ('project', ?), ('created_at', ?)", project, String(now));
+        outbox.enqueue(this.#sql, "project", project, now);
+      }
       environments.forEach((name, position) => {
         if (added.includes(name)) {
           this.#sql.exec(
@@ -1610,10 +1617,14 @@ export class FlagStore extends DurableObject<Env> {
         }
         return 0;
       }
-      case "project":
+      case "project": {
+        const createdAt = Number(this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'created_at'").toArray()[0]?.value ?? Date.now());
+        const entry: ProjectEntry = { project, createdAt: iso(createdAt) };
+        await this.#kvPut(projectKvKey(project), JSON.stringify(entry));
+        return 0;
+      }
       case "audit-head":
-        // Added with the project registry and the audit anchor; a row of a kind this code does
-        // not write is settled rather than retried forever.
+        // Written once the audit chain is anchored; settled rather than retried forever until then.
         return 0;
     }
   }

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { snapshotKvKey } from "../durable-objects/snapshot";
+import { ProjectEntrySchema, projectKvKey, snapshotKvKey } from "../durable-objects/snapshot";
 import { DEADLINE_MS } from "../lib/deadline";
 import { advanceRamps, call, drainOutbox, setupProject, store } from "./helpers";
 
@@ -158,4 +158,31 @@ it("applies a due ramp step once although the alarm runs again", async () => {
   await drainOutbox(project);
   const after = (await call("GET", `/admin/v1/projects/${project}/environments/production/flags/new-checkout/ramp`)).body;
   expect(after.history).toEqual(before.history);
+});
+
+describe("the project registry in KV", () => {
+  it("is written through the outbox when a project is created", async () => {
+    const project = "dur-registry";
+    await setupProject(project);
+    const entry = ProjectEntrySchema.parse(await env.FLAGS_KV.get(projectKvKey(project), "json"));
+    expect(entry.project).toBe(project);
+    expect(Date.parse(entry.createdAt)).toBeGreaterThan(0);
+  });
+
+  it("is written on upgrade for a project created before the registry existed", async () => {
+    const project = "dur-registry-upgrade";
+    await setupProject(project);
+    // Stand the object back to a release without the registry: no entry, no queued row, schema 5.
+    await runInDurableObject(store(project), (_i, state) => {
+      state.storage.sql.exec("DELETE FROM outbox WHERE kind = 'project'");
+      state.storage.sql.exec("DELETE FROM meta WHERE key = 'created_at'");
+      state.storage.sql.exec("UPDATE schema_version SET version = 5");
+    });
+    await env.FLAGS_KV.delete(projectKvKey(project));
+    await resetObject(project);
+    expect(await call("GET", `/admin/v1/projects/${project}`)).toMatchObject({ status: 200 });
+    expect(await runInDurableObject(store(project), (_i, state) => state.storage.getAlarm())).not.toBeNull();
+    await drainOutbox(project);
+    expect(ProjectEntrySchema.parse(await env.FLAGS_KV.get(projectKvKey(project), "json")).project).toBe(project);
+  });
 });
