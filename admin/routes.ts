@@ -179,13 +179,7 @@ admin.post("/projects/:project/environments/:env/flags/:flag/toggle", async (c) 
   const body = await parseBody(c, ToggleBodySchema, {});
   if (body instanceof Response) return body;
   const environment = c.req.param("env");
-  let state = body.state;
-  if (state === undefined) {
-    const current = await store(c).getFlag(environment, key);
-    if (!current.ok) return storeProblem(current.error);
-    state = current.value.definition.state === "ENABLED" ? "DISABLED" : "ENABLED";
-  }
-  const result = await store(c).setFlagState(environment, key, state, { ...meta(c, body.reason), ifMatch });
+  const result = await store(c).setFlagState(environment, key, body.state ?? null, { ...meta(c, body.reason), ifMatch });
   return flagWritten(c, result, 200);
 });
 
@@ -532,11 +526,11 @@ function flagJson(record: { key: string; environment: string; version: number; u
   return { key: record.key, environment: record.environment, version: record.version, updatedAt: record.updatedAt, updatedBy: record.updatedBy, ...record.definition };
 }
 
-function flagWritten(c: AdminContext, result: Result<Parameters<typeof flagJson>[0]>, status: 200 | 201): Response {
+function flagWritten(c: AdminContext, result: Result<Parameters<typeof flagJson>[0] & { changed: boolean }>, status: 200 | 201): Response {
   if (!result.ok) return storeProblem(result.error);
   noteVersion(c.get("project"), result.value.environment, result.value.version);
   c.header("ETag", `"${result.value.version}"`);
-  return c.json(flagJson(result.value), status);
+  return c.json({ ...flagJson(result.value), changed: result.value.changed }, status);
 }
 
 function flagKey(c: AdminContext): string | Response {

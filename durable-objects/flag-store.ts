@@ -22,6 +22,7 @@ import { checkSteps, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry
 import { sampleRatioTest, type SrmResult } from "./stats";
 import { applyTelemetry, shadowReport, TelemetryBatchSchema, unitCounts } from "./telemetry";
 import { SIGNATURE_TOLERANCE_SECONDS, verifySignature } from "../admin/signature";
+import { canonical } from "../admin/flagset-diff";
 import {
   hashKey,
   keyIndexKvKey,
@@ -38,6 +39,7 @@ import type {
   EnvironmentInfo,
   ProjectInfo,
   FlagRecord,
+  FlagWritten,
   ChangeMeta,
   ApiKeyInfo,
   CreatedKey,
@@ -242,7 +244,7 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   /** Creates a flag; 409 if the key is taken in that environment. */
-  async createFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta): Promise<Result<FlagRecord>> {
+  async createFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta): Promise<Result<FlagWritten>> {
     const env = this.#environment(environment);
     if (!env.ok) return env;
     if (this.#flagRow(environment, key)) {
@@ -251,20 +253,29 @@ export class FlagStore extends DurableObject<Env> {
     return this.#writeFlag(env.value, key, definition, meta, "flag.created", null);
   }
 
-  /** Replaces a flag's definition. `ifMatch` is the flag version the caller read (412 if stale). */
-  async updateFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagRecord>> {
+  /**
+   * Replaces a flag's definition. `ifMatch` is the flag version the caller read (412 if stale).
+   * A definition equal to the stored one changes nothing and answers `changed: false`.
+   */
+  async updateFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagWritten>> {
     const target = this.#flagToChange(environment, key, meta.ifMatch);
     if (!target.ok) return target;
     const { env, row } = target.value;
     return this.#writeFlag(env, key, definition, meta, "flag.updated", row);
   }
 
-  /** Turns a flag on or off in one environment: the kill switch. */
-  async setFlagState(environment: string, key: string, state: "ENABLED" | "DISABLED", meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagRecord>> {
+  /**
+   * Turns a flag on or off in one environment: the kill switch. `null` flips the current state;
+   * reading and writing happen in this one call, so concurrent flips cannot both read the old
+   * state. Asking for the state the flag already has changes nothing (`changed: false`).
+   */
+  async setFlagState(environment: string, key: string, requested: "ENABLED" | "DISABLED" | null, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagWritten>> {
     const target = this.#flagToChange(environment, key, meta.ifMatch);
     if (!target.ok) return target;
     const { env, row } = target.value;
-    const definition = { ...parseDefinition(row.definition), state };
+    const current = parseDefinition(row.definition);
+    const state = requested ?? (current.state === "ENABLED" ? "DISABLED" : "ENABLED");
+    const definition = { ...current, state };
     return this.#writeFlag(env, key, definition, meta, state === "ENABLED" ? "flag.enabled" : "flag.disabled", row);
   }
 
@@ -1245,11 +1256,15 @@ export class FlagStore extends DurableObject<Env> {
   async #fire(row: TriggerRow, reason: string | null): Promise<Result<TriggerOutcome>> {
     const meta = { actor: `trigger:${row.name}`, reason: reason ?? `trigger ${row.name} fired` };
     let version: number | null = null;
+    let changed: boolean;
     if (row.action === "pause-ramp" || row.action === "rollback-ramp") {
+      const before = this.#rampRow(row.environment, row.flag);
       const result = row.action === "pause-ramp"
         ? await this.pauseRamp(row.environment, row.flag, meta)
         : await this.rollbackRamp(row.environment, row.flag, null, meta);
       if (!result.ok) return result;
+      const after = this.#rampRow(row.environment, row.flag);
+      changed = before?.status !== after?.status || before?.history !== after?.history;
       version = this.#environmentRows().find((env) => env.name === row.environment)?.version ?? null;
     } else {
       const env = this.#environment(row.environment);
@@ -1263,11 +1278,13 @@ export class FlagStore extends DurableObject<Env> {
       const result = await this.#writeFlag(env.value, row.flag, definition, meta, action, flag);
       if (!result.ok) return result;
       version = result.value.version;
+      changed = result.value.changed;
     }
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE triggers SET last_fired_at = ? WHERE id = ?", now, row.id);
-      this.#queueEvent("trigger.fired", row.environment, meta, { trigger: row.name, flag: row.flag, action: row.action, version }, now);
+      // A trigger that found the flag already as it would leave it announces nothing.
+      if (changed) this.#queueEvent("trigger.fired", row.environment, meta, { trigger: row.name, flag: row.flag, action: row.action, version }, now);
     });
     await this.#scheduleDrain();
     const flag = this.#flagRow(row.environment, row.flag);
@@ -1281,6 +1298,7 @@ export class FlagStore extends DurableObject<Env> {
       version,
       state: definition?.state ?? null,
       defaultVariant: definition?.defaultVariant ?? null,
+      changed,
       ...(ramp ? { ramp: toRampInfo(ramp) } : {}),
     });
   }
@@ -1459,8 +1477,11 @@ export class FlagStore extends DurableObject<Env> {
     };
   }
 
-  /** Validates the environment's flag set with this flag in it, then commits the flag. */
-  async #writeFlag(env: EnvironmentRow, key: string, definition: FlagDefinition, meta: ChangeMeta, action: string, before: FlagRow | null): Promise<Result<FlagRecord>> {
+  /**
+   * Validates the environment's flag set with this flag in it, then commits the flag — unless
+   * the result equals what is stored: then nothing is bumped, audited or announced.
+   */
+  async #writeFlag(env: EnvironmentRow, key: string, definition: FlagDefinition, meta: ChangeMeta, action: string, before: FlagRow | null): Promise<Result<FlagWritten>> {
     const candidate = this.#flagSet(env);
     candidate.flags[key] = definition;
     const validated = validateFlagSet(candidate);
@@ -1472,6 +1493,9 @@ export class FlagStore extends DurableObject<Env> {
       return fail(rejected(problems));
     }
     const stored = validated.flagSet.flags[key]!;
+    if (before && canonical(stored) === canonical(parseDefinition(before.definition))) {
+      return ok({ ...toFlagRecord(before), changed: false });
+    }
     this.#commit(env.name, meta, (version, now) => {
       this.#sql.exec(
         `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
@@ -1482,7 +1506,7 @@ export class FlagStore extends DurableObject<Env> {
       return { action, target: `flag:${key}`, before: before ? parseDefinition(before.definition) : null, after: stored };
     });
     await this.#scheduleDrain();
-    return ok(toFlagRecord(this.#flagRow(env.name, key)!));
+    return ok({ ...toFlagRecord(this.#flagRow(env.name, key)!), changed: true });
   }
 
   /**

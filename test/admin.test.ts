@@ -290,7 +290,7 @@ describe("concurrent writers", () => {
         Array.from({ length: 8 }, (_, writer) =>
           call("PUT", url, {
             headers: { "if-match": `"${version}"`, "x-change-reason": `round ${round} writer ${writer}` },
-            body: { state: "ENABLED", variants: { red: "#c00", green: "#0a0", blue: "#00c" }, defaultVariant: ["red", "green", "blue"][writer % 3] },
+            body: { state: "ENABLED", variants: { red: "#c00", green: "#0a0", blue: "#00c" }, defaultVariant: ["red", "green", "blue"][writer % 3], metadata: { writer: `${round}-${writer}` } },
           }),
         ),
       );
