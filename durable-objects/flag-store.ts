@@ -289,12 +289,34 @@ export class FlagStore extends DurableObject<Env> {
     if (!validated.ok) {
       return fail({ kind: "conflict", detail: `flag "${key}" cannot be deleted: ${describeProblems(validated.problems)}` });
     }
-    const version = this.#commit(environment, meta, () => {
-      this.#sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, key);
-      return { action: "flag.deleted", target: `flag:${key}`, before: parseDefinition(row.definition), after: null };
+    const version = this.ctx.storage.transactionSync(() => {
+      const now = Date.now();
+      const v = this.#commitInTransaction(environment, meta, () => {
+        this.#sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, key);
+        return { action: "flag.deleted", target: `flag:${key}`, before: parseDefinition(row.definition), after: null };
+      }, now);
+      this.#endFlagDependents(environment, key, meta, now);
+      return v;
     });
     await this.#scheduleDrain();
     return ok({ version });
+  }
+
+  /**
+   * A deleted flag takes what runs on it along, in the deleting transaction: its ramp is removed
+   * (nothing is left to ramp; a ramp kept behind would find no flag on every alarm) and a running
+   * experiment on it is stopped. Both are audited as done by the deleting actor.
+   */
+  #endFlagDependents(environment: string, key: string, meta: ChangeMeta, now: number): void {
+    const ramp = this.#rampRow(environment, key);
+    if (ramp) {
+      this.#sql.exec("DELETE FROM ramps WHERE id = ?", ramp.id);
+      appendAudit(this.#sql, { actor: meta.actor, action: "ramp.deleted", environment, target: `flag:${key}`, version: null, before: toRampInfo(ramp), after: null, reason: `flag "${key}" was deleted` }, now);
+    }
+    for (const experiment of this.#sql.exec<{ id: string }>("SELECT id FROM experiments WHERE environment = ? AND flag = ? AND status = 'running'", environment, key).toArray()) {
+      this.#sql.exec("UPDATE experiments SET status = 'stopped', stopped_at = ? WHERE id = ?", now, experiment.id);
+      appendAudit(this.#sql, { actor: meta.actor, action: "experiment.stopped", environment, target: `flag:${key}`, version: null, before: { status: "running" }, after: { status: "stopped" }, reason: `flag "${key}" was deleted` }, now);
+    }
   }
 
   // ---- keys ---------------------------------------------------------------------------------
@@ -454,6 +476,14 @@ export class FlagStore extends DurableObject<Env> {
     }
     for (const other of this.#sql.exec<SegmentRow>("SELECT * FROM segments WHERE name != ?", name)) {
       if (refersTo(segmentEvaluator(other), name)) users.push(`segment ${other.name}`);
+    }
+    // A ramp restores its base rules on every step, and a staged draft is published as a whole.
+    for (const ramp of this.#sql.exec<RampRow>("SELECT environment, flag, base_targeting FROM ramps WHERE base_targeting IS NOT NULL")) {
+      if (refersTo(JSON.parse(ramp.base_targeting!) as JsonValue, name)) users.push(`the ramp of ${ramp.environment}/${ramp.flag}`);
+    }
+    for (const draft of this.#sql.exec<DraftRow>("SELECT environment, flagset FROM drafts")) {
+      const staged = JSON.parse(draft.flagset) as FlagSet;
+      if (Object.values(staged.flags).some((flag) => refersTo(flag.targeting, name))) users.push(`the draft of ${draft.environment}`);
     }
     if (users.length > 0) {
       return fail({ kind: "conflict", detail: `segment "${name}" is in use by ${users.join(", ")}; change those first` });
@@ -1382,7 +1412,14 @@ export class FlagStore extends DurableObject<Env> {
         this.#sql.exec("UPDATE ramps SET status = 'completed', next_at = NULL WHERE id = ?", row.id);
         continue;
       }
-      await this.#applyRampStep(row, step, steps[step]!.percent, { actor: "system:ramp", reason: `ramp step ${step + 1} of ${steps.length}: ${steps[step]!.percent}%` }, "running", "ramp.step");
+      const applied = await this.#applyRampStep(row, step, steps[step]!.percent, { actor: "system:ramp", reason: `ramp step ${step + 1} of ${steps.length}: ${steps[step]!.percent}%` }, "running", "ramp.step");
+      // A step that cannot be applied pauses the ramp (saying why) rather than staying due and
+      // re-arming the alarm at once, for ever.
+      const after = this.#sql.exec<RampRow>("SELECT * FROM ramps WHERE id = ?", row.id).toArray()[0];
+      if (!applied.ok && after?.status === "running") {
+        const reason = `step ${step + 1} could not be applied: ${applied.error.detail}; fix it, then resume or delete the ramp`;
+        this.#setRampStatus(after, "paused", reason, { actor: "system:ramp", reason }, "ramp.paused");
+      }
     }
   }
 
