@@ -128,7 +128,7 @@ admin.put("/projects/:project/environments/:env/flagd", async (c) => {
   if (!result.ok) return storeProblem(result.error);
   noteVersion(c.get("project"), environment, result.value.version);
   c.header("ETag", `"${result.value.version}"`);
-  return c.json({ project: c.get("project"), environment, version: result.value.version });
+  return c.json({ project: c.get("project"), environment, version: result.value.version, changed: result.value.changed });
 });
 
 // ---- single flags -----------------------------------------------------------------------------

@@ -78,6 +78,7 @@ import {
   noWebhook,
   noTrigger,
   diffEnvironments,
+  flagSetChanges,
 } from "./store-records";
 
 // What the RPC methods return, for callers of the stub.
@@ -178,9 +179,12 @@ export class FlagStore extends DurableObject<Env> {
 
   /**
    * Replaces every flag of an environment with a flagd flag set. With `ifMatch`, the write only
-   * happens if the environment is still at that version.
+   * happens if the environment is still at that version. Each flag added, changed, toggled or
+   * removed is audited and announced on its own (`flag.created`, `flag.updated`, `flag.toggled`,
+   * `flag.deleted`), besides one `flagset.replaced`; a set equal to the stored one changes
+   * nothing and answers `changed: false`.
    */
-  async replaceFlagSet(environment: string, input: unknown, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> {
+  async replaceFlagSet(environment: string, input: unknown, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number; changed: boolean }>> {
     const validated = validateFlagSet(input);
     if (!validated.ok) {
       return fail(rejected(validated.problems));
@@ -205,22 +209,41 @@ export class FlagStore extends DurableObject<Env> {
       }
     }
     const before = this.#flagSet(env.value);
-    const version = this.#commit(environment, meta, (version, now) => {
-      this.#sql.exec("DELETE FROM flags WHERE environment = ?", environment);
-      for (const [key, definition] of Object.entries(flagSet.flags)) {
+    const flagChanges = flagSetChanges(before.flags, flagSet.flags);
+    const restChanged =
+      canonical(JSON.parse(env.value.evaluators)) !== canonical(ownEvaluators) || canonical(JSON.parse(env.value.metadata)) !== canonical(flagSet.metadata ?? {});
+    if (flagChanges.length === 0 && !restChanged) return ok({ version: env.value.version, changed: false });
+    const version = this.ctx.storage.transactionSync(() => {
+      const now = Date.now();
+      const v = this.#commitInTransaction(environment, meta, (version) => {
+        for (const change of flagChanges) {
+          const definition = flagSet.flags[change.key];
+          if (definition === undefined) {
+            this.#sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, change.key);
+          } else {
+            this.#sql.exec(
+              `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+              environment, change.key, JSON.stringify(definition), version, now, meta.actor,
+            );
+          }
+        }
         this.#sql.exec(
-          "INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
-          environment, key, JSON.stringify(definition), version, now, meta.actor,
+          "UPDATE environments SET evaluators = ?, metadata = ? WHERE name = ?",
+          JSON.stringify(ownEvaluators), JSON.stringify(flagSet.metadata ?? {}), environment,
         );
-      }
-      this.#sql.exec(
-        "UPDATE environments SET evaluators = ?, metadata = ? WHERE name = ?",
-        JSON.stringify(ownEvaluators), JSON.stringify(flagSet.metadata ?? {}), environment,
-      );
-      return { action: "flagset.replaced", target: "flagset", before, after: flagSet };
+        const summary = { added: flagChanges.filter((c) => c.action === "flag.created").map((c) => c.key), removed: flagChanges.filter((c) => c.action === "flag.deleted").map((c) => c.key), changed: flagChanges.filter((c) => c.action !== "flag.created" && c.action !== "flag.deleted").map((c) => c.key) };
+        return [
+          ...flagChanges.map((c) => ({ action: c.action, target: `flag:${c.key}`, before: c.before, after: c.after })),
+          { action: "flagset.replaced", target: "flagset", before: restChanged ? { $evaluators: JSON.parse(env.value.evaluators), metadata: JSON.parse(env.value.metadata) } : null, after: { ...summary, ...(restChanged ? { $evaluators: ownEvaluators, metadata: flagSet.metadata ?? {} } : {}) } },
+        ];
+      }, now);
+      for (const change of flagChanges) if (change.action === "flag.deleted") this.#endFlagDependents(environment, change.key, meta, now);
+      return v;
     });
     await this.#scheduleDrain();
-    return ok({ version });
+    return ok({ version, changed: true });
   }
 
   // ---- single flags -------------------------------------------------------------------------
@@ -1559,18 +1582,20 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   /** The body of `#commit`, for changes that span environments inside one outer transaction. */
-  #commitInTransaction(environment: string, meta: ChangeMeta, apply: (version: number, now: number) => Change, now: number): number {
+  #commitInTransaction(environment: string, meta: ChangeMeta, apply: (version: number, now: number) => Change | Change[], now: number): number {
     const { version } = this.#sql
       .exec<{ version: number }>("UPDATE environments SET version = version + 1, updated_at = ? WHERE name = ? RETURNING version", now, environment)
       .one();
-    const change = apply(version, now);
-    appendAudit(this.#sql, { action: change.action, target: change.target, before: change.before, after: change.after, actor: meta.actor, environment, version, reason: meta.reason }, now);
+    const applied = apply(version, now);
+    for (const change of Array.isArray(applied) ? applied : [applied]) {
+      appendAudit(this.#sql, { action: change.action, target: change.target, before: change.before, after: change.after, actor: meta.actor, environment, version, reason: meta.reason }, now);
+      const event = eventFor(change.action);
+      if (event) {
+        this.#queueEvent(event, environment, meta, { target: change.target, version, before: change.before ?? null, after: change.after ?? null }, now);
+      }
+    }
     outbox.enqueue(this.#sql, "publish", environment, now);
     outbox.enqueue(this.#sql, "notify", environment, now);
-    const event = eventFor(change.action);
-    if (event) {
-      this.#queueEvent(event, environment, meta, { target: change.target, version, before: change.before ?? null, after: change.after ?? null }, now);
-    }
     return version;
   }
 
