@@ -27,6 +27,7 @@ import {
   ExperimentBodySchema,
   ExperimentsQuerySchema,
   RampBodySchema,
+  PublishDraftBodySchema,
   RollbackBodySchema,
   StaleQuerySchema,
   EvaluateBodySchema,
@@ -462,7 +463,9 @@ admin.delete("/projects/:project/environments/:env/draft", async (c) => {
 admin.post("/projects/:project/environments/:env/draft/publish", async (c) => {
   const ifMatch = readIfMatch(c);
   if (ifMatch instanceof Response) return ifMatch;
-  const result = await store(c).publishDraft(c.req.param("env"), { ...meta(c, null), ifMatch });
+  const body = await parseBody(c, PublishDraftBodySchema, {});
+  if (body instanceof Response) return body;
+  const result = await store(c).publishDraft(c.req.param("env"), { ...meta(c, body.reason), ifMatch });
   if (!result.ok) return storeProblem(result.error);
   noteVersion(c.get("project"), c.req.param("env"), result.value.version);
   return c.json(result.value);

@@ -243,6 +243,8 @@ export const DraftBodySchema = z.object({
   reason: z.string().max(1000).optional(),
 }).strict();
 
+export const PublishDraftBodySchema = z.object({ reason: z.string().max(1000).optional() }).strict();
+
 export const StaleQuerySchema = z.object({
   days: z.coerce.number().int().min(1).max(3650).default(30),
 });

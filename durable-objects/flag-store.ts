@@ -16,7 +16,7 @@ import * as outbox from "./outbox";
 import { notifyEnvironment } from "./broadcaster";
 import { fail, ok, type Result } from "./result";
 import { migrate } from "./schema";
-import { refersTo, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "./segments";
+import { memberChanges, refersTo, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "./segments";
 import * as webhooks from "./webhooks";
 import { checkSteps, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "./ramps";
 import { sampleRatioTest, type SrmResult } from "./stats";
@@ -476,7 +476,7 @@ export class FlagStore extends DurableObject<Env> {
         action: "segment.changed",
         target: `segment:${name}`,
         before: existing ? toSegmentInfo(existing) : null,
-        after: toSegmentInfo(this.#segmentRow(name)!),
+        after: { ...toSegmentInfo(this.#segmentRow(name)!), ...memberChanges(existing?.members ?? null, row.members) },
       });
     });
     await this.#scheduleDrain();
@@ -514,7 +514,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("DELETE FROM segments WHERE name = ?", name);
-      this.#touchAllEnvironments(meta, now, { action: "segment.changed", target: `segment:${name}`, before: toSegmentInfo(existing), after: null });
+      this.#touchAllEnvironments(meta, now, { action: "segment.changed", target: `segment:${name}`, before: { ...toSegmentInfo(existing), ...memberChanges(existing.members, null) }, after: null });
     });
     await this.#scheduleDrain();
     return ok({ deleted: name });
@@ -620,11 +620,13 @@ export class FlagStore extends DurableObject<Env> {
       return fail({ kind: "precondition_failed", detail: `environment "${to}" is at version ${target.value.version}, not ${meta.ifMatch}; preview the promotion again`, currentVersion: target.value.version });
     }
     const changes = diff.flags.filter((flag) => flag.status !== "same" && flag.status !== `only-in-${to}`);
-    if (meta.dryRun || changes.length === 0) return ok({ diff, version: null });
+    if (changes.length === 0) return ok({ diff, version: null });
+    // A dry run validates exactly as the promotion would, so a clean preview means it will apply.
     const candidate = this.#flagSet(target.value);
     for (const change of changes) candidate.flags[change.key] = sourceSet.flags[change.key]!;
     const validated = validateFlagSet(candidate);
     if (!validated.ok) return fail(rejected(validated.problems, `environment "${to}" would not be valid: `));
+    if (meta.dryRun) return ok({ diff, version: null });
     const now = Date.now();
     let version = 0;
     this.ctx.storage.transactionSync(() => {
@@ -1070,7 +1072,7 @@ export class FlagStore extends DurableObject<Env> {
     return draft ? ok(draft) : fail({ kind: "not_found", detail: `environment "${environment}" has no draft; stage one with PUT .../draft` });
   }
 
-  /** Publishes the draft as the environment's flag set, in one call; the draft is then gone. */
+  /** Publishes the draft as the environment's flag set, in one call (audited with `meta.reason`); the draft is then gone. */
   async publishDraft(environment: string, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> {
     const draft = this.#sql.exec<{ id: string; flagset: string }>("SELECT id, flagset FROM drafts WHERE environment = ?", environment).toArray()[0];
     if (!draft) return fail({ kind: "not_found", detail: `environment "${environment}" has no draft to publish` });

@@ -354,3 +354,45 @@ describe("scopes", () => {
     expect(env.ADMIN_TOKEN).toBeTruthy();
   });
 });
+
+describe("small promises kept", () => {
+  it("validates a promote dry run exactly like the promotion: a child without its parent is the same 400", async () => {
+    const project = "gov-promote-dry";
+    await setupProject(project);
+    const staging = {
+      flags: {
+        parent: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on" },
+        child: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on", prerequisites: [{ flag: "parent", variant: "on" }] },
+      },
+    };
+    expect((await call("PUT", `${P(project)}/environments/staging/flagd`, { body: staging })).status).toBe(200);
+    const body = { from: "staging", to: "development", flags: ["child"] };
+    const dry = await call("POST", `${P(project)}/promote?dryRun=true`, { body });
+    const real = await call("POST", `${P(project)}/promote`, { body });
+    expect(real.status).toBe(400);
+    expect(dry.status).toBe(400);
+    expect(dry.body.detail).toBe(real.body.detail);
+  });
+
+  it("keeps the reason sent in a draft/publish body", async () => {
+    const project = "gov-draft-reason";
+    await setupProject(project);
+    const flagSet = (await call("GET", `${P(project)}/environments/production/flagd`)).body;
+    flagSet.flags["kill-switch"].state = "DISABLED";
+    expect((await call("PUT", `${P(project)}/environments/production/draft`, { body: { flagSet } })).status).toBe(200);
+    const published = await call("POST", `${P(project)}/environments/production/draft/publish`, { body: { reason: "INC-42 rollout" } });
+    expect(published.status).toBe(200);
+    const entry = (await call("GET", `${P(project)}/audit?flag=kill-switch&limit=1`)).body.entries[0];
+    expect(entry).toMatchObject({ action: "flag.disabled", reason: "INC-42 rollout" });
+  });
+
+  it("records the member ids a segment change adds and removes", async () => {
+    const project = "gov-seg-ids";
+    await setupProject(project);
+    await call("PUT", `${P(project)}/segments/beta`, { body: { members: ["u1", "u2", "u3"] } });
+    await call("PUT", `${P(project)}/segments/beta`, { body: { members: ["u2", "u3", "u4", "u5"] } });
+    const entry = (await call("GET", `${P(project)}/audit?environment=production&limit=1`)).body.entries[0];
+    expect(entry.action).toBe("segment.changed");
+    expect(entry.after).toMatchObject({ membersAdded: ["u4", "u5"], membersRemoved: ["u1"] });
+  });
+});
