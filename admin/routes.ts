@@ -418,7 +418,7 @@ admin.delete(rampPath, async (c) => {
 admin.post("/projects/:project/environments/:env/flags/:flag/experiment", async (c) => {
   const body = await parseBody(c, ExperimentBodySchema);
   if (body instanceof Response) return body;
-  const result = await store(c).startExperiment(c.req.param("env"), c.req.param("flag"), body.weights, meta(c, body.reason));
+  const result = await store(c).startExperiment(c.req.param("env"), c.req.param("flag"), body.weights ?? null, meta(c, body.reason));
   if (result.ok) await noteAllVersions(c);
   return respond(c, result, 201);
 });

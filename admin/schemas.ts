@@ -227,7 +227,7 @@ export const RollbackBodySchema = z.object({
 
 export const ExperimentBodySchema = z.object({
   /** Variant → share of units it is meant to get (any positive scale). */
-  weights: z.record(z.string(), z.number().positive()).refine((w) => Object.keys(w).length >= 2, "an experiment compares at least two variants"),
+  weights: z.record(z.string(), z.number().positive()).refine((w) => Object.keys(w).length >= 2, "an experiment compares at least two variants").optional(),
   reason: z.string().max(1000).optional(),
 }).strict();
 

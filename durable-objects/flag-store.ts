@@ -20,6 +20,7 @@ import { memberChanges, refersTo, segmentEvaluator, segmentEvaluators, toSegment
 import * as webhooks from "./webhooks";
 import { checkSteps, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "./ramps";
 import { sampleRatioTest, type SrmResult } from "./stats";
+import { answersEveryone, servedWeights } from "./served-split";
 import { applyTelemetry, shadowReport, TelemetryBatchSchema, unitCounts } from "./telemetry";
 import { SIGNATURE_TOLERANCE_SECONDS, verifySignature } from "../admin/signature";
 import { canonical } from "../admin/flagset-diff";
@@ -923,13 +924,24 @@ export class FlagStore extends DurableObject<Env> {
 
   // ---- experiments, exposures, sample-ratio mismatch ----------------------------------------
 
-  /** Marks a flag as an experiment with the weights its variants are meant to get; exposures start counting. */
-  async startExperiment(environment: string, key: string, weights: Record<string, number>, meta: ChangeMeta): Promise<Result<ExperimentInfo>> {
+  /**
+   * Marks a flag as an experiment with the weights its variants are meant to get; exposures start
+   * counting. Without `weights`, they are the weights the flag actually serves (its fractional
+   * split), so the sample-ratio test compares the traffic with what the flag really does; a flag
+   * whose targeting is not one split needs them given (422).
+   */
+  async startExperiment(environment: string, key: string, requested: Record<string, number> | null, meta: ChangeMeta): Promise<Result<ExperimentInfo>> {
     const env = this.#environment(environment);
     if (!env.ok) return env;
     const flag = this.#flagRow(environment, key);
     if (!flag) return fail(noFlag(environment, key));
-    const variants = Object.keys(parseDefinition(flag.definition).variants);
+    const definition = parseDefinition(flag.definition);
+    const weights = requested ?? servedWeights(definition.targeting);
+    if (weights === null) {
+      const detail = `flag "${key}" does not serve one fractional split in "${environment}", so its weights cannot be read from it; give the intended weights`;
+      return fail({ kind: "invalid", detail, problems: [{ path: "weights", message: "required for this flag" }] });
+    }
+    const variants = Object.keys(definition.variants);
     const unknown = Object.keys(weights).filter((v) => !variants.includes(v));
     if (unknown.length > 0) return fail({ kind: "invalid", detail: `flag "${key}" has no variant ${unknown.join(", ")}`, problems: unknown.map((v) => ({ path: `weights.${v}`, message: "not a variant of the flag" })) });
     if (this.#sql.exec("SELECT 1 FROM experiments WHERE environment = ? AND flag = ? AND status = 'running'", environment, key).toArray().length > 0) {

@@ -44,7 +44,7 @@ describe("webhook delivery safety", () => {
     const project = "hook-redirect";
     await setupProject(project);
     const hook = (await call("POST", `${P(project)}/webhooks`, { body: { url: "https://receiver.example/hook", events: ["ping"] } })).body;
-    const modes: (RequestRedirect | undefined)[] = [];
+    const modes: RequestInit["redirect"][] = [];
     vi.stubGlobal("fetch", async (_url: string, init: RequestInit) => {
       modes.push(init.redirect);
       // What a runtime following redirects would do is up to `redirect`; answer as the receiver did.
