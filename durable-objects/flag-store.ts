@@ -18,7 +18,7 @@ import { fail, ok, type Result } from "./result";
 import { migrate } from "./schema";
 import { memberChanges, refersTo, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "./segments";
 import * as webhooks from "./webhooks";
-import { checkSteps, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "./ramps";
+import { checkSteps, withoutRampSplit, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "./ramps";
 import { sampleRatioTest, type SrmResult } from "./stats";
 import { answersEveryone, servedWeights } from "./served-split";
 import { applyTelemetry, shadowReport, TelemetryBatchSchema, unitCounts } from "./telemetry";
@@ -829,18 +829,36 @@ export class FlagStore extends DurableObject<Env> {
     }
     if (input.variant === input.baseline) problems.push({ path: "baseline", message: "the baseline must differ from the variant being rolled out" });
     if (problems.length > 0) return fail({ kind: "invalid", detail: problems.map((p) => `${p.path}: ${p.message}`).join("; "), problems });
-    if (this.#rampRow(environment, key)) {
-      return fail({ kind: "conflict", detail: `flag "${key}" already has a ramp in "${environment}"; delete it or roll it back first` });
+    const previous = this.#rampRow(environment, key);
+    if (previous && (previous.status === "running" || previous.status === "paused")) {
+      return fail({ kind: "conflict", detail: `flag "${key}" already has a ${previous.status} ramp in "${environment}"; complete, roll back or delete it first` });
+    }
+    // A finished (completed or rolled-back) ramp is replaced; its split, or one a deleted ramp
+    // left behind, is not kept in front of the new one.
+    const base = previous && JSON.stringify(definition.targeting ?? null) === (previous.applied_targeting ?? "null")
+      ? (previous.base_targeting === null ? null : (JSON.parse(previous.base_targeting) as JsonValue))
+      : withoutRampSplit(definition.targeting ?? null, input.variant, input.baseline);
+    const decidesAll = answersEveryone(base);
+    if (decidesAll !== null) {
+      return fail({
+        kind: "invalid",
+        detail: `flag "${key}" in "${environment}" already answers every context with its own targeting (${decidesAll}), so a ramp after it would reach nobody; change the flag's targeting to leave the contexts to ramp undecided`,
+        problems: [{ path: "targeting", message: decidesAll }],
+      });
     }
     const now = Date.now();
     const start = input.startAt === null ? now : Date.parse(input.startAt);
     const id = webhooks.newId("ramp");
     this.ctx.storage.transactionSync(() => {
+      if (previous) {
+        this.#sql.exec("DELETE FROM ramps WHERE id = ?", previous.id);
+        appendAudit(this.#sql, { actor: meta.actor, action: "ramp.deleted", environment, target: `flag:${key}`, version: null, before: toRampInfo(previous), after: null, reason: "replaced by a new ramp" }, now);
+      }
       this.#sql.exec(
         `INSERT INTO ramps (id, environment, flag, variant, baseline, steps, base_targeting, current_step, status, next_at, applied_targeting, created_at, created_by, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, -1, 'running', ?, ?, ?, ?, ?)`,
         id, environment, key, input.variant, input.baseline, JSON.stringify(input.steps),
-        definition.targeting === undefined ? null : JSON.stringify(definition.targeting),
+        base === null ? null : JSON.stringify(base),
         stepDueAt(input.steps, 0, start), JSON.stringify(definition.targeting ?? null), now, meta.actor, now,
       );
       appendAudit(this.#sql, { actor: meta.actor, action: "ramp.created", environment, target: `flag:${key}`, version: null, before: null, after: { variant: input.variant, baseline: input.baseline, steps: input.steps }, reason: meta.reason }, now);
@@ -890,6 +908,8 @@ export class FlagStore extends DurableObject<Env> {
     if (!ramp.ok) return ramp;
     const row = ramp.value;
     const steps = JSON.parse(row.steps) as RampStepInput[];
+    // Already at 0% and stopped: a repeated rollback (a trigger fired again) writes nothing.
+    if (toStep === null && row.status === "rolled-back" && row.current_step === -1) return ok(toRampInfo(row));
     if (toStep !== null && (toStep < 0 || toStep >= row.current_step)) {
       return fail({ kind: "invalid", detail: `roll back to a step before the current one (0 to ${row.current_step - 1}), or omit toStep for 0%`, problems: [{ path: "toStep", message: "out of range" }] });
     }

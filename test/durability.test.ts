@@ -70,7 +70,7 @@ describe("an outbox row survives a reset in the middle of its work", () => {
   it("keeps a ramp step's publish queued across a reset", async () => {
     const project = "dur-ramp";
     const { version } = await setupProject(project);
-    const started = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/new-checkout/ramp`, {
+    const started = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`, {
       body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 3600 }] },
     });
     expect(started.status).toBe(201);
@@ -83,7 +83,7 @@ describe("an outbox row survives a reset in the middle of its work", () => {
     expect(await kvVersion(project)).toBe(stepOne);
     await alarmStuckInKvWrite(project);
     await resetObject(project);
-    const ramp = await call("GET", `/admin/v1/projects/${project}/environments/production/flags/new-checkout/ramp`);
+    const ramp = await call("GET", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`);
     expect(ramp.body.currentPercent).toBe(50);
     expect(await kvVersion(project)).toBe(stepOne);
 
@@ -150,13 +150,13 @@ describe("a KV write that never settles", () => {
 it("applies a due ramp step once although the alarm runs again", async () => {
   const project = "dur-ramp-once";
   await setupProject(project);
-  await call("POST", `/admin/v1/projects/${project}/environments/production/flags/new-checkout/ramp`, {
+  await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`, {
     body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 3600 }] },
   });
   await advanceRamps(project);
-  const before = (await call("GET", `/admin/v1/projects/${project}/environments/production/flags/new-checkout/ramp`)).body;
+  const before = (await call("GET", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`)).body;
   await drainOutbox(project);
-  const after = (await call("GET", `/admin/v1/projects/${project}/environments/production/flags/new-checkout/ramp`)).body;
+  const after = (await call("GET", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`)).body;
   expect(after.history).toEqual(before.history);
 });
 

@@ -104,7 +104,7 @@ describe("scheduled ramps", () => {
 
   it("advances each step exactly once, across repeated alarms and an evicted object", async () => {
     await setupProject("ramp-once");
-    const flag = `${P("ramp-once")}/environments/production/flags/new-checkout`;
+    const flag = `${P("ramp-once")}/environments/production/flags/kill-switch`;
     await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 20, afterSeconds: 60 }, { percent: 30, afterSeconds: 60 }] } });
     await drainOutbox("ramp-once");
     await drainOutbox("ramp-once");
@@ -206,7 +206,7 @@ describe("sample-ratio mismatch", () => {
 
   it("pauses a ramp step whose split is off, audited and sent as an event", async () => {
     await setupProject("srm-ramp");
-    const flag = `${P("srm-ramp")}/environments/production/flags/new-checkout`;
+    const flag = `${P("srm-ramp")}/environments/production/flags/kill-switch`;
     const ramp = (await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: [{ percent: 50 }, { percent: 100, afterSeconds: 3600 }] } })).body;
     const subject = `ramp:${ramp.id}:0`;
     const exposures = Array.from({ length: 20_000 }, (_, i) => ({ subject, unit: `u${i}`, variant: i < 11_000 ? "on" : "off", at: 1 }));
@@ -216,7 +216,7 @@ describe("sample-ratio mismatch", () => {
     expect(paused.pauseReason).toMatch(/sample ratio mismatch/);
     const report = (await call("GET", `${flag}/ramp/exposures`)).body;
     expect(report.steps[0].srm).toMatchObject({ mismatch: true, observed: { on: 11_000, off: 9_000 } });
-    const audit = (await call("GET", `${P("srm-ramp")}/audit?flag=new-checkout&limit=1`)).body.entries[0];
+    const audit = (await call("GET", `${P("srm-ramp")}/audit?flag=kill-switch&limit=1`)).body.entries[0];
     expect(audit).toMatchObject({ actor: "system:srm", action: "ramp.paused" });
   });
 });

@@ -90,6 +90,7 @@ function RampPanel(props: PanelProps) {
             {` at ${ramp.currentPercent}%`}
           </p>
           <div class="bar" aria-hidden="true"><span class={`fill ${widthClass(ramp.currentPercent)}`}></span></div>
+          {ramp.effectiveNote && <p class="hint" id="ramp-effective">{`Effective share: at most ${ramp.effectivePercent ?? ramp.currentPercent}% — ${ramp.effectiveNote}.`}</p>}
           {ramp.pauseReason && <div class="notice warn" role="status">{`Paused: ${ramp.pauseReason}`}</div>}
           <ol class="timeline" aria-label="Ramp steps">
             {ramp.steps.map((step, i) => (
