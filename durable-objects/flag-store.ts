@@ -11,7 +11,7 @@ import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { randomBytes } from "node:crypto";
 import { shareConstantLists, validateFlagSet } from "../worker/engine/index";
 import type { FlagDefinition, FlagSet, JsonValue } from "../worker/engine/types";
-import { appendAudit, listAudit, verifyAuditChain, type AuditEntry, type AuditFilter } from "./audit";
+import { appendAudit, auditHead, auditKey, listAudit, verifyAuditChain, type AuditEntry, type AuditFilter, type AuditVerification } from "./audit";
 import * as outbox from "./outbox";
 import { notifyEnvironment } from "./broadcaster";
 import { fail, ok, type Result } from "./result";
@@ -28,6 +28,8 @@ import {
   hashKey,
   keyIndexKvKey,
   projectKvKey,
+  auditHeadKvKey,
+  AuditHeadSchema,
   snapshotEtag,
   snapshotKvKey,
   SNAPSHOT_FORMAT,
@@ -91,12 +93,18 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export class FlagStore extends DurableObject<Env> {
   #sql: SqlStorage;
   #draining: Promise<void> | null = null;
+  /** The audit chain's HMAC key; derived from secrets of the deployment, never stored here. */
+  readonly #auditKey: Buffer;
   /** Tells this instance's outbox leases from those of an instance that was reset or evicted. */
   readonly #incarnation = randomBytes(9).toString("base64url");
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
+    // SIGNING_SECRET is the dedicated secret; a deployment without one yet (legacy) keys the
+    // chain from ADMIN_TOKEN, with the same derivation.
+    const signing: unknown = Reflect.get(env, "SIGNING_SECRET");
+    this.#auditKey = auditKey(typeof signing === "string" && signing !== "" ? signing : env.ADMIN_TOKEN);
     const upgraded = ctx.storage.transactionSync(() => migrate(this.#sql));
     // An upgrade may have queued outbox work (the project's registry entry): arm the alarm for it.
     if (upgraded) void ctx.blockConcurrencyWhile(() => this.#scheduleDrain());
@@ -147,7 +155,7 @@ export class FlagStore extends DurableObject<Env> {
         outbox.enqueue(this.#sql, "publish", name, now);
       }
       if (existing === null || added.length > 0 || removed.length > 0) {
-        appendAudit(this.#sql, {
+        this.#appendAudit({
           actor: meta.actor,
           action: existing === null ? "project.created" : "project.updated",
           environment: null,
@@ -335,11 +343,11 @@ export class FlagStore extends DurableObject<Env> {
     const ramp = this.#rampRow(environment, key);
     if (ramp) {
       this.#sql.exec("DELETE FROM ramps WHERE id = ?", ramp.id);
-      appendAudit(this.#sql, { actor: meta.actor, action: "ramp.deleted", environment, target: `flag:${key}`, version: null, before: toRampInfo(ramp), after: null, reason: `flag "${key}" was deleted` }, now);
+      this.#appendAudit({ actor: meta.actor, action: "ramp.deleted", environment, target: `flag:${key}`, version: null, before: toRampInfo(ramp), after: null, reason: `flag "${key}" was deleted` }, now);
     }
     for (const experiment of this.#sql.exec<{ id: string }>("SELECT id FROM experiments WHERE environment = ? AND flag = ? AND status = 'running'", environment, key).toArray()) {
       this.#sql.exec("UPDATE experiments SET status = 'stopped', stopped_at = ? WHERE id = ?", now, experiment.id);
-      appendAudit(this.#sql, { actor: meta.actor, action: "experiment.stopped", environment, target: `flag:${key}`, version: null, before: { status: "running" }, after: { status: "stopped" }, reason: `flag "${key}" was deleted` }, now);
+      this.#appendAudit({ actor: meta.actor, action: "experiment.stopped", environment, target: `flag:${key}`, version: null, before: { status: "running" }, after: { status: "stopped" }, reason: `flag "${key}" was deleted` }, now);
     }
   }
 
@@ -374,7 +382,7 @@ export class FlagStore extends DurableObject<Env> {
       const now = Date.now();
       this.ctx.storage.transactionSync(() => {
         this.#sql.exec("UPDATE api_keys SET revoked_at = ? WHERE id = ?", now, id);
-        appendAudit(this.#sql, {
+        this.#appendAudit({
           actor: meta.actor, action: "key.revoked", environment: row.environment, target: `key:${id}`, version: null,
           before: { revoked: false }, after: { revoked: true }, reason: meta.reason,
         }, now);
@@ -411,7 +419,7 @@ export class FlagStore extends DurableObject<Env> {
     const created = this.#newKey(old.scope, old.environment, old.name, meta, now, (newId) => {
       const expiresAt = now + overlapSeconds * 1000;
       this.#sql.exec("UPDATE api_keys SET expires_at = ?, replaced_by = ? WHERE id = ?", expiresAt, newId, id);
-      appendAudit(this.#sql, {
+      this.#appendAudit({
         actor: meta.actor, action: "key.rotated", environment: old.environment, target: `key:${id}`, version: null,
         before: { expiresAt: null }, after: { expiresAt: iso(expiresAt), replacedBy: newId }, reason: meta.reason,
       }, now);
@@ -589,7 +597,7 @@ export class FlagStore extends DurableObject<Env> {
     const next: FlagInfoInput = { ...before.info, ...patch };
     this.ctx.storage.transactionSync(() => {
       this.#writeFlagInfo(key, next, meta.actor, now);
-      appendAudit(this.#sql, { actor: meta.actor, action: "flag.info.updated", environment: null, target: `flag:${key}`, version: null, before: before.info, after: next, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "flag.info.updated", environment: null, target: `flag:${key}`, version: null, before: before.info, after: next, reason: meta.reason }, now);
     });
     return ok(this.#projectFlag(key)!);
   }
@@ -655,7 +663,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     const created = this.ctx.storage.transactionSync(() => {
       const hook = webhooks.createWebhook(this.#sql, input, meta.actor, now);
-      appendAudit(this.#sql, { actor: meta.actor, action: "webhook.created", environment: null, target: `webhook:${hook.id}`, version: null, before: null, after: { url: hook.url, events: hook.events }, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "webhook.created", environment: null, target: `webhook:${hook.id}`, version: null, before: null, after: { url: hook.url, events: hook.events }, reason: meta.reason }, now);
       return hook;
     });
     return ok(created);
@@ -677,7 +685,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       webhooks.updateWebhook(this.#sql, id, patch);
-      appendAudit(this.#sql, { actor: meta.actor, action: "webhook.updated", environment: null, target: `webhook:${id}`, version: null, before: null, after: patch, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "webhook.updated", environment: null, target: `webhook:${id}`, version: null, before: null, after: patch, reason: meta.reason }, now);
     });
     return ok(webhooks.listWebhooks(this.#sql).find((hook) => hook.id === id)!);
   }
@@ -687,7 +695,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       webhooks.deleteWebhook(this.#sql, id);
-      appendAudit(this.#sql, { actor: meta.actor, action: "webhook.deleted", environment: null, target: `webhook:${id}`, version: null, before: null, after: null, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "webhook.deleted", environment: null, target: `webhook:${id}`, version: null, before: null, after: null, reason: meta.reason }, now);
     });
     return ok({ deleted: id });
   }
@@ -739,7 +747,7 @@ export class FlagStore extends DurableObject<Env> {
         "INSERT INTO triggers (id, name, environment, flag, action, variant, token_hash, secret, active, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
         id, input.name, input.environment, input.flag, input.action, input.variant ?? null, hashKey(token), secret, now, meta.actor,
       );
-      appendAudit(this.#sql, { actor: meta.actor, action: "trigger.created", environment: input.environment, target: `trigger:${input.name}`, version: null, before: null, after: input, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "trigger.created", environment: input.environment, target: `trigger:${input.name}`, version: null, before: null, after: input, reason: meta.reason }, now);
     });
     return ok({ ...this.#triggerInfo(id)!, token, secret });
   }
@@ -755,7 +763,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE triggers SET active = ? WHERE id = ?", active ? 1 : 0, id);
-      appendAudit(this.#sql, { actor: meta.actor, action: active ? "trigger.enabled" : "trigger.disabled", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: { active: trigger.active }, after: { active }, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: active ? "trigger.enabled" : "trigger.disabled", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: { active: trigger.active }, after: { active }, reason: meta.reason }, now);
     });
     return ok(this.#triggerInfo(id)!);
   }
@@ -769,7 +777,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE triggers SET token_hash = ?, secret = ? WHERE id = ?", hashKey(token), secret, id);
-      appendAudit(this.#sql, { actor: meta.actor, action: "trigger.rotated", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: null, after: null, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "trigger.rotated", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: null, after: null, reason: meta.reason }, now);
     });
     return ok({ ...this.#triggerInfo(id)!, token, secret });
   }
@@ -780,7 +788,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("DELETE FROM triggers WHERE id = ?", id);
-      appendAudit(this.#sql, { actor: meta.actor, action: "trigger.deleted", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: trigger, after: null, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "trigger.deleted", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: trigger, after: null, reason: meta.reason }, now);
     });
     return ok({ deleted: id });
   }
@@ -852,7 +860,7 @@ export class FlagStore extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       if (previous) {
         this.#sql.exec("DELETE FROM ramps WHERE id = ?", previous.id);
-        appendAudit(this.#sql, { actor: meta.actor, action: "ramp.deleted", environment, target: `flag:${key}`, version: null, before: toRampInfo(previous), after: null, reason: "replaced by a new ramp" }, now);
+        this.#appendAudit({ actor: meta.actor, action: "ramp.deleted", environment, target: `flag:${key}`, version: null, before: toRampInfo(previous), after: null, reason: "replaced by a new ramp" }, now);
       }
       this.#sql.exec(
         `INSERT INTO ramps (id, environment, flag, variant, baseline, steps, base_targeting, current_step, status, next_at, applied_targeting, created_at, created_by, updated_at)
@@ -861,7 +869,7 @@ export class FlagStore extends DurableObject<Env> {
         base === null ? null : JSON.stringify(base),
         stepDueAt(input.steps, 0, start), JSON.stringify(definition.targeting ?? null), now, meta.actor, now,
       );
-      appendAudit(this.#sql, { actor: meta.actor, action: "ramp.created", environment, target: `flag:${key}`, version: null, before: null, after: { variant: input.variant, baseline: input.baseline, steps: input.steps }, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "ramp.created", environment, target: `flag:${key}`, version: null, before: null, after: { variant: input.variant, baseline: input.baseline, steps: input.steps }, reason: meta.reason }, now);
     });
     await this.#advanceRamps();
     await this.#scheduleDrain();
@@ -894,7 +902,7 @@ export class FlagStore extends DurableObject<Env> {
     const nextAt = Math.max(now, stepDueAt(steps, row.current_step + 1, now));
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE ramps SET status = 'running', pause_reason = NULL, next_at = ?, updated_at = ? WHERE id = ?", nextAt, now, row.id);
-      appendAudit(this.#sql, { actor: meta.actor, action: "ramp.resumed", environment, target: `flag:${key}`, version: null, before: { status: row.status }, after: { status: "running", nextAt: iso(nextAt) }, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "ramp.resumed", environment, target: `flag:${key}`, version: null, before: { status: row.status }, after: { status: "running", nextAt: iso(nextAt) }, reason: meta.reason }, now);
       this.#queueEvent("ramp.resumed", environment, meta, { flag: key, ramp: row.id }, now);
     });
     await this.#advanceRamps();
@@ -1133,9 +1141,28 @@ export class FlagStore extends DurableObject<Env> {
     return ok(listAudit(this.#sql, filter));
   }
 
-  async verifyAudit(): Promise<Result<ReturnType<typeof verifyAuditChain>>> {
-    if (this.#projectName() === null) return fail(this.#noProject());
-    return ok(verifyAuditChain(this.#sql));
+  /**
+   * Verifies the audit chain, and checks it against the head anchored in KV (truncation and
+   * rewrites); an anchor KV cannot give within its deadline is reported as null, not guessed.
+   */
+  async verifyAudit(): Promise<Result<AuditVerification>> {
+    const project = this.#projectName();
+    if (project === null) return fail(this.#noProject());
+    let anchor: unknown = null;
+    try {
+      anchor = await withDeadline(this.env.FLAGS_KV.get(auditHeadKvKey(project), "json"), DEADLINE_MS.edgeKvRead, "KV read of the audit anchor");
+    } catch {
+      anchor = null;
+    }
+    const parsed = AuditHeadSchema.safeParse(anchor);
+    return ok(verifyAuditChain(this.#sql, this.#auditKey, parsed.success ? parsed.data : null));
+  }
+
+  /** Appends an audit entry under this deployment's key, and queues the new head's anchor in KV. */
+  #appendAudit(entry: Parameters<typeof appendAudit>[2], now: number): void {
+    appendAudit(this.#sql, this.#auditKey, entry, now);
+    const project = this.#projectName();
+    if (project !== null) outbox.enqueue(this.#sql, "audit-head", project, now);
   }
 
   // ---- the edge's cold path and replication -------------------------------------------------
@@ -1280,7 +1307,7 @@ export class FlagStore extends DurableObject<Env> {
         "INSERT INTO api_keys (id, hash, scope, environment, name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
         id, hash, scope, environment, name, now, meta.actor,
       );
-      appendAudit(this.#sql, {
+      this.#appendAudit({
         actor: meta.actor, action: "key.created", environment, target: `key:${id}`, version: null,
         before: null, after: { id, scope, environment, name }, reason: meta.reason,
       }, now);
@@ -1405,7 +1432,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE ramps SET status = ?, pause_reason = ?, next_at = NULL, updated_at = ? WHERE id = ?", status, reason, now, row.id);
-      appendAudit(this.#sql, { actor: meta.actor, action: event, environment: row.environment, target: `flag:${row.flag}`, version: null, before: { status: row.status }, after: { status, reason }, reason: meta.reason ?? reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: event, environment: row.environment, target: `flag:${row.flag}`, version: null, before: { status: row.status }, after: { status, reason }, reason: meta.reason ?? reason }, now);
       this.#queueEvent(event, row.environment, meta, { flag: row.flag, ramp: row.id, status, reason }, now);
     });
   }
@@ -1495,7 +1522,7 @@ export class FlagStore extends DurableObject<Env> {
       const now = Date.now();
       this.ctx.storage.transactionSync(() => {
         this.#sql.exec("UPDATE experiments SET srm_flagged_at = ? WHERE id = ?", now, experiment.id);
-        appendAudit(this.#sql, { ...meta, action: "srm.detected", environment: experiment.environment, target: `flag:${experiment.flag}`, version: null, before: null, after: { experiment: experiment.id, pValue: experiment.srm.pValue, observed: experiment.srm.observed }, reason: `sample ratio mismatch, p = ${experiment.srm.pValue.toExponential(2)}` }, now);
+        this.#appendAudit({ ...meta, action: "srm.detected", environment: experiment.environment, target: `flag:${experiment.flag}`, version: null, before: null, after: { experiment: experiment.id, pValue: experiment.srm.pValue, observed: experiment.srm.observed }, reason: `sample ratio mismatch, p = ${experiment.srm.pValue.toExponential(2)}` }, now);
         this.#queueEvent("srm.detected", experiment.environment, meta, { experiment: experiment.id, flag: experiment.flag, srm: experiment.srm }, now);
       });
       await this.#scheduleDrain();
@@ -1622,7 +1649,7 @@ export class FlagStore extends DurableObject<Env> {
       .one();
     const applied = apply(version, now);
     for (const change of Array.isArray(applied) ? applied : [applied]) {
-      appendAudit(this.#sql, { action: change.action, target: change.target, before: change.before, after: change.after, actor: meta.actor, environment, version, reason: meta.reason }, now);
+      this.#appendAudit({ action: change.action, target: change.target, before: change.before, after: change.after, actor: meta.actor, environment, version, reason: meta.reason }, now);
       const event = eventFor(change.action);
       if (event) {
         this.#queueEvent(event, environment, meta, { target: change.target, version, before: change.before ?? null, after: change.after ?? null }, now);
@@ -1644,6 +1671,8 @@ export class FlagStore extends DurableObject<Env> {
       actor: meta.actor,
       reason: meta.reason,
       data,
+      // Receivers hold a copy of the audit chain's head: an anchor the store cannot rewrite.
+      auditHead: auditHead(this.#sql),
     }, now, onlyWebhook);
   }
 
@@ -1743,9 +1772,11 @@ export class FlagStore extends DurableObject<Env> {
         await this.#kvPut(projectKvKey(project), JSON.stringify(entry));
         return 0;
       }
-      case "audit-head":
-        // Written once the audit chain is anchored; settled rather than retried forever until then.
-        return 0;
+      case "audit-head": {
+        const head = auditHead(this.#sql);
+        if (head) await this.#kvPut(auditHeadKvKey(project), JSON.stringify(head));
+        return head?.seq ?? 0;
+      }
     }
   }
 }

@@ -231,6 +231,12 @@ const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO outbox (kind, target, attempts, next_attempt_at, created_at)
     SELECT 'project', value, 0, 0, 0 FROM meta WHERE key = 'project';
   `,
+  // 7: the keyed (HMAC) audit chain starts after the last plain SHA-256 entry; its head is anchored in KV.
+  `
+  INSERT OR IGNORE INTO meta (key, value) SELECT 'audit_hmac_from', CAST(coalesce(max(seq), 0) + 1 AS TEXT) FROM audit;
+  INSERT OR IGNORE INTO outbox (kind, target, attempts, next_attempt_at, created_at)
+    SELECT 'audit-head', value, 0, 0, 0 FROM meta WHERE key = 'project';
+  `,
 ];
 
 /**

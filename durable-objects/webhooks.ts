@@ -107,6 +107,8 @@ export interface WebhookEvent {
   actor: string;
   reason: string | null;
   data: Record<string, unknown>;
+  /** The project's audit chain head when the event was queued: receivers hold an anchor the store cannot rewrite. */
+  auditHead: { seq: number; hash: string } | null;
 }
 
 export interface WebhookInfo {
