@@ -21,7 +21,7 @@ import * as webhooks from "./webhooks";
 import { checkSteps, withoutRampSplit, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "./ramps";
 import { sampleRatioTest, type SrmResult } from "./stats";
 import { answersEveryone, servedWeights } from "./served-split";
-import { applyTelemetry, shadowReport, TelemetryBatchSchema, unitCounts } from "./telemetry";
+import { applyTelemetry, LAST_USED_RESOLUTION_MS, shadowReport, TelemetryBatchSchema, unitCounts } from "./telemetry";
 import { SIGNATURE_TOLERANCE_SECONDS, verifySignature } from "../admin/signature";
 import { canonical } from "../admin/flagset-diff";
 import {
@@ -87,8 +87,6 @@ import {
 // What the RPC methods return, for callers of the stub.
 export type * from "./store-types";
 
-/** `last_used_at` is written at most this often per key, so authentication stays read-mostly. */
-const LAST_USED_RESOLUTION_MS = 60_000;
 
 export class FlagStore extends DurableObject<Env> {
   #sql: SqlStorage;

@@ -3,6 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { createHmac } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearKeyCache } from "../worker/keys";
+import { pendingFlush } from "../worker/telemetry";
 import { call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
@@ -394,5 +395,19 @@ describe("small promises kept", () => {
     const entry = (await call("GET", `${P(project)}/audit?environment=production&limit=1`)).body.entries[0];
     expect(entry.action).toBe("segment.changed");
     expect(entry.after).toMatchObject({ membersAdded: ["u4", "u5"], membersRemoved: ["u1"] });
+  });
+});
+
+describe("key use reported by the edge", () => {
+  it("shows lastUsedAt for a client key used for evaluations, once the edge's batch is sent", async () => {
+    const project = "gov-key-last-used";
+    const { key, keyId } = await setupProject(project);
+    const listed = async () => (await call("GET", `${P(project)}/environments/production/keys`)).body.find((k: { id: string }) => k.id === keyId);
+    expect((await listed()).lastUsedAt).toBeNull();
+    for (let i = 0; i < 3; i++) expect((await evaluate(key, "kill-switch", { targetingKey: `u${i}` })).status).toBe(200);
+    await pendingFlush();
+    const used = await listed();
+    expect(used.lastUsedAt).not.toBeNull();
+    expect(Date.now() - Date.parse(used.lastUsedAt)).toBeLessThan(60_000);
   });
 });
