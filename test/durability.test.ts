@@ -31,7 +31,8 @@ async function alarmStuckInKvWrite(project: string): Promise<void> {
   const { kv, started } = hangingKv();
   await runInDurableObject(store(project), (instance, state) => {
     Object.assign(instance, { env: { ...env, FLAGS_KV: kv } });
-    state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0");
+    // The snapshot's row first: the pass stops in its write, before any other row.
+    state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0 WHERE kind = 'publish'");
     void instance.alarm().catch(() => {});
   });
   await started;

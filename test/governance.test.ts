@@ -411,3 +411,17 @@ describe("key use reported by the edge", () => {
     expect(Date.now() - Date.parse(used.lastUsedAt)).toBeLessThan(60_000);
   });
 });
+
+describe("segments used by what runs", () => {
+  it("refuses to delete a segment a staged draft uses, naming the draft", async () => {
+    const project = "seg-draft-user";
+    await setupProject(project);
+    await call("PUT", `${P(project)}/segments/enterprise`, { body: { rule: { "==": [{ var: "plan" }, "enterprise"] } } });
+    const flagSet = (await call("GET", `${P(project)}/environments/production/flagd`)).body;
+    flagSet.flags.sso = { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targeting: { if: [{ $ref: "enterprise" }, "on", null] } };
+    expect((await call("PUT", `${P(project)}/environments/production/draft`, { body: { flagSet } })).status).toBe(200);
+    const refused = await call("DELETE", `${P(project)}/segments/enterprise`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain("the draft of production");
+  });
+});
