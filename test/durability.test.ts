@@ -187,3 +187,26 @@ describe("the project registry in KV", () => {
     expect(ProjectEntrySchema.parse(await env.FLAGS_KV.get(projectKvKey(project), "json")).project).toBe(project);
   });
 });
+
+describe("a broadcaster that never answers", () => {
+  it("fails the notify row after its deadline; the row is retried and later alarms run", async () => {
+    const project = "dur-notify-hang";
+    await setupProject(project);
+    await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } });
+    await runInDurableObject(store(project), async (instance, state) => {
+      const hung = { getByName: () => ({ notify: () => new Promise<never>(() => {}) }) };
+      Object.assign(instance, { env: { ...env, BROADCASTER: hung } });
+      state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0");
+      await instance.alarm();
+    });
+    const status = await call("GET", `/admin/v1/projects/${project}/replication`);
+    const notify = status.body.pending.find((r: { kind: string }) => r.kind === "notify");
+    expect(notify).toMatchObject({ target: "production", attempts: 1, inFlight: false });
+    expect(notify.lastError).toContain(`did not answer within ${DEADLINE_MS.broadcaster} ms`);
+    await runInDurableObject(store(project), (instance) => {
+      Object.assign(instance, { env });
+    });
+    await drainOutbox(project);
+    expect((await call("GET", `/admin/v1/projects/${project}/replication`)).body.pending).toEqual([]);
+  }, 20_000);
+});
