@@ -846,10 +846,10 @@ export class FlagStore extends DurableObject<Env> {
       : withoutRampSplit(definition.targeting ?? null, input.variant, input.baseline);
     const decidesAll = answersEveryone(base);
     if (decidesAll !== null) {
+      // A conflict with the flag's current state (409), not a malformed request.
       return fail({
-        kind: "invalid",
+        kind: "conflict",
         detail: `flag "${key}" in "${environment}" already answers every context with its own targeting (${decidesAll}), so a ramp after it would reach nobody; change the flag's targeting to leave the contexts to ramp undecided`,
-        problems: [{ path: "targeting", message: decidesAll }],
       });
     }
     const now = Date.now();

@@ -99,7 +99,7 @@ describe("ramps that would not do what they say", () => {
     const project = "safety-ramp-shadowed";
     await setupProject(project);
     const refused = await startRamp(project, "new-checkout", { steps: [{ percent: 25 }] });
-    expect(refused.status).toBe(400);
+    expect(refused.status).toBe(409);
     expect(refused.body.detail).toContain("fractional split answers every context");
     expect((await call("GET", `${flagPath(project, "new-checkout")}/ramp`)).status).toBe(404);
   });
