@@ -39,4 +39,18 @@ describe("delivery panels", () => {
     const html = await page(`/console/p/${project}/flags/kill-switch?env=production`, await signIn(project));
     expect(html).toContain("Effective share: at most 10%");
   });
+
+  it("says why a ramp on a flag whose rules answer everyone is refused, on the form", async () => {
+    const project = "ui-ramp-refused";
+    await setupProject(project);
+    const cookie = await signIn(project);
+    const response = await exports.default.fetch(new Request(`${ORIGIN}/console/p/${project}/flags/new-checkout/ramp`, {
+      method: "POST",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ env: "production", variant: "on", baseline: "off", "percent-0": "25", "delay-0": "0", "unit-0": "minutes" }).toString(),
+      redirect: "manual",
+    }));
+    expect(response.status).toBe(409);
+    expect(await response.text()).toContain("already answers every context");
+  });
 });
