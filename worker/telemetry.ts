@@ -61,13 +61,23 @@ function variantOf(result: EvaluationResult): string {
 }
 
 /**
+ * Records that the edge accepted key `keyId` of `project` (its "last used"), for the next batch;
+ * a key this isolate reported less than `LAST_USED_RESOLUTION_MS` ago is not reported again.
+ * Paths that accept a key without evaluating (flagd sync, event streams) call it directly, then
+ * pass `flush(...)` to `waitUntil`.
+ */
+export function recordKeyUse(project: string, keyId: string, now = Date.now()): void {
+  if (now - (keysReportedAt.get(keyId) ?? 0) >= LAST_USED_RESOLUTION_MS) bufferFor(project).keys.set(keyId, now);
+}
+
+/**
  * Records the evaluations of one request, made with the key `keyId`; the caller then passes
  * `flush(...)` to `waitUntil`.
  */
 export function recordEvaluations(snapshot: CompiledSnapshot, context: EvaluationContext, results: readonly EvaluationResult[], keyId?: string): void {
   const now = Date.now();
   const buffer = bufferFor(snapshot.project);
-  if (keyId !== undefined && now - (keysReportedAt.get(keyId) ?? 0) >= LAST_USED_RESOLUTION_MS) buffer.keys.set(keyId, now);
+  if (keyId !== undefined) recordKeyUse(snapshot.project, keyId, now);
   const targetingKey = typeof context.targetingKey === "string" && context.targetingKey !== "" ? context.targetingKey : null;
   let unit: string | null = null;
   for (const result of results) {
