@@ -30,7 +30,7 @@ export interface FlagSetDiff<F extends DiffableFlag = DiffableFlag> {
 const FIELDS = ["state", "variants", "defaultVariant", "targeting", "metadata", "prerequisites"] as const;
 
 /** Canonical JSON: object keys sorted, so key order never counts as a change. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value !== null && typeof value === "object") {
     return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`).join(",")}}`;

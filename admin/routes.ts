@@ -30,6 +30,7 @@ import {
   ExperimentBodySchema,
   ExperimentsQuerySchema,
   RampBodySchema,
+  PublishDraftBodySchema,
   RollbackBodySchema,
   StaleQuerySchema,
   EvaluateBodySchema,
@@ -143,7 +144,7 @@ admin.put("/projects/:project/environments/:env/flagd", async (c) => {
   if (!result.ok) return storeProblem(result.error);
   noteVersion(c.get("project"), environment, result.value.version);
   c.header("ETag", `"${result.value.version}"`);
-  return c.json({ project: c.get("project"), environment, version: result.value.version });
+  return c.json({ project: c.get("project"), environment, version: result.value.version, changed: result.value.changed });
 });
 
 // ---- single flags -----------------------------------------------------------------------------
@@ -194,13 +195,7 @@ admin.post("/projects/:project/environments/:env/flags/:flag/toggle", async (c) 
   const body = await parseBody(c, ToggleBodySchema, {});
   if (body instanceof Response) return body;
   const environment = c.req.param("env");
-  let state = body.state;
-  if (state === undefined) {
-    const current = await store(c).getFlag(environment, key);
-    if (!current.ok) return storeProblem(current.error);
-    state = current.value.definition.state === "ENABLED" ? "DISABLED" : "ENABLED";
-  }
-  const result = await store(c).setFlagState(environment, key, state, { ...meta(c, body.reason), ifMatch });
+  const result = await store(c).setFlagState(environment, key, body.state ?? null, { ...meta(c, body.reason), ifMatch });
   return flagWritten(c, result, 200);
 });
 
@@ -442,7 +437,7 @@ admin.delete(rampPath, async (c) => {
 admin.post("/projects/:project/environments/:env/flags/:flag/experiment", async (c) => {
   const body = await parseBody(c, ExperimentBodySchema);
   if (body instanceof Response) return body;
-  const result = await store(c).startExperiment(c.req.param("env"), c.req.param("flag"), body.weights, meta(c, body.reason));
+  const result = await store(c).startExperiment(c.req.param("env"), c.req.param("flag"), body.weights ?? null, meta(c, body.reason));
   if (result.ok) await noteAllVersions(c);
   return respond(c, result, 201);
 });
@@ -487,7 +482,9 @@ admin.delete("/projects/:project/environments/:env/draft", async (c) => {
 admin.post("/projects/:project/environments/:env/draft/publish", async (c) => {
   const ifMatch = readIfMatch(c);
   if (ifMatch instanceof Response) return ifMatch;
-  const result = await store(c).publishDraft(c.req.param("env"), { ...meta(c, null), ifMatch });
+  const body = await parseBody(c, PublishDraftBodySchema, {});
+  if (body instanceof Response) return body;
+  const result = await store(c).publishDraft(c.req.param("env"), { ...meta(c, body.reason), ifMatch });
   if (!result.ok) return storeProblem(result.error);
   noteVersion(c.get("project"), c.req.param("env"), result.value.version);
   return c.json(result.value);
@@ -557,11 +554,11 @@ function flagJson(record: { key: string; environment: string; version: number; u
   return { key: record.key, environment: record.environment, version: record.version, updatedAt: record.updatedAt, updatedBy: record.updatedBy, ...record.definition };
 }
 
-function flagWritten(c: AdminContext, result: Result<Parameters<typeof flagJson>[0]>, status: 200 | 201): Response {
+function flagWritten(c: AdminContext, result: Result<Parameters<typeof flagJson>[0] & { changed: boolean }>, status: 200 | 201): Response {
   if (!result.ok) return storeProblem(result.error);
   noteVersion(c.get("project"), result.value.environment, result.value.version);
   c.header("ETag", `"${result.value.version}"`);
-  return c.json(flagJson(result.value), status);
+  return c.json({ ...flagJson(result.value), changed: result.value.changed }, status);
 }
 
 function flagKey(c: AdminContext): string | Response {

@@ -230,7 +230,7 @@ export const RollbackBodySchema = z.object({
 
 export const ExperimentBodySchema = z.object({
   /** Variant → share of units it is meant to get (any positive scale). */
-  weights: z.record(z.string(), z.number().positive()).refine((w) => Object.keys(w).length >= 2, "an experiment compares at least two variants"),
+  weights: z.record(z.string(), z.number().positive()).refine((w) => Object.keys(w).length >= 2, "an experiment compares at least two variants").optional(),
   reason: z.string().max(1000).optional(),
 }).strict();
 
@@ -245,6 +245,8 @@ export const DraftBodySchema = z.object({
   flagSet: z.json(),
   reason: z.string().max(1000).optional(),
 }).strict();
+
+export const PublishDraftBodySchema = z.object({ reason: z.string().max(1000).optional() }).strict();
 
 export const StaleQuerySchema = z.object({
   days: z.coerce.number().int().min(1).max(3650).default(30),

@@ -1,9 +1,13 @@
 /**
- * The audit log: append-only and hash-chained. Each entry's hash covers the previous entry's hash
- * and every field of the entry, so editing or deleting a row breaks the chain at that row, which
- * `verifyAuditChain` reports.
+ * The audit log: append-only and chained. Each entry's hash is an HMAC-SHA256, under a key the
+ * Durable Object's storage does not hold (derived from the deployment's signing secret), of the
+ * previous entry's hash and every field of the entry: editing or deleting a row breaks the chain
+ * at that row, and rewriting the whole chain needs the key. The head (seq and hash) is also
+ * anchored outside the chain — in KV and in every webhook delivery — so cutting entries off the
+ * end is detected too. Entries written before the keyed chain existed (seq below
+ * `audit_hmac_from` in `meta`) keep their plain SHA-256 hashes and verify as such.
  */
-import { createHash } from "node:crypto";
+import { createHash, createHmac, hkdfSync } from "node:crypto";
 
 export interface NewAuditEntry {
   actor: string;
@@ -41,7 +45,21 @@ interface AuditRow extends Record<string, SqlStorageValue> {
 
 const GENESIS = "0".repeat(64);
 
-function entryHash(prevHash: string, row: Omit<AuditRow, "prev_hash" | "hash">): string {
+/**
+ * The audit chain's key: HKDF-SHA256 of the deployment's `SIGNING_SECRET`, or — on a deployment
+ * that has none yet (legacy) — of `ADMIN_TOKEN`, with a purpose of its own so it signs nothing else.
+ */
+export function auditKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", secret, "edgeflags", "audit chain v1", 32));
+}
+
+/** Where an audit chain's head was anchored: the sequence number and hash of its last entry then. */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+function entryHash(prevHash: string, row: Omit<AuditRow, "prev_hash" | "hash">, key: Buffer | null): string {
   const canonical = JSON.stringify([
     prevHash,
     row.seq,
@@ -55,11 +73,11 @@ function entryHash(prevHash: string, row: Omit<AuditRow, "prev_hash" | "hash">):
     row.after,
     row.reason,
   ]);
-  return createHash("sha256").update(canonical).digest("hex");
+  return key === null ? createHash("sha256").update(canonical).digest("hex") : createHmac("sha256", key).update(canonical).digest("hex");
 }
 
-/** Appends one entry; call inside the transaction that makes the change. */
-export function appendAudit(sql: SqlStorage, entry: NewAuditEntry, now: number): void {
+/** Appends one entry; call inside the transaction that makes the change. Returns the new head. */
+export function appendAudit(sql: SqlStorage, key: Buffer, entry: NewAuditEntry, now: number): AuditHead {
   const last = sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0];
   const row = {
     seq: (last?.seq ?? 0) + 1,
@@ -74,12 +92,19 @@ export function appendAudit(sql: SqlStorage, entry: NewAuditEntry, now: number):
     reason: entry.reason,
   };
   const prevHash = last?.hash ?? GENESIS;
+  const hash = entryHash(prevHash, row, key);
   sql.exec(
     `INSERT INTO audit (seq, at, actor, action, environment, target, version, before, after, reason, prev_hash, hash)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     row.seq, row.at, row.actor, row.action, row.environment, row.target, row.version,
-    row.before, row.after, row.reason, prevHash, entryHash(prevHash, row),
+    row.before, row.after, row.reason, prevHash, hash,
   );
+  return { seq: row.seq, hash };
+}
+
+/** The chain's last entry, or null when it is empty. */
+export function auditHead(sql: SqlStorage): AuditHead | null {
+  return sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0] ?? null;
 }
 
 export interface AuditFilter {
@@ -119,26 +144,41 @@ export function listAudit(sql: SqlStorage, filter: AuditFilter): { entries: Audi
   };
 }
 
-/** Recomputes the chain from the first entry; reports the first entry whose link does not hold. */
-export function verifyAuditChain(sql: SqlStorage): { ok: true; entries: number } | { ok: false; entries: number; brokenAt: number; detail: string } {
+export type AuditVerification =
+  | { ok: true; entries: number; anchor: AuditHead | null; legacyBefore: number }
+  | { ok: false; entries: number; brokenAt: number; detail: string; anchor: AuditHead | null; legacyBefore: number };
+
+/**
+ * Recomputes the chain from the first entry and reports the first entry whose link does not
+ * hold; then checks it against `anchor`, the head recorded outside the chain: an anchor past the
+ * chain's end means entries were cut off, an anchor whose hash differs means the chain was
+ * rewritten. `legacyBefore` is the first seq hashed with the key (earlier: plain SHA-256).
+ */
+export function verifyAuditChain(sql: SqlStorage, key: Buffer, anchor: AuditHead | null): AuditVerification {
+  const legacyBefore = Number(sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'audit_hmac_from'").toArray()[0]?.value ?? 1);
+  const broken = (entries: number, brokenAt: number, detail: string): AuditVerification => ({ ok: false, entries, brokenAt, detail, anchor, legacyBefore });
   let prevHash = GENESIS;
   let expectedSeq = 1;
   let count = 0;
+  let anchorSeen = false;
   for (const row of sql.exec<AuditRow>("SELECT * FROM audit ORDER BY seq ASC")) {
     count++;
-    if (row.seq !== expectedSeq) {
-      return { ok: false, entries: count, brokenAt: expectedSeq, detail: `entry ${expectedSeq} is missing` };
+    if (row.seq !== expectedSeq) return broken(count, expectedSeq, `entry ${expectedSeq} is missing`);
+    if (row.prev_hash !== prevHash) return broken(count, row.seq, `entry ${row.seq} does not link to the entry before it`);
+    if (entryHash(prevHash, row, row.seq < legacyBefore ? null : key) !== row.hash) {
+      return broken(count, row.seq, `entry ${row.seq} was changed after it was written (its hash does not match its content under the audit key)`);
     }
-    if (row.prev_hash !== prevHash) {
-      return { ok: false, entries: count, brokenAt: row.seq, detail: `entry ${row.seq} does not link to the entry before it` };
-    }
-    if (entryHash(prevHash, row) !== row.hash) {
-      return { ok: false, entries: count, brokenAt: row.seq, detail: `entry ${row.seq} was changed after it was written` };
+    if (anchor && row.seq === anchor.seq) {
+      if (row.hash !== anchor.hash) return broken(count, row.seq, `entry ${row.seq} is not the one anchored outside the chain: the chain was rewritten`);
+      anchorSeen = true;
     }
     prevHash = row.hash;
     expectedSeq++;
   }
-  return { ok: true, entries: count };
+  if (anchor && !anchorSeen) {
+    return broken(count, count + 1, `the chain ends at entry ${count}, but its head was anchored at entry ${anchor.seq}: entries were removed from the end`);
+  }
+  return { ok: true, entries: count, anchor, legacyBefore };
 }
 
 function toEntry(row: AuditRow): AuditEntry {

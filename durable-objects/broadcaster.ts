@@ -15,6 +15,7 @@
  * event, and the row is retried; a shard that already announced an event ignores the repeat.
  */
 import { DurableObject } from "cloudflare:workers";
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { snapshotEtag } from "./snapshot";
 
 /** A change as it is announced: the environment's new version and when it was committed. */
@@ -55,7 +56,9 @@ export async function notifyEnvironment(env: Env, project: string, environment: 
   const event: ChangeEvent = { version, etag: snapshotEtag(version), lastModified: Math.floor(updatedAt / 1000) };
   const shards = shardCount(env);
   const results = await Promise.allSettled(
-    Array.from({ length: shards }, (_, shard) => env.BROADCASTER.getByName(broadcasterName(project, environment, shard)).notify(event)),
+    Array.from({ length: shards }, (_, shard) =>
+      withDeadline(env.BROADCASTER.getByName(broadcasterName(project, environment, shard)).notify(event), DEADLINE_MS.broadcaster, `broadcaster shard ${shard}`),
+    ),
   );
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed.length > 0) {

@@ -7,34 +7,42 @@
  * surface; they return a `Result` for every failure a caller is expected to handle.
  */
 import { DurableObject } from "cloudflare:workers";
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { randomBytes } from "node:crypto";
 import { shareConstantLists, validateFlagSet } from "../worker/engine/index";
 import type { FlagDefinition, FlagSet, JsonValue } from "../worker/engine/types";
-import { appendAudit, listAudit, verifyAuditChain, type AuditEntry, type AuditFilter } from "./audit";
+import { appendAudit, auditHead, auditKey, listAudit, verifyAuditChain, type AuditEntry, type AuditFilter, type AuditVerification } from "./audit";
 import * as outbox from "./outbox";
 import { notifyEnvironment } from "./broadcaster";
 import { fail, ok, type Result } from "./result";
 import { migrate } from "./schema";
-import { refersTo, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "./segments";
+import { memberChanges, refersTo, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "./segments";
 import * as webhooks from "./webhooks";
-import { checkSteps, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "./ramps";
+import { checkSteps, withoutRampSplit, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "./ramps";
 import { sampleRatioTest, type SrmResult } from "./stats";
-import { applyTelemetry, shadowReport, TelemetryBatchSchema, unitCounts } from "./telemetry";
+import { answersEveryone, servedWeights } from "./served-split";
+import { applyTelemetry, LAST_USED_RESOLUTION_MS, shadowReport, TelemetryBatchSchema, unitCounts } from "./telemetry";
 import { SIGNATURE_TOLERANCE_SECONDS, verifySignature } from "../admin/signature";
+import { canonical } from "../admin/flagset-diff";
 import {
   hashKey,
   keyIndexKvKey,
+  projectKvKey,
+  auditHeadKvKey,
+  AuditHeadSchema,
   snapshotEtag,
   snapshotKvKey,
   SNAPSHOT_FORMAT,
   type KeyIdentity,
   type KeyScope,
+  type ProjectEntry,
   type Snapshot,
 } from "./snapshot";
 import type {
   EnvironmentInfo,
   ProjectInfo,
   FlagRecord,
+  FlagWritten,
   ChangeMeta,
   ApiKeyInfo,
   CreatedKey,
@@ -73,22 +81,31 @@ import {
   noWebhook,
   noTrigger,
   diffEnvironments,
+  flagSetChanges,
 } from "./store-records";
 
 // What the RPC methods return, for callers of the stub.
 export type * from "./store-types";
 
-/** `last_used_at` is written at most this often per key, so authentication stays read-mostly. */
-const LAST_USED_RESOLUTION_MS = 60_000;
 
 export class FlagStore extends DurableObject<Env> {
   #sql: SqlStorage;
   #draining: Promise<void> | null = null;
+  /** The audit chain's HMAC key; derived from secrets of the deployment, never stored here. */
+  readonly #auditKey: Buffer;
+  /** Tells this instance's outbox leases from those of an instance that was reset or evicted. */
+  readonly #incarnation = randomBytes(9).toString("base64url");
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    ctx.storage.transactionSync(() => migrate(this.#sql));
+    // SIGNING_SECRET is the dedicated secret; a deployment without one yet (legacy) keys the
+    // chain from ADMIN_TOKEN, with the same derivation.
+    const signing: unknown = Reflect.get(env, "SIGNING_SECRET");
+    this.#auditKey = auditKey(typeof signing === "string" && signing !== "" ? signing : env.ADMIN_TOKEN);
+    const upgraded = ctx.storage.transactionSync(() => migrate(this.#sql));
+    // An upgrade may have queued outbox work (the project's registry entry): arm the alarm for it.
+    if (upgraded) void ctx.blockConcurrencyWhile(() => this.#scheduleDrain());
   }
 
   // ---- project and environments -------------------------------------------------------------
@@ -116,7 +133,10 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     const added = environments.filter((name) => !current.includes(name));
     this.ctx.storage.transactionSync(() => {
-      if (existing === null) this.#sql.exec("INSERT INTO meta (key, value) VALUES ('project', ?)", project);
+      if (existing === null) {
+        this.#sql.exec("INSERT INTO meta (key, value) VALUES ('project', ?), ('created_at', ?)", project, String(now));
+        outbox.enqueue(this.#sql, "project", project, now);
+      }
       environments.forEach((name, position) => {
         if (added.includes(name)) {
           this.#sql.exec(
@@ -133,7 +153,7 @@ export class FlagStore extends DurableObject<Env> {
         outbox.enqueue(this.#sql, "publish", name, now);
       }
       if (existing === null || added.length > 0 || removed.length > 0) {
-        appendAudit(this.#sql, {
+        this.#appendAudit({
           actor: meta.actor,
           action: existing === null ? "project.created" : "project.updated",
           environment: null,
@@ -166,9 +186,12 @@ export class FlagStore extends DurableObject<Env> {
 
   /**
    * Replaces every flag of an environment with a flagd flag set. With `ifMatch`, the write only
-   * happens if the environment is still at that version.
+   * happens if the environment is still at that version. Each flag added, changed, toggled or
+   * removed is audited and announced on its own (`flag.created`, `flag.updated`, `flag.toggled`,
+   * `flag.deleted`), besides one `flagset.replaced`; a set equal to the stored one changes
+   * nothing and answers `changed: false`.
    */
-  async replaceFlagSet(environment: string, input: unknown, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> {
+  async replaceFlagSet(environment: string, input: unknown, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number; changed: boolean }>> {
     const validated = validateFlagSet(input);
     if (!validated.ok) {
       return fail(rejected(validated.problems));
@@ -193,22 +216,41 @@ export class FlagStore extends DurableObject<Env> {
       }
     }
     const before = this.#flagSet(env.value);
-    const version = this.#commit(environment, meta, (version, now) => {
-      this.#sql.exec("DELETE FROM flags WHERE environment = ?", environment);
-      for (const [key, definition] of Object.entries(flagSet.flags)) {
+    const flagChanges = flagSetChanges(before.flags, flagSet.flags);
+    const restChanged =
+      canonical(JSON.parse(env.value.evaluators)) !== canonical(ownEvaluators) || canonical(JSON.parse(env.value.metadata)) !== canonical(flagSet.metadata ?? {});
+    if (flagChanges.length === 0 && !restChanged) return ok({ version: env.value.version, changed: false });
+    const version = this.ctx.storage.transactionSync(() => {
+      const now = Date.now();
+      const v = this.#commitInTransaction(environment, meta, (version) => {
+        for (const change of flagChanges) {
+          const definition = flagSet.flags[change.key];
+          if (definition === undefined) {
+            this.#sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, change.key);
+          } else {
+            this.#sql.exec(
+              `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+              environment, change.key, JSON.stringify(definition), version, now, meta.actor,
+            );
+          }
+        }
         this.#sql.exec(
-          "INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
-          environment, key, JSON.stringify(definition), version, now, meta.actor,
+          "UPDATE environments SET evaluators = ?, metadata = ? WHERE name = ?",
+          JSON.stringify(ownEvaluators), JSON.stringify(flagSet.metadata ?? {}), environment,
         );
-      }
-      this.#sql.exec(
-        "UPDATE environments SET evaluators = ?, metadata = ? WHERE name = ?",
-        JSON.stringify(ownEvaluators), JSON.stringify(flagSet.metadata ?? {}), environment,
-      );
-      return { action: "flagset.replaced", target: "flagset", before, after: flagSet };
+        const summary = { added: flagChanges.filter((c) => c.action === "flag.created").map((c) => c.key), removed: flagChanges.filter((c) => c.action === "flag.deleted").map((c) => c.key), changed: flagChanges.filter((c) => c.action !== "flag.created" && c.action !== "flag.deleted").map((c) => c.key) };
+        return [
+          ...flagChanges.map((c) => ({ action: c.action, target: `flag:${c.key}`, before: c.before, after: c.after })),
+          { action: "flagset.replaced", target: "flagset", before: restChanged ? { $evaluators: JSON.parse(env.value.evaluators), metadata: JSON.parse(env.value.metadata) } : null, after: { ...summary, ...(restChanged ? { $evaluators: ownEvaluators, metadata: flagSet.metadata ?? {} } : {}) } },
+        ];
+      }, now);
+      for (const change of flagChanges) if (change.action === "flag.deleted") this.#endFlagDependents(environment, change.key, meta, now);
+      return v;
     });
     await this.#scheduleDrain();
-    return ok({ version });
+    return ok({ version, changed: true });
   }
 
   // ---- single flags -------------------------------------------------------------------------
@@ -232,7 +274,7 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   /** Creates a flag; 409 if the key is taken in that environment. */
-  async createFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta): Promise<Result<FlagRecord>> {
+  async createFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta): Promise<Result<FlagWritten>> {
     const env = this.#environment(environment);
     if (!env.ok) return env;
     if (this.#flagRow(environment, key)) {
@@ -241,20 +283,29 @@ export class FlagStore extends DurableObject<Env> {
     return this.#writeFlag(env.value, key, definition, meta, "flag.created", null);
   }
 
-  /** Replaces a flag's definition. `ifMatch` is the flag version the caller read (412 if stale). */
-  async updateFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagRecord>> {
+  /**
+   * Replaces a flag's definition. `ifMatch` is the flag version the caller read (412 if stale).
+   * A definition equal to the stored one changes nothing and answers `changed: false`.
+   */
+  async updateFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagWritten>> {
     const target = this.#flagToChange(environment, key, meta.ifMatch);
     if (!target.ok) return target;
     const { env, row } = target.value;
     return this.#writeFlag(env, key, definition, meta, "flag.updated", row);
   }
 
-  /** Turns a flag on or off in one environment: the kill switch. */
-  async setFlagState(environment: string, key: string, state: "ENABLED" | "DISABLED", meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagRecord>> {
+  /**
+   * Turns a flag on or off in one environment: the kill switch. `null` flips the current state;
+   * reading and writing happen in this one call, so concurrent flips cannot both read the old
+   * state. Asking for the state the flag already has changes nothing (`changed: false`).
+   */
+  async setFlagState(environment: string, key: string, requested: "ENABLED" | "DISABLED" | null, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagWritten>> {
     const target = this.#flagToChange(environment, key, meta.ifMatch);
     if (!target.ok) return target;
     const { env, row } = target.value;
-    const definition = { ...parseDefinition(row.definition), state };
+    const current = parseDefinition(row.definition);
+    const state = requested ?? (current.state === "ENABLED" ? "DISABLED" : "ENABLED");
+    const definition = { ...current, state };
     return this.#writeFlag(env, key, definition, meta, state === "ENABLED" ? "flag.enabled" : "flag.disabled", row);
   }
 
@@ -268,12 +319,34 @@ export class FlagStore extends DurableObject<Env> {
     if (!validated.ok) {
       return fail({ kind: "conflict", detail: `flag "${key}" cannot be deleted: ${describeProblems(validated.problems)}` });
     }
-    const version = this.#commit(environment, meta, () => {
-      this.#sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, key);
-      return { action: "flag.deleted", target: `flag:${key}`, before: parseDefinition(row.definition), after: null };
+    const version = this.ctx.storage.transactionSync(() => {
+      const now = Date.now();
+      const v = this.#commitInTransaction(environment, meta, () => {
+        this.#sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, key);
+        return { action: "flag.deleted", target: `flag:${key}`, before: parseDefinition(row.definition), after: null };
+      }, now);
+      this.#endFlagDependents(environment, key, meta, now);
+      return v;
     });
     await this.#scheduleDrain();
     return ok({ version });
+  }
+
+  /**
+   * A deleted flag takes what runs on it along, in the deleting transaction: its ramp is removed
+   * (nothing is left to ramp; a ramp kept behind would find no flag on every alarm) and a running
+   * experiment on it is stopped. Both are audited as done by the deleting actor.
+   */
+  #endFlagDependents(environment: string, key: string, meta: ChangeMeta, now: number): void {
+    const ramp = this.#rampRow(environment, key);
+    if (ramp) {
+      this.#sql.exec("DELETE FROM ramps WHERE id = ?", ramp.id);
+      this.#appendAudit({ actor: meta.actor, action: "ramp.deleted", environment, target: `flag:${key}`, version: null, before: toRampInfo(ramp), after: null, reason: `flag "${key}" was deleted` }, now);
+    }
+    for (const experiment of this.#sql.exec<{ id: string }>("SELECT id FROM experiments WHERE environment = ? AND flag = ? AND status = 'running'", environment, key).toArray()) {
+      this.#sql.exec("UPDATE experiments SET status = 'stopped', stopped_at = ? WHERE id = ?", now, experiment.id);
+      this.#appendAudit({ actor: meta.actor, action: "experiment.stopped", environment, target: `flag:${key}`, version: null, before: { status: "running" }, after: { status: "stopped" }, reason: `flag "${key}" was deleted` }, now);
+    }
   }
 
   // ---- keys ---------------------------------------------------------------------------------
@@ -307,7 +380,7 @@ export class FlagStore extends DurableObject<Env> {
       const now = Date.now();
       this.ctx.storage.transactionSync(() => {
         this.#sql.exec("UPDATE api_keys SET revoked_at = ? WHERE id = ?", now, id);
-        appendAudit(this.#sql, {
+        this.#appendAudit({
           actor: meta.actor, action: "key.revoked", environment: row.environment, target: `key:${id}`, version: null,
           before: { revoked: false }, after: { revoked: true }, reason: meta.reason,
         }, now);
@@ -344,7 +417,7 @@ export class FlagStore extends DurableObject<Env> {
     const created = this.#newKey(old.scope, old.environment, old.name, meta, now, (newId) => {
       const expiresAt = now + overlapSeconds * 1000;
       this.#sql.exec("UPDATE api_keys SET expires_at = ?, replaced_by = ? WHERE id = ?", expiresAt, newId, id);
-      appendAudit(this.#sql, {
+      this.#appendAudit({
         actor: meta.actor, action: "key.rotated", environment: old.environment, target: `key:${id}`, version: null,
         before: { expiresAt: null }, after: { expiresAt: iso(expiresAt), replacedBy: newId }, reason: meta.reason,
       }, now);
@@ -410,7 +483,7 @@ export class FlagStore extends DurableObject<Env> {
         action: "segment.changed",
         target: `segment:${name}`,
         before: existing ? toSegmentInfo(existing) : null,
-        after: toSegmentInfo(this.#segmentRow(name)!),
+        after: { ...toSegmentInfo(this.#segmentRow(name)!), ...memberChanges(existing?.members ?? null, row.members) },
       });
     });
     await this.#scheduleDrain();
@@ -434,13 +507,21 @@ export class FlagStore extends DurableObject<Env> {
     for (const other of this.#sql.exec<SegmentRow>("SELECT * FROM segments WHERE name != ?", name)) {
       if (refersTo(segmentEvaluator(other), name)) users.push(`segment ${other.name}`);
     }
+    // A ramp restores its base rules on every step, and a staged draft is published as a whole.
+    for (const ramp of this.#sql.exec<RampRow>("SELECT environment, flag, base_targeting FROM ramps WHERE base_targeting IS NOT NULL")) {
+      if (refersTo(JSON.parse(ramp.base_targeting!) as JsonValue, name)) users.push(`the ramp of ${ramp.environment}/${ramp.flag}`);
+    }
+    for (const draft of this.#sql.exec<DraftRow>("SELECT environment, flagset FROM drafts")) {
+      const staged = JSON.parse(draft.flagset) as FlagSet;
+      if (Object.values(staged.flags).some((flag) => refersTo(flag.targeting, name))) users.push(`the draft of ${draft.environment}`);
+    }
     if (users.length > 0) {
       return fail({ kind: "conflict", detail: `segment "${name}" is in use by ${users.join(", ")}; change those first` });
     }
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("DELETE FROM segments WHERE name = ?", name);
-      this.#touchAllEnvironments(meta, now, { action: "segment.changed", target: `segment:${name}`, before: toSegmentInfo(existing), after: null });
+      this.#touchAllEnvironments(meta, now, { action: "segment.changed", target: `segment:${name}`, before: { ...toSegmentInfo(existing), ...memberChanges(existing.members, null) }, after: null });
     });
     await this.#scheduleDrain();
     return ok({ deleted: name });
@@ -514,7 +595,7 @@ export class FlagStore extends DurableObject<Env> {
     const next: FlagInfoInput = { ...before.info, ...patch };
     this.ctx.storage.transactionSync(() => {
       this.#writeFlagInfo(key, next, meta.actor, now);
-      appendAudit(this.#sql, { actor: meta.actor, action: "flag.info.updated", environment: null, target: `flag:${key}`, version: null, before: before.info, after: next, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "flag.info.updated", environment: null, target: `flag:${key}`, version: null, before: before.info, after: next, reason: meta.reason }, now);
     });
     return ok(this.#projectFlag(key)!);
   }
@@ -546,11 +627,13 @@ export class FlagStore extends DurableObject<Env> {
       return fail({ kind: "precondition_failed", detail: `environment "${to}" is at version ${target.value.version}, not ${meta.ifMatch}; preview the promotion again`, currentVersion: target.value.version });
     }
     const changes = diff.flags.filter((flag) => flag.status !== "same" && flag.status !== `only-in-${to}`);
-    if (meta.dryRun || changes.length === 0) return ok({ diff, version: null });
+    if (changes.length === 0) return ok({ diff, version: null });
+    // A dry run validates exactly as the promotion would, so a clean preview means it will apply.
     const candidate = this.#flagSet(target.value);
     for (const change of changes) candidate.flags[change.key] = sourceSet.flags[change.key]!;
     const validated = validateFlagSet(candidate, { before: this.#flagSet(target.value) });
     if (!validated.ok) return fail(rejected(validated.problems, `environment "${to}" would not be valid: `));
+    if (meta.dryRun) return ok({ diff, version: null });
     const now = Date.now();
     let version = 0;
     this.ctx.storage.transactionSync(() => {
@@ -578,7 +661,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     const created = this.ctx.storage.transactionSync(() => {
       const hook = webhooks.createWebhook(this.#sql, input, meta.actor, now);
-      appendAudit(this.#sql, { actor: meta.actor, action: "webhook.created", environment: null, target: `webhook:${hook.id}`, version: null, before: null, after: { url: hook.url, events: hook.events }, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "webhook.created", environment: null, target: `webhook:${hook.id}`, version: null, before: null, after: { url: hook.url, events: hook.events }, reason: meta.reason }, now);
       return hook;
     });
     return ok(created);
@@ -600,7 +683,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       webhooks.updateWebhook(this.#sql, id, patch);
-      appendAudit(this.#sql, { actor: meta.actor, action: "webhook.updated", environment: null, target: `webhook:${id}`, version: null, before: null, after: patch, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "webhook.updated", environment: null, target: `webhook:${id}`, version: null, before: null, after: patch, reason: meta.reason }, now);
     });
     return ok(webhooks.listWebhooks(this.#sql).find((hook) => hook.id === id)!);
   }
@@ -610,7 +693,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       webhooks.deleteWebhook(this.#sql, id);
-      appendAudit(this.#sql, { actor: meta.actor, action: "webhook.deleted", environment: null, target: `webhook:${id}`, version: null, before: null, after: null, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "webhook.deleted", environment: null, target: `webhook:${id}`, version: null, before: null, after: null, reason: meta.reason }, now);
     });
     return ok({ deleted: id });
   }
@@ -662,7 +745,7 @@ export class FlagStore extends DurableObject<Env> {
         "INSERT INTO triggers (id, name, environment, flag, action, variant, token_hash, secret, active, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
         id, input.name, input.environment, input.flag, input.action, input.variant ?? null, hashKey(token), secret, now, meta.actor,
       );
-      appendAudit(this.#sql, { actor: meta.actor, action: "trigger.created", environment: input.environment, target: `trigger:${input.name}`, version: null, before: null, after: input, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "trigger.created", environment: input.environment, target: `trigger:${input.name}`, version: null, before: null, after: input, reason: meta.reason }, now);
     });
     return ok({ ...this.#triggerInfo(id)!, token, secret });
   }
@@ -678,7 +761,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE triggers SET active = ? WHERE id = ?", active ? 1 : 0, id);
-      appendAudit(this.#sql, { actor: meta.actor, action: active ? "trigger.enabled" : "trigger.disabled", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: { active: trigger.active }, after: { active }, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: active ? "trigger.enabled" : "trigger.disabled", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: { active: trigger.active }, after: { active }, reason: meta.reason }, now);
     });
     return ok(this.#triggerInfo(id)!);
   }
@@ -692,7 +775,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE triggers SET token_hash = ?, secret = ? WHERE id = ?", hashKey(token), secret, id);
-      appendAudit(this.#sql, { actor: meta.actor, action: "trigger.rotated", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: null, after: null, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "trigger.rotated", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: null, after: null, reason: meta.reason }, now);
     });
     return ok({ ...this.#triggerInfo(id)!, token, secret });
   }
@@ -703,7 +786,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("DELETE FROM triggers WHERE id = ?", id);
-      appendAudit(this.#sql, { actor: meta.actor, action: "trigger.deleted", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: trigger, after: null, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "trigger.deleted", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: trigger, after: null, reason: meta.reason }, now);
     });
     return ok({ deleted: id });
   }
@@ -752,21 +835,39 @@ export class FlagStore extends DurableObject<Env> {
     }
     if (input.variant === input.baseline) problems.push({ path: "baseline", message: "the baseline must differ from the variant being rolled out" });
     if (problems.length > 0) return fail({ kind: "invalid", detail: problems.map((p) => `${p.path}: ${p.message}`).join("; "), problems });
-    if (this.#rampRow(environment, key)) {
-      return fail({ kind: "conflict", detail: `flag "${key}" already has a ramp in "${environment}"; delete it or roll it back first` });
+    const previous = this.#rampRow(environment, key);
+    if (previous && (previous.status === "running" || previous.status === "paused")) {
+      return fail({ kind: "conflict", detail: `flag "${key}" already has a ${previous.status} ramp in "${environment}"; complete, roll back or delete it first` });
+    }
+    // A finished (completed or rolled-back) ramp is replaced; its split, or one a deleted ramp
+    // left behind, is not kept in front of the new one.
+    const base = previous && JSON.stringify(definition.targeting ?? null) === (previous.applied_targeting ?? "null")
+      ? (previous.base_targeting === null ? null : (JSON.parse(previous.base_targeting) as JsonValue))
+      : withoutRampSplit(definition.targeting ?? null, input.variant, input.baseline);
+    const decidesAll = answersEveryone(base);
+    if (decidesAll !== null) {
+      // A conflict with the flag's current state (409), not a malformed request.
+      return fail({
+        kind: "conflict",
+        detail: `flag "${key}" in "${environment}" already answers every context with its own targeting (${decidesAll}), so a ramp after it would reach nobody; change the flag's targeting to leave the contexts to ramp undecided`,
+      });
     }
     const now = Date.now();
     const start = input.startAt === null ? now : Date.parse(input.startAt);
     const id = webhooks.newId("ramp");
     this.ctx.storage.transactionSync(() => {
+      if (previous) {
+        this.#sql.exec("DELETE FROM ramps WHERE id = ?", previous.id);
+        this.#appendAudit({ actor: meta.actor, action: "ramp.deleted", environment, target: `flag:${key}`, version: null, before: toRampInfo(previous), after: null, reason: "replaced by a new ramp" }, now);
+      }
       this.#sql.exec(
         `INSERT INTO ramps (id, environment, flag, variant, baseline, steps, base_targeting, current_step, status, next_at, applied_targeting, created_at, created_by, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, -1, 'running', ?, ?, ?, ?, ?)`,
         id, environment, key, input.variant, input.baseline, JSON.stringify(input.steps),
-        definition.targeting === undefined ? null : JSON.stringify(definition.targeting),
+        base === null ? null : JSON.stringify(base),
         stepDueAt(input.steps, 0, start), JSON.stringify(definition.targeting ?? null), now, meta.actor, now,
       );
-      appendAudit(this.#sql, { actor: meta.actor, action: "ramp.created", environment, target: `flag:${key}`, version: null, before: null, after: { variant: input.variant, baseline: input.baseline, steps: input.steps }, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "ramp.created", environment, target: `flag:${key}`, version: null, before: null, after: { variant: input.variant, baseline: input.baseline, steps: input.steps }, reason: meta.reason }, now);
     });
     await this.#advanceRamps();
     await this.#scheduleDrain();
@@ -799,7 +900,7 @@ export class FlagStore extends DurableObject<Env> {
     const nextAt = Math.max(now, stepDueAt(steps, row.current_step + 1, now));
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE ramps SET status = 'running', pause_reason = NULL, next_at = ?, updated_at = ? WHERE id = ?", nextAt, now, row.id);
-      appendAudit(this.#sql, { actor: meta.actor, action: "ramp.resumed", environment, target: `flag:${key}`, version: null, before: { status: row.status }, after: { status: "running", nextAt: iso(nextAt) }, reason: meta.reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: "ramp.resumed", environment, target: `flag:${key}`, version: null, before: { status: row.status }, after: { status: "running", nextAt: iso(nextAt) }, reason: meta.reason }, now);
       this.#queueEvent("ramp.resumed", environment, meta, { flag: key, ramp: row.id }, now);
     });
     await this.#advanceRamps();
@@ -813,6 +914,8 @@ export class FlagStore extends DurableObject<Env> {
     if (!ramp.ok) return ramp;
     const row = ramp.value;
     const steps = JSON.parse(row.steps) as RampStepInput[];
+    // Already at 0% and stopped: a repeated rollback (a trigger fired again) writes nothing.
+    if (toStep === null && row.status === "rolled-back" && row.current_step === -1) return ok(toRampInfo(row));
     if (toStep !== null && (toStep < 0 || toStep >= row.current_step)) {
       return fail({ kind: "invalid", detail: `roll back to a step before the current one (0 to ${row.current_step - 1}), or omit toStep for 0%`, problems: [{ path: "toStep", message: "out of range" }] });
     }
@@ -847,13 +950,24 @@ export class FlagStore extends DurableObject<Env> {
 
   // ---- experiments, exposures, sample-ratio mismatch ----------------------------------------
 
-  /** Marks a flag as an experiment with the weights its variants are meant to get; exposures start counting. */
-  async startExperiment(environment: string, key: string, weights: Record<string, number>, meta: ChangeMeta): Promise<Result<ExperimentInfo>> {
+  /**
+   * Marks a flag as an experiment with the weights its variants are meant to get; exposures start
+   * counting. Without `weights`, they are the weights the flag actually serves (its fractional
+   * split), so the sample-ratio test compares the traffic with what the flag really does; a flag
+   * whose targeting is not one split needs them given (422).
+   */
+  async startExperiment(environment: string, key: string, requested: Record<string, number> | null, meta: ChangeMeta): Promise<Result<ExperimentInfo>> {
     const env = this.#environment(environment);
     if (!env.ok) return env;
     const flag = this.#flagRow(environment, key);
     if (!flag) return fail(noFlag(environment, key));
-    const variants = Object.keys(parseDefinition(flag.definition).variants);
+    const definition = parseDefinition(flag.definition);
+    const weights = requested ?? servedWeights(definition.targeting);
+    if (weights === null) {
+      const detail = `flag "${key}" does not serve one fractional split in "${environment}", so its weights cannot be read from it; give the intended weights`;
+      return fail({ kind: "invalid", detail, problems: [{ path: "weights", message: "required for this flag" }] });
+    }
+    const variants = Object.keys(definition.variants);
     const unknown = Object.keys(weights).filter((v) => !variants.includes(v));
     if (unknown.length > 0) return fail({ kind: "invalid", detail: `flag "${key}" has no variant ${unknown.join(", ")}`, problems: unknown.map((v) => ({ path: `weights.${v}`, message: "not a variant of the flag" })) });
     if (this.#sql.exec("SELECT 1 FROM experiments WHERE environment = ? AND flag = ? AND status = 'running'", environment, key).toArray().length > 0) {
@@ -996,7 +1110,7 @@ export class FlagStore extends DurableObject<Env> {
     return draft ? ok(draft) : fail({ kind: "not_found", detail: `environment "${environment}" has no draft; stage one with PUT .../draft` });
   }
 
-  /** Publishes the draft as the environment's flag set, in one call; the draft is then gone. */
+  /** Publishes the draft as the environment's flag set, in one call (audited with `meta.reason`); the draft is then gone. */
   async publishDraft(environment: string, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> {
     const draft = this.#sql.exec<{ id: string; flagset: string }>("SELECT id, flagset FROM drafts WHERE environment = ?", environment).toArray()[0];
     if (!draft) return fail({ kind: "not_found", detail: `environment "${environment}" has no draft to publish` });
@@ -1025,9 +1139,28 @@ export class FlagStore extends DurableObject<Env> {
     return ok(listAudit(this.#sql, filter));
   }
 
-  async verifyAudit(): Promise<Result<ReturnType<typeof verifyAuditChain>>> {
-    if (this.#projectName() === null) return fail(this.#noProject());
-    return ok(verifyAuditChain(this.#sql));
+  /**
+   * Verifies the audit chain, and checks it against the head anchored in KV (truncation and
+   * rewrites); an anchor KV cannot give within its deadline is reported as null, not guessed.
+   */
+  async verifyAudit(): Promise<Result<AuditVerification>> {
+    const project = this.#projectName();
+    if (project === null) return fail(this.#noProject());
+    let anchor: unknown = null;
+    try {
+      anchor = await withDeadline(this.env.FLAGS_KV.get(auditHeadKvKey(project), "json"), DEADLINE_MS.edgeKvRead, "KV read of the audit anchor");
+    } catch {
+      anchor = null;
+    }
+    const parsed = AuditHeadSchema.safeParse(anchor);
+    return ok(verifyAuditChain(this.#sql, this.#auditKey, parsed.success ? parsed.data : null));
+  }
+
+  /** Appends an audit entry under this deployment's key, and queues the new head's anchor in KV. */
+  #appendAudit(entry: Parameters<typeof appendAudit>[2], now: number): void {
+    appendAudit(this.#sql, this.#auditKey, entry, now);
+    const project = this.#projectName();
+    if (project !== null) outbox.enqueue(this.#sql, "audit-head", project, now);
   }
 
   // ---- the edge's cold path and replication -------------------------------------------------
@@ -1058,6 +1191,7 @@ export class FlagStore extends DurableObject<Env> {
         attempts: row.attempts,
         nextAttemptAt: iso(row.next_attempt_at),
         lastError: row.last_error,
+        inFlight: row.lease_until !== null,
       })),
     });
   }
@@ -1171,7 +1305,7 @@ export class FlagStore extends DurableObject<Env> {
         "INSERT INTO api_keys (id, hash, scope, environment, name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
         id, hash, scope, environment, name, now, meta.actor,
       );
-      appendAudit(this.#sql, {
+      this.#appendAudit({
         actor: meta.actor, action: "key.created", environment, target: `key:${id}`, version: null,
         before: null, after: { id, scope, environment, name }, reason: meta.reason,
       }, now);
@@ -1234,11 +1368,15 @@ export class FlagStore extends DurableObject<Env> {
   async #fire(row: TriggerRow, reason: string | null): Promise<Result<TriggerOutcome>> {
     const meta = { actor: `trigger:${row.name}`, reason: reason ?? `trigger ${row.name} fired` };
     let version: number | null = null;
+    let changed: boolean;
     if (row.action === "pause-ramp" || row.action === "rollback-ramp") {
+      const before = this.#rampRow(row.environment, row.flag);
       const result = row.action === "pause-ramp"
         ? await this.pauseRamp(row.environment, row.flag, meta)
         : await this.rollbackRamp(row.environment, row.flag, null, meta);
       if (!result.ok) return result;
+      const after = this.#rampRow(row.environment, row.flag);
+      changed = before?.status !== after?.status || before?.history !== after?.history;
       version = this.#environmentRows().find((env) => env.name === row.environment)?.version ?? null;
     } else {
       const env = this.#environment(row.environment);
@@ -1252,11 +1390,13 @@ export class FlagStore extends DurableObject<Env> {
       const result = await this.#writeFlag(env.value, row.flag, definition, meta, action, flag);
       if (!result.ok) return result;
       version = result.value.version;
+      changed = result.value.changed;
     }
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE triggers SET last_fired_at = ? WHERE id = ?", now, row.id);
-      this.#queueEvent("trigger.fired", row.environment, meta, { trigger: row.name, flag: row.flag, action: row.action, version }, now);
+      // A trigger that found the flag already as it would leave it announces nothing.
+      if (changed) this.#queueEvent("trigger.fired", row.environment, meta, { trigger: row.name, flag: row.flag, action: row.action, version }, now);
     });
     await this.#scheduleDrain();
     const flag = this.#flagRow(row.environment, row.flag);
@@ -1270,6 +1410,7 @@ export class FlagStore extends DurableObject<Env> {
       version,
       state: definition?.state ?? null,
       defaultVariant: definition?.defaultVariant ?? null,
+      changed,
       ...(ramp ? { ramp: toRampInfo(ramp) } : {}),
     });
   }
@@ -1289,7 +1430,7 @@ export class FlagStore extends DurableObject<Env> {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE ramps SET status = ?, pause_reason = ?, next_at = NULL, updated_at = ? WHERE id = ?", status, reason, now, row.id);
-      appendAudit(this.#sql, { actor: meta.actor, action: event, environment: row.environment, target: `flag:${row.flag}`, version: null, before: { status: row.status }, after: { status, reason }, reason: meta.reason ?? reason }, now);
+      this.#appendAudit({ actor: meta.actor, action: event, environment: row.environment, target: `flag:${row.flag}`, version: null, before: { status: row.status }, after: { status, reason }, reason: meta.reason ?? reason }, now);
       this.#queueEvent(event, row.environment, meta, { flag: row.flag, ramp: row.id, status, reason }, now);
     });
   }
@@ -1353,7 +1494,14 @@ export class FlagStore extends DurableObject<Env> {
         this.#sql.exec("UPDATE ramps SET status = 'completed', next_at = NULL WHERE id = ?", row.id);
         continue;
       }
-      await this.#applyRampStep(row, step, steps[step]!.percent, { actor: "system:ramp", reason: `ramp step ${step + 1} of ${steps.length}: ${steps[step]!.percent}%` }, "running", "ramp.step");
+      const applied = await this.#applyRampStep(row, step, steps[step]!.percent, { actor: "system:ramp", reason: `ramp step ${step + 1} of ${steps.length}: ${steps[step]!.percent}%` }, "running", "ramp.step");
+      // A step that cannot be applied pauses the ramp (saying why) rather than staying due and
+      // re-arming the alarm at once, for ever.
+      const after = this.#sql.exec<RampRow>("SELECT * FROM ramps WHERE id = ?", row.id).toArray()[0];
+      if (!applied.ok && after?.status === "running") {
+        const reason = `step ${step + 1} could not be applied: ${applied.error.detail}; fix it, then resume or delete the ramp`;
+        this.#setRampStatus(after, "paused", reason, { actor: "system:ramp", reason }, "ramp.paused");
+      }
     }
   }
 
@@ -1372,7 +1520,7 @@ export class FlagStore extends DurableObject<Env> {
       const now = Date.now();
       this.ctx.storage.transactionSync(() => {
         this.#sql.exec("UPDATE experiments SET srm_flagged_at = ? WHERE id = ?", now, experiment.id);
-        appendAudit(this.#sql, { ...meta, action: "srm.detected", environment: experiment.environment, target: `flag:${experiment.flag}`, version: null, before: null, after: { experiment: experiment.id, pValue: experiment.srm.pValue, observed: experiment.srm.observed }, reason: `sample ratio mismatch, p = ${experiment.srm.pValue.toExponential(2)}` }, now);
+        this.#appendAudit({ ...meta, action: "srm.detected", environment: experiment.environment, target: `flag:${experiment.flag}`, version: null, before: null, after: { experiment: experiment.id, pValue: experiment.srm.pValue, observed: experiment.srm.observed }, reason: `sample ratio mismatch, p = ${experiment.srm.pValue.toExponential(2)}` }, now);
         this.#queueEvent("srm.detected", experiment.environment, meta, { experiment: experiment.id, flag: experiment.flag, srm: experiment.srm }, now);
       });
       await this.#scheduleDrain();
@@ -1448,8 +1596,11 @@ export class FlagStore extends DurableObject<Env> {
     };
   }
 
-  /** Validates the environment's flag set with this flag in it, then commits the flag. */
-  async #writeFlag(env: EnvironmentRow, key: string, definition: FlagDefinition, meta: ChangeMeta, action: string, before: FlagRow | null): Promise<Result<FlagRecord>> {
+  /**
+   * Validates the environment's flag set with this flag in it, then commits the flag — unless
+   * the result equals what is stored: then nothing is bumped, audited or announced.
+   */
+  async #writeFlag(env: EnvironmentRow, key: string, definition: FlagDefinition, meta: ChangeMeta, action: string, before: FlagRow | null): Promise<Result<FlagWritten>> {
     const candidate = this.#flagSet(env);
     candidate.flags[key] = definition;
     const validated = validateFlagSet(candidate, { before: this.#flagSet(env) });
@@ -1461,6 +1612,9 @@ export class FlagStore extends DurableObject<Env> {
       return fail(rejected(problems));
     }
     const stored = validated.flagSet.flags[key]!;
+    if (before && canonical(stored) === canonical(parseDefinition(before.definition))) {
+      return ok({ ...toFlagRecord(before), changed: false });
+    }
     this.#commit(env.name, meta, (version, now) => {
       this.#sql.exec(
         `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
@@ -1471,7 +1625,7 @@ export class FlagStore extends DurableObject<Env> {
       return { action, target: `flag:${key}`, before: before ? parseDefinition(before.definition) : null, after: stored };
     });
     await this.#scheduleDrain();
-    return ok(toFlagRecord(this.#flagRow(env.name, key)!));
+    return ok({ ...toFlagRecord(this.#flagRow(env.name, key)!), changed: true });
   }
 
   /**
@@ -1487,18 +1641,20 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   /** The body of `#commit`, for changes that span environments inside one outer transaction. */
-  #commitInTransaction(environment: string, meta: ChangeMeta, apply: (version: number, now: number) => Change, now: number): number {
+  #commitInTransaction(environment: string, meta: ChangeMeta, apply: (version: number, now: number) => Change | Change[], now: number): number {
     const { version } = this.#sql
       .exec<{ version: number }>("UPDATE environments SET version = version + 1, updated_at = ? WHERE name = ? RETURNING version", now, environment)
       .one();
-    const change = apply(version, now);
-    appendAudit(this.#sql, { action: change.action, target: change.target, before: change.before, after: change.after, actor: meta.actor, environment, version, reason: meta.reason }, now);
+    const applied = apply(version, now);
+    for (const change of Array.isArray(applied) ? applied : [applied]) {
+      this.#appendAudit({ action: change.action, target: change.target, before: change.before, after: change.after, actor: meta.actor, environment, version, reason: meta.reason }, now);
+      const event = eventFor(change.action);
+      if (event) {
+        this.#queueEvent(event, environment, meta, { target: change.target, version, before: change.before ?? null, after: change.after ?? null }, now);
+      }
+    }
     outbox.enqueue(this.#sql, "publish", environment, now);
     outbox.enqueue(this.#sql, "notify", environment, now);
-    const event = eventFor(change.action);
-    if (event) {
-      this.#queueEvent(event, environment, meta, { target: change.target, version, before: change.before ?? null, after: change.after ?? null }, now);
-    }
     return version;
   }
 
@@ -1513,6 +1669,8 @@ export class FlagStore extends DurableObject<Env> {
       actor: meta.actor,
       reason: meta.reason,
       data,
+      // Receivers hold a copy of the audit chain's head: an anchor the store cannot rewrite.
+      auditHead: auditHead(this.#sql),
     }, now, onlyWebhook);
   }
 
@@ -1547,30 +1705,46 @@ export class FlagStore extends DurableObject<Env> {
 
   async #publishDue(): Promise<void> {
     const project = this.#projectName();
-    for (const row of outbox.dueRows(this.#sql, Date.now())) {
-      outbox.take(this.#sql, row);
+    for (const row of outbox.dueRows(this.#sql, Date.now(), this.#incarnation)) {
+      // Leased past the deadline of the call it makes, so a pass of this incarnation that
+      // overlaps it leaves it alone while a fresh incarnation (after a reset) takes it at once.
+      outbox.lease(this.#sql, row, this.#incarnation, Date.now() + leaseMs(row.kind));
       try {
         const version = project === null ? 0 : await this.#perform(project, row);
         outbox.markPublished(this.#sql, row.kind, row.target, version, Date.now());
+        outbox.complete(this.#sql, row, Date.now());
+        if (row.kind === "key-index") this.#queueKeyExpiry(row.target);
       } catch (error) {
         outbox.retryLater(this.#sql, row, error instanceof Error ? error.message : String(error), Date.now());
       }
     }
   }
 
-  /** Writes one row's state to KV; returns the version written (0 for key-index rows). */
+  /** A rotated key's index entry is removed once its overlap window ends: queue that removal. */
+  #queueKeyExpiry(keyHash: string): void {
+    const key = this.#sql.exec<KeyRow>("SELECT * FROM api_keys WHERE hash = ?", keyHash).toArray()[0];
+    if (key && key.expires_at !== null && isActive(key, Date.now())) outbox.enqueue(this.#sql, "key-index", keyHash, Date.now(), key.expires_at);
+  }
+
+  #kvPut(key: string, value: string, options?: KVNamespacePutOptions): Promise<void> {
+    return withDeadline(this.env.FLAGS_KV.put(key, value, options), DEADLINE_MS.kvWrite, `KV write of ${key.split(":")[0]}`);
+  }
+
+  #kvDelete(key: string): Promise<void> {
+    return withDeadline(this.env.FLAGS_KV.delete(key), DEADLINE_MS.kvWrite, `KV delete of ${key.split(":")[0]}`);
+  }
+
+  /** Writes one row's state to KV (or announces it); returns the version written (0 when it has none). */
   async #perform(project: string, row: outbox.OutboxRow): Promise<number> {
     switch (row.kind) {
       case "publish": {
         const env = this.#sql.exec<EnvironmentRow>("SELECT * FROM environments WHERE name = ?", row.target).toArray()[0];
         if (!env) {
-          await this.env.FLAGS_KV.delete(snapshotKvKey(project, row.target));
+          await this.#kvDelete(snapshotKvKey(project, row.target));
           return 0;
         }
         const snapshot = this.#snapshot(project, env);
-        await this.env.FLAGS_KV.put(snapshotKvKey(project, env.name), JSON.stringify(snapshot), {
-          metadata: { version: snapshot.version },
-        });
+        await this.#kvPut(snapshotKvKey(project, env.name), JSON.stringify(snapshot), { metadata: { version: snapshot.version } });
         return snapshot.version;
       }
       case "notify": {
@@ -1580,18 +1754,32 @@ export class FlagStore extends DurableObject<Env> {
       case "key-index": {
         const key = this.#sql.exec<KeyRow>("SELECT * FROM api_keys WHERE hash = ?", row.target).toArray()[0];
         if (!key || !isActive(key, Date.now())) {
-          await this.env.FLAGS_KV.delete(keyIndexKvKey(row.target));
+          await this.#kvDelete(keyIndexKvKey(row.target));
         } else {
           const identity: KeyIdentity = {
             id: key.id, project, environment: key.environment, scope: key.scope,
             expiresAt: key.expires_at === null ? null : iso(key.expires_at),
           };
-          await this.env.FLAGS_KV.put(keyIndexKvKey(row.target), JSON.stringify(identity));
-          // A rotated key's index entry is removed once its overlap window ends.
-          if (key.expires_at !== null) outbox.enqueue(this.#sql, "key-index", row.target, Date.now(), key.expires_at);
+          await this.#kvPut(keyIndexKvKey(row.target), JSON.stringify(identity));
         }
         return 0;
       }
+      case "project": {
+        const createdAt = Number(this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'created_at'").toArray()[0]?.value ?? Date.now());
+        const entry: ProjectEntry = { project, createdAt: iso(createdAt) };
+        await this.#kvPut(projectKvKey(project), JSON.stringify(entry));
+        return 0;
+      }
+      case "audit-head": {
+        const head = auditHead(this.#sql);
+        if (head) await this.#kvPut(auditHeadKvKey(project), JSON.stringify(head));
+        return head?.seq ?? 0;
+      }
     }
   }
+}
+
+/** How long a row's lease lasts: past the deadline of the one call its work makes. */
+function leaseMs(kind: outbox.OutboxKind): number {
+  return (kind === "notify" ? DEADLINE_MS.broadcaster : DEADLINE_MS.kvWrite) + 1_000;
 }

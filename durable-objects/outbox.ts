@@ -3,13 +3,22 @@
  * performed by the alarm until it succeeds. Rows are coalesced per target, so a burst of changes
  * to one environment publishes its latest snapshot once rather than once per change, and a target
  * is written to KV at most once per `KV_WRITE_INTERVAL_MS` (KV's per-key write rate).
+ *
+ * A row stays in the table until its work has succeeded. While the work runs the row is leased
+ * (`lease_until`, `lease_owner`); a change queued meanwhile bumps the row's `generation`, so the
+ * success of the older work completes nothing and the row runs again. A reset or eviction
+ * mid-call leaves the row leased by an incarnation that no longer exists, and the next pass of
+ * the new incarnation takes it at once (a Durable Object has one live instance at a time).
  */
 
-/** `publish` and `key-index` write KV; `notify` announces a version to the environment's broadcaster. */
-export type OutboxKind = "publish" | "key-index" | "notify";
+/**
+ * `publish`, `key-index`, `project` (the project's registry entry) and `audit-head` (the audit
+ * chain's anchor) write KV; `notify` announces a version to the environment's broadcaster.
+ */
+export type OutboxKind = "publish" | "key-index" | "notify" | "project" | "audit-head";
 
 /** The kinds that write KV, and so wait out its per-key write interval. */
-const KV_KINDS: ReadonlySet<OutboxKind> = new Set<OutboxKind>(["publish", "key-index"]);
+const KV_KINDS: ReadonlySet<OutboxKind> = new Set<OutboxKind>(["publish", "key-index", "project", "audit-head"]);
 
 export interface OutboxRow extends Record<string, SqlStorageValue> {
   id: number;
@@ -18,6 +27,11 @@ export interface OutboxRow extends Record<string, SqlStorageValue> {
   attempts: number;
   next_attempt_at: number;
   last_error: string | null;
+  /** Bumped by every change queued for the target; a lease completes only its own generation. */
+  generation: number;
+  /** While work on the row is in flight: when its lease ends, and which incarnation holds it. */
+  lease_until: number | null;
+  lease_owner: string | null;
 }
 
 /** KV accepts about one write per second per key. */
@@ -43,19 +57,47 @@ export function enqueue(sql: SqlStorage, kind: OutboxKind, target: string, now: 
   const notBefore = last ? Math.max(at, last.published_at + KV_WRITE_INTERVAL_MS) : at;
   sql.exec(
     `INSERT INTO outbox (kind, target, attempts, next_attempt_at, created_at) VALUES (?, ?, 0, ?, ?)
-     ON CONFLICT (kind, target) DO UPDATE SET next_attempt_at = min(outbox.next_attempt_at, excluded.next_attempt_at)`,
+     ON CONFLICT (kind, target) DO UPDATE SET next_attempt_at = min(outbox.next_attempt_at, excluded.next_attempt_at),
+       generation = outbox.generation + 1`,
     kind, target, notBefore, now,
   );
 }
 
-/** Rows due at `now`, oldest first. */
-export function dueRows(sql: SqlStorage, now: number): OutboxRow[] {
-  return sql.exec<OutboxRow>("SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id", now).toArray();
+/**
+ * Rows due at `now`, oldest first: not waiting out a backoff, and not leased by a pass of this
+ * incarnation that is still within its lease. `owner` identifies the incarnation asking.
+ */
+export function dueRows(sql: SqlStorage, now: number, owner: string): OutboxRow[] {
+  return sql
+    .exec<OutboxRow>(
+      `SELECT * FROM outbox WHERE next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1 OR lease_owner IS NOT ?2)
+       ORDER BY next_attempt_at, id`,
+      now, owner,
+    )
+    .toArray();
 }
 
-/** Takes a row off the queue before its work starts, so a change made meanwhile queues anew. */
-export function take(sql: SqlStorage, row: OutboxRow): void {
-  sql.exec("DELETE FROM outbox WHERE id = ?", row.id);
+/**
+ * Marks a row in flight before its work starts. The row stays: until `complete`, a reset or a
+ * crash at any instant leaves it queued, and `/replication` shows it pending.
+ */
+export function lease(sql: SqlStorage, row: OutboxRow, owner: string, until: number): void {
+  sql.exec("UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id = ?", until, owner, row.id);
+}
+
+/**
+ * Settles a row whose work succeeded. The row is removed unless a change was queued while the
+ * work ran (a newer generation): then it stays, due again once KV's write interval allows.
+ */
+export function complete(sql: SqlStorage, row: OutboxRow, now: number): void {
+  const removed = sql.exec("DELETE FROM outbox WHERE id = ? AND generation = ?", row.id, row.generation).rowsWritten;
+  if (removed > 0) return;
+  const notBefore = KV_KINDS.has(row.kind) ? now + KV_WRITE_INTERVAL_MS : now;
+  sql.exec(
+    `UPDATE outbox SET lease_until = NULL, lease_owner = NULL, attempts = 0, last_error = NULL,
+       next_attempt_at = max(next_attempt_at, ?) WHERE id = ?`,
+    notBefore, row.id,
+  );
 }
 
 /** Records a success: what version of the target KV now holds, and when it was written. */
@@ -67,20 +109,19 @@ export function markPublished(sql: SqlStorage, kind: OutboxKind, target: string,
   );
 }
 
-/** Puts a failed row back with its attempt counted and the next try pushed out by the backoff. */
+/** Releases a failed row with its attempt counted and the next try pushed out by the backoff. */
 export function retryLater(sql: SqlStorage, row: OutboxRow, error: string, now: number): void {
   const attempts = row.attempts + 1;
   sql.exec(
-    `INSERT INTO outbox (kind, target, attempts, next_attempt_at, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (kind, target) DO UPDATE SET attempts = excluded.attempts,
-       next_attempt_at = max(outbox.next_attempt_at, excluded.next_attempt_at), last_error = excluded.last_error`,
-    row.kind, row.target, attempts, now + backoffMs(attempts), error.slice(0, 500), now,
+    `UPDATE outbox SET attempts = ?, next_attempt_at = max(next_attempt_at, ?), last_error = ?,
+       lease_until = NULL, lease_owner = NULL WHERE id = ?`,
+    attempts, now + backoffMs(attempts), error.slice(0, 500), row.id,
   );
 }
 
 /** When the alarm should next run, or null when nothing is queued. */
 export function nextDue(sql: SqlStorage): number | null {
-  const row = sql.exec<{ due: number | null }>("SELECT min(next_attempt_at) AS due FROM outbox").one();
+  const row = sql.exec<{ due: number | null }>("SELECT min(max(next_attempt_at, coalesce(lease_until, 0))) AS due FROM outbox").one();
   return row.due;
 }
 

@@ -53,6 +53,12 @@ export interface RampHistoryEntry {
 
 export interface RampInfo {
   id: string;
+  /**
+   * The share of all contexts the ramp's variant reaches at most: `currentPercent` of the contexts
+   * the flag's own rules leave undecided (those rules answer first). `effectiveNote` says so.
+   */
+  effectivePercent: number;
+  effectiveNote: string | null;
   environment: string;
   flag: string;
   variant: string;
@@ -111,8 +117,13 @@ export function toRampInfo(row: RampRow): RampInfo {
   const history = JSON.parse(row.history) as RampHistoryEntry[];
   const appliedAt = new Map<number, string>();
   for (const entry of history) appliedAt.set(entry.step, entry.at);
+  const currentPercent = history.at(-1)?.percent ?? 0;
   return {
     id: row.id,
+    effectivePercent: currentPercent,
+    effectiveNote: row.base_targeting === null || row.base_targeting === "null" || row.base_targeting === "{}"
+      ? null
+      : `the flag's own rules answer first; ${currentPercent}% applies to the contexts they leave undecided`,
     environment: row.environment,
     flag: row.flag,
     variant: row.variant,
@@ -120,7 +131,7 @@ export function toRampInfo(row: RampRow): RampInfo {
     status: row.status,
     pauseReason: row.pause_reason,
     currentStep: row.current_step,
-    currentPercent: history.at(-1)?.percent ?? 0,
+    currentPercent,
     nextAt: row.next_at === null ? null : new Date(row.next_at).toISOString(),
     steps: steps.map((step, i) => ({
       ...step,
@@ -131,4 +142,27 @@ export function toRampInfo(row: RampRow): RampInfo {
     createdAt: new Date(row.created_at).toISOString(),
     createdBy: row.created_by,
   };
+}
+
+/**
+ * The flag's own rules under targeting an earlier ramp of `variant` over `baseline` left behind
+ * (rolled back to 0% and deleted, say): its split, alone or after the rules, is dropped, so a new
+ * ramp is not placed behind an old split that answers everyone. Other targeting is returned as is.
+ */
+export function withoutRampSplit(targeting: JsonValue | null, variant: string, baseline: string): JsonValue | null {
+  const isRampSplit = (rule: JsonValue | undefined): boolean => {
+    if (rule === null || typeof rule !== "object" || Array.isArray(rule)) return false;
+    const buckets = (rule as Record<string, JsonValue>)["fractional"];
+    if (!Array.isArray(buckets) || buckets.length !== 2 || Object.keys(rule).length !== 1) return false;
+    const pairs = buckets.map((b) => (Array.isArray(b) && b.length === 2 && typeof b[0] === "string" && typeof b[1] === "number" ? [b[0], b[1]] as const : null));
+    if (pairs.some((p) => p === null)) return false;
+    const names = new Set(pairs.map((p) => p![0]));
+    return names.has(variant) && names.has(baseline) && pairs[0]![1] + pairs[1]![1] === RAMP_TOTAL_WEIGHT;
+  };
+  if (isRampSplit(targeting ?? undefined)) return null;
+  if (targeting !== null && typeof targeting === "object" && !Array.isArray(targeting) && Object.keys(targeting).length === 1) {
+    const or = (targeting as Record<string, JsonValue>)["or"];
+    if (Array.isArray(or) && or.length === 2 && isRampSplit(or[1])) return or[0] ?? null;
+  }
+  return targeting;
 }

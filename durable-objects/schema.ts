@@ -217,10 +217,33 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (trigger_id, mac)
   ) WITHOUT ROWID;
   `,
+  // 5: outbox rows stay until their work succeeds: a lease while in flight, a generation per change.
+  `
+  ALTER TABLE outbox ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+  ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+  `,
+  // 6: the project's registry entry in KV; an existing project queues it once, on upgrade.
+  `
+  INSERT OR IGNORE INTO meta (key, value)
+    SELECT 'created_at', CAST(coalesce((SELECT min(at) FROM audit WHERE action = 'project.created'), CAST(strftime('%s', 'now') AS INTEGER) * 1000) AS TEXT)
+    FROM meta WHERE key = 'project';
+  INSERT OR IGNORE INTO outbox (kind, target, attempts, next_attempt_at, created_at)
+    SELECT 'project', value, 0, 0, 0 FROM meta WHERE key = 'project';
+  `,
+  // 7: the keyed (HMAC) audit chain starts after the last plain SHA-256 entry; its head is anchored in KV.
+  `
+  INSERT OR IGNORE INTO meta (key, value) SELECT 'audit_hmac_from', CAST(coalesce(max(seq), 0) + 1 AS TEXT) FROM audit;
+  INSERT OR IGNORE INTO outbox (kind, target, attempts, next_attempt_at, created_at)
+    SELECT 'audit-head', value, 0, 0, 0 FROM meta WHERE key = 'project';
+  `,
 ];
 
-/** Brings the database up to the latest schema. Runs inside the caller's transaction. */
-export function migrate(sql: SqlStorage): void {
+/**
+ * Brings the database up to the latest schema. Runs inside the caller's transaction. Returns
+ * whether any migration ran (a migration may queue outbox work, which then needs the alarm).
+ */
+export function migrate(sql: SqlStorage): boolean {
   sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   const row = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
   const current = row?.version ?? 0;
@@ -229,6 +252,7 @@ export function migrate(sql: SqlStorage): void {
   }
   if (!row) sql.exec("INSERT INTO schema_version (version) VALUES (?)", MIGRATIONS.length);
   else if (current < MIGRATIONS.length) sql.exec("UPDATE schema_version SET version = ?", MIGRATIONS.length);
+  return current < MIGRATIONS.length;
 }
 
 /** The schema version this code writes. */

@@ -77,3 +77,17 @@ export function refersTo(rule: unknown, name: string): boolean {
   if (entries.length === 1 && entries[0]![0] === "$ref" && entries[0]![1] === name) return true;
   return entries.some(([, value]) => refersTo(value, name));
 }
+
+/**
+ * The member ids a segment change adds and removes (each sorted), for its audit entry: the count
+ * alone cannot say who gained or lost a segment. `before`/`after` are the stored JSON arrays
+ * (null for a rule segment, or a segment that does not exist).
+ */
+export function memberChanges(before: string | null, after: string | null): { membersAdded: string[]; membersRemoved: string[] } {
+  const was = new Set<string>(before === null ? [] : (JSON.parse(before) as string[]));
+  const now = new Set<string>(after === null ? [] : (JSON.parse(after) as string[]));
+  return {
+    membersAdded: [...now].filter((id) => !was.has(id)).sort(),
+    membersRemoved: [...was].filter((id) => !now.has(id)).sort(),
+  };
+}

@@ -70,6 +70,16 @@ export function projectKvKey(project: string): string {
   return `project:${project}`;
 }
 
+/**
+ * KV key of the anchor of a project's audit chain: `{"seq", "hash"}` of its last entry, written
+ * through the outbox after every audited change, and read by `/audit/verify`.
+ */
+export function auditHeadKvKey(project: string): string {
+  return `audit-head:${project}`;
+}
+
+export const AuditHeadSchema = z.object({ seq: z.number().int().positive(), hash: z.string().regex(/^[0-9a-f]{64}$/) });
+
 /** A project's registry entry in KV. */
 export const ProjectEntrySchema = z.object({ project: z.string(), createdAt: z.string() });
 export type ProjectEntry = z.infer<typeof ProjectEntrySchema>;

@@ -1,5 +1,5 @@
 /** Conversions between the FlagStore's rows and what it returns, and its small shared rules. */
-import { diffFlagSets } from "../admin/flagset-diff";
+import { canonical, diffFlagSets } from "../admin/flagset-diff";
 import type { FlagDefinition, FlagSet } from "../worker/engine/types";
 import type { StoreError } from "./result";
 import type { ApiKeyInfo, EnvironmentDiff, FlagRecord, FlagRow, KeyRow, TriggerInfo, TriggerRow } from "./store-types";
@@ -132,4 +132,34 @@ export function noTrigger(id: string) {
 /** Compares two environments' flag sets flag by flag (all flags of both, or only `keys`). */
 export function diffEnvironments(from: string, a: FlagSet, to: string, b: FlagSet, keys: string[] | null): EnvironmentDiff {
   return diffFlagSets(from, a, to, b, keys);
+}
+
+/** One flag's change between two flag sets, as the audit action that records it. */
+export interface FlagChange {
+  key: string;
+  action: "flag.created" | "flag.updated" | "flag.enabled" | "flag.disabled" | "flag.deleted";
+  before: FlagDefinition | null;
+  after: FlagDefinition | null;
+}
+
+/**
+ * The flags that differ between `before` and `after` (whole definitions, object keys sorted): a
+ * flag only in `after` is created, only in `before` deleted; one whose only difference is its
+ * `state` is enabled or disabled (a kill switch), any other difference an update.
+ */
+export function flagSetChanges(before: Record<string, FlagDefinition>, after: Record<string, FlagDefinition>): FlagChange[] {
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  const changes: FlagChange[] = [];
+  for (const key of keys) {
+    const from = Object.hasOwn(before, key) ? before[key]! : null;
+    const to = Object.hasOwn(after, key) ? after[key]! : null;
+    if (from === null) changes.push({ key, action: "flag.created", before: null, after: to });
+    else if (to === null) changes.push({ key, action: "flag.deleted", before: from, after: null });
+    else if (canonical(from) !== canonical(to)) {
+      const stateOnly = from.state !== to.state && canonical({ ...from, state: to.state }) === canonical(to);
+      const action = stateOnly ? (to.state === "ENABLED" ? "flag.enabled" : "flag.disabled") : "flag.updated";
+      changes.push({ key, action, before: from, after: to });
+    }
+  }
+  return changes;
 }

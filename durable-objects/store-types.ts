@@ -31,6 +31,14 @@ export interface FlagRecord {
   definition: FlagDefinition;
 }
 
+/**
+ * A flag as a write left it. `changed: false` when the write asked for what the flag already
+ * was: nothing was committed, audited or announced, and `version` is the flag's current one.
+ */
+export interface FlagWritten extends FlagRecord {
+  changed: boolean;
+}
+
 /** Who makes a change and why; recorded in the audit log. */
 export interface ChangeMeta {
   actor: string;
@@ -58,7 +66,8 @@ export interface CreatedKey extends ApiKeyInfo {
 
 export interface ReplicationStatus {
   published: { kind: string; target: string; version: number; publishedAt: string }[];
-  pending: { kind: string; target: string; attempts: number; nextAttemptAt: string; lastError: string | null }[];
+  /** `inFlight`: work on the row has started and not yet succeeded (it stays queued until it does). */
+  pending: { kind: string; target: string; attempts: number; nextAttemptAt: string; lastError: string | null; inFlight: boolean }[];
 }
 
 /** A flag's project-level facts, shared by every environment. */
@@ -100,6 +109,8 @@ export interface TriggerOutcome {
   version: number | null;
   state: "ENABLED" | "DISABLED" | null;
   defaultVariant: string | null;
+  /** False when the action found the flag (or ramp) already as it would leave it: nothing was written. */
+  changed: boolean;
   ramp?: RampInfo;
 }
 

@@ -1,7 +1,8 @@
 /**
  * What the edge reports back about evaluations, in batches: exposures of experiments and ramp
  * steps (unique units per variant), evaluation counts per flag and variant (for stale-flag
- * detection), and shadow comparisons of a draft configuration against live.
+ * detection), shadow comparisons of a draft configuration against live, and which API keys were
+ * used (their `last_used_at`).
  *
  * Units are counted exactly: one row per (subject, unit) in `exposure_units`, inserted with
  * `INSERT OR IGNORE`, and a per-variant counter bumped only when a row was really inserted — so a
@@ -21,8 +22,16 @@ export const TelemetryBatchSchema = z.object({
   })).max(100_000),
   exposures: z.array(z.object({ subject: z.string(), unit: z.string(), variant: z.string(), at: z.number() })).max(100_000),
   shadow: z.array(z.object({ draftId: z.string(), flag: z.string(), unit: z.string(), liveVariant: z.string(), draftVariant: z.string() })).max(100_000),
+  /** API keys the edge accepted, with when it last did (ms since epoch). */
+  keys: z.array(z.object({ id: z.string().max(200), lastUsedAt: z.number() })).max(100_000).default([]),
 });
 export type TelemetryBatch = z.infer<typeof TelemetryBatchSchema>;
+
+/**
+ * A key's `last_used_at` moves at most this often: the edge reports a key at most once per this
+ * interval per isolate, and the store ignores a report less than this after the recorded time.
+ */
+export const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** Applies a batch; returns the exposure subjects that gained units. Call inside a transaction. */
 export function applyTelemetry(sql: SqlStorage, batch: TelemetryBatch): Set<string> {
@@ -48,6 +57,15 @@ export function applyTelemetry(sql: SqlStorage, batch: TelemetryBatch): Set<stri
       );
       touched.add(e.subject);
     }
+  }
+  const now = Date.now();
+  for (const k of batch.keys) {
+    // Never in the future: a skewed or bogus report cannot make a key look used later than now.
+    const at = Math.min(k.lastUsedAt, now);
+    sql.exec(
+      "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?1 - ?3)",
+      at, k.id, LAST_USED_RESOLUTION_MS,
+    );
   }
   for (const s of batch.shadow) {
     sql.exec(

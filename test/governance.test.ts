@@ -3,6 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { createHmac } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearKeyCache } from "../worker/keys";
+import { pendingFlush } from "../worker/telemetry";
 import { call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
@@ -352,5 +353,75 @@ describe("scopes", () => {
       expect((await call(method, `${P("gov-scope")}/${path}`, { token: key })).status, path).toBe(403);
     }
     expect(env.ADMIN_TOKEN).toBeTruthy();
+  });
+});
+
+describe("small promises kept", () => {
+  it("validates a promote dry run exactly like the promotion: a child without its parent is the same 400", async () => {
+    const project = "gov-promote-dry";
+    await setupProject(project);
+    const staging = {
+      flags: {
+        parent: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on" },
+        child: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on", prerequisites: [{ flag: "parent", variant: "on" }] },
+      },
+    };
+    expect((await call("PUT", `${P(project)}/environments/staging/flagd`, { body: staging })).status).toBe(200);
+    const body = { from: "staging", to: "development", flags: ["child"] };
+    const dry = await call("POST", `${P(project)}/promote?dryRun=true`, { body });
+    const real = await call("POST", `${P(project)}/promote`, { body });
+    expect(real.status).toBe(400);
+    expect(dry.status).toBe(400);
+    expect(dry.body.detail).toBe(real.body.detail);
+  });
+
+  it("keeps the reason sent in a draft/publish body", async () => {
+    const project = "gov-draft-reason";
+    await setupProject(project);
+    const flagSet = (await call("GET", `${P(project)}/environments/production/flagd`)).body;
+    flagSet.flags["kill-switch"].state = "DISABLED";
+    expect((await call("PUT", `${P(project)}/environments/production/draft`, { body: { flagSet } })).status).toBe(200);
+    const published = await call("POST", `${P(project)}/environments/production/draft/publish`, { body: { reason: "INC-42 rollout" } });
+    expect(published.status).toBe(200);
+    const entry = (await call("GET", `${P(project)}/audit?flag=kill-switch&limit=1`)).body.entries[0];
+    expect(entry).toMatchObject({ action: "flag.disabled", reason: "INC-42 rollout" });
+  });
+
+  it("records the member ids a segment change adds and removes", async () => {
+    const project = "gov-seg-ids";
+    await setupProject(project);
+    await call("PUT", `${P(project)}/segments/beta`, { body: { members: ["u1", "u2", "u3"] } });
+    await call("PUT", `${P(project)}/segments/beta`, { body: { members: ["u2", "u3", "u4", "u5"] } });
+    const entry = (await call("GET", `${P(project)}/audit?environment=production&limit=1`)).body.entries[0];
+    expect(entry.action).toBe("segment.changed");
+    expect(entry.after).toMatchObject({ membersAdded: ["u4", "u5"], membersRemoved: ["u1"] });
+  });
+});
+
+describe("key use reported by the edge", () => {
+  it("shows lastUsedAt for a client key used for evaluations, once the edge's batch is sent", async () => {
+    const project = "gov-key-last-used";
+    const { key, keyId } = await setupProject(project);
+    const listed = async () => (await call("GET", `${P(project)}/environments/production/keys`)).body.find((k: { id: string }) => k.id === keyId);
+    expect((await listed()).lastUsedAt).toBeNull();
+    for (let i = 0; i < 3; i++) expect((await evaluate(key, "kill-switch", { targetingKey: `u${i}` })).status).toBe(200);
+    await pendingFlush();
+    const used = await listed();
+    expect(used.lastUsedAt).not.toBeNull();
+    expect(Date.now() - Date.parse(used.lastUsedAt)).toBeLessThan(60_000);
+  });
+});
+
+describe("segments used by what runs", () => {
+  it("refuses to delete a segment a staged draft uses, naming the draft", async () => {
+    const project = "seg-draft-user";
+    await setupProject(project);
+    await call("PUT", `${P(project)}/segments/enterprise`, { body: { rule: { "==": [{ var: "plan" }, "enterprise"] } } });
+    const flagSet = (await call("GET", `${P(project)}/environments/production/flagd`)).body;
+    flagSet.flags.sso = { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targeting: { if: [{ $ref: "enterprise" }, "on", null] } };
+    expect((await call("PUT", `${P(project)}/environments/production/draft`, { body: { flagSet } })).status).toBe(200);
+    const refused = await call("DELETE", `${P(project)}/segments/enterprise`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain("the draft of production");
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { rampTargeting } from "../durable-objects/ramps";
 import { sampleRatioTest } from "../durable-objects/stats";
 import { compileFlagSet } from "../worker/engine/index";
+import type { FlagDefinition } from "../worker/engine/types";
 import worker from "../worker/index";
 import { clearSnapshotCache } from "../worker/snapshot-cache";
 import { pendingFlush, unitId } from "../worker/telemetry";
@@ -103,7 +104,7 @@ describe("scheduled ramps", () => {
 
   it("advances each step exactly once, across repeated alarms and an evicted object", async () => {
     await setupProject("ramp-once");
-    const flag = `${P("ramp-once")}/environments/production/flags/new-checkout`;
+    const flag = `${P("ramp-once")}/environments/production/flags/kill-switch`;
     await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 20, afterSeconds: 60 }, { percent: 30, afterSeconds: 60 }] } });
     await drainOutbox("ramp-once");
     await drainOutbox("ramp-once");
@@ -205,7 +206,7 @@ describe("sample-ratio mismatch", () => {
 
   it("pauses a ramp step whose split is off, audited and sent as an event", async () => {
     await setupProject("srm-ramp");
-    const flag = `${P("srm-ramp")}/environments/production/flags/new-checkout`;
+    const flag = `${P("srm-ramp")}/environments/production/flags/kill-switch`;
     const ramp = (await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: [{ percent: 50 }, { percent: 100, afterSeconds: 3600 }] } })).body;
     const subject = `ramp:${ramp.id}:0`;
     const exposures = Array.from({ length: 20_000 }, (_, i) => ({ subject, unit: `u${i}`, variant: i < 11_000 ? "on" : "off", at: 1 }));
@@ -215,7 +216,7 @@ describe("sample-ratio mismatch", () => {
     expect(paused.pauseReason).toMatch(/sample ratio mismatch/);
     const report = (await call("GET", `${flag}/ramp/exposures`)).body;
     expect(report.steps[0].srm).toMatchObject({ mismatch: true, observed: { on: 11_000, off: 9_000 } });
-    const audit = (await call("GET", `${P("srm-ramp")}/audit?flag=new-checkout&limit=1`)).body.entries[0];
+    const audit = (await call("GET", `${P("srm-ramp")}/audit?flag=kill-switch&limit=1`)).body.entries[0];
     expect(audit).toMatchObject({ actor: "system:srm", action: "ramp.paused" });
   });
 });
@@ -337,5 +338,36 @@ describe("prerequisites through the admin API", () => {
     expect(plain.flags["express-pay"].targeting.if).toHaveLength(3);
     const extended = (await call("GET", `${P("prereq")}/environments/production/flagd`)).body;
     expect(extended.flags["express-pay"].prerequisites).toHaveLength(1);
+  });
+});
+
+describe("experiment weights default to what the flag serves", () => {
+  const split: FlagDefinition = { state: "ENABLED", variants: { a: "A", b: "B" }, defaultVariant: "a", targeting: { fractional: [["a", 20], ["b", 80]] } };
+
+  it("a 20/80 flag with weights omitted: 100,000 units assigned by the engine raise no mismatch and no srm.detected", async () => {
+    const project = "exp-default-weights";
+    await setupProject(project, { flags: { split } });
+    const hook = await call("POST", `${P(project)}/webhooks`, { body: { url: "https://receiver.example/hook", events: ["srm.detected"] } });
+    const started = await call("POST", `${P(project)}/environments/production/flags/split/experiment`, { body: {} });
+    expect(started.status).toBe(201);
+    expect(started.body.weights).toEqual({ a: 20, b: 80 });
+    const set = compileFlagSet({ flags: { split } });
+    const exposures = Array.from({ length: 100_000 }, (_, i) => {
+      const result = set.evaluate("split", { targetingKey: `user-${i}` });
+      return { subject: `exp:${started.body.id}`, unit: `u${i}`, variant: result.kind === "value" ? result.variant : "?", at: 1 };
+    });
+    await store(project).recordTelemetry({ usage: [], exposures, shadow: [] });
+    const experiment = (await call("GET", `${P(project)}/experiments/${started.body.id}`)).body;
+    expect(experiment.srm.mismatch).toBe(false);
+    expect(experiment.srmFlaggedAt).toBeNull();
+    expect((await call("GET", `${P(project)}/webhooks/${hook.body.id}/deliveries`)).body).toEqual([]);
+  }, 60_000);
+
+  it("asks for weights when the flag's rules are not one split", async () => {
+    const project = "exp-weights-required";
+    await setupProject(project);
+    const refused = await call("POST", `${P(project)}/environments/production/flags/banner-color/experiment`, { body: {} });
+    expect(refused.status).toBe(400);
+    expect(refused.body.detail).toContain("give the intended weights");
   });
 });

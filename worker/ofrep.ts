@@ -128,7 +128,7 @@ ofrep.post("/evaluate/flags", async (c) => {
 
 /** Counts the evaluations for stale-flag detection, exposures and shadow comparison, off the hot path. */
 function record(c: Context<OfrepEnv>, snapshot: CompiledSnapshot, context: EvaluationContext, results: readonly EvaluationResult[]): void {
-  recordEvaluations(snapshot, context, results);
+  recordEvaluations(snapshot, context, results, c.get("identity").id);
   const sending = flush((project) => c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project)));
   if (sending) c.executionCtx.waitUntil(sending);
 }

@@ -1,14 +1,15 @@
 /**
  * Evaluation telemetry at the edge: evaluation counts per flag and variant (stale-flag
  * detection), exposures of flags under a ramp or an experiment (unique units), and shadow
- * comparisons against a staged draft. Nothing here delays an answer: records go into isolate
+ * comparisons against a staged draft, and the API keys that were used (a key's "last used").
+ * Nothing here delays an answer: records go into isolate
  * memory and are sent to the project's FlagStore in batches from `waitUntil`, which keeps the
  * isolate alive until the batch is delivered, so a frozen isolate loses nothing.
  */
 import { createHash } from "node:crypto";
 import type { EvaluationContext, EvaluationResult } from "./engine/types";
 import type { CompiledSnapshot } from "./snapshot-cache";
-import type { TelemetryBatch } from "../durable-objects/telemetry";
+import { LAST_USED_RESOLUTION_MS, type TelemetryBatch } from "../durable-objects/telemetry";
 
 /** How long records gather before a batch is sent. */
 const FLUSH_DELAY_MS = 250;
@@ -24,16 +25,20 @@ interface Buffer {
   usage: Map<EvaluationResult | string, TelemetryBatch["usage"][number]>;
   exposures: Map<string, TelemetryBatch["exposures"][number]>;
   shadow: Map<string, TelemetryBatch["shadow"][number]>;
+  /** Key id → when it was last used. */
+  keys: Map<string, number>;
 }
 
 const buffers = new Map<string, Buffer>();
 const sentExposures = new Set<string>();
+/** Key id → the use this isolate last reported; a key is reported again once the resolution has passed. */
+const keysReportedAt = new Map<string, number>();
 let flushing: Promise<void> | null = null;
 
 function bufferFor(project: string): Buffer {
   let buffer = buffers.get(project);
   if (!buffer) {
-    buffer = { usage: new Map(), exposures: new Map(), shadow: new Map() };
+    buffer = { usage: new Map(), exposures: new Map(), shadow: new Map(), keys: new Map() };
     buffers.set(project, buffer);
   }
   return buffer;
@@ -55,10 +60,24 @@ function variantOf(result: EvaluationResult): string {
   }
 }
 
-/** Records the evaluations of one request; the caller then passes `flush(...)` to `waitUntil`. */
-export function recordEvaluations(snapshot: CompiledSnapshot, context: EvaluationContext, results: readonly EvaluationResult[]): void {
+/**
+ * Records that the edge accepted key `keyId` of `project` (its "last used"), for the next batch;
+ * a key this isolate reported less than `LAST_USED_RESOLUTION_MS` ago is not reported again.
+ * Paths that accept a key without evaluating (flagd sync, event streams) call it directly, then
+ * pass `flush(...)` to `waitUntil`.
+ */
+export function recordKeyUse(project: string, keyId: string, now = Date.now()): void {
+  if (now - (keysReportedAt.get(keyId) ?? 0) >= LAST_USED_RESOLUTION_MS) bufferFor(project).keys.set(keyId, now);
+}
+
+/**
+ * Records the evaluations of one request, made with the key `keyId`; the caller then passes
+ * `flush(...)` to `waitUntil`.
+ */
+export function recordEvaluations(snapshot: CompiledSnapshot, context: EvaluationContext, results: readonly EvaluationResult[], keyId?: string): void {
   const now = Date.now();
   const buffer = bufferFor(snapshot.project);
+  if (keyId !== undefined) recordKeyUse(snapshot.project, keyId, now);
   const targetingKey = typeof context.targetingKey === "string" && context.targetingKey !== "" ? context.targetingKey : null;
   let unit: string | null = null;
   for (const result of results) {
@@ -131,12 +150,15 @@ async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }
     usage: [...usage.values()],
     exposures: [...buffer.exposures.values()],
     shadow: [...buffer.shadow.values()],
+    keys: [...buffer.keys].map(([id, lastUsedAt]) => ({ id, lastUsedAt })),
   };
   for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
     try {
       await store.recordTelemetry(batch);
       if (sentExposures.size + buffer.exposures.size > MAX_REMEMBERED_EXPOSURES) sentExposures.clear();
       for (const key of buffer.exposures.keys()) sentExposures.add(key);
+      if (keysReportedAt.size > MAX_REMEMBERED_EXPOSURES) keysReportedAt.clear();
+      for (const [id, at] of buffer.keys) keysReportedAt.set(id, at);
       return;
     } catch (error) {
       if (attempt === SEND_ATTEMPTS) {
@@ -161,6 +183,7 @@ function mergeBack(project: string, buffer: Buffer): void {
   }
   for (const [key, exposure] of buffer.exposures) if (!target.exposures.has(key)) target.exposures.set(key, exposure);
   for (const [key, shadow] of buffer.shadow) if (!target.shadow.has(key)) target.shadow.set(key, shadow);
+  for (const [id, at] of buffer.keys) target.keys.set(id, Math.max(at, target.keys.get(id) ?? 0));
 }
 
 function usageKey(entry: TelemetryBatch["usage"][number]): string {

@@ -160,6 +160,8 @@ export const RampSchema = z.object({
   pauseReason: z.string().nullable(),
   currentStep: z.number(),
   currentPercent: z.number(),
+  effectivePercent: z.number().optional(),
+  effectiveNote: z.string().nullable().optional(),
   nextAt: z.string().nullable(),
   steps: z.array(z.object({
     percent: z.number(),

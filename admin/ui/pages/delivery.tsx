@@ -30,6 +30,8 @@ export interface DeliveryState {
   rampForm?: RampForm | null;
   rampErrors?: Record<string, string[]>;
   experimentErrors?: Record<string, string[]>;
+  /** The weights of the split the flag serves, the experiment form's defaults; null when it serves no single split. */
+  servedWeights?: Record<string, number> | null;
 }
 
 export const RAMP_STEP_ROWS = 5;
@@ -88,6 +90,7 @@ function RampPanel(props: PanelProps) {
             {` at ${ramp.currentPercent}%`}
           </p>
           <div class="bar" aria-hidden="true"><span class={`fill ${widthClass(ramp.currentPercent)}`}></span></div>
+          {ramp.effectiveNote && <p class="hint" id="ramp-effective">{`Effective share: at most ${ramp.effectivePercent ?? ramp.currentPercent}% — ${ramp.effectiveNote}.`}</p>}
           {ramp.pauseReason && <div class="notice warn" role="status">{`Paused: ${ramp.pauseReason}`}</div>}
           <ol class="timeline" aria-label="Ramp steps">
             {ramp.steps.map((step, i) => (
@@ -263,11 +266,16 @@ function ExperimentPanel(props: PanelProps) {
           {errors["form"] && <div class="notice error" role="alert" id="experiment-error">{errors["form"].join("; ")}</div>}
           <fieldset>
             <legend>Intended weights</legend>
+            <p class="hint">
+              {props.delivery.servedWeights
+                ? "Pre-filled with the split this flag serves; change them only if you mean to test against other weights."
+                : "This flag serves no single split: give the weights each variant is meant to get."}
+            </p>
             <div class="row">
               {props.variants.map((v) => (
                 <div class="field">
                   <label for={`weight-${v}`}>{v}</label>
-                  <input id={`weight-${v}`} type="number" name={`weight-${v}`} value="1" min="0" step="any" size={6} />
+                  <input id={`weight-${v}`} type="number" name={`weight-${v}`} value={props.delivery.servedWeights ? String(props.delivery.servedWeights[v] ?? 0) : ""} min="0" step="any" size={6} />
                 </div>
               ))}
             </div>

@@ -1,5 +1,6 @@
 /** Ramps (per flag and environment) and experiments: the routes behind the flag page's panels and the experiments screen. */
-import { seg, type AdminClient } from "../api";
+import { FlagSchema, seg, type AdminClient } from "../api";
+import { servedWeights } from "../../../durable-objects/served-split";
 import { apiFailure, apiPath, doneNotice, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import type { FlagPageProps } from "../pages/flag";
 import { FlagPage } from "../pages/flag";
@@ -15,15 +16,17 @@ const RAMP_ACTIONS = ["pause", "resume", "complete", "rollback", "delete"] as co
 /** The ramp, its exposures and the flag's experiments in one environment (missing pieces are empty). */
 export async function loadDelivery(api: AdminClient, project: string, flag: string, environment: string): Promise<DeliveryState> {
   const rampPath = apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/ramp`);
-  const [ramp, exposures, experiments] = await Promise.all([
+  const [ramp, exposures, experiments, current] = await Promise.all([
     api.get(rampPath, RampSchema),
     api.get(`${rampPath}/exposures`, RampExposuresSchema),
     api.get(apiPath(project, "/experiments"), ExperimentListSchema),
+    api.get(apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}`), FlagSchema),
   ]);
   return {
     ramp: ramp.ok ? ramp.body : null,
     exposures: exposures.ok ? exposures.body : null,
     experiments: experiments.ok ? experiments.body.filter((e) => e.flag === flag && e.environment === environment) : [],
+    servedWeights: current.ok ? servedWeights(current.body.targeting) : null,
   };
 }
 
@@ -99,7 +102,9 @@ export function registerDelivery(ui: ConsoleApp, loadFlagPage: LoadFlagPage): vo
       const weight = Number(value);
       if (value.trim() !== "" && Number.isFinite(weight) && weight > 0) weights[name.slice("weight-".length)] = weight;
     }
-    const result = await api.send("POST", apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/experiment`), { weights }, ExperimentSchema);
+    // No weights typed: the API uses the weights the flag serves.
+    const body = Object.keys(weights).length > 0 ? { weights } : {};
+    const result = await api.send("POST", apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/experiment`), body, ExperimentSchema);
     if (result.ok) return redirectDone(c, `experiments/${seg(result.body.id)}`, "experiment-started", { flag, env: environment });
     if (result.status !== 400 && result.status !== 409) return apiFailure(c, result);
     const page = await loadFlagPage(c, flag, environment);

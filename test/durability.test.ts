@@ -1,0 +1,212 @@
+/**
+ * Nothing acknowledged is lost: outbox rows stay until their work has succeeded, survive a reset
+ * of the FlagStore in the middle of a KV write, and a KV call that never settles holds nothing up.
+ */
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ProjectEntrySchema, projectKvKey, snapshotKvKey } from "../durable-objects/snapshot";
+import { DEADLINE_MS } from "../lib/deadline";
+import { advanceRamps, call, drainOutbox, setupProject, store } from "./helpers";
+
+async function kvVersion(project: string, environment = "production"): Promise<number | undefined> {
+  return (await env.FLAGS_KV.get<{ version: number }>(snapshotKvKey(project, environment), "json"))?.version;
+}
+
+/** A KV binding whose snapshot writes never settle; `started` resolves when the first one begins. */
+function hangingKv(): { kv: KVNamespace; started: Promise<void> } {
+  let began: () => void = () => {};
+  const started = new Promise<void>((resolve) => (began = resolve));
+  const kv = Object.create(env.FLAGS_KV) as KVNamespace;
+  kv.put = ((key: string, value: string, options?: KVNamespacePutOptions) => {
+    if (!key.startsWith("snapshot:")) return env.FLAGS_KV.put(key, value, options);
+    began();
+    return new Promise<void>(() => {});
+  }) as KVNamespace["put"];
+  return { kv, started };
+}
+
+/** Starts the alarm with a KV whose snapshot write hangs; resolves once that write is in flight. */
+async function alarmStuckInKvWrite(project: string): Promise<void> {
+  const { kv, started } = hangingKv();
+  await runInDurableObject(store(project), (instance, state) => {
+    Object.assign(instance, { env: { ...env, FLAGS_KV: kv } });
+    // The snapshot's row first: the pass stops in its write, before any other row.
+    state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0 WHERE kind = 'publish'");
+    void instance.alarm().catch(() => {});
+  });
+  await started;
+}
+
+/** Resets the object, as a deploy or an eviction does: the next call gets a fresh instance. */
+async function resetObject(project: string): Promise<void> {
+  await runInDurableObject(store(project), (_instance, state) => {
+    state.abort("reset mid-publish");
+  }).catch(() => {});
+}
+
+describe("an outbox row survives a reset in the middle of its work", () => {
+  it("keeps the change queued while the KV write is in flight, and a fresh instance publishes it", async () => {
+    const project = "dur-reset";
+    const { version } = await setupProject(project);
+    const off = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } });
+    expect(off.body.version).toBe(version + 1);
+
+    await alarmStuckInKvWrite(project);
+    const during = await call("GET", `/admin/v1/projects/${project}/replication`);
+    expect(during.body.pending).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "publish", target: "production", inFlight: true })]));
+
+    await resetObject(project);
+    expect(await kvVersion(project)).toBe(version);
+    const after = await call("GET", `/admin/v1/projects/${project}/replication`);
+    expect(after.body.pending).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "publish", target: "production" })]));
+
+    await drainOutbox(project);
+    expect(await kvVersion(project)).toBe(version + 1);
+    const snapshot = await env.FLAGS_KV.get<{ flagSet: { flags: Record<string, { state: string }> } }>(snapshotKvKey(project, "production"), "json");
+    expect(snapshot?.flagSet.flags["kill-switch"]?.state).toBe("DISABLED");
+    expect((await call("GET", `/admin/v1/projects/${project}/replication`)).body.pending).toEqual([]);
+  });
+
+  it("keeps a ramp step's publish queued across a reset", async () => {
+    const project = "dur-ramp";
+    const { version } = await setupProject(project);
+    const started = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`, {
+      body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 3600 }] },
+    });
+    expect(started.status).toBe(201);
+    await drainOutbox(project);
+    const stepOne = await kvVersion(project);
+    expect(stepOne).toBeGreaterThan(version);
+
+    // The step is applied; its publish waits out KV's write interval, then hangs.
+    await advanceRamps(project);
+    expect(await kvVersion(project)).toBe(stepOne);
+    await alarmStuckInKvWrite(project);
+    await resetObject(project);
+    const ramp = await call("GET", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`);
+    expect(ramp.body.currentPercent).toBe(50);
+    expect(await kvVersion(project)).toBe(stepOne);
+
+    await drainOutbox(project);
+    expect(await kvVersion(project)).toBe(stepOne! + 1);
+  });
+
+  it("publishes a change committed while an older version's write is in flight", async () => {
+    const project = "dur-newer";
+    const { version } = await setupProject(project);
+    await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } });
+    const writes: number[] = [];
+    await runInDurableObject(store(project), async (instance, state) => {
+      const kv = Object.create(env.FLAGS_KV) as KVNamespace;
+      kv.put = (async (key: string, value: string, options?: KVNamespacePutOptions) => {
+        if (key.startsWith("snapshot:")) {
+          writes.push(JSON.parse(value).version);
+          // The next change commits while this write (of the version before it) is in flight.
+          if (writes.length === 1) await instance.setFlagState("production", "kill-switch", "ENABLED", { actor: "test", reason: null, ifMatch: null });
+        }
+        return env.FLAGS_KV.put(key, value, options);
+      }) as KVNamespace["put"];
+      Object.assign(instance, { env: { ...env, FLAGS_KV: kv } });
+      state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0");
+      await instance.alarm();
+    });
+    expect(await kvVersion(project)).toBe(version + 1);
+    expect((await call("GET", `/admin/v1/projects/${project}/replication`)).body.pending).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: "publish", target: "production", inFlight: false })]),
+    );
+    await drainOutbox(project);
+    expect(writes).toEqual([version + 1, version + 2]);
+    expect(await kvVersion(project)).toBe(version + 2);
+  });
+});
+
+describe("a KV write that never settles", () => {
+  it("times out, is retried, and does not wedge later alarms", async () => {
+    const project = "dur-hang";
+    const { version } = await setupProject(project);
+    await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } });
+    const { kv } = hangingKv();
+    await runInDurableObject(store(project), async (instance, state) => {
+      Object.assign(instance, { env: { ...env, FLAGS_KV: kv } });
+      state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0");
+      // Settles once the write's deadline has passed, not never.
+      await instance.alarm();
+    });
+    const status = await call("GET", `/admin/v1/projects/${project}/replication`);
+    const row = status.body.pending.find((r: { kind: string }) => r.kind === "publish");
+    expect(row).toMatchObject({ target: "production", attempts: 1, inFlight: false });
+    expect(row.lastError).toContain(`did not answer within ${DEADLINE_MS.kvWrite} ms`);
+
+    // KV recovers: the next alarm publishes; nothing waits behind the abandoned write.
+    await runInDurableObject(store(project), (instance) => {
+      Object.assign(instance, { env });
+    });
+    await drainOutbox(project);
+    expect(await kvVersion(project)).toBe(version + 1);
+  }, 20_000);
+});
+
+// Ramps are advanced by the same alarm; a due step is applied once however often it runs.
+it("applies a due ramp step once although the alarm runs again", async () => {
+  const project = "dur-ramp-once";
+  await setupProject(project);
+  await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`, {
+    body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 3600 }] },
+  });
+  await advanceRamps(project);
+  const before = (await call("GET", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`)).body;
+  await drainOutbox(project);
+  const after = (await call("GET", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`)).body;
+  expect(after.history).toEqual(before.history);
+});
+
+describe("the project registry in KV", () => {
+  it("is written through the outbox when a project is created", async () => {
+    const project = "dur-registry";
+    await setupProject(project);
+    const entry = ProjectEntrySchema.parse(await env.FLAGS_KV.get(projectKvKey(project), "json"));
+    expect(entry.project).toBe(project);
+    expect(Date.parse(entry.createdAt)).toBeGreaterThan(0);
+  });
+
+  it("is written on upgrade for a project created before the registry existed", async () => {
+    const project = "dur-registry-upgrade";
+    await setupProject(project);
+    // Stand the object back to a release without the registry: no entry, no queued row, schema 5.
+    await runInDurableObject(store(project), (_i, state) => {
+      state.storage.sql.exec("DELETE FROM outbox WHERE kind = 'project'");
+      state.storage.sql.exec("DELETE FROM meta WHERE key = 'created_at'");
+      state.storage.sql.exec("UPDATE schema_version SET version = 5");
+    });
+    await env.FLAGS_KV.delete(projectKvKey(project));
+    await resetObject(project);
+    expect(await call("GET", `/admin/v1/projects/${project}`)).toMatchObject({ status: 200 });
+    expect(await runInDurableObject(store(project), (_i, state) => state.storage.getAlarm())).not.toBeNull();
+    await drainOutbox(project);
+    expect(ProjectEntrySchema.parse(await env.FLAGS_KV.get(projectKvKey(project), "json")).project).toBe(project);
+  });
+});
+
+describe("a broadcaster that never answers", () => {
+  it("fails the notify row after its deadline; the row is retried and later alarms run", async () => {
+    const project = "dur-notify-hang";
+    await setupProject(project);
+    await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } });
+    await runInDurableObject(store(project), async (instance, state) => {
+      const hung = { getByName: () => ({ notify: () => new Promise<never>(() => {}) }) };
+      Object.assign(instance, { env: { ...env, BROADCASTER: hung } });
+      state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0");
+      await instance.alarm();
+    });
+    const status = await call("GET", `/admin/v1/projects/${project}/replication`);
+    const notify = status.body.pending.find((r: { kind: string }) => r.kind === "notify");
+    expect(notify).toMatchObject({ target: "production", attempts: 1, inFlight: false });
+    expect(notify.lastError).toContain(`did not answer within ${DEADLINE_MS.broadcaster} ms`);
+    await runInDurableObject(store(project), (instance) => {
+      Object.assign(instance, { env });
+    });
+    await drainOutbox(project);
+    expect((await call("GET", `/admin/v1/projects/${project}/replication`)).body.pending).toEqual([]);
+  }, 20_000);
+});

@@ -1,0 +1,60 @@
+/**
+ * Webhook deliveries go to public hosts only and never follow a redirect, whatever URL the
+ * stored subscription holds (defence in depth behind the admin API's validation).
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { call, drainOutbox, setupProject, store } from "./helpers";
+
+const P = (project: string) => `/admin/v1/projects/${project}`;
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("webhook delivery safety", () => {
+  it.each([
+    ["http://127.0.0.1:8787/hook", "loopback"],
+    ["http://169.254.169.254/latest/meta-data", "link-local"],
+    ["https://10.0.0.1/", "private"],
+    ["https://192.168.1.20/", "private"],
+    ["https://[::1]/hook", "loopback"],
+    ["https://[fd00::1]/hook", "private"],
+    ["https://[::ffff:10.0.0.1]/hook", "private"],
+    ["http://localhost:9000/", "loopback"],
+  ])("refuses to deliver to %s (%s) without making a request", async (url, kind) => {
+    const project = `hook-ssrf-${kind}-${Math.abs([...url].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 0))}`;
+    await setupProject(project);
+    const hook = (await call("POST", `${P(project)}/webhooks`, { body: { url: "https://receiver.example/hook", events: ["ping"] } })).body;
+    await runInDurableObject(store(project), (_i, state) => {
+      state.storage.sql.exec("UPDATE webhooks SET url = ? WHERE id = ?", url, hook.id);
+    });
+    const requests: string[] = [];
+    vi.stubGlobal("fetch", async (target: string) => {
+      requests.push(String(target));
+      return new Response("ok");
+    });
+    expect((await call("POST", `${P(project)}/webhooks/${hook.id}/ping`)).status).toBe(201);
+    await drainOutbox(project);
+    expect(requests).toEqual([]);
+    const [delivery] = (await call("GET", `${P(project)}/webhooks/${hook.id}/deliveries`)).body;
+    expect(delivery).toMatchObject({ status: "failed", attempts: 1 });
+    expect(delivery.lastError).toContain(`a ${kind} address`);
+  });
+
+  it("does not follow a redirect: a 307 is a failed attempt that says why", async () => {
+    const project = "hook-redirect";
+    await setupProject(project);
+    const hook = (await call("POST", `${P(project)}/webhooks`, { body: { url: "https://receiver.example/hook", events: ["ping"] } })).body;
+    const modes: RequestInit["redirect"][] = [];
+    vi.stubGlobal("fetch", async (_url: string, init: RequestInit) => {
+      modes.push(init.redirect);
+      // What a runtime following redirects would do is up to `redirect`; answer as the receiver did.
+      return new Response(null, { status: 307, headers: { location: "http://169.254.169.254/latest" } });
+    });
+    await call("POST", `${P(project)}/webhooks/${hook.id}/ping`);
+    await drainOutbox(project);
+    expect(modes).toEqual(["manual"]);
+    const [delivery] = (await call("GET", `${P(project)}/webhooks/${hook.id}/deliveries`)).body;
+    expect(delivery).toMatchObject({ status: "pending", lastStatus: 307 });
+    expect(delivery.lastError).toContain("redirects are not followed");
+  });
+});
