@@ -15,7 +15,7 @@ import { authenticateAdmin, type Actor } from "./auth";
 import { isJsonContentType, MAX_ADMIN_BODY_BYTES, readJson } from "./json-body";
 import { problem, storeProblem } from "./problem";
 import { knownProject, registerProject } from "./projects";
-import { allowsLocalWebhooks, webhookUrlRefusal } from "./webhook-url";
+import { allowsLocalWebhooks, webhookUrlRefusal } from "../lib/webhook-url";
 import { hooks } from "./webhooks-in";
 import { openApiDocument } from "./openapi";
 import {

@@ -7,7 +7,8 @@
  * end is detected too. Entries written before the keyed chain existed (seq below
  * `audit_hmac_from` in `meta`) keep their plain SHA-256 hashes and verify as such.
  */
-import { createHash, createHmac, hkdfSync } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
+import { deriveKey } from "../lib/signing";
 
 export interface NewAuditEntry {
   actor: string;
@@ -50,7 +51,7 @@ const GENESIS = "0".repeat(64);
  * that has none yet (legacy) — of `ADMIN_TOKEN`, with a purpose of its own so it signs nothing else.
  */
 export function auditKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync("sha256", secret, "edgeflags", "audit chain v1", 32));
+  return deriveKey(secret, "audit chain v1");
 }
 
 /** Where an audit chain's head was anchored: the sequence number and hash of its last entry then. */

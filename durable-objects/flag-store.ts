@@ -7,6 +7,8 @@
  * surface; they return a `Result` for every failure a caller is expected to handle.
  */
 import { DurableObject } from "cloudflare:workers";
+import { signingSecret } from "../lib/signing";
+import { allowsLocalWebhooks } from "../lib/webhook-url";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { randomBytes } from "node:crypto";
 import { shareConstantLists, validateFlagSet } from "../worker/engine/index";
@@ -101,8 +103,7 @@ export class FlagStore extends DurableObject<Env> {
     this.#sql = ctx.storage.sql;
     // SIGNING_SECRET is the dedicated secret; a deployment without one yet (legacy) keys the
     // chain from ADMIN_TOKEN, with the same derivation.
-    const signing: unknown = Reflect.get(env, "SIGNING_SECRET");
-    this.#auditKey = auditKey(typeof signing === "string" && signing !== "" ? signing : env.ADMIN_TOKEN);
+    this.#auditKey = auditKey(signingSecret(env) ?? env.ADMIN_TOKEN);
     const upgraded = ctx.storage.transactionSync(() => migrate(this.#sql));
     // An upgrade may have queued outbox work (the project's registry entry): arm the alarm for it.
     if (upgraded) void ctx.blockConcurrencyWhile(() => this.#scheduleDrain());
@@ -1700,7 +1701,7 @@ export class FlagStore extends DurableObject<Env> {
   async #drainOnce(): Promise<void> {
     await this.#advanceRamps();
     await this.#publishDue();
-    await webhooks.deliverDue(this.#sql, Date.now());
+    await webhooks.deliverDue(this.#sql, Date.now(), fetch, allowsLocalWebhooks(this.env));
   }
 
   async #publishDue(): Promise<void> {

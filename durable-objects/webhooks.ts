@@ -11,6 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { sign, SIGNATURE_HEADER } from "../admin/signature";
 import { DEADLINE_MS } from "../lib/deadline";
+import { webhookUrlRefusal } from "../lib/webhook-url";
 
 export const WEBHOOK_EVENT_TYPES = [
   "flag.created",
@@ -36,65 +37,14 @@ const RETRY_BASE_MS = 10_000;
 const RETRY_MAX_MS = 60 * 60_000;
 
 /**
- * Why a delivery must not be sent to `url`, or null when it may. Checked at delivery time as well
- * as when the webhook is saved (defence in depth: a row written by an older release, or edited in
- * storage, still cannot reach an internal address). Refused: anything but http(s), and hosts that
- * are loopback, private, link-local, unspecified or carrier-grade-NAT address literals, or
- * `localhost` names — unless `allowLoopback` (local development) lets loopback through.
+ * Why a delivery must not be sent to `url`, or null when it may: the rule the admin API applies
+ * when a webhook is saved (`lib/webhook-url.ts`), checked again at delivery (defence in depth: a
+ * row written by an older release, or edited in storage, still cannot reach an internal address).
+ * `allowLocalHttp` is the deployment's `ALLOW_HTTP_WEBHOOKS_TO_LOCALHOST`.
  */
-export function deliveryUrlProblem(url: string, allowLoopback = false): string | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return "the webhook URL is not a valid URL";
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return `the webhook URL's scheme ${parsed.protocol} is not http(s)`;
-  const host = parsed.hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  const kind = internalHostKind(host);
-  if (kind === null || (kind === "loopback" && allowLoopback)) return null;
-  return `refused to deliver to ${parsed.hostname}: a ${kind} address; webhooks are sent to public hosts only`;
-}
-
-function internalHostKind(host: string): "loopback" | "private" | "link-local" | "unspecified" | null {
-  if (host === "localhost" || host.endsWith(".localhost")) return "loopback";
-  const v4 = ipv4(host) ?? mappedIpv4(host);
-  if (v4) {
-    const [a = 0, b = 0] = v4;
-    if (a === 127) return "loopback";
-    if (a === 0) return "unspecified";
-    if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127)) return "private";
-    if (a === 169 && b === 254) return "link-local";
-    return null;
-  }
-  if (!host.includes(":")) return null;
-  if (host === "::1") return "loopback";
-  if (host === "::") return "unspecified";
-  const first = parseInt(host.split(":")[0] || "0", 16);
-  if ((first & 0xfe00) === 0xfc00) return "private";
-  if ((first & 0xffc0) === 0xfe80) return "link-local";
-  return null;
-}
-
-/** The four octets of a dotted IPv4 literal, or null. */
-function ipv4(host: string): number[] | null {
-  const parts = host.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) return null;
-  const octets = parts.map(Number);
-  return octets.every((o) => o <= 255) ? octets : null;
-}
-
-/** An IPv4-mapped IPv6 literal (`::ffff:10.0.0.1`, or as URL parsing writes it, `::ffff:a00:1`). */
-function mappedIpv4(host: string): number[] | null {
-  const match = /^::ffff:(.+)$/.exec(host);
-  if (!match) return null;
-  const dotted = ipv4(match[1]!);
-  if (dotted) return dotted;
-  const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(match[1]!);
-  if (!hex) return null;
-  const hi = parseInt(hex[1]!, 16);
-  const lo = parseInt(hex[2]!, 16);
-  return [hi >> 8, hi & 255, lo >> 8, lo & 255];
+export function deliveryUrlProblem(url: string, allowLocalHttp = false): string | null {
+  const refusal = webhookUrlRefusal(url, allowLocalHttp);
+  return refusal === null ? null : `not delivered: the webhook URL ${refusal}`;
 }
 
 /** What a receiver gets, as the request body. */
@@ -229,7 +179,7 @@ export function nextDeliveryDue(sql: SqlStorage): number | null {
  * pushed out) before the request, so an overlapping pass or a crash mid-request retries it rather
  * than losing it.
  */
-export async function deliverDue(sql: SqlStorage, now: number, fetcher: typeof fetch = fetch, allowLoopback = false): Promise<void> {
+export async function deliverDue(sql: SqlStorage, now: number, fetcher: typeof fetch = fetch, allowLocalHttp = false): Promise<void> {
   const due = sql
     .exec<DeliveryRow & { url: string; secret: string }>(
       `SELECT d.*, w.url AS url, w.secret AS secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
@@ -239,14 +189,14 @@ export async function deliverDue(sql: SqlStorage, now: number, fetcher: typeof f
     .toArray();
   // Concurrently: a slow receiver holds a pass for one timeout at most, not one per delivery, so the
   // alarm soon gets back to publishing (KV, live updates).
-  await Promise.allSettled(due.map((row) => deliverOne(sql, row, now, fetcher, allowLoopback)));
+  await Promise.allSettled(due.map((row) => deliverOne(sql, row, now, fetcher, allowLocalHttp)));
 }
 
-async function deliverOne(sql: SqlStorage, row: DeliveryRow & { url: string; secret: string }, now: number, fetcher: typeof fetch, allowLoopback: boolean): Promise<void> {
+async function deliverOne(sql: SqlStorage, row: DeliveryRow & { url: string; secret: string }, now: number, fetcher: typeof fetch, allowLocalHttp: boolean): Promise<void> {
   const attempts = row.attempts + 1;
   sql.exec("UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ? WHERE id = ?", attempts, now + retryDelayMs(attempts), row.id);
   let status: number | null = null;
-  let error: string | null = deliveryUrlProblem(row.url, allowLoopback);
+  let error: string | null = deliveryUrlProblem(row.url, allowLocalHttp);
   // A refused address stays refused: retrying it would only repeat the refusal.
   const refused = error !== null;
   if (error === null) {

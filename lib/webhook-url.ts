@@ -16,7 +16,7 @@
  * on Cloudflare, `fetch` from a Worker does not reach private networks. Delivery never follows
  * redirects, so a public URL cannot bounce to a private one.
  */
-import { isPublicAddress, parseIPv4, parseIPv6 } from "../lib/ip";
+import { isPublicAddress, parseIPv4, parseIPv6 } from "./ip";
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const LOCAL_SUFFIXES = [".localhost", ".local", ".internal", ".localdomain", ".home.arpa"];
