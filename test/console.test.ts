@@ -232,6 +232,21 @@ describe("console pages", () => {
     expect(stale.status).toBe(412);
     expect(stale.text).toContain("was changed by token:bootstrap");
   });
+
+  it("says so when a kill switch is already in the state asked for, and writes nothing", async () => {
+    await setupProject("ui-toggle-again");
+    const cookie = await signIn("ui-toggle-again", ADMIN_TOKEN);
+    const path = "/console/p/ui-toggle-again/flags/kill-switch/toggle";
+    const form = { env: "production", state: "DISABLED", reason: "incident", return: "/console/p/ui-toggle-again/flags?env=production" };
+    expect((await request("POST", path, { cookie, form })).headers.get("location")).toMatch(/done=toggled/);
+    const version = (await call("GET", "/admin/v1/projects/ui-toggle-again/environments/production/flags/kill-switch")).body.version;
+    const again = await request("POST", path, { cookie, form });
+    const location = again.headers.get("location") ?? "";
+    expect(location).toMatch(/done=already/);
+    expect((await call("GET", "/admin/v1/projects/ui-toggle-again/environments/production/flags/kill-switch")).body.version).toBe(version);
+    const page = await request("GET", location.replace(/^https?:\/\/[^/]+/, ""), { cookie });
+    expect(page.text).toContain("was already off in production: nothing changed, nothing was written.");
+  });
 });
 
 describe("audit diffs", () => {

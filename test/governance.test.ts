@@ -410,6 +410,16 @@ describe("key use reported by the edge", () => {
     expect(used.lastUsedAt).not.toBeNull();
     expect(Date.now() - Date.parse(used.lastUsedAt)).toBeLessThan(60_000);
   });
+
+  it("shows lastUsedAt for a server key used only for flagd sync", async () => {
+    const project = "gov-key-last-used-sync";
+    const { key, keyId } = await setupProject(project, undefined, "server");
+    const listed = async () => (await call("GET", `${P(project)}/environments/production/keys`)).body.find((k: { id: string }) => k.id === keyId);
+    expect((await listed()).lastUsedAt).toBeNull();
+    expect((await call("GET", "/sync/v1/flagd", { token: key })).status).toBe(200);
+    await pendingFlush();
+    expect((await listed()).lastUsedAt).not.toBeNull();
+  });
 });
 
 describe("segments used by what runs", () => {

@@ -23,6 +23,7 @@ import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
 import { ofrepRefusal, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "./ofrep-wire";
 import { rateLimited } from "./rate-limit";
+import { flushAfter, recordKeyUse } from "./telemetry";
 import { signStreamToken, tokenExpiry, verifyStreamToken, type StreamClaims } from "./stream-token";
 
 /** Path of the SSE endpoint under `/ofrep/v1`. */
@@ -208,6 +209,8 @@ export async function handleEventStream(
   if (retryAfter) {
     return refuse({ code: "rate-limited", detail: `too many event streams opened from this address with this key; retry in ${retryAfter} s`, retryAfter });
   }
+  recordKeyUse(claims.project, claims.keyId);
+  flushAfter(env, (p) => ctx.waitUntil(p));
 
   const shard = Math.floor(Math.random() * settings.shards);
   const stub = env.BROADCASTER.getByName(broadcasterName(claims.project, claims.environment, shard));

@@ -17,7 +17,7 @@ import { MAX_OFREP_BODY_BYTES, readBoundedText } from "./bounded-body";
 import { ofrepRefusal, ofrepStatus, toOfrep, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "./ofrep-wire";
 import { getSnapshot, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
 import { rateLimited } from "./rate-limit";
-import { flush, recordEvaluations } from "./telemetry";
+import { flushAfter, recordEvaluations } from "./telemetry";
 import type { KeyIdentity } from "../durable-objects/snapshot";
 
 export const VERSION_HEADER = "X-Edgeflags-Config-Version";
@@ -129,8 +129,7 @@ ofrep.post("/evaluate/flags", async (c) => {
 /** Counts the evaluations for stale-flag detection, exposures and shadow comparison, off the hot path. */
 function record(c: Context<OfrepEnv>, snapshot: CompiledSnapshot, context: EvaluationContext, results: readonly EvaluationResult[]): void {
   recordEvaluations(snapshot, context, results, c.get("identity").id);
-  const sending = flush((project) => c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project)));
-  if (sending) c.executionCtx.waitUntil(sending);
+  flushAfter(c.env, (p) => c.executionCtx.waitUntil(p));
 }
 
 function snapshotSources(c: Context<OfrepEnv>): SnapshotSources {

@@ -15,6 +15,7 @@ import { refreshMs, STALE_HEADER, unavailable, VERSION_HEADER } from "./ofrep";
 import { ofrepRefusal } from "./ofrep-wire";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { getSnapshot } from "./snapshot-cache";
+import { flushAfter, recordKeyUse } from "./telemetry";
 
 export const sync = new Hono<{ Bindings: Env }>();
 
@@ -28,6 +29,8 @@ sync.get("/flagd", async (c) => {
   if (identity.scope !== "server" || identity.environment === null) {
     return ofrepRefusal({ code: "forbidden", detail: `a ${identity.scope} key cannot read raw flag rules; use a server key` }, "other");
   }
+  recordKeyUse(identity.project, identity.id);
+  flushAfter(c.env, (p) => c.executionCtx.waitUntil(p));
   const store = c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(identity.project));
   // The edge's snapshot answers "has it changed?" without a round trip; only a change reads the store.
   const current = await getSnapshot(

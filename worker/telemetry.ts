@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import type { EvaluationContext, EvaluationResult } from "./engine/types";
 import type { CompiledSnapshot } from "./snapshot-cache";
 import { LAST_USED_RESOLUTION_MS, type TelemetryBatch } from "../durable-objects/telemetry";
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 
 /** How long records gather before a batch is sent. */
 const FLUSH_DELAY_MS = 250;
@@ -117,6 +118,12 @@ export function recordEvaluations(snapshot: CompiledSnapshot, context: Evaluatio
   }
 }
 
+/** Sends what this request recorded, after the response, to each project's FlagStore. */
+export function flushAfter(env: Env, waitUntil: (promise: Promise<unknown>) => void): void {
+  const sending = flush((project) => env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)));
+  if (sending) waitUntil(sending);
+}
+
 /**
  * Schedules sending everything recorded so far, after a short gathering delay, and returns the
  * promise to pass to `waitUntil` — or null when a send is already scheduled: records made before
@@ -154,7 +161,7 @@ async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }
   };
   for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
     try {
-      await store.recordTelemetry(batch);
+      await withDeadline(store.recordTelemetry(batch), DEADLINE_MS.edgeStoreCall, "FlagStore telemetry call");
       if (sentExposures.size + buffer.exposures.size > MAX_REMEMBERED_EXPOSURES) sentExposures.clear();
       for (const key of buffer.exposures.keys()) sentExposures.add(key);
       if (keysReportedAt.size > MAX_REMEMBERED_EXPOSURES) keysReportedAt.clear();

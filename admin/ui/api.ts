@@ -43,6 +43,8 @@ export const FlagSchema = z.object({
   defaultVariant: z.string().nullish(),
   targeting: Json.optional(),
   metadata: Metadata.optional(),
+  /** On a write: false when it changed nothing (no new version, nothing audited or announced). */
+  changed: z.boolean().optional(),
 });
 export type FlagView = z.infer<typeof FlagSchema>;
 

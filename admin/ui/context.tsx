@@ -69,8 +69,12 @@ export function doneNotice(c: ConsoleContext): Notice | null {
   switch (done) {
     case "toggled":
       return { kind: "ok", text: <>{`Turned ${q("state") === "ENABLED" ? "on" : "off"} `}<code>{flag}</code>{` in ${env}. It reaches the edge within seconds.`}</> };
+    case "already":
+      return { kind: "ok", text: <><code>{flag}</code>{` was already ${q("state") === "ENABLED" ? "on" : "off"} in ${env}: nothing changed, nothing was written.`}</> };
     case "saved":
       return { kind: "ok", text: <>{"Saved "}<code>{flag}</code>{` in ${env}.`}</> };
+    case "unchanged":
+      return { kind: "ok", text: <>{"Nothing to save: "}<code>{flag}</code>{` in ${env} is as it was, so nothing was written.`}</> };
     case "created":
       return { kind: "ok", text: <>{"Created "}<code>{flag}</code>{" in every environment."}</> };
     case "revoked":

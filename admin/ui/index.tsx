@@ -304,7 +304,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       }
       return apiFailure(c, result);
     }
-    const done = new URLSearchParams({ done: "toggled", flag, env: environment, state: result.body.state });
+    const done = new URLSearchParams({ done: result.body.changed === false ? "already" : "toggled", flag, env: environment, state: result.body.state });
     return c.redirect(`${returnTo}${returnTo.includes("?") ? "&" : "?"}${done}`, 303);
   });
 
@@ -350,7 +350,10 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     };
     const path = `/projects/${seg(project)}/environments/${seg(environment)}/flags/${seg(flag)}`;
     const result = await api.send("PUT", path, body, FlagSchema, { "if-match": `"${version}"` });
-    if (result.ok) return c.redirect(`${projectPath(project, `flags/${seg(flag)}`)}?${new URLSearchParams({ env: environment, done: "saved", flag })}`, 303);
+    if (result.ok) {
+      const done = result.body.changed === false ? "unchanged" : "saved";
+      return c.redirect(`${projectPath(project, `flags/${seg(flag)}`)}?${new URLSearchParams({ env: environment, done, flag })}`, 303);
+    }
     if (result.status === 412) {
       const audit = await api.get(`/projects/${seg(project)}/audit?${new URLSearchParams({ environment, flag, limit: "20" })}`, AuditPageSchema);
       const changes = audit.ok ? audit.body.entries.filter((entry) => entry.version === null || entry.version > Number(version)) : [];
