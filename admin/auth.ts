@@ -10,19 +10,14 @@
  * failures are throttled per client address and project (`./throttle.ts`).
  */
 import { timingSafeEqual } from "node:crypto";
-import { hashKey } from "../durable-objects/snapshot";
+import { hashKey } from "../contracts/snapshot";
 import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT } from "../lib/signing";
-import { looksLikeKey, readCredential } from "../worker/keys";
+import { looksLikeKey, readCredential } from "../contracts/credentials";
 import { problem } from "./problem";
 import { findProjectKey } from "./projects";
+import type { Actor } from "./actor";
 import { authenticateSession } from "./session";
 import { noteAuthFailure, throttled } from "./throttle";
-
-export interface Actor {
-  /** Recorded in the audit log: `token:bootstrap` or `key:<id>`. */
-  name: string;
-  bootstrap: boolean;
-}
 
 /** Compares two secrets in time independent of where they differ. */
 function sameSecret(a: string, b: string): boolean {

@@ -20,8 +20,8 @@
  * Runs on Node 22 (it strips the types itself), which `npm run` provides.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { describeDiff, diffFlagSets, remoteChanges } from "./flagset-diff.ts";
-import type { RemoteChange } from "./flagset-diff.ts";
+import { describeDiff, diffFlagSets, remoteChanges } from "../contracts/flagset-diff.ts";
+import type { RemoteChange } from "../contracts/flagset-diff.ts";
 
 interface Options {
   command: string;

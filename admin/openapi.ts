@@ -32,8 +32,17 @@ import {
   UpdateTriggerBodySchema,
   UpdateWebhookBodySchema,
 } from "./schemas";
-import { CreatedKeySchema, EvaluationSchema, FlagListSchema, FlagSchema, KeyListSchema, KeySchema, ProblemSchema, ProjectSchema, AuditPageSchema, AuditVerifySchema } from "./ui/api";
 import {
+  AuditPageSchema,
+  AuditVerifySchema,
+  CreatedKeySchema,
+  EvaluationSchema,
+  FlagListSchema,
+  FlagSchema,
+  KeyListSchema,
+  KeySchema,
+  ProblemSchema,
+  ProjectSchema,
   CreatedTriggerSchema,
   CreatedWebhookSchema,
   DeliveryListSchema,
@@ -61,7 +70,7 @@ import {
   UsageSchema,
   WebhookListSchema,
   WebhookSchema,
-} from "./ui/responses";
+} from "../contracts/admin-responses";
 
 /**
  * A flagd flag set as the document describes it (https://flagd.dev/schema/v0/flags.json); the

@@ -2,7 +2,7 @@
  * The one mapper from admin failures to RFC 9457 `application/problem+json` responses.
  * Every admin error leaves through `problem()`, with a `detail` a person can act on.
  */
-import type { Problem, StoreError } from "../durable-objects/result";
+import type { Problem, StoreError } from "../contracts/result";
 
 export type ProblemKind =
   | "invalid"

@@ -9,7 +9,7 @@
  * names for `UNKNOWN_PROJECT_TTL_MS`, so a project created elsewhere is found soon after.
  */
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
-import { projectKvKey, ProjectEntrySchema, type KeyIdentity, type ProjectEntry } from "../durable-objects/snapshot";
+import { projectKvKey, ProjectEntrySchema, type KeyIdentity, type ProjectEntry } from "../contracts/snapshot";
 import { problem } from "./problem";
 
 const UNKNOWN_PROJECT_TTL_MS = 2_000;

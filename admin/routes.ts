@@ -9,9 +9,10 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
-import type { Result } from "../durable-objects/result";
-import { noteVersion } from "../worker/snapshot-cache";
-import { authenticateAdmin, type Actor } from "./auth";
+import type { Result } from "../contracts/result";
+import type { WrittenVariables } from "../contracts/written";
+import type { Actor } from "./actor";
+import { authenticateAdmin } from "./auth";
 import { isJsonContentType, MAX_ADMIN_BODY_BYTES, readJson } from "./json-body";
 import { problem, storeProblem } from "./problem";
 import { knownProject, registerProject } from "./projects";
@@ -48,12 +49,17 @@ import {
   ToggleBodySchema,
   UpdateFlagBodySchema,
 } from "./schemas";
-import { compileFlagSet, toPlainFlagd } from "../worker/engine/index";
-import type { EvaluationContext, FlagDefinition } from "../worker/engine/types";
-import { toOfrep } from "../worker/ofrep-wire";
+import { compileFlagSet, toPlainFlagd } from "../engine/index";
+import type { EvaluationContext, FlagDefinition } from "../engine/types";
+import { toOfrep } from "../contracts/ofrep-wire";
 
-type AdminEnv = { Bindings: Env; Variables: { actor: Actor; project: string } };
+type AdminEnv = { Bindings: Env; Variables: { actor: Actor; project: string } & WrittenVariables };
 type AdminContext = Context<AdminEnv>;
+
+/** Records a version this request committed, for the edge to serve at once (`contracts/written.ts`). */
+function noteWritten(c: AdminContext, project: string, environment: string, version: number): void {
+  c.set("written", [...(c.get("written") ?? []), { project, environment, version }]);
+}
 
 export const admin = new Hono<AdminEnv>();
 
@@ -116,7 +122,7 @@ admin.put("/projects/:project", async (c) => {
   }
   const result = await store(c).putProject(c.get("project"), body.environments, meta(c, null));
   if (!result.ok) return storeProblem(result.error);
-  for (const env of result.value.environments) noteVersion(result.value.project, env.name, env.version);
+  for (const env of result.value.environments) noteWritten(c, result.value.project, env.name, env.version);
   const { created, ...info } = result.value;
   return c.json(info, created ? 201 : 200);
 });
@@ -142,7 +148,7 @@ admin.put("/projects/:project/environments/:env/flagd", async (c) => {
   const environment = c.req.param("env");
   const result = await store(c).replaceFlagSet(environment, body, { ...meta(c, null), ifMatch });
   if (!result.ok) return storeProblem(result.error);
-  noteVersion(c.get("project"), environment, result.value.version);
+  noteWritten(c, c.get("project"), environment, result.value.version);
   c.header("ETag", `"${result.value.version}"`);
   return c.json({ project: c.get("project"), environment, version: result.value.version, changed: result.value.changed });
 });
@@ -207,7 +213,7 @@ admin.delete("/projects/:project/environments/:env/flags/:flag", async (c) => {
   const environment = c.req.param("env");
   const result = await store(c).deleteFlag(environment, key, { ...meta(c, null), ifMatch });
   if (!result.ok) return storeProblem(result.error);
-  noteVersion(c.get("project"), environment, result.value.version);
+  noteWritten(c, c.get("project"), environment, result.value.version);
   return c.body(null, 204);
 });
 
@@ -303,7 +309,7 @@ admin.post("/projects/:project/flags", async (c) => {
     meta(c, reason),
   );
   if (!result.ok) return storeProblem(result.error);
-  for (const record of Object.values(result.value.environments)) noteVersion(c.get("project"), record.environment, record.version);
+  for (const record of Object.values(result.value.environments)) noteWritten(c, c.get("project"), record.environment, record.version);
   return c.json(result.value, 201);
 });
 
@@ -331,7 +337,7 @@ admin.post("/projects/:project/promote", async (c) => {
   const dryRun = c.req.query("dryRun") === "true";
   const result = await store(c).promote(body.from, body.to, body.flags ?? null, { ...meta(c, body.reason), dryRun, ifMatch });
   if (!result.ok) return storeProblem(result.error);
-  if (result.value.version !== null) noteVersion(c.get("project"), body.to, result.value.version);
+  if (result.value.version !== null) noteWritten(c, c.get("project"), body.to, result.value.version);
   return c.json({ dryRun, ...result.value });
 });
 
@@ -486,7 +492,7 @@ admin.post("/projects/:project/environments/:env/draft/publish", async (c) => {
   if (body instanceof Response) return body;
   const result = await store(c).publishDraft(c.req.param("env"), { ...meta(c, body.reason), ifMatch });
   if (!result.ok) return storeProblem(result.error);
-  noteVersion(c.get("project"), c.req.param("env"), result.value.version);
+  noteWritten(c, c.get("project"), c.req.param("env"), result.value.version);
   return c.json(result.value);
 });
 
@@ -513,7 +519,7 @@ admin.get("/projects/:project/replication", async (c) => respond(c, await store(
 /** After a project-wide change (a segment), every environment moved on: remember their versions. */
 async function noteAllVersions(c: AdminContext): Promise<void> {
   const info = await store(c).getProject();
-  if (info.ok) for (const env of info.value.environments) noteVersion(info.value.project, env.name, env.version);
+  if (info.ok) for (const env of info.value.environments) noteWritten(c, info.value.project, env.name, env.version);
 }
 
 async function rampWritten(c: AdminContext, result: Result<object>, status: 200 | 201 = 200): Promise<Response> {
@@ -556,7 +562,7 @@ function flagJson(record: { key: string; environment: string; version: number; u
 
 function flagWritten(c: AdminContext, result: Result<Parameters<typeof flagJson>[0] & { changed: boolean }>, status: 200 | 201): Response {
   if (!result.ok) return storeProblem(result.error);
-  noteVersion(c.get("project"), result.value.environment, result.value.version);
+  noteWritten(c, c.get("project"), result.value.environment, result.value.version);
   c.header("ETag", `"${result.value.version}"`);
   return c.json({ ...flagJson(result.value), changed: result.value.changed }, status);
 }

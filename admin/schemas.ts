@@ -4,9 +4,9 @@
  * engine's validator inside the FlagStore, against the environment they will live in.
  */
 import * as z from "zod";
-import type { Problem } from "../durable-objects/result";
-import { WEBHOOK_EVENT_TYPES } from "../durable-objects/webhooks";
-import { FLAG_KEY_CHARACTERS, flagKeyProblem, MAX_FLAG_KEY_LENGTH, RESERVED_FLAG_KEYS } from "../worker/engine/index";
+import type { Problem } from "../contracts/result";
+import { WEBHOOK_EVENT_TYPES } from "../contracts/webhook-events";
+import { FLAG_KEY_CHARACTERS, flagKeyProblem, MAX_FLAG_KEY_LENGTH, RESERVED_FLAG_KEYS } from "../engine/index";
 
 /** Project and environment names: they appear in URLs and KV keys. */
 export const NameSchema = z

@@ -18,7 +18,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import * as z from "zod";
 import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT, deriveKey, signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
-import type { Actor } from "./auth";
+import type { Actor } from "./actor";
 import { findProjectKey } from "./projects";
 import { problem } from "./problem";
 

@@ -15,18 +15,18 @@
  * client address and project like any failed authentication.
  */
 import { Hono } from "hono";
-import type { Result } from "../durable-objects/result";
-import type { TriggerOutcome } from "../durable-objects/store-types";
+import type { Result } from "../contracts/result";
+import type { TriggerOutcomeView as TriggerOutcome } from "../contracts/admin-responses";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
-import { hashKey } from "../durable-objects/snapshot";
-import { noteVersion } from "../worker/snapshot-cache";
+import { hashKey } from "../contracts/snapshot";
+import type { WrittenVariables } from "../contracts/written";
 import { problem, storeProblem } from "./problem";
 import { knownProject } from "./projects";
 import { NameSchema } from "./schemas";
-import { SIGNATURE_HEADER } from "./signature";
+import { SIGNATURE_HEADER } from "../lib/signature";
 import { noteAuthFailure, throttled } from "./throttle";
 
-export const hooks = new Hono<{ Bindings: Env }>();
+export const hooks = new Hono<{ Bindings: Env; Variables: WrittenVariables }>();
 
 const NO_TRIGGER = "no active trigger has this URL";
 
@@ -78,7 +78,7 @@ hooks.post("/projects/:project/triggers/:id/signed", async (c) => {
     if (failed) return failed;
     return result.error.kind === "invalid" ? problem("unauthorized", result.error.detail) : storeProblem(result.error);
   }
-  if (result.value.version !== null) noteVersion(project, result.value.environment, result.value.version);
+  if (result.value.version !== null) c.set("written", [{ project, environment: result.value.environment, version: result.value.version }]);
   return c.json(result.value);
 });
 
@@ -90,6 +90,6 @@ hooks.post("/projects/:project/triggers/:token", async (c) => {
     const failed = result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;
     return failed ?? storeProblem(result.error);
   }
-  if (result.value.version !== null) noteVersion(project, result.value.environment, result.value.version);
+  if (result.value.version !== null) c.set("written", [{ project, environment: result.value.environment, version: result.value.version }]);
   return c.json(result.value);
 });

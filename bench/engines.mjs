@@ -43,7 +43,7 @@ export async function flagdEngines() {
 
 /** Our engine from the esbuild bundle, or null with the reason it is unavailable. */
 export async function ourEngine() {
-  if (!existsSync(ENGINE_BUNDLE)) return { engine: null, reason: "worker/engine not bundled (see run.mjs output)" };
+  if (!existsSync(ENGINE_BUNDLE)) return { engine: null, reason: "engine not bundled (see run.mjs output)" };
   const mod = await import(pathToFileURL(ENGINE_BUNDLE).href);
   if (typeof mod.compileFlagSet !== "function") return { engine: null, reason: "bundle exports no compileFlagSet" };
   return {

@@ -60,7 +60,7 @@ function version(pkg) {
 
 async function bundleEngine() {
   rmSync(ENGINE_BUNDLE, { force: true });
-  if (!existsSync(join(ROOT, "worker", "engine", "index.ts"))) return { ok: false, reason: "worker/engine/index.ts does not exist yet" };
+  if (!existsSync(join(ROOT, "engine", "index.ts"))) return { ok: false, reason: "engine/index.ts does not exist yet" };
   const esbuild = await import("esbuild");
   const attempt = async (contents) =>
     esbuild.build({
@@ -72,7 +72,7 @@ async function bundleEngine() {
       outfile: ENGINE_BUNDLE,
       logLevel: "silent",
     });
-  const engine = `export { compileFlagSet } from "./worker/engine/index.ts";\n`;
+  const engine = `export { compileFlagSet } from "./engine/index.ts";\n`;
   try {
     // The snapshot schema too, so the cold path can validate a published snapshot as the edge does.
     // and the OFREP wire mapper, to time building a bulk response body outside HTTP.
@@ -126,7 +126,7 @@ async function main() {
   const { meta } = writeWorkload(workloadDir);
   result.workload = { ...meta, groupKeys: undefined };
 
-  log("bundling worker/engine with esbuild");
+  log("bundling engine/ with esbuild");
   result.engineBundle = await bundleEngine();
   if (!result.engineBundle.ok) log(`  engine skipped: ${result.engineBundle.reason}`);
 

@@ -11,21 +11,23 @@ import { signingSecret } from "../lib/signing";
 import { allowsLocalWebhooks } from "../lib/webhook-url";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { randomBytes } from "node:crypto";
-import { shareConstantLists, validateFlagSet } from "../worker/engine/index";
-import type { FlagDefinition, FlagSet, JsonValue } from "../worker/engine/types";
+import { shareConstantLists, validateFlagSet } from "../engine/index";
+import type { FlagDefinition, FlagSet, JsonValue } from "../engine/types";
 import { appendAudit, auditHead, auditKey, listAudit, verifyAuditChain, type AuditEntry, type AuditFilter, type AuditVerification } from "./audit";
 import * as outbox from "./outbox";
 import { notifyEnvironment } from "./broadcaster";
-import { fail, ok, type Result } from "./result";
+import { fail, ok, type Result } from "../contracts/result";
 import { migrate } from "./schema";
 import { memberChanges, refersTo, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "./segments";
 import * as webhooks from "./webhooks";
 import { checkSteps, withoutRampSplit, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "./ramps";
 import { sampleRatioTest, type SrmResult } from "./stats";
-import { answersEveryone, servedWeights } from "./served-split";
-import { applyTelemetry, LAST_USED_RESOLUTION_MS, shadowReport, TelemetryBatchSchema, unitCounts } from "./telemetry";
-import { SIGNATURE_TOLERANCE_SECONDS, verifySignature } from "../admin/signature";
-import { canonical } from "../admin/flagset-diff";
+import { answersEveryone, servedWeights } from "../engine/served-split";
+import { applyTelemetry, shadowReport, unitCounts } from "./telemetry";
+import { LAST_USED_RESOLUTION_MS, TelemetryBatchSchema } from "../contracts/telemetry";
+import type { WebhookEventType } from "../contracts/webhook-events";
+import { SIGNATURE_TOLERANCE_SECONDS, verifySignature } from "../lib/signature";
+import { canonical } from "../contracts/flagset-diff";
 import {
   hashKey,
   keyIndexKvKey,
@@ -39,7 +41,7 @@ import {
   type KeyScope,
   type ProjectEntry,
   type Snapshot,
-} from "./snapshot";
+} from "../contracts/snapshot";
 import type {
   EnvironmentInfo,
   ProjectInfo,
@@ -657,7 +659,7 @@ export class FlagStore extends DurableObject<Env> {
 
   // ---- webhooks -----------------------------------------------------------------------------
 
-  async createWebhook(input: { url: string; events: webhooks.WebhookEventType[]; description: string; secret: string | null }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo & { secret: string }>> {
+  async createWebhook(input: { url: string; events: WebhookEventType[]; description: string; secret: string | null }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo & { secret: string }>> {
     if (this.#projectName() === null) return fail(this.#noProject());
     const now = Date.now();
     const created = this.ctx.storage.transactionSync(() => {
@@ -679,7 +681,7 @@ export class FlagStore extends DurableObject<Env> {
     return hook ? ok(hook) : fail(noWebhook(id));
   }
 
-  async updateWebhook(id: string, patch: { url?: string | undefined; events?: webhooks.WebhookEventType[] | undefined; description?: string | undefined; active?: boolean | undefined }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo>> {
+  async updateWebhook(id: string, patch: { url?: string | undefined; events?: WebhookEventType[] | undefined; description?: string | undefined; active?: boolean | undefined }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo>> {
     if (!webhooks.getWebhookRow(this.#sql, id)) return fail(noWebhook(id));
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
@@ -1427,7 +1429,7 @@ export class FlagStore extends DurableObject<Env> {
     return row ? ok(row) : fail({ kind: "not_found", detail: `flag "${key}" has no ramp in environment "${environment}"` });
   }
 
-  #setRampStatus(row: RampRow, status: RampStatus, reason: string, meta: ChangeMeta, event: webhooks.WebhookEventType): void {
+  #setRampStatus(row: RampRow, status: RampStatus, reason: string, meta: ChangeMeta, event: WebhookEventType): void {
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec("UPDATE ramps SET status = ?, pause_reason = ?, next_at = NULL, updated_at = ? WHERE id = ?", status, reason, now, row.id);
@@ -1660,7 +1662,7 @@ export class FlagStore extends DurableObject<Env> {
   }
 
   /** Queues the webhook deliveries announcing a change; call inside its transaction. */
-  #queueEvent(type: webhooks.WebhookEventType, environment: string | null, meta: ChangeMeta, data: Record<string, unknown>, now: number, onlyWebhook?: string): void {
+  #queueEvent(type: WebhookEventType, environment: string | null, meta: ChangeMeta, data: Record<string, unknown>, now: number, onlyWebhook?: string): void {
     webhooks.queueEvent(this.#sql, {
       id: webhooks.newId("evt"),
       type,

@@ -9,7 +9,7 @@
  * keeps the same cohort. Contexts the flag's own rules match keep their answer; the ramp decides
  * for the rest.
  */
-import type { JsonValue } from "../worker/engine/types";
+import type { JsonValue } from "../engine/types";
 
 /** Fractional weights of a ramp add up to this, so percentages have two decimals. */
 export const RAMP_TOTAL_WEIGHT = 10_000;

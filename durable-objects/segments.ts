@@ -5,7 +5,7 @@
  * array and appears once in each snapshot, so 4,000 ids cost one `Set` per compiled snapshot,
  * however many flags use them.
  */
-import type { JsonValue } from "../worker/engine/types";
+import type { JsonValue } from "../engine/types";
 
 export interface SegmentInput {
   description: string;

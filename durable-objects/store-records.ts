@@ -1,9 +1,9 @@
 /** Conversions between the FlagStore's rows and what it returns, and its small shared rules. */
-import { canonical, diffFlagSets } from "../admin/flagset-diff";
-import type { FlagDefinition, FlagSet } from "../worker/engine/types";
-import type { StoreError } from "./result";
+import { canonical, diffFlagSets } from "../contracts/flagset-diff";
+import type { FlagDefinition, FlagSet } from "../engine/types";
+import type { StoreError } from "../contracts/result";
 import type { ApiKeyInfo, EnvironmentDiff, FlagRecord, FlagRow, KeyRow, TriggerInfo, TriggerRow } from "./store-types";
-import type * as webhooks from "./webhooks";
+import type { WebhookEventType } from "../contracts/webhook-events";
 
 export function isActive(key: KeyRow, now: number): boolean {
   return key.revoked_at === null && (key.expires_at === null || key.expires_at > now);
@@ -18,7 +18,7 @@ export interface Change {
 }
 
 /** The webhook event announcing an audit action, if any. */
-export function eventFor(action: string): webhooks.WebhookEventType | null {
+export function eventFor(action: string): WebhookEventType | null {
   switch (action) {
     case "flag.created":
     case "flag.promoted":

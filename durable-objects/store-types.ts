@@ -2,10 +2,10 @@
  * The FlagStore's data shapes: what its RPC methods return (public) and its SQLite rows
  * (internal to `durable-objects/`).
  */
-import type { FlagDiff as FlagDiffOf, FlagSetDiff } from "../admin/flagset-diff";
-import type { FlagDefinition, FlagSet } from "../worker/engine/types";
+import type { FlagDiff as FlagDiffOf, FlagSetDiff } from "../contracts/flagset-diff";
+import type { FlagDefinition, FlagSet } from "../engine/types";
 import type { RampInfo } from "./ramps";
-import type { KeyScope } from "./snapshot";
+import type { KeyScope } from "../contracts/snapshot";
 import type { SrmResult } from "./stats";
 import type { ShadowFlip } from "./telemetry";
 

@@ -4,33 +4,15 @@
  *
  * Each delivery is a `POST` of the event as JSON with headers `Edgeflags-Event`,
  * `Edgeflags-Delivery` and `Edgeflags-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
- * "<t>.<body>")>` (see `admin/signature.ts`). A 2xx answer marks it delivered; anything else is
+ * "<t>.<body>")>` (see `lib/signature.ts`). A 2xx answer marks it delivered; anything else is
  * retried after 10 s, 20 s, 40 s … (capped at an hour) until `MAX_DELIVERY_ATTEMPTS`, then it is
  * marked failed and can be redelivered by hand.
  */
 import { randomBytes } from "node:crypto";
-import { sign, SIGNATURE_HEADER } from "../admin/signature";
+import { sign, SIGNATURE_HEADER } from "../lib/signature";
 import { DEADLINE_MS } from "../lib/deadline";
 import { webhookUrlRefusal } from "../lib/webhook-url";
-
-export const WEBHOOK_EVENT_TYPES = [
-  "flag.created",
-  "flag.updated",
-  "flag.deleted",
-  "flag.toggled",
-  "flagset.replaced",
-  "segment.changed",
-  "key.revoked",
-  "trigger.fired",
-  "ramp.step",
-  "ramp.paused",
-  "ramp.resumed",
-  "ramp.rolled-back",
-  "ramp.completed",
-  "srm.detected",
-  "ping",
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+import type { WebhookEventType } from "../contracts/webhook-events";
 
 export const MAX_DELIVERY_ATTEMPTS = 12;
 const RETRY_BASE_MS = 10_000;

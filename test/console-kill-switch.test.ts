@@ -1,7 +1,7 @@
 /** The console's kill-switch confirmation says what callers get once the flag is off. */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { OFF_VARIANT_METADATA_KEY } from "../worker/engine/index";
+import { OFF_VARIANT_METADATA_KEY } from "../engine/index";
 import { ADMIN_TOKEN, setupProject } from "./helpers";
 
 const ORIGIN = "http://edgeflags.test";

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ProjectEntrySchema, projectKvKey, snapshotKvKey } from "../durable-objects/snapshot";
+import { ProjectEntrySchema, projectKvKey, snapshotKvKey } from "../contracts/snapshot";
 import { DEADLINE_MS } from "../lib/deadline";
 import { advanceRamps, call, drainOutbox, setupProject, store } from "./helpers";
 

@@ -6,8 +6,8 @@
 import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { broadcasterName } from "../durable-objects/broadcaster";
-import { hashKey, snapshotKvKey } from "../durable-objects/snapshot";
+import { broadcasterName } from "../contracts/broadcast";
+import { hashKey, snapshotKvKey } from "../contracts/snapshot";
 import { clearStreamKeyCache, handleEventStream, streamSettings } from "../worker/events";
 import { clearSnapshotCache } from "../worker/snapshot-cache";
 import { signStreamToken, tokenExpiry } from "../worker/stream-token";

@@ -4,7 +4,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import type { FlagSet } from "../worker/engine/types";
+import type { FlagSet } from "../engine/types";
 
 export const ADMIN_TOKEN = env.ADMIN_TOKEN;
 const BASE = "http://edgeflags.test";

@@ -7,8 +7,8 @@ import { exports } from "cloudflare:workers";
 import { OpenFeature } from "@openfeature/server-sdk";
 import { OFREPProvider } from "@openfeature/ofrep-provider";
 import { afterAll, describe, expect, it } from "vitest";
-import { OFF_VARIANT_METADATA_KEY } from "../worker/engine/index";
-import type { FlagSet } from "../worker/engine/types";
+import { OFF_VARIANT_METADATA_KEY } from "../engine/index";
+import type { FlagSet } from "../engine/types";
 import { call, drainOutbox, evaluate, setupProject } from "./helpers";
 
 const flags: FlagSet = {

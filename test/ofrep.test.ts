@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { env, exports } from "cloudflare:workers";
-import { snapshotKvKey } from "../durable-objects/snapshot";
+import { snapshotKvKey } from "../contracts/snapshot";
 import { clearKeyCache } from "../worker/keys";
 import { clearSnapshotCache } from "../worker/snapshot-cache";
 import { call, drainOutbox, evaluate, setupProject } from "./helpers";

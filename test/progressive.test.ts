@@ -3,8 +3,8 @@ import { createExecutionContext, runInDurableObject, waitOnExecutionContext } fr
 import { describe, expect, it } from "vitest";
 import { rampTargeting } from "../durable-objects/ramps";
 import { sampleRatioTest } from "../durable-objects/stats";
-import { compileFlagSet } from "../worker/engine/index";
-import type { FlagDefinition } from "../worker/engine/types";
+import { compileFlagSet } from "../engine/index";
+import type { FlagDefinition } from "../engine/types";
 import worker from "../worker/index";
 import { clearSnapshotCache } from "../worker/snapshot-cache";
 import { pendingFlush, unitId } from "../worker/telemetry";

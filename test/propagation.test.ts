@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { snapshotKvKey } from "../durable-objects/snapshot";
+import { snapshotKvKey } from "../contracts/snapshot";
 import { clearSnapshotCache } from "../worker/snapshot-cache";
 import { call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 

@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openSession, sealSession } from "../admin/session";
 import { AUTH_FAILURE_BUDGET } from "../admin/throttle";
-import { projectKvKey } from "../durable-objects/snapshot";
+import { projectKvKey } from "../contracts/snapshot";
 import { clientPrefix, isPublicAddress, parseIPv4, parseIPv6 } from "../lib/ip";
 import worker from "../worker/index";
 import { verifyStreamToken } from "../worker/stream-token";

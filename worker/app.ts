@@ -10,9 +10,17 @@ import { admin } from "../admin/routes";
 import { createConsole } from "../admin/ui/index";
 import { problem } from "../admin/problem";
 import { ofrep, STALE_HEADER, VERSION_HEADER } from "./ofrep";
+import { noteVersion } from "./snapshot-cache";
 import { sync } from "./sync";
+import type { WrittenVariables } from "../contracts/written";
 
-export const app = new Hono<{ Bindings: Env }>();
+export const app = new Hono<{ Bindings: Env; Variables: WrittenVariables }>();
+
+// An admin write's new versions are served at once by this isolate (read-your-writes).
+app.use("/admin/*", async (c, next) => {
+  await next();
+  for (const { project, environment, version } of c.get("written") ?? []) noteVersion(project, environment, version);
+});
 
 app.use(
   "/ofrep/*",

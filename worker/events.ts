@@ -17,11 +17,11 @@
  * once. The stream ends when its token expires or its key is revoked or expires; the browser's
  * reconnect is then refused (401) and the OFREP provider fetches a new URL with the bulk request.
  */
-import { broadcasterName, shardCount } from "../durable-objects/broadcaster";
-import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
+import { broadcasterName, shardCount, type BroadcastMessage, type ChangeEvent } from "../contracts/broadcast";
+import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../contracts/snapshot";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
-import { ofrepRefusal, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "./ofrep-wire";
+import { ofrepRefusal, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "../contracts/ofrep-wire";
 import { rateLimited } from "./rate-limit";
 import { flushAfter, recordKeyUse } from "./telemetry";
 import { signStreamToken, tokenExpiry, verifyStreamToken, type StreamClaims } from "./stream-token";
@@ -103,15 +103,6 @@ export async function eventStreamsFor(
 /** The current version of the stream's environment as the edge sees it (isolate → KV → FlagStore). */
 export type CurrentVersion = (project: string, environment: string) => Promise<{ version: number; updatedAt: string } | null>;
 
-/** A change the broadcaster announces: the environment's version, its ETag and commit second. */
-interface Change {
-  version: number;
-  etag: string;
-  lastModified: number;
-}
-
-/** What the broadcaster sends an edge stream: its latest change on connect, then each change. */
-type Message = { type: "hello"; latest: Change | null } | ({ type: "change" } & Change);
 
 const encoder = new TextEncoder();
 
@@ -124,13 +115,13 @@ function unavailable(why: string): Response {
   return refuse({ code: "unavailable", detail: `${why}; the provider will poll or retry in ${UNAVAILABLE_RETRY_AFTER_S} s`, retryAfter: UNAVAILABLE_RETRY_AFTER_S });
 }
 
-let lastFormatted: { change: Change; text: string } | null = null;
+let lastFormatted: { change: ChangeEvent; text: string } | null = null;
 
 /**
  * One OFREP event in the ADR's envelope; the id is the environment version. Every stream of an
  * isolate gets the same change at once, so the last one formatted is reused.
  */
-export function formatEvent(change: Change): string {
+export function formatEvent(change: ChangeEvent): string {
   const last = lastFormatted;
   if (last && last.change.version === change.version && last.change.etag === change.etag && last.change.lastModified === change.lastModified) return last.text;
   const data = JSON.stringify({ type: "refetchEvaluation", etag: change.etag, lastModified: change.lastModified });
@@ -143,7 +134,7 @@ export function formatEvent(change: Change): string {
  * The broadcaster's messages, checked by hand: every open stream reads each one, so this runs a
  * thousand times per change on a busy isolate and stays cheap.
  */
-function readMessage(raw: string): Message | null {
+function readMessage(raw: string): BroadcastMessage | null {
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -156,12 +147,12 @@ function readMessage(raw: string): Message | null {
   if (message["type"] === "hello") {
     const latest = message["latest"];
     if (latest === null) return { type: "hello", latest: null };
-    return typeof latest === "object" && isChange(latest as Record<string, unknown>) ? { type: "hello", latest: latest as Change } : null;
+    return typeof latest === "object" && isChange(latest as Record<string, unknown>) ? { type: "hello", latest: latest as ChangeEvent } : null;
   }
   return null;
 }
 
-function isChange(value: Record<string, unknown>): value is Change & Record<string, unknown> {
+function isChange(value: Record<string, unknown>): value is ChangeEvent & Record<string, unknown> {
   const { version, etag, lastModified } = value;
   return Number.isInteger(version) && (version as number) >= 0 && typeof etag === "string" && Number.isInteger(lastModified) && (lastModified as number) >= 0;
 }
@@ -246,7 +237,7 @@ export async function handleEventStream(
   const write = (text: string) => {
     if (open) writer.write(encoder.encode(text)).catch(end);
   };
-  const announce = (change: Change) => {
+  const announce = (change: ChangeEvent) => {
     if (change.version <= lastSent) return;
     lastSent = change.version;
     write(formatEvent(change));
@@ -270,7 +261,7 @@ export async function handleEventStream(
         const fromSnapshot = snapshot
           ? { version: snapshot.version, etag: `"${snapshot.version}"`, lastModified: Math.floor(Date.parse(snapshot.updatedAt) / 1000) }
           : null;
-        const latest = [parsed.latest, fromSnapshot].reduce<Change | null>((a, b) => (b && (!a || b.version > a.version) ? b : a), null);
+        const latest = [parsed.latest, fromSnapshot].reduce<ChangeEvent | null>((a, b) => (b && (!a || b.version > a.version) ? b : a), null);
         if (latest && latest.version > seen) announce(latest);
       });
   });

@@ -1,27 +1,10 @@
 /**
- * API keys at the edge: read the credential from a request, and resolve a key to the project and
- * environment it serves from isolate memory, refreshed from the KV key index.
+ * API keys at the edge: resolve a key to the project and environment it serves from isolate
+ * memory, refreshed from the KV key index.
  */
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
-import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../durable-objects/snapshot";
-
-/** The credential of a request: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
-/** The shape of every key edgeflags issues: `ef_<scope>_` and 32 base64url characters. */
-const KEY_SHAPE = /^ef_(client|server|admin)_[A-Za-z0-9_-]{32}$/;
-
-/** Whether `credential` could be an edgeflags key at all; anything else is refused without a lookup. */
-export function looksLikeKey(credential: string): boolean {
-  return KEY_SHAPE.test(credential);
-}
-
-export function readCredential(headers: Headers): string | null {
-  const authorization = headers.get("authorization");
-  if (authorization) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    return match?.[1] ?? null;
-  }
-  return headers.get("x-api-key")?.trim() || null;
-}
+import { looksLikeKey } from "../contracts/credentials";
+import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../contracts/snapshot";
 
 interface CachedIdentity {
   identity: KeyIdentity | null;

@@ -10,15 +10,16 @@
  */
 import { createHash } from "node:crypto";
 import { Hono, type Context, type MiddlewareHandler } from "hono";
-import type { EvaluationContext, EvaluationResult } from "./engine/types";
+import type { EvaluationContext, EvaluationResult } from "../engine/types";
 import { EVENT_STREAM_PATH, eventStreamsFor, handleEventStream } from "./events";
-import { readCredential, resolveKey } from "./keys";
+import { readCredential } from "../contracts/credentials";
+import { resolveKey } from "./keys";
 import { MAX_OFREP_BODY_BYTES, readBoundedText } from "./bounded-body";
-import { ofrepRefusal, ofrepStatus, toOfrep, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "./ofrep-wire";
+import { ofrepRefusal, ofrepStatus, toOfrep, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "../contracts/ofrep-wire";
 import { getSnapshot, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
 import { rateLimited } from "./rate-limit";
 import { flushAfter, recordEvaluations } from "./telemetry";
-import type { KeyIdentity } from "../durable-objects/snapshot";
+import type { KeyIdentity } from "../contracts/snapshot";
 
 export const VERSION_HEADER = "X-Edgeflags-Config-Version";
 /**

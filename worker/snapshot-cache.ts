@@ -13,10 +13,10 @@
  * snapshot in memory is served and said to be stale (stale-if-error), and with nothing in memory
  * the lookup is `unavailable`.
  */
-import { compileFlagSet } from "./engine/index";
-import type { CompiledFlagSet } from "./engine/index";
+import { compileFlagSet } from "../engine/index";
+import type { CompiledFlagSet } from "../engine/index";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
-import { snapshotKvKey, SnapshotSchema, type Snapshot } from "../durable-objects/snapshot";
+import { snapshotKvKey, SnapshotSchema, type Snapshot } from "../contracts/snapshot";
 
 export interface CompiledSnapshot {
   project: string;

@@ -9,10 +9,11 @@
  * `client` keys are refused (403): browsers and mobile apps never see raw rules.
  */
 import { Hono } from "hono";
-import { toPlainFlagd } from "./engine/index";
-import { readCredential, resolveKey } from "./keys";
+import { toPlainFlagd } from "../engine/index";
+import { readCredential } from "../contracts/credentials";
+import { resolveKey } from "./keys";
 import { refreshMs, STALE_HEADER, unavailable, VERSION_HEADER } from "./ofrep";
-import { ofrepRefusal } from "./ofrep-wire";
+import { ofrepRefusal } from "../contracts/ofrep-wire";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { getSnapshot } from "./snapshot-cache";
 import { flushAfter, recordKeyUse } from "./telemetry";

@@ -7,9 +7,9 @@
  * isolate alive until the batch is delivered, so a frozen isolate loses nothing.
  */
 import { createHash } from "node:crypto";
-import type { EvaluationContext, EvaluationResult } from "./engine/types";
+import type { EvaluationContext, EvaluationResult } from "../engine/types";
 import type { CompiledSnapshot } from "./snapshot-cache";
-import { LAST_USED_RESOLUTION_MS, type TelemetryBatch } from "../durable-objects/telemetry";
+import { LAST_USED_RESOLUTION_MS, type TelemetryBatch } from "../contracts/telemetry";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 
 /** How long records gather before a batch is sent. */

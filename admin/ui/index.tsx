@@ -24,7 +24,7 @@ import {
 } from "../session";
 import { authenticateAdmin } from "../auth";
 import { signingSecret, SIGNING_SECRET_PROBLEM } from "../../lib/signing";
-import { hashKey } from "../../durable-objects/snapshot";
+import { hashKey } from "../../contracts/snapshot";
 import {
   adminClient,
   AuditPageSchema,
@@ -48,7 +48,7 @@ import {
 import { ASSET_VERSION, CONSOLE_CSS, CONSOLE_JS } from "./assets";
 import { BASE, projectPath, type Notice } from "./layout";
 import { annotateRows, buildRows, factsFromMetadata, filterRows, pageOf, pickEnvironment, ProjectFlagsSchema, type FlagFacts, type ListFilter } from "./model";
-import { ProjectFlagListSchema, recordToView, RotatedKeySchema, StaleSchema, UsageSchema } from "./responses";
+import { ProjectFlagListSchema, recordToView, RotatedKeySchema, StaleSchema, UsageSchema } from "../../contracts/admin-responses";
 import { loadDelivery, registerDelivery } from "./routes/delivery";
 import { registerDrafts } from "./routes/drafts";
 import { registerEnvironments } from "./routes/environments";

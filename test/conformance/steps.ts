@@ -7,8 +7,8 @@
  */
 import type { Pickle, PickleStep } from "@cucumber/messages";
 import { expect } from "vitest";
-import { compileFlagSet, FRACTIONAL_MODE_METADATA_KEY } from "../../worker/engine/index";
-import type { CompiledFlagSet, EvaluationContext, EvaluationResult, FlagType, JsonValue } from "../../worker/engine/index";
+import { compileFlagSet, FRACTIONAL_MODE_METADATA_KEY } from "../../engine/index";
+import type { CompiledFlagSet, EvaluationContext, EvaluationResult, FlagType, JsonValue } from "../../engine/index";
 
 /** The flag sets a scenario can ask for, by the name the testbed's selector gives them. */
 export interface FlagSources {

@@ -8,7 +8,7 @@
 import { FlagdCore } from "@openfeature/flagd-core";
 import MurmurHash3 from "imurmurhash";
 import { describe, expect, it } from "vitest";
-import { compileFlagSet } from "../../worker/engine/index";
+import { compileFlagSet } from "../../engine/index";
 import raw from "../fixtures/bucketing-vectors.json?raw";
 
 interface Row {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeCbor } from "../../worker/engine/cbor";
+import { encodeCbor } from "../../engine/cbor";
 
 const hex = (bytes: Uint8Array): string => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileFlagSet, FRACTIONAL_MODE_METADATA_KEY } from "../../worker/engine/index";
-import type { EvaluationContext, EvaluationResult, FlagSet } from "../../worker/engine/index";
+import { compileFlagSet, FRACTIONAL_MODE_METADATA_KEY } from "../../engine/index";
+import type { EvaluationContext, EvaluationResult, FlagSet } from "../../engine/index";
 
 const SET: FlagSet = {
   metadata: { flagSetId: "shop", team: "growth", [FRACTIONAL_MODE_METADATA_KEY]: "v2" },

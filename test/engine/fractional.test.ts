@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketOf, hashV2, hashV3, MAX_TOTAL_WEIGHT } from "../../worker/engine/fractional";
+import { bucketOf, hashV2, hashV3, MAX_TOTAL_WEIGHT } from "../../engine/fractional";
 import { apply } from "./helpers";
 
 describe("bucketOf: floor(hash × total / 2^32), exact", () => {

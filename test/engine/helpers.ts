@@ -1,8 +1,8 @@
 /** Shared helpers of the engine tests. */
-import { compileRule, createCompileEnv } from "../../worker/engine/compile";
-import { ROOT } from "../../worker/engine/json-logic";
-import type { Scope } from "../../worker/engine/json-logic";
-import type { FractionalMode } from "../../worker/engine/types";
+import { compileRule, createCompileEnv } from "../../engine/compile";
+import { ROOT } from "../../engine/json-logic";
+import type { Scope } from "../../engine/json-logic";
+import type { FractionalMode } from "../../engine/types";
 
 /** Compiles `rule` and applies it to `context` as the flag `flagKey` at unix second `timestamp`. */
 export function apply(

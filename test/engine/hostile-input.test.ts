@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileFlagSet, flagKeyProblem, MAX_FLAG_KEY_LENGTH, toPlainFlagd, validateFlagSet } from "../../worker/engine/index";
-import type { FlagSetProblem } from "../../worker/engine/index";
+import { compileFlagSet, flagKeyProblem, MAX_FLAG_KEY_LENGTH, toPlainFlagd, validateFlagSet } from "../../engine/index";
+import type { FlagSetProblem } from "../../engine/index";
 
 const flag = (extra: Record<string, unknown> = {}) => ({ state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on", ...extra });
 const problemsOf = (input: unknown): FlagSetProblem[] => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RuleError } from "../../worker/engine/json-logic";
+import { RuleError } from "../../engine/json-logic";
 import { apply } from "./helpers";
 
 type Row = [string, unknown, Record<string, unknown>, unknown];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { murmur3, murmur3Bytes } from "../../worker/engine/murmur3";
+import { murmur3, murmur3Bytes } from "../../engine/murmur3";
 import { utf8 } from "./helpers";
 
 // Expected values: the testbed's brute-forced preimages (targeting.feature, "hash edge cases"), the

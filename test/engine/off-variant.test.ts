@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileFlagSet, OFF_VARIANT_METADATA_KEY, toPlainFlagd, validateFlagSet } from "../../worker/engine/index";
-import type { FlagSet } from "../../worker/engine/types";
+import { compileFlagSet, OFF_VARIANT_METADATA_KEY, toPlainFlagd, validateFlagSet } from "../../engine/index";
+import type { FlagSet } from "../../engine/types";
 
 const OFF = OFF_VARIANT_METADATA_KEY;
 const set: FlagSet = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileFlagSet, toPlainFlagd, validateFlagSet } from "../../worker/engine/index";
-import type { FlagSet } from "../../worker/engine/types";
+import { compileFlagSet, toPlainFlagd, validateFlagSet } from "../../engine/index";
+import type { FlagSet } from "../../engine/types";
 
 const set: FlagSet = {
   flags: {

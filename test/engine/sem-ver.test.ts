@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareSemVer, parseSemVer, semVerOperator } from "../../worker/engine/sem-ver";
+import { compareSemVer, parseSemVer, semVerOperator } from "../../engine/sem-ver";
 
 describe("sem_ver", () => {
   it.each<[unknown, string, unknown, boolean | null]>([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileFlagSet, shareConstantLists } from "../../worker/engine/index";
-import type { FlagSet } from "../../worker/engine/types";
+import { compileFlagSet, shareConstantLists } from "../../engine/index";
+import type { FlagSet } from "../../engine/types";
 
 const ids = Array.from({ length: 500 }, (_, i) => `customer-${i}`);
 const set: FlagSet = {

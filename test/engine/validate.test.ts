@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
-import { validateFlagSet } from "../../worker/engine/index";
-import type { FlagSetProblem } from "../../worker/engine/index";
+import { validateFlagSet } from "../../engine/index";
+import type { FlagSetProblem } from "../../engine/index";
 
 const flag = (extra: Record<string, unknown> = {}) => ({ state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on", ...extra });
 const problemsOf = (input: unknown): FlagSetProblem[] => {

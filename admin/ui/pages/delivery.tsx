@@ -6,7 +6,7 @@
  */
 import type { Session } from "../../session";
 import { When, projectPath } from "../layout";
-import type { ExperimentView, RampExposuresView, RampView, SrmView } from "../responses";
+import type { ExperimentView, RampExposuresView, RampView, SrmView } from "../../../contracts/admin-responses";
 import { ActionButton, Errors, invalid, Relative } from "./widgets";
 
 export interface RampStepForm {

@@ -1,7 +1,7 @@
 /** Drafts: stage a whole flag set beside live, see which units it would flip (shadow evaluation), publish or discard. */
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
-import type { DraftView } from "../responses";
+import type { DraftView } from "../../../contracts/admin-responses";
 import { ActionButton, Errors, invalid } from "./widgets";
 
 export interface DraftsPageProps {

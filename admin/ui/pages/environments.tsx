@@ -4,7 +4,7 @@
  */
 import type { Session } from "../../session";
 import { Page, projectPath, type Notice } from "../layout";
-import type { EnvironmentDiffView, FlagDiffView } from "../responses";
+import type { EnvironmentDiffView, FlagDiffView } from "../../../contracts/admin-responses";
 import { DiffList } from "./audit";
 
 export interface PromotePreview {

@@ -1,7 +1,7 @@
 /** Experiments: every one of the project, and one in detail with its arms as a bar chart and the SRM test. */
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
-import type { ExperimentView } from "../responses";
+import type { ExperimentView } from "../../../contracts/admin-responses";
 import { formatP, SrmVerdict, widthClass } from "./delivery";
 import { ActionButton } from "./widgets";
 

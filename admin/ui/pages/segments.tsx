@@ -1,7 +1,7 @@
 /** Segments: reusable targeting shared by every environment, as a JsonLogic rule or a member list. */
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
-import type { SegmentView } from "../responses";
+import type { SegmentView } from "../../../contracts/admin-responses";
 import { ActionButton, Errors, invalid } from "./widgets";
 
 export interface SegmentForm {

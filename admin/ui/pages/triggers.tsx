@@ -1,7 +1,7 @@
 /** Triggers: URLs an alerting system calls to act on a flag; the URL, signed URL and secret shown once. */
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
-import { TRIGGER_ACTIONS, type CreatedTriggerView, type TriggerView } from "../responses";
+import { TRIGGER_ACTIONS, type CreatedTriggerView, type TriggerView } from "../../../contracts/admin-responses";
 import { ActionButton, Errors, invalid, Secret } from "./widgets";
 
 export interface TriggerForm {

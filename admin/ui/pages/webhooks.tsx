@@ -1,8 +1,8 @@
 /** Webhooks out: subscriptions (the signing secret shown once), edits, pings and the delivery log. */
 import type { Session } from "../../session";
-import { WEBHOOK_EVENT_TYPES } from "../../../durable-objects/webhooks";
+import { WEBHOOK_EVENT_TYPES } from "../../../contracts/webhook-events";
 import { Page, When, projectPath, type Notice } from "../layout";
-import type { DeliveryView, WebhookView } from "../responses";
+import type { DeliveryView, WebhookView } from "../../../contracts/admin-responses";
 import { ActionButton, Errors, invalid, Secret } from "./widgets";
 
 export interface WebhookForm {

@@ -1,6 +1,6 @@
 /** Small pieces the console's forms share: field errors, a secret shown once, a one-button form. */
 import type { Child } from "hono/jsx";
-import { OFF_VARIANT_METADATA_KEY } from "../../../worker/engine/index";
+import { OFF_VARIANT_METADATA_KEY } from "../../../engine/index";
 import { showValue } from "../model";
 
 /** The parts of a flag that decide what a kill serves. */

@@ -1,12 +1,12 @@
 /** Ramps (per flag and environment) and experiments: the routes behind the flag page's panels and the experiments screen. */
 import { FlagSchema, seg, type AdminClient } from "../api";
-import { servedWeights } from "../../../durable-objects/served-split";
+import { servedWeights } from "../../../engine/served-split";
 import { apiFailure, apiPath, doneNotice, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import type { FlagPageProps } from "../pages/flag";
 import { FlagPage } from "../pages/flag";
 import { RAMP_STEP_ROWS, type DeliveryState, type RampForm, type RampStepForm } from "../pages/delivery";
 import { ExperimentPage, ExperimentsPage } from "../pages/experiments";
-import { DeletedSchema, ExperimentListSchema, ExperimentSchema, RampExposuresSchema, RampSchema } from "../responses";
+import { DeletedSchema, ExperimentListSchema, ExperimentSchema, RampExposuresSchema, RampSchema } from "../../../contracts/admin-responses";
 
 type LoadFlagPage = (c: ConsoleContext, flag: string, environment: string | undefined) => Promise<FlagPageProps | Response>;
 

@@ -4,7 +4,7 @@ import { ProjectSchema, seg } from "../api";
 import { apiFailure, apiPath, doneNotice, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import { pickEnvironment } from "../model";
 import { DraftsPage, type DraftsPageProps } from "../pages/drafts";
-import { DeletedSchema, DraftSchema, PublishedSchema } from "../responses";
+import { DeletedSchema, DraftSchema, PublishedSchema } from "../../../contracts/admin-responses";
 
 const FlagSetJson = z.json();
 

@@ -3,7 +3,7 @@ import { ProjectSchema } from "../api";
 import { apiFailure, apiPath, doneNotice, field, fields, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import type { Notice } from "../layout";
 import { changesOf, EnvironmentsPage, type PromotePreview } from "../pages/environments";
-import { EnvironmentDiffSchema, PromoteSchema, type EnvironmentDiffView } from "../responses";
+import { EnvironmentDiffSchema, PromoteSchema, type EnvironmentDiffView } from "../../../contracts/admin-responses";
 
 export function registerEnvironments(ui: ConsoleApp): void {
   const render = async (

@@ -2,7 +2,7 @@
 import { seg, ProjectSchema } from "../api";
 import { apiFailure, apiPath, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import { CreateFlagPage, type CreateFlagForm } from "../pages/flag-create";
-import { ProjectFlagSchema } from "../responses";
+import { ProjectFlagSchema } from "../../../contracts/admin-responses";
 
 const EMPTY: CreateFlagForm = {
   key: "",

@@ -16,7 +16,7 @@ import {
   WebhookSchema,
   type CreatedTriggerView,
   type WebhookView,
-} from "../responses";
+} from "../../../contracts/admin-responses";
 
 type Status = 200 | 201 | 400 | 404 | 409;
 

@@ -4,7 +4,7 @@ import { seg } from "../api";
 import { apiFailure, apiPath, doneNotice, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import type { Notice } from "../layout";
 import { NEW_SEGMENT, segmentForm, SegmentsPage, type SegmentForm } from "../pages/segments";
-import { DeletedSchema, SegmentListSchema, SegmentSchema } from "../responses";
+import { DeletedSchema, SegmentListSchema, SegmentSchema } from "../../../contracts/admin-responses";
 
 type Status = 200 | 400 | 404 | 409 | 412;
 

@@ -1,14 +1,97 @@
 /**
- * zod schemas of the admin API responses behind the governance and progressive-delivery screens
- * (flags across environments, compare/promote, segments, webhooks, triggers, ramps, experiments,
- * drafts). Parsed, never cast: a shape the console does not expect becomes a 502 page, not a
- * crash. The shapes mirror `durable-objects/flag-store.ts`.
+ * zod schemas of the admin API's responses: what the console parses every answer with (never a
+ * cast: a shape it does not expect becomes a 502 page, not a crash) and what the OpenAPI document
+ * describes. The shapes mirror what the FlagStore's RPC methods return.
  */
 import * as z from "zod";
-import { CreatedKeySchema, KeySchema, type FlagView } from "./api";
+
+export const ProblemSchema = z.object({
+  status: z.number(),
+  title: z.string().optional(),
+  detail: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  currentVersion: z.number().optional(),
+});
+export type ApiProblem = z.infer<typeof ProblemSchema>;
 
 const Json: z.ZodType<unknown> = z.json();
 const Metadata = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
+export const ProjectSchema = z.object({
+  project: z.string(),
+  environments: z.array(z.object({ name: z.string(), version: z.number(), updatedAt: z.string(), flagCount: z.number() })),
+});
+export type ProjectView = z.infer<typeof ProjectSchema>;
+
+export const FlagSchema = z.object({
+  key: z.string(),
+  environment: z.string(),
+  version: z.number(),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+  state: z.enum(["ENABLED", "DISABLED"]),
+  variants: z.record(z.string(), Json),
+  defaultVariant: z.string().nullish(),
+  targeting: Json.optional(),
+  metadata: Metadata.optional(),
+  /** On a write: false when it changed nothing (no new version, nothing audited or announced). */
+  changed: z.boolean().optional(),
+});
+export type FlagView = z.infer<typeof FlagSchema>;
+
+export const FlagListSchema = z.object({ version: z.number(), flags: z.array(FlagSchema) });
+
+export const KeySchema = z.object({
+  id: z.string(),
+  scope: z.enum(["client", "server", "admin"]),
+  environment: z.string().nullable(),
+  name: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+  /** Set once the key was rotated: it stops working then. */
+  expiresAt: z.string().nullish(),
+  replacedBy: z.string().nullish(),
+});
+export type KeyView = z.infer<typeof KeySchema>;
+export const KeyListSchema = z.array(KeySchema);
+export const CreatedKeySchema = KeySchema.extend({ key: z.string() });
+
+export const AuditEntrySchema = z.object({
+  seq: z.number(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  environment: z.string().nullable(),
+  target: z.string(),
+  version: z.number().nullable(),
+  before: Json,
+  after: Json,
+  reason: z.string().nullable(),
+});
+export type AuditEntryView = z.infer<typeof AuditEntrySchema>;
+export const AuditPageSchema = z.object({ entries: z.array(AuditEntrySchema), nextCursor: z.number().nullable() });
+export const AuditVerifySchema = z.object({
+  ok: z.boolean(),
+  entries: z.number(),
+  brokenAt: z.number().optional(),
+  detail: z.string().optional(),
+});
+
+export const EvaluationSchema = z.object({
+  version: z.number(),
+  flags: z.array(z.object({
+    key: z.string(),
+    value: Json.optional(),
+    variant: z.string().optional(),
+    reason: z.string().optional(),
+    errorCode: z.string().optional(),
+    errorDetails: z.string().optional(),
+  })),
+});
+
+
 
 const DefinitionSchema = z.object({
   state: z.enum(["ENABLED", "DISABLED"]),
@@ -229,3 +312,4 @@ export const TriggerOutcomeSchema = z.object({
   defaultVariant: z.string().nullable(),
   ramp: RampSchema.optional(),
 });
+export type TriggerOutcomeView = z.infer<typeof TriggerOutcomeSchema>;

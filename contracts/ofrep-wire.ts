@@ -2,7 +2,7 @@
  * The one mapper from engine results to OFREP JSON and status codes
  * (`../shared/conformance/ofrep/service/openapi.yaml`).
  */
-import type { ErrorCode, EvaluationResult, FlagMetadata, JsonValue } from "./engine/types";
+import type { ErrorCode, EvaluationResult, FlagMetadata, JsonValue } from "../engine/types";
 
 export type OfrepSuccess = {
   key: string;

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import type { FlagSet, JsonValue } from "../worker/engine/types";
+import type { FlagSet, JsonValue } from "../engine/types";
 
 /** Bumped only when the snapshot's shape changes incompatibly; readers reject other formats. */
 export const SNAPSHOT_FORMAT = 1;

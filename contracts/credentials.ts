@@ -1,0 +1,22 @@
+/**
+ * How a request carries a credential, and the shape of every key edgeflags issues: shared by the
+ * edge (OFREP, sync, streams) and the admin API, so both read credentials the same way.
+ */
+
+/** The shape of every key edgeflags issues: `ef_<scope>_` and 32 base64url characters. */
+const KEY_SHAPE = /^ef_(client|server|admin)_[A-Za-z0-9_-]{32}$/;
+
+/** Whether `credential` could be an edgeflags key at all; anything else is refused without a lookup. */
+export function looksLikeKey(credential: string): boolean {
+  return KEY_SHAPE.test(credential);
+}
+
+/** The credential of a request: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+export function readCredential(headers: Headers): string | null {
+  const authorization = headers.get("authorization");
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match?.[1] ?? null;
+  }
+  return headers.get("x-api-key")?.trim() || null;
+}
