@@ -38,6 +38,15 @@ export function emptyRecord<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
+/**
+ * Sets `record[key]` as an own data property, so `__proto__` is stored as a key rather than
+ * replacing the prototype. For ordinary objects the engine hands on (a snapshot's flag set crosses
+ * Durable Object RPC, whose serializer refuses null-prototype objects).
+ */
+export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** `record[key]` when it is an own property, else undefined (never a built-in such as `constructor`). */
 export function ownValue<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
   return Object.hasOwn(record, key) ? record[key] : undefined;

@@ -4,7 +4,7 @@
  * flagd inlines a `$ref`, so the meaning is unchanged; the snapshot shrinks by the copies, parses
  * faster, and the engine builds one `Set` for the list (see `compileIn`).
  */
-import { emptyRecord } from "./names";
+import { setOwn } from "./names";
 import type { FlagSet, JsonValue } from "./types";
 
 /** Lists shorter than this stay inline: moving them saves nothing. */
@@ -13,12 +13,13 @@ export const SHARED_LIST_PREFIX = "edgeflags.list.";
 
 export function shareConstantLists(set: FlagSet): FlagSet {
   const names = new Map<string, string>();
-  const lists = emptyRecord<JsonValue>();
+  // Ordinary objects (the result crosses RPC), written with `setOwn` so no key can reach a prototype.
+  const lists: Record<string, JsonValue> = {};
   let changed = false;
   const visit = (rule: JsonValue): JsonValue => {
     if (Array.isArray(rule)) return rule.map(visit);
     if (rule === null || typeof rule !== "object") return rule;
-    const out = emptyRecord<JsonValue>();
+    const out: Record<string, JsonValue> = {};
     for (const [op, args] of Object.entries(rule)) {
       if (op === "in" && Array.isArray(args) && args.length === 2 && isLongConstantList(args[1]!)) {
         const text = JSON.stringify(args[1]);
@@ -26,17 +27,17 @@ export function shareConstantLists(set: FlagSet): FlagSet {
         if (!name) {
           name = `${SHARED_LIST_PREFIX}${names.size}`;
           names.set(text, name);
-          lists[name] = args[1]!;
+          setOwn(lists, name, args[1]!);
         }
-        out[op] = [visit(args[0]!), { $ref: name }];
+        setOwn(out, op, [visit(args[0]!), { $ref: name }]);
         changed = true;
-      } else out[op] = visit(args);
+      } else setOwn(out, op, visit(args));
     }
     return out;
   };
-  const flags = emptyRecord<FlagSet["flags"][string]>();
+  const flags: FlagSet["flags"] = {};
   for (const [key, flag] of Object.entries(set.flags)) {
-    flags[key] = flag.targeting === undefined ? flag : { ...flag, targeting: visit(flag.targeting) };
+    setOwn(flags, key, flag.targeting === undefined ? flag : { ...flag, targeting: visit(flag.targeting) });
   }
   if (!changed) return set;
   return { ...set, flags, $evaluators: { ...set.$evaluators, ...lists } };

@@ -57,6 +57,22 @@ describe("write → KV snapshot → edge", () => {
     expect(res.body).toMatchObject({ variant: "green", metadata: { configVersion: version } });
   });
 
+  it("falls back to the FlagStore for a set whose long lists the snapshot shares (it crosses RPC)", async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `customer-${i}`);
+    const flagSet = {
+      flags: {
+        beta: { state: "ENABLED" as const, variants: { on: true, off: false }, defaultVariant: "off", targeting: { if: [{ in: [{ var: "targetingKey" }, ids] }, "on", null] } },
+        "beta-2": { state: "ENABLED" as const, variants: { on: true, off: false }, defaultVariant: "off", targeting: { if: [{ in: [{ var: "targetingKey" }, ids] }, "on", null] } },
+      },
+    };
+    const { key, version } = await setupProject("prop-fallback-lists", flagSet);
+    await env.FLAGS_KV.delete(snapshotKvKey("prop-fallback-lists", "production"));
+    clearSnapshotCache();
+    const res = await evaluate(key, "beta", { targetingKey: "customer-7" });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ value: true, metadata: { configVersion: version } });
+  });
+
   it("retries a failed KV write until it succeeds, and never goes backwards", async () => {
     const { version } = await setupProject("prop-retry");
     const failures: string[] = [];
