@@ -303,7 +303,13 @@ export type DraftView = z.infer<typeof DraftSchema>;
 export const PublishedSchema = z.object({ version: z.number() }).openapi("Published");
 
 /** `PUT …/flagd`: the environment's new version. */
-export const FlagSetWrittenSchema = z.object({ project: z.string(), environment: z.string(), version: z.number() }).openapi("FlagSetWritten");
+export const FlagSetWrittenSchema = z.object({
+  project: z.string(),
+  environment: z.string(),
+  version: z.number(),
+  /** False when the flag set was already the environment's (no new version). */
+  changed: z.boolean().optional(),
+}).openapi("FlagSetWritten");
 
 export const ReplicationSchema = z.object({
   published: z.array(z.object({ kind: z.string(), target: z.string(), version: z.number(), publishedAt: z.string() })),

@@ -36,6 +36,8 @@ describe("OpenAPI", () => {
     expect(component(ramp.responses["201"].content["application/json"].schema).properties.currentPercent).toBeDefined();
     const update = res.body.paths["/projects/{project}/environments/{env}/flags/{flag}"].put;
     expect(update.parameters).toContainEqual(expect.objectContaining({ name: "If-Match", required: true }));
+    expect(update.responses["200"].headers.ETag).toBeDefined();
+    expect(update.responses["428"].content["application/problem+json"]).toBeDefined();
     const audit = res.body.paths["/projects/{project}/audit"].get;
     expect(audit.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(["environment", "flag", "actor", "since", "until", "cursor", "limit"]));
   });

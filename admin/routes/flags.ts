@@ -15,7 +15,7 @@ export const flags = adminApp();
 
 // ---- whole flag sets (flagd documents) --------------------------------------------------------
 
-const exportSet = adminRoute({ method: "get", path: `${E}/flagd`, summary: "Export an environment as a flagd flag set (?format=plain rewrites extensions)", response: FlagdFlagSetSchema });
+const exportSet = adminRoute({ method: "get", path: `${E}/flagd`, summary: "Export an environment as a flagd flag set (?format=plain rewrites extensions)", response: FlagdFlagSetSchema, etag: true });
 defineRoute(flags, exportSet, async (c) => {
   const result = await store(c).getFlagSet(param(c, "env"));
   if (!result.ok) return storeProblem(result.error);
@@ -26,7 +26,7 @@ defineRoute(flags, exportSet, async (c) => {
 });
 
 // The body is documented as a flagd flag set; the FlagStore validates it in full with the engine.
-const replaceSet = adminRoute({ method: "put", path: `${E}/flagd`, summary: "Replace an environment's flags with a flagd flag set", body: FlagdFlagSetSchema, ifMatch: "optional", response: FlagSetWrittenSchema });
+const replaceSet = adminRoute({ method: "put", path: `${E}/flagd`, summary: "Replace an environment's flags with a flagd flag set", body: FlagdFlagSetSchema, ifMatch: "optional", response: FlagSetWrittenSchema, etag: true });
 defineRoute(flags, replaceSet, async (c) => {
   const body = await parseJson(c);
   if (body instanceof Response) return body;
@@ -49,7 +49,7 @@ defineRoute(flags, list, async (c) => {
   return c.json({ version: result.value.version, flags: result.value.flags.map(flagJson) });
 });
 
-const create = adminRoute({ method: "post", path: `${E}/flags`, summary: "Create a flag in one environment", body: CreateFlagBodySchema, status: 201, response: FlagSchema });
+const create = adminRoute({ method: "post", path: `${E}/flags`, summary: "Create a flag in one environment", body: CreateFlagBodySchema, status: 201, response: FlagSchema, etag: true });
 defineRoute(flags, create, async (c) => {
   const body = await readBody(c, create);
   if (body instanceof Response) return body;
@@ -58,7 +58,7 @@ defineRoute(flags, create, async (c) => {
   return flagWritten(c, result, 201);
 });
 
-const read = adminRoute({ method: "get", path: F, summary: "Read a flag (ETag = its version)", response: FlagSchema });
+const read = adminRoute({ method: "get", path: F, summary: "Read a flag (ETag = its version)", response: FlagSchema, etag: true });
 defineRoute(flags, read, async (c) => {
   const key = flagKey(c);
   if (key instanceof Response) return key;
@@ -68,7 +68,7 @@ defineRoute(flags, read, async (c) => {
   return c.json(flagJson(result.value));
 });
 
-const replace = adminRoute({ method: "put", path: F, summary: "Replace a flag", body: UpdateFlagBodySchema, ifMatch: "required", response: FlagSchema });
+const replace = adminRoute({ method: "put", path: F, summary: "Replace a flag", body: UpdateFlagBodySchema, ifMatch: "required", response: FlagSchema, etag: true });
 defineRoute(flags, replace, async (c) => {
   const key = flagKey(c);
   if (key instanceof Response) return key;
@@ -84,7 +84,7 @@ defineRoute(flags, replace, async (c) => {
   return flagWritten(c, result, 200);
 });
 
-const toggle = adminRoute({ method: "post", path: `${F}/toggle`, summary: "Kill switch: flip a flag's state, or set it", body: ToggleBodySchema, ifMatch: "optional", response: FlagSchema });
+const toggle = adminRoute({ method: "post", path: `${F}/toggle`, summary: "Kill switch: flip a flag's state, or set it", body: ToggleBodySchema, ifMatch: "optional", response: FlagSchema, etag: true });
 defineRoute(flags, toggle, async (c) => {
   const key = flagKey(c);
   if (key instanceof Response) return key;

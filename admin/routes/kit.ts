@@ -46,6 +46,8 @@ interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodObject | und
   /** The success body; every operation but a 204 names one. */
   response?: z.ZodType;
   ifMatch?: "optional" | "required";
+  /** The success answer carries the resource's version as its `ETag` (what If-Match sends back). */
+  etag?: boolean;
   /** Needs no admin credential (the document itself, trigger URLs). */
   public?: boolean;
 }
@@ -88,7 +90,11 @@ export function adminRoute<B extends z.ZodType | undefined = undefined, Q extend
       ...(spec.body ? { body: { required: true, content: { "application/json": { schema: spec.body } } } } : {}),
     },
     responses: {
-      [status]: spec.response ? { description: "OK", content: { "application/json": { schema: spec.response } } } : { description: "Done" },
+      [status]: {
+        description: spec.response ? "OK" : "Done",
+        ...(spec.response ? { content: { "application/json": { schema: spec.response } } } : {}),
+        ...(spec.etag ? { headers: { ETag: { description: 'The version, quoted ("12"): send it back as If-Match', schema: { type: "string" as const } } } } : {}),
+      },
       400: problemResponse("Invalid request; nothing changed"),
       ...(spec.public ? {} : { 401: problemResponse("No valid credential"), 403: problemResponse("A client or server key") }),
       404: problemResponse("Not found"),

@@ -9,7 +9,7 @@ export const segments = adminApp();
 const list = adminRoute({ method: "get", path: `${P}/segments`, summary: "List segments", response: SegmentListSchema });
 defineRoute(segments, list, async (c) => respond(c, await store(c).listSegments()));
 
-const read = adminRoute({ method: "get", path: `${P}/segments/{name}`, summary: "Read a segment", response: SegmentSchema });
+const read = adminRoute({ method: "get", path: `${P}/segments/{name}`, summary: "Read a segment", response: SegmentSchema, etag: true });
 defineRoute(segments, read, async (c) => {
   const result = await store(c).getSegment(param(c, "name"));
   if (!result.ok) return storeProblem(result.error);
@@ -17,7 +17,7 @@ defineRoute(segments, read, async (c) => {
   return c.json(result.value);
 });
 
-const put = adminRoute({ method: "put", path: `${P}/segments/{name}`, summary: "Create or replace a segment", body: SegmentBodySchema, ifMatch: "optional", response: SegmentSchema });
+const put = adminRoute({ method: "put", path: `${P}/segments/{name}`, summary: "Create or replace a segment", body: SegmentBodySchema, ifMatch: "optional", response: SegmentSchema, etag: true });
 defineRoute(segments, put, async (c) => {
   const name = NameSchema.safeParse(param(c, "name"));
   if (!name.success) return problem("invalid", `segment names: ${name.error.issues[0]!.message}`, { errors: [{ path: "name", message: name.error.issues[0]!.message }] });
