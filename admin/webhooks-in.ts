@@ -18,6 +18,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Result } from "../contracts/result";
 import { TriggerOutcomeSchema, type TriggerOutcomeView as TriggerOutcome } from "../contracts/admin-responses";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
+import { log } from "../lib/log";
 import { hashKey } from "../contracts/snapshot";
 import type { WrittenVariables } from "../contracts/written";
 import { problem, storeProblem } from "./problem";
@@ -58,7 +59,7 @@ async function fire(call: Promise<Result<TriggerOutcome>>): Promise<Result<Trigg
   try {
     return await withDeadline(call, DEADLINE_MS.adminStoreCall, "trigger");
   } catch (error) {
-    console.warn("trigger call failed", error);
+    log("warn", "trigger-call-failed", { error });
     return problem("unavailable", "the flag store did not confirm this trigger in time; it may or may not have fired: retry, or check the audit log", {
       headers: { "retry-after": "5" },
     });

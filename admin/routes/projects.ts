@@ -1,5 +1,6 @@
 /** Projects: create one (or add and reorder environments), read its environments. */
 import { ProjectSchema } from "../../contracts/admin-responses";
+import { log, requestId } from "../../lib/log";
 import { problem, storeProblem } from "../problem";
 import { knownProject, registerProject } from "../projects";
 import { ProjectBodySchema } from "../schemas";
@@ -20,7 +21,7 @@ defineRoute(projects, put, async (c) => {
     try {
       await registerProject(c.env, project);
     } catch (error) {
-      console.warn("project registry write failed", project, error);
+      log("warn", "project-registry-write-failed", { requestId: requestId(c.req.raw), project, error });
       return problem("unavailable", `project "${project}" was not created: the project registry (KV) could not be written; retry shortly`, { headers: { "retry-after": "5" } });
     }
   }
