@@ -3,7 +3,8 @@
  * FlagStore; flag sets are then checked in full (variants, default variant, targeting) by the
  * engine's validator inside the FlagStore, against the environment they will live in.
  */
-import * as z from "zod";
+import { z } from "@hono/zod-openapi";
+import { JsonValueSchema } from "../contracts/admin-responses";
 import type { Problem } from "../contracts/result";
 import { WEBHOOK_EVENT_TYPES } from "../contracts/webhook-events";
 import { FLAG_KEY_CHARACTERS, flagKeyProblem, MAX_FLAG_KEY_LENGTH, RESERVED_FLAG_KEYS } from "../engine/index";
@@ -28,7 +29,7 @@ export const ProjectBodySchema = z.object({
     .min(1, "a project needs at least one environment")
     .max(20, "a project has at most 20 environments")
     .refine((names) => new Set(names).size === names.length, "environment names must be unique"),
-});
+}).openapi("ProjectBody");
 
 /** An edgeflags extension: another flag that must serve `variant` first. */
 const PrerequisiteSchema = z.object({ flag: z.string().min(1), variant: z.string().min(1) }).strict();
@@ -36,45 +37,46 @@ const PrerequisiteSchema = z.object({ flag: z.string().min(1), variant: z.string
 const MetadataSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
 /** One flag, in flagd's shape. Deeper checks (variant types, targeting) happen in the engine. */
-export const FlagDefinitionSchema = z.object({
+const FlagDefinitionFields = z.object({
   state: z.enum(["ENABLED", "DISABLED"]),
-  variants: z.record(z.string(), z.json()).refine((v) => Object.keys(v).length > 0, "a flag needs at least one variant"),
+  variants: z.record(z.string(), JsonValueSchema).refine((v) => Object.keys(v).length > 0, "a flag needs at least one variant"),
   defaultVariant: z.string().nullish(),
-  targeting: z.json().optional(),
+  targeting: JsonValueSchema.optional(),
   metadata: MetadataSchema.optional(),
   prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
 }).strict();
+export const FlagDefinitionSchema = FlagDefinitionFields.openapi("FlagDefinition");
 
-export const CreateFlagBodySchema = FlagDefinitionSchema.extend({
+export const CreateFlagBodySchema = FlagDefinitionFields.extend({
   key: FlagKeySchema,
   reason: z.string().max(1000).optional(),
-}).strict();
+}).strict().openapi("CreateFlagBody");
 
-export const UpdateFlagBodySchema = FlagDefinitionSchema.extend({
+export const UpdateFlagBodySchema = FlagDefinitionFields.extend({
   reason: z.string().max(1000).optional(),
-}).strict();
+}).strict().openapi("UpdateFlagBody");
 
 export const ToggleBodySchema = z.object({
   /** The state to set; omitted, the toggle flips the current state. */
   state: z.enum(["ENABLED", "DISABLED"]).optional(),
   reason: z.string().max(1000).optional(),
-}).strict();
+}).strict().openapi("ToggleBody");
 
 export const CreateKeyBodySchema = z.object({
   scope: z.enum(["client", "server"]),
   name: z.string().min(1).max(100).optional(),
-}).strict();
+}).strict().openapi("CreateKeyBody");
 
 export const CreateAdminKeyBodySchema = z.object({
   scope: z.literal("admin"),
   name: z.string().min(1).max(100).optional(),
-}).strict();
+}).strict().openapi("CreateAdminKeyBody");
 
 export const EvaluateBodySchema = z.object({
-  context: z.record(z.string(), z.json()).default({}),
+  context: z.record(z.string(), JsonValueSchema).default({}),
   /** Only these flags; all of them when omitted. */
   flags: z.array(FlagKeySchema).max(1000).optional(),
-}).strict();
+}).strict().openapi("EvaluateBody");
 
 export const AuditQuerySchema = z.object({
   environment: NameSchema.optional(),
@@ -97,12 +99,12 @@ export function toProblems(error: z.ZodError): Problem[] {
 export const RotateKeyBodySchema = z.object({
   /** How long the old key keeps working, in seconds (at most 30 days). */
   overlapSeconds: z.number().int().min(0).max(30 * 86_400).default(86_400),
-}).strict();
+}).strict().openapi("RotateKeyBody");
 
 export const SegmentBodySchema = z
   .object({
     description: z.string().max(1000).default(""),
-    rule: z.json().optional(),
+    rule: JsonValueSchema.optional(),
     members: z.array(z.string().min(1).max(256)).max(100_000, "a segment holds at most 100,000 members").optional(),
     attribute: z.string().min(1).max(200).optional(),
     reason: z.string().max(1000).optional(),
@@ -115,7 +117,7 @@ export const SegmentBodySchema = z
   .refine((s) => s.attribute === undefined || s.members !== undefined, {
     message: "`attribute` applies to `members` segments only",
     path: ["attribute"],
-  });
+  }).openapi("SegmentBody");
 
 const FlagInfoFields = {
   description: z.string().max(2000),
@@ -135,16 +137,16 @@ export const ProjectFlagBodySchema = z.object({
   state: z.enum(["ENABLED", "DISABLED"]).default("ENABLED"),
   variants: FlagDefinitionSchema.shape.variants,
   defaultVariant: z.string().nullish(),
-  targeting: z.json().optional(),
+  targeting: JsonValueSchema.optional(),
   metadata: MetadataSchema.optional(),
   prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
   /** Per-environment adjustments of state, default variant or targeting. */
   environments: z.record(
     NameSchema,
-    z.object({ state: z.enum(["ENABLED", "DISABLED"]).optional(), defaultVariant: z.string().nullish(), targeting: z.json().optional() }).strict(),
+    z.object({ state: z.enum(["ENABLED", "DISABLED"]).optional(), defaultVariant: z.string().nullish(), targeting: JsonValueSchema.optional() }).strict(),
   ).default({}),
   reason: z.string().max(1000).optional(),
-}).strict();
+}).strict().openapi("ProjectFlagBody");
 
 export const FlagInfoPatchSchema = z.object({
   description: FlagInfoFields.description.optional(),
@@ -153,7 +155,7 @@ export const FlagInfoPatchSchema = z.object({
   lifetime: FlagInfoFields.lifetime.optional(),
   expectedRemovalAt: FlagInfoFields.expectedRemovalAt.optional(),
   reason: z.string().max(1000).optional(),
-}).strict();
+}).strict().openapi("FlagInfoPatch");
 
 export const CompareQuerySchema = z.object({
   from: NameSchema,
@@ -167,7 +169,7 @@ export const PromoteBodySchema = z.object({
   /** Only these flags; every flag of `from` when omitted. */
   flags: z.array(FlagKeySchema).min(1).max(1000).optional(),
   reason: z.string().max(1000).optional(),
-}).strict();
+}).strict().openapi("PromoteBody");
 
 const WebhookUrlSchema = z.url({ protocol: /^https?$/, error: "must be an http or https URL" }).max(2000);
 const WebhookEventsSchema = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1, "subscribe to at least one event type");
@@ -178,14 +180,14 @@ export const CreateWebhookBodySchema = z.object({
   description: z.string().max(500).default(""),
   /** Your own signing secret; one is generated (and shown once) when omitted. */
   secret: z.string().min(16, "a signing secret needs at least 16 characters").max(200).optional(),
-}).strict();
+}).strict().openapi("CreateWebhookBody");
 
 export const UpdateWebhookBodySchema = z.object({
   url: WebhookUrlSchema.optional(),
   events: WebhookEventsSchema.optional(),
   description: z.string().max(500).optional(),
   active: z.boolean().optional(),
-}).strict();
+}).strict().openapi("UpdateWebhookBody");
 
 export const CreateTriggerBodySchema = z
   .object({
@@ -199,9 +201,9 @@ export const CreateTriggerBodySchema = z
   .refine((t) => (t.action === "set-default") === (t.variant !== undefined), {
     message: "`variant` is required for set-default and only allowed there",
     path: ["variant"],
-  });
+  }).openapi("CreateTriggerBody");
 
-export const UpdateTriggerBodySchema = z.object({ active: z.boolean() }).strict();
+export const UpdateTriggerBodySchema = z.object({ active: z.boolean() }).strict().openapi("UpdateTriggerBody");
 
 const PercentSchema = z
   .number()
@@ -220,19 +222,19 @@ export const RampBodySchema = z.object({
     .max(50),
   startAt: z.iso.datetime({ offset: true }).optional(),
   reason: z.string().max(1000).optional(),
-}).strict();
+}).strict().openapi("RampBody");
 
 export const RollbackBodySchema = z.object({
   /** The step (0-based) to return to; omitted, the ramp returns to 0%. */
   toStep: z.number().int().min(0).optional(),
   reason: z.string().max(1000).optional(),
-}).strict();
+}).strict().openapi("RollbackBody");
 
 export const ExperimentBodySchema = z.object({
   /** Variant → share of units it is meant to get (any positive scale). */
   weights: z.record(z.string(), z.number().positive()).refine((w) => Object.keys(w).length >= 2, "an experiment compares at least two variants").optional(),
   reason: z.string().max(1000).optional(),
-}).strict();
+}).strict().openapi("ExperimentBody");
 
 export const ExperimentsQuerySchema = z.object({
   environment: NameSchema.optional(),
@@ -242,12 +244,25 @@ export const ExperimentsQuerySchema = z.object({
 export const DraftBodySchema = z.object({
   /** Share of live evaluations that also evaluate the draft (0 to 1). */
   sampleRate: z.number().min(0).max(1).default(0.1),
-  flagSet: z.json(),
+  flagSet: JsonValueSchema,
   reason: z.string().max(1000).optional(),
-}).strict();
+}).strict().openapi("DraftBody");
 
-export const PublishDraftBodySchema = z.object({ reason: z.string().max(1000).optional() }).strict();
+export const PublishDraftBodySchema = z.object({ reason: z.string().max(1000).optional() }).strict().openapi("PublishDraftBody");
 
 export const StaleQuerySchema = z.object({
   days: z.coerce.number().int().min(1).max(3650).default(30),
 });
+
+/**
+ * A flagd flag set as the document describes it (https://flagd.dev/schema/v0/flags.json); the
+ * routes validate flag sets with the engine, which checks far more (variant types, targeting).
+ */
+export const FlagdFlagSetSchema = z.object({
+  flags: z.record(z.string(), FlagDefinitionSchema),
+  $evaluators: z.record(z.string(), JsonValueSchema).optional(),
+  metadata: MetadataSchema.optional(),
+}).openapi("FlagdFlagSet", { description: "A flagd flag set (https://flagd.dev/schema/v0/flags.json) with edgeflags' documented extensions" });
+
+/** `GET …/webhooks/{id}/deliveries`: the handler clamps `limit` to 1-200 (default 50). */
+export const DeliveriesQuerySchema = z.object({ limit: z.string().optional().meta({ description: "How many deliveries, 1-200 (default 50)" }) });

@@ -14,10 +14,11 @@
  * its FlagStore is touched (a made-up name wakes no object), and failed calls are throttled per
  * client address and project like any failed authentication.
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Result } from "../contracts/result";
-import type { TriggerOutcomeView as TriggerOutcome } from "../contracts/admin-responses";
+import { TriggerOutcomeSchema, type TriggerOutcomeView as TriggerOutcome } from "../contracts/admin-responses";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
+import { log } from "../lib/log";
 import { hashKey } from "../contracts/snapshot";
 import type { WrittenVariables } from "../contracts/written";
 import { problem, storeProblem } from "./problem";
@@ -25,8 +26,9 @@ import { knownProject } from "./projects";
 import { NameSchema } from "./schemas";
 import { SIGNATURE_HEADER } from "../lib/signature";
 import { noteAuthFailure, throttled } from "./throttle";
+import { adminRoute, defineRoute } from "./routes/kit";
 
-export const hooks = new Hono<{ Bindings: Env; Variables: WrittenVariables }>();
+export const hooks = new OpenAPIHono<{ Bindings: Env; Variables: WrittenVariables }>();
 
 const NO_TRIGGER = "no active trigger has this URL";
 
@@ -57,7 +59,7 @@ async function fire(call: Promise<Result<TriggerOutcome>>): Promise<Result<Trigg
   try {
     return await withDeadline(call, DEADLINE_MS.adminStoreCall, "trigger");
   } catch (error) {
-    console.warn("trigger call failed", error);
+    log("warn", "trigger-call-failed", { error });
     return problem("unavailable", "the flag store did not confirm this trigger in time; it may or may not have fired: retry, or check the audit log", {
       headers: { "retry-after": "5" },
     });
@@ -68,10 +70,17 @@ function reason(headers: Headers): string | null {
   return headers.get("x-change-reason")?.trim().slice(0, 1000) || null;
 }
 
-hooks.post("/projects/:project/triggers/:id/signed", async (c) => {
-  const project = c.req.param("project");
+const signed = adminRoute({
+  method: "post",
+  path: "/projects/{project}/triggers/{id}/signed",
+  summary: "Fire a trigger with an HMAC-signed request (Edgeflags-Signature)",
+  public: true,
+  response: TriggerOutcomeSchema,
+});
+defineRoute(hooks, signed, async (c) => {
+  const project = c.req.param("project") ?? "";
   const body = await c.req.text();
-  const result = await fire(store(c.env, project).fireSignedTrigger(c.req.param("id"), body, c.req.header(SIGNATURE_HEADER) ?? null, reason(c.req.raw.headers)));
+  const result = await fire(store(c.env, project).fireSignedTrigger(c.req.param("id") ?? "", body, c.req.header(SIGNATURE_HEADER) ?? null, reason(c.req.raw.headers)));
   if (result instanceof Response) return result;
   if (!result.ok) {
     const failed = result.error.kind === "invalid" || result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;
@@ -82,9 +91,10 @@ hooks.post("/projects/:project/triggers/:id/signed", async (c) => {
   return c.json(result.value);
 });
 
-hooks.post("/projects/:project/triggers/:token", async (c) => {
-  const project = c.req.param("project");
-  const result = await fire(store(c.env, project).fireTrigger(hashKey(c.req.param("token")), reason(c.req.raw.headers)));
+const secretUrl = adminRoute({ method: "post", path: "/projects/{project}/triggers/{token}", summary: "Fire a trigger by its secret URL", public: true, response: TriggerOutcomeSchema });
+defineRoute(hooks, secretUrl, async (c) => {
+  const project = c.req.param("project") ?? "";
+  const result = await fire(store(c.env, project).fireTrigger(hashKey(c.req.param("token") ?? ""), reason(c.req.raw.headers)));
   if (result instanceof Response) return result;
   if (!result.ok) {
     const failed = result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;

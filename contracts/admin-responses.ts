@@ -1,9 +1,10 @@
 /**
  * zod schemas of the admin API's responses: what the console parses every answer with (never a
  * cast: a shape it does not expect becomes a 502 page, not a crash) and what the OpenAPI document
- * describes. The shapes mirror what the FlagStore's RPC methods return.
+ * describes (each top-level schema is a named component of it). The shapes mirror what the
+ * FlagStore's RPC methods return. `z` is zod with `.openapi()` (from `@hono/zod-openapi`).
  */
-import * as z from "zod";
+import { z } from "@hono/zod-openapi";
 
 export const ProblemSchema = z.object({
   status: z.number(),
@@ -11,16 +12,21 @@ export const ProblemSchema = z.object({
   detail: z.string(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   currentVersion: z.number().optional(),
-});
+}).openapi("Problem");
 export type ApiProblem = z.infer<typeof ProblemSchema>;
 
-const Json: z.ZodType<unknown> = z.json();
+/**
+ * Any JSON value (flag variants, targeting, audit before/after): one named, recursive schema, so
+ * the OpenAPI document references it instead of expanding it.
+ */
+export const JsonValueSchema = z.json().openapi("JsonValue", { description: "Any JSON value" });
+const Json = JsonValueSchema;
 const Metadata = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
 export const ProjectSchema = z.object({
   project: z.string(),
   environments: z.array(z.object({ name: z.string(), version: z.number(), updatedAt: z.string(), flagCount: z.number() })),
-});
+}).openapi("Project");
 export type ProjectView = z.infer<typeof ProjectSchema>;
 
 export const FlagSchema = z.object({
@@ -36,12 +42,12 @@ export const FlagSchema = z.object({
   metadata: Metadata.optional(),
   /** On a write: false when it changed nothing (no new version, nothing audited or announced). */
   changed: z.boolean().optional(),
-});
+}).openapi("Flag");
 export type FlagView = z.infer<typeof FlagSchema>;
 
-export const FlagListSchema = z.object({ version: z.number(), flags: z.array(FlagSchema) });
+export const FlagListSchema = z.object({ version: z.number(), flags: z.array(FlagSchema) }).openapi("FlagList");
 
-export const KeySchema = z.object({
+const KeyFields = z.object({
   id: z.string(),
   scope: z.enum(["client", "server", "admin"]),
   environment: z.string().nullable(),
@@ -54,9 +60,10 @@ export const KeySchema = z.object({
   expiresAt: z.string().nullish(),
   replacedBy: z.string().nullish(),
 });
+export const KeySchema = KeyFields.openapi("Key");
 export type KeyView = z.infer<typeof KeySchema>;
-export const KeyListSchema = z.array(KeySchema);
-export const CreatedKeySchema = KeySchema.extend({ key: z.string() });
+export const KeyListSchema = z.array(KeySchema).openapi("KeyList");
+export const CreatedKeySchema = KeyFields.extend({ key: z.string() }).openapi("CreatedKey");
 
 export const AuditEntrySchema = z.object({
   seq: z.number(),
@@ -71,13 +78,13 @@ export const AuditEntrySchema = z.object({
   reason: z.string().nullable(),
 });
 export type AuditEntryView = z.infer<typeof AuditEntrySchema>;
-export const AuditPageSchema = z.object({ entries: z.array(AuditEntrySchema), nextCursor: z.number().nullable() });
+export const AuditPageSchema = z.object({ entries: z.array(AuditEntrySchema), nextCursor: z.number().nullable() }).openapi("AuditPage");
 export const AuditVerifySchema = z.object({
   ok: z.boolean(),
   entries: z.number(),
   brokenAt: z.number().optional(),
   detail: z.string().optional(),
-});
+}).openapi("AuditVerify");
 
 export const EvaluationSchema = z.object({
   version: z.number(),
@@ -89,7 +96,7 @@ export const EvaluationSchema = z.object({
     errorCode: z.string().optional(),
     errorDetails: z.string().optional(),
   })),
-});
+}).openapi("Evaluation");
 
 
 
@@ -131,11 +138,11 @@ export const ProjectFlagSchema = z.object({
   info: FlagInfoSchema,
   createdAt: z.string().nullable(),
   environments: z.record(z.string(), FlagRecordSchema),
-});
+}).openapi("ProjectFlag");
 export type ProjectFlagView = z.infer<typeof ProjectFlagSchema>;
-export const ProjectFlagListSchema = z.object({ environments: z.array(z.string()), flags: z.array(ProjectFlagSchema) });
+export const ProjectFlagListSchema = z.object({ environments: z.array(z.string()), flags: z.array(ProjectFlagSchema) }).openapi("ProjectFlagList");
 
-export const UsageSchema = z.record(z.string(), z.object({ evaluations: z.number(), lastEvaluatedAt: z.string(), variants: z.record(z.string(), z.number()) }));
+export const UsageSchema = z.record(z.string(), z.object({ evaluations: z.number(), lastEvaluatedAt: z.string(), variants: z.record(z.string(), z.number()) })).openapi("Usage");
 export type UsageView = z.infer<typeof UsageSchema>;
 
 export const StaleSchema = z.object({
@@ -143,7 +150,7 @@ export const StaleSchema = z.object({
   notEvaluated: z.array(z.object({ environment: z.string(), flag: z.string(), lastEvaluatedAt: z.string().nullable() })),
   singleVariant: z.array(z.object({ environment: z.string(), flag: z.string(), variant: z.string(), evaluations: z.number() })),
   pastRemovalDate: z.array(z.object({ flag: z.string(), owner: z.string(), expectedRemovalAt: z.string() })),
-});
+}).openapi("Stale");
 export type StaleView = z.infer<typeof StaleSchema>;
 
 export const FlagDiffSchema = z.object({
@@ -154,9 +161,9 @@ export const FlagDiffSchema = z.object({
   to: z.record(z.string(), Json).nullable(),
 });
 export type FlagDiffView = z.infer<typeof FlagDiffSchema>;
-export const EnvironmentDiffSchema = z.object({ from: z.string(), to: z.string(), flags: z.array(FlagDiffSchema) });
+export const EnvironmentDiffSchema = z.object({ from: z.string(), to: z.string(), flags: z.array(FlagDiffSchema) }).openapi("EnvironmentDiff");
 export type EnvironmentDiffView = z.infer<typeof EnvironmentDiffSchema>;
-export const PromoteSchema = z.object({ dryRun: z.boolean(), diff: EnvironmentDiffSchema, version: z.number().nullable() });
+export const PromoteSchema = z.object({ dryRun: z.boolean(), diff: EnvironmentDiffSchema, version: z.number().nullable() }).openapi("Promote");
 
 export const SegmentSchema = z.object({
   name: z.string(),
@@ -168,14 +175,14 @@ export const SegmentSchema = z.object({
   version: z.number(),
   updatedAt: z.string(),
   updatedBy: z.string(),
-});
+}).openapi("Segment");
 export type SegmentView = z.infer<typeof SegmentSchema>;
-export const SegmentListSchema = z.array(SegmentSchema);
+export const SegmentListSchema = z.array(SegmentSchema).openapi("SegmentList");
 export const DeletedSchema = z.object({ deleted: z.string() }).or(z.null());
 
-export const RotatedKeySchema = z.object({ key: CreatedKeySchema, previous: KeySchema });
+export const RotatedKeySchema = z.object({ key: CreatedKeySchema, previous: KeySchema }).openapi("RotatedKey");
 
-export const WebhookSchema = z.object({
+const WebhookFields = z.object({
   id: z.string(),
   url: z.string(),
   events: z.array(z.string()),
@@ -184,9 +191,10 @@ export const WebhookSchema = z.object({
   createdAt: z.string(),
   createdBy: z.string(),
 });
+export const WebhookSchema = WebhookFields.openapi("Webhook");
 export type WebhookView = z.infer<typeof WebhookSchema>;
-export const WebhookListSchema = z.array(WebhookSchema);
-export const CreatedWebhookSchema = WebhookSchema.extend({ secret: z.string() });
+export const WebhookListSchema = z.array(WebhookSchema).openapi("WebhookList");
+export const CreatedWebhookSchema = WebhookFields.extend({ secret: z.string() }).openapi("CreatedWebhook");
 export const DeliverySchema = z.object({
   id: z.string(),
   webhookId: z.string(),
@@ -199,13 +207,13 @@ export const DeliverySchema = z.object({
   lastError: z.string().nullable(),
   createdAt: z.string(),
   deliveredAt: z.string().nullable(),
-});
+}).openapi("Delivery");
 export type DeliveryView = z.infer<typeof DeliverySchema>;
-export const DeliveryListSchema = z.array(DeliverySchema);
-export const PingSchema = z.object({ queued: z.number() });
+export const DeliveryListSchema = z.array(DeliverySchema).openapi("DeliveryList");
+export const PingSchema = z.object({ queued: z.number() }).openapi("Ping");
 
 export const TRIGGER_ACTIONS = ["enable", "disable", "set-default", "pause-ramp", "rollback-ramp"] as const;
-export const TriggerSchema = z.object({
+const TriggerFields = z.object({
   id: z.string(),
   name: z.string(),
   environment: z.string(),
@@ -217,9 +225,10 @@ export const TriggerSchema = z.object({
   createdBy: z.string(),
   lastFiredAt: z.string().nullable(),
 });
+export const TriggerSchema = TriggerFields.openapi("Trigger");
 export type TriggerView = z.infer<typeof TriggerSchema>;
-export const TriggerListSchema = z.array(TriggerSchema);
-export const CreatedTriggerSchema = TriggerSchema.extend({ url: z.string(), signedUrl: z.string(), secret: z.string() });
+export const TriggerListSchema = z.array(TriggerSchema).openapi("TriggerList");
+export const CreatedTriggerSchema = TriggerFields.extend({ url: z.string(), signedUrl: z.string(), secret: z.string() }).openapi("CreatedTrigger");
 export type CreatedTriggerView = z.infer<typeof CreatedTriggerSchema>;
 
 export const SrmSchema = z.object({
@@ -256,9 +265,9 @@ export const RampSchema = z.object({
   history: z.array(z.object({ step: z.number(), percent: z.number(), at: z.string(), version: z.number(), actor: z.string() })),
   createdAt: z.string(),
   createdBy: z.string(),
-});
+}).openapi("Ramp");
 export type RampView = z.infer<typeof RampSchema>;
-export const RampExposuresSchema = z.object({ ramp: z.string(), steps: z.array(z.object({ step: z.number(), percent: z.number(), srm: SrmSchema })) });
+export const RampExposuresSchema = z.object({ ramp: z.string(), steps: z.array(z.object({ step: z.number(), percent: z.number(), srm: SrmSchema })) }).openapi("RampExposures");
 export type RampExposuresView = z.infer<typeof RampExposuresSchema>;
 
 export const ExperimentSchema = z.object({
@@ -273,9 +282,9 @@ export const ExperimentSchema = z.object({
   units: z.record(z.string(), z.number()),
   srm: SrmSchema,
   srmFlaggedAt: z.string().nullable(),
-});
+}).openapi("Experiment");
 export type ExperimentView = z.infer<typeof ExperimentSchema>;
-export const ExperimentListSchema = z.array(ExperimentSchema);
+export const ExperimentListSchema = z.array(ExperimentSchema).openapi("ExperimentList");
 
 export const DraftSchema = z.object({
   id: z.string(),
@@ -289,17 +298,23 @@ export const DraftSchema = z.object({
     sampledUnits: z.record(z.string(), z.number()),
     flips: z.array(z.object({ flag: z.string(), from: z.string(), to: z.string(), units: z.number() })),
   }),
-});
+}).openapi("Draft");
 export type DraftView = z.infer<typeof DraftSchema>;
-export const PublishedSchema = z.object({ version: z.number() });
+export const PublishedSchema = z.object({ version: z.number() }).openapi("Published");
 
 /** `PUT …/flagd`: the environment's new version. */
-export const FlagSetWrittenSchema = z.object({ project: z.string(), environment: z.string(), version: z.number() });
+export const FlagSetWrittenSchema = z.object({
+  project: z.string(),
+  environment: z.string(),
+  version: z.number(),
+  /** False when the flag set was already the environment's (no new version). */
+  changed: z.boolean().optional(),
+}).openapi("FlagSetWritten");
 
 export const ReplicationSchema = z.object({
   published: z.array(z.object({ kind: z.string(), target: z.string(), version: z.number(), publishedAt: z.string() })),
   pending: z.array(z.object({ kind: z.string(), target: z.string(), attempts: z.number(), nextAttemptAt: z.string(), lastError: z.string().nullable() })),
-});
+}).openapi("Replication");
 
 /** What firing a trigger did. */
 export const TriggerOutcomeSchema = z.object({
@@ -311,5 +326,5 @@ export const TriggerOutcomeSchema = z.object({
   state: z.enum(["ENABLED", "DISABLED"]).nullable(),
   defaultVariant: z.string().nullable(),
   ramp: RampSchema.optional(),
-});
+}).openapi("TriggerOutcome");
 export type TriggerOutcomeView = z.infer<typeof TriggerOutcomeSchema>;

@@ -1,0 +1,142 @@
+/**
+ * One environment's flags: the whole set as a flagd document, single flags (create, read, replace,
+ * kill switch, delete), evaluating a context against them, and their usage.
+ */
+import { EvaluationSchema, FlagListSchema, FlagSchema, FlagSetWrittenSchema, UsageSchema } from "../../contracts/admin-responses";
+import type { Result } from "../../contracts/result";
+import { toOfrep } from "../../contracts/ofrep-wire";
+import { compileFlagSet, toPlainFlagd } from "../../engine/index";
+import type { EvaluationContext, FlagDefinition } from "../../engine/types";
+import { problem, storeProblem } from "../problem";
+import { CreateFlagBodySchema, EvaluateBodySchema, FlagdFlagSetSchema, ToggleBodySchema, UpdateFlagBodySchema } from "../schemas";
+import { adminApp, adminRoute, defineRoute, E, F, flagKey, meta, noteWritten, param, parseJson, readBody, readIfMatch, respond, store, type AdminContext } from "./kit";
+
+export const flags = adminApp();
+
+// ---- whole flag sets (flagd documents) --------------------------------------------------------
+
+const exportSet = adminRoute({ method: "get", path: `${E}/flagd`, summary: "Export an environment as a flagd flag set (?format=plain rewrites extensions)", response: FlagdFlagSetSchema, etag: true });
+defineRoute(flags, exportSet, async (c) => {
+  const result = await store(c).getFlagSet(param(c, "env"));
+  if (!result.ok) return storeProblem(result.error);
+  c.header("ETag", `"${result.value.version}"`);
+  c.header("X-Edgeflags-Config-Version", String(result.value.version));
+  // ?format=plain: edgeflags extensions (prerequisites) rewritten into plain flagd targeting.
+  return c.json(c.req.query("format") === "plain" ? toPlainFlagd(result.value.flagSet) : result.value.flagSet);
+});
+
+// The body is documented as a flagd flag set; the FlagStore validates it in full with the engine.
+const replaceSet = adminRoute({ method: "put", path: `${E}/flagd`, summary: "Replace an environment's flags with a flagd flag set", body: FlagdFlagSetSchema, ifMatch: "optional", response: FlagSetWrittenSchema, etag: true });
+defineRoute(flags, replaceSet, async (c) => {
+  const body = await parseJson(c);
+  if (body instanceof Response) return body;
+  const ifMatch = readIfMatch(c);
+  if (ifMatch instanceof Response) return ifMatch;
+  const environment = param(c, "env");
+  const result = await store(c).replaceFlagSet(environment, body, { ...meta(c, null), ifMatch });
+  if (!result.ok) return storeProblem(result.error);
+  noteWritten(c, c.get("project"), environment, result.value.version);
+  c.header("ETag", `"${result.value.version}"`);
+  return c.json({ project: c.get("project"), environment, version: result.value.version, changed: result.value.changed });
+});
+
+// ---- single flags -----------------------------------------------------------------------------
+
+const list = adminRoute({ method: "get", path: `${E}/flags`, summary: "List an environment's flags", response: FlagListSchema });
+defineRoute(flags, list, async (c) => {
+  const result = await store(c).listFlags(param(c, "env"));
+  if (!result.ok) return storeProblem(result.error);
+  return c.json({ version: result.value.version, flags: result.value.flags.map(flagJson) });
+});
+
+const create = adminRoute({ method: "post", path: `${E}/flags`, summary: "Create a flag in one environment", body: CreateFlagBodySchema, status: 201, response: FlagSchema, etag: true });
+defineRoute(flags, create, async (c) => {
+  const body = await readBody(c, create);
+  if (body instanceof Response) return body;
+  const { key, reason, ...definition } = body;
+  const result = await store(c).createFlag(param(c, "env"), key, definition as FlagDefinition, meta(c, reason));
+  return flagWritten(c, result, 201);
+});
+
+const read = adminRoute({ method: "get", path: F, summary: "Read a flag (ETag = its version)", response: FlagSchema, etag: true });
+defineRoute(flags, read, async (c) => {
+  const key = flagKey(c);
+  if (key instanceof Response) return key;
+  const result = await store(c).getFlag(param(c, "env"), key);
+  if (!result.ok) return storeProblem(result.error);
+  c.header("ETag", `"${result.value.version}"`);
+  return c.json(flagJson(result.value));
+});
+
+const replace = adminRoute({ method: "put", path: F, summary: "Replace a flag", body: UpdateFlagBodySchema, ifMatch: "required", response: FlagSchema, etag: true });
+defineRoute(flags, replace, async (c) => {
+  const key = flagKey(c);
+  if (key instanceof Response) return key;
+  const ifMatch = readIfMatch(c);
+  if (ifMatch instanceof Response) return ifMatch;
+  if (ifMatch === null) {
+    return problem("precondition_required", "send If-Match with the flag's version (its ETag from GET) so a concurrent change is not overwritten");
+  }
+  const body = await readBody(c, replace);
+  if (body instanceof Response) return body;
+  const { reason, ...definition } = body;
+  const result = await store(c).updateFlag(param(c, "env"), key, definition as FlagDefinition, { ...meta(c, reason), ifMatch });
+  return flagWritten(c, result, 200);
+});
+
+const toggle = adminRoute({ method: "post", path: `${F}/toggle`, summary: "Kill switch: flip a flag's state, or set it", body: ToggleBodySchema, ifMatch: "optional", response: FlagSchema, etag: true });
+defineRoute(flags, toggle, async (c) => {
+  const key = flagKey(c);
+  if (key instanceof Response) return key;
+  const ifMatch = readIfMatch(c);
+  if (ifMatch instanceof Response) return ifMatch;
+  const body = await readBody(c, toggle, {});
+  if (body instanceof Response) return body;
+  const result = await store(c).setFlagState(param(c, "env"), key, body.state ?? null, { ...meta(c, body.reason), ifMatch });
+  return flagWritten(c, result, 200);
+});
+
+const remove = adminRoute({ method: "delete", path: F, summary: "Delete a flag", status: 204, ifMatch: "optional" });
+defineRoute(flags, remove, async (c) => {
+  const key = flagKey(c);
+  if (key instanceof Response) return key;
+  const ifMatch = readIfMatch(c);
+  if (ifMatch instanceof Response) return ifMatch;
+  const environment = param(c, "env");
+  const result = await store(c).deleteFlag(environment, key, { ...meta(c, null), ifMatch });
+  if (!result.ok) return storeProblem(result.error);
+  noteWritten(c, c.get("project"), environment, result.value.version);
+  return c.body(null, 204);
+});
+
+/**
+ * Evaluates a context against the environment's current flags, straight from the FlagStore (not
+ * the edge's replica): what the console's "try a context" panel shows.
+ */
+const evaluate = adminRoute({ method: "post", path: `${E}/evaluate`, summary: "Evaluate a context against the current flags", body: EvaluateBodySchema, response: EvaluationSchema });
+defineRoute(flags, evaluate, async (c) => {
+  const body = await readBody(c, evaluate);
+  if (body instanceof Response) return body;
+  const result = await store(c).getFlagSet(param(c, "env"));
+  if (!result.ok) return storeProblem(result.error);
+  const compiled = compileFlagSet(result.value.flagSet);
+  const context = body.context as EvaluationContext;
+  const evaluated = body.flags ? body.flags.map((key) => compiled.evaluate(key, context)) : compiled.evaluateAll(context);
+  return c.json({ version: result.value.version, flags: evaluated.map((r) => toOfrep(r)) });
+});
+
+const usage = adminRoute({ method: "get", path: `${E}/usage`, summary: "Evaluation counts and last evaluation per flag", response: UsageSchema });
+defineRoute(flags, usage, async (c) => respond(c, await store(c).flagUsage(param(c, "env"))));
+
+type FlagRecord = { key: string; environment: string; version: number; updatedAt: string; updatedBy: string; definition: FlagDefinition };
+
+function flagJson(record: FlagRecord) {
+  return { key: record.key, environment: record.environment, version: record.version, updatedAt: record.updatedAt, updatedBy: record.updatedBy, ...record.definition };
+}
+
+function flagWritten(c: AdminContext, result: Result<FlagRecord & { changed: boolean }>, status: 200 | 201): Response {
+  if (!result.ok) return storeProblem(result.error);
+  noteWritten(c, c.get("project"), result.value.environment, result.value.version);
+  c.header("ETag", `"${result.value.version}"`);
+  return c.json({ ...flagJson(result.value), changed: result.value.changed }, status);
+}

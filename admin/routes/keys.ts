@@ -1,0 +1,38 @@
+/** Keys: client and server keys per environment, admin keys per project; revoke and rotate. */
+import { CreatedKeySchema, KeyListSchema, KeySchema, RotatedKeySchema } from "../../contracts/admin-responses";
+import { CreateAdminKeyBodySchema, CreateKeyBodySchema, RotateKeyBodySchema } from "../schemas";
+import { adminApp, adminRoute, defineRoute, E, meta, P, param, readBody, respond, store } from "./kit";
+
+export const keys = adminApp();
+
+const create = adminRoute({ method: "post", path: `${E}/keys`, summary: "Create a client or server key (shown once)", body: CreateKeyBodySchema, status: 201, response: CreatedKeySchema });
+defineRoute(keys, create, async (c) => {
+  const body = await readBody(c, create);
+  if (body instanceof Response) return body;
+  const environment = param(c, "env");
+  const name = body.name ?? `${body.scope} key for ${environment}`;
+  return respond(c, await store(c).createKey(body.scope, environment, name, meta(c, null)), 201);
+});
+
+const list = adminRoute({ method: "get", path: `${E}/keys`, summary: "List an environment's keys", response: KeyListSchema });
+defineRoute(keys, list, async (c) => respond(c, await store(c).listKeys(param(c, "env"))));
+
+const createAdmin = adminRoute({ method: "post", path: `${P}/keys`, summary: "Create an admin key (shown once)", body: CreateAdminKeyBodySchema, status: 201, response: CreatedKeySchema });
+defineRoute(keys, createAdmin, async (c) => {
+  const body = await readBody(c, createAdmin);
+  if (body instanceof Response) return body;
+  return respond(c, await store(c).createKey("admin", null, body.name ?? "admin key", meta(c, null)), 201);
+});
+
+const listAll = adminRoute({ method: "get", path: `${P}/keys`, summary: "List every key of the project", response: KeyListSchema });
+defineRoute(keys, listAll, async (c) => respond(c, await store(c).listKeys(null)));
+
+const revoke = adminRoute({ method: "delete", path: `${P}/keys/{id}`, summary: "Revoke a key", response: KeySchema });
+defineRoute(keys, revoke, async (c) => respond(c, await store(c).revokeKey(param(c, "id"), meta(c, null))));
+
+const rotate = adminRoute({ method: "post", path: `${P}/keys/{id}/rotate`, summary: "Rotate a key with an overlap window", body: RotateKeyBodySchema, status: 201, response: RotatedKeySchema });
+defineRoute(keys, rotate, async (c) => {
+  const body = await readBody(c, rotate, {});
+  if (body instanceof Response) return body;
+  return respond(c, await store(c).rotateKey(param(c, "id"), body.overlapSeconds, meta(c, null)), 201);
+});

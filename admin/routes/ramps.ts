@@ -1,0 +1,47 @@
+/** Scheduled ramps: a variant rolled out in steps, paused, resumed, completed or rolled back. */
+import { RampExposuresSchema, RampSchema } from "../../contracts/admin-responses";
+import { storeProblem } from "../problem";
+import { RampBodySchema, RollbackBodySchema } from "../schemas";
+import { adminApp, adminRoute, defineRoute, F, meta, noteAllVersions, param, readBody, respond, store, writtenEverywhere } from "./kit";
+
+export const ramps = adminApp();
+
+const R = `${F}/ramp`;
+
+const start = adminRoute({ method: "post", path: R, summary: "Start a scheduled ramp", body: RampBodySchema, status: 201, response: RampSchema });
+defineRoute(ramps, start, async (c) => {
+  const body = await readBody(c, start);
+  if (body instanceof Response) return body;
+  const plan = { variant: body.variant, baseline: body.baseline, steps: body.steps, startAt: body.startAt ?? null };
+  return writtenEverywhere(c, await store(c).startRamp(param(c, "env"), param(c, "flag"), plan, meta(c, body.reason)), 201);
+});
+
+const read = adminRoute({ method: "get", path: R, summary: "A ramp and its timeline", response: RampSchema });
+defineRoute(ramps, read, async (c) => respond(c, await store(c).getRamp(param(c, "env"), param(c, "flag"))));
+
+const exposures = adminRoute({ method: "get", path: `${R}/exposures`, summary: "Unique units and SRM per ramp step", response: RampExposuresSchema });
+defineRoute(ramps, exposures, async (c) => respond(c, await store(c).rampExposures(param(c, "env"), param(c, "flag"))));
+
+const pause = adminRoute({ method: "post", path: `${R}/pause`, summary: "Pause a ramp", response: RampSchema });
+defineRoute(ramps, pause, async (c) => writtenEverywhere(c, await store(c).pauseRamp(param(c, "env"), param(c, "flag"), meta(c, null))));
+
+const resume = adminRoute({ method: "post", path: `${R}/resume`, summary: "Resume a ramp", response: RampSchema });
+defineRoute(ramps, resume, async (c) => writtenEverywhere(c, await store(c).resumeRamp(param(c, "env"), param(c, "flag"), meta(c, null))));
+
+const complete = adminRoute({ method: "post", path: `${R}/complete`, summary: "Jump a ramp to 100%", response: RampSchema });
+defineRoute(ramps, complete, async (c) => writtenEverywhere(c, await store(c).completeRamp(param(c, "env"), param(c, "flag"), meta(c, null))));
+
+const rollback = adminRoute({ method: "post", path: `${R}/rollback`, summary: "Roll a ramp back to 0% or a step", body: RollbackBodySchema, response: RampSchema });
+defineRoute(ramps, rollback, async (c) => {
+  const body = await readBody(c, rollback, {});
+  if (body instanceof Response) return body;
+  return writtenEverywhere(c, await store(c).rollbackRamp(param(c, "env"), param(c, "flag"), body.toStep ?? null, meta(c, body.reason)));
+});
+
+const remove = adminRoute({ method: "delete", path: R, summary: "Delete a ramp (the flag keeps its targeting)", status: 204 });
+defineRoute(ramps, remove, async (c) => {
+  const result = await store(c).deleteRamp(param(c, "env"), param(c, "flag"), meta(c, null));
+  if (!result.ok) return storeProblem(result.error);
+  await noteAllVersions(c);
+  return c.body(null, 204);
+});
