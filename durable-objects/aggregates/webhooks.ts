@@ -1,0 +1,76 @@
+/**
+ * The webhooks aggregate: subscriptions and their deliveries, as the admin API manages them.
+ * Queuing and delivering is `../webhooks.ts`.
+ */
+import { fail, ok, type Result } from "../../contracts/result";
+import type { WebhookEventType } from "../../contracts/webhook-events";
+import * as webhooks from "../webhooks";
+import { noWebhook } from "../store-records";
+import type { UnitOfWork } from "../unit-of-work";
+import type { ChangeMeta } from "../store-types";
+
+export async function createWebhook(w: UnitOfWork, input: { url: string; events: WebhookEventType[]; description: string; secret: string | null }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo & { secret: string }>> {
+  if (w.project() === null) return fail(w.noProject());
+  const now = Date.now();
+  const created = w.transaction(() => {
+    const hook = webhooks.createWebhook(w.sql, input, meta.actor, now);
+    w.audit({ actor: meta.actor, action: "webhook.created", environment: null, target: `webhook:${hook.id}`, version: null, before: null, after: { url: hook.url, events: hook.events }, reason: meta.reason }, now);
+    return hook;
+  });
+  return ok(created);
+}
+
+export async function listWebhooks(w: UnitOfWork): Promise<Result<webhooks.WebhookInfo[]>> {
+  if (w.project() === null) return fail(w.noProject());
+  return ok(webhooks.listWebhooks(w.sql));
+}
+
+export async function getWebhook(w: UnitOfWork, id: string): Promise<Result<webhooks.WebhookInfo>> {
+  if (w.project() === null) return fail(w.noProject());
+  const hook = webhooks.listWebhooks(w.sql).find((h) => h.id === id);
+  return hook ? ok(hook) : fail(noWebhook(id));
+}
+
+export async function updateWebhook(w: UnitOfWork, id: string, patch: { url?: string | undefined; events?: WebhookEventType[] | undefined; description?: string | undefined; active?: boolean | undefined }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo>> {
+  if (!webhooks.getWebhookRow(w.sql, id)) return fail(noWebhook(id));
+  const now = Date.now();
+  w.transaction(() => {
+    webhooks.updateWebhook(w.sql, id, patch);
+    w.audit({ actor: meta.actor, action: "webhook.updated", environment: null, target: `webhook:${id}`, version: null, before: null, after: patch, reason: meta.reason }, now);
+  });
+  return ok(webhooks.listWebhooks(w.sql).find((hook) => hook.id === id)!);
+}
+
+export async function deleteWebhook(w: UnitOfWork, id: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
+  if (!webhooks.getWebhookRow(w.sql, id)) return fail(noWebhook(id));
+  const now = Date.now();
+  w.transaction(() => {
+    webhooks.deleteWebhook(w.sql, id);
+    w.audit({ actor: meta.actor, action: "webhook.deleted", environment: null, target: `webhook:${id}`, version: null, before: null, after: null, reason: meta.reason }, now);
+  });
+  return ok({ deleted: id });
+}
+
+/** Queues a `ping` event to one webhook, to test the receiver. */
+export async function pingWebhook(w: UnitOfWork, id: string, meta: ChangeMeta): Promise<Result<{ queued: number }>> {
+  if (!webhooks.getWebhookRow(w.sql, id)) return fail(noWebhook(id));
+  const now = Date.now();
+  w.transaction(() => w.queueEvent("ping", null, meta, { webhookId: id }, now, id));
+  await w.scheduleDrain();
+  return ok({ queued: 1 });
+}
+
+export async function listDeliveries(w: UnitOfWork, id: string, limit: number): Promise<Result<webhooks.DeliveryInfo[]>> {
+  if (!webhooks.getWebhookRow(w.sql, id)) return fail(noWebhook(id));
+  return ok(webhooks.listDeliveries(w.sql, id, limit));
+}
+
+export async function redeliver(w: UnitOfWork, id: string, deliveryId: string): Promise<Result<webhooks.DeliveryInfo>> {
+  const hook = webhooks.getWebhookRow(w.sql, id);
+  if (!hook) return fail(noWebhook(id));
+  if (hook.active !== 1) return fail({ kind: "conflict", detail: `webhook "${id}" is inactive; activate it before redelivering` });
+  if (!webhooks.getDelivery(w.sql, id, deliveryId)) return fail({ kind: "not_found", detail: `webhook "${id}" has no delivery "${deliveryId}"` });
+  webhooks.redeliver(w.sql, deliveryId, Date.now());
+  await w.scheduleDrain();
+  return ok(webhooks.getDelivery(w.sql, id, deliveryId)!);
+}
