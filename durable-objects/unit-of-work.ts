@@ -12,8 +12,19 @@ import { segmentEvaluators } from "./segments";
 import { eventFor, iso, parseDefinition, type Change } from "./store-records";
 import { fail, ok, type Result } from "../contracts/result";
 import type { WebhookEventType } from "../contracts/webhook-events";
+import type { AuditAction } from "../contracts/audit-actions";
 import type { FlagDefinition, FlagSet, JsonValue } from "../engine/types";
 import type { ChangeMeta, EnvironmentRow, FlagRow } from "./store-types";
+
+/** What an audited change outside an environment's version records besides its action and actor. */
+export interface AuditedChange {
+  /** `flag:<key>`, `key:<id>`, `webhook:<id>`, `trigger:<name>`, `project`. */
+  target: string;
+  environment?: string | null;
+  before?: unknown;
+  after?: unknown;
+  reason?: string | null;
+}
 
 /** The store's SQLite, its bindings and the transaction that makes one change durable. */
 export class UnitOfWork {
@@ -93,8 +104,20 @@ export class UnitOfWork {
 
   // ---- the change ---------------------------------------------------------------------------
 
+  /**
+   * Records `action` by `meta.actor`, for a change that bumps no environment's version (a key, a
+   * webhook, a trigger, a ramp's state, a flag's facts); call inside the change's transaction.
+   * `reason` defaults to the caller's.
+   */
+  audit(action: AuditAction, meta: ChangeMeta, change: AuditedChange, now: number): void {
+    this.#append({
+      actor: meta.actor, action, environment: change.environment ?? null, target: change.target, version: null,
+      before: change.before ?? null, after: change.after ?? null, reason: change.reason === undefined ? meta.reason : change.reason,
+    }, now);
+  }
+
   /** Appends an audit entry under this deployment's key, and queues the new head's anchor in KV. */
-  audit(entry: NewAuditEntry, now: number): void {
+  #append(entry: NewAuditEntry, now: number): void {
     appendAudit(this.sql, this.auditKey, entry, now);
     const project = this.project();
     if (project !== null) outbox.enqueue(this.sql, "audit-head", project, now);
@@ -111,7 +134,7 @@ export class UnitOfWork {
       .one();
     const applied = apply(version, now);
     for (const change of Array.isArray(applied) ? applied : [applied]) {
-      this.audit({ action: change.action, target: change.target, before: change.before, after: change.after, actor: meta.actor, environment, version, reason: meta.reason }, now);
+      this.#append({ action: change.action, target: change.target, before: change.before, after: change.after, actor: meta.actor, environment, version, reason: meta.reason }, now);
       const event = eventFor[change.action];
       if (event) {
         this.queueEvent(event, environment, meta, { target: change.target, version, before: change.before ?? null, after: change.after ?? null }, now);

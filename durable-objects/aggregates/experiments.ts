@@ -99,7 +99,7 @@ async function checkSrm(w: UnitOfWork, subject: string): Promise<void> {
     const now = Date.now();
     w.transaction(() => {
       w.sql.exec("UPDATE experiments SET srm_flagged_at = ? WHERE id = ?", now, experiment.id);
-      w.audit({ ...meta, action: "srm.detected", environment: experiment.environment, target: `flag:${experiment.flag}`, version: null, before: null, after: { experiment: experiment.id, pValue: experiment.srm.pValue, observed: experiment.srm.observed }, reason: `sample ratio mismatch, p = ${experiment.srm.pValue.toExponential(2)}` }, now);
+      w.audit("srm.detected", meta, { target: `flag:${experiment.flag}`, environment: experiment.environment, after: { experiment: experiment.id, pValue: experiment.srm.pValue, observed: experiment.srm.observed }, reason: `sample ratio mismatch, p = ${experiment.srm.pValue.toExponential(2)}` }, now);
       w.queueEvent("srm.detected", experiment.environment, meta, { experiment: experiment.id, flag: experiment.flag, srm: experiment.srm }, now);
     });
     await w.scheduleDrain();

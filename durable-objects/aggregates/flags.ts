@@ -177,11 +177,11 @@ function endFlagDependents(w: UnitOfWork, environment: string, key: string, meta
   const ramp = rampRow(w, environment, key);
   if (ramp) {
     w.sql.exec("DELETE FROM ramps WHERE id = ?", ramp.id);
-    w.audit({ actor: meta.actor, action: "ramp.deleted", environment, target: `flag:${key}`, version: null, before: toRampInfo(ramp), after: null, reason: `flag "${key}" was deleted` }, now);
+    w.audit("ramp.deleted", meta, { target: `flag:${key}`, environment, before: toRampInfo(ramp), reason: `flag "${key}" was deleted` }, now);
   }
   for (const experiment of w.sql.exec<{ id: string }>("SELECT id FROM experiments WHERE environment = ? AND flag = ? AND status = 'running'", environment, key).toArray()) {
     w.sql.exec("UPDATE experiments SET status = 'stopped', stopped_at = ? WHERE id = ?", now, experiment.id);
-    w.audit({ actor: meta.actor, action: "experiment.stopped", environment, target: `flag:${key}`, version: null, before: { status: "running" }, after: { status: "stopped" }, reason: `flag "${key}" was deleted` }, now);
+    w.audit("experiment.stopped", meta, { target: `flag:${key}`, environment, before: { status: "running" }, after: { status: "stopped" }, reason: `flag "${key}" was deleted` }, now);
   }
 }
 

@@ -40,10 +40,7 @@ export async function revokeKey(w: UnitOfWork, id: string, meta: ChangeMeta): Pr
     const now = Date.now();
     w.transaction(() => {
       w.sql.exec("UPDATE api_keys SET revoked_at = ? WHERE id = ?", now, id);
-      w.audit({
-        actor: meta.actor, action: "key.revoked", environment: row.environment, target: `key:${id}`, version: null,
-        before: { revoked: false }, after: { revoked: true }, reason: meta.reason,
-      }, now);
+      w.audit("key.revoked", meta, { target: `key:${id}`, environment: row.environment, before: { revoked: false }, after: { revoked: true } }, now);
       w.enqueue("key-index", row.hash, now);
       w.queueEvent("key.revoked", row.environment, meta, { key: toKeyInfo({ ...row, revoked_at: now }) }, now);
     });
@@ -77,10 +74,7 @@ export async function rotateKey(w: UnitOfWork, id: string, overlapSeconds: numbe
   const created = newKey(w, old.scope, old.environment, old.name, meta, now, (newId) => {
     const expiresAt = now + overlapSeconds * 1000;
     w.sql.exec("UPDATE api_keys SET expires_at = ?, replaced_by = ? WHERE id = ?", expiresAt, newId, id);
-    w.audit({
-      actor: meta.actor, action: "key.rotated", environment: old.environment, target: `key:${id}`, version: null,
-      before: { expiresAt: null }, after: { expiresAt: iso(expiresAt), replacedBy: newId }, reason: meta.reason,
-    }, now);
+    w.audit("key.rotated", meta, { target: `key:${id}`, environment: old.environment, before: { expiresAt: null }, after: { expiresAt: iso(expiresAt), replacedBy: newId } }, now);
     w.enqueue("key-index", old.hash, now);
   });
   await w.scheduleDrain();
@@ -96,10 +90,7 @@ function newKey(w: UnitOfWork, scope: KeyScope, environment: string | null, name
       "INSERT INTO api_keys (id, hash, scope, environment, name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
       id, hash, scope, environment, name, now, meta.actor,
     );
-    w.audit({
-      actor: meta.actor, action: "key.created", environment, target: `key:${id}`, version: null,
-      before: null, after: { id, scope, environment, name }, reason: meta.reason,
-    }, now);
+    w.audit("key.created", meta, { target: `key:${id}`, environment, after: { id, scope, environment, name } }, now);
     w.enqueue("key-index", hash, now);
     alsoInTransaction?.(id);
   });

@@ -76,7 +76,7 @@ export async function updateFlagInfo(w: UnitOfWork, key: string, patch: Partial<
   const next: FlagInfoInput = { ...before.info, ...patch };
   w.transaction(() => {
     writeFlagInfo(w, key, next, meta.actor, now);
-    w.audit({ actor: meta.actor, action: "flag.info.updated", environment: null, target: `flag:${key}`, version: null, before: before.info, after: next, reason: meta.reason }, now);
+    w.audit("flag.info.updated", meta, { target: `flag:${key}`, before: before.info, after: next }, now);
   });
   return ok(projectFlag(w, key)!);
 }

@@ -53,16 +53,7 @@ export async function putProject(w: UnitOfWork, project: string, environments: s
       w.enqueue("publish", name, now);
     }
     if (existing === null || added.length > 0 || removed.length > 0) {
-      w.audit({
-        actor: meta.actor,
-        action: existing === null ? "project.created" : "project.updated",
-        environment: null,
-        target: "project",
-        version: null,
-        before: existing === null ? null : { environments: current },
-        after: { environments },
-        reason: meta.reason,
-      }, now);
+      w.audit(existing === null ? "project.created" : "project.updated", meta, { target: "project", before: existing === null ? null : { environments: current }, after: { environments } }, now);
     }
   });
   await w.scheduleDrain();

@@ -56,7 +56,7 @@ export async function startRamp(w: UnitOfWork, environment: string, key: string,
   w.transaction(() => {
     if (previous) {
       w.sql.exec("DELETE FROM ramps WHERE id = ?", previous.id);
-      w.audit({ actor: meta.actor, action: "ramp.deleted", environment, target: `flag:${key}`, version: null, before: toRampInfo(previous), after: null, reason: "replaced by a new ramp" }, now);
+      w.audit("ramp.deleted", meta, { target: `flag:${key}`, environment, before: toRampInfo(previous), reason: "replaced by a new ramp" }, now);
     }
     w.sql.exec(
       `INSERT INTO ramps (id, environment, flag, variant, baseline, steps, base_targeting, current_step, status, next_at, applied_targeting, created_at, created_by, updated_at)
@@ -65,7 +65,7 @@ export async function startRamp(w: UnitOfWork, environment: string, key: string,
       base === null ? null : JSON.stringify(base),
       stepDueAt(input.steps, 0, start), JSON.stringify(definition.targeting ?? null), now, meta.actor, now,
     );
-    w.audit({ actor: meta.actor, action: "ramp.created", environment, target: `flag:${key}`, version: null, before: null, after: { variant: input.variant, baseline: input.baseline, steps: input.steps }, reason: meta.reason }, now);
+    w.audit("ramp.created", meta, { target: `flag:${key}`, environment, after: { variant: input.variant, baseline: input.baseline, steps: input.steps } }, now);
   });
   await advanceRamps(w);
   await w.scheduleDrain();
@@ -98,7 +98,7 @@ export async function resumeRamp(w: UnitOfWork, environment: string, key: string
   const nextAt = Math.max(now, stepDueAt(steps, row.current_step + 1, now));
   w.transaction(() => {
     w.sql.exec("UPDATE ramps SET status = 'running', pause_reason = NULL, next_at = ?, updated_at = ? WHERE id = ?", nextAt, now, row.id);
-    w.audit({ actor: meta.actor, action: "ramp.resumed", environment, target: `flag:${key}`, version: null, before: { status: row.status }, after: { status: "running", nextAt: iso(nextAt) }, reason: meta.reason }, now);
+    w.audit("ramp.resumed", meta, { target: `flag:${key}`, environment, before: { status: row.status }, after: { status: "running", nextAt: iso(nextAt) } }, now);
     w.queueEvent("ramp.resumed", environment, meta, { flag: key, ramp: row.id }, now);
   });
   await advanceRamps(w);
@@ -173,7 +173,7 @@ export function setRampStatus(w: UnitOfWork, row: RampRow, status: RampStatus, r
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("UPDATE ramps SET status = ?, pause_reason = ?, next_at = NULL, updated_at = ? WHERE id = ?", status, reason, now, row.id);
-    w.audit({ actor: meta.actor, action: event, environment: row.environment, target: `flag:${row.flag}`, version: null, before: { status: row.status }, after: { status, reason }, reason: meta.reason ?? reason }, now);
+    w.audit(event, meta, { target: `flag:${row.flag}`, environment: row.environment, before: { status: row.status }, after: { status, reason }, reason: meta.reason ?? reason }, now);
     w.queueEvent(event, row.environment, meta, { flag: row.flag, ramp: row.id, status, reason }, now);
   });
 }

@@ -36,7 +36,7 @@ export async function createTrigger(w: UnitOfWork, input: TriggerInput, meta: Ch
       "INSERT INTO triggers (id, name, environment, flag, action, variant, token_hash, secret, active, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
       id, input.name, input.environment, input.flag, input.action, input.variant ?? null, hashKey(token), secret, now, meta.actor,
     );
-    w.audit({ actor: meta.actor, action: "trigger.created", environment: input.environment, target: `trigger:${input.name}`, version: null, before: null, after: input, reason: meta.reason }, now);
+    w.audit("trigger.created", meta, { target: `trigger:${input.name}`, environment: input.environment, after: input }, now);
   });
   return ok({ ...triggerInfo(w, id)!, token, secret });
 }
@@ -52,7 +52,7 @@ export async function setTriggerActive(w: UnitOfWork, id: string, active: boolea
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("UPDATE triggers SET active = ? WHERE id = ?", active ? 1 : 0, id);
-    w.audit({ actor: meta.actor, action: active ? "trigger.enabled" : "trigger.disabled", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: { active: trigger.active }, after: { active }, reason: meta.reason }, now);
+    w.audit(active ? "trigger.enabled" : "trigger.disabled", meta, { target: `trigger:${trigger.name}`, environment: trigger.environment, before: { active: trigger.active }, after: { active } }, now);
   });
   return ok(triggerInfo(w, id)!);
 }
@@ -66,7 +66,7 @@ export async function rotateTrigger(w: UnitOfWork, id: string, meta: ChangeMeta)
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("UPDATE triggers SET token_hash = ?, secret = ? WHERE id = ?", hashKey(token), secret, id);
-    w.audit({ actor: meta.actor, action: "trigger.rotated", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: null, after: null, reason: meta.reason }, now);
+    w.audit("trigger.rotated", meta, { target: `trigger:${trigger.name}`, environment: trigger.environment }, now);
   });
   return ok({ ...triggerInfo(w, id)!, token, secret });
 }
@@ -77,7 +77,7 @@ export async function deleteTrigger(w: UnitOfWork, id: string, meta: ChangeMeta)
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("DELETE FROM triggers WHERE id = ?", id);
-    w.audit({ actor: meta.actor, action: "trigger.deleted", environment: trigger.environment, target: `trigger:${trigger.name}`, version: null, before: trigger, after: null, reason: meta.reason }, now);
+    w.audit("trigger.deleted", meta, { target: `trigger:${trigger.name}`, environment: trigger.environment, before: trigger }, now);
   });
   return ok({ deleted: id });
 }

@@ -14,7 +14,7 @@ export async function createWebhook(w: UnitOfWork, input: { url: string; events:
   const now = Date.now();
   const created = w.transaction(() => {
     const hook = webhooks.createWebhook(w.sql, input, meta.actor, now);
-    w.audit({ actor: meta.actor, action: "webhook.created", environment: null, target: `webhook:${hook.id}`, version: null, before: null, after: { url: hook.url, events: hook.events }, reason: meta.reason }, now);
+    w.audit("webhook.created", meta, { target: `webhook:${hook.id}`, after: { url: hook.url, events: hook.events } }, now);
     return hook;
   });
   return ok(created);
@@ -36,7 +36,7 @@ export async function updateWebhook(w: UnitOfWork, id: string, patch: { url?: st
   const now = Date.now();
   w.transaction(() => {
     webhooks.updateWebhook(w.sql, id, patch);
-    w.audit({ actor: meta.actor, action: "webhook.updated", environment: null, target: `webhook:${id}`, version: null, before: null, after: patch, reason: meta.reason }, now);
+    w.audit("webhook.updated", meta, { target: `webhook:${id}`, after: patch }, now);
   });
   return ok(webhooks.listWebhooks(w.sql).find((hook) => hook.id === id)!);
 }
@@ -46,7 +46,7 @@ export async function deleteWebhook(w: UnitOfWork, id: string, meta: ChangeMeta)
   const now = Date.now();
   w.transaction(() => {
     webhooks.deleteWebhook(w.sql, id);
-    w.audit({ actor: meta.actor, action: "webhook.deleted", environment: null, target: `webhook:${id}`, version: null, before: null, after: null, reason: meta.reason }, now);
+    w.audit("webhook.deleted", meta, { target: `webhook:${id}` }, now);
   });
   return ok({ deleted: id });
 }
