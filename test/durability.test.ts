@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ProjectEntrySchema, projectKvKey, snapshotKvKey } from "../contracts/snapshot";
 import { DEADLINE_MS } from "../lib/deadline";
 import { advanceRamps, call, drainOutbox, setupProject, store } from "./helpers";
+import { restartObject } from "./object-restart";
 
 async function kvVersion(project: string, environment = "production"): Promise<number | undefined> {
   return (await env.FLAGS_KV.get<{ version: number }>(snapshotKvKey(project, environment), "json"))?.version;
@@ -39,11 +40,7 @@ async function alarmStuckInKvWrite(project: string): Promise<void> {
 }
 
 /** Resets the object, as a deploy or an eviction does: the next call gets a fresh instance. */
-async function resetObject(project: string): Promise<void> {
-  await runInDurableObject(store(project), (_instance, state) => {
-    state.abort("reset mid-publish");
-  }).catch(() => {});
-}
+const resetObject = (project: string) => restartObject(project, "reset mid-publish");
 
 describe("an outbox row survives a reset in the middle of its work", () => {
   it("keeps the change queued while the KV write is in flight, and a fresh instance publishes it", async () => {
