@@ -8,6 +8,7 @@ import * as webhooks from "./webhooks";
 import type { Publisher } from "./replication/publisher";
 import type { UnitOfWork } from "./unit-of-work";
 
+/** The alarm's passes for one FlagStore instance, run one at a time. */
 export class AlarmPass {
   #draining: Promise<void> | null = null;
 

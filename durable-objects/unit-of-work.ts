@@ -58,6 +58,7 @@ export class UnitOfWork {
     return this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'project'").toArray()[0]?.value ?? null;
   }
 
+  /** The 404 of a store whose project was never created. */
   noProject() {
     return { kind: "not_found" as const, detail: "this project does not exist; create it with PUT /admin/v1/projects/{project}" };
   }
@@ -68,6 +69,7 @@ export class UnitOfWork {
     return project === null ? fail(this.noProject()) : ok(read(project));
   }
 
+  /** The project's environments, in display order. */
   environmentRows(): EnvironmentRow[] {
     return this.sql.exec<EnvironmentRow>("SELECT * FROM environments ORDER BY position, name").toArray();
   }
@@ -84,6 +86,7 @@ export class UnitOfWork {
     return ok(row);
   }
 
+  /** One flag's row, if the environment has it. */
   flagRow(environment: string, key: string): FlagRow | undefined {
     return this.sql.exec<FlagRow>("SELECT * FROM flags WHERE environment = ? AND key = ?", environment, key).toArray()[0];
   }

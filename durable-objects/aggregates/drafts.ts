@@ -36,6 +36,7 @@ export async function putDraft(w: UnitOfWork, environment: string, input: unknow
   return ok(draftInfo(w, environment)!);
 }
 
+/** The environment's staged draft, with what shadow evaluation found. */
 export async function getDraft(w: UnitOfWork, environment: string): Promise<Result<DraftInfo>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
@@ -53,6 +54,7 @@ export async function publishDraft(w: UnitOfWork, environment: string, meta: Cha
   return result;
 }
 
+/** Discards the environment's draft. */
 export async function deleteDraft(w: UnitOfWork, environment: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
   const draft = draftInfo(w, environment);
   if (!draft) return fail({ kind: "not_found", detail: `environment "${environment}" has no draft` });

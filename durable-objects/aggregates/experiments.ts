@@ -48,6 +48,7 @@ export async function startExperiment(w: UnitOfWork, environment: string, key: s
   return ok(experimentInfo(w, id)!);
 }
 
+/** Stops an experiment; stopping a stopped one changes nothing. */
 export async function stopExperiment(w: UnitOfWork, id: string, meta: ChangeMeta): Promise<Result<ExperimentInfo>> {
   const experiment = experimentInfo(w, id);
   if (!experiment) return fail({ kind: "not_found", detail: `there is no experiment "${id}" in this project` });
@@ -73,6 +74,7 @@ export async function listExperiments(w: UnitOfWork, filter: { environment?: str
   return ok(rows.map((row) => experimentInfo(w, row.id)!));
 }
 
+/** One experiment with its unit counts and sample-ratio test. */
 export async function getExperiment(w: UnitOfWork, id: string): Promise<Result<ExperimentInfo>> {
   const experiment = experimentInfo(w, id);
   return experiment ? ok(experiment) : fail({ kind: "not_found", detail: `there is no experiment "${id}" in this project` });
@@ -117,6 +119,7 @@ async function checkSrm(w: UnitOfWork, subject: string): Promise<void> {
   w.transaction(() => {
     w.queueEvent("srm.detected", row.environment, meta, { ramp: row.id, flag: row.flag, step, srm }, now);
   });
+  /** Stops a ramp in `status` (paused), saying why; audited and announced as `event`. */
   setRampStatus(w, row, "paused", reason, { actor: "system:srm", reason }, "ramp.paused");
   await w.scheduleDrain();
 }

@@ -91,6 +91,7 @@ export async function replaceFlagSet(w: UnitOfWork, environment: string, input: 
   return ok({ version, changed: true });
 }
 
+/** The environment's flags with the version they were read at. */
 export async function listFlags(w: UnitOfWork, environment: string): Promise<Result<{ version: number; flags: FlagRecord[] }>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
@@ -101,6 +102,7 @@ export async function listFlags(w: UnitOfWork, environment: string): Promise<Res
   return ok({ version: env.value.version, flags });
 }
 
+/** One flag of one environment. */
 export async function getFlag(w: UnitOfWork, environment: string, key: string): Promise<Result<FlagRecord>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
@@ -145,6 +147,7 @@ export async function setFlagState(w: UnitOfWork, environment: string, key: stri
   return writeFlag(w, env, key, definition, meta, state === "ENABLED" ? "flag.enabled" : "flag.disabled", row);
 }
 
+/** Deletes a flag (412 if `ifMatch` is stale, 409 if another flag still needs it); its ramp and running experiment end with it. */
 export async function deleteFlag(w: UnitOfWork, environment: string, key: string, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> {
   const target = flagToChange(w, environment, key, meta.ifMatch);
   if (!target.ok) return target;

@@ -24,6 +24,7 @@ export async function createKey(w: UnitOfWork, scope: KeyScope, environment: str
   return ok(created);
 }
 
+/** The project's API keys (all, or one environment's); never their secrets. */
 export async function listKeys(w: UnitOfWork, environment: string | null): Promise<Result<ApiKeyInfo[]>> {
   if (w.project() === null) return fail(w.noProject());
   const rows = environment === null

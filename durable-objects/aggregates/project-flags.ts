@@ -61,6 +61,7 @@ export async function listProjectFlags(w: UnitOfWork): Promise<Result<{ environm
   });
 }
 
+/** One flag across the project: its facts and each environment's configuration. */
 export async function getProjectFlag(w: UnitOfWork, key: string): Promise<Result<ProjectFlag>> {
   if (w.project() === null) return fail(w.noProject());
   const flag = projectFlag(w, key);

@@ -60,12 +60,14 @@ export async function putProject(w: UnitOfWork, project: string, environments: s
   return ok({ ...projectInfo(w, project), created: existing === null });
 }
 
+/** The project and its environments (version, last change, flag count). */
 export async function getProject(w: UnitOfWork): Promise<Result<ProjectInfo>> {
   const project = w.project();
   if (project === null) return fail(w.noProject());
   return ok(projectInfo(w, project));
 }
 
+/** Audit entries, newest first, filtered and paged. */
 export async function listAudit(w: UnitOfWork, filter: AuditFilter): Promise<Result<{ entries: AuditEntry[]; nextCursor: number | null }>> {
   if (w.project() === null) return fail(w.noProject());
   return ok(listAuditEntries(w.sql, filter));

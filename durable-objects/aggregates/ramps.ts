@@ -72,15 +72,18 @@ export async function startRamp(w: UnitOfWork, environment: string, key: string,
   return ok(toRampInfo(rampRow(w, environment, key)!));
 }
 
+/** A flag's ramp in one environment. */
 export async function getRamp(w: UnitOfWork, environment: string, key: string): Promise<Result<RampInfo>> {
   const ramp = rampOrFail(w, environment, key);
   return ramp.ok ? ok(toRampInfo(ramp.value)) : ramp;
 }
 
+/** Pauses a running ramp; the flag keeps the step it reached. */
 export async function pauseRamp(w: UnitOfWork, environment: string, key: string, meta: ChangeMeta): Promise<Result<RampInfo>> {
   const ramp = rampOrFail(w, environment, key);
   if (!ramp.ok) return ramp;
   if (ramp.value.status !== "running") return fail({ kind: "conflict", detail: `the ramp is ${ramp.value.status}, not running` });
+  /** Stops a ramp in `status` (paused), saying why; audited and announced as `event`. */
   setRampStatus(w, ramp.value, "paused", meta.reason ?? `paused by ${meta.actor}`, meta, "ramp.paused");
   await w.scheduleDrain();
   return ok(toRampInfo(rampRow(w, environment, key)!));
@@ -158,6 +161,7 @@ export async function rampExposures(w: UnitOfWork, environment: string, key: str
   });
 }
 
+/** The flag's ramp row in one environment, if it has one. */
 export function rampRow(w: UnitOfWork, environment: string, key: string): RampRow | undefined {
   return w.sql.exec<RampRow>("SELECT * FROM ramps WHERE environment = ? AND flag = ?", environment, key).toArray()[0];
 }
@@ -169,6 +173,7 @@ function rampOrFail(w: UnitOfWork, environment: string, key: string): Result<Ram
   return row ? ok(row) : fail({ kind: "not_found", detail: `flag "${key}" has no ramp in environment "${environment}"` });
 }
 
+/** Stops a ramp in `status` (paused), saying why; audited and announced as `event`. */
 export function setRampStatus(w: UnitOfWork, row: RampRow, status: RampStatus, reason: string, meta: ChangeMeta, event: WebhookEventType & AuditAction): void {
   const now = Date.now();
   w.transaction(() => {
@@ -248,6 +253,7 @@ export async function advanceRamps(w: UnitOfWork): Promise<void> {
   }
 }
 
+/** The sample-ratio test of one step of a ramp: observed units against the step's split. */
 export function rampSrm(w: UnitOfWork, row: RampRow, step: number): SrmResult {
   const steps = JSON.parse(row.steps) as RampStepInput[];
   const percent = step < 0 ? 0 : step >= steps.length ? 100 : steps[step]!.percent;

@@ -12,11 +12,13 @@ import { parseDefinition, rejected } from "../store-records";
 import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta, DraftRow, FlagRow } from "../store-types";
 
+/** The project's segments, by name. */
 export async function listSegments(w: UnitOfWork): Promise<Result<SegmentInfo[]>> {
   if (w.project() === null) return fail(w.noProject());
   return ok(w.sql.exec<SegmentRow>("SELECT * FROM segments ORDER BY name").toArray().map((row) => toSegmentInfo(row)));
 }
 
+/** One segment, with its member ids when it is a list. */
 export async function getSegment(w: UnitOfWork, name: string): Promise<Result<SegmentInfo & { members?: string[] }>> {
   if (w.project() === null) return fail(w.noProject());
   const row = segmentRow(w, name);

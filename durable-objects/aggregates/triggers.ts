@@ -41,11 +41,13 @@ export async function createTrigger(w: UnitOfWork, input: TriggerInput, meta: Ch
   return ok({ ...triggerInfo(w, id)!, token, secret });
 }
 
+/** The project's triggers; never their tokens or secrets. */
 export async function listTriggers(w: UnitOfWork): Promise<Result<TriggerInfo[]>> {
   if (w.project() === null) return fail(w.noProject());
   return ok(w.sql.exec<TriggerRow>("SELECT * FROM triggers ORDER BY created_at, id").toArray().map(toTriggerInfo));
 }
 
+/** Enables or disables a trigger. */
 export async function setTriggerActive(w: UnitOfWork, id: string, active: boolean, meta: ChangeMeta): Promise<Result<TriggerInfo>> {
   const trigger = triggerInfo(w, id);
   if (!trigger) return fail(noTrigger(id));
@@ -71,6 +73,7 @@ export async function rotateTrigger(w: UnitOfWork, id: string, meta: ChangeMeta)
   return ok({ ...triggerInfo(w, id)!, token, secret });
 }
 
+/** Deletes a trigger; its URL stops working at once. */
 export async function deleteTrigger(w: UnitOfWork, id: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
   const trigger = triggerInfo(w, id);
   if (!trigger) return fail(noTrigger(id));

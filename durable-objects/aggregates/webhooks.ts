@@ -9,6 +9,7 @@ import { noWebhook } from "../store-records";
 import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta } from "../store-types";
 
+/** Subscribes a URL to event types; the signing secret is returned this once. */
 export async function createWebhook(w: UnitOfWork, input: { url: string; events: WebhookEventType[]; description: string; secret: string | null }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo & { secret: string }>> {
   if (w.project() === null) return fail(w.noProject());
   const now = Date.now();
@@ -20,17 +21,20 @@ export async function createWebhook(w: UnitOfWork, input: { url: string; events:
   return ok(created);
 }
 
+/** The project's webhooks. */
 export async function listWebhooks(w: UnitOfWork): Promise<Result<webhooks.WebhookInfo[]>> {
   if (w.project() === null) return fail(w.noProject());
   return ok(webhooks.listWebhooks(w.sql));
 }
 
+/** One webhook. */
 export async function getWebhook(w: UnitOfWork, id: string): Promise<Result<webhooks.WebhookInfo>> {
   if (w.project() === null) return fail(w.noProject());
   const hook = webhooks.listWebhooks(w.sql).find((h) => h.id === id);
   return hook ? ok(hook) : fail(noWebhook(id));
 }
 
+/** Changes a webhook's URL, events, description or activity. */
 export async function updateWebhook(w: UnitOfWork, id: string, patch: { url?: string | undefined; events?: WebhookEventType[] | undefined; description?: string | undefined; active?: boolean | undefined }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo>> {
   if (!webhooks.getWebhookRow(w.sql, id)) return fail(noWebhook(id));
   const now = Date.now();
@@ -41,6 +45,7 @@ export async function updateWebhook(w: UnitOfWork, id: string, patch: { url?: st
   return ok(webhooks.listWebhooks(w.sql).find((hook) => hook.id === id)!);
 }
 
+/** Deletes a webhook and its deliveries. */
 export async function deleteWebhook(w: UnitOfWork, id: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
   if (!webhooks.getWebhookRow(w.sql, id)) return fail(noWebhook(id));
   const now = Date.now();
@@ -60,11 +65,13 @@ export async function pingWebhook(w: UnitOfWork, id: string, meta: ChangeMeta): 
   return ok({ queued: 1 });
 }
 
+/** A webhook's most recent deliveries, newest first. */
 export async function listDeliveries(w: UnitOfWork, id: string, limit: number): Promise<Result<webhooks.DeliveryInfo[]>> {
   if (!webhooks.getWebhookRow(w.sql, id)) return fail(noWebhook(id));
   return ok(webhooks.listDeliveries(w.sql, id, limit));
 }
 
+/** Queues a delivery again for a fresh series of attempts (409 while the webhook is inactive). */
 export async function redeliver(w: UnitOfWork, id: string, deliveryId: string): Promise<Result<webhooks.DeliveryInfo>> {
   const hook = webhooks.getWebhookRow(w.sql, id);
   if (!hook) return fail(noWebhook(id));

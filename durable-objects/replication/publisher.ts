@@ -16,6 +16,7 @@ import type { Snapshots } from "./snapshot";
 import type { UnitOfWork } from "../unit-of-work";
 import type { EnvironmentRow, KeyRow, ReplicationStatus } from "../store-types";
 
+/** Performs the outbox's due rows for one FlagStore instance (one incarnation). */
 export class Publisher {
   /** Tells this instance's outbox leases from those of an instance that was reset or evicted. */
   readonly #incarnation = randomBytes(9).toString("base64url");
