@@ -39,6 +39,13 @@ async function alarmStuckInKvWrite(project: string): Promise<void> {
   await started;
 }
 
+/** Ramps the kill switch to 10% now and to 50% an hour later. */
+function startTwoStepRamp(project: string) {
+  return call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`, {
+    body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 3600 }] },
+  });
+}
+
 /** Resets the object, as a deploy or an eviction does: the next call gets a fresh instance. */
 const resetObject = (project: string) => restartObject(project, "reset mid-publish");
 
@@ -77,9 +84,7 @@ describe("queued work survives a restart of the object before its alarm runs", (
   it("keeps a ramp's due step across a restart and applies it once", async () => {
     const project = "dur-restart-ramp";
     await setupProject(project);
-    await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`, {
-      body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 3600 }] },
-    });
+    await startTwoStepRamp(project);
     await drainOutbox(project);
     await restartObject(project, "evicted while the next step waits");
     await advanceRamps(project);
@@ -115,9 +120,7 @@ describe("an outbox row survives a reset in the middle of its work", () => {
   it("keeps a ramp step's publish queued across a reset", async () => {
     const project = "dur-ramp";
     const { version } = await setupProject(project);
-    const started = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`, {
-      body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 3600 }] },
-    });
+    const started = await startTwoStepRamp(project);
     expect(started.status).toBe(201);
     await drainOutbox(project);
     const stepOne = await kvVersion(project);
@@ -199,9 +202,7 @@ describe("a KV write that never settles", () => {
 it("applies a due ramp step once although the alarm runs again", async () => {
   const project = "dur-ramp-once";
   await setupProject(project);
-  await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`, {
-    body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 3600 }] },
-  });
+  await startTwoStepRamp(project);
   await advanceRamps(project);
   const before = (await call("GET", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`)).body;
   await drainOutbox(project);
