@@ -9,11 +9,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { signingSecret } from "../lib/signing";
-import type { FlagDefinition, FlagSet } from "../engine/types";
-import type { Result } from "../contracts/result";
-import type { KeyIdentity, KeyScope, Snapshot } from "../contracts/snapshot";
-import type { WebhookEventType } from "../contracts/webhook-events";
-import { auditKey, type AuditEntry, type AuditFilter, type AuditVerification } from "./audit";
+import type { FlagDefinition } from "../engine/types";
+import type { KeyScope } from "../contracts/snapshot";
+import { auditKey, type AuditFilter } from "./audit";
 import { migrate } from "./schema";
 import { UnitOfWork } from "./unit-of-work";
 import { AlarmPass } from "./alarm";
@@ -29,14 +27,10 @@ import * as triggers from "./aggregates/triggers";
 import * as ramps from "./aggregates/ramps";
 import * as experiments from "./aggregates/experiments";
 import * as drafts from "./aggregates/drafts";
-import type { SegmentInfo, SegmentInput } from "./segments";
-import type { DeliveryInfo, WebhookInfo } from "./webhooks";
-import type { RampInfo, RampStepInput } from "./ramps";
-import type { SrmResult } from "./stats";
-import type {
-  ApiKeyInfo, ChangeMeta, CreatedKey, DraftInfo, EnvironmentDiff, ExperimentInfo, FlagInfoInput, FlagRecord, FlagWritten,
-  ProjectFlag, ProjectInfo, ReplicationStatus, StaleReport, TriggerInfo, TriggerInput, TriggerOutcome,
-} from "./store-types";
+import type { SegmentInput } from "./segments";
+import type { WebhookInput, WebhookPatch } from "./webhooks";
+import type { RampInput } from "./ramps";
+import type { ChangeMeta, FlagInfoInput, TriggerInput } from "./store-types";
 
 // What the RPC methods return, for callers of the stub.
 export type * from "./store-types";
@@ -64,11 +58,13 @@ export class FlagStore extends DurableObject<Env> {
    * Creates the project or adds environments to it. An environment that still has flags cannot
    * be dropped from the list (409): its flags would be lost.
    */
-  putProject(project: string, environments: string[], meta: ChangeMeta): Promise<Result<ProjectInfo & { created: boolean }>> { return projects.putProject(this.#w, project, environments, meta); }
+  putProject(project: string, environments: string[], meta: ChangeMeta) {
+    return projects.putProject(this.#w, project, environments, meta);
+  }
   /** The project and its environments (version, last change, flag count). */
-  getProject(): Promise<Result<ProjectInfo>> { return projects.getProject(this.#w); }
+  getProject() { return projects.getProject(this.#w); }
   /** The environment's flags as a flagd flag set, with the version it was read at. */
-  getFlagSet(environment: string): Promise<Result<{ flagSet: FlagSet; version: number; updatedAt: string }>> { return flags.getFlagSet(this.#w, environment); }
+  getFlagSet(environment: string) { return flags.getFlagSet(this.#w, environment); }
   /**
    * Replaces every flag of an environment with a flagd flag set. With `ifMatch`, the write only
    * happens if the environment is still at that version. Each flag added, changed, toggled or
@@ -76,162 +72,200 @@ export class FlagStore extends DurableObject<Env> {
    * `flag.deleted`), besides one `flagset.replaced`; a set equal to the stored one changes
    * nothing and answers `changed: false`.
    */
-  replaceFlagSet(environment: string, input: unknown, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number; changed: boolean }>> { return flags.replaceFlagSet(this.#w, environment, input, meta); }
+  replaceFlagSet(environment: string, input: unknown, meta: ChangeMeta & { ifMatch: number | null }) {
+    return flags.replaceFlagSet(this.#w, environment, input, meta);
+  }
   /** The environment's flags with the version they were read at. */
-  listFlags(environment: string): Promise<Result<{ version: number; flags: FlagRecord[] }>> { return flags.listFlags(this.#w, environment); }
+  listFlags(environment: string) { return flags.listFlags(this.#w, environment); }
   /** One flag of one environment. */
-  getFlag(environment: string, key: string): Promise<Result<FlagRecord>> { return flags.getFlag(this.#w, environment, key); }
+  getFlag(environment: string, key: string) { return flags.getFlag(this.#w, environment, key); }
   /** Creates a flag; 409 if the key is taken in that environment. */
-  createFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta): Promise<Result<FlagWritten>> { return flags.createFlag(this.#w, environment, key, definition, meta); }
+  createFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta) {
+    return flags.createFlag(this.#w, environment, key, definition, meta);
+  }
   /**
    * Replaces a flag's definition. `ifMatch` is the flag version the caller read (412 if stale).
    * A definition equal to the stored one changes nothing and answers `changed: false`.
    */
-  updateFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagWritten>> { return flags.updateFlag(this.#w, environment, key, definition, meta); }
+  updateFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta & { ifMatch: number | null }) {
+    return flags.updateFlag(this.#w, environment, key, definition, meta);
+  }
   /**
    * Turns a flag on or off in one environment: the kill switch. `null` flips the current state;
    * reading and writing happen in this one call, so concurrent flips cannot both read the old
    * state. Asking for the state the flag already has changes nothing (`changed: false`).
    */
-  setFlagState(environment: string, key: string, requested: "ENABLED" | "DISABLED" | null, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagWritten>> { return flags.setFlagState(this.#w, environment, key, requested, meta); }
+  setFlagState(environment: string, key: string, requested: "ENABLED" | "DISABLED" | null, meta: ChangeMeta & { ifMatch: number | null }) {
+    return flags.setFlagState(this.#w, environment, key, requested, meta);
+  }
   /** Deletes a flag (412 if `ifMatch` is stale, 409 if another flag still needs it); its ramp and running experiment end with it. */
-  deleteFlag(environment: string, key: string, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> { return flags.deleteFlag(this.#w, environment, key, meta); }
+  deleteFlag(environment: string, key: string, meta: ChangeMeta & { ifMatch: number | null }) {
+    return flags.deleteFlag(this.#w, environment, key, meta);
+  }
   /** Creates an API key. `environment` is required for `client`/`server` keys, null for `admin`. */
-  createKey(scope: KeyScope, environment: string | null, name: string, meta: ChangeMeta): Promise<Result<CreatedKey>> { return keys.createKey(this.#w, scope, environment, name, meta); }
+  createKey(scope: KeyScope, environment: string | null, name: string, meta: ChangeMeta) {
+    return keys.createKey(this.#w, scope, environment, name, meta);
+  }
   /** The project's API keys (all, or one environment's); never their secrets. */
-  listKeys(environment: string | null): Promise<Result<ApiKeyInfo[]>> { return keys.listKeys(this.#w, environment); }
+  listKeys(environment: string | null) { return keys.listKeys(this.#w, environment); }
   /** Revokes a key at once in this store; the edge stops accepting it within the propagation bound. */
-  revokeKey(id: string, meta: ChangeMeta): Promise<Result<ApiKeyInfo>> { return keys.revokeKey(this.#w, id, meta); }
+  revokeKey(id: string, meta: ChangeMeta) { return keys.revokeKey(this.#w, id, meta); }
   /** Looks a key up by its hash; null when unknown or revoked. Records when it was last used. */
-  authenticate(keyHash: string): Promise<KeyIdentity | null> { return keys.authenticate(this.#w, keyHash); }
+  authenticate(keyHash: string) { return keys.authenticate(this.#w, keyHash); }
   /**
    * Rotates a key: a new key with the same scope, environment and name, while the old one keeps
    * working for `overlapSeconds` so clients can switch without an outage.
    */
-  rotateKey(id: string, overlapSeconds: number, meta: ChangeMeta): Promise<Result<{ key: CreatedKey; previous: ApiKeyInfo }>> { return keys.rotateKey(this.#w, id, overlapSeconds, meta); }
+  rotateKey(id: string, overlapSeconds: number, meta: ChangeMeta) { return keys.rotateKey(this.#w, id, overlapSeconds, meta); }
   /** The project's segments, by name. */
-  listSegments(): Promise<Result<SegmentInfo[]>> { return segments.listSegments(this.#w); }
+  listSegments() { return segments.listSegments(this.#w); }
   /** One segment, with its member ids when it is a list. */
-  getSegment(name: string): Promise<Result<SegmentInfo & { members?: string[] }>> { return segments.getSegment(this.#w, name); }
+  getSegment(name: string) { return segments.getSegment(this.#w, name); }
   /**
    * Creates or replaces a segment. Every environment's flags are re-validated with it, and every
    * environment gets a new version, since each snapshot carries the segment.
    */
-  putSegment(name: string, input: SegmentInput, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<SegmentInfo>> { return segments.putSegment(this.#w, name, input, meta); }
+  putSegment(name: string, input: SegmentInput, meta: ChangeMeta & { ifMatch: number | null }) {
+    return segments.putSegment(this.#w, name, input, meta);
+  }
   /** Deletes a segment no flag uses; 409 naming the flags that still do. */
-  deleteSegment(name: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> { return segments.deleteSegment(this.#w, name, meta); }
+  deleteSegment(name: string, meta: ChangeMeta) { return segments.deleteSegment(this.#w, name, meta); }
   /**
    * Creates a flag in every environment at once: one definition (variants, default, targeting),
    * optionally adjusted per environment, plus the project-level facts (description, owner, tags,
    * lifetime). One transaction; 409 if the key exists anywhere.
    */
-  createFlagEverywhere(key: string, info: FlagInfoInput, base: FlagDefinition, overrides: Record<string, Partial<FlagDefinition>>, meta: ChangeMeta): Promise<Result<ProjectFlag>> { return projectFlags.createFlagEverywhere(this.#w, key, info, base, overrides, meta); }
+  createFlagEverywhere(key: string, info: FlagInfoInput, base: FlagDefinition, overrides: Record<string, Partial<FlagDefinition>>, meta: ChangeMeta) {
+    return projectFlags.createFlagEverywhere(this.#w, key, info, base, overrides, meta);
+  }
   /** Every flag of the project with its facts and its state in each environment, side by side. */
-  listProjectFlags(): Promise<Result<{ environments: string[]; flags: ProjectFlag[] }>> { return projectFlags.listProjectFlags(this.#w); }
+  listProjectFlags() { return projectFlags.listProjectFlags(this.#w); }
   /** One flag across the project: its facts and each environment's configuration. */
-  getProjectFlag(key: string): Promise<Result<ProjectFlag>> { return projectFlags.getProjectFlag(this.#w, key); }
+  getProjectFlag(key: string) { return projectFlags.getProjectFlag(this.#w, key); }
   /** Updates a flag's project-level facts (description, owner, tags, lifetime). */
-  updateFlagInfo(key: string, patch: Partial<FlagInfoInput>, meta: ChangeMeta): Promise<Result<ProjectFlag>> { return projectFlags.updateFlagInfo(this.#w, key, patch, meta); }
+  updateFlagInfo(key: string, patch: Partial<FlagInfoInput>, meta: ChangeMeta) {
+    return projectFlags.updateFlagInfo(this.#w, key, patch, meta);
+  }
   /** How two environments' flags differ: per flag, only in one, different (which fields), or the same. */
-  compareEnvironments(from: string, to: string, keys: string[] | null): Promise<Result<EnvironmentDiff>> { return flags.compareEnvironments(this.#w, from, to, keys); }
+  compareEnvironments(from: string, to: string, keys: string[] | null) { return flags.compareEnvironments(this.#w, from, to, keys); }
   /**
    * Copies `from`'s configuration of the named flags (all of them when `keys` is null) to `to`,
    * atomically; flags only in `to` are left alone. With `dryRun`, only reports the diff.
    */
-  promote(from: string, to: string, keys: string[] | null, meta: ChangeMeta & { dryRun: boolean; ifMatch: number | null }): Promise<Result<{ diff: EnvironmentDiff; version: number | null }>> { return flags.promote(this.#w, from, to, keys, meta); }
+  promote(from: string, to: string, keys: string[] | null, meta: ChangeMeta & { dryRun: boolean; ifMatch: number | null }) {
+    return flags.promote(this.#w, from, to, keys, meta);
+  }
   /** Subscribes a URL to event types; the signing secret is returned this once. */
-  createWebhook(input: { url: string; events: WebhookEventType[]; description: string; secret: string | null }, meta: ChangeMeta): Promise<Result<WebhookInfo & { secret: string }>> { return webhooks.createWebhook(this.#w, input, meta); }
+  createWebhook(input: WebhookInput, meta: ChangeMeta) {
+    return webhooks.createWebhook(this.#w, input, meta);
+  }
   /** The project's webhooks. */
-  listWebhooks(): Promise<Result<WebhookInfo[]>> { return webhooks.listWebhooks(this.#w); }
+  listWebhooks() { return webhooks.listWebhooks(this.#w); }
   /** One webhook. */
-  getWebhook(id: string): Promise<Result<WebhookInfo>> { return webhooks.getWebhook(this.#w, id); }
+  getWebhook(id: string) { return webhooks.getWebhook(this.#w, id); }
   /** Changes a webhook's URL, events, description or activity. */
-  updateWebhook(id: string, patch: { url?: string | undefined; events?: WebhookEventType[] | undefined; description?: string | undefined; active?: boolean | undefined }, meta: ChangeMeta): Promise<Result<WebhookInfo>> { return webhooks.updateWebhook(this.#w, id, patch, meta); }
+  updateWebhook(id: string, patch: WebhookPatch, meta: ChangeMeta) {
+    return webhooks.updateWebhook(this.#w, id, patch, meta);
+  }
   /** Deletes a webhook and its deliveries. */
-  deleteWebhook(id: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> { return webhooks.deleteWebhook(this.#w, id, meta); }
+  deleteWebhook(id: string, meta: ChangeMeta) { return webhooks.deleteWebhook(this.#w, id, meta); }
   /** Queues a `ping` event to one webhook, to test the receiver. */
-  pingWebhook(id: string, meta: ChangeMeta): Promise<Result<{ queued: number }>> { return webhooks.pingWebhook(this.#w, id, meta); }
+  pingWebhook(id: string, meta: ChangeMeta) { return webhooks.pingWebhook(this.#w, id, meta); }
   /** A webhook's most recent deliveries, newest first. */
-  listDeliveries(id: string, limit: number): Promise<Result<DeliveryInfo[]>> { return webhooks.listDeliveries(this.#w, id, limit); }
+  listDeliveries(id: string, limit: number) { return webhooks.listDeliveries(this.#w, id, limit); }
   /** Queues a delivery again for a fresh series of attempts (409 while the webhook is inactive). */
-  redeliver(id: string, deliveryId: string): Promise<Result<DeliveryInfo>> { return webhooks.redeliver(this.#w, id, deliveryId); }
+  redeliver(id: string, deliveryId: string) { return webhooks.redeliver(this.#w, id, deliveryId); }
   /** Creates a trigger; returns its secret token (for the URL) and signing secret, shown once. */
-  createTrigger(input: TriggerInput, meta: ChangeMeta): Promise<Result<TriggerInfo & { token: string; secret: string }>> { return triggers.createTrigger(this.#w, input, meta); }
+  createTrigger(input: TriggerInput, meta: ChangeMeta) { return triggers.createTrigger(this.#w, input, meta); }
   /** The project's triggers; never their tokens or secrets. */
-  listTriggers(): Promise<Result<TriggerInfo[]>> { return triggers.listTriggers(this.#w); }
+  listTriggers() { return triggers.listTriggers(this.#w); }
   /** Enables or disables a trigger. */
-  setTriggerActive(id: string, active: boolean, meta: ChangeMeta): Promise<Result<TriggerInfo>> { return triggers.setTriggerActive(this.#w, id, active, meta); }
+  setTriggerActive(id: string, active: boolean, meta: ChangeMeta) { return triggers.setTriggerActive(this.#w, id, active, meta); }
   /** New token and secret; the old URL stops working at once. */
-  rotateTrigger(id: string, meta: ChangeMeta): Promise<Result<TriggerInfo & { token: string; secret: string }>> { return triggers.rotateTrigger(this.#w, id, meta); }
+  rotateTrigger(id: string, meta: ChangeMeta) { return triggers.rotateTrigger(this.#w, id, meta); }
   /** Deletes a trigger; its URL stops working at once. */
-  deleteTrigger(id: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> { return triggers.deleteTrigger(this.#w, id, meta); }
+  deleteTrigger(id: string, meta: ChangeMeta) { return triggers.deleteTrigger(this.#w, id, meta); }
   /** Fires the trigger whose secret URL token hashes to `tokenHash`. Unknown and disabled triggers look the same. */
-  fireTrigger(tokenHash: string, reason: string | null): Promise<Result<TriggerOutcome>> { return triggers.fireTrigger(this.#w, tokenHash, reason); }
+  fireTrigger(tokenHash: string, reason: string | null) { return triggers.fireTrigger(this.#w, tokenHash, reason); }
   /** Fires a trigger from a signed request: HMAC of the body with the trigger's secret, within the replay window. */
-  fireSignedTrigger(id: string, body: string, signature: string | null, reason: string | null): Promise<Result<TriggerOutcome>> { return triggers.fireSignedTrigger(this.#w, id, body, signature, reason); }
+  fireSignedTrigger(id: string, body: string, signature: string | null, reason: string | null) {
+    return triggers.fireSignedTrigger(this.#w, id, body, signature, reason);
+  }
   /**
    * Starts a ramp of `variant` over `baseline` on a flag in one environment. The first step is
    * applied at once when it is due now; later steps by the alarm, each exactly once.
    */
-  startRamp(environment: string, key: string, input: { variant: string; baseline: string; steps: RampStepInput[]; startAt: string | null }, meta: ChangeMeta): Promise<Result<RampInfo>> { return ramps.startRamp(this.#w, environment, key, input, meta); }
+  startRamp(environment: string, key: string, input: RampInput, meta: ChangeMeta) {
+    return ramps.startRamp(this.#w, environment, key, input, meta);
+  }
   /** A flag's ramp in one environment. */
-  getRamp(environment: string, key: string): Promise<Result<RampInfo>> { return ramps.getRamp(this.#w, environment, key); }
+  getRamp(environment: string, key: string) { return ramps.getRamp(this.#w, environment, key); }
   /** Pauses a running ramp; the flag keeps the step it reached. */
-  pauseRamp(environment: string, key: string, meta: ChangeMeta): Promise<Result<RampInfo>> { return ramps.pauseRamp(this.#w, environment, key, meta); }
+  pauseRamp(environment: string, key: string, meta: ChangeMeta) { return ramps.pauseRamp(this.#w, environment, key, meta); }
   /** Resumes a paused or rolled-back ramp: the next step is due after its own delay from now. */
-  resumeRamp(environment: string, key: string, meta: ChangeMeta): Promise<Result<RampInfo>> { return ramps.resumeRamp(this.#w, environment, key, meta); }
+  resumeRamp(environment: string, key: string, meta: ChangeMeta) { return ramps.resumeRamp(this.#w, environment, key, meta); }
   /** Rolls a ramp back to a named step, or to 0% when `toStep` is null; the ramp stays stopped until resumed. */
-  rollbackRamp(environment: string, key: string, toStep: number | null, meta: ChangeMeta): Promise<Result<RampInfo>> { return ramps.rollbackRamp(this.#w, environment, key, toStep, meta); }
+  rollbackRamp(environment: string, key: string, toStep: number | null, meta: ChangeMeta) {
+    return ramps.rollbackRamp(this.#w, environment, key, toStep, meta);
+  }
   /** Jumps a ramp to 100%. */
-  completeRamp(environment: string, key: string, meta: ChangeMeta): Promise<Result<RampInfo>> { return ramps.completeRamp(this.#w, environment, key, meta); }
+  completeRamp(environment: string, key: string, meta: ChangeMeta) { return ramps.completeRamp(this.#w, environment, key, meta); }
   /** Removes a ramp; the flag keeps the targeting of the step it reached. */
-  deleteRamp(environment: string, key: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> { return ramps.deleteRamp(this.#w, environment, key, meta); }
+  deleteRamp(environment: string, key: string, meta: ChangeMeta) { return ramps.deleteRamp(this.#w, environment, key, meta); }
   /**
    * Marks a flag as an experiment with the weights its variants are meant to get; exposures start
    * counting. Without `weights`, they are the weights the flag actually serves (its fractional
    * split), so the sample-ratio test compares the traffic with what the flag really does; a flag
    * whose targeting is not one split needs them given (422).
    */
-  startExperiment(environment: string, key: string, requested: Record<string, number> | null, meta: ChangeMeta): Promise<Result<ExperimentInfo>> { return experiments.startExperiment(this.#w, environment, key, requested, meta); }
+  startExperiment(environment: string, key: string, requested: Record<string, number> | null, meta: ChangeMeta) {
+    return experiments.startExperiment(this.#w, environment, key, requested, meta);
+  }
   /** Stops an experiment; stopping a stopped one changes nothing. */
-  stopExperiment(id: string, meta: ChangeMeta): Promise<Result<ExperimentInfo>> { return experiments.stopExperiment(this.#w, id, meta); }
+  stopExperiment(id: string, meta: ChangeMeta) { return experiments.stopExperiment(this.#w, id, meta); }
   /** Experiments, newest first; only those of one environment and/or flag when given. */
-  listExperiments(filter: { environment?: string | undefined; flag?: string | undefined } = {}): Promise<Result<ExperimentInfo[]>> { return experiments.listExperiments(this.#w, filter); }
+  listExperiments(filter: { environment?: string | undefined; flag?: string | undefined } = {}) {
+    return experiments.listExperiments(this.#w, filter);
+  }
   /** One experiment with its unit counts and sample-ratio test. */
-  getExperiment(id: string): Promise<Result<ExperimentInfo>> { return experiments.getExperiment(this.#w, id); }
+  getExperiment(id: string) { return experiments.getExperiment(this.#w, id); }
   /** Unique units and the SRM test of every step a ramp has reached. */
-  rampExposures(environment: string, key: string): Promise<Result<{ ramp: string; steps: { step: number; percent: number; srm: SrmResult }[] }>> { return ramps.rampExposures(this.#w, environment, key); }
+  rampExposures(environment: string, key: string) { return ramps.rampExposures(this.#w, environment, key); }
   /**
    * Takes a batch of evaluation telemetry from the edge; re-checks sample-ratio mismatch for every
    * experiment and ramp step that gained units, pausing a ramp whose split is off.
    */
-  recordTelemetry(input: unknown): Promise<Result<{ exposures: number }>> { return experiments.recordTelemetry(this.#w, input); }
+  recordTelemetry(input: unknown) { return experiments.recordTelemetry(this.#w, input); }
   /** Flags nobody evaluates, flags serving one variant to everyone, and temporary flags past their date. */
-  staleFlags(days: number): Promise<Result<StaleReport>> { return projectFlags.staleFlags(this.#w, days); }
+  staleFlags(days: number) { return projectFlags.staleFlags(this.#w, days); }
   /** Last evaluation time and count per flag in one environment. */
-  flagUsage(environment: string): Promise<Result<Record<string, { evaluations: number; lastEvaluatedAt: string; variants: Record<string, number> }>>> { return projectFlags.flagUsage(this.#w, environment); }
+  flagUsage(environment: string) { return projectFlags.flagUsage(this.#w, environment); }
   /**
    * Stages a draft configuration of an environment. The edge evaluates it beside live for
    * `sampleRate` of evaluations (answers still come from live) and reports which units would flip.
    */
-  putDraft(environment: string, input: unknown, sampleRate: number, meta: ChangeMeta): Promise<Result<DraftInfo>> { return drafts.putDraft(this.#w, environment, input, sampleRate, meta); }
+  putDraft(environment: string, input: unknown, sampleRate: number, meta: ChangeMeta) {
+    return drafts.putDraft(this.#w, environment, input, sampleRate, meta);
+  }
   /** The environment's staged draft, with what shadow evaluation found. */
-  getDraft(environment: string): Promise<Result<DraftInfo>> { return drafts.getDraft(this.#w, environment); }
+  getDraft(environment: string) { return drafts.getDraft(this.#w, environment); }
   /** Publishes the draft as the environment's flag set, in one call (audited with `meta.reason`); the draft is then gone. */
-  publishDraft(environment: string, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> { return drafts.publishDraft(this.#w, environment, meta); }
+  publishDraft(environment: string, meta: ChangeMeta & { ifMatch: number | null }) {
+    return drafts.publishDraft(this.#w, environment, meta);
+  }
   /** Discards the environment's draft. */
-  deleteDraft(environment: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> { return drafts.deleteDraft(this.#w, environment, meta); }
+  deleteDraft(environment: string, meta: ChangeMeta) { return drafts.deleteDraft(this.#w, environment, meta); }
   /** Audit entries, newest first, filtered and paged. */
-  listAudit(filter: AuditFilter): Promise<Result<{ entries: AuditEntry[]; nextCursor: number | null }>> { return projects.listAudit(this.#w, filter); }
+  listAudit(filter: AuditFilter) { return projects.listAudit(this.#w, filter); }
   /**
    * Verifies the audit chain, and checks it against the head anchored in KV (truncation and
    * rewrites); an anchor KV cannot give within its deadline is reported as null, not guessed.
    */
-  verifyAudit(): Promise<Result<AuditVerification>> { return projects.verifyAudit(this.#w); }
+  verifyAudit() { return projects.verifyAudit(this.#w); }
   /** The environment's current snapshot, for an edge that finds nothing (or nothing new enough) in KV. */
-  async getSnapshot(environment: string): Promise<Snapshot | null> { return this.#snapshots.current(environment); }
+  async getSnapshot(environment: string) { return this.#snapshots.current(environment); }
   /** What KV holds of each environment, and the replication work still queued. */
-  async replicationStatus(): Promise<Result<ReplicationStatus>> { return this.#w.ifProject(() => this.#publisher.status()); }
+  async replicationStatus() { return this.#w.ifProject(() => this.#publisher.status()); }
   /** Applies due ramp steps, publishes due outbox rows, sends due webhook deliveries. */
   override async alarm(): Promise<void> { await this.#alarm.run(); }
 }

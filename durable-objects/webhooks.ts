@@ -44,6 +44,22 @@ export interface WebhookEvent {
   auditHead: { seq: number; hash: string } | null;
 }
 
+/** A new subscription; without `secret`, one is generated. */
+export interface WebhookInput {
+  url: string;
+  events: WebhookEventType[];
+  description: string;
+  secret: string | null;
+}
+
+/** A change to a subscription: the fields given replace the stored ones. */
+export interface WebhookPatch {
+  url?: string | undefined;
+  events?: WebhookEventType[] | undefined;
+  description?: string | undefined;
+  active?: boolean | undefined;
+}
+
 export interface WebhookInfo {
   id: string;
   url: string;
@@ -102,7 +118,7 @@ export function retryDelayMs(attempts: number): number {
   return Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1));
 }
 
-export function createWebhook(sql: SqlStorage, input: { url: string; events: WebhookEventType[]; description: string; secret: string | null }, actor: string, now: number): WebhookInfo & { secret: string } {
+export function createWebhook(sql: SqlStorage, input: WebhookInput, actor: string, now: number): WebhookInfo & { secret: string } {
   const id = newId("wh");
   const secret = input.secret ?? `whsec_${randomBytes(24).toString("base64url")}`;
   sql.exec(
@@ -120,7 +136,7 @@ export function listWebhooks(sql: SqlStorage): WebhookInfo[] {
   return sql.exec<WebhookRow>("SELECT * FROM webhooks ORDER BY created_at, id").toArray().map(toWebhookInfo);
 }
 
-export function updateWebhook(sql: SqlStorage, id: string, patch: { url?: string | undefined; events?: WebhookEventType[] | undefined; description?: string | undefined; active?: boolean | undefined }): void {
+export function updateWebhook(sql: SqlStorage, id: string, patch: WebhookPatch): void {
   const row = getWebhookRow(sql, id)!;
   sql.exec(
     "UPDATE webhooks SET url = ?, events = ?, description = ?, active = ? WHERE id = ?",

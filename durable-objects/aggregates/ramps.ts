@@ -9,7 +9,7 @@ import type { FlagDefinition, JsonValue } from "../../engine/types";
 import { fail, ok, type Result } from "../../contracts/result";
 import type { WebhookEventType } from "../../contracts/webhook-events";
 import * as webhooks from "../webhooks";
-import { checkSteps, withoutRampSplit, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampRow, type RampStatus, type RampStepInput } from "../ramps";
+import { checkSteps, withoutRampSplit, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampInput, type RampRow, type RampStatus, type RampStepInput } from "../ramps";
 import { sampleRatioTest, type SrmResult } from "../stats";
 import { unitCounts } from "../telemetry";
 import { iso, parseDefinition, noFlag, rejected } from "../store-records";
@@ -21,7 +21,7 @@ import type { ChangeMeta } from "../store-types";
  * Starts a ramp of `variant` over `baseline` on a flag in one environment. The first step is
  * applied at once when it is due now; later steps by the alarm, each exactly once.
  */
-export async function startRamp(w: UnitOfWork, environment: string, key: string, input: { variant: string; baseline: string; steps: RampStepInput[]; startAt: string | null }, meta: ChangeMeta): Promise<Result<RampInfo>> {
+export async function startRamp(w: UnitOfWork, environment: string, key: string, input: RampInput, meta: ChangeMeta): Promise<Result<RampInfo>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   const flag = w.flagRow(environment, key);

@@ -3,14 +3,14 @@
  * Queuing and delivering is `../webhooks.ts`.
  */
 import { fail, ok, type Result } from "../../contracts/result";
-import type { WebhookEventType } from "../../contracts/webhook-events";
 import * as webhooks from "../webhooks";
+import type { WebhookInput, WebhookPatch } from "../webhooks";
 import { noWebhook } from "../store-records";
 import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta } from "../store-types";
 
 /** Subscribes a URL to event types; the signing secret is returned this once. */
-export async function createWebhook(w: UnitOfWork, input: { url: string; events: WebhookEventType[]; description: string; secret: string | null }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo & { secret: string }>> {
+export async function createWebhook(w: UnitOfWork, input: WebhookInput, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo & { secret: string }>> {
   if (w.project() === null) return fail(w.noProject());
   const now = Date.now();
   const created = w.transaction(() => {
@@ -35,7 +35,7 @@ export async function getWebhook(w: UnitOfWork, id: string): Promise<Result<webh
 }
 
 /** Changes a webhook's URL, events, description or activity. */
-export async function updateWebhook(w: UnitOfWork, id: string, patch: { url?: string | undefined; events?: WebhookEventType[] | undefined; description?: string | undefined; active?: boolean | undefined }, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo>> {
+export async function updateWebhook(w: UnitOfWork, id: string, patch: WebhookPatch, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo>> {
   if (!webhooks.getWebhookRow(w.sql, id)) return fail(noWebhook(id));
   const now = Date.now();
   w.transaction(() => {
