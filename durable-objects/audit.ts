@@ -9,10 +9,11 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import { deriveKey } from "../lib/signing";
+import type { AuditAction } from "../contracts/audit-actions";
 
 export interface NewAuditEntry {
   actor: string;
-  action: string;
+  action: AuditAction;
   environment: string | null;
   /** What changed: `flag:<key>`, `flagset`, `project`, `key:<id>`. */
   target: string;
@@ -22,7 +23,9 @@ export interface NewAuditEntry {
   reason: string | null;
 }
 
-export interface AuditEntry extends NewAuditEntry {
+export interface AuditEntry extends Omit<NewAuditEntry, "action"> {
+  /** An `AuditAction`, as the release that wrote the entry named it. */
+  action: string;
   seq: number;
   at: string;
   prevHash: string;

@@ -22,6 +22,14 @@ export interface RampStepInput {
   afterSeconds?: number | undefined;
 }
 
+/** A ramp to start: `variant` rolled out over `baseline` in `steps`, from `startAt` (null: now). */
+export interface RampInput {
+  variant: string;
+  baseline: string;
+  steps: RampStepInput[];
+  startAt: string | null;
+}
+
 export type RampStatus = "running" | "paused" | "completed" | "rolled-back";
 
 export interface RampRow extends Record<string, SqlStorageValue> {

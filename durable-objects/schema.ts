@@ -3,7 +3,7 @@
  * object created by any earlier release upgrades itself on first use. Tables are documented in
  * `durable-objects/STORAGE.md`. Migrations only ever append to this list.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   // 1: the core model.
   `
   CREATE TABLE meta (

@@ -4,44 +4,62 @@ import type { FlagDefinition, FlagSet } from "../engine/types";
 import type { StoreError } from "../contracts/result";
 import type { ApiKeyInfo, EnvironmentDiff, FlagRecord, FlagRow, KeyRow, TriggerInfo, TriggerRow } from "./store-types";
 import type { WebhookEventType } from "../contracts/webhook-events";
+import type { AuditAction } from "../contracts/audit-actions";
 
 export function isActive(key: KeyRow, now: number): boolean {
   return key.revoked_at === null && (key.expires_at === null || key.expires_at > now);
 }
 
-/** One change to one environment, as `#commit` records it. */
+/** One change to one environment, as `UnitOfWork.commit` records it. */
 export interface Change {
-  action: string;
+  action: AuditAction;
   target: string;
   before: unknown;
   after: unknown;
 }
 
-/** The webhook event announcing an audit action, if any. */
-export function eventFor(action: string): WebhookEventType | null {
-  switch (action) {
-    case "flag.created":
-    case "flag.promoted":
-      return action === "flag.created" ? "flag.created" : "flag.updated";
-    case "flag.updated":
-      return "flag.updated";
-    case "flag.enabled":
-    case "flag.disabled":
-      return "flag.toggled";
-    case "flag.deleted":
-      return "flag.deleted";
-    case "flagset.replaced":
-      return "flagset.replaced";
-    case "segment.changed":
-      return "segment.changed";
-    case "ramp.step":
-    case "ramp.rolled-back":
-    case "ramp.completed":
-      return action;
-    default:
-      return null;
-  }
-}
+/**
+ * The webhook event a change committed to an environment announces, per audit action; null for
+ * actions announced otherwise (their own event, queued where they happen) or not at all. A new
+ * action does not compile until it has an entry here.
+ */
+export const eventFor: Record<AuditAction, WebhookEventType | null> = {
+  "project.created": null,
+  "project.updated": null,
+  "flag.created": "flag.created",
+  "flag.updated": "flag.updated",
+  "flag.enabled": "flag.toggled",
+  "flag.disabled": "flag.toggled",
+  "flag.deleted": "flag.deleted",
+  "flag.info.updated": null,
+  "flagset.replaced": "flagset.replaced",
+  // A promotion announces itself as `flagset.replaced`, naming the environment it came from.
+  "flags.promoted": null,
+  "key.created": null,
+  "key.revoked": null,
+  "key.rotated": null,
+  "segment.changed": "segment.changed",
+  "webhook.created": null,
+  "webhook.updated": null,
+  "webhook.deleted": null,
+  "trigger.created": null,
+  "trigger.enabled": null,
+  "trigger.disabled": null,
+  "trigger.rotated": null,
+  "trigger.deleted": null,
+  "ramp.created": null,
+  "ramp.deleted": null,
+  "ramp.step": "ramp.step",
+  "ramp.paused": null,
+  "ramp.resumed": null,
+  "ramp.rolled-back": "ramp.rolled-back",
+  "ramp.completed": "ramp.completed",
+  "experiment.started": null,
+  "experiment.stopped": null,
+  "srm.detected": null,
+  "draft.staged": null,
+  "draft.discarded": null,
+};
 
 export function iso(ms: number): string {
   return new Date(ms).toISOString();

@@ -11,6 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { sign, SIGNATURE_HEADER } from "../lib/signature";
 import { DEADLINE_MS } from "../lib/deadline";
+import { log } from "../lib/log";
 import { webhookUrlRefusal } from "../lib/webhook-url";
 import type { WebhookEventType } from "../contracts/webhook-events";
 
@@ -41,6 +42,22 @@ export interface WebhookEvent {
   data: Record<string, unknown>;
   /** The project's audit chain head when the event was queued: receivers hold an anchor the store cannot rewrite. */
   auditHead: { seq: number; hash: string } | null;
+}
+
+/** A new subscription; without `secret`, one is generated. */
+export interface WebhookInput {
+  url: string;
+  events: WebhookEventType[];
+  description: string;
+  secret: string | null;
+}
+
+/** A change to a subscription: the fields given replace the stored ones. */
+export interface WebhookPatch {
+  url?: string | undefined;
+  events?: WebhookEventType[] | undefined;
+  description?: string | undefined;
+  active?: boolean | undefined;
 }
 
 export interface WebhookInfo {
@@ -101,7 +118,7 @@ export function retryDelayMs(attempts: number): number {
   return Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1));
 }
 
-export function createWebhook(sql: SqlStorage, input: { url: string; events: WebhookEventType[]; description: string; secret: string | null }, actor: string, now: number): WebhookInfo & { secret: string } {
+export function createWebhook(sql: SqlStorage, input: WebhookInput, actor: string, now: number): WebhookInfo & { secret: string } {
   const id = newId("wh");
   const secret = input.secret ?? `whsec_${randomBytes(24).toString("base64url")}`;
   sql.exec(
@@ -119,7 +136,7 @@ export function listWebhooks(sql: SqlStorage): WebhookInfo[] {
   return sql.exec<WebhookRow>("SELECT * FROM webhooks ORDER BY created_at, id").toArray().map(toWebhookInfo);
 }
 
-export function updateWebhook(sql: SqlStorage, id: string, patch: { url?: string | undefined; events?: WebhookEventType[] | undefined; description?: string | undefined; active?: boolean | undefined }): void {
+export function updateWebhook(sql: SqlStorage, id: string, patch: WebhookPatch): void {
   const row = getWebhookRow(sql, id)!;
   sql.exec(
     "UPDATE webhooks SET url = ?, events = ?, description = ?, active = ? WHERE id = ?",
@@ -161,7 +178,7 @@ export function nextDeliveryDue(sql: SqlStorage): number | null {
  * pushed out) before the request, so an overlapping pass or a crash mid-request retries it rather
  * than losing it.
  */
-export async function deliverDue(sql: SqlStorage, now: number, fetcher: typeof fetch = fetch, allowLocalHttp = false): Promise<void> {
+export async function deliverDue(sql: SqlStorage, now: number, fetcher: typeof fetch = fetch, allowLocalHttp = false, project: string | null = null): Promise<void> {
   const due = sql
     .exec<DeliveryRow & { url: string; secret: string }>(
       `SELECT d.*, w.url AS url, w.secret AS secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
@@ -171,10 +188,10 @@ export async function deliverDue(sql: SqlStorage, now: number, fetcher: typeof f
     .toArray();
   // Concurrently: a slow receiver holds a pass for one timeout at most, not one per delivery, so the
   // alarm soon gets back to publishing (KV, live updates).
-  await Promise.allSettled(due.map((row) => deliverOne(sql, row, now, fetcher, allowLocalHttp)));
+  await Promise.allSettled(due.map((row) => deliverOne(sql, row, now, fetcher, allowLocalHttp, project)));
 }
 
-async function deliverOne(sql: SqlStorage, row: DeliveryRow & { url: string; secret: string }, now: number, fetcher: typeof fetch, allowLocalHttp: boolean): Promise<void> {
+async function deliverOne(sql: SqlStorage, row: DeliveryRow & { url: string; secret: string }, now: number, fetcher: typeof fetch, allowLocalHttp: boolean, project: string | null): Promise<void> {
   const attempts = row.attempts + 1;
   sql.exec("UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ? WHERE id = ?", attempts, now + retryDelayMs(attempts), row.id);
   let status: number | null = null;
@@ -205,6 +222,12 @@ async function deliverOne(sql: SqlStorage, row: DeliveryRow & { url: string; sec
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
+  }
+  if (error !== null) {
+    const final = refused || attempts >= MAX_DELIVERY_ATTEMPTS;
+    log(final ? "error" : "warn", "webhook-delivery-failed", {
+      project, webhook: row.webhook_id, delivery: row.id, eventType: row.event_type, attempts, status, final, error,
+    });
   }
   if (error === null) {
     sql.exec(

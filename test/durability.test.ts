@@ -4,10 +4,11 @@
  */
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ProjectEntrySchema, projectKvKey, snapshotKvKey } from "../contracts/snapshot";
 import { DEADLINE_MS } from "../lib/deadline";
 import { advanceRamps, call, drainOutbox, setupProject, store } from "./helpers";
+import { restartObject } from "./object-restart";
 
 async function kvVersion(project: string, environment = "production"): Promise<number | undefined> {
   return (await env.FLAGS_KV.get<{ version: number }>(snapshotKvKey(project, environment), "json"))?.version;
@@ -38,12 +39,60 @@ async function alarmStuckInKvWrite(project: string): Promise<void> {
   await started;
 }
 
-/** Resets the object, as a deploy or an eviction does: the next call gets a fresh instance. */
-async function resetObject(project: string): Promise<void> {
-  await runInDurableObject(store(project), (_instance, state) => {
-    state.abort("reset mid-publish");
-  }).catch(() => {});
+/** Ramps the kill switch to 10% now and to 50% an hour later. */
+function startTwoStepRamp(project: string) {
+  return call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`, {
+    body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 3600 }] },
+  });
 }
+
+/** Resets the object, as a deploy or an eviction does: the next call gets a fresh instance. */
+const resetObject = (project: string) => restartObject(project, "reset mid-publish");
+
+afterEach(() => vi.restoreAllMocks());
+afterEach(() => vi.unstubAllGlobals());
+
+describe("queued work survives a restart of the object before its alarm runs", () => {
+  it("keeps the outbox rows, the webhook delivery and the alarm; a fresh instance performs them all", async () => {
+    const project = "dur-restart";
+    const { version } = await setupProject(project);
+    const hook = await call("POST", `/admin/v1/projects/${project}/webhooks`, { body: { url: "https://receiver.example/hook", events: ["flag.toggled"] } });
+    expect(hook.status).toBe(201);
+    const off = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } });
+    expect(off.body.version).toBe(version + 1);
+
+    await restartObject(project, "evicted before the alarm");
+    const queued = await call("GET", `/admin/v1/projects/${project}/replication`);
+    expect(queued.body.pending.map((row: { kind: string }) => row.kind).sort()).toEqual(["audit-head", "notify", "publish"]);
+    expect(await runInDurableObject(store(project), (_i, state) => state.storage.getAlarm())).not.toBeNull();
+    const [pending] = (await call("GET", `/admin/v1/projects/${project}/webhooks/${hook.body.id}/deliveries`)).body;
+    expect(pending).toMatchObject({ eventType: "flag.toggled", status: "pending", attempts: 0 });
+    expect(await kvVersion(project)).toBe(version);
+
+    const received: string[] = [];
+    vi.stubGlobal("fetch", async (_url: string, init: RequestInit) => {
+      received.push(new Headers(init.headers).get("edgeflags-event") ?? "");
+      return new Response("ok");
+    });
+    await drainOutbox(project);
+    expect(await kvVersion(project)).toBe(version + 1);
+    expect(received).toEqual(["flag.toggled"]);
+    expect((await call("GET", `/admin/v1/projects/${project}/webhooks/${hook.body.id}/deliveries`)).body[0]).toMatchObject({ status: "delivered" });
+    expect((await call("GET", `/admin/v1/projects/${project}/replication`)).body.pending).toEqual([]);
+  });
+
+  it("keeps a ramp's due step across a restart and applies it once", async () => {
+    const project = "dur-restart-ramp";
+    await setupProject(project);
+    await startTwoStepRamp(project);
+    await drainOutbox(project);
+    await restartObject(project, "evicted while the next step waits");
+    await advanceRamps(project);
+    const ramp = (await call("GET", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`)).body;
+    expect(ramp).toMatchObject({ currentPercent: 50, status: "completed" });
+    expect(ramp.history.map((h: { percent: number }) => h.percent)).toEqual([10, 50]);
+  });
+});
 
 describe("an outbox row survives a reset in the middle of its work", () => {
   it("keeps the change queued while the KV write is in flight, and a fresh instance publishes it", async () => {
@@ -71,9 +120,7 @@ describe("an outbox row survives a reset in the middle of its work", () => {
   it("keeps a ramp step's publish queued across a reset", async () => {
     const project = "dur-ramp";
     const { version } = await setupProject(project);
-    const started = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`, {
-      body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 3600 }] },
-    });
+    const started = await startTwoStepRamp(project);
     expect(started.status).toBe(201);
     await drainOutbox(project);
     const stepOne = await kvVersion(project);
@@ -127,6 +174,7 @@ describe("a KV write that never settles", () => {
     const { version } = await setupProject(project);
     await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } });
     const { kv } = hangingKv();
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
     await runInDurableObject(store(project), async (instance, state) => {
       Object.assign(instance, { env: { ...env, FLAGS_KV: kv } });
       state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0");
@@ -137,6 +185,9 @@ describe("a KV write that never settles", () => {
     const row = status.body.pending.find((r: { kind: string }) => r.kind === "publish");
     expect(row).toMatchObject({ target: "production", attempts: 1, inFlight: false });
     expect(row.lastError).toContain(`did not answer within ${DEADLINE_MS.kvWrite} ms`);
+    // The retry is logged as one structured line an operator can search for.
+    const retries = warnings.mock.calls.map(([line]) => JSON.parse(String(line))).filter((entry) => entry.event === "outbox-retry");
+    expect(retries).toContainEqual(expect.objectContaining({ level: "warn", project, kind: "publish", target: "production", attempts: 1, error: expect.stringContaining("did not answer") }));
 
     // KV recovers: the next alarm publishes; nothing waits behind the abandoned write.
     await runInDurableObject(store(project), (instance) => {
@@ -151,9 +202,7 @@ describe("a KV write that never settles", () => {
 it("applies a due ramp step once although the alarm runs again", async () => {
   const project = "dur-ramp-once";
   await setupProject(project);
-  await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`, {
-    body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 3600 }] },
-  });
+  await startTwoStepRamp(project);
   await advanceRamps(project);
   const before = (await call("GET", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`)).body;
   await drainOutbox(project);

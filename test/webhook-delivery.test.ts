@@ -9,6 +9,7 @@ import { call, drainOutbox, setupProject, store } from "./helpers";
 const P = (project: string) => `/admin/v1/projects/${project}`;
 
 afterEach(() => vi.unstubAllGlobals());
+afterEach(() => vi.restoreAllMocks());
 
 describe("webhook delivery safety", () => {
   it.each([
@@ -52,11 +53,17 @@ describe("webhook delivery safety", () => {
       // What a runtime following redirects would do is up to `redirect`; answer as the receiver did.
       return new Response(null, { status: 307, headers: { location: "http://169.254.169.254/latest" } });
     });
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
     await call("POST", `${P(project)}/webhooks/${hook.id}/ping`);
     await drainOutbox(project);
     expect(modes).toEqual(["manual"]);
     const [delivery] = (await call("GET", `${P(project)}/webhooks/${hook.id}/deliveries`)).body;
     expect(delivery).toMatchObject({ status: "pending", lastStatus: 307 });
     expect(delivery.lastError).toContain("redirects are not followed");
+    // The failed attempt is logged as one structured line: which project, webhook, event, attempt, why.
+    const failures = warnings.mock.calls.map(([line]) => JSON.parse(String(line))).filter((entry) => entry.event === "webhook-delivery-failed");
+    expect(failures).toEqual([
+      expect.objectContaining({ level: "warn", project, webhook: hook.id, delivery: delivery.id, eventType: "ping", attempts: 1, status: 307, final: false, error: expect.stringContaining("redirects are not followed") }),
+    ]);
   });
 });

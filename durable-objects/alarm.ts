@@ -1,0 +1,35 @@
+/**
+ * The FlagStore's alarm: one pass applies the ramp steps that are due, performs the due outbox
+ * rows and sends the due webhook deliveries, then arms the alarm for the next queued work.
+ */
+import { allowsLocalWebhooks } from "../lib/webhook-url";
+import { advanceRamps } from "./aggregates/ramps";
+import * as webhooks from "./webhooks";
+import type { Publisher } from "./replication/publisher";
+import type { UnitOfWork } from "./unit-of-work";
+
+/** The alarm's passes for one FlagStore instance, run one at a time. */
+export class AlarmPass {
+  #draining: Promise<void> | null = null;
+
+  constructor(private readonly w: UnitOfWork, private readonly publisher: Publisher) {}
+
+  /**
+   * Runs one pass. One pass runs at a time, so KV sees an environment's versions in order; a
+   * caller arriving during a pass waits for it and then runs its own.
+   */
+  async run(): Promise<void> {
+    while (this.#draining) await this.#draining;
+    this.#draining = this.#once().finally(() => {
+      this.#draining = null;
+    });
+    await this.#draining;
+    await this.w.scheduleDrain();
+  }
+
+  async #once(): Promise<void> {
+    await advanceRamps(this.w);
+    await this.publisher.publishDue();
+    await webhooks.deliverDue(this.w.sql, Date.now(), fetch, allowsLocalWebhooks(this.w.env), this.w.project());
+  }
+}
