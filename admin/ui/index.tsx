@@ -17,9 +17,8 @@ import {
   newSession,
   readSession,
   refreshSession,
-  sealSession,
-  sessionCookie,
   sessionNeedsRefresh,
+  setSessionCookie,
   type Session,
 } from "../session";
 import { authenticateAdmin } from "../auth";
@@ -109,8 +108,8 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
 
   // ---- session ------------------------------------------------------------------------------
 
-  ui.get("/", (c) => {
-    const session = readSession(c.req.raw, c.env);
+  ui.get("/", async (c) => {
+    const session = await readSession(c.req.raw, c.env);
     return c.redirect(session ? projectPath(session.project ?? session.home, "flags") : `${BASE}/sign-in`, 303);
   });
 
@@ -149,15 +148,13 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       return refuse(status, check.problem.detail);
     }
     const session = newSession(actor, project, actor.bootstrap ? null : hashKey(credential));
-    const sealed = sealSession(session, c.env);
-    if (!sealed) return refuse(503, `Console sessions are unavailable: ${SIGNING_SECRET_PROBLEM}.`);
-    c.header("set-cookie", sessionCookie(new URL(c.req.url), sealed, session));
+    if (!(await setSessionCookie(c, session))) return refuse(503, `Console sessions are unavailable: ${SIGNING_SECRET_PROBLEM}.`);
     return c.redirect(next && (session.project === null || next.startsWith(projectPath(project) + "/")) ? next : projectPath(project, "flags"), 303);
   });
 
   ui.post("/sign-out", (c) => {
     if (checkOrigin(c.req.raw)) return c.html(<ErrorPage title="Not signed out" detail="Sign-out must come from this console's own page." />, 403);
-    c.header("set-cookie", clearSessionCookie(new URL(c.req.url)));
+    clearSessionCookie(c);
     return c.redirect(`${BASE}/sign-in`, 303);
   });
 
@@ -170,7 +167,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   // ---- everything under a project needs a session ------------------------------------------
 
   const requireSession = async (c: ConsoleContext, next: () => Promise<void>) => {
-    const session = readSession(c.req.raw, c.env);
+    const session = await readSession(c.req.raw, c.env);
     const url = new URL(c.req.url);
     if (!session) {
       if (c.req.method !== "GET") return c.redirect(`${BASE}/sign-in?expired=1`, 303);
@@ -188,9 +185,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     // Not when the response already sets the cookie (a 401 from the API clears it): the last
     // Set-Cookie would win and keep a dead session alive.
     if (sessionNeedsRefresh(session) && c.res.status < 400 && !c.res.headers.has("set-cookie")) {
-      const refreshed = refreshSession(session);
-      const sealed = sealSession(refreshed, c.env);
-      if (sealed) c.res.headers.append("set-cookie", sessionCookie(url, sealed, refreshed));
+      await setSessionCookie(c, refreshSession(session));
     }
   };
   ui.use("/p/:project", requireSession);
@@ -509,8 +504,8 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   registerDelivery(ui, (c, flag, env) => loadFlagPage(c, flag, env));
   registerDrafts(ui);
 
-  ui.all("*", (c) => {
-    const session = readSession(c.req.raw, c.env);
+  ui.all("*", async (c) => {
+    const session = await readSession(c.req.raw, c.env);
     return c.html(<ErrorPage title="Not found" detail={`There is no console page at ${new URL(c.req.url).pathname}.`} session={session} />, 404);
   });
 
