@@ -44,7 +44,7 @@ import {
   type KeyView,
   type WorkerFetch,
 } from "./api";
-import { ASSET_VERSION, CONSOLE_CSS, CONSOLE_JS } from "./assets";
+import { serveAsset } from "./assets";
 import { BASE, projectPath, type Notice } from "./layout";
 import { annotateRows, buildRows, factsFromMetadata, filterRows, pageOf, pickEnvironment, ProjectFlagsSchema, type FlagFacts, type ListFilter } from "./model";
 import { ProjectFlagListSchema, recordToView, RotatedKeySchema, StaleSchema, UsageSchema } from "../../contracts/admin-responses";
@@ -97,14 +97,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
 
   // ---- assets -------------------------------------------------------------------------------
 
-  ui.get("/assets/:file", (c) => {
-    const file = c.req.param("file");
-    const asset = file === `console.${ASSET_VERSION}.css` ? { body: CONSOLE_CSS, type: "text/css; charset=utf-8" }
-      : file === `console.${ASSET_VERSION}.js` ? { body: CONSOLE_JS, type: "text/javascript; charset=utf-8" }
-      : null;
-    if (!asset) return c.text("not found", 404);
-    return c.body(asset.body, 200, { "content-type": asset.type, "cache-control": "public, max-age=31536000, immutable" });
-  });
+  ui.get("/assets/:file", (c) => serveAsset(c.req.raw, c.env, c.req.param("file")));
 
   // ---- session ------------------------------------------------------------------------------
 
