@@ -19,8 +19,7 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, generateSignedCookie, setSignedCookie } from "hono/cookie";
-import type { CookieOptions } from "hono/utils/cookie";
-import { parse, parseSigned } from "hono/utils/cookie";
+import { parse, parseSigned, type CookieOptions } from "hono/utils/cookie";
 import * as z from "zod";
 import { base64urlDecode, base64urlEncode, verifyHmacSha256 } from "../lib/crypto";
 import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT, deriveKeyBytes, signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
@@ -136,7 +135,7 @@ export async function sealSession(session: Session, env: Env): Promise<string | 
   const key = await signingKey(env);
   if (!key) return null;
   const cookie = await generateSignedCookie("s", sealedPayload(session), key);
-  return cookie.slice("s=".length, cookie.indexOf(";") === -1 ? undefined : cookie.indexOf(";"));
+  return cookie.split(";")[0]!.slice("s=".length);
 }
 
 /** The session in a cookie value, or null when it is malformed, forged or expired. */
