@@ -4,8 +4,10 @@
  *
  * - The cookie is `HttpOnly`, `SameSite=Strict`, `Path=/`, and `Secure` with the `__Host-` prefix
  *   everywhere but localhost (plain http there, so `npm start` works).
- * - Its value is `<base64url JSON>.<base64url HMAC-SHA256>`, signed with a key derived (HKDF) from
- *   the `SIGNING_SECRET` secret, never from `ADMIN_TOKEN`: rotating it ends every session.
+ * - It is a Hono signed cookie (`hono/cookie`): `<base64url JSON>.<base64 HMAC-SHA256>`, signed
+ *   with a key derived (HKDF) from the `SIGNING_SECRET` secret, never from `ADMIN_TOKEN`: rotating
+ *   it ends every session. Cookies sealed before (`<base64url JSON>.<base64url HMAC>`, the same
+ *   key and MAC) still open until they expire.
  * - It holds no secret: the key's id and SHA-256 hash, the project, and the times. Each use
  *   re-checks the key against the project's FlagStore, so revoking the key ends its sessions at once.
  * - It lives `SESSION_TTL_SECONDS` after its last refresh and never beyond `SESSION_MAX_SECONDS`.
@@ -15,9 +17,12 @@
  * @example
  * const actor = await authenticateSession(request, env, "default"); // null: no session cookie
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import type { Context } from "hono";
+import { deleteCookie, generateSignedCookie, setSignedCookie } from "hono/cookie";
+import { parse, parseSigned, type CookieOptions } from "hono/utils/cookie";
 import * as z from "zod";
-import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT, deriveKey, signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
+import { base64urlDecode, base64urlEncode, verifyHmacSha256 } from "../lib/crypto";
+import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT, deriveKeyBytes, signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
 import type { Actor } from "./actor";
 import { findProjectKey } from "./projects";
 import { problem } from "./problem";
@@ -61,39 +66,33 @@ export function sessionCookieName(url: URL): string {
   return url.protocol === "http:" && isLocalhost(url) ? "edgeflags_session" : "__Host-edgeflags_session";
 }
 
-let derived: { secret: string; key: Buffer } | null = null;
+let derived: { secret: string; key: Promise<Uint8Array> } | null = null;
 
 /** The session HMAC key, derived once per isolate; null without a usable `SIGNING_SECRET`. */
-function signingKey(env: Env): Buffer | null {
+function signingKey(env: Env): Promise<Uint8Array> | null {
   const secret = signingSecret(env);
   if (!secret) return null;
-  if (derived?.secret !== secret) derived = { secret, key: deriveKey(secret, "edgeflags console session v2") };
+  if (derived?.secret !== secret) derived = { secret, key: deriveKeyBytes(secret, "edgeflags console session v2") };
   return derived.key;
 }
 
-function mac(key: Buffer, payload: string): Buffer {
-  return createHmac("sha256", key).update(payload).digest();
+/** The cookie's attributes: `Secure` wherever the name carries the `__Host-` prefix. */
+function cookieOptions(url: URL, maxAge: number): CookieOptions {
+  const secure = sessionCookieName(url).startsWith("__Host-");
+  return { path: "/", httpOnly: true, sameSite: "Strict", maxAge, ...(secure ? { secure: true } : {}) };
 }
 
-/** The signed cookie value of `session`; null when the Worker has no `SIGNING_SECRET` to sign with. */
-export function sealSession(session: Session, env: Env): string | null {
-  const key = signingKey(env);
-  if (!key) return null;
-  const payload = Buffer.from(JSON.stringify({ v: 1, ...session })).toString("base64url");
-  return `${payload}.${mac(key, payload).toString("base64url")}`;
+function sealedPayload(session: Session): string {
+  return base64urlEncode(JSON.stringify({ v: 1, ...session }));
 }
 
-/** The session in a cookie value, or null when it is malformed, forged or expired. */
-export function openSession(value: string, env: Env, now = nowSeconds()): Session | null {
-  const key = signingKey(env);
-  const [payload, signature, extra] = value.split(".");
-  if (!key || !payload || !signature || extra !== undefined) return null;
-  const expected = mac(key, payload);
-  const given = Buffer.from(signature, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+/** The session a verified payload holds, or null when it is malformed or expired. */
+function parsePayload(payload: string, now: number): Session | null {
+  const bytes = base64urlDecode(payload);
+  if (!bytes) return null;
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+    json = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return null;
   }
@@ -102,6 +101,46 @@ export function openSession(value: string, env: Env, now = nowSeconds()): Sessio
   const { v: _version, ...session } = parsed.data;
   if (session.expiresAt <= now || session.issuedAt + SESSION_MAX_SECONDS <= now) return null;
   return session;
+}
+
+const LEGACY_VALUE = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/;
+
+/**
+ * The payload of a cookie sealed before sessions were Hono signed cookies (the same key and MAC,
+ * base64url-encoded); null when `value` is not one or its MAC does not match. Such cookies last
+ * `SESSION_MAX_SECONDS` at most, so this can go one release later.
+ */
+async function legacyPayload(value: string | undefined, key: Uint8Array): Promise<string | null> {
+  const match = value === undefined ? null : LEGACY_VALUE.exec(value);
+  const mac = match ? base64urlDecode(match[2]!) : null;
+  if (!match || !mac) return null;
+  return (await verifyHmacSha256(key, match[1]!, mac)) ? match[1]! : null;
+}
+
+/** The session in the cookie `name` of a `Cookie` header, or null when absent, forged, malformed or expired. */
+async function openCookie(header: string, name: string, env: Env, now: number): Promise<Session | null> {
+  const key = await signingKey(env);
+  if (!key) return null;
+  const signed = (await parseSigned(header, key, name))[name];
+  if (signed === false) return null;
+  const payload = signed ?? (await legacyPayload(parse(header, name)[name], key));
+  return payload === null ? null : parsePayload(payload, now);
+}
+
+/**
+ * The signed cookie value of `session`, as a browser sends it back; null when the Worker has no
+ * `SIGNING_SECRET` to sign with.
+ */
+export async function sealSession(session: Session, env: Env): Promise<string | null> {
+  const key = await signingKey(env);
+  if (!key) return null;
+  const cookie = await generateSignedCookie("s", sealedPayload(session), key);
+  return cookie.split(";")[0]!.slice("s=".length);
+}
+
+/** The session in a cookie value, or null when it is malformed, forged or expired. */
+export function openSession(value: string, env: Env, now = nowSeconds()): Promise<Session | null> {
+  return openCookie(`s=${value}`, "s", env, now);
 }
 
 /** A new session for the actor that just proved its credential. */
@@ -126,32 +165,34 @@ export function sessionNeedsRefresh(session: Session, now = nowSeconds()): boole
   return session.expiresAt - now < SESSION_TTL_SECONDS / 2 && session.issuedAt + SESSION_MAX_SECONDS > now + 60;
 }
 
-/** The `Set-Cookie` value carrying `sealed`. */
-export function sessionCookie(url: URL, sealed: string, session: Session, now = nowSeconds()): string {
-  const secure = sessionCookieName(url).startsWith("__Host-") ? "; Secure" : "";
-  return `${sessionCookieName(url)}=${sealed}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, session.expiresAt - now)}${secure}`;
+/**
+ * Sets the session cookie of `session` on the response; false (and nothing set) when the Worker
+ * has no `SIGNING_SECRET` to sign with.
+ */
+export async function setSessionCookie(c: Context, session: Session, now = nowSeconds()): Promise<boolean> {
+  const key = await signingKey(c.env);
+  if (!key) return false;
+  const url = new URL(c.req.url);
+  await setSignedCookie(c, sessionCookieName(url), sealedPayload(session), key, cookieOptions(url, Math.max(0, session.expiresAt - now)));
+  return true;
 }
 
-/** The `Set-Cookie` value that removes the session cookie. */
-export function clearSessionCookie(url: URL): string {
-  const secure = sessionCookieName(url).startsWith("__Host-") ? "; Secure" : "";
-  return `${sessionCookieName(url)}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure}`;
+/** Removes the session cookie on the response. */
+export function clearSessionCookie(c: Context): void {
+  const url = new URL(c.req.url);
+  deleteCookie(c, sessionCookieName(url), cookieOptions(url, 0));
 }
 
 /** The raw session cookie of a request, or null. */
 export function readSessionCookie(request: Request): string | null {
   const name = sessionCookieName(new URL(request.url));
-  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
-    const at = part.indexOf("=");
-    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim() || null;
-  }
-  return null;
+  return parse(request.headers.get("cookie") ?? "", name)[name] || null;
 }
 
 /** The request's valid session, or null (no cookie, or one that is forged or expired). */
-export function readSession(request: Request, env: Env, now = nowSeconds()): Session | null {
-  const value = readSessionCookie(request);
-  return value === null ? null : openSession(value, env, now);
+export async function readSession(request: Request, env: Env, now = nowSeconds()): Promise<Session | null> {
+  const header = request.headers.get("cookie");
+  return header === null ? null : openCookie(header, sessionCookieName(new URL(request.url)), env, now);
 }
 
 /**
@@ -181,7 +222,7 @@ export async function authenticateSession(request: Request, env: Env, project: s
   const value = readSessionCookie(request);
   if (value === null) return null;
   if (!signingSecret(env)) return problem("unavailable", `console sessions are unavailable: ${SIGNING_SECRET_PROBLEM}`);
-  const session = openSession(value, env);
+  const session = await readSession(request, env);
   if (!session) return problem("unauthorized", "the console session has expired or is not valid; sign in again");
   if (session.project !== null && session.project !== project) {
     return problem("forbidden", `this console session is for project "${session.project}"; sign in with an admin key of "${project}"`);

@@ -23,6 +23,8 @@ export const DEADLINE_MS = {
   rateLimit: 1_000,
   /** An admin route's call into the FlagStore. */
   adminStoreCall: 15_000,
+  /** A console stylesheet or script read from the ASSETS binding. */
+  consoleAsset: 5_000,
 } as const;
 
 /** The failure of a call that did not settle within its deadline. */

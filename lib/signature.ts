@@ -11,20 +11,24 @@
  * const expected = createHmac("sha256", secret).update(`${t}.${rawBody}`).digest("hex");
  * const fresh = Math.abs(Date.now() / 1000 - Number(t)) <= 300;
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { hexDecode, hexEncode, hmacSha256, verifyHmacSha256 } from "./crypto";
 
 export const SIGNATURE_HEADER = "Edgeflags-Signature";
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
-export function sign(secret: string, body: string, timestamp: number): string {
-  const mac = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
-  return `t=${timestamp},v1=${mac}`;
+/**
+ * The signature header value for `body` sent at `timestamp` (unix seconds).
+ *
+ * @example headers[SIGNATURE_HEADER] = await sign(webhook.secret, payload, Math.floor(Date.now() / 1000));
+ */
+export async function sign(secret: string, body: string, timestamp: number): Promise<string> {
+  return `t=${timestamp},v1=${hexEncode(await hmacSha256(secret, `${timestamp}.${body}`))}`;
 }
 
 export type SignatureCheck = { ok: true; timestamp: number; mac: string } | { ok: false; reason: string };
 
 /** Checks a signature header against the body; `now` in unix seconds. */
-export function verifySignature(secret: string, body: string, header: string | null | undefined, now: number): SignatureCheck {
+export async function verifySignature(secret: string, body: string, header: string | null | undefined, now: number): Promise<SignatureCheck> {
   if (!header) return { ok: false, reason: `the ${SIGNATURE_HEADER} header is missing` };
   const parts = new Map(header.split(",").map((part) => {
     const at = part.indexOf("=");
@@ -32,13 +36,13 @@ export function verifySignature(secret: string, body: string, header: string | n
   }));
   const timestamp = Number(parts.get("t"));
   const mac = parts.get("v1");
-  if (!Number.isInteger(timestamp) || !mac || !/^[0-9a-f]{64}$/.test(mac)) {
+  const given = mac !== undefined && /^[0-9a-f]{64}$/.test(mac) ? hexDecode(mac) : null;
+  if (!Number.isInteger(timestamp) || mac === undefined || given === null) {
     return { ok: false, reason: `${SIGNATURE_HEADER} must look like t=<unix seconds>,v1=<hex HMAC-SHA256>` };
   }
   if (Math.abs(now - timestamp) > SIGNATURE_TOLERANCE_SECONDS) {
     return { ok: false, reason: `the signature timestamp is more than ${SIGNATURE_TOLERANCE_SECONDS} seconds from now; sign each request when you send it` };
   }
-  const expected = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest();
-  if (!timingSafeEqual(expected, Buffer.from(mac, "hex"))) return { ok: false, reason: "the signature does not match the body" };
+  if (!(await verifyHmacSha256(secret, `${timestamp}.${body}`, given))) return { ok: false, reason: "the signature does not match the body" };
   return { ok: true, timestamp, mac };
 }

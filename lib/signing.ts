@@ -9,9 +9,12 @@
  *
  * @example
  * const secret = signingSecret(env); // null: refuse with SIGNING_SECRET_PROBLEM
- * const key = deriveKey(secret, "edgeflags console session v2");
+ * const key = await deriveKeyBytes(secret, "edgeflags console session v2");
  */
-import { hkdfSync } from "node:crypto";
+import { hkdf, hkdfSync } from "./crypto";
+
+/** The HKDF salt of every key derived from `SIGNING_SECRET`. */
+const SALT = "edgeflags";
 
 /** Shortest accepted `ADMIN_TOKEN` and `SIGNING_SECRET` (characters). */
 export const MIN_SECRET_LENGTH = 32;
@@ -36,6 +39,14 @@ export function adminTokenUsable(env: Env): boolean {
 }
 
 /** A 32-byte key for one purpose (`label`), derived from `secret` with HKDF-SHA-256. */
+export function deriveKeyBytes(secret: string, label: string): Promise<Uint8Array> {
+  return hkdf(secret, SALT, label);
+}
+
+/**
+ * `deriveKeyBytes` for callers that cannot await (the audit chain, keyed in a Durable Object's
+ * constructor and used inside synchronous transactions); the same bytes.
+ */
 export function deriveKey(secret: string, label: string): Buffer {
-  return Buffer.from(hkdfSync("sha256", secret, "edgeflags", label, 32));
+  return Buffer.from(hkdfSync(secret, SALT, label));
 }

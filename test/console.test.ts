@@ -142,11 +142,11 @@ describe("the session as an admin API credential", () => {
     for (const bad of [`${name}=${forged}.${signature}`, `${name}=${payload}.AAAA`, `${name}=garbage`]) {
       expect((await request("GET", "/admin/v1/projects/ui-tamper", { cookie: bad })).status).toBe(401);
     }
-    const session = openSession(value, env)!;
+    const session = (await openSession(value, env))!;
     expect(session).not.toBeNull();
-    const old = sealSession({ ...session, issuedAt: session.issuedAt - SESSION_MAX_SECONDS, expiresAt: session.expiresAt }, env)!;
-    expect(openSession(old, env)).toBeNull();
-    const lapsed = sealSession({ ...session, expiresAt: session.issuedAt - 1 }, env)!;
+    const old = (await sealSession({ ...session, issuedAt: session.issuedAt - SESSION_MAX_SECONDS, expiresAt: session.expiresAt }, env))!;
+    expect(await openSession(old, env)).toBeNull();
+    const lapsed = (await sealSession({ ...session, expiresAt: session.issuedAt - 1 }, env))!;
     expect((await request("GET", "/admin/v1/projects/ui-tamper", { cookie: `${name}=${lapsed}` })).status).toBe(401);
   });
 

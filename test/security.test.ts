@@ -70,8 +70,8 @@ describe("signing keys come from SIGNING_SECRET, never from ADMIN_TOKEN", () => 
     const fromToken = createHmac("sha256", createHmac("sha256", ADMIN_TOKEN).update("edgeflags console session v1").digest()).update(payload!).digest("base64url");
     expect(mac).not.toBe(fromToken);
     // … another admin token still opens it, another signing secret does not.
-    expect(openSession(value, { ...env, ADMIN_TOKEN: "a-completely-different-admin-token-0123" })).not.toBeNull();
-    expect(openSession(value, { ...env, SIGNING_SECRET: "another-signing-secret-of-enough-length-0123" })).toBeNull();
+    expect(await openSession(value, { ...env, ADMIN_TOKEN: "a-completely-different-admin-token-0123" })).not.toBeNull();
+    expect(await openSession(value, { ...env, SIGNING_SECRET: "another-signing-secret-of-enough-length-0123" })).toBeNull();
   });
 
   it("without a usable SIGNING_SECRET, sessions and streams answer 503 naming the fix, and evaluation works", async () => {
@@ -81,7 +81,7 @@ describe("signing keys come from SIGNING_SECRET, never from ADMIN_TOKEN", () => 
     expect(signIn.status).toBe(503);
     expect(await signIn.text()).toContain("wrangler secret put SIGNING_SECRET");
 
-    const cookie = sealSession({ project: null, home: "sec-no-secret", keyId: null, keyHash: null, issuedAt: Math.floor(Date.now() / 1000), expiresAt: Math.floor(Date.now() / 1000) + 60 }, env)!;
+    const cookie = (await sealSession({ project: null, home: "sec-no-secret", keyId: null, keyHash: null, issuedAt: Math.floor(Date.now() / 1000), expiresAt: Math.floor(Date.now() / 1000) + 60 }, env))!;
     const withCookie = await fetchWith(weak, P("sec-no-secret"), { headers: { cookie: `__Host-edgeflags_session=${cookie}` } });
     expect(withCookie.status).toBe(503);
     expect(withCookie.headers.get("content-type")).toBe("application/problem+json");
@@ -131,7 +131,7 @@ describe("unknown projects wake no FlagStore", () => {
 
   it("a key session for a project that is not registered: 401, no object", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const sealed = sealSession({ project: "sec-nope-e", home: "sec-nope-e", keyId: "key_1", keyHash: "a".repeat(64), issuedAt: now, expiresAt: now + 600 }, env)!;
+    const sealed = (await sealSession({ project: "sec-nope-e", home: "sec-nope-e", keyId: "key_1", keyHash: "a".repeat(64), issuedAt: now, expiresAt: now + 600 }, env))!;
     const { bindings, uses } = countingStore();
     const res = await fetchWith(bindings, P("sec-nope-e"), { headers: { cookie: `__Host-edgeflags_session=${sealed}` } });
     expect(res.status).toBe(401);

@@ -13,6 +13,8 @@
  * stays stable and `If-None-Match` still answers 304. A token lives between one and two windows.
  */
 import * as z from "zod";
+import { base64urlDecode, base64urlEncode, hmacSha256, importHmacKey, verifyHmacSha256 } from "../lib/crypto";
+import { deriveKeyBytes } from "../lib/signing";
 
 /** What a stream token grants: listening to one environment's change events until `exp`. */
 export interface StreamClaims {
@@ -34,43 +36,18 @@ const ClaimsSchema = z.object({
 });
 
 const PREFIX = "v1";
-const encoder = new TextEncoder();
+const LABEL = "ofrep event-stream token v1";
 const keys = new Map<string, Promise<CryptoKey>>();
 
 /** The HMAC key for stream tokens, derived once per isolate from `SIGNING_SECRET` (`lib/signing.ts`). */
 function signingKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    key = (async () => {
-      const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edgeflags"), info: encoder.encode("ofrep event-stream token v1") },
-        material,
-        { name: "HMAC", hash: "SHA-256", length: 256 },
-        false,
-        ["sign", "verify"],
-      );
-    })();
+    key = deriveKeyBytes(secret, LABEL).then(importHmacKey);
     keys.clear();
     keys.set(secret, key);
   }
   return key;
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
-  try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
 }
 
 /** The expiry of a token issued at `nowMs`: the end of the window after the current one. */
@@ -85,10 +62,9 @@ export function tokenExpiry(nowMs: number, windowSeconds: number): number {
  * const token = await signStreamToken(signingSecret(env) ?? refuse(), { project: "shop", environment: "production", keyId, keyHash, exp });
  */
 export async function signStreamToken(secret: string, claims: StreamClaims): Promise<string> {
-  const body = toBase64Url(encoder.encode(JSON.stringify({ p: claims.project, e: claims.environment, k: claims.keyId, h: claims.keyHash, x: claims.exp })));
+  const body = base64urlEncode(JSON.stringify({ p: claims.project, e: claims.environment, k: claims.keyId, h: claims.keyHash, x: claims.exp }));
   const signed = `${PREFIX}.${body}`;
-  const mac = await crypto.subtle.sign("HMAC", await signingKey(secret), encoder.encode(signed));
-  return `${signed}.${toBase64Url(new Uint8Array(mac))}`;
+  return `${signed}.${base64urlEncode(await hmacSha256(await signingKey(secret), signed))}`;
 }
 
 export type TokenCheck = { ok: true; claims: StreamClaims } | { ok: false; reason: "malformed" | "bad-signature" | "expired" };
@@ -97,10 +73,10 @@ export type TokenCheck = { ok: true; claims: StreamClaims } | { ok: false; reaso
 export async function verifyStreamToken(secret: string, token: string, nowMs: number): Promise<TokenCheck> {
   const parts = token.split(".");
   if (parts.length !== 3 || parts[0] !== PREFIX || token.length > 1_024) return { ok: false, reason: "malformed" };
-  const mac = fromBase64Url(parts[2]!);
-  const body = fromBase64Url(parts[1]!);
+  const mac = base64urlDecode(parts[2]!);
+  const body = base64urlDecode(parts[1]!);
   if (!mac || !body) return { ok: false, reason: "malformed" };
-  const valid = await crypto.subtle.verify("HMAC", await signingKey(secret), mac, encoder.encode(`${PREFIX}.${parts[1]}`));
+  const valid = await verifyHmacSha256(await signingKey(secret), `${PREFIX}.${parts[1]}`, mac);
   if (!valid) return { ok: false, reason: "bad-signature" };
   let json: unknown;
   try {

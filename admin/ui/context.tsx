@@ -30,7 +30,7 @@ export function apiFailure(c: ConsoleContext, result: ApiFailure | ApiResult<unk
   const session = c.get("session");
   const project = c.get("project");
   if (result.status === 401) {
-    c.header("set-cookie", clearSessionCookie(new URL(c.req.url)));
+    clearSessionCookie(c);
     return c.redirect(`${BASE}/sign-in?expired=1`, 303);
   }
   const title = result.status === 404 ? "Not found" : result.status === 403 ? "Not allowed" : result.status === 409 ? "Not possible right now" : "Something went wrong";

@@ -10,6 +10,7 @@
  */
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
 import { NameSchema } from "../schemas";
 import {
   checkOrigin,
@@ -17,9 +18,8 @@ import {
   newSession,
   readSession,
   refreshSession,
-  sealSession,
-  sessionCookie,
   sessionNeedsRefresh,
+  setSessionCookie,
   type Session,
 } from "../session";
 import { authenticateAdmin } from "../auth";
@@ -45,7 +45,7 @@ import {
   type KeyView,
   type WorkerFetch,
 } from "./api";
-import { ASSET_VERSION, CONSOLE_CSS, CONSOLE_JS } from "./assets";
+import { serveAsset } from "./assets";
 import { BASE, projectPath, type Notice } from "./layout";
 import { annotateRows, buildRows, factsFromMetadata, filterRows, pageOf, pickEnvironment, ProjectFlagsSchema, type FlagFacts, type ListFilter } from "./model";
 import { ProjectFlagListSchema, recordToView, RotatedKeySchema, StaleSchema, UsageSchema } from "../../contracts/admin-responses";
@@ -67,50 +67,51 @@ import { apiFailure, apiPath, doneNotice, problemText, vars, type ConsoleContext
 /** A flag not evaluated (or serving one variant) for this many days is marked stale. */
 const STALE_DAYS = 30;
 
-/** No inline script or style, nothing from another origin, no framing. */
-export const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join("; ");
+/**
+ * The console's security headers: a CSP with no inline script or style and nothing from another
+ * origin, no framing, no sniffing, no referrer beyond the console, no powerful features.
+ */
+const consoleHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", "data:"],
+    connectSrc: ["'self'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
+  },
+  xFrameOptions: "DENY",
+  referrerPolicy: "same-origin",
+  permissionsPolicy: { camera: [], microphone: [], geolocation: [], payment: [] },
+  // Only the headers above, as the console has always sent them.
+  originAgentCluster: false,
+  strictTransportSecurity: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+});
 
 export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   const ui = new Hono<ConsoleEnv>();
 
   ui.use("*", async (c, next) => {
     await next();
-    const headers = c.res.headers;
-    headers.set("content-security-policy", CONSOLE_CSP);
-    headers.set("x-content-type-options", "nosniff");
-    headers.set("x-frame-options", "DENY");
-    headers.set("referrer-policy", "same-origin");
-    headers.set("cross-origin-opener-policy", "same-origin");
-    headers.set("cross-origin-resource-policy", "same-origin");
-    headers.set("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()");
-    if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
+    if (!c.res.headers.has("cache-control")) c.header("cache-control", "no-store");
   });
+  ui.use("*", consoleHeaders);
   ui.use("*", bodyLimit({ maxSize: 256 * 1024, onError: (c) => c.text("request too large", 413) }));
 
   // ---- assets -------------------------------------------------------------------------------
 
-  ui.get("/assets/:file", (c) => {
-    const file = c.req.param("file");
-    const asset = file === `console.${ASSET_VERSION}.css` ? { body: CONSOLE_CSS, type: "text/css; charset=utf-8" }
-      : file === `console.${ASSET_VERSION}.js` ? { body: CONSOLE_JS, type: "text/javascript; charset=utf-8" }
-      : null;
-    if (!asset) return c.text("not found", 404);
-    return c.body(asset.body, 200, { "content-type": asset.type, "cache-control": "public, max-age=31536000, immutable" });
-  });
+  ui.get("/assets/:file", (c) => serveAsset(c.req.raw, c.env, c.req.param("file")));
 
   // ---- session ------------------------------------------------------------------------------
 
-  ui.get("/", (c) => {
-    const session = readSession(c.req.raw, c.env);
+  ui.get("/", async (c) => {
+    const session = await readSession(c.req.raw, c.env);
     return c.redirect(session ? projectPath(session.project ?? session.home, "flags") : `${BASE}/sign-in`, 303);
   });
 
@@ -149,15 +150,13 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       return refuse(status, check.problem.detail);
     }
     const session = newSession(actor, project, actor.bootstrap ? null : hashKey(credential));
-    const sealed = sealSession(session, c.env);
-    if (!sealed) return refuse(503, `Console sessions are unavailable: ${SIGNING_SECRET_PROBLEM}.`);
-    c.header("set-cookie", sessionCookie(new URL(c.req.url), sealed, session));
+    if (!(await setSessionCookie(c, session))) return refuse(503, `Console sessions are unavailable: ${SIGNING_SECRET_PROBLEM}.`);
     return c.redirect(next && (session.project === null || next.startsWith(projectPath(project) + "/")) ? next : projectPath(project, "flags"), 303);
   });
 
   ui.post("/sign-out", (c) => {
     if (checkOrigin(c.req.raw)) return c.html(<ErrorPage title="Not signed out" detail="Sign-out must come from this console's own page." />, 403);
-    c.header("set-cookie", clearSessionCookie(new URL(c.req.url)));
+    clearSessionCookie(c);
     return c.redirect(`${BASE}/sign-in`, 303);
   });
 
@@ -170,7 +169,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   // ---- everything under a project needs a session ------------------------------------------
 
   const requireSession = async (c: ConsoleContext, next: () => Promise<void>) => {
-    const session = readSession(c.req.raw, c.env);
+    const session = await readSession(c.req.raw, c.env);
     const url = new URL(c.req.url);
     if (!session) {
       if (c.req.method !== "GET") return c.redirect(`${BASE}/sign-in?expired=1`, 303);
@@ -188,9 +187,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     // Not when the response already sets the cookie (a 401 from the API clears it): the last
     // Set-Cookie would win and keep a dead session alive.
     if (sessionNeedsRefresh(session) && c.res.status < 400 && !c.res.headers.has("set-cookie")) {
-      const refreshed = refreshSession(session);
-      const sealed = sealSession(refreshed, c.env);
-      if (sealed) c.res.headers.append("set-cookie", sessionCookie(url, sealed, refreshed));
+      await setSessionCookie(c, refreshSession(session));
     }
   };
   ui.use("/p/:project", requireSession);
@@ -509,8 +506,8 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   registerDelivery(ui, (c, flag, env) => loadFlagPage(c, flag, env));
   registerDrafts(ui);
 
-  ui.all("*", (c) => {
-    const session = readSession(c.req.raw, c.env);
+  ui.all("*", async (c) => {
+    const session = await readSession(c.req.raw, c.env);
     return c.html(<ErrorPage title="Not found" detail={`There is no console page at ${new URL(c.req.url).pathname}.`} session={session} />, 404);
   });
 

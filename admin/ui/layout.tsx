@@ -5,7 +5,7 @@
  */
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
-import { ASSET_VERSION } from "./assets";
+import { hashedAssetName } from "./assets";
 import type { Session } from "../session";
 
 export const BASE = "/console";
@@ -55,8 +55,8 @@ export function Page({ title, session, project, section, notice, children }: Pag
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="color-scheme" content="light dark" />
           <title>{`${title} · edgeflags`}</title>
-          <link rel="stylesheet" href={`${BASE}/assets/console.${ASSET_VERSION}.css`} />
-          <script src={`${BASE}/assets/console.${ASSET_VERSION}.js`} defer></script>
+          <link rel="stylesheet" href={`${BASE}/assets/${hashedAssetName("console.css")}`} />
+          <script src={`${BASE}/assets/${hashedAssetName("console.js")}`} defer></script>
         </head>
         <body>
           <a class="skip" href="#main">Skip to content</a>
