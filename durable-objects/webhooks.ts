@@ -207,7 +207,7 @@ async function deliverOne(sql: SqlStorage, row: DeliveryRow & { url: string; sec
           "user-agent": "edgeflags-webhooks/1",
           "edgeflags-event": row.event_type,
           "edgeflags-delivery": row.id,
-          [SIGNATURE_HEADER]: sign(row.secret, row.payload, Math.floor(Date.now() / 1000)),
+          [SIGNATURE_HEADER]: await sign(row.secret, row.payload, Math.floor(Date.now() / 1000)),
         },
         body: row.payload,
         // A redirect is not followed: it could point the signed POST anywhere, internal hosts too.

@@ -97,8 +97,11 @@ export async function fireSignedTrigger(w: UnitOfWork, id: string, body: string,
   const row = w.sql.exec<TriggerRow>("SELECT * FROM triggers WHERE id = ? AND active = 1", id).toArray()[0];
   if (!row) return fail({ kind: "not_found", detail: "no active trigger has this id" });
   const now = Math.floor(Date.now() / 1000);
-  const check = verifySignature(row.secret, body, signature, now);
+  const check = await verifySignature(row.secret, body, signature, now);
   if (!check.ok) return fail({ kind: "invalid", detail: check.reason, problems: [{ path: "Edgeflags-Signature", message: check.reason }] });
+  // Verifying awaited: the trigger may have been disabled or rotated meanwhile.
+  const current = w.sql.exec<TriggerRow>("SELECT * FROM triggers WHERE id = ? AND active = 1", id).toArray()[0];
+  if (!current || current.secret !== row.secret) return fail({ kind: "not_found", detail: "no active trigger has this id" });
   // Each signed request fires once: a copy replayed inside the timestamp window is refused.
   const fresh = w.transaction(() => {
     w.sql.exec("DELETE FROM trigger_signatures WHERE timestamp < ?", now - 2 * SIGNATURE_TOLERANCE_SECONDS);
