@@ -19,6 +19,13 @@ export type OfrepFailure = {
   metadata?: FlagMetadata;
 };
 
+/** One entry of a bulk response's `eventStreams` (OFREP ADR 0008). */
+export interface OfrepEventStream {
+  type: "sse";
+  url: string;
+  inactivityDelaySec: number;
+}
+
 /** An evaluation as it appears in an OFREP response body (single or an item of bulk). */
 export function toOfrep(result: EvaluationResult, extraMetadata?: FlagMetadata): OfrepSuccess | OfrepFailure {
   const metadata = extraMetadata ? { ...result.metadata, ...extraMetadata } : result.metadata;

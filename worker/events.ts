@@ -21,7 +21,8 @@ import { broadcasterName, shardCount, type BroadcastMessage, type ChangeEvent } 
 import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../contracts/snapshot";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
-import { ofrepRefusal, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "../contracts/ofrep-wire";
+import { ofrepRefusal, UNAVAILABLE_RETRY_AFTER_S, type OfrepEventStream, type OfrepRefusal } from "../contracts/ofrep-wire";
+import { edgeState } from "./edge-state";
 import { rateLimited } from "./rate-limit";
 import { flushAfter, recordKeyUse } from "./telemetry";
 import { signStreamToken, tokenExpiry, verifyStreamToken, type StreamClaims } from "./stream-token";
@@ -60,14 +61,7 @@ export function streamSettings(env: Env): StreamSettings {
 }
 
 /** One entry of the bulk response's `eventStreams`. */
-export interface EventStream {
-  type: "sse";
-  url: string;
-  inactivityDelaySec: number;
-}
-
-/** Finished `eventStreams` by key, token window, version and origin: a warm bulk request builds none. */
-const streams = new Map<string, EventStream[]>();
+export type EventStream = OfrepEventStream;
 
 /**
  * The bulk response's `eventStreams` for a key, or undefined when streaming is off. Within one
@@ -86,7 +80,7 @@ export async function eventStreamsFor(
   const exp = tokenExpiry(Date.now(), settings.tokenWindowSeconds);
   const origin = new URL(requestUrl).origin;
   const cacheKey = `${credential}\u0000${exp}\u0000${version}\u0000${origin}`;
-  let entry = streams.get(cacheKey);
+  let entry = edgeState.streamUrls.get(cacheKey);
   if (!entry) {
     const secret = signingSecret(env);
     if (!secret) return undefined; // no stream tokens without SIGNING_SECRET: providers poll
@@ -94,8 +88,7 @@ export async function eventStreamsFor(
     const url = new URL(`/ofrep/v1${EVENT_STREAM_PATH}`, origin);
     url.search = new URLSearchParams({ token, since: String(version) }).toString();
     entry = [{ type: "sse", url: url.href, inactivityDelaySec: settings.inactivityDelaySec }];
-    if (streams.size >= 10_000) streams.clear();
-    streams.set(cacheKey, entry);
+    edgeState.streamUrls.set(cacheKey, entry);
   }
   return entry;
 }
@@ -115,18 +108,16 @@ function unavailable(why: string): Response {
   return refuse({ code: "unavailable", detail: `${why}; the provider will poll or retry in ${UNAVAILABLE_RETRY_AFTER_S} s`, retryAfter: UNAVAILABLE_RETRY_AFTER_S });
 }
 
-let lastFormatted: { change: ChangeEvent; text: string } | null = null;
-
 /**
  * One OFREP event in the ADR's envelope; the id is the environment version. Every stream of an
  * isolate gets the same change at once, so the last one formatted is reused.
  */
 export function formatEvent(change: ChangeEvent): string {
-  const last = lastFormatted;
+  const last = edgeState.lastEvent;
   if (last && last.change.version === change.version && last.change.etag === change.etag && last.change.lastModified === change.lastModified) return last.text;
   const data = JSON.stringify({ type: "refetchEvaluation", etag: change.etag, lastModified: change.lastModified });
   const text = `id: ${change.version}\nevent: message\ndata: ${data}\n\n`;
-  lastFormatted = { change, text };
+  edgeState.lastEvent = { change, text };
   return text;
 }
 
@@ -290,13 +281,6 @@ export async function handleEventStream(
   });
 }
 
-interface KeyCheck {
-  valid: boolean;
-  checkedAt: number;
-}
-
-const keyChecks = new Map<string, KeyCheck>();
-
 /**
  * Whether the stream's key is still active for its environment, from the KV key index (the same
  * source, and the same propagation bound, as the OFREP key check); remembered per isolate for
@@ -305,7 +289,7 @@ const keyChecks = new Map<string, KeyCheck>();
  */
 async function keyIsValid(kv: KVNamespace, claims: StreamClaims, maxAgeMs: number): Promise<boolean | null> {
   const now = Date.now();
-  const cached = keyChecks.get(claims.keyHash);
+  const cached = edgeState.streamKeyChecks.get(claims.keyHash);
   if (cached && now - cached.checkedAt < maxAgeMs) return cached.valid;
   let raw: unknown;
   try {
@@ -317,12 +301,6 @@ async function keyIsValid(kv: KVNamespace, claims: StreamClaims, maxAgeMs: numbe
   const identity = parsed?.success ? parsed.data : null;
   let valid = identity !== null && identity.id === claims.keyId && identity.project === claims.project && identity.environment === claims.environment;
   if (valid && identity?.expiresAt) valid = Date.parse(identity.expiresAt) > now;
-  if (keyChecks.size >= 10_000) keyChecks.clear();
-  keyChecks.set(claims.keyHash, { valid, checkedAt: now });
+  edgeState.streamKeyChecks.set(claims.keyHash, { valid, checkedAt: now });
   return valid;
-}
-
-/** Forgets remembered key checks; for tests that revoke keys. */
-export function clearStreamKeyCache(): void {
-  keyChecks.clear();
 }
