@@ -78,7 +78,7 @@ describe("scheduled ramps", () => {
         // interval (here: a fresh one) reads it from there.
         await advanceRamps("ramp-e2e");
         await drainOutbox("ramp-e2e");
-        resetEdgeState();
+        resetEdgeState(["snapshots"]);
       }
       const ramp = (await call("GET", `${flag}/ramp`)).body;
       expect(ramp.currentStep).toBe(step);

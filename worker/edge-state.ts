@@ -138,19 +138,40 @@ export function environmentKey(project: string, environment: string): string {
   return `${project}\u0000${environment}`;
 }
 
+/** What `resetEdgeState` can forget, by the caches each part names. */
+const PARTS = {
+  /** Snapshots, the versions known to be committed, cold failures, loads in flight. */
+  snapshots: () => {
+    edgeState.snapshots.clear();
+    edgeState.knownVersions.clear();
+    edgeState.coldFailures.clear();
+    edgeState.loads.clear();
+  },
+  /** Known and unknown API keys. */
+  keys: () => {
+    edgeState.knownKeys.clear();
+    edgeState.unknownKeys.clear();
+  },
+  /** Event-stream key checks, URLs and the last formatted event. */
+  streams: () => {
+    edgeState.streamKeyChecks.clear();
+    edgeState.streamUrls.clear();
+    edgeState.lastEvent = null;
+  },
+};
+
+/** A part of the edge's memory that `resetEdgeState` can forget on its own. */
+export type EdgeStatePart = keyof typeof PARTS;
+
 /**
- * Forgets everything the edge has cached from KV and the FlagStore, as a fresh isolate starts;
+ * Forgets what the edge has cached from KV and the FlagStore, as a fresh isolate starts: all of
+ * it, or only the `parts` named (a test of a cold snapshot load with a key already known here);
  * for tests. Telemetry (recorded, sent, scheduled) is kept: it is work owed to the store, and a
  * test that awaits a send still sees it delivered.
+ *
+ * @example
+ * resetEdgeState(["snapshots"]); // the next evaluation loads its snapshot from KV
  */
-export function resetEdgeState(): void {
-  edgeState.snapshots.clear();
-  edgeState.knownVersions.clear();
-  edgeState.coldFailures.clear();
-  edgeState.loads.clear();
-  edgeState.knownKeys.clear();
-  edgeState.unknownKeys.clear();
-  edgeState.streamKeyChecks.clear();
-  edgeState.streamUrls.clear();
-  edgeState.lastEvent = null;
+export function resetEdgeState(parts: readonly EdgeStatePart[] = ["snapshots", "keys", "streams"]): void {
+  for (const part of parts) PARTS[part]();
 }

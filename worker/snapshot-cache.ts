@@ -21,6 +21,12 @@ import { edgeState, environmentKey, type CompiledSnapshot, type SnapshotEntry as
 
 export type { CompiledSnapshot, SnapshotLookup, StaleNote } from "./edge-state";
 
+/** Milliseconds between background revalidations of an isolate's snapshots and keys against KV. */
+export function refreshMs(env: Env): number {
+  const seconds = Number(env.SNAPSHOT_REFRESH_SECONDS);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 5_000;
+}
+
 /** Where a snapshot comes from when memory cannot serve it. */
 export interface SnapshotSources {
   kv: KVNamespace;

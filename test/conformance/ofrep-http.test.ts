@@ -98,7 +98,7 @@ function plan(feature: string, mode: Mode): Planned[] {
 async function clientFor(project: string, mode: Mode, provider: (key: string) => Provider): Promise<Client> {
   const { key } = await setupProject(project, { flags: {} }, "server");
   await publishUnvalidated(project, allFlags(mode));
-  resetEdgeState();
+  resetEdgeState(["snapshots"]);
   await OpenFeature.setProviderAndWait(project, provider(key));
   return OpenFeature.getClient(project);
 }
