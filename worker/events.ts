@@ -23,6 +23,7 @@ import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
 import { ofrepRefusal, UNAVAILABLE_RETRY_AFTER_S, type OfrepEventStream, type OfrepRefusal } from "../contracts/ofrep-wire";
 import { edgeState } from "./edge-state";
+import { logUnavailable } from "./request-log";
 import { rateLimited } from "./rate-limit";
 import { flushAfter, recordKeyUse } from "./telemetry";
 import { signStreamToken, tokenExpiry, verifyStreamToken, type StreamClaims } from "./stream-token";
@@ -103,8 +104,9 @@ function refuse(refusal: OfrepRefusal): Response {
   return ofrepRefusal(refusal, "other");
 }
 
-/** The answer when the stream cannot be opened now; the provider reconnects or polls. */
-function unavailable(why: string): Response {
+/** The answer when the stream cannot be opened now, logged; the provider reconnects or polls. */
+function unavailable(request: Request, why: string, claims?: StreamClaims): Response {
+  logUnavailable(request, claims ?? {}, why);
   return refuse({ code: "unavailable", detail: `${why}; the provider will poll or retry in ${UNAVAILABLE_RETRY_AFTER_S} s`, retryAfter: UNAVAILABLE_RETRY_AFTER_S });
 }
 
@@ -174,7 +176,7 @@ export async function handleEventStream(
   const token = url.searchParams.get("token");
   if (!token) return refuse({ code: "unauthenticated", detail: "this URL needs the token from the bulk evaluation's eventStreams" });
   const secret = signingSecret(env);
-  if (!secret) return unavailable(`event streams are unavailable: ${SIGNING_SECRET_PROBLEM}`);
+  if (!secret) return unavailable(request, `event streams are unavailable: ${SIGNING_SECRET_PROBLEM}`);
   const check = await verifyStreamToken(secret, token, Date.now());
   if (!check.ok) {
     return refuse({ code: "unauthenticated", detail: check.reason === "expired"
@@ -183,7 +185,7 @@ export async function handleEventStream(
   }
   const claims = check.claims;
   const valid = await keyIsValid(env.FLAGS_KV, claims, settings.keyCheckMs);
-  if (valid === null) return unavailable("the key this stream was issued to could not be checked");
+  if (valid === null) return unavailable(request, "the key this stream was issued to could not be checked", claims);
   if (!valid) return refuse({ code: "unauthenticated", detail: "the key this stream was issued to is revoked or expired" });
   // Opening streams is limited like client evaluations, per key and client address: a stream holds
   // a request here and a socket on a broadcaster shard.
@@ -202,7 +204,7 @@ export async function handleEventStream(
     "broadcaster connect",
   ).catch(() => null);
   const socket = upgrade?.webSocket;
-  if (!socket) return unavailable("event streams are unavailable right now");
+  if (!socket) return unavailable(request, "event streams are unavailable right now", claims);
   socket.accept();
 
   const seen = seenVersion(request, url);

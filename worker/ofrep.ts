@@ -13,7 +13,8 @@ import { Hono, type Context } from "hono";
 import type { EvaluationContext, EvaluationResult } from "../engine/types";
 import { EVENT_STREAM_PATH, eventStreamsFor, handleEventStream } from "./events";
 import { MAX_OFREP_BODY_BYTES, readBoundedText } from "./bounded-body";
-import { ofrepRefusal, ofrepStatus, toOfrep, toOfrepBulk, unavailableRefusal, type OfrepRefusal } from "../contracts/ofrep-wire";
+import { ofrepRefusal, ofrepStatus, toOfrep, toOfrepBulk, unavailableRefusal, type OfrepRefusal, type OfrepRoute } from "../contracts/ofrep-wire";
+import { logStale, logUnavailable } from "./request-log";
 import { getSnapshot, refreshMs, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
 import { requireKey, type KeyEnv } from "./require-key";
 import { flushAfter, recordEvaluations } from "./telemetry";
@@ -47,11 +48,18 @@ ofrep.use(
   }),
 );
 
-/** Marks a stale answer in its headers and returns the metadata that says so (empty when fresh). */
-function staleMetadata(c: Context<OfrepEnv>, stale: StaleNote | null): { stale?: true; staleReason?: string } {
+/** Marks a stale answer in its headers and log, and returns the metadata that says so (empty when fresh). */
+function staleMetadata(c: Context<OfrepEnv>, version: number, stale: StaleNote | null): { stale?: true; staleReason?: string } {
   if (!stale) return {};
+  logStale(c.req.raw, c.get("identity"), version, stale);
   c.header(STALE_HEADER, stale.reason);
   return { stale: true, staleReason: stale.detail };
+}
+
+/** The 503 when no snapshot can be had for the key's environment, logged. */
+function noSnapshot(c: Context<OfrepEnv>, detail: string, route: OfrepRoute): Response {
+  logUnavailable(c.req.raw, c.get("identity"), detail);
+  return ofrepRefusal(unavailableRefusal(`no flag configuration could be loaded: ${detail}`), route);
 }
 
 ofrep.post("/evaluate/flags/:key", async (c) => {
@@ -59,7 +67,7 @@ ofrep.post("/evaluate/flags/:key", async (c) => {
   const request = await readContext(c);
   if ("refusal" in request) return ofrepRefusal(request.refusal, { flag: key });
   const lookup = await snapshotFor(c);
-  if (lookup.kind === "unavailable") return ofrepRefusal(unavailableRefusal(`no flag configuration could be loaded: ${lookup.detail}`), { flag: key });
+  if (lookup.kind === "unavailable") return noSnapshot(c, lookup.detail, { flag: key });
   if (lookup.kind === "missing") {
     return ofrepRefusal({ code: "not-found", detail: `flag "${key}" was not found: the environment has no flags` }, { flag: key });
   }
@@ -67,14 +75,14 @@ ofrep.post("/evaluate/flags/:key", async (c) => {
   const result = snapshot.compiled.evaluate(key, request.context);
   record(c, snapshot, request.context, [result]);
   c.header(VERSION_HEADER, String(snapshot.version));
-  return c.json(toOfrep(result, { configVersion: snapshot.version, ...staleMetadata(c, stale) }), ofrepStatus(result));
+  return c.json(toOfrep(result, { configVersion: snapshot.version, ...staleMetadata(c, snapshot.version, stale) }), ofrepStatus(result));
 });
 
 ofrep.post("/evaluate/flags", async (c) => {
   const request = await readContext(c);
   if ("refusal" in request) return ofrepRefusal(request.refusal, "bulk");
   const lookup = await snapshotFor(c);
-  if (lookup.kind === "unavailable") return ofrepRefusal(unavailableRefusal(`no flag configuration could be loaded: ${lookup.detail}`), "bulk");
+  if (lookup.kind === "unavailable") return noSnapshot(c, lookup.detail, "bulk");
   const snapshot = lookup.kind === "snapshot" ? lookup.snapshot : null;
   const identity = c.get("identity");
   const results = snapshot ? snapshot.compiled.evaluateAll(request.context) : [];
@@ -85,7 +93,7 @@ ofrep.post("/evaluate/flags", async (c) => {
     environment: identity.environment,
     configVersion: snapshot?.version ?? 0,
     ...(snapshot ? { updatedAt: snapshot.updatedAt } : {}),
-    ...staleMetadata(c, lookup.kind === "snapshot" ? lookup.stale : null),
+    ...staleMetadata(c, snapshot?.version ?? 0, lookup.kind === "snapshot" ? lookup.stale : null),
   });
   const etag = `"${createHash("sha1").update(body).digest("base64url")}"`;
   c.header("ETag", etag);

@@ -15,6 +15,7 @@ import { ofrepRefusal, unavailableRefusal } from "../contracts/ofrep-wire";
 import type { KeyIdentity, KeyScope } from "../contracts/snapshot";
 import { resolveKey } from "./keys";
 import { rateLimited } from "./rate-limit";
+import { logUnavailable } from "./request-log";
 import { refreshMs } from "./snapshot-cache";
 
 /** A key that serves one environment (a client or server key): what a keyed handler is given. */
@@ -53,7 +54,10 @@ export function requireKey(rule: KeyRule) {
     const credential = readCredential(c.req.raw.headers);
     if (!credential) return ofrepRefusal({ code: "unauthenticated", detail: rule.missing }, "other");
     const lookup = await resolveKey(c.env.FLAGS_KV, (p) => c.executionCtx.waitUntil(p), credential, refreshMs(c.env));
-    if (lookup.kind === "unavailable") return ofrepRefusal(unavailableRefusal(`this key could not be checked: ${lookup.detail}`), "other");
+    if (lookup.kind === "unavailable") {
+      logUnavailable(c.req.raw, {}, `the key index could not be read: ${lookup.detail}`);
+      return ofrepRefusal(unavailableRefusal(`this key could not be checked: ${lookup.detail}`), "other");
+    }
     if (lookup.kind === "unknown") return ofrepRefusal({ code: "unauthenticated", detail: "this key is not known or has been revoked" }, "other");
     const identity = lookup.identity;
     if (!servesEnvironment(identity) || identity.scope === "admin" || !rule.scopes.includes(identity.scope)) {

@@ -16,6 +16,7 @@
 import { compileFlagSet } from "../engine/index";
 import type { CompiledFlagSet } from "../engine/index";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
+import { log } from "../lib/log";
 import { snapshotKvKey, SnapshotSchema, type Snapshot } from "../contracts/snapshot";
 import { edgeState, environmentKey, type CompiledSnapshot, type SnapshotEntry as Entry, type SnapshotLookup } from "./edge-state";
 
@@ -215,6 +216,11 @@ function install(key: string, snapshot: Installable): CompiledSnapshot {
     draft: snapshot.draft ? { id: snapshot.draft.id, sampleRate: snapshot.draft.sampleRate, compiled: compileFlagSet(snapshot.draft.flagSet) } : undefined,
   };
   entries.set(key, { snapshot: compiled, checkedAt: Date.now(), refreshing: false, stale: null, lookedAt: null, lookedForNoted: 0 });
+  // Once per version and isolate, not per evaluation: each of these flags answers PARSE_ERROR.
+  const { errors } = compiled.compiled;
+  if (errors.size > 0) {
+    log("error", "flags-not-compiled", { project: compiled.project, environment: compiled.environment, version: compiled.version, flags: Object.fromEntries(errors) });
+  }
   return compiled;
 }
 

@@ -13,6 +13,7 @@ import { toPlainFlagd } from "../engine/index";
 import { ofrepRefusal, unavailableRefusal } from "../contracts/ofrep-wire";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { STALE_HEADER, VERSION_HEADER } from "./ofrep";
+import { logStale, logUnavailable } from "./request-log";
 import { requireKey } from "./require-key";
 import { getSnapshot, refreshMs } from "./snapshot-cache";
 import { flushAfter, recordKeyUse } from "./telemetry";
@@ -46,15 +47,20 @@ sync.get("/flagd", serverKey, async (c) => {
   const ifNoneMatch = c.req.header("if-none-match");
   if (snapshot && ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === `"${known}"`)) {
     const headers: Record<string, string> = { ETag: `"${known}"`, [VERSION_HEADER]: String(known) };
-    if (current.kind === "snapshot" && current.stale) headers[STALE_HEADER] = current.stale.reason;
+    if (current.kind === "snapshot" && current.stale) {
+      logStale(c.req.raw, identity, known, current.stale);
+      headers[STALE_HEADER] = current.stale.reason;
+    }
     return c.body(null, 304, headers);
   }
   // The raw flag set lives only in the FlagStore (the snapshot holds it compiled): without the
   // store there is nothing to send, and a flagd daemon keeps the set it has.
-  const environment = identity.environment;
-  const result = await withDeadline((async () => store.getFlagSet(environment))(), DEADLINE_MS.edgeStoreCall, "FlagStore flag set call")
+  const result = await withDeadline((async () => store.getFlagSet(identity.environment))(), DEADLINE_MS.edgeStoreCall, "FlagStore flag set call")
     .catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
-  if (typeof result === "string") return ofrepRefusal(unavailableRefusal(`the flag set could not be loaded: ${result}`), "other");
+  if (typeof result === "string") {
+    logUnavailable(c.req.raw, identity, `the flag set could not be loaded: ${result}`);
+    return ofrepRefusal(unavailableRefusal(`the flag set could not be loaded: ${result}`), "other");
+  }
   if (!result.ok) return ofrepRefusal({ code: "not-found", detail: result.error.detail }, "other");
   return c.json(toPlainFlagd(result.value.flagSet), 200, {
     ETag: `"${result.value.version}"`,

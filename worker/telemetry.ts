@@ -11,6 +11,7 @@ import type { EvaluationContext, EvaluationResult } from "../engine/types";
 import { edgeState, type CompiledSnapshot, type TelemetryBuffer as Buffer } from "./edge-state";
 import { LAST_USED_RESOLUTION_MS, type TelemetryBatch } from "../contracts/telemetry";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
+import { log } from "../lib/log";
 
 /** How long records gather before a batch is sent. */
 const FLUSH_DELAY_MS = 250;
@@ -148,7 +149,9 @@ async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }
       return;
     } catch (error) {
       if (attempt === SEND_ATTEMPTS) {
-        console.error("telemetry batch not delivered; kept for the next flush", project, error);
+        log("error", "telemetry-not-delivered", {
+          project, attempts: attempt, kept: true, usage: batch.usage.length, exposures: batch.exposures.length, shadow: batch.shadow.length, keys: batch.keys.length, error,
+        });
         mergeBack(project, buffer);
         return;
       }
