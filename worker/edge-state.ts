@@ -77,9 +77,9 @@ export interface KnownKey {
   refreshing: boolean;
 }
 
-/** Whether an event stream's key was still valid when last read from the KV key index. */
+/** An event stream's key as last read from the KV key index: its identity while valid, else null. */
 export interface StreamKeyCheck {
-  valid: boolean;
+  identity: KeyIdentity | null;
   checkedAt: number;
 }
 

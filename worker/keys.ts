@@ -6,6 +6,7 @@ import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { looksLikeKey } from "../contracts/credentials";
 import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../contracts/snapshot";
 import { edgeState } from "./edge-state";
+import type { StreamClaims } from "./stream-token";
 
 /** Unknown keys are remembered this long, so a flood of bad keys does not become a flood of KV reads. */
 const UNKNOWN_KEY_TTL_MS = 5_000;
@@ -84,4 +85,34 @@ async function lookup(kv: KVNamespace, key: string): Promise<KeyIdentity | null>
     knownKeys.delete(key);
   }
   return identity;
+}
+
+/**
+ * What the KV key index says of the key an event-stream token was issued to (the same source, and
+ * the same propagation bound, as `resolveKey`): `known` while it is active for the token's
+ * environment, else `unknown`. Remembered per isolate for `maxAgeMs` by key hash, so a thousand
+ * streams of one client key cost one KV read per interval. When KV fails or times out the last
+ * answer stands; `unavailable` when there is none.
+ */
+export async function resolveStreamKey(kv: KVNamespace, claims: StreamClaims, maxAgeMs: number): Promise<KeyLookup> {
+  const now = Date.now();
+  const cached = edgeState.streamKeyChecks.get(claims.keyHash);
+  if (cached && now - cached.checkedAt < maxAgeMs) return streamLookup(cached.identity);
+  let raw: unknown;
+  try {
+    raw = await withDeadline(kv.get(keyIndexKvKey(claims.keyHash), "json"), DEADLINE_MS.edgeKvRead, "KV key index read");
+  } catch (error) {
+    return cached ? streamLookup(cached.identity) : { kind: "unavailable", detail: error instanceof Error ? error.message : String(error) };
+  }
+  const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
+  const found = parsed?.success ? parsed.data : null;
+  const active = found !== null && found.id === claims.keyId && found.project === claims.project && found.environment === claims.environment
+    && (!found.expiresAt || Date.parse(found.expiresAt) > now);
+  const identity = active ? found : null;
+  edgeState.streamKeyChecks.set(claims.keyHash, { identity, checkedAt: now });
+  return streamLookup(identity);
+}
+
+function streamLookup(identity: KeyIdentity | null): KeyLookup {
+  return identity ? { kind: "known", identity } : { kind: "unknown" };
 }

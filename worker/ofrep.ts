@@ -45,6 +45,8 @@ ofrep.use(
     scopes: ["client", "server"],
     missing: "send a client or server key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
     forbidden: () => "admin keys do not evaluate flags; use a client or server key of an environment",
+    // Public client keys, per key and client address: one abusive page does not throttle an app's other users.
+    limit: { scopes: ["client"], bucket: (keyId) => keyId, what: "evaluations" },
   }),
 );
 
