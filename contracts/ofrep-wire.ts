@@ -1,6 +1,7 @@
 /**
  * The one mapper from engine results to OFREP JSON and status codes
- * (`../shared/conformance/ofrep/service/openapi.yaml`).
+ * (`../shared/conformance/ofrep/service/openapi.yaml`): single and bulk evaluations, and every
+ * refusal and error envelope the edge answers with.
  */
 import type { ErrorCode, EvaluationResult, FlagMetadata, JsonValue } from "../engine/types";
 
@@ -19,6 +20,13 @@ export type OfrepFailure = {
   metadata?: FlagMetadata;
 };
 
+/** One entry of a bulk response's `eventStreams` (OFREP ADR 0008). */
+export interface OfrepEventStream {
+  type: "sse";
+  url: string;
+  inactivityDelaySec: number;
+}
+
 /** An evaluation as it appears in an OFREP response body (single or an item of bulk). */
 export function toOfrep(result: EvaluationResult, extraMetadata?: FlagMetadata): OfrepSuccess | OfrepFailure {
   const metadata = extraMetadata ? { ...result.metadata, ...extraMetadata } : result.metadata;
@@ -31,6 +39,28 @@ export function toOfrep(result: EvaluationResult, extraMetadata?: FlagMetadata):
     case "error":
       return { key: result.key, errorCode: result.errorCode, errorDetails: result.errorDetails, metadata };
   }
+}
+
+/** What the bulk response says of the configuration it evaluated. */
+export interface OfrepBulkMetadata {
+  project: string;
+  environment: string;
+  configVersion: number;
+  updatedAt?: string;
+  stale?: true;
+  staleReason?: string;
+}
+
+/**
+ * The body of a bulk evaluation (`bulkEvaluationSuccess`), serialized: the caller hashes it for
+ * the ETag, so it is built once.
+ */
+export function toOfrepBulk(results: readonly EvaluationResult[], eventStreams: readonly OfrepEventStream[] | undefined, metadata: OfrepBulkMetadata): string {
+  return JSON.stringify({
+    flags: results.map((result) => toOfrep(result)),
+    ...(eventStreams ? { eventStreams } : {}),
+    metadata,
+  });
 }
 
 /** The HTTP status of a single-flag evaluation. */
@@ -56,13 +86,19 @@ export type OfrepRefusal =
   | { code: "invalid-context"; detail: string }
   | { code: "too-large"; detail: string }
   | { code: "rate-limited"; detail: string; retryAfter: number }
-  | { code: "unavailable"; detail: string; retryAfter: number };
+  | { code: "unavailable"; detail: string; retryAfter: number }
+  | { code: "internal"; detail: string };
 
 /** Which OFREP route refuses: the single-flag route names the flag, the bulk route gives an error code. */
 export type OfrepRoute = { flag: string } | "bulk" | "other";
 
 /** Seconds a caller is asked to wait when the edge has nothing to serve (KV and the FlagStore failed). */
 export const UNAVAILABLE_RETRY_AFTER_S = 5;
+
+/** The refusal when the edge has nothing it may serve; the caller retries (its SDK keeps its cache). */
+export function unavailableRefusal(why: string): OfrepRefusal {
+  return { code: "unavailable", detail: `${why}; retry in ${UNAVAILABLE_RETRY_AFTER_S} s`, retryAfter: UNAVAILABLE_RETRY_AFTER_S };
+}
 
 /**
  * The response refusing an OFREP request: `evaluationFailure` (key, errorCode) on the single-flag
@@ -73,7 +109,7 @@ export const UNAVAILABLE_RETRY_AFTER_S = 5;
  */
 export function ofrepRefusal(refusal: OfrepRefusal, route: OfrepRoute): Response {
   const headers: Record<string, string> = { "cache-control": "no-store" };
-  let status: 400 | 401 | 403 | 404 | 413 | 429 | 503;
+  let status: 400 | 401 | 403 | 404 | 413 | 429 | 500 | 503;
   switch (refusal.code) {
     case "unauthenticated":
       status = 401;
@@ -97,6 +133,9 @@ export function ofrepRefusal(refusal: OfrepRefusal, route: OfrepRoute): Response
     case "unavailable":
       status = 503;
       headers["retry-after"] = String(refusal.retryAfter);
+      break;
+    case "internal":
+      status = 500;
       break;
   }
   const errorCode = refusal.code === "invalid-context" ? "INVALID_CONTEXT" : refusal.code === "not-found" ? "FLAG_NOT_FOUND" : "GENERAL";

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../worker/index";
-import { clearSnapshotCache } from "../worker/snapshot-cache";
+import { resetEdgeState } from "../worker/edge-state";
 import { call, evaluate, setupProject } from "./helpers";
 
 type Fault = "throws" | "hangs";
@@ -86,13 +86,13 @@ describe("a cold isolate whose KV reads fail", () => {
   it.each(FAULTS)("falls back to the FlagStore when KV %s", async (fault) => {
     const { key, version } = await setupProject(`cold-kv-${fault}`);
     expect((await evaluate(key, "kill-switch", {})).status).toBe(200); // the key is now known here
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     const single = await send({ FLAGS_KV: faultyKv(fault) }, SINGLE, { key });
     expect(single.status).toBe(200);
     expect(single.body).toMatchObject({ value: true, metadata: { configVersion: version } });
     expect(single.body.metadata).not.toHaveProperty("stale");
     expect(single.headers.get("x-edgeflags-stale")).toBeNull();
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     const bulk = await send({ FLAGS_KV: faultyKv(fault) }, BULK, { key });
     expect(bulk.status).toBe(200);
     expect(bulk.body.metadata.configVersion).toBe(version);
@@ -101,7 +101,7 @@ describe("a cold isolate whose KV reads fail", () => {
   it.each(FAULTS)("answers 503 with Retry-After when KV and the FlagStore both %s", async (fault) => {
     const { key } = await setupProject(`cold-both-${fault}`);
     expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     const faults = { FLAGS_KV: faultyKv(fault), FLAG_STORE: faultyStore(fault) };
     const single = await send(faults, SINGLE, { key });
     expectUnavailable(single);
@@ -152,7 +152,7 @@ describe("key lookups while the KV key index fails", () => {
   it.each(FAULTS)("keeps serving a key this isolate knows when KV %s", async (fault) => {
     const { key } = await setupProject(`known-key-${fault}`);
     expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     // Refresh interval 0: the key is revalidated (and fails) on every request; the snapshot comes from the FlagStore.
     const answer = await send({ FLAGS_KV: faultyKv(fault), SNAPSHOT_REFRESH_SECONDS: "0" }, SINGLE, { key });
     expect(answer.status).toBe(200);
@@ -202,7 +202,7 @@ describe("no 5xx but 503 from the evaluation routes under any fault", () => {
     expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
     for (const cold of [true, false]) {
       for (const path of [SINGLE, BULK, `${SINGLE}?flagConfigEtag=${version + 5}`, `${BULK}?flagConfigLastModified=${Math.floor(Date.now() / 1000)}`]) {
-        if (cold) clearSnapshotCache();
+        if (cold) resetEdgeState(["snapshots"]);
         const answer = await send(overrides(), path, { key });
         if (answer.status >= 500) expectUnavailable(answer);
         else expect(answer.status).toBe(200);
@@ -274,7 +274,7 @@ describe("a made-up newer version costs the FlagStore and KV nothing per request
   it("shares one cold load among concurrent requests", async () => {
     const { key, version } = await setupProject("amplify-cold");
     expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     const { overrides, kvReads, storeCalls } = counted();
     const answers = await Promise.all(Array.from({ length: 50 }, () => send(overrides, SINGLE, { key })));
     for (const answer of answers) expect(answer.body.metadata.configVersion).toBe(version);

@@ -8,8 +8,8 @@ import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { broadcasterName } from "../contracts/broadcast";
 import { hashKey, snapshotKvKey } from "../contracts/snapshot";
-import { clearStreamKeyCache, handleEventStream, streamSettings } from "../worker/events";
-import { clearSnapshotCache } from "../worker/snapshot-cache";
+import { handleEventStream, streamSettings } from "../worker/events";
+import { resetEdgeState } from "../worker/edge-state";
 import { signStreamToken, tokenExpiry } from "../worker/stream-token";
 import { call, drainOutbox, setupProject, store } from "./helpers";
 
@@ -254,7 +254,7 @@ describe("the SSE endpoint", () => {
     expect(revoked.status).toBe(200);
     await drainOutbox("es-revoked");
     await reader.closed();
-    clearStreamKeyCache();
+    resetEdgeState(["streams"]);
     expect((await exports.default.fetch(new Request(url))).status).toBe(401);
   });
 
@@ -381,7 +381,7 @@ describe("read-after-notify while KV lags", () => {
     await toggle("es-ran-etag");
     const event = JSON.parse((await reader.nextEvent()).data!);
     expect(event.etag).toBe(`"${version + 1}"`);
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     // Without the hint, a fresh isolate serves what KV has: the old version.
     const stale = await bulk(key);
     expect(stale.body.metadata.configVersion).toBe(version);
@@ -402,7 +402,7 @@ describe("read-after-notify while KV lags", () => {
     await lagKv("es-ran-lastmod");
     await toggle("es-ran-lastmod");
     const event = JSON.parse((await reader.nextEvent()).data!);
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     expect((await bulk(key)).body.metadata.configVersion).toBe(version);
     const fresh = await bulk(key, `?flagConfigLastModified=${event.lastModified}`);
     expect(fresh.body.metadata.configVersion).toBe(version + 1);
@@ -415,7 +415,7 @@ describe("read-after-notify while KV lags", () => {
     const { key, version } = await setupProject("es-ran-server", undefined, "server");
     await lagKv("es-ran-server");
     await toggle("es-ran-server");
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     const res = await call("POST", `/ofrep/v1/evaluate/flags/kill-switch?flagConfigEtag=${version + 1}`, { token: key, body: {} });
     expect(res.body).toMatchObject({ reason: "DISABLED", metadata: { configVersion: version + 1 } });
   });

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { createHmac } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { clearKeyCache } from "../worker/keys";
+import { resetEdgeState } from "../worker/edge-state";
 import { pendingFlush } from "../worker/telemetry";
 import { call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 
@@ -16,7 +16,7 @@ describe("key rotation", () => {
     expect(rotated.body.key.key).toMatch(/^ef_client_/);
     expect(rotated.body.previous).toMatchObject({ id: keyId, replacedBy: rotated.body.key.id, expiresAt: expect.any(String) });
     await drainOutbox("rotate-overlap");
-    clearKeyCache();
+    resetEdgeState(["keys"]);
     expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
     expect((await evaluate(rotated.body.key.key, "kill-switch", {})).status).toBe(200);
     const again = await call("POST", `${P("rotate-overlap")}/keys/${keyId}/rotate`, { body: {} });
@@ -28,7 +28,7 @@ describe("key rotation", () => {
     await evaluate(key, "kill-switch", {}); // cached in this isolate before the rotation
     const rotated = await call("POST", `${P("rotate-expire")}/keys/${keyId}/rotate`, { body: { overlapSeconds: 0 } });
     await drainOutbox("rotate-expire");
-    clearKeyCache();
+    resetEdgeState(["keys"]);
     expect((await evaluate(key, "kill-switch", {})).status).toBe(401);
     expect((await evaluate(rotated.body.key.key, "kill-switch", {})).status).toBe(200);
   });
@@ -37,7 +37,7 @@ describe("key rotation", () => {
     const { key, keyId } = await setupProject("rotate-revoke");
     await call("POST", `${P("rotate-revoke")}/keys/${keyId}/rotate`, { body: { overlapSeconds: 3600 } });
     await drainOutbox("rotate-revoke");
-    clearKeyCache();
+    resetEdgeState(["keys"]);
     expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
     expect((await call("DELETE", `${P("rotate-revoke")}/keys/${keyId}`)).status).toBe(200);
     await runInDurableObject(store("rotate-revoke"), async (instance, state) => {
@@ -45,7 +45,7 @@ describe("key rotation", () => {
       state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0 WHERE next_attempt_at < ?", Date.now() + 10_000);
       await instance.alarm();
     });
-    clearKeyCache();
+    resetEdgeState(["keys"]);
     expect((await evaluate(key, "kill-switch", {})).status).toBe(401);
   });
 

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { env, exports } from "cloudflare:workers";
 import { snapshotKvKey } from "../contracts/snapshot";
-import { clearKeyCache } from "../worker/keys";
-import { clearSnapshotCache } from "../worker/snapshot-cache";
+import { resetEdgeState } from "../worker/edge-state";
 import { call, drainOutbox, evaluate, setupProject } from "./helpers";
 
 describe("OFREP single-flag evaluation", () => {
@@ -92,7 +91,7 @@ describe("OFREP single-flag evaluation", () => {
     snapshot.version = version + 1;
     snapshot.flagSet.flags["broken"] = { state: "ENABLED", variants: { a: 1 }, defaultVariant: "a", targeting: { no_such_operator: [1] } };
     await env.FLAGS_KV.put(snapshotKvKey("single-parse-error", "production"), JSON.stringify(snapshot), { metadata: { version: version + 1 } });
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     const broken = await evaluate(key, "broken", { targetingKey: "u" });
     expect(broken.status).toBe(400);
     expect(broken.body.errorCode).toBe("PARSE_ERROR");
@@ -182,7 +181,7 @@ describe("OFREP authentication and CORS", () => {
     expect(revoked.status).toBe(200);
     expect(revoked.body.revokedAt).toEqual(expect.any(String));
     await drainOutbox("auth-revoked");
-    clearKeyCache(); // a fresh isolate, or this one after its refresh interval
+    resetEdgeState(["keys"]); // a fresh isolate, or this one after its refresh interval
     expect((await evaluate(key, "kill-switch", {})).status).toBe(401);
   });
 

@@ -6,7 +6,7 @@ import { sampleRatioTest } from "../durable-objects/stats";
 import { compileFlagSet } from "../engine/index";
 import type { FlagDefinition } from "../engine/types";
 import worker from "../worker/index";
-import { clearSnapshotCache } from "../worker/snapshot-cache";
+import { resetEdgeState } from "../worker/edge-state";
 import { pendingFlush, unitId } from "../worker/telemetry";
 import { advanceRamps, call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 
@@ -78,7 +78,7 @@ describe("scheduled ramps", () => {
         // interval (here: a fresh one) reads it from there.
         await advanceRamps("ramp-e2e");
         await drainOutbox("ramp-e2e");
-        clearSnapshotCache();
+        resetEdgeState(["snapshots"]);
       }
       const ramp = (await call("GET", `${flag}/ramp`)).body;
       expect(ramp.currentStep).toBe(step);

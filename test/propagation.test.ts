@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { snapshotKvKey } from "../contracts/snapshot";
-import { clearSnapshotCache } from "../worker/snapshot-cache";
+import { resetEdgeState } from "../worker/edge-state";
 import { call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 
 async function kvSnapshot(project: string, environment = "production") {
@@ -19,7 +19,7 @@ describe("write → KV snapshot → edge", () => {
     const published = await kvSnapshot("prop-kv");
     expect(published?.version).toBe(version + 1);
     expect(published?.flagSet.flags["kill-switch"]?.state).toBe("DISABLED");
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     const res = await evaluate(key, "kill-switch", { targetingKey: "u" });
     expect(res.body.reason).toBe("DISABLED");
     expect(res.headers.get("x-edgeflags-config-version")).toBe(String(version + 1));
@@ -51,7 +51,7 @@ describe("write → KV snapshot → edge", () => {
   it("falls back to the FlagStore when KV has no snapshot", async () => {
     const { key, version } = await setupProject("prop-fallback");
     await env.FLAGS_KV.delete(snapshotKvKey("prop-fallback", "production"));
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     const res = await evaluate(key, "banner-color", { country: "US" });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ variant: "green", metadata: { configVersion: version } });

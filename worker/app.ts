@@ -9,8 +9,10 @@ import { HTTPException } from "hono/http-exception";
 import { admin } from "../admin/routes";
 import { createConsole } from "../admin/ui/index";
 import { problem } from "../admin/problem";
+import { ofrepRefusal } from "../contracts/ofrep-wire";
 import { ofrep, STALE_HEADER, VERSION_HEADER } from "./ofrep";
 import { noteVersion } from "./snapshot-cache";
+import { logRequest } from "./request-log";
 import { sync } from "./sync";
 import type { WrittenVariables } from "../contracts/written";
 
@@ -52,12 +54,12 @@ app.route("/console", createConsole((request, env, ctx) => app.fetch(request, en
 
 app.notFound((c) => {
   if (c.req.path.startsWith("/admin/")) return problem("not_found", `no admin route ${c.req.method} ${c.req.path}`);
-  return c.json({ errorDetails: `no route ${c.req.method} ${c.req.path}` }, 404);
+  return ofrepRefusal({ code: "not-found", detail: `no route ${c.req.method} ${c.req.path}` }, "other");
 });
 
 app.onError((error, c) => {
   if (error instanceof HTTPException) return error.getResponse();
-  console.error("unhandled error", c.req.method, c.req.path, error);
+  logRequest("error", "unhandled-error", c.req.raw, { error });
   if (c.req.path.startsWith("/admin/")) return problem("internal", "an unexpected error occurred; it has been logged");
-  return c.json({ errorDetails: "an unexpected error occurred while evaluating flags" }, 500);
+  return ofrepRefusal({ code: "internal", detail: "an unexpected error occurred while evaluating flags" }, "other");
 });

@@ -18,13 +18,16 @@
  * reconnect is then refused (401) and the OFREP provider fetches a new URL with the bulk request.
  */
 import { broadcasterName, shardCount, type BroadcastMessage, type ChangeEvent } from "../contracts/broadcast";
-import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../contracts/snapshot";
+import { hashKey } from "../contracts/snapshot";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
-import { signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
-import { ofrepRefusal, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "../contracts/ofrep-wire";
-import { rateLimited } from "./rate-limit";
+import { signingSecret } from "../lib/signing";
+import { ofrepRefusal, type OfrepEventStream, type OfrepRefusal } from "../contracts/ofrep-wire";
+import { edgeState } from "./edge-state";
+import { resolveStreamKey } from "./keys";
+import { logUnavailable } from "./request-log";
+import { admitStream, streamUnavailable, type EnvironmentKey } from "./require-key";
 import { flushAfter, recordKeyUse } from "./telemetry";
-import { signStreamToken, tokenExpiry, verifyStreamToken, type StreamClaims } from "./stream-token";
+import { signStreamToken, tokenExpiry, type StreamClaims } from "./stream-token";
 
 /** Path of the SSE endpoint under `/ofrep/v1`. */
 export const EVENT_STREAM_PATH = "/event-stream";
@@ -60,14 +63,7 @@ export function streamSettings(env: Env): StreamSettings {
 }
 
 /** One entry of the bulk response's `eventStreams`. */
-export interface EventStream {
-  type: "sse";
-  url: string;
-  inactivityDelaySec: number;
-}
-
-/** Finished `eventStreams` by key, token window, version and origin: a warm bulk request builds none. */
-const streams = new Map<string, EventStream[]>();
+export type EventStream = OfrepEventStream;
 
 /**
  * The bulk response's `eventStreams` for a key, or undefined when streaming is off. Within one
@@ -77,7 +73,7 @@ const streams = new Map<string, EventStream[]>();
 export async function eventStreamsFor(
   env: Env,
   requestUrl: string,
-  identity: KeyIdentity & { environment: string },
+  identity: EnvironmentKey,
   credential: string,
   version: number,
   settings: StreamSettings = streamSettings(env),
@@ -86,7 +82,7 @@ export async function eventStreamsFor(
   const exp = tokenExpiry(Date.now(), settings.tokenWindowSeconds);
   const origin = new URL(requestUrl).origin;
   const cacheKey = `${credential}\u0000${exp}\u0000${version}\u0000${origin}`;
-  let entry = streams.get(cacheKey);
+  let entry = edgeState.streamUrls.get(cacheKey);
   if (!entry) {
     const secret = signingSecret(env);
     if (!secret) return undefined; // no stream tokens without SIGNING_SECRET: providers poll
@@ -94,8 +90,7 @@ export async function eventStreamsFor(
     const url = new URL(`/ofrep/v1${EVENT_STREAM_PATH}`, origin);
     url.search = new URLSearchParams({ token, since: String(version) }).toString();
     entry = [{ type: "sse", url: url.href, inactivityDelaySec: settings.inactivityDelaySec }];
-    if (streams.size >= 10_000) streams.clear();
-    streams.set(cacheKey, entry);
+    edgeState.streamUrls.set(cacheKey, entry);
   }
   return entry;
 }
@@ -110,23 +105,22 @@ function refuse(refusal: OfrepRefusal): Response {
   return ofrepRefusal(refusal, "other");
 }
 
-/** The answer when the stream cannot be opened now; the provider reconnects or polls. */
-function unavailable(why: string): Response {
-  return refuse({ code: "unavailable", detail: `${why}; the provider will poll or retry in ${UNAVAILABLE_RETRY_AFTER_S} s`, retryAfter: UNAVAILABLE_RETRY_AFTER_S });
+/** The answer when the stream cannot be opened now, logged; the provider reconnects or polls. */
+function unavailable(request: Request, why: string, claims: StreamClaims): Response {
+  logUnavailable(request, claims, why);
+  return refuse(streamUnavailable(why));
 }
-
-let lastFormatted: { change: ChangeEvent; text: string } | null = null;
 
 /**
  * One OFREP event in the ADR's envelope; the id is the environment version. Every stream of an
  * isolate gets the same change at once, so the last one formatted is reused.
  */
 export function formatEvent(change: ChangeEvent): string {
-  const last = lastFormatted;
+  const last = edgeState.lastEvent;
   if (last && last.change.version === change.version && last.change.etag === change.etag && last.change.lastModified === change.lastModified) return last.text;
   const data = JSON.stringify({ type: "refetchEvaluation", etag: change.etag, lastModified: change.lastModified });
   const text = `id: ${change.version}\nevent: message\ndata: ${data}\n\n`;
-  lastFormatted = { change, text };
+  edgeState.lastEvent = { change, text };
   return text;
 }
 
@@ -179,27 +173,9 @@ export async function handleEventStream(
   settings: StreamSettings = streamSettings(env),
 ): Promise<Response> {
   if (settings.shards === 0) return refuse({ code: "not-found", detail: "event streams are turned off on this server; poll the bulk evaluation instead" });
-  const url = new URL(request.url);
-  const token = url.searchParams.get("token");
-  if (!token) return refuse({ code: "unauthenticated", detail: "this URL needs the token from the bulk evaluation's eventStreams" });
-  const secret = signingSecret(env);
-  if (!secret) return unavailable(`event streams are unavailable: ${SIGNING_SECRET_PROBLEM}`);
-  const check = await verifyStreamToken(secret, token, Date.now());
-  if (!check.ok) {
-    return refuse({ code: "unauthenticated", detail: check.reason === "expired"
-      ? "this event-stream URL has expired; POST /ofrep/v1/evaluate/flags for a new one"
-      : "this event-stream token is not valid" });
-  }
-  const claims = check.claims;
-  const valid = await keyIsValid(env.FLAGS_KV, claims, settings.keyCheckMs);
-  if (valid === null) return unavailable("the key this stream was issued to could not be checked");
-  if (!valid) return refuse({ code: "unauthenticated", detail: "the key this stream was issued to is revoked or expired" });
-  // Opening streams is limited like client evaluations, per key and client address: a stream holds
-  // a request here and a socket on a broadcaster shard.
-  const retryAfter = await rateLimited(env, `stream:${claims.keyId}`, request.headers.get("cf-connecting-ip"));
-  if (retryAfter) {
-    return refuse({ code: "rate-limited", detail: `too many event streams opened from this address with this key; retry in ${retryAfter} s`, retryAfter });
-  }
+  const admitted = await admitStream(request, env, settings.keyCheckMs);
+  if (admitted instanceof Response) return admitted;
+  const { claims } = admitted;
   recordKeyUse(claims.project, claims.keyId);
   flushAfter(env, (p) => ctx.waitUntil(p));
 
@@ -211,10 +187,10 @@ export async function handleEventStream(
     "broadcaster connect",
   ).catch(() => null);
   const socket = upgrade?.webSocket;
-  if (!socket) return unavailable("event streams are unavailable right now");
+  if (!socket) return unavailable(request, "event streams are unavailable right now", claims);
   socket.accept();
 
-  const seen = seenVersion(request, url);
+  const seen = seenVersion(request, new URL(request.url));
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
   let open = true;
@@ -280,7 +256,7 @@ export async function handleEventStream(
     if (Date.now() - lastKeyCheck >= settings.keyCheckMs) {
       lastKeyCheck = Date.now();
       // A check KV could not answer keeps the stream open; only a key known to be bad ends it.
-      ctx.waitUntil(keyIsValid(env.FLAGS_KV, claims, settings.keyCheckMs).then((valid) => { if (valid === false) end(); }, () => undefined));
+      ctx.waitUntil(resolveStreamKey(env.FLAGS_KV, claims, settings.keyCheckMs).then((lookup) => { if (lookup.kind === "unknown") end(); }, () => undefined));
     }
   }, settings.heartbeatMs);
   expiry = setTimeout(end, Math.max(0, claims.exp * 1000 - Date.now()));
@@ -288,41 +264,4 @@ export async function handleEventStream(
   return new Response(readable, {
     headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
   });
-}
-
-interface KeyCheck {
-  valid: boolean;
-  checkedAt: number;
-}
-
-const keyChecks = new Map<string, KeyCheck>();
-
-/**
- * Whether the stream's key is still active for its environment, from the KV key index (the same
- * source, and the same propagation bound, as the OFREP key check); remembered per isolate for
- * `maxAgeMs`, so a thousand streams of one client key cost one KV read per interval. When KV fails
- * or times out the last answer stands; null when there is none (the key cannot be judged).
- */
-async function keyIsValid(kv: KVNamespace, claims: StreamClaims, maxAgeMs: number): Promise<boolean | null> {
-  const now = Date.now();
-  const cached = keyChecks.get(claims.keyHash);
-  if (cached && now - cached.checkedAt < maxAgeMs) return cached.valid;
-  let raw: unknown;
-  try {
-    raw = await withDeadline(kv.get(keyIndexKvKey(claims.keyHash), "json"), DEADLINE_MS.edgeKvRead, "KV key index read");
-  } catch {
-    return cached ? cached.valid : null;
-  }
-  const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
-  const identity = parsed?.success ? parsed.data : null;
-  let valid = identity !== null && identity.id === claims.keyId && identity.project === claims.project && identity.environment === claims.environment;
-  if (valid && identity?.expiresAt) valid = Date.parse(identity.expiresAt) > now;
-  if (keyChecks.size >= 10_000) keyChecks.clear();
-  keyChecks.set(claims.keyHash, { valid, checkedAt: now });
-  return valid;
-}
-
-/** Forgets remembered key checks; for tests that revoke keys. */
-export function clearStreamKeyCache(): void {
-  keyChecks.clear();
 }

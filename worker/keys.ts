@@ -5,18 +5,12 @@
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { looksLikeKey } from "../contracts/credentials";
 import { hashKey, keyIndexKvKey, KeyIdentitySchema, type KeyIdentity } from "../contracts/snapshot";
-
-interface CachedIdentity {
-  identity: KeyIdentity | null;
-  checkedAt: number;
-  refreshing: boolean;
-}
+import { edgeState } from "./edge-state";
+import type { StreamClaims } from "./stream-token";
 
 /** Unknown keys are remembered this long, so a flood of bad keys does not become a flood of KV reads. */
 const UNKNOWN_KEY_TTL_MS = 5_000;
-const MAX_CACHED_KEYS = 10_000;
-/** Keyed by the key itself, so a cached key costs no hashing; only misses hash it for KV. */
-const identities = new Map<string, CachedIdentity>();
+const { knownKeys, unknownKeys } = edgeState;
 
 /**
  * What the edge knows of a key: its identity, that it is unknown (or revoked, or expired), or
@@ -57,21 +51,18 @@ async function cachedIdentity(
   key: string,
   refreshMs: number,
 ): Promise<KeyLookup> {
-  const cached = identities.get(key);
   const now = Date.now();
-  if (cached) {
-    const age = now - cached.checkedAt;
-    if (cached.identity === null) {
-      if (age < Math.min(UNKNOWN_KEY_TTL_MS, refreshMs)) return { kind: "unknown" };
-    } else {
-      if (age >= refreshMs && !cached.refreshing) {
-        cached.refreshing = true;
-        // A failed revalidation keeps the key working and is retried after another `refreshMs`.
-        waitUntil(lookup(kv, key).catch(() => { cached.checkedAt = Date.now(); }).finally(() => { cached.refreshing = false; }));
-      }
-      return { kind: "known", identity: cached.identity };
+  const known = knownKeys.get(key);
+  if (known) {
+    if (now - known.checkedAt >= refreshMs && !known.refreshing) {
+      known.refreshing = true;
+      // A failed revalidation keeps the key working and is retried after another `refreshMs`.
+      waitUntil(lookup(kv, key).catch(() => { known.checkedAt = Date.now(); }).finally(() => { known.refreshing = false; }));
     }
+    return { kind: "known", identity: known.identity };
   }
+  const unknownAt = unknownKeys.get(key);
+  if (unknownAt !== undefined && now - unknownAt < Math.min(UNKNOWN_KEY_TTL_MS, refreshMs)) return { kind: "unknown" };
   try {
     const identity = await lookup(kv, key);
     return identity ? { kind: "known", identity } : { kind: "unknown" };
@@ -85,17 +76,43 @@ async function lookup(kv: KVNamespace, key: string): Promise<KeyIdentity | null>
   const raw = await withDeadline(kv.get(keyIndexKvKey(hashKey(key)), "json"), DEADLINE_MS.edgeKvRead, "KV key index read");
   const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
   const identity = parsed?.success ? parsed.data : null;
-  if (identities.size >= MAX_CACHED_KEYS) {
-    // Make room by dropping unknown keys first, so a flood of bad keys cannot push the good ones
-    // out of memory and every real request onto KV.
-    for (const [cachedKey, cached] of identities) if (cached.identity === null) identities.delete(cachedKey);
-    if (identities.size >= MAX_CACHED_KEYS) identities.clear();
+  // Known and unknown keys are held apart: a flood of made-up keys evicts only made-up keys.
+  if (identity) {
+    knownKeys.set(key, { identity, checkedAt: Date.now(), refreshing: false });
+    unknownKeys.delete(key);
+  } else {
+    unknownKeys.set(key, Date.now());
+    knownKeys.delete(key);
   }
-  identities.set(key, { identity, checkedAt: Date.now(), refreshing: false });
   return identity;
 }
 
-/** Forgets every cached key; for tests that change keys behind the isolate's back. */
-export function clearKeyCache(): void {
-  identities.clear();
+/**
+ * What the KV key index says of the key an event-stream token was issued to (the same source, and
+ * the same propagation bound, as `resolveKey`): `known` while it is active for the token's
+ * environment, else `unknown`. Remembered per isolate for `maxAgeMs` by key hash, so a thousand
+ * streams of one client key cost one KV read per interval. When KV fails or times out the last
+ * answer stands; `unavailable` when there is none.
+ */
+export async function resolveStreamKey(kv: KVNamespace, claims: StreamClaims, maxAgeMs: number): Promise<KeyLookup> {
+  const now = Date.now();
+  const cached = edgeState.streamKeyChecks.get(claims.keyHash);
+  if (cached && now - cached.checkedAt < maxAgeMs) return streamLookup(cached.identity);
+  let raw: unknown;
+  try {
+    raw = await withDeadline(kv.get(keyIndexKvKey(claims.keyHash), "json"), DEADLINE_MS.edgeKvRead, "KV key index read");
+  } catch (error) {
+    return cached ? streamLookup(cached.identity) : { kind: "unavailable", detail: error instanceof Error ? error.message : String(error) };
+  }
+  const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
+  const found = parsed?.success ? parsed.data : null;
+  const active = found !== null && found.id === claims.keyId && found.project === claims.project && found.environment === claims.environment
+    && (!found.expiresAt || Date.parse(found.expiresAt) > now);
+  const identity = active ? found : null;
+  edgeState.streamKeyChecks.set(claims.keyHash, { identity, checkedAt: now });
+  return streamLookup(identity);
+}
+
+function streamLookup(identity: KeyIdentity | null): KeyLookup {
+  return identity ? { kind: "known", identity } : { kind: "unknown" };
 }

@@ -9,17 +9,15 @@
  * `flagConfigEtag` / `flagConfigLastModified` and is answered from a snapshot at least that new.
  */
 import { createHash } from "node:crypto";
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { Hono, type Context } from "hono";
 import type { EvaluationContext, EvaluationResult } from "../engine/types";
 import { EVENT_STREAM_PATH, eventStreamsFor, handleEventStream } from "./events";
-import { readCredential } from "../contracts/credentials";
-import { resolveKey } from "./keys";
 import { MAX_OFREP_BODY_BYTES, readBoundedText } from "./bounded-body";
-import { ofrepRefusal, ofrepStatus, toOfrep, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "../contracts/ofrep-wire";
-import { getSnapshot, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
-import { rateLimited } from "./rate-limit";
+import { ofrepRefusal, ofrepStatus, toOfrep, toOfrepBulk, unavailableRefusal, type OfrepRefusal, type OfrepRoute } from "../contracts/ofrep-wire";
+import { logStale, logUnavailable } from "./request-log";
+import { getSnapshot, refreshMs, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
+import { requireKey, type KeyEnv } from "./require-key";
 import { flushAfter, recordEvaluations } from "./telemetry";
-import type { KeyIdentity } from "../contracts/snapshot";
 
 export const VERSION_HEADER = "X-Edgeflags-Config-Version";
 /**
@@ -29,13 +27,7 @@ export const VERSION_HEADER = "X-Edgeflags-Config-Version";
  */
 export const STALE_HEADER = "X-Edgeflags-Stale";
 
-type OfrepEnv = { Bindings: Env; Variables: { identity: KeyIdentity } };
-
-/** Seconds between background revalidations of an isolate's snapshot against KV. */
-export function refreshMs(env: Env): number {
-  const seconds = Number(env.SNAPSHOT_REFRESH_SECONDS);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 5_000;
-}
+type OfrepEnv = KeyEnv;
 
 export const ofrep = new Hono<OfrepEnv>();
 
@@ -47,37 +39,29 @@ ofrep.get(EVENT_STREAM_PATH, (c) =>
   }),
 );
 
-const requireKey: MiddlewareHandler<OfrepEnv> = async (c, next) => {
-  const credential = readCredential(c.req.raw.headers);
-  if (!credential) {
-    return ofrepRefusal({ code: "unauthenticated", detail: "send a client or server key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'" }, "other");
-  }
-  const lookup = await resolveKey(c.env.FLAGS_KV, (p) => c.executionCtx.waitUntil(p), credential, refreshMs(c.env));
-  if (lookup.kind === "unavailable") return ofrepRefusal(unavailable(`this key could not be checked: ${lookup.detail}`), "other");
-  if (lookup.kind === "unknown") return ofrepRefusal({ code: "unauthenticated", detail: "this key is not known or has been revoked" }, "other");
-  const identity = lookup.identity;
-  if (identity.environment === null) {
-    return ofrepRefusal({ code: "forbidden", detail: "admin keys do not evaluate flags; use a client or server key of an environment" }, "other");
-  }
-  c.set("identity", identity);
-  if (identity.scope === "client") {
-    const limited = await rateLimited(c.env, identity.id, c.req.header("cf-connecting-ip"));
-    if (limited) return ofrepRefusal({ code: "rate-limited", detail: `too many evaluations from this address with this key; retry in ${limited} s`, retryAfter: limited }, "other");
-  }
-  await next();
-};
-ofrep.use("/evaluate/*", requireKey);
+ofrep.use(
+  "/evaluate/*",
+  requireKey({
+    scopes: ["client", "server"],
+    missing: "send a client or server key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+    forbidden: () => "admin keys do not evaluate flags; use a client or server key of an environment",
+    // Public client keys, per key and client address: one abusive page does not throttle an app's other users.
+    limit: { scopes: ["client"], bucket: (keyId) => keyId, what: "evaluations" },
+  }),
+);
 
-/** The refusal when the edge has nothing it may serve; the caller retries (its SDK keeps its cache). */
-export function unavailable(why: string): OfrepRefusal {
-  return { code: "unavailable", detail: `${why}; retry in ${UNAVAILABLE_RETRY_AFTER_S} s`, retryAfter: UNAVAILABLE_RETRY_AFTER_S };
-}
-
-/** Marks a stale answer in its headers and returns the metadata that says so (empty when fresh). */
-function staleMetadata(c: Context<OfrepEnv>, stale: StaleNote | null): { stale?: true; staleReason?: string } {
+/** Marks a stale answer in its headers and log, and returns the metadata that says so (empty when fresh). */
+function staleMetadata(c: Context<OfrepEnv>, version: number, stale: StaleNote | null): { stale?: true; staleReason?: string } {
   if (!stale) return {};
+  logStale(c.req.raw, c.get("identity"), version, stale);
   c.header(STALE_HEADER, stale.reason);
   return { stale: true, staleReason: stale.detail };
+}
+
+/** The 503 when no snapshot can be had for the key's environment, logged. */
+function noSnapshot(c: Context<OfrepEnv>, detail: string, route: OfrepRoute): Response {
+  logUnavailable(c.req.raw, c.get("identity"), detail);
+  return ofrepRefusal(unavailableRefusal(`no flag configuration could be loaded: ${detail}`), route);
 }
 
 ofrep.post("/evaluate/flags/:key", async (c) => {
@@ -85,7 +69,7 @@ ofrep.post("/evaluate/flags/:key", async (c) => {
   const request = await readContext(c);
   if ("refusal" in request) return ofrepRefusal(request.refusal, { flag: key });
   const lookup = await snapshotFor(c);
-  if (lookup.kind === "unavailable") return ofrepRefusal(unavailable(`no flag configuration could be loaded: ${lookup.detail}`), { flag: key });
+  if (lookup.kind === "unavailable") return noSnapshot(c, lookup.detail, { flag: key });
   if (lookup.kind === "missing") {
     return ofrepRefusal({ code: "not-found", detail: `flag "${key}" was not found: the environment has no flags` }, { flag: key });
   }
@@ -93,31 +77,25 @@ ofrep.post("/evaluate/flags/:key", async (c) => {
   const result = snapshot.compiled.evaluate(key, request.context);
   record(c, snapshot, request.context, [result]);
   c.header(VERSION_HEADER, String(snapshot.version));
-  return c.json(toOfrep(result, { configVersion: snapshot.version, ...staleMetadata(c, stale) }), ofrepStatus(result));
+  return c.json(toOfrep(result, { configVersion: snapshot.version, ...staleMetadata(c, snapshot.version, stale) }), ofrepStatus(result));
 });
 
 ofrep.post("/evaluate/flags", async (c) => {
   const request = await readContext(c);
   if ("refusal" in request) return ofrepRefusal(request.refusal, "bulk");
   const lookup = await snapshotFor(c);
-  if (lookup.kind === "unavailable") return ofrepRefusal(unavailable(`no flag configuration could be loaded: ${lookup.detail}`), "bulk");
+  if (lookup.kind === "unavailable") return noSnapshot(c, lookup.detail, "bulk");
   const snapshot = lookup.kind === "snapshot" ? lookup.snapshot : null;
   const identity = c.get("identity");
   const results = snapshot ? snapshot.compiled.evaluateAll(request.context) : [];
   if (snapshot) record(c, snapshot, request.context, results);
-  const eventStreams = await eventStreamsFor(
-    c.env, c.req.url, { ...identity, environment: identity.environment! }, readCredential(c.req.raw.headers) ?? "", snapshot?.version ?? 0,
-  );
-  const body = JSON.stringify({
-    flags: results.map((result) => toOfrep(result)),
-    ...(eventStreams ? { eventStreams } : {}),
-    metadata: {
-      project: identity.project,
-      environment: identity.environment,
-      configVersion: snapshot?.version ?? 0,
-      ...(snapshot ? { updatedAt: snapshot.updatedAt } : {}),
-      ...staleMetadata(c, lookup.kind === "snapshot" ? lookup.stale : null),
-    },
+  const eventStreams = await eventStreamsFor(c.env, c.req.url, identity, c.get("credential"), snapshot?.version ?? 0);
+  const body = toOfrepBulk(results, eventStreams, {
+    project: identity.project,
+    environment: identity.environment,
+    configVersion: snapshot?.version ?? 0,
+    ...(snapshot ? { updatedAt: snapshot.updatedAt } : {}),
+    ...staleMetadata(c, snapshot?.version ?? 0, lookup.kind === "snapshot" ? lookup.stale : null),
   });
   const etag = `"${createHash("sha1").update(body).digest("base64url")}"`;
   c.header("ETag", etag);
@@ -154,12 +132,12 @@ async function snapshotFor(c: Context<OfrepEnv>): Promise<SnapshotLookup> {
   const identity = c.get("identity");
   const sources = snapshotSources(c);
   const named = /^(?:W\/)?"?(\d+)"?$/.exec(c.req.query("flagConfigEtag") ?? "");
-  const lookup = await getSnapshot(sources, identity.project, identity.environment!, named ? Number(named[1]) : 0);
+  const lookup = await getSnapshot(sources, identity.project, identity.environment, named ? Number(named[1]) : 0);
   const since = lastModifiedSeconds(c.req.query("flagConfigLastModified"));
   if (lookup.kind !== "snapshot" || since === null || since > Date.now() / 1000 + LAST_MODIFIED_SKEW_S) return lookup;
   if (Math.floor(Date.parse(lookup.snapshot.updatedAt) / 1000) >= since) return lookup;
   // Older than the caller was told of: anything newer will do, and the FlagStore has the newest.
-  const newer = await getSnapshot(sources, identity.project, identity.environment!, lookup.snapshot.version + 1);
+  const newer = await getSnapshot(sources, identity.project, identity.environment, lookup.snapshot.version + 1);
   return newer.kind === "snapshot" ? newer : lookup;
 }
 

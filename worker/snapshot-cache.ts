@@ -16,57 +16,16 @@
 import { compileFlagSet } from "../engine/index";
 import type { CompiledFlagSet } from "../engine/index";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
+import { log } from "../lib/log";
 import { snapshotKvKey, SnapshotSchema, type Snapshot } from "../contracts/snapshot";
+import { edgeState, environmentKey, type CompiledSnapshot, type SnapshotEntry as Entry, type SnapshotLookup } from "./edge-state";
 
-export interface CompiledSnapshot {
-  project: string;
-  environment: string;
-  version: number;
-  etag: string;
-  updatedAt: string;
-  compiled: CompiledFlagSet;
-  /** Flag key → exposure subjects to record (flags under a ramp or an experiment). */
-  tracking: Readonly<Record<string, string[]>> | undefined;
-  /**
-   * The own rules of flags under a ramp, compiled as flags without variants: a context they
-   * match (any answer but `default`) is decided by them, not by the ramp's split.
-   */
-  rampRules: CompiledFlagSet | undefined;
-  /** A staged draft, compiled, evaluated beside live for `sampleRate` of evaluations. */
-  draft: { id: string; sampleRate: number; compiled: CompiledFlagSet } | undefined;
-}
+export type { CompiledSnapshot, SnapshotLookup, StaleNote } from "./edge-state";
 
-/** Why a served snapshot may not be the newest: a source the edge needed failed or timed out. */
-export interface StaleNote {
-  /**
-   * `newer-version-unavailable`: a newer version was needed (named by the caller, or committed
-   * through this isolate) and neither KV nor the FlagStore delivered it; `revalidation-failed`:
-   * the periodic check of the snapshot against KV and the FlagStore failed.
-   */
-  reason: "newer-version-unavailable" | "revalidation-failed";
-  detail: string;
-}
-
-/**
- * What the edge can serve for an environment: a snapshot (with a note when it is served because a
- * source failed), `missing` when the FlagStore says the environment has no snapshot, or
- * `unavailable` when nothing is in memory and neither KV nor the FlagStore answered.
- */
-export type SnapshotLookup =
-  | { kind: "snapshot"; snapshot: CompiledSnapshot; stale: StaleNote | null }
-  | { kind: "missing" }
-  | { kind: "unavailable"; detail: string };
-
-interface Entry {
-  snapshot: CompiledSnapshot;
-  checkedAt: number;
-  refreshing: boolean;
-  /** Set when the last attempt to confirm or replace this snapshot failed; cleared by a success. */
-  stale: StaleNote | null;
-  /** When a request last made this isolate look for a version newer than this one (null: never). */
-  lookedAt: number | null;
-  /** The highest version committed through this isolate (`noteVersion`) that has been looked for. */
-  lookedForNoted: number;
+/** Milliseconds between background revalidations of an isolate's snapshots and keys against KV. */
+export function refreshMs(env: Env): number {
+  const seconds = Number(env.SNAPSHOT_REFRESH_SECONDS);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 5_000;
 }
 
 /** Where a snapshot comes from when memory cannot serve it. */
@@ -78,23 +37,15 @@ export interface SnapshotSources {
   refreshMs: number;
 }
 
-const entries = new Map<string, Entry>();
-const knownVersions = new Map<string, number>();
+const { snapshots: entries, knownVersions, coldFailures, loads } = edgeState;
 /** A cold load that found nothing to serve is not retried for this long, so a flood of requests during an outage costs no more calls. */
 const COLD_RETRY_MS = 1_000;
-const coldFailures = new Map<string, { at: number; detail: string }>();
-/** The load in flight per environment: concurrent requests that need one share it. */
-const loads = new Map<string, Promise<SnapshotLookup>>();
 /** A caller-named version is looked for again no sooner than this, even with a shorter refresh interval. */
 const MIN_LOOK_INTERVAL_MS = 1_000;
 
-function cacheKey(project: string, environment: string): string {
-  return `${project}\u0000${environment}`;
-}
-
 /** Records that `version` of an environment was committed, so older snapshots are not served here. */
 export function noteVersion(project: string, environment: string, version: number): void {
-  const key = cacheKey(project, environment);
+  const key = environmentKey(project, environment);
   if ((knownVersions.get(key) ?? 0) < version) knownVersions.set(key, version);
 }
 
@@ -113,7 +64,7 @@ export async function getSnapshot(
   environment: string,
   minVersion = 0,
 ): Promise<SnapshotLookup> {
-  const key = cacheKey(project, environment);
+  const key = environmentKey(project, environment);
   const noted = knownVersions.get(key) ?? 0;
   const needed = Math.max(minVersion, noted);
   const entry = entries.get(key);
@@ -202,7 +153,7 @@ async function revalidate(sources: SnapshotSources, key: string, project: string
   try {
     const snapshot = await withDeadline(readKv(sources.kv, project, environment, entry.snapshot.version), DEADLINE_MS.edgeKvRead, "KV snapshot read");
     if (snapshot) install(key, snapshot);
-    else confirm(entry);
+    else confirm(key, entry);
     return;
   } catch (error) {
     kvFailure = describe(error);
@@ -210,7 +161,7 @@ async function revalidate(sources: SnapshotSources, key: string, project: string
   try {
     const snapshot = await withDeadline(sources.fromStore(project, environment), DEADLINE_MS.edgeStoreCall, "FlagStore snapshot call");
     if (snapshot) install(key, snapshot);
-    else confirm(entry);
+    else confirm(key, entry);
   } catch (error) {
     // Checked again after another `refreshMs`, not on every request.
     entry.checkedAt = Date.now();
@@ -218,9 +169,11 @@ async function revalidate(sources: SnapshotSources, key: string, project: string
   }
 }
 
-function confirm(entry: Entry): void {
+/** Marks `entry` checked now; rewriting it keeps a snapshot in use from being the one evicted. */
+function confirm(key: string, entry: Entry): void {
   entry.checkedAt = Date.now();
   entry.stale = null;
+  if (entries.get(key) === entry) entries.set(key, entry);
 }
 
 /** A failure's message, for the detail of a stale or unavailable answer. */
@@ -248,7 +201,7 @@ type Installable = Omit<Snapshot, "flagSet" | "draft" | "rampRules"> & {
 function install(key: string, snapshot: Installable): CompiledSnapshot {
   const current = entries.get(key);
   if (current && current.snapshot.version >= snapshot.version) {
-    confirm(current);
+    confirm(key, current);
     return current.snapshot;
   }
   const compiled: CompiledSnapshot = {
@@ -263,6 +216,11 @@ function install(key: string, snapshot: Installable): CompiledSnapshot {
     draft: snapshot.draft ? { id: snapshot.draft.id, sampleRate: snapshot.draft.sampleRate, compiled: compileFlagSet(snapshot.draft.flagSet) } : undefined,
   };
   entries.set(key, { snapshot: compiled, checkedAt: Date.now(), refreshing: false, stale: null, lookedAt: null, lookedForNoted: 0 });
+  // Once per version and isolate, not per evaluation: each of these flags answers PARSE_ERROR.
+  const { errors } = compiled.compiled;
+  if (errors.size > 0) {
+    log("error", "flags-not-compiled", { project: compiled.project, environment: compiled.environment, version: compiled.version, flags: Object.fromEntries(errors) });
+  }
   return compiled;
 }
 
@@ -270,12 +228,4 @@ function compileRampRules(rules: Record<string, unknown>, flagSet: unknown): Com
   const evaluators = typeof flagSet === "object" && flagSet !== null ? (flagSet as { $evaluators?: unknown }).$evaluators : undefined;
   const flags = Object.fromEntries(Object.entries(rules).map(([key, targeting]) => [key, { state: "ENABLED", variants: {}, targeting }]));
   return compileFlagSet({ flags, $evaluators: evaluators });
-}
-
-/** Empties isolate memory, as a fresh isolate would start; for tests of the cold path. */
-export function clearSnapshotCache(): void {
-  entries.clear();
-  knownVersions.clear();
-  coldFailures.clear();
-  loads.clear();
 }

@@ -10,26 +10,24 @@
  */
 import { Hono } from "hono";
 import { toPlainFlagd } from "../engine/index";
-import { readCredential } from "../contracts/credentials";
-import { resolveKey } from "./keys";
-import { refreshMs, STALE_HEADER, unavailable, VERSION_HEADER } from "./ofrep";
-import { ofrepRefusal } from "../contracts/ofrep-wire";
+import { ofrepRefusal, unavailableRefusal } from "../contracts/ofrep-wire";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
-import { getSnapshot } from "./snapshot-cache";
+import { STALE_HEADER, VERSION_HEADER } from "./ofrep";
+import { logStale, logUnavailable } from "./request-log";
+import { requireKey } from "./require-key";
+import { getSnapshot, refreshMs } from "./snapshot-cache";
 import { flushAfter, recordKeyUse } from "./telemetry";
 
 export const sync = new Hono<{ Bindings: Env }>();
 
-sync.get("/flagd", async (c) => {
-  const credential = readCredential(c.req.raw.headers);
-  if (!credential) return ofrepRefusal({ code: "unauthenticated", detail: "send a server key as 'Authorization: Bearer <key>'" }, "other");
-  const lookup = await resolveKey(c.env.FLAGS_KV, (p) => c.executionCtx.waitUntil(p), credential, refreshMs(c.env));
-  if (lookup.kind === "unavailable") return ofrepRefusal(unavailable(`this key could not be checked: ${lookup.detail}`), "other");
-  if (lookup.kind === "unknown") return ofrepRefusal({ code: "unauthenticated", detail: "this key is not known or has been revoked" }, "other");
-  const identity = lookup.identity;
-  if (identity.scope !== "server" || identity.environment === null) {
-    return ofrepRefusal({ code: "forbidden", detail: `a ${identity.scope} key cannot read raw flag rules; use a server key` }, "other");
-  }
+const serverKey = requireKey({
+  scopes: ["server"],
+  missing: "send a server key as 'Authorization: Bearer <key>'",
+  forbidden: (scope) => `a ${scope} key cannot read raw flag rules; use a server key`,
+});
+
+sync.get("/flagd", serverKey, async (c) => {
+  const identity = c.get("identity");
   recordKeyUse(identity.project, identity.id);
   flushAfter(c.env, (p) => c.executionCtx.waitUntil(p));
   const store = c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(identity.project));
@@ -49,15 +47,20 @@ sync.get("/flagd", async (c) => {
   const ifNoneMatch = c.req.header("if-none-match");
   if (snapshot && ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === `"${known}"`)) {
     const headers: Record<string, string> = { ETag: `"${known}"`, [VERSION_HEADER]: String(known) };
-    if (current.kind === "snapshot" && current.stale) headers[STALE_HEADER] = current.stale.reason;
+    if (current.kind === "snapshot" && current.stale) {
+      logStale(c.req.raw, identity, known, current.stale);
+      headers[STALE_HEADER] = current.stale.reason;
+    }
     return c.body(null, 304, headers);
   }
   // The raw flag set lives only in the FlagStore (the snapshot holds it compiled): without the
   // store there is nothing to send, and a flagd daemon keeps the set it has.
-  const environment = identity.environment;
-  const result = await withDeadline((async () => store.getFlagSet(environment))(), DEADLINE_MS.edgeStoreCall, "FlagStore flag set call")
+  const result = await withDeadline((async () => store.getFlagSet(identity.environment))(), DEADLINE_MS.edgeStoreCall, "FlagStore flag set call")
     .catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
-  if (typeof result === "string") return ofrepRefusal(unavailable(`the flag set could not be loaded: ${result}`), "other");
+  if (typeof result === "string") {
+    logUnavailable(c.req.raw, identity, `the flag set could not be loaded: ${result}`);
+    return ofrepRefusal(unavailableRefusal(`the flag set could not be loaded: ${result}`), "other");
+  }
   if (!result.ok) return ofrepRefusal({ code: "not-found", detail: result.error.detail }, "other");
   return c.json(toPlainFlagd(result.value.flagSet), 200, {
     ETag: `"${result.value.version}"`,

@@ -8,33 +8,15 @@
  */
 import { createHash } from "node:crypto";
 import type { EvaluationContext, EvaluationResult } from "../engine/types";
-import type { CompiledSnapshot } from "./snapshot-cache";
+import { edgeState, type CompiledSnapshot, type TelemetryBuffer as Buffer } from "./edge-state";
 import { LAST_USED_RESOLUTION_MS, type TelemetryBatch } from "../contracts/telemetry";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
+import { log } from "../lib/log";
 
 /** How long records gather before a batch is sent. */
 const FLUSH_DELAY_MS = 250;
 const SEND_ATTEMPTS = 4;
-/** Exposures already sent from this isolate are not sent again (the store ignores repeats anyway). */
-const MAX_REMEMBERED_EXPOSURES = 50_000;
-
-interface Buffer {
-  /**
-   * Keyed by the result object itself: the engine shares one frozen result per flag and variant
-   * of a compiled snapshot, so counting a bulk evaluation builds no strings.
-   */
-  usage: Map<EvaluationResult | string, TelemetryBatch["usage"][number]>;
-  exposures: Map<string, TelemetryBatch["exposures"][number]>;
-  shadow: Map<string, TelemetryBatch["shadow"][number]>;
-  /** Key id → when it was last used. */
-  keys: Map<string, number>;
-}
-
-const buffers = new Map<string, Buffer>();
-const sentExposures = new Set<string>();
-/** Key id → the use this isolate last reported; a key is reported again once the resolution has passed. */
-const keysReportedAt = new Map<string, number>();
-let flushing: Promise<void> | null = null;
+const { telemetry: buffers, sentExposures, keysReportedAt } = edgeState;
 
 function bufferFor(project: string): Buffer {
   let buffer = buffers.get(project);
@@ -131,15 +113,15 @@ export function flushAfter(env: Env, waitUntil: (promise: Promise<unknown>) => v
  * delivered. A batch the store cannot take is retried, then kept for the next flush.
  */
 export function flush(store: (project: string) => { recordTelemetry(batch: unknown): Promise<unknown> }): Promise<void> | null {
-  if (flushing) return null;
-  flushing = (async () => {
+  if (edgeState.flushing) return null;
+  edgeState.flushing = (async () => {
     await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
-    flushing = null;
+    edgeState.flushing = null;
     const taken = [...buffers.entries()];
     buffers.clear();
     await Promise.all(taken.map(([project, buffer]) => send(store(project), project, buffer)));
   })();
-  return flushing;
+  return edgeState.flushing;
 }
 
 async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }, project: string, buffer: Buffer): Promise<void> {
@@ -162,14 +144,14 @@ async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }
   for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
     try {
       await withDeadline(store.recordTelemetry(batch), DEADLINE_MS.edgeStoreCall, "FlagStore telemetry call");
-      if (sentExposures.size + buffer.exposures.size > MAX_REMEMBERED_EXPOSURES) sentExposures.clear();
-      for (const key of buffer.exposures.keys()) sentExposures.add(key);
-      if (keysReportedAt.size > MAX_REMEMBERED_EXPOSURES) keysReportedAt.clear();
+      for (const [key, exposure] of buffer.exposures) sentExposures.set(key, exposure.at);
       for (const [id, at] of buffer.keys) keysReportedAt.set(id, at);
       return;
     } catch (error) {
       if (attempt === SEND_ATTEMPTS) {
-        console.error("telemetry batch not delivered; kept for the next flush", project, error);
+        log("error", "telemetry-not-delivered", {
+          project, attempts: attempt, kept: true, usage: batch.usage.length, exposures: batch.exposures.length, shadow: batch.shadow.length, keys: batch.keys.length, error,
+        });
         mergeBack(project, buffer);
         return;
       }
@@ -199,5 +181,5 @@ function usageKey(entry: TelemetryBatch["usage"][number]): string {
 
 /** The send in progress or scheduled, if any; tests await it where another request scheduled it. */
 export function pendingFlush(): Promise<void> {
-  return flushing ?? Promise.resolve();
+  return edgeState.flushing ?? Promise.resolve();
 }

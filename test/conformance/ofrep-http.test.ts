@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { SNAPSHOT_FORMAT, snapshotEtag, snapshotKvKey, type Snapshot } from "../../contracts/snapshot";
 import { FRACTIONAL_MODE_METADATA_KEY } from "../../engine/index";
 import type { FlagSet } from "../../engine/types";
-import { clearSnapshotCache } from "../../worker/snapshot-cache";
+import { resetEdgeState } from "../../worker/edge-state";
 import { setupProject } from "../helpers";
 import { conformanceSuite, matchesTags, picklesOf } from "./gherkin";
 import { mergedTestbedFlags, TESTBED } from "./testbed-files";
@@ -98,7 +98,7 @@ function plan(feature: string, mode: Mode): Planned[] {
 async function clientFor(project: string, mode: Mode, provider: (key: string) => Provider): Promise<Client> {
   const { key } = await setupProject(project, { flags: {} }, "server");
   await publishUnvalidated(project, allFlags(mode));
-  clearSnapshotCache();
+  resetEdgeState(["snapshots"]);
   await OpenFeature.setProviderAndWait(project, provider(key));
   return OpenFeature.getClient(project);
 }

@@ -1,0 +1,126 @@
+/**
+ * Nothing silent: an answer the edge degrades, an error it did not expect and telemetry it could
+ * not deliver each write one structured log line (`lib/log.ts`) naming the request and project.
+ * KV and the FlagStore are made to fail under the Worker's own fetch handler (a wrapped `env`).
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import worker from "../worker/index";
+import { resetEdgeState } from "../worker/edge-state";
+import { flush, pendingFlush, recordKeyUse } from "../worker/telemetry";
+import { evaluate, setupProject } from "./helpers";
+
+const injected = () => Promise.reject(new Error("injected fault"));
+
+/** FLAGS_KV whose reads fail. */
+const failingKv = { get: injected, getWithMetadata: injected, list: injected } as unknown as KVNamespace;
+
+/** FLAG_STORE whose objects fail every call. */
+function failingStore(): Env["FLAG_STORE"] {
+  const real = env.FLAG_STORE;
+  const stub = new Proxy({}, { get: (_target, prop) => (prop === "then" ? undefined : injected) });
+  return { idFromName: real.idFromName.bind(real), get: () => stub, getByName: () => stub } as unknown as Env["FLAG_STORE"];
+}
+
+/** Calls the Worker with `overrides` in its env, as request `ray` (Cloudflare's `cf-ray`). */
+async function send(overrides: { [K in keyof Env]?: unknown }, method: string, path: string, key: string, ray: string): Promise<Response> {
+  const request = new Request(`http://edgeflags.test${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "cf-ray": ray },
+    body: method === "GET" ? undefined : JSON.stringify({ context: { targetingKey: "u1" } }),
+  });
+  // Test doubles stand in for bindings.
+  return worker.fetch(request, { ...env, ...overrides } as Env, createExecutionContext());
+}
+
+/** The structured lines written to `console[level]` while the test runs. */
+function captured(level: "warn" | "error"): () => Record<string, unknown>[] {
+  const spy = vi.spyOn(console, level).mockImplementation(() => {});
+  return () => spy.mock.calls.flatMap(([line]) => {
+    if (typeof line !== "string") return [];
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("degraded answers are logged", () => {
+  it("logs one line naming the request and project when a stale snapshot is served", async () => {
+    const { key, version } = await setupProject("log-stale");
+    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+    const lines = captured("warn");
+    // The caller was told of a version neither KV nor the FlagStore can deliver.
+    const answer = await send({ FLAG_STORE: failingStore() }, "POST", `/ofrep/v1/evaluate/flags/kill-switch?flagConfigEtag=${version + 1}`, key, "ray-stale");
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("x-edgeflags-stale")).toBe("newer-version-unavailable");
+    const logged = lines().filter((line) => line.event === "stale-snapshot-served");
+    expect(logged).toEqual([
+      expect.objectContaining({
+        level: "warn", requestId: "ray-stale", method: "POST", path: "/ofrep/v1/evaluate/flags/kill-switch",
+        project: "log-stale", environment: "production", version, reason: "newer-version-unavailable",
+        detail: expect.stringContaining("injected fault"),
+      }),
+    ]);
+  });
+
+  it("logs one line naming the request and project when there is nothing to serve (503)", async () => {
+    const { key } = await setupProject("log-unavailable");
+    expect((await evaluate(key, "kill-switch", {})).status).toBe(200); // the key is known here
+    resetEdgeState(["snapshots"]);
+    const lines = captured("error");
+    const answer = await send({ FLAGS_KV: failingKv, FLAG_STORE: failingStore() }, "POST", "/ofrep/v1/evaluate/flags", key, "ray-503");
+    expect(answer.status).toBe(503);
+    const logged = lines().filter((line) => line.event === "edge-unavailable");
+    expect(logged).toEqual([
+      expect.objectContaining({
+        level: "error", requestId: "ray-503", method: "POST", path: "/ofrep/v1/evaluate/flags",
+        project: "log-unavailable", environment: "production", detail: expect.stringContaining("injected fault"),
+      }),
+    ]);
+  });
+
+  it("logs an unexpected error with the request id, method and path, and answers a generic 500", async () => {
+    const { key } = await setupProject("log-bug", undefined, "server");
+    const lines = captured("error");
+    // A binding that throws where no failure is expected stands in for a bug.
+    const broken = { idFromName: () => { throw new Error("injected bug"); }, get: () => { throw new Error("injected bug"); } };
+    const answer = await send({ FLAG_STORE: broken }, "GET", "/sync/v1/flagd", key, "ray-bug");
+    expect(answer.status).toBe(500);
+    expect(await answer.json()).toEqual({ errorDetails: "an unexpected error occurred while evaluating flags" });
+    const logged = lines().filter((line) => line.event === "unhandled-error");
+    expect(logged).toEqual([
+      expect.objectContaining({
+        level: "error", requestId: "ray-bug", method: "GET", path: "/sync/v1/flagd",
+        error: expect.objectContaining({ name: "Error", message: "injected bug" }),
+      }),
+    ]);
+  });
+});
+
+describe("telemetry the store cannot take is logged", () => {
+  it("logs one line naming the project when a batch is not delivered, and keeps the batch", async () => {
+    await pendingFlush();
+    recordKeyUse("log-telemetry", "key-1");
+    const lines = captured("error");
+    let attempts = 0;
+    const sending = flush(() => ({ recordTelemetry: () => { attempts++; return injected(); } }));
+    expect(sending).not.toBeNull();
+    await sending;
+    expect(attempts).toBeGreaterThan(1);
+    const logged = lines().filter((line) => line.event === "telemetry-not-delivered");
+    expect(logged).toEqual([
+      expect.objectContaining({ level: "error", project: "log-telemetry", attempts, kept: true, keys: 1, error: expect.objectContaining({ message: "injected fault" }) }),
+    ]);
+    // Kept: the next flush delivers it.
+    let delivered: unknown;
+    await flush(() => ({ recordTelemetry: async (batch) => { delivered = batch; return { ok: true }; } }));
+    expect(delivered).toMatchObject({ keys: [{ id: "key-1" }] });
+  }, 10_000);
+});

@@ -1,0 +1,177 @@
+/**
+ * Everything the edge keeps in isolate memory between requests, in one object (`edgeState`):
+ * compiled snapshots, the versions known to be committed, API key identities, key checks of open
+ * event streams, event-stream URLs and the telemetry not yet delivered.
+ *
+ * Every cache that grows with what callers send is a `BoundedMap` (`bounded-map.ts`): at most its
+ * capacity below, the entry written least recently evicted first. Unknown keys are held apart from
+ * known ones, so a flood of made-up keys evicts only other made-up keys. What is not bounded here
+ * empties itself: a load in flight leaves when it settles, a telemetry buffer when it is sent.
+ *
+ * Tests start from a fresh isolate's memory with `resetEdgeState()`.
+ */
+import type { CompiledFlagSet } from "../engine/index";
+import type { EvaluationResult } from "../engine/types";
+import type { KeyIdentity } from "../contracts/snapshot";
+import type { TelemetryBatch } from "../contracts/telemetry";
+import type { ChangeEvent } from "../contracts/broadcast";
+import type { OfrepEventStream } from "../contracts/ofrep-wire";
+import { BoundedMap } from "./bounded-map";
+
+export interface CompiledSnapshot {
+  project: string;
+  environment: string;
+  version: number;
+  etag: string;
+  updatedAt: string;
+  compiled: CompiledFlagSet;
+  /** Flag key → exposure subjects to record (flags under a ramp or an experiment). */
+  tracking: Readonly<Record<string, string[]>> | undefined;
+  /**
+   * The own rules of flags under a ramp, compiled as flags without variants: a context they
+   * match (any answer but `default`) is decided by them, not by the ramp's split.
+   */
+  rampRules: CompiledFlagSet | undefined;
+  /** A staged draft, compiled, evaluated beside live for `sampleRate` of evaluations. */
+  draft: { id: string; sampleRate: number; compiled: CompiledFlagSet } | undefined;
+}
+
+/** Why a served snapshot may not be the newest: a source the edge needed failed or timed out. */
+export interface StaleNote {
+  /**
+   * `newer-version-unavailable`: a newer version was needed (named by the caller, or committed
+   * through this isolate) and neither KV nor the FlagStore delivered it; `revalidation-failed`:
+   * the periodic check of the snapshot against KV and the FlagStore failed.
+   */
+  reason: "newer-version-unavailable" | "revalidation-failed";
+  detail: string;
+}
+
+/**
+ * What the edge can serve for an environment: a snapshot (with a note when it is served because a
+ * source failed), `missing` when the FlagStore says the environment has no snapshot, or
+ * `unavailable` when nothing is in memory and neither KV nor the FlagStore answered.
+ */
+export type SnapshotLookup =
+  | { kind: "snapshot"; snapshot: CompiledSnapshot; stale: StaleNote | null }
+  | { kind: "missing" }
+  | { kind: "unavailable"; detail: string };
+
+/** A compiled snapshot held for an environment, and what the isolate knows of its freshness. */
+export interface SnapshotEntry {
+  snapshot: CompiledSnapshot;
+  checkedAt: number;
+  refreshing: boolean;
+  /** Set when the last attempt to confirm or replace this snapshot failed; cleared by a success. */
+  stale: StaleNote | null;
+  /** When a request last made this isolate look for a version newer than this one (null: never). */
+  lookedAt: number | null;
+  /** The highest version committed through this isolate (`noteVersion`) that has been looked for. */
+  lookedForNoted: number;
+}
+
+/** A key known to the KV key index, as last read. */
+export interface KnownKey {
+  identity: KeyIdentity;
+  checkedAt: number;
+  refreshing: boolean;
+}
+
+/** An event stream's key as last read from the KV key index: its identity while valid, else null. */
+export interface StreamKeyCheck {
+  identity: KeyIdentity | null;
+  checkedAt: number;
+}
+
+/** One project's telemetry not yet sent to its FlagStore. */
+export interface TelemetryBuffer {
+  /**
+   * Keyed by the result object itself: the engine shares one frozen result per flag and variant
+   * of a compiled snapshot, so counting a bulk evaluation builds no strings.
+   */
+  usage: Map<EvaluationResult | string, TelemetryBatch["usage"][number]>;
+  exposures: Map<string, TelemetryBatch["exposures"][number]>;
+  shadow: Map<string, TelemetryBatch["shadow"][number]>;
+  /** Key id → when it was last used. */
+  keys: Map<string, number>;
+}
+
+/** Environments (project and environment) whose snapshot and versions an isolate holds. */
+const MAX_ENVIRONMENTS = 1_000;
+/** Keys, key checks and stream URLs an isolate holds. */
+const MAX_KEYS = 10_000;
+/** Telemetry facts remembered as sent, so they are not sent again. */
+const MAX_SENT = 50_000;
+
+/** The edge's isolate memory. */
+export const edgeState = {
+  /** Compiled snapshots by `environmentKey(project, environment)`. */
+  snapshots: new BoundedMap<string, SnapshotEntry>(MAX_ENVIRONMENTS),
+  /** The highest version known to be committed per environment (admin writes made through this isolate). */
+  knownVersions: new BoundedMap<string, number>(MAX_ENVIRONMENTS),
+  /** Environments whose cold load found nothing to serve, and when. */
+  coldFailures: new BoundedMap<string, { at: number; detail: string }>(MAX_ENVIRONMENTS),
+  /** The load in flight per environment: concurrent requests that need one share it. */
+  loads: new Map<string, Promise<SnapshotLookup>>(),
+  /** Known keys, by the key itself, so a cached key costs no hashing. */
+  knownKeys: new BoundedMap<string, KnownKey>(MAX_KEYS),
+  /** Keys the index does not hold (or holds unreadable), by the key, with when that was read. */
+  unknownKeys: new BoundedMap<string, number>(MAX_KEYS),
+  /** Event-stream key checks by key hash. */
+  streamKeyChecks: new BoundedMap<string, StreamKeyCheck>(MAX_KEYS),
+  /** Finished `eventStreams` by key, token window, version and origin: a warm bulk request builds none. */
+  streamUrls: new BoundedMap<string, OfrepEventStream[]>(MAX_KEYS),
+  /** The last change formatted as an SSE event: every stream of the isolate sends the same one. */
+  lastEvent: null as { change: ChangeEvent; text: string } | null,
+  /** Telemetry recorded and not yet sent, per project. */
+  telemetry: new Map<string, TelemetryBuffer>(),
+  /** Exposures sent from this isolate (the store ignores repeats anyway), with when. */
+  sentExposures: new BoundedMap<string, number>(MAX_SENT),
+  /** Key id → the use this isolate last reported. */
+  keysReportedAt: new BoundedMap<string, number>(MAX_SENT),
+  /** The telemetry send scheduled or in progress. */
+  flushing: null as Promise<void> | null,
+};
+
+/** The key of an environment in the per-environment caches. */
+export function environmentKey(project: string, environment: string): string {
+  return `${project}\u0000${environment}`;
+}
+
+/** What `resetEdgeState` can forget, by the caches each part names. */
+const PARTS = {
+  /** Snapshots, the versions known to be committed, cold failures, loads in flight. */
+  snapshots: () => {
+    edgeState.snapshots.clear();
+    edgeState.knownVersions.clear();
+    edgeState.coldFailures.clear();
+    edgeState.loads.clear();
+  },
+  /** Known and unknown API keys. */
+  keys: () => {
+    edgeState.knownKeys.clear();
+    edgeState.unknownKeys.clear();
+  },
+  /** Event-stream key checks, URLs and the last formatted event. */
+  streams: () => {
+    edgeState.streamKeyChecks.clear();
+    edgeState.streamUrls.clear();
+    edgeState.lastEvent = null;
+  },
+};
+
+/** A part of the edge's memory that `resetEdgeState` can forget on its own. */
+export type EdgeStatePart = keyof typeof PARTS;
+
+/**
+ * Forgets what the edge has cached from KV and the FlagStore, as a fresh isolate starts: all of
+ * it, or only the `parts` named (a test of a cold snapshot load with a key already known here);
+ * for tests. Telemetry (recorded, sent, scheduled) is kept: it is work owed to the store, and a
+ * test that awaits a send still sees it delivered.
+ *
+ * @example
+ * resetEdgeState(["snapshots"]); // the next evaluation loads its snapshot from KV
+ */
+export function resetEdgeState(parts: readonly EdgeStatePart[] = ["snapshots", "keys", "streams"]): void {
+  for (const part of parts) PARTS[part]();
+}
