@@ -67,7 +67,7 @@ describe("write → KV snapshot → edge", () => {
     };
     const { key, version } = await setupProject("prop-fallback-lists", flagSet);
     await env.FLAGS_KV.delete(snapshotKvKey("prop-fallback-lists", "production"));
-    clearSnapshotCache();
+    resetEdgeState(["snapshots"]);
     const res = await evaluate(key, "beta", { targetingKey: "customer-7" });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ value: true, metadata: { configVersion: version } });
