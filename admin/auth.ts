@@ -50,7 +50,10 @@ export async function authenticateAdmin(request: Request, env: Env, project: str
   if (identity instanceof Response) return identity;
   if (!identity) return rejected();
   if (identity.scope !== "admin") {
-    return problem("forbidden", `this is a ${identity.scope} key: it evaluates flags but cannot use the admin API; use an admin key or the admin token`);
+    return problem(
+      "forbidden",
+      `this is a ${identity.scope} key: it evaluates flags but cannot use the admin API; use an admin key or the admin token`,
+    );
   }
   return { name: `key:${identity.id}`, bootstrap: false };
 }

@@ -49,7 +49,11 @@ export class CliError extends Error {
 /** Parses `argv` (without node and the script). */
 export function parseArgs(argv: string[], environment: Record<string, string | undefined>): Options {
   const [command, ...rest] = argv;
-  if (!command || !["pull", "diff", "push"].includes(command)) throw new CliError("usage: flags <pull|diff|push> --project P --env E --file F [--dry-run] [--force] [--reason R] [--expect-version N] [--url U]", 2);
+  if (!command || !["pull", "diff", "push"].includes(command))
+    throw new CliError(
+      "usage: flags <pull|diff|push> --project P --env E --file F [--dry-run] [--force] [--reason R] [--expect-version N] [--url U]",
+      2,
+    );
   const values = new Map<string, string>();
   const flags = new Set<string>();
   for (let i = 0; i < rest.length; i++) {
@@ -97,7 +101,12 @@ async function problemOf(response: Response): Promise<string> {
   }
 }
 
-type Io = { fetch: typeof fetch; read: (path: string) => Promise<string>; write: (path: string, text: string) => Promise<void>; print: (line: string) => void };
+type Io = {
+  fetch: typeof fetch;
+  read: (path: string) => Promise<string>;
+  write: (path: string, text: string) => Promise<void>;
+  print: (line: string) => void;
+};
 
 /** Where `pull` records the base of `file`: `flags/production.json` → `flags/production.base.json`. */
 export function basePath(file: string): string {
@@ -116,7 +125,13 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 const isFlagSet = (v: unknown): v is FlagSetJson => isObject(v) && isObject(v["flags"]);
 
 async function writeBase(io: Io, options: Options, version: number, flagSet: FlagSetJson): Promise<void> {
-  const base = { $comment: "written by `flags pull`/`push`: the live version the file was based on; keep it beside the file", project: options.project, environment: options.env, version, flagSet };
+  const base = {
+    $comment: "written by `flags pull`/`push`: the live version the file was based on; keep it beside the file",
+    project: options.project,
+    environment: options.env,
+    version,
+    flagSet,
+  };
   await io.write(basePath(options.file), `${JSON.stringify(base, null, 2)}\n`);
 }
 
@@ -135,7 +150,13 @@ async function readBase(io: Io, options: Options): Promise<Base | string> {
   } catch {
     return `${path} is not JSON; run pull again`;
   }
-  if (!isObject(base) || typeof base["version"] !== "number" || !isFlagSet(base["flagSet"]) || typeof base["project"] !== "string" || typeof base["environment"] !== "string") {
+  if (
+    !isObject(base) ||
+    typeof base["version"] !== "number" ||
+    !isFlagSet(base["flagSet"]) ||
+    typeof base["project"] !== "string" ||
+    typeof base["environment"] !== "string"
+  ) {
     return `${path} is not a base written by pull; run pull again`;
   }
   if (base["project"] !== options.project || base["environment"] !== options.env) {
@@ -144,12 +165,18 @@ async function readBase(io: Io, options: Options): Promise<Base | string> {
   return { project: base["project"], environment: base["environment"], version: base["version"], flagSet: base["flagSet"] };
 }
 
-async function readLive(io: Io, endpoint: string, headers: Record<string, string>, options: Options): Promise<{ version: number; flagSet: FlagSetJson }> {
+async function readLive(
+  io: Io,
+  endpoint: string,
+  headers: Record<string, string>,
+  options: Options,
+): Promise<{ version: number; flagSet: FlagSetJson }> {
   const live = await io.fetch(endpoint, { headers });
   if (!live.ok) throw new CliError(`reading ${options.project}/${options.env} failed: ${await problemOf(live)}`, 2);
   const version = Number(/"?(\d+)"?/.exec(live.headers.get("etag") ?? "")?.[1] ?? NaN);
   const flagSet: unknown = await live.json();
-  if (!isFlagSet(flagSet) || !Number.isInteger(version)) throw new CliError(`${options.project}/${options.env} answered something that is not a versioned flag set`, 2);
+  if (!isFlagSet(flagSet) || !Number.isInteger(version))
+    throw new CliError(`${options.project}/${options.env} answered something that is not a versioned flag set`, 2);
   return { version, flagSet };
 }
 
@@ -167,7 +194,9 @@ export async function run(options: Options, io: Io): Promise<number> {
   if (options.command === "pull") {
     await io.write(options.file, `${JSON.stringify(live.flagSet, null, 2)}\n`);
     await writeBase(io, options, version, live.flagSet);
-    io.print(`pulled ${Object.keys(live.flagSet.flags).length} flags of ${where} at version ${version} into ${options.file} (base in ${basePath(options.file)})`);
+    io.print(
+      `pulled ${Object.keys(live.flagSet.flags).length} flags of ${where} at version ${version} into ${options.file} (base in ${basePath(options.file)})`,
+    );
     return 0;
   }
 
@@ -180,9 +209,13 @@ export async function run(options: Options, io: Io): Promise<number> {
   if (!isFlagSet(local)) throw new CliError(`${options.file} has no "flags" object`, 2);
   const diff = diffFlagSets("live", live.flagSet, "file", local);
   const lines = describeDiff(diff);
-  io.print(lines.length ? `${where} (live version ${version}) → ${options.file}:` : `${where} (live version ${version}) matches ${options.file}`);
+  io.print(
+    lines.length ? `${where} (live version ${version}) → ${options.file}:` : `${where} (live version ${version}) matches ${options.file}`,
+  );
   for (const line of lines) io.print(line);
-  const sameExtras = JSON.stringify(live.flagSet.$evaluators ?? {}) === JSON.stringify(local.$evaluators ?? {}) && JSON.stringify(live.flagSet.metadata ?? {}) === JSON.stringify(local.metadata ?? {});
+  const sameExtras =
+    JSON.stringify(live.flagSet.$evaluators ?? {}) === JSON.stringify(local.$evaluators ?? {}) &&
+    JSON.stringify(live.flagSet.metadata ?? {}) === JSON.stringify(local.metadata ?? {});
   if (!sameExtras) io.print("~ $evaluators or metadata differ");
   const changed = lines.length > 0 || !sameExtras;
   const base = await readBase(io, options);
@@ -210,7 +243,9 @@ export async function run(options: Options, io: Io): Promise<number> {
       return 1;
     }
     if (conflicts.length) {
-      io.print(`refusing to push: ${where} changed since ${options.file} was pulled at version ${base.version} (live is version ${version}), and the push would undo it:`);
+      io.print(
+        `refusing to push: ${where} changed since ${options.file} was pulled at version ${base.version} (live is version ${version}), and the push would undo it:`,
+      );
       for (const line of describeChanges(conflicts)) io.print(line);
       io.print("pull again and reapply your edits, or push --force to overwrite these changes");
       return 1;
@@ -224,14 +259,21 @@ export async function run(options: Options, io: Io): Promise<number> {
   }
   const pushed = await io.fetch(endpoint, {
     method: "PUT",
-    headers: { ...headers, "content-type": "application/json", "if-match": `"${version}"`, ...(options.reason ? { "x-change-reason": options.reason } : {}) },
+    headers: {
+      ...headers,
+      "content-type": "application/json",
+      "if-match": `"${version}"`,
+      ...(options.reason ? { "x-change-reason": options.reason } : {}),
+    },
     body: JSON.stringify(local),
   });
   if (pushed.status === 412) {
     const problem = await problemOf(pushed);
     const now = await readLive(io, endpoint, headers, options).catch(() => null);
     const racing = now ? remoteChanges(live.flagSet, local, now.flagSet) : [];
-    io.print(`refusing to overwrite: ${where} changed while pushing (${now ? `now version ${now.version}` : problem}); nothing written; run push again`);
+    io.print(
+      `refusing to overwrite: ${where} changed while pushing (${now ? `now version ${now.version}` : problem}); nothing written; run push again`,
+    );
     for (const line of describeChanges(racing)) io.print(line);
     return 1;
   }

@@ -32,7 +32,8 @@ function nestingDepth(text: string, limit: number): number {
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (inString) {
-      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      if (ch === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (ch === 0x22) inString = false;
     } else if (ch === 0x22) inString = true;
     else if (ch === 0x5b || ch === 0x7b) {
@@ -53,7 +54,9 @@ function forbiddenKeyPath(value: unknown): string | null {
     const { node, path } = stack.pop()!;
     if (node === null || typeof node !== "object") continue;
     if (Array.isArray(node)) {
-      node.forEach((item, index) => stack.push({ node: item, path: `${path}[${index}]` }));
+      node.forEach((item, index) => {
+        stack.push({ node: item, path: `${path}[${index}]` });
+      });
       continue;
     }
     for (const [key, child] of Object.entries(node)) {
@@ -80,7 +83,10 @@ export function readJson(text: string): JsonRead {
   }
   const forbidden = forbiddenKeyPath(value);
   if (forbidden !== null) {
-    return { ok: false, detail: `"${forbidden}": the keys __proto__, constructor and prototype are not allowed anywhere in a request body; rename it` };
+    return {
+      ok: false,
+      detail: `"${forbidden}": the keys __proto__, constructor and prototype are not allowed anywhere in a request body; rename it`,
+    };
   }
   return { ok: true, value };
 }

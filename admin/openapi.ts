@@ -15,7 +15,11 @@ export const OpenApiDocumentSchema = z
 
 /** Registers what the document says about authentication on the admin app's registry (once). */
 export function describeSecurity<E extends HonoEnv>(app: OpenAPIHono<E>): void {
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "The admin token or an admin key" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "The admin token or an admin key",
+  });
 }
 
 /**

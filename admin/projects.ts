@@ -60,7 +60,11 @@ export async function findProjectKey(env: Env, project: string, keyHash: string)
   const exists = await knownProject(env, project);
   if (exists !== true) return exists === false ? null : exists;
   try {
-    return await withDeadline(env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(keyHash), DEADLINE_MS.adminStoreCall, "key check");
+    return await withDeadline(
+      env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(keyHash),
+      DEADLINE_MS.adminStoreCall,
+      "key check",
+    );
   } catch (error) {
     console.warn("key check failed", project, error);
     return problem("unavailable", `project "${project}" could not check this key just now; retry shortly`, {

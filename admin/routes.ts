@@ -61,7 +61,13 @@ admin.use("/projects/:project/*", authenticate);
 // Trigger URLs authenticate by their own secret, not by admin credentials.
 admin.route("/hooks", hooks);
 
-const document = adminRoute({ method: "get", path: "/openapi.json", summary: "This document", public: true, response: OpenApiDocumentSchema });
+const document = adminRoute({
+  method: "get",
+  path: "/openapi.json",
+  summary: "This document",
+  public: true,
+  response: OpenApiDocumentSchema,
+});
 let openApi: string | null = null;
 defineRoute(admin, document, (c) => {
   openApi ??= JSON.stringify(adminOpenApiDocument());
@@ -69,7 +75,8 @@ defineRoute(admin, document, (c) => {
 });
 
 // One sub-app per resource; each route declares its request and response schemas.
-for (const resource of [projects, flags, keys, segments, projectFlags, webhooks, triggers, ramps, experiments, drafts, audit]) admin.route("/", resource);
+for (const resource of [projects, flags, keys, segments, projectFlags, webhooks, triggers, ramps, experiments, drafts, audit])
+  admin.route("/", resource);
 
 describeSecurity(admin);
 

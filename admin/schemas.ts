@@ -23,13 +23,15 @@ export const FlagKeySchema = z
   })
   .meta({ minLength: 1, maxLength: MAX_FLAG_KEY_LENGTH, pattern: FLAG_KEY_CHARACTERS.source, not: { enum: [...RESERVED_FLAG_KEYS] } });
 
-export const ProjectBodySchema = z.object({
-  environments: z
-    .array(NameSchema)
-    .min(1, "a project needs at least one environment")
-    .max(20, "a project has at most 20 environments")
-    .refine((names) => new Set(names).size === names.length, "environment names must be unique"),
-}).openapi("ProjectBody");
+export const ProjectBodySchema = z
+  .object({
+    environments: z
+      .array(NameSchema)
+      .min(1, "a project needs at least one environment")
+      .max(20, "a project has at most 20 environments")
+      .refine((names) => new Set(names).size === names.length, "environment names must be unique"),
+  })
+  .openapi("ProjectBody");
 
 /** An edgeflags extension: another flag that must serve `variant` first. */
 const PrerequisiteSchema = z.object({ flag: z.string().min(1), variant: z.string().min(1) }).strict();
@@ -37,46 +39,64 @@ const PrerequisiteSchema = z.object({ flag: z.string().min(1), variant: z.string
 const MetadataSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
 /** One flag, in flagd's shape. Deeper checks (variant types, targeting) happen in the engine. */
-const FlagDefinitionFields = z.object({
-  state: z.enum(["ENABLED", "DISABLED"]),
-  variants: z.record(z.string(), JsonValueSchema).refine((v) => Object.keys(v).length > 0, "a flag needs at least one variant"),
-  defaultVariant: z.string().nullish(),
-  targeting: JsonValueSchema.optional(),
-  metadata: MetadataSchema.optional(),
-  prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
-}).strict();
+const FlagDefinitionFields = z
+  .object({
+    state: z.enum(["ENABLED", "DISABLED"]),
+    variants: z.record(z.string(), JsonValueSchema).refine((v) => Object.keys(v).length > 0, "a flag needs at least one variant"),
+    defaultVariant: z.string().nullish(),
+    targeting: JsonValueSchema.optional(),
+    metadata: MetadataSchema.optional(),
+    prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
+  })
+  .strict();
 export const FlagDefinitionSchema = FlagDefinitionFields.openapi("FlagDefinition");
 
 export const CreateFlagBodySchema = FlagDefinitionFields.extend({
   key: FlagKeySchema,
   reason: z.string().max(1000).optional(),
-}).strict().openapi("CreateFlagBody");
+})
+  .strict()
+  .openapi("CreateFlagBody");
 
 export const UpdateFlagBodySchema = FlagDefinitionFields.extend({
   reason: z.string().max(1000).optional(),
-}).strict().openapi("UpdateFlagBody");
+})
+  .strict()
+  .openapi("UpdateFlagBody");
 
-export const ToggleBodySchema = z.object({
-  /** The state to set; omitted, the toggle flips the current state. */
-  state: z.enum(["ENABLED", "DISABLED"]).optional(),
-  reason: z.string().max(1000).optional(),
-}).strict().openapi("ToggleBody");
+export const ToggleBodySchema = z
+  .object({
+    /** The state to set; omitted, the toggle flips the current state. */
+    state: z.enum(["ENABLED", "DISABLED"]).optional(),
+    reason: z.string().max(1000).optional(),
+  })
+  .strict()
+  .openapi("ToggleBody");
 
-export const CreateKeyBodySchema = z.object({
-  scope: z.enum(["client", "server"]),
-  name: z.string().min(1).max(100).optional(),
-}).strict().openapi("CreateKeyBody");
+export const CreateKeyBodySchema = z
+  .object({
+    scope: z.enum(["client", "server"]),
+    name: z.string().min(1).max(100).optional(),
+  })
+  .strict()
+  .openapi("CreateKeyBody");
 
-export const CreateAdminKeyBodySchema = z.object({
-  scope: z.literal("admin"),
-  name: z.string().min(1).max(100).optional(),
-}).strict().openapi("CreateAdminKeyBody");
+export const CreateAdminKeyBodySchema = z
+  .object({
+    scope: z.literal("admin"),
+    name: z.string().min(1).max(100).optional(),
+  })
+  .strict()
+  .openapi("CreateAdminKeyBody");
 
-export const EvaluateBodySchema = z.object({
-  context: z.record(z.string(), JsonValueSchema).default({}),
-  /** Only these flags; all of them when omitted. */
-  flags: z.array(FlagKeySchema).max(1000).optional(),
-}).strict().openapi("EvaluateBody");
+export const EvaluateBodySchema = z
+  .object({
+    context: z.record(z.string(), JsonValueSchema).default({}),
+    /** Only these flags; all of them when omitted. */
+    flags: z.array(FlagKeySchema).max(1000).optional(),
+  })
+  .strict()
+  .openapi("EvaluateBody");
 
 export const AuditQuerySchema = z.object({
   environment: NameSchema.optional(),
@@ -96,10 +116,18 @@ export function toProblems(error: z.ZodError): Problem[] {
   }));
 }
 
-export const RotateKeyBodySchema = z.object({
-  /** How long the old key keeps working, in seconds (at most 30 days). */
-  overlapSeconds: z.number().int().min(0).max(30 * 86_400).default(86_400),
-}).strict().openapi("RotateKeyBody");
+export const RotateKeyBodySchema = z
+  .object({
+    /** How long the old key keeps working, in seconds (at most 30 days). */
+    overlapSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(86_400),
+  })
+  .strict()
+  .openapi("RotateKeyBody");
 
 export const SegmentBodySchema = z
   .object({
@@ -117,7 +145,8 @@ export const SegmentBodySchema = z
   .refine((s) => s.attribute === undefined || s.members !== undefined, {
     message: "`attribute` applies to `members` segments only",
     path: ["attribute"],
-  }).openapi("SegmentBody");
+  })
+  .openapi("SegmentBody");
 
 const FlagInfoFields = {
   description: z.string().max(2000),
@@ -127,35 +156,49 @@ const FlagInfoFields = {
   expectedRemovalAt: z.iso.datetime({ offset: true }).nullable(),
 };
 
-export const ProjectFlagBodySchema = z.object({
-  key: FlagKeySchema,
-  description: FlagInfoFields.description.default(""),
-  owner: FlagInfoFields.owner.default(""),
-  tags: FlagInfoFields.tags.default([]),
-  lifetime: FlagInfoFields.lifetime.default("permanent"),
-  expectedRemovalAt: FlagInfoFields.expectedRemovalAt.default(null),
-  state: z.enum(["ENABLED", "DISABLED"]).default("ENABLED"),
-  variants: FlagDefinitionSchema.shape.variants,
-  defaultVariant: z.string().nullish(),
-  targeting: JsonValueSchema.optional(),
-  metadata: MetadataSchema.optional(),
-  prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
-  /** Per-environment adjustments of state, default variant or targeting. */
-  environments: z.record(
-    NameSchema,
-    z.object({ state: z.enum(["ENABLED", "DISABLED"]).optional(), defaultVariant: z.string().nullish(), targeting: JsonValueSchema.optional() }).strict(),
-  ).default({}),
-  reason: z.string().max(1000).optional(),
-}).strict().openapi("ProjectFlagBody");
+export const ProjectFlagBodySchema = z
+  .object({
+    key: FlagKeySchema,
+    description: FlagInfoFields.description.default(""),
+    owner: FlagInfoFields.owner.default(""),
+    tags: FlagInfoFields.tags.default([]),
+    lifetime: FlagInfoFields.lifetime.default("permanent"),
+    expectedRemovalAt: FlagInfoFields.expectedRemovalAt.default(null),
+    state: z.enum(["ENABLED", "DISABLED"]).default("ENABLED"),
+    variants: FlagDefinitionSchema.shape.variants,
+    defaultVariant: z.string().nullish(),
+    targeting: JsonValueSchema.optional(),
+    metadata: MetadataSchema.optional(),
+    prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
+    /** Per-environment adjustments of state, default variant or targeting. */
+    environments: z
+      .record(
+        NameSchema,
+        z
+          .object({
+            state: z.enum(["ENABLED", "DISABLED"]).optional(),
+            defaultVariant: z.string().nullish(),
+            targeting: JsonValueSchema.optional(),
+          })
+          .strict(),
+      )
+      .default({}),
+    reason: z.string().max(1000).optional(),
+  })
+  .strict()
+  .openapi("ProjectFlagBody");
 
-export const FlagInfoPatchSchema = z.object({
-  description: FlagInfoFields.description.optional(),
-  owner: FlagInfoFields.owner.optional(),
-  tags: FlagInfoFields.tags.optional(),
-  lifetime: FlagInfoFields.lifetime.optional(),
-  expectedRemovalAt: FlagInfoFields.expectedRemovalAt.optional(),
-  reason: z.string().max(1000).optional(),
-}).strict().openapi("FlagInfoPatch");
+export const FlagInfoPatchSchema = z
+  .object({
+    description: FlagInfoFields.description.optional(),
+    owner: FlagInfoFields.owner.optional(),
+    tags: FlagInfoFields.tags.optional(),
+    lifetime: FlagInfoFields.lifetime.optional(),
+    expectedRemovalAt: FlagInfoFields.expectedRemovalAt.optional(),
+    reason: z.string().max(1000).optional(),
+  })
+  .strict()
+  .openapi("FlagInfoPatch");
 
 export const CompareQuerySchema = z.object({
   from: NameSchema,
@@ -163,31 +206,40 @@ export const CompareQuerySchema = z.object({
   flag: z.union([FlagKeySchema, z.array(FlagKeySchema)]).optional(),
 });
 
-export const PromoteBodySchema = z.object({
-  from: NameSchema,
-  to: NameSchema,
-  /** Only these flags; every flag of `from` when omitted. */
-  flags: z.array(FlagKeySchema).min(1).max(1000).optional(),
-  reason: z.string().max(1000).optional(),
-}).strict().openapi("PromoteBody");
+export const PromoteBodySchema = z
+  .object({
+    from: NameSchema,
+    to: NameSchema,
+    /** Only these flags; every flag of `from` when omitted. */
+    flags: z.array(FlagKeySchema).min(1).max(1000).optional(),
+    reason: z.string().max(1000).optional(),
+  })
+  .strict()
+  .openapi("PromoteBody");
 
 const WebhookUrlSchema = z.url({ protocol: /^https?$/, error: "must be an http or https URL" }).max(2000);
 const WebhookEventsSchema = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1, "subscribe to at least one event type");
 
-export const CreateWebhookBodySchema = z.object({
-  url: WebhookUrlSchema,
-  events: WebhookEventsSchema,
-  description: z.string().max(500).default(""),
-  /** Your own signing secret; one is generated (and shown once) when omitted. */
-  secret: z.string().min(16, "a signing secret needs at least 16 characters").max(200).optional(),
-}).strict().openapi("CreateWebhookBody");
+export const CreateWebhookBodySchema = z
+  .object({
+    url: WebhookUrlSchema,
+    events: WebhookEventsSchema,
+    description: z.string().max(500).default(""),
+    /** Your own signing secret; one is generated (and shown once) when omitted. */
+    secret: z.string().min(16, "a signing secret needs at least 16 characters").max(200).optional(),
+  })
+  .strict()
+  .openapi("CreateWebhookBody");
 
-export const UpdateWebhookBodySchema = z.object({
-  url: WebhookUrlSchema.optional(),
-  events: WebhookEventsSchema.optional(),
-  description: z.string().max(500).optional(),
-  active: z.boolean().optional(),
-}).strict().openapi("UpdateWebhookBody");
+export const UpdateWebhookBodySchema = z
+  .object({
+    url: WebhookUrlSchema.optional(),
+    events: WebhookEventsSchema.optional(),
+    description: z.string().max(500).optional(),
+    active: z.boolean().optional(),
+  })
+  .strict()
+  .openapi("UpdateWebhookBody");
 
 export const CreateTriggerBodySchema = z
   .object({
@@ -201,7 +253,8 @@ export const CreateTriggerBodySchema = z
   .refine((t) => (t.action === "set-default") === (t.variant !== undefined), {
     message: "`variant` is required for set-default and only allowed there",
     path: ["variant"],
-  }).openapi("CreateTriggerBody");
+  })
+  .openapi("CreateTriggerBody");
 
 export const UpdateTriggerBodySchema = z.object({ active: z.boolean() }).strict().openapi("UpdateTriggerBody");
 
@@ -211,44 +264,75 @@ const PercentSchema = z
   .max(100, "a step exposes at most 100%")
   .refine((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-9, "percentages have at most two decimals");
 
-export const RampBodySchema = z.object({
-  /** The variant being rolled out. */
-  variant: z.string().min(1),
-  /** The variant it replaces. */
-  baseline: z.string().min(1),
-  steps: z
-    .array(z.object({ percent: PercentSchema, at: z.iso.datetime({ offset: true }).optional(), afterSeconds: z.number().int().min(0).max(365 * 86_400).optional() }).strict())
-    .min(1, "a ramp needs at least one step")
-    .max(50),
-  startAt: z.iso.datetime({ offset: true }).optional(),
-  reason: z.string().max(1000).optional(),
-}).strict().openapi("RampBody");
+export const RampBodySchema = z
+  .object({
+    /** The variant being rolled out. */
+    variant: z.string().min(1),
+    /** The variant it replaces. */
+    baseline: z.string().min(1),
+    steps: z
+      .array(
+        z
+          .object({
+            percent: PercentSchema,
+            at: z.iso.datetime({ offset: true }).optional(),
+            afterSeconds: z
+              .number()
+              .int()
+              .min(0)
+              .max(365 * 86_400)
+              .optional(),
+          })
+          .strict(),
+      )
+      .min(1, "a ramp needs at least one step")
+      .max(50),
+    startAt: z.iso.datetime({ offset: true }).optional(),
+    reason: z.string().max(1000).optional(),
+  })
+  .strict()
+  .openapi("RampBody");
 
-export const RollbackBodySchema = z.object({
-  /** The step (0-based) to return to; omitted, the ramp returns to 0%. */
-  toStep: z.number().int().min(0).optional(),
-  reason: z.string().max(1000).optional(),
-}).strict().openapi("RollbackBody");
+export const RollbackBodySchema = z
+  .object({
+    /** The step (0-based) to return to; omitted, the ramp returns to 0%. */
+    toStep: z.number().int().min(0).optional(),
+    reason: z.string().max(1000).optional(),
+  })
+  .strict()
+  .openapi("RollbackBody");
 
-export const ExperimentBodySchema = z.object({
-  /** Variant → share of units it is meant to get (any positive scale). */
-  weights: z.record(z.string(), z.number().positive()).refine((w) => Object.keys(w).length >= 2, "an experiment compares at least two variants").optional(),
-  reason: z.string().max(1000).optional(),
-}).strict().openapi("ExperimentBody");
+export const ExperimentBodySchema = z
+  .object({
+    /** Variant → share of units it is meant to get (any positive scale). */
+    weights: z
+      .record(z.string(), z.number().positive())
+      .refine((w) => Object.keys(w).length >= 2, "an experiment compares at least two variants")
+      .optional(),
+    reason: z.string().max(1000).optional(),
+  })
+  .strict()
+  .openapi("ExperimentBody");
 
 export const ExperimentsQuerySchema = z.object({
   environment: NameSchema.optional(),
   flag: FlagKeySchema.optional(),
 });
 
-export const DraftBodySchema = z.object({
-  /** Share of live evaluations that also evaluate the draft (0 to 1). */
-  sampleRate: z.number().min(0).max(1).default(0.1),
-  flagSet: JsonValueSchema,
-  reason: z.string().max(1000).optional(),
-}).strict().openapi("DraftBody");
+export const DraftBodySchema = z
+  .object({
+    /** Share of live evaluations that also evaluate the draft (0 to 1). */
+    sampleRate: z.number().min(0).max(1).default(0.1),
+    flagSet: JsonValueSchema,
+    reason: z.string().max(1000).optional(),
+  })
+  .strict()
+  .openapi("DraftBody");
 
-export const PublishDraftBodySchema = z.object({ reason: z.string().max(1000).optional() }).strict().openapi("PublishDraftBody");
+export const PublishDraftBodySchema = z
+  .object({ reason: z.string().max(1000).optional() })
+  .strict()
+  .openapi("PublishDraftBody");
 
 export const StaleQuerySchema = z.object({
   days: z.coerce.number().int().min(1).max(3650).default(30),
@@ -258,11 +342,17 @@ export const StaleQuerySchema = z.object({
  * A flagd flag set as the document describes it (https://flagd.dev/schema/v0/flags.json); the
  * routes validate flag sets with the engine, which checks far more (variant types, targeting).
  */
-export const FlagdFlagSetSchema = z.object({
-  flags: z.record(z.string(), FlagDefinitionSchema),
-  $evaluators: z.record(z.string(), JsonValueSchema).optional(),
-  metadata: MetadataSchema.optional(),
-}).openapi("FlagdFlagSet", { description: "A flagd flag set (https://flagd.dev/schema/v0/flags.json) with edgeflags' documented extensions" });
+export const FlagdFlagSetSchema = z
+  .object({
+    flags: z.record(z.string(), FlagDefinitionSchema),
+    $evaluators: z.record(z.string(), JsonValueSchema).optional(),
+    metadata: MetadataSchema.optional(),
+  })
+  .openapi("FlagdFlagSet", {
+    description: "A flagd flag set (https://flagd.dev/schema/v0/flags.json) with edgeflags' documented extensions",
+  });
 
 /** `GET …/webhooks/{id}/deliveries`: the handler clamps `limit` to 1-200 (default 50). */
-export const DeliveriesQuerySchema = z.object({ limit: z.string().optional().meta({ description: "How many deliveries, 1-200 (default 50)" }) });
+export const DeliveriesQuerySchema = z.object({
+  limit: z.string().optional().meta({ description: "How many deliveries, 1-200 (default 50)" }),
+});

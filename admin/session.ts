@@ -49,7 +49,10 @@ const SessionSchema = z.object({
   project: z.string().regex(PROJECT).nullable(),
   home: z.string().regex(PROJECT),
   keyId: z.string().max(100).nullable(),
-  keyHash: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  keyHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
   issuedAt: z.number().int(),
   expiresAt: z.number().int(),
 });
@@ -235,7 +238,7 @@ export async function authenticateSession(request: Request, env: Env, project: s
   // A key session names one project; the registry answers for it before any FlagStore wakes.
   const identity = await findProjectKey(env, project, session.keyHash);
   if (identity instanceof Response) return identity;
-  if (!identity || identity.scope !== "admin" || identity.id !== session.keyId) {
+  if (identity?.scope !== "admin" || identity.id !== session.keyId) {
     return problem("unauthorized", "the admin key behind this console session was revoked; sign in again");
   }
   return { name: `key:${identity.id}`, bootstrap: false };

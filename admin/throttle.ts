@@ -64,7 +64,11 @@ function countLocally(bucket: string, now: number): boolean {
 /** Counts one failure through the binding; true when the location has seen too many. */
 async function countEverywhere(env: Env, bucket: string): Promise<boolean> {
   try {
-    const { success } = await withDeadline(env.AUTH_FAILURE_LIMITER.limit({ key: `auth-fail:${bucket}` }), DEADLINE_MS.rateLimit, "auth failure limiter");
+    const { success } = await withDeadline(
+      env.AUTH_FAILURE_LIMITER.limit({ key: `auth-fail:${bucket}` }),
+      DEADLINE_MS.rateLimit,
+      "auth failure limiter",
+    );
     return !success;
   } catch (error) {
     // Memory still counts; a limiter that is down must not turn failures into 5xx.
@@ -79,9 +83,13 @@ function block(bucket: string, now: number): void {
 }
 
 function tooMany(retryAfterSeconds: number): Response {
-  return problem("too_many_requests", `too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s with a valid credential`, {
-    headers: { "retry-after": String(retryAfterSeconds) },
-  });
+  return problem(
+    "too_many_requests",
+    `too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s with a valid credential`,
+    {
+      headers: { "retry-after": String(retryAfterSeconds) },
+    },
+  );
 }
 
 /**

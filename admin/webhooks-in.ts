@@ -60,9 +60,13 @@ async function fire(call: Promise<Result<TriggerOutcome>>): Promise<Result<Trigg
     return await withDeadline(call, DEADLINE_MS.adminStoreCall, "trigger");
   } catch (error) {
     log("warn", "trigger-call-failed", { error });
-    return problem("unavailable", "the flag store did not confirm this trigger in time; it may or may not have fired: retry, or check the audit log", {
-      headers: { "retry-after": "5" },
-    });
+    return problem(
+      "unavailable",
+      "the flag store did not confirm this trigger in time; it may or may not have fired: retry, or check the audit log",
+      {
+        headers: { "retry-after": "5" },
+      },
+    );
   }
 }
 
@@ -80,10 +84,18 @@ const signed = adminRoute({
 defineRoute(hooks, signed, async (c) => {
   const project = c.req.param("project") ?? "";
   const body = await c.req.text();
-  const result = await fire(store(c.env, project).fireSignedTrigger(c.req.param("id") ?? "", body, c.req.header(SIGNATURE_HEADER) ?? null, reason(c.req.raw.headers)));
+  const result = await fire(
+    store(c.env, project).fireSignedTrigger(
+      c.req.param("id") ?? "",
+      body,
+      c.req.header(SIGNATURE_HEADER) ?? null,
+      reason(c.req.raw.headers),
+    ),
+  );
   if (result instanceof Response) return result;
   if (!result.ok) {
-    const failed = result.error.kind === "invalid" || result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;
+    const failed =
+      result.error.kind === "invalid" || result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;
     if (failed) return failed;
     return result.error.kind === "invalid" ? problem("unauthorized", result.error.detail) : storeProblem(result.error);
   }
@@ -91,7 +103,13 @@ defineRoute(hooks, signed, async (c) => {
   return c.json(result.value);
 });
 
-const secretUrl = adminRoute({ method: "post", path: "/projects/{project}/triggers/{token}", summary: "Fire a trigger by its secret URL", public: true, response: TriggerOutcomeSchema });
+const secretUrl = adminRoute({
+  method: "post",
+  path: "/projects/{project}/triggers/{token}",
+  summary: "Fire a trigger by its secret URL",
+  public: true,
+  response: TriggerOutcomeSchema,
+});
 defineRoute(hooks, secretUrl, async (c) => {
   const project = c.req.param("project") ?? "";
   const result = await fire(store(c.env, project).fireTrigger(hashKey(c.req.param("token") ?? ""), reason(c.req.raw.headers)));

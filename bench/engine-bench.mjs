@@ -45,7 +45,10 @@ async function speed(dir) {
     try {
       loaded.set(engine.id, { inline: engine.load(inline), segment: engine.load(segment) });
     } catch (error) {
-      out.engines[engine.id].error = String(error?.stack ?? error).split("\n").slice(0, 3).join(" | ");
+      out.engines[engine.id].error = String(error?.stack ?? error)
+        .split("\n")
+        .slice(0, 3)
+        .join(" | ");
     }
   }
   const usable = list.filter((e) => loaded.has(e.id));
@@ -62,15 +65,26 @@ async function speed(dir) {
           let i = pass * 1000;
           record(engine.id, `bulk_${encoding}_us`, (await measure(() => engine.bulk(sets[encoding], contexts[i++ % n]), quick)).p50 / 1e3);
           if (encoding === "segment" && engine.id !== "edgeflags") continue; // flagd substitutes $ref textually: same as inline
-          record(engine.id, `singleList_${encoding}_ns`, (await measure(() => engine.single(sets[encoding], listKey, contexts[i++ % n]), quick)).p50);
-          record(engine.id, `singleFractional_${encoding}_ns`, (await measure(() => engine.singleNumber(sets[encoding], fractionalKey, contexts[i++ % n]), quick)).p50);
+          record(
+            engine.id,
+            `singleList_${encoding}_ns`,
+            (await measure(() => engine.single(sets[encoding], listKey, contexts[i++ % n]), quick)).p50,
+          );
+          record(
+            engine.id,
+            `singleFractional_${encoding}_ns`,
+            (await measure(() => engine.singleNumber(sets[encoding], fractionalKey, contexts[i++ % n]), quick)).p50,
+          );
         }
         if (pass < 2) {
           record(engine.id, "loadInlineMs", ms((await measure(() => engine.load(inline), slow)).p50));
           record(engine.id, "loadSegmentMs", ms((await measure(() => engine.load(segment), slow)).p50));
         }
       } catch (error) {
-        out.engines[engine.id].error = String(error?.stack ?? error).split("\n").slice(0, 3).join(" | ");
+        out.engines[engine.id].error = String(error?.stack ?? error)
+          .split("\n")
+          .slice(0, 3)
+          .join(" | ");
       }
     }
   }
@@ -87,10 +101,19 @@ async function speed(dir) {
     const compiled = ours.engine.load(inline);
     let i = 0;
     const body = (ctx) =>
-      JSON.stringify({ flags: compiled.evaluateAll(ctx).map((r) => ours.mod.toOfrep(r)), metadata: { project: "bench", environment: "production", configVersion: 2 } });
+      JSON.stringify({
+        flags: compiled.evaluateAll(ctx).map((r) => ours.mod.toOfrep(r)),
+        metadata: { project: "bench", environment: "production", configVersion: 2 },
+      });
     out.response.edgeflags = {
       bodyBytes: Buffer.byteLength(body(contexts[0])),
-      us: (await measure(() => { const b = body(contexts[i++ % n]); return createHash("sha1").update(b).digest("base64url"); }, quick)).p50 / 1e3,
+      us:
+        (
+          await measure(() => {
+            const b = body(contexts[i++ % n]);
+            return createHash("sha1").update(b).digest("base64url");
+          }, quick)
+        ).p50 / 1e3,
       usNoEtag: (await measure(() => body(contexts[i++ % n]), quick)).p50 / 1e3,
     };
   }
@@ -100,12 +123,19 @@ async function speed(dir) {
     let i = 0;
     const body = (ctx) =>
       JSON.stringify({
-        flags: core.resolveAll(ctx).map((r) => r.errorCode
-          ? { key: r.flagKey, errorCode: r.errorCode, errorDetails: r.errorMessage, metadata: r.flagMetadata }
-          : { key: r.flagKey, value: r.value, reason: r.reason, variant: r.variant, metadata: r.flagMetadata }),
+        flags: core
+          .resolveAll(ctx)
+          .map((r) =>
+            r.errorCode
+              ? { key: r.flagKey, errorCode: r.errorCode, errorDetails: r.errorMessage, metadata: r.flagMetadata }
+              : { key: r.flagKey, value: r.value, reason: r.reason, variant: r.variant, metadata: r.flagMetadata },
+          ),
         metadata: core.getFlagSetMetadata(),
       });
-    out.response["flagd-interp"] = { bodyBytes: Buffer.byteLength(body(contexts[0])), us: (await measure(() => body(contexts[i++ % n]), quick)).p50 / 1e3 };
+    out.response["flagd-interp"] = {
+      bodyBytes: Buffer.byteLength(body(contexts[0])),
+      us: (await measure(() => body(contexts[i++ % n]), quick)).p50 / 1e3,
+    };
   }
 
   // Do the engines agree? Compare every flag's value on the first 1,000 contexts.
@@ -115,10 +145,14 @@ async function speed(dir) {
       const a = ours.engine.load(inline);
       const b = interp.load(inline);
       const c = ours.engine.load(segment);
-      let compared = 0, differ = 0, segmentDiffer = 0;
+      let compared = 0,
+        differ = 0,
+        segmentDiffer = 0;
       const examples = [];
       for (const ctx of contexts.slice(0, 1000)) {
-        const va = ours.engine.values(a, ctx), vb = interp.values(b, ctx), vc = ours.engine.values(c, ctx);
+        const va = ours.engine.values(a, ctx),
+          vb = interp.values(b, ctx),
+          vc = ours.engine.values(c, ctx);
         for (const [key, value] of vb) {
           compared++;
           if (JSON.stringify(va.get(key)) !== JSON.stringify(value)) {
@@ -144,7 +178,10 @@ async function memory(engineId, file) {
   const text = readFileSync(file, "utf8"); // held throughout, so the source text is not counted
   // Warm the code paths on a throwaway load so compiled code is not counted either.
   engine.load(text);
-  const settle = () => { for (let i = 0; i < 4; i++) globalThis.gc(); return process.memoryUsage().heapUsed; };
+  const settle = () => {
+    for (let i = 0; i < 4; i++) globalThis.gc();
+    return process.memoryUsage().heapUsed;
+  };
   const before = settle();
   const loaded = engine.load(text);
   const after = settle();
@@ -176,7 +213,15 @@ async function cold(engineId, file, kind = "flagset") {
     // The same validation once more in this process: how much of it was first-use cost.
     mod.SnapshotSchema.safeParse(json);
     const schemaAgainMs = performance.now() - t3;
-    return { totalMs: t3 - t0, parseMs: tp - t0, schemaMs: t1 - tp, schemaAgainMs, compileMs: t2 - t1, firstEvalMs: t3 - t2, flags: results.length };
+    return {
+      totalMs: t3 - t0,
+      parseMs: tp - t0,
+      schemaMs: t1 - tp,
+      schemaAgainMs,
+      compileMs: t2 - t1,
+      firstEvalMs: t3 - t2,
+      flags: results.length,
+    };
   }
   const { list } = await engines();
   const engine = list.find((e) => e.id === engineId);
@@ -189,5 +234,6 @@ async function cold(engineId, file, kind = "flagset") {
   return { totalMs: t2 - t0, loadMs: t1 - t0, firstEvalMs: t2 - t1, flags: results.length };
 }
 
-const result = mode === "speed" ? await speed(args[0]) : mode === "memory" ? await memory(args[0], args[1]) : await cold(args[0], args[1], args[2]);
+const result =
+  mode === "speed" ? await speed(args[0]) : mode === "memory" ? await memory(args[0], args[1]) : await cold(args[0], args[1], args[2]);
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -32,7 +32,12 @@ export async function flagdEngines() {
       return core.resolveAll(ctx);
     },
     values(core, ctx) {
-      return new Map(core.resolveAll(ctx).filter((r) => !r.errorCode && r.value !== undefined).map((r) => [r.flagKey, r.value]));
+      return new Map(
+        core
+          .resolveAll(ctx)
+          .filter((r) => !r.errorCode && r.value !== undefined)
+          .map((r) => [r.flagKey, r.value]),
+      );
     },
   });
   return [
@@ -64,7 +69,12 @@ export async function ourEngine() {
         return compiled.evaluateAll(ctx);
       },
       values(compiled, ctx) {
-        return new Map(compiled.evaluateAll(ctx).filter((r) => r.kind === "value").map((r) => [r.key, r.value]));
+        return new Map(
+          compiled
+            .evaluateAll(ctx)
+            .filter((r) => r.kind === "value")
+            .map((r) => [r.key, r.value]),
+        );
       },
     },
   };

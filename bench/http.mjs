@@ -123,7 +123,10 @@ export function oursConfig({ out, modulePath, port, kvPort, doStorageDir, name =
     ...Object.entries({ ...declared.vars, ...vars }).map(([k, v]) => ({ name: k, text: v })),
     // Every secret at least 32 characters (the Worker refuses shorter admin tokens and signing
     // secrets); SIGNING_SECRET bound even where wrangler.toml does not require it yet.
-    ...[...new Set([...declared.secrets, "SIGNING_SECRET"])].map((k) => ({ name: k, text: k === "ADMIN_TOKEN" ? ADMIN_TOKEN : `bench-${k.toLowerCase()}-not-a-secret-0001` })),
+    ...[...new Set([...declared.secrets, "SIGNING_SECRET"])].map((k) => ({
+      name: k,
+      text: k === "ADMIN_TOKEN" ? ADMIN_TOKEN : `bench-${k.toLowerCase()}-not-a-secret-0001`,
+    })),
   ];
   return writeConfig({ dir: out, name, modulePath, port, bindings, durableObjects: declared.durableObjects, kvServices, doStorageDir });
 }
@@ -192,7 +195,10 @@ export async function savePublishedSnapshots({ servers, out, workloadDir }) {
     const segment = readFileSync(join(workloadDir, "flags-segment.json"), "utf8");
     const versions = {};
     await provision(servers.ours.url, SEGMENT_PROJECT, segment, versions);
-    for (const [encoding, project] of [["inline", PROJECT], ["segment", SEGMENT_PROJECT]]) {
+    for (const [encoding, project] of [
+      ["inline", PROJECT],
+      ["segment", SEGMENT_PROJECT],
+    ]) {
       const key = encodeURIComponent(`snapshot:${project}:production`);
       // Wait (bounded) until KV holds a snapshot with the whole flag set, not the empty first version.
       let text = null;
@@ -233,28 +239,44 @@ export async function runLoad({ servers, workloadDir, rounds, seconds, warmupSec
   const listKey = meta.groupKeys.list[0];
   const varying = contexts.map((context) => JSON.stringify({ context }));
   // A context whose customerId is not in the list: the common case, and a full scan for flagd-core.
-  const fixed = [JSON.stringify({ context: { targetingKey: "user-fixed", customerId: "cust-notinlist", country: "DE", plan: "pro", email: "x@example.com" } })];
+  const fixed = [
+    JSON.stringify({
+      context: { targetingKey: "user-fixed", customerId: "cust-notinlist", country: "DE", plan: "pro", email: "x@example.com" },
+    }),
+  ];
   const scenarios = [
     { id: "bulk-fixed", label: "bulk, fixed context", path: "/ofrep/v1/evaluate/flags", bodies: fixed },
     { id: "bulk-varying", label: "bulk, context changes every request", path: "/ofrep/v1/evaluate/flags", bodies: varying },
-    { id: "single-varying", label: `single (${listKey}), context changes every request`, path: `/ofrep/v1/evaluate/flags/${listKey}`, bodies: varying },
+    {
+      id: "single-varying",
+      label: `single (${listKey}), context changes every request`,
+      path: `/ofrep/v1/evaluate/flags/${listKey}`,
+      bodies: varying,
+    },
   ];
   const targets = [["baseline", servers.baseline, {}]];
   if (servers.ours) targets.push(["ours", servers.ours, { authorization: `Bearer ${servers.oursKey}` }]);
   const samples = { ceiling: [], ceilingBig: [] };
 
   for (const scenario of scenarios) {
-    for (const [name, server, headers] of targets) {
-      await load({ url: server.url + scenario.path, method: "POST", headers, bodies: scenario.bodies, seconds: warmupSeconds, maxRequests: 50_000 });
+    for (const [, server, headers] of targets) {
+      await load({
+        url: server.url + scenario.path,
+        method: "POST",
+        headers,
+        bodies: scenario.bodies,
+        seconds: warmupSeconds,
+        maxRequests: 50_000,
+      });
     }
   }
-  await load({ url: servers.ceiling.url + "/", seconds: warmupSeconds, maxRequests: 50_000 });
-  await load({ url: servers.ceiling.url + "/big", method: "POST", bodies: fixed, seconds: warmupSeconds, maxRequests: 50_000 });
+  await load({ url: `${servers.ceiling.url}/`, seconds: warmupSeconds, maxRequests: 50_000 });
+  await load({ url: `${servers.ceiling.url}/big`, method: "POST", bodies: fixed, seconds: warmupSeconds, maxRequests: 50_000 });
 
   for (let round = 0; round < rounds; round++) {
-    const c = await load({ url: servers.ceiling.url + "/", seconds });
+    const c = await load({ url: `${servers.ceiling.url}/`, seconds });
     samples.ceiling.push(c);
-    const cb = await load({ url: servers.ceiling.url + "/big", method: "POST", bodies: fixed, seconds });
+    const cb = await load({ url: `${servers.ceiling.url}/big`, method: "POST", bodies: fixed, seconds });
     samples.ceilingBig.push(cb);
     log(`  round ${round + 1}/${rounds}: ceiling ${Math.round(c.rps)} req/s, ceiling with a 30 kB body ${Math.round(cb.rps)} req/s`);
     for (const scenario of scenarios) {
@@ -262,7 +284,9 @@ export async function runLoad({ servers, workloadDir, rounds, seconds, warmupSec
       for (const [name, server, headers] of order) {
         const r = await load({ url: server.url + scenario.path, method: "POST", headers, bodies: scenario.bodies, seconds });
         (samples[`${scenario.id}:${name}`] ??= []).push(r);
-        log(`  round ${round + 1}/${rounds}: ${scenario.id} ${name} ${Math.round(r.rps)} req/s p50 ${r.p50} ms p99 ${r.p99} ms${r.non2xx ? ` non2xx ${r.non2xx}` : ""}${r.errors ? ` errors ${r.errors}` : ""}`);
+        log(
+          `  round ${round + 1}/${rounds}: ${scenario.id} ${name} ${Math.round(r.rps)} req/s p50 ${r.p50} ms p99 ${r.p99} ms${r.non2xx ? ` non2xx ${r.non2xx}` : ""}${r.errors ? ` errors ${r.errors}` : ""}`,
+        );
       }
     }
   }

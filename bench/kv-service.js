@@ -21,7 +21,10 @@ export default {
     if (request.method === "GET" && url.pathname === "/") {
       const prefix = url.searchParams.get("prefix") ?? "";
       const limit = Number(url.searchParams.get("key_count_limit") ?? 1000);
-      const keys = [...store.keys()].filter((k) => k.startsWith(prefix)).sort().slice(0, limit);
+      const keys = [...store.keys()]
+        .filter((k) => k.startsWith(prefix))
+        .sort()
+        .slice(0, limit);
       return Response.json({
         keys: keys.map((name) => ({ name, metadata: store.get(name).metadata ?? undefined })),
         list_complete: true,

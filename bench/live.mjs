@@ -50,7 +50,10 @@ function percentile(values, p) {
 
 const cleanups = [];
 async function cleanup() {
-  while (cleanups.length) await cleanups.pop()().catch(() => undefined);
+  while (cleanups.length)
+    await cleanups
+      .pop()()
+      .catch(() => undefined);
 }
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
@@ -69,12 +72,34 @@ async function startWorker() {
   const state = mkdtempSync(join(tmpdir(), "edgeflags-bench-live-"));
   const child = spawn(
     join(ROOT, "node_modules", ".bin", "wrangler"),
-    ["dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--var", `ADMIN_TOKEN:${token}`, "--var", `SIGNING_SECRET:${signingSecret}`, "--show-interactive-dev-session=false"],
-    { cwd: ROOT, env: { ...process.env, ADMIN_TOKEN: token, SIGNING_SECRET: signingSecret, WRANGLER_SEND_METRICS: "false", CI: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    [
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      state,
+      "--var",
+      `ADMIN_TOKEN:${token}`,
+      "--var",
+      `SIGNING_SECRET:${signingSecret}`,
+      "--show-interactive-dev-session=false",
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ADMIN_TOKEN: token, SIGNING_SECRET: signingSecret, WRANGLER_SEND_METRICS: "false", CI: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
   );
   let output = "";
-  child.stdout.on("data", (c) => { output += c; });
-  child.stderr.on("data", (c) => { output += c; });
+  child.stdout.on("data", (c) => {
+    output += c;
+  });
+  child.stderr.on("data", (c) => {
+    output += c;
+  });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   cleanups.push(async () => {
     if (child.exitCode === null) {
@@ -130,7 +155,9 @@ function listen(url, onEvent) {
       res.resume();
       return;
     }
-    res.on("end", () => { ended += 1; });
+    res.on("end", () => {
+      ended += 1;
+    });
     res.setEncoding("utf8");
     res.on("data", (chunk) => {
       const at = performance.now();
@@ -161,12 +188,14 @@ async function fanOut({ admin, streamUrl }) {
     const waiting = new Map(); // version → { t0, left, latencies, done }
     const listeners = [];
     for (let i = 0; i < n; i++) {
-      listeners.push(listen(streamUrl, (version, at) => {
-        const write = waiting.get(version);
-        if (!write) return;
-        write.latencies.push(at - write.t0);
-        if (--write.left === 0) write.done();
-      }));
+      listeners.push(
+        listen(streamUrl, (version, at) => {
+          const write = waiting.get(version);
+          if (!write) return;
+          write.latencies.push(at - write.t0);
+          if (--write.left === 0) write.done();
+        }),
+      );
     }
     const connectStart = performance.now();
     await Promise.all(listeners.map((l) => l.ready));
@@ -176,13 +205,16 @@ async function fanOut({ admin, streamUrl }) {
     let missed = 0;
     for (let w = 0; w < WRITES_PER_N; w++) {
       let done;
-      const finished = new Promise((resolve) => { done = resolve; });
+      const finished = new Promise((resolve) => {
+        done = resolve;
+      });
       // Events can beat the admin response: register the version this write will commit first.
       const expected = (await currentVersion(admin)) + 1;
       const entry = { t0: performance.now(), left: n, latencies: [], done };
       waiting.set(expected, entry);
       const res = await admin("POST", `/projects/${PROJECT}/environments/production/flags/kill-switch/toggle`);
-      if (res.status !== 200 || res.body.version !== expected) throw new Error(`toggle: ${res.status}, version ${res.body?.version} (expected ${expected})`);
+      if (res.status !== 200 || res.body.version !== expected)
+        throw new Error(`toggle: ${res.status}, version ${res.body?.version} (expected ${expected})`);
       await Promise.race([finished, sleep(DELIVERY_TIMEOUT_MS)]);
       missed += entry.left;
       if (entry.left > 0) log(`  write ${w}: ${entry.left} of ${n} listeners missed it; streams ended so far: ${ended}`);
@@ -214,7 +246,10 @@ async function launchChromium() {
     .filter((arg) => !insecure.includes(arg))
     .map((arg) => {
       if (!arg.startsWith("--disable-features=")) return arg;
-      const kept = arg.slice("--disable-features=".length).split(",").filter((f) => f !== "IsolateOrigins" && f !== "site-per-process");
+      const kept = arg
+        .slice("--disable-features=".length)
+        .split(",")
+        .filter((f) => f !== "IsolateOrigins" && f !== "site-per-process");
       return kept.length ? `--disable-features=${kept.join(",")}` : null;
     })
     .filter(Boolean);
@@ -224,10 +259,17 @@ async function launchChromium() {
 async function browserVisible({ admin, base, key }) {
   log("browser: bundling the page, launching Chromium");
   const esbuild = await import("esbuild");
-  const bundle = (await esbuild.build({
-    entryPoints: [join(ROOT, "test", "browser", "fixtures", "live-page.ts")],
-    bundle: true, format: "iife", platform: "browser", target: "chrome120", write: false, logLevel: "silent",
-  })).outputFiles[0].text;
+  const bundle = (
+    await esbuild.build({
+      entryPoints: [join(ROOT, "test", "browser", "fixtures", "live-page.ts")],
+      bundle: true,
+      format: "iife",
+      platform: "browser",
+      target: "chrome120",
+      write: false,
+      logLevel: "silent",
+    })
+  ).outputFiles[0].text;
   const port = await freePort();
   const server = createHttpServer((req, res) => {
     if (req.url === "/page.js") {
@@ -235,7 +277,9 @@ async function browserVisible({ admin, base, key }) {
       res.end(bundle);
     } else {
       res.writeHead(200, { "content-type": "text/html" });
-      res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>live</title></head><body><script src="/page.js"></script></body></html>`);
+      res.end(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>live</title></head><body><script src="/page.js"></script></body></html>`,
+      );
     }
   });
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
@@ -259,7 +303,13 @@ async function browserVisible({ admin, base, key }) {
     await sleep(200);
   }
   const { bulk } = await page.evaluate(() => globalThis.live.log());
-  return { writes: BROWSER_WRITES, p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), bulkRequests: bulk.length };
+  return {
+    writes: BROWSER_WRITES,
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    max: Math.max(...samples),
+    bulkRequests: bulk.length,
+  };
 }
 
 function render(result) {
@@ -268,7 +318,7 @@ function render(result) {
     MARK_BEGIN,
     "## Live updates: OFREP event streams (bench/live.mjs)",
     "",
-    `Measured ${result.date} in ${result.elapsedS.toFixed(0)} s on ${result.machine}; Node ${process.version}. One Worker on 127.0.0.1 served by ${process.env.LIVE_HARNESS ?? "\`wrangler dev\`"} (local KV and Durable Objects, \`STREAM_SHARDS\` = 1: every stream on one broadcaster). Latency runs from just before the admin toggle is sent to the moment the event's bytes reach the listener; it includes the admin write, the FlagStore commit, the alarm running the \`notify\` outbox row, the broadcaster's fan-out over hibernatable WebSockets and the edge Worker writing the SSE event.`,
+    `Measured ${result.date} in ${result.elapsedS.toFixed(0)} s on ${result.machine}; Node ${process.version}. One Worker on 127.0.0.1 served by ${process.env.LIVE_HARNESS ?? "`wrangler dev`"} (local KV and Durable Objects, \`STREAM_SHARDS\` = 1: every stream on one broadcaster). Latency runs from just before the admin toggle is sent to the moment the event's bytes reach the listener; it includes the admin write, the FlagStore commit, the alarm running the \`notify\` outbox row, the broadcaster's fan-out over hibernatable WebSockets and the edge Worker writing the SSE event.`,
     "",
     "| listeners | writes | deliveries | missed | connect all (ms) | p50 (ms) | p99 (ms) | max (ms) | target | |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
@@ -287,7 +337,10 @@ function render(result) {
 }
 
 async function main() {
-  const result = { date: new Date().toISOString(), machine: `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB` };
+  const result = {
+    date: new Date().toISOString(),
+    machine: `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`,
+  };
   log(process.env.LIVE_BASE ? `measuring the Worker at ${process.env.LIVE_BASE}` : "starting wrangler dev");
   const { base, admin } = await startWorker();
   const created = await admin("PUT", `/projects/${PROJECT}`, { environments: ["production"] });
@@ -297,7 +350,11 @@ async function main() {
   const key = (await admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "client" })).body.key;
   let streamUrl = null;
   for (let i = 0; i < 200 && !streamUrl; i++) {
-    const res = await fetch(`${base}/ofrep/v1/evaluate/flags`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: "{}" });
+    const res = await fetch(`${base}/ofrep/v1/evaluate/flags`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: "{}",
+    });
     if (res.ok) streamUrl = (await res.json()).eventStreams?.[0]?.url ?? null;
     else await sleep(100);
   }
@@ -315,9 +372,10 @@ async function main() {
   const current = existsSync(file) ? readFileSync(file, "utf8") : "# edgeflags benchmark results\n";
   const begin = current.indexOf(MARK_BEGIN);
   const end = current.indexOf(MARK_END);
-  const next = begin >= 0 && end > begin
-    ? `${current.slice(0, begin)}${section}${current.slice(end + MARK_END.length)}`
-    : `${current.trimEnd()}\n\n${section}\n`;
+  const next =
+    begin >= 0 && end > begin
+      ? `${current.slice(0, begin)}${section}${current.slice(end + MARK_END.length)}`
+      : `${current.trimEnd()}\n\n${section}\n`;
   writeFileSync(file, next);
   log(`done in ${result.elapsedS.toFixed(0)} s; section written to bench/RESULTS.md`);
 }

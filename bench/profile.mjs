@@ -19,7 +19,11 @@ const [which = "ours", route = "bulk", secondsArg = "5"] = process.argv.slice(2)
 const seconds = Math.min(Number(secondsArg) || 5, 30);
 const workloadDir = join(OUT, "workload");
 
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => { killAll(); process.exit(130); });
+for (const signal of ["SIGINT", "SIGTERM"])
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
 process.on("exit", killAll);
 
 async function cdp(wsUrl) {
@@ -80,10 +84,22 @@ export function topSelf(profile, sourceMap, limit = 20) {
       }
     }
     add(fns, file ? `${name} @ ${file}:${line}` : name, dt);
-    const group = !file ? name : file.startsWith("hono/") ? "hono" : file.startsWith("zod/") ? "zod" : file.startsWith("node-internal") ? "node-internal (workerd's node:* polyfills)" : file;
+    const group = !file
+      ? name
+      : file.startsWith("hono/")
+        ? "hono"
+        : file.startsWith("zod/")
+          ? "zod"
+          : file.startsWith("node-internal")
+            ? "node-internal (workerd's node:* polyfills)"
+            : file;
     add(files, group, dt);
   });
-  const top = (map) => [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([name, us]) => ({ name, share: us / total, ms: us / 1000 }));
+  const top = (map) =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([name, us]) => ({ name, share: us / total, ms: us / 1000 }));
   return { functions: top(fns), files: top(files) };
 }
 
@@ -109,7 +125,11 @@ async function main() {
       return r.json();
     };
     await call("PUT", `/admin/v1/projects/${PROJECT}`, { environments: ["production"] });
-    await call("PUT", `/admin/v1/projects/${PROJECT}/environments/production/flagd`, readFileSync(join(workloadDir, "flags-inline.json"), "utf8"));
+    await call(
+      "PUT",
+      `/admin/v1/projects/${PROJECT}/environments/production/flagd`,
+      readFileSync(join(workloadDir, "flags-inline.json"), "utf8"),
+    );
     headers.authorization = `Bearer ${(await call("POST", `/admin/v1/projects/${PROJECT}/environments/production/keys`, { scope: "client" })).key}`;
   }
   const contexts = JSON.parse(readFileSync(join(workloadDir, "contexts.json"), "utf8"));
@@ -133,7 +153,9 @@ async function main() {
   const mapFile = `${modulePath}.map`;
   const sourceMap = existsSync(mapFile) ? new SourceMap(JSON.parse(readFileSync(mapFile, "utf8"))) : null;
   const top = topSelf(profile, sourceMap);
-  console.log(`${which} ${route}: ${Math.round(result.rps)} req/s under the profiler (p50 ${result.p50} ms, p99 ${result.p99} ms); profile: ${file}`);
+  console.log(
+    `${which} ${route}: ${Math.round(result.rps)} req/s under the profiler (p50 ${result.p50} ms, p99 ${result.p99} ms); profile: ${file}`,
+  );
   console.log("self time by source file (idle = waiting for requests):");
   for (const t of top.files) console.log(`  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.name}`);
   console.log("self time, top functions:");

@@ -76,7 +76,9 @@ async function bundleEngine() {
   try {
     // The snapshot schema too, so the cold path can validate a published snapshot as the edge does.
     // and the OFREP wire mapper, to time building a bulk response body outside HTTP.
-    await attempt(`${engine}export { SnapshotSchema } from "./durable-objects/snapshot.ts";\nexport { toOfrep } from "./worker/ofrep-wire.ts";\n`);
+    await attempt(
+      `${engine}export { SnapshotSchema } from "./durable-objects/snapshot.ts";\nexport { toOfrep } from "./worker/ofrep-wire.ts";\n`,
+    );
     return { ok: true, withSchema: true };
   } catch {
     try {
@@ -110,7 +112,9 @@ function machine() {
     node: process.version,
     workerd: (workerd.stdout ?? "").trim() || "?",
     packages: Object.fromEntries(
-      ["@openfeature/flagd-core", "@openfeature/core", "json-logic-engine", "hono", "wrangler", "esbuild", "mitata", "autocannon"].map((p) => [p, version(p)]),
+      ["@openfeature/flagd-core", "@openfeature/core", "json-logic-engine", "hono", "wrangler", "esbuild", "mitata", "autocannon"].map(
+        (p) => [p, version(p)],
+      ),
     ),
     date: new Date().toISOString(),
     loadAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
@@ -137,12 +141,18 @@ async function main() {
   result.memory = {};
   for (const engine of ["edgeflags", "flagd-interp", "flagd-codegen"]) {
     for (const encoding of ["inline", "segment"]) {
-      result.memory[`${engine}:${encoding}`] = node(["--expose-gc", "bench/engine-bench.mjs", "memory", engine, join(workloadDir, `flags-${encoding}.json`)], { timeout: 60_000 });
+      result.memory[`${engine}:${encoding}`] = node(
+        ["--expose-gc", "bench/engine-bench.mjs", "memory", engine, join(workloadDir, `flags-${encoding}.json`)],
+        { timeout: 60_000 },
+      );
     }
   }
 
   log("bundling the Workers with wrangler deploy --dry-run");
-  const baselineBundle = bundleWorker({ config: join(ROOT, "bench", "baseline-worker", "wrangler.toml"), outdir: join(OUT, "baseline-dist") });
+  const baselineBundle = bundleWorker({
+    config: join(ROOT, "bench", "baseline-worker", "wrangler.toml"),
+    outdir: join(OUT, "baseline-dist"),
+  });
   const oursBundle = bundleWorker({ config: join(ROOT, "wrangler.toml"), outdir: join(OUT, "worker-dist") });
   result.bundle = { ours: { ...oursBundle, log: undefined }, baseline: { ...baselineBundle, log: undefined } };
   if (!baselineBundle.ok) throw new Error(`baseline Worker did not bundle: ${baselineBundle.reason}`);
@@ -171,7 +181,12 @@ async function main() {
           cwd: ROOT,
           stdio: "inherit",
           timeout: 600_000,
-          env: { ...process.env, LIVE_BASE: servers.ours.url, LIVE_TOKEN: ADMIN_TOKEN, LIVE_HARNESS: "`workerd serve` (the bundle, no wrangler dev proxy in front)" },
+          env: {
+            ...process.env,
+            LIVE_BASE: servers.ours.url,
+            LIVE_TOKEN: ADMIN_TOKEN,
+            LIVE_HARNESS: "`workerd serve` (the bundle, no wrangler dev proxy in front)",
+          },
         });
       }
     } else {
@@ -190,15 +205,22 @@ async function main() {
   for (const encoding of ["inline", "segment"]) {
     for (const engine of ["edgeflags", "flagd-interp"]) {
       const runs = [];
-      for (let i = 0; i < reps; i++) runs.push(node(["bench/engine-bench.mjs", "cold", engine, join(workloadDir, `flags-${encoding}.json`)], { timeout: 60_000 }));
+      for (let i = 0; i < reps; i++)
+        runs.push(node(["bench/engine-bench.mjs", "cold", engine, join(workloadDir, `flags-${encoding}.json`)], { timeout: 60_000 }));
       const ok = runs.filter((r) => !r.skipped);
       result.cold[`${engine}:${encoding}`] = ok.length
-        ? { totalMs: median(ok.map((r) => r.totalMs)), loadMs: median(ok.map((r) => r.loadMs)), firstEvalMs: median(ok.map((r) => r.firstEvalMs)), runs: ok.length }
+        ? {
+            totalMs: median(ok.map((r) => r.totalMs)),
+            loadMs: median(ok.map((r) => r.loadMs)),
+            firstEvalMs: median(ok.map((r) => r.firstEvalMs)),
+            runs: ok.length,
+          }
         : { skipped: runs[0]?.skipped };
     }
     if (published[encoding]?.file) {
       const runs = [];
-      for (let i = 0; i < reps; i++) runs.push(node(["bench/engine-bench.mjs", "cold", "edgeflags", published[encoding].file, "snapshot"], { timeout: 60_000 }));
+      for (let i = 0; i < reps; i++)
+        runs.push(node(["bench/engine-bench.mjs", "cold", "edgeflags", published[encoding].file, "snapshot"], { timeout: 60_000 }));
       const ok = runs.filter((r) => !r.skipped);
       result.cold[`published:${encoding}`] = ok.length
         ? {
@@ -213,13 +235,17 @@ async function main() {
           }
         : { skipped: runs[0]?.skipped };
     } else {
-      result.cold[`published:${encoding}`] = { skipped: published[encoding]?.skipped ?? published.error ?? "no published snapshot (our Worker did not run)" };
+      result.cold[`published:${encoding}`] = {
+        skipped: published[encoding]?.skipped ?? published.error ?? "no published snapshot (our Worker did not run)",
+      };
     }
   }
 
   const profileWanted = process.env.BENCH_PROFILE === "1" && result.http?.scenarios && !result.http.oursSkipped;
   if (profileWanted && Date.now() - started > 230_000) {
-    result.profiles = { all: { skipped: "the run already took over 230 s; skipped to stay within 5 minutes (run bench/profile.mjs alone)" } };
+    result.profiles = {
+      all: { skipped: "the run already took over 230 s; skipped to stay within 5 minutes (run bench/profile.mjs alone)" },
+    };
   } else if (profileWanted) {
     result.profiles = {};
     for (const route of ["bulk", "single"]) {

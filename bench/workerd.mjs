@@ -107,7 +107,13 @@ export function bundleWorker({ config, outdir }) {
   const log = `${run.stdout ?? ""}${run.stderr ?? ""}`.replace(/\u001b\[[0-9;]*m/g, "");
   const file = join(outdir, "index.js");
   if (run.status !== 0 || !existsSync(file)) {
-    const reason = log.split("\n").map((l) => l.replace(/^[\s✘]*\[ERROR\]\s*/, "").trim()).filter((l) => /error|could not|failed/i.test(l)).slice(0, 3).join("; ").replace(/:;/g, ":");
+    const reason = log
+      .split("\n")
+      .map((l) => l.replace(/^[\s✘]*\[ERROR\]\s*/, "").trim())
+      .filter((l) => /error|could not|failed/i.test(l))
+      .slice(0, 3)
+      .join("; ")
+      .replace(/:;/g, ":");
     return { ok: false, reason: reason || `wrangler exited ${run.status}`, log };
   }
   const bytes = readFileSync(file);
@@ -155,7 +161,6 @@ const kv${i} :Workerd.Worker = (
   durableObjectNamespaces = [ ${durableObjects.map((d) => `(className = "${d.className}", uniqueKey = "edgeflags-bench-${d.className}", enableSql = ${d.sql ? "true" : "false"})`).join(", ")} ],
   durableObjectStorage = ${doStorageDir ? `(localDisk = "do-storage")` : "(inMemory = void)"},`
     : "";
-  let diskService = "";
   if (doStorageDir) {
     // SQLite-backed Durable Objects need disk storage: a disk service over a scratch directory.
     rmSync(doStorageDir, { recursive: true, force: true });
@@ -217,5 +222,7 @@ export async function startWorkerd({ name, config, port, readyPath = "/health", 
   if (child.exitCode === null) child.kill("SIGTERM");
   children.delete(child);
   const lines = log.trim().split("\n").filter(Boolean);
-  throw new Error(`workerd (${name}) did not answer ${readyPath} within ${timeoutMs} ms${lines.length ? `: ${lines.slice(-3).join(" | ")}` : ""}`);
+  throw new Error(
+    `workerd (${name}) did not answer ${readyPath} within ${timeoutMs} ms${lines.length ? `: ${lines.slice(-3).join(" | ")}` : ""}`,
+  );
 }

@@ -22,8 +22,38 @@ export const COUNTS = { plain: 120, list: 40, attribute: 20, multivariate: 20, i
 export const LIST_HIT_RATE = 0.2;
 export const SEGMENT_NAME = "vip-customers";
 
-const COUNTRIES = ["US", "CA", "MX", "BR", "AR", "GB", "IE", "FR", "DE", "NL", "BE", "ES", "PT", "IT", "CH", "AT",
-  "SE", "NO", "DK", "FI", "PL", "CZ", "JP", "KR", "CN", "IN", "SG", "AU", "NZ", "ZA"];
+const COUNTRIES = [
+  "US",
+  "CA",
+  "MX",
+  "BR",
+  "AR",
+  "GB",
+  "IE",
+  "FR",
+  "DE",
+  "NL",
+  "BE",
+  "ES",
+  "PT",
+  "IT",
+  "CH",
+  "AT",
+  "SE",
+  "NO",
+  "DK",
+  "FI",
+  "PL",
+  "CZ",
+  "JP",
+  "KR",
+  "CN",
+  "IN",
+  "SG",
+  "AU",
+  "NZ",
+  "ZA",
+];
 const PLANS = ["free", "starter", "pro", "enterprise"];
 const DOMAINS = ["example.com", "acme.io", "globex.net", "initech.org", "umbrella.co", "hooli.com", "mail.test"];
 
@@ -44,7 +74,9 @@ function pick(random, list) {
 }
 
 function customerId(random) {
-  return `cust-${Math.floor(random() * 1e8).toString(36).padStart(6, "0")}`;
+  return `cust-${Math.floor(random() * 1e8)
+    .toString(36)
+    .padStart(6, "0")}`;
 }
 
 /**
@@ -74,7 +106,12 @@ export function generateWorkload(seed = SEED) {
     });
   }
 
-  const listElse = { fractional: [["B", 50], ["C", 50]] };
+  const listElse = {
+    fractional: [
+      ["B", 50],
+      ["C", 50],
+    ],
+  };
   for (let i = 0; i < COUNTS.list; i++) {
     const variants = { A: "treatment-a", B: "treatment-b", C: "control" };
     add(
@@ -94,9 +131,12 @@ export function generateWorkload(seed = SEED) {
       defaultVariant: "standard",
       targeting: {
         if: [
-          { in: [{ var: "country" }, countries] }, "regional",
-          { "==": [{ var: "plan" }, "enterprise"] }, "enterprise",
-          { ends_with: [{ var: "email" }, `@${domain}`] }, "staff",
+          { in: [{ var: "country" }, countries] },
+          "regional",
+          { "==": [{ var: "plan" }, "enterprise"] },
+          "enterprise",
+          { ends_with: [{ var: "email" }, `@${domain}`] },
+          "staff",
           "standard",
         ],
       },
@@ -108,7 +148,13 @@ export function generateWorkload(seed = SEED) {
       state: "ENABLED",
       variants: { small: 10, medium: 30, large: 60 },
       defaultVariant: "small",
-      targeting: { fractional: [["small", 10], ["medium", 30], ["large", 60]] },
+      targeting: {
+        fractional: [
+          ["small", 10],
+          ["medium", 30],
+          ["large", 60],
+        ],
+      },
       metadata: { owner: "growth" },
     });
   }

@@ -6,13 +6,15 @@
  */
 import { z } from "@hono/zod-openapi";
 
-export const ProblemSchema = z.object({
-  status: z.number(),
-  title: z.string().optional(),
-  detail: z.string(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-  currentVersion: z.number().optional(),
-}).openapi("Problem");
+export const ProblemSchema = z
+  .object({
+    status: z.number(),
+    title: z.string().optional(),
+    detail: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    currentVersion: z.number().optional(),
+  })
+  .openapi("Problem");
 export type ApiProblem = z.infer<typeof ProblemSchema>;
 
 /**
@@ -23,26 +25,30 @@ export const JsonValueSchema = z.json().openapi("JsonValue", { description: "Any
 const Json = JsonValueSchema;
 const Metadata = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
-export const ProjectSchema = z.object({
-  project: z.string(),
-  environments: z.array(z.object({ name: z.string(), version: z.number(), updatedAt: z.string(), flagCount: z.number() })),
-}).openapi("Project");
+export const ProjectSchema = z
+  .object({
+    project: z.string(),
+    environments: z.array(z.object({ name: z.string(), version: z.number(), updatedAt: z.string(), flagCount: z.number() })),
+  })
+  .openapi("Project");
 export type ProjectView = z.infer<typeof ProjectSchema>;
 
-export const FlagSchema = z.object({
-  key: z.string(),
-  environment: z.string(),
-  version: z.number(),
-  updatedAt: z.string(),
-  updatedBy: z.string(),
-  state: z.enum(["ENABLED", "DISABLED"]),
-  variants: z.record(z.string(), Json),
-  defaultVariant: z.string().nullish(),
-  targeting: Json.optional(),
-  metadata: Metadata.optional(),
-  /** On a write: false when it changed nothing (no new version, nothing audited or announced). */
-  changed: z.boolean().optional(),
-}).openapi("Flag");
+export const FlagSchema = z
+  .object({
+    key: z.string(),
+    environment: z.string(),
+    version: z.number(),
+    updatedAt: z.string(),
+    updatedBy: z.string(),
+    state: z.enum(["ENABLED", "DISABLED"]),
+    variants: z.record(z.string(), Json),
+    defaultVariant: z.string().nullish(),
+    targeting: Json.optional(),
+    metadata: Metadata.optional(),
+    /** On a write: false when it changed nothing (no new version, nothing audited or announced). */
+    changed: z.boolean().optional(),
+  })
+  .openapi("Flag");
 export type FlagView = z.infer<typeof FlagSchema>;
 
 export const FlagListSchema = z.object({ version: z.number(), flags: z.array(FlagSchema) }).openapi("FlagList");
@@ -79,26 +85,30 @@ export const AuditEntrySchema = z.object({
 });
 export type AuditEntryView = z.infer<typeof AuditEntrySchema>;
 export const AuditPageSchema = z.object({ entries: z.array(AuditEntrySchema), nextCursor: z.number().nullable() }).openapi("AuditPage");
-export const AuditVerifySchema = z.object({
-  ok: z.boolean(),
-  entries: z.number(),
-  brokenAt: z.number().optional(),
-  detail: z.string().optional(),
-}).openapi("AuditVerify");
+export const AuditVerifySchema = z
+  .object({
+    ok: z.boolean(),
+    entries: z.number(),
+    brokenAt: z.number().optional(),
+    detail: z.string().optional(),
+  })
+  .openapi("AuditVerify");
 
-export const EvaluationSchema = z.object({
-  version: z.number(),
-  flags: z.array(z.object({
-    key: z.string(),
-    value: Json.optional(),
-    variant: z.string().optional(),
-    reason: z.string().optional(),
-    errorCode: z.string().optional(),
-    errorDetails: z.string().optional(),
-  })),
-}).openapi("Evaluation");
-
-
+export const EvaluationSchema = z
+  .object({
+    version: z.number(),
+    flags: z.array(
+      z.object({
+        key: z.string(),
+        value: Json.optional(),
+        variant: z.string().optional(),
+        reason: z.string().optional(),
+        errorCode: z.string().optional(),
+        errorDetails: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi("Evaluation");
 
 const DefinitionSchema = z.object({
   state: z.enum(["ENABLED", "DISABLED"]),
@@ -133,24 +143,32 @@ export const FlagInfoSchema = z.object({
 });
 export type FlagInfoView = z.infer<typeof FlagInfoSchema>;
 
-export const ProjectFlagSchema = z.object({
-  key: z.string(),
-  info: FlagInfoSchema,
-  createdAt: z.string().nullable(),
-  environments: z.record(z.string(), FlagRecordSchema),
-}).openapi("ProjectFlag");
+export const ProjectFlagSchema = z
+  .object({
+    key: z.string(),
+    info: FlagInfoSchema,
+    createdAt: z.string().nullable(),
+    environments: z.record(z.string(), FlagRecordSchema),
+  })
+  .openapi("ProjectFlag");
 export type ProjectFlagView = z.infer<typeof ProjectFlagSchema>;
-export const ProjectFlagListSchema = z.object({ environments: z.array(z.string()), flags: z.array(ProjectFlagSchema) }).openapi("ProjectFlagList");
+export const ProjectFlagListSchema = z
+  .object({ environments: z.array(z.string()), flags: z.array(ProjectFlagSchema) })
+  .openapi("ProjectFlagList");
 
-export const UsageSchema = z.record(z.string(), z.object({ evaluations: z.number(), lastEvaluatedAt: z.string(), variants: z.record(z.string(), z.number()) })).openapi("Usage");
+export const UsageSchema = z
+  .record(z.string(), z.object({ evaluations: z.number(), lastEvaluatedAt: z.string(), variants: z.record(z.string(), z.number()) }))
+  .openapi("Usage");
 export type UsageView = z.infer<typeof UsageSchema>;
 
-export const StaleSchema = z.object({
-  days: z.number(),
-  notEvaluated: z.array(z.object({ environment: z.string(), flag: z.string(), lastEvaluatedAt: z.string().nullable() })),
-  singleVariant: z.array(z.object({ environment: z.string(), flag: z.string(), variant: z.string(), evaluations: z.number() })),
-  pastRemovalDate: z.array(z.object({ flag: z.string(), owner: z.string(), expectedRemovalAt: z.string() })),
-}).openapi("Stale");
+export const StaleSchema = z
+  .object({
+    days: z.number(),
+    notEvaluated: z.array(z.object({ environment: z.string(), flag: z.string(), lastEvaluatedAt: z.string().nullable() })),
+    singleVariant: z.array(z.object({ environment: z.string(), flag: z.string(), variant: z.string(), evaluations: z.number() })),
+    pastRemovalDate: z.array(z.object({ flag: z.string(), owner: z.string(), expectedRemovalAt: z.string() })),
+  })
+  .openapi("Stale");
 export type StaleView = z.infer<typeof StaleSchema>;
 
 export const FlagDiffSchema = z.object({
@@ -161,21 +179,27 @@ export const FlagDiffSchema = z.object({
   to: z.record(z.string(), Json).nullable(),
 });
 export type FlagDiffView = z.infer<typeof FlagDiffSchema>;
-export const EnvironmentDiffSchema = z.object({ from: z.string(), to: z.string(), flags: z.array(FlagDiffSchema) }).openapi("EnvironmentDiff");
+export const EnvironmentDiffSchema = z
+  .object({ from: z.string(), to: z.string(), flags: z.array(FlagDiffSchema) })
+  .openapi("EnvironmentDiff");
 export type EnvironmentDiffView = z.infer<typeof EnvironmentDiffSchema>;
-export const PromoteSchema = z.object({ dryRun: z.boolean(), diff: EnvironmentDiffSchema, version: z.number().nullable() }).openapi("Promote");
+export const PromoteSchema = z
+  .object({ dryRun: z.boolean(), diff: EnvironmentDiffSchema, version: z.number().nullable() })
+  .openapi("Promote");
 
-export const SegmentSchema = z.object({
-  name: z.string(),
-  description: z.string(),
-  rule: Json.nullable(),
-  attribute: z.string().nullable(),
-  memberCount: z.number().nullable(),
-  members: z.array(z.string()).optional(),
-  version: z.number(),
-  updatedAt: z.string(),
-  updatedBy: z.string(),
-}).openapi("Segment");
+export const SegmentSchema = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    rule: Json.nullable(),
+    attribute: z.string().nullable(),
+    memberCount: z.number().nullable(),
+    members: z.array(z.string()).optional(),
+    version: z.number(),
+    updatedAt: z.string(),
+    updatedBy: z.string(),
+  })
+  .openapi("Segment");
 export type SegmentView = z.infer<typeof SegmentSchema>;
 export const SegmentListSchema = z.array(SegmentSchema).openapi("SegmentList");
 export const DeletedSchema = z.object({ deleted: z.string() }).or(z.null());
@@ -195,19 +219,21 @@ export const WebhookSchema = WebhookFields.openapi("Webhook");
 export type WebhookView = z.infer<typeof WebhookSchema>;
 export const WebhookListSchema = z.array(WebhookSchema).openapi("WebhookList");
 export const CreatedWebhookSchema = WebhookFields.extend({ secret: z.string() }).openapi("CreatedWebhook");
-export const DeliverySchema = z.object({
-  id: z.string(),
-  webhookId: z.string(),
-  eventId: z.string(),
-  eventType: z.string(),
-  status: z.enum(["pending", "delivered", "failed"]),
-  attempts: z.number(),
-  nextAttemptAt: z.string().nullable(),
-  lastStatus: z.number().nullable(),
-  lastError: z.string().nullable(),
-  createdAt: z.string(),
-  deliveredAt: z.string().nullable(),
-}).openapi("Delivery");
+export const DeliverySchema = z
+  .object({
+    id: z.string(),
+    webhookId: z.string(),
+    eventId: z.string(),
+    eventType: z.string(),
+    status: z.enum(["pending", "delivered", "failed"]),
+    attempts: z.number(),
+    nextAttemptAt: z.string().nullable(),
+    lastStatus: z.number().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: z.string(),
+    deliveredAt: z.string().nullable(),
+  })
+  .openapi("Delivery");
 export type DeliveryView = z.infer<typeof DeliverySchema>;
 export const DeliveryListSchema = z.array(DeliverySchema).openapi("DeliveryList");
 export const PingSchema = z.object({ queued: z.number() }).openapi("Ping");
@@ -228,7 +254,9 @@ const TriggerFields = z.object({
 export const TriggerSchema = TriggerFields.openapi("Trigger");
 export type TriggerView = z.infer<typeof TriggerSchema>;
 export const TriggerListSchema = z.array(TriggerSchema).openapi("TriggerList");
-export const CreatedTriggerSchema = TriggerFields.extend({ url: z.string(), signedUrl: z.string(), secret: z.string() }).openapi("CreatedTrigger");
+export const CreatedTriggerSchema = TriggerFields.extend({ url: z.string(), signedUrl: z.string(), secret: z.string() }).openapi(
+  "CreatedTrigger",
+);
 export type CreatedTriggerView = z.infer<typeof CreatedTriggerSchema>;
 
 export const SrmSchema = z.object({
@@ -242,89 +270,107 @@ export const SrmSchema = z.object({
 });
 export type SrmView = z.infer<typeof SrmSchema>;
 
-export const RampSchema = z.object({
-  id: z.string(),
-  environment: z.string(),
-  flag: z.string(),
-  variant: z.string(),
-  baseline: z.string(),
-  status: z.enum(["running", "paused", "completed", "rolled-back"]),
-  pauseReason: z.string().nullable(),
-  currentStep: z.number(),
-  currentPercent: z.number(),
-  effectivePercent: z.number().optional(),
-  effectiveNote: z.string().nullable().optional(),
-  nextAt: z.string().nullable(),
-  steps: z.array(z.object({
-    percent: z.number(),
-    at: z.string().optional(),
-    afterSeconds: z.number().optional(),
-    state: z.enum(["done", "current", "next", "pending"]),
-    appliedAt: z.string().nullable(),
-  })),
-  history: z.array(z.object({ step: z.number(), percent: z.number(), at: z.string(), version: z.number(), actor: z.string() })),
-  createdAt: z.string(),
-  createdBy: z.string(),
-}).openapi("Ramp");
+export const RampSchema = z
+  .object({
+    id: z.string(),
+    environment: z.string(),
+    flag: z.string(),
+    variant: z.string(),
+    baseline: z.string(),
+    status: z.enum(["running", "paused", "completed", "rolled-back"]),
+    pauseReason: z.string().nullable(),
+    currentStep: z.number(),
+    currentPercent: z.number(),
+    effectivePercent: z.number().optional(),
+    effectiveNote: z.string().nullable().optional(),
+    nextAt: z.string().nullable(),
+    steps: z.array(
+      z.object({
+        percent: z.number(),
+        at: z.string().optional(),
+        afterSeconds: z.number().optional(),
+        state: z.enum(["done", "current", "next", "pending"]),
+        appliedAt: z.string().nullable(),
+      }),
+    ),
+    history: z.array(z.object({ step: z.number(), percent: z.number(), at: z.string(), version: z.number(), actor: z.string() })),
+    createdAt: z.string(),
+    createdBy: z.string(),
+  })
+  .openapi("Ramp");
 export type RampView = z.infer<typeof RampSchema>;
-export const RampExposuresSchema = z.object({ ramp: z.string(), steps: z.array(z.object({ step: z.number(), percent: z.number(), srm: SrmSchema })) }).openapi("RampExposures");
+export const RampExposuresSchema = z
+  .object({ ramp: z.string(), steps: z.array(z.object({ step: z.number(), percent: z.number(), srm: SrmSchema })) })
+  .openapi("RampExposures");
 export type RampExposuresView = z.infer<typeof RampExposuresSchema>;
 
-export const ExperimentSchema = z.object({
-  id: z.string(),
-  environment: z.string(),
-  flag: z.string(),
-  weights: z.record(z.string(), z.number()),
-  status: z.enum(["running", "stopped"]),
-  createdAt: z.string(),
-  createdBy: z.string(),
-  stoppedAt: z.string().nullable(),
-  units: z.record(z.string(), z.number()),
-  srm: SrmSchema,
-  srmFlaggedAt: z.string().nullable(),
-}).openapi("Experiment");
+export const ExperimentSchema = z
+  .object({
+    id: z.string(),
+    environment: z.string(),
+    flag: z.string(),
+    weights: z.record(z.string(), z.number()),
+    status: z.enum(["running", "stopped"]),
+    createdAt: z.string(),
+    createdBy: z.string(),
+    stoppedAt: z.string().nullable(),
+    units: z.record(z.string(), z.number()),
+    srm: SrmSchema,
+    srmFlaggedAt: z.string().nullable(),
+  })
+  .openapi("Experiment");
 export type ExperimentView = z.infer<typeof ExperimentSchema>;
 export const ExperimentListSchema = z.array(ExperimentSchema).openapi("ExperimentList");
 
-export const DraftSchema = z.object({
-  id: z.string(),
-  environment: z.string(),
-  sampleRate: z.number(),
-  baseVersion: z.number(),
-  createdAt: z.string(),
-  createdBy: z.string(),
-  flagSet: Json,
-  shadow: z.object({
-    sampledUnits: z.record(z.string(), z.number()),
-    flips: z.array(z.object({ flag: z.string(), from: z.string(), to: z.string(), units: z.number() })),
-  }),
-}).openapi("Draft");
+export const DraftSchema = z
+  .object({
+    id: z.string(),
+    environment: z.string(),
+    sampleRate: z.number(),
+    baseVersion: z.number(),
+    createdAt: z.string(),
+    createdBy: z.string(),
+    flagSet: Json,
+    shadow: z.object({
+      sampledUnits: z.record(z.string(), z.number()),
+      flips: z.array(z.object({ flag: z.string(), from: z.string(), to: z.string(), units: z.number() })),
+    }),
+  })
+  .openapi("Draft");
 export type DraftView = z.infer<typeof DraftSchema>;
 export const PublishedSchema = z.object({ version: z.number() }).openapi("Published");
 
 /** `PUT …/flagd`: the environment's new version. */
-export const FlagSetWrittenSchema = z.object({
-  project: z.string(),
-  environment: z.string(),
-  version: z.number(),
-  /** False when the flag set was already the environment's (no new version). */
-  changed: z.boolean().optional(),
-}).openapi("FlagSetWritten");
+export const FlagSetWrittenSchema = z
+  .object({
+    project: z.string(),
+    environment: z.string(),
+    version: z.number(),
+    /** False when the flag set was already the environment's (no new version). */
+    changed: z.boolean().optional(),
+  })
+  .openapi("FlagSetWritten");
 
-export const ReplicationSchema = z.object({
-  published: z.array(z.object({ kind: z.string(), target: z.string(), version: z.number(), publishedAt: z.string() })),
-  pending: z.array(z.object({ kind: z.string(), target: z.string(), attempts: z.number(), nextAttemptAt: z.string(), lastError: z.string().nullable() })),
-}).openapi("Replication");
+export const ReplicationSchema = z
+  .object({
+    published: z.array(z.object({ kind: z.string(), target: z.string(), version: z.number(), publishedAt: z.string() })),
+    pending: z.array(
+      z.object({ kind: z.string(), target: z.string(), attempts: z.number(), nextAttemptAt: z.string(), lastError: z.string().nullable() }),
+    ),
+  })
+  .openapi("Replication");
 
 /** What firing a trigger did. */
-export const TriggerOutcomeSchema = z.object({
-  trigger: z.string(),
-  action: z.enum(TRIGGER_ACTIONS),
-  environment: z.string(),
-  flag: z.string(),
-  version: z.number().nullable(),
-  state: z.enum(["ENABLED", "DISABLED"]).nullable(),
-  defaultVariant: z.string().nullable(),
-  ramp: RampSchema.optional(),
-}).openapi("TriggerOutcome");
+export const TriggerOutcomeSchema = z
+  .object({
+    trigger: z.string(),
+    action: z.enum(TRIGGER_ACTIONS),
+    environment: z.string(),
+    flag: z.string(),
+    version: z.number().nullable(),
+    state: z.enum(["ENABLED", "DISABLED"]).nullable(),
+    defaultVariant: z.string().nullable(),
+    ramp: RampSchema.optional(),
+  })
+  .openapi("TriggerOutcome");
 export type TriggerOutcomeView = z.infer<typeof TriggerOutcomeSchema>;

@@ -29,4 +29,3 @@ export function shardCount(env: Env): number {
 export function broadcasterName(project: string, environment: string, shard: number): string {
   return `${project}/${environment}/${shard}`;
 }
-

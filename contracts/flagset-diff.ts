@@ -33,13 +33,22 @@ const FIELDS = ["state", "variants", "defaultVariant", "targeting", "metadata", 
 export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value !== null && typeof value === "object") {
-    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`).join(",")}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+      .join(",")}}`;
   }
   return JSON.stringify(value ?? null);
 }
 
 /** Compares the flags of `a` (named `from`) and `b` (named `to`): all of both, or only `keys`. */
-export function diffFlagSets<F extends DiffableFlag>(from: string, a: { flags: Record<string, F> }, to: string, b: { flags: Record<string, F> }, keys: string[] | null = null): FlagSetDiff<F> {
+export function diffFlagSets<F extends DiffableFlag>(
+  from: string,
+  a: { flags: Record<string, F> },
+  to: string,
+  b: { flags: Record<string, F> },
+  keys: string[] | null = null,
+): FlagSetDiff<F> {
   const all = keys ?? [...new Set([...Object.keys(a.flags), ...Object.keys(b.flags)])].sort();
   const flags = all.map((key): FlagDiff<F> => {
     const left = Object.hasOwn(a.flags, key) ? a.flags[key]! : null;

@@ -55,7 +55,11 @@ export interface OfrepBulkMetadata {
  * The body of a bulk evaluation (`bulkEvaluationSuccess`), serialized: the caller hashes it for
  * the ETag, so it is built once.
  */
-export function toOfrepBulk(results: readonly EvaluationResult[], eventStreams: readonly OfrepEventStream[] | undefined, metadata: OfrepBulkMetadata): string {
+export function toOfrepBulk(
+  results: readonly EvaluationResult[],
+  eventStreams: readonly OfrepEventStream[] | undefined,
+  metadata: OfrepBulkMetadata,
+): string {
   return JSON.stringify({
     flags: results.map((result) => toOfrep(result)),
     ...(eventStreams ? { eventStreams } : {}),
@@ -140,10 +144,11 @@ export function ofrepRefusal(refusal: OfrepRefusal, route: OfrepRoute): Response
   }
   const errorCode = refusal.code === "invalid-context" ? "INVALID_CONTEXT" : refusal.code === "not-found" ? "FLAG_NOT_FOUND" : "GENERAL";
   const evaluation = status === 400 || status === 404 || status === 413 || status === 503;
-  const body = route === "other" || !evaluation
-    ? { errorDetails: refusal.detail }
-    : route === "bulk"
-      ? { errorCode, errorDetails: refusal.detail }
-      : { key: route.flag, errorCode, errorDetails: refusal.detail };
+  const body =
+    route === "other" || !evaluation
+      ? { errorDetails: refusal.detail }
+      : route === "bulk"
+        ? { errorCode, errorDetails: refusal.detail }
+        : { key: route.flag, errorCode, errorDetails: refusal.detail };
   return Response.json(body, { status, headers });
 }

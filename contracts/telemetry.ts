@@ -5,18 +5,27 @@
 import * as z from "zod";
 
 export const TelemetryBatchSchema = z.object({
-  usage: z.array(z.object({
-    environment: z.string(),
-    flag: z.string(),
-    variant: z.string(),
-    evaluations: z.number().int().positive(),
-    firstAt: z.number(),
-    lastAt: z.number(),
-  })).max(100_000),
+  usage: z
+    .array(
+      z.object({
+        environment: z.string(),
+        flag: z.string(),
+        variant: z.string(),
+        evaluations: z.number().int().positive(),
+        firstAt: z.number(),
+        lastAt: z.number(),
+      }),
+    )
+    .max(100_000),
   exposures: z.array(z.object({ subject: z.string(), unit: z.string(), variant: z.string(), at: z.number() })).max(100_000),
-  shadow: z.array(z.object({ draftId: z.string(), flag: z.string(), unit: z.string(), liveVariant: z.string(), draftVariant: z.string() })).max(100_000),
+  shadow: z
+    .array(z.object({ draftId: z.string(), flag: z.string(), unit: z.string(), liveVariant: z.string(), draftVariant: z.string() }))
+    .max(100_000),
   /** API keys the edge accepted, with when it last did (ms since epoch). */
-  keys: z.array(z.object({ id: z.string().max(200), lastUsedAt: z.number() })).max(100_000).default([]),
+  keys: z
+    .array(z.object({ id: z.string().max(200), lastUsedAt: z.number() }))
+    .max(100_000)
+    .default([]),
 });
 export type TelemetryBatch = z.infer<typeof TelemetryBatchSchema>;
 
@@ -25,4 +34,3 @@ export type TelemetryBatch = z.infer<typeof TelemetryBatchSchema>;
  * interval per isolate, and the store ignores a report less than this after the recorded time.
  */
 export const LAST_USED_RESOLUTION_MS = 60_000;
-

@@ -17,4 +17,3 @@ export const WEBHOOK_EVENT_TYPES = [
   "ping",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
-

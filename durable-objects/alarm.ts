@@ -12,7 +12,10 @@ import type { UnitOfWork } from "./unit-of-work";
 export class AlarmPass {
   #draining: Promise<void> | null = null;
 
-  constructor(private readonly w: UnitOfWork, private readonly publisher: Publisher) {}
+  constructor(
+    private readonly w: UnitOfWork,
+    private readonly publisher: Publisher,
+  ) {}
 
   /**
    * Runs one pass. One pass runs at a time, so KV sees an environment's versions in order; a

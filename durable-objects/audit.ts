@@ -100,8 +100,18 @@ export function appendAudit(sql: SqlStorage, key: Buffer, entry: NewAuditEntry, 
   sql.exec(
     `INSERT INTO audit (seq, at, actor, action, environment, target, version, before, after, reason, prev_hash, hash)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    row.seq, row.at, row.actor, row.action, row.environment, row.target, row.version,
-    row.before, row.after, row.reason, prevHash, hash,
+    row.seq,
+    row.at,
+    row.actor,
+    row.action,
+    row.environment,
+    row.target,
+    row.version,
+    row.before,
+    row.after,
+    row.reason,
+    prevHash,
+    hash,
   );
   return { seq: row.seq, hash };
 }
@@ -128,12 +138,30 @@ export interface AuditFilter {
 export function listAudit(sql: SqlStorage, filter: AuditFilter): { entries: AuditEntry[]; nextCursor: number | null } {
   const where: string[] = [];
   const args: SqlStorageValue[] = [];
-  if (filter.environment !== undefined) { where.push("environment = ?"); args.push(filter.environment); }
-  if (filter.flag !== undefined) { where.push("target = ?"); args.push(`flag:${filter.flag}`); }
-  if (filter.actor !== undefined) { where.push("actor = ?"); args.push(filter.actor); }
-  if (filter.since !== undefined) { where.push("at >= ?"); args.push(filter.since); }
-  if (filter.until !== undefined) { where.push("at < ?"); args.push(filter.until); }
-  if (filter.beforeSeq !== undefined) { where.push("seq < ?"); args.push(filter.beforeSeq); }
+  if (filter.environment !== undefined) {
+    where.push("environment = ?");
+    args.push(filter.environment);
+  }
+  if (filter.flag !== undefined) {
+    where.push("target = ?");
+    args.push(`flag:${filter.flag}`);
+  }
+  if (filter.actor !== undefined) {
+    where.push("actor = ?");
+    args.push(filter.actor);
+  }
+  if (filter.since !== undefined) {
+    where.push("at >= ?");
+    args.push(filter.since);
+  }
+  if (filter.until !== undefined) {
+    where.push("at < ?");
+    args.push(filter.until);
+  }
+  if (filter.beforeSeq !== undefined) {
+    where.push("seq < ?");
+    args.push(filter.beforeSeq);
+  }
   const rows = sql
     .exec<AuditRow>(
       `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`,
@@ -160,7 +188,14 @@ export type AuditVerification =
  */
 export function verifyAuditChain(sql: SqlStorage, key: Buffer, anchor: AuditHead | null): AuditVerification {
   const legacyBefore = Number(sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'audit_hmac_from'").toArray()[0]?.value ?? 1);
-  const broken = (entries: number, brokenAt: number, detail: string): AuditVerification => ({ ok: false, entries, brokenAt, detail, anchor, legacyBefore });
+  const broken = (entries: number, brokenAt: number, detail: string): AuditVerification => ({
+    ok: false,
+    entries,
+    brokenAt,
+    detail,
+    anchor,
+    legacyBefore,
+  });
   let prevHash = GENESIS;
   let expectedSeq = 1;
   let count = 0;
@@ -170,17 +205,26 @@ export function verifyAuditChain(sql: SqlStorage, key: Buffer, anchor: AuditHead
     if (row.seq !== expectedSeq) return broken(count, expectedSeq, `entry ${expectedSeq} is missing`);
     if (row.prev_hash !== prevHash) return broken(count, row.seq, `entry ${row.seq} does not link to the entry before it`);
     if (entryHash(prevHash, row, row.seq < legacyBefore ? null : key) !== row.hash) {
-      return broken(count, row.seq, `entry ${row.seq} was changed after it was written (its hash does not match its content under the audit key)`);
+      return broken(
+        count,
+        row.seq,
+        `entry ${row.seq} was changed after it was written (its hash does not match its content under the audit key)`,
+      );
     }
     if (anchor && row.seq === anchor.seq) {
-      if (row.hash !== anchor.hash) return broken(count, row.seq, `entry ${row.seq} is not the one anchored outside the chain: the chain was rewritten`);
+      if (row.hash !== anchor.hash)
+        return broken(count, row.seq, `entry ${row.seq} is not the one anchored outside the chain: the chain was rewritten`);
       anchorSeen = true;
     }
     prevHash = row.hash;
     expectedSeq++;
   }
   if (anchor && !anchorSeen) {
-    return broken(count, count + 1, `the chain ends at entry ${count}, but its head was anchored at entry ${anchor.seq}: entries were removed from the end`);
+    return broken(
+      count,
+      count + 1,
+      `the chain ends at entry ${count}, but its head was anchored at entry ${anchor.seq}: entries were removed from the end`,
+    );
   }
   return { ok: true, entries: count, anchor, legacyBefore };
 }

@@ -27,12 +27,22 @@ import { broadcasterName, shardCount, type BroadcastMessage, type ChangeEvent } 
  * @example
  * await notifyEnvironment(env, "shop", "production", 42, Date.now());
  */
-export async function notifyEnvironment(env: Env, project: string, environment: string, version: number, updatedAt: number): Promise<number> {
+export async function notifyEnvironment(
+  env: Env,
+  project: string,
+  environment: string,
+  version: number,
+  updatedAt: number,
+): Promise<number> {
   const event: ChangeEvent = { version, etag: snapshotEtag(version), lastModified: Math.floor(updatedAt / 1000) };
   const shards = shardCount(env);
   const results = await Promise.allSettled(
     Array.from({ length: shards }, (_, shard) =>
-      withDeadline(env.BROADCASTER.getByName(broadcasterName(project, environment, shard)).notify(event), DEADLINE_MS.broadcaster, `broadcaster shard ${shard}`),
+      withDeadline(
+        env.BROADCASTER.getByName(broadcasterName(project, environment, shard)).notify(event),
+        DEADLINE_MS.broadcaster,
+        `broadcaster shard ${shard}`,
+      ),
     ),
   );
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");

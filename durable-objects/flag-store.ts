@@ -62,9 +62,13 @@ export class FlagStore extends DurableObject<Env> {
     return projects.putProject(this.#w, project, environments, meta);
   }
   /** The project and its environments (version, last change, flag count). */
-  getProject() { return projects.getProject(this.#w); }
+  getProject() {
+    return projects.getProject(this.#w);
+  }
   /** The environment's flags as a flagd flag set, with the version it was read at. */
-  getFlagSet(environment: string) { return flags.getFlagSet(this.#w, environment); }
+  getFlagSet(environment: string) {
+    return flags.getFlagSet(this.#w, environment);
+  }
   /**
    * Replaces every flag of an environment with a flagd flag set. With `ifMatch`, the write only
    * happens if the environment is still at that version. Each flag added, changed, toggled or
@@ -76,9 +80,13 @@ export class FlagStore extends DurableObject<Env> {
     return flags.replaceFlagSet(this.#w, environment, input, meta);
   }
   /** The environment's flags with the version they were read at. */
-  listFlags(environment: string) { return flags.listFlags(this.#w, environment); }
+  listFlags(environment: string) {
+    return flags.listFlags(this.#w, environment);
+  }
   /** One flag of one environment. */
-  getFlag(environment: string, key: string) { return flags.getFlag(this.#w, environment, key); }
+  getFlag(environment: string, key: string) {
+    return flags.getFlag(this.#w, environment, key);
+  }
   /** Creates a flag; 409 if the key is taken in that environment. */
   createFlag(environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta) {
     return flags.createFlag(this.#w, environment, key, definition, meta);
@@ -107,20 +115,32 @@ export class FlagStore extends DurableObject<Env> {
     return keys.createKey(this.#w, scope, environment, name, meta);
   }
   /** The project's API keys (all, or one environment's); never their secrets. */
-  listKeys(environment: string | null) { return keys.listKeys(this.#w, environment); }
+  listKeys(environment: string | null) {
+    return keys.listKeys(this.#w, environment);
+  }
   /** Revokes a key at once in this store; the edge stops accepting it within the propagation bound. */
-  revokeKey(id: string, meta: ChangeMeta) { return keys.revokeKey(this.#w, id, meta); }
+  revokeKey(id: string, meta: ChangeMeta) {
+    return keys.revokeKey(this.#w, id, meta);
+  }
   /** Looks a key up by its hash; null when unknown or revoked. Records when it was last used. */
-  authenticate(keyHash: string) { return keys.authenticate(this.#w, keyHash); }
+  authenticate(keyHash: string) {
+    return keys.authenticate(this.#w, keyHash);
+  }
   /**
    * Rotates a key: a new key with the same scope, environment and name, while the old one keeps
    * working for `overlapSeconds` so clients can switch without an outage.
    */
-  rotateKey(id: string, overlapSeconds: number, meta: ChangeMeta) { return keys.rotateKey(this.#w, id, overlapSeconds, meta); }
+  rotateKey(id: string, overlapSeconds: number, meta: ChangeMeta) {
+    return keys.rotateKey(this.#w, id, overlapSeconds, meta);
+  }
   /** The project's segments, by name. */
-  listSegments() { return segments.listSegments(this.#w); }
+  listSegments() {
+    return segments.listSegments(this.#w);
+  }
   /** One segment, with its member ids when it is a list. */
-  getSegment(name: string) { return segments.getSegment(this.#w, name); }
+  getSegment(name: string) {
+    return segments.getSegment(this.#w, name);
+  }
   /**
    * Creates or replaces a segment. Every environment's flags are re-validated with it, and every
    * environment gets a new version, since each snapshot carries the segment.
@@ -129,25 +149,39 @@ export class FlagStore extends DurableObject<Env> {
     return segments.putSegment(this.#w, name, input, meta);
   }
   /** Deletes a segment no flag uses; 409 naming the flags that still do. */
-  deleteSegment(name: string, meta: ChangeMeta) { return segments.deleteSegment(this.#w, name, meta); }
+  deleteSegment(name: string, meta: ChangeMeta) {
+    return segments.deleteSegment(this.#w, name, meta);
+  }
   /**
    * Creates a flag in every environment at once: one definition (variants, default, targeting),
    * optionally adjusted per environment, plus the project-level facts (description, owner, tags,
    * lifetime). One transaction; 409 if the key exists anywhere.
    */
-  createFlagEverywhere(key: string, info: FlagInfoInput, base: FlagDefinition, overrides: Record<string, Partial<FlagDefinition>>, meta: ChangeMeta) {
+  createFlagEverywhere(
+    key: string,
+    info: FlagInfoInput,
+    base: FlagDefinition,
+    overrides: Record<string, Partial<FlagDefinition>>,
+    meta: ChangeMeta,
+  ) {
     return projectFlags.createFlagEverywhere(this.#w, key, info, base, overrides, meta);
   }
   /** Every flag of the project with its facts and its state in each environment, side by side. */
-  listProjectFlags() { return projectFlags.listProjectFlags(this.#w); }
+  listProjectFlags() {
+    return projectFlags.listProjectFlags(this.#w);
+  }
   /** One flag across the project: its facts and each environment's configuration. */
-  getProjectFlag(key: string) { return projectFlags.getProjectFlag(this.#w, key); }
+  getProjectFlag(key: string) {
+    return projectFlags.getProjectFlag(this.#w, key);
+  }
   /** Updates a flag's project-level facts (description, owner, tags, lifetime). */
   updateFlagInfo(key: string, patch: Partial<FlagInfoInput>, meta: ChangeMeta) {
     return projectFlags.updateFlagInfo(this.#w, key, patch, meta);
   }
   /** How two environments' flags differ: per flag, only in one, different (which fields), or the same. */
-  compareEnvironments(from: string, to: string, keys: string[] | null) { return flags.compareEnvironments(this.#w, from, to, keys); }
+  compareEnvironments(from: string, to: string, keys: string[] | null) {
+    return flags.compareEnvironments(this.#w, from, to, keys);
+  }
   /**
    * Copies `from`'s configuration of the named flags (all of them when `keys` is null) to `to`,
    * atomically; flags only in `to` are left alone. With `dryRun`, only reports the diff.
@@ -160,33 +194,57 @@ export class FlagStore extends DurableObject<Env> {
     return webhooks.createWebhook(this.#w, input, meta);
   }
   /** The project's webhooks. */
-  listWebhooks() { return webhooks.listWebhooks(this.#w); }
+  listWebhooks() {
+    return webhooks.listWebhooks(this.#w);
+  }
   /** One webhook. */
-  getWebhook(id: string) { return webhooks.getWebhook(this.#w, id); }
+  getWebhook(id: string) {
+    return webhooks.getWebhook(this.#w, id);
+  }
   /** Changes a webhook's URL, events, description or activity. */
   updateWebhook(id: string, patch: WebhookPatch, meta: ChangeMeta) {
     return webhooks.updateWebhook(this.#w, id, patch, meta);
   }
   /** Deletes a webhook and its deliveries. */
-  deleteWebhook(id: string, meta: ChangeMeta) { return webhooks.deleteWebhook(this.#w, id, meta); }
+  deleteWebhook(id: string, meta: ChangeMeta) {
+    return webhooks.deleteWebhook(this.#w, id, meta);
+  }
   /** Queues a `ping` event to one webhook, to test the receiver. */
-  pingWebhook(id: string, meta: ChangeMeta) { return webhooks.pingWebhook(this.#w, id, meta); }
+  pingWebhook(id: string, meta: ChangeMeta) {
+    return webhooks.pingWebhook(this.#w, id, meta);
+  }
   /** A webhook's most recent deliveries, newest first. */
-  listDeliveries(id: string, limit: number) { return webhooks.listDeliveries(this.#w, id, limit); }
+  listDeliveries(id: string, limit: number) {
+    return webhooks.listDeliveries(this.#w, id, limit);
+  }
   /** Queues a delivery again for a fresh series of attempts (409 while the webhook is inactive). */
-  redeliver(id: string, deliveryId: string) { return webhooks.redeliver(this.#w, id, deliveryId); }
+  redeliver(id: string, deliveryId: string) {
+    return webhooks.redeliver(this.#w, id, deliveryId);
+  }
   /** Creates a trigger; returns its secret token (for the URL) and signing secret, shown once. */
-  createTrigger(input: TriggerInput, meta: ChangeMeta) { return triggers.createTrigger(this.#w, input, meta); }
+  createTrigger(input: TriggerInput, meta: ChangeMeta) {
+    return triggers.createTrigger(this.#w, input, meta);
+  }
   /** The project's triggers; never their tokens or secrets. */
-  listTriggers() { return triggers.listTriggers(this.#w); }
+  listTriggers() {
+    return triggers.listTriggers(this.#w);
+  }
   /** Enables or disables a trigger. */
-  setTriggerActive(id: string, active: boolean, meta: ChangeMeta) { return triggers.setTriggerActive(this.#w, id, active, meta); }
+  setTriggerActive(id: string, active: boolean, meta: ChangeMeta) {
+    return triggers.setTriggerActive(this.#w, id, active, meta);
+  }
   /** New token and secret; the old URL stops working at once. */
-  rotateTrigger(id: string, meta: ChangeMeta) { return triggers.rotateTrigger(this.#w, id, meta); }
+  rotateTrigger(id: string, meta: ChangeMeta) {
+    return triggers.rotateTrigger(this.#w, id, meta);
+  }
   /** Deletes a trigger; its URL stops working at once. */
-  deleteTrigger(id: string, meta: ChangeMeta) { return triggers.deleteTrigger(this.#w, id, meta); }
+  deleteTrigger(id: string, meta: ChangeMeta) {
+    return triggers.deleteTrigger(this.#w, id, meta);
+  }
   /** Fires the trigger whose secret URL token hashes to `tokenHash`. Unknown and disabled triggers look the same. */
-  fireTrigger(tokenHash: string, reason: string | null) { return triggers.fireTrigger(this.#w, tokenHash, reason); }
+  fireTrigger(tokenHash: string, reason: string | null) {
+    return triggers.fireTrigger(this.#w, tokenHash, reason);
+  }
   /** Fires a trigger from a signed request: HMAC of the body with the trigger's secret, within the replay window. */
   fireSignedTrigger(id: string, body: string, signature: string | null, reason: string | null) {
     return triggers.fireSignedTrigger(this.#w, id, body, signature, reason);
@@ -199,19 +257,29 @@ export class FlagStore extends DurableObject<Env> {
     return ramps.startRamp(this.#w, environment, key, input, meta);
   }
   /** A flag's ramp in one environment. */
-  getRamp(environment: string, key: string) { return ramps.getRamp(this.#w, environment, key); }
+  getRamp(environment: string, key: string) {
+    return ramps.getRamp(this.#w, environment, key);
+  }
   /** Pauses a running ramp; the flag keeps the step it reached. */
-  pauseRamp(environment: string, key: string, meta: ChangeMeta) { return ramps.pauseRamp(this.#w, environment, key, meta); }
+  pauseRamp(environment: string, key: string, meta: ChangeMeta) {
+    return ramps.pauseRamp(this.#w, environment, key, meta);
+  }
   /** Resumes a paused or rolled-back ramp: the next step is due after its own delay from now. */
-  resumeRamp(environment: string, key: string, meta: ChangeMeta) { return ramps.resumeRamp(this.#w, environment, key, meta); }
+  resumeRamp(environment: string, key: string, meta: ChangeMeta) {
+    return ramps.resumeRamp(this.#w, environment, key, meta);
+  }
   /** Rolls a ramp back to a named step, or to 0% when `toStep` is null; the ramp stays stopped until resumed. */
   rollbackRamp(environment: string, key: string, toStep: number | null, meta: ChangeMeta) {
     return ramps.rollbackRamp(this.#w, environment, key, toStep, meta);
   }
   /** Jumps a ramp to 100%. */
-  completeRamp(environment: string, key: string, meta: ChangeMeta) { return ramps.completeRamp(this.#w, environment, key, meta); }
+  completeRamp(environment: string, key: string, meta: ChangeMeta) {
+    return ramps.completeRamp(this.#w, environment, key, meta);
+  }
   /** Removes a ramp; the flag keeps the targeting of the step it reached. */
-  deleteRamp(environment: string, key: string, meta: ChangeMeta) { return ramps.deleteRamp(this.#w, environment, key, meta); }
+  deleteRamp(environment: string, key: string, meta: ChangeMeta) {
+    return ramps.deleteRamp(this.#w, environment, key, meta);
+  }
   /**
    * Marks a flag as an experiment with the weights its variants are meant to get; exposures start
    * counting. Without `weights`, they are the weights the flag actually serves (its fractional
@@ -222,24 +290,36 @@ export class FlagStore extends DurableObject<Env> {
     return experiments.startExperiment(this.#w, environment, key, requested, meta);
   }
   /** Stops an experiment; stopping a stopped one changes nothing. */
-  stopExperiment(id: string, meta: ChangeMeta) { return experiments.stopExperiment(this.#w, id, meta); }
+  stopExperiment(id: string, meta: ChangeMeta) {
+    return experiments.stopExperiment(this.#w, id, meta);
+  }
   /** Experiments, newest first; only those of one environment and/or flag when given. */
   listExperiments(filter: { environment?: string | undefined; flag?: string | undefined } = {}) {
     return experiments.listExperiments(this.#w, filter);
   }
   /** One experiment with its unit counts and sample-ratio test. */
-  getExperiment(id: string) { return experiments.getExperiment(this.#w, id); }
+  getExperiment(id: string) {
+    return experiments.getExperiment(this.#w, id);
+  }
   /** Unique units and the SRM test of every step a ramp has reached. */
-  rampExposures(environment: string, key: string) { return ramps.rampExposures(this.#w, environment, key); }
+  rampExposures(environment: string, key: string) {
+    return ramps.rampExposures(this.#w, environment, key);
+  }
   /**
    * Takes a batch of evaluation telemetry from the edge; re-checks sample-ratio mismatch for every
    * experiment and ramp step that gained units, pausing a ramp whose split is off.
    */
-  recordTelemetry(input: unknown) { return experiments.recordTelemetry(this.#w, input); }
+  recordTelemetry(input: unknown) {
+    return experiments.recordTelemetry(this.#w, input);
+  }
   /** Flags nobody evaluates, flags serving one variant to everyone, and temporary flags past their date. */
-  staleFlags(days: number) { return projectFlags.staleFlags(this.#w, days); }
+  staleFlags(days: number) {
+    return projectFlags.staleFlags(this.#w, days);
+  }
   /** Last evaluation time and count per flag in one environment. */
-  flagUsage(environment: string) { return projectFlags.flagUsage(this.#w, environment); }
+  flagUsage(environment: string) {
+    return projectFlags.flagUsage(this.#w, environment);
+  }
   /**
    * Stages a draft configuration of an environment. The edge evaluates it beside live for
    * `sampleRate` of evaluations (answers still come from live) and reports which units would flip.
@@ -248,24 +328,38 @@ export class FlagStore extends DurableObject<Env> {
     return drafts.putDraft(this.#w, environment, input, sampleRate, meta);
   }
   /** The environment's staged draft, with what shadow evaluation found. */
-  getDraft(environment: string) { return drafts.getDraft(this.#w, environment); }
+  getDraft(environment: string) {
+    return drafts.getDraft(this.#w, environment);
+  }
   /** Publishes the draft as the environment's flag set, in one call (audited with `meta.reason`); the draft is then gone. */
   publishDraft(environment: string, meta: ChangeMeta & { ifMatch: number | null }) {
     return drafts.publishDraft(this.#w, environment, meta);
   }
   /** Discards the environment's draft. */
-  deleteDraft(environment: string, meta: ChangeMeta) { return drafts.deleteDraft(this.#w, environment, meta); }
+  deleteDraft(environment: string, meta: ChangeMeta) {
+    return drafts.deleteDraft(this.#w, environment, meta);
+  }
   /** Audit entries, newest first, filtered and paged. */
-  listAudit(filter: AuditFilter) { return projects.listAudit(this.#w, filter); }
+  listAudit(filter: AuditFilter) {
+    return projects.listAudit(this.#w, filter);
+  }
   /**
    * Verifies the audit chain, and checks it against the head anchored in KV (truncation and
    * rewrites); an anchor KV cannot give within its deadline is reported as null, not guessed.
    */
-  verifyAudit() { return projects.verifyAudit(this.#w); }
+  verifyAudit() {
+    return projects.verifyAudit(this.#w);
+  }
   /** The environment's current snapshot, for an edge that finds nothing (or nothing new enough) in KV. */
-  async getSnapshot(environment: string) { return this.#snapshots.current(environment); }
+  async getSnapshot(environment: string) {
+    return this.#snapshots.current(environment);
+  }
   /** What KV holds of each environment, and the replication work still queued. */
-  async replicationStatus() { return this.#w.ifProject(() => this.#publisher.status()); }
+  async replicationStatus() {
+    return this.#w.ifProject(() => this.#publisher.status());
+  }
   /** Applies due ramp steps, publishes due outbox rows, sends due webhook deliveries. */
-  override async alarm(): Promise<void> { await this.#alarm.run(); }
+  override async alarm(): Promise<void> {
+    await this.#alarm.run();
+  }
 }

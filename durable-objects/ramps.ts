@@ -91,7 +91,12 @@ export function basisPoints(percent: number): number {
 /** The targeting a ramp at `percent` gives the flag. */
 export function rampTargeting(base: JsonValue | null, variant: string, baseline: string, percent: number): JsonValue {
   const weight = basisPoints(percent);
-  const split: JsonValue = { fractional: [[variant, weight], [baseline, RAMP_TOTAL_WEIGHT - weight]] };
+  const split: JsonValue = {
+    fractional: [
+      [variant, weight],
+      [baseline, RAMP_TOTAL_WEIGHT - weight],
+    ],
+  };
   if (base === null || (typeof base === "object" && !Array.isArray(base) && Object.keys(base).length === 0)) return split;
   return { or: [base, split] };
 }
@@ -129,9 +134,10 @@ export function toRampInfo(row: RampRow): RampInfo {
   return {
     id: row.id,
     effectivePercent: currentPercent,
-    effectiveNote: row.base_targeting === null || row.base_targeting === "null" || row.base_targeting === "{}"
-      ? null
-      : `the flag's own rules answer first; ${currentPercent}% applies to the contexts they leave undecided`,
+    effectiveNote:
+      row.base_targeting === null || row.base_targeting === "null" || row.base_targeting === "{}"
+        ? null
+        : `the flag's own rules answer first; ${currentPercent}% applies to the contexts they leave undecided`,
     environment: row.environment,
     flag: row.flag,
     variant: row.variant,
@@ -143,7 +149,14 @@ export function toRampInfo(row: RampRow): RampInfo {
     nextAt: row.next_at === null ? null : new Date(row.next_at).toISOString(),
     steps: steps.map((step, i) => ({
       ...step,
-      state: i < row.current_step ? "done" : i === row.current_step ? "current" : i === row.current_step + 1 && row.status === "running" ? "next" : "pending",
+      state:
+        i < row.current_step
+          ? "done"
+          : i === row.current_step
+            ? "current"
+            : i === row.current_step + 1 && row.status === "running"
+              ? "next"
+              : "pending",
       appliedAt: appliedAt.get(i) ?? null,
     })),
     history,
@@ -162,7 +175,9 @@ export function withoutRampSplit(targeting: JsonValue | null, variant: string, b
     if (rule === null || typeof rule !== "object" || Array.isArray(rule)) return false;
     const buckets = (rule as Record<string, JsonValue>)["fractional"];
     if (!Array.isArray(buckets) || buckets.length !== 2 || Object.keys(rule).length !== 1) return false;
-    const pairs = buckets.map((b) => (Array.isArray(b) && b.length === 2 && typeof b[0] === "string" && typeof b[1] === "number" ? [b[0], b[1]] as const : null));
+    const pairs = buckets.map((b) =>
+      Array.isArray(b) && b.length === 2 && typeof b[0] === "string" && typeof b[1] === "number" ? ([b[0], b[1]] as const) : null,
+    );
     if (pairs.some((p) => p === null)) return false;
     const names = new Set(pairs.map((p) => p![0]));
     return names.has(variant) && names.has(baseline) && pairs[0]![1] + pairs[1]![1] === RAMP_TOTAL_WEIGHT;

@@ -18,20 +18,29 @@ export function applyTelemetry(sql: SqlStorage, batch: TelemetryBatch): Set<stri
       `INSERT INTO flag_usage (environment, flag, variant, evaluations, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (environment, flag, variant) DO UPDATE SET evaluations = evaluations + excluded.evaluations,
          first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)`,
-      u.environment, u.flag, u.variant, u.evaluations, u.firstAt, u.lastAt,
+      u.environment,
+      u.flag,
+      u.variant,
+      u.evaluations,
+      u.firstAt,
+      u.lastAt,
     );
   }
   const touched = new Set<string>();
   for (const e of batch.exposures) {
     const inserted = sql.exec(
       "INSERT OR IGNORE INTO exposure_units (subject, unit, variant, first_at) VALUES (?, ?, ?, ?)",
-      e.subject, e.unit, e.variant, e.at,
+      e.subject,
+      e.unit,
+      e.variant,
+      e.at,
     ).rowsWritten;
     if (inserted > 0) {
       sql.exec(
         `INSERT INTO exposure_counts (subject, variant, units) VALUES (?, ?, 1)
          ON CONFLICT (subject, variant) DO UPDATE SET units = units + 1`,
-        e.subject, e.variant,
+        e.subject,
+        e.variant,
       );
       touched.add(e.subject);
     }
@@ -42,13 +51,19 @@ export function applyTelemetry(sql: SqlStorage, batch: TelemetryBatch): Set<stri
     const at = Math.min(k.lastUsedAt, now);
     sql.exec(
       "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?1 - ?3)",
-      at, k.id, LAST_USED_RESOLUTION_MS,
+      at,
+      k.id,
+      LAST_USED_RESOLUTION_MS,
     );
   }
   for (const s of batch.shadow) {
     sql.exec(
       "INSERT OR IGNORE INTO shadow_units (draft_id, flag, unit, live_variant, draft_variant) VALUES (?, ?, ?, ?, ?)",
-      s.draftId, s.flag, s.unit, s.liveVariant, s.draftVariant,
+      s.draftId,
+      s.flag,
+      s.unit,
+      s.liveVariant,
+      s.draftVariant,
     );
   }
   return touched;
@@ -73,7 +88,10 @@ export interface ShadowFlip {
 /** Per flag, how many sampled units the draft would move from one variant to another. */
 export function shadowReport(sql: SqlStorage, draftId: string): { sampledUnits: Record<string, number>; flips: ShadowFlip[] } {
   const sampledUnits: Record<string, number> = {};
-  for (const row of sql.exec<{ flag: string; n: number }>("SELECT flag, count(*) AS n FROM shadow_units WHERE draft_id = ? GROUP BY flag", draftId)) {
+  for (const row of sql.exec<{ flag: string; n: number }>(
+    "SELECT flag, count(*) AS n FROM shadow_units WHERE draft_id = ? GROUP BY flag",
+    draftId,
+  )) {
     sampledUnits[row.flag] = row.n;
   }
   const flips = sql

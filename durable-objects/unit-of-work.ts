@@ -80,7 +80,9 @@ export class UnitOfWork {
     if (project === null) return fail(this.noProject());
     const row = this.sql.exec<EnvironmentRow>("SELECT * FROM environments WHERE name = ?", name).toArray()[0];
     if (!row) {
-      const known = this.environmentRows().map((env) => env.name).join(", ");
+      const known = this.environmentRows()
+        .map((env) => env.name)
+        .join(", ");
       return fail({ kind: "not_found", detail: `project "${project}" has no environment "${name}" (it has: ${known || "none"})` });
     }
     return ok(row);
@@ -113,10 +115,19 @@ export class UnitOfWork {
    * `reason` defaults to the caller's.
    */
   audit(action: AuditAction, meta: ChangeMeta, change: AuditedChange, now: number): void {
-    this.#append({
-      actor: meta.actor, action, environment: change.environment ?? null, target: change.target, version: null,
-      before: change.before ?? null, after: change.after ?? null, reason: change.reason === undefined ? meta.reason : change.reason,
-    }, now);
+    this.#append(
+      {
+        actor: meta.actor,
+        action,
+        environment: change.environment ?? null,
+        target: change.target,
+        version: null,
+        before: change.before ?? null,
+        after: change.after ?? null,
+        reason: change.reason === undefined ? meta.reason : change.reason,
+      },
+      now,
+    );
   }
 
   /** Appends an audit entry under this deployment's key, and queues the new head's anchor in KV. */
@@ -133,14 +144,36 @@ export class UnitOfWork {
    */
   commit(environment: string, meta: ChangeMeta, apply: (version: number, now: number) => Change | Change[], now: number): number {
     const { version } = this.sql
-      .exec<{ version: number }>("UPDATE environments SET version = version + 1, updated_at = ? WHERE name = ? RETURNING version", now, environment)
+      .exec<{ version: number }>(
+        "UPDATE environments SET version = version + 1, updated_at = ? WHERE name = ? RETURNING version",
+        now,
+        environment,
+      )
       .one();
     const applied = apply(version, now);
     for (const change of Array.isArray(applied) ? applied : [applied]) {
-      this.#append({ action: change.action, target: change.target, before: change.before, after: change.after, actor: meta.actor, environment, version, reason: meta.reason }, now);
+      this.#append(
+        {
+          action: change.action,
+          target: change.target,
+          before: change.before,
+          after: change.after,
+          actor: meta.actor,
+          environment,
+          version,
+          reason: meta.reason,
+        },
+        now,
+      );
       const event = eventFor[change.action];
       if (event) {
-        this.queueEvent(event, environment, meta, { target: change.target, version, before: change.before ?? null, after: change.after ?? null }, now);
+        this.queueEvent(
+          event,
+          environment,
+          meta,
+          { target: change.target, version, before: change.before ?? null, after: change.after ?? null },
+          now,
+        );
       }
     }
     outbox.enqueue(this.sql, "publish", environment, now);
@@ -159,19 +192,31 @@ export class UnitOfWork {
   }
 
   /** Queues the webhook deliveries announcing a change; call inside its transaction. */
-  queueEvent(type: WebhookEventType, environment: string | null, meta: ChangeMeta, data: Record<string, unknown>, now: number, onlyWebhook?: string): void {
-    webhooks.queueEvent(this.sql, {
-      id: webhooks.newId("evt"),
-      type,
-      createdAt: iso(now),
-      project: this.project() ?? "",
-      environment,
-      actor: meta.actor,
-      reason: meta.reason,
-      data,
-      // Receivers hold a copy of the audit chain's head: an anchor the store cannot rewrite.
-      auditHead: auditHead(this.sql),
-    }, now, onlyWebhook);
+  queueEvent(
+    type: WebhookEventType,
+    environment: string | null,
+    meta: ChangeMeta,
+    data: Record<string, unknown>,
+    now: number,
+    onlyWebhook?: string,
+  ): void {
+    webhooks.queueEvent(
+      this.sql,
+      {
+        id: webhooks.newId("evt"),
+        type,
+        createdAt: iso(now),
+        project: this.project() ?? "",
+        environment,
+        actor: meta.actor,
+        reason: meta.reason,
+        data,
+        // Receivers hold a copy of the audit chain's head: an anchor the store cannot rewrite.
+        auditHead: auditHead(this.sql),
+      },
+      now,
+      onlyWebhook,
+    );
   }
 
   /** Queues replication work (see `replication/outbox.ts`); call inside the change's transaction. */

@@ -123,7 +123,13 @@ export function createWebhook(sql: SqlStorage, input: WebhookInput, actor: strin
   const secret = input.secret ?? `whsec_${randomBytes(24).toString("base64url")}`;
   sql.exec(
     "INSERT INTO webhooks (id, url, events, secret, description, active, created_at, created_by) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-    id, input.url, JSON.stringify(input.events), secret, input.description, now, actor,
+    id,
+    input.url,
+    JSON.stringify(input.events),
+    secret,
+    input.description,
+    now,
+    actor,
   );
   return { ...toWebhookInfo(getWebhookRow(sql, id)!), secret };
 }
@@ -162,7 +168,13 @@ export function queueEvent(sql: SqlStorage, event: WebhookEvent, now: number, on
     sql.exec(
       `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at)
        VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
-      newId("dlv"), hook.id, event.id, event.type, payload, now, now,
+      newId("dlv"),
+      hook.id,
+      event.id,
+      event.type,
+      payload,
+      now,
+      now,
     );
     queued++;
   }
@@ -178,7 +190,13 @@ export function nextDeliveryDue(sql: SqlStorage): number | null {
  * pushed out) before the request, so an overlapping pass or a crash mid-request retries it rather
  * than losing it.
  */
-export async function deliverDue(sql: SqlStorage, now: number, fetcher: typeof fetch = fetch, allowLocalHttp = false, project: string | null = null): Promise<void> {
+export async function deliverDue(
+  sql: SqlStorage,
+  now: number,
+  fetcher: typeof fetch = fetch,
+  allowLocalHttp = false,
+  project: string | null = null,
+): Promise<void> {
   const due = sql
     .exec<DeliveryRow & { url: string; secret: string }>(
       `SELECT d.*, w.url AS url, w.secret AS secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
@@ -191,7 +209,14 @@ export async function deliverDue(sql: SqlStorage, now: number, fetcher: typeof f
   await Promise.allSettled(due.map((row) => deliverOne(sql, row, now, fetcher, allowLocalHttp, project)));
 }
 
-async function deliverOne(sql: SqlStorage, row: DeliveryRow & { url: string; secret: string }, now: number, fetcher: typeof fetch, allowLocalHttp: boolean, project: string | null): Promise<void> {
+async function deliverOne(
+  sql: SqlStorage,
+  row: DeliveryRow & { url: string; secret: string },
+  now: number,
+  fetcher: typeof fetch,
+  allowLocalHttp: boolean,
+  project: string | null,
+): Promise<void> {
   const attempts = row.attempts + 1;
   sql.exec("UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ? WHERE id = ?", attempts, now + retryDelayMs(attempts), row.id);
   let status: number | null = null;
@@ -226,18 +251,29 @@ async function deliverOne(sql: SqlStorage, row: DeliveryRow & { url: string; sec
   if (error !== null) {
     const final = refused || attempts >= MAX_DELIVERY_ATTEMPTS;
     log(final ? "error" : "warn", "webhook-delivery-failed", {
-      project, webhook: row.webhook_id, delivery: row.id, eventType: row.event_type, attempts, status, final, error,
+      project,
+      webhook: row.webhook_id,
+      delivery: row.id,
+      eventType: row.event_type,
+      attempts,
+      status,
+      final,
+      error,
     });
   }
   if (error === null) {
     sql.exec(
       "UPDATE webhook_deliveries SET status = 'delivered', last_status = ?, last_error = NULL, next_attempt_at = NULL, delivered_at = ? WHERE id = ?",
-      status, Date.now(), row.id,
+      status,
+      Date.now(),
+      row.id,
     );
   } else if (refused || attempts >= MAX_DELIVERY_ATTEMPTS) {
     sql.exec(
       "UPDATE webhook_deliveries SET status = 'failed', last_status = ?, last_error = ?, next_attempt_at = NULL WHERE id = ?",
-      status, error.slice(0, 500), row.id,
+      status,
+      error.slice(0, 500),
+      row.id,
     );
   } else {
     sql.exec("UPDATE webhook_deliveries SET last_status = ?, last_error = ? WHERE id = ?", status, error.slice(0, 500), row.id);
@@ -260,7 +296,8 @@ export function getDelivery(sql: SqlStorage, webhookId: string, id: string): Del
 export function redeliver(sql: SqlStorage, id: string, now: number): void {
   sql.exec(
     "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, delivered_at = NULL WHERE id = ?",
-    now, id,
+    now,
+    id,
   );
 }
 

@@ -28,7 +28,8 @@ export interface CompileEnv {
 
 /** Creates the state for compiling the rules of one flag set. */
 export function createCompileEnv(evaluators: unknown, fractional: FractionalMode): CompileEnv {
-  const record = typeof evaluators === "object" && evaluators !== null && !Array.isArray(evaluators) ? (evaluators as Record<string, unknown>) : {};
+  const record =
+    typeof evaluators === "object" && evaluators !== null && !Array.isArray(evaluators) ? (evaluators as Record<string, unknown>) : {};
   return { evaluators: record, fractional, refs: new Map(), refStack: [], sets: new Map() };
 }
 
@@ -83,7 +84,10 @@ function compileRef(name: unknown, at: string, env: CompileEnv): Rule {
   if (cached) return cached;
   if (!Object.hasOwn(env.evaluators, name)) {
     const known = Object.keys(env.evaluators);
-    throw new RuleError(at, `$ref "${name}" does not name an evaluator in $evaluators (${known.length ? known.join(", ") : "none defined"})`);
+    throw new RuleError(
+      at,
+      `$ref "${name}" does not name an evaluator in $evaluators (${known.length ? known.join(", ") : "none defined"})`,
+    );
   }
   if (env.refStack.includes(name)) {
     throw new RuleError(at, `$ref cycle: ${[...env.refStack.slice(env.refStack.indexOf(name)), name].join(" → ")}`);
@@ -435,8 +439,14 @@ const OPERATORS: Readonly<Record<string, OpCompiler>> = {
   },
   "/": binary(divide),
   "%": binary(modulo),
-  map: scoped((items, each) => items.map(each), () => []),
-  filter: scoped((items, each) => items.filter((item) => truthy(each(item))), () => []),
+  map: scoped(
+    (items, each) => items.map(each),
+    () => [],
+  ),
+  filter: scoped(
+    (items, each) => items.filter((item) => truthy(each(item))),
+    () => [],
+  ),
   all: scoped((items, each) => items.length > 0 && items.every((item) => truthy(each(item))), false),
   none: scoped((items, each) => !items.some((item) => truthy(each(item))), true),
   some: scoped((items, each) => items.some((item) => truthy(each(item))), false),

@@ -21,7 +21,6 @@ import { findPrerequisiteCycle } from "./prerequisites";
 import type {
   CompiledFlagSet,
   CompileOptions,
-  EvaluateOptions,
   EvaluationContext,
   EvaluationResult,
   FlagMetadata,
@@ -81,12 +80,21 @@ function primitiveMetadata(input: unknown): FlagMetadata {
 function fractionalModeOf(metadata: unknown, options: CompileOptions | undefined): FractionalMode {
   if (options?.fractional) return options.fractional;
   if (typeof metadata === "object" && metadata !== null && !Array.isArray(metadata)) {
-    if (Object.hasOwn(metadata, FRACTIONAL_MODE_METADATA_KEY) && (metadata as Record<string, unknown>)[FRACTIONAL_MODE_METADATA_KEY] === "v3") return "v3";
+    if (
+      Object.hasOwn(metadata, FRACTIONAL_MODE_METADATA_KEY) &&
+      (metadata as Record<string, unknown>)[FRACTIONAL_MODE_METADATA_KEY] === "v3"
+    )
+      return "v3";
   }
   return "v2";
 }
 
-function errorResult(key: string, errorCode: Extract<EvaluationResult, { kind: "error" }>["errorCode"], errorDetails: string, metadata: FlagMetadata): EvaluationResult {
+function errorResult(
+  key: string,
+  errorCode: Extract<EvaluationResult, { kind: "error" }>["errorCode"],
+  errorDetails: string,
+  metadata: FlagMetadata,
+): EvaluationResult {
   return { kind: "error", key, reason: "ERROR", errorCode, errorDetails, metadata };
 }
 
@@ -124,10 +132,18 @@ function variantName(out: unknown): string | undefined {
   }
 }
 
-function compileFlag(key: string, raw: unknown, setMetadata: FlagMetadata, env: ReturnType<typeof createCompileEnv>): { flag: CompiledFlag; error?: string } {
+function compileFlag(
+  key: string,
+  raw: unknown,
+  setMetadata: FlagMetadata,
+  env: ReturnType<typeof createCompileEnv>,
+): { flag: CompiledFlag; error?: string } {
   const def = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
   const metadata = deepFreeze({ ...setMetadata, ...primitiveMetadata(def["metadata"]) });
-  const variantsIn = typeof def["variants"] === "object" && def["variants"] !== null && !Array.isArray(def["variants"]) ? (def["variants"] as Record<string, unknown>) : {};
+  const variantsIn =
+    typeof def["variants"] === "object" && def["variants"] !== null && !Array.isArray(def["variants"])
+      ? (def["variants"] as Record<string, unknown>)
+      : {};
   const names = Object.keys(variantsIn);
   const variantNames = names.join(", ");
   const defaultVariant = typeof def["defaultVariant"] === "string" ? def["defaultVariant"] : undefined;
@@ -150,7 +166,9 @@ function compileFlag(key: string, raw: unknown, setMetadata: FlagMetadata, env: 
   } else if (Object.hasOwn(variantsIn, defaultVariant)) {
     fallback = valueResult(defaultVariant, reason);
   } else {
-    fallback = deepFreeze(errorResult(key, "GENERAL", `default variant "${defaultVariant}" is not one of the variants (${variantNames})`, metadata));
+    fallback = deepFreeze(
+      errorResult(key, "GENERAL", `default variant "${defaultVariant}" is not one of the variants (${variantNames})`, metadata),
+    );
   }
 
   let rule: Rule | undefined;
@@ -167,13 +185,17 @@ function compileFlag(key: string, raw: unknown, setMetadata: FlagMetadata, env: 
   const prerequisiteNames = Array.isArray(def["prerequisites"])
     ? def["prerequisites"].flatMap((p: unknown) => {
         const item = p as Record<string, unknown> | null;
-        return item && typeof item["flag"] === "string" && typeof item["variant"] === "string" ? [{ flag: item["flag"], variant: item["variant"] }] : [];
+        return item && typeof item["flag"] === "string" && typeof item["variant"] === "string"
+          ? [{ flag: item["flag"], variant: item["variant"] }]
+          : [];
       })
     : [];
   const prerequisiteFailed: EvaluationResult =
-    fallback.kind === "value" ? valueResult(fallback.variant, "PREREQUISITE_FAILED")
-    : fallback.kind === "default" ? deepFreeze({ kind: "default", key, reason: "PREREQUISITE_FAILED", metadata })
-    : fallback;
+    fallback.kind === "value"
+      ? valueResult(fallback.variant, "PREREQUISITE_FAILED")
+      : fallback.kind === "default"
+        ? deepFreeze({ kind: "default", key, reason: "PREREQUISITE_FAILED", metadata })
+        : fallback;
   const flag: CompiledFlag = {
     key,
     prerequisites: [],
@@ -186,14 +208,16 @@ function compileFlag(key: string, raw: unknown, setMetadata: FlagMetadata, env: 
     fallback,
     matches,
     variantNames,
-    disabledResult: offVariant === undefined ? deepFreeze({ kind: "default", key, reason: "DISABLED", metadata }) : valueResult(offVariant, "DISABLED"),
+    disabledResult:
+      offVariant === undefined ? deepFreeze({ kind: "default", key, reason: "DISABLED", metadata }) : valueResult(offVariant, "DISABLED"),
   };
   return error === undefined ? { flag } : { flag, error };
 }
 
 /** The flag's off variant, when its metadata names one of its variants (the validator refuses any other). */
 function offVariantOf(metadata: unknown, variants: Record<string, unknown>): string | undefined {
-  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata) || !Object.hasOwn(metadata, OFF_VARIANT_METADATA_KEY)) return undefined;
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata) || !Object.hasOwn(metadata, OFF_VARIANT_METADATA_KEY))
+    return undefined;
   const name: unknown = (metadata as Record<string, unknown>)[OFF_VARIANT_METADATA_KEY];
   return typeof name === "string" && Object.hasOwn(variants, name) ? name : undefined;
 }
@@ -219,16 +243,31 @@ function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
     scope.flagKey = flag.key;
     out = rule(scope, ROOT);
   } catch (e) {
-    return errorResult(flag.key, "GENERAL", `evaluating the targeting of flag "${flag.key}" failed: ${e instanceof Error ? e.message : String(e)}`, flag.metadata);
+    return errorResult(
+      flag.key,
+      "GENERAL",
+      `evaluating the targeting of flag "${flag.key}" failed: ${e instanceof Error ? e.message : String(e)}`,
+      flag.metadata,
+    );
   }
   if (out === null || out === undefined) return flag.fallback;
   const name = variantName(out);
   if (name === undefined) {
-    return errorResult(flag.key, "GENERAL", `the targeting of flag "${flag.key}" returned ${Array.isArray(out) ? "an array" : "an object"}, not a variant name`, flag.metadata);
+    return errorResult(
+      flag.key,
+      "GENERAL",
+      `the targeting of flag "${flag.key}" returned ${Array.isArray(out) ? "an array" : "an object"}, not a variant name`,
+      flag.metadata,
+    );
   }
   const match = flag.matches.get(name);
   if (match) return match;
-  return errorResult(flag.key, "GENERAL", `the targeting of flag "${flag.key}" returned "${name}", which is not one of the variants (${flag.variantNames})`, flag.metadata);
+  return errorResult(
+    flag.key,
+    "GENERAL",
+    `the targeting of flag "${flag.key}" returned "${name}", which is not one of the variants (${flag.variantNames})`,
+    flag.metadata,
+  );
 }
 
 /**
@@ -255,7 +294,12 @@ function linkPrerequisites(flags: Map<string, CompiledFlag>, errors: Map<string,
 
 function checkType(result: EvaluationResult, type: FlagType | undefined): EvaluationResult {
   if (!type || result.kind !== "value" || matchesType(result.value, type)) return result;
-  return errorResult(result.key, "TYPE_MISMATCH", `flag "${result.key}" is ${describeType(result.value)}, not ${type} (variant "${result.variant}")`, result.metadata);
+  return errorResult(
+    result.key,
+    "TYPE_MISMATCH",
+    `flag "${result.key}" is ${describeType(result.value)}, not ${type} (variant "${result.variant}")`,
+    result.metadata,
+  );
 }
 
 function contextOf(context: EvaluationContext | null | undefined): Readonly<Record<string, unknown>> {
@@ -275,7 +319,10 @@ export function compileFlagSet(flagSet: unknown, options?: CompileOptions): Comp
   const fractional = fractionalModeOf(input["metadata"], options);
   const metadata = deepFreeze(primitiveMetadata(input["metadata"]));
   const env = createCompileEnv(input["$evaluators"], fractional);
-  const flagsIn = typeof input["flags"] === "object" && input["flags"] !== null && !Array.isArray(input["flags"]) ? (input["flags"] as Record<string, unknown>) : {};
+  const flagsIn =
+    typeof input["flags"] === "object" && input["flags"] !== null && !Array.isArray(input["flags"])
+      ? (input["flags"] as Record<string, unknown>)
+      : {};
 
   const flags = new Map<string, CompiledFlag>();
   const list: CompiledFlag[] = [];
@@ -305,7 +352,12 @@ export function compileFlagSet(flagSet: unknown, options?: CompileOptions): Comp
       try {
         return checkType(runFlag(flag, scope), options?.type);
       } catch (e) {
-        return errorResult(flagKey, "GENERAL", `evaluating flag "${flagKey}" failed: ${e instanceof Error ? e.message : String(e)}`, flag.metadata);
+        return errorResult(
+          flagKey,
+          "GENERAL",
+          `evaluating flag "${flagKey}" failed: ${e instanceof Error ? e.message : String(e)}`,
+          flag.metadata,
+        );
       }
     },
     evaluateAll(context, options) {
@@ -317,7 +369,12 @@ export function compileFlagSet(flagSet: unknown, options?: CompileOptions): Comp
         try {
           results[i] = runFlag(flag, scope);
         } catch (e) {
-          results[i] = errorResult(flag.key, "GENERAL", `evaluating flag "${flag.key}" failed: ${e instanceof Error ? e.message : String(e)}`, flag.metadata);
+          results[i] = errorResult(
+            flag.key,
+            "GENERAL",
+            `evaluating flag "${flag.key}" failed: ${e instanceof Error ? e.message : String(e)}`,
+            flag.metadata,
+          );
         }
       }
       return results;

@@ -35,7 +35,12 @@ export function toPlainFlagd(set: FlagSet): FlagSet {
     const off = killedVariant(flag);
     if (off !== undefined) {
       const { targeting: _targeting, ...plain } = rest;
-      flags[key] = { ...plain, state: "ENABLED", defaultVariant: off, metadata: { ...flag.metadata, [EXPORTED_STATE_METADATA_KEY]: "DISABLED" } };
+      flags[key] = {
+        ...plain,
+        state: "ENABLED",
+        defaultVariant: off,
+        metadata: { ...flag.metadata, [EXPORTED_STATE_METADATA_KEY]: "DISABLED" },
+      };
       continue;
     }
     if (!prerequisites?.length) {

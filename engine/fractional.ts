@@ -17,7 +17,6 @@ import type { Rule, Scope } from "./json-logic";
 import { murmur3, murmur3Bytes, murmur3Concat } from "./murmur3";
 import type { FractionalMode } from "./types";
 
-
 /** The largest total weight flagd accepts (int32 max). */
 export const MAX_TOTAL_WEIGHT = 2147483647;
 
@@ -73,8 +72,7 @@ interface Bucket {
   weightRule: Rule | undefined;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function literalWeight(raw: unknown, at: string): number {
   if (raw === null) return 1; // as flagd Go: a null weight keeps the default of 1
@@ -94,7 +92,8 @@ function compileBucket(raw: unknown, at: string, compileArg: CompileArg): Bucket
   const [variant, weight] = raw as unknown[];
   const bucket: Bucket = { variant: undefined, variantRule: undefined, weight: 1, weightRule: undefined };
   if (isPlainObject(variant)) bucket.variantRule = compileArg(variant, `${at}[0]`);
-  else if (Array.isArray(variant)) throw new RuleError(`${at}[0]`, "a fractional variant must be a string, number, boolean or a rule, got an array");
+  else if (Array.isArray(variant))
+    throw new RuleError(`${at}[0]`, "a fractional variant must be a string, number, boolean or a rule, got an array");
   else bucket.variant = variant;
   if (raw.length === 2) {
     if (isPlainObject(weight)) {
@@ -135,11 +134,7 @@ export function compileFractional(args: unknown, at: string, mode: FractionalMod
   // array is then a bucket, as in flagd, where all arguments are evaluated before classification.
   const first = args[0];
   const hasBucketBy = !Array.isArray(first);
-  const bucketBy: Rule | undefined = hasBucketBy
-    ? isPlainObject(first)
-      ? compileArg(first, `${at}[0]`)
-      : () => first
-    : undefined;
+  const bucketBy: Rule | undefined = hasBucketBy ? (isPlainObject(first) ? compileArg(first, `${at}[0]`) : () => first) : undefined;
   const rawBuckets = hasBucketBy ? args.slice(1) : args;
   if (rawBuckets.length === 0) throw new RuleError(at, "fractional needs at least one bucket [variant, weight] after the bucketing value");
   const offset = hasBucketBy ? 1 : 0;

@@ -24,7 +24,7 @@ export function murmur3Bytes(bytes: Uint8Array, seed = 0, length = bytes.length)
   const blocks = length & ~3;
   let i = 0;
   for (; i < blocks; i += 4) {
-    let k = (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)) | 0;
+    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24) | 0;
     k = Math.imul(k, C1);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, C2);

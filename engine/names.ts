@@ -24,9 +24,12 @@ export const FLAG_KEY_CHARACTERS = /^[^\s/?#%\u0000-\u001f\u007f]+$/;
  */
 export function flagKeyProblem(key: string): string | null {
   if (key === "") return "a flag key must not be empty";
-  if (key.length > MAX_FLAG_KEY_LENGTH) return `a flag key is at most ${MAX_FLAG_KEY_LENGTH} characters, got ${key.length} ("${key.slice(0, 32)}…")`;
-  if (!FLAG_KEY_CHARACTERS.test(key)) return `flag key ${JSON.stringify(key)} cannot contain spaces, control characters, '/', '?', '#' or '%'`;
-  if (RESERVED_FLAG_KEYS.has(key)) return `flag key "${key}" is reserved (${[...RESERVED_FLAG_KEYS].join(", ")} are JavaScript object names); choose another key`;
+  if (key.length > MAX_FLAG_KEY_LENGTH)
+    return `a flag key is at most ${MAX_FLAG_KEY_LENGTH} characters, got ${key.length} ("${key.slice(0, 32)}…")`;
+  if (!FLAG_KEY_CHARACTERS.test(key))
+    return `flag key ${JSON.stringify(key)} cannot contain spaces, control characters, '/', '?', '#' or '%'`;
+  if (RESERVED_FLAG_KEYS.has(key))
+    return `flag key "${key}" is reserved (${[...RESERVED_FLAG_KEYS].join(", ")} are JavaScript object names); choose another key`;
   return null;
 }
 

@@ -25,7 +25,7 @@ function operator(rule: Rule): [string, unknown[]] | null {
  */
 export function servedWeights(targeting: Rule): Record<string, number> | null {
   const op = operator(targeting);
-  if (!op || op[0] !== "fractional") return null;
+  if (op?.[0] !== "fractional") return null;
   const buckets = op[1].filter((arg): arg is unknown[] => Array.isArray(arg));
   const weights: Record<string, number> = {};
   for (const bucket of buckets) {
@@ -49,7 +49,9 @@ export function answersEveryone(rule: Rule): string | null {
   if (name === "fractional") return "its fractional split answers every context";
   if (name === "if" && args.length % 2 === 1) {
     const branches = [...args.filter((_, i) => i % 2 === 1), args[args.length - 1]];
-    return branches.every((branch) => answersEveryone(branch) !== null) ? "every branch of its `if` (including the last) answers with a variant" : null;
+    return branches.every((branch) => answersEveryone(branch) !== null)
+      ? "every branch of its `if` (including the last) answers with a variant"
+      : null;
   }
   if (name === "or") {
     for (const arg of args) {

@@ -50,13 +50,7 @@ export type EvaluationContext = { targetingKey?: string } & Record<string, JsonV
 export type FlagType = "boolean" | "string" | "number" | "integer" | "object";
 
 /** OpenFeature error codes, as string literals. */
-export type ErrorCode =
-  | "FLAG_NOT_FOUND"
-  | "PARSE_ERROR"
-  | "TYPE_MISMATCH"
-  | "TARGETING_KEY_MISSING"
-  | "INVALID_CONTEXT"
-  | "GENERAL";
+export type ErrorCode = "FLAG_NOT_FOUND" | "PARSE_ERROR" | "TYPE_MISMATCH" | "TARGETING_KEY_MISSING" | "INVALID_CONTEXT" | "GENERAL";
 
 export type FlagMetadata = Record<string, string | number | boolean>;
 

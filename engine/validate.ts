@@ -62,7 +62,8 @@ function checkMetadata(input: unknown, path: string, problems: FlagSetProblem[])
   const out = emptyRecord<string | number | boolean>();
   for (const [key, value] of Object.entries(input)) {
     if (key === PROTO_NAME) problems.push({ path: `${path}.${key}`, message: `"${PROTO_NAME}" cannot be a metadata key; rename it` });
-    else if (typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))) out[key] = value;
+    else if (typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value)))
+      out[key] = value;
     else problems.push({ path: `${path}.${key}`, message: `metadata values must be a string, number or boolean, got ${show(value)}` });
   }
   return out;
@@ -76,7 +77,9 @@ const AT_LEAST_ONE = new Set(["if", "?:", "or", "and", "+", "-", "max", "min", "
 /** Schema checks the compiler leaves to evaluation time (flagd evaluates them leniently). */
 function lintRule(rule: unknown, path: string, problems: FlagSetProblem[]): void {
   if (Array.isArray(rule)) {
-    rule.forEach((item, i) => lintRule(item, `${path}[${i}]`, problems));
+    rule.forEach((item, i) => {
+      lintRule(item, `${path}[${i}]`, problems);
+    });
     return;
   }
   if (!isObject(rule)) return;
@@ -86,7 +89,8 @@ function lintRule(rule: unknown, path: string, problems: FlagSetProblem[]): void
   const raw = rule[op];
   const at = `${path}.${op}`;
   const list = Array.isArray(raw) ? raw : [raw];
-  const count = (n: string) => problems.push({ path: at, message: `${op} takes ${n} arguments, got ${Array.isArray(raw) ? raw.length : 1}` });
+  const count = (n: string) =>
+    problems.push({ path: at, message: `${op} takes ${n} arguments, got ${Array.isArray(raw) ? raw.length : 1}` });
   if (EXACTLY_TWO.has(op) && list.length !== 2) count("exactly 2");
   if (TWO_OR_THREE.has(op) && (list.length < 2 || list.length > 3)) count("2 or 3");
   if (AT_LEAST_ONE.has(op) && list.length < 1) count("at least 1");
@@ -113,7 +117,10 @@ function lintRule(rule: unknown, path: string, problems: FlagSetProblem[]): void
       if (list.length !== 3) count("exactly 3");
       const operator = list[1];
       if (list.length >= 2 && (typeof operator !== "string" || !SEM_VER_OPERATORS.has(operator))) {
-        problems.push({ path: `${at}[1]`, message: `sem_ver operator must be one of ${[...SEM_VER_OPERATORS].join(" ")}, got ${show(operator)}` });
+        problems.push({
+          path: `${at}[1]`,
+          message: `sem_ver operator must be one of ${[...SEM_VER_OPERATORS].join(" ")}, got ${show(operator)}`,
+        });
       }
       for (const i of [0, 2]) {
         const version = list[i];
@@ -129,20 +136,29 @@ function lintRule(rule: unknown, path: string, problems: FlagSetProblem[]): void
       const buckets = Array.isArray(first) ? raw : raw.slice(1);
       const offset = Array.isArray(first) ? 0 : 1;
       if (!Array.isArray(first) && !isObject(first)) {
-        problems.push({ path: `${at}[0]`, message: `the bucketing value must be a rule such as {"var": "email"}, got ${show(first)}; omit it to bucket by targetingKey` });
+        problems.push({
+          path: `${at}[0]`,
+          message: `the bucketing value must be a rule such as {"var": "email"}, got ${show(first)}; omit it to bucket by targetingKey`,
+        });
       }
       buckets.forEach((bucket, i) => {
         if (!Array.isArray(bucket) || bucket.length < 2) return;
         const weight: unknown = bucket[1];
         if (!isObject(weight) && (typeof weight !== "number" || !Number.isInteger(weight) || weight < 0)) {
-          problems.push({ path: `${at}[${i + offset}][1]`, message: `a weight must be a non-negative integer or a rule, got ${show(weight)}` });
+          problems.push({
+            path: `${at}[${i + offset}][1]`,
+            message: `a weight must be a non-negative integer or a rule, got ${show(weight)}`,
+          });
         }
       });
       break;
     }
   }
-  if (Array.isArray(raw)) raw.forEach((item, i) => lintRule(item, `${at}[${i}]`, problems));
-  else lintRule(raw, at, problems);
+  if (Array.isArray(raw)) {
+    raw.forEach((item, i) => {
+      lintRule(item, `${at}[${i}]`, problems);
+    });
+  } else lintRule(raw, at, problems);
 }
 
 function ruleProblem(e: unknown, path: string): FlagSetProblem {
@@ -162,18 +178,27 @@ function ruleProblem(e: unknown, path: string): FlagSetProblem {
  */
 export function validateFlagSet(input: unknown, options: ValidateOptions = {}): ValidationResult {
   const problems: FlagSetProblem[] = [];
-  if (!isObject(input)) return { ok: false, problems: [{ path: "", message: `a flag set must be a JSON object with "flags", got ${show(input)}` }] };
+  if (!isObject(input))
+    return { ok: false, problems: [{ path: "", message: `a flag set must be a JSON object with "flags", got ${show(input)}` }] };
   // Checked first and alone: the checks below recurse through rules, and must never meet a rule
   // nested thousands of levels deep.
-  if (!isJson(input)) return { ok: false, problems: [{ path: "", message: "a flag set must be plain JSON (finite numbers, no undefined, at most 64 levels deep)" }] };
+  if (!isJson(input))
+    return {
+      ok: false,
+      problems: [{ path: "", message: "a flag set must be plain JSON (finite numbers, no undefined, at most 64 levels deep)" }],
+    };
 
   const metadata = checkMetadata(input["metadata"], "metadata", problems);
   if (metadata) {
     for (const key of ["flagSetId", "version"]) {
-      if (Object.hasOwn(metadata, key) && typeof metadata[key] !== "string") problems.push({ path: `metadata.${key}`, message: `${key} must be a string, got ${show(metadata[key])}` });
+      if (Object.hasOwn(metadata, key) && typeof metadata[key] !== "string")
+        problems.push({ path: `metadata.${key}`, message: `${key} must be a string, got ${show(metadata[key])}` });
     }
     if (Object.hasOwn(metadata, OFF_VARIANT_METADATA_KEY)) {
-      problems.push({ path: `metadata.${OFF_VARIANT_METADATA_KEY}`, message: `${OFF_VARIANT_METADATA_KEY} belongs in a flag's metadata, not the flag set's` });
+      problems.push({
+        path: `metadata.${OFF_VARIANT_METADATA_KEY}`,
+        message: `${OFF_VARIANT_METADATA_KEY} belongs in a flag's metadata, not the flag set's`,
+      });
     }
     const mode = ownValue(metadata, FRACTIONAL_MODE_METADATA_KEY);
     if (mode !== undefined && mode !== "v2" && mode !== "v3") {
@@ -191,8 +216,10 @@ export function validateFlagSet(input: unknown, options: ValidateOptions = {}): 
       evaluators = emptyRecord();
       for (const [name, rule] of Object.entries(evaluatorsIn)) {
         if (name === "") problems.push({ path: "$evaluators", message: "an evaluator name must not be empty" });
-        if (name === PROTO_NAME) problems.push({ path: `$evaluators.${name}`, message: `"${PROTO_NAME}" cannot be an evaluator name; rename it` });
-        if (!isObject(rule)) problems.push({ path: `$evaluators.${name}`, message: `an evaluator must be a rule object, got ${show(rule)}` });
+        if (name === PROTO_NAME)
+          problems.push({ path: `$evaluators.${name}`, message: `"${PROTO_NAME}" cannot be an evaluator name; rename it` });
+        if (!isObject(rule))
+          problems.push({ path: `$evaluators.${name}`, message: `an evaluator must be a rule object, got ${show(rule)}` });
         else lintRule(rule, `$evaluators.${name}`, problems);
         evaluators[name] = rule as JsonValue;
       }
@@ -289,10 +316,14 @@ function checkFlag(
     const kinds = new Map<VariantKind, string[]>();
     for (const name of names) {
       if (name === "") problems.push({ path: `${path}.variants`, message: "a variant name must not be empty" });
-      if (name === PROTO_NAME && !stored) problems.push({ path: `${path}.variants.${name}`, message: `"${PROTO_NAME}" cannot be a variant name; rename it` });
+      if (name === PROTO_NAME && !stored)
+        problems.push({ path: `${path}.variants.${name}`, message: `"${PROTO_NAME}" cannot be a variant name; rename it` });
       const kind = variantKind(variants[name]);
       if (!kind) {
-        problems.push({ path: `${path}.variants.${name}`, message: `a variant must be a boolean, string, number or object, got ${show(variants[name])}` });
+        problems.push({
+          path: `${path}.variants.${name}`,
+          message: `a variant must be a boolean, string, number or object, got ${show(variants[name])}`,
+        });
         continue;
       }
       kinds.set(kind, [...(kinds.get(kind) ?? []), name]);
@@ -306,7 +337,10 @@ function checkFlag(
   const defaultVariant = def["defaultVariant"];
   if (defaultVariant !== undefined && defaultVariant !== null) {
     if (typeof defaultVariant !== "string") {
-      problems.push({ path: `${path}.defaultVariant`, message: `defaultVariant must be a variant name or null, got ${show(defaultVariant)}` });
+      problems.push({
+        path: `${path}.defaultVariant`,
+        message: `defaultVariant must be a variant name or null, got ${show(defaultVariant)}`,
+      });
     } else if (isObject(variants) && !Object.hasOwn(variants, defaultVariant)) {
       problems.push({ path: `${path}.defaultVariant`, message: `"${defaultVariant}" is not one of the variants (${names.join(", ")})` });
     }
@@ -317,21 +351,27 @@ function checkFlag(
     const off = metadata[OFF_VARIANT_METADATA_KEY];
     const at = `${path}.metadata.${OFF_VARIANT_METADATA_KEY}`;
     if (typeof off !== "string") problems.push({ path: at, message: `the off variant must be a variant name, got ${show(off)}` });
-    else if (isObject(variants) && !Object.hasOwn(variants, off)) problems.push({ path: at, message: `off variant "${off}" is not one of the variants (${names.join(", ")})` });
+    else if (isObject(variants) && !Object.hasOwn(variants, off))
+      problems.push({ path: at, message: `off variant "${off}" is not one of the variants (${names.join(", ")})` });
   }
 
   const targeting = def["targeting"];
   if (targeting !== undefined) {
     if (!isObject(targeting)) {
-      problems.push({ path: `${path}.targeting`, message: `targeting must be a JsonLogic rule object (or {} for none), got ${show(targeting)}` });
+      problems.push({
+        path: `${path}.targeting`,
+        message: `targeting must be a JsonLogic rule object (or {} for none), got ${show(targeting)}`,
+      });
     } else if (Object.keys(targeting).length > 0) {
       const lintFrom = problems.length;
       lintRule(targeting, `${path}.targeting`, problems);
       // `lintRule` prefixes the operator with a dot; its paths read `flags.x.targeting.if[0]…`.
-      for (let i = lintFrom; i < problems.length; i++) problems[i]!.path = problems[i]!.path.replace(`${path}.targeting..`, `${path}.targeting.`);
+      for (let i = lintFrom; i < problems.length; i++)
+        problems[i]!.path = problems[i]!.path.replace(`${path}.targeting..`, `${path}.targeting.`);
       try {
         compileRule(targeting, "", env);
-        if (isObject(variants) && !stored) checkReturnedVariants(targeting, `${path}.targeting`, new Set(names), evaluators, new Set(), problems);
+        if (isObject(variants) && !stored)
+          checkReturnedVariants(targeting, `${path}.targeting`, new Set(names), evaluators, new Set(), problems);
       } catch (e) {
         problems.push(ruleProblem(e, `${path}.targeting`));
       }
@@ -365,7 +405,11 @@ function checkReturnedVariants(
 ): void {
   if (typeof rule === "string" || typeof rule === "boolean" || typeof rule === "number") {
     const name = String(rule);
-    if (!variants.has(name)) problems.push({ path, message: `the targeting returns ${show(rule)}, which is not one of the variants (${[...variants].join(", ")})` });
+    if (!variants.has(name))
+      problems.push({
+        path,
+        message: `the targeting returns ${show(rule)}, which is not one of the variants (${[...variants].join(", ")})`,
+      });
     return;
   }
   if (!isObject(rule)) return;
@@ -375,13 +419,18 @@ function checkReturnedVariants(
   const raw = rule[op];
   const at = `${path}.${op}`;
   if (op === "if" || op === "?:") {
-    if (!Array.isArray(raw)) return checkReturnedVariants(raw, `${at}[0]`, variants, evaluators, following, problems);
+    if (!Array.isArray(raw)) {
+      checkReturnedVariants(raw, `${at}[0]`, variants, evaluators, following, problems);
+      return;
+    }
     raw.forEach((branch, i) => {
-      if (i % 2 === 1 || (i === raw.length - 1 && raw.length % 2 === 1)) checkReturnedVariants(branch, `${at}[${i}]`, variants, evaluators, following, problems);
+      if (i % 2 === 1 || (i === raw.length - 1 && raw.length % 2 === 1))
+        checkReturnedVariants(branch, `${at}[${i}]`, variants, evaluators, following, problems);
     });
   } else if (op === "fractional" && Array.isArray(raw)) {
     raw.forEach((bucket, i) => {
-      if (Array.isArray(bucket) && bucket.length > 0) checkReturnedVariants(bucket[0], `${at}[${i}][0]`, variants, evaluators, following, problems);
+      if (Array.isArray(bucket) && bucket.length > 0)
+        checkReturnedVariants(bucket[0], `${at}[${i}][0]`, variants, evaluators, following, problems);
     });
   } else if (op === "$ref" && typeof raw === "string" && Object.hasOwn(evaluators, raw) && !following.has(raw)) {
     following.add(raw);
@@ -404,7 +453,13 @@ function checkPrerequisites(input: unknown, key: string, path: string, problems:
   if (input.length > MAX_PREREQUISITES) problems.push({ path, message: `a flag has at most ${MAX_PREREQUISITES} prerequisites` });
   const out: Prerequisite[] = [];
   input.forEach((item, i) => {
-    if (!isObject(item) || typeof item["flag"] !== "string" || item["flag"] === "" || typeof item["variant"] !== "string" || Object.keys(item).length !== 2) {
+    if (
+      !isObject(item) ||
+      typeof item["flag"] !== "string" ||
+      item["flag"] === "" ||
+      typeof item["variant"] !== "string" ||
+      Object.keys(item).length !== 2
+    ) {
       problems.push({ path: `${path}[${i}]`, message: `a prerequisite is {"flag": "<key>", "variant": "<name>"}, got ${show(item)}` });
       return;
     }
@@ -422,16 +477,19 @@ function checkPrerequisiteGraph(flags: Record<string, FlagDefinition>, problems:
   for (const [key, flag] of Object.entries(flags)) {
     (flag.prerequisites ?? []).forEach((p, i) => {
       const target = ownValue(flags, p.flag);
-      if (!target) problems.push({ path: `flags.${key}.prerequisites[${i}].flag`, message: `there is no flag "${p.flag}" in this flag set` });
+      if (!target)
+        problems.push({ path: `flags.${key}.prerequisites[${i}].flag`, message: `there is no flag "${p.flag}" in this flag set` });
       else if (!Object.hasOwn(target.variants, p.variant)) {
-        problems.push({ path: `flags.${key}.prerequisites[${i}].variant`, message: `"${p.variant}" is not a variant of "${p.flag}" (${Object.keys(target.variants).join(", ")})` });
+        problems.push({
+          path: `flags.${key}.prerequisites[${i}].variant`,
+          message: `"${p.variant}" is not a variant of "${p.flag}" (${Object.keys(target.variants).join(", ")})`,
+        });
       }
     });
   }
   const cycle = findPrerequisiteCycle(flags);
   if (cycle) problems.push({ path: `flags.${cycle[0]}.prerequisites`, message: `prerequisite cycle: ${cycle.join(" → ")}` });
 }
-
 
 /** Operators the engine compiles, for error messages and documentation. */
 export const SUPPORTED_OPERATORS: readonly string[] = OPERATOR_NAMES;

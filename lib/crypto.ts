@@ -54,7 +54,11 @@ export async function verifyHmacSha256(key: HmacKey, message: string | Uint8Arra
  */
 export async function hkdf(secret: string, salt: string, info: string, length = 32): Promise<Uint8Array> {
   const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveBits"]);
-  const bits = await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: encoder.encode(salt), info: encoder.encode(info) }, material, length * 8);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "HKDF", hash: "SHA-256", salt: encoder.encode(salt), info: encoder.encode(info) },
+    material,
+    length * 8,
+  );
   return new Uint8Array(bits);
 }
 

@@ -28,12 +28,19 @@ export async function sign(secret: string, body: string, timestamp: number): Pro
 export type SignatureCheck = { ok: true; timestamp: number; mac: string } | { ok: false; reason: string };
 
 /** Checks a signature header against the body; `now` in unix seconds. */
-export async function verifySignature(secret: string, body: string, header: string | null | undefined, now: number): Promise<SignatureCheck> {
+export async function verifySignature(
+  secret: string,
+  body: string,
+  header: string | null | undefined,
+  now: number,
+): Promise<SignatureCheck> {
   if (!header) return { ok: false, reason: `the ${SIGNATURE_HEADER} header is missing` };
-  const parts = new Map(header.split(",").map((part) => {
-    const at = part.indexOf("=");
-    return [part.slice(0, at).trim(), part.slice(at + 1).trim()] as const;
-  }));
+  const parts = new Map(
+    header.split(",").map((part) => {
+      const at = part.indexOf("=");
+      return [part.slice(0, at).trim(), part.slice(at + 1).trim()] as const;
+    }),
+  );
   const timestamp = Number(parts.get("t"));
   const mac = parts.get("v1");
   const given = mac !== undefined && /^[0-9a-f]{64}$/.test(mac) ? hexDecode(mac) : null;
@@ -41,8 +48,12 @@ export async function verifySignature(secret: string, body: string, header: stri
     return { ok: false, reason: `${SIGNATURE_HEADER} must look like t=<unix seconds>,v1=<hex HMAC-SHA256>` };
   }
   if (Math.abs(now - timestamp) > SIGNATURE_TOLERANCE_SECONDS) {
-    return { ok: false, reason: `the signature timestamp is more than ${SIGNATURE_TOLERANCE_SECONDS} seconds from now; sign each request when you send it` };
+    return {
+      ok: false,
+      reason: `the signature timestamp is more than ${SIGNATURE_TOLERANCE_SECONDS} seconds from now; sign each request when you send it`,
+    };
   }
-  if (!(await verifyHmacSha256(secret, `${timestamp}.${body}`, given))) return { ok: false, reason: "the signature does not match the body" };
+  if (!(await verifyHmacSha256(secret, `${timestamp}.${body}`, given)))
+    return { ok: false, reason: "the signature does not match the body" };
   return { ok: true, timestamp, mac };
 }

@@ -20,12 +20,10 @@ const SALT = "edgeflags";
 export const MIN_SECRET_LENGTH = 32;
 
 /** What to tell an operator whose Worker has no usable `SIGNING_SECRET`. */
-export const SIGNING_SECRET_PROBLEM =
-  `the server has no SIGNING_SECRET of at least ${MIN_SECRET_LENGTH} characters; set one with \`openssl rand -base64 32 | npx wrangler secret put SIGNING_SECRET\` (locally: a SIGNING_SECRET line in .dev.vars)`;
+export const SIGNING_SECRET_PROBLEM = `the server has no SIGNING_SECRET of at least ${MIN_SECRET_LENGTH} characters; set one with \`openssl rand -base64 32 | npx wrangler secret put SIGNING_SECRET\` (locally: a SIGNING_SECRET line in .dev.vars)`;
 
 /** What to tell an operator whose `ADMIN_TOKEN` is too short to be accepted. */
-export const ADMIN_TOKEN_TOO_SHORT =
-  `the configured ADMIN_TOKEN is shorter than ${MIN_SECRET_LENGTH} characters and is refused; set a longer one with \`openssl rand -base64 32 | npx wrangler secret put ADMIN_TOKEN\` (locally: the ADMIN_TOKEN line in .dev.vars)`;
+export const ADMIN_TOKEN_TOO_SHORT = `the configured ADMIN_TOKEN is shorter than ${MIN_SECRET_LENGTH} characters and is refused; set a longer one with \`openssl rand -base64 32 | npx wrangler secret put ADMIN_TOKEN\` (locally: the ADMIN_TOKEN line in .dev.vars)`;
 
 /** `SIGNING_SECRET` when it is set and long enough, else null. */
 export function signingSecret(env: Env): string | null {

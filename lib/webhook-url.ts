@@ -44,12 +44,14 @@ export function webhookUrlRefusal(url: string, allowLocalHttp: boolean): string 
   if (allowLocalHttp && LOCAL_HOSTS.has(host) && (parsed.protocol === "http:" || parsed.protocol === "https:")) return null;
   if (parsed.protocol !== "https:") {
     return parsed.protocol === "http:"
-      ? "must be https (plain http is allowed only to localhost, with ALLOW_HTTP_WEBHOOKS_TO_LOCALHOST=\"true\" in local development)"
+      ? 'must be https (plain http is allowed only to localhost, with ALLOW_HTTP_WEBHOOKS_TO_LOCALHOST="true" in local development)'
       : "must be an https URL";
   }
   const literal = host.startsWith("[") ? parseIPv6(host.slice(1, -1)) : parseIPv4(host);
   if (literal) {
-    return isPublicAddress(literal) ? null : `must not point at ${host}: loopback, private, link-local and other non-public addresses cannot receive webhooks`;
+    return isPublicAddress(literal)
+      ? null
+      : `must not point at ${host}: loopback, private, link-local and other non-public addresses cannot receive webhooks`;
   }
   if (host.startsWith("[")) return "must use a valid IPv6 address";
   if (host === "localhost" || LOCAL_SUFFIXES.some((suffix) => host.endsWith(suffix))) {

@@ -20,7 +20,10 @@ const entries = readdirSync(staticDir)
   .filter((name) => /^[a-z0-9-]+\.(css|js)$/.test(name))
   .sort()
   .map((name) => {
-    const hash = createHash("sha256").update(readFileSync(join(staticDir, name))).digest("hex").slice(0, 12);
+    const hash = createHash("sha256")
+      .update(readFileSync(join(staticDir, name)))
+      .digest("hex")
+      .slice(0, 12);
     const dot = name.lastIndexOf(".");
     return [name, `${name.slice(0, dot)}.${hash}${name.slice(dot)}`];
   });

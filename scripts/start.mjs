@@ -44,22 +44,35 @@ function portAndRest(argv, fallback) {
  * upgrades an older file in place, keeping every other line. Returns the admin token.
  */
 function ensureDevVars() {
-  const lines = existsSync(devVars) ? readFileSync(devVars, "utf8").split(/\r?\n/) : ["# Local-only credentials for `npm start`; never deployed."];
+  const lines = existsSync(devVars)
+    ? readFileSync(devVars, "utf8").split(/\r?\n/)
+    : ["# Local-only credentials for `npm start`; never deployed."];
   if (lines.at(-1) === "") lines.pop();
   const find = (name) => lines.findIndex((line) => new RegExp(`^\\s*${name}\\s*=`).test(line));
-  const valueOf = (index) => (index < 0 ? "" : lines[index].slice(lines[index].indexOf("=") + 1).trim().replace(/^(["'])(.*)\1$/, "$2"));
+  const valueAt = (index) =>
+    index < 0
+      ? ""
+      : lines[index]
+          .slice(lines[index].indexOf("=") + 1)
+          .trim()
+          .replace(/^(["'])(.*)\1$/, "$2");
   const created = !existsSync(devVars);
   const notices = [];
   const tokenAt = find("ADMIN_TOKEN");
-  let adminToken = valueOf(tokenAt);
+  let adminToken = valueAt(tokenAt);
   if (adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
     const line = `ADMIN_TOKEN=${DEV_ADMIN_TOKEN}`;
     if (tokenAt < 0) lines.push(line);
     else lines[tokenAt] = line;
-    if (!created) notices.push(tokenAt < 0 ? "added ADMIN_TOKEN" : `replaced ADMIN_TOKEN: it had ${adminToken.length} characters, and the service refuses admin tokens shorter than ${MIN_ADMIN_TOKEN_LENGTH}`);
+    if (!created)
+      notices.push(
+        tokenAt < 0
+          ? "added ADMIN_TOKEN"
+          : `replaced ADMIN_TOKEN: it had ${adminToken.length} characters, and the service refuses admin tokens shorter than ${MIN_ADMIN_TOKEN_LENGTH}`,
+      );
     adminToken = DEV_ADMIN_TOKEN;
   }
-  if (valueOf(find("SIGNING_SECRET")) === "") {
+  if (valueAt(find("SIGNING_SECRET")) === "") {
     const line = `SIGNING_SECRET=${randomBytes(32).toString("base64url")}`;
     const at = find("SIGNING_SECRET");
     if (at < 0) lines.push(line);
@@ -77,7 +90,11 @@ const adminToken = ensureDevVars();
 
 // Offline, wrangler's telemetry and miniflare's download of the `request.cf` placeholder fail
 // with stack traces; neither is needed to run locally. Either can still be turned back on.
-const childEnv = { ...process.env, WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? "false", CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false" };
+const childEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+};
 const wrangler = spawn(join(root, "node_modules", ".bin", "wrangler"), ["dev", "--port", String(port), ...rest], {
   cwd: root,
   env: childEnv,
@@ -121,7 +138,10 @@ async function seed() {
     }
     seeded = true;
   }
-  for (const [scope, file, name] of [["client", clientKeyFile, "demo web app"], ["server", serverKeyFile, "demo back end"]]) {
+  for (const [scope, file, name] of [
+    ["client", clientKeyFile, "demo web app"],
+    ["server", serverKeyFile, "demo back end"],
+  ]) {
     if (existsSync(file) && !seeded) continue;
     const key = await admin("POST", "/projects/default/environments/production/keys", { scope, name });
     mkdirSync(dirname(file), { recursive: true });
@@ -136,7 +156,7 @@ try {
   const clientKey = readFileSync(clientKeyFile, "utf8").trim();
   const serverKey = readFileSync(serverKeyFile, "utf8").trim();
   console.log(`
-edgeflags is running on ${base}${seeded ? " (demo project \"default\" seeded)" : ""}
+edgeflags is running on ${base}${seeded ? ' (demo project "default" seeded)' : ""}
 
   client key for default/production (browsers, mobile; saved in .wrangler/demo-client-key):
     ${clientKey}

@@ -72,7 +72,11 @@ describe("flag sets (flagd documents)", () => {
     { id: "state", flags: { f: { state: "ON", variants: { a: true }, defaultVariant: "a" } }, path: /flags\.f\.state/ },
     { id: "default", flags: { f: { state: "ENABLED", variants: { on: true }, defaultVariant: "blue" } }, path: /flags\.f\.defaultVariant/ },
     { id: "variants", flags: { f: { state: "ENABLED", variants: {}, defaultVariant: null } }, path: /flags\.f\.variants/ },
-    { id: "operator", flags: { f: { state: "ENABLED", variants: { on: true }, defaultVariant: "on", targeting: { nope: [1] } } }, path: /flags\.f\.targeting/ },
+    {
+      id: "operator",
+      flags: { f: { state: "ENABLED", variants: { on: true }, defaultVariant: "on", targeting: { nope: [1] } } },
+      path: /flags\.f\.targeting/,
+    },
     { id: "shape", flags: "nope", path: /flags/ },
   ])("rejects a malformed flag set ($id) and changes nothing", async ({ id, flags, path }) => {
     const project = `fs-bad-${id}`;
@@ -98,10 +102,16 @@ describe("flag sets (flagd documents)", () => {
 
   it("honours If-Match on the environment version", async () => {
     const { version } = await setupProject("fs-if-match");
-    const stale = await call("PUT", `${P("fs-if-match")}/environments/production/flagd`, { body: demoFlags, headers: { "if-match": `"${version - 1}"` } });
+    const stale = await call("PUT", `${P("fs-if-match")}/environments/production/flagd`, {
+      body: demoFlags,
+      headers: { "if-match": `"${version - 1}"` },
+    });
     expect(stale.status).toBe(412);
     expect(stale.body.currentVersion).toBe(version);
-    const fresh = await call("PUT", `${P("fs-if-match")}/environments/production/flagd`, { body: demoFlags, headers: { "if-match": `"${version}"` } });
+    const fresh = await call("PUT", `${P("fs-if-match")}/environments/production/flagd`, {
+      body: demoFlags,
+      headers: { "if-match": `"${version}"` },
+    });
     expect(fresh.status).toBe(200);
   });
 });
@@ -124,7 +134,10 @@ describe("single flags", () => {
 
     const noIfMatch = await call("PUT", `${base}/beta-ui`, { body: { ...flag, defaultVariant: "on" } });
     expect(noIfMatch.status).toBe(428);
-    const updated = await call("PUT", `${base}/beta-ui`, { body: { ...flag, defaultVariant: "on" }, headers: { "if-match": `"${version}"` } });
+    const updated = await call("PUT", `${base}/beta-ui`, {
+      body: { ...flag, defaultVariant: "on" },
+      headers: { "if-match": `"${version}"` },
+    });
     expect(updated.status).toBe(200);
     expect(updated.body.version).toBe(version + 1);
     const stale = await call("PUT", `${base}/beta-ui`, { body: flag, headers: { "if-match": `"${version}"` } });
@@ -188,7 +201,9 @@ describe("keys and scopes", () => {
 
   it("stores only the SHA-256 of a key", async () => {
     const { key } = await setupProject("keys-hashed");
-    const rows = await runInDurableObject(store("keys-hashed"), (_instance, state) => state.storage.sql.exec("SELECT * FROM api_keys").toArray());
+    const rows = await runInDurableObject(store("keys-hashed"), (_instance, state) =>
+      state.storage.sql.exec("SELECT * FROM api_keys").toArray(),
+    );
     expect(JSON.stringify(rows)).not.toContain(key);
   });
 
@@ -254,14 +269,21 @@ describe("audit log", () => {
     expect(page2.body.entries[0]).toMatchObject({ action: "flag.disabled", reason: "checkout errors" });
     const all = await call("GET", `${P("audit-log")}/audit`);
     expect(all.body.entries.map((e: { action: string }) => e.action)).toEqual([
-      "flag.enabled", "flag.disabled", "key.created", "flagset.replaced",
-      ...Array(Object.keys(demoFlags.flags).length).fill("flag.created"), "project.created",
+      "flag.enabled",
+      "flag.disabled",
+      "key.created",
+      "flagset.replaced",
+      ...Array(Object.keys(demoFlags.flags).length).fill("flag.created"),
+      "project.created",
     ]);
   });
 
   it("detects a tampered entry when the chain is verified", async () => {
     await setupProject("audit-tamper");
-    expect((await call("GET", `${P("audit-tamper")}/audit/verify`)).body).toMatchObject({ ok: true, entries: 3 + Object.keys(demoFlags.flags).length });
+    expect((await call("GET", `${P("audit-tamper")}/audit/verify`)).body).toMatchObject({
+      ok: true,
+      entries: 3 + Object.keys(demoFlags.flags).length,
+    });
     await runInDurableObject(store("audit-tamper"), (_instance, state) => {
       state.storage.sql.exec("UPDATE audit SET actor = 'someone-else' WHERE seq = 2");
     });
@@ -291,7 +313,12 @@ describe("concurrent writers", () => {
         Array.from({ length: 8 }, (_, writer) =>
           call("PUT", url, {
             headers: { "if-match": `"${version}"`, "x-change-reason": `round ${round} writer ${writer}` },
-            body: { state: "ENABLED", variants: { red: "#c00", green: "#0a0", blue: "#00c" }, defaultVariant: ["red", "green", "blue"][writer % 3], metadata: { writer: `${round}-${writer}` } },
+            body: {
+              state: "ENABLED",
+              variants: { red: "#c00", green: "#0a0", blue: "#00c" },
+              defaultVariant: ["red", "green", "blue"][writer % 3],
+              metadata: { writer: `${round}-${writer}` },
+            },
           }),
         ),
       );

@@ -48,7 +48,23 @@ describe("audit tamper-evidence", () => {
       // Recompute every hash as the unkeyed chain did, so each link holds.
       let prev = GENESIS;
       for (const row of sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM audit ORDER BY seq").toArray()) {
-        const hash = createHash("sha256").update(JSON.stringify([prev, row.seq, row.at, row.actor, row.action, row.environment, row.target, row.version, row.before, row.after, row.reason])).digest("hex");
+        const hash = createHash("sha256")
+          .update(
+            JSON.stringify([
+              prev,
+              row.seq,
+              row.at,
+              row.actor,
+              row.action,
+              row.environment,
+              row.target,
+              row.version,
+              row.before,
+              row.after,
+              row.reason,
+            ]),
+          )
+          .digest("hex");
         sql.exec("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", prev, hash, row.seq);
         prev = hash;
       }
@@ -65,7 +81,23 @@ describe("audit tamper-evidence", () => {
       const sql = state.storage.sql;
       let prev = GENESIS;
       for (const row of sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM audit ORDER BY seq").toArray()) {
-        const hash = createHash("sha256").update(JSON.stringify([prev, row.seq, row.at, row.actor, row.action, row.environment, row.target, row.version, row.before, row.after, row.reason])).digest("hex");
+        const hash = createHash("sha256")
+          .update(
+            JSON.stringify([
+              prev,
+              row.seq,
+              row.at,
+              row.actor,
+              row.action,
+              row.environment,
+              row.target,
+              row.version,
+              row.before,
+              row.after,
+              row.reason,
+            ]),
+          )
+          .digest("hex");
         sql.exec("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", prev, hash, row.seq);
         prev = hash;
       }
@@ -82,7 +114,9 @@ describe("audit tamper-evidence", () => {
   it("sends the audit head in every webhook delivery", async () => {
     const project = "audit-webhook-head";
     await setupProject(project);
-    const hook = (await call("POST", `${P(project)}/webhooks`, { body: { url: "https://receiver.example/hook", events: ["flag.toggled"] } })).body;
+    const hook = (
+      await call("POST", `${P(project)}/webhooks`, { body: { url: "https://receiver.example/hook", events: ["flag.toggled"] } })
+    ).body;
     const bodies: string[] = [];
     vi.stubGlobal("fetch", async (_url: string, init: RequestInit) => {
       bodies.push(String(init.body));

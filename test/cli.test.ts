@@ -27,7 +27,16 @@ function cli(files: Map<string, string>, beforeWrite?: () => Promise<void>) {
   };
 }
 
-const args = (command: string, ...extra: string[]) => [command, "--project", "cli", "--env", "production", "--file", "flags.json", ...extra];
+const args = (command: string, ...extra: string[]) => [
+  command,
+  "--project",
+  "cli",
+  "--env",
+  "production",
+  "--file",
+  "flags.json",
+  ...extra,
+];
 
 describe("config as code", () => {
   it("pulls an environment, diffs a local change, dry-runs, and pushes it", async () => {
@@ -45,7 +54,9 @@ describe("config as code", () => {
     files.set("flags.json", JSON.stringify(local));
     tool.lines.length = 0;
     expect(await tool.exec(...args("diff"))).toBe(1);
-    expect(tool.lines).toEqual(expect.arrayContaining(["+ from-code (only in file)", "- dark-launch (only in live)", "~ kill-switch: state"]));
+    expect(tool.lines).toEqual(
+      expect.arrayContaining(["+ from-code (only in file)", "- dark-launch (only in live)", "~ kill-switch: state"]),
+    );
 
     const before = (await call("GET", "/admin/v1/projects/cli")).body.environments.at(-1).version;
     expect(await tool.exec(...args("push", "--dry-run"))).toBe(0);
@@ -70,15 +81,28 @@ describe("config as code", () => {
     await setupProject("cli-race");
     const files = new Map<string, string>();
     const racing = cli(files, async () => {
-      await call("POST", "/admin/v1/projects/cli-race/environments/production/flags/kill-switch/toggle", { headers: { "x-change-reason": "on-call" } });
+      await call("POST", "/admin/v1/projects/cli-race/environments/production/flags/kill-switch/toggle", {
+        headers: { "x-change-reason": "on-call" },
+      });
     });
-    const raceArgs = (command: string, ...extra: string[]) => [command, "--project", "cli-race", "--env", "production", "--file", "flags.json", ...extra];
+    const raceArgs = (command: string, ...extra: string[]) => [
+      command,
+      "--project",
+      "cli-race",
+      "--env",
+      "production",
+      "--file",
+      "flags.json",
+      ...extra,
+    ];
     expect(await cli(files).exec(...raceArgs("pull"))).toBe(0);
     const local = JSON.parse(files.get("flags.json")!);
     local.flags["banner-color"].defaultVariant = "blue";
     files.set("flags.json", JSON.stringify(local));
     expect(await racing.exec(...raceArgs("push"))).toBe(1);
-    expect(racing.lines).toEqual(expect.arrayContaining([expect.stringMatching(/changed while pushing/), "  ~ kill-switch (changed live)"]));
+    expect(racing.lines).toEqual(
+      expect.arrayContaining([expect.stringMatching(/changed while pushing/), "  ~ kill-switch (changed live)"]),
+    );
     const live = (await call("GET", "/admin/v1/projects/cli-race/environments/production/flagd")).body;
     expect(live.flags["banner-color"].defaultVariant).toBe("red");
     expect(live.flags["kill-switch"].state).toBe("DISABLED");
@@ -91,12 +115,23 @@ describe("config as code", () => {
     await setupProject("cli-3way");
     const files = new Map<string, string>();
     const tool = cli(files);
-    const a = (command: string, ...extra: string[]) => [command, "--project", "cli-3way", "--env", "production", "--file", "flags.json", ...extra];
+    const a = (command: string, ...extra: string[]) => [
+      command,
+      "--project",
+      "cli-3way",
+      "--env",
+      "production",
+      "--file",
+      "flags.json",
+      ...extra,
+    ];
     const flags = "/admin/v1/projects/cli-3way/environments/production/flags";
     expect(await tool.exec(...a("pull"))).toBe(0);
     // On-call kills a flag, someone adds one and removes another, all after the pull.
     expect((await call("POST", `${flags}/kill-switch/toggle`, { body: { state: "DISABLED", reason: "on-call" } })).status).toBe(200);
-    expect((await call("POST", flags, { body: { key: "added-live", state: "ENABLED", variants: { on: true }, defaultVariant: "on" } })).status).toBe(201);
+    expect(
+      (await call("POST", flags, { body: { key: "added-live", state: "ENABLED", variants: { on: true }, defaultVariant: "on" } })).status,
+    ).toBe(201);
     expect((await call("DELETE", `${flags}/dark-launch`)).status).toBe(204);
     const local = JSON.parse(files.get("flags.json")!);
     local.flags["banner-color"].defaultVariant = "blue";
@@ -105,15 +140,22 @@ describe("config as code", () => {
 
     tool.lines.length = 0;
     expect(await tool.exec(...a("diff"))).toBe(1);
-    expect(tool.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^changed live since flags.json was pulled at version \d+, and the file disagrees:$/), "  ~ kill-switch (changed live)"]));
+    expect(tool.lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^changed live since flags.json was pulled at version \d+, and the file disagrees:$/),
+        "  ~ kill-switch (changed live)",
+      ]),
+    );
     tool.lines.length = 0;
     expect(await tool.exec(...a("push"))).toBe(1);
-    expect(tool.lines).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^refusing to push: cli-3way\/production changed since flags.json was pulled at version \d+/),
-      "  + added-live (created live)",
-      "  - dark-launch (deleted live)",
-      "  ~ kill-switch (changed live)",
-    ]));
+    expect(tool.lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^refusing to push: cli-3way\/production changed since flags.json was pulled at version \d+/),
+        "  + added-live (created live)",
+        "  - dark-launch (deleted live)",
+        "  ~ kill-switch (changed live)",
+      ]),
+    );
     expect(tool.lines.filter((line) => line.startsWith("  ") && line.includes("live)"))).toHaveLength(3);
     expect(await tool.exec(...a("push", "--dry-run"))).toBe(1);
     const live = await call("GET", "/admin/v1/projects/cli-3way/environments/production/flagd");
@@ -131,9 +173,21 @@ describe("config as code", () => {
     await setupProject("cli-agree");
     const files = new Map<string, string>();
     const tool = cli(files);
-    const a = (command: string, ...extra: string[]) => [command, "--project", "cli-agree", "--env", "production", "--file", "flags.json", ...extra];
+    const a = (command: string, ...extra: string[]) => [
+      command,
+      "--project",
+      "cli-agree",
+      "--env",
+      "production",
+      "--file",
+      "flags.json",
+      ...extra,
+    ];
     expect(await tool.exec(...a("pull"))).toBe(0);
-    expect((await call("POST", "/admin/v1/projects/cli-agree/environments/production/flags/kill-switch/toggle", { body: { state: "DISABLED" } })).status).toBe(200);
+    expect(
+      (await call("POST", "/admin/v1/projects/cli-agree/environments/production/flags/kill-switch/toggle", { body: { state: "DISABLED" } }))
+        .status,
+    ).toBe(200);
     const local = JSON.parse(files.get("flags.json")!);
     local.flags["kill-switch"].state = "DISABLED";
     files.set("flags.json", JSON.stringify(local));
@@ -141,7 +195,9 @@ describe("config as code", () => {
     const before = await version();
     tool.lines.length = 0;
     expect(await tool.exec(...a("push"))).toBe(0);
-    expect(tool.lines.at(-1)).toMatch(/^nothing to push: cli-agree\/production already matches flags.json at version \d+; nothing written$/);
+    expect(tool.lines.at(-1)).toMatch(
+      /^nothing to push: cli-agree\/production already matches flags.json at version \d+; nothing written$/,
+    );
     expect(await version()).toBe(before);
 
     local.flags["banner-color"].defaultVariant = "green";
@@ -154,7 +210,16 @@ describe("config as code", () => {
     await setupProject("cli-nobase");
     const files = new Map<string, string>();
     const tool = cli(files);
-    const a = (command: string, ...extra: string[]) => [command, "--project", "cli-nobase", "--env", "production", "--file", "flags.json", ...extra];
+    const a = (command: string, ...extra: string[]) => [
+      command,
+      "--project",
+      "cli-nobase",
+      "--env",
+      "production",
+      "--file",
+      "flags.json",
+      ...extra,
+    ];
     files.set("flags.json", JSON.stringify({ flags: { only: { state: "ENABLED", variants: { on: true }, defaultVariant: "on" } } }));
     expect(await tool.exec(...a("push"))).toBe(1);
     expect(tool.lines.at(-1)).toMatch(/refusing to push: there is no flags.base.json/);

@@ -14,7 +14,8 @@ const ORIGIN = "https://edgeflags.test";
 
 /** The headers every console response carries, as the console has always sent them. */
 const SECURITY_HEADERS = {
-  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "same-origin",
@@ -35,27 +36,37 @@ async function linkedAssets(): Promise<string[]> {
 
 describe("console assets", () => {
   it("pages link to every static file under its content-hashed name", async () => {
-    expect((await linkedAssets()).sort()).toEqual(Object.values(ASSET_NAMES).map((name) => `/console/assets/${name}`).sort());
+    expect((await linkedAssets()).sort()).toEqual(
+      Object.values(ASSET_NAMES)
+        .map((name) => `/console/assets/${name}`)
+        .sort(),
+    );
   });
 
-  it.each(Object.entries(ASSET_NAMES))("%s is served as %s: its content's hash, immutable, with the console's headers", async (source, hashed) => {
-    const res = await get(`/console/assets/${hashed}`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toBe(source.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8");
-    expect(res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
-    expect(Object.fromEntries(Object.keys(SECURITY_HEADERS).map((name) => [name, res.headers.get(name)]))).toEqual(SECURITY_HEADERS);
-    const body = await res.text();
-    const file = await (await env.ASSETS.fetch(`${ORIGIN}/${source}`)).text();
-    expect(body).toBe(file);
-    // A stale manifest (a file edited without `node scripts/build-assets.mjs`) fails here.
-    expect(hashed).toBe(source.replace(/\.(css|js)$/, `.${(await sha256Hex(file)).slice(0, 12)}.$1`));
-  });
+  it.each(Object.entries(ASSET_NAMES))(
+    "%s is served as %s: its content's hash, immutable, with the console's headers",
+    async (source, hashed) => {
+      const res = await get(`/console/assets/${hashed}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe(source.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8");
+      expect(res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      expect(Object.fromEntries(Object.keys(SECURITY_HEADERS).map((name) => [name, res.headers.get(name)]))).toEqual(SECURITY_HEADERS);
+      const body = await res.text();
+      const file = await (await env.ASSETS.fetch(`${ORIGIN}/${source}`)).text();
+      expect(body).toBe(file);
+      // A stale manifest (a file edited without `node scripts/build-assets.mjs`) fails here.
+      expect(hashed).toBe(source.replace(/\.(css|js)$/, `.${(await sha256Hex(file)).slice(0, 12)}.$1`));
+    },
+  );
 
-  it.each(["console.3.css", "console.3.js", "console.000000000000.css", "console.css", "..%2Fwrangler.toml"])("%s is not found", async (file) => {
-    const res = await get(`/console/assets/${file}`);
-    expect(res.status).toBe(404);
-    expect(res.headers.get("cache-control")).toBe("no-store");
-  });
+  it.each(["console.3.css", "console.3.js", "console.000000000000.css", "console.css", "..%2Fwrangler.toml"])(
+    "%s is not found",
+    async (file) => {
+      const res = await get(`/console/assets/${file}`);
+      expect(res.status).toBe(404);
+      expect(res.headers.get("cache-control")).toBe("no-store");
+    },
+  );
 
   it("the static directory is not served outside the console's routes", async () => {
     for (const source of Object.keys(ASSET_NAMES)) expect((await get(`/${source}`)).status).toBe(404);

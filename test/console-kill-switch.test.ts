@@ -14,7 +14,12 @@ describe("kill-switch confirmation", () => {
   it("names the off variant's value, or says no value is served", async () => {
     await setupProject("console-kill", {
       flags: {
-        "with-off": { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on", metadata: { [OFF_VARIANT_METADATA_KEY]: "off" } },
+        "with-off": {
+          state: "ENABLED",
+          variants: { on: true, off: false },
+          defaultVariant: "on",
+          metadata: { [OFF_VARIANT_METADATA_KEY]: "off" },
+        },
         "without-off": { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on" },
       },
     });

@@ -16,7 +16,11 @@ interface Page {
   text: string;
 }
 
-async function request(method: string, path: string, options: { form?: Record<string, string>; cookie?: string; origin?: string | null; base?: string; headers?: Record<string, string> } = {}): Promise<Page> {
+async function request(
+  method: string,
+  path: string,
+  options: { form?: Record<string, string>; cookie?: string; origin?: string | null; base?: string; headers?: Record<string, string> } = {},
+): Promise<Page> {
   const base = options.base ?? ORIGIN;
   const headers: Record<string, string> = { ...options.headers };
   if (options.cookie) headers.cookie = options.cookie;
@@ -66,7 +70,10 @@ describe("console sign-in", () => {
 
   it("leaves out Secure on http://localhost only", async () => {
     await setupProject("ui-local");
-    const res = await request("POST", "/console/sign-in", { form: { project: "ui-local", credential: ADMIN_TOKEN }, base: "http://localhost:8787" });
+    const res = await request("POST", "/console/sign-in", {
+      form: { project: "ui-local", credential: ADMIN_TOKEN },
+      base: "http://localhost:8787",
+    });
     const cookie = res.headers.get("set-cookie")!;
     expect(cookie).toMatch(/^edgeflags_session=/);
     expect(cookie).not.toMatch(/Secure/);
@@ -89,7 +96,10 @@ describe("console sign-in", () => {
     const wrong = await request("POST", "/console/sign-in", { form: { project: "ui-unknown", credential: "ef_admin_nope" } });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get("set-cookie")).toBeNull();
-    const cross = await request("POST", "/console/sign-in", { form: { project: "ui-unknown", credential: ADMIN_TOKEN }, origin: "https://evil.example" });
+    const cross = await request("POST", "/console/sign-in", {
+      form: { project: "ui-unknown", credential: ADMIN_TOKEN },
+      origin: "https://evil.example",
+    });
     expect(cross.status).toBe(403);
     expect(cross.headers.get("set-cookie")).toBeNull();
   });
@@ -138,7 +148,9 @@ describe("the session as an admin API credential", () => {
     const cookie = await signIn("ui-tamper", ADMIN_TOKEN);
     const [name, value] = cookie.split("=") as [string, string];
     const [payload, signature] = value.split(".") as [string, string];
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, "base64url").toString()), expiresAt: 9e9 })).toString("base64url");
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, "base64url").toString()), expiresAt: 9e9 })).toString(
+      "base64url",
+    );
     for (const bad of [`${name}=${forged}.${signature}`, `${name}=${payload}.AAAA`, `${name}=garbage`]) {
       expect((await request("GET", "/admin/v1/projects/ui-tamper", { cookie: bad })).status).toBe(401);
     }
@@ -163,7 +175,19 @@ describe("console pages", () => {
   it("send a strict CSP and no inline script or style", async () => {
     await setupProject("ui-csp");
     const cookie = await signIn("ui-csp", ADMIN_TOKEN);
-    const screens = ["flags", "flags/banner-color", "new-flag", "keys", "audit", "environments", "segments", "experiments", "drafts", "webhooks", "triggers"];
+    const screens = [
+      "flags",
+      "flags/banner-color",
+      "new-flag",
+      "keys",
+      "audit",
+      "environments",
+      "segments",
+      "experiments",
+      "drafts",
+      "webhooks",
+      "triggers",
+    ];
     for (const path of ["/console/sign-in", ...screens.map((screen) => `/console/p/ui-csp/${screen}`)]) {
       const page = await request("GET", path, { cookie });
       expect(page.status, path).toBe(200);
@@ -187,7 +211,14 @@ describe("console pages", () => {
   it("show a description containing markup as text", async () => {
     const evil = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
     await setupProject("ui-xss", {
-      flags: { "xss-flag": { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on", metadata: { description: evil, tags: "<b>bold</b>" } } },
+      flags: {
+        "xss-flag": {
+          state: "ENABLED",
+          variants: { on: true, off: false },
+          defaultVariant: "on",
+          metadata: { description: evil, tags: "<b>bold</b>" },
+        },
+      },
     });
     const cookie = await signIn("ui-xss", ADMIN_TOKEN);
     for (const path of ["/console/p/ui-xss/flags", "/console/p/ui-xss/flags/xss-flag"]) {
@@ -200,7 +231,15 @@ describe("console pages", () => {
 
   it("page 500 flags 50 at a time and search them on the server", async () => {
     const flags = Object.fromEntries(
-      Array.from({ length: 500 }, (_, i) => [`flag-${String(i).padStart(3, "0")}`, { state: "ENABLED" as const, variants: { on: true, off: false }, defaultVariant: "off", metadata: { description: `flag number ${i}`, tags: i % 2 ? "odd" : "even" } }]),
+      Array.from({ length: 500 }, (_, i) => [
+        `flag-${String(i).padStart(3, "0")}`,
+        {
+          state: "ENABLED" as const,
+          variants: { on: true, off: false },
+          defaultVariant: "off",
+          metadata: { description: `flag number ${i}`, tags: i % 2 ? "odd" : "even" },
+        },
+      ]),
     );
     await setupProject("ui-many", { flags });
     const cookie = await signIn("ui-many", ADMIN_TOKEN);
@@ -219,7 +258,12 @@ describe("console pages", () => {
     const cookie = await signIn("ui-toggle", ADMIN_TOKEN);
     const flag = await call("GET", "/admin/v1/projects/ui-toggle/environments/production/flags/kill-switch");
     const path = "/console/p/ui-toggle/flags/kill-switch/toggle";
-    const form = { env: "production", state: "DISABLED", version: String(flag.body.version), return: "/console/p/ui-toggle/flags?env=production" };
+    const form = {
+      env: "production",
+      state: "DISABLED",
+      version: String(flag.body.version),
+      return: "/console/p/ui-toggle/flags?env=production",
+    };
     const noReason = await request("POST", path, { cookie, form: { ...form, reason: " " } });
     expect(noReason.status).toBe(400);
     expect(noReason.text).toContain("reason");
@@ -251,10 +295,18 @@ describe("console pages", () => {
 
 describe("audit diffs", () => {
   it.each([
-    { before: { state: "ENABLED" }, after: { state: "DISABLED" }, lines: [{ path: "state", change: "changed", before: '"ENABLED"', after: '"DISABLED"' }] },
+    {
+      before: { state: "ENABLED" },
+      after: { state: "DISABLED" },
+      lines: [{ path: "state", change: "changed", before: '"ENABLED"', after: '"DISABLED"' }],
+    },
     { before: null, after: { a: 1 }, lines: [{ path: "a", change: "added", before: null, after: "1" }] },
     { before: { flags: {} }, after: { flags: { x: true } }, lines: [{ path: "flags.x", change: "added", before: null, after: "true" }] },
-    { before: { ids: ["a", "b"] }, after: { ids: ["a", "c"] }, lines: [{ path: "ids", change: "changed", before: '["a","b"]', after: '["a","c"]' }] },
+    {
+      before: { ids: ["a", "b"] },
+      after: { ids: ["a", "c"] },
+      lines: [{ path: "ids", change: "changed", before: '["a","b"]', after: '["a","c"]' }],
+    },
     { before: { t: { if: [1, "on", null] } }, after: { t: { if: [1, "on", null] } }, lines: [] },
   ])("diffs $before → $after", ({ before, after, lines }) => {
     expect(diffJson(before, after)).toEqual(lines);
@@ -269,7 +321,14 @@ describe("audit diffs", () => {
 
 /** The text of a page with tags dropped and entities decoded, for readable assertions. */
 function textOf(html: string): string {
-  return html.replace(/<[^>]+>/g, " ").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&").replace(/\s+/g, " ");
+  return html
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ");
 }
 
 describe("flags list: all environments, last evaluated, stale", () => {
@@ -277,9 +336,22 @@ describe("flags list: all environments, last evaluated, stale", () => {
     await setupProject("ui-stale");
     const cookie = await signIn("ui-stale", ADMIN_TOKEN);
     const now = Date.now();
-    await store("ui-stale").recordTelemetry({ usage: [{ environment: "production", flag: "banner-color", variant: "red", evaluations: 42, firstAt: now - 1000, lastAt: now }], exposures: [], shadow: [] });
+    await store("ui-stale").recordTelemetry({
+      usage: [{ environment: "production", flag: "banner-color", variant: "red", evaluations: 42, firstAt: now - 1000, lastAt: now }],
+      exposures: [],
+      shadow: [],
+    });
     const old = await call("POST", "/admin/v1/projects/ui-stale/flags", {
-      body: { key: "old-promo", description: "spring promo", owner: "growth", tags: ["promo"], lifetime: "temporary", expectedRemovalAt: "2020-01-01T00:00:00Z", variants: { on: true, off: false }, defaultVariant: "off" },
+      body: {
+        key: "old-promo",
+        description: "spring promo",
+        owner: "growth",
+        tags: ["promo"],
+        lifetime: "temporary",
+        expectedRemovalAt: "2020-01-01T00:00:00Z",
+        variants: { on: true, off: false },
+        defaultVariant: "off",
+      },
     });
     expect(old.status, JSON.stringify(old.body)).toBe(201);
     const page = await request("GET", "/console/p/ui-stale/flags?env=production", { cookie });
@@ -300,21 +372,47 @@ describe("flags list: all environments, last evaluated, stale", () => {
     await setupProject("ui-create");
     const cookie = await signIn("ui-create", ADMIN_TOKEN);
     const form = {
-      key: "new-search", description: "Semantic search", owner: "search", tags: "search, web", lifetime: "temporary", expectedRemovalAt: "2030-06-01",
-      variants: '{"on": true, "off": false}', defaultVariant: "off", "state-development": "ENABLED", "state-staging": "ENABLED", "state-production": "DISABLED", reason: "search v2",
+      key: "new-search",
+      description: "Semantic search",
+      owner: "search",
+      tags: "search, web",
+      lifetime: "temporary",
+      expectedRemovalAt: "2030-06-01",
+      variants: '{"on": true, "off": false}',
+      defaultVariant: "off",
+      "state-development": "ENABLED",
+      "state-staging": "ENABLED",
+      "state-production": "DISABLED",
+      reason: "search v2",
     };
     const created = await request("POST", "/console/p/ui-create/new-flag", { cookie, form });
     expect(created.status, created.text).toBe(303);
     expect(created.headers.get("location")).toBe("/console/p/ui-create/flags/new-search?done=created&flag=new-search");
     const flag = await call("GET", "/admin/v1/projects/ui-create/flags/new-search");
-    expect(flag.body.info).toMatchObject({ description: "Semantic search", owner: "search", tags: ["search", "web"], lifetime: "temporary", expectedRemovalAt: "2030-06-01T00:00:00.000Z" });
-    expect(Object.fromEntries(Object.entries(flag.body.environments).map(([env, r]: [string, any]) => [env, r.definition.state]))).toEqual({ development: "ENABLED", staging: "ENABLED", production: "DISABLED" });
+    expect(flag.body.info).toMatchObject({
+      description: "Semantic search",
+      owner: "search",
+      tags: ["search", "web"],
+      lifetime: "temporary",
+      expectedRemovalAt: "2030-06-01T00:00:00.000Z",
+    });
+    expect(Object.fromEntries(Object.entries(flag.body.environments).map(([env, r]: [string, any]) => [env, r.definition.state]))).toEqual({
+      development: "ENABLED",
+      staging: "ENABLED",
+      production: "DISABLED",
+    });
   });
 
   it("shows a rejected creation next to the field and creates nothing", async () => {
     await setupProject("ui-create-bad");
     const cookie = await signIn("ui-create-bad", ADMIN_TOKEN);
-    const form = { key: "half-made", variants: '{"on": true, "off": false}', defaultVariant: "maybe", lifetime: "permanent", "state-production": "ENABLED" };
+    const form = {
+      key: "half-made",
+      variants: '{"on": true, "off": false}',
+      defaultVariant: "maybe",
+      lifetime: "permanent",
+      "state-production": "ENABLED",
+    };
     const rejected = await request("POST", "/console/p/ui-create-bad/new-flag", { cookie, form });
     expect(rejected.status).toBe(400);
     expect(rejected.text).toMatch(/id="nf-default-error"[^>]*>[^<]*maybe/);
@@ -345,19 +443,28 @@ describe("environments: compare and promote", () => {
     const cookie = await signIn("ui-promote", ADMIN_TOKEN);
     const before = await call("GET", "/admin/v1/projects/ui-promote");
     const stagingVersion = before.body.environments.find((e: any) => e.name === "staging").version;
-    const preview = await request("POST", "/console/p/ui-promote/environments/promote", { cookie, form: { from: "production", to: "staging", step: "preview", flags: "banner-color", reason: "ship it" } });
+    const preview = await request("POST", "/console/p/ui-promote/environments/promote", {
+      cookie,
+      form: { from: "production", to: "staging", step: "preview", flags: "banner-color", reason: "ship it" },
+    });
     expect(preview.status).toBe(200);
     expect(textOf(preview.text)).toContain("Dry run: promoting production → staging");
     expect(textOf(preview.text)).toContain("1 flag(s) in staging would change. Nothing has been changed yet.");
     expect(preview.text).toContain(`name="version" value="${stagingVersion}"`);
     expect((await call("GET", "/admin/v1/projects/ui-promote/environments/staging/flags/banner-color")).status).toBe(404);
 
-    const stale = await request("POST", "/console/p/ui-promote/environments/promote", { cookie, form: { from: "production", to: "staging", step: "apply", flags: "banner-color", version: String(stagingVersion - 1) } });
+    const stale = await request("POST", "/console/p/ui-promote/environments/promote", {
+      cookie,
+      form: { from: "production", to: "staging", step: "apply", flags: "banner-color", version: String(stagingVersion - 1) },
+    });
     expect(stale.status).toBe(412);
     expect(textOf(stale.text)).toContain("Not promoted");
     expect((await call("GET", "/admin/v1/projects/ui-promote/environments/staging/flags/banner-color")).status).toBe(404);
 
-    const applied = await request("POST", "/console/p/ui-promote/environments/promote", { cookie, form: { from: "production", to: "staging", step: "apply", flags: "banner-color", version: String(stagingVersion), reason: "ship it" } });
+    const applied = await request("POST", "/console/p/ui-promote/environments/promote", {
+      cookie,
+      form: { from: "production", to: "staging", step: "apply", flags: "banner-color", version: String(stagingVersion), reason: "ship it" },
+    });
     expect(applied.status, applied.text).toBe(303);
     expect(applied.headers.get("location")).toMatch(/done=promoted.*count=1/);
     expect((await call("GET", "/admin/v1/projects/ui-promote/environments/staging/flags/banner-color")).body.defaultVariant).toBe("red");
@@ -370,23 +477,40 @@ describe("segments", () => {
   it("creates, edits, refuses to delete one in use (naming the users), then deletes it", async () => {
     await setupProject("ui-segments");
     const cookie = await signIn("ui-segments", ADMIN_TOKEN);
-    const created = await request("POST", "/console/p/ui-segments/segments", { cookie, form: { name: "beta-users", description: "beta", kind: "members", members: "u1\nu2, u3", attribute: "targetingKey", version: "0" } });
+    const created = await request("POST", "/console/p/ui-segments/segments", {
+      cookie,
+      form: { name: "beta-users", description: "beta", kind: "members", members: "u1\nu2, u3", attribute: "targetingKey", version: "0" },
+    });
     expect(created.status, created.text).toBe(303);
     const segment = await call("GET", "/admin/v1/projects/ui-segments/segments/beta-users");
     expect(segment.body).toMatchObject({ memberCount: 3, members: ["u1", "u2", "u3"], version: 1 });
-    const again = await request("POST", "/console/p/ui-segments/segments", { cookie, form: { name: "beta-users", kind: "rule", rule: "true", version: "0" } });
+    const again = await request("POST", "/console/p/ui-segments/segments", {
+      cookie,
+      form: { name: "beta-users", kind: "rule", rule: "true", version: "0" },
+    });
     expect(again.status).toBe(412);
     expect(textOf(again.text)).toContain('A segment named "beta-users" already exists');
 
     const edit = await request("GET", "/console/p/ui-segments/segments/beta-users", { cookie });
     expect(edit.text).toContain("u1\nu2\nu3");
-    const saved = await request("POST", "/console/p/ui-segments/segments/beta-users", { cookie, form: { description: "beta testers", kind: "members", members: "u1\nu4", attribute: "userId", version: "1" } });
+    const saved = await request("POST", "/console/p/ui-segments/segments/beta-users", {
+      cookie,
+      form: { description: "beta testers", kind: "members", members: "u1\nu4", attribute: "userId", version: "1" },
+    });
     expect(saved.status).toBe(303);
-    expect((await call("GET", "/admin/v1/projects/ui-segments/segments/beta-users")).body).toMatchObject({ description: "beta testers", attribute: "userId", memberCount: 2, version: 2 });
+    expect((await call("GET", "/admin/v1/projects/ui-segments/segments/beta-users")).body).toMatchObject({
+      description: "beta testers",
+      attribute: "userId",
+      memberCount: 2,
+      version: 2,
+    });
 
     const flag = await call("GET", "/admin/v1/projects/ui-segments/environments/production/flags/dark-launch");
     const { key: _k, environment: _e, version, updatedAt: _u, updatedBy: _b, ...definition } = flag.body;
-    const used = await call("PUT", "/admin/v1/projects/ui-segments/environments/production/flags/dark-launch", { body: { ...definition, targeting: { if: [{ $ref: "beta-users" }, "on", null] } }, headers: { "if-match": `"${version}"` } });
+    const used = await call("PUT", "/admin/v1/projects/ui-segments/environments/production/flags/dark-launch", {
+      body: { ...definition, targeting: { if: [{ $ref: "beta-users" }, "on", null] } },
+      headers: { "if-match": `"${version}"` },
+    });
     expect(used.status, JSON.stringify(used.body)).toBe(200);
     const refused = await request("POST", "/console/p/ui-segments/segments/beta-users/delete", { cookie });
     expect(refused.status).toBe(409);
@@ -397,12 +521,18 @@ describe("segments", () => {
   it("shows a rejected rule next to the field and changes nothing", async () => {
     await setupProject("ui-segments-bad");
     const cookie = await signIn("ui-segments-bad", ADMIN_TOKEN);
-    const bad = await request("POST", "/console/p/ui-segments-bad/segments", { cookie, form: { name: "broken", kind: "rule", rule: '{"no_such_op": [1]}', version: "0" } });
+    const bad = await request("POST", "/console/p/ui-segments-bad/segments", {
+      cookie,
+      form: { name: "broken", kind: "rule", rule: '{"no_such_op": [1]}', version: "0" },
+    });
     expect(bad.status).toBe(400);
     expect(bad.text).toMatch(/aria-invalid="true"/);
     expect(textOf(bad.text)).toMatch(/no_such_op/);
     expect((await call("GET", "/admin/v1/projects/ui-segments-bad/segments/broken")).status).toBe(404);
-    const badName = await request("POST", "/console/p/ui-segments-bad/segments", { cookie, form: { name: "Not OK", kind: "rule", rule: "true", version: "0" } });
+    const badName = await request("POST", "/console/p/ui-segments-bad/segments", {
+      cookie,
+      form: { name: "Not OK", kind: "rule", rule: "true", version: "0" },
+    });
     expect(badName.status).toBe(400);
     expect(badName.text).toContain('id="sg-name-error"');
   });
@@ -412,7 +542,9 @@ describe("keys, webhooks and triggers", () => {
   it("rotates a key: the new key shown once, the old one kept for the overlap", async () => {
     await setupProject("ui-rotate");
     const cookie = await signIn("ui-rotate", ADMIN_TOKEN);
-    const old = await call("POST", "/admin/v1/projects/ui-rotate/environments/staging/keys", { body: { scope: "server", name: "billing" } });
+    const old = await call("POST", "/admin/v1/projects/ui-rotate/environments/staging/keys", {
+      body: { scope: "server", name: "billing" },
+    });
     const rotated = await request("POST", `/console/p/ui-rotate/keys/${old.body.id}/rotate`, { cookie, form: { overlap: "3600" } });
     expect(rotated.status).toBe(201);
     const secret = /id="new-key"[^>]*value="([^"]+)"/.exec(rotated.text)?.[1] ?? /value="(ef_server_[^"]+)"/.exec(rotated.text)?.[1];
@@ -433,14 +565,26 @@ describe("keys, webhooks and triggers", () => {
     expect(bad.text).toMatch(/id="wh-url-error"[^>]*>must be an http or https URL/);
     expect((await call("GET", "/admin/v1/projects/ui-webhooks/webhooks")).body).toEqual([]);
 
-    const created = await request("POST", "/console/p/ui-webhooks/webhooks", { cookie, form: { url: "https://hooks.example/edgeflags", description: "chat", events: "flag.toggled" } });
+    const created = await request("POST", "/console/p/ui-webhooks/webhooks", {
+      cookie,
+      form: { url: "https://hooks.example/edgeflags", description: "chat", events: "flag.toggled" },
+    });
     expect(created.status).toBe(201);
     expect(created.text).toMatch(/id="new-webhook-secret"[^>]*value="[^"]{16,}"/);
     const [hook] = (await call("GET", "/admin/v1/projects/ui-webhooks/webhooks")).body;
-    const saved = await request("POST", `/console/p/ui-webhooks/webhooks/${hook.id}`, { cookie, form: { url: hook.url, description: "chat", events: "flag.updated" } });
+    const saved = await request("POST", `/console/p/ui-webhooks/webhooks/${hook.id}`, {
+      cookie,
+      form: { url: hook.url, description: "chat", events: "flag.updated" },
+    });
     expect(saved.status).toBe(303);
-    expect((await call("GET", "/admin/v1/projects/ui-webhooks/webhooks")).body[0]).toMatchObject({ active: false, events: ["flag.updated"] });
-    await request("POST", `/console/p/ui-webhooks/webhooks/${hook.id}`, { cookie, form: { url: hook.url, description: "chat", events: "flag.updated", active: "1" } });
+    expect((await call("GET", "/admin/v1/projects/ui-webhooks/webhooks")).body[0]).toMatchObject({
+      active: false,
+      events: ["flag.updated"],
+    });
+    await request("POST", `/console/p/ui-webhooks/webhooks/${hook.id}`, {
+      cookie,
+      form: { url: hook.url, description: "chat", events: "flag.updated", active: "1" },
+    });
     expect((await request("POST", `/console/p/ui-webhooks/webhooks/${hook.id}/ping`, { cookie })).status).toBe(303);
     const detail = await request("GET", `/console/p/ui-webhooks/webhooks/${hook.id}`, { cookie });
     expect(textOf(detail.text)).toMatch(/Recent deliveries \(1\)/);
@@ -452,19 +596,27 @@ describe("keys, webhooks and triggers", () => {
   it("creates a trigger (URL, signed URL and secret once), disables, rotates and deletes it", async () => {
     await setupProject("ui-triggers");
     const cookie = await signIn("ui-triggers", ADMIN_TOKEN);
-    const missing = await request("POST", "/console/p/ui-triggers/triggers", { cookie, form: { name: "oops", environment: "production", flag: "no-such-flag", action: "disable" } });
+    const missing = await request("POST", "/console/p/ui-triggers/triggers", {
+      cookie,
+      form: { name: "oops", environment: "production", flag: "no-such-flag", action: "disable" },
+    });
     expect(missing.status).toBe(404);
     expect(textOf(missing.text)).toContain("no-such-flag");
     expect((await call("GET", "/admin/v1/projects/ui-triggers/triggers")).body).toEqual([]);
 
-    const created = await request("POST", "/console/p/ui-triggers/triggers", { cookie, form: { name: "errors-high", environment: "production", flag: "kill-switch", action: "disable" } });
+    const created = await request("POST", "/console/p/ui-triggers/triggers", {
+      cookie,
+      form: { name: "errors-high", environment: "production", flag: "kill-switch", action: "disable" },
+    });
     expect(created.status).toBe(201);
     const url = /id="trigger-url"[^>]*value="([^"]+)"/.exec(created.text)![1]!;
     expect(url).toMatch(/\/admin\/v1\/hooks\/projects\/ui-triggers\/triggers\/eft_/);
     expect(created.text).toMatch(/id="trigger-signed-url"[^>]*value="[^"]+\/signed"/);
     expect(created.text).toMatch(/id="trigger-secret"[^>]*value="trsec_/);
     const [trigger] = (await call("GET", "/admin/v1/projects/ui-triggers/triggers")).body;
-    expect((await request("POST", `/console/p/ui-triggers/triggers/${trigger.id}/active`, { cookie, form: { active: "0" } })).status).toBe(303);
+    expect((await request("POST", `/console/p/ui-triggers/triggers/${trigger.id}/active`, { cookie, form: { active: "0" } })).status).toBe(
+      303,
+    );
     expect((await call("GET", "/admin/v1/projects/ui-triggers/triggers")).body[0].active).toBe(false);
     const rotated = await request("POST", `/console/p/ui-triggers/triggers/${trigger.id}/rotate`, { cookie });
     expect(rotated.status).toBe(200);
@@ -476,12 +628,27 @@ describe("keys, webhooks and triggers", () => {
 });
 
 describe("ramps and experiments", () => {
-  const steps = { variant: "on", baseline: "off", "percent-0": "10", "delay-0": "0", "unit-0": "minutes", "percent-1": "50", "delay-1": "1", "unit-1": "hours", "percent-2": "100", "delay-2": "1", "unit-2": "days" };
+  const steps = {
+    variant: "on",
+    baseline: "off",
+    "percent-0": "10",
+    "delay-0": "0",
+    "unit-0": "minutes",
+    "percent-1": "50",
+    "delay-1": "1",
+    "unit-1": "hours",
+    "percent-2": "100",
+    "delay-2": "1",
+    "unit-2": "days",
+  };
 
   it("starts a ramp from the flag page and shows its steps as a timeline", async () => {
     await setupProject("ui-ramp");
     const cookie = await signIn("ui-ramp", ADMIN_TOKEN);
-    const started = await request("POST", "/console/p/ui-ramp/flags/dark-launch/ramp", { cookie, form: { env: "production", ...steps, reason: "gradual" } });
+    const started = await request("POST", "/console/p/ui-ramp/flags/dark-launch/ramp", {
+      cookie,
+      form: { env: "production", ...steps, reason: "gradual" },
+    });
     expect(started.status, started.text).toBe(303);
     const ramp = await call("GET", "/admin/v1/projects/ui-ramp/environments/production/flags/dark-launch/ramp");
     expect(ramp.body).toMatchObject({ variant: "on", baseline: "off", status: "running", currentStep: 0, currentPercent: 10 });
@@ -494,18 +661,27 @@ describe("ramps and experiments", () => {
     expect(text).toMatch(/50% next due in (60 min|1 h)/);
     expect(text).toMatch(/100% later 1 d after the previous step/);
 
-    for (const [action, status] of [["pause", "paused"], ["resume", "running"], ["rollback", "rolled-back"]] as const) {
+    for (const [action, status] of [
+      ["pause", "paused"],
+      ["resume", "running"],
+      ["rollback", "rolled-back"],
+    ] as const) {
       const done = await request("POST", `/console/p/ui-ramp/flags/dark-launch/ramp/${action}`, { cookie, form: { env: "production" } });
       expect(done.status, `${action}: ${done.text}`).toBe(303);
       expect((await call("GET", "/admin/v1/projects/ui-ramp/environments/production/flags/dark-launch/ramp")).body.status).toBe(status);
     }
     const complete = await request("POST", "/console/p/ui-ramp/flags/dark-launch/ramp/complete", { cookie, form: { env: "production" } });
     expect(complete.status).toBe(303);
-    expect((await call("GET", "/admin/v1/projects/ui-ramp/environments/production/flags/dark-launch/ramp")).body).toMatchObject({ status: "completed", currentPercent: 100 });
+    expect((await call("GET", "/admin/v1/projects/ui-ramp/environments/production/flags/dark-launch/ramp")).body).toMatchObject({
+      status: "completed",
+      currentPercent: 100,
+    });
     const pauseDone = await request("POST", "/console/p/ui-ramp/flags/dark-launch/ramp/pause", { cookie, form: { env: "production" } });
     expect(pauseDone.status).toBe(409);
     expect(textOf(pauseDone.text)).toContain("Ramp not changed: the ramp is completed, not running");
-    expect((await request("POST", "/console/p/ui-ramp/flags/dark-launch/ramp/delete", { cookie, form: { env: "production" } })).status).toBe(303);
+    expect(
+      (await request("POST", "/console/p/ui-ramp/flags/dark-launch/ramp/delete", { cookie, form: { env: "production" } })).status,
+    ).toBe(303);
     expect((await call("GET", "/admin/v1/projects/ui-ramp/environments/production/flags/dark-launch/ramp")).status).toBe(404);
   });
 
@@ -516,21 +692,36 @@ describe("ramps and experiments", () => {
     await advanceRamps("ui-ramp-back");
     const ramp = await call("GET", "/admin/v1/projects/ui-ramp-back/environments/production/flags/dark-launch/ramp");
     expect(ramp.body.currentStep).toBe(1);
-    const exposures = Array.from({ length: 30 }, (_, i) => ({ subject: `ramp:${ramp.body.id}:1`, unit: `u${i}`, variant: i % 2 ? "on" : "off", at: Date.now() }));
+    const exposures = Array.from({ length: 30 }, (_, i) => ({
+      subject: `ramp:${ramp.body.id}:1`,
+      unit: `u${i}`,
+      variant: i % 2 ? "on" : "off",
+      at: Date.now(),
+    }));
     await store("ui-ramp-back").recordTelemetry({ usage: [], exposures, shadow: [] });
     const page = await request("GET", "/console/p/ui-ramp-back/flags/dark-launch?env=production", { cookie });
     expect(page.text).toContain('id="ramp-exposures"');
     expect(textOf(page.text)).toMatch(/2 \(50%\) 15 \(expected 15\) 15 \(expected 15\) not enough data yet/);
     expect(page.text).toContain('<option value="0">to step 1 (10%)</option>');
-    const back = await request("POST", "/console/p/ui-ramp-back/flags/dark-launch/ramp/rollback", { cookie, form: { env: "production", toStep: "0" } });
+    const back = await request("POST", "/console/p/ui-ramp-back/flags/dark-launch/ramp/rollback", {
+      cookie,
+      form: { env: "production", toStep: "0" },
+    });
     expect(back.status).toBe(303);
-    expect((await call("GET", "/admin/v1/projects/ui-ramp-back/environments/production/flags/dark-launch/ramp")).body).toMatchObject({ status: "rolled-back", currentStep: 0, currentPercent: 10 });
+    expect((await call("GET", "/admin/v1/projects/ui-ramp-back/environments/production/flags/dark-launch/ramp")).body).toMatchObject({
+      status: "rolled-back",
+      currentStep: 0,
+      currentPercent: 10,
+    });
   });
 
   it("shows a rejected ramp next to its step and starts nothing", async () => {
     await setupProject("ui-ramp-bad");
     const cookie = await signIn("ui-ramp-bad", ADMIN_TOKEN);
-    const bad = await request("POST", "/console/p/ui-ramp-bad/flags/dark-launch/ramp", { cookie, form: { env: "production", ...steps, "percent-1": "5" } });
+    const bad = await request("POST", "/console/p/ui-ramp-bad/flags/dark-launch/ramp", {
+      cookie,
+      form: { env: "production", ...steps, "percent-1": "5" },
+    });
     expect(bad.status).toBe(400);
     expect(bad.text).toMatch(/id="ramp-step-1-error"[^>]*>steps must increase: 5 is not above 10/);
     expect(bad.text).toContain('name="percent-1" value="5"');
@@ -540,7 +731,10 @@ describe("ramps and experiments", () => {
   it("starts an experiment, shows its arms as bars with a clear SRM warning, and stops it", async () => {
     await setupProject("ui-experiment");
     const cookie = await signIn("ui-experiment", ADMIN_TOKEN);
-    const started = await request("POST", "/console/p/ui-experiment/flags/new-checkout/experiment", { cookie, form: { env: "production", "weight-on": "1", "weight-off": "1" } });
+    const started = await request("POST", "/console/p/ui-experiment/flags/new-checkout/experiment", {
+      cookie,
+      form: { env: "production", "weight-on": "1", "weight-off": "1" },
+    });
     expect(started.status, started.text).toBe(303);
     const [experiment] = (await call("GET", "/admin/v1/projects/ui-experiment/experiments")).body;
     expect(started.headers.get("location")).toContain(`/console/p/ui-experiment/experiments/${experiment.id}?done=experiment-started`);
@@ -548,7 +742,12 @@ describe("ramps and experiments", () => {
     expect(before.text).toContain('id="srm-status"');
     expect(before.text).not.toContain('id="srm-warning"');
 
-    const exposures = Array.from({ length: 400 }, (_, i) => ({ subject: `exp:${experiment.id}`, unit: `unit-${i}`, variant: i < 300 ? "on" : "off", at: Date.now() }));
+    const exposures = Array.from({ length: 400 }, (_, i) => ({
+      subject: `exp:${experiment.id}`,
+      unit: `unit-${i}`,
+      variant: i < 300 ? "on" : "off",
+      at: Date.now(),
+    }));
     await store("ui-experiment").recordTelemetry({ usage: [], exposures, shadow: [] });
     const page = await request("GET", `/console/p/ui-experiment/experiments/${experiment.id}`, { cookie });
     const text = textOf(page.text);
@@ -562,7 +761,10 @@ describe("ramps and experiments", () => {
     const flagPage = await request("GET", "/console/p/ui-experiment/flags/new-checkout?env=production", { cookie });
     expect(textOf(flagPage.text)).toContain("An experiment is running on this flag here");
 
-    const again = await request("POST", "/console/p/ui-experiment/flags/new-checkout/experiment", { cookie, form: { env: "production", "weight-on": "1", "weight-off": "1" } });
+    const again = await request("POST", "/console/p/ui-experiment/flags/new-checkout/experiment", {
+      cookie,
+      form: { env: "production", "weight-on": "1", "weight-off": "1" },
+    });
     expect(again.status).toBe(409);
     expect(again.text).toContain('id="experiment-error"');
     expect((await request("POST", `/console/p/ui-experiment/experiments/${experiment.id}/stop`, { cookie })).status).toBe(303);
@@ -577,20 +779,39 @@ describe("drafts", () => {
     const live = await call("GET", "/admin/v1/projects/ui-drafts/environments/production/flagd");
     const draftSet = structuredClone(live.body);
     draftSet.flags["banner-color"].defaultVariant = "blue";
-    const bad = await request("POST", "/console/p/ui-drafts/drafts", { cookie, form: { env: "production", sampleRate: "0.5", flagSet: JSON.stringify({ flags: { x: { state: "ENABLED", variants: { a: 1 }, defaultVariant: "b" } } }) } });
+    const bad = await request("POST", "/console/p/ui-drafts/drafts", {
+      cookie,
+      form: {
+        env: "production",
+        sampleRate: "0.5",
+        flagSet: JSON.stringify({ flags: { x: { state: "ENABLED", variants: { a: 1 }, defaultVariant: "b" } } }),
+      },
+    });
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('id="draft-flagset-error"');
     expect((await call("GET", "/admin/v1/projects/ui-drafts/environments/production/draft")).status).toBe(404);
 
-    const staged = await request("POST", "/console/p/ui-drafts/drafts", { cookie, form: { env: "production", sampleRate: "0.5", flagSet: JSON.stringify(draftSet) } });
+    const staged = await request("POST", "/console/p/ui-drafts/drafts", {
+      cookie,
+      form: { env: "production", sampleRate: "0.5", flagSet: JSON.stringify(draftSet) },
+    });
     expect(staged.status, staged.text).toBe(303);
     const draft = await call("GET", "/admin/v1/projects/ui-drafts/environments/production/draft");
-    const shadow = Array.from({ length: 4 }, (_, i) => ({ draftId: draft.body.id, flag: "banner-color", unit: `u${i}`, liveVariant: "red", draftVariant: i < 3 ? "blue" : "red" }));
+    const shadow = Array.from({ length: 4 }, (_, i) => ({
+      draftId: draft.body.id,
+      flag: "banner-color",
+      unit: `u${i}`,
+      liveVariant: "red",
+      draftVariant: i < 3 ? "blue" : "red",
+    }));
     await store("ui-drafts").recordTelemetry({ usage: [], exposures: [], shadow });
     const page = await request("GET", "/console/p/ui-drafts/drafts?env=production", { cookie });
     expect(textOf(page.text)).toMatch(/banner-color red → blue 3 4/);
     const version = /name="version" value="(\d+)"/.exec(page.text)![1]!;
-    const stale = await request("POST", "/console/p/ui-drafts/drafts/publish", { cookie, form: { env: "production", version: String(Number(version) - 1) } });
+    const stale = await request("POST", "/console/p/ui-drafts/drafts/publish", {
+      cookie,
+      form: { env: "production", version: String(Number(version) - 1) },
+    });
     expect(stale.status).toBe(412);
     const published = await request("POST", "/console/p/ui-drafts/drafts/publish", { cookie, form: { env: "production", version } });
     expect(published.status).toBe(303);

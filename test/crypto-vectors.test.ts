@@ -7,7 +7,18 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { openSession, sealSession, type Session } from "../admin/session";
-import { base64urlDecode, base64urlEncode, constantTimeEqual, hexDecode, hexEncode, hkdf, hkdfSync, hmacSha256, sha256Hex, verifyHmacSha256 } from "../lib/crypto";
+import {
+  base64urlDecode,
+  base64urlEncode,
+  constantTimeEqual,
+  hexDecode,
+  hexEncode,
+  hkdf,
+  hkdfSync,
+  hmacSha256,
+  sha256Hex,
+  verifyHmacSha256,
+} from "../lib/crypto";
 import { sign, verifySignature } from "../lib/signature";
 import { deriveKey, deriveKeyBytes } from "../lib/signing";
 import { signStreamToken, verifyStreamToken } from "../worker/stream-token";
@@ -22,7 +33,14 @@ const CLAIMS = { project: "shop", environment: "production", keyId: "key_abc", k
 const STREAM_TOKEN =
   "v1.eyJwIjoic2hvcCIsImUiOiJwcm9kdWN0aW9uIiwiayI6ImtleV9hYmMiLCJoIjoiYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYSIsIngiOjE3MDAwMDAxMjB9.rhi4oM7mECqhMY8jE1-zBWsl-mUk-_wK4nAsBbrDZ3k";
 
-const SESSION: Session = { project: "shop", home: "shop", keyId: "key_abc", keyHash: "b".repeat(64), issuedAt: 1700000000, expiresAt: 1700001800 };
+const SESSION: Session = {
+  project: "shop",
+  home: "shop",
+  keyId: "key_abc",
+  keyHash: "b".repeat(64),
+  issuedAt: 1700000000,
+  expiresAt: 1700001800,
+};
 const PAYLOAD =
   "eyJ2IjoxLCJwcm9qZWN0Ijoic2hvcCIsImhvbWUiOiJzaG9wIiwia2V5SWQiOiJrZXlfYWJjIiwia2V5SGFzaCI6ImJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmIiLCJpc3N1ZWRBdCI6MTcwMDAwMDAwMCwiZXhwaXJlc0F0IjoxNzAwMDAxODAwfQ";
 /** A cookie as sealed before sessions were Hono signed cookies: base64url MAC. */
@@ -35,7 +53,11 @@ const AUDIT_KEY = "c233dca510db07495fb90a85a005adbfd25a7240eeaa43fa13c5a5ab91248
 describe("pinned signatures", () => {
   it("a webhook signature is the one receivers have always checked", async () => {
     expect(await sign(WEBHOOK.secret, WEBHOOK.body, WEBHOOK.timestamp)).toBe(WEBHOOK_HEADER);
-    expect(await verifySignature(WEBHOOK.secret, WEBHOOK.body, WEBHOOK_HEADER, WEBHOOK.timestamp + 10)).toEqual({ ok: true, timestamp: WEBHOOK.timestamp, mac: WEBHOOK_HEADER.slice(-64) });
+    expect(await verifySignature(WEBHOOK.secret, WEBHOOK.body, WEBHOOK_HEADER, WEBHOOK.timestamp + 10)).toEqual({
+      ok: true,
+      timestamp: WEBHOOK.timestamp,
+      mac: WEBHOOK_HEADER.slice(-64),
+    });
     expect((await verifySignature(WEBHOOK.secret, `${WEBHOOK.body} `, WEBHOOK_HEADER, WEBHOOK.timestamp)).ok).toBe(false);
     expect((await verifySignature(WEBHOOK.secret, WEBHOOK.body, WEBHOOK_HEADER.replace(/.$/, "0"), WEBHOOK.timestamp)).ok).toBe(false);
   });
@@ -43,7 +65,10 @@ describe("pinned signatures", () => {
   it("a stream token issued before still verifies, and a new one is the same bytes", async () => {
     expect(await signStreamToken(SECRET, CLAIMS)).toBe(STREAM_TOKEN);
     expect(await verifyStreamToken(SECRET, STREAM_TOKEN, (CLAIMS.exp - 60) * 1000)).toEqual({ ok: true, claims: CLAIMS });
-    expect(await verifyStreamToken(SECRET, `${STREAM_TOKEN.slice(0, -1)}A`, (CLAIMS.exp - 60) * 1000)).toEqual({ ok: false, reason: "bad-signature" });
+    expect(await verifyStreamToken(SECRET, `${STREAM_TOKEN.slice(0, -1)}A`, (CLAIMS.exp - 60) * 1000)).toEqual({
+      ok: false,
+      reason: "bad-signature",
+    });
   });
 
   it("a session cookie sealed before still opens; a new one carries the same MAC as a Hono signed cookie", async () => {

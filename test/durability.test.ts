@@ -56,9 +56,13 @@ describe("queued work survives a restart of the object before its alarm runs", (
   it("keeps the outbox rows, the webhook delivery and the alarm; a fresh instance performs them all", async () => {
     const project = "dur-restart";
     const { version } = await setupProject(project);
-    const hook = await call("POST", `/admin/v1/projects/${project}/webhooks`, { body: { url: "https://receiver.example/hook", events: ["flag.toggled"] } });
+    const hook = await call("POST", `/admin/v1/projects/${project}/webhooks`, {
+      body: { url: "https://receiver.example/hook", events: ["flag.toggled"] },
+    });
     expect(hook.status).toBe(201);
-    const off = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } });
+    const off = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, {
+      body: { state: "DISABLED" },
+    });
     expect(off.body.version).toBe(version + 1);
 
     await restartObject(project, "evicted before the alarm");
@@ -77,7 +81,9 @@ describe("queued work survives a restart of the object before its alarm runs", (
     await drainOutbox(project);
     expect(await kvVersion(project)).toBe(version + 1);
     expect(received).toEqual(["flag.toggled"]);
-    expect((await call("GET", `/admin/v1/projects/${project}/webhooks/${hook.body.id}/deliveries`)).body[0]).toMatchObject({ status: "delivered" });
+    expect((await call("GET", `/admin/v1/projects/${project}/webhooks/${hook.body.id}/deliveries`)).body[0]).toMatchObject({
+      status: "delivered",
+    });
     expect((await call("GET", `/admin/v1/projects/${project}/replication`)).body.pending).toEqual([]);
   });
 
@@ -98,12 +104,16 @@ describe("an outbox row survives a reset in the middle of its work", () => {
   it("keeps the change queued while the KV write is in flight, and a fresh instance publishes it", async () => {
     const project = "dur-reset";
     const { version } = await setupProject(project);
-    const off = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } });
+    const off = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, {
+      body: { state: "DISABLED" },
+    });
     expect(off.body.version).toBe(version + 1);
 
     await alarmStuckInKvWrite(project);
     const during = await call("GET", `/admin/v1/projects/${project}/replication`);
-    expect(during.body.pending).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "publish", target: "production", inFlight: true })]));
+    expect(during.body.pending).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: "publish", target: "production", inFlight: true })]),
+    );
 
     await resetObject(project);
     expect(await kvVersion(project)).toBe(version);
@@ -112,7 +122,10 @@ describe("an outbox row survives a reset in the middle of its work", () => {
 
     await drainOutbox(project);
     expect(await kvVersion(project)).toBe(version + 1);
-    const snapshot = await env.FLAGS_KV.get<{ flagSet: { flags: Record<string, { state: string }> } }>(snapshotKvKey(project, "production"), "json");
+    const snapshot = await env.FLAGS_KV.get<{ flagSet: { flags: Record<string, { state: string }> } }>(
+      snapshotKvKey(project, "production"),
+      "json",
+    );
     expect(snapshot?.flagSet.flags["kill-switch"]?.state).toBe("DISABLED");
     expect((await call("GET", `/admin/v1/projects/${project}/replication`)).body.pending).toEqual([]);
   });
@@ -150,7 +163,8 @@ describe("an outbox row survives a reset in the middle of its work", () => {
         if (key.startsWith("snapshot:")) {
           writes.push(JSON.parse(value).version);
           // The next change commits while this write (of the version before it) is in flight.
-          if (writes.length === 1) await instance.setFlagState("production", "kill-switch", "ENABLED", { actor: "test", reason: null, ifMatch: null });
+          if (writes.length === 1)
+            await instance.setFlagState("production", "kill-switch", "ENABLED", { actor: "test", reason: null, ifMatch: null });
         }
         return env.FLAGS_KV.put(key, value, options);
       }) as KVNamespace["put"];
@@ -187,7 +201,16 @@ describe("a KV write that never settles", () => {
     expect(row.lastError).toContain(`did not answer within ${DEADLINE_MS.kvWrite} ms`);
     // The retry is logged as one structured line an operator can search for.
     const retries = warnings.mock.calls.map(([line]) => JSON.parse(String(line))).filter((entry) => entry.event === "outbox-retry");
-    expect(retries).toContainEqual(expect.objectContaining({ level: "warn", project, kind: "publish", target: "production", attempts: 1, error: expect.stringContaining("did not answer") }));
+    expect(retries).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        project,
+        kind: "publish",
+        target: "production",
+        attempts: 1,
+        error: expect.stringContaining("did not answer"),
+      }),
+    );
 
     // KV recovers: the next alarm publishes; nothing waits behind the abandoned write.
     await runInDurableObject(store(project), (instance) => {

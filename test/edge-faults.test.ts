@@ -51,7 +51,11 @@ interface Answer {
  * Calls the Worker with `overrides` in its env. A hang leaves calls pending in `waitUntil`, so the
  * execution context is only waited on when asked.
  */
-async function send(overrides: { [K in keyof Env]?: unknown }, path: string, options: { key?: string; method?: string; body?: unknown; wait?: boolean; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function send(
+  overrides: { [K in keyof Env]?: unknown },
+  path: string,
+  options: { key?: string; method?: string; body?: unknown; wait?: boolean; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const ctx = createExecutionContext();
   const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
@@ -83,53 +87,65 @@ function expectUnavailable(answer: Answer): void {
 }
 
 describe("a cold isolate whose KV reads fail", () => {
-  it.each(FAULTS)("falls back to the FlagStore when KV %s", async (fault) => {
-    const { key, version } = await setupProject(`cold-kv-${fault}`);
-    expect((await evaluate(key, "kill-switch", {})).status).toBe(200); // the key is now known here
-    resetEdgeState(["snapshots"]);
-    const single = await send({ FLAGS_KV: faultyKv(fault) }, SINGLE, { key });
-    expect(single.status).toBe(200);
-    expect(single.body).toMatchObject({ value: true, metadata: { configVersion: version } });
-    expect(single.body.metadata).not.toHaveProperty("stale");
-    expect(single.headers.get("x-edgeflags-stale")).toBeNull();
-    resetEdgeState(["snapshots"]);
-    const bulk = await send({ FLAGS_KV: faultyKv(fault) }, BULK, { key });
-    expect(bulk.status).toBe(200);
-    expect(bulk.body.metadata.configVersion).toBe(version);
-  }, HANG_TIMEOUT_MS);
+  it.each(FAULTS)(
+    "falls back to the FlagStore when KV %s",
+    async (fault) => {
+      const { key, version } = await setupProject(`cold-kv-${fault}`);
+      expect((await evaluate(key, "kill-switch", {})).status).toBe(200); // the key is now known here
+      resetEdgeState(["snapshots"]);
+      const single = await send({ FLAGS_KV: faultyKv(fault) }, SINGLE, { key });
+      expect(single.status).toBe(200);
+      expect(single.body).toMatchObject({ value: true, metadata: { configVersion: version } });
+      expect(single.body.metadata).not.toHaveProperty("stale");
+      expect(single.headers.get("x-edgeflags-stale")).toBeNull();
+      resetEdgeState(["snapshots"]);
+      const bulk = await send({ FLAGS_KV: faultyKv(fault) }, BULK, { key });
+      expect(bulk.status).toBe(200);
+      expect(bulk.body.metadata.configVersion).toBe(version);
+    },
+    HANG_TIMEOUT_MS,
+  );
 
-  it.each(FAULTS)("answers 503 with Retry-After when KV and the FlagStore both %s", async (fault) => {
-    const { key } = await setupProject(`cold-both-${fault}`);
-    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
-    resetEdgeState(["snapshots"]);
-    const faults = { FLAGS_KV: faultyKv(fault), FLAG_STORE: faultyStore(fault) };
-    const single = await send(faults, SINGLE, { key });
-    expectUnavailable(single);
-    expect(single.body).toMatchObject({ key: "kill-switch", errorCode: "GENERAL" });
-    const bulk = await send(faults, BULK, { key });
-    expectUnavailable(bulk);
-    expect(bulk.body.errorCode).toBe("GENERAL");
-  }, HANG_TIMEOUT_MS);
+  it.each(FAULTS)(
+    "answers 503 with Retry-After when KV and the FlagStore both %s",
+    async (fault) => {
+      const { key } = await setupProject(`cold-both-${fault}`);
+      expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+      resetEdgeState(["snapshots"]);
+      const faults = { FLAGS_KV: faultyKv(fault), FLAG_STORE: faultyStore(fault) };
+      const single = await send(faults, SINGLE, { key });
+      expectUnavailable(single);
+      expect(single.body).toMatchObject({ key: "kill-switch", errorCode: "GENERAL" });
+      const bulk = await send(faults, BULK, { key });
+      expectUnavailable(bulk);
+      expect(bulk.body.errorCode).toBe("GENERAL");
+    },
+    HANG_TIMEOUT_MS,
+  );
 });
 
 describe("a warm isolate whose FlagStore is unreachable", () => {
-  it.each(FAULTS)("serves its snapshot, marked stale, to a re-fetch naming a newer version when the FlagStore %s", async (fault) => {
-    const { key, version } = await setupProject(`warm-store-${fault}`);
-    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
-    // KV has `version` (it lags); the caller was told of the next one.
-    const query = `?flagConfigEtag=${encodeURIComponent(`"${version + 1}"`)}`;
-    const single = await send({ FLAG_STORE: faultyStore(fault) }, `${SINGLE}${query}`, { key });
-    expect(single.status).toBe(200);
-    expect(single.body).toMatchObject({ key: "kill-switch", value: true, metadata: { configVersion: version, stale: true } });
-    expect(single.body.metadata.staleReason).toMatch(new RegExp(`version ${version + 1} or later could not be loaded`));
-    expect(single.headers.get("x-edgeflags-stale")).toBe("newer-version-unavailable");
-    expectOfrepMetadata(single.body.metadata);
-    const bulk = await send({ FLAG_STORE: faultyStore(fault) }, `${BULK}${query}`, { key });
-    expect(bulk.status).toBe(200);
-    expect(bulk.body.metadata).toMatchObject({ configVersion: version, stale: true });
-    expect(bulk.headers.get("x-edgeflags-stale")).toBe("newer-version-unavailable");
-    expectOfrepMetadata(bulk.body.metadata);
-  }, HANG_TIMEOUT_MS);
+  it.each(FAULTS)(
+    "serves its snapshot, marked stale, to a re-fetch naming a newer version when the FlagStore %s",
+    async (fault) => {
+      const { key, version } = await setupProject(`warm-store-${fault}`);
+      expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+      // KV has `version` (it lags); the caller was told of the next one.
+      const query = `?flagConfigEtag=${encodeURIComponent(`"${version + 1}"`)}`;
+      const single = await send({ FLAG_STORE: faultyStore(fault) }, `${SINGLE}${query}`, { key });
+      expect(single.status).toBe(200);
+      expect(single.body).toMatchObject({ key: "kill-switch", value: true, metadata: { configVersion: version, stale: true } });
+      expect(single.body.metadata.staleReason).toMatch(new RegExp(`version ${version + 1} or later could not be loaded`));
+      expect(single.headers.get("x-edgeflags-stale")).toBe("newer-version-unavailable");
+      expectOfrepMetadata(single.body.metadata);
+      const bulk = await send({ FLAG_STORE: faultyStore(fault) }, `${BULK}${query}`, { key });
+      expect(bulk.status).toBe(200);
+      expect(bulk.body.metadata).toMatchObject({ configVersion: version, stale: true });
+      expect(bulk.headers.get("x-edgeflags-stale")).toBe("newer-version-unavailable");
+      expectOfrepMetadata(bulk.body.metadata);
+    },
+    HANG_TIMEOUT_MS,
+  );
 
   it("serves its snapshot, marked stale, once revalidating it against KV and the FlagStore has failed", async () => {
     const { key, version } = await setupProject("warm-revalidation");
@@ -149,47 +165,67 @@ describe("a warm isolate whose FlagStore is unreachable", () => {
 });
 
 describe("key lookups while the KV key index fails", () => {
-  it.each(FAULTS)("keeps serving a key this isolate knows when KV %s", async (fault) => {
-    const { key } = await setupProject(`known-key-${fault}`);
-    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
-    resetEdgeState(["snapshots"]);
-    // Refresh interval 0: the key is revalidated (and fails) on every request; the snapshot comes from the FlagStore.
-    const answer = await send({ FLAGS_KV: faultyKv(fault), SNAPSHOT_REFRESH_SECONDS: "0" }, SINGLE, { key });
-    expect(answer.status).toBe(200);
-    expect(answer.body.value).toBe(true);
-  }, HANG_TIMEOUT_MS);
+  it.each(FAULTS)(
+    "keeps serving a key this isolate knows when KV %s",
+    async (fault) => {
+      const { key } = await setupProject(`known-key-${fault}`);
+      expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+      resetEdgeState(["snapshots"]);
+      // Refresh interval 0: the key is revalidated (and fails) on every request; the snapshot comes from the FlagStore.
+      const answer = await send({ FLAGS_KV: faultyKv(fault), SNAPSHOT_REFRESH_SECONDS: "0" }, SINGLE, { key });
+      expect(answer.status).toBe(200);
+      expect(answer.body.value).toBe(true);
+    },
+    HANG_TIMEOUT_MS,
+  );
 
-  it.each(FAULTS)("answers 503 with Retry-After, not 401, for a key never seen here when KV %s", async (fault) => {
-    const { key } = await setupProject(`unseen-key-${fault}`);
-    for (const path of [SINGLE, BULK]) expectUnavailable(await send({ FLAGS_KV: faultyKv(fault) }, path, { key }));
-    // The key is fine: once KV answers it evaluates.
-    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
-  }, HANG_TIMEOUT_MS);
+  it.each(FAULTS)(
+    "answers 503 with Retry-After, not 401, for a key never seen here when KV %s",
+    async (fault) => {
+      const { key } = await setupProject(`unseen-key-${fault}`);
+      for (const path of [SINGLE, BULK]) expectUnavailable(await send({ FLAGS_KV: faultyKv(fault) }, path, { key }));
+      // The key is fine: once KV answers it evaluates.
+      expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+    },
+    HANG_TIMEOUT_MS,
+  );
 });
 
 describe("server sync and event streams under faults", () => {
-  it.each(FAULTS)("answers /sync/v1/flagd with 503 and Retry-After when the FlagStore %s", async (fault) => {
-    const { key } = await setupProject(`sync-store-${fault}`, undefined, "server");
-    const answer = await send({ FLAG_STORE: faultyStore(fault) }, "/sync/v1/flagd", { key, method: "GET" });
-    expectUnavailable(answer);
-  }, HANG_TIMEOUT_MS);
+  it.each(FAULTS)(
+    "answers /sync/v1/flagd with 503 and Retry-After when the FlagStore %s",
+    async (fault) => {
+      const { key } = await setupProject(`sync-store-${fault}`, undefined, "server");
+      const answer = await send({ FLAG_STORE: faultyStore(fault) }, "/sync/v1/flagd", { key, method: "GET" });
+      expectUnavailable(answer);
+    },
+    HANG_TIMEOUT_MS,
+  );
 
-  it.each(FAULTS)("answers 503 with Retry-After to a stream whose key cannot be checked when KV %s", async (fault) => {
-    const { key } = await setupProject(`stream-kv-${fault}`);
-    const bulk = await evaluate(key, null, {});
-    const url = new URL(bulk.body.eventStreams[0].url);
-    const answer = await send({ FLAGS_KV: faultyKv(fault) }, `${url.pathname}${url.search}`, { method: "GET" });
-    expectUnavailable(answer);
-  }, HANG_TIMEOUT_MS);
+  it.each(FAULTS)(
+    "answers 503 with Retry-After to a stream whose key cannot be checked when KV %s",
+    async (fault) => {
+      const { key } = await setupProject(`stream-kv-${fault}`);
+      const bulk = await evaluate(key, null, {});
+      const url = new URL(bulk.body.eventStreams[0].url);
+      const answer = await send({ FLAGS_KV: faultyKv(fault) }, `${url.pathname}${url.search}`, { method: "GET" });
+      expectUnavailable(answer);
+    },
+    HANG_TIMEOUT_MS,
+  );
 });
 
 describe("the client rate limiter under faults", () => {
-  it.each(FAULTS)("limits nothing when the limiter %s, rather than failing the evaluation", async (fault) => {
-    const { key } = await setupProject(`limiter-${fault}`);
-    const limiter = { limit: () => failing(fault) };
-    const answer = await send({ CLIENT_RATE_LIMITER: limiter }, SINGLE, { key, headers: { "cf-connecting-ip": "203.0.113.50" } });
-    expect(answer.status).toBe(200);
-  }, HANG_TIMEOUT_MS);
+  it.each(FAULTS)(
+    "limits nothing when the limiter %s, rather than failing the evaluation",
+    async (fault) => {
+      const { key } = await setupProject(`limiter-${fault}`);
+      const limiter = { limit: () => failing(fault) };
+      const answer = await send({ CLIENT_RATE_LIMITER: limiter }, SINGLE, { key, headers: { "cf-connecting-ip": "203.0.113.50" } });
+      expect(answer.status).toBe(200);
+    },
+    HANG_TIMEOUT_MS,
+  );
 });
 
 describe("no 5xx but 503 from the evaluation routes under any fault", () => {
@@ -197,29 +233,48 @@ describe("no 5xx but 503 from the evaluation routes under any fault", () => {
     { name: `KV ${fault}`, fault, overrides: () => ({ FLAGS_KV: faultyKv(fault) }) },
     { name: `FlagStore ${fault}`, fault, overrides: () => ({ FLAG_STORE: faultyStore(fault) }) },
   ]);
-  it.each(cases)("$name: cold and warm, single and bulk, with and without a named version", async ({ name, overrides }) => {
-    const { key, version } = await setupProject(`sweep-${name.toLowerCase().replace(/\s/g, "-")}`);
-    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
-    for (const cold of [true, false]) {
-      for (const path of [SINGLE, BULK, `${SINGLE}?flagConfigEtag=${version + 5}`, `${BULK}?flagConfigLastModified=${Math.floor(Date.now() / 1000)}`]) {
-        if (cold) resetEdgeState(["snapshots"]);
-        const answer = await send(overrides(), path, { key });
-        if (answer.status >= 500) expectUnavailable(answer);
-        else expect(answer.status).toBe(200);
+  it.each(cases)(
+    "$name: cold and warm, single and bulk, with and without a named version",
+    async ({ name, overrides }) => {
+      const { key, version } = await setupProject(`sweep-${name.toLowerCase().replace(/\s/g, "-")}`);
+      expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+      for (const cold of [true, false]) {
+        for (const path of [
+          SINGLE,
+          BULK,
+          `${SINGLE}?flagConfigEtag=${version + 5}`,
+          `${BULK}?flagConfigLastModified=${Math.floor(Date.now() / 1000)}`,
+        ]) {
+          if (cold) resetEdgeState(["snapshots"]);
+          const answer = await send(overrides(), path, { key });
+          if (answer.status >= 500) expectUnavailable(answer);
+          else expect(answer.status).toBe(200);
+        }
       }
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });
 
 /** FLAGS_KV and FLAG_STORE that count the reads and snapshot calls the edge makes. */
-function counted(): { overrides: { FLAGS_KV: KVNamespace; FLAG_STORE: Env["FLAG_STORE"]; SNAPSHOT_REFRESH_SECONDS: string }; kvReads: () => number; storeCalls: () => number } {
+function counted(): {
+  overrides: { FLAGS_KV: KVNamespace; FLAG_STORE: Env["FLAG_STORE"]; SNAPSHOT_REFRESH_SECONDS: string };
+  kvReads: () => number;
+  storeCalls: () => number;
+} {
   let kvReads = 0;
   let storeCalls = 0;
   const kv = env.FLAGS_KV;
   const namespace = env.FLAG_STORE;
   const countingKv = {
-    get: (...args: Parameters<KVNamespace["get"]>) => (kvReads++, kv.get(...args)),
-    getWithMetadata: (...args: Parameters<KVNamespace["getWithMetadata"]>) => (kvReads++, kv.getWithMetadata(...args)),
+    get: (...args: Parameters<KVNamespace["get"]>) => {
+      kvReads++;
+      return kv.get(...args);
+    },
+    getWithMetadata: (...args: Parameters<KVNamespace["getWithMetadata"]>) => {
+      kvReads++;
+      return kv.getWithMetadata(...args);
+    },
     put: kv.put.bind(kv),
     delete: kv.delete.bind(kv),
     list: kv.list.bind(kv),
@@ -237,7 +292,11 @@ function counted(): { overrides: { FLAGS_KV: KVNamespace; FLAG_STORE: Env["FLAG_
     },
   } as unknown as Env["FLAG_STORE"];
   // A long refresh interval: only requests, not background revalidation, can cause a read.
-  return { overrides: { FLAGS_KV: countingKv, FLAG_STORE: countingStore, SNAPSHOT_REFRESH_SECONDS: "3600" }, kvReads: () => kvReads, storeCalls: () => storeCalls };
+  return {
+    overrides: { FLAGS_KV: countingKv, FLAG_STORE: countingStore, SNAPSHOT_REFRESH_SECONDS: "3600" },
+    kvReads: () => kvReads,
+    storeCalls: () => storeCalls,
+  };
 }
 
 describe("a made-up newer version costs the FlagStore and KV nothing per request", () => {

@@ -37,14 +37,15 @@ async function send(overrides: { [K in keyof Env]?: unknown }, method: string, p
 /** The structured lines written to `console[level]` while the test runs. */
 function captured(level: "warn" | "error"): () => Record<string, unknown>[] {
   const spy = vi.spyOn(console, level).mockImplementation(() => {});
-  return () => spy.mock.calls.flatMap(([line]) => {
-    if (typeof line !== "string") return [];
-    try {
-      return [JSON.parse(line) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
+  return () =>
+    spy.mock.calls.flatMap(([line]) => {
+      if (typeof line !== "string") return [];
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
 }
 
 afterEach(() => {
@@ -57,14 +58,26 @@ describe("degraded answers are logged", () => {
     expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
     const lines = captured("warn");
     // The caller was told of a version neither KV nor the FlagStore can deliver.
-    const answer = await send({ FLAG_STORE: failingStore() }, "POST", `/ofrep/v1/evaluate/flags/kill-switch?flagConfigEtag=${version + 1}`, key, "ray-stale");
+    const answer = await send(
+      { FLAG_STORE: failingStore() },
+      "POST",
+      `/ofrep/v1/evaluate/flags/kill-switch?flagConfigEtag=${version + 1}`,
+      key,
+      "ray-stale",
+    );
     expect(answer.status).toBe(200);
     expect(answer.headers.get("x-edgeflags-stale")).toBe("newer-version-unavailable");
     const logged = lines().filter((line) => line.event === "stale-snapshot-served");
     expect(logged).toEqual([
       expect.objectContaining({
-        level: "warn", requestId: "ray-stale", method: "POST", path: "/ofrep/v1/evaluate/flags/kill-switch",
-        project: "log-stale", environment: "production", version, reason: "newer-version-unavailable",
+        level: "warn",
+        requestId: "ray-stale",
+        method: "POST",
+        path: "/ofrep/v1/evaluate/flags/kill-switch",
+        project: "log-stale",
+        environment: "production",
+        version,
+        reason: "newer-version-unavailable",
         detail: expect.stringContaining("injected fault"),
       }),
     ]);
@@ -80,8 +93,13 @@ describe("degraded answers are logged", () => {
     const logged = lines().filter((line) => line.event === "edge-unavailable");
     expect(logged).toEqual([
       expect.objectContaining({
-        level: "error", requestId: "ray-503", method: "POST", path: "/ofrep/v1/evaluate/flags",
-        project: "log-unavailable", environment: "production", detail: expect.stringContaining("injected fault"),
+        level: "error",
+        requestId: "ray-503",
+        method: "POST",
+        path: "/ofrep/v1/evaluate/flags",
+        project: "log-unavailable",
+        environment: "production",
+        detail: expect.stringContaining("injected fault"),
       }),
     ]);
   });
@@ -90,14 +108,24 @@ describe("degraded answers are logged", () => {
     const { key } = await setupProject("log-bug", undefined, "server");
     const lines = captured("error");
     // A binding that throws where no failure is expected stands in for a bug.
-    const broken = { idFromName: () => { throw new Error("injected bug"); }, get: () => { throw new Error("injected bug"); } };
+    const broken = {
+      idFromName: () => {
+        throw new Error("injected bug");
+      },
+      get: () => {
+        throw new Error("injected bug");
+      },
+    };
     const answer = await send({ FLAG_STORE: broken }, "GET", "/sync/v1/flagd", key, "ray-bug");
     expect(answer.status).toBe(500);
     expect(await answer.json()).toEqual({ errorDetails: "an unexpected error occurred while evaluating flags" });
     const logged = lines().filter((line) => line.event === "unhandled-error");
     expect(logged).toEqual([
       expect.objectContaining({
-        level: "error", requestId: "ray-bug", method: "GET", path: "/sync/v1/flagd",
+        level: "error",
+        requestId: "ray-bug",
+        method: "GET",
+        path: "/sync/v1/flagd",
         error: expect.objectContaining({ name: "Error", message: "injected bug" }),
       }),
     ]);
@@ -110,17 +138,34 @@ describe("telemetry the store cannot take is logged", () => {
     recordKeyUse("log-telemetry", "key-1");
     const lines = captured("error");
     let attempts = 0;
-    const sending = flush(() => ({ recordTelemetry: () => { attempts++; return injected(); } }));
+    const sending = flush(() => ({
+      recordTelemetry: () => {
+        attempts++;
+        return injected();
+      },
+    }));
     expect(sending).not.toBeNull();
     await sending;
     expect(attempts).toBeGreaterThan(1);
     const logged = lines().filter((line) => line.event === "telemetry-not-delivered");
     expect(logged).toEqual([
-      expect.objectContaining({ level: "error", project: "log-telemetry", attempts, kept: true, keys: 1, error: expect.objectContaining({ message: "injected fault" }) }),
+      expect.objectContaining({
+        level: "error",
+        project: "log-telemetry",
+        attempts,
+        kept: true,
+        keys: 1,
+        error: expect.objectContaining({ message: "injected fault" }),
+      }),
     ]);
     // Kept: the next flush delivers it.
     let delivered: unknown;
-    await flush(() => ({ recordTelemetry: async (batch) => { delivered = batch; return { ok: true }; } }));
+    await flush(() => ({
+      recordTelemetry: async (batch) => {
+        delivered = batch;
+        return { ok: true };
+      },
+    }));
     expect(delivered).toMatchObject({ keys: [{ id: "key-1" }] });
   }, 10_000);
 });

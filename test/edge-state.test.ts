@@ -16,7 +16,11 @@ describe("BoundedMap", () => {
     expect([...map.keys()]).toEqual(["b", "c", "d"]);
     map.set("b", 20); // a rewrite: "c" is now the oldest
     map.set("e", 5);
-    expect([...map.entries()]).toEqual([["d", 4], ["b", 20], ["e", 5]]);
+    expect([...map.entries()]).toEqual([
+      ["d", 4],
+      ["b", 20],
+      ["e", 5],
+    ]);
     expect(map.size).toBe(3);
   });
 });

@@ -48,7 +48,9 @@ class SseReader {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no SSE block within ${timeoutMs} ms`);
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<"timeout">((resolve) => { timer = setTimeout(() => resolve("timeout"), left); });
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), left);
+      });
       const chunk = await Promise.race([this.#reader.read(), timeout]);
       clearTimeout(timer);
       if (chunk === "timeout") throw new Error(`no SSE block within ${timeoutMs} ms`);
@@ -156,7 +158,9 @@ describe("eventStreams in the bulk response", () => {
   it("lets a browser on another origin connect (CORS)", async () => {
     const { key } = await setupProject("es-cors");
     const url = await streamUrl(key);
-    const response = await exports.default.fetch(new Request(url, { headers: { origin: "https://app.example", accept: "text/event-stream" } }));
+    const response = await exports.default.fetch(
+      new Request(url, { headers: { origin: "https://app.example", accept: "text/event-stream" } }),
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
     expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
@@ -174,7 +178,9 @@ describe("the SSE endpoint", () => {
     const project = await call("GET", "/admin/v1/projects/es-format");
     const updatedAt = project.body.environments.find((e: { name: string }) => e.name === "production").updatedAt;
     const lastModified = Math.floor(Date.parse(updatedAt) / 1000);
-    expect(event.raw).toBe(`id: ${version}\nevent: message\ndata: {"type":"refetchEvaluation","etag":"\\"${version}\\"","lastModified":${lastModified}}\n\n`);
+    expect(event.raw).toBe(
+      `id: ${version}\nevent: message\ndata: {"type":"refetchEvaluation","etag":"\\"${version}\\"","lastModified":${lastModified}}\n\n`,
+    );
     expect(JSON.parse(event.data!)).toEqual({ type: "refetchEvaluation", etag: `"${version}"`, lastModified });
     await reader.cancel();
   });
@@ -218,7 +224,11 @@ describe("the SSE endpoint", () => {
     const { key, keyId } = await setupProject("es-expired");
     const res = await bulk(key);
     const expired = await signStreamToken(env.SIGNING_SECRET, {
-      project: "es-expired", environment: "production", keyId, keyHash: hashKey(key), exp: Math.floor(Date.now() / 1000) - 1,
+      project: "es-expired",
+      environment: "production",
+      keyId,
+      keyHash: hashKey(key),
+      exp: Math.floor(Date.now() / 1000) - 1,
     });
     const url = new URL(res.body.eventStreams[0].url);
     url.searchParams.set("token", expired);
@@ -235,7 +245,11 @@ describe("the SSE endpoint", () => {
     const { key, keyId } = await setupProject("es-expiring");
     const url = new URL(await streamUrl(key));
     const soon = await signStreamToken(env.SIGNING_SECRET, {
-      project: "es-expiring", environment: "production", keyId, keyHash: hashKey(key), exp: Math.floor(Date.now() / 1000) + 1,
+      project: "es-expiring",
+      environment: "production",
+      keyId,
+      keyHash: hashKey(key),
+      exp: Math.floor(Date.now() / 1000) + 1,
     });
     url.searchParams.set("token", soon);
     const reader = await connect(url.href);
@@ -333,10 +347,17 @@ describe("notification through the FlagStore's outbox", () => {
     await call("POST", "/admin/v1/projects/es-throttle/environments/production/flags/kill-switch/toggle");
     const rows = await runInDurableObject(store("es-throttle"), (_instance, state) => {
       const now = Date.now();
-      return state.storage.sql.exec<{ kind: string; next_attempt_at: number }>("SELECT kind, next_attempt_at FROM outbox").toArray()
+      return state.storage.sql
+        .exec<{ kind: string; next_attempt_at: number }>("SELECT kind, next_attempt_at FROM outbox")
+        .toArray()
         .map((row) => ({ kind: row.kind, waits: row.next_attempt_at > now }));
     });
-    expect(rows).toEqual(expect.arrayContaining([{ kind: "publish", waits: true }, { kind: "notify", waits: false }]));
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { kind: "publish", waits: true },
+        { kind: "notify", waits: false },
+      ]),
+    );
     await drainOutbox("es-throttle");
   });
 
@@ -345,13 +366,21 @@ describe("notification through the FlagStore's outbox", () => {
     const reader = await connect(await streamUrl(key));
     expect(await listeners("es-retry")).toBe(1);
     await runInDurableObject(store("es-retry"), (instance) => {
-      const failing = { getByName: () => ({ notify: async () => { throw new Error("broadcaster unavailable"); } }) };
+      const failing = {
+        getByName: () => ({
+          notify: async () => {
+            throw new Error("broadcaster unavailable");
+          },
+        }),
+      };
       Object.assign(instance, { env: { ...env, BROADCASTER: failing } });
     });
     const res = await call("POST", "/admin/v1/projects/es-retry/environments/production/flags/kill-switch/toggle");
     await drainOutbox("es-retry");
     const status = await call("GET", "/admin/v1/projects/es-retry/replication");
-    expect(status.body.pending).toEqual([expect.objectContaining({ kind: "notify", target: "production", lastError: expect.stringContaining("broadcaster unavailable") })]);
+    expect(status.body.pending).toEqual([
+      expect.objectContaining({ kind: "notify", target: "production", lastError: expect.stringContaining("broadcaster unavailable") }),
+    ]);
     await runInDurableObject(store("es-retry"), (instance) => {
       Object.assign(instance, { env });
     });
@@ -397,7 +426,9 @@ describe("read-after-notify while KV lags", () => {
     // KV's copy is a minute old, as a lagging replica's would be.
     const kvKey = snapshotKvKey("es-ran-lastmod", "production");
     const old = await env.FLAGS_KV.get<Record<string, unknown>>(kvKey, "json");
-    await env.FLAGS_KV.put(kvKey, JSON.stringify({ ...old, updatedAt: new Date(Date.now() - 60_000).toISOString() }), { metadata: { version } });
+    await env.FLAGS_KV.put(kvKey, JSON.stringify({ ...old, updatedAt: new Date(Date.now() - 60_000).toISOString() }), {
+      metadata: { version },
+    });
     const reader = await connect(await streamUrl(key));
     await lagKv("es-ran-lastmod");
     await toggle("es-ran-lastmod");

@@ -12,7 +12,10 @@ describe("replacing a flag set", () => {
     const project = "replace-per-flag";
     const { version } = await setupProject(project);
     const hook = await call("POST", `${P(project)}/webhooks`, {
-      body: { url: "https://receiver.example/hook", events: ["flag.created", "flag.updated", "flag.toggled", "flag.deleted", "flagset.replaced"] },
+      body: {
+        url: "https://receiver.example/hook",
+        events: ["flag.created", "flag.updated", "flag.toggled", "flag.deleted", "flagset.replaced"],
+      },
     });
     const next = structuredClone(demoFlags);
     next.flags["kill-switch"]!.state = "DISABLED";
@@ -23,7 +26,9 @@ describe("replacing a flag set", () => {
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ version: version + 1, changed: true });
 
-    const entries = (await call("GET", `${P(project)}/audit?environment=production&limit=20`)).body.entries.filter((e: { version: number }) => e.version === version + 1);
+    const entries = (await call("GET", `${P(project)}/audit?environment=production&limit=20`)).body.entries.filter(
+      (e: { version: number }) => e.version === version + 1,
+    );
     expect(entries.map((e: { action: string; target: string }) => `${e.action} ${e.target}`).sort()).toEqual([
       "flag.created flag:from-code",
       "flag.deleted flag:dark-launch",
@@ -32,7 +37,9 @@ describe("replacing a flag set", () => {
       "flagset.replaced flagset",
     ]);
     expect(entries.every((e: { reason: string }) => e.reason === "sync")).toBe(true);
-    const events = (await call("GET", `${P(project)}/webhooks/${hook.body.id}/deliveries?limit=20`)).body.map((d: { eventType: string }) => d.eventType).sort();
+    const events = (await call("GET", `${P(project)}/webhooks/${hook.body.id}/deliveries?limit=20`)).body
+      .map((d: { eventType: string }) => d.eventType)
+      .sort();
     expect(events).toEqual(["flag.created", "flag.deleted", "flag.toggled", "flag.updated", "flagset.replaced"]);
   });
 

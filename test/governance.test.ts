@@ -66,7 +66,13 @@ describe("segments", () => {
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ name: "beta-customers", memberCount: 4000, attribute: "targetingKey", version: 1 });
     const flag = await call("POST", `${P("seg-list")}/environments/production/flags`, {
-      body: { key: "beta-ui", state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targeting: { if: [{ $ref: "beta-customers" }, "on", "off"] } },
+      body: {
+        key: "beta-ui",
+        state: "ENABLED",
+        variants: { on: true, off: false },
+        defaultVariant: "off",
+        targeting: { if: [{ $ref: "beta-customers" }, "on", "off"] },
+      },
     });
     expect(flag.status).toBe(201);
     expect((await evaluate(key, "beta-ui", { targetingKey: "customer-3999" })).body.value).toBe(true);
@@ -87,7 +93,12 @@ describe("segments", () => {
     await setupProject("seg-delete");
     await call("PUT", `${P("seg-delete")}/segments/enterprise`, { body: { rule: { "==": [{ var: "plan" }, "enterprise"] } } });
     await call("POST", `${P("seg-delete")}/flags`, {
-      body: { key: "sso", variants: { on: true, off: false }, defaultVariant: "off", targeting: { if: [{ $ref: "enterprise" }, "on", null] } },
+      body: {
+        key: "sso",
+        variants: { on: true, off: false },
+        defaultVariant: "off",
+        targeting: { if: [{ $ref: "enterprise" }, "on", null] },
+      },
     });
     const refused = await call("DELETE", `${P("seg-delete")}/segments/enterprise`);
     expect(refused.status).toBe(409);
@@ -124,8 +135,14 @@ describe("environments managed together", () => {
     await setupProject("env-create");
     const res = await call("POST", `${P("env-create")}/flags`, {
       body: {
-        key: "new-search", description: "Search v2", owner: "search-team", tags: ["search", "q4"], lifetime: "temporary",
-        expectedRemovalAt: "2027-03-01T00:00:00Z", variants: { on: true, off: false }, defaultVariant: "off",
+        key: "new-search",
+        description: "Search v2",
+        owner: "search-team",
+        tags: ["search", "q4"],
+        lifetime: "temporary",
+        expectedRemovalAt: "2027-03-01T00:00:00Z",
+        variants: { on: true, off: false },
+        defaultVariant: "off",
         environments: { development: { defaultVariant: "on" } },
       },
     });
@@ -137,7 +154,9 @@ describe("environments managed together", () => {
     const list = await call("GET", `${P("env-create")}/flags`);
     expect(list.body.environments).toEqual(["development", "staging", "production"]);
     expect(list.body.flags.find((f: { key: string }) => f.key === "new-search").info.description).toBe("Search v2");
-    expect((await call("POST", `${P("env-create")}/flags`, { body: { key: "new-search", variants: { a: 1 }, defaultVariant: "a" } })).status).toBe(409);
+    expect(
+      (await call("POST", `${P("env-create")}/flags`, { body: { key: "new-search", variants: { a: 1 }, defaultVariant: "a" } })).status,
+    ).toBe(409);
   });
 
   it("rejects a flag that would be invalid in one environment, and writes it nowhere", async () => {
@@ -153,20 +172,31 @@ describe("environments managed together", () => {
   it("compares two environments and promotes with a dry run first, atomically", async () => {
     await setupProject("env-promote");
     const url = `${P("env-promote")}/environments/staging/flagd`;
-    await call("PUT", url, { body: { flags: { a: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on" }, b: { state: "DISABLED", variants: { x: "1" }, defaultVariant: "x" } } } });
+    await call("PUT", url, {
+      body: {
+        flags: {
+          a: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on" },
+          b: { state: "DISABLED", variants: { x: "1" }, defaultVariant: "x" },
+        },
+      },
+    });
     const compare = await call("GET", `${P("env-promote")}/compare?from=staging&to=production`);
     expect(compare.status).toBe(200);
     const status = Object.fromEntries(compare.body.flags.map((f: { key: string; status: string }) => [f.key, f.status]));
     expect(status).toMatchObject({ a: "only-in-staging", b: "only-in-staging", "kill-switch": "only-in-production" });
 
     const before = (await call("GET", P("env-promote"))).body.environments.find((e: { name: string }) => e.name === "production").version;
-    const dry = await call("POST", `${P("env-promote")}/promote?dryRun=true`, { body: { from: "staging", to: "production", flags: ["a"] } });
+    const dry = await call("POST", `${P("env-promote")}/promote?dryRun=true`, {
+      body: { from: "staging", to: "production", flags: ["a"] },
+    });
     expect(dry.status).toBe(200);
     expect(dry.body).toMatchObject({ dryRun: true, version: null });
     expect(dry.body.diff.flags).toEqual([expect.objectContaining({ key: "a", status: "only-in-staging" })]);
     expect((await call("GET", `${P("env-promote")}/environments/production/flags/a`)).status).toBe(404);
 
-    const applied = await call("POST", `${P("env-promote")}/promote`, { body: { from: "staging", to: "production", reason: "release 42" } });
+    const applied = await call("POST", `${P("env-promote")}/promote`, {
+      body: { from: "staging", to: "production", reason: "release 42" },
+    });
     expect(applied.body.version).toBe(before + 1);
     const after = await call("GET", `${P("env-promote")}/compare?from=staging&to=production&flag=a&flag=b`);
     expect(after.body.flags.map((f: { status: string }) => f.status)).toEqual(["same", "same"]);
@@ -181,7 +211,9 @@ describe("webhooks out", () => {
 
   it("delivers an event exactly once, signed, to a receiver that fails three times first", async () => {
     await setupProject("hooks-retry");
-    const created = await call("POST", `${P("hooks-retry")}/webhooks`, { body: { url: "https://receiver.example/hook", events: ["flag.toggled"] } });
+    const created = await call("POST", `${P("hooks-retry")}/webhooks`, {
+      body: { url: "https://receiver.example/hook", events: ["flag.toggled"] },
+    });
     expect(created.status).toBe(201);
     const secret: string = created.body.secret;
     expect(secret).toMatch(/^whsec_/);
@@ -195,13 +227,21 @@ describe("webhooks out", () => {
       received.push({ body: String(init.body), signature: headers.get("edgeflags-signature")!, event: headers.get("edgeflags-event")! });
       return new Response("ok");
     });
-    await call("POST", `${P("hooks-retry")}/environments/production/flags/kill-switch/toggle`, { headers: { "x-change-reason": "incident" } });
+    await call("POST", `${P("hooks-retry")}/environments/production/flags/kill-switch/toggle`, {
+      headers: { "x-change-reason": "incident" },
+    });
     for (let i = 0; i < 6; i++) await drainOutbox("hooks-retry");
     expect(calls).toBe(4);
     expect(received).toHaveLength(1);
     const [delivery] = received;
     const event = JSON.parse(delivery!.body);
-    expect(event).toMatchObject({ type: "flag.toggled", project: "hooks-retry", environment: "production", actor: "token:bootstrap", reason: "incident" });
+    expect(event).toMatchObject({
+      type: "flag.toggled",
+      project: "hooks-retry",
+      environment: "production",
+      actor: "token:bootstrap",
+      reason: "incident",
+    });
     expect(event.data).toMatchObject({ target: "flag:kill-switch", before: { state: "ENABLED" }, after: { state: "DISABLED" } });
     const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(delivery!.signature)!;
     expect(createHmac("sha256", secret).update(`${t}.${delivery!.body}`).digest("hex")).toBe(v1);
@@ -233,7 +273,8 @@ describe("webhooks out", () => {
 
   it("only sends subscribed event types, and nothing to an inactive webhook", async () => {
     await setupProject("hooks-filter");
-    const hook = (await call("POST", `${P("hooks-filter")}/webhooks`, { body: { url: "https://r.example/", events: ["flag.deleted"] } })).body;
+    const hook = (await call("POST", `${P("hooks-filter")}/webhooks`, { body: { url: "https://r.example/", events: ["flag.deleted"] } }))
+      .body;
     const seen: string[] = [];
     vi.stubGlobal("fetch", async (_url: string, init: RequestInit) => {
       seen.push(new Headers(init.headers).get("edgeflags-event")!);
@@ -260,7 +301,9 @@ describe("webhooks out", () => {
 
   it("stops delivering to a webhook once it is deactivated, even what was already queued", async () => {
     await setupProject("hooks-deactivate");
-    const hook = (await call("POST", `${P("hooks-deactivate")}/webhooks`, { body: { url: "https://gone.example/", events: ["flag.toggled"] } })).body;
+    const hook = (
+      await call("POST", `${P("hooks-deactivate")}/webhooks`, { body: { url: "https://gone.example/", events: ["flag.toggled"] } })
+    ).body;
     let calls = 0;
     vi.stubGlobal("fetch", async () => {
       calls++;
@@ -293,21 +336,35 @@ describe("webhooks out", () => {
 describe("triggers in", () => {
   it("turns a flag off through its secret URL, audited as the trigger, and the next evaluation sees it", async () => {
     const { key } = await setupProject("trigger-url");
-    const trigger = await call("POST", `${P("trigger-url")}/triggers`, { body: { name: "checkout-errors", environment: "production", flag: "kill-switch", action: "disable" } });
+    const trigger = await call("POST", `${P("trigger-url")}/triggers`, {
+      body: { name: "checkout-errors", environment: "production", flag: "kill-switch", action: "disable" },
+    });
     expect(trigger.status).toBe(201);
     expect(trigger.body.url).toMatch(/\/admin\/v1\/hooks\/projects\/trigger-url\/triggers\/eft_/);
     const path = new URL(trigger.body.url).pathname;
-    const fired = await call("POST", path, { token: null, body: { alert: "error rate high" }, headers: { "x-change-reason": "Grafana: error rate > 5%" } });
+    const fired = await call("POST", path, {
+      token: null,
+      body: { alert: "error rate high" },
+      headers: { "x-change-reason": "Grafana: error rate > 5%" },
+    });
     expect(fired.status).toBe(200);
     expect(fired.body).toMatchObject({ trigger: "checkout-errors", flag: "kill-switch", state: "DISABLED" });
     expect((await evaluate(key, "kill-switch", {})).body.reason).toBe("DISABLED");
     const audit = await call("GET", `${P("trigger-url")}/audit?flag=kill-switch&limit=1`);
-    expect(audit.body.entries[0]).toMatchObject({ actor: "trigger:checkout-errors", action: "flag.disabled", reason: "Grafana: error rate > 5%" });
+    expect(audit.body.entries[0]).toMatchObject({
+      actor: "trigger:checkout-errors",
+      action: "flag.disabled",
+      reason: "Grafana: error rate > 5%",
+    });
   });
 
   it("stops answering a disabled or rotated trigger URL", async () => {
     await setupProject("trigger-rotate");
-    const trigger = (await call("POST", `${P("trigger-rotate")}/triggers`, { body: { name: "t", environment: "production", flag: "kill-switch", action: "disable" } })).body;
+    const trigger = (
+      await call("POST", `${P("trigger-rotate")}/triggers`, {
+        body: { name: "t", environment: "production", flag: "kill-switch", action: "disable" },
+      })
+    ).body;
     const oldPath = new URL(trigger.url).pathname;
     await call("PATCH", `${P("trigger-rotate")}/triggers/${trigger.id}`, { body: { active: false } });
     expect((await call("POST", oldPath, { token: null })).status).toBe(404);
@@ -319,7 +376,11 @@ describe("triggers in", () => {
 
   it("accepts a signed request within the replay window and refuses bad or stale signatures", async () => {
     await setupProject("trigger-signed");
-    const trigger = (await call("POST", `${P("trigger-signed")}/triggers`, { body: { name: "sig", environment: "production", flag: "banner-color", action: "set-default", variant: "blue" } })).body;
+    const trigger = (
+      await call("POST", `${P("trigger-signed")}/triggers`, {
+        body: { name: "sig", environment: "production", flag: "banner-color", action: "set-default", variant: "blue" },
+      })
+    ).body;
     const path = new URL(trigger.signedUrl).pathname;
     const body = JSON.stringify({ alert: "x" });
     const signAt = (t: number, secret = trigger.secret) => `t=${t},v1=${createHmac("sha256", secret).update(`${t}.${body}`).digest("hex")}`;
@@ -327,7 +388,9 @@ describe("triggers in", () => {
     const stale = await call("POST", path, { token: null, body, headers: { "edgeflags-signature": signAt(now - 600) } });
     expect(stale.status).toBe(401);
     expect(stale.body.detail).toMatch(/300 seconds/);
-    expect((await call("POST", path, { token: null, body, headers: { "edgeflags-signature": signAt(now, "trsec_wrong") } })).status).toBe(401);
+    expect((await call("POST", path, { token: null, body, headers: { "edgeflags-signature": signAt(now, "trsec_wrong") } })).status).toBe(
+      401,
+    );
     expect((await call("POST", path, { token: null, body })).status).toBe(401);
     const ok = await call("POST", path, { token: null, body, headers: { "edgeflags-signature": signAt(now) } });
     expect(ok.status).toBe(200);
@@ -340,7 +403,9 @@ describe("triggers in", () => {
 
   it("rejects a trigger for a variant the flag does not have", async () => {
     await setupProject("trigger-bad");
-    const res = await call("POST", `${P("trigger-bad")}/triggers`, { body: { name: "t", environment: "production", flag: "banner-color", action: "set-default", variant: "purple" } });
+    const res = await call("POST", `${P("trigger-bad")}/triggers`, {
+      body: { name: "t", environment: "production", flag: "banner-color", action: "set-default", variant: "purple" },
+    });
     expect(res.status).toBe(400);
     expect((await call("GET", `${P("trigger-bad")}/triggers`)).body).toEqual([]);
   });
@@ -349,7 +414,13 @@ describe("triggers in", () => {
 describe("scopes", () => {
   it("refuses a client key on the governance routes", async () => {
     const { key } = await setupProject("gov-scope");
-    for (const [method, path] of [["GET", "segments"], ["GET", "webhooks"], ["GET", "triggers"], ["GET", "flags"], ["GET", "compare?from=staging&to=production"]] as const) {
+    for (const [method, path] of [
+      ["GET", "segments"],
+      ["GET", "webhooks"],
+      ["GET", "triggers"],
+      ["GET", "flags"],
+      ["GET", "compare?from=staging&to=production"],
+    ] as const) {
       expect((await call(method, `${P("gov-scope")}/${path}`, { token: key })).status, path).toBe(403);
     }
     expect(env.ADMIN_TOKEN).toBeTruthy();
@@ -363,7 +434,12 @@ describe("small promises kept", () => {
     const staging = {
       flags: {
         parent: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on" },
-        child: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on", prerequisites: [{ flag: "parent", variant: "on" }] },
+        child: {
+          state: "ENABLED",
+          variants: { on: true, off: false },
+          defaultVariant: "on",
+          prerequisites: [{ flag: "parent", variant: "on" }],
+        },
       },
     };
     expect((await call("PUT", `${P(project)}/environments/staging/flagd`, { body: staging })).status).toBe(200);
@@ -402,7 +478,8 @@ describe("key use reported by the edge", () => {
   it("shows lastUsedAt for a client key used for evaluations, once the edge's batch is sent", async () => {
     const project = "gov-key-last-used";
     const { key, keyId } = await setupProject(project);
-    const listed = async () => (await call("GET", `${P(project)}/environments/production/keys`)).body.find((k: { id: string }) => k.id === keyId);
+    const listed = async () =>
+      (await call("GET", `${P(project)}/environments/production/keys`)).body.find((k: { id: string }) => k.id === keyId);
     expect((await listed()).lastUsedAt).toBeNull();
     for (let i = 0; i < 3; i++) expect((await evaluate(key, "kill-switch", { targetingKey: `u${i}` })).status).toBe(200);
     await pendingFlush();
@@ -414,7 +491,8 @@ describe("key use reported by the edge", () => {
   it("shows lastUsedAt for a server key used only for flagd sync", async () => {
     const project = "gov-key-last-used-sync";
     const { key, keyId } = await setupProject(project, undefined, "server");
-    const listed = async () => (await call("GET", `${P(project)}/environments/production/keys`)).body.find((k: { id: string }) => k.id === keyId);
+    const listed = async () =>
+      (await call("GET", `${P(project)}/environments/production/keys`)).body.find((k: { id: string }) => k.id === keyId);
     expect((await listed()).lastUsedAt).toBeNull();
     expect((await call("GET", "/sync/v1/flagd", { token: key })).status).toBe(200);
     await pendingFlush();
@@ -428,7 +506,12 @@ describe("segments used by what runs", () => {
     await setupProject(project);
     await call("PUT", `${P(project)}/segments/enterprise`, { body: { rule: { "==": [{ var: "plan" }, "enterprise"] } } });
     const flagSet = (await call("GET", `${P(project)}/environments/production/flagd`)).body;
-    flagSet.flags.sso = { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targeting: { if: [{ $ref: "enterprise" }, "on", null] } };
+    flagSet.flags.sso = {
+      state: "ENABLED",
+      variants: { on: true, off: false },
+      defaultVariant: "off",
+      targeting: { if: [{ $ref: "enterprise" }, "on", null] },
+    };
     expect((await call("PUT", `${P(project)}/environments/production/draft`, { body: { flagSet } })).status).toBe(200);
     const refused = await call("DELETE", `${P(project)}/segments/enterprise`);
     expect(refused.status).toBe(409);

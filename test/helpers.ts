@@ -16,7 +16,11 @@ export interface Call {
 }
 
 /** Calls the Worker; JSON bodies in and out. */
-export async function call(method: string, path: string, options: { body?: unknown; headers?: Record<string, string>; token?: string | null } = {}): Promise<Call> {
+export async function call(
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string>; token?: string | null } = {},
+): Promise<Call> {
   const headers: Record<string, string> = { ...options.headers };
   const token = options.token === undefined ? ADMIN_TOKEN : options.token;
   if (token !== null) headers.authorization = `Bearer ${token}`;
@@ -59,7 +63,12 @@ export const demoFlags: FlagSet = {
       state: "ENABLED",
       variants: { on: true, off: false },
       defaultVariant: "off",
-      targeting: { fractional: [["on", 50], ["off", 50]] },
+      targeting: {
+        fractional: [
+          ["on", 50],
+          ["off", 50],
+        ],
+      },
     },
     "banner-color": {
       state: "ENABLED",
@@ -68,13 +77,22 @@ export const demoFlags: FlagSet = {
       targeting: { if: [{ in: [{ var: "country" }, ["CA", "US"]] }, "green", null] },
       metadata: { owner: "web-team" },
     },
-    "no-default": { state: "ENABLED", variants: { a: "A", b: "B" }, defaultVariant: null, targeting: { if: [{ "==": [{ var: "plan" }, "enterprise"] }, "b", null] } },
+    "no-default": {
+      state: "ENABLED",
+      variants: { a: "A", b: "B" },
+      defaultVariant: null,
+      targeting: { if: [{ "==": [{ var: "plan" }, "enterprise"] }, "b", null] },
+    },
     "dark-launch": { state: "DISABLED", variants: { on: true, off: false }, defaultVariant: "off" },
   },
 };
 
 /** Creates a project with the given environments and flags in `production`, and a key of `scope` there. */
-export async function setupProject(project: string, flagSet: FlagSet = demoFlags, scope: "client" | "server" = "client"): Promise<{ key: string; keyId: string; version: number }> {
+export async function setupProject(
+  project: string,
+  flagSet: FlagSet = demoFlags,
+  scope: "client" | "server" = "client",
+): Promise<{ key: string; keyId: string; version: number }> {
   const created = await call("PUT", `/admin/v1/projects/${project}`, { body: { environments: ["development", "staging", "production"] } });
   if (created.status !== 201) throw new Error(`project setup failed: ${created.status} ${JSON.stringify(created.body)}`);
   const put = await call("PUT", `/admin/v1/projects/${project}/environments/production/flagd`, { body: flagSet });

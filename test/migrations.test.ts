@@ -21,7 +21,9 @@ const CREATED_AT = Date.UTC(2026, 0, 1);
 /** Drops every table, then builds the schema of `version` and the rows that release wrote. */
 function buildAtVersion(sql: SqlStorage, project: string, version: number): void {
   const tables = sql
-    .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY rowid DESC")
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY rowid DESC",
+    )
     .toArray();
   for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
   for (const ddl of MIGRATIONS.slice(0, version)) sql.exec(ddl);
@@ -33,21 +35,41 @@ function buildAtVersion(sql: SqlStorage, project: string, version: number): void
   sql.exec("INSERT INTO environments (name, version, updated_at, position) VALUES ('production', 3, ?, 0)", CREATED_AT);
   sql.exec(
     "INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES ('production', 'kept', ?, 3, ?, 'token:bootstrap')",
-    JSON.stringify(DEFINITION), CREATED_AT,
+    JSON.stringify(DEFINITION),
+    CREATED_AT,
   );
   sql.exec(
     "INSERT INTO api_keys (id, hash, scope, environment, name, created_at, created_by) VALUES ('key_old', ?, 'server', 'production', 'old', ?, 'token:bootstrap')",
-    hashKey(KEY), CREATED_AT,
+    hashKey(KEY),
+    CREATED_AT,
   );
   // The audit chain as releases before the keyed chain wrote it: plain SHA-256.
-  const entry = [1, CREATED_AT, "token:bootstrap", "project.created", null, "project", null, null, JSON.stringify({ environments: ["production"] }), null] as const;
-  const hash = createHash("sha256").update(JSON.stringify(["0".repeat(64), ...entry])).digest("hex");
+  const entry = [
+    1,
+    CREATED_AT,
+    "token:bootstrap",
+    "project.created",
+    null,
+    "project",
+    null,
+    null,
+    JSON.stringify({ environments: ["production"] }),
+    null,
+  ] as const;
+  const hash = createHash("sha256")
+    .update(JSON.stringify(["0".repeat(64), ...entry]))
+    .digest("hex");
   sql.exec(
     "INSERT INTO audit (seq, at, actor, action, environment, target, version, before, after, reason, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ...entry, "0".repeat(64), hash,
+    ...entry,
+    "0".repeat(64),
+    hash,
   );
   // A publish that release had queued and not yet performed.
-  sql.exec("INSERT INTO outbox (kind, target, attempts, next_attempt_at, created_at) VALUES ('publish', 'production', 0, 0, ?)", CREATED_AT);
+  sql.exec(
+    "INSERT INTO outbox (kind, target, attempts, next_attempt_at, created_at) VALUES ('publish', 'production', 0, 0, ?)",
+    CREATED_AT,
+  );
 }
 
 /** Every table and column, and every index, of a store's database. */
@@ -59,7 +81,9 @@ function shape(sql: SqlStorage): string[] {
     )
     .toArray()
     .map((row) => `${row.tbl}.${row.col} ${row.type}`);
-  const indexes = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").toArray();
+  const indexes = sql
+    .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .toArray();
   return [...columns, ...indexes.map((row) => `index ${row.name}`)];
 }
 
@@ -75,7 +99,8 @@ describe("schema upgrade from every earlier version", () => {
     const project = `migrate-v${version}`;
     await runInDurableObject(store(project), (_instance, state) => buildAtVersion(state.storage.sql, project, version));
     // From version 6 on, the release itself wrote the project's registry entry; before, the upgrade queues it.
-    if (version >= 6) await env.FLAGS_KV.put(projectKvKey(project), JSON.stringify({ project, createdAt: new Date(CREATED_AT).toISOString() }));
+    if (version >= 6)
+      await env.FLAGS_KV.put(projectKvKey(project), JSON.stringify({ project, createdAt: new Date(CREATED_AT).toISOString() }));
     await restartObject(project, "upgrade");
 
     const schema = await runInDurableObject(store(project), (_instance, state) => ({
@@ -102,7 +127,9 @@ describe("schema upgrade from every earlier version", () => {
     expect(verified.body).toMatchObject({ ok: true, entries: 1, legacyBefore: 2 });
 
     // A write works on the upgraded schema and is chained with the key.
-    const toggled = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kept/toggle`, { body: { state: "DISABLED" } });
+    const toggled = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kept/toggle`, {
+      body: { state: "DISABLED" },
+    });
     expect(toggled.body).toMatchObject({ version: 4, changed: true });
 
     await drainOutbox(project);

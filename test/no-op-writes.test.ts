@@ -18,7 +18,9 @@ describe("writes that change nothing", () => {
     const hook = await call("POST", `${P(project)}/webhooks`, { body: { url: "https://receiver.example/hook", events: ["flag.toggled"] } });
     expect(hook.status).toBe(201);
     const answers = await Promise.all(
-      Array.from({ length: 30 }, () => call("POST", `${P(project)}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } })),
+      Array.from({ length: 30 }, () =>
+        call("POST", `${P(project)}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } }),
+      ),
     );
     expect(answers.map((a) => a.status)).toEqual(Array(30).fill(200));
     expect(answers.filter((a) => a.body.changed === true)).toHaveLength(1);
@@ -50,7 +52,10 @@ describe("writes that change nothing", () => {
     const before = (await auditOf(project, "banner-color")).length;
     // Same definition, fields in another order.
     const reordered = Object.fromEntries(Object.entries(definition).reverse());
-    const saved = await call("PUT", `${P(project)}/environments/production/flags/banner-color`, { body: reordered, headers: { "if-match": `"${flagVersion}"` } });
+    const saved = await call("PUT", `${P(project)}/environments/production/flags/banner-color`, {
+      body: reordered,
+      headers: { "if-match": `"${flagVersion}"` },
+    });
     expect(saved.status).toBe(200);
     expect(saved.body).toMatchObject({ changed: false, version: flagVersion });
     expect((await auditOf(project, "banner-color")).length).toBe(before);

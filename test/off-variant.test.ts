@@ -13,7 +13,12 @@ import { call, drainOutbox, evaluate, setupProject } from "./helpers";
 
 const flags: FlagSet = {
   flags: {
-    "checkout-kill-switch": { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on", metadata: { [OFF_VARIANT_METADATA_KEY]: "off" } },
+    "checkout-kill-switch": {
+      state: "ENABLED",
+      variants: { on: true, off: false },
+      defaultVariant: "on",
+      metadata: { [OFF_VARIANT_METADATA_KEY]: "off" },
+    },
     "legacy-kill": { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on" },
   },
 };
@@ -39,13 +44,28 @@ describe("off variants", () => {
     expect(legacy.body).toMatchObject({ key: "legacy-kill", reason: "DISABLED" });
     expect(legacy.body).not.toHaveProperty("value");
 
-    await OpenFeature.setProviderAndWait("off-variant", new OFREPProvider({ baseUrl: "http://edgeflags.test", headers: [["Authorization", `Bearer ${key}`]], fetchImplementation: workerFetch }));
+    await OpenFeature.setProviderAndWait(
+      "off-variant",
+      new OFREPProvider({
+        baseUrl: "http://edgeflags.test",
+        headers: [["Authorization", `Bearer ${key}`]],
+        fetchImplementation: workerFetch,
+      }),
+    );
     const client = OpenFeature.getClient("off-variant");
     // The caller's code default is `true`: without an off variant it would keep serving `true`.
-    expect(await client.getBooleanDetails("checkout-kill-switch", true, { targetingKey: "user-1" })).toMatchObject({ value: false, variant: "off", reason: "DISABLED" });
+    expect(await client.getBooleanDetails("checkout-kill-switch", true, { targetingKey: "user-1" })).toMatchObject({
+      value: false,
+      variant: "off",
+      reason: "DISABLED",
+    });
     expect((await client.getBooleanDetails("checkout-kill-switch", true, { targetingKey: "user-1" })).errorCode).toBeUndefined();
     // What the off variant is for: 0.1.3 reads a DISABLED answer without a value as an error.
-    expect(await client.getBooleanDetails("legacy-kill", true, { targetingKey: "user-1" })).toMatchObject({ value: true, reason: "ERROR", errorCode: "GENERAL" });
+    expect(await client.getBooleanDetails("legacy-kill", true, { targetingKey: "user-1" })).toMatchObject({
+      value: true,
+      reason: "ERROR",
+      errorCode: "GENERAL",
+    });
   });
 
   it("exports the killed flag to plain flagd as ENABLED serving the off variant, and refuses an off variant that is not a variant", async () => {
@@ -62,6 +82,8 @@ describe("off variants", () => {
       body: { state: "DISABLED", variants: { on: true, off: false }, defaultVariant: "on", metadata: { [OFF_VARIANT_METADATA_KEY]: "of" } },
     });
     expect(put.status).toBe(400);
-    expect(put.body.errors).toEqual([{ path: `metadata.${OFF_VARIANT_METADATA_KEY}`, message: 'off variant "of" is not one of the variants (on, off)' }]);
+    expect(put.body.errors).toEqual([
+      { path: `metadata.${OFF_VARIANT_METADATA_KEY}`, message: 'off variant "of" is not one of the variants (on, off)' },
+    ]);
   });
 });

@@ -7,7 +7,14 @@ import { call, drainOutbox, evaluate, setupProject } from "./helpers";
 describe("OFREP single-flag evaluation", () => {
   it.each([
     { id: 1, flag: "kill-switch", context: { targetingKey: "u1" }, value: true, variant: "on", reason: "STATIC" },
-    { id: 2, flag: "banner-color", context: { targetingKey: "u1", country: "CA" }, value: "#0a0", variant: "green", reason: "TARGETING_MATCH" },
+    {
+      id: 2,
+      flag: "banner-color",
+      context: { targetingKey: "u1", country: "CA" },
+      value: "#0a0",
+      variant: "green",
+      reason: "TARGETING_MATCH",
+    },
     { id: 3, flag: "banner-color", context: { targetingKey: "u1", country: "FR" }, value: "#c00", variant: "red", reason: "DEFAULT" },
     { id: 4, flag: "banner-color", context: undefined, value: "#c00", variant: "red", reason: "DEFAULT" },
   ])("$flag with $context → $variant ($reason)", async ({ id, flag, context, value, variant, reason }) => {
@@ -90,7 +97,9 @@ describe("OFREP single-flag evaluation", () => {
     const snapshot = JSON.parse((await env.FLAGS_KV.get(snapshotKvKey("single-parse-error", "production")))!);
     snapshot.version = version + 1;
     snapshot.flagSet.flags["broken"] = { state: "ENABLED", variants: { a: 1 }, defaultVariant: "a", targeting: { no_such_operator: [1] } };
-    await env.FLAGS_KV.put(snapshotKvKey("single-parse-error", "production"), JSON.stringify(snapshot), { metadata: { version: version + 1 } });
+    await env.FLAGS_KV.put(snapshotKvKey("single-parse-error", "production"), JSON.stringify(snapshot), {
+      metadata: { version: version + 1 },
+    });
     resetEdgeState(["snapshots"]);
     const broken = await evaluate(key, "broken", { targetingKey: "u" });
     expect(broken.status).toBe(400);
@@ -188,7 +197,11 @@ describe("OFREP authentication and CORS", () => {
   it("answers CORS preflight for browsers and exposes ETag", async () => {
     const res = await call("OPTIONS", "/ofrep/v1/evaluate/flags", {
       token: null,
-      headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type,if-none-match" },
+      headers: {
+        origin: "https://app.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization,content-type,if-none-match",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
@@ -249,7 +262,13 @@ describe("OFREP request bodies are bounded at 64 KiB", () => {
   }
 
   const post = (path: string, key: string, body: BodyInit, headers: Record<string, string> = {}) =>
-    exports.default.fetch(new Request(`http://edgeflags.test${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers }, body }));
+    exports.default.fetch(
+      new Request(`http://edgeflags.test${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
+        body,
+      }),
+    );
 
   it.each([
     { route: "single", path: "/ofrep/v1/evaluate/flags/kill-switch", key: { key: "kill-switch", errorCode: "GENERAL" } },

@@ -9,7 +9,11 @@ const METHODS = ["get", "put", "post", "patch", "delete"] as const;
 function operations() {
   const paths = adminOpenApiDocument().paths as Record<string, Partial<Record<(typeof METHODS)[number], Operation>>>;
   return Object.entries(paths).flatMap(([path, item]) =>
-    METHODS.filter((method) => item[method]).map((method) => ({ method, path: path.replace(/\{([A-Za-z]+)\}/g, ":$1"), public: item[method]!.security?.length === 0 })),
+    METHODS.filter((method) => item[method]).map((method) => ({
+      method,
+      path: path.replace(/\{([A-Za-z]+)\}/g, ":$1"),
+      public: item[method]!.security?.length === 0,
+    })),
   );
 }
 
@@ -32,32 +36,42 @@ describe("OpenAPI", () => {
     const createKey = res.body.paths["/projects/{project}/environments/{env}/keys"].post;
     expect(component(createKey.requestBody.content["application/json"].schema).properties.scope.enum).toEqual(["client", "server"]);
     const ramp = res.body.paths["/projects/{project}/environments/{env}/flags/{flag}/ramp"].post;
-    expect(component(ramp.requestBody.content["application/json"].schema).required).toEqual(expect.arrayContaining(["variant", "baseline", "steps"]));
+    expect(component(ramp.requestBody.content["application/json"].schema).required).toEqual(
+      expect.arrayContaining(["variant", "baseline", "steps"]),
+    );
     expect(component(ramp.responses["201"].content["application/json"].schema).properties.currentPercent).toBeDefined();
     const update = res.body.paths["/projects/{project}/environments/{env}/flags/{flag}"].put;
     expect(update.parameters).toContainEqual(expect.objectContaining({ name: "If-Match", required: true }));
     expect(update.responses["200"].headers.ETag).toBeDefined();
     expect(update.responses["428"].content["application/problem+json"]).toBeDefined();
     const audit = res.body.paths["/projects/{project}/audit"].get;
-    expect(audit.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(["environment", "flag", "actor", "since", "until", "cursor", "limit"]));
+    expect(audit.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(["environment", "flag", "actor", "since", "until", "cursor", "limit"]),
+    );
   });
 });
 
 describe("scopes on every admin route", () => {
-  it.each(["client", "server"] as const)("refuses a %s key with 403 on every authenticated admin route, changing nothing", async (scope) => {
-    const { setupProject } = await import("./helpers");
-    const project = `every-route-${scope}`;
-    const { key } = await setupProject(project, undefined, scope);
-    const before = (await call("GET", `/admin/v1/projects/${project}/audit?limit=500`)).body.entries.length;
-    const params: Record<string, string> = { project, env: "production", flag: "kill-switch", id: "x", name: "s", delivery: "d" };
-    const authenticated = operations().filter((o) => !o.public);
-    expect(authenticated.length).toBeGreaterThan(60);
-    for (const op of authenticated) {
-      const path = `/admin/v1${op.path.replace(/:([A-Za-z]+)/g, (_, name: string) => params[name]!)}`;
-      const res = await call(op.method.toUpperCase(), path, { token: key, body: op.method === "get" || op.method === "delete" ? undefined : {} });
-      expect(res.status, `${op.method} ${op.path}`).toBe(403);
-      expect(res.headers.get("content-type")).toBe("application/problem+json");
-    }
-    expect((await call("GET", `/admin/v1/projects/${project}/audit?limit=500`)).body.entries.length).toBe(before);
-  });
+  it.each(["client", "server"] as const)(
+    "refuses a %s key with 403 on every authenticated admin route, changing nothing",
+    async (scope) => {
+      const { setupProject } = await import("./helpers");
+      const project = `every-route-${scope}`;
+      const { key } = await setupProject(project, undefined, scope);
+      const before = (await call("GET", `/admin/v1/projects/${project}/audit?limit=500`)).body.entries.length;
+      const params: Record<string, string> = { project, env: "production", flag: "kill-switch", id: "x", name: "s", delivery: "d" };
+      const authenticated = operations().filter((o) => !o.public);
+      expect(authenticated.length).toBeGreaterThan(60);
+      for (const op of authenticated) {
+        const path = `/admin/v1${op.path.replace(/:([A-Za-z]+)/g, (_, name: string) => params[name]!)}`;
+        const res = await call(op.method.toUpperCase(), path, {
+          token: key,
+          body: op.method === "get" || op.method === "delete" ? undefined : {},
+        });
+        expect(res.status, `${op.method} ${op.path}`).toBe(403);
+        expect(res.headers.get("content-type")).toBe("application/problem+json");
+      }
+      expect((await call("GET", `/admin/v1/projects/${project}/audit?limit=500`)).body.entries.length).toBe(before);
+    },
+  );
 });

@@ -28,13 +28,19 @@ async function exposure(key: string, flag: string, users: number): Promise<{ sha
  */
 async function evaluateAndSettle(key: string, path: string, contexts: object[]): Promise<any[]> {
   const ctx = createExecutionContext();
-  const responses = await Promise.all(contexts.map((context) =>
-    worker.fetch(
-      new Request(`http://edgeflags.test${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ context }) }),
-      env,
-      ctx,
+  const responses = await Promise.all(
+    contexts.map((context) =>
+      worker.fetch(
+        new Request(`http://edgeflags.test${path}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body: JSON.stringify({ context }),
+        }),
+        env,
+        ctx,
+      ),
     ),
-  ));
+  );
   await waitOnExecutionContext(ctx);
   // Records join a send another request may already have scheduled (and keeps the isolate alive for).
   await pendingFlush();
@@ -44,7 +50,16 @@ async function evaluateAndSettle(key: string, path: string, contexts: object[]):
 describe("ramps are monotone", () => {
   it("keeps every unit exposed at one step exposed at every later step (100,000 ids)", () => {
     const exposedAt = STEPS.map((percent) => {
-      const set = compileFlagSet({ flags: { f: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targeting: rampTargeting(null, "on", "off", percent) } } });
+      const set = compileFlagSet({
+        flags: {
+          f: {
+            state: "ENABLED",
+            variants: { on: true, off: false },
+            defaultVariant: "off",
+            targeting: rampTargeting(null, "on", "off", percent),
+          },
+        },
+      });
       const exposed = new Uint8Array(100_000);
       for (let i = 0; i < 100_000; i++) {
         const result = set.evaluate("f", { targetingKey: `id-${i}` });
@@ -58,16 +73,25 @@ describe("ramps are monotone", () => {
       expect(left, `units that left the rollout between ${STEPS[step - 1]}% and ${STEPS[step]}%`).toBe(0);
     }
     const shares = exposedAt.map((exposed) => exposed.reduce((a, b) => a + b, 0) / 100_000);
-    shares.forEach((share, i) => expect(Math.abs(share - STEPS[i]! / 100)).toBeLessThan(0.01));
+    shares.forEach((share, i) => {
+      expect(Math.abs(share - STEPS[i]! / 100)).toBeLessThan(0.01);
+    });
   });
 });
 
 describe("scheduled ramps", () => {
-  it("runs 1% → 100% in five steps, each a new version visible at the OFREP endpoint, and a trigger rolls it back", { timeout: 60_000 }, async () => {
+  it("runs 1% → 100% in five steps, each a new version visible at the OFREP endpoint, and a trigger rolls it back", {
+    timeout: 60_000,
+  }, async () => {
     const { key } = await setupProject("ramp-e2e");
     const flag = `${P("ramp-e2e")}/environments/production/flags/kill-switch`;
-    await call("PUT", flag, { headers: { "if-match": `"${(await call("GET", flag)).body.version}"` }, body: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off" } });
-    const started = await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: STEPS.map((percent, i) => ({ percent, afterSeconds: i === 0 ? 0 : 3600 })) } });
+    await call("PUT", flag, {
+      headers: { "if-match": `"${(await call("GET", flag)).body.version}"` },
+      body: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off" },
+    });
+    const started = await call("POST", `${flag}/ramp`, {
+      body: { variant: "on", baseline: "off", steps: STEPS.map((percent, i) => ({ percent, afterSeconds: i === 0 ? 0 : 3600 })) },
+    });
     expect(started.status).toBe(201);
     expect(started.body).toMatchObject({ status: "running", currentStep: 0, currentPercent: 1 });
     expect(started.body.steps.map((s: { state: string }) => s.state)).toEqual(["current", "next", "pending", "pending", "pending"]);
@@ -93,7 +117,11 @@ describe("scheduled ramps", () => {
     expect(done.status).toBe("completed");
     expect(done.history.map((h: { percent: number }) => h.percent)).toEqual(STEPS);
 
-    const trigger = (await call("POST", `${P("ramp-e2e")}/triggers`, { body: { name: "latency", environment: "production", flag: "kill-switch", action: "rollback-ramp" } })).body;
+    const trigger = (
+      await call("POST", `${P("ramp-e2e")}/triggers`, {
+        body: { name: "latency", environment: "production", flag: "kill-switch", action: "rollback-ramp" },
+      })
+    ).body;
     const fired = await call("POST", new URL(trigger.url).pathname, { token: null, headers: { "x-change-reason": "p99 latency alert" } });
     expect(fired.status).toBe(200);
     expect(fired.body.ramp).toMatchObject({ status: "rolled-back", currentPercent: 0 });
@@ -105,7 +133,13 @@ describe("scheduled ramps", () => {
   it("advances each step exactly once, across repeated alarms and an evicted object", async () => {
     await setupProject("ramp-once");
     const flag = `${P("ramp-once")}/environments/production/flags/kill-switch`;
-    await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 20, afterSeconds: 60 }, { percent: 30, afterSeconds: 60 }] } });
+    await call("POST", `${flag}/ramp`, {
+      body: {
+        variant: "on",
+        baseline: "off",
+        steps: [{ percent: 10 }, { percent: 20, afterSeconds: 60 }, { percent: 30, afterSeconds: 60 }],
+      },
+    });
     await drainOutbox("ramp-once");
     await drainOutbox("ramp-once");
     expect((await call("GET", `${flag}/ramp`)).body.history).toHaveLength(1);
@@ -122,8 +156,13 @@ describe("scheduled ramps", () => {
     const { key } = await setupProject("ramp-control");
     // The ramp decides for contexts the flag's own rules leave unmatched; this flag has none.
     const flag = `${P("ramp-control")}/environments/production/flags/kill-switch`;
-    await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 60 }] } });
-    expect((await call("POST", `${flag}/ramp/pause`, { headers: { "x-change-reason": "watch metrics" } })).body).toMatchObject({ status: "paused", nextAt: null });
+    await call("POST", `${flag}/ramp`, {
+      body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: 60 }] },
+    });
+    expect((await call("POST", `${flag}/ramp/pause`, { headers: { "x-change-reason": "watch metrics" } })).body).toMatchObject({
+      status: "paused",
+      nextAt: null,
+    });
     await advanceRamps("ramp-control");
     expect((await call("GET", `${flag}/ramp`)).body.currentStep).toBe(0);
     expect((await call("POST", `${flag}/ramp/resume`)).body.status).toBe("running");
@@ -131,9 +170,19 @@ describe("scheduled ramps", () => {
     expect((await exposure(key, "kill-switch", 50)).share).toBe(1);
 
     await call("DELETE", `${flag}/ramp`);
-    await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: [{ percent: 5 }, { percent: 50, afterSeconds: 60 }] } });
+    await call("POST", `${flag}/ramp`, {
+      body: { variant: "on", baseline: "off", steps: [{ percent: 5 }, { percent: 50, afterSeconds: 60 }] },
+    });
     const current = (await call("GET", flag)).body;
-    await call("PUT", flag, { headers: { "if-match": `"${current.version}"` }, body: { state: "ENABLED", variants: current.variants, defaultVariant: "off", targeting: { if: [{ "==": [{ var: "plan" }, "beta"] }, "on", null] } } });
+    await call("PUT", flag, {
+      headers: { "if-match": `"${current.version}"` },
+      body: {
+        state: "ENABLED",
+        variants: current.variants,
+        defaultVariant: "off",
+        targeting: { if: [{ "==": [{ var: "plan" }, "beta"] }, "on", null] },
+      },
+    });
     await advanceRamps("ramp-control");
     const paused = (await call("GET", `${flag}/ramp`)).body;
     expect(paused).toMatchObject({ status: "paused", currentStep: 0 });
@@ -164,11 +213,14 @@ describe("sample-ratio mismatch", () => {
   ])("100,000 units split $split against 50/50 → flagged: $flagged", { timeout: 60_000 }, async ({ split, flagged }) => {
     const project = `srm-${split[0]}`;
     await setupProject(project);
-    const started = await call("POST", `${P(project)}/environments/production/flags/new-checkout/experiment`, { body: { weights: { on: 50, off: 50 } } });
+    const started = await call("POST", `${P(project)}/environments/production/flags/new-checkout/experiment`, {
+      body: { weights: { on: 50, off: 50 } },
+    });
     expect(started.status).toBe(201);
     const subject = `exp:${started.body.id}`;
     const exposures = [];
-    for (let i = 0; i < split[0]! + split[1]!; i++) exposures.push({ subject, unit: `u${i}`, variant: i < split[0]! ? "on" : "off", at: 1 });
+    for (let i = 0; i < split[0]! + split[1]!; i++)
+      exposures.push({ subject, unit: `u${i}`, variant: i < split[0]! ? "on" : "off", at: 1 });
     for (let i = 0; i < exposures.length; i += 50_000) {
       const result = await store(project).recordTelemetry({ usage: [], exposures: exposures.slice(i, i + 50_000), shadow: [] });
       expect(result.ok).toBe(true);
@@ -185,8 +237,12 @@ describe("sample-ratio mismatch", () => {
 
   it("lists experiments by environment and flag", async () => {
     await setupProject("exp-list");
-    const a = (await call("POST", `${P("exp-list")}/environments/production/flags/new-checkout/experiment`, { body: { weights: { on: 1, off: 1 } } })).body;
-    const b = (await call("POST", `${P("exp-list")}/environments/staging/flags/new-checkout/experiment`, { body: { weights: { on: 1, off: 1 } } }));
+    const a = (
+      await call("POST", `${P("exp-list")}/environments/production/flags/new-checkout/experiment`, { body: { weights: { on: 1, off: 1 } } })
+    ).body;
+    const b = await call("POST", `${P("exp-list")}/environments/staging/flags/new-checkout/experiment`, {
+      body: { weights: { on: 1, off: 1 } },
+    });
     expect(b.status).toBe(404); // staging has no flags in this project
     const ids = async (query: string) => (await call("GET", `${P("exp-list")}/experiments${query}`)).body.map((e: { id: string }) => e.id);
     expect(await ids("")).toEqual([a.id]);
@@ -207,7 +263,11 @@ describe("sample-ratio mismatch", () => {
   it("pauses a ramp step whose split is off, audited and sent as an event", async () => {
     await setupProject("srm-ramp");
     const flag = `${P("srm-ramp")}/environments/production/flags/kill-switch`;
-    const ramp = (await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: [{ percent: 50 }, { percent: 100, afterSeconds: 3600 }] } })).body;
+    const ramp = (
+      await call("POST", `${flag}/ramp`, {
+        body: { variant: "on", baseline: "off", steps: [{ percent: 50 }, { percent: 100, afterSeconds: 3600 }] },
+      })
+    ).body;
     const subject = `ramp:${ramp.id}:0`;
     const exposures = Array.from({ length: 20_000 }, (_, i) => ({ subject, unit: `u${i}`, variant: i < 11_000 ? "on" : "off", at: 1 }));
     await store("srm-ramp").recordTelemetry({ usage: [], exposures, shadow: [] });
@@ -224,9 +284,17 @@ describe("sample-ratio mismatch", () => {
 describe("exposures from the edge", () => {
   it("counts unique units per variant from real evaluations, delivered before the request's work ends", async () => {
     const { key } = await setupProject("exposures-edge");
-    const started = (await call("POST", `${P("exposures-edge")}/environments/production/flags/new-checkout/experiment`, { body: { weights: { on: 50, off: 50 } } })).body;
+    const started = (
+      await call("POST", `${P("exposures-edge")}/environments/production/flags/new-checkout/experiment`, {
+        body: { weights: { on: 50, off: 50 } },
+      })
+    ).body;
     const expected: Record<string, number> = {};
-    const answers = await evaluateAndSettle(key, "/ofrep/v1/evaluate/flags/new-checkout", Array.from({ length: 60 }, (_, i) => ({ targetingKey: `visitor-${i}` })));
+    const answers = await evaluateAndSettle(
+      key,
+      "/ofrep/v1/evaluate/flags/new-checkout",
+      Array.from({ length: 60 }, (_, i) => ({ targetingKey: `visitor-${i}` })),
+    );
     for (const body of answers) expected[body.variant] = (expected[body.variant] ?? 0) + 1;
     // A heavy user evaluating again, in bulk and single, counts once.
     for (let i = 0; i < 5; i++) await evaluateAndSettle(key, "/ofrep/v1/evaluate/flags", [{ targetingKey: "visitor-0" }]);
@@ -242,8 +310,20 @@ describe("exposures from the edge", () => {
     const flag = `${P("exposures-ramp-rules")}/environments/production/flags/kill-switch`;
     const current = (await call("GET", flag)).body;
     // Staff first (the flag's own rule), then the ramp decides for everyone else.
-    await call("PUT", flag, { headers: { "if-match": `"${current.version}"` }, body: { state: "ENABLED", variants: current.variants, defaultVariant: "off", targeting: { if: [{ ends_with: [{ var: "email" }, "@staff.example"] }, "on", null] } } });
-    const ramp = (await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: [{ percent: 50 }, { percent: 100, afterSeconds: 3600 }] } })).body;
+    await call("PUT", flag, {
+      headers: { "if-match": `"${current.version}"` },
+      body: {
+        state: "ENABLED",
+        variants: current.variants,
+        defaultVariant: "off",
+        targeting: { if: [{ ends_with: [{ var: "email" }, "@staff.example"] }, "on", null] },
+      },
+    });
+    const ramp = (
+      await call("POST", `${flag}/ramp`, {
+        body: { variant: "on", baseline: "off", steps: [{ percent: 50 }, { percent: 100, afterSeconds: 3600 }] },
+      })
+    ).body;
     const staff = Array.from({ length: 20 }, (_, i) => ({ targetingKey: `staff-${i}`, email: `s${i}@staff.example` }));
     const customers = Array.from({ length: 40 }, (_, i) => ({ targetingKey: `customer-${i}`, email: `c${i}@mail.example` }));
     const answers = await evaluateAndSettle(key, "/ofrep/v1/evaluate/flags/kill-switch", [...staff, ...customers]);
@@ -256,9 +336,13 @@ describe("exposures from the edge", () => {
 
   it("hashes the targeting key: the store never sees it", async () => {
     const { key } = await setupProject("exposures-private");
-    await call("POST", `${P("exposures-private")}/environments/production/flags/new-checkout/experiment`, { body: { weights: { on: 1, off: 1 } } });
+    await call("POST", `${P("exposures-private")}/environments/production/flags/new-checkout/experiment`, {
+      body: { weights: { on: 1, off: 1 } },
+    });
     await evaluateAndSettle(key, "/ofrep/v1/evaluate/flags/new-checkout", [{ targetingKey: "alice@example.com" }]);
-    const rows = await runInDurableObject(store("exposures-private"), (_i, state) => state.storage.sql.exec("SELECT unit FROM exposure_units").toArray());
+    const rows = await runInDurableObject(store("exposures-private"), (_i, state) =>
+      state.storage.sql.exec("SELECT unit FROM exposure_units").toArray(),
+    );
     expect(rows).toEqual([{ unit: unitId("alice@example.com") }]);
   });
 });
@@ -279,10 +363,21 @@ describe("stale flags", () => {
       exposures: [],
       shadow: [],
     });
-    await call("POST", `${P("stale")}/flags`, { body: { key: "holiday-banner", lifetime: "temporary", expectedRemovalAt: "2020-01-01T00:00:00Z", owner: "growth", variants: { on: true }, defaultVariant: "on" } });
+    await call("POST", `${P("stale")}/flags`, {
+      body: {
+        key: "holiday-banner",
+        lifetime: "temporary",
+        expectedRemovalAt: "2020-01-01T00:00:00Z",
+        owner: "growth",
+        variants: { on: true },
+        defaultVariant: "on",
+      },
+    });
     const report = (await call("GET", `${P("stale")}/stale?days=30`)).body;
     expect(report.singleVariant).toEqual([expect.objectContaining({ environment: "production", flag: "kill-switch", variant: "on" })]);
-    const notEvaluated = report.notEvaluated.filter((f: { environment: string }) => f.environment === "production").map((f: { flag: string }) => f.flag);
+    const notEvaluated = report.notEvaluated
+      .filter((f: { environment: string }) => f.environment === "production")
+      .map((f: { flag: string }) => f.flag);
     expect(notEvaluated).toEqual(["banner-color", "dark-launch", "no-default"]);
     expect(report.pastRemovalDate).toEqual([{ flag: "holiday-banner", owner: "growth", expectedRemovalAt: "2020-01-01T00:00:00.000Z" }]);
   });
@@ -297,7 +392,11 @@ describe("shadow evaluation of a draft", () => {
     const staged = await call("PUT", `${P("shadow")}/environments/production/draft`, { body: { sampleRate: 1, flagSet: draft } });
     expect(staged.status).toBe(200);
     const countries = ["CA", "US", "US", "FR", "US", "CA"];
-    const answers = await evaluateAndSettle(key, "/ofrep/v1/evaluate/flags/banner-color", countries.map((country, i) => ({ targetingKey: `u${i}`, country })));
+    const answers = await evaluateAndSettle(
+      key,
+      "/ofrep/v1/evaluate/flags/banner-color",
+      countries.map((country, i) => ({ targetingKey: `u${i}`, country })),
+    );
     expect(answers.map((a) => a.variant)).toEqual(countries.map((country) => (country === "FR" ? "red" : "green")));
     const report = (await call("GET", `${P("shadow")}/environments/production/draft`)).body;
     expect(report.shadow.sampledUnits["banner-color"]).toBe(6);
@@ -310,7 +409,9 @@ describe("shadow evaluation of a draft", () => {
 
   it("rejects a draft that is not a valid flag set", async () => {
     await setupProject("shadow-bad");
-    const res = await call("PUT", `${P("shadow-bad")}/environments/production/draft`, { body: { sampleRate: 0.5, flagSet: { flags: { x: { state: "ON" } } } } });
+    const res = await call("PUT", `${P("shadow-bad")}/environments/production/draft`, {
+      body: { sampleRate: 0.5, flagSet: { flags: { x: { state: "ON" } } } },
+    });
     expect(res.status).toBe(400);
     expect((await call("GET", `${P("shadow-bad")}/environments/production/draft`)).status).toBe(404);
   });
@@ -321,17 +422,31 @@ describe("prerequisites through the admin API", () => {
     await setupProject("prereq");
     const base = `${P("prereq")}/environments/production/flags`;
     const created = await call("POST", base, {
-      body: { key: "express-pay", state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", prerequisites: [{ flag: "new-checkout", variant: "on" }] },
+      body: {
+        key: "express-pay",
+        state: "ENABLED",
+        variants: { on: true, off: false },
+        defaultVariant: "off",
+        prerequisites: [{ flag: "new-checkout", variant: "on" }],
+      },
     });
     expect(created.status).toBe(201);
     expect(created.body.prerequisites).toEqual([{ flag: "new-checkout", variant: "on" }]);
     const current = (await call("GET", `${base}/new-checkout`)).body;
     const cycle = await call("PUT", `${base}/new-checkout`, {
       headers: { "if-match": `"${current.version}"` },
-      body: { state: "ENABLED", variants: current.variants, defaultVariant: "off", targeting: current.targeting, prerequisites: [{ flag: "express-pay", variant: "on" }] },
+      body: {
+        state: "ENABLED",
+        variants: current.variants,
+        defaultVariant: "off",
+        targeting: current.targeting,
+        prerequisites: [{ flag: "express-pay", variant: "on" }],
+      },
     });
     expect(cycle.status).toBe(409);
-    expect(cycle.body.detail).toMatch(/prerequisite cycle: (new-checkout → express-pay → new-checkout|express-pay → new-checkout → express-pay)/);
+    expect(cycle.body.detail).toMatch(
+      /prerequisite cycle: (new-checkout → express-pay → new-checkout|express-pay → new-checkout → express-pay)/,
+    );
     expect((await call("GET", `${base}/new-checkout`)).body.version).toBe(current.version);
     const plain = (await call("GET", `${P("prereq")}/environments/production/flagd?format=plain`)).body;
     expect(plain.flags["express-pay"].prerequisites).toBeUndefined();
@@ -342,7 +457,17 @@ describe("prerequisites through the admin API", () => {
 });
 
 describe("experiment weights default to what the flag serves", () => {
-  const split: FlagDefinition = { state: "ENABLED", variants: { a: "A", b: "B" }, defaultVariant: "a", targeting: { fractional: [["a", 20], ["b", 80]] } };
+  const split: FlagDefinition = {
+    state: "ENABLED",
+    variants: { a: "A", b: "B" },
+    defaultVariant: "a",
+    targeting: {
+      fractional: [
+        ["a", 20],
+        ["b", 80],
+      ],
+    },
+  };
 
   it("a 20/80 flag with weights omitted: 100,000 units assigned by the engine raise no mismatch and no srm.detected", async () => {
     const project = "exp-default-weights";

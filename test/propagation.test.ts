@@ -6,7 +6,10 @@ import { resetEdgeState } from "../worker/edge-state";
 import { call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 
 async function kvSnapshot(project: string, environment = "production") {
-  return env.FLAGS_KV.get<{ version: number; flagSet: { flags: Record<string, { state: string }> } }>(snapshotKvKey(project, environment), "json");
+  return env.FLAGS_KV.get<{ version: number; flagSet: { flags: Record<string, { state: string }> } }>(
+    snapshotKvKey(project, environment),
+    "json",
+  );
 }
 
 describe("write → KV snapshot → edge", () => {
@@ -40,11 +43,18 @@ describe("write → KV snapshot → edge", () => {
     await evaluate(key, "kill-switch", {});
     // Change the flag through the DO directly, as another isolate's write would: this isolate has
     // not heard of it, and KV has not been published yet.
-    const result = await store("prop-min-version").setFlagState("production", "kill-switch", "DISABLED", { actor: "test", reason: null, ifMatch: null });
+    const result = await store("prop-min-version").setFlagState("production", "kill-switch", "DISABLED", {
+      actor: "test",
+      reason: null,
+      ifMatch: null,
+    });
     expect(result.ok).toBe(true);
     const stale = await evaluate(key, "kill-switch", {});
     expect(stale.body.metadata.configVersion).toBe(version);
-    const fresh = await call("POST", `/ofrep/v1/evaluate/flags?flagConfigEtag=${encodeURIComponent(`"${version + 1}"`)}`, { token: key, body: {} });
+    const fresh = await call("POST", `/ofrep/v1/evaluate/flags?flagConfigEtag=${encodeURIComponent(`"${version + 1}"`)}`, {
+      token: key,
+      body: {},
+    });
     expect(fresh.body.metadata.configVersion).toBe(version + 1);
   });
 
@@ -61,8 +71,18 @@ describe("write → KV snapshot → edge", () => {
     const ids = Array.from({ length: 40 }, (_, i) => `customer-${i}`);
     const flagSet = {
       flags: {
-        beta: { state: "ENABLED" as const, variants: { on: true, off: false }, defaultVariant: "off", targeting: { if: [{ in: [{ var: "targetingKey" }, ids] }, "on", null] } },
-        "beta-2": { state: "ENABLED" as const, variants: { on: true, off: false }, defaultVariant: "off", targeting: { if: [{ in: [{ var: "targetingKey" }, ids] }, "on", null] } },
+        beta: {
+          state: "ENABLED" as const,
+          variants: { on: true, off: false },
+          defaultVariant: "off",
+          targeting: { if: [{ in: [{ var: "targetingKey" }, ids] }, "on", null] },
+        },
+        "beta-2": {
+          state: "ENABLED" as const,
+          variants: { on: true, off: false },
+          defaultVariant: "off",
+          targeting: { if: [{ in: [{ var: "targetingKey" }, ids] }, "on", null] },
+        },
       },
     };
     const { key, version } = await setupProject("prop-fallback-lists", flagSet);
@@ -119,7 +139,11 @@ describe("write → KV snapshot → edge", () => {
       Object.assign(instance, { env: { ...env, FLAGS_KV: counting } });
     });
     for (let i = 0; i < 10; i++) {
-      await store("prop-burst").setFlagState("production", "kill-switch", i % 2 ? "ENABLED" : "DISABLED", { actor: "test", reason: null, ifMatch: null });
+      await store("prop-burst").setFlagState("production", "kill-switch", i % 2 ? "ENABLED" : "DISABLED", {
+        actor: "test",
+        reason: null,
+        ifMatch: null,
+      });
     }
     await drainOutbox("prop-burst");
     // Ten commits inside KV's one-write-per-second window: one write, of the latest version.

@@ -30,12 +30,20 @@ describe("deleting a flag that something runs on", () => {
     const deleted = await call("DELETE", flagPath(project, "kill-switch"));
     expect(deleted.status).toBeLessThan(300);
     expect((await call("GET", `${flagPath(project, "kill-switch")}/ramp`)).status).toBe(404);
-    const audit = (await call("GET", `${P(project)}/audit?flag=kill-switch&limit=10`)).body.entries.map((e: { action: string }) => e.action);
+    const audit = (await call("GET", `${P(project)}/audit?flag=kill-switch&limit=10`)).body.entries.map(
+      (e: { action: string }) => e.action,
+    );
     expect(audit.slice(0, 2).sort()).toEqual(["flag.deleted", "ramp.deleted"]);
     await drainOutbox(project);
     expect(await alarmAfterRun(project)).toBeNull();
     // The key is free for a new flag and a new ramp.
-    expect((await call("POST", `${P(project)}/environments/production/flags`, { body: { key: "kill-switch", state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off" } })).status).toBe(201);
+    expect(
+      (
+        await call("POST", `${P(project)}/environments/production/flags`, {
+          body: { key: "kill-switch", state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off" },
+        })
+      ).status,
+    ).toBe(201);
     expect((await startRamp(project, "kill-switch")).status).toBe(201);
   });
 
@@ -62,7 +70,9 @@ describe("deleting a flag that something runs on", () => {
     expect(ramp.body.pauseReason).toContain("could not be applied");
     await drainOutbox(project);
     expect(await alarmAfterRun(project)).toBeNull();
-    const pauses = (await call("GET", `${P(project)}/audit?flag=kill-switch&limit=50`)).body.entries.filter((e: { action: string }) => e.action === "ramp.paused");
+    const pauses = (await call("GET", `${P(project)}/audit?flag=kill-switch&limit=50`)).body.entries.filter(
+      (e: { action: string }) => e.action === "ramp.paused",
+    );
     expect(pauses).toHaveLength(1);
   });
 });
@@ -78,7 +88,9 @@ describe("ramps that would not do what they say", () => {
     expect(again.status).toBe(201);
     expect(again.body).toMatchObject({ currentPercent: 30, effectivePercent: 30 });
     const set = compileFlagSet((await call("GET", `${P(project)}/environments/production/flagd`)).body);
-    const on = Array.from({ length: 400 }, (_, i) => set.evaluate("kill-switch", { targetingKey: `u${i}` })).filter((r) => r.kind === "value" && r.variant === "on").length;
+    const on = Array.from({ length: 400 }, (_, i) => set.evaluate("kill-switch", { targetingKey: `u${i}` })).filter(
+      (r) => r.kind === "value" && r.variant === "on",
+    ).length;
     expect(on).toBeGreaterThan(60);
     expect(key).toBeTruthy();
   });
@@ -92,7 +104,12 @@ describe("ramps that would not do what they say", () => {
     expect(again.status).toBe(201);
     expect(again.body).toMatchObject({ status: "running", currentPercent: 25 });
     const flag = (await call("GET", flagPath(project, "kill-switch"))).body;
-    expect(flag.targeting).toEqual({ fractional: [["on", 2500], ["off", 7500]] });
+    expect(flag.targeting).toEqual({
+      fractional: [
+        ["on", 2500],
+        ["off", 7500],
+      ],
+    });
   });
 
   it("refuses a ramp on a flag whose own rules already answer everyone, naming the rule", async () => {
@@ -108,7 +125,11 @@ describe("ramps that would not do what they say", () => {
     const project = "safety-ramp-rollback-twice";
     await setupProject(project);
     await startRamp(project, "kill-switch");
-    const trigger = (await call("POST", `${P(project)}/triggers`, { body: { name: "alert", environment: "production", flag: "kill-switch", action: "rollback-ramp" } })).body;
+    const trigger = (
+      await call("POST", `${P(project)}/triggers`, {
+        body: { name: "alert", environment: "production", flag: "kill-switch", action: "rollback-ramp" },
+      })
+    ).body;
     const first = await call("POST", new URL(trigger.url).pathname, { token: null });
     const second = await call("POST", new URL(trigger.url).pathname, { token: null });
     expect(first.body).toMatchObject({ changed: true });

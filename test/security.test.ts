@@ -67,7 +67,9 @@ describe("signing keys come from SIGNING_SECRET, never from ADMIN_TOKEN", () => 
     const value = /=([^;]+)/.exec(res.headers.get("set-cookie")!)![1]!;
     const [payload, mac] = value.split(".");
     // The old derivation (an HMAC keyed by ADMIN_TOKEN) does not produce this signature …
-    const fromToken = createHmac("sha256", createHmac("sha256", ADMIN_TOKEN).update("edgeflags console session v1").digest()).update(payload!).digest("base64url");
+    const fromToken = createHmac("sha256", createHmac("sha256", ADMIN_TOKEN).update("edgeflags console session v1").digest())
+      .update(payload!)
+      .digest("base64url");
     expect(mac).not.toBe(fromToken);
     // … another admin token still opens it, another signing secret does not.
     expect(await openSession(value, { ...env, ADMIN_TOKEN: "a-completely-different-admin-token-0123" })).not.toBeNull();
@@ -81,13 +83,27 @@ describe("signing keys come from SIGNING_SECRET, never from ADMIN_TOKEN", () => 
     expect(signIn.status).toBe(503);
     expect(await signIn.text()).toContain("wrangler secret put SIGNING_SECRET");
 
-    const cookie = (await sealSession({ project: null, home: "sec-no-secret", keyId: null, keyHash: null, issuedAt: Math.floor(Date.now() / 1000), expiresAt: Math.floor(Date.now() / 1000) + 60 }, env))!;
+    const cookie = (await sealSession(
+      {
+        project: null,
+        home: "sec-no-secret",
+        keyId: null,
+        keyHash: null,
+        issuedAt: Math.floor(Date.now() / 1000),
+        expiresAt: Math.floor(Date.now() / 1000) + 60,
+      },
+      env,
+    ))!;
     const withCookie = await fetchWith(weak, P("sec-no-secret"), { headers: { cookie: `__Host-edgeflags_session=${cookie}` } });
     expect(withCookie.status).toBe(503);
     expect(withCookie.headers.get("content-type")).toBe("application/problem+json");
     expect((await withCookie.json<{ detail: string }>()).detail).toContain("wrangler secret put SIGNING_SECRET");
 
-    const bulk = await fetchWith(weak, "/ofrep/v1/evaluate/flags", { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: "{}" });
+    const bulk = await fetchWith(weak, "/ofrep/v1/evaluate/flags", {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: "{}",
+    });
     expect(bulk.status).toBe(200);
     expect((await bulk.json<{ eventStreams?: unknown }>()).eventStreams).toBeUndefined();
 
@@ -105,7 +121,11 @@ describe("signing keys come from SIGNING_SECRET, never from ADMIN_TOKEN", () => 
     const detail = (await res.json<{ detail: string }>()).detail;
     expect(detail).toContain("shorter than 32 characters");
     expect(detail).toContain("wrangler secret put ADMIN_TOKEN");
-    const created = await fetchWith(short, P("sec-short-token"), { method: "PUT", headers: { authorization: "Bearer dev-admin-token", "content-type": "application/json" }, body: JSON.stringify({ environments: ["production"] }) });
+    const created = await fetchWith(short, P("sec-short-token"), {
+      method: "PUT",
+      headers: { authorization: "Bearer dev-admin-token", "content-type": "application/json" },
+      body: JSON.stringify({ environments: ["production"] }),
+    });
     expect(created.status).toBe(503);
     expect(await env.FLAGS_KV.get(projectKvKey("sec-short-token"))).toBeNull();
     // Anyone else just gets the ordinary 401: the weakness is not advertised.
@@ -119,8 +139,18 @@ describe("unknown projects wake no FlagStore", () => {
 
   it.each<{ id: string; path: string; init: RequestInit; status: number }>([
     { id: "trigger URL", path: "/admin/v1/hooks/projects/sec-nope-a/triggers/some-secret-token", init: { method: "POST" }, status: 404 },
-    { id: "signed trigger", path: "/admin/v1/hooks/projects/sec-nope-b/triggers/trg_123/signed", init: { method: "POST", headers: { "edgeflags-signature": `t=1,v1=${"0".repeat(64)}` }, body: "{}" }, status: 404 },
-    { id: "key-shaped admin credential", path: `${P("sec-nope-c")}/environments/production/flags`, init: { headers: { authorization: `Bearer ${bogusKey}` } }, status: 401 },
+    {
+      id: "signed trigger",
+      path: "/admin/v1/hooks/projects/sec-nope-b/triggers/trg_123/signed",
+      init: { method: "POST", headers: { "edgeflags-signature": `t=1,v1=${"0".repeat(64)}` }, body: "{}" },
+      status: 404,
+    },
+    {
+      id: "key-shaped admin credential",
+      path: `${P("sec-nope-c")}/environments/production/flags`,
+      init: { headers: { authorization: `Bearer ${bogusKey}` } },
+      status: 401,
+    },
     { id: "console sign-in", path: "/console/sign-in", init: form({ project: "sec-nope-d", credential: bogusKey }), status: 401 },
   ])("$id for a made-up project: $status, no object", async ({ path, init, status }) => {
     const { bindings, uses } = countingStore();
@@ -131,7 +161,10 @@ describe("unknown projects wake no FlagStore", () => {
 
   it("a key session for a project that is not registered: 401, no object", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const sealed = (await sealSession({ project: "sec-nope-e", home: "sec-nope-e", keyId: "key_1", keyHash: "a".repeat(64), issuedAt: now, expiresAt: now + 600 }, env))!;
+    const sealed = (await sealSession(
+      { project: "sec-nope-e", home: "sec-nope-e", keyId: "key_1", keyHash: "a".repeat(64), issuedAt: now, expiresAt: now + 600 },
+      env,
+    ))!;
     const { bindings, uses } = countingStore();
     const res = await fetchWith(bindings, P("sec-nope-e"), { headers: { cookie: `__Host-edgeflags_session=${sealed}` } });
     expect(res.status).toBe(401);
@@ -155,7 +188,11 @@ describe("unknown projects wake no FlagStore", () => {
       },
     });
     const { bindings, uses } = countingStore({ ...env, FLAGS_KV: failingKv });
-    const res = await fetchWith(bindings, P("sec-kv-down"), { method: "PUT", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ environments: ["production"] }) });
+    const res = await fetchWith(bindings, P("sec-kv-down"), {
+      method: "PUT",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ environments: ["production"] }),
+    });
     expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(res.headers.get("retry-after")).toBeTruthy();
@@ -165,7 +202,10 @@ describe("unknown projects wake no FlagStore", () => {
 });
 
 describe("failed authentication is throttled per address and project", () => {
-  const bearer = (token: string, address?: string): Record<string, string> => ({ authorization: `Bearer ${token}`, ...(address ? { "cf-connecting-ip": address } : {}) });
+  const bearer = (token: string, address?: string): Record<string, string> => ({
+    authorization: `Bearer ${token}`,
+    ...(address ? { "cf-connecting-ip": address } : {}),
+  });
 
   it("1,000 wrong admin tokens: 429 with Retry-After once the budget is used, before the credential is checked; a right token from another address still passes", async () => {
     await setupProject("sec-throttle");
@@ -190,14 +230,16 @@ describe("failed authentication is throttled per address and project", () => {
 
   it("an IPv6 client is throttled by its /64", async () => {
     await setupProject("sec-throttle-v6");
-    for (let i = 0; i < AUTH_FAILURE_BUDGET; i++) await fetchWith(env, P("sec-throttle-v6"), { headers: bearer(`nope-${i}`, `2001:db8:aa:bb::${i.toString(16)}`) });
+    for (let i = 0; i < AUTH_FAILURE_BUDGET; i++)
+      await fetchWith(env, P("sec-throttle-v6"), { headers: bearer(`nope-${i}`, `2001:db8:aa:bb::${i.toString(16)}`) });
     expect((await fetchWith(env, P("sec-throttle-v6"), { headers: bearer(ADMIN_TOKEN, "2001:db8:aa:bb:ffff::1") })).status).toBe(429);
   });
 
   it("requests without a client address are throttled per project", async () => {
     await setupProject("sec-throttle-none");
     const statuses: number[] = [];
-    for (let i = 0; i < AUTH_FAILURE_BUDGET + 5; i++) statuses.push((await call("GET", P("sec-throttle-none"), { token: `bad-${i}` })).status);
+    for (let i = 0; i < AUTH_FAILURE_BUDGET + 5; i++)
+      statuses.push((await call("GET", P("sec-throttle-none"), { token: `bad-${i}` })).status);
     expect(statuses.at(-1)).toBe(429);
     expect((await fetchWith(env, P("sec-throttle-none"), { headers: bearer(ADMIN_TOKEN, "198.51.100.21") })).status).toBe(200);
     // Another project's callers without an address are not affected.
@@ -209,11 +251,19 @@ describe("failed authentication is throttled per address and project", () => {
     await setupProject("sec-throttle-ui");
     let last: Response | null = null;
     for (let i = 0; i < AUTH_FAILURE_BUDGET + 5; i++) {
-      last = await fetchWith(env, "/console/sign-in", form({ project: "sec-throttle-ui", credential: `guess-${i}` }, { "cf-connecting-ip": "203.0.113.8" }));
+      last = await fetchWith(
+        env,
+        "/console/sign-in",
+        form({ project: "sec-throttle-ui", credential: `guess-${i}` }, { "cf-connecting-ip": "203.0.113.8" }),
+      );
     }
     expect(last!.status).toBe(429);
     expect(last!.headers.get("retry-after")).toMatch(/^\d+$/);
-    const fine = await fetchWith(env, "/console/sign-in", form({ project: "sec-throttle-ui", credential: ADMIN_TOKEN }, { "cf-connecting-ip": "198.51.100.22" }));
+    const fine = await fetchWith(
+      env,
+      "/console/sign-in",
+      form({ project: "sec-throttle-ui", credential: ADMIN_TOKEN }, { "cf-connecting-ip": "198.51.100.22" }),
+    );
     expect(fine.status).toBe(303);
   });
 
@@ -221,7 +271,10 @@ describe("failed authentication is throttled per address and project", () => {
     await setupProject("sec-throttle-hook");
     const statuses: number[] = [];
     for (let i = 0; i < AUTH_FAILURE_BUDGET + 5; i++) {
-      const path = i % 2 ? `/admin/v1/hooks/projects/sec-throttle-hook/triggers/guess-${i}` : `/admin/v1/hooks/projects/sec-throttle-hook/triggers/trg_${i}/signed`;
+      const path =
+        i % 2
+          ? `/admin/v1/hooks/projects/sec-throttle-hook/triggers/guess-${i}`
+          : `/admin/v1/hooks/projects/sec-throttle-hook/triggers/trg_${i}/signed`;
       statuses.push((await fetchWith(env, path, { method: "POST", headers: { "cf-connecting-ip": "203.0.113.9" }, body: "{}" })).status);
     }
     expect(statuses.slice(0, 3).every((s) => s === 404 || s === 401)).toBe(true);
@@ -282,10 +335,14 @@ describe("webhook URLs reach only public https hosts", () => {
     expect((await call("GET", `${P("sec-hook-ok")}/webhooks/${hook.id}`)).body.url).toBe(hook.url);
   });
 
-  it("http to localhost only when ALLOW_HTTP_WEBHOOKS_TO_LOCALHOST is \"true\"", async () => {
+  it('http to localhost only when ALLOW_HTTP_WEBHOOKS_TO_LOCALHOST is "true"', async () => {
     await setupProject("sec-hook-local");
     const create = (bindings: Env, url: string) =>
-      fetchWith(bindings, `${P("sec-hook-local")}/webhooks`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ url, events: ["ping"] }) });
+      fetchWith(bindings, `${P("sec-hook-local")}/webhooks`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ url, events: ["ping"] }),
+      });
     expect((await create(env, "http://localhost:9000/hook")).status).toBe(400);
     // The var is typed as its configured literal ("false"): set the local-development value as wrangler dev would.
     const local: Env = { ...env };
@@ -307,7 +364,11 @@ describe("hostile admin bodies: 4xx problem, nothing changed, never 5xx", () => 
     const { keyId } = await setupProject(project);
     ids.key = keyId;
     ids.hook = (await call("POST", `${P(project)}/webhooks`, { body: { url: "https://hooks.example.com/x", events: ["ping"] } })).body.id;
-    ids.trigger = (await call("POST", `${P(project)}/triggers`, { body: { name: "t", environment: "production", flag: "kill-switch", action: "disable" } })).body.id;
+    ids.trigger = (
+      await call("POST", `${P(project)}/triggers`, {
+        body: { name: "t", environment: "production", flag: "kill-switch", action: "disable" },
+      })
+    ).body.id;
     expect((await call("PUT", `${P(project)}/segments/beta`, { body: { members: ["a"] } })).status).toBe(200);
   });
 
@@ -346,9 +407,18 @@ describe("hostile admin bodies: 4xx problem, nothing changed, never 5xx", () => 
   const bodies: Array<[string, string, string?]> = [
     ["2,000 nested arrays", deep(2_000)],
     ["100,000 nested objects", `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`],
-    ["deep nesting inside a flag", `{"flags":{"x":${flag(`{"on":${deep(3_000)}}`)}},"flagSet":{"flags":{}},"key":"x","targeting":${deep(3_000)}}`],
-    ["__proto__ as a flag key", `{"flags":{"__proto__":${flag('{"on":true}')}},"key":"k","state":"ENABLED","variants":{"on":true},"__proto__":{"state":"DISABLED"}}`],
-    ["constructor and prototype keys", `{"flags":{"constructor":${flag('{"on":true}')}},"variants":{"prototype":1,"on":true},"weights":{"constructor":1,"on":1}}`],
+    [
+      "deep nesting inside a flag",
+      `{"flags":{"x":${flag(`{"on":${deep(3_000)}}`)}},"flagSet":{"flags":{}},"key":"x","targeting":${deep(3_000)}}`,
+    ],
+    [
+      "__proto__ as a flag key",
+      `{"flags":{"__proto__":${flag('{"on":true}')}},"key":"k","state":"ENABLED","variants":{"on":true},"__proto__":{"state":"DISABLED"}}`,
+    ],
+    [
+      "constructor and prototype keys",
+      `{"flags":{"constructor":${flag('{"on":true}')}},"variants":{"prototype":1,"on":true},"weights":{"constructor":1,"on":1}}`,
+    ],
     ["not JSON", "{this is not json"],
     ["JSON sent as text/plain", "{}", "text/plain"],
     ["JSON sent as a form", '{"state":"DISABLED"}', "application/x-www-form-urlencoded"],
@@ -356,11 +426,24 @@ describe("hostile admin bodies: 4xx problem, nothing changed, never 5xx", () => 
     ["a number out of range", "1e999999"],
   ];
 
-  const cases = routes.flatMap(([method, path, headers]) => bodies.map(([name, body, type]) => ({ id: `${method} ${path().replace(P(project), "…")}: ${name}`, method, path, headers, body, type })));
+  const cases = routes.flatMap(([method, path, headers]) =>
+    bodies.map(([name, body, type]) => ({
+      id: `${method} ${path().replace(P(project), "…")}: ${name}`,
+      method,
+      path,
+      headers,
+      body,
+      type,
+    })),
+  );
 
   it.each(cases)("$id", async ({ method, path, headers, body, type }) => {
     const before = await versions();
-    const res = await fetchWith(env, path(), { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": type ?? "application/json", ...headers }, body });
+    const res = await fetchWith(env, path(), {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": type ?? "application/json", ...headers },
+      body,
+    });
     expect(res.status, await res.clone().text()).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
@@ -368,18 +451,30 @@ describe("hostile admin bodies: 4xx problem, nothing changed, never 5xx", () => 
     expect(await versions()).toBe(before);
   });
 
-  it.each(routes.map(([method, path, headers]) => ({ id: `${method} ${path().replace(P(project), "…")}`, method, path, headers })))("$id over the 8 MiB limit: 413 problem", async ({ method, path, headers }) => {
-    const body = JSON.stringify({ description: "x".repeat(8 * 1024 * 1024) });
-    const res = await fetchWith(env, path(), { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...headers }, body });
-    expect(res.status).toBe(413);
-    expect(res.headers.get("content-type")).toBe("application/problem+json");
-  });
+  it.each(routes.map(([method, path, headers]) => ({ id: `${method} ${path().replace(P(project), "…")}`, method, path, headers })))(
+    "$id over the 8 MiB limit: 413 problem",
+    async ({ method, path, headers }) => {
+      const body = JSON.stringify({ description: "x".repeat(8 * 1024 * 1024) });
+      const res = await fetchWith(env, path(), {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...headers },
+        body,
+      });
+      expect(res.status).toBe(413);
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+    },
+  );
 
   it("one limit fits a 100,000-member segment and a ~1 MB environment as a draft", async () => {
     const members = Array.from({ length: 100_000 }, (_, i) => `user-${String(i).padStart(10, "0")}`);
     const segment = await call("PUT", `${P(project)}/segments/everyone`, { body: { members } });
     expect(segment.status, JSON.stringify(segment.body).slice(0, 300)).toBe(200);
-    const flags = Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`flag-${i}`, { state: "ENABLED", variants: { on: `on-${"n".repeat(200)}`, off: `off-${"f".repeat(200)}` }, defaultVariant: "off" }]));
+    const flags = Object.fromEntries(
+      Array.from({ length: 2_000 }, (_, i) => [
+        `flag-${i}`,
+        { state: "ENABLED", variants: { on: `on-${"n".repeat(200)}`, off: `off-${"f".repeat(200)}` }, defaultVariant: "off" },
+      ]),
+    );
     const flagSet = { flags };
     expect(JSON.stringify(flagSet).length).toBeGreaterThan(900_000);
     const draft = await call("PUT", `${E}/draft`, { body: { flagSet, sampleRate: 0 } });
@@ -399,29 +494,39 @@ describe("registry and key checks under faults: 503 with Retry-After, never 5xx 
     });
   }
 
-  it.each(["throw", "hang"] as const)("a registry read that fails (%s) answers 503 for a key credential and a trigger URL, waking nothing", async (mode) => {
-    const { bindings, uses } = countingStore({ ...env, FLAGS_KV: brokenKv(mode) });
-    const project = `sec-kv-${mode}`;
-    const keyed = await fetchWith(bindings, P(project), { headers: { authorization: `Bearer ef_admin_${"B".repeat(32)}` } });
-    expect(keyed.status).toBe(503);
-    expect(keyed.headers.get("content-type")).toBe("application/problem+json");
-    expect(keyed.headers.get("retry-after")).toMatch(/^\d+$/);
-    const hook = await fetchWith(bindings, `/admin/v1/hooks/projects/${project}/triggers/whatever`, { method: "POST" });
-    expect(hook.status).toBe(503);
-    expect(uses).toEqual([]);
-  });
+  it.each(["throw", "hang"] as const)(
+    "a registry read that fails (%s) answers 503 for a key credential and a trigger URL, waking nothing",
+    async (mode) => {
+      const { bindings, uses } = countingStore({ ...env, FLAGS_KV: brokenKv(mode) });
+      const project = `sec-kv-${mode}`;
+      const keyed = await fetchWith(bindings, P(project), { headers: { authorization: `Bearer ef_admin_${"B".repeat(32)}` } });
+      expect(keyed.status).toBe(503);
+      expect(keyed.headers.get("content-type")).toBe("application/problem+json");
+      expect(keyed.headers.get("retry-after")).toMatch(/^\d+$/);
+      const hook = await fetchWith(bindings, `/admin/v1/hooks/projects/${project}/triggers/whatever`, { method: "POST" });
+      expect(hook.status).toBe(503);
+      expect(uses).toEqual([]);
+    },
+  );
 
   it("a trigger whose FlagStore call fails answers 503 saying the outcome is unknown, not 500", async () => {
     await setupProject("sec-trigger-down");
     const failing = new Proxy(env.FLAG_STORE, {
       get(target, property) {
-        if (property === "get") return () => ({ fireTrigger: () => Promise.reject(new Error("object reset")), fireSignedTrigger: () => Promise.reject(new Error("object reset")) });
+        if (property === "get")
+          return () => ({
+            fireTrigger: () => Promise.reject(new Error("object reset")),
+            fireSignedTrigger: () => Promise.reject(new Error("object reset")),
+          });
         const value: unknown = Reflect.get(target, property);
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
     for (const path of ["triggers/some-token", "triggers/trg_1/signed"]) {
-      const res = await fetchWith({ ...env, FLAG_STORE: failing }, `/admin/v1/hooks/projects/sec-trigger-down/${path}`, { method: "POST", body: "{}" });
+      const res = await fetchWith({ ...env, FLAG_STORE: failing }, `/admin/v1/hooks/projects/sec-trigger-down/${path}`, {
+        method: "POST",
+        body: "{}",
+      });
       expect(res.status).toBe(503);
       expect((await res.json<{ detail: string }>()).detail).toContain("may or may not have fired");
     }
@@ -452,9 +557,12 @@ describe("address literals", () => {
     expect(parseIPv6(text)).toEqual(bytes);
   });
 
-  it.each(["1::2::3", ":::", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "12345::", "::g", "::1.2.3", "1:2:3:4:5:6:7:8::"])("refuses %s", (text) => {
-    expect(parseIPv6(text)).toBeNull();
-  });
+  it.each(["1::2::3", ":::", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "12345::", "::g", "::1.2.3", "1:2:3:4:5:6:7:8::"])(
+    "refuses %s",
+    (text) => {
+      expect(parseIPv6(text)).toBeNull();
+    },
+  );
 
   it("tells public from non-public addresses", () => {
     expect(isPublicAddress(parseIPv4("93.184.215.14")!)).toBe(true);

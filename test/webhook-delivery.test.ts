@@ -61,9 +61,21 @@ describe("webhook delivery safety", () => {
     expect(delivery).toMatchObject({ status: "pending", lastStatus: 307 });
     expect(delivery.lastError).toContain("redirects are not followed");
     // The failed attempt is logged as one structured line: which project, webhook, event, attempt, why.
-    const failures = warnings.mock.calls.map(([line]) => JSON.parse(String(line))).filter((entry) => entry.event === "webhook-delivery-failed");
+    const failures = warnings.mock.calls
+      .map(([line]) => JSON.parse(String(line)))
+      .filter((entry) => entry.event === "webhook-delivery-failed");
     expect(failures).toEqual([
-      expect.objectContaining({ level: "warn", project, webhook: hook.id, delivery: delivery.id, eventType: "ping", attempts: 1, status: 307, final: false, error: expect.stringContaining("redirects are not followed") }),
+      expect.objectContaining({
+        level: "warn",
+        project,
+        webhook: hook.id,
+        delivery: delivery.id,
+        eventType: "ping",
+        attempts: 1,
+        status: 307,
+        final: false,
+        error: expect.stringContaining("redirects are not followed"),
+      }),
     ]);
   });
 });

@@ -50,7 +50,10 @@ app.route("/sync/v1", sync);
 app.route("/admin/v1", admin);
 // The operator console: server-rendered pages that call the routes above in-process; it sets its
 // own security headers (strict CSP, no framing) on every response.
-app.route("/console", createConsole((request, env, ctx) => app.fetch(request, env, ctx)));
+app.route(
+  "/console",
+  createConsole((request, env, ctx) => app.fetch(request, env, ctx)),
+);
 
 app.notFound((c) => {
   if (c.req.path.startsWith("/admin/")) return problem("not_found", `no admin route ${c.req.method} ${c.req.path}`);

@@ -86,7 +86,13 @@ export async function eventStreamsFor(
   if (!entry) {
     const secret = signingSecret(env);
     if (!secret) return undefined; // no stream tokens without SIGNING_SECRET: providers poll
-    const token = await signStreamToken(secret, { project: identity.project, environment: identity.environment, keyId: identity.id, keyHash: hashKey(credential), exp });
+    const token = await signStreamToken(secret, {
+      project: identity.project,
+      environment: identity.environment,
+      keyId: identity.id,
+      keyHash: hashKey(credential),
+      exp,
+    });
     const url = new URL(`/ofrep/v1${EVENT_STREAM_PATH}`, origin);
     url.search = new URLSearchParams({ token, since: String(version) }).toString();
     entry = [{ type: "sse", url: url.href, inactivityDelaySec: settings.inactivityDelaySec }];
@@ -97,7 +103,6 @@ export async function eventStreamsFor(
 
 /** The current version of the stream's environment as the edge sees it (isolate → KV → FlagStore). */
 export type CurrentVersion = (project: string, environment: string) => Promise<{ version: number; updatedAt: string } | null>;
-
 
 const encoder = new TextEncoder();
 
@@ -117,7 +122,13 @@ function unavailable(request: Request, why: string, claims: StreamClaims): Respo
  */
 export function formatEvent(change: ChangeEvent): string {
   const last = edgeState.lastEvent;
-  if (last && last.change.version === change.version && last.change.etag === change.etag && last.change.lastModified === change.lastModified) return last.text;
+  if (
+    last &&
+    last.change.version === change.version &&
+    last.change.etag === change.etag &&
+    last.change.lastModified === change.lastModified
+  )
+    return last.text;
   const data = JSON.stringify({ type: "refetchEvaluation", etag: change.etag, lastModified: change.lastModified });
   const text = `id: ${change.version}\nevent: message\ndata: ${data}\n\n`;
   edgeState.lastEvent = { change, text };
@@ -137,18 +148,27 @@ function readMessage(raw: string): BroadcastMessage | null {
   }
   if (typeof value !== "object" || value === null) return null;
   const message = value as Record<string, unknown>;
-  if (message["type"] === "change") return isChange(message) ? { type: "change", version: message.version, etag: message.etag, lastModified: message.lastModified } : null;
+  if (message["type"] === "change")
+    return isChange(message) ? { type: "change", version: message.version, etag: message.etag, lastModified: message.lastModified } : null;
   if (message["type"] === "hello") {
     const latest = message["latest"];
     if (latest === null) return { type: "hello", latest: null };
-    return typeof latest === "object" && isChange(latest as Record<string, unknown>) ? { type: "hello", latest: latest as ChangeEvent } : null;
+    return typeof latest === "object" && isChange(latest as Record<string, unknown>)
+      ? { type: "hello", latest: latest as ChangeEvent }
+      : null;
   }
   return null;
 }
 
 function isChange(value: Record<string, unknown>): value is ChangeEvent & Record<string, unknown> {
   const { version, etag, lastModified } = value;
-  return Number.isInteger(version) && (version as number) >= 0 && typeof etag === "string" && Number.isInteger(lastModified) && (lastModified as number) >= 0;
+  return (
+    Number.isInteger(version) &&
+    (version as number) >= 0 &&
+    typeof etag === "string" &&
+    Number.isInteger(lastModified) &&
+    (lastModified as number) >= 0
+  );
 }
 
 /** The version a client says it has seen: `Last-Event-ID` on a reconnect, else the URL's `since`. */
@@ -172,7 +192,8 @@ export async function handleEventStream(
   currentVersion: CurrentVersion,
   settings: StreamSettings = streamSettings(env),
 ): Promise<Response> {
-  if (settings.shards === 0) return refuse({ code: "not-found", detail: "event streams are turned off on this server; poll the bulk evaluation instead" });
+  if (settings.shards === 0)
+    return refuse({ code: "not-found", detail: "event streams are turned off on this server; poll the bulk evaluation instead" });
   const admitted = await admitStream(request, env, settings.keyCheckMs);
   if (admitted instanceof Response) return admitted;
   const { claims } = admitted;
@@ -237,7 +258,10 @@ export async function handleEventStream(
         const fromSnapshot = snapshot
           ? { version: snapshot.version, etag: `"${snapshot.version}"`, lastModified: Math.floor(Date.parse(snapshot.updatedAt) / 1000) }
           : null;
-        const latest = [parsed.latest, fromSnapshot].reduce<ChangeEvent | null>((a, b) => (b && (!a || b.version > a.version) ? b : a), null);
+        const latest = [parsed.latest, fromSnapshot].reduce<ChangeEvent | null>(
+          (a, b) => (b && (!a || b.version > a.version) ? b : a),
+          null,
+        );
         if (latest && latest.version > seen) announce(latest);
       });
   });
@@ -256,7 +280,14 @@ export async function handleEventStream(
     if (Date.now() - lastKeyCheck >= settings.keyCheckMs) {
       lastKeyCheck = Date.now();
       // A check KV could not answer keeps the stream open; only a key known to be bad ends it.
-      ctx.waitUntil(resolveStreamKey(env.FLAGS_KV, claims, settings.keyCheckMs).then((lookup) => { if (lookup.kind === "unknown") end(); }, () => undefined));
+      ctx.waitUntil(
+        resolveStreamKey(env.FLAGS_KV, claims, settings.keyCheckMs).then(
+          (lookup) => {
+            if (lookup.kind === "unknown") end();
+          },
+          () => undefined,
+        ),
+      );
     }
   }, settings.heartbeatMs);
   expiry = setTimeout(end, Math.max(0, claims.exp * 1000 - Date.now()));

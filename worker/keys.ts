@@ -16,10 +16,7 @@ const { knownKeys, unknownKeys } = edgeState;
  * What the edge knows of a key: its identity, that it is unknown (or revoked, or expired), or
  * nothing, because the KV key index failed or timed out for a key this isolate has not seen.
  */
-export type KeyLookup =
-  | { kind: "known"; identity: KeyIdentity }
-  | { kind: "unknown" }
-  | { kind: "unavailable"; detail: string };
+export type KeyLookup = { kind: "known"; identity: KeyIdentity } | { kind: "unknown" } | { kind: "unavailable"; detail: string };
 
 /**
  * Resolves `key`. A known key is served from memory and revalidated against KV in the background
@@ -57,7 +54,15 @@ async function cachedIdentity(
     if (now - known.checkedAt >= refreshMs && !known.refreshing) {
       known.refreshing = true;
       // A failed revalidation keeps the key working and is retried after another `refreshMs`.
-      waitUntil(lookup(kv, key).catch(() => { known.checkedAt = Date.now(); }).finally(() => { known.refreshing = false; }));
+      waitUntil(
+        lookup(kv, key)
+          .catch(() => {
+            known.checkedAt = Date.now();
+          })
+          .finally(() => {
+            known.refreshing = false;
+          }),
+      );
     }
     return { kind: "known", identity: known.identity };
   }
@@ -106,8 +111,12 @@ export async function resolveStreamKey(kv: KVNamespace, claims: StreamClaims, ma
   }
   const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
   const found = parsed?.success ? parsed.data : null;
-  const active = found !== null && found.id === claims.keyId && found.project === claims.project && found.environment === claims.environment
-    && (!found.expiresAt || Date.parse(found.expiresAt) > now);
+  const active =
+    found !== null &&
+    found.id === claims.keyId &&
+    found.project === claims.project &&
+    found.environment === claims.environment &&
+    (!found.expiresAt || Date.parse(found.expiresAt) > now);
   const identity = active ? found : null;
   edgeState.streamKeyChecks.set(claims.keyHash, { identity, checkedAt: now });
   return streamLookup(identity);

@@ -13,7 +13,15 @@ import { Hono, type Context } from "hono";
 import type { EvaluationContext, EvaluationResult } from "../engine/types";
 import { EVENT_STREAM_PATH, eventStreamsFor, handleEventStream } from "./events";
 import { MAX_OFREP_BODY_BYTES, readBoundedText } from "./bounded-body";
-import { ofrepRefusal, ofrepStatus, toOfrep, toOfrepBulk, unavailableRefusal, type OfrepRefusal, type OfrepRoute } from "../contracts/ofrep-wire";
+import {
+  ofrepRefusal,
+  ofrepStatus,
+  toOfrep,
+  toOfrepBulk,
+  unavailableRefusal,
+  type OfrepRefusal,
+  type OfrepRoute,
+} from "../contracts/ofrep-wire";
 import { logStale, logUnavailable } from "./request-log";
 import { getSnapshot, refreshMs, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
 import { requireKey, type KeyEnv } from "./require-key";
@@ -156,7 +164,12 @@ function lastModifiedSeconds(value: string | undefined): number | null {
 async function readContext(c: Context<OfrepEnv>): Promise<{ context: EvaluationContext } | { refusal: OfrepRefusal }> {
   const text = await readBoundedText(c.req.raw, MAX_OFREP_BODY_BYTES);
   if (typeof text !== "string") {
-    return { refusal: { code: "too-large", detail: `the request body is over ${MAX_OFREP_BODY_BYTES} bytes; an evaluation context is small: send only the attributes your flags target` } };
+    return {
+      refusal: {
+        code: "too-large",
+        detail: `the request body is over ${MAX_OFREP_BODY_BYTES} bytes; an evaluation context is small: send only the attributes your flags target`,
+      },
+    };
   }
   const invalid = (detail: string) => ({ refusal: { code: "invalid-context", detail } as const });
   if (text.trim() === "") return { context: {} };

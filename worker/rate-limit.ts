@@ -11,8 +11,14 @@ import { DEADLINE_MS, withDeadline } from "../lib/deadline";
  */
 export async function rateLimited(env: Env, bucket: string, address: string | null | undefined): Promise<number> {
   if (!address) return 0;
-  const success = await withDeadline(env.CLIENT_RATE_LIMITER.limit({ key: `${bucket}:${address}` }), DEADLINE_MS.edgeRateLimit, "rate limiter")
-    .then((outcome) => outcome.success, () => true);
+  const success = await withDeadline(
+    env.CLIENT_RATE_LIMITER.limit({ key: `${bucket}:${address}` }),
+    DEADLINE_MS.edgeRateLimit,
+    "rate limiter",
+  ).then(
+    (outcome) => outcome.success,
+    () => true,
+  );
   if (success) return 0;
   const period = Number(env.CLIENT_RATE_LIMIT_PERIOD_SECONDS);
   return Number.isFinite(period) && period > 0 ? period : 60;

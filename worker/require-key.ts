@@ -78,7 +78,10 @@ async function limit(rule: KeyRule, env: Env, request: Request, identity: Enviro
   if (!limits?.scopes.includes(identity.scope)) return null;
   const retryAfter = await rateLimited(env, limits.bucket(identity.id), request.headers.get("cf-connecting-ip"));
   if (!retryAfter) return null;
-  return ofrepRefusal({ code: "rate-limited", detail: `too many ${limits.what} from this address with this key; retry in ${retryAfter} s`, retryAfter }, "other");
+  return ofrepRefusal(
+    { code: "rate-limited", detail: `too many ${limits.what} from this address with this key; retry in ${retryAfter} s`, retryAfter },
+    "other",
+  );
 }
 
 /**
@@ -109,7 +112,11 @@ export function requireKey(headerRule: HeaderKeyRule) {
 
 /** The refusal when an event stream cannot be opened now; the provider reconnects or polls. */
 export function streamUnavailable(why: string): OfrepRefusal {
-  return { code: "unavailable", detail: `${why}; the provider will poll or retry in ${UNAVAILABLE_RETRY_AFTER_S} s`, retryAfter: UNAVAILABLE_RETRY_AFTER_S };
+  return {
+    code: "unavailable",
+    detail: `${why}; the provider will poll or retry in ${UNAVAILABLE_RETRY_AFTER_S} s`,
+    retryAfter: UNAVAILABLE_RETRY_AFTER_S,
+  };
 }
 
 /**
@@ -134,9 +141,14 @@ const STREAM_RULE: KeyRule = {
  * const admitted = await admitStream(request, env, settings.keyCheckMs);
  * if (admitted instanceof Response) return admitted;
  */
-export async function admitStream(request: Request, env: Env, keyCheckMs: number): Promise<{ claims: StreamClaims; identity: EnvironmentKey } | Response> {
+export async function admitStream(
+  request: Request,
+  env: Env,
+  keyCheckMs: number,
+): Promise<{ claims: StreamClaims; identity: EnvironmentKey } | Response> {
   const token = new URL(request.url).searchParams.get("token");
-  if (!token) return ofrepRefusal({ code: "unauthenticated", detail: "this URL needs the token from the bulk evaluation's eventStreams" }, "other");
+  if (!token)
+    return ofrepRefusal({ code: "unauthenticated", detail: "this URL needs the token from the bulk evaluation's eventStreams" }, "other");
   const secret = signingSecret(env);
   if (!secret) {
     logUnavailable(request, {}, SIGNING_SECRET_PROBLEM);
@@ -144,7 +156,10 @@ export async function admitStream(request: Request, env: Env, keyCheckMs: number
   }
   const check = await verifyStreamToken(secret, token, Date.now());
   if (!check.ok) {
-    const detail = check.reason === "expired" ? "this event-stream URL has expired; POST /ofrep/v1/evaluate/flags for a new one" : "this event-stream token is not valid";
+    const detail =
+      check.reason === "expired"
+        ? "this event-stream URL has expired; POST /ofrep/v1/evaluate/flags for a new one"
+        : "this event-stream token is not valid";
     return ofrepRefusal({ code: "unauthenticated", detail }, "other");
   }
   const claims = check.claims;

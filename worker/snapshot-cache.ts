@@ -58,12 +58,7 @@ export function noteVersion(project: string, environment: string, version: numbe
  * const lookup = await getSnapshot(sources, "shop", "production", namedVersion);
  * if (lookup.kind === "snapshot") evaluate(lookup.snapshot);
  */
-export async function getSnapshot(
-  sources: SnapshotSources,
-  project: string,
-  environment: string,
-  minVersion = 0,
-): Promise<SnapshotLookup> {
+export async function getSnapshot(sources: SnapshotSources, project: string, environment: string, minVersion = 0): Promise<SnapshotLookup> {
   const key = environmentKey(project, environment);
   const noted = knownVersions.get(key) ?? 0;
   const needed = Math.max(minVersion, noted);
@@ -96,7 +91,14 @@ function mayLook(entry: Entry, noted: number, refreshMs: number): boolean {
 }
 
 /** Loads, then spends the look on whatever the isolate now holds when it is still older than needed. */
-async function look(sources: SnapshotSources, key: string, project: string, environment: string, needed: number, noted: number): Promise<SnapshotLookup> {
+async function look(
+  sources: SnapshotSources,
+  key: string,
+  project: string,
+  environment: string,
+  needed: number,
+  noted: number,
+): Promise<SnapshotLookup> {
   const result = await load(sources, key, project, environment, needed);
   const entry = entries.get(key);
   if (entry && entry.snapshot.version < needed) {
@@ -111,7 +113,11 @@ async function load(sources: SnapshotSources, key: string, project: string, envi
   let fromKv: Installable | null = null;
   let kvFailure: string | null = null;
   try {
-    fromKv = await withDeadline(readKv(sources.kv, project, environment, entries.get(key)?.snapshot.version ?? -1), DEADLINE_MS.edgeKvRead, "KV snapshot read");
+    fromKv = await withDeadline(
+      readKv(sources.kv, project, environment, entries.get(key)?.snapshot.version ?? -1),
+      DEADLINE_MS.edgeKvRead,
+      "KV snapshot read",
+    );
   } catch (error) {
     kvFailure = describe(error);
   }
@@ -145,13 +151,21 @@ function served(snapshot: CompiledSnapshot): SnapshotLookup {
 function revalidateInBackground(sources: SnapshotSources, key: string, project: string, environment: string, entry: Entry): void {
   if (Date.now() - entry.checkedAt < sources.refreshMs || entry.refreshing) return;
   entry.refreshing = true;
-  sources.waitUntil(revalidate(sources, key, project, environment, entry).finally(() => { entry.refreshing = false; }));
+  sources.waitUntil(
+    revalidate(sources, key, project, environment, entry).finally(() => {
+      entry.refreshing = false;
+    }),
+  );
 }
 
 async function revalidate(sources: SnapshotSources, key: string, project: string, environment: string, entry: Entry): Promise<void> {
   let kvFailure: string;
   try {
-    const snapshot = await withDeadline(readKv(sources.kv, project, environment, entry.snapshot.version), DEADLINE_MS.edgeKvRead, "KV snapshot read");
+    const snapshot = await withDeadline(
+      readKv(sources.kv, project, environment, entry.snapshot.version),
+      DEADLINE_MS.edgeKvRead,
+      "KV snapshot read",
+    );
     if (snapshot) install(key, snapshot);
     else confirm(key, entry);
     return;
@@ -165,7 +179,10 @@ async function revalidate(sources: SnapshotSources, key: string, project: string
   } catch (error) {
     // Checked again after another `refreshMs`, not on every request.
     entry.checkedAt = Date.now();
-    entry.stale = { reason: "revalidation-failed", detail: `version ${entry.snapshot.version} could not be revalidated (KV: ${kvFailure}; FlagStore: ${describe(error)})` };
+    entry.stale = {
+      reason: "revalidation-failed",
+      detail: `version ${entry.snapshot.version} could not be revalidated (KV: ${kvFailure}; FlagStore: ${describe(error)})`,
+    };
   }
 }
 
@@ -213,13 +230,20 @@ function install(key: string, snapshot: Installable): CompiledSnapshot {
     compiled: compileFlagSet(snapshot.flagSet),
     tracking: snapshot.tracking,
     rampRules: snapshot.rampRules ? compileRampRules(snapshot.rampRules, snapshot.flagSet) : undefined,
-    draft: snapshot.draft ? { id: snapshot.draft.id, sampleRate: snapshot.draft.sampleRate, compiled: compileFlagSet(snapshot.draft.flagSet) } : undefined,
+    draft: snapshot.draft
+      ? { id: snapshot.draft.id, sampleRate: snapshot.draft.sampleRate, compiled: compileFlagSet(snapshot.draft.flagSet) }
+      : undefined,
   };
   entries.set(key, { snapshot: compiled, checkedAt: Date.now(), refreshing: false, stale: null, lookedAt: null, lookedForNoted: 0 });
   // Once per version and isolate, not per evaluation: each of these flags answers PARSE_ERROR.
   const { errors } = compiled.compiled;
   if (errors.size > 0) {
-    log("error", "flags-not-compiled", { project: compiled.project, environment: compiled.environment, version: compiled.version, flags: Object.fromEntries(errors) });
+    log("error", "flags-not-compiled", {
+      project: compiled.project,
+      environment: compiled.environment,
+      version: compiled.version,
+      flags: Object.fromEntries(errors),
+    });
   }
   return compiled;
 }

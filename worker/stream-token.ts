@@ -62,7 +62,9 @@ export function tokenExpiry(nowMs: number, windowSeconds: number): number {
  * const token = await signStreamToken(signingSecret(env) ?? refuse(), { project: "shop", environment: "production", keyId, keyHash, exp });
  */
 export async function signStreamToken(secret: string, claims: StreamClaims): Promise<string> {
-  const body = base64urlEncode(JSON.stringify({ p: claims.project, e: claims.environment, k: claims.keyId, h: claims.keyHash, x: claims.exp }));
+  const body = base64urlEncode(
+    JSON.stringify({ p: claims.project, e: claims.environment, k: claims.keyId, h: claims.keyHash, x: claims.exp }),
+  );
   const signed = `${PREFIX}.${body}`;
   return `${signed}.${base64urlEncode(await hmacSha256(await signingKey(secret), signed))}`;
 }

@@ -45,7 +45,7 @@ sync.get("/flagd", serverKey, async (c) => {
   const snapshot = current.kind === "snapshot" ? current.snapshot : null;
   const known = snapshot?.version ?? 0;
   const ifNoneMatch = c.req.header("if-none-match");
-  if (snapshot && ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === `"${known}"`)) {
+  if (snapshot && ifNoneMatch?.split(",").some((tag) => tag.trim().replace(/^W\//, "") === `"${known}"`)) {
     const headers: Record<string, string> = { ETag: `"${known}"`, [VERSION_HEADER]: String(known) };
     if (current.kind === "snapshot" && current.stale) {
       logStale(c.req.raw, identity, known, current.stale);
@@ -55,8 +55,11 @@ sync.get("/flagd", serverKey, async (c) => {
   }
   // The raw flag set lives only in the FlagStore (the snapshot holds it compiled): without the
   // store there is nothing to send, and a flagd daemon keeps the set it has.
-  const result = await withDeadline((async () => store.getFlagSet(identity.environment))(), DEADLINE_MS.edgeStoreCall, "FlagStore flag set call")
-    .catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+  const result = await withDeadline(
+    (async () => store.getFlagSet(identity.environment))(),
+    DEADLINE_MS.edgeStoreCall,
+    "FlagStore flag set call",
+  ).catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
   if (typeof result === "string") {
     logUnavailable(c.req.raw, identity, `the flag set could not be loaded: ${result}`);
     return ofrepRefusal(unavailableRefusal(`the flag set could not be loaded: ${result}`), "other");

@@ -57,7 +57,12 @@ export function recordKeyUse(project: string, keyId: string, now = Date.now()): 
  * Records the evaluations of one request, made with the key `keyId`; the caller then passes
  * `flush(...)` to `waitUntil`.
  */
-export function recordEvaluations(snapshot: CompiledSnapshot, context: EvaluationContext, results: readonly EvaluationResult[], keyId?: string): void {
+export function recordEvaluations(
+  snapshot: CompiledSnapshot,
+  context: EvaluationContext,
+  results: readonly EvaluationResult[],
+  keyId?: string,
+): void {
   const now = Date.now();
   const buffer = bufferFor(snapshot.project);
   if (keyId !== undefined) recordKeyUse(snapshot.project, keyId, now);
@@ -70,7 +75,14 @@ export function recordEvaluations(snapshot: CompiledSnapshot, context: Evaluatio
       usage.evaluations++;
       usage.lastAt = now;
     } else {
-      buffer.usage.set(result, { environment: snapshot.environment, flag: result.key, variant: variantOf(result), evaluations: 1, firstAt: now, lastAt: now });
+      buffer.usage.set(result, {
+        environment: snapshot.environment,
+        flag: result.key,
+        variant: variantOf(result),
+        evaluations: 1,
+        firstAt: now,
+        lastAt: now,
+      });
     }
     const subjects = snapshot.tracking?.[result.key];
     // A killed flag's off variant is served to everyone: no exposure of a ramp's or experiment's split.
@@ -150,7 +162,14 @@ async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }
     } catch (error) {
       if (attempt === SEND_ATTEMPTS) {
         log("error", "telemetry-not-delivered", {
-          project, attempts: attempt, kept: true, usage: batch.usage.length, exposures: batch.exposures.length, shadow: batch.shadow.length, keys: batch.keys.length, error,
+          project,
+          attempts: attempt,
+          kept: true,
+          usage: batch.usage.length,
+          exposures: batch.exposures.length,
+          shadow: batch.shadow.length,
+          keys: batch.keys.length,
+          error,
         });
         mergeBack(project, buffer);
         return;

@@ -5,21 +5,40 @@ import { adminApp, adminRoute, defineRoute, P, readQuery, respond, store } from 
 
 export const audit = adminApp();
 
-const list = adminRoute({ method: "get", path: `${P}/audit`, summary: "The audit log, newest first", query: AuditQuerySchema, response: AuditPageSchema });
+const list = adminRoute({
+  method: "get",
+  path: `${P}/audit`,
+  summary: "The audit log, newest first",
+  query: AuditQuerySchema,
+  response: AuditPageSchema,
+});
 defineRoute(audit, list, async (c) => {
   const query = readQuery(c, list, "the audit query is not valid");
   if (query instanceof Response) return query;
   const { since, until, cursor, ...rest } = query;
-  return respond(c, await store(c).listAudit({
-    ...rest,
-    since: since === undefined ? undefined : Date.parse(since),
-    until: until === undefined ? undefined : Date.parse(until),
-    beforeSeq: cursor,
-  }));
+  return respond(
+    c,
+    await store(c).listAudit({
+      ...rest,
+      since: since === undefined ? undefined : Date.parse(since),
+      until: until === undefined ? undefined : Date.parse(until),
+      beforeSeq: cursor,
+    }),
+  );
 });
 
-const verify = adminRoute({ method: "get", path: `${P}/audit/verify`, summary: "Verify the audit hash chain", response: AuditVerifySchema });
+const verify = adminRoute({
+  method: "get",
+  path: `${P}/audit/verify`,
+  summary: "Verify the audit hash chain",
+  response: AuditVerifySchema,
+});
 defineRoute(audit, verify, async (c) => respond(c, await store(c).verifyAudit()));
 
-const replication = adminRoute({ method: "get", path: `${P}/replication`, summary: "What has been published to KV and what is queued", response: ReplicationSchema });
+const replication = adminRoute({
+  method: "get",
+  path: `${P}/replication`,
+  summary: "What has been published to KV and what is queued",
+  response: ReplicationSchema,
+});
 defineRoute(audit, replication, async (c) => respond(c, await store(c).replicationStatus()));

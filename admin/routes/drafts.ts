@@ -2,13 +2,32 @@
 import { DraftSchema, PublishedSchema } from "../../contracts/admin-responses";
 import { storeProblem } from "../problem";
 import { DraftBodySchema, PublishDraftBodySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, E, meta, noteAllVersions, noteWritten, param, readBody, readIfMatch, respond, store } from "./kit";
+import {
+  adminApp,
+  adminRoute,
+  defineRoute,
+  E,
+  meta,
+  noteAllVersions,
+  noteWritten,
+  param,
+  readBody,
+  readIfMatch,
+  respond,
+  store,
+} from "./kit";
 
 export const drafts = adminApp();
 
 const D = `${E}/draft`;
 
-const put = adminRoute({ method: "put", path: D, summary: "Stage a draft for shadow evaluation", body: DraftBodySchema, response: DraftSchema });
+const put = adminRoute({
+  method: "put",
+  path: D,
+  summary: "Stage a draft for shadow evaluation",
+  body: DraftBodySchema,
+  response: DraftSchema,
+});
 defineRoute(drafts, put, async (c) => {
   const body = await readBody(c, put);
   if (body instanceof Response) return body;
@@ -28,7 +47,14 @@ defineRoute(drafts, discard, async (c) => {
   return c.body(null, 204);
 });
 
-const publish = adminRoute({ method: "post", path: `${D}/publish`, summary: "Publish the draft", body: PublishDraftBodySchema, ifMatch: "optional", response: PublishedSchema });
+const publish = adminRoute({
+  method: "post",
+  path: `${D}/publish`,
+  summary: "Publish the draft",
+  body: PublishDraftBodySchema,
+  ifMatch: "optional",
+  response: PublishedSchema,
+});
 defineRoute(drafts, publish, async (c) => {
   const ifMatch = readIfMatch(c);
   if (ifMatch instanceof Response) return ifMatch;

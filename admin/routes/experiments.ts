@@ -5,7 +5,14 @@ import { adminApp, adminRoute, defineRoute, F, meta, noteAllVersions, P, param, 
 
 export const experiments = adminApp();
 
-const start = adminRoute({ method: "post", path: `${F}/experiment`, summary: "Start an experiment on a flag", body: ExperimentBodySchema, status: 201, response: ExperimentSchema });
+const start = adminRoute({
+  method: "post",
+  path: `${F}/experiment`,
+  summary: "Start an experiment on a flag",
+  body: ExperimentBodySchema,
+  status: 201,
+  response: ExperimentSchema,
+});
 defineRoute(experiments, start, async (c) => {
   const body = await readBody(c, start);
   if (body instanceof Response) return body;
@@ -14,14 +21,25 @@ defineRoute(experiments, start, async (c) => {
   return respond(c, result, 201);
 });
 
-const list = adminRoute({ method: "get", path: `${P}/experiments`, summary: "List experiments with units and SRM (?environment=&flag=)", query: ExperimentsQuerySchema, response: ExperimentListSchema });
+const list = adminRoute({
+  method: "get",
+  path: `${P}/experiments`,
+  summary: "List experiments with units and SRM (?environment=&flag=)",
+  query: ExperimentsQuerySchema,
+  response: ExperimentListSchema,
+});
 defineRoute(experiments, list, async (c) => {
   const query = readQuery(c, list, "experiments takes ?environment=&flag=");
   if (query instanceof Response) return query;
   return respond(c, await store(c).listExperiments(query));
 });
 
-const read = adminRoute({ method: "get", path: `${P}/experiments/{id}`, summary: "An experiment with units per arm and SRM", response: ExperimentSchema });
+const read = adminRoute({
+  method: "get",
+  path: `${P}/experiments/{id}`,
+  summary: "An experiment with units per arm and SRM",
+  response: ExperimentSchema,
+});
 defineRoute(experiments, read, async (c) => respond(c, await store(c).getExperiment(param(c, "id"))));
 
 const stop = adminRoute({ method: "post", path: `${P}/experiments/{id}/stop`, summary: "Stop an experiment", response: ExperimentSchema });

@@ -9,13 +9,35 @@ import { compileFlagSet, toPlainFlagd } from "../../engine/index";
 import type { EvaluationContext, FlagDefinition } from "../../engine/types";
 import { problem, storeProblem } from "../problem";
 import { CreateFlagBodySchema, EvaluateBodySchema, FlagdFlagSetSchema, ToggleBodySchema, UpdateFlagBodySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, E, F, flagKey, meta, noteWritten, param, parseJson, readBody, readIfMatch, respond, store, type AdminContext } from "./kit";
+import {
+  adminApp,
+  adminRoute,
+  defineRoute,
+  E,
+  F,
+  flagKey,
+  meta,
+  noteWritten,
+  param,
+  parseJson,
+  readBody,
+  readIfMatch,
+  respond,
+  store,
+  type AdminContext,
+} from "./kit";
 
 export const flags = adminApp();
 
 // ---- whole flag sets (flagd documents) --------------------------------------------------------
 
-const exportSet = adminRoute({ method: "get", path: `${E}/flagd`, summary: "Export an environment as a flagd flag set (?format=plain rewrites extensions)", response: FlagdFlagSetSchema, etag: true });
+const exportSet = adminRoute({
+  method: "get",
+  path: `${E}/flagd`,
+  summary: "Export an environment as a flagd flag set (?format=plain rewrites extensions)",
+  response: FlagdFlagSetSchema,
+  etag: true,
+});
 defineRoute(flags, exportSet, async (c) => {
   const result = await store(c).getFlagSet(param(c, "env"));
   if (!result.ok) return storeProblem(result.error);
@@ -26,7 +48,15 @@ defineRoute(flags, exportSet, async (c) => {
 });
 
 // The body is documented as a flagd flag set; the FlagStore validates it in full with the engine.
-const replaceSet = adminRoute({ method: "put", path: `${E}/flagd`, summary: "Replace an environment's flags with a flagd flag set", body: FlagdFlagSetSchema, ifMatch: "optional", response: FlagSetWrittenSchema, etag: true });
+const replaceSet = adminRoute({
+  method: "put",
+  path: `${E}/flagd`,
+  summary: "Replace an environment's flags with a flagd flag set",
+  body: FlagdFlagSetSchema,
+  ifMatch: "optional",
+  response: FlagSetWrittenSchema,
+  etag: true,
+});
 defineRoute(flags, replaceSet, async (c) => {
   const body = await parseJson(c);
   if (body instanceof Response) return body;
@@ -49,7 +79,15 @@ defineRoute(flags, list, async (c) => {
   return c.json({ version: result.value.version, flags: result.value.flags.map(flagJson) });
 });
 
-const create = adminRoute({ method: "post", path: `${E}/flags`, summary: "Create a flag in one environment", body: CreateFlagBodySchema, status: 201, response: FlagSchema, etag: true });
+const create = adminRoute({
+  method: "post",
+  path: `${E}/flags`,
+  summary: "Create a flag in one environment",
+  body: CreateFlagBodySchema,
+  status: 201,
+  response: FlagSchema,
+  etag: true,
+});
 defineRoute(flags, create, async (c) => {
   const body = await readBody(c, create);
   if (body instanceof Response) return body;
@@ -68,14 +106,25 @@ defineRoute(flags, read, async (c) => {
   return c.json(flagJson(result.value));
 });
 
-const replace = adminRoute({ method: "put", path: F, summary: "Replace a flag", body: UpdateFlagBodySchema, ifMatch: "required", response: FlagSchema, etag: true });
+const replace = adminRoute({
+  method: "put",
+  path: F,
+  summary: "Replace a flag",
+  body: UpdateFlagBodySchema,
+  ifMatch: "required",
+  response: FlagSchema,
+  etag: true,
+});
 defineRoute(flags, replace, async (c) => {
   const key = flagKey(c);
   if (key instanceof Response) return key;
   const ifMatch = readIfMatch(c);
   if (ifMatch instanceof Response) return ifMatch;
   if (ifMatch === null) {
-    return problem("precondition_required", "send If-Match with the flag's version (its ETag from GET) so a concurrent change is not overwritten");
+    return problem(
+      "precondition_required",
+      "send If-Match with the flag's version (its ETag from GET) so a concurrent change is not overwritten",
+    );
   }
   const body = await readBody(c, replace);
   if (body instanceof Response) return body;
@@ -84,7 +133,15 @@ defineRoute(flags, replace, async (c) => {
   return flagWritten(c, result, 200);
 });
 
-const toggle = adminRoute({ method: "post", path: `${F}/toggle`, summary: "Kill switch: flip a flag's state, or set it", body: ToggleBodySchema, ifMatch: "optional", response: FlagSchema, etag: true });
+const toggle = adminRoute({
+  method: "post",
+  path: `${F}/toggle`,
+  summary: "Kill switch: flip a flag's state, or set it",
+  body: ToggleBodySchema,
+  ifMatch: "optional",
+  response: FlagSchema,
+  etag: true,
+});
 defineRoute(flags, toggle, async (c) => {
   const key = flagKey(c);
   if (key instanceof Response) return key;
@@ -113,7 +170,13 @@ defineRoute(flags, remove, async (c) => {
  * Evaluates a context against the environment's current flags, straight from the FlagStore (not
  * the edge's replica): what the console's "try a context" panel shows.
  */
-const evaluate = adminRoute({ method: "post", path: `${E}/evaluate`, summary: "Evaluate a context against the current flags", body: EvaluateBodySchema, response: EvaluationSchema });
+const evaluate = adminRoute({
+  method: "post",
+  path: `${E}/evaluate`,
+  summary: "Evaluate a context against the current flags",
+  body: EvaluateBodySchema,
+  response: EvaluationSchema,
+});
 defineRoute(flags, evaluate, async (c) => {
   const body = await readBody(c, evaluate);
   if (body instanceof Response) return body;
@@ -125,13 +188,25 @@ defineRoute(flags, evaluate, async (c) => {
   return c.json({ version: result.value.version, flags: evaluated.map((r) => toOfrep(r)) });
 });
 
-const usage = adminRoute({ method: "get", path: `${E}/usage`, summary: "Evaluation counts and last evaluation per flag", response: UsageSchema });
+const usage = adminRoute({
+  method: "get",
+  path: `${E}/usage`,
+  summary: "Evaluation counts and last evaluation per flag",
+  response: UsageSchema,
+});
 defineRoute(flags, usage, async (c) => respond(c, await store(c).flagUsage(param(c, "env"))));
 
 type FlagRecord = { key: string; environment: string; version: number; updatedAt: string; updatedBy: string; definition: FlagDefinition };
 
 function flagJson(record: FlagRecord) {
-  return { key: record.key, environment: record.environment, version: record.version, updatedAt: record.updatedAt, updatedBy: record.updatedBy, ...record.definition };
+  return {
+    key: record.key,
+    environment: record.environment,
+    version: record.version,
+    updatedAt: record.updatedAt,
+    updatedBy: record.updatedBy,
+    ...record.definition,
+  };
 }
 
 function flagWritten(c: AdminContext, result: Result<FlagRecord & { changed: boolean }>, status: 200 | 201): Response {

@@ -5,7 +5,14 @@ import { adminApp, adminRoute, defineRoute, E, meta, P, param, readBody, respond
 
 export const keys = adminApp();
 
-const create = adminRoute({ method: "post", path: `${E}/keys`, summary: "Create a client or server key (shown once)", body: CreateKeyBodySchema, status: 201, response: CreatedKeySchema });
+const create = adminRoute({
+  method: "post",
+  path: `${E}/keys`,
+  summary: "Create a client or server key (shown once)",
+  body: CreateKeyBodySchema,
+  status: 201,
+  response: CreatedKeySchema,
+});
 defineRoute(keys, create, async (c) => {
   const body = await readBody(c, create);
   if (body instanceof Response) return body;
@@ -17,7 +24,14 @@ defineRoute(keys, create, async (c) => {
 const list = adminRoute({ method: "get", path: `${E}/keys`, summary: "List an environment's keys", response: KeyListSchema });
 defineRoute(keys, list, async (c) => respond(c, await store(c).listKeys(param(c, "env"))));
 
-const createAdmin = adminRoute({ method: "post", path: `${P}/keys`, summary: "Create an admin key (shown once)", body: CreateAdminKeyBodySchema, status: 201, response: CreatedKeySchema });
+const createAdmin = adminRoute({
+  method: "post",
+  path: `${P}/keys`,
+  summary: "Create an admin key (shown once)",
+  body: CreateAdminKeyBodySchema,
+  status: 201,
+  response: CreatedKeySchema,
+});
 defineRoute(keys, createAdmin, async (c) => {
   const body = await readBody(c, createAdmin);
   if (body instanceof Response) return body;
@@ -30,7 +44,14 @@ defineRoute(keys, listAll, async (c) => respond(c, await store(c).listKeys(null)
 const revoke = adminRoute({ method: "delete", path: `${P}/keys/{id}`, summary: "Revoke a key", response: KeySchema });
 defineRoute(keys, revoke, async (c) => respond(c, await store(c).revokeKey(param(c, "id"), meta(c, null))));
 
-const rotate = adminRoute({ method: "post", path: `${P}/keys/{id}/rotate`, summary: "Rotate a key with an overlap window", body: RotateKeyBodySchema, status: 201, response: RotatedKeySchema });
+const rotate = adminRoute({
+  method: "post",
+  path: `${P}/keys/{id}/rotate`,
+  summary: "Rotate a key with an overlap window",
+  body: RotateKeyBodySchema,
+  status: 201,
+  response: RotatedKeySchema,
+});
 defineRoute(keys, rotate, async (c) => {
   const body = await readBody(c, rotate, {});
   if (body instanceof Response) return body;

@@ -53,7 +53,10 @@ interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodObject | und
 }
 
 /** One admin operation: its route config (for the document) and the schemas the handler reads with. */
-export interface AdminRoute<B extends z.ZodType | undefined = z.ZodType | undefined, Q extends z.ZodObject | undefined = z.ZodObject | undefined> {
+export interface AdminRoute<
+  B extends z.ZodType | undefined = z.ZodType | undefined,
+  Q extends z.ZodObject | undefined = z.ZodObject | undefined,
+> {
   config: RouteConfig;
   body: B;
   query: Q;
@@ -68,7 +71,9 @@ const problemResponse = (description: string) => ({ description, content: { "app
  * X-Change-Reason headers, the request body and query, the success response and every problem
  * response it can answer.
  */
-export function adminRoute<B extends z.ZodType | undefined = undefined, Q extends z.ZodObject | undefined = undefined>(spec: RouteSpec<B, Q>): AdminRoute<B, Q> {
+export function adminRoute<B extends z.ZodType | undefined = undefined, Q extends z.ZodObject | undefined = undefined>(
+  spec: RouteSpec<B, Q>,
+): AdminRoute<B, Q> {
   const params = Object.fromEntries([...spec.path.matchAll(PATH_PARAMETER)].map((m) => [m[1]!, z.string()]));
   const headers: Record<string, z.ZodType> = {};
   if (spec.ifMatch) {
@@ -93,7 +98,13 @@ export function adminRoute<B extends z.ZodType | undefined = undefined, Q extend
       [status]: {
         description: spec.response ? "OK" : "Done",
         ...(spec.response ? { content: { "application/json": { schema: spec.response } } } : {}),
-        ...(spec.etag ? { headers: { ETag: { description: 'The version, quoted ("12"): send it back as If-Match', schema: { type: "string" as const } } } } : {}),
+        ...(spec.etag
+          ? {
+              headers: {
+                ETag: { description: 'The version, quoted ("12"): send it back as If-Match', schema: { type: "string" as const } },
+              },
+            }
+          : {}),
       },
       400: problemResponse("Invalid request; nothing changed"),
       ...(spec.public ? {} : { 401: problemResponse("No valid credential"), 403: problemResponse("A client or server key") }),
@@ -117,7 +128,11 @@ export function adminRoute<B extends z.ZodType | undefined = undefined, Q extend
  * accepts a body without a content type, refuses hostile JSON (`../json-body.ts`) and checks
  * If-Match before the body, with its own problem details.
  */
-export function defineRoute<E extends HonoEnv>(app: OpenAPIHono<E>, route: AdminRoute, handler: (c: Context<E>) => Promise<Response> | Response): void {
+export function defineRoute<E extends HonoEnv>(
+  app: OpenAPIHono<E>,
+  route: AdminRoute,
+  handler: (c: Context<E>) => Promise<Response> | Response,
+): void {
   app.openAPIRegistry.registerPath(route.config);
   app.on(route.config.method.toUpperCase(), route.config.path.replace(PATH_PARAMETER, ":$1"), handler);
 }
@@ -187,14 +202,21 @@ export async function parseJson(c: AdminContext, empty?: unknown): Promise<unkno
     return problem("invalid", "the request body is empty; send a JSON document");
   }
   if (!isJsonContentType(c.req.header("content-type"))) {
-    return problem("unsupported_media_type", `send the body as JSON with 'content-type: application/json' (got '${c.req.header("content-type")?.slice(0, 100)}')`);
+    return problem(
+      "unsupported_media_type",
+      `send the body as JSON with 'content-type: application/json' (got '${c.req.header("content-type")?.slice(0, 100)}')`,
+    );
   }
   const read = readJson(text);
   return read.ok ? read.value : problem("invalid", read.detail);
 }
 
 /** The body, parsed with the route's declared body schema, or the problem to answer. */
-export async function readBody<S extends z.ZodType>(c: AdminContext, route: AdminRoute<S>, empty?: z.input<S>): Promise<z.output<S> | Response> {
+export async function readBody<S extends z.ZodType>(
+  c: AdminContext,
+  route: AdminRoute<S>,
+  empty?: z.input<S>,
+): Promise<z.output<S> | Response> {
   const json = await parseJson(c, empty);
   if (json instanceof Response) return json;
   const parsed = route.body.safeParse(json);
@@ -206,7 +228,12 @@ export async function readBody<S extends z.ZodType>(c: AdminContext, route: Admi
 }
 
 /** The query, parsed with the route's declared query schema, or a problem with `detail`. */
-export function readQuery<Q extends z.ZodObject>(c: AdminContext, route: AdminRoute<z.ZodType | undefined, Q>, detail: string, input: unknown = c.req.query()): z.output<Q> | Response {
+export function readQuery<Q extends z.ZodObject>(
+  c: AdminContext,
+  route: AdminRoute<z.ZodType | undefined, Q>,
+  detail: string,
+  input: unknown = c.req.query(),
+): z.output<Q> | Response {
   const query = route.query.safeParse(input);
   if (!query.success) return problem("invalid", detail, { errors: toProblems(query.error) });
   return query.data;

@@ -1,5 +1,11 @@
 /** Flags across environments: side by side, created everywhere at once, compared, promoted, stale. */
-import { EnvironmentDiffSchema, ProjectFlagListSchema, ProjectFlagSchema, PromoteSchema, StaleSchema } from "../../contracts/admin-responses";
+import {
+  EnvironmentDiffSchema,
+  ProjectFlagListSchema,
+  ProjectFlagSchema,
+  PromoteSchema,
+  StaleSchema,
+} from "../../contracts/admin-responses";
 import type { FlagDefinition } from "../../engine/types";
 import { storeProblem } from "../problem";
 import { CompareQuerySchema, FlagInfoPatchSchema, ProjectFlagBodySchema, PromoteBodySchema, StaleQuerySchema } from "../schemas";
@@ -7,10 +13,22 @@ import { adminApp, adminRoute, defineRoute, meta, noteWritten, P, param, readBod
 
 export const projectFlags = adminApp();
 
-const list = adminRoute({ method: "get", path: `${P}/flags`, summary: "Every flag across environments, side by side", response: ProjectFlagListSchema });
+const list = adminRoute({
+  method: "get",
+  path: `${P}/flags`,
+  summary: "Every flag across environments, side by side",
+  response: ProjectFlagListSchema,
+});
 defineRoute(projectFlags, list, async (c) => respond(c, await store(c).listProjectFlags()));
 
-const create = adminRoute({ method: "post", path: `${P}/flags`, summary: "Create a flag in every environment", body: ProjectFlagBodySchema, status: 201, response: ProjectFlagSchema });
+const create = adminRoute({
+  method: "post",
+  path: `${P}/flags`,
+  summary: "Create a flag in every environment",
+  body: ProjectFlagBodySchema,
+  status: 201,
+  response: ProjectFlagSchema,
+});
 defineRoute(projectFlags, create, async (c) => {
   const body = await readBody(c, create);
   if (body instanceof Response) return body;
@@ -30,7 +48,13 @@ defineRoute(projectFlags, create, async (c) => {
 const read = adminRoute({ method: "get", path: `${P}/flags/{flag}`, summary: "A flag across environments", response: ProjectFlagSchema });
 defineRoute(projectFlags, read, async (c) => respond(c, await store(c).getProjectFlag(param(c, "flag"))));
 
-const patch = adminRoute({ method: "patch", path: `${P}/flags/{flag}`, summary: "Update a flag's description, owner, tags, lifetime", body: FlagInfoPatchSchema, response: ProjectFlagSchema });
+const patch = adminRoute({
+  method: "patch",
+  path: `${P}/flags/{flag}`,
+  summary: "Update a flag's description, owner, tags, lifetime",
+  body: FlagInfoPatchSchema,
+  response: ProjectFlagSchema,
+});
 defineRoute(projectFlags, patch, async (c) => {
   const body = await readBody(c, patch);
   if (body instanceof Response) return body;
@@ -38,15 +62,31 @@ defineRoute(projectFlags, patch, async (c) => {
   return respond(c, await store(c).updateFlagInfo(param(c, "flag"), info, meta(c, reason)));
 });
 
-const compare = adminRoute({ method: "get", path: `${P}/compare`, summary: "Compare two environments", query: CompareQuerySchema, response: EnvironmentDiffSchema });
+const compare = adminRoute({
+  method: "get",
+  path: `${P}/compare`,
+  summary: "Compare two environments",
+  query: CompareQuerySchema,
+  response: EnvironmentDiffSchema,
+});
 defineRoute(projectFlags, compare, async (c) => {
-  const query = readQuery(c, compare, "compare needs ?from=<environment>&to=<environment>", { ...c.req.query(), flag: c.req.queries("flag") });
+  const query = readQuery(c, compare, "compare needs ?from=<environment>&to=<environment>", {
+    ...c.req.query(),
+    flag: c.req.queries("flag"),
+  });
   if (query instanceof Response) return query;
   const only = query.flag === undefined ? null : ([] as string[]).concat(query.flag);
   return respond(c, await store(c).compareEnvironments(query.from, query.to, only));
 });
 
-const promote = adminRoute({ method: "post", path: `${P}/promote`, summary: "Promote flags between environments (?dryRun=true for the diff only)", body: PromoteBodySchema, ifMatch: "optional", response: PromoteSchema });
+const promote = adminRoute({
+  method: "post",
+  path: `${P}/promote`,
+  summary: "Promote flags between environments (?dryRun=true for the diff only)",
+  body: PromoteBodySchema,
+  ifMatch: "optional",
+  response: PromoteSchema,
+});
 defineRoute(projectFlags, promote, async (c) => {
   const body = await readBody(c, promote);
   if (body instanceof Response) return body;
@@ -59,7 +99,13 @@ defineRoute(projectFlags, promote, async (c) => {
   return c.json({ dryRun, ...result.value });
 });
 
-const stale = adminRoute({ method: "get", path: `${P}/stale`, summary: "Stale flags: not evaluated, single variant, past removal date", query: StaleQuerySchema, response: StaleSchema });
+const stale = adminRoute({
+  method: "get",
+  path: `${P}/stale`,
+  summary: "Stale flags: not evaluated, single variant, past removal date",
+  query: StaleQuerySchema,
+  response: StaleSchema,
+});
 defineRoute(projectFlags, stale, async (c) => {
   const query = readQuery(c, stale, "stale takes ?days=<1-3650>");
   if (query instanceof Response) return query;

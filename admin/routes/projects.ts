@@ -8,7 +8,14 @@ import { adminApp, adminRoute, defineRoute, noteWritten, P, readBody, respond, s
 
 export const projects = adminApp();
 
-const put = adminRoute({ method: "put", path: P, summary: "Create a project or add, reorder environments", body: ProjectBodySchema, status: 201, response: ProjectSchema });
+const put = adminRoute({
+  method: "put",
+  path: P,
+  summary: "Create a project or add, reorder environments",
+  body: ProjectBodySchema,
+  status: 201,
+  response: ProjectSchema,
+});
 defineRoute(projects, put, async (c) => {
   const body = await readBody(c, put);
   if (body instanceof Response) return body;
@@ -22,7 +29,9 @@ defineRoute(projects, put, async (c) => {
       await registerProject(c.env, project);
     } catch (error) {
       log("warn", "project-registry-write-failed", { requestId: requestId(c.req.raw), project, error });
-      return problem("unavailable", `project "${project}" was not created: the project registry (KV) could not be written; retry shortly`, { headers: { "retry-after": "5" } });
+      return problem("unavailable", `project "${project}" was not created: the project registry (KV) could not be written; retry shortly`, {
+        headers: { "retry-after": "5" },
+      });
     }
   }
   const result = await store(c).putProject(c.get("project"), body.environments, meta(c, null));
@@ -32,5 +41,10 @@ defineRoute(projects, put, async (c) => {
   return c.json(info, created ? 201 : 200);
 });
 
-const get = adminRoute({ method: "get", path: P, summary: "A project's environments with versions and flag counts", response: ProjectSchema });
+const get = adminRoute({
+  method: "get",
+  path: P,
+  summary: "A project's environments with versions and flag counts",
+  response: ProjectSchema,
+});
 defineRoute(projects, get, async (c) => respond(c, await store(c).getProject()));

@@ -8,7 +8,14 @@ export const ramps = adminApp();
 
 const R = `${F}/ramp`;
 
-const start = adminRoute({ method: "post", path: R, summary: "Start a scheduled ramp", body: RampBodySchema, status: 201, response: RampSchema });
+const start = adminRoute({
+  method: "post",
+  path: R,
+  summary: "Start a scheduled ramp",
+  body: RampBodySchema,
+  status: 201,
+  response: RampSchema,
+});
 defineRoute(ramps, start, async (c) => {
   const body = await readBody(c, start);
   if (body instanceof Response) return body;
@@ -19,7 +26,12 @@ defineRoute(ramps, start, async (c) => {
 const read = adminRoute({ method: "get", path: R, summary: "A ramp and its timeline", response: RampSchema });
 defineRoute(ramps, read, async (c) => respond(c, await store(c).getRamp(param(c, "env"), param(c, "flag"))));
 
-const exposures = adminRoute({ method: "get", path: `${R}/exposures`, summary: "Unique units and SRM per ramp step", response: RampExposuresSchema });
+const exposures = adminRoute({
+  method: "get",
+  path: `${R}/exposures`,
+  summary: "Unique units and SRM per ramp step",
+  response: RampExposuresSchema,
+});
 defineRoute(ramps, exposures, async (c) => respond(c, await store(c).rampExposures(param(c, "env"), param(c, "flag"))));
 
 const pause = adminRoute({ method: "post", path: `${R}/pause`, summary: "Pause a ramp", response: RampSchema });
@@ -29,9 +41,17 @@ const resume = adminRoute({ method: "post", path: `${R}/resume`, summary: "Resum
 defineRoute(ramps, resume, async (c) => writtenEverywhere(c, await store(c).resumeRamp(param(c, "env"), param(c, "flag"), meta(c, null))));
 
 const complete = adminRoute({ method: "post", path: `${R}/complete`, summary: "Jump a ramp to 100%", response: RampSchema });
-defineRoute(ramps, complete, async (c) => writtenEverywhere(c, await store(c).completeRamp(param(c, "env"), param(c, "flag"), meta(c, null))));
+defineRoute(ramps, complete, async (c) =>
+  writtenEverywhere(c, await store(c).completeRamp(param(c, "env"), param(c, "flag"), meta(c, null))),
+);
 
-const rollback = adminRoute({ method: "post", path: `${R}/rollback`, summary: "Roll a ramp back to 0% or a step", body: RollbackBodySchema, response: RampSchema });
+const rollback = adminRoute({
+  method: "post",
+  path: `${R}/rollback`,
+  summary: "Roll a ramp back to 0% or a step",
+  body: RollbackBodySchema,
+  response: RampSchema,
+});
 defineRoute(ramps, rollback, async (c) => {
   const body = await readBody(c, rollback, {});
   if (body instanceof Response) return body;

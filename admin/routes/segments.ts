@@ -17,10 +17,21 @@ defineRoute(segments, read, async (c) => {
   return c.json(result.value);
 });
 
-const put = adminRoute({ method: "put", path: `${P}/segments/{name}`, summary: "Create or replace a segment", body: SegmentBodySchema, ifMatch: "optional", response: SegmentSchema, etag: true });
+const put = adminRoute({
+  method: "put",
+  path: `${P}/segments/{name}`,
+  summary: "Create or replace a segment",
+  body: SegmentBodySchema,
+  ifMatch: "optional",
+  response: SegmentSchema,
+  etag: true,
+});
 defineRoute(segments, put, async (c) => {
   const name = NameSchema.safeParse(param(c, "name"));
-  if (!name.success) return problem("invalid", `segment names: ${name.error.issues[0]!.message}`, { errors: [{ path: "name", message: name.error.issues[0]!.message }] });
+  if (!name.success)
+    return problem("invalid", `segment names: ${name.error.issues[0]!.message}`, {
+      errors: [{ path: "name", message: name.error.issues[0]!.message }],
+    });
   const ifMatch = readIfMatch(c);
   if (ifMatch instanceof Response) return ifMatch;
   const body = await readBody(c, put);

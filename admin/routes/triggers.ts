@@ -9,7 +9,14 @@ export const triggers = adminApp();
 const list = adminRoute({ method: "get", path: `${P}/triggers`, summary: "List triggers", response: TriggerListSchema });
 defineRoute(triggers, list, async (c) => respond(c, await store(c).listTriggers()));
 
-const create = adminRoute({ method: "post", path: `${P}/triggers`, summary: "Create a trigger (URL and secret shown once)", body: CreateTriggerBodySchema, status: 201, response: CreatedTriggerSchema });
+const create = adminRoute({
+  method: "post",
+  path: `${P}/triggers`,
+  summary: "Create a trigger (URL and secret shown once)",
+  body: CreateTriggerBodySchema,
+  status: 201,
+  response: CreatedTriggerSchema,
+});
 defineRoute(triggers, create, async (c) => {
   const body = await readBody(c, create);
   if (body instanceof Response) return body;
@@ -18,14 +25,25 @@ defineRoute(triggers, create, async (c) => {
   return c.json(withTriggerUrls(c, result.value), 201);
 });
 
-const update = adminRoute({ method: "patch", path: `${P}/triggers/{id}`, summary: "Enable or disable a trigger", body: UpdateTriggerBodySchema, response: TriggerSchema });
+const update = adminRoute({
+  method: "patch",
+  path: `${P}/triggers/{id}`,
+  summary: "Enable or disable a trigger",
+  body: UpdateTriggerBodySchema,
+  response: TriggerSchema,
+});
 defineRoute(triggers, update, async (c) => {
   const body = await readBody(c, update);
   if (body instanceof Response) return body;
   return respond(c, await store(c).setTriggerActive(param(c, "id"), body.active, meta(c, null)));
 });
 
-const rotate = adminRoute({ method: "post", path: `${P}/triggers/{id}/rotate`, summary: "New trigger URL and secret", response: CreatedTriggerSchema });
+const rotate = adminRoute({
+  method: "post",
+  path: `${P}/triggers/{id}/rotate`,
+  summary: "New trigger URL and secret",
+  response: CreatedTriggerSchema,
+});
 defineRoute(triggers, rotate, async (c) => {
   const result = await store(c).rotateTrigger(param(c, "id"), meta(c, null));
   if (!result.ok) return storeProblem(result.error);

@@ -9,7 +9,7 @@
  * const flags = await api.get(`/projects/default/environments/production/flags`, FlagListSchema);
  */
 import type { ExecutionContext } from "hono";
-import * as z from "zod";
+import type * as z from "zod";
 
 /** The Worker's own fetch handler (`app.fetch`), injected to keep the import graph acyclic. */
 export type WorkerFetch = (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response>;
@@ -22,7 +22,13 @@ export type ApiResult<T> = { ok: true; status: number; body: T; etag: string | n
 
 export interface AdminClient {
   get<S extends z.ZodType>(path: string, schema: S): Promise<ApiResult<z.output<S>>>;
-  send<S extends z.ZodType>(method: "POST" | "PUT" | "PATCH" | "DELETE", path: string, body: unknown, schema: S, headers?: Record<string, string>): Promise<ApiResult<z.output<S>>>;
+  send<S extends z.ZodType>(
+    method: "POST" | "PUT" | "PATCH" | "DELETE",
+    path: string,
+    body: unknown,
+    schema: S,
+    headers?: Record<string, string>,
+  ): Promise<ApiResult<z.output<S>>>;
 }
 
 /** What the client needs of a Hono context: the incoming request, the bindings and the ctx. */
@@ -47,7 +53,13 @@ export function adminClient(c: RequestScope, fetchWorker: WorkerFetch, bearer?: 
   const origin = c.req.raw.headers.get("origin");
   if (origin) forwarded.origin = origin;
 
-  async function call<S extends z.ZodType>(method: string, path: string, body: unknown, schema: S, headers: Record<string, string> = {}): Promise<ApiResult<z.output<S>>> {
+  async function call<S extends z.ZodType>(
+    method: string,
+    path: string,
+    body: unknown,
+    schema: S,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResult<z.output<S>>> {
     const init: RequestInit = { method, headers: { ...forwarded, ...headers } };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
@@ -71,7 +83,11 @@ export function adminClient(c: RequestScope, fetchWorker: WorkerFetch, bearer?: 
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      return { ok: false, status: 502, problem: { status: 502, detail: `the admin API answered ${method} ${path} with an unexpected body` } };
+      return {
+        ok: false,
+        status: 502,
+        problem: { status: 502, detail: `the admin API answered ${method} ${path} with an unexpected body` },
+      };
     }
     return { ok: true, status: response.status, body: parsed.data, etag: response.headers.get("etag") };
   }

@@ -3,6 +3,6 @@
  * `node scripts/build-assets.mjs`; do not edit.
  */
 export const ASSET_NAMES = {
-  "console.css": "console.9f16e8264870.css",
-  "console.js": "console.8dc9ad70603c.js",
+  "console.css": "console.790766aef76f.css",
+  "console.js": "console.f3464225b58f.js",
 } as const;

@@ -33,8 +33,18 @@ export function apiFailure(c: ConsoleContext, result: ApiFailure | ApiResult<unk
     clearSessionCookie(c);
     return c.redirect(`${BASE}/sign-in?expired=1`, 303);
   }
-  const title = result.status === 404 ? "Not found" : result.status === 403 ? "Not allowed" : result.status === 409 ? "Not possible right now" : "Something went wrong";
-  const status = result.status === 404 || result.status === 403 || result.status === 400 || result.status === 409 || result.status === 412 ? result.status : 502;
+  const title =
+    result.status === 404
+      ? "Not found"
+      : result.status === 403
+        ? "Not allowed"
+        : result.status === 409
+          ? "Not possible right now"
+          : "Something went wrong";
+  const status =
+    result.status === 404 || result.status === 403 || result.status === 400 || result.status === 409 || result.status === 412
+      ? result.status
+      : 502;
   return c.html(<ErrorPage title={title} detail={result.problem.detail} session={session} project={project} />, status);
 }
 
@@ -68,23 +78,85 @@ export function doneNotice(c: ConsoleContext): Notice | null {
   const env = q("env");
   switch (done) {
     case "toggled":
-      return { kind: "ok", text: <>{`Turned ${q("state") === "ENABLED" ? "on" : "off"} `}<code>{flag}</code>{` in ${env}. It reaches the edge within seconds.`}</> };
+      return {
+        kind: "ok",
+        text: (
+          <>
+            {`Turned ${q("state") === "ENABLED" ? "on" : "off"} `}
+            <code>{flag}</code>
+            {` in ${env}. It reaches the edge within seconds.`}
+          </>
+        ),
+      };
     case "already":
-      return { kind: "ok", text: <><code>{flag}</code>{` was already ${q("state") === "ENABLED" ? "on" : "off"} in ${env}: nothing changed, nothing was written.`}</> };
+      return {
+        kind: "ok",
+        text: (
+          <>
+            <code>{flag}</code>
+            {` was already ${q("state") === "ENABLED" ? "on" : "off"} in ${env}: nothing changed, nothing was written.`}
+          </>
+        ),
+      };
     case "saved":
-      return { kind: "ok", text: <>{"Saved "}<code>{flag}</code>{` in ${env}.`}</> };
+      return {
+        kind: "ok",
+        text: (
+          <>
+            {"Saved "}
+            <code>{flag}</code>
+            {` in ${env}.`}
+          </>
+        ),
+      };
     case "unchanged":
-      return { kind: "ok", text: <>{"Nothing to save: "}<code>{flag}</code>{` in ${env} is as it was, so nothing was written.`}</> };
+      return {
+        kind: "ok",
+        text: (
+          <>
+            {"Nothing to save: "}
+            <code>{flag}</code>
+            {` in ${env} is as it was, so nothing was written.`}
+          </>
+        ),
+      };
     case "created":
-      return { kind: "ok", text: <>{"Created "}<code>{flag}</code>{" in every environment."}</> };
+      return {
+        kind: "ok",
+        text: (
+          <>
+            {"Created "}
+            <code>{flag}</code>
+            {" in every environment."}
+          </>
+        ),
+      };
     case "revoked":
       return { kind: "ok", text: `Revoked key "${q("name")}" (${q("id")}). The edge stops accepting it within its refresh window.` };
     case "promoted":
       return { kind: "ok", text: `Promoted ${q("count")} flag(s) from ${q("from")} to ${q("to")} (now version ${q("version")}).` };
     case "segment-saved":
-      return { kind: "ok", text: <>{"Saved segment "}<code>{q("name")}</code>{". Every environment picks it up."}</> };
+      return {
+        kind: "ok",
+        text: (
+          <>
+            {"Saved segment "}
+            <code>{q("name")}</code>
+            {". Every environment picks it up."}
+          </>
+        ),
+      };
     case "segment-deleted":
-      return { kind: "ok", text: <>{"Deleted segment "}<code>{q("name")}</code>{"."}</> };
+      return {
+        kind: "ok",
+        text: (
+          <>
+            {"Deleted segment "}
+            <code>{q("name")}</code>
+            {"."}
+          </>
+        ),
+      };
     case "webhook-saved":
       return { kind: "ok", text: "Webhook saved." };
     case "webhook-deleted":
@@ -94,13 +166,41 @@ export function doneNotice(c: ConsoleContext): Notice | null {
     case "redelivered":
       return { kind: "ok", text: "Delivery queued again." };
     case "trigger-saved":
-      return { kind: "ok", text: <>{`Trigger `}<code>{q("name")}</code>{q("active") === "1" ? " enabled." : " disabled."}</> };
+      return {
+        kind: "ok",
+        text: (
+          <>
+            {`Trigger `}
+            <code>{q("name")}</code>
+            {q("active") === "1" ? " enabled." : " disabled."}
+          </>
+        ),
+      };
     case "trigger-deleted":
       return { kind: "ok", text: "Trigger deleted: its URLs no longer work." };
     case "ramp":
-      return { kind: "ok", text: <>{RAMP_DONE[q("action")] ?? "Ramp updated"}{" for "}<code>{flag}</code>{` in ${env}.`}</> };
+      return {
+        kind: "ok",
+        text: (
+          <>
+            {RAMP_DONE[q("action")] ?? "Ramp updated"}
+            {" for "}
+            <code>{flag}</code>
+            {` in ${env}.`}
+          </>
+        ),
+      };
     case "experiment-started":
-      return { kind: "ok", text: <>{"Experiment started on "}<code>{flag}</code>{` in ${env}. Exposures count from now.`}</> };
+      return {
+        kind: "ok",
+        text: (
+          <>
+            {"Experiment started on "}
+            <code>{flag}</code>
+            {` in ${env}. Exposures count from now.`}
+          </>
+        ),
+      };
     case "experiment-stopped":
       return { kind: "ok", text: "Experiment stopped." };
     case "draft-staged":

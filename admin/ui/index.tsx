@@ -8,7 +8,7 @@
  * @example
  * app.route("/console", createConsole((request, env, ctx) => app.fetch(request, env, ctx)));
  */
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { NameSchema } from "../schemas";
@@ -20,7 +20,6 @@ import {
   refreshSession,
   sessionNeedsRefresh,
   setSessionCookie,
-  type Session,
 } from "../session";
 import { authenticateAdmin } from "../auth";
 import { signingSecret, SIGNING_SECRET_PROBLEM } from "../../lib/signing";
@@ -31,7 +30,6 @@ import {
   AuditVerifySchema,
   CreatedKeySchema,
   EvaluationSchema,
-  FlagListSchema,
   FlagSchema,
   KeyListSchema,
   KeySchema,
@@ -40,14 +38,23 @@ import {
   seg,
   type AdminClient,
   type ApiProblem,
-  type ApiResult,
   type FlagView,
   type KeyView,
   type WorkerFetch,
 } from "./api";
 import { serveAsset } from "./assets";
 import { BASE, projectPath, type Notice } from "./layout";
-import { annotateRows, buildRows, factsFromMetadata, filterRows, pageOf, pickEnvironment, ProjectFlagsSchema, type FlagFacts, type ListFilter } from "./model";
+import {
+  annotateRows,
+  buildRows,
+  factsFromMetadata,
+  filterRows,
+  pageOf,
+  pickEnvironment,
+  ProjectFlagsSchema,
+  type FlagFacts,
+  type ListFilter,
+} from "./model";
 import { ProjectFlagListSchema, recordToView, RotatedKeySchema, StaleSchema, UsageSchema } from "../../contracts/admin-responses";
 import { loadDelivery, registerDelivery } from "./routes/delivery";
 import { registerDrafts } from "./routes/drafts";
@@ -117,7 +124,9 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
 
   ui.get("/sign-in", (c) => {
     const expired = c.req.query("expired") === "1";
-    const notice: Notice | null = expired ? { kind: "warn", text: "Your session ended (it expired, or its key was revoked). Sign in again." } : null;
+    const notice: Notice | null = expired
+      ? { kind: "warn", text: "Your session ended (it expired, or its key was revoked). Sign in again." }
+      : null;
     return c.html(<SignInPage project={c.req.query("project") ?? "default"} next={safeNext(c.req.query("next"))} notice={notice} />);
   });
 
@@ -136,13 +145,19 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     // The credential is checked first as the browser's own request (its address is what failed
     // sign-ins are throttled by; an unknown project wakes nothing), then by the admin API itself.
     const address = c.req.header("cf-connecting-ip");
-    const attempt = new Request(c.req.url, { headers: { authorization: `Bearer ${credential}`, ...(address ? { "cf-connecting-ip": address } : {}) } });
+    const attempt = new Request(c.req.url, {
+      headers: { authorization: `Bearer ${credential}`, ...(address ? { "cf-connecting-ip": address } : {}) },
+    });
     const actor = await authenticateAdmin(attempt, c.env, project);
     if (actor instanceof Response) {
       const detail = ProblemSchema.safeParse(await actor.json().catch(() => null));
       const status = actor.status === 403 || actor.status === 429 || actor.status === 503 ? actor.status : 401;
       const retryAfter = actor.headers.get("retry-after");
-      return refuse(status, detail.success ? detail.data.detail : "This credential was not accepted.", retryAfter ? { "retry-after": retryAfter } : {});
+      return refuse(
+        status,
+        detail.success ? detail.data.detail : "This credential was not accepted.",
+        retryAfter ? { "retry-after": retryAfter } : {},
+      );
     }
     const check = await adminClient(c, fetchWorker, credential).get(`/projects/${seg(project)}`, ProjectSchema);
     if (!check.ok) {
@@ -151,18 +166,23 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     }
     const session = newSession(actor, project, actor.bootstrap ? null : hashKey(credential));
     if (!(await setSessionCookie(c, session))) return refuse(503, `Console sessions are unavailable: ${SIGNING_SECRET_PROBLEM}.`);
-    return c.redirect(next && (session.project === null || next.startsWith(projectPath(project) + "/")) ? next : projectPath(project, "flags"), 303);
+    return c.redirect(
+      next && (session.project === null || next.startsWith(`${projectPath(project)}/`)) ? next : projectPath(project, "flags"),
+      303,
+    );
   });
 
   ui.post("/sign-out", (c) => {
-    if (checkOrigin(c.req.raw)) return c.html(<ErrorPage title="Not signed out" detail="Sign-out must come from this console's own page." />, 403);
+    if (checkOrigin(c.req.raw))
+      return c.html(<ErrorPage title="Not signed out" detail="Sign-out must come from this console's own page." />, 403);
     clearSessionCookie(c);
     return c.redirect(`${BASE}/sign-in`, 303);
   });
 
   ui.get("/open", (c) => {
     const project = (c.req.query("project") ?? "").trim();
-    if (!NameSchema.safeParse(project).success) return c.html(<ErrorPage title="No such project" detail={`"${project}" is not a project name.`} />, 400);
+    if (!NameSchema.safeParse(project).success)
+      return c.html(<ErrorPage title="No such project" detail={`"${project}" is not a project name.`} />, 400);
     return c.redirect(projectPath(project, "flags"), 303);
   });
 
@@ -176,10 +196,15 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       return c.redirect(`${BASE}/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
     }
     const project = c.req.param("project") ?? "";
-    if (!NameSchema.safeParse(project).success) return c.html(<ErrorPage title="No such project" detail={`"${project}" is not a project name.`} session={session} />, 404);
+    if (!NameSchema.safeParse(project).success)
+      return c.html(<ErrorPage title="No such project" detail={`"${project}" is not a project name.`} session={session} />, 404);
     if (session.project !== null && session.project !== project) return c.redirect(projectPath(session.project, "flags"), 303);
     const crossOrigin = checkOrigin(c.req.raw);
-    if (crossOrigin) return c.html(<ErrorPage title="Refused" detail="Changes can only be made from this console's own pages." session={session} project={project} />, 403);
+    if (crossOrigin)
+      return c.html(
+        <ErrorPage title="Refused" detail="Changes can only be made from this console's own pages." session={session} project={project} />,
+        403,
+      );
     c.set("session", session);
     c.set("project", project);
     c.set("api", adminClient(c, fetchWorker));
@@ -286,22 +311,44 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       if (!current.ok) return apiFailure(c, current);
       return c.html(
         <ToggleConfirmPage
-          session={c.get("session")} project={project} flag={flag} environment={environment}
-          state={current.body.state} version={current.body.version} returnTo={returnTo} killed={whenKilled(current.body)}
-          notice={notice} reasonError={reasonError}
+          session={c.get("session")}
+          project={project}
+          flag={flag}
+          environment={environment}
+          state={current.body.state}
+          version={current.body.version}
+          returnTo={returnTo}
+          killed={whenKilled(current.body)}
+          notice={notice}
+          reasonError={reasonError}
         />,
         status,
       );
     };
     if (!reason) return confirmAgain(400, null, "Say why: the reason is kept in the audit log for whoever looks next.");
-    const result = await api.send("POST", `${path}/toggle`, { state, reason }, FlagSchema, /^\d+$/.test(version) ? { "if-match": `"${version}"` } : {});
+    const result = await api.send(
+      "POST",
+      `${path}/toggle`,
+      { state, reason },
+      FlagSchema,
+      /^\d+$/.test(version) ? { "if-match": `"${version}"` } : {},
+    );
     if (!result.ok) {
       if (result.status === 412) {
-        return confirmAgain(412, { kind: "warn", text: `Not changed: ${result.problem.detail}. Check its state below and confirm again if you still want to.` }, null);
+        return confirmAgain(
+          412,
+          { kind: "warn", text: `Not changed: ${result.problem.detail}. Check its state below and confirm again if you still want to.` },
+          null,
+        );
       }
       return apiFailure(c, result);
     }
-    const done = new URLSearchParams({ done: result.body.changed === false ? "already" : "toggled", flag, env: environment, state: result.body.state });
+    const done = new URLSearchParams({
+      done: result.body.changed === false ? "already" : "toggled",
+      flag,
+      env: environment,
+      state: result.body.state,
+    });
     return c.redirect(`${returnTo}${returnTo.includes("?") ? "&" : "?"}${done}`, 303);
   });
 
@@ -326,7 +373,14 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     if (page instanceof Response) return page;
     const record = page.records.get(environment);
     if (!record) return c.html(<FlagPage {...page} notice={{ kind: "error", text: `This flag does not exist in ${environment}.` }} />, 404);
-    const editor: EditorState = { targeting: targetingText, defaultVariant, reason, targetingErrors: [], defaultVariantErrors: [], formError: null };
+    const editor: EditorState = {
+      targeting: targetingText,
+      defaultVariant,
+      reason,
+      targetingErrors: [],
+      defaultVariantErrors: [],
+      formError: null,
+    };
     let targeting: unknown;
     if (targetingText.trim() !== "") {
       try {
@@ -336,7 +390,11 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
         return c.html(<FlagPage {...page} editor={editor} />, 400);
       }
     }
-    if (!/^\d+$/.test(version)) return c.html(<FlagPage {...page} editor={{ ...editor, formError: "The form lost the version it was based on; reload the page." }} />, 400);
+    if (!/^\d+$/.test(version))
+      return c.html(
+        <FlagPage {...page} editor={{ ...editor, formError: "The form lost the version it was based on; reload the page." }} />,
+        400,
+      );
     const body: Record<string, unknown> = {
       state: record.state,
       variants: record.variants,
@@ -352,7 +410,10 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       return c.redirect(`${projectPath(project, `flags/${seg(flag)}`)}?${new URLSearchParams({ env: environment, done, flag })}`, 303);
     }
     if (result.status === 412) {
-      const audit = await api.get(`/projects/${seg(project)}/audit?${new URLSearchParams({ environment, flag, limit: "20" })}`, AuditPageSchema);
+      const audit = await api.get(
+        `/projects/${seg(project)}/audit?${new URLSearchParams({ environment, flag, limit: "20" })}`,
+        AuditPageSchema,
+      );
       const changes = audit.ok ? audit.body.entries.filter((entry) => entry.version === null || entry.version > Number(version)) : [];
       return c.html(<FlagPage {...page} conflict={{ detail: result.problem.detail, changes, yourTargeting: targetingText }} />, 412);
     }
@@ -374,19 +435,37 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     try {
       context = contextText.trim() === "" ? {} : JSON.parse(contextText);
     } catch (error) {
-      return c.html(<FlagPage {...page} tryContext={contextText} tryError={`This is not valid JSON: ${error instanceof Error ? error.message : String(error)}`} />, 400);
+      return c.html(
+        <FlagPage
+          {...page}
+          tryContext={contextText}
+          tryError={`This is not valid JSON: ${error instanceof Error ? error.message : String(error)}`}
+        />,
+        400,
+      );
     }
     const rows: TryRow[] = [];
     for (const environment of page.environments) {
-      const result = await api.send("POST", `/projects/${seg(project)}/environments/${seg(environment)}/evaluate`, { context, flags: [flag] }, EvaluationSchema);
+      const result = await api.send(
+        "POST",
+        `/projects/${seg(project)}/environments/${seg(environment)}/evaluate`,
+        { context, flags: [flag] },
+        EvaluationSchema,
+      );
       if (!result.ok) {
-        if (result.status === 400) return c.html(<FlagPage {...page} tryContext={contextText} tryError={problemText(result.problem)} />, 400);
+        if (result.status === 400)
+          return c.html(<FlagPage {...page} tryContext={contextText} tryError={problemText(result.problem)} />, 400);
         rows.push({ environment, error: result.problem.detail });
         continue;
       }
       const evaluation = result.body.flags[0];
       if (!evaluation) rows.push({ environment, error: "no result" });
-      else if (evaluation.errorCode) rows.push({ environment, error: evaluation.errorCode === "FLAG_NOT_FOUND" ? "absent here" : `${evaluation.errorCode}: ${evaluation.errorDetails ?? ""}`, reason: evaluation.reason });
+      else if (evaluation.errorCode)
+        rows.push({
+          environment,
+          error: evaluation.errorCode === "FLAG_NOT_FOUND" ? "absent here" : `${evaluation.errorCode}: ${evaluation.errorDetails ?? ""}`,
+          reason: evaluation.reason,
+        });
       else rows.push({ environment, value: evaluation.value, variant: evaluation.variant, reason: evaluation.reason });
     }
     return c.html(<FlagPage {...page} tryContext={contextText} tryRows={rows} />);
@@ -394,9 +473,20 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
 
   // ---- keys ---------------------------------------------------------------------------------
 
-  const keysPage = async (c: ConsoleContext, extra: { created?: (typeof CreatedKeySchema)["_output"] | null; rotated?: KeyView | null; formError?: string | null; status?: 200 | 201 | 400 }) => {
+  const keysPage = async (
+    c: ConsoleContext,
+    extra: {
+      created?: (typeof CreatedKeySchema)["_output"] | null;
+      rotated?: KeyView | null;
+      formError?: string | null;
+      status?: 200 | 201 | 400;
+    },
+  ) => {
     const { api, project } = vars(c);
-    const [info, keys] = await Promise.all([api.get(`/projects/${seg(project)}`, ProjectSchema), api.get(`/projects/${seg(project)}/keys`, KeyListSchema)]);
+    const [info, keys] = await Promise.all([
+      api.get(`/projects/${seg(project)}`, ProjectSchema),
+      api.get(`/projects/${seg(project)}/keys`, KeyListSchema),
+    ]);
     if (!info.ok) return apiFailure(c, info);
     if (!keys.ok) return apiFailure(c, keys);
     return c.html(
@@ -423,9 +513,10 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     const name = String(form["name"] ?? "").trim();
     const environment = String(form["env"] ?? "");
     const body = { scope, ...(name ? { name } : {}) };
-    const result = scope === "admin"
-      ? await api.send("POST", `/projects/${seg(project)}/keys`, body, CreatedKeySchema)
-      : await api.send("POST", `/projects/${seg(project)}/environments/${seg(environment)}/keys`, body, CreatedKeySchema);
+    const result =
+      scope === "admin"
+        ? await api.send("POST", `/projects/${seg(project)}/keys`, body, CreatedKeySchema)
+        : await api.send("POST", `/projects/${seg(project)}/environments/${seg(environment)}/keys`, body, CreatedKeySchema);
     if (!result.ok) {
       if (result.status === 400 || result.status === 404) return keysPage(c, { formError: problemText(result.problem), status: 400 });
       return apiFailure(c, result);
@@ -437,7 +528,12 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     const { api, project } = vars(c);
     const form = await c.req.parseBody();
     const overlapSeconds = Number.parseInt(String(form["overlap"] ?? "86400"), 10);
-    const result = await api.send("POST", `/projects/${seg(project)}/keys/${seg(c.req.param("id"))}/rotate`, { overlapSeconds: Number.isFinite(overlapSeconds) ? overlapSeconds : 86_400 }, RotatedKeySchema);
+    const result = await api.send(
+      "POST",
+      `/projects/${seg(project)}/keys/${seg(c.req.param("id"))}/rotate`,
+      { overlapSeconds: Number.isFinite(overlapSeconds) ? overlapSeconds : 86_400 },
+      RotatedKeySchema,
+    );
     if (!result.ok) {
       if (result.status === 400 || result.status === 409) return keysPage(c, { formError: problemText(result.problem), status: 400 });
       return apiFailure(c, result);
@@ -508,7 +604,10 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
 
   ui.all("*", async (c) => {
     const session = await readSession(c.req.raw, c.env);
-    return c.html(<ErrorPage title="Not found" detail={`There is no console page at ${new URL(c.req.url).pathname}.`} session={session} />, 404);
+    return c.html(
+      <ErrorPage title="Not found" detail={`There is no console page at ${new URL(c.req.url).pathname}.`} session={session} />,
+      404,
+    );
   });
 
   // ---- helpers that need the admin client ---------------------------------------------------
@@ -527,7 +626,15 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       else if (result.status !== 404) return apiFailure(c, result);
     }
     if (records.size === 0) {
-      return c.html(<ErrorPage title="No such flag" detail={`There is no flag "${flag}" in any environment of ${project}.`} session={c.get("session")} project={project} />, 404);
+      return c.html(
+        <ErrorPage
+          title="No such flag"
+          detail={`There is no flag "${flag}" in any environment of ${project}.`}
+          session={c.get("session")}
+          project={project}
+        />,
+        404,
+      );
     }
     const environment = pickEnvironment(environments, requested);
     const facts = (await loadFacts(api, project)).get(flag);
@@ -562,13 +669,14 @@ function placeProblems(editor: EditorState, problem: ApiProblem): void {
     else editor.formError = editor.formError ? `${editor.formError}; ${text}` : text;
   }
   if (errors.length === 0) editor.formError = problem.detail;
-  if (editor.targetingErrors.length === 0 && editor.defaultVariantErrors.length === 0 && !editor.formError) editor.formError = problem.detail;
+  if (editor.targetingErrors.length === 0 && editor.defaultVariantErrors.length === 0 && !editor.formError)
+    editor.formError = problem.detail;
 }
 
 /** Where to go back to after a toggle: a console page of this project, else its flags list. */
 function safeReturn(project: string, requested: string | undefined, environment: string): string {
   const prefix = `${projectPath(project)}/`;
-  if (requested && requested.startsWith(prefix) && !/[\\\s]/.test(requested) && !requested.includes("//")) {
+  if (requested?.startsWith(prefix) && !/[\\\s]/.test(requested) && !requested.includes("//")) {
     const url = new URL(requested, "http://x");
     url.searchParams.delete("done");
     url.searchParams.delete("state");
@@ -579,7 +687,7 @@ function safeReturn(project: string, requested: string | undefined, environment:
 }
 
 function safeNext(requested: string | undefined): string | undefined {
-  if (requested && requested.startsWith(`${BASE}/p/`) && !/[\\\s]/.test(requested) && !requested.includes("//")) return requested;
+  if (requested?.startsWith(`${BASE}/p/`) && !/[\\\s]/.test(requested) && !requested.includes("//")) return requested;
   return undefined;
 }
 

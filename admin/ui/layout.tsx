@@ -59,7 +59,9 @@ export function Page({ title, session, project, section, notice, children }: Pag
           <script src={`${BASE}/assets/${hashedAssetName("console.js")}`} defer></script>
         </head>
         <body>
-          <a class="skip" href="#main">Skip to content</a>
+          <a class="skip" href="#main">
+            Skip to content
+          </a>
           <header class="top">
             <div class="top-inner">
               <a class="brand" href={project ? projectPath(project, "flags") : BASE}>
@@ -70,7 +72,9 @@ export function Page({ title, session, project, section, notice, children }: Pag
                   <ul>
                     {NAV.map((item) => (
                       <li>
-                        <a href={projectPath(project, item.path)} aria-current={item.id === section ? "page" : undefined}>{item.label}</a>
+                        <a href={projectPath(project, item.path)} aria-current={item.id === section ? "page" : undefined}>
+                          {item.label}
+                        </a>
                       </li>
                     ))}
                   </ul>
@@ -80,16 +84,32 @@ export function Page({ title, session, project, section, notice, children }: Pag
                 <div class="top-tools">
                   {session.project === null ? (
                     <form method="get" action={`${BASE}/open`} role="search" aria-label="Open a project">
-                      <label class="visually-hidden" for="project-switch">Project</label>
-                      <input id="project-switch" type="text" name="project" value={project ?? session.home} size={12} autocomplete="off" spellcheck={false} />
-                      <button type="submit" class="small">Open project</button>
+                      <label class="visually-hidden" for="project-switch">
+                        Project
+                      </label>
+                      <input
+                        id="project-switch"
+                        type="text"
+                        name="project"
+                        value={project ?? session.home}
+                        size={12}
+                        autocomplete="off"
+                        spellcheck={false}
+                      />
+                      <button type="submit" class="small">
+                        Open project
+                      </button>
                     </form>
                   ) : (
-                    <span class="who">Project <strong>{session.project}</strong></span>
+                    <span class="who">
+                      Project <strong>{session.project}</strong>
+                    </span>
                   )}
                   <span class="who">{session.keyId ? `key ${session.keyId}` : "bootstrap token"}</span>
                   <form method="post" action={`${BASE}/sign-out`}>
-                    <button type="submit" class="small">Sign out</button>
+                    <button type="submit" class="small">
+                      Sign out
+                    </button>
                   </form>
                 </div>
               )}
@@ -97,7 +117,9 @@ export function Page({ title, session, project, section, notice, children }: Pag
           </header>
           <main id="main" tabindex={-1}>
             {notice && (
-              <div class={`notice ${notice.kind}`} role={notice.kind === "ok" ? "status" : "alert"}>{notice.text}</div>
+              <div class={`notice ${notice.kind}`} role={notice.kind === "ok" ? "status" : "alert"}>
+                {notice.text}
+              </div>
             )}
             {children}
           </main>
@@ -116,7 +138,11 @@ export function When({ at }: { at: string }) {
   else if (ms < 3_600_000) text = `${Math.round(ms / 60_000)} min ago`;
   else if (ms < 86_400_000) text = `${Math.round(ms / 3_600_000)} h ago`;
   else text = at.slice(0, 10);
-  return <time datetime={at} title={at}>{text}</time>;
+  return (
+    <time datetime={at} title={at}>
+      {text}
+    </time>
+  );
 }
 
 /** A state pill; a link (to the confirmation) when `href` is given. */

@@ -14,10 +14,12 @@ export const PAGE_SIZE = 50;
  * `metadata.owner` and `metadata.tags` (comma-separated) of the flagd definition.
  */
 export const ProjectFlagsSchema = z.object({
-  flags: z.array(z.object({
-    key: z.string(),
-    info: z.object({ description: z.string().optional(), owner: z.string().optional(), tags: z.array(z.string()).optional() }).partial(),
-  })),
+  flags: z.array(
+    z.object({
+      key: z.string(),
+      info: z.object({ description: z.string().optional(), owner: z.string().optional(), tags: z.array(z.string()).optional() }).partial(),
+    }),
+  ),
 });
 export type FlagFacts = { description: string; owner: string; tags: string[] };
 
@@ -50,12 +52,20 @@ export function factsFromMetadata(flag: FlagView | undefined): FlagFacts {
   return {
     description: text(meta["description"]),
     owner: text(meta["owner"]),
-    tags: text(meta["tags"]).split(",").map((tag) => tag.trim()).filter(Boolean),
+    tags: text(meta["tags"])
+      .split(",")
+      .map((tag) => tag.trim())
+      .filter(Boolean),
   };
 }
 
 /** Joins each environment's flag list into one row per flag key, sorted by key. */
-export function buildRows(environments: string[], lists: Map<string, FlagView[]>, facts: Map<string, Partial<FlagFacts>>, preferred: string): FlagRow[] {
+export function buildRows(
+  environments: string[],
+  lists: Map<string, FlagView[]>,
+  facts: Map<string, Partial<FlagFacts>>,
+  preferred: string,
+): FlagRow[] {
   const rows = new Map<string, FlagRow>();
   for (const env of environments) {
     for (const flag of lists.get(env) ?? []) {
@@ -134,7 +144,7 @@ export function pageOf<T>(items: T[], page: number): { items: T[]; page: number;
 /** The environment a screen opens on: the requested one, else `production`, else the first. */
 export function pickEnvironment(environments: string[], requested: string | undefined): string {
   if (requested && environments.includes(requested)) return requested;
-  return environments.includes("production") ? "production" : environments[0] ?? "";
+  return environments.includes("production") ? "production" : (environments[0] ?? "");
 }
 
 /** A short, readable rendering of a variant value. */

@@ -16,7 +16,13 @@ import type { ChangeMeta, DraftInfo, DraftRow } from "../store-types";
  * Stages a draft configuration of an environment. The edge evaluates it beside live for
  * `sampleRate` of evaluations (answers still come from live) and reports which units would flip.
  */
-export async function putDraft(w: UnitOfWork, environment: string, input: unknown, sampleRate: number, meta: ChangeMeta): Promise<Result<DraftInfo>> {
+export async function putDraft(
+  w: UnitOfWork,
+  environment: string,
+  input: unknown,
+  sampleRate: number,
+  meta: ChangeMeta,
+): Promise<Result<DraftInfo>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   const validated = validateFlagSet(input);
@@ -28,7 +34,13 @@ export async function putDraft(w: UnitOfWork, environment: string, input: unknow
       `INSERT INTO drafts (environment, id, flagset, sample_rate, base_version, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (environment) DO UPDATE SET id = excluded.id, flagset = excluded.flagset, sample_rate = excluded.sample_rate,
          base_version = excluded.base_version, created_at = excluded.created_at, created_by = excluded.created_by`,
-      environment, id, JSON.stringify(validated.flagSet), sampleRate, env.value.version, now, meta.actor,
+      environment,
+      id,
+      JSON.stringify(validated.flagSet),
+      sampleRate,
+      env.value.version,
+      now,
+      meta.actor,
     );
     w.commit(environment, meta, () => ({ action: "draft.staged", target: "draft", before: null, after: { id, sampleRate } }), now);
   });
@@ -45,8 +57,14 @@ export async function getDraft(w: UnitOfWork, environment: string): Promise<Resu
 }
 
 /** Publishes the draft as the environment's flag set, in one call (audited with `meta.reason`); the draft is then gone. */
-export async function publishDraft(w: UnitOfWork, environment: string, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> {
-  const draft = w.sql.exec<{ id: string; flagset: string }>("SELECT id, flagset FROM drafts WHERE environment = ?", environment).toArray()[0];
+export async function publishDraft(
+  w: UnitOfWork,
+  environment: string,
+  meta: ChangeMeta & { ifMatch: number | null },
+): Promise<Result<{ version: number }>> {
+  const draft = w.sql
+    .exec<{ id: string; flagset: string }>("SELECT id, flagset FROM drafts WHERE environment = ?", environment)
+    .toArray()[0];
   if (!draft) return fail({ kind: "not_found", detail: `environment "${environment}" has no draft to publish` });
   const result = await replaceFlagSet(w, environment, JSON.parse(draft.flagset), meta);
   if (!result.ok) return result;

@@ -7,7 +7,7 @@ import { servedWeights } from "../../engine/served-split";
 import { fail, ok, type Result } from "../../contracts/result";
 import { TelemetryBatchSchema } from "../../contracts/telemetry";
 import * as webhooks from "../webhooks";
-import { type RampRow } from "../ramps";
+import type { RampRow } from "../ramps";
 import { sampleRatioTest } from "../stats";
 import { applyTelemetry, unitCounts } from "../telemetry";
 import { iso, parseDefinition, noFlag } from "../store-records";
@@ -21,7 +21,13 @@ import type { ChangeMeta, ExperimentInfo, ExperimentRow } from "../store-types";
  * split), so the sample-ratio test compares the traffic with what the flag really does; a flag
  * whose targeting is not one split needs them given (422).
  */
-export async function startExperiment(w: UnitOfWork, environment: string, key: string, requested: Record<string, number> | null, meta: ChangeMeta): Promise<Result<ExperimentInfo>> {
+export async function startExperiment(
+  w: UnitOfWork,
+  environment: string,
+  key: string,
+  requested: Record<string, number> | null,
+  meta: ChangeMeta,
+): Promise<Result<ExperimentInfo>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   const flag = w.flagRow(environment, key);
@@ -34,14 +40,29 @@ export async function startExperiment(w: UnitOfWork, environment: string, key: s
   }
   const variants = Object.keys(definition.variants);
   const unknown = Object.keys(weights).filter((v) => !variants.includes(v));
-  if (unknown.length > 0) return fail({ kind: "invalid", detail: `flag "${key}" has no variant ${unknown.join(", ")}`, problems: unknown.map((v) => ({ path: `weights.${v}`, message: "not a variant of the flag" })) });
-  if (w.sql.exec("SELECT 1 FROM experiments WHERE environment = ? AND flag = ? AND status = 'running'", environment, key).toArray().length > 0) {
+  if (unknown.length > 0)
+    return fail({
+      kind: "invalid",
+      detail: `flag "${key}" has no variant ${unknown.join(", ")}`,
+      problems: unknown.map((v) => ({ path: `weights.${v}`, message: "not a variant of the flag" })),
+    });
+  if (
+    w.sql.exec("SELECT 1 FROM experiments WHERE environment = ? AND flag = ? AND status = 'running'", environment, key).toArray().length > 0
+  ) {
     return fail({ kind: "conflict", detail: `flag "${key}" already has a running experiment in "${environment}"` });
   }
   const id = webhooks.newId("exp");
   const now = Date.now();
   w.transaction(() => {
-    w.sql.exec("INSERT INTO experiments (id, environment, flag, weights, status, created_at, created_by) VALUES (?, ?, ?, ?, 'running', ?, ?)", id, environment, key, JSON.stringify(weights), now, meta.actor);
+    w.sql.exec(
+      "INSERT INTO experiments (id, environment, flag, weights, status, created_at, created_by) VALUES (?, ?, ?, ?, 'running', ?, ?)",
+      id,
+      environment,
+      key,
+      JSON.stringify(weights),
+      now,
+      meta.actor,
+    );
     w.commit(environment, meta, () => ({ action: "experiment.started", target: `flag:${key}`, before: null, after: { id, weights } }), now);
   });
   await w.scheduleDrain();
@@ -56,19 +77,33 @@ export async function stopExperiment(w: UnitOfWork, id: string, meta: ChangeMeta
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("UPDATE experiments SET status = 'stopped', stopped_at = ? WHERE id = ?", now, id);
-    w.commit(experiment.environment, meta, () => ({ action: "experiment.stopped", target: `flag:${experiment.flag}`, before: { status: "running" }, after: { status: "stopped" } }), now);
+    w.commit(
+      experiment.environment,
+      meta,
+      () => ({
+        action: "experiment.stopped",
+        target: `flag:${experiment.flag}`,
+        before: { status: "running" },
+        after: { status: "stopped" },
+      }),
+      now,
+    );
   });
   await w.scheduleDrain();
   return ok(experimentInfo(w, id)!);
 }
 
 /** Experiments, newest first; only those of one environment and/or flag when given. */
-export async function listExperiments(w: UnitOfWork, filter: { environment?: string | undefined; flag?: string | undefined } = {}): Promise<Result<ExperimentInfo[]>> {
+export async function listExperiments(
+  w: UnitOfWork,
+  filter: { environment?: string | undefined; flag?: string | undefined } = {},
+): Promise<Result<ExperimentInfo[]>> {
   if (w.project() === null) return fail(w.noProject());
   const rows = w.sql
     .exec<{ id: string }>(
       "SELECT id FROM experiments WHERE (?1 IS NULL OR environment = ?1) AND (?2 IS NULL OR flag = ?2) ORDER BY created_at DESC",
-      filter.environment ?? null, filter.flag ?? null,
+      filter.environment ?? null,
+      filter.flag ?? null,
     )
     .toArray();
   return ok(rows.map((row) => experimentInfo(w, row.id)!));
@@ -97,12 +132,28 @@ async function checkSrm(w: UnitOfWork, subject: string): Promise<void> {
   const meta = { actor: "system:srm", reason: null };
   if (subject.startsWith("exp:")) {
     const experiment = experimentInfo(w, subject.slice(4));
-    if (!experiment || experiment.status !== "running" || experiment.srmFlaggedAt !== null || !experiment.srm.mismatch) return;
+    if (experiment?.status !== "running" || experiment.srmFlaggedAt !== null || !experiment.srm.mismatch) return;
     const now = Date.now();
     w.transaction(() => {
       w.sql.exec("UPDATE experiments SET srm_flagged_at = ? WHERE id = ?", now, experiment.id);
-      w.audit("srm.detected", meta, { target: `flag:${experiment.flag}`, environment: experiment.environment, after: { experiment: experiment.id, pValue: experiment.srm.pValue, observed: experiment.srm.observed }, reason: `sample ratio mismatch, p = ${experiment.srm.pValue.toExponential(2)}` }, now);
-      w.queueEvent("srm.detected", experiment.environment, meta, { experiment: experiment.id, flag: experiment.flag, srm: experiment.srm }, now);
+      w.audit(
+        "srm.detected",
+        meta,
+        {
+          target: `flag:${experiment.flag}`,
+          environment: experiment.environment,
+          after: { experiment: experiment.id, pValue: experiment.srm.pValue, observed: experiment.srm.observed },
+          reason: `sample ratio mismatch, p = ${experiment.srm.pValue.toExponential(2)}`,
+        },
+        now,
+      );
+      w.queueEvent(
+        "srm.detected",
+        experiment.environment,
+        meta,
+        { experiment: experiment.id, flag: experiment.flag, srm: experiment.srm },
+        now,
+      );
     });
     await w.scheduleDrain();
     return;
@@ -111,7 +162,7 @@ async function checkSrm(w: UnitOfWork, subject: string): Promise<void> {
   if (!match) return;
   const row = w.sql.exec<RampRow>("SELECT * FROM ramps WHERE id = ?", match[1]!).toArray()[0];
   const step = Number(match[2]);
-  if (!row || row.status !== "running" || row.current_step !== step) return;
+  if (row?.status !== "running" || row.current_step !== step) return;
   const srm = rampSrm(w, row, step);
   if (!srm.mismatch) return;
   const reason = `sample ratio mismatch at step ${step + 1} (p = ${srm.pValue.toExponential(2)}); the split is not what the ramp configured`;

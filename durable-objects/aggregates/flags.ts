@@ -9,14 +9,27 @@ import { fail, ok, type Result } from "../../contracts/result";
 import { canonical } from "../../contracts/flagset-diff";
 import { segmentEvaluators } from "../segments";
 import { toRampInfo } from "../ramps";
-import { iso, parseDefinition, toFlagRecord, noFlag, checkIfMatch, rejected, describeProblems, diffEnvironments, flagSetChanges } from "../store-records";
+import {
+  iso,
+  parseDefinition,
+  toFlagRecord,
+  noFlag,
+  checkIfMatch,
+  rejected,
+  describeProblems,
+  diffEnvironments,
+  flagSetChanges,
+} from "../store-records";
 import type { AuditAction } from "../../contracts/audit-actions";
 import { rampRow } from "./ramps";
 import type { UnitOfWork } from "../unit-of-work";
 import type { FlagRecord, FlagWritten, ChangeMeta, EnvironmentDiff, EnvironmentRow, FlagRow } from "../store-types";
 
 /** The environment's flags as a flagd flag set, with the version it was read at. */
-export async function getFlagSet(w: UnitOfWork, environment: string): Promise<Result<{ flagSet: FlagSet; version: number; updatedAt: string }>> {
+export async function getFlagSet(
+  w: UnitOfWork,
+  environment: string,
+): Promise<Result<{ flagSet: FlagSet; version: number; updatedAt: string }>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   return ok({ flagSet: w.flagSet(env.value), version: env.value.version, updatedAt: iso(env.value.updated_at) });
@@ -29,7 +42,12 @@ export async function getFlagSet(w: UnitOfWork, environment: string): Promise<Re
  * `flag.deleted`), besides one `flagset.replaced`; a set equal to the stored one changes
  * nothing and answers `changed: false`.
  */
-export async function replaceFlagSet(w: UnitOfWork, environment: string, input: unknown, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number; changed: boolean }>> {
+export async function replaceFlagSet(
+  w: UnitOfWork,
+  environment: string,
+  input: unknown,
+  meta: ChangeMeta & { ifMatch: number | null },
+): Promise<Result<{ version: number; changed: boolean }>> {
   const validated = validateFlagSet(input);
   if (!validated.ok) {
     return fail(rejected(validated.problems));
@@ -50,40 +68,65 @@ export async function replaceFlagSet(w: UnitOfWork, environment: string, input: 
   for (const [name, rule] of Object.entries(flagSet.$evaluators ?? {})) {
     if (!(name in segments)) ownEvaluators[name] = rule;
     else if (JSON.stringify(rule) !== JSON.stringify(segments[name])) {
-      return fail({ kind: "conflict", detail: `$evaluators.${name} is a project segment; change it through /admin/v1/projects/{project}/segments/${name}` });
+      return fail({
+        kind: "conflict",
+        detail: `$evaluators.${name} is a project segment; change it through /admin/v1/projects/{project}/segments/${name}`,
+      });
     }
   }
   const before = w.flagSet(env.value);
   const flagChanges = flagSetChanges(before.flags, flagSet.flags);
   const restChanged =
-    canonical(JSON.parse(env.value.evaluators)) !== canonical(ownEvaluators) || canonical(JSON.parse(env.value.metadata)) !== canonical(flagSet.metadata ?? {});
+    canonical(JSON.parse(env.value.evaluators)) !== canonical(ownEvaluators) ||
+    canonical(JSON.parse(env.value.metadata)) !== canonical(flagSet.metadata ?? {});
   if (flagChanges.length === 0 && !restChanged) return ok({ version: env.value.version, changed: false });
   const version = w.transaction(() => {
     const now = Date.now();
-    const v = w.commit(environment, meta, (version) => {
-      for (const change of flagChanges) {
-        const definition = flagSet.flags[change.key];
-        if (definition === undefined) {
-          w.sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, change.key);
-        } else {
-          w.sql.exec(
-            `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+    const v = w.commit(
+      environment,
+      meta,
+      (version) => {
+        for (const change of flagChanges) {
+          const definition = flagSet.flags[change.key];
+          if (definition === undefined) {
+            w.sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, change.key);
+          } else {
+            w.sql.exec(
+              `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
                updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-            environment, change.key, JSON.stringify(definition), version, now, meta.actor,
-          );
+              environment,
+              change.key,
+              JSON.stringify(definition),
+              version,
+              now,
+              meta.actor,
+            );
+          }
         }
-      }
-      w.sql.exec(
-        "UPDATE environments SET evaluators = ?, metadata = ? WHERE name = ?",
-        JSON.stringify(ownEvaluators), JSON.stringify(flagSet.metadata ?? {}), environment,
-      );
-      const summary = { added: flagChanges.filter((c) => c.action === "flag.created").map((c) => c.key), removed: flagChanges.filter((c) => c.action === "flag.deleted").map((c) => c.key), changed: flagChanges.filter((c) => c.action !== "flag.created" && c.action !== "flag.deleted").map((c) => c.key) };
-      return [
-        ...flagChanges.map((c) => ({ action: c.action, target: `flag:${c.key}`, before: c.before, after: c.after })),
-        { action: "flagset.replaced", target: "flagset", before: restChanged ? { $evaluators: JSON.parse(env.value.evaluators), metadata: JSON.parse(env.value.metadata) } : null, after: { ...summary, ...(restChanged ? { $evaluators: ownEvaluators, metadata: flagSet.metadata ?? {} } : {}) } },
-      ];
-    }, now);
+        w.sql.exec(
+          "UPDATE environments SET evaluators = ?, metadata = ? WHERE name = ?",
+          JSON.stringify(ownEvaluators),
+          JSON.stringify(flagSet.metadata ?? {}),
+          environment,
+        );
+        const summary = {
+          added: flagChanges.filter((c) => c.action === "flag.created").map((c) => c.key),
+          removed: flagChanges.filter((c) => c.action === "flag.deleted").map((c) => c.key),
+          changed: flagChanges.filter((c) => c.action !== "flag.created" && c.action !== "flag.deleted").map((c) => c.key),
+        };
+        return [
+          ...flagChanges.map((c) => ({ action: c.action, target: `flag:${c.key}`, before: c.before, after: c.after })),
+          {
+            action: "flagset.replaced",
+            target: "flagset",
+            before: restChanged ? { $evaluators: JSON.parse(env.value.evaluators), metadata: JSON.parse(env.value.metadata) } : null,
+            after: { ...summary, ...(restChanged ? { $evaluators: ownEvaluators, metadata: flagSet.metadata ?? {} } : {}) },
+          },
+        ];
+      },
+      now,
+    );
     for (const change of flagChanges) if (change.action === "flag.deleted") endFlagDependents(w, environment, change.key, meta, now);
     return v;
   });
@@ -95,10 +138,7 @@ export async function replaceFlagSet(w: UnitOfWork, environment: string, input: 
 export async function listFlags(w: UnitOfWork, environment: string): Promise<Result<{ version: number; flags: FlagRecord[] }>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
-  const flags = w.sql
-    .exec<FlagRow>("SELECT * FROM flags WHERE environment = ? ORDER BY key", environment)
-    .toArray()
-    .map(toFlagRecord);
+  const flags = w.sql.exec<FlagRow>("SELECT * FROM flags WHERE environment = ? ORDER BY key", environment).toArray().map(toFlagRecord);
   return ok({ version: env.value.version, flags });
 }
 
@@ -112,7 +152,13 @@ export async function getFlag(w: UnitOfWork, environment: string, key: string): 
 }
 
 /** Creates a flag; 409 if the key is taken in that environment. */
-export async function createFlag(w: UnitOfWork, environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta): Promise<Result<FlagWritten>> {
+export async function createFlag(
+  w: UnitOfWork,
+  environment: string,
+  key: string,
+  definition: FlagDefinition,
+  meta: ChangeMeta,
+): Promise<Result<FlagWritten>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   if (w.flagRow(environment, key)) {
@@ -125,7 +171,13 @@ export async function createFlag(w: UnitOfWork, environment: string, key: string
  * Replaces a flag's definition. `ifMatch` is the flag version the caller read (412 if stale).
  * A definition equal to the stored one changes nothing and answers `changed: false`.
  */
-export async function updateFlag(w: UnitOfWork, environment: string, key: string, definition: FlagDefinition, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagWritten>> {
+export async function updateFlag(
+  w: UnitOfWork,
+  environment: string,
+  key: string,
+  definition: FlagDefinition,
+  meta: ChangeMeta & { ifMatch: number | null },
+): Promise<Result<FlagWritten>> {
   const target = flagToChange(w, environment, key, meta.ifMatch);
   if (!target.ok) return target;
   const { env, row } = target.value;
@@ -137,7 +189,13 @@ export async function updateFlag(w: UnitOfWork, environment: string, key: string
  * reading and writing happen in this one call, so concurrent flips cannot both read the old
  * state. Asking for the state the flag already has changes nothing (`changed: false`).
  */
-export async function setFlagState(w: UnitOfWork, environment: string, key: string, requested: "ENABLED" | "DISABLED" | null, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<FlagWritten>> {
+export async function setFlagState(
+  w: UnitOfWork,
+  environment: string,
+  key: string,
+  requested: "ENABLED" | "DISABLED" | null,
+  meta: ChangeMeta & { ifMatch: number | null },
+): Promise<Result<FlagWritten>> {
   const target = flagToChange(w, environment, key, meta.ifMatch);
   if (!target.ok) return target;
   const { env, row } = target.value;
@@ -148,7 +206,12 @@ export async function setFlagState(w: UnitOfWork, environment: string, key: stri
 }
 
 /** Deletes a flag (412 if `ifMatch` is stale, 409 if another flag still needs it); its ramp and running experiment end with it. */
-export async function deleteFlag(w: UnitOfWork, environment: string, key: string, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<{ version: number }>> {
+export async function deleteFlag(
+  w: UnitOfWork,
+  environment: string,
+  key: string,
+  meta: ChangeMeta & { ifMatch: number | null },
+): Promise<Result<{ version: number }>> {
   const target = flagToChange(w, environment, key, meta.ifMatch);
   if (!target.ok) return target;
   const { env, row } = target.value;
@@ -160,10 +223,15 @@ export async function deleteFlag(w: UnitOfWork, environment: string, key: string
   }
   const version = w.transaction(() => {
     const now = Date.now();
-    const v = w.commit(environment, meta, () => {
-      w.sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, key);
-      return { action: "flag.deleted", target: `flag:${key}`, before: parseDefinition(row.definition), after: null };
-    }, now);
+    const v = w.commit(
+      environment,
+      meta,
+      () => {
+        w.sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, key);
+        return { action: "flag.deleted", target: `flag:${key}`, before: parseDefinition(row.definition), after: null };
+      },
+      now,
+    );
     endFlagDependents(w, environment, key, meta, now);
     return v;
   });
@@ -180,16 +248,39 @@ function endFlagDependents(w: UnitOfWork, environment: string, key: string, meta
   const ramp = rampRow(w, environment, key);
   if (ramp) {
     w.sql.exec("DELETE FROM ramps WHERE id = ?", ramp.id);
-    w.audit("ramp.deleted", meta, { target: `flag:${key}`, environment, before: toRampInfo(ramp), reason: `flag "${key}" was deleted` }, now);
+    w.audit(
+      "ramp.deleted",
+      meta,
+      { target: `flag:${key}`, environment, before: toRampInfo(ramp), reason: `flag "${key}" was deleted` },
+      now,
+    );
   }
-  for (const experiment of w.sql.exec<{ id: string }>("SELECT id FROM experiments WHERE environment = ? AND flag = ? AND status = 'running'", environment, key).toArray()) {
+  for (const experiment of w.sql
+    .exec<{ id: string }>("SELECT id FROM experiments WHERE environment = ? AND flag = ? AND status = 'running'", environment, key)
+    .toArray()) {
     w.sql.exec("UPDATE experiments SET status = 'stopped', stopped_at = ? WHERE id = ?", now, experiment.id);
-    w.audit("experiment.stopped", meta, { target: `flag:${key}`, environment, before: { status: "running" }, after: { status: "stopped" }, reason: `flag "${key}" was deleted` }, now);
+    w.audit(
+      "experiment.stopped",
+      meta,
+      {
+        target: `flag:${key}`,
+        environment,
+        before: { status: "running" },
+        after: { status: "stopped" },
+        reason: `flag "${key}" was deleted`,
+      },
+      now,
+    );
   }
 }
 
 /** How two environments' flags differ: per flag, only in one, different (which fields), or the same. */
-export async function compareEnvironments(w: UnitOfWork, from: string, to: string, keys: string[] | null): Promise<Result<EnvironmentDiff>> {
+export async function compareEnvironments(
+  w: UnitOfWork,
+  from: string,
+  to: string,
+  keys: string[] | null,
+): Promise<Result<EnvironmentDiff>> {
   const a = w.environment(from);
   if (!a.ok) return a;
   const b = w.environment(to);
@@ -201,18 +292,34 @@ export async function compareEnvironments(w: UnitOfWork, from: string, to: strin
  * Copies `from`'s configuration of the named flags (all of them when `keys` is null) to `to`,
  * atomically; flags only in `to` are left alone. With `dryRun`, only reports the diff.
  */
-export async function promote(w: UnitOfWork, from: string, to: string, keys: string[] | null, meta: ChangeMeta & { dryRun: boolean; ifMatch: number | null }): Promise<Result<{ diff: EnvironmentDiff; version: number | null }>> {
+export async function promote(
+  w: UnitOfWork,
+  from: string,
+  to: string,
+  keys: string[] | null,
+  meta: ChangeMeta & { dryRun: boolean; ifMatch: number | null },
+): Promise<Result<{ diff: EnvironmentDiff; version: number | null }>> {
   const source = w.environment(from);
   if (!source.ok) return source;
   const target = w.environment(to);
   if (!target.ok) return target;
-  if (from === to) return fail({ kind: "invalid", detail: "promote needs two different environments", problems: [{ path: "to", message: "must differ from 'from'" }] });
+  if (from === to)
+    return fail({
+      kind: "invalid",
+      detail: "promote needs two different environments",
+      problems: [{ path: "to", message: "must differ from 'from'" }],
+    });
   const sourceSet = w.flagSet(source.value);
   const missing = (keys ?? []).filter((key) => !(key in sourceSet.flags));
-  if (missing.length > 0) return fail({ kind: "not_found", detail: `environment "${from}" has no flag ${missing.map((m) => `"${m}"`).join(", ")}` });
+  if (missing.length > 0)
+    return fail({ kind: "not_found", detail: `environment "${from}" has no flag ${missing.map((m) => `"${m}"`).join(", ")}` });
   const diff = diffEnvironments(from, sourceSet, to, w.flagSet(target.value), keys);
   if (meta.ifMatch !== null && meta.ifMatch !== target.value.version) {
-    return fail({ kind: "precondition_failed", detail: `environment "${to}" is at version ${target.value.version}, not ${meta.ifMatch}; preview the promotion again`, currentVersion: target.value.version });
+    return fail({
+      kind: "precondition_failed",
+      detail: `environment "${to}" is at version ${target.value.version}, not ${meta.ifMatch}; preview the promotion again`,
+      currentVersion: target.value.version,
+    });
   }
   const changes = diff.flags.filter((flag) => flag.status !== "same" && flag.status !== `only-in-${to}`);
   if (changes.length === 0) return ok({ diff, version: null });
@@ -225,17 +332,32 @@ export async function promote(w: UnitOfWork, from: string, to: string, keys: str
   const now = Date.now();
   let version = 0;
   w.transaction(() => {
-    version = w.commit(to, meta, (v) => {
-      for (const change of changes) {
-        w.sql.exec(
-          `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+    version = w.commit(
+      to,
+      meta,
+      (v) => {
+        for (const change of changes) {
+          w.sql.exec(
+            `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
              updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-          to, change.key, JSON.stringify(sourceSet.flags[change.key]), v, now, meta.actor,
-        );
-      }
-      return { action: "flags.promoted", target: "flagset", before: Object.fromEntries(changes.map((c) => [c.key, c.to])), after: Object.fromEntries(changes.map((c) => [c.key, c.from])) };
-    }, now);
+            to,
+            change.key,
+            JSON.stringify(sourceSet.flags[change.key]),
+            v,
+            now,
+            meta.actor,
+          );
+        }
+        return {
+          action: "flags.promoted",
+          target: "flagset",
+          before: Object.fromEntries(changes.map((c) => [c.key, c.to])),
+          after: Object.fromEntries(changes.map((c) => [c.key, c.from])),
+        };
+      },
+      now,
+    );
     w.queueEvent("flagset.replaced", to, meta, { promotedFrom: from, version, flags: changes.map((c) => c.key) }, now);
   });
   await w.scheduleDrain();
@@ -243,7 +365,12 @@ export async function promote(w: UnitOfWork, from: string, to: string, keys: str
 }
 
 /** The environment and flag a change is about, if both exist and the flag is still at `ifMatch`. */
-function flagToChange(w: UnitOfWork, environment: string, key: string, ifMatch: number | null): Result<{ env: EnvironmentRow; row: FlagRow }> {
+function flagToChange(
+  w: UnitOfWork,
+  environment: string,
+  key: string,
+  ifMatch: number | null,
+): Result<{ env: EnvironmentRow; row: FlagRow }> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   const row = w.flagRow(environment, key);
@@ -257,14 +384,24 @@ function flagToChange(w: UnitOfWork, environment: string, key: string, ifMatch: 
  * Validates the environment's flag set with this flag in it, then commits the flag — unless
  * the result equals what is stored: then nothing is bumped, audited or announced.
  */
-export async function writeFlag(w: UnitOfWork, env: EnvironmentRow, key: string, definition: FlagDefinition, meta: ChangeMeta, action: AuditAction, before: FlagRow | null): Promise<Result<FlagWritten>> {
+export async function writeFlag(
+  w: UnitOfWork,
+  env: EnvironmentRow,
+  key: string,
+  definition: FlagDefinition,
+  meta: ChangeMeta,
+  action: AuditAction,
+  before: FlagRow | null,
+): Promise<Result<FlagWritten>> {
   const candidate = w.flagSet(env);
   candidate.flags[key] = definition;
   const validated = validateFlagSet(candidate, { before: w.flagSet(env) });
   if (!validated.ok) {
     const problems = validated.problems.map((problem) => ({
       ...problem,
-      path: problem.path.startsWith(`flags.${key}`) ? problem.path.slice(`flags.${key}`.length).replace(/^\./, "") || "(flag)" : problem.path,
+      path: problem.path.startsWith(`flags.${key}`)
+        ? problem.path.slice(`flags.${key}`.length).replace(/^\./, "") || "(flag)"
+        : problem.path,
     }));
     return fail(rejected(problems));
   }
@@ -277,7 +414,12 @@ export async function writeFlag(w: UnitOfWork, env: EnvironmentRow, key: string,
       `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
          updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-      env.name, key, JSON.stringify(stored), version, now, meta.actor,
+      env.name,
+      key,
+      JSON.stringify(stored),
+      version,
+      now,
+      meta.actor,
     );
     return { action, target: `flag:${key}`, before: before ? parseDefinition(before.definition) : null, after: stored };
   });

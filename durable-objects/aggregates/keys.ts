@@ -12,7 +12,13 @@ import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta, ApiKeyInfo, CreatedKey, KeyRow } from "../store-types";
 
 /** Creates an API key. `environment` is required for `client`/`server` keys, null for `admin`. */
-export async function createKey(w: UnitOfWork, scope: KeyScope, environment: string | null, name: string, meta: ChangeMeta): Promise<Result<CreatedKey>> {
+export async function createKey(
+  w: UnitOfWork,
+  scope: KeyScope,
+  environment: string | null,
+  name: string,
+  meta: ChangeMeta,
+): Promise<Result<CreatedKey>> {
   const project = w.project();
   if (project === null) return fail(w.noProject());
   if (environment !== null) {
@@ -27,9 +33,10 @@ export async function createKey(w: UnitOfWork, scope: KeyScope, environment: str
 /** The project's API keys (all, or one environment's); never their secrets. */
 export async function listKeys(w: UnitOfWork, environment: string | null): Promise<Result<ApiKeyInfo[]>> {
   if (w.project() === null) return fail(w.noProject());
-  const rows = environment === null
-    ? w.sql.exec<KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id").toArray()
-    : w.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE environment = ? ORDER BY created_at, id", environment).toArray();
+  const rows =
+    environment === null
+      ? w.sql.exec<KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id").toArray()
+      : w.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE environment = ? ORDER BY created_at, id", environment).toArray();
   return ok(rows.map(toKeyInfo));
 }
 
@@ -41,7 +48,12 @@ export async function revokeKey(w: UnitOfWork, id: string, meta: ChangeMeta): Pr
     const now = Date.now();
     w.transaction(() => {
       w.sql.exec("UPDATE api_keys SET revoked_at = ? WHERE id = ?", now, id);
-      w.audit("key.revoked", meta, { target: `key:${id}`, environment: row.environment, before: { revoked: false }, after: { revoked: true } }, now);
+      w.audit(
+        "key.revoked",
+        meta,
+        { target: `key:${id}`, environment: row.environment, before: { revoked: false }, after: { revoked: true } },
+        now,
+      );
       w.enqueue("key-index", row.hash, now);
       w.queueEvent("key.revoked", row.environment, meta, { key: toKeyInfo({ ...row, revoked_at: now }) }, now);
     });
@@ -59,37 +71,73 @@ export async function authenticate(w: UnitOfWork, keyHash: string): Promise<KeyI
   if (row.last_used_at === null || now - row.last_used_at > LAST_USED_RESOLUTION_MS) {
     w.sql.exec("UPDATE api_keys SET last_used_at = ? WHERE id = ?", now, row.id);
   }
-  return { id: row.id, project, environment: row.environment, scope: row.scope, expiresAt: row.expires_at === null ? null : iso(row.expires_at) };
+  return {
+    id: row.id,
+    project,
+    environment: row.environment,
+    scope: row.scope,
+    expiresAt: row.expires_at === null ? null : iso(row.expires_at),
+  };
 }
 
 /**
  * Rotates a key: a new key with the same scope, environment and name, while the old one keeps
  * working for `overlapSeconds` so clients can switch without an outage.
  */
-export async function rotateKey(w: UnitOfWork, id: string, overlapSeconds: number, meta: ChangeMeta): Promise<Result<{ key: CreatedKey; previous: ApiKeyInfo }>> {
+export async function rotateKey(
+  w: UnitOfWork,
+  id: string,
+  overlapSeconds: number,
+  meta: ChangeMeta,
+): Promise<Result<{ key: CreatedKey; previous: ApiKeyInfo }>> {
   const old = w.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", id).toArray()[0];
   const now = Date.now();
   if (!old) return fail({ kind: "not_found", detail: `there is no key with id "${id}" in this project` });
   if (!isActive(old, now)) return fail({ kind: "conflict", detail: `key "${id}" is revoked or expired; create a new key instead` });
-  if (old.replaced_by !== null) return fail({ kind: "conflict", detail: `key "${id}" was already rotated to "${old.replaced_by}"; rotate that one` });
+  if (old.replaced_by !== null)
+    return fail({ kind: "conflict", detail: `key "${id}" was already rotated to "${old.replaced_by}"; rotate that one` });
   const created = newKey(w, old.scope, old.environment, old.name, meta, now, (newId) => {
     const expiresAt = now + overlapSeconds * 1000;
     w.sql.exec("UPDATE api_keys SET expires_at = ?, replaced_by = ? WHERE id = ?", expiresAt, newId, id);
-    w.audit("key.rotated", meta, { target: `key:${id}`, environment: old.environment, before: { expiresAt: null }, after: { expiresAt: iso(expiresAt), replacedBy: newId } }, now);
+    w.audit(
+      "key.rotated",
+      meta,
+      {
+        target: `key:${id}`,
+        environment: old.environment,
+        before: { expiresAt: null },
+        after: { expiresAt: iso(expiresAt), replacedBy: newId },
+      },
+      now,
+    );
     w.enqueue("key-index", old.hash, now);
   });
   await w.scheduleDrain();
   return ok({ key: created, previous: toKeyInfo(w.sql.exec<KeyRow>("SELECT * FROM api_keys WHERE id = ?", id).one()) });
 }
 
-function newKey(w: UnitOfWork, scope: KeyScope, environment: string | null, name: string, meta: ChangeMeta, now: number, alsoInTransaction?: (id: string) => void): CreatedKey {
+function newKey(
+  w: UnitOfWork,
+  scope: KeyScope,
+  environment: string | null,
+  name: string,
+  meta: ChangeMeta,
+  now: number,
+  alsoInTransaction?: (id: string) => void,
+): CreatedKey {
   const key = `ef_${scope}_${randomBytes(24).toString("base64url")}`;
   const id = `key_${randomBytes(9).toString("base64url")}`;
   const hash = hashKey(key);
   w.transaction(() => {
     w.sql.exec(
       "INSERT INTO api_keys (id, hash, scope, environment, name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      id, hash, scope, environment, name, now, meta.actor,
+      id,
+      hash,
+      scope,
+      environment,
+      name,
+      now,
+      meta.actor,
     );
     w.audit("key.created", meta, { target: `key:${id}`, environment, after: { id, scope, environment, name } }, now);
     w.enqueue("key-index", hash, now);

@@ -15,11 +15,19 @@ import type { ChangeMeta, FlagInfoInput, ProjectFlag, FlagInfoRow, StaleReport, 
  * optionally adjusted per environment, plus the project-level facts (description, owner, tags,
  * lifetime). One transaction; 409 if the key exists anywhere.
  */
-export async function createFlagEverywhere(w: UnitOfWork, key: string, info: FlagInfoInput, base: FlagDefinition, overrides: Record<string, Partial<FlagDefinition>>, meta: ChangeMeta): Promise<Result<ProjectFlag>> {
+export async function createFlagEverywhere(
+  w: UnitOfWork,
+  key: string,
+  info: FlagInfoInput,
+  base: FlagDefinition,
+  overrides: Record<string, Partial<FlagDefinition>>,
+  meta: ChangeMeta,
+): Promise<Result<ProjectFlag>> {
   if (w.project() === null) return fail(w.noProject());
   const envs = w.environmentRows();
   const unknown = Object.keys(overrides).filter((name) => !envs.some((env) => env.name === name));
-  if (unknown.length > 0) return fail({ kind: "not_found", detail: `this project has no environment ${unknown.map((u) => `"${u}"`).join(", ")}` });
+  if (unknown.length > 0)
+    return fail({ kind: "not_found", detail: `this project has no environment ${unknown.map((u) => `"${u}"`).join(", ")}` });
   const taken = envs.filter((env) => w.flagRow(env.name, key)).map((env) => env.name);
   if (taken.length > 0) return fail({ kind: "conflict", detail: `flag "${key}" already exists in ${taken.join(", ")}` });
   const definitions = new Map<string, FlagDefinition>();
@@ -29,7 +37,12 @@ export async function createFlagEverywhere(w: UnitOfWork, key: string, info: Fla
     candidate.flags[key] = definition;
     const validated = validateFlagSet(candidate, { before: w.flagSet(env) });
     if (!validated.ok) {
-      return fail(rejected(validated.problems.map((p) => ({ ...p, path: `${env.name}.${p.path}` })), `in environment "${env.name}": `));
+      return fail(
+        rejected(
+          validated.problems.map((p) => ({ ...p, path: `${env.name}.${p.path}` })),
+          `in environment "${env.name}": `,
+        ),
+      );
     }
     definitions.set(env.name, validated.flagSet.flags[key]!);
   }
@@ -38,13 +51,23 @@ export async function createFlagEverywhere(w: UnitOfWork, key: string, info: Fla
     writeFlagInfo(w, key, info, meta.actor, now);
     for (const env of envs) {
       const definition = definitions.get(env.name)!;
-      w.commit(env.name, meta, (version) => {
-        w.sql.exec(
-          "INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
-          env.name, key, JSON.stringify(definition), version, now, meta.actor,
-        );
-        return { action: "flag.created", target: `flag:${key}`, before: null, after: definition };
-      }, now);
+      w.commit(
+        env.name,
+        meta,
+        (version) => {
+          w.sql.exec(
+            "INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
+            env.name,
+            key,
+            JSON.stringify(definition),
+            version,
+            now,
+            meta.actor,
+          );
+          return { action: "flag.created", target: `flag:${key}`, before: null, after: definition };
+        },
+        now,
+      );
     }
   });
   await w.scheduleDrain();
@@ -70,7 +93,12 @@ export async function getProjectFlag(w: UnitOfWork, key: string): Promise<Result
 }
 
 /** Updates a flag's project-level facts (description, owner, tags, lifetime). */
-export async function updateFlagInfo(w: UnitOfWork, key: string, patch: Partial<FlagInfoInput>, meta: ChangeMeta): Promise<Result<ProjectFlag>> {
+export async function updateFlagInfo(
+  w: UnitOfWork,
+  key: string,
+  patch: Partial<FlagInfoInput>,
+  meta: ChangeMeta,
+): Promise<Result<ProjectFlag>> {
   const before = projectFlag(w, key);
   if (!before) return fail({ kind: "not_found", detail: `there is no flag "${key}" in any environment of this project` });
   const now = Date.now();
@@ -90,7 +118,11 @@ export async function staleFlags(w: UnitOfWork, days: number): Promise<Result<St
   const report: StaleReport = { days, notEvaluated: [], singleVariant: [], pastRemovalDate: [] };
   for (const row of w.sql.exec<FlagRow>("SELECT environment, key, updated_at FROM flags ORDER BY environment, key")) {
     const usage = w.sql
-      .exec<{ variant: string; evaluations: number; first_at: number; last_at: number }>("SELECT * FROM flag_usage WHERE environment = ? AND flag = ?", row.environment, row.key)
+      .exec<{ variant: string; evaluations: number; first_at: number; last_at: number }>(
+        "SELECT * FROM flag_usage WHERE environment = ? AND flag = ?",
+        row.environment,
+        row.key,
+      )
       .toArray();
     const lastAt = usage.reduce<number | null>((max, u) => (max === null || u.last_at > max ? u.last_at : max), null);
     if ((lastAt === null || lastAt < since) && row.updated_at < since) {
@@ -99,21 +131,35 @@ export async function staleFlags(w: UnitOfWork, days: number): Promise<Result<St
     const recent = usage.filter((u) => u.last_at >= since);
     const firstAt = usage.reduce((min, u) => Math.min(min, u.first_at), Number.POSITIVE_INFINITY);
     if (recent.length === 1 && usage.length >= 1 && firstAt <= since && row.updated_at < since) {
-      report.singleVariant.push({ environment: row.environment, flag: row.key, variant: recent[0]!.variant, evaluations: recent[0]!.evaluations });
+      report.singleVariant.push({
+        environment: row.environment,
+        flag: row.key,
+        variant: recent[0]!.variant,
+        evaluations: recent[0]!.evaluations,
+      });
     }
   }
-  for (const info of w.sql.exec<FlagInfoRow>("SELECT * FROM flag_info WHERE lifetime = 'temporary' AND expected_removal_at IS NOT NULL AND expected_removal_at < ? ORDER BY key", now)) {
+  for (const info of w.sql.exec<FlagInfoRow>(
+    "SELECT * FROM flag_info WHERE lifetime = 'temporary' AND expected_removal_at IS NOT NULL AND expected_removal_at < ? ORDER BY key",
+    now,
+  )) {
     report.pastRemovalDate.push({ flag: info.key, owner: info.owner, expectedRemovalAt: iso(info.expected_removal_at!) });
   }
   return ok(report);
 }
 
 /** Last evaluation time and count per flag in one environment. */
-export async function flagUsage(w: UnitOfWork, environment: string): Promise<Result<Record<string, { evaluations: number; lastEvaluatedAt: string; variants: Record<string, number> }>>> {
+export async function flagUsage(
+  w: UnitOfWork,
+  environment: string,
+): Promise<Result<Record<string, { evaluations: number; lastEvaluatedAt: string; variants: Record<string, number> }>>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   const usage: Record<string, { evaluations: number; lastEvaluatedAt: string; variants: Record<string, number> }> = {};
-  for (const row of w.sql.exec<{ flag: string; variant: string; evaluations: number; last_at: number }>("SELECT * FROM flag_usage WHERE environment = ?", environment)) {
+  for (const row of w.sql.exec<{ flag: string; variant: string; evaluations: number; last_at: number }>(
+    "SELECT * FROM flag_usage WHERE environment = ?",
+    environment,
+  )) {
     const entry = (usage[row.flag] ??= { evaluations: 0, lastEvaluatedAt: iso(row.last_at), variants: {} });
     entry.evaluations += row.evaluations;
     entry.variants[row.variant] = row.evaluations;
@@ -127,8 +173,14 @@ function writeFlagInfo(w: UnitOfWork, key: string, info: FlagInfoInput, actor: s
     `INSERT INTO flag_info (key, description, owner, tags, lifetime, expected_removal_at, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (key) DO UPDATE SET description = excluded.description, owner = excluded.owner, tags = excluded.tags,
        lifetime = excluded.lifetime, expected_removal_at = excluded.expected_removal_at`,
-    key, info.description, info.owner, JSON.stringify(info.tags), info.lifetime,
-    info.expectedRemovalAt === null ? null : Date.parse(info.expectedRemovalAt), now, actor,
+    key,
+    info.description,
+    info.owner,
+    JSON.stringify(info.tags),
+    info.lifetime,
+    info.expectedRemovalAt === null ? null : Date.parse(info.expectedRemovalAt),
+    now,
+    actor,
   );
 }
 

@@ -14,7 +14,12 @@ import type { ProjectInfo, ChangeMeta } from "../store-types";
  * Creates the project or adds environments to it. An environment that still has flags cannot
  * be dropped from the list (409): its flags would be lost.
  */
-export async function putProject(w: UnitOfWork, project: string, environments: string[], meta: ChangeMeta): Promise<Result<ProjectInfo & { created: boolean }>> {
+export async function putProject(
+  w: UnitOfWork,
+  project: string,
+  environments: string[],
+  meta: ChangeMeta,
+): Promise<Result<ProjectInfo & { created: boolean }>> {
   const existing = w.project();
   if (existing !== null && existing !== project) {
     return fail({ kind: "conflict", detail: `this store belongs to project "${existing}"` });
@@ -39,10 +44,7 @@ export async function putProject(w: UnitOfWork, project: string, environments: s
     }
     environments.forEach((name, position) => {
       if (added.includes(name)) {
-        w.sql.exec(
-          "INSERT INTO environments (name, version, updated_at, position) VALUES (?, 1, ?, ?)",
-          name, now, position,
-        );
+        w.sql.exec("INSERT INTO environments (name, version, updated_at, position) VALUES (?, 1, ?, ?)", name, now, position);
         w.enqueue("publish", name, now);
       } else {
         w.sql.exec("UPDATE environments SET position = ? WHERE name = ?", position, name);
@@ -53,7 +55,12 @@ export async function putProject(w: UnitOfWork, project: string, environments: s
       w.enqueue("publish", name, now);
     }
     if (existing === null || added.length > 0 || removed.length > 0) {
-      w.audit(existing === null ? "project.created" : "project.updated", meta, { target: "project", before: existing === null ? null : { environments: current }, after: { environments } }, now);
+      w.audit(
+        existing === null ? "project.created" : "project.updated",
+        meta,
+        { target: "project", before: existing === null ? null : { environments: current }, after: { environments } },
+        now,
+      );
     }
   });
   await w.scheduleDrain();

@@ -9,7 +9,19 @@ import type { FlagDefinition, JsonValue } from "../../engine/types";
 import { fail, ok, type Result } from "../../contracts/result";
 import type { WebhookEventType } from "../../contracts/webhook-events";
 import * as webhooks from "../webhooks";
-import { checkSteps, withoutRampSplit, rampTargeting, stepDueAt, toRampInfo, type RampHistoryEntry, type RampInfo, type RampInput, type RampRow, type RampStatus, type RampStepInput } from "../ramps";
+import {
+  checkSteps,
+  withoutRampSplit,
+  rampTargeting,
+  stepDueAt,
+  toRampInfo,
+  type RampHistoryEntry,
+  type RampInfo,
+  type RampInput,
+  type RampRow,
+  type RampStatus,
+  type RampStepInput,
+} from "../ramps";
 import { sampleRatioTest, type SrmResult } from "../stats";
 import { unitCounts } from "../telemetry";
 import { iso, parseDefinition, noFlag, rejected } from "../store-records";
@@ -21,27 +33,47 @@ import type { ChangeMeta } from "../store-types";
  * Starts a ramp of `variant` over `baseline` on a flag in one environment. The first step is
  * applied at once when it is due now; later steps by the alarm, each exactly once.
  */
-export async function startRamp(w: UnitOfWork, environment: string, key: string, input: RampInput, meta: ChangeMeta): Promise<Result<RampInfo>> {
+export async function startRamp(
+  w: UnitOfWork,
+  environment: string,
+  key: string,
+  input: RampInput,
+  meta: ChangeMeta,
+): Promise<Result<RampInfo>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   const flag = w.flagRow(environment, key);
   if (!flag) return fail(noFlag(environment, key));
   const definition = parseDefinition(flag.definition);
   const problems = checkSteps(input.steps);
-  for (const [field, variant] of [["variant", input.variant], ["baseline", input.baseline]] as const) {
-    if (!(variant in definition.variants)) problems.push({ path: field, message: `"${variant}" is not a variant of flag "${key}" (it has: ${Object.keys(definition.variants).join(", ")})` });
+  for (const [field, variant] of [
+    ["variant", input.variant],
+    ["baseline", input.baseline],
+  ] as const) {
+    if (!(variant in definition.variants))
+      problems.push({
+        path: field,
+        message: `"${variant}" is not a variant of flag "${key}" (it has: ${Object.keys(definition.variants).join(", ")})`,
+      });
   }
-  if (input.variant === input.baseline) problems.push({ path: "baseline", message: "the baseline must differ from the variant being rolled out" });
+  if (input.variant === input.baseline)
+    problems.push({ path: "baseline", message: "the baseline must differ from the variant being rolled out" });
   if (problems.length > 0) return fail({ kind: "invalid", detail: problems.map((p) => `${p.path}: ${p.message}`).join("; "), problems });
   const previous = rampRow(w, environment, key);
   if (previous && (previous.status === "running" || previous.status === "paused")) {
-    return fail({ kind: "conflict", detail: `flag "${key}" already has a ${previous.status} ramp in "${environment}"; complete, roll back or delete it first` });
+    return fail({
+      kind: "conflict",
+      detail: `flag "${key}" already has a ${previous.status} ramp in "${environment}"; complete, roll back or delete it first`,
+    });
   }
   // A finished (completed or rolled-back) ramp is replaced; its split, or one a deleted ramp
   // left behind, is not kept in front of the new one.
-  const base = previous && JSON.stringify(definition.targeting ?? null) === (previous.applied_targeting ?? "null")
-    ? (previous.base_targeting === null ? null : (JSON.parse(previous.base_targeting) as JsonValue))
-    : withoutRampSplit(definition.targeting ?? null, input.variant, input.baseline);
+  const base =
+    previous && JSON.stringify(definition.targeting ?? null) === (previous.applied_targeting ?? "null")
+      ? previous.base_targeting === null
+        ? null
+        : (JSON.parse(previous.base_targeting) as JsonValue)
+      : withoutRampSplit(definition.targeting ?? null, input.variant, input.baseline);
   const decidesAll = answersEveryone(base);
   if (decidesAll !== null) {
     // A conflict with the flag's current state (409), not a malformed request.
@@ -56,16 +88,35 @@ export async function startRamp(w: UnitOfWork, environment: string, key: string,
   w.transaction(() => {
     if (previous) {
       w.sql.exec("DELETE FROM ramps WHERE id = ?", previous.id);
-      w.audit("ramp.deleted", meta, { target: `flag:${key}`, environment, before: toRampInfo(previous), reason: "replaced by a new ramp" }, now);
+      w.audit(
+        "ramp.deleted",
+        meta,
+        { target: `flag:${key}`, environment, before: toRampInfo(previous), reason: "replaced by a new ramp" },
+        now,
+      );
     }
     w.sql.exec(
       `INSERT INTO ramps (id, environment, flag, variant, baseline, steps, base_targeting, current_step, status, next_at, applied_targeting, created_at, created_by, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, -1, 'running', ?, ?, ?, ?, ?)`,
-      id, environment, key, input.variant, input.baseline, JSON.stringify(input.steps),
+      id,
+      environment,
+      key,
+      input.variant,
+      input.baseline,
+      JSON.stringify(input.steps),
       base === null ? null : JSON.stringify(base),
-      stepDueAt(input.steps, 0, start), JSON.stringify(definition.targeting ?? null), now, meta.actor, now,
+      stepDueAt(input.steps, 0, start),
+      JSON.stringify(definition.targeting ?? null),
+      now,
+      meta.actor,
+      now,
     );
-    w.audit("ramp.created", meta, { target: `flag:${key}`, environment, after: { variant: input.variant, baseline: input.baseline, steps: input.steps } }, now);
+    w.audit(
+      "ramp.created",
+      meta,
+      { target: `flag:${key}`, environment, after: { variant: input.variant, baseline: input.baseline, steps: input.steps } },
+      now,
+    );
   });
   await advanceRamps(w);
   await w.scheduleDrain();
@@ -94,14 +145,20 @@ export async function resumeRamp(w: UnitOfWork, environment: string, key: string
   const ramp = rampOrFail(w, environment, key);
   if (!ramp.ok) return ramp;
   const row = ramp.value;
-  if (row.status !== "paused" && row.status !== "rolled-back") return fail({ kind: "conflict", detail: `the ramp is ${row.status}; only a paused or rolled-back ramp resumes` });
+  if (row.status !== "paused" && row.status !== "rolled-back")
+    return fail({ kind: "conflict", detail: `the ramp is ${row.status}; only a paused or rolled-back ramp resumes` });
   const steps = JSON.parse(row.steps) as RampStepInput[];
   if (row.current_step + 1 >= steps.length) return fail({ kind: "conflict", detail: "the ramp has no step left; it is at its last step" });
   const now = Date.now();
   const nextAt = Math.max(now, stepDueAt(steps, row.current_step + 1, now));
   w.transaction(() => {
     w.sql.exec("UPDATE ramps SET status = 'running', pause_reason = NULL, next_at = ?, updated_at = ? WHERE id = ?", nextAt, now, row.id);
-    w.audit("ramp.resumed", meta, { target: `flag:${key}`, environment, before: { status: row.status }, after: { status: "running", nextAt: iso(nextAt) } }, now);
+    w.audit(
+      "ramp.resumed",
+      meta,
+      { target: `flag:${key}`, environment, before: { status: row.status }, after: { status: "running", nextAt: iso(nextAt) } },
+      now,
+    );
     w.queueEvent("ramp.resumed", environment, meta, { flag: key, ramp: row.id }, now);
   });
   await advanceRamps(w);
@@ -110,7 +167,13 @@ export async function resumeRamp(w: UnitOfWork, environment: string, key: string
 }
 
 /** Rolls a ramp back to a named step, or to 0% when `toStep` is null; the ramp stays stopped until resumed. */
-export async function rollbackRamp(w: UnitOfWork, environment: string, key: string, toStep: number | null, meta: ChangeMeta): Promise<Result<RampInfo>> {
+export async function rollbackRamp(
+  w: UnitOfWork,
+  environment: string,
+  key: string,
+  toStep: number | null,
+  meta: ChangeMeta,
+): Promise<Result<RampInfo>> {
   const ramp = rampOrFail(w, environment, key);
   if (!ramp.ok) return ramp;
   const row = ramp.value;
@@ -118,9 +181,21 @@ export async function rollbackRamp(w: UnitOfWork, environment: string, key: stri
   // Already at 0% and stopped: a repeated rollback (a trigger fired again) writes nothing.
   if (toStep === null && row.status === "rolled-back" && row.current_step === -1) return ok(toRampInfo(row));
   if (toStep !== null && (toStep < 0 || toStep >= row.current_step)) {
-    return fail({ kind: "invalid", detail: `roll back to a step before the current one (0 to ${row.current_step - 1}), or omit toStep for 0%`, problems: [{ path: "toStep", message: "out of range" }] });
+    return fail({
+      kind: "invalid",
+      detail: `roll back to a step before the current one (0 to ${row.current_step - 1}), or omit toStep for 0%`,
+      problems: [{ path: "toStep", message: "out of range" }],
+    });
   }
-  const applied = await applyRampStep(w, row, toStep ?? -1, toStep === null ? 0 : steps[toStep]!.percent, meta, "rolled-back", "ramp.rolled-back");
+  const applied = await applyRampStep(
+    w,
+    row,
+    toStep ?? -1,
+    toStep === null ? 0 : steps[toStep]!.percent,
+    meta,
+    "rolled-back",
+    "ramp.rolled-back",
+  );
   if (!applied.ok) return applied;
   return ok(toRampInfo(rampRow(w, environment, key)!));
 }
@@ -131,7 +206,15 @@ export async function completeRamp(w: UnitOfWork, environment: string, key: stri
   if (!ramp.ok) return ramp;
   const steps = JSON.parse(ramp.value.steps) as RampStepInput[];
   const last = steps.length - 1;
-  const applied = await applyRampStep(w, ramp.value, steps[last]!.percent === 100 ? last : steps.length, 100, meta, "completed", "ramp.completed");
+  const applied = await applyRampStep(
+    w,
+    ramp.value,
+    steps[last]!.percent === 100 ? last : steps.length,
+    100,
+    meta,
+    "completed",
+    "ramp.completed",
+  );
   if (!applied.ok) return applied;
   return ok(toRampInfo(rampRow(w, environment, key)!));
 }
@@ -143,18 +226,29 @@ export async function deleteRamp(w: UnitOfWork, environment: string, key: string
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("DELETE FROM ramps WHERE id = ?", ramp.value.id);
-    w.commit(environment, meta, () => ({ action: "ramp.deleted", target: `flag:${key}`, before: toRampInfo(ramp.value), after: null }), now);
+    w.commit(
+      environment,
+      meta,
+      () => ({ action: "ramp.deleted", target: `flag:${key}`, before: toRampInfo(ramp.value), after: null }),
+      now,
+    );
   });
   await w.scheduleDrain();
   return ok({ deleted: ramp.value.id });
 }
 
 /** Unique units and the SRM test of every step a ramp has reached. */
-export async function rampExposures(w: UnitOfWork, environment: string, key: string): Promise<Result<{ ramp: string; steps: { step: number; percent: number; srm: SrmResult }[] }>> {
+export async function rampExposures(
+  w: UnitOfWork,
+  environment: string,
+  key: string,
+): Promise<Result<{ ramp: string; steps: { step: number; percent: number; srm: SrmResult }[] }>> {
   const ramp = rampOrFail(w, environment, key);
   if (!ramp.ok) return ramp;
   const steps = JSON.parse(ramp.value.steps) as RampStepInput[];
-  const reached = [...new Set((JSON.parse(ramp.value.history) as RampHistoryEntry[]).map((h) => h.step).filter((s) => s >= 0 && s < steps.length))].sort((a, b) => a - b);
+  const reached = [
+    ...new Set((JSON.parse(ramp.value.history) as RampHistoryEntry[]).map((h) => h.step).filter((s) => s >= 0 && s < steps.length)),
+  ].sort((a, b) => a - b);
   return ok({
     ramp: ramp.value.id,
     steps: reached.map((step) => ({ step, percent: steps[step]!.percent, srm: rampSrm(w, ramp.value, step) })),
@@ -174,11 +268,29 @@ function rampOrFail(w: UnitOfWork, environment: string, key: string): Result<Ram
 }
 
 /** Stops a ramp in `status` (paused), saying why; audited and announced as `event`. */
-export function setRampStatus(w: UnitOfWork, row: RampRow, status: RampStatus, reason: string, meta: ChangeMeta, event: WebhookEventType & AuditAction): void {
+export function setRampStatus(
+  w: UnitOfWork,
+  row: RampRow,
+  status: RampStatus,
+  reason: string,
+  meta: ChangeMeta,
+  event: WebhookEventType & AuditAction,
+): void {
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("UPDATE ramps SET status = ?, pause_reason = ?, next_at = NULL, updated_at = ? WHERE id = ?", status, reason, now, row.id);
-    w.audit(event, meta, { target: `flag:${row.flag}`, environment: row.environment, before: { status: row.status }, after: { status, reason }, reason: meta.reason ?? reason }, now);
+    w.audit(
+      event,
+      meta,
+      {
+        target: `flag:${row.flag}`,
+        environment: row.environment,
+        before: { status: row.status },
+        after: { status, reason },
+        reason: meta.reason ?? reason,
+      },
+      now,
+    );
     w.queueEvent(event, row.environment, meta, { flag: row.flag, ramp: row.id, status, reason }, now);
   });
 }
@@ -188,7 +300,15 @@ export function setRampStatus(w: UnitOfWork, row: RampRow, status: RampStatus, r
  * version; `status` is the ramp's state afterwards. If the flag's targeting is no longer what
  * the ramp last wrote, someone changed the flag outside the ramp: the ramp pauses instead.
  */
-async function applyRampStep(w: UnitOfWork, row: RampRow, step: number, percent: number, meta: ChangeMeta, status: RampStatus, action: AuditAction): Promise<Result<number>> {
+async function applyRampStep(
+  w: UnitOfWork,
+  row: RampRow,
+  step: number,
+  percent: number,
+  meta: ChangeMeta,
+  status: RampStatus,
+  action: AuditAction,
+): Promise<Result<number>> {
   const env = w.environment(row.environment);
   if (!env.ok) return env;
   const flag = w.flagRow(row.environment, row.flag);
@@ -210,20 +330,41 @@ async function applyRampStep(w: UnitOfWork, row: RampRow, step: number, percent:
   const stored = validated.flagSet.flags[row.flag]!;
   const now = Date.now();
   const version = w.transaction(() => {
-    const v = w.commit(row.environment, meta, (version) => {
-      w.sql.exec(
-        "UPDATE flags SET definition = ?, version = ?, updated_at = ?, updated_by = ? WHERE environment = ? AND key = ?",
-        JSON.stringify(stored), version, now, meta.actor, row.environment, row.flag,
-      );
-      return { action, target: `flag:${row.flag}`, before: { step: row.current_step, targeting: definition.targeting ?? null }, after: { step, percent, targeting: stored.targeting ?? null } };
-    }, now);
+    const v = w.commit(
+      row.environment,
+      meta,
+      (version) => {
+        w.sql.exec(
+          "UPDATE flags SET definition = ?, version = ?, updated_at = ?, updated_by = ? WHERE environment = ? AND key = ?",
+          JSON.stringify(stored),
+          version,
+          now,
+          meta.actor,
+          row.environment,
+          row.flag,
+        );
+        return {
+          action,
+          target: `flag:${row.flag}`,
+          before: { step: row.current_step, targeting: definition.targeting ?? null },
+          after: { step, percent, targeting: stored.targeting ?? null },
+        };
+      },
+      now,
+    );
     const last = step >= steps.length - 1;
     const finalStatus: RampStatus = status === "running" && last ? "completed" : status;
     const nextAt = finalStatus === "running" ? stepDueAt(steps, step + 1, now) : null;
     const history = [...(JSON.parse(row.history) as RampHistoryEntry[]), { step, percent, at: iso(now), version: v, actor: meta.actor }];
     w.sql.exec(
       "UPDATE ramps SET current_step = ?, status = ?, next_at = ?, applied_targeting = ?, history = ?, pause_reason = NULL, updated_at = ? WHERE id = ?",
-      Math.min(step, steps.length - 1), finalStatus, nextAt, JSON.stringify(stored.targeting ?? null), JSON.stringify(history), now, row.id,
+      Math.min(step, steps.length - 1),
+      finalStatus,
+      nextAt,
+      JSON.stringify(stored.targeting ?? null),
+      JSON.stringify(history),
+      now,
+      row.id,
     );
     return v;
   });
@@ -234,7 +375,9 @@ async function applyRampStep(w: UnitOfWork, row: RampRow, step: number, percent:
 /** Applies every ramp step that is due, in order, each exactly once. */
 export async function advanceRamps(w: UnitOfWork): Promise<void> {
   for (let guard = 0; guard < 1000; guard++) {
-    const row = w.sql.exec<RampRow>("SELECT * FROM ramps WHERE status = 'running' AND next_at <= ? ORDER BY next_at LIMIT 1", Date.now()).toArray()[0];
+    const row = w.sql
+      .exec<RampRow>("SELECT * FROM ramps WHERE status = 'running' AND next_at <= ? ORDER BY next_at LIMIT 1", Date.now())
+      .toArray()[0];
     if (!row) return;
     const steps = JSON.parse(row.steps) as RampStepInput[];
     const step = row.current_step + 1;
@@ -242,7 +385,15 @@ export async function advanceRamps(w: UnitOfWork): Promise<void> {
       w.sql.exec("UPDATE ramps SET status = 'completed', next_at = NULL WHERE id = ?", row.id);
       continue;
     }
-    const applied = await applyRampStep(w, row, step, steps[step]!.percent, { actor: "system:ramp", reason: `ramp step ${step + 1} of ${steps.length}: ${steps[step]!.percent}%` }, "running", "ramp.step");
+    const applied = await applyRampStep(
+      w,
+      row,
+      step,
+      steps[step]!.percent,
+      { actor: "system:ramp", reason: `ramp step ${step + 1} of ${steps.length}: ${steps[step]!.percent}%` },
+      "running",
+      "ramp.step",
+    );
     // A step that cannot be applied pauses the ramp (saying why) rather than staying due and
     // re-arming the alarm at once, for ever.
     const after = w.sql.exec<RampRow>("SELECT * FROM ramps WHERE id = ?", row.id).toArray()[0];

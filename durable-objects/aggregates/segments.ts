@@ -6,8 +6,16 @@
 import { validateFlagSet } from "../../engine/index";
 import type { FlagSet, JsonValue } from "../../engine/types";
 import { fail, ok, type Result } from "../../contracts/result";
-import { memberChanges, refersTo, segmentEvaluator, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "../segments";
-import { type RampRow } from "../ramps";
+import {
+  memberChanges,
+  refersTo,
+  segmentEvaluator,
+  toSegmentInfo,
+  type SegmentInfo,
+  type SegmentInput,
+  type SegmentRow,
+} from "../segments";
+import type { RampRow } from "../ramps";
 import { parseDefinition, rejected } from "../store-records";
 import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta, DraftRow, FlagRow } from "../store-types";
@@ -15,7 +23,12 @@ import type { ChangeMeta, DraftRow, FlagRow } from "../store-types";
 /** The project's segments, by name. */
 export async function listSegments(w: UnitOfWork): Promise<Result<SegmentInfo[]>> {
   if (w.project() === null) return fail(w.noProject());
-  return ok(w.sql.exec<SegmentRow>("SELECT * FROM segments ORDER BY name").toArray().map((row) => toSegmentInfo(row)));
+  return ok(
+    w.sql
+      .exec<SegmentRow>("SELECT * FROM segments ORDER BY name")
+      .toArray()
+      .map((row) => toSegmentInfo(row)),
+  );
 }
 
 /** One segment, with its member ids when it is a list. */
@@ -30,12 +43,21 @@ export async function getSegment(w: UnitOfWork, name: string): Promise<Result<Se
  * Creates or replaces a segment. Every environment's flags are re-validated with it, and every
  * environment gets a new version, since each snapshot carries the segment.
  */
-export async function putSegment(w: UnitOfWork, name: string, input: SegmentInput, meta: ChangeMeta & { ifMatch: number | null }): Promise<Result<SegmentInfo>> {
+export async function putSegment(
+  w: UnitOfWork,
+  name: string,
+  input: SegmentInput,
+  meta: ChangeMeta & { ifMatch: number | null },
+): Promise<Result<SegmentInfo>> {
   const project = w.project();
   if (project === null) return fail(w.noProject());
   const existing = segmentRow(w, name);
   if (meta.ifMatch !== null && meta.ifMatch !== (existing?.version ?? 0)) {
-    return fail({ kind: "precondition_failed", detail: `segment "${name}" is at version ${existing?.version ?? 0}, not ${meta.ifMatch}; re-read it`, currentVersion: existing?.version ?? 0 });
+    return fail({
+      kind: "precondition_failed",
+      detail: `segment "${name}" is at version ${existing?.version ?? 0}, not ${meta.ifMatch}; re-read it`,
+      currentVersion: existing?.version ?? 0,
+    });
   }
   const row = {
     rule: input.rule === undefined ? null : JSON.stringify(input.rule),
@@ -46,7 +68,10 @@ export async function putSegment(w: UnitOfWork, name: string, input: SegmentInpu
   for (const env of w.environmentRows()) {
     const own = JSON.parse(env.evaluators) as Record<string, JsonValue>;
     if (name in own) {
-      return fail({ kind: "conflict", detail: `environment "${env.name}" has its own $evaluators entry "${name}"; remove it from that flag set or choose another segment name` });
+      return fail({
+        kind: "conflict",
+        detail: `environment "${env.name}" has its own $evaluators entry "${name}"; remove it from that flag set or choose another segment name`,
+      });
     }
     const candidate = w.flagSet(env);
     candidate.$evaluators = { ...candidate.$evaluators, [name]: evaluator };
@@ -62,7 +87,14 @@ export async function putSegment(w: UnitOfWork, name: string, input: SegmentInpu
       `INSERT INTO segments (name, description, rule, members, attribute, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET description = excluded.description, rule = excluded.rule, members = excluded.members,
          attribute = excluded.attribute, version = excluded.version, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-      name, input.description, row.rule, row.members, row.attribute, version, now, meta.actor,
+      name,
+      input.description,
+      row.rule,
+      row.members,
+      row.attribute,
+      version,
+      now,
+      meta.actor,
     );
     w.commitEverywhere(meta, now, {
       action: "segment.changed",
@@ -106,7 +138,12 @@ export async function deleteSegment(w: UnitOfWork, name: string, meta: ChangeMet
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("DELETE FROM segments WHERE name = ?", name);
-    w.commitEverywhere(meta, now, { action: "segment.changed", target: `segment:${name}`, before: { ...toSegmentInfo(existing), ...memberChanges(existing.members, null) }, after: null });
+    w.commitEverywhere(meta, now, {
+      action: "segment.changed",
+      target: `segment:${name}`,
+      before: { ...toSegmentInfo(existing), ...memberChanges(existing.members, null) },
+      after: null,
+    });
   });
   await w.scheduleDrain();
   return ok({ deleted: name });

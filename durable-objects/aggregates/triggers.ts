@@ -16,13 +16,21 @@ import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta, TriggerInput, TriggerOutcome, TriggerInfo, TriggerRow } from "../store-types";
 
 /** Creates a trigger; returns its secret token (for the URL) and signing secret, shown once. */
-export async function createTrigger(w: UnitOfWork, input: TriggerInput, meta: ChangeMeta): Promise<Result<TriggerInfo & { token: string; secret: string }>> {
+export async function createTrigger(
+  w: UnitOfWork,
+  input: TriggerInput,
+  meta: ChangeMeta,
+): Promise<Result<TriggerInfo & { token: string; secret: string }>> {
   const env = w.environment(input.environment);
   if (!env.ok) return env;
   const flag = w.flagRow(input.environment, input.flag);
   if (!flag) return fail(noFlag(input.environment, input.flag));
   if (input.action === "set-default" && !(input.variant! in parseDefinition(flag.definition).variants)) {
-    return fail({ kind: "invalid", detail: `flag "${input.flag}" has no variant "${input.variant}"`, problems: [{ path: "variant", message: "not one of the flag's variants" }] });
+    return fail({
+      kind: "invalid",
+      detail: `flag "${input.flag}" has no variant "${input.variant}"`,
+      problems: [{ path: "variant", message: "not one of the flag's variants" }],
+    });
   }
   if (w.sql.exec("SELECT 1 FROM triggers WHERE name = ?", input.name).toArray().length > 0) {
     return fail({ kind: "conflict", detail: `a trigger named "${input.name}" already exists` });
@@ -34,7 +42,16 @@ export async function createTrigger(w: UnitOfWork, input: TriggerInput, meta: Ch
   w.transaction(() => {
     w.sql.exec(
       "INSERT INTO triggers (id, name, environment, flag, action, variant, token_hash, secret, active, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
-      id, input.name, input.environment, input.flag, input.action, input.variant ?? null, hashKey(token), secret, now, meta.actor,
+      id,
+      input.name,
+      input.environment,
+      input.flag,
+      input.action,
+      input.variant ?? null,
+      hashKey(token),
+      secret,
+      now,
+      meta.actor,
     );
     w.audit("trigger.created", meta, { target: `trigger:${input.name}`, environment: input.environment, after: input }, now);
   });
@@ -54,13 +71,22 @@ export async function setTriggerActive(w: UnitOfWork, id: string, active: boolea
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("UPDATE triggers SET active = ? WHERE id = ?", active ? 1 : 0, id);
-    w.audit(active ? "trigger.enabled" : "trigger.disabled", meta, { target: `trigger:${trigger.name}`, environment: trigger.environment, before: { active: trigger.active }, after: { active } }, now);
+    w.audit(
+      active ? "trigger.enabled" : "trigger.disabled",
+      meta,
+      { target: `trigger:${trigger.name}`, environment: trigger.environment, before: { active: trigger.active }, after: { active } },
+      now,
+    );
   });
   return ok(triggerInfo(w, id)!);
 }
 
 /** New token and secret; the old URL stops working at once. */
-export async function rotateTrigger(w: UnitOfWork, id: string, meta: ChangeMeta): Promise<Result<TriggerInfo & { token: string; secret: string }>> {
+export async function rotateTrigger(
+  w: UnitOfWork,
+  id: string,
+  meta: ChangeMeta,
+): Promise<Result<TriggerInfo & { token: string; secret: string }>> {
   const trigger = triggerInfo(w, id);
   if (!trigger) return fail(noTrigger(id));
   const token = `eft_${randomBytes(24).toString("base64url")}`;
@@ -93,7 +119,13 @@ export async function fireTrigger(w: UnitOfWork, tokenHash: string, reason: stri
 }
 
 /** Fires a trigger from a signed request: HMAC of the body with the trigger's secret, within the replay window. */
-export async function fireSignedTrigger(w: UnitOfWork, id: string, body: string, signature: string | null, reason: string | null): Promise<Result<TriggerOutcome>> {
+export async function fireSignedTrigger(
+  w: UnitOfWork,
+  id: string,
+  body: string,
+  signature: string | null,
+  reason: string | null,
+): Promise<Result<TriggerOutcome>> {
   const row = w.sql.exec<TriggerRow>("SELECT * FROM triggers WHERE id = ? AND active = 1", id).toArray()[0];
   if (!row) return fail({ kind: "not_found", detail: "no active trigger has this id" });
   const now = Math.floor(Date.now() / 1000);
@@ -105,7 +137,14 @@ export async function fireSignedTrigger(w: UnitOfWork, id: string, body: string,
   // Each signed request fires once: a copy replayed inside the timestamp window is refused.
   const fresh = w.transaction(() => {
     w.sql.exec("DELETE FROM trigger_signatures WHERE timestamp < ?", now - 2 * SIGNATURE_TOLERANCE_SECONDS);
-    return w.sql.exec("INSERT OR IGNORE INTO trigger_signatures (trigger_id, mac, timestamp) VALUES (?, ?, ?)", row.id, check.mac, check.timestamp).rowsWritten > 0;
+    return (
+      w.sql.exec(
+        "INSERT OR IGNORE INTO trigger_signatures (trigger_id, mac, timestamp) VALUES (?, ?, ?)",
+        row.id,
+        check.mac,
+        check.timestamp,
+      ).rowsWritten > 0
+    );
   });
   if (!fresh) {
     const reason = "this signed request was already used; sign every request anew";
@@ -126,9 +165,10 @@ async function fire(w: UnitOfWork, row: TriggerRow, reason: string | null): Prom
   let changed: boolean;
   if (row.action === "pause-ramp" || row.action === "rollback-ramp") {
     const before = rampRow(w, row.environment, row.flag);
-    const result = row.action === "pause-ramp"
-      ? await pauseRamp(w, row.environment, row.flag, meta)
-      : await rollbackRamp(w, row.environment, row.flag, null, meta);
+    const result =
+      row.action === "pause-ramp"
+        ? await pauseRamp(w, row.environment, row.flag, meta)
+        : await rollbackRamp(w, row.environment, row.flag, null, meta);
     if (!result.ok) return result;
     const after = rampRow(w, row.environment, row.flag);
     changed = before?.status !== after?.status || before?.history !== after?.history;
@@ -140,7 +180,9 @@ async function fire(w: UnitOfWork, row: TriggerRow, reason: string | null): Prom
     if (!flag) return fail(noFlag(row.environment, row.flag));
     const current = parseDefinition(flag.definition);
     const definition: FlagDefinition =
-      row.action === "set-default" ? { ...current, defaultVariant: row.variant } : { ...current, state: row.action === "enable" ? "ENABLED" : "DISABLED" };
+      row.action === "set-default"
+        ? { ...current, defaultVariant: row.variant }
+        : { ...current, state: row.action === "enable" ? "ENABLED" : "DISABLED" };
     const action = row.action === "set-default" ? "flag.updated" : row.action === "enable" ? "flag.enabled" : "flag.disabled";
     const result = await writeFlag(w, env.value, row.flag, definition, meta, action, flag);
     if (!result.ok) return result;
@@ -151,7 +193,8 @@ async function fire(w: UnitOfWork, row: TriggerRow, reason: string | null): Prom
   w.transaction(() => {
     w.sql.exec("UPDATE triggers SET last_fired_at = ? WHERE id = ?", now, row.id);
     // A trigger that found the flag already as it would leave it announces nothing.
-    if (changed) w.queueEvent("trigger.fired", row.environment, meta, { trigger: row.name, flag: row.flag, action: row.action, version }, now);
+    if (changed)
+      w.queueEvent("trigger.fired", row.environment, meta, { trigger: row.name, flag: row.flag, action: row.action, version }, now);
   });
   await w.scheduleDrain();
   const flag = w.flagRow(row.environment, row.flag);

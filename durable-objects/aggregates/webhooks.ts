@@ -10,7 +10,11 @@ import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta } from "../store-types";
 
 /** Subscribes a URL to event types; the signing secret is returned this once. */
-export async function createWebhook(w: UnitOfWork, input: WebhookInput, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo & { secret: string }>> {
+export async function createWebhook(
+  w: UnitOfWork,
+  input: WebhookInput,
+  meta: ChangeMeta,
+): Promise<Result<webhooks.WebhookInfo & { secret: string }>> {
   if (w.project() === null) return fail(w.noProject());
   const now = Date.now();
   const created = w.transaction(() => {
@@ -35,7 +39,12 @@ export async function getWebhook(w: UnitOfWork, id: string): Promise<Result<webh
 }
 
 /** Changes a webhook's URL, events, description or activity. */
-export async function updateWebhook(w: UnitOfWork, id: string, patch: WebhookPatch, meta: ChangeMeta): Promise<Result<webhooks.WebhookInfo>> {
+export async function updateWebhook(
+  w: UnitOfWork,
+  id: string,
+  patch: WebhookPatch,
+  meta: ChangeMeta,
+): Promise<Result<webhooks.WebhookInfo>> {
   if (!webhooks.getWebhookRow(w.sql, id)) return fail(noWebhook(id));
   const now = Date.now();
   w.transaction(() => {
@@ -76,7 +85,8 @@ export async function redeliver(w: UnitOfWork, id: string, deliveryId: string): 
   const hook = webhooks.getWebhookRow(w.sql, id);
   if (!hook) return fail(noWebhook(id));
   if (hook.active !== 1) return fail({ kind: "conflict", detail: `webhook "${id}" is inactive; activate it before redelivering` });
-  if (!webhooks.getDelivery(w.sql, id, deliveryId)) return fail({ kind: "not_found", detail: `webhook "${id}" has no delivery "${deliveryId}"` });
+  if (!webhooks.getDelivery(w.sql, id, deliveryId))
+    return fail({ kind: "not_found", detail: `webhook "${id}" has no delivery "${deliveryId}"` });
   webhooks.redeliver(w.sql, deliveryId, Date.now());
   await w.scheduleDrain();
   return ok(webhooks.getDelivery(w.sql, id, deliveryId)!);

@@ -59,7 +59,10 @@ export function enqueue(sql: SqlStorage, kind: OutboxKind, target: string, now: 
     `INSERT INTO outbox (kind, target, attempts, next_attempt_at, created_at) VALUES (?, ?, 0, ?, ?)
      ON CONFLICT (kind, target) DO UPDATE SET next_attempt_at = min(outbox.next_attempt_at, excluded.next_attempt_at),
        generation = outbox.generation + 1`,
-    kind, target, notBefore, now,
+    kind,
+    target,
+    notBefore,
+    now,
   );
 }
 
@@ -72,7 +75,8 @@ export function dueRows(sql: SqlStorage, now: number, owner: string): OutboxRow[
     .exec<OutboxRow>(
       `SELECT * FROM outbox WHERE next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1 OR lease_owner IS NOT ?2)
        ORDER BY next_attempt_at, id`,
-      now, owner,
+      now,
+      owner,
     )
     .toArray();
 }
@@ -96,7 +100,8 @@ export function complete(sql: SqlStorage, row: OutboxRow, now: number): void {
   sql.exec(
     `UPDATE outbox SET lease_until = NULL, lease_owner = NULL, attempts = 0, last_error = NULL,
        next_attempt_at = max(next_attempt_at, ?) WHERE id = ?`,
-    notBefore, row.id,
+    notBefore,
+    row.id,
   );
 }
 
@@ -105,7 +110,10 @@ export function markPublished(sql: SqlStorage, kind: OutboxKind, target: string,
   sql.exec(
     `INSERT INTO published (kind, target, version, published_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (kind, target) DO UPDATE SET version = excluded.version, published_at = excluded.published_at`,
-    kind, target, version, now,
+    kind,
+    target,
+    version,
+    now,
   );
 }
 
@@ -115,7 +123,10 @@ export function retryLater(sql: SqlStorage, row: OutboxRow, error: string, now: 
   sql.exec(
     `UPDATE outbox SET attempts = ?, next_attempt_at = max(next_attempt_at, ?), last_error = ?,
        lease_until = NULL, lease_owner = NULL WHERE id = ?`,
-    attempts, now + backoffMs(attempts), error.slice(0, 500), row.id,
+    attempts,
+    now + backoffMs(attempts),
+    error.slice(0, 500),
+    row.id,
   );
 }
 

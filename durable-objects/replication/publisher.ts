@@ -21,14 +21,19 @@ export class Publisher {
   /** Tells this instance's outbox leases from those of an instance that was reset or evicted. */
   readonly #incarnation = randomBytes(9).toString("base64url");
 
-  constructor(private readonly w: UnitOfWork, private readonly snapshots: Snapshots) {}
+  constructor(
+    private readonly w: UnitOfWork,
+    private readonly snapshots: Snapshots,
+  ) {}
 
   /** What KV holds and what is still queued. */
   status(): ReplicationStatus {
     const sql = this.w.sql;
     return {
       published: sql
-        .exec<{ kind: string; target: string; version: number; published_at: number }>("SELECT * FROM published WHERE kind = 'publish' ORDER BY target")
+        .exec<{ kind: string; target: string; version: number; published_at: number }>(
+          "SELECT * FROM published WHERE kind = 'publish' ORDER BY target",
+        )
         .toArray()
         .map((row) => ({ kind: row.kind, target: row.target, version: row.version, publishedAt: iso(row.published_at) })),
       pending: outbox.pending(sql).map((row) => ({
@@ -101,7 +106,10 @@ export class Publisher {
           await this.#kvDelete(keyIndexKvKey(row.target));
         } else {
           const identity: KeyIdentity = {
-            id: key.id, project, environment: key.environment, scope: key.scope,
+            id: key.id,
+            project,
+            environment: key.environment,
+            scope: key.scope,
             expiresAt: key.expires_at === null ? null : iso(key.expires_at),
           };
           await this.#kvPut(keyIndexKvKey(row.target), JSON.stringify(identity));
@@ -109,7 +117,9 @@ export class Publisher {
         return 0;
       }
       case "project": {
-        const createdAt = Number(sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'created_at'").toArray()[0]?.value ?? Date.now());
+        const createdAt = Number(
+          sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'created_at'").toArray()[0]?.value ?? Date.now(),
+        );
         const entry: ProjectEntry = { project, createdAt: iso(createdAt) };
         await this.#kvPut(projectKvKey(project), JSON.stringify(entry));
         return 0;

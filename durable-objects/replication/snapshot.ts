@@ -57,11 +57,17 @@ export class Snapshots {
     const sql = this.w.sql;
     const tracking: Record<string, string[]> = {};
     const rampRules: Record<string, JsonValue> = {};
-    for (const ramp of sql.exec<RampRow>("SELECT id, flag, current_step, base_targeting FROM ramps WHERE environment = ? AND current_step >= 0", environment)) {
+    for (const ramp of sql.exec<RampRow>(
+      "SELECT id, flag, current_step, base_targeting FROM ramps WHERE environment = ? AND current_step >= 0",
+      environment,
+    )) {
       (tracking[ramp.flag] ??= []).push(`ramp:${ramp.id}:${ramp.current_step}`);
       if (ramp.base_targeting !== null) rampRules[ramp.flag] = JSON.parse(ramp.base_targeting) as JsonValue;
     }
-    for (const experiment of sql.exec<ExperimentRow>("SELECT id, flag FROM experiments WHERE environment = ? AND status = 'running'", environment)) {
+    for (const experiment of sql.exec<ExperimentRow>(
+      "SELECT id, flag FROM experiments WHERE environment = ? AND status = 'running'",
+      environment,
+    )) {
       (tracking[experiment.flag] ??= []).push(`exp:${experiment.id}`);
     }
     const draft = sql.exec<DraftRow>("SELECT * FROM drafts WHERE environment = ?", environment).toArray()[0];

@@ -24,7 +24,8 @@ let adminKey: string;
  * Screenshots go to docs/screenshots when UPDATE_SCREENSHOTS=1 (to refresh the README's), else to
  * a scratch folder, so a test run leaves the working tree as it was.
  */
-const SCREENSHOTS = process.env["UPDATE_SCREENSHOTS"] === "1" ? join(ROOT, "docs", "screenshots") : mkdtempSync(join(tmpdir(), "edgeflags-screenshots-"));
+const SCREENSHOTS =
+  process.env["UPDATE_SCREENSHOTS"] === "1" ? join(ROOT, "docs", "screenshots") : mkdtempSync(join(tmpdir(), "edgeflags-screenshots-"));
 
 let clientKey: string;
 /** For bulk traffic: server keys are not rate limited (client keys are, per key and address). */
@@ -56,7 +57,18 @@ function flagSet(environment: string) {
     state: "ENABLED",
     variants: { on: true, off: false },
     defaultVariant: "off",
-    targeting: { if: [{ ends_with: [{ var: "email" }, "@example.com"] }, "on", { fractional: [["on", 10], ["off", 90]] }] },
+    targeting: {
+      if: [
+        { ends_with: [{ var: "email" }, "@example.com"] },
+        "on",
+        {
+          fractional: [
+            ["on", 10],
+            ["off", 90],
+          ],
+        },
+      ],
+    },
     metadata: { description: "Staff first, then a 10% rollout", owner: "payments", tags: "checkout" },
   };
   flags["homepage-hero"] = {
@@ -80,14 +92,17 @@ beforeAll(async () => {
   const created = await worker.admin("PUT", `/projects/${PROJECT}`, { environments: ENVIRONMENTS });
   expect(created.status).toBe(201);
   for (const env of ENVIRONMENTS) {
-    const put = await worker.admin("PUT", `/projects/${PROJECT}/environments/${env}/flagd`, flagSet(env), { "x-change-reason": "initial import" });
+    const put = await worker.admin("PUT", `/projects/${PROJECT}/environments/${env}/flagd`, flagSet(env), {
+      "x-change-reason": "initial import",
+    });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
   }
   const admin = await worker.admin("POST", `/projects/${PROJECT}/keys`, { scope: "admin", name: "on-call" });
   adminKey = admin.body.key;
   const client = await worker.admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "client", name: "web app" });
   clientKey = client.body.key;
-  serverKey = (await worker.admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "server", name: "back end" })).body.key;
+  serverKey = (await worker.admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "server", name: "back end" })).body
+    .key;
   // The key index reaches KV through the outbox; wait until the edge knows the client key.
   await until("the client key to reach the edge", async () => (await worker.ofrep(clientKey, "checkout-kill-switch")).status === 200);
   browser = await launchBrowser();
@@ -99,12 +114,16 @@ afterAll(async () => {
   if (SCREENSHOTS.startsWith(tmpdir())) rmSync(SCREENSHOTS, { recursive: true, force: true });
 });
 
-async function newPage(options: { width?: number; height?: number; dark?: boolean } = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = patient(await browser.newContext({
-    viewport: { width: options.width ?? 1280, height: options.height ?? 860 },
-    colorScheme: options.dark ? "dark" : "light",
-    baseURL: worker.base,
-  }));
+async function newPage(
+  options: { width?: number; height?: number; dark?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = patient(
+    await browser.newContext({
+      viewport: { width: options.width ?? 1280, height: options.height ?? 860 },
+      colorScheme: options.dark ? "dark" : "light",
+      baseURL: worker.base,
+    }),
+  );
   const page = await context.newPage();
   page.on("dialog", (dialog) => void dialog.accept());
   return { context, page };
@@ -141,7 +160,13 @@ describe("console in a browser", () => {
     expect(cookies).toHaveLength(1);
     expect(cookies[0]).toMatchObject({ name: "edgeflags_session", httpOnly: true, sameSite: "Strict", path: "/" });
     expect(cookies[0]!.value).not.toContain(adminKey);
-    expect(await page.evaluate(() => [(globalThis as any).localStorage.length, (globalThis as any).sessionStorage.length, (globalThis as any).document.cookie])).toEqual([0, 0, ""]);
+    expect(
+      await page.evaluate(() => [
+        (globalThis as any).localStorage.length,
+        (globalThis as any).sessionStorage.length,
+        (globalThis as any).document.cookie,
+      ]),
+    ).toEqual([0, 0, ""]);
     await context.close();
   });
 
@@ -217,7 +242,12 @@ describe("console in a browser", () => {
 
     const current = await worker.admin("GET", `/projects/${PROJECT}/environments/staging/flags/homepage-hero`);
     const { key: _key, environment: _env, version, updatedAt: _at, updatedBy: _by, ...definition } = current.body;
-    const theirs = await worker.admin("PUT", `/projects/${PROJECT}/environments/staging/flags/homepage-hero`, { ...definition, defaultVariant: "spring-sale", reason: "sale starts early" }, { "if-match": `"${version}"` });
+    const theirs = await worker.admin(
+      "PUT",
+      `/projects/${PROJECT}/environments/staging/flags/homepage-hero`,
+      { ...definition, defaultVariant: "spring-sale", reason: "sale starts early" },
+      { "if-match": `"${version}"` },
+    );
     expect(theirs.status).toBe(200);
 
     await page.getByRole("button", { name: "Save to staging" }).click();
@@ -269,7 +299,9 @@ describe("console in a browser", () => {
     const { context, page } = await newPage();
     await signIn(page);
     const violations: string[] = [];
-    page.on("console", (message) => { if (/Content Security Policy/.test(message.text())) violations.push(message.text()); });
+    page.on("console", (message) => {
+      if (/Content Security Policy/.test(message.text())) violations.push(message.text());
+    });
     await page.evaluate(() => {
       const doc = (globalThis as any).document;
       const script = doc.createElement("script");
@@ -321,7 +353,6 @@ describe("console in a browser", () => {
     await context.close();
   });
 });
-
 
 describe("governance and progressive delivery in a browser", () => {
   it("compares two environments and promotes with the dry-run diff first", async () => {
@@ -385,14 +416,27 @@ describe("governance and progressive delivery in a browser", () => {
     expect(await page.locator("#ramp-status").textContent()).toBe("paused");
     expect(await page.locator(".notice.ok").textContent()).toContain("Ramp paused");
     expect(await page.getByRole("button", { name: "Resume" }).isVisible()).toBe(true);
-    expect((await worker.admin("GET", `/projects/${PROJECT}/environments/production/flags/${RAMP_FLAG}/ramp`)).body).toMatchObject({ status: "paused", currentPercent: 5 });
+    expect((await worker.admin("GET", `/projects/${PROJECT}/environments/production/flags/${RAMP_FLAG}/ramp`)).body).toMatchObject({
+      status: "paused",
+      currentPercent: 5,
+    });
     await context.close();
   });
 
   it("starts an experiment and warns clearly when the split is off (SRM)", async () => {
     const created = await worker.admin("POST", `/projects/${PROJECT}/flags`, {
-      key: SPLIT_FLAG, description: "Checkout button copy, 50/50", owner: "growth", tags: ["checkout"],
-      variants: { a: "Buy now", b: "Complete purchase" }, defaultVariant: "a", targeting: { fractional: [["a", 50], ["b", 50]] },
+      key: SPLIT_FLAG,
+      description: "Checkout button copy, 50/50",
+      owner: "growth",
+      tags: ["checkout"],
+      variants: { a: "Buy now", b: "Complete purchase" },
+      defaultVariant: "a",
+      targeting: {
+        fractional: [
+          ["a", 50],
+          ["b", 50],
+        ],
+      },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const { context, page } = await newPage();
@@ -410,11 +454,15 @@ describe("governance and progressive delivery in a browser", () => {
     // Real traffic through OFREP, 40 new units at a time, until the store sees the mismatch: the
     // edge learns of the experiment through the outbox and reports exposures in batches.
     let unit = 0;
-    await until("the experiment to detect the sample-ratio mismatch", async () => {
-      await Promise.all(Array.from({ length: 40 }, () => worker.ofrep(serverKey, SPLIT_FLAG, { targetingKey: `visitor-${unit++}` })));
-      const experiment = await worker.admin("GET", `/projects/${PROJECT}/experiments/${id}`);
-      return experiment.body.srm.mismatch === true;
-    }, 2 * WAIT_MS);
+    await until(
+      "the experiment to detect the sample-ratio mismatch",
+      async () => {
+        await Promise.all(Array.from({ length: 40 }, () => worker.ofrep(serverKey, SPLIT_FLAG, { targetingKey: `visitor-${unit++}` })));
+        const experiment = await worker.admin("GET", `/projects/${PROJECT}/experiments/${id}`);
+        return experiment.body.srm.mismatch === true;
+      },
+      2 * WAIT_MS,
+    );
     await page.reload();
     const warning = page.locator("#srm-warning");
     expect(await warning.isVisible()).toBe(true);
@@ -473,7 +521,10 @@ describe("accessibility and screenshots", () => {
     { name: "flag-detail", path: `/console/p/${PROJECT}/flags/new-checkout?env=production` },
     { name: "keys", path: `/console/p/${PROJECT}/keys` },
     { name: "audit", path: `/console/p/${PROJECT}/audit` },
-    { name: "environments", path: `/console/p/${PROJECT}/environments?from=development&to=production&flag=homepage-hero,new-checkout,checkout-kill-switch` },
+    {
+      name: "environments",
+      path: `/console/p/${PROJECT}/environments?from=development&to=production&flag=homepage-hero,new-checkout,checkout-kill-switch`,
+    },
     { name: "ramp", path: `/console/p/${PROJECT}/flags/${RAMP_FLAG}?env=production` },
     { name: "new-flag", path: `/console/p/${PROJECT}/new-flag` },
     { name: "segments", path: `/console/p/${PROJECT}/segments` },
@@ -495,7 +546,10 @@ describe("accessibility and screenshots", () => {
       const check = async (label: string) => {
         const violations = await scanPage(page, axe!);
         for (const v of violations) {
-          if (v.impact === "serious" || v.impact === "critical") found.push(`${label}${dark ? " (dark)" : ""}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+          if (v.impact === "serious" || v.impact === "critical")
+            found.push(
+              `${label}${dark ? " (dark)" : ""}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`,
+            );
         }
       };
       await check("sign-in");
@@ -506,7 +560,11 @@ describe("accessibility and screenshots", () => {
         await check(screen.name);
       }
       await page.goto(`/console/p/${PROJECT}/flags`);
-      await page.getByRole("link", { name: "checkout-kill-switch is off in production; turn on" }).or(page.locator("a[data-toggle]").first()).first().click();
+      await page
+        .getByRole("link", { name: "checkout-kill-switch is off in production; turn on" })
+        .or(page.locator("a[data-toggle]").first())
+        .first()
+        .click();
       await check("toggle dialog");
       expect(found).toEqual([]);
       await context.close();
@@ -525,7 +583,11 @@ describe("accessibility and screenshots", () => {
       const dir = SCREENSHOTS;
       mkdirSync(dir, { recursive: true });
       const { context, page } = await newPage({ width: device.width, height: device.height, dark });
-      const shot = (name: string) => page.screenshot({ path: join(dir, `${name}-${device.suffix}${dark ? "-dark" : ""}.png`), fullPage: device.suffix === "desktop" && (name === "flag-detail" || name === "keys") });
+      const shot = (name: string) =>
+        page.screenshot({
+          path: join(dir, `${name}-${device.suffix}${dark ? "-dark" : ""}.png`),
+          fullPage: device.suffix === "desktop" && (name === "flag-detail" || name === "keys"),
+        });
       await page.goto("/console/sign-in");
       await page.getByLabel("Project").fill(PROJECT);
       await shot("sign-in");
@@ -539,7 +601,10 @@ describe("accessibility and screenshots", () => {
       await page.goto(`/console/p/${PROJECT}/flags?q=profile-experiment-002`);
       await page.locator("a[data-toggle]").nth(2).click();
       await page.getByRole("dialog").waitFor();
-      await page.getByRole("dialog").getByLabel(/Reason/).fill("Error rate above 5% after deploy 1142");
+      await page
+        .getByRole("dialog")
+        .getByLabel(/Reason/)
+        .fill("Error rate above 5% after deploy 1142");
       await shot("toggle");
       await page.goto(`/console/p/${PROJECT}/keys`);
       await shot("keys");
@@ -550,7 +615,10 @@ describe("accessibility and screenshots", () => {
         if (!pathOf(screen)) continue;
         await page.goto(pathOf(screen));
         if (name === "ramp") await page.locator("#ramp").scrollIntoViewIfNeeded();
-        await page.screenshot({ path: join(dir, `${name}-${device.suffix}${dark ? "-dark" : ""}.png`), fullPage: device.suffix === "desktop" });
+        await page.screenshot({
+          path: join(dir, `${name}-${device.suffix}${dark ? "-dark" : ""}.png`),
+          fullPage: device.suffix === "desktop",
+        });
       }
       await context.close();
     });

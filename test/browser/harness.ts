@@ -28,7 +28,10 @@ export async function launchBrowser(): Promise<Browser> {
     .filter((arg) => !DROPPED_ARGS.includes(arg))
     .map((arg) => {
       if (!arg.startsWith("--disable-features=")) return arg;
-      const kept = arg.slice("--disable-features=".length).split(",").filter((f) => f !== "IsolateOrigins" && f !== "site-per-process");
+      const kept = arg
+        .slice("--disable-features=".length)
+        .split(",")
+        .filter((f) => f !== "IsolateOrigins" && f !== "site-per-process");
       return kept.length ? `--disable-features=${kept.join(",")}` : null;
     })
     .filter((arg): arg is string => arg !== null);
@@ -56,7 +59,12 @@ export interface RunningWorker {
   token: string;
   stop(): Promise<void>;
   /** Calls the admin API with the bootstrap token; JSON in and out. */
-  admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  admin(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   /** One OFREP evaluation with a client or server key. */
   ofrep(key: string, flag: string, context?: Record<string, unknown>): Promise<{ status: number; body: any }>;
 }
@@ -140,8 +148,14 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   try {
     if (options.config) config = options.config(state);
     if (options.prebuilt) {
-      const build = spawnSync(bin, ["deploy", "--dry-run", "--config", config, "--outdir", join(state, "build")], { cwd: ROOT, env, encoding: "utf8", timeout: STARTUP_MS });
-      if (build.status !== 0) throw new Error(`building the Worker failed (${build.error ?? `exit ${build.status}`}):\n${build.stdout}\n${build.stderr}`);
+      const build = spawnSync(bin, ["deploy", "--dry-run", "--config", config, "--outdir", join(state, "build")], {
+        cwd: ROOT,
+        env,
+        encoding: "utf8",
+        timeout: STARTUP_MS,
+      });
+      if (build.status !== 0)
+        throw new Error(`building the Worker failed (${build.error ?? `exit ${build.status}`}):\n${build.stdout}\n${build.stderr}`);
       script = [join(state, "build", "index.js"), "--no-bundle"];
     }
   } catch (error) {
@@ -151,24 +165,46 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   const child = spawn(
     bin,
     [
-      "dev", ...script, "--config", config, "--port", String(port), "--ip", "127.0.0.1", "--persist-to", join(state, "data"),
-      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]), "--show-interactive-dev-session=false",
+      "dev",
+      ...script,
+      "--config",
+      config,
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      join(state, "data"),
+      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+      "--show-interactive-dev-session=false",
     ],
     // Its own process group, so stop() ends wrangler and the workerd it runs, and nothing else.
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let output = "";
-  child.stdout.on("data", (chunk) => { output += chunk; });
-  child.stderr.on("data", (chunk) => { output += chunk; });
+  child.stdout.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    output += chunk;
+  });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const base = `http://127.0.0.1:${port}`;
   const stop = () => stopProcessGroup(child, exited, state);
   try {
-    await until(`wrangler dev to answer ${base}/health`, async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`wrangler dev exited (${child.exitCode ?? child.signalCode})`);
-      // A cold workerd can take seconds to answer its first request on a loaded machine.
-      return fetch(`${base}/health`, { signal: AbortSignal.timeout(WAIT_MS / 3) }).then((r) => r.ok, () => false);
-    }, STARTUP_MS);
+    await until(
+      `wrangler dev to answer ${base}/health`,
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`wrangler dev exited (${child.exitCode ?? child.signalCode})`);
+        // A cold workerd can take seconds to answer its first request on a loaded machine.
+        return fetch(`${base}/health`, { signal: AbortSignal.timeout(WAIT_MS / 3) }).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      STARTUP_MS,
+    );
   } catch (error) {
     await stop();
     throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output}`);
@@ -203,8 +239,15 @@ export async function scanPage(page: Page, source: string): Promise<AxeViolation
   await page.evaluate(source);
   const result = await page.evaluate(async () => {
     const axe = (globalThis as any).axe;
-    const run = await axe.run((globalThis as any).document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } });
-    return run.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n: any) => ({ target: n.target, failureSummary: n.failureSummary })) }));
+    const run = await axe.run((globalThis as any).document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
+    });
+    return run.violations.map((v: any) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n: any) => ({ target: n.target, failureSummary: n.failureSummary })),
+    }));
   });
   return result as AxeViolation[];
 }
@@ -236,7 +279,8 @@ export async function stopProcessGroup(child: ChildProcess, exited: Promise<void
       // the group is gone already
     }
   };
-  const exitedWithin = (ms: number) => Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+  const exitedWithin = (ms: number) =>
+    Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
   if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
     group("SIGTERM");
     if (!(await exitedWithin(WAIT_MS / 3))) {

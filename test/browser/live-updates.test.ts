@@ -10,14 +10,22 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "./harness";
 import { patient, until, WAIT } from "./wait";
-import { bundlePage, servePage, startLiveWorker, startProxy, type LiveWorker, type PageServer, type Proxy } from "./fixtures/live-harness";
+import {
+  bundlePage,
+  servePage,
+  startLiveWorker,
+  startProxy,
+  type LiveWorker,
+  type PageServer,
+  type Proxy as StreamProxy,
+} from "./fixtures/live-harness";
 import type { BulkRequest, StreamLog } from "./fixtures/live-page";
 
 const PROJECT = "live";
 const INACTIVITY_SECONDS = 2;
 
 let worker: LiveWorker;
-let proxy: Proxy;
+let proxy: StreamProxy;
 let pages: PageServer;
 let browser: Browser;
 let key: string;
@@ -73,7 +81,11 @@ beforeAll(async () => {
   key = created.body.key;
   // The key reaches the edge through the outbox (KV key index); wait until it evaluates.
   await until("the client key to be published", async () => {
-    const res = await fetch(`${worker.base}/ofrep/v1/evaluate/flags`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: "{}" });
+    const res = await fetch(`${worker.base}/ofrep/v1/evaluate/flags`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: "{}",
+    });
     return res.status === 200;
   });
 });
@@ -94,7 +106,9 @@ describe("live updates in a browser (official OFREP web provider, polling off)",
     await page.waitForFunction(() => globalThis.live.value("kill-switch") === false, undefined, WAIT);
     const visibleAfterMs = Date.now() - toggledAt;
     const { bulk, appEvents, streams, changes } = await log(page);
-    expect(appEvents).toContainEqual(expect.objectContaining({ type: "PROVIDER_CONFIGURATION_CHANGED", flagsChanged: expect.arrayContaining(["kill-switch"]) }));
+    expect(appEvents).toContainEqual(
+      expect.objectContaining({ type: "PROVIDER_CONFIGURATION_CHANGED", flagsChanged: expect.arrayContaining(["kill-switch"]) }),
+    );
     // Two bulk requests: the initial one, and the re-fetch the event triggered (naming the version).
     expect(bulk).toHaveLength(2);
     expect(bulk[0]!.query).toEqual({});
@@ -138,7 +152,11 @@ describe("live updates in a browser (official OFREP web provider, polling off)",
     const { bulk: initial } = await log(page);
     expect(initial).toHaveLength(1);
     await page.evaluate(() => globalThis.live.setHidden(true));
-    await waitForStream(page, (streams) => streams.some((e) => e.type === "close"), `the stream to close after ${INACTIVITY_SECONDS} s hidden`);
+    await waitForStream(
+      page,
+      (streams) => streams.some((e) => e.type === "close"),
+      `the stream to close after ${INACTIVITY_SECONDS} s hidden`,
+    );
     // A change while the tab is away: no stream is open to hear it.
     await toggle("dark-mode");
     await notified();

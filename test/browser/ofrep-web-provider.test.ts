@@ -88,13 +88,24 @@ async function openPage(): Promise<Session> {
     bulk,
     // Options travel as JSON text: EvaluationContext is too recursive for playwright's argument types.
     start: (options) => {
-      const o: StartOptions = { baseUrl: worker.origin, key: clientKey, context: { targetingKey: "user-1", country: "FR" }, pollInterval: 0, ...options };
+      const o: StartOptions = {
+        baseUrl: worker.origin,
+        key: clientKey,
+        context: { targetingKey: "user-1", country: "FR" },
+        pollInterval: 0,
+        ...options,
+      };
       return page.evaluate((json) => (globalThis as unknown as PageWindow).edgeflags.start(JSON.parse(json)), JSON.stringify(o));
     },
     setContext: (evaluationContext) =>
-      page.evaluate((json) => (globalThis as unknown as PageWindow).edgeflags.setContext(JSON.parse(json)), JSON.stringify(evaluationContext)),
-    boolean: (key, fallback) => page.evaluate((a) => (globalThis as unknown as PageWindow).edgeflags.boolean(a.key, a.fallback), { key, fallback }),
-    string: (key, fallback) => page.evaluate((a) => (globalThis as unknown as PageWindow).edgeflags.string(a.key, a.fallback), { key, fallback }),
+      page.evaluate(
+        (json) => (globalThis as unknown as PageWindow).edgeflags.setContext(JSON.parse(json)),
+        JSON.stringify(evaluationContext),
+      ),
+    boolean: (key, fallback) =>
+      page.evaluate((a) => (globalThis as unknown as PageWindow).edgeflags.boolean(a.key, a.fallback), { key, fallback }),
+    string: (key, fallback) =>
+      page.evaluate((a) => (globalThis as unknown as PageWindow).edgeflags.string(a.key, a.fallback), { key, fallback }),
     events: () => page.evaluate(() => (globalThis as unknown as PageWindow).edgeflags.events()),
   };
 }
@@ -183,7 +194,10 @@ describe("OFREP web provider in Chromium", () => {
     expect(freshEtag).not.toBe(initialEtag);
 
     await session.page.waitForFunction(
-      () => (globalThis as unknown as PageWindow).edgeflags.events().some((e) => e.type === "PROVIDER_CONFIGURATION_CHANGED" && e.flagsChanged?.includes("kill-switch")),
+      () =>
+        (globalThis as unknown as PageWindow).edgeflags
+          .events()
+          .some((e) => e.type === "PROVIDER_CONFIGURATION_CHANGED" && e.flagsChanged?.includes("kill-switch")),
       undefined,
       WAIT,
     );
@@ -209,7 +223,6 @@ describe("OFREP web provider in Chromium", () => {
     expect(await session.boolean("new-checkout", false)).toMatchObject({ value: false, reason: "ERROR", errorCode: "PROVIDER_FATAL" });
     expect((await session.events()).some((e) => e.type === "PROVIDER_ERROR")).toBe(true);
   });
-
 });
 
 describe("OFREP web provider in Chromium, rate limited", () => {
@@ -226,7 +239,9 @@ describe("OFREP web provider in Chromium, rate limited", () => {
     await limitedWorker?.stop();
   });
 
-  it("honours 429 with Retry-After: goes stale, keeps its values, asks nothing before the time it names, then polls again", { timeout: TEST_TIMEOUT_MS }, async () => {
+  it("honours 429 with Retry-After: goes stale, keeps its values, asks nothing before the time it names, then polls again", {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
     const session = await openPage();
     // Times from the browser's own resource timing (when a request was sent, when its answer
     // began), not from when this process heard of it, which a loaded machine delays.
@@ -242,10 +257,16 @@ describe("OFREP web provider in Chromium, rate limited", () => {
     const limited = await limitedResponse;
     expect(await limited.headerValue("retry-after")).toBe("10");
     const limitedAt = seen.find((r) => r.status === 429)!.answeredAt;
-    await session.page.waitForFunction(() => (globalThis as unknown as PageWindow).edgeflags.events().some((e) => e.type === "PROVIDER_STALE"), undefined, WAIT);
+    await session.page.waitForFunction(
+      () => (globalThis as unknown as PageWindow).edgeflags.events().some((e) => e.type === "PROVIDER_STALE"),
+      undefined,
+      WAIT,
+    );
     expect(await session.boolean("new-checkout", false)).toMatchObject({ value: true, variant: "on" });
     // The next request waits out Retry-After (10 s), then polling resumes and is answered again.
-    const resumed = await session.page.waitForResponse((response) => isBulk(response) && response.status() !== 429, { timeout: 10_000 + WAIT_MS });
+    const resumed = await session.page.waitForResponse((response) => isBulk(response) && response.status() !== 429, {
+      timeout: 10_000 + WAIT_MS,
+    });
     expect(resumed.request().timing().startTime - limitedAt).toBeGreaterThanOrEqual(9_000);
     expect(seen.filter((r) => r.sentAt > limitedAt && r.sentAt < limitedAt + 9_000)).toEqual([]);
     expect([200, 304]).toContain(resumed.status());

@@ -40,16 +40,15 @@ function sourcesFor(mode: Mode): FlagSources {
   const v3 = mode === "v3";
   const flagFiles = testbedFlagFiles(payload);
   const merged = mergedTestbedFlags(payload);
-  const raw = new Map(
-    flagFiles.map((path) => [`rawflags/${path.slice("flags/".length)}`, compileDocument(json(path), v3)] as const),
-  );
+  const raw = new Map(flagFiles.map((path) => [`rawflags/${path.slice("flags/".length)}`, compileDocument(json(path), v3)] as const));
   const launchpad = json("launchpad/configs/default.json");
   const injected = launchpad["context-value"];
   return {
     evaluator: compileDocument(json("evaluator/flags/testkit-flags.json"), v3),
     allFlags: compileDocument(merged, v3),
     raw,
-    injectedContext: typeof injected === "object" && injected !== null && !Array.isArray(injected) ? (injected as FlagSources["injectedContext"]) : {},
+    injectedContext:
+      typeof injected === "object" && injected !== null && !Array.isArray(injected) ? (injected as FlagSources["injectedContext"]) : {},
   };
 }
 

@@ -39,15 +39,15 @@ type Mode = keyof typeof MODES;
 const FEATURES = { targeting: "gherkin/targeting.feature", evaluation: "gherkin/evaluation.feature" } as const;
 
 /** The Worker as the providers' fetch: a Request (and init) in, the Worker's Response out. */
-const workerFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> =>
-  exports.default.fetch(new Request(input, init));
+const workerFetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => exports.default.fetch(new Request(input, init));
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The testbed's allFlags.json; in v3 mode with fractional v3 switched on in the flag-set metadata. */
 function allFlags(mode: Mode): FlagSet {
   const merged = mergedTestbedFlags(payload);
-  if (mode === "v3") merged["metadata"] = { ...(isObject(merged["metadata"]) ? merged["metadata"] : {}), [FRACTIONAL_MODE_METADATA_KEY]: "v3" };
+  if (mode === "v3")
+    merged["metadata"] = { ...(isObject(merged["metadata"]) ? merged["metadata"] : {}), [FRACTIONAL_MODE_METADATA_KEY]: "v3" };
   // Unvalidated on purpose (see above); the edge still parses the snapshot's shape when it reads KV.
   return merged as unknown as FlagSet;
 }
@@ -124,8 +124,9 @@ const PROVIDERS: ProviderUnderTest[] = [
     create: (key) =>
       new OFREPProvider({ baseUrl: BASE_URL, headers: [["Authorization", `Bearer ${key}`]], fetchImplementation: workerFetch }),
     knownBroken: (pickle) =>
-      pickle.steps.some((step) => step.text === 'the reason should be "DEFAULT"') && pickle.tags.some((tag) => tag.name === "@no-default-variant")
-        ? "ofrep-core 0.1.4 rejects a 200 without `value` (OFREP's code-default answer) as GENERAL \"does not match the expected format\""
+      pickle.steps.some((step) => step.text === 'the reason should be "DEFAULT"') &&
+      pickle.tags.some((tag) => tag.name === "@no-default-variant")
+        ? 'ofrep-core 0.1.4 rejects a 200 without `value` (OFREP\'s code-default answer) as GENERAL "does not match the expected format"'
         : undefined,
   },
 ];

@@ -54,7 +54,11 @@ export class OfrepServerProvider implements Provider {
     return this.#evaluate(flagKey, defaultValue, context);
   }
 
-  resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext): Promise<ResolutionDetails<T>> {
+  resolveObjectEvaluation<T extends JsonValue>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
     return this.#evaluate(flagKey, defaultValue, context);
   }
 

@@ -79,69 +79,108 @@ export interface FlagAndContext {
 /** The testbed's steps that name the flag under test and build its context, for any suite's world. */
 export function givenFlagAndContextSteps<W extends FlagAndContext>(): [RegExp, (world: W, match: RegExpMatchArray) => void][] {
   return [
-    [/^a (Boolean|String|Integer|Float|Object)-flag with key "([^"]*)" and a (?:default|fallback) value "(.*)"$/, (w, m) => {
-      const type = m[1] as GherkinType;
-      w.flag = { key: m[2]!, type, fallback: typedValue(type, m[3]!) };
-    }],
-    [/^a context containing a key "([^"]*)", with type "([^"]*)" and with value "(.*)"$/, (w, m) => {
-      w.context[m[1]!] = typedValue(m[2]!, m[3]!);
-    }],
-    [/^a context containing a nested property with outer key "([^"]*)" and inner key "([^"]*)", with value "(.*)"$/, (w, m) => {
-      w.context[m[1]!] = { [m[2]!]: m[3]! };
-    }],
-    [/^a context containing a targeting key with value "(.*)"$/, (w, m) => {
-      w.context["targetingKey"] = m[1]!;
-    }],
+    [
+      /^a (Boolean|String|Integer|Float|Object)-flag with key "([^"]*)" and a (?:default|fallback) value "(.*)"$/,
+      (w, m) => {
+        const type = m[1] as GherkinType;
+        w.flag = { key: m[2]!, type, fallback: typedValue(type, m[3]!) };
+      },
+    ],
+    [
+      /^a context containing a key "([^"]*)", with type "([^"]*)" and with value "(.*)"$/,
+      (w, m) => {
+        w.context[m[1]!] = typedValue(m[2]!, m[3]!);
+      },
+    ],
+    [
+      /^a context containing a nested property with outer key "([^"]*)" and inner key "([^"]*)", with value "(.*)"$/,
+      (w, m) => {
+        w.context[m[1]!] = { [m[2]!]: m[3]! };
+      },
+    ],
+    [
+      /^a context containing a targeting key with value "(.*)"$/,
+      (w, m) => {
+        w.context["targetingKey"] = m[1]!;
+      },
+    ],
   ];
 }
 
 const STEPS: [RegExp, StepFn][] = [
-  [/^an evaluator$/, (w) => {
-    w.flagSet = w.sources.evaluator;
-    w.injected = {};
-  }],
-  [/^an option "([^"]*)" of type "([^"]*)" with value "([^"]*)"$/, (w, m) => {
-    w.options.set(m[1]!, m[3]!);
-  }],
-  [/^a (stable|metadata) flagd provider$/, (w) => {
-    const selector = w.options.get("selector");
-    if (!selector || selector === "flags/allFlags.json") w.flagSet = w.sources.allFlags;
-    else {
-      const set = w.sources.raw.get(selector);
-      if (!set) throw new Error(`no flag source for selector "${selector}"`);
-      w.flagSet = set;
-    }
-    w.injected = w.sources.injectedContext;
-  }],
+  [
+    /^an evaluator$/,
+    (w) => {
+      w.flagSet = w.sources.evaluator;
+      w.injected = {};
+    },
+  ],
+  [
+    /^an option "([^"]*)" of type "([^"]*)" with value "([^"]*)"$/,
+    (w, m) => {
+      w.options.set(m[1]!, m[3]!);
+    },
+  ],
+  [
+    /^a (stable|metadata) flagd provider$/,
+    (w) => {
+      const selector = w.options.get("selector");
+      if (!selector || selector === "flags/allFlags.json") w.flagSet = w.sources.allFlags;
+      else {
+        const set = w.sources.raw.get(selector);
+        if (!set) throw new Error(`no flag source for selector "${selector}"`);
+        w.flagSet = set;
+      }
+      w.injected = w.sources.injectedContext;
+    },
+  ],
   ...givenFlagAndContextSteps<World>(),
-  [/^the flag was evaluated with details$/, (w) => {
-    if (!w.flagSet || !w.flag) throw new Error("no provider or flag");
-    const context: EvaluationContext = { ...w.injected, ...w.context };
-    w.result = w.flagSet.evaluate(w.flag.key, context, { type: ENGINE_TYPE[w.flag.type] });
-  }],
-  [/^the resolved details value should be "(.*)"$/, (w, m) => {
-    expect(detailsValue(w), JSON.stringify(w.result)).toStrictEqual(typedValue(w.flag!.type, m[1]!));
-  }],
-  [/^the reason should be "([^"]*)"$/, (w, m) => {
-    expect(reasonOf(w.result!), JSON.stringify(w.result)).toBe(m[1]);
-  }],
-  [/^the error-code should be "([^"]*)"$/, (w, m) => {
-    const result = w.result!;
-    if (m[1] === "") expect(result.kind, JSON.stringify(result)).not.toBe("error");
-    else expect(result.kind === "error" ? result.errorCode : "(no error)", JSON.stringify(result)).toBe(m[1]);
-  }],
-  [/^the resolved metadata should contain$/, (w, _m, step) => {
-    const rows = step.argument?.dataTable?.rows ?? [];
-    const expected: Record<string, JsonValue> = {};
-    for (const row of rows.slice(1)) {
-      const [key, type, value] = row.cells.map((cell) => cell.value);
-      expected[key!] = typedValue(type!, value!);
-    }
-    expect(w.result!.metadata).toMatchObject(expected);
-  }],
-  [/^the resolved metadata is empty$/, (w) => {
-    expect(w.result!.metadata).toStrictEqual({});
-  }],
+  [
+    /^the flag was evaluated with details$/,
+    (w) => {
+      if (!w.flagSet || !w.flag) throw new Error("no provider or flag");
+      const context: EvaluationContext = { ...w.injected, ...w.context };
+      w.result = w.flagSet.evaluate(w.flag.key, context, { type: ENGINE_TYPE[w.flag.type] });
+    },
+  ],
+  [
+    /^the resolved details value should be "(.*)"$/,
+    (w, m) => {
+      expect(detailsValue(w), JSON.stringify(w.result)).toStrictEqual(typedValue(w.flag!.type, m[1]!));
+    },
+  ],
+  [
+    /^the reason should be "([^"]*)"$/,
+    (w, m) => {
+      expect(reasonOf(w.result!), JSON.stringify(w.result)).toBe(m[1]);
+    },
+  ],
+  [
+    /^the error-code should be "([^"]*)"$/,
+    (w, m) => {
+      const result = w.result!;
+      if (m[1] === "") expect(result.kind, JSON.stringify(result)).not.toBe("error");
+      else expect(result.kind === "error" ? result.errorCode : "(no error)", JSON.stringify(result)).toBe(m[1]);
+    },
+  ],
+  [
+    /^the resolved metadata should contain$/,
+    (w, _m, step) => {
+      const rows = step.argument?.dataTable?.rows ?? [];
+      const expected: Record<string, JsonValue> = {};
+      for (const row of rows.slice(1)) {
+        const [key, type, value] = row.cells.map((cell) => cell.value);
+        expected[key!] = typedValue(type!, value!);
+      }
+      expect(w.result!.metadata).toMatchObject(expected);
+    },
+  ],
+  [
+    /^the resolved metadata is empty$/,
+    (w) => {
+      expect(w.result!.metadata).toStrictEqual({});
+    },
+  ],
 ];
 
 /** The first step of a pickle no definition matches, or `undefined` when all are supported. */

@@ -26,7 +26,12 @@ const SET: FlagSet = {
     "broken-op": { state: "ENABLED", variants: { a: "a" }, defaultVariant: "a", targeting: { nope: [1] } },
     "broken-ref": { state: "ENABLED", variants: { a: "a" }, defaultVariant: "a", targeting: { if: [{ $ref: "missing" }, "a", null] } },
     "broken-fractional": { state: "ENABLED", variants: { a: "a" }, defaultVariant: "a", targeting: { fractional: [["a", 2.5]] } },
-    timestamp: { state: "ENABLED", variants: { past: "past", future: "future" }, defaultVariant: "past", targeting: { if: [{ "<": [{ var: "$flagd.timestamp" }, 2_000_000_000] }, "past", "future"] } },
+    timestamp: {
+      state: "ENABLED",
+      variants: { past: "past", future: "future" },
+      defaultVariant: "past",
+      targeting: { if: [{ "<": [{ var: "$flagd.timestamp" }, 2_000_000_000] }, "past", "future"] },
+    },
     "flag-key": { state: "ENABLED", variants: { "flag-key": "me" }, defaultVariant: null, targeting: { var: "$flagd.flagKey" } },
   },
 };
@@ -40,7 +45,9 @@ describe("compileFlagSet", () => {
     expect([...set.errors.keys()]).toEqual(["broken-op", "broken-ref", "broken-fractional"]);
     expect(set.errors.get("broken-op")).toBe('targeting.nope: unknown operator "nope"');
     expect(set.errors.get("broken-ref")).toMatch(/^targeting\.if\[0\]\.\$ref: \$ref "missing" does not name an evaluator/);
-    expect(set.errors.get("broken-fractional")).toMatch(/^targeting\.fractional\[0\]\[1\]: a fractional weight must be an integer, got 2.5/);
+    expect(set.errors.get("broken-fractional")).toMatch(
+      /^targeting\.fractional\[0\]\[1\]: a fractional weight must be an integer, got 2.5/,
+    );
   });
 
   it("a broken flag answers PARSE_ERROR while the others still evaluate", () => {
@@ -51,7 +58,11 @@ describe("compileFlagSet", () => {
   });
 
   it("never throws, even on a hostile context", () => {
-    const hostile = { get email(): string { throw new Error("boom"); } };
+    const hostile = {
+      get email(): string {
+        throw new Error("boom");
+      },
+    };
     const result = set.evaluate("staff", hostile);
     expect(result).toMatchObject({ kind: "error", errorCode: "GENERAL" });
     expect(set.evaluateAll(hostile).find((r) => r.key === "staff")).toMatchObject({ kind: "error", errorCode: "GENERAL" });
@@ -116,7 +127,9 @@ describe("compileFlagSet", () => {
   });
 
   it("does not read the context's prototype", () => {
-    const s = compileFlagSet({ flags: { f: { state: "ENABLED", variants: { a: "a" }, defaultVariant: null, targeting: { var: "toString" } } } });
+    const s = compileFlagSet({
+      flags: { f: { state: "ENABLED", variants: { a: "a" }, defaultVariant: null, targeting: { var: "toString" } } },
+    });
     expect(s.evaluate("f", {})).toMatchObject({ kind: "default", reason: "DEFAULT" });
   });
 
@@ -137,8 +150,18 @@ describe("compileFlagSet", () => {
     const list = ["a", "b", "c"];
     const s = compileFlagSet({
       flags: {
-        x: { state: "ENABLED", variants: { t: true, f: false }, defaultVariant: "f", targeting: { if: [{ in: [{ var: "k" }, list] }, "t", "f"] } },
-        y: { state: "ENABLED", variants: { t: true, f: false }, defaultVariant: "f", targeting: { if: [{ in: [{ var: "k" }, [...list]] }, "t", "f"] } },
+        x: {
+          state: "ENABLED",
+          variants: { t: true, f: false },
+          defaultVariant: "f",
+          targeting: { if: [{ in: [{ var: "k" }, list] }, "t", "f"] },
+        },
+        y: {
+          state: "ENABLED",
+          variants: { t: true, f: false },
+          defaultVariant: "f",
+          targeting: { if: [{ in: [{ var: "k" }, [...list]] }, "t", "f"] },
+        },
       },
     });
     expect(value(s.evaluate("x", { k: "b" }))).toBe(true);

@@ -41,7 +41,12 @@ describe("fractional v2", () => {
   });
 
   it("buckets by flagKey + targetingKey without a bucketing value", () => {
-    const rule = { fractional: [["a", 50], ["b", 50]] };
+    const rule = {
+      fractional: [
+        ["a", 50],
+        ["b", 50],
+      ],
+    };
     // murmur3("my-flag" + "user-1") decides; the same input through a bucketBy expression agrees.
     const viaShorthand = apply(rule, { targetingKey: "user-1" }, { flagKey: "my-flag" });
     const viaExpression = apply(
@@ -63,15 +68,55 @@ describe("fractional v2", () => {
     ["non-string targeting key", { fractional: [["a", 1]] }, { targetingKey: 5 }, null],
     ["missing bucketing value falls back to the targeting key", { fractional: [{ var: "nope" }, ["a", 1]] }, { targetingKey: "t" }, "a"],
     ["number bucketing value → null", { fractional: [{ var: "n" }, ["a", 1]] }, { n: 5 }, null],
-    ["all weights zero → null", { fractional: [["a", 0], ["b", 0]] }, { targetingKey: "t" }, null],
-    ["negative weight is clamped", { fractional: [["a", -50], ["b", 100]] }, { targetingKey: "t" }, "b"],
+    [
+      "all weights zero → null",
+      {
+        fractional: [
+          ["a", 0],
+          ["b", 0],
+        ],
+      },
+      { targetingKey: "t" },
+      null,
+    ],
+    [
+      "negative weight is clamped",
+      {
+        fractional: [
+          ["a", -50],
+          ["b", 100],
+        ],
+      },
+      { targetingKey: "t" },
+      "b",
+    ],
     ["weight defaults to 1", { fractional: [["a"]] }, { targetingKey: "t" }, "a"],
     ["null weight means 1", { fractional: [["a", null]] }, { targetingKey: "t" }, "a"],
     ["variant from a rule", { fractional: [[{ var: "v" }, 1]] }, { targetingKey: "t", v: "dyn" }, "dyn"],
-    ["weight from a rule", { fractional: [["a", { var: "w" }], ["b", 1]] }, { targetingKey: "t", w: 0 }, "b"],
+    [
+      "weight from a rule",
+      {
+        fractional: [
+          ["a", { var: "w" }],
+          ["b", 1],
+        ],
+      },
+      { targetingKey: "t", w: 0 },
+      "b",
+    ],
     ["non-integer weight from a rule → null", { fractional: [["a", { var: "w" }]] }, { targetingKey: "t", w: 1.5 }, null],
     ["object variant from a rule → null", { fractional: [[{ var: "v" }, 1]] }, { targetingKey: "t", v: { a: 1 } }, null],
-    ["boolean variants", { fractional: [[false, 0], [true, 100]] }, { targetingKey: "t" }, true],
+    [
+      "boolean variants",
+      {
+        fractional: [
+          [false, 0],
+          [true, 100],
+        ],
+      },
+      { targetingKey: "t" },
+      true,
+    ],
     ["bucket produced by the first argument", { fractional: [{ merge: [["a"], [1]] }, ["b", 0]] }, { targetingKey: "t" }, "a"],
   ])("%s", (_name, rule, context, expected) => {
     expect(apply(rule, context)).toStrictEqual(expected);
@@ -82,7 +127,12 @@ describe("fractional v3", () => {
   const v3 = { fractional: "v3" as const, flagKey: "f" };
 
   it("hashes CBOR of [flagKey, targetingKey] without a bucketing value", () => {
-    const rule = { fractional: [["a", 50], ["b", 50]] };
+    const rule = {
+      fractional: [
+        ["a", 50],
+        ["b", 50],
+      ],
+    };
     const expected = bucketOf(hashV3(["f", "user-1"]), 100) < 50 ? "a" : "b";
     expect(apply(rule, { targetingKey: "user-1" }, v3)).toBe(expected);
   });

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { compileFlagSet, flagKeyProblem, MAX_FLAG_KEY_LENGTH, toPlainFlagd, validateFlagSet } from "../../engine/index";
 import type { FlagSetProblem } from "../../engine/index";
 
-const flag = (extra: Record<string, unknown> = {}) => ({ state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on", ...extra });
+const flag = (extra: Record<string, unknown> = {}) => ({
+  state: "ENABLED",
+  variants: { on: true, off: false },
+  defaultVariant: "on",
+  ...extra,
+});
 const problemsOf = (input: unknown): FlagSetProblem[] => {
   const result = validateFlagSet(input);
   return result.ok ? [] : result.problems;
@@ -17,7 +22,11 @@ describe("flag keys: one rule for imports and the flag routes", () => {
   });
 
   it("refuses a __proto__ flag in the flagd daemon's array form instead of dropping it", () => {
-    const problems = problemsOf(parsed(`{"$schema": "https://flagd.dev/schema/v0/flagd.json", "flags": [{"key": "__proto__", "state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on"}]}`));
+    const problems = problemsOf(
+      parsed(
+        `{"$schema": "https://flagd.dev/schema/v0/flagd.json", "flags": [{"key": "__proto__", "state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on"}]}`,
+      ),
+    );
     expect(problems).toContainEqual({ path: "flags", message: expect.stringContaining('"__proto__" is reserved') });
   });
 
@@ -36,8 +45,16 @@ describe("flag keys: one rule for imports and the flag routes", () => {
   });
 
   it.each([
-    ["a variant", `{"flags": {"a": {"state": "ENABLED", "variants": {"__proto__": true, "off": false}, "defaultVariant": "off"}}}`, "flags.a.variants.__proto__"],
-    ["a flag's metadata key", `{"flags": {"a": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "metadata": {"__proto__": "x"}}}}`, "flags.a.metadata.__proto__"],
+    [
+      "a variant",
+      `{"flags": {"a": {"state": "ENABLED", "variants": {"__proto__": true, "off": false}, "defaultVariant": "off"}}}`,
+      "flags.a.variants.__proto__",
+    ],
+    [
+      "a flag's metadata key",
+      `{"flags": {"a": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "metadata": {"__proto__": "x"}}}}`,
+      "flags.a.metadata.__proto__",
+    ],
     ["the set's metadata key", `{"flags": {}, "metadata": {"__proto__": "x"}}`, "metadata.__proto__"],
     ["an evaluator", `{"flags": {}, "$evaluators": {"__proto__": {"==": [1, 1]}}}`, "$evaluators.__proto__"],
   ])("refuses __proto__ as the name of %s instead of dropping it", (_name, text, path) => {
@@ -57,7 +74,9 @@ describe("flag keys: one rule for imports and the flag routes", () => {
   });
 
   it("keeps evaluation and export safe for a flag set that was never validated", () => {
-    const set = parsed(`{"flags": {"__proto__": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on"}, "b": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "prerequisites": [{"flag": "toString", "variant": "on"}]}}}`);
+    const set = parsed(
+      `{"flags": {"__proto__": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on"}, "b": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on", "prerequisites": [{"flag": "toString", "variant": "on"}]}}}`,
+    );
     const compiled = compileFlagSet(set);
     expect(compiled.evaluate("__proto__", {})).toMatchObject({ kind: "value", value: true });
     expect(compiled.evaluate("constructor", {})).toMatchObject({ kind: "error", errorCode: "FLAG_NOT_FOUND" });
@@ -80,18 +99,61 @@ describe("variants named by targeting must exist", () => {
   it.each<[string, unknown, string]>([
     ["an if branch", { if: [{ "==": [{ var: "plan" }, "pro"] }, "blue", "off"] }, "flags.a.targeting.if[1]"],
     ["an else branch", { if: [{ var: "beta" }, "on", "gren"] }, "flags.a.targeting.if[2]"],
-    ["a nested else-if", { if: [{ var: "x" }, "on", { var: "y" }, "off", { if: [{ var: "z" }, "nope", null] }] }, "flags.a.targeting.if[4].if[1]"],
-    ["a fractional bucket", { fractional: [["on", 50], ["of", 50]] }, "flags.a.targeting.fractional[1][0]"],
-    ["a fractional bucket with a bucketing value", { fractional: [{ var: "email" }, ["on", 50], ["of", 50]] }, "flags.a.targeting.fractional[2][0]"],
-    ["a fractional bucket inside an if", { if: [{ var: "beta" }, { fractional: [["onn", 1], ["off", 1]] }, null] }, "flags.a.targeting.if[1].fractional[0][0]"],
+    [
+      "a nested else-if",
+      { if: [{ var: "x" }, "on", { var: "y" }, "off", { if: [{ var: "z" }, "nope", null] }] },
+      "flags.a.targeting.if[4].if[1]",
+    ],
+    [
+      "a fractional bucket",
+      {
+        fractional: [
+          ["on", 50],
+          ["of", 50],
+        ],
+      },
+      "flags.a.targeting.fractional[1][0]",
+    ],
+    [
+      "a fractional bucket with a bucketing value",
+      { fractional: [{ var: "email" }, ["on", 50], ["of", 50]] },
+      "flags.a.targeting.fractional[2][0]",
+    ],
+    [
+      "a fractional bucket inside an if",
+      {
+        if: [
+          { var: "beta" },
+          {
+            fractional: [
+              ["onn", 1],
+              ["off", 1],
+            ],
+          },
+          null,
+        ],
+      },
+      "flags.a.targeting.if[1].fractional[0][0]",
+    ],
     ["a boolean branch read as its text", { if: [{ var: "beta" }, true, false] }, "flags.a.targeting.if[1]"],
   ])("refuses a variant that does not exist in %s, naming the path", (_name, targeting, path) => {
-    expect(problemsOf({ flags: { a: flag({ targeting }) } })).toContainEqual({ path, message: expect.stringMatching(/which is not one of the variants \(on, off\)$/) });
+    expect(problemsOf({ flags: { a: flag({ targeting }) } })).toContainEqual({
+      path,
+      message: expect.stringMatching(/which is not one of the variants \(on, off\)$/),
+    });
   });
 
   it("follows a $ref in a result position and names the flag's targeting and the evaluator", () => {
-    const problems = problemsOf({ flags: { a: flag({ targeting: { $ref: "pick" } }) }, $evaluators: { pick: { if: [{ var: "beta" }, "on", "blue"] } } });
-    expect(problems).toEqual([{ path: "flags.a.targeting.$ref", message: '$evaluators.pick.if[2]: the targeting returns "blue", which is not one of the variants (on, off)' }]);
+    const problems = problemsOf({
+      flags: { a: flag({ targeting: { $ref: "pick" } }) },
+      $evaluators: { pick: { if: [{ var: "beta" }, "on", "blue"] } },
+    });
+    expect(problems).toEqual([
+      {
+        path: "flags.a.targeting.$ref",
+        message: '$evaluators.pick.if[2]: the targeting returns "blue", which is not one of the variants (on, off)',
+      },
+    ]);
   });
 
   it.each<[string, unknown]>([
@@ -101,7 +163,9 @@ describe("variants named by targeting must exist", () => {
     ["a self-referencing evaluator (refused as a cycle, not a crash)", undefined],
   ])("accepts %s", (_name, targeting) => {
     if (targeting === undefined) {
-      expect(problemsOf({ flags: { a: flag({ targeting: { $ref: "x" } }) }, $evaluators: { x: { $ref: "x" } } }).map((p) => p.message)).toContainEqual(expect.stringContaining("$ref cycle"));
+      expect(
+        problemsOf({ flags: { a: flag({ targeting: { $ref: "x" } }) }, $evaluators: { x: { $ref: "x" } } }).map((p) => p.message),
+      ).toContainEqual(expect.stringContaining("$ref cycle"));
       return;
     }
     expect(problemsOf({ flags: { a: flag({ targeting }) } })).toEqual([]);
@@ -128,7 +192,9 @@ describe("flags stored before a rule existed", () => {
     const edited = { flags: { ...legacy.flags, "old-dangling": flag({ targeting: { if: [{ var: "beta" }, "blue", "on"] } }) } };
     expect(validateFlagSet(edited, { before: legacy })).toEqual({
       ok: false,
-      problems: [{ path: "flags.old-dangling.targeting.if[1]", message: 'the targeting returns "blue", which is not one of the variants (on, off)' }],
+      problems: [
+        { path: "flags.old-dangling.targeting.if[1]", message: 'the targeting returns "blue", which is not one of the variants (on, off)' },
+      ],
     });
   });
 });

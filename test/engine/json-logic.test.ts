@@ -73,7 +73,12 @@ const OPERATORS: Row[] = [
   ["all empty is false", { all: [[], { ">": [{ var: "" }, 0] }] }, {}, false],
   ["none", { none: [[-3, -2], { ">": [{ var: "" }, 0] }] }, {}, true],
   ["some", { some: [[-1, 0, 1], { ">": [{ var: "" }, 0] }] }, {}, true],
-  ["some over objects", { some: [{ var: "pies" }, { "==": [{ var: "filling" }, "apple"] }] }, { pies: [{ filling: "pumpkin" }, { filling: "apple" }] }, true],
+  [
+    "some over objects",
+    { some: [{ var: "pies" }, { "==": [{ var: "filling" }, "apple"] }] },
+    { pies: [{ filling: "pumpkin" }, { filling: "apple" }] },
+    true,
+  ],
   ["merge", { merge: [[1, 2], 3, [4, [5]]] }, {}, [1, 2, 3, 4, [5]]],
   ["in constant array", { in: ["Ringo", ["John", "Paul", "George", "Ringo"]] }, {}, true],
   ["in constant array miss", { in: ["Yoko", ["John", "Paul"]] }, {}, false],
@@ -128,7 +133,17 @@ describe("JsonLogic operators", () => {
     ["fractional bucket not an array", { fractional: [["a", 1], "b"] }, {}, /fractional\[1\]: a fractional bucket must be an array/],
     ["fractional decimal weight", { fractional: [["a", 1.5]] }, {}, /must be an integer, got 1.5/],
     ["fractional string weight", { fractional: [["a", "25"]] }, {}, /must be an integer, got "25"/],
-    ["fractional weights too large", { fractional: [["a", 2147483647], ["b", 1]] }, {}, /add up to 2147483648/],
+    [
+      "fractional weights too large",
+      {
+        fractional: [
+          ["a", 2147483647],
+          ["b", 1],
+        ],
+      },
+      {},
+      /add up to 2147483648/,
+    ],
     ["fractional bucket too long", { fractional: [["a", 1, 2]] }, {}, /\[variant\] or \[variant, weight\]/],
   ])("refuses to compile: %s", (_name, rule, evaluators, message) => {
     expect(() => apply(rule, {}, { evaluators })).toThrow(RuleError);

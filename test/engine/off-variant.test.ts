@@ -5,18 +5,40 @@ import type { FlagSet } from "../../engine/types";
 const OFF = OFF_VARIANT_METADATA_KEY;
 const set: FlagSet = {
   flags: {
-    "checkout-kill-switch": { state: "DISABLED", variants: { on: true, off: false }, defaultVariant: "on", metadata: { owner: "payments", [OFF]: "off" } },
+    "checkout-kill-switch": {
+      state: "DISABLED",
+      variants: { on: true, off: false },
+      defaultVariant: "on",
+      metadata: { owner: "payments", [OFF]: "off" },
+    },
     "legacy-kill": { state: "DISABLED", variants: { on: true, off: false }, defaultVariant: "on" },
-    "hero": {
+    hero: {
       state: "DISABLED",
       variants: { control: "Welcome", sale: "Sale" },
       defaultVariant: "sale",
-      targeting: { fractional: [["control", 1], ["sale", 1]] },
+      targeting: {
+        fractional: [
+          ["control", 1],
+          ["sale", 1],
+        ],
+      },
       metadata: { [OFF]: "control" },
     },
     "live-with-off": { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on", metadata: { [OFF]: "off" } },
-    "needs-killed-off": { state: "ENABLED", variants: { a: "a", b: "b" }, defaultVariant: "a", targeting: { if: [true, "b", null] }, prerequisites: [{ flag: "checkout-kill-switch", variant: "off" }] },
-    "needs-killed-on": { state: "ENABLED", variants: { a: "a", b: "b" }, defaultVariant: "a", targeting: { if: [true, "b", null] }, prerequisites: [{ flag: "checkout-kill-switch", variant: "on" }] },
+    "needs-killed-off": {
+      state: "ENABLED",
+      variants: { a: "a", b: "b" },
+      defaultVariant: "a",
+      targeting: { if: [true, "b", null] },
+      prerequisites: [{ flag: "checkout-kill-switch", variant: "off" }],
+    },
+    "needs-killed-on": {
+      state: "ENABLED",
+      variants: { a: "a", b: "b" },
+      defaultVariant: "a",
+      targeting: { if: [true, "b", null] },
+      prerequisites: [{ flag: "checkout-kill-switch", variant: "on" }],
+    },
   },
 };
 
@@ -24,7 +46,11 @@ describe("off variants", () => {
   const compiled = compileFlagSet(set);
 
   it.each([
-    ["checkout-kill-switch", "boolean", { kind: "value", value: false, variant: "off", reason: "DISABLED", metadata: { owner: "payments" } }],
+    [
+      "checkout-kill-switch",
+      "boolean",
+      { kind: "value", value: false, variant: "off", reason: "DISABLED", metadata: { owner: "payments" } },
+    ],
     ["hero", "string", { kind: "value", value: "Welcome", variant: "control", reason: "DISABLED" }],
     ["legacy-kill", "boolean", { kind: "default", reason: "DISABLED" }],
     ["live-with-off", "boolean", { kind: "value", value: true, variant: "on", reason: "STATIC" }],
@@ -52,7 +78,12 @@ describe("off variants", () => {
       defaultVariant: "off",
       metadata: { owner: "payments", [OFF]: "off", "edgeflags.state": "DISABLED" },
     });
-    expect(plain.flags["hero"]).toEqual({ state: "ENABLED", variants: { control: "Welcome", sale: "Sale" }, defaultVariant: "control", metadata: { [OFF]: "control", "edgeflags.state": "DISABLED" } });
+    expect(plain.flags["hero"]).toEqual({
+      state: "ENABLED",
+      variants: { control: "Welcome", sale: "Sale" },
+      defaultVariant: "control",
+      metadata: { [OFF]: "control", "edgeflags.state": "DISABLED" },
+    });
     expect(plain.flags["legacy-kill"]).toEqual(set.flags["legacy-kill"]);
     expect(plain.flags["live-with-off"]).toEqual(set.flags["live-with-off"]);
     // flagd, reading the export, serves the same values and variants for every flag.
@@ -60,7 +91,10 @@ describe("off variants", () => {
     for (const key of Object.keys(set.flags)) {
       const here = compiled.evaluate(key, { targetingKey: "user-1" });
       const there = exported.evaluate(key, { targetingKey: "user-1" });
-      expect([key, there.kind === "value" ? [there.value, there.variant] : there.kind]).toEqual([key, here.kind === "value" ? [here.value, here.variant] : here.kind]);
+      expect([key, there.kind === "value" ? [there.value, there.variant] : there.kind]).toEqual([
+        key,
+        here.kind === "value" ? [here.value, here.variant] : here.kind,
+      ]);
     }
   });
 
@@ -68,12 +102,17 @@ describe("off variants", () => {
     ["an unknown variant", "of", 'off variant "of" is not one of the variants (on, off)'],
     ["a non-string", true, "the off variant must be a variant name, got true"],
   ])("refuses %s as the off variant", (_name, off, message) => {
-    const result = validateFlagSet({ flags: { k: { state: "DISABLED", variants: { on: true, off: false }, defaultVariant: "on", metadata: { [OFF]: off } } } });
+    const result = validateFlagSet({
+      flags: { k: { state: "DISABLED", variants: { on: true, off: false }, defaultVariant: "on", metadata: { [OFF]: off } } },
+    });
     expect(result).toEqual({ ok: false, problems: [{ path: `flags.k.metadata.${OFF}`, message }] });
   });
 
   it("refuses an off variant on the flag set instead of a flag", () => {
-    expect(validateFlagSet({ flags: {}, metadata: { [OFF]: "off" } })).toMatchObject({ ok: false, problems: [{ path: `metadata.${OFF}` }] });
+    expect(validateFlagSet({ flags: {}, metadata: { [OFF]: "off" } })).toMatchObject({
+      ok: false,
+      problems: [{ path: `metadata.${OFF}` }],
+    });
   });
 
   it("accepts a valid off variant", () => {

@@ -4,12 +4,33 @@ import type { FlagSet } from "../../engine/types";
 
 const set: FlagSet = {
   flags: {
-    "new-checkout": { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targeting: { fractional: [["on", 30], ["off", 70]] } },
+    "new-checkout": {
+      state: "ENABLED",
+      variants: { on: true, off: false },
+      defaultVariant: "off",
+      targeting: {
+        fractional: [
+          ["on", 30],
+          ["off", 70],
+        ],
+      },
+    },
     "express-pay": {
       state: "ENABLED",
       variants: { on: true, off: false },
       defaultVariant: "off",
-      targeting: { if: [{ "==": [{ var: "plan" }, "pro"] }, "on", { fractional: [["on", 50], ["off", 50]] }] },
+      targeting: {
+        if: [
+          { "==": [{ var: "plan" }, "pro"] },
+          "on",
+          {
+            fractional: [
+              ["on", 50],
+              ["off", 50],
+            ],
+          },
+        ],
+      },
       prerequisites: [{ flag: "new-checkout", variant: "on" }],
     },
     "one-click": {
@@ -20,7 +41,13 @@ const set: FlagSet = {
       prerequisites: [{ flag: "express-pay", variant: "on" }],
     },
     "kill-all": { state: "DISABLED", variants: { on: true }, defaultVariant: "on" },
-    "needs-disabled": { state: "ENABLED", variants: { a: "a", b: "b" }, defaultVariant: "a", targeting: { if: [true, "b", null] }, prerequisites: [{ flag: "kill-all", variant: "on" }] },
+    "needs-disabled": {
+      state: "ENABLED",
+      variants: { a: "a", b: "b" },
+      defaultVariant: "a",
+      targeting: { if: [true, "b", null] },
+      prerequisites: [{ flag: "kill-all", variant: "on" }],
+    },
   },
   $evaluators: { beta: { in: [{ var: "country" }, ["CA", "NZ"]] } },
 };
@@ -66,7 +93,9 @@ describe("prerequisites", () => {
     expect(!result.ok && result.problems.map((p) => p.message)).toContainEqual(expect.stringMatching(/^prerequisite cycle: (\S+ → )+\S+$/));
     const unknown = structuredClone(set);
     unknown.flags["express-pay"]!.prerequisites = [{ flag: "ghost", variant: "on" }];
-    expect(!validateFlagSet(unknown).ok && (validateFlagSet(unknown) as { problems: { path: string }[] }).problems[0]!.path).toBe("flags.express-pay.prerequisites[0].flag");
+    expect(!validateFlagSet(unknown).ok && (validateFlagSet(unknown) as { problems: { path: string }[] }).problems[0]!.path).toBe(
+      "flags.express-pay.prerequisites[0].flag",
+    );
     const badVariant = structuredClone(set);
     badVariant.flags["express-pay"]!.prerequisites = [{ flag: "new-checkout", variant: "maybe" }];
     expect(validateFlagSet(badVariant).ok).toBe(false);

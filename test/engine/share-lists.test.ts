@@ -7,11 +7,21 @@ const set: FlagSet = {
   flags: Object.fromEntries(
     Array.from({ length: 3 }, (_, i) => [
       `list-flag-${i}`,
-      { state: "ENABLED", variants: { a: "A", b: "B" }, defaultVariant: "b", targeting: { if: [{ in: [{ var: "targetingKey" }, ids] }, "a", null] } },
+      {
+        state: "ENABLED",
+        variants: { a: "A", b: "B" },
+        defaultVariant: "b",
+        targeting: { if: [{ in: [{ var: "targetingKey" }, ids] }, "a", null] },
+      },
     ]),
   ),
 };
-set.flags["short"] = { state: "ENABLED", variants: { a: "A", b: "B" }, defaultVariant: "b", targeting: { if: [{ in: [{ var: "country" }, ["CA", "US"]] }, "a", null] } };
+set.flags["short"] = {
+  state: "ENABLED",
+  variants: { a: "A", b: "B" },
+  defaultVariant: "b",
+  targeting: { if: [{ in: [{ var: "country" }, ["CA", "US"]] }, "a", null] },
+};
 
 describe("shared constant lists", () => {
   it("stores each long list once and references it from every flag", () => {

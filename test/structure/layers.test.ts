@@ -77,7 +77,10 @@ const folders = ["engine", "lib", "contracts", "worker", "durable-objects", "adm
     return false;
   }
 });
-const files = folders.flatMap(sourceFiles).map((file) => relative(ROOT, join(ROOT, file))).filter((file) => !OUTSIDE.includes(file));
+const files = folders
+  .flatMap(sourceFiles)
+  .map((file) => relative(ROOT, join(ROOT, file)))
+  .filter((file) => !OUTSIDE.includes(file));
 const fileSet = new Set(files);
 const graph = new Map(files.map((file) => [file, importsOf(file, fileSet)]));
 

@@ -21,12 +21,16 @@ describe("the admin API's OpenAPI document", () => {
   it("lints with no errors under Redocly's recommended rules", async () => {
     const config = await createConfig({ extends: ["recommended"] });
     const problems = await lintFromString({ source, absoluteRef: join(scratch, "openapi.json"), config });
-    const errors = problems.filter((p) => p.severity === "error").map((p) => `${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? "?"}`);
+    const errors = problems
+      .filter((p) => p.severity === "error")
+      .map((p) => `${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? "?"}`);
     expect(errors).toEqual([]);
   });
 
   it("documents a response body for every operation that answers with one", () => {
-    const operations = Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, responses: op.responses })));
+    const operations = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ path, method, responses: op.responses })),
+    );
     expect(operations.length).toBeGreaterThan(60);
     const undocumented = operations
       .filter(({ responses }) => {
@@ -41,7 +45,9 @@ describe("the admin API's OpenAPI document", () => {
     const types = astToString(await openapiTS(source));
     writeFileSync(join(scratch, "admin-api.ts"), types);
     // A client written against the generated types: a wrong field or status would not compile.
-    writeFileSync(join(scratch, "client.ts"), `
+    writeFileSync(
+      join(scratch, "client.ts"),
+      `
 import type { paths } from "./admin-api.ts";
 type Flag = paths["/projects/{project}/environments/{env}/flags/{flag}"]["get"]["responses"]["200"]["content"]["application/json"];
 type Toggle = NonNullable<paths["/projects/{project}/environments/{env}/flags/{flag}/toggle"]["post"]["requestBody"]>["content"]["application/json"];
@@ -53,22 +59,30 @@ export const kill: Toggle = { state: "DISABLED", reason: "incident" };
 export function explain(problem: Problem): string {
   return \`\${problem.status}: \${problem.detail}\`;
 }
-`);
+`,
+    );
     const tsc = resolve(import.meta.dirname, "../../node_modules/typescript/bin/tsc");
     const run = () => {
       try {
-        execFileSync(process.execPath, [tsc, "--noEmit", "--strict", "--allowImportingTsExtensions", "--target", "es2022", "--module", "nodenext", "client.ts"], { cwd: scratch, encoding: "utf8", stdio: "pipe" });
+        execFileSync(
+          process.execPath,
+          [tsc, "--noEmit", "--strict", "--allowImportingTsExtensions", "--target", "es2022", "--module", "nodenext", "client.ts"],
+          { cwd: scratch, encoding: "utf8", stdio: "pipe" },
+        );
       } catch (error) {
         throw new Error(String((error as { stdout?: string }).stdout ?? error));
       }
     };
     expect(run).not.toThrow();
     // And it does reject a client that misreads the API.
-    writeFileSync(join(scratch, "client.ts"), `
+    writeFileSync(
+      join(scratch, "client.ts"),
+      `
 import type { paths } from "./admin-api.ts";
 type Toggle = NonNullable<paths["/projects/{project}/environments/{env}/flags/{flag}/toggle"]["post"]["requestBody"]>["content"]["application/json"];
 export const kill: Toggle = { state: "OFF" };
-`);
+`,
+    );
     expect(run).toThrow();
   });
 });

@@ -49,8 +49,8 @@ export function AuditPage(props: AuditPageProps) {
           <h1>Audit log</h1>
           <p>Every change to {props.project}, newest first.</p>
         </div>
-        {props.verify && (
-          props.verify.ok ? (
+        {props.verify &&
+          (props.verify.ok ? (
             <div class="notice ok" role="status" id="chain-status">
               {`Hash chain verified: all ${props.verify.entries} entries intact.`}
             </div>
@@ -58,15 +58,18 @@ export function AuditPage(props: AuditPageProps) {
             <div class="notice error" role="alert" id="chain-status">
               {`Hash chain broken at entry ${props.verify.brokenAt}: ${props.verify.detail}`}
             </div>
-          )
-        )}
+          ))}
       </div>
       <form method="get" action={path} class="filters panel" aria-label="Filter the audit log">
         <div class="field">
           <label for="a-env">Environment</label>
           <select id="a-env" name="environment">
             <option value="">All</option>
-            {props.environments.map((env) => <option value={env} selected={env === filter.environment}>{env}</option>)}
+            {props.environments.map((env) => (
+              <option value={env} selected={env === filter.environment}>
+                {env}
+              </option>
+            ))}
           </select>
         </div>
         <div class="field">
@@ -75,18 +78,32 @@ export function AuditPage(props: AuditPageProps) {
         </div>
         <div class="field">
           <label for="a-actor">Actor</label>
-          <input id="a-actor" type="text" name="actor" value={filter.actor} placeholder="key:… or token:bootstrap" autocomplete="off" spellcheck={false} />
+          <input
+            id="a-actor"
+            type="text"
+            name="actor"
+            value={filter.actor}
+            placeholder="key:… or token:bootstrap"
+            autocomplete="off"
+            spellcheck={false}
+          />
         </div>
         <div class="field">
-          <label for="a-since">From <span class="hint">(UTC)</span></label>
+          <label for="a-since">
+            From <span class="hint">(UTC)</span>
+          </label>
           <input id="a-since" type="datetime-local" name="since" value={filter.since} />
         </div>
         <div class="field">
-          <label for="a-until">Until <span class="hint">(UTC)</span></label>
+          <label for="a-until">
+            Until <span class="hint">(UTC)</span>
+          </label>
           <input id="a-until" type="datetime-local" name="until" value={filter.until} />
         </div>
         <button type="submit">Filter</button>
-        <a class="button" href={path}>Clear</a>
+        <a class="button" href={path}>
+          Clear
+        </a>
       </form>
       <section class="panel" aria-label="Entries" id="audit-entries">
         {props.entries.length === 0 && <p>No entries match.</p>}
@@ -96,7 +113,12 @@ export function AuditPage(props: AuditPageProps) {
               <strong>{entry.actor}</strong>
               <span>
                 {ACTIONS[entry.action] ?? entry.action} <code>{entry.target}</code>
-                {entry.environment && <> in <strong>{entry.environment}</strong></>}
+                {entry.environment && (
+                  <>
+                    {" "}
+                    in <strong>{entry.environment}</strong>
+                  </>
+                )}
               </span>
               <span class="meta">
                 <When at={entry.at} />
@@ -111,7 +133,9 @@ export function AuditPage(props: AuditPageProps) {
       {props.nextCursor !== null && (
         <nav class="pager" aria-label="Pages">
           <span></span>
-          <a href={`${path}?${cursorQuery(filter, props.nextCursor)}`} rel="next">Older entries →</a>
+          <a href={`${path}?${cursorQuery(filter, props.nextCursor)}`} rel="next">
+            Older entries →
+          </a>
         </nav>
       )}
     </Page>
@@ -130,7 +154,9 @@ export function DiffList({ before, after }: { before: unknown; after: unknown })
       {lines.slice(0, MAX_LINES).map((line) => (
         <li>
           <span>{`${line.path}: `}</span>
-          {line.before === null && line.after === null && <span class={line.change === "added" ? "added" : line.change === "removed" ? "removed" : undefined}>{line.change}</span>}
+          {line.before === null && line.after === null && (
+            <span class={line.change === "added" ? "added" : line.change === "removed" ? "removed" : undefined}>{line.change}</span>
+          )}
           {line.before !== null && <del aria-label={`was ${line.before}`}>{line.before}</del>}
           {line.before !== null && line.after !== null && " → "}
           {line.after !== null && <ins aria-label={`now ${line.after}`}>{line.after}</ins>}

@@ -3,12 +3,24 @@ import type { Child } from "hono/jsx";
 import type { Session } from "../../session";
 import { BASE, Page, StatePill, projectPath, type Notice } from "../layout";
 
-export function SignInPage({ project, error, next, notice }: { project: string; error?: string | null; next?: string; notice?: Notice | null }) {
+export function SignInPage({
+  project,
+  error,
+  next,
+  notice,
+}: {
+  project: string;
+  error?: string | null;
+  next?: string;
+  notice?: Notice | null;
+}) {
   return (
     <Page title="Sign in" notice={notice ?? null}>
       <div class="signin panel">
         <h1>Sign in to edgeflags</h1>
-        <p class="meta">Use an admin key of the project, or the bootstrap admin token. It is exchanged for a session cookie and not kept by your browser.</p>
+        <p class="meta">
+          Use an admin key of the project, or the bootstrap admin token. It is exchanged for a session cookie and not kept by your browser.
+        </p>
         <form method="post" action={`${BASE}/sign-in`}>
           {next && <input type="hidden" name="next" value={next} />}
           <div class="field">
@@ -26,9 +38,15 @@ export function SignInPage({ project, error, next, notice }: { project: string; 
               aria-invalid={error ? "true" : undefined}
               aria-describedby={error ? "credential-error" : undefined}
             />
-            {error && <p class="field-error" id="credential-error" role="alert">{error}</p>}
+            {error && (
+              <p class="field-error" id="credential-error" role="alert">
+                {error}
+              </p>
+            )}
           </div>
-          <button type="submit" class="primary">Sign in</button>
+          <button type="submit" class="primary">
+            Sign in
+          </button>
         </form>
       </div>
     </Page>
@@ -60,9 +78,14 @@ export function ToggleConfirmPage(props: ToggleConfirmProps) {
           {verb} <code>{props.flag}</code> in <strong>{props.environment}</strong>?
         </h1>
         <p>
-          It is <StatePill state={props.state} /> in {props.environment} now. The change reaches the edge within seconds and is recorded in the audit log with your reason.
+          It is <StatePill state={props.state} /> in {props.environment} now. The change reaches the edge within seconds and is recorded in
+          the audit log with your reason.
         </p>
-        {next === "DISABLED" && props.killed && <p class="killed"><strong>When it is off:</strong> {props.killed}</p>}
+        {next === "DISABLED" && props.killed && (
+          <p class="killed">
+            <strong>When it is off:</strong> {props.killed}
+          </p>
+        )}
         <ToggleFields {...props} next={next} verb={verb} idPrefix="confirm" />
       </div>
     </Page>
@@ -89,10 +112,16 @@ function ToggleFields(props: ToggleConfirmProps & { next: string; verb: string; 
           aria-invalid={props.reasonError ? "true" : undefined}
           aria-describedby={props.reasonError ? `${props.idPrefix}-reason-error` : undefined}
         ></textarea>
-        {props.reasonError && <p class="field-error" id={`${props.idPrefix}-reason-error`}>{props.reasonError}</p>}
+        {props.reasonError && (
+          <p class="field-error" id={`${props.idPrefix}-reason-error`}>
+            {props.reasonError}
+          </p>
+        )}
       </div>
       <div class="actions">
-        <a class="button" href={props.returnTo}>Cancel</a>
+        <a class="button" href={props.returnTo}>
+          Cancel
+        </a>
         <button type="submit" class={props.next === "ENABLED" ? "primary" : "danger"}>{`${props.verb} in ${props.environment}`}</button>
       </div>
     </form>
@@ -120,15 +149,31 @@ export function ToggleDialog() {
           <textarea id="dialog-reason" name="reason" rows={3} maxlength={1000} required></textarea>
         </div>
         <div class="actions">
-          <button type="button" data-close>Cancel</button>
-          <button type="submit" class="primary" data-submit>Confirm</button>
+          <button type="button" data-close>
+            Cancel
+          </button>
+          <button type="submit" class="primary" data-submit>
+            Confirm
+          </button>
         </div>
       </form>
     </dialog>
   );
 }
 
-export function ErrorPage({ title, detail, session, project, back }: { title: string; detail: Child; session?: Session | null; project?: string; back?: string }) {
+export function ErrorPage({
+  title,
+  detail,
+  session,
+  project,
+  back,
+}: {
+  title: string;
+  detail: Child;
+  session?: Session | null;
+  project?: string;
+  back?: string;
+}) {
   return (
     <Page title={title} session={session ?? null} project={project} notice={{ kind: "error", text: detail }}>
       <h1>{title}</h1>

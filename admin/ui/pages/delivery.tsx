@@ -85,12 +85,25 @@ function RampPanel(props: PanelProps) {
       ) : (
         <>
           <p>
-            {"Rolling out "}<code>{ramp.variant}</code>{" over "}<code>{ramp.baseline}</code>{": "}
-            <span class={`badge ramp-${ramp.status}`} id="ramp-status">{ramp.status}</span>
+            {"Rolling out "}
+            <code>{ramp.variant}</code>
+            {" over "}
+            <code>{ramp.baseline}</code>
+            {": "}
+            <span class={`badge ramp-${ramp.status}`} id="ramp-status">
+              {ramp.status}
+            </span>
             {` at ${ramp.currentPercent}%`}
           </p>
-          <div class="bar" aria-hidden="true"><span class={`fill ${widthClass(ramp.currentPercent)}`}></span></div>
-          {ramp.effectiveNote && <p class="hint" id="ramp-effective">{`Effective share: at most ${ramp.effectivePercent ?? ramp.currentPercent}% — ${ramp.effectiveNote}.`}</p>}
+          <div class="bar" aria-hidden="true">
+            <span class={`fill ${widthClass(ramp.currentPercent)}`}></span>
+          </div>
+          {ramp.effectiveNote && (
+            <p
+              class="hint"
+              id="ramp-effective"
+            >{`Effective share: at most ${ramp.effectivePercent ?? ramp.currentPercent}% — ${ramp.effectiveNote}.`}</p>
+          )}
           {ramp.pauseReason && <div class="notice warn" role="status">{`Paused: ${ramp.pauseReason}`}</div>}
           <ol class="timeline" aria-label="Ramp steps">
             {ramp.steps.map((step, i) => (
@@ -99,26 +112,67 @@ function RampPanel(props: PanelProps) {
                 <strong>{`${step.percent}%`}</strong>
                 <span class="step-state">{STATE_TEXT[step.state]}</span>
                 <span class="meta">
-                  {step.appliedAt ? <>applied <When at={step.appliedAt} /></> : step.state === "next" && ramp.nextAt ? <>due <Relative at={ramp.nextAt} /></> : stepWhen(step, i)}
+                  {step.appliedAt ? (
+                    <>
+                      applied <When at={step.appliedAt} />
+                    </>
+                  ) : step.state === "next" && ramp.nextAt ? (
+                    <>
+                      due <Relative at={ramp.nextAt} />
+                    </>
+                  ) : (
+                    stepWhen(step, i)
+                  )}
                 </span>
               </li>
             ))}
           </ol>
-          {ramp.status === "running" && ramp.nextAt && <p class="meta" id="ramp-next">Next step <Relative at={ramp.nextAt} /> ({ramp.nextAt}).</p>}
+          {ramp.status === "running" && ramp.nextAt && (
+            <p class="meta" id="ramp-next">
+              Next step <Relative at={ramp.nextAt} /> ({ramp.nextAt}).
+            </p>
+          )}
           <div class="row tight ramp-actions">
             {ramp.status === "running" && <ActionButton action={`${base}/pause`} label="Pause" hidden={env} small={false} />}
-            {(ramp.status === "paused" || ramp.status === "rolled-back") && ramp.currentStep + 1 < ramp.steps.length && <ActionButton action={`${base}/resume`} label="Resume" kind="primary" hidden={env} small={false} />}
-            {ramp.status !== "completed" && <ActionButton action={`${base}/complete`} label="Jump to 100%" hidden={env} small={false} confirm={`Serve ${ramp.variant} to everyone in ${props.environment} now?`} />}
+            {(ramp.status === "paused" || ramp.status === "rolled-back") && ramp.currentStep + 1 < ramp.steps.length && (
+              <ActionButton action={`${base}/resume`} label="Resume" kind="primary" hidden={env} small={false} />
+            )}
+            {ramp.status !== "completed" && (
+              <ActionButton
+                action={`${base}/complete`}
+                label="Jump to 100%"
+                hidden={env}
+                small={false}
+                confirm={`Serve ${ramp.variant} to everyone in ${props.environment} now?`}
+              />
+            )}
             {ramp.status !== "completed" && ramp.currentStep >= 0 && (
-              <ActionButton action={`${base}/rollback`} label="Roll back" kind="danger" hidden={env} small={false} confirm="Roll the ramp back? It stays stopped until resumed.">
-                <label class="visually-hidden" for="rollback-to">Roll back to</label>
+              <ActionButton
+                action={`${base}/rollback`}
+                label="Roll back"
+                kind="danger"
+                hidden={env}
+                small={false}
+                confirm="Roll the ramp back? It stays stopped until resumed."
+              >
+                <label class="visually-hidden" for="rollback-to">
+                  Roll back to
+                </label>
                 <select id="rollback-to" name="toStep">
                   <option value="">to 0%</option>
-                  {ramp.steps.slice(0, Math.max(0, ramp.currentStep)).map((step, i) => <option value={String(i)}>{`to step ${i + 1} (${step.percent}%)`}</option>)}
+                  {ramp.steps.slice(0, Math.max(0, ramp.currentStep)).map((step, i) => (
+                    <option value={String(i)}>{`to step ${i + 1} (${step.percent}%)`}</option>
+                  ))}
                 </select>
               </ActionButton>
             )}
-            <ActionButton action={`${base}/delete`} label="Delete ramp" hidden={env} small={false} confirm="Delete the ramp? The flag keeps the split it reached." />
+            <ActionButton
+              action={`${base}/delete`}
+              label="Delete ramp"
+              hidden={env}
+              small={false}
+              confirm="Delete the ramp? The flag keeps the split it reached."
+            />
           </div>
           <RampExposures exposures={props.delivery.exposures} ramp={ramp} />
         </>
@@ -130,51 +184,99 @@ function RampPanel(props: PanelProps) {
 function stepWhen(step: { at?: string | undefined; afterSeconds?: number | undefined }, index: number): string {
   if (step.at) return `at ${step.at}`;
   const s = step.afterSeconds ?? 0;
-  const text = s === 0 ? "at once" : s % 86_400 === 0 ? `${s / 86_400} d` : s % 3_600 === 0 ? `${s / 3_600} h` : s % 60 === 0 ? `${s / 60} min` : `${s} s`;
+  const text =
+    s === 0
+      ? "at once"
+      : s % 86_400 === 0
+        ? `${s / 86_400} d`
+        : s % 3_600 === 0
+          ? `${s / 3_600} h`
+          : s % 60 === 0
+            ? `${s / 60} min`
+            : `${s} s`;
   return s === 0 ? (index === 0 ? "at the start" : "right after the previous step") : `${text} after the previous step`;
 }
 
 function RampCreate(props: PanelProps) {
   const form = props.delivery.rampForm ?? defaultRampForm(props.variants);
   const errors = props.delivery.rampErrors ?? {};
-  const rows = [...form.steps, ...Array.from({ length: Math.max(0, RAMP_STEP_ROWS - form.steps.length) }, () => ({ percent: "", delay: "", unit: "days" as const }))];
+  const rows = [
+    ...form.steps,
+    ...Array.from({ length: Math.max(0, RAMP_STEP_ROWS - form.steps.length) }, () => ({ percent: "", delay: "", unit: "days" as const })),
+  ];
   return (
     <form method="post" action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/ramp`)}>
       <p class="meta">No ramp here. Roll a variant out in steps; each step is applied on time and audited.</p>
       <input type="hidden" name="env" value={props.environment} />
-      {errors["form"] && <div class="notice error" role="alert" id="ramp-error">{errors["form"].join("; ")}</div>}
+      {errors["form"] && (
+        <div class="notice error" role="alert" id="ramp-error">
+          {errors["form"].join("; ")}
+        </div>
+      )}
       <div class="row">
         <div class="field">
           <label for="ramp-variant">Roll out</label>
           <select id="ramp-variant" name="variant" {...invalid("ramp-variant", errors["variant"])}>
-            {props.variants.map((v) => <option value={v} selected={v === form.variant}>{v}</option>)}
+            {props.variants.map((v) => (
+              <option value={v} selected={v === form.variant}>
+                {v}
+              </option>
+            ))}
           </select>
           <Errors id="ramp-variant-error" messages={errors["variant"]} />
         </div>
         <div class="field">
           <label for="ramp-baseline">Over (baseline)</label>
           <select id="ramp-baseline" name="baseline" {...invalid("ramp-baseline", errors["baseline"])}>
-            {props.variants.map((v) => <option value={v} selected={v === form.baseline}>{v}</option>)}
+            {props.variants.map((v) => (
+              <option value={v} selected={v === form.baseline}>
+                {v}
+              </option>
+            ))}
           </select>
           <Errors id="ramp-baseline-error" messages={errors["baseline"]} />
         </div>
       </div>
       <fieldset>
-        <legend>Steps <span class="hint">(empty rows are ignored; each waits its delay after the previous one)</span></legend>
+        <legend>
+          Steps <span class="hint">(empty rows are ignored; each waits its delay after the previous one)</span>
+        </legend>
         <table class="steps">
-          <thead><tr><th scope="col">Step</th><th scope="col">Percent</th><th scope="col">Delay</th><th scope="col">Unit</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Step</th>
+              <th scope="col">Percent</th>
+              <th scope="col">Delay</th>
+              <th scope="col">Unit</th>
+            </tr>
+          </thead>
           <tbody>
             {rows.map((step, i) => (
               <tr>
                 <th scope="row">{String(i + 1)}</th>
                 <td>
-                  <input type="number" name={`percent-${i}`} value={step.percent} min="0.01" max="100" step="0.01" aria-label={`Step ${i + 1} percent`} {...invalid(`ramp-step-${i}`, errors[`steps.${i}`])} />
+                  <input
+                    type="number"
+                    name={`percent-${i}`}
+                    value={step.percent}
+                    min="0.01"
+                    max="100"
+                    step="0.01"
+                    aria-label={`Step ${i + 1} percent`}
+                    {...invalid(`ramp-step-${i}`, errors[`steps.${i}`])}
+                  />
                   <Errors id={`ramp-step-${i}-error`} messages={errors[`steps.${i}`]} />
                 </td>
-                <td><input type="number" name={`delay-${i}`} value={step.delay} min="0" step="1" aria-label={`Step ${i + 1} delay`} /></td>
+                <td>
+                  <input type="number" name={`delay-${i}`} value={step.delay} min="0" step="1" aria-label={`Step ${i + 1} delay`} />
+                </td>
                 <td>
                   <select name={`unit-${i}`} aria-label={`Step ${i + 1} delay unit`}>
-                    {(["minutes", "hours", "days"] as const).map((u) => <option value={u} selected={u === step.unit}>{u}</option>)}
+                    {(["minutes", "hours", "days"] as const).map((u) => (
+                      <option value={u} selected={u === step.unit}>
+                        {u}
+                      </option>
+                    ))}
                   </select>
                 </td>
               </tr>
@@ -184,10 +286,14 @@ function RampCreate(props: PanelProps) {
         <Errors id="ramp-steps-error" messages={errors["steps"]} />
       </fieldset>
       <div class="field">
-        <label for="ramp-reason">Reason <span class="hint">(kept in the audit log)</span></label>
+        <label for="ramp-reason">
+          Reason <span class="hint">(kept in the audit log)</span>
+        </label>
         <input id="ramp-reason" type="text" name="reason" value={form.reason} maxlength={1000} />
       </div>
-      <button type="submit" class="primary">Start the ramp</button>
+      <button type="submit" class="primary">
+        Start the ramp
+      </button>
     </form>
   );
 }
@@ -200,7 +306,12 @@ function RampExposures({ exposures, ramp }: { exposures: RampExposuresView | nul
       <div class="table-wrap">
         <table class="cards" id="ramp-exposures">
           <thead>
-            <tr><th scope="col">Step</th><th scope="col">{ramp.variant}</th><th scope="col">{ramp.baseline}</th><th scope="col">SRM</th></tr>
+            <tr>
+              <th scope="col">Step</th>
+              <th scope="col">{ramp.variant}</th>
+              <th scope="col">{ramp.baseline}</th>
+              <th scope="col">SRM</th>
+            </tr>
           </thead>
           <tbody>
             {exposures.steps.map((s) => (
@@ -208,7 +319,9 @@ function RampExposures({ exposures, ramp }: { exposures: RampExposuresView | nul
                 <th scope="row">{`${s.step + 1} (${s.percent}%)`}</th>
                 <td data-label={ramp.variant}>{unitsText(s.srm, ramp.variant)}</td>
                 <td data-label={ramp.baseline}>{unitsText(s.srm, ramp.baseline)}</td>
-                <td data-label="SRM"><SrmVerdict srm={s.srm} /></td>
+                <td data-label="SRM">
+                  <SrmVerdict srm={s.srm} />
+                </td>
               </tr>
             ))}
           </tbody>
@@ -248,22 +361,35 @@ function ExperimentPanel(props: PanelProps) {
         <ul class="plain-list">
           {props.delivery.experiments.map((e) => (
             <li>
-              <a href={projectPath(props.project, `experiments/${encodeURIComponent(e.id)}`)}>{e.id}</a>
-              {" "}<span class={`badge ${e.status === "running" ? "added" : ""}`}>{e.status}</span>
+              <a href={projectPath(props.project, `experiments/${encodeURIComponent(e.id)}`)}>{e.id}</a>{" "}
+              <span class={`badge ${e.status === "running" ? "added" : ""}`}>{e.status}</span>
               {e.srm.mismatch && <span class="badge removed">SRM</span>}
-              <span class="meta">{` started `}<When at={e.createdAt} /></span>
+              <span class="meta">
+                {` started `}
+                <When at={e.createdAt} />
+              </span>
             </li>
           ))}
         </ul>
       )}
-      {running && errors["form"] && <div class="notice error" role="alert" id="experiment-error">{errors["form"].join("; ")}</div>}
+      {running && errors["form"] && (
+        <div class="notice error" role="alert" id="experiment-error">
+          {errors["form"].join("; ")}
+        </div>
+      )}
       {running ? (
         <p class="meta">An experiment is running on this flag here; stop it before starting another.</p>
       ) : (
         <form method="post" action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/experiment`)}>
           <input type="hidden" name="env" value={props.environment} />
-          <p class="meta">Counts unique units per variant and checks the split against the weights the variants are meant to get (sample-ratio mismatch).</p>
-          {errors["form"] && <div class="notice error" role="alert" id="experiment-error">{errors["form"].join("; ")}</div>}
+          <p class="meta">
+            Counts unique units per variant and checks the split against the weights the variants are meant to get (sample-ratio mismatch).
+          </p>
+          {errors["form"] && (
+            <div class="notice error" role="alert" id="experiment-error">
+              {errors["form"].join("; ")}
+            </div>
+          )}
           <fieldset>
             <legend>Intended weights</legend>
             <p class="hint">
@@ -275,7 +401,15 @@ function ExperimentPanel(props: PanelProps) {
               {props.variants.map((v) => (
                 <div class="field">
                   <label for={`weight-${v}`}>{v}</label>
-                  <input id={`weight-${v}`} type="number" name={`weight-${v}`} value={props.delivery.servedWeights ? String(props.delivery.servedWeights[v] ?? 0) : ""} min="0" step="any" size={6} />
+                  <input
+                    id={`weight-${v}`}
+                    type="number"
+                    name={`weight-${v}`}
+                    value={props.delivery.servedWeights ? String(props.delivery.servedWeights[v] ?? 0) : ""}
+                    min="0"
+                    step="any"
+                    size={6}
+                  />
                 </div>
               ))}
             </div>

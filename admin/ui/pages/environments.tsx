@@ -50,26 +50,52 @@ export function EnvironmentsPage(props: EnvironmentsPageProps) {
       </div>
       <form method="get" action={path} class="panel filters" aria-label="Compare environments">
         <EnvSelect id="cmp-from" name="from" label="From" value={from} environments={props.environments.map((e) => e.name)} />
-        <span class="arrow" aria-hidden="true">→</span>
+        <span class="arrow" aria-hidden="true">
+          →
+        </span>
         <EnvSelect id="cmp-to" name="to" label="To" value={to} environments={props.environments.map((e) => e.name)} />
         <div class="field grow">
-          <label for="cmp-flag">Flags <span class="hint">(optional; comma-separated keys, all when empty)</span></label>
+          <label for="cmp-flag">
+            Flags <span class="hint">(optional; comma-separated keys, all when empty)</span>
+          </label>
           <input id="cmp-flag" type="text" name="flag" value={props.flagFilter} spellcheck={false} autocomplete="off" />
         </div>
-        <button type="submit" class="primary">Compare</button>
+        <button type="submit" class="primary">
+          Compare
+        </button>
       </form>
-      {props.error && <div class="notice error" role="alert" id="env-error">{props.error}</div>}
+      {props.error && (
+        <div class="notice error" role="alert" id="env-error">
+          {props.error}
+        </div>
+      )}
       {props.preview ? <Preview {...props} preview={props.preview} /> : props.diff && <Comparison {...props} diff={props.diff} />}
     </Page>
   );
 }
 
-function EnvSelect({ id, name, label, value, environments }: { id: string; name: string; label: string; value: string; environments: string[] }) {
+function EnvSelect({
+  id,
+  name,
+  label,
+  value,
+  environments,
+}: {
+  id: string;
+  name: string;
+  label: string;
+  value: string;
+  environments: string[];
+}) {
   return (
     <div class="field">
       <label for={id}>{label}</label>
       <select id={id} name={name}>
-        {environments.map((env) => <option value={env} selected={env === value}>{env}</option>)}
+        {environments.map((env) => (
+          <option value={env} selected={env === value}>
+            {env}
+          </option>
+        ))}
       </select>
     </div>
   );
@@ -120,10 +146,14 @@ function Comparison(props: EnvironmentsPageProps & { diff: EnvironmentDiffView }
               </div>
             </fieldset>
             <div class="field">
-              <label for="promote-reason">Reason <span class="hint">(kept in the audit log)</span></label>
+              <label for="promote-reason">
+                Reason <span class="hint">(kept in the audit log)</span>
+              </label>
               <input id="promote-reason" type="text" name="reason" maxlength={1000} />
             </div>
-            <button type="submit" class="primary">Preview the promotion</button>
+            <button type="submit" class="primary">
+              Preview the promotion
+            </button>
           </form>
         </section>
       ) : (
@@ -147,18 +177,31 @@ function Preview(props: EnvironmentsPageProps & { preview: PromotePreview }) {
             {`${changes.length} flag(s) in ${diff.to} would change. Nothing has been changed yet.`}
           </div>
           <DiffEntries diff={diff} flags={changes} />
-          <form method="post" action={projectPath(props.project, "environments/promote")} data-confirm={`Promote ${changes.length} flag(s) from ${diff.from} to ${diff.to}?`}>
+          <form
+            method="post"
+            action={projectPath(props.project, "environments/promote")}
+            data-confirm={`Promote ${changes.length} flag(s) from ${diff.from} to ${diff.to}?`}
+          >
             <input type="hidden" name="from" value={diff.from} />
             <input type="hidden" name="to" value={diff.to} />
             <input type="hidden" name="step" value="apply" />
             <input type="hidden" name="version" value={String(props.preview.targetVersion)} />
-            {(props.preview.flags ?? []).map((flag) => <input type="hidden" name="flags" value={flag} />)}
+            {(props.preview.flags ?? []).map((flag) => (
+              <input type="hidden" name="flags" value={flag} />
+            ))}
             <div class="field">
-              <label for="apply-reason">Reason <span class="hint">(kept in the audit log)</span></label>
+              <label for="apply-reason">
+                Reason <span class="hint">(kept in the audit log)</span>
+              </label>
               <input id="apply-reason" type="text" name="reason" value={props.preview.reason} maxlength={1000} />
             </div>
             <div class="actions">
-              <a class="button" href={`${projectPath(props.project, "environments")}?${new URLSearchParams({ from: diff.from, to: diff.to })}`}>Cancel</a>
+              <a
+                class="button"
+                href={`${projectPath(props.project, "environments")}?${new URLSearchParams({ from: diff.from, to: diff.to })}`}
+              >
+                Cancel
+              </a>
               <button type="submit" class="danger">{`Promote ${changes.length} flag(s) to ${diff.to}`}</button>
             </div>
           </form>
@@ -174,13 +217,16 @@ function DiffEntries({ diff, flags }: { diff: EnvironmentDiffView; flags: FlagDi
   return (
     <ul class="env-diff">
       {flags.map((flag) => {
-        const pick = (side: Record<string, unknown> | null) => (side ? Object.fromEntries(flag.fields.map((f) => [f, side[f] ?? null])) : null);
+        const pick = (side: Record<string, unknown> | null) =>
+          side ? Object.fromEntries(flag.fields.map((f) => [f, side[f] ?? null])) : null;
         return (
           <li>
             <div class="audit-head">
               <code class="flag-key">{flag.key}</code>
               {flag.status === "different" && <span class="badge changed">{`differs: ${flag.fields.join(", ")}`}</span>}
-              {flag.status === `only-in-${diff.from}` && <span class="badge added">{`only in ${diff.from}: would be added to ${diff.to}`}</span>}
+              {flag.status === `only-in-${diff.from}` && (
+                <span class="badge added">{`only in ${diff.from}: would be added to ${diff.to}`}</span>
+              )}
               {flag.status === `only-in-${diff.to}` && <span class="badge">{`only in ${diff.to}: promotion leaves it alone`}</span>}
             </div>
             {flag.status === "different" && (

@@ -7,7 +7,13 @@ import { ActionButton } from "./widgets";
 
 export function ExperimentsPage(props: { session: Session; project: string; experiments: ExperimentView[]; notice: Notice | null }) {
   return (
-    <Page title={`Experiments · ${props.project}`} session={props.session} project={props.project} section="experiments" notice={props.notice}>
+    <Page
+      title={`Experiments · ${props.project}`}
+      session={props.session}
+      project={props.project}
+      section="experiments"
+      notice={props.notice}
+    >
       <div class="page-head">
         <div>
           <h1>Experiments</h1>
@@ -20,16 +26,34 @@ export function ExperimentsPage(props: { session: Session; project: string; expe
         <div class="table-wrap">
           <table class="cards" id="experiments">
             <thead>
-              <tr><th scope="col">Experiment</th><th scope="col">Flag</th><th scope="col">Status</th><th scope="col">Units</th><th scope="col">Split</th></tr>
+              <tr>
+                <th scope="col">Experiment</th>
+                <th scope="col">Flag</th>
+                <th scope="col">Status</th>
+                <th scope="col">Units</th>
+                <th scope="col">Split</th>
+              </tr>
             </thead>
             <tbody>
               {props.experiments.map((e) => (
                 <tr>
-                  <td><a href={projectPath(props.project, `experiments/${encodeURIComponent(e.id)}`)}>{e.id}</a><div class="meta">started <When at={e.createdAt} /> by {e.createdBy}</div></td>
-                  <td data-label="Flag"><code>{e.flag}</code>{` in ${e.environment}`}</td>
-                  <td data-label="Status"><span class={`badge ${e.status === "running" ? "added" : ""}`}>{e.status}</span></td>
+                  <td>
+                    <a href={projectPath(props.project, `experiments/${encodeURIComponent(e.id)}`)}>{e.id}</a>
+                    <div class="meta">
+                      started <When at={e.createdAt} /> by {e.createdBy}
+                    </div>
+                  </td>
+                  <td data-label="Flag">
+                    <code>{e.flag}</code>
+                    {` in ${e.environment}`}
+                  </td>
+                  <td data-label="Status">
+                    <span class={`badge ${e.status === "running" ? "added" : ""}`}>{e.status}</span>
+                  </td>
                   <td data-label="Units">{total(e).toLocaleString("en-US")}</td>
-                  <td data-label="Split"><SrmVerdict srm={e.srm} /></td>
+                  <td data-label="Split">
+                    <SrmVerdict srm={e.srm} />
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -51,19 +75,46 @@ export function ExperimentPage(props: { session: Session; project: string; exper
   const arms = [...new Set([...Object.keys(e.weights), ...Object.keys(e.units)])];
   const flagLink = `${projectPath(props.project, `flags/${encodeURIComponent(e.flag)}`)}?env=${encodeURIComponent(e.environment)}`;
   return (
-    <Page title={`Experiment ${e.id} · ${props.project}`} session={props.session} project={props.project} section="experiments" notice={props.notice}>
-      <p class="meta"><a href={projectPath(props.project, "experiments")}>← All experiments</a></p>
+    <Page
+      title={`Experiment ${e.id} · ${props.project}`}
+      session={props.session}
+      project={props.project}
+      section="experiments"
+      notice={props.notice}
+    >
+      <p class="meta">
+        <a href={projectPath(props.project, "experiments")}>← All experiments</a>
+      </p>
       <div class="page-head">
         <div>
-          <h1>{"Experiment on "}<a href={flagLink} class="flag-key">{e.flag}</a>{` in ${e.environment}`}</h1>
+          <h1>
+            {"Experiment on "}
+            <a href={flagLink} class="flag-key">
+              {e.flag}
+            </a>
+            {` in ${e.environment}`}
+          </h1>
           <p>
             <span class={`badge ${e.status === "running" ? "added" : ""}`}>{e.status}</span>
-            {` · ${e.id} · started `}<When at={e.createdAt} />{` by ${e.createdBy}`}
-            {e.stoppedAt && <>{" · stopped "}<When at={e.stoppedAt} /></>}
+            {` · ${e.id} · started `}
+            <When at={e.createdAt} />
+            {` by ${e.createdBy}`}
+            {e.stoppedAt && (
+              <>
+                {" · stopped "}
+                <When at={e.stoppedAt} />
+              </>
+            )}
           </p>
         </div>
         {e.status === "running" && (
-          <ActionButton action={projectPath(props.project, `experiments/${encodeURIComponent(e.id)}/stop`)} label="Stop the experiment" kind="danger" small={false} confirm="Stop counting exposures for this experiment?" />
+          <ActionButton
+            action={projectPath(props.project, `experiments/${encodeURIComponent(e.id)}/stop`)}
+            label="Stop the experiment"
+            kind="danger"
+            small={false}
+            confirm="Stop counting exposures for this experiment?"
+          />
         )}
       </div>
       {e.srm.mismatch ? (
@@ -73,7 +124,11 @@ export function ExperimentPage(props: { session: Session; project: string; exper
             {`The units per variant do not match the intended weights (χ² = ${e.srm.chiSquare.toFixed(1)}, p = ${formatP(e.srm.pValue)}, below 0.001). `}
             Assignment or exposure logging is likely broken: do not trust this experiment's results until the cause is found.
           </p>
-          {e.srmFlaggedAt && <p>Flagged <When at={e.srmFlaggedAt} />.</p>}
+          {e.srmFlaggedAt && (
+            <p>
+              Flagged <When at={e.srmFlaggedAt} />.
+            </p>
+          )}
         </div>
       ) : (
         <div class={`notice ${e.srm.enoughData ? "ok" : "warn"}`} role="status" id="srm-status">
@@ -106,9 +161,14 @@ export function ExperimentPage(props: { session: Session; project: string; exper
         </ul>
         <p class="meta">The bar is the observed share; the line marks the intended share.</p>
         <dl class="facts">
-          <dt>χ²</dt><dd>{`${e.srm.chiSquare.toFixed(2)} (${e.srm.degreesOfFreedom} degree${e.srm.degreesOfFreedom === 1 ? "" : "s"} of freedom)`}</dd>
-          <dt>p-value</dt><dd id="srm-p">{formatP(e.srm.pValue)}</dd>
-          <dt>Verdict</dt><dd><SrmVerdict srm={e.srm} /></dd>
+          <dt>χ²</dt>
+          <dd>{`${e.srm.chiSquare.toFixed(2)} (${e.srm.degreesOfFreedom} degree${e.srm.degreesOfFreedom === 1 ? "" : "s"} of freedom)`}</dd>
+          <dt>p-value</dt>
+          <dd id="srm-p">{formatP(e.srm.pValue)}</dd>
+          <dt>Verdict</dt>
+          <dd>
+            <SrmVerdict srm={e.srm} />
+          </dd>
         </dl>
       </section>
     </Page>

@@ -69,7 +69,9 @@ export function FlagPage(props: FlagPageProps) {
           {props.facts.description && <p class="desc">{props.facts.description}</p>}
           <div>
             {props.facts.owner && <span class="meta">{`owner ${props.facts.owner} `}</span>}
-            {props.facts.tags.map((tag) => <span class="tag">{tag}</span>)}
+            {props.facts.tags.map((tag) => (
+              <span class="tag">{tag}</span>
+            ))}
           </div>
         </div>
       </div>
@@ -93,13 +95,25 @@ export function FlagPage(props: FlagPageProps) {
                 return (
                   <tr class={env === environment ? "env-selected" : undefined}>
                     <th scope="row">
-                      <a href={`${base}?env=${encodeURIComponent(env)}`} aria-current={env === environment ? "page" : undefined}>{env}</a>
+                      <a href={`${base}?env=${encodeURIComponent(env)}`} aria-current={env === environment ? "page" : undefined}>
+                        {env}
+                      </a>
                     </th>
-                    <td data-label="State"><ToggleLink project={project} flag={flag} environment={env} record={r} /></td>
+                    <td data-label="State">
+                      <ToggleLink project={project} flag={flag} environment={env} record={r} />
+                    </td>
                     <td data-label="Default">{r ? <code>{r.defaultVariant ?? "(none)"}</code> : <span class="meta">absent</span>}</td>
-                    <td data-label="Targeting">{r ? (r.targeting === undefined || r.targeting === null ? <span class="meta">none</span> : "rules") : "—"}</td>
+                    <td data-label="Targeting">
+                      {r ? r.targeting === undefined || r.targeting === null ? <span class="meta">none</span> : "rules" : "—"}
+                    </td>
                     <td data-label="Last change">
-                      {r ? <span class="meta"><When at={r.updatedAt} /> by {r.updatedBy} (v{r.version})</span> : "—"}
+                      {r ? (
+                        <span class="meta">
+                          <When at={r.updatedAt} /> by {r.updatedBy} (v{r.version})
+                        </span>
+                      ) : (
+                        "—"
+                      )}
                     </td>
                   </tr>
                 );
@@ -113,11 +127,17 @@ export function FlagPage(props: FlagPageProps) {
         <div>
           <nav class="tabs" aria-label="Environment to edit">
             {props.environments.map((env) => (
-              <a href={`${base}?env=${encodeURIComponent(env)}`} aria-current={env === environment ? "page" : undefined}>{env}</a>
+              <a href={`${base}?env=${encodeURIComponent(env)}`} aria-current={env === environment ? "page" : undefined}>
+                {env}
+              </a>
             ))}
           </nav>
           {record ? (
-            props.conflict ? <ConflictView {...props} conflict={props.conflict} /> : <Editor {...props} record={record} />
+            props.conflict ? (
+              <ConflictView {...props} conflict={props.conflict} />
+            ) : (
+              <Editor {...props} record={record} />
+            )
           ) : (
             <div class="panel">{`This flag does not exist in ${environment}.`}</div>
           )}
@@ -125,7 +145,14 @@ export function FlagPage(props: FlagPageProps) {
         <TryPanel {...props} />
       </div>
       {record && props.delivery && (
-        <DeliveryPanels session={props.session} project={project} flag={flag} environment={environment} variants={Object.keys(record.variants)} delivery={props.delivery} />
+        <DeliveryPanels
+          session={props.session}
+          project={project}
+          flag={flag}
+          environment={environment}
+          variants={Object.keys(record.variants)}
+          delivery={props.delivery}
+        />
       )}
       <ToggleDialog />
     </Page>
@@ -150,10 +177,23 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
       <h3>Variants</h3>
       <div class="table-wrap">
         <table>
-          <thead><tr><th scope="col">Variant</th><th scope="col">Value</th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Variant</th>
+              <th scope="col">Value</th>
+            </tr>
+          </thead>
           <tbody>
             {variants.map(([name, value]) => (
-              <tr><td><code>{name}</code>{name === off && <span class="tag">off variant</span>}</td><td><code>{showValue(value)}</code></td></tr>
+              <tr>
+                <td>
+                  <code>{name}</code>
+                  {name === off && <span class="tag">off variant</span>}
+                </td>
+                <td>
+                  <code>{showValue(value)}</code>
+                </td>
+              </tr>
             ))}
           </tbody>
         </table>
@@ -162,7 +202,11 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
       <form method="post" action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/edit`)}>
         <input type="hidden" name="env" value={environment} />
         <input type="hidden" name="version" value={String(record.version)} />
-        {editor.formError && <div class="notice error" role="alert">{editor.formError}</div>}
+        {editor.formError && (
+          <div class="notice error" role="alert">
+            {editor.formError}
+          </div>
+        )}
         <div class="field">
           <label for="defaultVariant">Default variant</label>
           <select
@@ -171,8 +215,14 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
             aria-invalid={editor.defaultVariantErrors.length ? "true" : undefined}
             aria-describedby={editor.defaultVariantErrors.length ? "defaultVariant-error" : undefined}
           >
-            <option value="" selected={editor.defaultVariant === ""}>(none: callers get their code default)</option>
-            {variants.map(([name]) => <option value={name} selected={name === editor.defaultVariant}>{name}</option>)}
+            <option value="" selected={editor.defaultVariant === ""}>
+              (none: callers get their code default)
+            </option>
+            {variants.map(([name]) => (
+              <option value={name} selected={name === editor.defaultVariant}>
+                {name}
+              </option>
+            ))}
           </select>
           {editor.defaultVariantErrors.length > 0 && <FieldErrors id="defaultVariant-error" messages={editor.defaultVariantErrors} />}
         </div>
@@ -187,15 +237,21 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
             spellcheck={false}
             aria-invalid={editor.targetingErrors.length ? "true" : undefined}
             aria-describedby={editor.targetingErrors.length ? "targeting-error" : "targeting-hint"}
-          >{editor.targeting}</textarea>
+          >
+            {editor.targeting}
+          </textarea>
           {editor.targetingErrors.length > 0 ? (
             <FieldErrors id="targeting-error" messages={editor.targetingErrors} />
           ) : (
-            <p class="hint" id="targeting-hint">Checked by the admin API before anything is saved.</p>
+            <p class="hint" id="targeting-hint">
+              Checked by the admin API before anything is saved.
+            </p>
           )}
         </div>
         <div class="field">
-          <label for="edit-reason">Reason <span class="hint">(kept in the audit log)</span></label>
+          <label for="edit-reason">
+            Reason <span class="hint">(kept in the audit log)</span>
+          </label>
           <input id="edit-reason" type="text" name="reason" value={editor.reason} maxlength={1000} />
         </div>
         <button type="submit" class="primary">{`Save to ${environment}`}</button>
@@ -207,7 +263,15 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
 function FieldErrors({ id, messages }: { id: string; messages: string[] }) {
   return (
     <div class="field-error" id={id} role="alert">
-      {messages.length === 1 ? messages[0] : <ul>{messages.map((m) => <li>{m}</li>)}</ul>}
+      {messages.length === 1 ? (
+        messages[0]
+      ) : (
+        <ul>
+          {messages.map((m) => (
+            <li>{m}</li>
+          ))}
+        </ul>
+      )}
     </div>
   );
 }
@@ -228,7 +292,10 @@ function ConflictView(props: FlagPageProps & { conflict: Conflict }) {
               <div class="audit-head">
                 <strong>{entry.actor}</strong>
                 <span>{entry.action}</span>
-                <span class="meta"><When at={entry.at} />{entry.version !== null ? ` · v${entry.version}` : ""}</span>
+                <span class="meta">
+                  <When at={entry.at} />
+                  {entry.version !== null ? ` · v${entry.version}` : ""}
+                </span>
               </div>
               {entry.reason && <p class="reason">{`Reason: ${entry.reason}`}</p>}
               <DiffList before={entry.before} after={entry.after} />
@@ -238,9 +305,13 @@ function ConflictView(props: FlagPageProps & { conflict: Conflict }) {
       )}
       <div class="field">
         <label for="your-targeting">Your targeting (not saved; copy it before reloading)</label>
-        <textarea id="your-targeting" class="code" readonly>{props.conflict.yourTargeting}</textarea>
+        <textarea id="your-targeting" class="code" readonly>
+          {props.conflict.yourTargeting}
+        </textarea>
       </div>
-      <a class="button primary" href={reload}>Reload the latest version</a>
+      <a class="button primary" href={reload}>
+        Reload the latest version
+      </a>
     </section>
   );
 }
@@ -253,7 +324,9 @@ function TryPanel(props: FlagPageProps) {
       <form method="post" action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/try`)}>
         <input type="hidden" name="env" value={props.environment} />
         <div class="field">
-          <label for="context">Evaluation context <span class="hint">(JSON object)</span></label>
+          <label for="context">
+            Evaluation context <span class="hint">(JSON object)</span>
+          </label>
           <textarea
             id="context"
             class="code"
@@ -261,8 +334,14 @@ function TryPanel(props: FlagPageProps) {
             spellcheck={false}
             aria-invalid={props.tryError ? "true" : undefined}
             aria-describedby={props.tryError ? "context-error" : undefined}
-          >{context}</textarea>
-          {props.tryError && <p class="field-error" id="context-error" role="alert">{props.tryError}</p>}
+          >
+            {context}
+          </textarea>
+          {props.tryError && (
+            <p class="field-error" id="context-error" role="alert">
+              {props.tryError}
+            </p>
+          )}
         </div>
         <button type="submit">Evaluate in every environment</button>
       </form>
@@ -270,7 +349,12 @@ function TryPanel(props: FlagPageProps) {
         <div class="table-wrap" role="region" aria-label="Evaluation results" tabindex={0}>
           <table class="cards" id="try-results">
             <thead>
-              <tr><th scope="col">Environment</th><th scope="col">Value</th><th scope="col">Variant</th><th scope="col">Reason</th></tr>
+              <tr>
+                <th scope="col">Environment</th>
+                <th scope="col">Value</th>
+                <th scope="col">Variant</th>
+                <th scope="col">Reason</th>
+              </tr>
             </thead>
             <tbody>
               {props.tryRows.map((row) => (

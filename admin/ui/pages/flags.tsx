@@ -36,14 +36,22 @@ export function FlagsPage(props: FlagsPageProps) {
           </p>
         </div>
         <form method="get" action={listPath} class="row">
-          <a class="button primary" href={projectPath(project, "new-flag")}>New flag</a>
+          <a class="button primary" href={projectPath(project, "new-flag")}>
+            New flag
+          </a>
           <div class="field">
             <label for="env-switch">Environment</label>
             <select id="env-switch" name="env" data-autosubmit>
-              {environments.map((env) => <option value={env} selected={env === environment}>{env}</option>)}
+              {environments.map((env) => (
+                <option value={env} selected={env === environment}>
+                  {env}
+                </option>
+              ))}
             </select>
           </div>
-          <noscript><button type="submit">Switch</button></noscript>
+          <noscript>
+            <button type="submit">Switch</button>
+          </noscript>
         </form>
       </div>
 
@@ -51,22 +59,40 @@ export function FlagsPage(props: FlagsPageProps) {
         <input type="hidden" name="env" value={environment} />
         <div class="field grow">
           <label for="q">Search</label>
-          <input id="q" type="search" name="q" value={filter.q} placeholder="key, description, owner or tag" autocomplete="off" spellcheck={false} />
+          <input
+            id="q"
+            type="search"
+            name="q"
+            value={filter.q}
+            placeholder="key, description, owner or tag"
+            autocomplete="off"
+            spellcheck={false}
+          />
         </div>
         <div class="field">
           <label for="tag">Tag</label>
           <select id="tag" name="tag">
             <option value="">Any tag</option>
-            {props.tags.map((tag) => <option value={tag} selected={tag === filter.tag}>{tag}</option>)}
+            {props.tags.map((tag) => (
+              <option value={tag} selected={tag === filter.tag}>
+                {tag}
+              </option>
+            ))}
           </select>
         </div>
         <div class="field">
           <label for="state">{`State in ${environment}`}</label>
           <select id="state" name="state">
             <option value="">Any state</option>
-            <option value="on" selected={filter.state === "on"}>On</option>
-            <option value="off" selected={filter.state === "off"}>Off</option>
-            <option value="absent" selected={filter.state === "absent"}>Absent</option>
+            <option value="on" selected={filter.state === "on"}>
+              On
+            </option>
+            <option value="off" selected={filter.state === "off"}>
+              Off
+            </option>
+            <option value="absent" selected={filter.state === "absent"}>
+              Absent
+            </option>
           </select>
         </div>
         <div class="field check">
@@ -90,23 +116,41 @@ export function FlagsPage(props: FlagsPageProps) {
               <thead>
                 <tr>
                   <th scope="col">Flag</th>
-                  {environments.map((env) => <th scope="col" class={env === environment ? "env-selected" : undefined}>{env}</th>)}
+                  {environments.map((env) => (
+                    <th scope="col" class={env === environment ? "env-selected" : undefined}>
+                      {env}
+                    </th>
+                  ))}
                   <th scope="col">{`Serves in ${environment}`}</th>
                   <th scope="col">{`Last evaluated in ${environment}`}</th>
                   <th scope="col">Last change</th>
                 </tr>
               </thead>
               <tbody>
-                {props.rows.map((row) => <FlagRowView row={row} project={project} environments={environments} environment={environment} />)}
+                {props.rows.map((row) => (
+                  <FlagRowView row={row} project={project} environments={environments} environment={environment} />
+                ))}
               </tbody>
             </table>
           </div>
         )}
         {props.pages > 1 && (
           <nav class="pager" aria-label="Pages">
-            {props.page > 1 ? <a href={pageLink(listPath, environment, filter, props.page - 1)} rel="prev">← Previous</a> : <span></span>}
+            {props.page > 1 ? (
+              <a href={pageLink(listPath, environment, filter, props.page - 1)} rel="prev">
+                ← Previous
+              </a>
+            ) : (
+              <span></span>
+            )}
             <span class="meta">{`Page ${props.page} of ${props.pages}`}</span>
-            {props.page < props.pages ? <a href={pageLink(listPath, environment, filter, props.page + 1)} rel="next">Next →</a> : <span></span>}
+            {props.page < props.pages ? (
+              <a href={pageLink(listPath, environment, filter, props.page + 1)} rel="next">
+                Next →
+              </a>
+            ) : (
+              <span></span>
+            )}
           </nav>
         )}
       </section>
@@ -115,19 +159,33 @@ export function FlagsPage(props: FlagsPageProps) {
   );
 }
 
-function FlagRowView({ row, project, environments, environment }: { row: FlagRow; project: string; environments: string[]; environment: string }) {
+function FlagRowView({
+  row,
+  project,
+  environments,
+  environment,
+}: {
+  row: FlagRow;
+  project: string;
+  environments: string[];
+  environment: string;
+}) {
   const selected = row.byEnv.get(environment);
   const detail = projectPath(project, `flags/${encodeURIComponent(row.key)}?env=${encodeURIComponent(environment)}`);
   return (
     <tr>
       <td>
-        <a class="flag-key" href={detail}>{row.key}</a>
+        <a class="flag-key" href={detail}>
+          {row.key}
+        </a>
         {row.stale.length > 0 && <StaleMarker reasons={row.stale} />}
         {row.description && <div class="desc">{row.description}</div>}
         {(row.tags.length > 0 || row.owner) && (
           <div>
             {row.owner && <span class="meta">{`owner ${row.owner} `}</span>}
-            {row.tags.map((tag) => <span class="tag">{tag}</span>)}
+            {row.tags.map((tag) => (
+              <span class="tag">{tag}</span>
+            ))}
           </div>
         )}
       </td>
@@ -153,7 +211,10 @@ function FlagRowView({ row, project, environments, environment }: { row: FlagRow
       </td>
       <td data-label="Last evaluated">
         {row.lastEvaluatedAt ? (
-          <span class="meta"><When at={row.lastEvaluatedAt} />{` · ${row.evaluations} evaluations`}</span>
+          <span class="meta">
+            <When at={row.lastEvaluatedAt} />
+            {` · ${row.evaluations} evaluations`}
+          </span>
         ) : (
           <span class="meta">never seen</span>
         )}
@@ -181,7 +242,17 @@ export function StaleMarker({ reasons }: { reasons: string[] }) {
 }
 
 /** A state pill that leads to the toggle confirmation (a dialog with the script, a page without). */
-export function ToggleLink({ project, flag, environment, record }: { project: string; flag: string; environment: string; record: ({ state: "ENABLED" | "DISABLED"; version: number } & KillableFlag) | undefined }) {
+export function ToggleLink({
+  project,
+  flag,
+  environment,
+  record,
+}: {
+  project: string;
+  flag: string;
+  environment: string;
+  record: ({ state: "ENABLED" | "DISABLED"; version: number } & KillableFlag) | undefined;
+}) {
   if (!record) return <StatePill state={null} />;
   const next = record.state === "ENABLED" ? "DISABLED" : "ENABLED";
   const action = projectPath(project, `flags/${encodeURIComponent(flag)}/toggle`);

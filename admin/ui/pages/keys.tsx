@@ -36,20 +36,33 @@ export function KeysPage(props: KeysPageProps) {
             {props.rotated && (
               <p>
                 {`It replaces ${props.rotated.id}, which `}
-                {props.rotated.expiresAt ? <>keeps working until {props.rotated.expiresAt} (<Relative at={props.rotated.expiresAt} />).</> : "keeps working."}
+                {props.rotated.expiresAt ? (
+                  <>
+                    keeps working until {props.rotated.expiresAt} (<Relative at={props.rotated.expiresAt} />
+                    ).
+                  </>
+                ) : (
+                  "keeps working."
+                )}
               </p>
             )}
           </div>
           <label for="new-key">Key</label>
           <div class="secret">
             <input id="new-key" type="text" readonly value={props.created.key} spellcheck={false} autocomplete="off" />
-            <button type="button" data-copy="new-key" data-js-only hidden>Copy</button>
+            <button type="button" data-copy="new-key" data-js-only hidden>
+              Copy
+            </button>
           </div>
         </section>
       )}
       <section class="panel" aria-labelledby="create-title">
         <h2 id="create-title">Create a key</h2>
-        {props.formError && <div class="notice error" role="alert">{props.formError}</div>}
+        {props.formError && (
+          <div class="notice error" role="alert">
+            {props.formError}
+          </div>
+        )}
         <form method="post" action={path} class="row">
           <div class="field">
             <label for="k-scope">Scope</label>
@@ -60,16 +73,22 @@ export function KeysPage(props: KeysPageProps) {
             </select>
           </div>
           <div class="field">
-            <label for="k-env">Environment <span class="hint">(client and server keys)</span></label>
+            <label for="k-env">
+              Environment <span class="hint">(client and server keys)</span>
+            </label>
             <select id="k-env" name="env">
-              {props.environments.map((env) => <option value={env}>{env}</option>)}
+              {props.environments.map((env) => (
+                <option value={env}>{env}</option>
+              ))}
             </select>
           </div>
           <div class="field">
             <label for="k-name">Name</label>
             <input id="k-name" type="text" name="name" maxlength={100} placeholder="e.g. web app production" />
           </div>
-          <button type="submit" class="primary">Create key</button>
+          <button type="submit" class="primary">
+            Create key
+          </button>
         </form>
       </section>
       <section class="panel" aria-labelledby="active-title">
@@ -98,19 +117,35 @@ function KeyTable({ keys, project }: { keys: KeyView[]; project: string }) {
             <th scope="col">Environment</th>
             <th scope="col">Created</th>
             <th scope="col">Last used</th>
-            <th scope="col"><span class="visually-hidden">Actions</span></th>
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
           {keys.map((key) => (
             <tr>
-              <td data-label="Name">{key.name}<div class="meta"><code>{key.id}</code></div></td>
+              <td data-label="Name">
+                {key.name}
+                <div class="meta">
+                  <code>{key.id}</code>
+                </div>
+              </td>
               <td data-label="Scope">{key.scope}</td>
               <td data-label="Environment">{key.environment ?? "all"}</td>
-              <td data-label="Created"><span class="meta"><When at={key.createdAt} /> by {key.createdBy}</span></td>
+              <td data-label="Created">
+                <span class="meta">
+                  <When at={key.createdAt} /> by {key.createdBy}
+                </span>
+              </td>
               <td data-label="Last used">
                 <span class="meta">{key.lastUsedAt ? <When at={key.lastUsedAt} /> : "never"}</span>
-                {key.expiresAt && <div class="meta">{`rotated to ${key.replacedBy ?? "a new key"}; stops `}<Relative at={key.expiresAt} /></div>}
+                {key.expiresAt && (
+                  <div class="meta">
+                    {`rotated to ${key.replacedBy ?? "a new key"}; stops `}
+                    <Relative at={key.expiresAt} />
+                  </div>
+                )}
               </td>
               <td>
                 {key.revokedAt === null ? (
@@ -121,18 +156,31 @@ function KeyTable({ keys, project }: { keys: KeyView[]; project: string }) {
                         <select id={`overlap-${key.id}`} name="overlap" class="small">
                           <option value="0">old key stops now</option>
                           <option value="3600">old key works 1 h</option>
-                          <option value="86400" selected>old key works 1 day</option>
+                          <option value="86400" selected>
+                            old key works 1 day
+                          </option>
                           <option value="604800">old key works 7 days</option>
                         </select>
-                        <button type="submit" class="small" aria-label={`Rotate ${key.name} (${key.id})`}>Rotate</button>
+                        <button type="submit" class="small" aria-label={`Rotate ${key.name} (${key.id})`}>
+                          Rotate
+                        </button>
                       </form>
                     )}
-                    <form method="post" action={projectPath(project, `keys/${encodeURIComponent(key.id)}/revoke`)} class="inline" data-confirm={`Revoke "${key.name}"? Anything using it stops working.`}>
-                      <button type="submit" class="danger small" aria-label={`Revoke ${key.name} (${key.id})`}>Revoke</button>
+                    <form
+                      method="post"
+                      action={projectPath(project, `keys/${encodeURIComponent(key.id)}/revoke`)}
+                      class="inline"
+                      data-confirm={`Revoke "${key.name}"? Anything using it stops working.`}
+                    >
+                      <button type="submit" class="danger small" aria-label={`Revoke ${key.name} (${key.id})`}>
+                        Revoke
+                      </button>
                     </form>
                   </div>
                 ) : (
-                  <span class="meta">revoked <When at={key.revokedAt} /></span>
+                  <span class="meta">
+                    revoked <When at={key.revokedAt} />
+                  </span>
                 )}
               </td>
             </tr>

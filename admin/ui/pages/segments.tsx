@@ -55,11 +55,29 @@ export function SegmentsPage(props: SegmentsPageProps) {
   const path = projectPath(props.project, "segments");
   const editing = props.editing;
   return (
-    <Page title={editing ? `Segment ${editing.name} · ${props.project}` : `Segments · ${props.project}`} session={props.session} project={props.project} section="segments" notice={props.notice}>
-      {editing && <p class="meta"><a href={path}>← All segments</a></p>}
+    <Page
+      title={editing ? `Segment ${editing.name} · ${props.project}` : `Segments · ${props.project}`}
+      session={props.session}
+      project={props.project}
+      section="segments"
+      notice={props.notice}
+    >
+      {editing && (
+        <p class="meta">
+          <a href={path}>← All segments</a>
+        </p>
+      )}
       <div class="page-head">
         <div>
-          <h1>{editing ? <>Segment <code>{editing.name}</code></> : "Segments"}</h1>
+          <h1>
+            {editing ? (
+              <>
+                Segment <code>{editing.name}</code>
+              </>
+            ) : (
+              "Segments"
+            )}
+          </h1>
           <p>
             Use a segment in targeting with <code>{'{"$ref": "<name>"}'}</code>. A change reaches every environment at once.
           </p>
@@ -75,19 +93,36 @@ export function SegmentsPage(props: SegmentsPageProps) {
               <div class="table-wrap">
                 <table class="cards">
                   <thead>
-                    <tr><th scope="col">Name</th><th scope="col">Matches</th><th scope="col">Changed</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Matches</th>
+                      <th scope="col">Changed</th>
+                      <th scope="col">
+                        <span class="visually-hidden">Actions</span>
+                      </th>
+                    </tr>
                   </thead>
                   <tbody>
                     {props.segments.map((segment) => (
                       <tr>
                         <td>
-                          <a class="flag-key" href={`${path}/${encodeURIComponent(segment.name)}`}>{segment.name}</a>
+                          <a class="flag-key" href={`${path}/${encodeURIComponent(segment.name)}`}>
+                            {segment.name}
+                          </a>
                           {segment.description && <div class="desc">{segment.description}</div>}
                         </td>
                         <td data-label="Matches">
-                          {segment.memberCount === null ? <span class="meta">a rule</span> : <span class="meta">{`${segment.memberCount} ${segment.attribute ?? "targetingKey"} values`}</span>}
+                          {segment.memberCount === null ? (
+                            <span class="meta">a rule</span>
+                          ) : (
+                            <span class="meta">{`${segment.memberCount} ${segment.attribute ?? "targetingKey"} values`}</span>
+                          )}
                         </td>
-                        <td data-label="Changed"><span class="meta"><When at={segment.updatedAt} /> by {segment.updatedBy} (v{segment.version})</span></td>
+                        <td data-label="Changed">
+                          <span class="meta">
+                            <When at={segment.updatedAt} /> by {segment.updatedBy} (v{segment.version})
+                          </span>
+                        </td>
                         <td>
                           <ActionButton
                             action={`${path}/${encodeURIComponent(segment.name)}/delete`}
@@ -114,17 +149,35 @@ export function SegmentsPage(props: SegmentsPageProps) {
 function SegmentEditor(props: SegmentsPageProps) {
   const { form, errors } = props;
   const editing = props.editing;
-  const action = editing ? projectPath(props.project, `segments/${encodeURIComponent(editing.name)}`) : projectPath(props.project, "segments");
+  const action = editing
+    ? projectPath(props.project, `segments/${encodeURIComponent(editing.name)}`)
+    : projectPath(props.project, "segments");
   return (
     <section class="panel" aria-labelledby="segment-form-title">
       <h2 id="segment-form-title">{editing ? "Edit" : "New segment"}</h2>
       <form method="post" action={action}>
         <input type="hidden" name="version" value={String(form.version)} />
-        {errors["form"] && <div class="notice error" role="alert" id="segment-form-error">{errors["form"].join("; ")}</div>}
+        {errors["form"] && (
+          <div class="notice error" role="alert" id="segment-form-error">
+            {errors["form"].join("; ")}
+          </div>
+        )}
         {!editing && (
           <div class="field">
-            <label for="sg-name">Name <span class="hint">(lowercase letters, digits, - and _)</span></label>
-            <input id="sg-name" type="text" name="name" value={form.name} required maxlength={63} spellcheck={false} autocomplete="off" {...invalid("sg-name", errors["name"])} />
+            <label for="sg-name">
+              Name <span class="hint">(lowercase letters, digits, - and _)</span>
+            </label>
+            <input
+              id="sg-name"
+              type="text"
+              name="name"
+              value={form.name}
+              required
+              maxlength={63}
+              spellcheck={false}
+              autocomplete="off"
+              {...invalid("sg-name", errors["name"])}
+            />
             <Errors id="sg-name-error" messages={errors["name"]} />
           </div>
         )}
@@ -134,29 +187,53 @@ function SegmentEditor(props: SegmentsPageProps) {
         </div>
         <fieldset>
           <legend>Matches</legend>
-          <label class="check"><input type="radio" name="kind" value="rule" checked={form.kind === "rule"} /> a JsonLogic rule</label>
-          <label class="check"><input type="radio" name="kind" value="members" checked={form.kind === "members"} /> a list of members</label>
+          <label class="check">
+            <input type="radio" name="kind" value="rule" checked={form.kind === "rule"} /> a JsonLogic rule
+          </label>
+          <label class="check">
+            <input type="radio" name="kind" value="members" checked={form.kind === "members"} /> a list of members
+          </label>
         </fieldset>
         <div class="field">
-          <label for="sg-rule">Rule <span class="hint">(JsonLogic; used when "a JsonLogic rule" is chosen)</span></label>
-          <textarea id="sg-rule" class="code short" name="rule" spellcheck={false} {...invalid("sg-rule", errors["rule"])}>{form.rule}</textarea>
+          <label for="sg-rule">
+            Rule <span class="hint">(JsonLogic; used when "a JsonLogic rule" is chosen)</span>
+          </label>
+          <textarea id="sg-rule" class="code short" name="rule" spellcheck={false} {...invalid("sg-rule", errors["rule"])}>
+            {form.rule}
+          </textarea>
           <Errors id="sg-rule-error" messages={errors["rule"]} />
         </div>
         <div class="field">
-          <label for="sg-members">Members <span class="hint">(one per line or comma-separated; used when "a list of members" is chosen)</span></label>
-          <textarea id="sg-members" class="code short" name="members" spellcheck={false} {...invalid("sg-members", errors["members"])}>{form.members}</textarea>
+          <label for="sg-members">
+            Members <span class="hint">(one per line or comma-separated; used when "a list of members" is chosen)</span>
+          </label>
+          <textarea id="sg-members" class="code short" name="members" spellcheck={false} {...invalid("sg-members", errors["members"])}>
+            {form.members}
+          </textarea>
           <Errors id="sg-members-error" messages={errors["members"]} />
         </div>
         <div class="field">
           <label for="sg-attribute">Matched against context attribute</label>
-          <input id="sg-attribute" type="text" name="attribute" value={form.attribute} maxlength={200} spellcheck={false} {...invalid("sg-attribute", errors["attribute"])} />
+          <input
+            id="sg-attribute"
+            type="text"
+            name="attribute"
+            value={form.attribute}
+            maxlength={200}
+            spellcheck={false}
+            {...invalid("sg-attribute", errors["attribute"])}
+          />
           <Errors id="sg-attribute-error" messages={errors["attribute"]} />
         </div>
         <div class="field">
-          <label for="sg-reason">Reason <span class="hint">(kept in the audit log)</span></label>
+          <label for="sg-reason">
+            Reason <span class="hint">(kept in the audit log)</span>
+          </label>
           <input id="sg-reason" type="text" name="reason" value={form.reason} maxlength={1000} />
         </div>
-        <button type="submit" class="primary">{editing ? "Save segment" : "Create segment"}</button>
+        <button type="submit" class="primary">
+          {editing ? "Save segment" : "Create segment"}
+        </button>
       </form>
     </section>
   );

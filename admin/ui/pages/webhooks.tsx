@@ -38,10 +38,14 @@ export function WebhooksPage(props: WebhooksPageProps) {
         <section class="panel" aria-labelledby="new-webhook-title">
           <div class="notice ok" role="status">
             <h2 id="new-webhook-title">Webhook created</h2>
-            <p>Copy its signing secret now: it is shown only this once. Verify the <code>Edgeflags-Signature</code> header with it.</p>
+            <p>
+              Copy its signing secret now: it is shown only this once. Verify the <code>Edgeflags-Signature</code> header with it.
+            </p>
           </div>
           <Secret id="new-webhook-secret" label="Signing secret" value={props.created.secret} />
-          <p><a href={`${path}/${encodeURIComponent(props.created.id)}`}>Open the webhook</a></p>
+          <p>
+            <a href={`${path}/${encodeURIComponent(props.created.id)}`}>Open the webhook</a>
+          </p>
         </section>
       )}
       <div class="grid-2">
@@ -53,7 +57,9 @@ export function WebhooksPage(props: WebhooksPageProps) {
             <ul class="plain-list">
               {props.webhooks.map((hook) => (
                 <li>
-                  <a href={`${path}/${encodeURIComponent(hook.id)}`} class="url">{hook.url}</a>
+                  <a href={`${path}/${encodeURIComponent(hook.id)}`} class="url">
+                    {hook.url}
+                  </a>
                   <span class={`badge ${hook.active ? "added" : ""}`}>{hook.active ? "active" : "paused"}</span>
                   {hook.description && <div class="desc">{hook.description}</div>}
                   <div class="meta">{hook.events.join(", ")}</div>
@@ -71,13 +77,40 @@ export function WebhooksPage(props: WebhooksPageProps) {
   );
 }
 
-export function WebhookFields({ action, form, errors, idPrefix, submit, withActive }: { action: string; form: WebhookForm; errors: Record<string, string[]>; idPrefix: string; submit: string; withActive?: boolean }) {
+export function WebhookFields({
+  action,
+  form,
+  errors,
+  idPrefix,
+  submit,
+  withActive,
+}: {
+  action: string;
+  form: WebhookForm;
+  errors: Record<string, string[]>;
+  idPrefix: string;
+  submit: string;
+  withActive?: boolean;
+}) {
   return (
     <form method="post" action={action}>
-      {errors["form"] && <div class="notice error" role="alert">{errors["form"].join("; ")}</div>}
+      {errors["form"] && (
+        <div class="notice error" role="alert">
+          {errors["form"].join("; ")}
+        </div>
+      )}
       <div class="field">
         <label for={`${idPrefix}-url`}>URL</label>
-        <input id={`${idPrefix}-url`} type="url" name="url" value={form.url} required maxlength={2000} placeholder="https://example.com/hooks/edgeflags" {...invalid(`${idPrefix}-url`, errors["url"])} />
+        <input
+          id={`${idPrefix}-url`}
+          type="url"
+          name="url"
+          value={form.url}
+          required
+          maxlength={2000}
+          placeholder="https://example.com/hooks/edgeflags"
+          {...invalid(`${idPrefix}-url`, errors["url"])}
+        />
         <Errors id={`${idPrefix}-url-error`} messages={errors["url"]} />
       </div>
       <div class="field">
@@ -88,15 +121,21 @@ export function WebhookFields({ action, form, errors, idPrefix, submit, withActi
         <legend>Events</legend>
         <div class="checks">
           {WEBHOOK_EVENT_TYPES.filter((type) => type !== "ping").map((type) => (
-            <label class="check"><input type="checkbox" name="events" value={type} checked={form.events.includes(type)} /> <code>{type}</code></label>
+            <label class="check">
+              <input type="checkbox" name="events" value={type} checked={form.events.includes(type)} /> <code>{type}</code>
+            </label>
           ))}
         </div>
         <Errors id={`${idPrefix}-events-error`} messages={errors["events"]} />
       </fieldset>
       {withActive && (
-        <label class="check"><input type="checkbox" name="active" value="1" checked={form.active} /> Active (deliver events)</label>
+        <label class="check">
+          <input type="checkbox" name="active" value="1" checked={form.active} /> Active (deliver events)
+        </label>
       )}
-      <button type="submit" class="primary">{submit}</button>
+      <button type="submit" class="primary">
+        {submit}
+      </button>
     </form>
   );
 }
@@ -115,15 +154,27 @@ export function WebhookPage(props: WebhookPageProps) {
   const base = projectPath(props.project, `webhooks/${encodeURIComponent(props.webhook.id)}`);
   return (
     <Page title={`Webhook · ${props.project}`} session={props.session} project={props.project} section="webhooks" notice={props.notice}>
-      <p class="meta"><a href={projectPath(props.project, "webhooks")}>← All webhooks</a></p>
+      <p class="meta">
+        <a href={projectPath(props.project, "webhooks")}>← All webhooks</a>
+      </p>
       <div class="page-head">
         <div>
           <h1 class="url">{props.webhook.url}</h1>
-          <p>{`${props.webhook.active ? "Active" : "Paused"} · created `}<When at={props.webhook.createdAt} />{` by ${props.webhook.createdBy} · id ${props.webhook.id}`}</p>
+          <p>
+            {`${props.webhook.active ? "Active" : "Paused"} · created `}
+            <When at={props.webhook.createdAt} />
+            {` by ${props.webhook.createdBy} · id ${props.webhook.id}`}
+          </p>
         </div>
         <div class="row">
           <ActionButton action={`${base}/ping`} label="Send a ping" small={false} />
-          <ActionButton action={`${base}/delete`} label="Delete" kind="danger" small={false} confirm="Delete this webhook? Its pending deliveries are dropped." />
+          <ActionButton
+            action={`${base}/delete`}
+            label="Delete"
+            kind="danger"
+            small={false}
+            confirm="Delete this webhook? Its pending deliveries are dropped."
+          />
         </div>
       </div>
       <div class="grid-2">
@@ -135,22 +186,49 @@ export function WebhookPage(props: WebhookPageProps) {
             <div class="table-wrap">
               <table class="cards" id="deliveries">
                 <thead>
-                  <tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr>
+                  <tr>
+                    <th scope="col">Event</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Attempts</th>
+                    <th scope="col">Created</th>
+                    <th scope="col">
+                      <span class="visually-hidden">Actions</span>
+                    </th>
+                  </tr>
                 </thead>
                 <tbody>
                   {props.deliveries.map((d) => (
                     <tr>
-                      <td data-label="Event"><code>{d.eventType}</code><div class="meta">{d.id}</div></td>
+                      <td data-label="Event">
+                        <code>{d.eventType}</code>
+                        <div class="meta">{d.id}</div>
+                      </td>
                       <td data-label="Status">
-                        <span class={`badge ${d.status === "delivered" ? "added" : d.status === "failed" ? "removed" : ""}`}>{d.status}</span>
+                        <span class={`badge ${d.status === "delivered" ? "added" : d.status === "failed" ? "removed" : ""}`}>
+                          {d.status}
+                        </span>
                         {d.lastStatus !== null && <span class="meta">{` HTTP ${d.lastStatus}`}</span>}
                         {d.lastError && <div class="meta">{d.lastError}</div>}
-                        {d.status === "pending" && d.nextAttemptAt && <div class="meta">next try <When at={d.nextAttemptAt} /></div>}
+                        {d.status === "pending" && d.nextAttemptAt && (
+                          <div class="meta">
+                            next try <When at={d.nextAttemptAt} />
+                          </div>
+                        )}
                       </td>
                       <td data-label="Attempts">{String(d.attempts)}</td>
-                      <td data-label="Created"><span class="meta"><When at={d.createdAt} /></span></td>
+                      <td data-label="Created">
+                        <span class="meta">
+                          <When at={d.createdAt} />
+                        </span>
+                      </td>
                       <td>
-                        {d.status !== "pending" && <ActionButton action={`${base}/deliveries/${encodeURIComponent(d.id)}/redeliver`} label="Redeliver" ariaLabel={`Redeliver ${d.eventType} ${d.id}`} />}
+                        {d.status !== "pending" && (
+                          <ActionButton
+                            action={`${base}/deliveries/${encodeURIComponent(d.id)}/redeliver`}
+                            label="Redeliver"
+                            ariaLabel={`Redeliver ${d.eventType} ${d.id}`}
+                          />
+                        )}
                       </td>
                     </tr>
                   ))}

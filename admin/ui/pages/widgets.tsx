@@ -32,7 +32,15 @@ export function Errors({ id, messages }: { id: string; messages: string[] | unde
   if (!messages || messages.length === 0) return null;
   return (
     <div class="field-error" id={id} role="alert">
-      {messages.length === 1 ? messages[0] : <ul>{messages.map((m) => <li>{m}</li>)}</ul>}
+      {messages.length === 1 ? (
+        messages[0]
+      ) : (
+        <ul>
+          {messages.map((m) => (
+            <li>{m}</li>
+          ))}
+        </ul>
+      )}
     </div>
   );
 }
@@ -50,20 +58,35 @@ export function Secret({ id, label, value }: { id: string; label: string; value:
       <label for={id}>{label}</label>
       <div class="secret">
         <input id={id} type="text" readonly value={value} spellcheck={false} autocomplete="off" />
-        <button type="button" data-copy={id} data-js-only hidden aria-label={`Copy ${label.toLowerCase()}`}>Copy</button>
+        <button type="button" data-copy={id} data-js-only hidden aria-label={`Copy ${label.toLowerCase()}`}>
+          Copy
+        </button>
       </div>
     </div>
   );
 }
 
 /** A form that is one button (pause, ping, delete …), with an optional confirmation and hidden fields. */
-export function ActionButton(props: { action: string; label: string; kind?: "primary" | "danger"; confirm?: string; hidden?: Record<string, string>; small?: boolean; ariaLabel?: string; children?: Child }) {
+export function ActionButton(props: {
+  action: string;
+  label: string;
+  kind?: "primary" | "danger";
+  confirm?: string;
+  hidden?: Record<string, string>;
+  small?: boolean;
+  ariaLabel?: string;
+  children?: Child;
+}) {
   const classes = [props.kind ?? "", props.small === false ? "" : "small"].filter(Boolean).join(" ");
   return (
     <form method="post" action={props.action} class="inline" data-confirm={props.confirm}>
-      {Object.entries(props.hidden ?? {}).map(([name, value]) => <input type="hidden" name={name} value={value} />)}
+      {Object.entries(props.hidden ?? {}).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} />
+      ))}
       {props.children}
-      <button type="submit" class={classes || undefined} aria-label={props.ariaLabel}>{props.label}</button>
+      <button type="submit" class={classes || undefined} aria-label={props.ariaLabel}>
+        {props.label}
+      </button>
     </form>
   );
 }
@@ -73,6 +96,17 @@ export function Relative({ at }: { at: string }) {
   const ms = Date.parse(at) - Date.now();
   if (!Number.isFinite(ms)) return <time>{at}</time>;
   const abs = Math.abs(ms);
-  const amount = abs < 60_000 ? "under a minute" : abs < 3_600_000 ? `${Math.round(abs / 60_000)} min` : abs < 86_400_000 ? `${Math.round(abs / 3_600_000)} h` : `${Math.round(abs / 86_400_000)} d`;
-  return <time datetime={at} title={at}>{ms >= 0 ? `in ${amount}` : `${amount} ago`}</time>;
+  const amount =
+    abs < 60_000
+      ? "under a minute"
+      : abs < 3_600_000
+        ? `${Math.round(abs / 60_000)} min`
+        : abs < 86_400_000
+          ? `${Math.round(abs / 3_600_000)} h`
+          : `${Math.round(abs / 86_400_000)} d`;
+  return (
+    <time datetime={at} title={at}>
+      {ms >= 0 ? `in ${amount}` : `${amount} ago`}
+    </time>
+  );
 }

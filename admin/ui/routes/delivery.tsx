@@ -40,14 +40,21 @@ export function registerDelivery(ui: ConsoleApp, loadFlagPage: LoadFlagPage): vo
     const environment = field(raw, "env");
     const steps: RampStepForm[] = Array.from({ length: RAMP_STEP_ROWS }, (_, i) => {
       const unit = field(raw, `unit-${i}`);
-      return { percent: field(raw, `percent-${i}`), delay: field(raw, `delay-${i}`), unit: unit === "minutes" || unit === "hours" ? unit : "days" };
+      return {
+        percent: field(raw, `percent-${i}`),
+        delay: field(raw, `delay-${i}`),
+        unit: unit === "minutes" || unit === "hours" ? unit : "days",
+      };
     });
     const form: RampForm = { variant: field(raw, "variant"), baseline: field(raw, "baseline"), steps, reason: field(raw, "reason") };
     const chosen = steps.filter((s) => s.percent !== "");
     const body = {
       variant: form.variant,
       baseline: form.baseline,
-      steps: chosen.map((s) => ({ percent: Number(s.percent), afterSeconds: Math.max(0, Math.round((Number(s.delay) || 0) * UNIT_SECONDS[s.unit])) })),
+      steps: chosen.map((s) => ({
+        percent: Number(s.percent),
+        afterSeconds: Math.max(0, Math.round((Number(s.delay) || 0) * UNIT_SECONDS[s.unit])),
+      })),
       ...(form.reason ? { reason: form.reason } : {}),
     };
     const result = await api.send("POST", apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/ramp`), body, RampSchema);
@@ -60,7 +67,13 @@ export function registerDelivery(ui: ConsoleApp, loadFlagPage: LoadFlagPage): vo
     const rowOf = steps.map((s, i) => (s.percent !== "" ? i : -1)).filter((i) => i >= 0);
     for (const error of result.problem.errors ?? []) {
       const step = /^steps\.(\d+)/.exec(error.path);
-      const key = step ? `steps.${rowOf[Number(step[1])] ?? 0}` : error.path === "steps" ? "steps" : error.path === "variant" || error.path === "baseline" ? error.path : "form";
+      const key = step
+        ? `steps.${rowOf[Number(step[1])] ?? 0}`
+        : error.path === "steps"
+          ? "steps"
+          : error.path === "variant" || error.path === "baseline"
+            ? error.path
+            : "form";
       (errors[key] ??= []).push(key === "form" ? `${error.path}: ${error.message}` : error.message);
     }
     if (Object.keys(errors).length === 0) errors["form"] = [result.problem.detail];
@@ -77,9 +90,15 @@ export function registerDelivery(ui: ConsoleApp, loadFlagPage: LoadFlagPage): vo
     if (!(RAMP_ACTIONS as readonly string[]).includes(action)) return c.notFound();
     const path = apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/ramp`);
     const toStep = field(raw, "toStep");
-    const result = action === "delete"
-      ? await api.send("DELETE", path, undefined, DeletedSchema)
-      : await api.send("POST", `${path}/${action}`, action === "rollback" ? (/^\d+$/.test(toStep) ? { toStep: Number(toStep) } : {}) : undefined, RampSchema);
+    const result =
+      action === "delete"
+        ? await api.send("DELETE", path, undefined, DeletedSchema)
+        : await api.send(
+            "POST",
+            `${path}/${action}`,
+            action === "rollback" ? (/^\d+$/.test(toStep) ? { toStep: Number(toStep) } : {}) : undefined,
+            RampSchema,
+          );
     if (!result.ok) {
       if (result.status === 409 || result.status === 400) {
         const page = await loadFlagPage(c, flag, environment);
@@ -104,12 +123,20 @@ export function registerDelivery(ui: ConsoleApp, loadFlagPage: LoadFlagPage): vo
     }
     // No weights typed: the API uses the weights the flag serves.
     const body = Object.keys(weights).length > 0 ? { weights } : {};
-    const result = await api.send("POST", apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/experiment`), body, ExperimentSchema);
+    const result = await api.send(
+      "POST",
+      apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/experiment`),
+      body,
+      ExperimentSchema,
+    );
     if (result.ok) return redirectDone(c, `experiments/${seg(result.body.id)}`, "experiment-started", { flag, env: environment });
     if (result.status !== 400 && result.status !== 409) return apiFailure(c, result);
     const page = await loadFlagPage(c, flag, environment);
     if (page instanceof Response) return page;
-    const delivery = { ...(page.delivery ?? (await loadDelivery(api, project, flag, environment))), experimentErrors: { form: [result.problem.detail] } };
+    const delivery = {
+      ...(page.delivery ?? (await loadDelivery(api, project, flag, environment))),
+      experimentErrors: { form: [result.problem.detail] },
+    };
     return c.html(<FlagPage {...page} delivery={delivery} />, result.status);
   });
 

@@ -9,7 +9,11 @@ import { DeletedSchema, DraftSchema, PublishedSchema } from "../../../contracts/
 const FlagSetJson = z.json();
 
 export function registerDrafts(ui: ConsoleApp): void {
-  const page = async (c: ConsoleContext, requested: string | undefined, extra: { form?: DraftsPageProps["form"]; errors?: Record<string, string[]>; status?: 200 | 400 | 404 | 409 | 412 } = {}) => {
+  const page = async (
+    c: ConsoleContext,
+    requested: string | undefined,
+    extra: { form?: DraftsPageProps["form"]; errors?: Record<string, string[]>; status?: 200 | 400 | 404 | 409 | 412 } = {},
+  ) => {
     const { api, project, session } = vars(c);
     const info = await api.get(apiPath(project), ProjectSchema);
     if (!info.ok) return apiFailure(c, info);
@@ -21,7 +25,11 @@ export function registerDrafts(ui: ConsoleApp): void {
     ]);
     if (!draft.ok && draft.status !== 404) return apiFailure(c, draft);
     const start = draft.ok ? draft.body.flagSet : live.ok ? live.body : { flags: {} };
-    const form = extra.form ?? { sampleRate: draft.ok ? String(draft.body.sampleRate) : "0.1", flagSet: JSON.stringify(start, null, 2), reason: "" };
+    const form = extra.form ?? {
+      sampleRate: draft.ok ? String(draft.body.sampleRate) : "0.1",
+      flagSet: JSON.stringify(start, null, 2),
+      reason: "",
+    };
     return c.html(
       <DraftsPage
         session={session}
@@ -49,10 +57,19 @@ export function registerDrafts(ui: ConsoleApp): void {
     try {
       flagSet = JSON.parse(form.flagSet);
     } catch (error) {
-      return page(c, environment, { form, errors: { flagSet: [`This is not valid JSON: ${error instanceof Error ? error.message : String(error)}`] }, status: 400 });
+      return page(c, environment, {
+        form,
+        errors: { flagSet: [`This is not valid JSON: ${error instanceof Error ? error.message : String(error)}`] },
+        status: 400,
+      });
     }
     const sampleRate = form.sampleRate === "" ? 0.1 : Number(form.sampleRate);
-    const result = await api.send("PUT", apiPath(project, `/environments/${seg(environment)}/draft`), { sampleRate, flagSet, ...(form.reason ? { reason: form.reason } : {}) }, DraftSchema);
+    const result = await api.send(
+      "PUT",
+      apiPath(project, `/environments/${seg(environment)}/draft`),
+      { sampleRate, flagSet, ...(form.reason ? { reason: form.reason } : {}) },
+      DraftSchema,
+    );
     if (result.ok) return redirectDone(c, `drafts?env=${encodeURIComponent(environment)}`, "draft-staged", { env: environment });
     if (result.status === 400) {
       const errors: Record<string, string[]> = {};
@@ -71,10 +88,23 @@ export function registerDrafts(ui: ConsoleApp): void {
     const raw = await c.req.parseBody();
     const environment = field(raw, "env");
     const version = field(raw, "version");
-    const result = await api.send("POST", apiPath(project, `/environments/${seg(environment)}/draft/publish`), undefined, PublishedSchema, /^\d+$/.test(version) ? { "if-match": `"${version}"` } : {});
-    if (result.ok) return redirectDone(c, `drafts?env=${encodeURIComponent(environment)}`, "draft-published", { env: environment, version: String(result.body.version) });
+    const result = await api.send(
+      "POST",
+      apiPath(project, `/environments/${seg(environment)}/draft/publish`),
+      undefined,
+      PublishedSchema,
+      /^\d+$/.test(version) ? { "if-match": `"${version}"` } : {},
+    );
+    if (result.ok)
+      return redirectDone(c, `drafts?env=${encodeURIComponent(environment)}`, "draft-published", {
+        env: environment,
+        version: String(result.body.version),
+      });
     if (result.status === 412 || result.status === 400 || result.status === 404) {
-      const text = result.status === 412 ? `Not published: ${environment} changed since you opened this page (${result.problem.detail}). Check the draft again.` : `Not published: ${result.problem.detail}`;
+      const text =
+        result.status === 412
+          ? `Not published: ${environment} changed since you opened this page (${result.problem.detail}). Check the draft again.`
+          : `Not published: ${result.problem.detail}`;
       return page(c, environment, { errors: { form: [text] }, status: result.status });
     }
     return apiFailure(c, result);

@@ -15,8 +15,8 @@ export function registerEnvironments(ui: ConsoleApp): void {
     const info = await api.get(apiPath(project), ProjectSchema);
     if (!info.ok) return apiFailure(c, info);
     const names = info.body.environments.map((e) => e.name);
-    const to = choice.to && names.includes(choice.to) ? choice.to : names.includes("production") ? "production" : names.at(-1) ?? "";
-    const from = choice.from && names.includes(choice.from) ? choice.from : names.filter((n) => n !== to).at(-1) ?? to;
+    const to = choice.to && names.includes(choice.to) ? choice.to : names.includes("production") ? "production" : (names.at(-1) ?? "");
+    const from = choice.from && names.includes(choice.from) ? choice.from : (names.filter((n) => n !== to).at(-1) ?? to);
     const flagFilter = choice.flag ?? "";
     let diff: EnvironmentDiffView | null = null;
     let error = extra.error ?? null;
@@ -61,10 +61,18 @@ export function registerEnvironments(ui: ConsoleApp): void {
       const headers: Record<string, string> = /^\d+$/.test(version) ? { "if-match": `"${version}"` } : {};
       const applied = await api.send("POST", apiPath(project, "/promote"), body, PromoteSchema, headers);
       if (applied.ok) {
-        return redirectDone(c, "environments", "promoted", { from, to, count: String(changesOf(applied.body.diff).length), version: String(applied.body.version ?? "unchanged") });
+        return redirectDone(c, "environments", "promoted", {
+          from,
+          to,
+          count: String(changesOf(applied.body.diff).length),
+          version: String(applied.body.version ?? "unchanged"),
+        });
       }
       if (applied.status === 412 || applied.status === 400 || applied.status === 404 || applied.status === 409) {
-        const text = applied.status === 412 ? `Not promoted: ${applied.problem.detail}. Here is the comparison as it is now.` : `Not promoted: ${applied.problem.detail}`;
+        const text =
+          applied.status === 412
+            ? `Not promoted: ${applied.problem.detail}. Here is the comparison as it is now.`
+            : `Not promoted: ${applied.problem.detail}`;
         return render(c, { from, to }, { error: text, status: applied.status });
       }
       return apiFailure(c, applied);
@@ -76,7 +84,8 @@ export function registerEnvironments(ui: ConsoleApp): void {
     ]);
     if (!info.ok) return apiFailure(c, info);
     if (!dry.ok) {
-      if (dry.status === 400 || dry.status === 404 || dry.status === 409) return render(c, { from, to }, { error: dry.problem.detail, status: dry.status });
+      if (dry.status === 400 || dry.status === 404 || dry.status === 409)
+        return render(c, { from, to }, { error: dry.problem.detail, status: dry.status });
       return apiFailure(c, dry);
     }
     const targetVersion = info.body.environments.find((e) => e.name === to)?.version ?? 0;
@@ -85,7 +94,8 @@ export function registerEnvironments(ui: ConsoleApp): void {
 }
 
 function splitKeys(text: string): string[] {
-  return text.split(/[\s,]+/).map((k) => k.trim()).filter(Boolean);
+  return text
+    .split(/[\s,]+/)
+    .map((k) => k.trim())
+    .filter(Boolean);
 }
-
-

@@ -22,7 +22,16 @@ export function registerFlagCreate(ui: ConsoleApp): void {
     const { api, project, session } = vars(c);
     const info = await api.get(apiPath(project), ProjectSchema);
     if (!info.ok) return apiFailure(c, info);
-    return c.html(<CreateFlagPage session={session} project={project} environments={info.body.environments.map((e) => e.name)} form={form} errors={errors} />, status);
+    return c.html(
+      <CreateFlagPage
+        session={session}
+        project={project}
+        environments={info.body.environments.map((e) => e.name)}
+        form={form}
+        errors={errors}
+      />,
+      status,
+    );
   };
 
   ui.get("/p/:project/new-flag", (c) => page(c, EMPTY, {}));
@@ -55,9 +64,14 @@ export function registerFlagCreate(ui: ConsoleApp): void {
       key: form.key,
       description: form.description,
       owner: form.owner,
-      tags: form.tags.split(",").map((t) => t.trim()).filter(Boolean),
+      tags: form.tags
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
       lifetime: form.lifetime,
-      expectedRemovalAt: /^\d{4}-\d{2}-\d{2}$/.test(form.expectedRemovalAt) ? `${form.expectedRemovalAt}T00:00:00Z` : form.expectedRemovalAt || null,
+      expectedRemovalAt: /^\d{4}-\d{2}-\d{2}$/.test(form.expectedRemovalAt)
+        ? `${form.expectedRemovalAt}T00:00:00Z`
+        : form.expectedRemovalAt || null,
       state: "DISABLED",
       variants,
       defaultVariant: form.defaultVariant || null,
@@ -69,7 +83,9 @@ export function registerFlagCreate(ui: ConsoleApp): void {
     if (result.status === 400 || result.status === 409) {
       const errors: Record<string, string[]> = {};
       for (const error of result.problem.errors ?? []) {
-        const name = ["key", "variants", "defaultVariant", "tags", "expectedRemovalAt", "description", "owner"].find((f) => error.path === f || error.path.startsWith(`${f}.`) || error.path.endsWith(`.${f}`) || error.path.includes(`.${f}.`));
+        const name = ["key", "variants", "defaultVariant", "tags", "expectedRemovalAt", "description", "owner"].find(
+          (f) => error.path === f || error.path.startsWith(`${f}.`) || error.path.endsWith(`.${f}`) || error.path.includes(`.${f}.`),
+        );
         (errors[name ?? "form"] ??= []).push(name ? error.message : `${error.path}: ${error.message}`);
       }
       if (Object.keys(errors).length === 0) errors["form"] = [result.problem.detail];

@@ -9,24 +9,59 @@ import { DeletedSchema, SegmentListSchema, SegmentSchema } from "../../../contra
 type Status = 200 | 400 | 404 | 409 | 412;
 
 export function registerSegments(ui: ConsoleApp): void {
-  const listPage = async (c: ConsoleContext, form: SegmentForm, errors: Record<string, string[]>, status: Status = 200, notice?: Notice | null) => {
+  const listPage = async (
+    c: ConsoleContext,
+    form: SegmentForm,
+    errors: Record<string, string[]>,
+    status: Status = 200,
+    notice?: Notice | null,
+  ) => {
     const { api, project, session } = vars(c);
     const list = await api.get(apiPath(project, "/segments"), SegmentListSchema);
     if (!list.ok) return apiFailure(c, list);
-    return c.html(<SegmentsPage session={session} project={project} segments={list.body} editing={null} form={form} errors={errors} notice={notice ?? doneNotice(c)} />, status);
+    return c.html(
+      <SegmentsPage
+        session={session}
+        project={project}
+        segments={list.body}
+        editing={null}
+        form={form}
+        errors={errors}
+        notice={notice ?? doneNotice(c)}
+      />,
+      status,
+    );
   };
-  const editPage = async (c: ConsoleContext, name: string, form: SegmentForm | null, errors: Record<string, string[]>, status: Status = 200, notice?: Notice | null) => {
+  const editPage = async (
+    c: ConsoleContext,
+    name: string,
+    form: SegmentForm | null,
+    errors: Record<string, string[]>,
+    status: Status = 200,
+    notice?: Notice | null,
+  ) => {
     const { api, project, session } = vars(c);
     const current = await api.get(apiPath(project, `/segments/${seg(name)}`), SegmentSchema);
     if (!current.ok) return apiFailure(c, current);
-    return c.html(<SegmentsPage session={session} project={project} segments={[]} editing={current.body} form={form ?? segmentForm(current.body)} errors={errors} notice={notice ?? doneNotice(c)} />, status);
+    return c.html(
+      <SegmentsPage
+        session={session}
+        project={project}
+        segments={[]}
+        editing={current.body}
+        form={form ?? segmentForm(current.body)}
+        errors={errors}
+        notice={notice ?? doneNotice(c)}
+      />,
+      status,
+    );
   };
 
   /** Sends the form to `PUT /segments/{name}`; a redirect when saved, else the form with the problem beside its field. */
   const save = async (c: ConsoleContext, creating: boolean) => {
     const { api, project } = vars(c);
     const raw = await c.req.parseBody();
-    const name = creating ? field(raw, "name") : c.req.param("name") ?? "";
+    const name = creating ? field(raw, "name") : (c.req.param("name") ?? "");
     const form: SegmentForm = {
       name,
       description: field(raw, "description"),
@@ -50,20 +85,29 @@ export function registerSegments(ui: ConsoleApp): void {
         return again({ rule: [`This is not valid JSON: ${error instanceof Error ? error.message : String(error)}`] }, 400);
       }
     } else {
-      body.members = form.members.split(/[\n,]+/).map((m) => m.trim()).filter(Boolean);
+      body.members = form.members
+        .split(/[\n,]+/)
+        .map((m) => m.trim())
+        .filter(Boolean);
       body.attribute = form.attribute;
     }
-    const result = await api.send("PUT", apiPath(project, `/segments/${seg(name)}`), body, SegmentSchema, { "if-match": `"${form.version}"` });
+    const result = await api.send("PUT", apiPath(project, `/segments/${seg(name)}`), body, SegmentSchema, {
+      "if-match": `"${form.version}"`,
+    });
     if (result.ok) return redirectDone(c, `segments/${seg(name)}`, "segment-saved", { name });
     if (result.status === 412) {
-      const text = creating ? `A segment named "${name}" already exists; open it to edit it.` : `Not saved: ${result.problem.detail}. Reload to see the current version.`;
+      const text = creating
+        ? `A segment named "${name}" already exists; open it to edit it.`
+        : `Not saved: ${result.problem.detail}. Reload to see the current version.`;
       return again({ form: [text] }, 412);
     }
     if (result.status === 400 || result.status === 409) {
       const errors: Record<string, string[]> = {};
       for (const error of result.problem.errors ?? []) {
         // A rule the engine rejects is reported at its place in the flag set: `$evaluators.<name>…`.
-        const path = error.path.startsWith(`$evaluators.${name}`) ? `${form.kind === "members" ? "members" : "rule"}${error.path.slice(`$evaluators.${name}`.length)}` : error.path;
+        const path = error.path.startsWith(`$evaluators.${name}`)
+          ? `${form.kind === "members" ? "members" : "rule"}${error.path.slice(`$evaluators.${name}`.length)}`
+          : error.path;
         const key = ["name", "rule", "members", "attribute"].find((f) => path === f || path.startsWith(`${f}.`)) ?? "form";
         (errors[key] ??= []).push(key === "form" ? `${error.path}: ${error.message}` : error.message);
       }
@@ -83,7 +127,15 @@ export function registerSegments(ui: ConsoleApp): void {
     const result = await api.send("DELETE", apiPath(project, `/segments/${seg(name)}`), undefined, DeletedSchema);
     if (result.ok) return redirectDone(c, "segments", "segment-deleted", { name });
     if (result.status === 409 || result.status === 404) {
-      return listPage(c, NEW_SEGMENT, {}, result.status, { kind: "error", text: <>{"Not deleted: "}{result.problem.detail}</> });
+      return listPage(c, NEW_SEGMENT, {}, result.status, {
+        kind: "error",
+        text: (
+          <>
+            {"Not deleted: "}
+            {result.problem.detail}
+          </>
+        ),
+      });
     }
     return apiFailure(c, result);
   });
