@@ -77,7 +77,7 @@ async function bundleEngine() {
     // The snapshot schema too, so the cold path can validate a published snapshot as the edge does.
     // and the OFREP wire mapper, to time building a bulk response body outside HTTP.
     await attempt(
-      `${engine}export { SnapshotSchema } from "./durable-objects/snapshot.ts";\nexport { toOfrep } from "./worker/ofrep-wire.ts";\n`,
+      `${engine}export { SnapshotSchema } from "./contracts/snapshot.ts";\nexport { toOfrep } from "./contracts/ofrep-wire.ts";\n`,
     );
     return { ok: true, withSchema: true };
   } catch {
