@@ -115,6 +115,9 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
+/** How many free ports `startWranglerDev` tries before it gives up. */
+const PORT_ATTEMPTS = 3;
+
 /** A random credential of at least 32 characters, the least the Worker accepts for its secrets. */
 function secret(prefix: string): string {
   return `${prefix}-${randomBytes(24).toString("base64url")}`;
@@ -127,7 +130,7 @@ function secret(prefix: string): string {
  * is what the Worker sees. No traffic leaves 127.0.0.1 (`CLOUDFLARE_CF_FETCH_ENABLED=false` stops
  * the dev server fetching `Request.cf` data).
  */
-export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
+export async function startWranglerDev(options: WranglerDevOptions, attempt = 1): Promise<WranglerDev> {
   const port = await freePort();
   const token = secret(`${options.name}-admin`);
   const vars = { ADMIN_TOKEN: token, SIGNING_SECRET: secret(`${options.name}-signing`), ...options.vars };
@@ -207,6 +210,9 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     );
   } catch (error) {
     await stop();
+    // The free port can be taken by another process between finding it and wrangler binding it
+    // (CI shares the machine): try a fresh one, a bounded number of times.
+    if (/Address already in use/.test(output) && attempt < PORT_ATTEMPTS) return startWranglerDev(options, attempt + 1);
     throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output}`);
   }
   return { base, token, output: () => output, stop };
