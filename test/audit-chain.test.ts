@@ -13,6 +13,32 @@ import { call, drainOutbox, setupProject, store } from "./helpers";
 const P = (project: string) => `/admin/v1/projects/${project}`;
 const GENESIS = "0".repeat(64);
 
+/**
+ * Rewrites every link of the audit chain with plain SHA-256, computed here independently of the
+ * store's code: what an attacker with the storage (or the release before the keyed chain) writes.
+ */
+function rechainUnkeyed(sql: SqlStorage): void {
+  let prev = GENESIS;
+  for (const row of sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM audit ORDER BY seq").toArray()) {
+    const fields = [
+      prev,
+      row.seq,
+      row.at,
+      row.actor,
+      row.action,
+      row.environment,
+      row.target,
+      row.version,
+      row.before,
+      row.after,
+      row.reason,
+    ];
+    const hash = createHash("sha256").update(JSON.stringify(fields)).digest("hex");
+    sql.exec("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", prev, hash, row.seq);
+    prev = hash;
+  }
+}
+
 afterEach(() => vi.unstubAllGlobals());
 
 async function someChanges(project: string): Promise<void> {
@@ -46,28 +72,7 @@ describe("audit tamper-evidence", () => {
       const sql = state.storage.sql;
       sql.exec("UPDATE audit SET actor = 'someone-else'");
       // Recompute every hash as the unkeyed chain did, so each link holds.
-      let prev = GENESIS;
-      for (const row of sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM audit ORDER BY seq").toArray()) {
-        const hash = createHash("sha256")
-          .update(
-            JSON.stringify([
-              prev,
-              row.seq,
-              row.at,
-              row.actor,
-              row.action,
-              row.environment,
-              row.target,
-              row.version,
-              row.before,
-              row.after,
-              row.reason,
-            ]),
-          )
-          .digest("hex");
-        sql.exec("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", prev, hash, row.seq);
-        prev = hash;
-      }
+      rechainUnkeyed(sql);
     });
     const verify = await call("GET", `${P(project)}/audit/verify`);
     expect(verify.body).toMatchObject({ ok: false, brokenAt: 1 });
@@ -79,28 +84,7 @@ describe("audit tamper-evidence", () => {
     // Stand in for a chain written by the release before: plain SHA-256, switch point after it.
     await runInDurableObject(store(project), (_i, state) => {
       const sql = state.storage.sql;
-      let prev = GENESIS;
-      for (const row of sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM audit ORDER BY seq").toArray()) {
-        const hash = createHash("sha256")
-          .update(
-            JSON.stringify([
-              prev,
-              row.seq,
-              row.at,
-              row.actor,
-              row.action,
-              row.environment,
-              row.target,
-              row.version,
-              row.before,
-              row.after,
-              row.reason,
-            ]),
-          )
-          .digest("hex");
-        sql.exec("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", prev, hash, row.seq);
-        prev = hash;
-      }
+      rechainUnkeyed(sql);
       sql.exec("UPDATE meta SET value = CAST((SELECT max(seq) + 1 FROM audit) AS TEXT) WHERE key = 'audit_hmac_from'");
     });
     await env.FLAGS_KV.delete(auditHeadKvKey(project));
