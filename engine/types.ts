@@ -29,6 +29,14 @@ export interface FlagDefinition {
    * reason `PREREQUISITE_FAILED`. `toPlainFlagd` (export.ts) rewrites them into plain targeting.
    */
   prerequisites?: Prerequisite[];
+  /**
+   * An edgeflags extension to flagd: individual targets, variant → targeting keys. A context whose
+   * `targetingKey` is listed serves that variant (reason `TARGETING_MATCH`) after the kill switch
+   * and the prerequisites, before `targeting`. A key is listed under one variant at most. The
+   * FlagStore keeps them one row per key, so adding or removing a customer never rewrites the
+   * flag's rules; `toPlainFlagd` (export.ts) rewrites them into plain targeting.
+   */
+  targets?: Record<string, string[]>;
 }
 
 export interface Prerequisite {
