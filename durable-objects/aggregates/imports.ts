@@ -19,6 +19,8 @@ import { fail, ok, type Problem, type Result } from "../../contracts/result";
 import { memberChanges, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentRow } from "../segments";
 import { flagSetChanges, rejected, type Change } from "../store-records";
 import { projectFlag, writeFlagInfo } from "./project-flags";
+import { replaceTargets, withoutTargets } from "./targets";
+import { sameTargets } from "../target-rows";
 import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta, EnvironmentRow, FlagInfoInput } from "../store-types";
 
@@ -219,7 +221,7 @@ function environmentWork(
   }
   const changes = flagSetChanges(stored, next);
   const targetsChanged = new Set(
-    changes.filter((c) => canonical(c.before?.targets ?? {}) !== canonical(c.after?.targets ?? {})).map((c) => c.key),
+    changes.filter((c) => !sameTargets(c.before?.targets, c.after?.targets)).map((c) => c.key),
   );
   return ok({ name, row, changes, unchanged: planned.size - changes.length, targetsChanged });
 }
@@ -306,7 +308,7 @@ function writeSegments(w: UnitOfWork, segments: SegmentWork[], actor: string, no
 /** Writes one environment's changed flags at `version`; the change each one records. */
 function writeFlags(w: UnitOfWork, env: EnvironmentWork, version: number, now: number, actor: string): Change[] {
   return env.changes.map((change) => {
-    const { targets, ...definition } = change.after!;
+    const definition = withoutTargets(change.after!);
     w.sql.exec(
       `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
@@ -318,7 +320,7 @@ function writeFlags(w: UnitOfWork, env: EnvironmentWork, version: number, now: n
       now,
       actor,
     );
-    if (env.targetsChanged.has(change.key)) replaceTargets(w, env.name, change.key, targets ?? {}, now, actor);
+    if (env.targetsChanged.has(change.key)) replaceTargets(w, env.name, change.key, change.after!.targets, now, actor);
     return { action: change.action, target: `flag:${change.key}`, before: change.before, after: change.after };
   });
 }
@@ -338,6 +340,3 @@ function invalid(path: string, message: string) {
   const problems: Problem[] = [{ path, message }];
   return { kind: "invalid" as const, detail: `${path}: ${message}`, problems };
 }
-
-// TEMPORARY until the targets aggregate lands: replaced by `replaceTargets` from "./targets".
-function replaceTargets(_w: UnitOfWork, _env: string, _flag: string, _targets: Record<string, string[]>, _now: number, _actor: string): void {}
