@@ -32,6 +32,7 @@ function buildAtVersion(sql: SqlStorage, project: string, version: number): void
 
   sql.exec("INSERT INTO meta (key, value) VALUES ('project', ?)", project);
   if (version >= 6) sql.exec("INSERT INTO meta (key, value) VALUES ('created_at', ?)", String(CREATED_AT));
+  if (version >= 7) sql.exec("INSERT INTO meta (key, value) VALUES ('audit_hmac_from', '2')"); // upgraded to 7 after its legacy entry
   sql.exec("INSERT INTO environments (name, version, updated_at, position) VALUES ('production', 3, ?, 0)", CREATED_AT);
   sql.exec(
     "INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES ('production', 'kept', ?, 3, ?, 'token:bootstrap')",
