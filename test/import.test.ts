@@ -121,8 +121,8 @@ describe("homegrown import", () => {
     expect(await versions(project)).toEqual(before);
     expect((await auditEntries(project)).length).toBe(audit);
 
-    const changed = structuredClone(EXPORT);
-    changed.flags[1]!.environments.production = { enabled: true, customers: { "c-3": false, "c-1": true, "c-9": true } };
+    const changed: { flags: { environments: Record<string, unknown> }[] } = structuredClone(EXPORT);
+    changed.flags[1]!.environments["production"] = { enabled: true, customers: { "c-3": false, "c-1": true, "c-9": true } };
     const third = await importFlags(project, { source: "homegrown", data: changed });
     expect(third.body.changed).toBe(true);
     expect(third.body.environments).toEqual({
@@ -156,7 +156,7 @@ describe("homegrown import", () => {
     expect(plan.ok && Object.keys(plan.value.flags[0]!.perEnvironment)).toEqual(["prod"]);
   });
 
-  it.each([
+  const badCsv: [name: string, csv: string, where: string][] = [
     ["an unclosed quote", 'flag,environment,enabled,customers\nx,production,true,"c-1\n', "data line 2"],
     ["a quote inside a field", 'flag,environment,enabled,customers\nx,production,true,c"1\n', "data line 2"],
     ["an enabled that is not a boolean", "flag,environment,enabled,customers\r\nx,production,true,\r\ny,production,maybe,\r\n", "data line 3"],
@@ -167,7 +167,8 @@ describe("homegrown import", () => {
     ["an unknown column", "flag,environment,enabled,customers,owner\n", "data line 1"],
     ["a bad flag key", "flag,environment,enabled,customers\nbad/key,production,true,\n", 'flag "bad/key"'],
     ["a bad environment name", "flag,environment,enabled,customers\nx,Production!,true,\n", 'environment "Production!"'],
-  ].map((row, i) => [...row, i] as const))("bad CSV (%s) → 400 naming where, nothing written", async (_name, csv, where, i) => {
+  ];
+  it.each(badCsv.map(([name, csv, where], i) => ({ name, csv, where, i })))("bad CSV ($name) → 400 naming where, nothing written", async ({ csv, where, i }) => {
     const project = `import-bad-csv-${i}`;
     await createProject(project);
     const before = await versions(project);
