@@ -32,7 +32,9 @@ export const ImportResultSchema = z
       }),
     ),
     segments: z.object({ created: z.array(z.string()), updated: z.array(z.string()) }),
-    unmapped: z.array(z.object({ flag: z.string().nullable(), environment: z.string().nullable(), construct: z.string(), detail: z.string() })),
+    unmapped: z.array(
+      z.object({ flag: z.string().nullable(), environment: z.string().nullable(), construct: z.string(), detail: z.string() }),
+    ),
     notes: z.array(
       z.object({
         flag: z.string(),

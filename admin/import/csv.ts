@@ -64,7 +64,8 @@ export function parseCsv(text: string): CsvRead {
       continue;
     }
     if (ch === QUOTE) {
-      if (field !== "") return { ok: false, line, detail: `a quote inside an unquoted field; quote the whole field and double the quote ("")` };
+      if (field !== "")
+        return { ok: false, line, detail: `a quote inside an unquoted field; quote the whole field and double the quote ("")` };
       quoted = true;
       wasQuoted = true;
       i++;

@@ -27,7 +27,10 @@ const CustomerIdSchema = z
   .string()
   .min(1, "a customer id must not be empty")
   .max(256, "a customer id has at most 256 characters")
-  .refine((id) => ![...id].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f), "a customer id must not hold control characters");
+  .refine(
+    (id) => ![...id].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f),
+    "a customer id must not hold control characters",
+  );
 
 const EnvironmentSchema = z
   .object({
@@ -132,11 +135,13 @@ function readJsonFlags(data: unknown): Result<SourceFlag[]> {
     document = parsed.value;
   }
   const parsed = FileSchema.safeParse(document);
-  if (!parsed.success) return invalid(toProblems(parsed.error).map((p) => ({ ...p, path: p.path === "(body)" ? "data" : `data.${p.path}` })));
+  if (!parsed.success)
+    return invalid(toProblems(parsed.error).map((p) => ({ ...p, path: p.path === "(body)" ? "data" : `data.${p.path}` })));
   const flags: SourceFlag[] = [];
   const seen = new Set<string>();
   for (const [index, flag] of parsed.data.flags.entries()) {
-    if (seen.has(flag.key)) return invalid([{ path: `data.flags.${index}.key`, message: `flag "${flag.key}" is listed twice; list it once` }]);
+    if (seen.has(flag.key))
+      return invalid([{ path: `data.flags.${index}.key`, message: `flag "${flag.key}" is listed twice; list it once` }]);
     seen.add(flag.key);
     const environments = new Map<string, Setting>();
     for (const [name, setting] of Object.entries(flag.environments)) {
@@ -183,7 +188,8 @@ function readCsv(data: unknown): Result<SourceFlag[]> {
   const unknown = columns.find((name) => !known.includes(name));
   if (unknown !== undefined) return lineProblem(header.line, `unknown column "${unknown}" (the columns are ${known.join(", ")})`);
   const missing = REQUIRED_COLUMNS.find((name) => !columns.includes(name));
-  if (missing !== undefined) return lineProblem(header.line, `the header has no "${missing}" column (it needs ${REQUIRED_COLUMNS.join(",")})`);
+  if (missing !== undefined)
+    return lineProblem(header.line, `the header has no "${missing}" column (it needs ${REQUIRED_COLUMNS.join(",")})`);
   if (new Set(columns).size !== columns.length) return lineProblem(header.line, "a column is named twice");
   const flags = new Map<string, CsvFlag>();
   for (const row of rows) {
@@ -196,7 +202,10 @@ function readCsv(data: unknown): Result<SourceFlag[]> {
       const enabled = entry.enabled.get(environment);
       if (enabled === undefined) {
         const line = Math.min(...[...customers.values()].map((c) => c.line));
-        return lineProblem(line, `no row says whether "${entry.flag.key}" is enabled in "${environment}"; fill in "enabled" (true or false)`);
+        return lineProblem(
+          line,
+          `no row says whether "${entry.flag.key}" is enabled in "${environment}"; fill in "enabled" (true or false)`,
+        );
       }
       const map = new Map<string, boolean>();
       for (const [id, value] of customers) map.set(id, value.value);
@@ -229,7 +238,13 @@ function addRow(flags: Map<string, CsvFlag>, row: CsvRow, field: (name: string) 
   if (entry.description) entry.flag.description = entry.description.value;
   if (entry.tags) entry.flag.tags = splitList(entry.tags.value);
   const info = CsvInfoSchema.safeParse({ description: entry.flag.description, tags: entry.flag.tags });
-  if (!info.success) return lineProblem(row.line, toProblems(info.error).map((p) => `${p.path}: ${p.message}`).join("; "));
+  if (!info.success)
+    return lineProblem(
+      row.line,
+      toProblems(info.error)
+        .map((p) => `${p.path}: ${p.message}`)
+        .join("; "),
+    );
   const enabledText = field("enabled").toLowerCase();
   if (enabledText !== "") {
     if (!TRUE.has(enabledText) && !FALSE.has(enabledText))
@@ -237,7 +252,10 @@ function addRow(flags: Map<string, CsvFlag>, row: CsvRow, field: (name: string) 
     const value = TRUE.has(enabledText);
     const earlier = entry.enabled.get(environment);
     if (earlier && earlier.value !== value)
-      return lineProblem(row.line, `"${key}" in "${environment}" is enabled=${value} here but enabled=${earlier.value} on line ${earlier.line}`);
+      return lineProblem(
+        row.line,
+        `"${key}" in "${environment}" is enabled=${value} here but enabled=${earlier.value} on line ${earlier.line}`,
+      );
     entry.enabled.set(environment, { value, line: row.line });
   }
   let customers = entry.customers.get(environment);
@@ -248,7 +266,13 @@ function addRow(flags: Map<string, CsvFlag>, row: CsvRow, field: (name: string) 
   for (const item of splitList(field("customers"))) {
     const at = item.lastIndexOf("=");
     const id = (at < 0 ? item : item.slice(0, at)).trim();
-    const setting = at < 0 ? "true" : item.slice(at + 1).trim().toLowerCase();
+    const setting =
+      at < 0
+        ? "true"
+        : item
+            .slice(at + 1)
+            .trim()
+            .toLowerCase();
     if (!TRUE.has(setting) && !FALSE.has(setting))
       return lineProblem(row.line, `customer "${id.slice(0, 50)}": write id (on), id=true or id=false, got "=${setting.slice(0, 20)}"`);
     const checked = CustomerIdSchema.safeParse(id);
@@ -256,9 +280,13 @@ function addRow(flags: Map<string, CsvFlag>, row: CsvRow, field: (name: string) 
     const value = TRUE.has(setting);
     const earlier = customers.get(id);
     if (earlier && earlier.value !== value)
-      return lineProblem(row.line, `customer "${id}" of "${key}" in "${environment}" is ${value ? "on" : "off"} here, ${earlier.value ? "on" : "off"} on line ${earlier.line}`);
+      return lineProblem(
+        row.line,
+        `customer "${id}" of "${key}" in "${environment}" is ${value ? "on" : "off"} here, ${earlier.value ? "on" : "off"} on line ${earlier.line}`,
+      );
     customers.set(id, { value, line: row.line });
-    if (customers.size > MAX_TARGETS) return lineProblem(row.line, `"${key}" in "${environment}" overrides more than ${MAX_TARGETS} customers`);
+    if (customers.size > MAX_TARGETS)
+      return lineProblem(row.line, `"${key}" in "${environment}" overrides more than ${MAX_TARGETS} customers`);
   }
   return ok(undefined);
 }

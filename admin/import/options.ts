@@ -15,6 +15,8 @@ export interface ImportOptions {
  */
 export function invalidImport<T>(problems: Problem[]): Result<T> {
   const [first] = problems;
-  const detail = first ? `${first.path}: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}` : "the export is not valid";
+  const detail = first
+    ? `${first.path}: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}`
+    : "the export is not valid";
   return fail({ kind: "invalid", detail, problems });
 }

@@ -68,7 +68,8 @@ defineRoute(imports, run, async (c) => {
   const result = await store(c).applyImport(plan.value, { dryRun, pins: body.pin ?? [], meta: meta(c, body.reason) });
   if (!result.ok) return storeProblem(result.error);
   if (!dryRun && result.value.changed) {
-    for (const [environment, entry] of Object.entries(result.value.environments)) noteWritten(c, c.get("project"), environment, entry.version);
+    for (const [environment, entry] of Object.entries(result.value.environments))
+      noteWritten(c, c.get("project"), environment, entry.version);
   }
   return c.json(result.value);
 });
@@ -95,7 +96,8 @@ function checkNames(plan: ImportPlan): Result<void> {
   const problems: Problem[] = [];
   for (const name of plan.environments) {
     const parsed = NameSchema.safeParse(name);
-    if (!parsed.success) problems.push({ path: `environment "${name}"`, message: `${parsed.error.issues[0]!.message}; rename it with "environments"` });
+    if (!parsed.success)
+      problems.push({ path: `environment "${name}"`, message: `${parsed.error.issues[0]!.message}; rename it with "environments"` });
   }
   for (const flag of plan.flags) {
     const parsed = FlagKeySchema.safeParse(flag.key);
@@ -106,7 +108,8 @@ function checkNames(plan: ImportPlan): Result<void> {
     if (!parsed.success) problems.push({ path: `segment "${segment.name}"`, message: parsed.error.issues[0]!.message });
     const { name: _name, ...input } = segment;
     const body = SegmentBodySchema.safeParse(input);
-    if (!body.success) for (const p of toProblems(body.error)) problems.push({ path: `segment "${segment.name}".${p.path}`, message: p.message });
+    if (!body.success)
+      for (const p of toProblems(body.error)) problems.push({ path: `segment "${segment.name}".${p.path}`, message: p.message });
   }
   return problems.length > 0 ? invalid(problems) : ok(undefined);
 }

@@ -27,6 +27,14 @@ import type { ChangeMeta, EnvironmentRow, FlagInfoInput } from "../store-types";
 /** The most environments a project may have (as `PUT /projects/{p}` allows). */
 const MAX_ENVIRONMENTS = 20;
 
+/**
+ * The most target ids an audit entry (and the webhook event it announces) lists; a flag with more
+ * is recorded with `targetCounts` instead. An entry is one SQLite row, and a row holds at most
+ * 2 MB: 100,000 ids of 20 characters would not fit. The ids themselves are in `flag_targets`,
+ * each with who added it and when.
+ */
+const MAX_AUDITED_TARGETS = 10_000;
+
 /** What writing one environment's part of the plan takes, worked out before the transaction. */
 interface EnvironmentWork {
   name: string;
@@ -60,7 +68,12 @@ export async function applyImport(
   const existingEnvs = w.environmentRows();
   const missing = plan.environments.filter((name) => !existingEnvs.some((env) => env.name === name));
   if (existingEnvs.length + missing.length > MAX_ENVIRONMENTS) {
-    return fail(invalid("environments", `the import would give this project ${existingEnvs.length + missing.length} environments; at most ${MAX_ENVIRONMENTS}`));
+    return fail(
+      invalid(
+        "environments",
+        `the import would give this project ${existingEnvs.length + missing.length} environments; at most ${MAX_ENVIRONMENTS}`,
+      ),
+    );
   }
   const segments = segmentWork(w, plan.segments);
   if (!segments.ok) return segments;
@@ -69,7 +82,10 @@ export async function applyImport(
   for (const segment of segments.value) evaluators[segment.name] = segmentEvaluator(segment.row);
 
   // Every environment the plan writes, and every other one when a segment changes (each snapshot carries them).
-  const names = [...plan.environments, ...(segmentsChanged ? existingEnvs.map((env) => env.name).filter((n) => !plan.environments.includes(n)) : [])];
+  const names = [
+    ...plan.environments,
+    ...(segmentsChanged ? existingEnvs.map((env) => env.name).filter((n) => !plan.environments.includes(n)) : []),
+  ];
   const work: EnvironmentWork[] = [];
   for (const name of names) {
     const row = existingEnvs.find((env) => env.name === name) ?? null;
@@ -158,7 +174,10 @@ function withPins(plan: ImportPlan, pins: ImportPin[]): Result<Map<string, Map<s
     }
     if (!Object.hasOwn(definition.variants, pin.variant)) {
       return fail(
-        invalid(`pin.${index}.variant`, `flag "${pin.flag}" has no variant "${pin.variant}" (it has: ${Object.keys(definition.variants).join(", ")})`),
+        invalid(
+          `pin.${index}.variant`,
+          `flag "${pin.flag}" has no variant "${pin.variant}" (it has: ${Object.keys(definition.variants).join(", ")})`,
+        ),
       );
     }
     let targets = assigned.get(definition);
@@ -220,9 +239,7 @@ function environmentWork(
     if (Object.hasOwn(before.flags, key)) stored[key] = sortTargets(before.flags[key]!);
   }
   const changes = flagSetChanges(stored, next);
-  const targetsChanged = new Set(
-    changes.filter((c) => !sameTargets(c.before?.targets, c.after?.targets)).map((c) => c.key),
-  );
+  const targetsChanged = new Set(changes.filter((c) => !sameTargets(c.before?.targets, c.after?.targets)).map((c) => c.key));
   return ok({ name, row, changes, unchanged: planned.size - changes.length, targetsChanged });
 }
 
@@ -276,7 +293,12 @@ function createEnvironments(w: UnitOfWork, existing: EnvironmentRow[], missing: 
     w.sql.exec("INSERT INTO environments (name, version, updated_at, position) VALUES (?, 1, ?, ?)", name, now, existing.length + i);
   });
   const before = existing.map((env) => env.name);
-  w.audit("project.updated", meta, { target: "project", before: { environments: before }, after: { environments: [...before, ...missing] } }, now);
+  w.audit(
+    "project.updated",
+    meta,
+    { target: "project", before: { environments: before }, after: { environments: [...before, ...missing] } },
+    now,
+  );
 }
 
 /** Writes the changed segments; the change each one records in every environment. */
@@ -321,8 +343,16 @@ function writeFlags(w: UnitOfWork, env: EnvironmentWork, version: number, now: n
       actor,
     );
     if (env.targetsChanged.has(change.key)) replaceTargets(w, env.name, change.key, change.after!.targets, now, actor);
-    return { action: change.action, target: `flag:${change.key}`, before: change.before, after: change.after };
+    return { action: change.action, target: `flag:${change.key}`, before: audited(change.before), after: audited(change.after) };
   });
+}
+
+/** A definition as its audit entry records it: its targets listed, or only counted when there are many. */
+function audited(definition: FlagDefinition | null): unknown {
+  if (definition?.targets === undefined) return definition;
+  const counts = Object.fromEntries(Object.entries(definition.targets).map(([variant, ids]) => [variant, ids.length]));
+  if (Object.values(counts).reduce((a, b) => a + b, 0) <= MAX_AUDITED_TARGETS) return definition;
+  return { ...withoutTargets(definition), targetCounts: counts };
 }
 
 /** The `import.applied` entry: what the import did, per environment, without the definitions. */
