@@ -4,6 +4,7 @@
  * one target list served per customer at the edge, pins, and the audit naming the source.
  */
 import { describe, expect, it } from "vitest";
+import { parseCsv } from "../admin/import/csv";
 import { convertHomegrown } from "../admin/import/homegrown";
 import { call, drainOutbox, evaluate, store } from "./helpers";
 
@@ -389,5 +390,50 @@ describe("homegrown import", () => {
     expect((await definitionOf(project, "perf", "flag-40")).targets.on).toHaveLength(4000);
     const again = await call("POST", `${P(project)}/import`, { body });
     expect(again.body.changed).toBe(false);
+  });
+});
+
+describe("CSV reading", () => {
+  const cases: [text: string, rows: [number, string[]][] | string][] = [
+    [
+      "a,b\r\n1,2\r\n",
+      [
+        [1, ["a", "b"]],
+        [2, ["1", "2"]],
+      ],
+    ],
+    [
+      "\ufeffa,b\n1,2",
+      [
+        [1, ["a", "b"]],
+        [2, ["1", "2"]],
+      ],
+    ],
+    [
+      'a,"b\nc",d\n\n"x""y",,\n',
+      [
+        [1, ["a", "b\nc", "d"]],
+        [4, ['x"y', "", ""]],
+      ],
+    ],
+    ['""\n', [[1, [""]]]],
+    [
+      "a\rb\r",
+      [
+        [1, ["a"]],
+        [2, ["b"]],
+      ],
+    ],
+    ["a,", [[1, ["a", ""]]]],
+    ["", []],
+    ["\n\n", []],
+    ['a,"b', "line 1"],
+    ['a,b"c', "line 1"],
+    ['a\n"b"x', "line 2"],
+    ['x\n"multi\nline" , y', "line 3"],
+  ];
+  it.each(cases)("%j", (text, expected) => {
+    const read = parseCsv(text);
+    expect(read.ok ? read.rows.map((row) => [row.line, row.fields]) : `line ${read.line}`).toEqual(expected);
   });
 });
