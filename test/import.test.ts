@@ -295,20 +295,15 @@ describe("homegrown import", () => {
     // The same import with the same pins is the same state.
     expect((await importFlags(project, { source: "homegrown", data: EXPORT, pin })).body.changed).toBe(false);
 
-    const unknownFlag = await importFlags(project, {
-      source: "homegrown",
-      data: EXPORT,
-      pin: [{ flag: "nope", environment: "production", targetingKey: "x", variant: "on" }],
-    });
-    expect(unknownFlag.status).toBe(400);
-    expect(unknownFlag.body.detail).toContain('"nope"');
-    const unknownVariant = await importFlags(project, {
-      source: "homegrown",
-      data: EXPORT,
-      pin: [{ flag: "dark-mode", environment: "qa", targetingKey: "x", variant: "blue" }],
-    });
-    expect(unknownVariant.status).toBe(400);
-    expect(unknownVariant.body.detail).toContain('"blue"');
+    const refused = [
+      { pin: { flag: "nope", environment: "production", targetingKey: "x", variant: "on" }, named: '"nope"' },
+      { pin: { flag: "dark-mode", environment: "qa", targetingKey: "x", variant: "blue" }, named: '"blue"' },
+    ];
+    for (const { pin: bad, named } of refused) {
+      const answer = await importFlags(project, { source: "homegrown", data: EXPORT, pin: [bad] });
+      expect(answer.status).toBe(400);
+      expect(answer.body.detail).toContain(named);
+    }
   });
 
   it("the audit names the source (and the caller's reason) on every flag, plus one import.applied summary", async () => {

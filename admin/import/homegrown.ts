@@ -97,15 +97,18 @@ function toPlan(flags: SourceFlag[], rename: Record<string, string> | undefined)
       if (!environments.includes(target)) environments.push(target);
       perEnvironment[target] = booleanFlag(setting);
     }
-    planned.push({
-      key: flag.key,
-      ...(flag.description === undefined ? {} : { description: flag.description }),
-      ...(flag.tags === undefined ? {} : { tags: flag.tags }),
-      ...(flag.lifetime === undefined ? {} : { lifetime: flag.lifetime }),
-      perEnvironment,
-    });
+    planned.push({ key: flag.key, ...facts(flag), perEnvironment });
   }
   return { source: "homegrown", environments, flags: planned, segments: [], unmapped: [], notes: [] };
+}
+
+/** The project-level facts a flag gives (those it leaves out stay as the project has them). */
+function facts(flag: Pick<SourceFlag, "description" | "tags" | "lifetime">): Pick<SourceFlag, "description" | "tags" | "lifetime"> {
+  return {
+    ...(flag.description === undefined ? {} : { description: flag.description }),
+    ...(flag.tags === undefined ? {} : { tags: flag.tags }),
+    ...(flag.lifetime === undefined ? {} : { lifetime: flag.lifetime }),
+  };
 }
 
 /** A boolean flag: `on`/`off`, the default from `enabled`, `off` when killed, overrides as targets. */
@@ -150,13 +153,7 @@ function readJsonFlags(data: unknown): Result<SourceFlag[]> {
       else for (const [id, enabled] of Object.entries(setting.customers ?? {})) customers.set(id, enabled);
       environments.set(name, { enabled: setting.enabled, customers });
     }
-    flags.push({
-      key: flag.key,
-      ...(flag.description === undefined ? {} : { description: flag.description }),
-      ...(flag.tags === undefined ? {} : { tags: flag.tags }),
-      ...(flag.lifetime === undefined ? {} : { lifetime: flag.lifetime }),
-      environments,
-    });
+    flags.push({ key: flag.key, ...facts(flag), environments });
   }
   return ok(flags);
 }
