@@ -8,6 +8,8 @@ import { JsonValueSchema } from "../contracts/admin-responses";
 import type { Problem } from "../contracts/result";
 import { WEBHOOK_EVENT_TYPES } from "../contracts/webhook-events";
 import { FLAG_KEY_CHARACTERS, flagKeyProblem, MAX_FLAG_KEY_LENGTH, RESERVED_FLAG_KEYS } from "../engine/index";
+import { MAX_TARGET_LENGTH, MAX_TARGETS_PER_FLAG } from "../engine/targets";
+import { MAX_TARGETS_PER_CALL } from "../contracts/targets";
 
 /** Project and environment names: they appear in URLs and KV keys. */
 export const NameSchema = z
@@ -38,6 +40,12 @@ const PrerequisiteSchema = z.object({ flag: z.string().min(1), variant: z.string
 
 const MetadataSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
+/** Targeting keys as a target names them; the engine checks the rest (control characters, each key once). */
+const TargetIdSchema = z.string().min(1).max(MAX_TARGET_LENGTH);
+
+/** An edgeflags extension: variant → targeting keys served that variant before any targeting. */
+const TargetsSchema = z.record(z.string(), z.array(TargetIdSchema).max(MAX_TARGETS_PER_FLAG));
+
 /** One flag, in flagd's shape. Deeper checks (variant types, targeting) happen in the engine. */
 const FlagDefinitionFields = z
   .object({
@@ -47,6 +55,7 @@ const FlagDefinitionFields = z
     targeting: JsonValueSchema.optional(),
     metadata: MetadataSchema.optional(),
     prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
+    targets: TargetsSchema.optional(),
   })
   .strict();
 export const FlagDefinitionSchema = FlagDefinitionFields.openapi("FlagDefinition");
@@ -63,6 +72,23 @@ export const UpdateFlagBodySchema = FlagDefinitionFields.extend({
 })
   .strict()
   .openapi("UpdateFlagBody");
+
+/** `POST …/flags/{flag}/targets`: keys to add under a variant (moving them from another) and keys to remove. */
+export const TargetsBodySchema = z
+  .object({
+    add: z.record(z.string(), z.array(TargetIdSchema).max(MAX_TARGETS_PER_CALL)).optional(),
+    remove: z.array(TargetIdSchema).max(MAX_TARGETS_PER_CALL).optional(),
+    reason: z.string().max(1000).optional(),
+  })
+  .strict()
+  .openapi("TargetsBody");
+
+/** `GET …/flags/{flag}/targets`: one page, optionally of one variant. */
+export const TargetsQuerySchema = z.object({
+  variant: z.string().min(1).max(256).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(2048).optional(),
+});
 
 export const ToggleBodySchema = z
   .object({

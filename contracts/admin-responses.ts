@@ -24,6 +24,8 @@ export type ApiProblem = z.infer<typeof ProblemSchema>;
 export const JsonValueSchema = z.json().openapi("JsonValue", { description: "Any JSON value" });
 const Json = JsonValueSchema;
 const Metadata = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+/** Individual targets (an edgeflags extension): variant → targeting keys. */
+const Targets = z.record(z.string(), z.array(z.string()));
 
 export const ProjectSchema = z
   .object({
@@ -45,6 +47,7 @@ export const FlagSchema = z
     defaultVariant: z.string().nullish(),
     targeting: Json.optional(),
     metadata: Metadata.optional(),
+    targets: Targets.optional(),
     /** On a write: false when it changed nothing (no new version, nothing audited or announced). */
     changed: z.boolean().optional(),
   })
@@ -116,6 +119,7 @@ const DefinitionSchema = z.object({
   defaultVariant: z.string().nullish(),
   targeting: Json.optional(),
   metadata: Metadata.optional(),
+  targets: Targets.optional(),
 });
 
 export const FlagRecordSchema = z.object({
@@ -374,3 +378,30 @@ export const TriggerOutcomeSchema = z
   })
   .openapi("TriggerOutcome");
 export type TriggerOutcomeView = z.infer<typeof TriggerOutcomeSchema>;
+
+/** `POST …/flags/{flag}/targets`: what the change did; `changed: false` when it did nothing. */
+export const TargetsChangedSchema = z
+  .object({
+    changed: z.boolean(),
+    /** The flag's version afterwards (its ETag). */
+    version: z.number(),
+    added: z.number(),
+    moved: z.number(),
+    removed: z.number(),
+    /** Keys asked to be removed that were not targets. */
+    notPresent: z.number(),
+    /** Targeted keys per variant afterwards. */
+    counts: z.record(z.string(), z.number()),
+  })
+  .openapi("TargetsChanged");
+
+/** `GET …/flags/{flag}/targets`: one page of a flag's targets in (variant, key) order. */
+export const TargetsPageSchema = z
+  .object({
+    version: z.number(),
+    counts: z.record(z.string(), z.number()),
+    targets: z.array(z.object({ id: z.string(), variant: z.string(), addedAt: z.string(), addedBy: z.string() })),
+    /** Pass as `cursor` for the next page; null on the last one. */
+    next: z.string().nullable(),
+  })
+  .openapi("TargetsPage");

@@ -12,6 +12,7 @@ export const AUDIT_ACTIONS = [
   "flag.disabled",
   "flag.deleted",
   "flag.info.updated",
+  "flag.targets-changed",
   "flagset.replaced",
   "flags.promoted",
   "key.created",

@@ -10,6 +10,7 @@ interface DiffableFlag {
   targeting?: unknown;
   metadata?: Record<string, unknown> | undefined;
   prerequisites?: unknown;
+  targets?: unknown;
 }
 
 export interface FlagDiff<F extends DiffableFlag = DiffableFlag> {
@@ -27,7 +28,7 @@ export interface FlagSetDiff<F extends DiffableFlag = DiffableFlag> {
   flags: FlagDiff<F>[];
 }
 
-const FIELDS = ["state", "variants", "defaultVariant", "targeting", "metadata", "prerequisites"] as const;
+const FIELDS = ["state", "variants", "defaultVariant", "targeting", "metadata", "prerequisites", "targets"] as const;
 
 /** Canonical JSON: object keys sorted, so key order never counts as a change. */
 export function canonical(value: unknown): string {

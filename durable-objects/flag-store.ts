@@ -28,9 +28,11 @@ import * as ramps from "./aggregates/ramps";
 import * as experiments from "./aggregates/experiments";
 import * as drafts from "./aggregates/drafts";
 import * as imports from "./aggregates/imports";
+import * as targets from "./aggregates/targets";
 import type { SegmentInput } from "./segments";
 import type { WebhookInput, WebhookPatch } from "./webhooks";
 import type { RampInput } from "./ramps";
+import type { TargetsChange, TargetsQuery } from "../contracts/targets";
 import type { ChangeMeta, FlagInfoInput, TriggerInput } from "./store-types";
 import type { ImportPlan } from "../contracts/import-plan";
 import type { ImportPin } from "../contracts/import-result";
@@ -112,6 +114,14 @@ export class FlagStore extends DurableObject<Env> {
   /** Deletes a flag (412 if `ifMatch` is stale, 409 if another flag still needs it); its ramp and running experiment end with it. */
   deleteFlag(environment: string, key: string, meta: ChangeMeta & { ifMatch: number | null }) {
     return flags.deleteFlag(this.#w, environment, key, meta);
+  }
+  /** Adds, moves and removes a flag's individual targets without rewriting its definition; `changed: false` when nothing changes. */
+  changeTargets(environment: string, key: string, change: TargetsChange, meta: ChangeMeta) {
+    return targets.changeTargets(this.#w, environment, key, change, meta);
+  }
+  /** One page of a flag's individual targets, in (variant, key) order. */
+  listTargets(environment: string, key: string, query: TargetsQuery) {
+    return targets.listTargets(this.#w, environment, key, query);
   }
   /** Creates an API key. `environment` is required for `client`/`server` keys, null for `admin`. */
   createKey(scope: KeyScope, environment: string | null, name: string, meta: ChangeMeta) {

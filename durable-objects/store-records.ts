@@ -32,6 +32,8 @@ export const eventFor: Record<AuditAction, WebhookEventType | null> = {
   "flag.disabled": "flag.toggled",
   "flag.deleted": "flag.deleted",
   "flag.info.updated": null,
+  // Individual targets are part of the flag's configuration: receivers see a flag update.
+  "flag.targets-changed": "flag.updated",
   "flagset.replaced": "flagset.replaced",
   // A promotion announces itself as `flagset.replaced`, naming the environment it came from.
   "flags.promoted": null,

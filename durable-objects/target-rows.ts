@@ -80,7 +80,8 @@ function byKey(targets: Targets | undefined): Map<string, string> {
   return out;
 }
 
-function push(into: Targets, variant: string, id: string): void {
+/** Appends `id` to `into[variant]`, as an own property whatever the variant is called. */
+export function pushTarget(into: Targets, variant: string, id: string): void {
   const ids = Object.hasOwn(into, variant) ? into[variant]! : undefined;
   if (ids) ids.push(id);
   else setOwn(into, variant, [id]);
@@ -164,16 +165,16 @@ export function writeTargets(
     const before = current.get(id);
     if (before === variant) continue;
     setTarget(sql, environment, flag, id, variant, now, actor);
-    if (before === undefined) push(delta.added, variant, id);
+    if (before === undefined) pushTarget(delta.added, variant, id);
     else {
-      push(delta.moved, variant, id);
-      push(delta.left, before, id);
+      pushTarget(delta.moved, variant, id);
+      pushTarget(delta.left, before, id);
     }
   }
   for (const [id, variant] of current) {
     if (wanted.has(id)) continue;
     setTarget(sql, environment, flag, id, null, now, actor);
-    push(delta.left, variant, id);
+    pushTarget(delta.left, variant, id);
     delta.removed++;
   }
   return delta;
@@ -189,4 +190,44 @@ export function targetCounts(sql: SqlStorage, environment: string, flag: string)
   ))
     setOwn(counts, row.variant, row.n);
   return counts;
+}
+
+/**
+ * Writes a flag's row (its definition without targets) and makes its target rows `definition.targets`
+ * (absent: none), inside the caller's transaction. `version` is the environment version of the
+ * change: the flag's `If-Match` value from now on.
+ */
+export function putFlag(
+  sql: SqlStorage,
+  environment: string,
+  key: string,
+  definition: FlagDefinition,
+  version: number,
+  now: number,
+  actor: string,
+): TargetsDelta {
+  sql.exec(
+    `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
+       updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+    environment,
+    key,
+    JSON.stringify(withoutTargets(definition)),
+    version,
+    now,
+    actor,
+  );
+  return writeTargets(sql, environment, key, definition.targets, now, actor);
+}
+
+/**
+ * A definition as an audit entry or a webhook event records it: its targets as counts per
+ * variant (`targetCounts`), so a flag with 100,000 targets does not put them all in every entry
+ * about it. The targets operation audits the ids it changes (`flag.targets-changed`).
+ */
+export function auditedDefinition(definition: FlagDefinition | null): unknown {
+  if (definition === null || definition.targets === undefined) return definition;
+  const counts: Record<string, number> = {};
+  for (const [variant, ids] of Object.entries(definition.targets)) setOwn(counts, variant, ids.length);
+  return { ...withoutTargets(definition), targetCounts: counts };
 }

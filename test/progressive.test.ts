@@ -1,14 +1,13 @@
-import { env } from "cloudflare:workers";
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { rampTargeting } from "../durable-objects/ramps";
 import { sampleRatioTest } from "../durable-objects/stats";
 import { compileFlagSet } from "../engine/index";
 import type { FlagDefinition } from "../engine/types";
-import worker from "../worker/index";
 import { resetEdgeState } from "../worker/edge-state";
-import { pendingFlush, unitId } from "../worker/telemetry";
+import { unitId } from "../worker/telemetry";
 import { advanceRamps, call, drainOutbox, evaluate, setupProject, store } from "./helpers";
+import { evaluateAndSettle } from "./edge-settle";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
 const STEPS = [1, 5, 25, 50, 100];
@@ -19,32 +18,6 @@ async function exposure(key: string, flag: string, users: number): Promise<{ sha
   const versions = new Set(answers.map((res) => res.body.metadata.configVersion));
   expect(versions.size).toBe(1);
   return { share: answers.filter((res) => res.body.value === true).length / users, version: [...versions][0] };
-}
-
-/**
- * OFREP evaluations through the Worker's own handler, as concurrent requests of one isolate,
- * returning once everything left in `waitUntil` has settled (as the runtime guarantees before an
- * isolate is frozen).
- */
-async function evaluateAndSettle(key: string, path: string, contexts: object[]): Promise<any[]> {
-  const ctx = createExecutionContext();
-  const responses = await Promise.all(
-    contexts.map((context) =>
-      worker.fetch(
-        new Request(`http://edgeflags.test${path}`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-          body: JSON.stringify({ context }),
-        }),
-        env,
-        ctx,
-      ),
-    ),
-  );
-  await waitOnExecutionContext(ctx);
-  // Records join a send another request may already have scheduled (and keeps the isolate alive for).
-  await pendingFlush();
-  return Promise.all(responses.map((r) => r.json()));
 }
 
 describe("ramps are monotone", () => {

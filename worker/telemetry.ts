@@ -87,6 +87,8 @@ export function recordEvaluations(
     const subjects = snapshot.tracking?.[result.key];
     // A killed flag's off variant is served to everyone: no exposure of a ramp's or experiment's split.
     if (subjects && targetingKey !== null && result.kind === "value" && result.reason !== "DISABLED") {
+      // A context a target decides (a customer override) is no exposure of a ramp's or an experiment's split.
+      if (result.reason === "TARGETING_MATCH" && snapshot.compiled.targetedBy(result.key, context) !== undefined) continue;
       unit ??= unitId(targetingKey);
       // Contexts the flag's own rules decide are not exposures of a ramp's split.
       const ownRule = snapshot.rampRules?.has(result.key) ? snapshot.rampRules.evaluate(result.key, context).kind !== "default" : false;

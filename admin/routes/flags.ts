@@ -2,13 +2,29 @@
  * One environment's flags: the whole set as a flagd document, single flags (create, read, replace,
  * kill switch, delete), evaluating a context against them, and their usage.
  */
-import { EvaluationSchema, FlagListSchema, FlagSchema, FlagSetWrittenSchema, UsageSchema } from "../../contracts/admin-responses";
+import {
+  EvaluationSchema,
+  FlagListSchema,
+  FlagSchema,
+  FlagSetWrittenSchema,
+  TargetsChangedSchema,
+  TargetsPageSchema,
+  UsageSchema,
+} from "../../contracts/admin-responses";
 import type { Result } from "../../contracts/result";
 import { toOfrep } from "../../contracts/ofrep-wire";
 import { compileFlagSet, toPlainFlagd } from "../../engine/index";
 import type { EvaluationContext, FlagDefinition } from "../../engine/types";
 import { problem, storeProblem } from "../problem";
-import { CreateFlagBodySchema, EvaluateBodySchema, FlagdFlagSetSchema, ToggleBodySchema, UpdateFlagBodySchema } from "../schemas";
+import {
+  CreateFlagBodySchema,
+  EvaluateBodySchema,
+  FlagdFlagSetSchema,
+  TargetsBodySchema,
+  TargetsQuerySchema,
+  ToggleBodySchema,
+  UpdateFlagBodySchema,
+} from "../schemas";
 import {
   adminApp,
   adminRoute,
@@ -22,6 +38,7 @@ import {
   parseJson,
   readBody,
   readIfMatch,
+  readQuery,
   respond,
   store,
   type AdminContext,
@@ -164,6 +181,49 @@ defineRoute(flags, remove, async (c) => {
   if (!result.ok) return storeProblem(result.error);
   noteWritten(c, c.get("project"), environment, result.value.version);
   return c.body(null, 204);
+});
+
+// ---- individual targets -----------------------------------------------------------------------
+
+/**
+ * Adds, moves and removes targeting keys of one flag without rewriting its rules: the cost is the
+ * keys in the call, whatever the flag already lists.
+ */
+const changeTargets = adminRoute({
+  method: "post",
+  path: `${F}/targets`,
+  summary: "Add, move or remove a flag's individual targets (customer overrides)",
+  body: TargetsBodySchema,
+  response: TargetsChangedSchema,
+  etag: true,
+});
+defineRoute(flags, changeTargets, async (c) => {
+  const key = flagKey(c);
+  if (key instanceof Response) return key;
+  const body = await readBody(c, changeTargets);
+  if (body instanceof Response) return body;
+  const environment = param(c, "env");
+  const { reason, ...change } = body;
+  const result = await store(c).changeTargets(environment, key, change, meta(c, reason));
+  if (!result.ok) return storeProblem(result.error);
+  if (result.value.changed) noteWritten(c, c.get("project"), environment, result.value.version);
+  c.header("ETag", `"${result.value.version}"`);
+  return c.json(result.value);
+});
+
+const listTargets = adminRoute({
+  method: "get",
+  path: `${F}/targets`,
+  summary: "Page a flag's individual targets (?variant= one variant only)",
+  query: TargetsQuerySchema,
+  response: TargetsPageSchema,
+});
+defineRoute(flags, listTargets, async (c) => {
+  const key = flagKey(c);
+  if (key instanceof Response) return key;
+  const query = readQuery(c, listTargets, "the targets query is not valid");
+  if (query instanceof Response) return query;
+  return respond(c, await store(c).listTargets(param(c, "env"), key, query));
 });
 
 /**

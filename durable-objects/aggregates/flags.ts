@@ -22,6 +22,7 @@ import {
 } from "../store-records";
 import type { AuditAction } from "../../contracts/audit-actions";
 import { rampRow } from "./ramps";
+import { auditedDefinition, environmentTargets, putFlag, withTargets } from "../target-rows";
 import type { UnitOfWork } from "../unit-of-work";
 import type { FlagRecord, FlagWritten, ChangeMeta, EnvironmentDiff, EnvironmentRow, FlagRow } from "../store-types";
 
@@ -88,21 +89,9 @@ export async function replaceFlagSet(
       (version) => {
         for (const change of flagChanges) {
           const definition = flagSet.flags[change.key];
-          if (definition === undefined) {
-            w.sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, change.key);
-          } else {
-            w.sql.exec(
-              `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
-               updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-              environment,
-              change.key,
-              JSON.stringify(definition),
-              version,
-              now,
-              meta.actor,
-            );
-          }
+          // A deleted flag's target rows go with it (they reference it, ON DELETE CASCADE).
+          if (definition === undefined) w.sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, change.key);
+          else putFlag(w.sql, environment, change.key, definition, version, now, meta.actor);
         }
         w.sql.exec(
           "UPDATE environments SET evaluators = ?, metadata = ? WHERE name = ?",
@@ -116,7 +105,12 @@ export async function replaceFlagSet(
           changed: flagChanges.filter((c) => c.action !== "flag.created" && c.action !== "flag.deleted").map((c) => c.key),
         };
         return [
-          ...flagChanges.map((c) => ({ action: c.action, target: `flag:${c.key}`, before: c.before, after: c.after })),
+          ...flagChanges.map((c) => ({
+            action: c.action,
+            target: `flag:${c.key}`,
+            before: auditedDefinition(c.before),
+            after: auditedDefinition(c.after),
+          })),
           {
             action: "flagset.replaced",
             target: "flagset",
@@ -138,7 +132,14 @@ export async function replaceFlagSet(
 export async function listFlags(w: UnitOfWork, environment: string): Promise<Result<{ version: number; flags: FlagRecord[] }>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
-  const flags = w.sql.exec<FlagRow>("SELECT * FROM flags WHERE environment = ? ORDER BY key", environment).toArray().map(toFlagRecord);
+  const targets = environmentTargets(w.sql, environment);
+  const flags = w.sql
+    .exec<FlagRow>("SELECT * FROM flags WHERE environment = ? ORDER BY key", environment)
+    .toArray()
+    .map((row) => {
+      const record = toFlagRecord(row);
+      return { ...record, definition: withTargets(record.definition, targets.get(row.key)) };
+    });
   return ok({ version: env.value.version, flags });
 }
 
@@ -148,7 +149,7 @@ export async function getFlag(w: UnitOfWork, environment: string, key: string): 
   if (!env.ok) return env;
   const row = w.flagRow(environment, key);
   if (!row) return fail(noFlag(environment, key));
-  return ok(toFlagRecord(row));
+  return ok(w.flagRecord(row));
 }
 
 /** Creates a flag; 409 if the key is taken in that environment. */
@@ -168,8 +169,9 @@ export async function createFlag(
 }
 
 /**
- * Replaces a flag's definition. `ifMatch` is the flag version the caller read (412 if stale).
- * A definition equal to the stored one changes nothing and answers `changed: false`.
+ * Replaces a flag's definition, its `targets` included (absent: none). `ifMatch` is the flag
+ * version the caller read (412 if stale). A definition equal to the stored one changes nothing
+ * and answers `changed: false`.
  */
 export async function updateFlag(
   w: UnitOfWork,
@@ -199,7 +201,7 @@ export async function setFlagState(
   const target = flagToChange(w, environment, key, meta.ifMatch);
   if (!target.ok) return target;
   const { env, row } = target.value;
-  const current = parseDefinition(row.definition);
+  const current = w.definition(row);
   const state = requested ?? (current.state === "ENABLED" ? "DISABLED" : "ENABLED");
   const definition = { ...current, state };
   return writeFlag(w, env, key, definition, meta, state === "ENABLED" ? "flag.enabled" : "flag.disabled", row);
@@ -227,8 +229,9 @@ export async function deleteFlag(
       environment,
       meta,
       () => {
+        // Its target rows go with it (they reference it, ON DELETE CASCADE).
         w.sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, key);
-        return { action: "flag.deleted", target: `flag:${key}`, before: parseDefinition(row.definition), after: null };
+        return { action: "flag.deleted", target: `flag:${key}`, before: auditedDefinition(w.definition(row)), after: null };
       },
       now,
     );
@@ -336,24 +339,13 @@ export async function promote(
       to,
       meta,
       (v) => {
-        for (const change of changes) {
-          w.sql.exec(
-            `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-            to,
-            change.key,
-            JSON.stringify(sourceSet.flags[change.key]),
-            v,
-            now,
-            meta.actor,
-          );
-        }
+        // A promoted flag takes its targets along: they are part of its configuration.
+        for (const change of changes) putFlag(w.sql, to, change.key, sourceSet.flags[change.key]!, v, now, meta.actor);
         return {
           action: "flags.promoted",
           target: "flagset",
-          before: Object.fromEntries(changes.map((c) => [c.key, c.to])),
-          after: Object.fromEntries(changes.map((c) => [c.key, c.from])),
+          before: Object.fromEntries(changes.map((c) => [c.key, auditedDefinition(c.to)])),
+          after: Object.fromEntries(changes.map((c) => [c.key, auditedDefinition(c.from)])),
         };
       },
       now,
@@ -381,8 +373,9 @@ function flagToChange(
 }
 
 /**
- * Validates the environment's flag set with this flag in it, then commits the flag — unless
- * the result equals what is stored: then nothing is bumped, audited or announced.
+ * Validates the environment's flag set with this flag in it, then commits the flag and its
+ * `targets` (absent: none; pass the definition as read, `w.definition(row)`, to keep them) —
+ * unless the result equals what is stored: then nothing is bumped, audited or announced.
  */
 export async function writeFlag(
   w: UnitOfWork,
@@ -406,23 +399,14 @@ export async function writeFlag(
     return fail(rejected(problems));
   }
   const stored = validated.flagSet.flags[key]!;
-  if (before && canonical(stored) === canonical(parseDefinition(before.definition))) {
-    return ok({ ...toFlagRecord(before), changed: false });
+  const previous = before ? w.definition(before) : null;
+  if (before && canonical(stored) === canonical(previous)) {
+    return ok({ ...w.flagRecord(before), changed: false });
   }
   w.commitNow(env.name, meta, (version, now) => {
-    w.sql.exec(
-      `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
-         updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-      env.name,
-      key,
-      JSON.stringify(stored),
-      version,
-      now,
-      meta.actor,
-    );
-    return { action, target: `flag:${key}`, before: before ? parseDefinition(before.definition) : null, after: stored };
+    putFlag(w.sql, env.name, key, stored, version, now, meta.actor);
+    return { action, target: `flag:${key}`, before: auditedDefinition(previous), after: auditedDefinition(stored) };
   });
   await w.scheduleDrain();
-  return ok({ ...toFlagRecord(w.flagRow(env.name, key)!), changed: true });
+  return ok({ ...w.flagRecord(w.flagRow(env.name, key)!), changed: true });
 }

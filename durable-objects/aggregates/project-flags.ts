@@ -6,7 +6,8 @@
 import { validateFlagSet } from "../../engine/index";
 import type { FlagDefinition } from "../../engine/types";
 import { fail, ok, type Result } from "../../contracts/result";
-import { iso, toFlagRecord, rejected } from "../store-records";
+import { iso, rejected } from "../store-records";
+import { auditedDefinition, putFlag } from "../target-rows";
 import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta, FlagInfoInput, ProjectFlag, FlagInfoRow, StaleReport, FlagRow } from "../store-types";
 
@@ -55,16 +56,8 @@ export async function createFlagEverywhere(
         env.name,
         meta,
         (version) => {
-          w.sql.exec(
-            "INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)",
-            env.name,
-            key,
-            JSON.stringify(definition),
-            version,
-            now,
-            meta.actor,
-          );
-          return { action: "flag.created", target: `flag:${key}`, before: null, after: definition };
+          putFlag(w.sql, env.name, key, definition, version, now, meta.actor);
+          return { action: "flag.created", target: `flag:${key}`, before: null, after: auditedDefinition(definition) };
         },
         now,
       );
@@ -188,7 +181,7 @@ export function projectFlag(w: UnitOfWork, key: string): ProjectFlag | null {
   const info = w.sql.exec<FlagInfoRow>("SELECT * FROM flag_info WHERE key = ?", key).toArray()[0];
   const environments: ProjectFlag["environments"] = {};
   for (const row of w.sql.exec<FlagRow>("SELECT * FROM flags WHERE key = ?", key)) {
-    environments[row.environment] = toFlagRecord(row);
+    environments[row.environment] = w.flagRecord(row);
   }
   if (!info && Object.keys(environments).length === 0) return null;
   return {

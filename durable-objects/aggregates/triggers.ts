@@ -178,7 +178,7 @@ async function fire(w: UnitOfWork, row: TriggerRow, reason: string | null): Prom
     if (!env.ok) return env;
     const flag = w.flagRow(row.environment, row.flag);
     if (!flag) return fail(noFlag(row.environment, row.flag));
-    const current = parseDefinition(flag.definition);
+    const current = w.definition(flag);
     const definition: FlagDefinition =
       row.action === "set-default"
         ? { ...current, defaultVariant: row.variant }

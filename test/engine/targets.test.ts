@@ -68,7 +68,7 @@ describe("individual targets", () => {
     ["prerequisites come first", "gated", { targetingKey: "customer-300" }, "off", "PREREQUISITE_FAILED"],
     ["targets after prerequisites that hold", "gated", { targetingKey: "customer-5" }, "off", "TARGETING_MATCH"],
   ] as const)("%s", (_name, flag, context, variant, reason) => {
-    const result = compiled.evaluate(flag, context);
+    const result = compiled.evaluate(flag, context as Parameters<typeof compiled.evaluate>[1]);
     expect(variantOf(result)).toBe(variant);
     expect(result.reason).toBe(reason);
   });
