@@ -15,6 +15,7 @@
  * answers the same value and variant, with reason STATIC instead of DISABLED. The flag's metadata
  * says so with `"edgeflags.state": "DISABLED"`, and keeps `edgeflags.offVariant`.
  */
+import { exportOperators } from "./export-operators";
 import { emptyRecord, ownValue } from "./names";
 import { EXPORTED_STATE_METADATA_KEY, OFF_VARIANT_METADATA_KEY } from "./types";
 import type { FlagDefinition, FlagSet, JsonValue } from "./types";
@@ -28,6 +29,7 @@ function killedVariant(flag: FlagDefinition): string | undefined {
 
 /** `set` as plain flagd: no `prerequisites`, no off variants, same values. */
 export function toPlainFlagd(set: FlagSet): FlagSet {
+  set = exportOperators(set); // matches/before/after first, so inlined prerequisites carry the rewrite
   if (!Object.values(set.flags).some((flag) => flag.prerequisites?.length || killedVariant(flag) !== undefined)) return set;
   const flags = emptyRecord<FlagDefinition>();
   for (const [key, flag] of Object.entries(set.flags)) {
