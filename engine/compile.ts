@@ -1,16 +1,20 @@
 /**
  * Compiles JsonLogic (json-logic-js semantics, plus flagd's `fractional`, `sem_ver`,
- * `starts_with`, `ends_with` and `$ref`) into closures, once per flag set. No `eval` and no
+ * `starts_with`, `ends_with` and `$ref`, and the edgeflags extensions `matches`, `before` and
+ * `after`) into closures, once per flag set. No `eval` and no
  * `new Function`: Workers forbid both at request time.
  *
  * Compilation resolves `{"$ref": name}` against the flag set's `$evaluators` (refusing unknown
  * names and cycles), turns constant lists in `in` into `Set`s shared by every flag of the set,
  * and rejects what cannot run (unknown operators, malformed `fractional`) with a `RuleError`.
  */
+import { compileDateCompare } from "./dates";
 import { compileFractional } from "./fractional";
 import type { FractionalMode } from "./types";
 import { lookup, ROOT, RuleError, toFloat, truthy, wholeData } from "./json-logic";
 import type { Rule } from "./json-logic";
+import { compileMatches } from "./regex";
+import type { Pattern } from "./regex";
 import { compareWith, parseSemVer, SEM_VER_OPERATORS, semVerOperator } from "./sem-ver";
 import type { SemVer } from "./sem-ver";
 
@@ -24,13 +28,15 @@ export interface CompileEnv {
   readonly refStack: string[];
   /** Constant `in` lists, shared across flags: candidates by length and end elements. */
   readonly sets: Map<string, { items: readonly unknown[]; set: ReadonlySet<unknown> }[]>;
+  /** `matches` patterns, compiled once per flag set: flags + "/" + pattern → pattern. */
+  readonly patterns: Map<string, Pattern>;
 }
 
 /** Creates the state for compiling the rules of one flag set. */
 export function createCompileEnv(evaluators: unknown, fractional: FractionalMode): CompileEnv {
   const record =
     typeof evaluators === "object" && evaluators !== null && !Array.isArray(evaluators) ? (evaluators as Record<string, unknown>) : {};
-  return { evaluators: record, fractional, refs: new Map(), refStack: [], sets: new Map() };
+  return { evaluators: record, fractional, refs: new Map(), refStack: [], sets: new Map(), patterns: new Map() };
 }
 
 type OpCompiler = (args: unknown[], at: string, env: CompileEnv) => Rule;
@@ -468,6 +474,9 @@ const OPERATORS: Readonly<Record<string, OpCompiler>> = {
   starts_with: stringCompare((subject, part) => subject.startsWith(part)),
   ends_with: stringCompare((subject, part) => subject.endsWith(part)),
   sem_ver: compileSemVer,
+  matches: (list, at, env) => compileMatches(list, at, (a, argAt) => compileRule(a, argAt, env), env.patterns),
+  before: (list, at, env) => compileDateCompare(list, at, false, (a, argAt) => compileRule(a, argAt, env)),
+  after: (list, at, env) => compileDateCompare(list, at, true, (a, argAt) => compileRule(a, argAt, env)),
 };
 
 /** The operator names the compiler accepts (besides `$ref`). */

@@ -19,6 +19,7 @@
  * `{"if": [{"in": [{"var": "targetingKey"}, [ids]]}, "<variant>", …, <its own rule>]}`; a flag
  * without a rule of its own falls through to null, so flagd serves its default variant.
  */
+import { exportOperators } from "./export-operators";
 import { emptyRecord, ownValue } from "./names";
 import { targetsRule } from "./targets";
 import { EXPORTED_STATE_METADATA_KEY, OFF_VARIANT_METADATA_KEY } from "./types";
@@ -33,6 +34,7 @@ function killedVariant(flag: FlagDefinition): string | undefined {
 
 /** `set` as plain flagd: no `prerequisites`, no `targets`, no off variants, same values. */
 export function toPlainFlagd(set: FlagSet): FlagSet {
+  set = exportOperators(set); // matches/before/after first, so inlined prerequisites carry the rewrite
   if (!Object.values(set.flags).some((flag) => flag.prerequisites?.length || hasTargets(flag) || killedVariant(flag) !== undefined))
     return set;
   const flags = emptyRecord<FlagDefinition>();

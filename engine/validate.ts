@@ -6,6 +6,7 @@
  * Every problem names its place (`flags.new-checkout.defaultVariant`) and says what to change.
  */
 import { compileRule, createCompileEnv, OPERATOR_NAMES } from "./compile";
+import { dateProblem } from "./dates";
 import { describeRuleError } from "./evaluate";
 import { RuleError } from "./json-logic";
 import { findPrerequisiteCycle } from "./prerequisites";
@@ -112,6 +113,21 @@ function lintRule(rule: unknown, path: string, problems: FlagSetProblem[]): void
         if (!isObject(item) && typeof item !== "string") {
           problems.push({ path: `${at}[${i}]`, message: `${op} compares strings: use a string or a rule, not ${show(item)}` });
         }
+      });
+      break;
+    case "matches": {
+      // Arity, the pattern and its flags are checked by the compiler, which compiles the pattern.
+      const subject = list[0];
+      if (list.length > 0 && !isObject(subject) && typeof subject !== "string")
+        problems.push({ path: `${at}[0]`, message: `matches tests a string: use a rule such as {"var": "email"}, not ${show(subject)}` });
+      break;
+    }
+    case "before":
+    case "after":
+      if (list.length !== 2) count("exactly 2");
+      list.forEach((item, i) => {
+        const problem = isObject(item) ? null : dateProblem(item);
+        if (problem) problems.push({ path: `${at}[${i}]`, message: problem });
       });
       break;
     case "sem_ver": {
