@@ -240,19 +240,20 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 /**
- * Brings the database up to the latest schema. Runs inside the caller's transaction. Returns
- * whether any migration ran (a migration may queue outbox work, which then needs the alarm).
+ * Brings the database up to the latest schema of `migrations` (the FlagStore's by default; the
+ * MigrationLedger has its own list). Runs inside the caller's transaction. Returns whether any
+ * migration ran (a migration may queue outbox work, which then needs the alarm).
  */
-export function migrate(sql: SqlStorage): boolean {
+export function migrate(sql: SqlStorage, migrations: readonly string[] = MIGRATIONS): boolean {
   sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   const row = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
   const current = row?.version ?? 0;
-  for (let i = current; i < MIGRATIONS.length; i++) {
-    sql.exec(MIGRATIONS[i]!);
+  for (let i = current; i < migrations.length; i++) {
+    sql.exec(migrations[i]!);
   }
-  if (!row) sql.exec("INSERT INTO schema_version (version) VALUES (?)", MIGRATIONS.length);
-  else if (current < MIGRATIONS.length) sql.exec("UPDATE schema_version SET version = ?", MIGRATIONS.length);
-  return current < MIGRATIONS.length;
+  if (!row) sql.exec("INSERT INTO schema_version (version) VALUES (?)", migrations.length);
+  else if (current < migrations.length) sql.exec("UPDATE schema_version SET version = ?", migrations.length);
+  return current < migrations.length;
 }
 
 /** The schema version this code writes. */
