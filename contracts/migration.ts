@@ -88,7 +88,7 @@ export type ComparisonSample = z.infer<typeof SampleSchema>;
 /** A sample as the ledger stores it: the targeting key replaced by its SHA-256 (hex), the time fixed. */
 export interface StoredSample {
   at: string;
-  context: Record<string, unknown>;
+  context: ComparisonSample["context"];
   legacy: ComparisonSample["legacy"];
   edgeflags: ComparisonSample["edgeflags"];
 }
@@ -256,10 +256,10 @@ export const HourBucketSchema = z.object({ hour: z.string(), compared: z.number(
 export const MigrationSampleSchema = z.object({
   flag: z.string(),
   at: z.string(),
-  context: z.record(z.string(), z.unknown()),
-  legacy: z.object({ value: z.unknown(), variant: z.string().optional() }),
+  context: z.record(z.string(), Json),
+  legacy: z.object({ value: Json, variant: z.string().optional() }),
   edgeflags: z.object({
-    value: z.unknown().optional(),
+    value: Json.optional(),
     variant: z.string().optional(),
     reason: z.string().optional(),
     errorCode: z.string().optional(),

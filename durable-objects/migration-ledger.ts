@@ -13,7 +13,6 @@ import {
   type Evidence,
   type FlagComparison,
   type LedgerBatch,
-  type MigrationSample,
   type Recorded,
 } from "../contracts/migration";
 import { ok, type Result } from "../contracts/result";
@@ -82,10 +81,13 @@ export interface EnvironmentComparisons {
   flags: FlagComparison[];
 }
 
-/** One environment's comparisons with its hourly series and samples. */
+/**
+ * One environment's comparisons with its hourly series and samples. Each sample is its stored
+ * JSON text (a `StoredSample`), newest first: the reader parses it (`MigrationSampleSchema`).
+ */
 export interface EnvironmentDetail extends EnvironmentComparisons {
   series: { hour: string; compared: number; mismatched: number }[];
-  samples: MigrationSample[];
+  samples: { flag: string; sample: string }[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -216,7 +218,7 @@ export class MigrationLedger extends DurableObject<Env> {
         flag === null ? ENVIRONMENT_SAMPLES : SAMPLES_KEPT,
       )
       .toArray()
-      .map((row) => ({ flag: row.flag, ...(JSON.parse(row.sample) as Omit<MigrationSample, "flag">) }));
+      .map((row) => ({ flag: row.flag, sample: row.sample }));
     return ok({ ...this.#comparisons(environment, days, flag, now), series, samples });
   }
 

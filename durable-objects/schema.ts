@@ -237,6 +237,21 @@ export const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO outbox (kind, target, attempts, next_attempt_at, created_at)
     SELECT 'audit-head', value, 0, 0, 0 FROM meta WHERE key = 'project';
   `,
+  // 8: audit mode — per environment, the exit criterion, which system answers, the last cut-over.
+  `
+  CREATE TABLE migration (
+    environment     TEXT PRIMARY KEY REFERENCES environments(name) ON DELETE CASCADE,
+    min_comparisons INTEGER NOT NULL,
+    days            INTEGER NOT NULL,
+    max_mismatches  INTEGER NOT NULL,
+    authority       TEXT NOT NULL DEFAULT 'legacy' CHECK (authority IN ('legacy', 'edgeflags')),
+    since           INTEGER,
+    grace_until     INTEGER,
+    decision        TEXT,
+    updated_at      INTEGER NOT NULL,
+    updated_by      TEXT NOT NULL
+  );
+  `,
 ];
 
 /**
