@@ -80,7 +80,11 @@ const EntrySchema = z
 export const ComparisonBatchSchema = z
   .object({
     /** The idempotency key: a retry sends the same id and is counted once. */
-    batch: z.string().min(8).max(128).regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces"),
+    batch: z
+      .string()
+      .min(8)
+      .max(128)
+      .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces"),
     entries: z.array(EntrySchema).max(MAX_BATCH_ENTRIES),
   })
   .openapi("ComparisonBatch");

@@ -80,12 +80,27 @@ describe("comparison ingest", () => {
     ["no batch id", { entries: [] }, 400, /batch/],
     ["a short batch id", { batch: "abc", entries: [] }, 400, /batch/],
     ["more mismatches than comparisons", batch("batch-bad-1", [{ flag: "f", compared: 1, mismatched: 2 }]), 400, /mismatched/],
-    ["more samples than mismatches", batch("batch-bad-2", [{ flag: "f", compared: 5, mismatched: 0, samples: [sample("u")] }]), 400, /samples/],
+    [
+      "more samples than mismatches",
+      batch("batch-bad-2", [{ flag: "f", compared: 5, mismatched: 0, samples: [sample("u")] }]),
+      400,
+      /samples/,
+    ],
     ["a count past 10^7", batch("batch-bad-3", [{ flag: "f", compared: 10_000_001, mismatched: 0 }]), 400, /compared/],
     ["a bad flag key", batch("batch-bad-4", [{ flag: "a b", compared: 1, mismatched: 0 }]), 400, /flag/],
-    ["a sample context over 4 KiB", batch("batch-bad-5", [{ flag: "f", compared: 1, mismatched: 1, samples: [sample("u", "x".repeat(5000))] }]), 400, /4096 bytes/],
+    [
+      "a sample context over 4 KiB",
+      batch("batch-bad-5", [{ flag: "f", compared: 1, mismatched: 1, samples: [sample("u", "x".repeat(5000))] }]),
+      400,
+      /4096 bytes/,
+    ],
     ["deep nesting", `{"batch":"batch-deep","entries":[],"x":${"[".repeat(500)}${"]".repeat(500)}}`, 400, /levels deep/],
-    ["a body over 256 KiB", batch("batch-bad-6", [{ flag: "f", compared: 1, mismatched: 0, pad: "x".repeat(300_000) } as never]), 413, /262144 bytes/],
+    [
+      "a body over 256 KiB",
+      batch("batch-bad-6", [{ flag: "f", compared: 1, mismatched: 0, pad: "x".repeat(300_000) } as never]),
+      413,
+      /262144 bytes/,
+    ],
   ])("refuses %s and counts nothing", async (_what, body, status, detail) => {
     const project = `audit-bad-${++badBodies}`;
     const { key } = await setupProject(project, undefined, "server");
@@ -127,7 +142,10 @@ describe("comparison ingest when the ledger fails", () => {
   function faultyLedger(fault: "throws" | "hangs"): Env["MIGRATION_LEDGER"] {
     const failing = () => (fault === "throws" ? Promise.reject(new Error("injected fault")) : new Promise<never>(() => {}));
     const stub = new Proxy({}, { get: (_target, prop) => (prop === "then" ? undefined : failing) });
-    return { idFromName: env.MIGRATION_LEDGER.idFromName.bind(env.MIGRATION_LEDGER), get: () => stub } as unknown as Env["MIGRATION_LEDGER"];
+    return {
+      idFromName: env.MIGRATION_LEDGER.idFromName.bind(env.MIGRATION_LEDGER),
+      get: () => stub,
+    } as unknown as Env["MIGRATION_LEDGER"];
   }
 
   it.each(["throws", "hangs"] as const)(
@@ -158,10 +176,26 @@ describe("comparison ingest when the ledger fails", () => {
 describe("the exit criterion", () => {
   const NOW = Date.parse("2026-12-01T12:00:00Z");
   it.each([
-    ["nothing seen", { compared: 0, mismatched: 0, firstSeen: null, lastSeen: null }, ["no comparisons have been reported yet", "0 comparisons"]],
-    ["seen too briefly", { compared: 20_000, mismatched: 0, firstSeen: new Date(NOW - 3 * DAY_MS).toISOString(), lastSeen: null }, ["seen for 3 of the 7 days"]],
-    ["too few", { compared: 9_999, mismatched: 0, firstSeen: new Date(NOW - 8 * DAY_MS).toISOString(), lastSeen: null }, ["9999 comparisons in the last 7 days, fewer than the 10000 required"]],
-    ["a mismatch", { compared: 10_000, mismatched: 1, firstSeen: new Date(NOW - 8 * DAY_MS).toISOString(), lastSeen: null }, ["1 mismatches in the last 7 days, more than the 0 allowed"]],
+    [
+      "nothing seen",
+      { compared: 0, mismatched: 0, firstSeen: null, lastSeen: null },
+      ["no comparisons have been reported yet", "0 comparisons"],
+    ],
+    [
+      "seen too briefly",
+      { compared: 20_000, mismatched: 0, firstSeen: new Date(NOW - 3 * DAY_MS).toISOString(), lastSeen: null },
+      ["seen for 3 of the 7 days"],
+    ],
+    [
+      "too few",
+      { compared: 9_999, mismatched: 0, firstSeen: new Date(NOW - 8 * DAY_MS).toISOString(), lastSeen: null },
+      ["9999 comparisons in the last 7 days, fewer than the 10000 required"],
+    ],
+    [
+      "a mismatch",
+      { compared: 10_000, mismatched: 1, firstSeen: new Date(NOW - 8 * DAY_MS).toISOString(), lastSeen: null },
+      ["1 mismatches in the last 7 days, more than the 0 allowed"],
+    ],
     ["met", { compared: 10_000, mismatched: 0, firstSeen: new Date(NOW - 7 * DAY_MS).toISOString(), lastSeen: null }, []],
   ])("%s", (_what, evidence, reasons) => {
     const status = judgeCriterion(DEFAULT_CRITERION, evidence, NOW);
@@ -179,14 +213,18 @@ describe("the exit criterion", () => {
     let view = await detail(project);
     expect(view.status).toMatchObject({ met: false, compared: 600, mismatched: 0 });
     expect(view.status.reasons).toEqual(["600 comparisons in the last 7 days, fewer than the 10000 required"]);
-    const put = await call("PUT", `${E(project)}/migration/criterion`, { body: { minComparisons: 500, days: 7, maxMismatches: 0, reason: "QA traffic is small" } });
+    const put = await call("PUT", `${E(project)}/migration/criterion`, {
+      body: { minComparisons: 500, days: 7, maxMismatches: 0, reason: "QA traffic is small" },
+    });
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ changed: true, criterion: { minComparisons: 500, days: 7, maxMismatches: 0 }, status: { met: true } });
     view = await detail(project);
     expect(view.status).toMatchObject({ met: true, reasons: [] });
     const same = await call("PUT", `${E(project)}/migration/criterion`, { body: { minComparisons: 500, days: 7, maxMismatches: 0 } });
     expect(same.body.changed).toBe(false);
-    const audit = (await call("GET", `${P(project)}/audit?limit=500`)).body.entries.filter((e: any) => e.action === "migration.criterion-changed");
+    const audit = (await call("GET", `${P(project)}/audit?limit=500`)).body.entries.filter(
+      (e: any) => e.action === "migration.criterion-changed",
+    );
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ reason: "QA traffic is small", after: { criterion: { minComparisons: 500 }, status: { met: true } } });
     const wide = await call("PUT", `${E(project)}/migration/criterion`, { body: { minComparisons: 500, days: 30, maxMismatches: 0 } });
@@ -201,7 +239,10 @@ describe("the exit criterion", () => {
     await recordAt(project, Date.now(), "batch-fresh", 10);
     expect(await runDurableObjectAlarm(ledger(project))).toBe(true);
     const ids = await runInDurableObject(ledger(project), (_instance, state) =>
-      state.storage.sql.exec<{ batch: string }>("SELECT batch FROM comparison_batches ORDER BY batch").toArray().map((r) => r.batch),
+      state.storage.sql
+        .exec<{ batch: string }>("SELECT batch FROM comparison_batches ORDER BY batch")
+        .toArray()
+        .map((r) => r.batch),
     );
     expect(ids).toEqual(["batch-fresh"]);
     expect((await detail(project)).flags[0]).toMatchObject({ compared: 20 });
@@ -214,7 +255,9 @@ describe("cut-over", () => {
     // The store's alarm may deliver the webhook meanwhile; the receiver is not on the network.
     vi.stubGlobal("fetch", async () => new Response("ok"));
     const { key } = await setupProject(project, undefined, "server");
-    const hook = await call("POST", `${P(project)}/webhooks`, { body: { url: "https://receiver.example/hook", events: ["migration.cut-over"] } });
+    const hook = await call("POST", `${P(project)}/webhooks`, {
+      body: { url: "https://receiver.example/hook", events: ["migration.cut-over"] },
+    });
     expect(hook.status).toBe(201);
     expect((await ingest(key, batch("batch-cut-1", [{ flag: "kill-switch", compared: 50, mismatched: 2 }]))).status).toBe(202);
 
@@ -230,7 +273,13 @@ describe("cut-over", () => {
       body: { authority: "edgeflags", override: true, graceDays: 3, reason: "QA signed off" },
     });
     expect(cut.status).toBe(200);
-    expect(cut.body).toMatchObject({ changed: true, authority: "edgeflags", overridden: true, version: before + 1, status: { met: false } });
+    expect(cut.body).toMatchObject({
+      changed: true,
+      authority: "edgeflags",
+      overridden: true,
+      version: before + 1,
+      status: { met: false },
+    });
     expect(Date.parse(cut.body.graceUntil) - Date.parse(cut.body.since)).toBe(3 * DAY_MS);
 
     const entry = (await call("GET", `${P(project)}/audit?limit=500`)).body.entries.find((e: any) => e.action === "migration.cut-over");
@@ -238,12 +287,23 @@ describe("cut-over", () => {
       environment: "production",
       reason: "QA signed off",
       before: { authority: "legacy" },
-      after: { authority: "edgeflags", overridden: true, criterion: DEFAULT_CRITERION, status: { met: false, compared: 50, mismatched: 2 } },
+      after: {
+        authority: "edgeflags",
+        overridden: true,
+        criterion: DEFAULT_CRITERION,
+        status: { met: false, compared: 50, mismatched: 2 },
+      },
     });
     expect(entry.after.decidedBy).toBe(entry.actor);
 
     const status = await call("GET", "/migration/v1/status", { token: key });
-    expect(status.body).toEqual({ environment: "production", authority: "edgeflags", since: cut.body.since, graceUntil: cut.body.graceUntil, report: true });
+    expect(status.body).toEqual({
+      environment: "production",
+      authority: "edgeflags",
+      since: cut.body.since,
+      graceUntil: cut.body.graceUntil,
+      report: true,
+    });
     const snapshot = await store(project).getSnapshot("production");
     expect(snapshot?.migration).toEqual({ authority: "edgeflags", since: cut.body.since, graceUntil: cut.body.graceUntil });
 
@@ -254,11 +314,19 @@ describe("cut-over", () => {
       state.storage.sql.exec<{ event_type: string; payload: string }>("SELECT event_type, payload FROM webhook_deliveries").toArray(),
     );
     expect(events.map((e) => e.event_type)).toEqual(["migration.cut-over"]);
-    expect(JSON.parse(events[0]!.payload)).toMatchObject({ type: "migration.cut-over", environment: "production", data: { after: { authority: "edgeflags" } } });
+    expect(JSON.parse(events[0]!.payload)).toMatchObject({
+      type: "migration.cut-over",
+      environment: "production",
+      data: { after: { authority: "edgeflags" } },
+    });
 
     const back = await call("POST", `${E(project)}/migration/cut-over`, { body: { authority: "legacy", reason: "rollback" } });
     expect(back.body).toMatchObject({ changed: true, authority: "legacy", graceUntil: null, overridden: false });
-    expect((await call("GET", "/migration/v1/status", { token: key })).body).toMatchObject({ authority: "legacy", graceUntil: null, report: true });
+    expect((await call("GET", "/migration/v1/status", { token: key })).body).toMatchObject({
+      authority: "legacy",
+      graceUntil: null,
+      report: true,
+    });
     const overview = await call("GET", `${P(project)}/migration`);
     expect(overview.status).toBe(200);
     expect(overview.body.environments.map((e: any) => [e.environment, e.authority])).toEqual([
