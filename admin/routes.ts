@@ -17,6 +17,7 @@ import { experiments } from "./routes/experiments";
 import { flags } from "./routes/flags";
 import { imports } from "./routes/import";
 import { keys } from "./routes/keys";
+import { migration } from "./routes/migration";
 import { adminApp, adminRoute, defineRoute, type AdminContext } from "./routes/kit";
 import { projectFlags } from "./routes/project-flags";
 import { projects } from "./routes/projects";
@@ -76,7 +77,7 @@ defineRoute(admin, document, (c) => {
 });
 
 // One sub-app per resource; each route declares its request and response schemas.
-for (const resource of [projects, flags, keys, segments, projectFlags, webhooks, triggers, ramps, experiments, drafts, audit, imports])
+for (const resource of [projects, flags, keys, segments, projectFlags, webhooks, triggers, ramps, experiments, drafts, imports, migration, audit])
   admin.route("/", resource);
 
 describeSecurity(admin);

@@ -40,5 +40,7 @@ export const AUDIT_ACTIONS = [
   "draft.staged",
   "draft.discarded",
   "import.applied",
+  "migration.criterion-changed",
+  "migration.cut-over",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

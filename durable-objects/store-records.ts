@@ -62,6 +62,8 @@ export const eventFor: Record<AuditAction, WebhookEventType | null> = {
   "draft.staged": null,
   "draft.discarded": null,
   "import.applied": null,
+  "migration.criterion-changed": null,
+  "migration.cut-over": "migration.cut-over",
 };
 
 export function iso(ms: number): string {
