@@ -43,17 +43,17 @@ export function sameValue(a: JsonValue, b: JsonValue): boolean {
  */
 export function compare(legacy: Outcome, edgeflags: Outcome): Comparison {
   if (!legacy.ok || legacy.details.errorCode) return { kind: "legacy-error" };
-  const legacyAnswer: LegacyAnswer = {
-    value: legacy.details.value,
-    ...(legacy.details.variant ? { variant: legacy.details.variant } : {}),
-  };
-  if (!edgeflags.ok) return { kind: "mismatch", legacy: legacyAnswer, edgeflags: { errorCode: thrownCode(edgeflags.error) } };
+  const legacyAnswer: LegacyAnswer = { value: legacy.details.value };
+  if (legacy.details.variant) legacyAnswer.variant = legacy.details.variant.slice(0, LIMITS.variant);
+  if (!edgeflags.ok) {
+    return { kind: "mismatch", legacy: legacyAnswer, edgeflags: { errorCode: thrownCode(edgeflags.error).slice(0, LIMITS.reason) } };
+  }
   const details = edgeflags.details;
   if (!details.errorCode && sameValue(legacy.details.value, details.value)) return { kind: "match" };
   const answer: EdgeflagsAnswer = { value: details.value };
-  if (details.variant) answer.variant = details.variant;
-  if (details.reason) answer.reason = details.reason;
-  if (details.errorCode) answer.errorCode = details.errorCode;
+  if (details.variant) answer.variant = details.variant.slice(0, LIMITS.variant);
+  if (details.reason) answer.reason = details.reason.slice(0, LIMITS.reason);
+  if (details.errorCode) answer.errorCode = details.errorCode.slice(0, LIMITS.reason);
   return { kind: "mismatch", legacy: legacyAnswer, edgeflags: answer };
 }
 

@@ -10,7 +10,7 @@
  */
 import type { Logger } from "@openfeature/server-sdk";
 import { jsonBytes } from "./compare.ts";
-import { LIMITS, readIngestAuthority, retryAfterMs, type Entry, type MigrationStatus, type Sample } from "./wire.ts";
+import { LIMITS, readIngestAuthority, reportableFlagKey, retryAfterMs, type Entry, type MigrationStatus, type Sample } from "./wire.ts";
 import { withDeadline, type Fetch } from "./deadline.ts";
 
 /** A sample larger than this (its context is bounded already; values may be large objects) is dropped. */
@@ -52,6 +52,8 @@ export interface ReportStats {
   samplesDropped: number;
   /** Comparisons of a flag beyond the open batch's bound on distinct flags. */
   comparisonsDropped: number;
+  /** Comparisons of flags whose key edgeflags cannot hold (not reported: the server would refuse the batch). */
+  unreportable: number;
   /** Sealed batches waiting to be delivered, and comparisons in the open batch. */
   queued: number;
   pending: number;
@@ -85,6 +87,7 @@ export class Reporter {
     rejected: { batches: 0, compared: 0, mismatched: 0 },
     samplesDropped: 0,
     comparisonsDropped: 0,
+    unreportable: 0,
   };
 
   constructor(options: ReporterOptions) {
@@ -95,6 +98,10 @@ export class Reporter {
   record(flag: string, mismatched: boolean, sample: Sample | null): void {
     let entry = this.#pending.get(flag);
     if (!entry) {
+      if (!reportableFlagKey(flag)) {
+        if (this.#stats.unreportable++ === 0) this.#options.logger.warn(`flag key ${JSON.stringify(flag.slice(0, 64))} cannot be an edgeflags flag key; its comparisons are not reported`);
+        return;
+      }
       if (this.#pending.size >= MAX_PENDING_FLAGS) {
         this.#stats.comparisonsDropped++;
         return;

@@ -67,7 +67,24 @@ export const LIMITS = {
   /** The server's bound on one sample's context, serialized. */
   contextBytes: 4 * 1024,
   count: 10_000_000,
+  /** Lengths the server bounds a sample's strings to. */
+  variant: 256,
+  reason: 64,
 } as const;
+
+/** The longest flag key edgeflags holds. */
+const MAX_FLAG_KEY_LENGTH = 256;
+const RESERVED_FLAG_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+const FLAG_KEY_CHARACTERS = /^[^\s/?#%\u0000-\u001f\u007f]+$/;
+
+/**
+ * Whether edgeflags can hold `key` as a flag key (the server's rule, mirrored: this package cannot
+ * import the Worker's engine). A batch naming any other key would be refused whole, so such a
+ * flag is not reported; it could not have been imported either.
+ */
+export function reportableFlagKey(key: string): boolean {
+  return key.length > 0 && key.length <= MAX_FLAG_KEY_LENGTH && FLAG_KEY_CHARACTERS.test(key) && !RESERVED_FLAG_KEYS.has(key);
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -133,6 +133,25 @@ describe("comparisons", () => {
     expect(provider.stats()).toMatchObject({ legacyErrors: 1, compared: 0 });
   });
 
+  it("does not report a flag whose key edgeflags cannot hold (the batch would be refused whole), and counts it", async () => {
+    const legacy = legacyProvider();
+    legacy.putConfiguration({ "new checkout": bool(true), banner: bool(true) });
+    const { provider, client } = await setUp({ legacy });
+    await client.getBooleanValue("new checkout", false, { targetingKey: "u" });
+    await client.getBooleanValue("banner", false, { targetingKey: "u" });
+    await provider.flush();
+    expect([...server.totals().keys()]).toEqual(["banner"]);
+    expect(provider.stats()).toMatchObject({ unreportable: 1, rejected: { batches: 0 } });
+  });
+
+  it("trims a sample's context to the server's 4 KiB bound, keeping the targeting key", async () => {
+    const { provider, client } = await setUp();
+    await client.getBooleanValue("checkout", false, { targetingKey: "acme", notes: "n".repeat(5_000), plan: "pro" });
+    await provider.flush();
+    const context = server.totals().get("checkout")?.samples[0]?.context;
+    expect(context).toEqual({ targetingKey: "acme", plan: "pro" });
+  });
+
   it("keeps at most 20 samples per flag per batch and counts the ones it dropped", async () => {
     const { provider, client } = await setUp();
     for (let i = 0; i < 25; i++) await client.getBooleanValue("checkout", false, { targetingKey: "acme", i });
