@@ -5,7 +5,6 @@
  */
 import { z } from "@hono/zod-openapi";
 import { JsonValueSchema } from "../contracts/admin-responses";
-import type { Problem } from "../contracts/result";
 import { WEBHOOK_EVENT_TYPES } from "../contracts/webhook-events";
 import { FLAG_KEY_CHARACTERS, flagKeyProblem, MAX_FLAG_KEY_LENGTH, RESERVED_FLAG_KEYS } from "../engine/index";
 
@@ -108,13 +107,7 @@ export const AuditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
-/** zod issues as the problem+json `errors` list: a dotted path and a message per field. */
-export function toProblems(error: z.ZodError): Problem[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.length ? issue.path.map(String).join(".") : "(body)",
-    message: issue.message,
-  }));
-}
+export { toProblems } from "../contracts/problem";
 
 export const RotateKeyBodySchema = z
   .object({

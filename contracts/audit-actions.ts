@@ -38,5 +38,7 @@ export const AUDIT_ACTIONS = [
   "srm.detected",
   "draft.staged",
   "draft.discarded",
+  "migration.criterion-changed",
+  "migration.cut-over",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

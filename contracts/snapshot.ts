@@ -30,6 +30,24 @@ export interface Snapshot {
   rampRules?: Record<string, JsonValue>;
   /** A staged draft the edge evaluates beside live for `sampleRate` of evaluations. */
   draft?: { id: string; sampleRate: number; flagSet: FlagSet };
+  /**
+   * Which system answers for this environment, once it has been cut over (either way): audit-mode
+   * clients follow it through `GET /migration/v1/status`. Absent: the legacy system answers.
+   */
+  migration?: SnapshotMigration;
+}
+
+/** The systems that can answer for an environment during a migration (audit mode). */
+export const AUTHORITIES = ["legacy", "edgeflags"] as const;
+export type Authority = (typeof AUTHORITIES)[number];
+
+/** What an environment's snapshot carries once it has been cut over (either way). */
+export interface SnapshotMigration {
+  authority: Authority;
+  /** When this authority took over (ISO 8601). */
+  since: string;
+  /** Until when audit-mode clients keep reporting comparisons (ISO 8601); null after a cut-over back to legacy. */
+  graceUntil: string | null;
 }
 
 /** An API key's identity as the edge sees it: which project and environment it may evaluate. */
@@ -102,6 +120,12 @@ const FlagSetShape = z.object({
   metadata: z.record(z.string(), JsonPrimitive).optional(),
 });
 
+const SnapshotMigrationSchema = z.object({
+  authority: z.enum(AUTHORITIES),
+  since: z.string(),
+  graceUntil: z.string().nullable(),
+});
+
 /** Parses a snapshot read back from KV (or received from the FlagStore). */
 export const SnapshotSchema = z.object({
   format: z.literal(SNAPSHOT_FORMAT),
@@ -114,6 +138,7 @@ export const SnapshotSchema = z.object({
   tracking: z.record(z.string(), z.array(z.string())).optional(),
   rampRules: z.record(z.string(), z.unknown()).optional(),
   draft: z.object({ id: z.string(), sampleRate: z.number().min(0).max(1), flagSet: FlagSetShape }).optional(),
+  migration: SnapshotMigrationSchema.optional(),
 });
 
 export const KeyIdentitySchema = z.object({

@@ -14,6 +14,7 @@ export const WEBHOOK_EVENT_TYPES = [
   "ramp.rolled-back",
   "ramp.completed",
   "srm.detected",
+  "migration.cut-over",
   "ping",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -27,10 +27,12 @@ import * as triggers from "./aggregates/triggers";
 import * as ramps from "./aggregates/ramps";
 import * as experiments from "./aggregates/experiments";
 import * as drafts from "./aggregates/drafts";
+import * as migration from "./aggregates/migration";
 import type { SegmentInput } from "./segments";
 import type { WebhookInput, WebhookPatch } from "./webhooks";
 import type { RampInput } from "./ramps";
 import type { ChangeMeta, FlagInfoInput, TriggerInput } from "./store-types";
+import type { CriterionStatus, CutOverDecision, MigrationCriterion } from "../contracts/migration";
 
 // What the RPC methods return, for callers of the stub.
 export type * from "./store-types";
@@ -338,6 +340,18 @@ export class FlagStore extends DurableObject<Env> {
   /** Discards the environment's draft. */
   deleteDraft(environment: string, meta: ChangeMeta) {
     return drafts.deleteDraft(this.#w, environment, meta);
+  }
+  /** Audit mode: every environment's (or one environment's) exit criterion and authority. */
+  getMigration(environment: string | null) {
+    return migration.getMigration(this.#w, environment);
+  }
+  /** Sets an environment's exit criterion, audited with the status under it (`changed: false` when the same). */
+  setMigrationCriterion(environment: string, criterion: MigrationCriterion, status: CriterionStatus | null, meta: ChangeMeta) {
+    return migration.setMigrationCriterion(this.#w, environment, criterion, status, meta);
+  }
+  /** Cuts an environment over to `decision.authority` on the evidence given (409 when unmet without override); a new version. */
+  cutOver(environment: string, decision: CutOverDecision, meta: ChangeMeta) {
+    return migration.cutOver(this.#w, environment, decision, meta);
   }
   /** Audit entries, newest first, filtered and paged. */
   listAudit(filter: AuditFilter) {

@@ -237,22 +237,38 @@ export const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO outbox (kind, target, attempts, next_attempt_at, created_at)
     SELECT 'audit-head', value, 0, 0, 0 FROM meta WHERE key = 'project';
   `,
+  // 8: audit mode — per environment, the exit criterion, which system answers, the last cut-over.
+  `
+  CREATE TABLE migration (
+    environment     TEXT PRIMARY KEY REFERENCES environments(name) ON DELETE CASCADE,
+    min_comparisons INTEGER NOT NULL,
+    days            INTEGER NOT NULL,
+    max_mismatches  INTEGER NOT NULL,
+    authority       TEXT NOT NULL DEFAULT 'legacy' CHECK (authority IN ('legacy', 'edgeflags')),
+    since           INTEGER,
+    grace_until     INTEGER,
+    decision        TEXT,
+    updated_at      INTEGER NOT NULL,
+    updated_by      TEXT NOT NULL
+  );
+  `,
 ];
 
 /**
- * Brings the database up to the latest schema. Runs inside the caller's transaction. Returns
- * whether any migration ran (a migration may queue outbox work, which then needs the alarm).
+ * Brings the database up to the latest schema of `migrations` (the FlagStore's by default; the
+ * MigrationLedger has its own list). Runs inside the caller's transaction. Returns whether any
+ * migration ran (a migration may queue outbox work, which then needs the alarm).
  */
-export function migrate(sql: SqlStorage): boolean {
+export function migrate(sql: SqlStorage, migrations: readonly string[] = MIGRATIONS): boolean {
   sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   const row = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
   const current = row?.version ?? 0;
-  for (let i = current; i < MIGRATIONS.length; i++) {
-    sql.exec(MIGRATIONS[i]!);
+  for (let i = current; i < migrations.length; i++) {
+    sql.exec(migrations[i]!);
   }
-  if (!row) sql.exec("INSERT INTO schema_version (version) VALUES (?)", MIGRATIONS.length);
-  else if (current < MIGRATIONS.length) sql.exec("UPDATE schema_version SET version = ?", MIGRATIONS.length);
-  return current < MIGRATIONS.length;
+  if (!row) sql.exec("INSERT INTO schema_version (version) VALUES (?)", migrations.length);
+  else if (current < migrations.length) sql.exec("UPDATE schema_version SET version = ?", migrations.length);
+  return current < migrations.length;
 }
 
 /** The schema version this code writes. */

@@ -59,6 +59,8 @@ export const eventFor: Record<AuditAction, WebhookEventType | null> = {
   "srm.detected": null,
   "draft.staged": null,
   "draft.discarded": null,
+  "migration.criterion-changed": null,
+  "migration.cut-over": "migration.cut-over",
 };
 
 export function iso(ms: number): string {

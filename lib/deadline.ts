@@ -11,6 +11,8 @@ export const DEADLINE_MS = {
   edgeKvRead: 1_500,
   /** A FlagStore call from the edge (cold fallback, key lookup, a required newer version). */
   edgeStoreCall: 3_000,
+  /** A call to the MigrationLedger from the edge (recording a comparison batch); past it the caller retries the batch. */
+  edgeLedgerCall: 5_000,
   /** A call to the client rate limiter binding; past it (or when it fails) the request is not limited. */
   edgeRateLimit: 500,
   /** A KV write or delete made by the FlagStore's alarm; a timed-out row is retried. */

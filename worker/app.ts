@@ -13,6 +13,7 @@ import { ofrepRefusal } from "../contracts/ofrep-wire";
 import { ofrep, STALE_HEADER, VERSION_HEADER } from "./ofrep";
 import { noteVersion } from "./snapshot-cache";
 import { logRequest } from "./request-log";
+import { migration } from "./migration";
 import { sync } from "./sync";
 import type { WrittenVariables } from "../contracts/written";
 
@@ -40,6 +41,7 @@ app.get("/", (c) =>
     service: "edgeflags",
     ofrep: "/ofrep/v1/evaluate/flags",
     admin: "/admin/v1",
+    migration: "/migration/v1/status",
     console: "/console",
   }),
 );
@@ -47,6 +49,7 @@ app.get("/health", (c) => c.text("ok"));
 
 app.route("/ofrep/v1", ofrep);
 app.route("/sync/v1", sync);
+app.route("/migration/v1", migration);
 app.route("/admin/v1", admin);
 // The operator console: server-rendered pages that call the routes above in-process; it sets its
 // own security headers (strict CSP, no framing) on every response.

@@ -12,7 +12,7 @@
  */
 import type { CompiledFlagSet } from "../engine/index";
 import type { EvaluationResult } from "../engine/types";
-import type { KeyIdentity } from "../contracts/snapshot";
+import type { KeyIdentity, SnapshotMigration } from "../contracts/snapshot";
 import type { TelemetryBatch } from "../contracts/telemetry";
 import type { ChangeEvent } from "../contracts/broadcast";
 import type { OfrepEventStream } from "../contracts/ofrep-wire";
@@ -32,6 +32,8 @@ export interface CompiledSnapshot {
    * match (any answer but `default`) is decided by them, not by the ramp's split.
    */
   rampRules: CompiledFlagSet | undefined;
+  /** Which system answers for this environment (audit mode); absent while it has never been cut over. */
+  migration?: SnapshotMigration | undefined;
   /** A staged draft, compiled, evaluated beside live for `sampleRate` of evaluations. */
   draft: { id: string; sampleRate: number; compiled: CompiledFlagSet } | undefined;
 }

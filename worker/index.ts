@@ -6,6 +6,7 @@ import { app } from "./app";
 
 export { FlagStore } from "../durable-objects/flag-store";
 export { Broadcaster } from "../durable-objects/broadcaster";
+export { MigrationLedger } from "../durable-objects/migration-ledger";
 
 export default {
   fetch: app.fetch,

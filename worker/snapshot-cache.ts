@@ -229,6 +229,7 @@ function install(key: string, snapshot: Installable): CompiledSnapshot {
     updatedAt: snapshot.updatedAt,
     compiled: compileFlagSet(snapshot.flagSet),
     tracking: snapshot.tracking,
+    migration: snapshot.migration,
     rampRules: snapshot.rampRules ? compileRampRules(snapshot.rampRules, snapshot.flagSet) : undefined,
     draft: snapshot.draft
       ? { id: snapshot.draft.id, sampleRate: snapshot.draft.sampleRate, compiled: compileFlagSet(snapshot.draft.flagSet) }

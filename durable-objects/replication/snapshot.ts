@@ -6,6 +6,7 @@ import { shareConstantLists } from "../../engine/index";
 import type { FlagSet, JsonValue } from "../../engine/types";
 import { snapshotEtag, SNAPSHOT_FORMAT, type Snapshot } from "../../contracts/snapshot";
 import { iso } from "../store-records";
+import { snapshotMigration } from "../aggregates/migration";
 import type { RampRow } from "../ramps";
 import type { UnitOfWork } from "../unit-of-work";
 import type { DraftRow, EnvironmentRow, ExperimentRow } from "../store-types";
@@ -49,6 +50,7 @@ export class Snapshots {
       // Long lists copied into many flags are stored once in the snapshot (same meaning).
       flagSet: shareConstantLists(this.w.flagSet(env)),
       ...this.#tracking(env.name),
+      ...snapshotMigration(this.w, env.name),
     };
   }
 

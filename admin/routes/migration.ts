@@ -1,0 +1,138 @@
+/**
+ * Audit mode and cut-over: what the MigrationLedger counted per environment and flag, judged by
+ * each environment's exit criterion (held by the FlagStore), and the cut-over decision, taken on
+ * that evidence and recorded with it.
+ */
+import {
+  CriterionBodySchema,
+  CriterionChangedSchema,
+  CutOverBodySchema,
+  CutOverSchema,
+  judgeCriterion,
+  MigrationDetailQuerySchema,
+  MigrationDetailSchema,
+  MigrationOverviewSchema,
+  MigrationSampleSchema,
+  type MigrationState,
+} from "../../contracts/migration";
+import { DEADLINE_MS, withDeadline } from "../../lib/deadline";
+import { problem, storeProblem } from "../problem";
+import { adminApp, adminRoute, defineRoute, E, meta, noteWritten, P, param, readBody, readQuery, store, type AdminContext } from "./kit";
+
+export const migration = adminApp();
+
+/** Seconds a caller waits before retrying when the ledger did not answer. */
+const LEDGER_RETRY_AFTER_S = 5;
+
+function ledger(c: AdminContext) {
+  return c.env.MIGRATION_LEDGER.get(c.env.MIGRATION_LEDGER.idFromName(c.get("project")));
+}
+
+/** A ledger call within the admin deadline; a failure or a timeout becomes the 503 to answer. */
+async function fromLedger<T>(call: () => Promise<{ ok: true; value: T } | { ok: false; error: { detail: string } }>): Promise<T | Response> {
+  try {
+    const result = await withDeadline(call(), DEADLINE_MS.adminStoreCall, "MigrationLedger call");
+    if (result.ok) return result.value;
+    return ledgerUnavailable(result.error.detail);
+  } catch (error) {
+    return ledgerUnavailable(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function ledgerUnavailable(detail: string): Response {
+  return problem("unavailable", `the comparisons could not be read (${detail}); nothing changed, retry in ${LEDGER_RETRY_AFTER_S} s`, {
+    headers: { "retry-after": String(LEDGER_RETRY_AFTER_S) },
+  });
+}
+
+/** One environment's state from the FlagStore, or the problem. */
+async function stateOf(c: AdminContext): Promise<MigrationState | Response> {
+  const result = await store(c).getMigration(param(c, "env"));
+  if (!result.ok) return storeProblem(result.error);
+  return result.value[0]!;
+}
+
+const overview = adminRoute({
+  method: "get",
+  path: `${P}/migration`,
+  summary: "Audit mode: every environment's authority, exit criterion and its status, per-flag mismatch rates",
+  response: MigrationOverviewSchema,
+});
+defineRoute(migration, overview, async (c) => {
+  const states = await store(c).getMigration(null);
+  if (!states.ok) return storeProblem(states.error);
+  const windows = states.value.map((state) => ({ environment: state.environment, days: state.criterion.days }));
+  const counted = await fromLedger(() => ledger(c).comparisons(windows));
+  if (counted instanceof Response) return counted;
+  const now = Date.now();
+  const environments = states.value.map((state) => {
+    const { evidence, flags } = counted[state.environment]!;
+    return { ...state, status: judgeCriterion(state.criterion, evidence, now), flags };
+  });
+  return c.json({ environments });
+});
+
+const detail = adminRoute({
+  method: "get",
+  path: `${E}/migration`,
+  summary: "Audit mode in one environment: status, per-flag rates, hourly series and samples (?flag=)",
+  query: MigrationDetailQuerySchema,
+  response: MigrationDetailSchema,
+});
+defineRoute(migration, detail, async (c) => {
+  const query = readQuery(c, detail, "the migration view takes ?flag=<flag key>");
+  if (query instanceof Response) return query;
+  const state = await stateOf(c);
+  if (state instanceof Response) return state;
+  const found = await fromLedger(() => ledger(c).detail(state.environment, state.criterion.days, query.flag ?? null));
+  if (found instanceof Response) return found;
+  const { evidence, flags, series } = found;
+  const samples = found.samples.flatMap(({ flag, sample }) => {
+    const parsed = MigrationSampleSchema.safeParse({ flag, ...JSON.parse(sample) });
+    return parsed.success ? [parsed.data] : [];
+  });
+  return c.json({ ...state, status: judgeCriterion(state.criterion, evidence, Date.now()), flags, series, samples });
+});
+
+const criterion = adminRoute({
+  method: "put",
+  path: `${E}/migration/criterion`,
+  summary: "Set the exit criterion: minimum comparisons, days observed, mismatches allowed",
+  body: CriterionBodySchema,
+  response: CriterionChangedSchema,
+});
+defineRoute(migration, criterion, async (c) => {
+  const body = await readBody(c, criterion);
+  if (body instanceof Response) return body;
+  const { reason, ...wanted } = body;
+  const environment = param(c, "env");
+  // The status under the new criterion is recorded with the change; a ledger that cannot tell does
+  // not block it (the record then says null).
+  const counted = await fromLedger(() => ledger(c).comparisons([{ environment, days: wanted.days }]));
+  const status = counted instanceof Response ? null : judgeCriterion(wanted, counted[environment]!.evidence, Date.now());
+  const result = await store(c).setMigrationCriterion(environment, wanted, status, meta(c, reason));
+  if (!result.ok) return storeProblem(result.error);
+  return c.json(result.value);
+});
+
+const cutOver = adminRoute({
+  method: "post",
+  path: `${E}/migration/cut-over`,
+  summary: "Make edgeflags (or the legacy system) answer for the environment; 409 naming what is unmet unless override",
+  body: CutOverBodySchema,
+  response: CutOverSchema,
+});
+defineRoute(migration, cutOver, async (c) => {
+  const body = await readBody(c, cutOver);
+  if (body instanceof Response) return body;
+  const state = await stateOf(c);
+  if (state instanceof Response) return state;
+  const counted = await fromLedger(() => ledger(c).comparisons([{ environment: state.environment, days: state.criterion.days }]));
+  if (counted instanceof Response) return counted;
+  const status = judgeCriterion(state.criterion, counted[state.environment]!.evidence, Date.now());
+  const decision = { authority: body.authority, override: body.override, graceDays: body.graceDays, criterion: state.criterion, status };
+  const result = await store(c).cutOver(state.environment, decision, meta(c, body.reason));
+  if (!result.ok) return storeProblem(result.error);
+  if (result.value.changed) noteWritten(c, c.get("project"), state.environment, result.value.version);
+  return c.json(result.value);
+});
