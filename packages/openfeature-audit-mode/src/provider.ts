@@ -187,9 +187,8 @@ export class AuditModeProvider implements Provider {
   async flush(): Promise<void> {
     await Promise.all(this.#inFlight);
     await this.#pumping;
-    this.#reporter.seal(Date.now());
     this.#lastSealAt = Date.now();
-    await this.#run(() => this.#reporter.send(() => Date.now()));
+    await this.#run(() => this.#reporter.sealAndSend(() => Date.now()));
   }
 
   /**
@@ -202,8 +201,7 @@ export class AuditModeProvider implements Provider {
     clearTimeout(this.#timer);
     await Promise.all(this.#inFlight);
     await this.#pumping;
-    this.#reporter.seal(Date.now());
-    await this.#reporter.send(() => Date.now(), true);
+    await this.#reporter.sealAndSend(() => Date.now(), true);
     this.#reporter.reportUndelivered();
     await Promise.allSettled([this.#legacy.onClose?.(), this.#edgeflags.onClose?.()]);
   }
@@ -302,10 +300,9 @@ export class AuditModeProvider implements Provider {
     if (now >= this.#nextStatusAt) await this.#pollStatus();
     const pending = this.#reporter.pendingCompared;
     if (pending >= this.#options.maxBatch || (pending > 0 && now >= this.#lastSealAt + this.#options.flushIntervalMs)) {
-      this.#reporter.seal(now);
       this.#lastSealAt = now;
-    }
-    await this.#reporter.send(() => Date.now());
+      await this.#reporter.sealAndSend(() => Date.now());
+    } else await this.#reporter.send(() => Date.now());
   }
 
   /** Sets the one timer for the next due piece of work (where the platform allows timers here). */

@@ -175,6 +175,18 @@ export class Reporter {
     }
   }
 
+  /**
+   * Seals and sends until nothing is held or a delivery fails: a queue that was full when the open
+   * batch was sealed makes room as it is delivered, and what stayed open is sealed next.
+   */
+  async sealAndSend(now: () => number, force = false): Promise<void> {
+    for (;;) {
+      this.seal(now());
+      await this.send(now, force);
+      if (this.#pending.size === 0 || this.#queue.length > 0) return;
+    }
+  }
+
   /** One attempt at `batch`; whether the queue may move on. */
   async #deliver(batch: Sealed, now: () => number): Promise<boolean> {
     const { endpoint, serverKey, fetch, requestTimeoutMs, logger } = this.#options;

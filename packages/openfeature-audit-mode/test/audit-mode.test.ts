@@ -66,6 +66,8 @@ beforeEach(() => {
 
 afterEach(async () => {
   vi.useRealTimers();
+  // Every batch sent was one the real ingest accepts.
+  expect(server.invalid).toEqual([]);
 });
 
 describe("comparisons", () => {
@@ -239,6 +241,22 @@ describe("delivery", () => {
     await provider.flush();
     expect(server.totals().get("checkout")).toMatchObject({ compared: 31, mismatched: 16 });
     expect(server.totals().get("checkout")?.samples).toHaveLength(16);
+  });
+
+  it("splits what it holds into batches within the ingest's limits on entries and bytes", async () => {
+    const legacy = new InMemoryProvider(Object.fromEntries(Array.from({ length: 1_500 }, (_, i) => [`f${i}`, bool(true)])));
+    const { provider, client } = await setUp({ legacy, edgeflags: new InMemoryProvider({}) });
+    const wide = { targetingKey: "acme", blob: "b".repeat(3_900) };
+    for (let i = 0; i < 1_500; i++) await client.getBooleanValue(`f${i}`, false, wide);
+    for (let i = 0; i < 30; i++) await client.getBooleanValue("f0", false, wide);
+    await provider.flush();
+    expect(server.received.length).toBeGreaterThan(2);
+    const totals = server.totals();
+    expect(totals.size).toBe(1_500);
+    expect(totals.get("f0")).toMatchObject({ compared: 31, mismatched: 31 });
+    expect(totals.get("f0")?.samples).toHaveLength(20);
+    expect(totals.get("f1499")).toMatchObject({ compared: 1, mismatched: 1 });
+    expect(provider.stats()).toMatchObject({ compared: 1_530, delivered: { compared: 1_530 }, samplesDropped: 11, queued: 0 });
   });
 
   it("drops a batch the server refuses as invalid (it cannot succeed), and says so", async () => {

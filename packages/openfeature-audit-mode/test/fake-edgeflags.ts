@@ -1,8 +1,10 @@
 /**
  * A stand-in for the edgeflags Worker's migration endpoints, as a `fetch` function: it counts
  * each batch id once (a repeat is answered as a duplicate, as the real ledger does), serves a
- * settable status, and can be told how to answer the next ingest calls.
+ * settable status, and can be told how to answer the next ingest calls. Every body is checked
+ * against the server's own schema and size bound; one it would refuse is kept in `invalid`.
  */
+import { ComparisonBatchSchema, MAX_COMPARISON_BODY_BYTES } from "../../../contracts/migration.ts";
 import type { ComparisonBatch, Entry } from "../src/index.ts";
 
 /** How the fake answers one ingest call. */
@@ -28,6 +30,8 @@ export class FakeEdgeflags {
   readonly script: Scripted[] = [];
   readonly #counted = new Map<string, ComparisonBatch>();
   readonly headers: Headers[] = [];
+  /** Bodies the real ingest would refuse, with why. */
+  readonly invalid: string[] = [];
 
   readonly fetch = async (input: string, init: RequestInit): Promise<Response> => {
     const url = new URL(input);
@@ -39,6 +43,12 @@ export class FakeEdgeflags {
     if (url.pathname !== "/migration/v1/comparisons" || init.method !== "POST") return new Response("not found", { status: 404 });
     const raw = String(init.body);
     const body: ComparisonBatch = JSON.parse(raw);
+    const parsed = ComparisonBatchSchema.safeParse(body);
+    const bytes = new TextEncoder().encode(raw).length;
+    if (!parsed.success || bytes > MAX_COMPARISON_BODY_BYTES) {
+      this.invalid.push(parsed.success ? `${bytes} bytes` : parsed.error.message);
+      return Response.json({ title: "invalid", detail: "refused by the server's schema" }, { status: 400 });
+    }
     this.received.push({ batch: body.batch, raw, at: Date.now() });
     const step = this.script.shift();
     if (step?.kind === "network-error") throw new TypeError("fetch failed");
