@@ -6,16 +6,12 @@ import type { EvaluationContext, ResolutionDetails } from "@openfeature/server-s
 import { LIMITS, type EdgeflagsAnswer, type JsonValue, type LegacyAnswer, type Sample } from "./wire.ts";
 
 /** A provider's answer, or what it threw: evaluation is settled, never rethrown here. */
-export type Outcome =
-  | { ok: true; details: ResolutionDetails<JsonValue> }
-  | { ok: false; error: unknown };
+export type Outcome = { ok: true; details: ResolutionDetails<JsonValue> } | { ok: false; error: unknown };
 
 /** What comparing one legacy and one edgeflags outcome found. */
 export type Comparison =
   /** The legacy provider failed: there is no answer to hold edgeflags to, so nothing is counted. */
-  | { kind: "legacy-error" }
-  | { kind: "match" }
-  | { kind: "mismatch"; legacy: LegacyAnswer; edgeflags: EdgeflagsAnswer };
+  { kind: "legacy-error" } | { kind: "match" } | { kind: "mismatch"; legacy: LegacyAnswer; edgeflags: EdgeflagsAnswer };
 
 /** The OpenFeature error code of a thrown error (`OpenFeatureError.code`), else GENERAL. */
 function thrownCode(error: unknown): string {

@@ -109,7 +109,8 @@ export class AuditModeProvider implements Provider {
     this.#legacy = legacy;
     this.#edgeflags = edgeflags;
     const url = rest.url.replace(/\/+$/, "");
-    if (!/^https?:\/\/[^/]/.test(url)) throw new TypeError(`url must be the edgeflags Worker's http(s) base URL, got ${JSON.stringify(rest.url)}`);
+    if (!/^https?:\/\/[^/]/.test(url))
+      throw new TypeError(`url must be the edgeflags Worker's http(s) base URL, got ${JSON.stringify(rest.url)}`);
     if (!rest.serverKey) throw new TypeError("serverKey must be a server key of the environment being compared");
     this.#options = {
       ...DEFAULTS,
@@ -153,7 +154,9 @@ export class AuditModeProvider implements Provider {
     const authoritative = this.#status.authority === "legacy" ? legacy : edgeflags;
     const other = this.#status.authority === "legacy" ? edgeflags : legacy;
     if (other?.status === "rejected") {
-      this.#options.logger.warn(`the non-authoritative provider failed to initialize (its answers count as errors): ${String(other.reason)}`);
+      this.#options.logger.warn(
+        `the non-authoritative provider failed to initialize (its answers count as errors): ${String(other.reason)}`,
+      );
     }
     this.#arm();
     if (authoritative?.status === "rejected") throw authoritative.reason;
@@ -248,20 +251,23 @@ export class AuditModeProvider implements Provider {
   }
 
   /** Compares the two answers once both are in (or the slower one timed out), off the caller's path. */
-  #compareLater(flagKey: string, context: EvaluationContext, legacy: Promise<ResolutionDetails<JsonValue>>, edgeflags: Promise<ResolutionDetails<JsonValue>>): void {
+  #compareLater(
+    flagKey: string,
+    context: EvaluationContext,
+    legacy: Promise<ResolutionDetails<JsonValue>>,
+    edgeflags: Promise<ResolutionDetails<JsonValue>>,
+  ): void {
     const ms = this.#options.compareTimeoutMs;
-    const task = Promise.all([settle(withDeadline(ms, () => legacy)), settle(withDeadline(ms, () => edgeflags))]).then(
-      ([l, e]) => {
-        const found = compare(l, e);
-        if (found.kind === "legacy-error") {
-          this.#legacyErrors++;
-          return;
-        }
-        const mismatch = found.kind === "mismatch";
-        this.#reporter.record(flagKey, mismatch, mismatch ? toSample(Date.now(), context, found) : null);
-        if (this.#reporter.pendingCompared >= this.#options.maxBatch) this.#kick();
-      },
-    );
+    const task = Promise.all([settle(withDeadline(ms, () => legacy)), settle(withDeadline(ms, () => edgeflags))]).then(([l, e]) => {
+      const found = compare(l, e);
+      if (found.kind === "legacy-error") {
+        this.#legacyErrors++;
+        return;
+      }
+      const mismatch = found.kind === "mismatch";
+      this.#reporter.record(flagKey, mismatch, mismatch ? toSample(Date.now(), context, found) : null);
+      if (this.#reporter.pendingCompared >= this.#options.maxBatch) this.#kick();
+    });
     const tracked = task.finally(() => this.#inFlight.delete(tracked));
     this.#inFlight.add(tracked);
     this.#options.waitUntil?.(tracked);
@@ -359,7 +365,10 @@ export class AuditModeProvider implements Provider {
 
   /** Configuration changes of either side may change answers; errors and staleness of the authoritative side are the provider's own. */
   #forwardEvents(): void {
-    for (const [side, provider] of [["legacy", this.#legacy], ["edgeflags", this.#edgeflags]] as const) {
+    for (const [side, provider] of [
+      ["legacy", this.#legacy],
+      ["edgeflags", this.#edgeflags],
+    ] as const) {
       const events = provider.events;
       if (!events) continue;
       events.addHandler(ProviderEvents.ConfigurationChanged, (details) => {

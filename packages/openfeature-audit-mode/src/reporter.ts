@@ -99,7 +99,10 @@ export class Reporter {
     let entry = this.#pending.get(flag);
     if (!entry) {
       if (!reportableFlagKey(flag)) {
-        if (this.#stats.unreportable++ === 0) this.#options.logger.warn(`flag key ${JSON.stringify(flag.slice(0, 64))} cannot be an edgeflags flag key; its comparisons are not reported`);
+        if (this.#stats.unreportable++ === 0)
+          this.#options.logger.warn(
+            `flag key ${JSON.stringify(flag.slice(0, 64))} cannot be an edgeflags flag key; its comparisons are not reported`,
+          );
         return;
       }
       if (this.#pending.size >= MAX_PENDING_FLAGS) {

@@ -116,7 +116,11 @@ describe("comparisons", () => {
 
   it("counts an edgeflags error answered as details a mismatch, even when its fallback equals the legacy answer", async () => {
     const failing = edgeflagsProvider();
-    failing.resolveBooleanEvaluation = async (_key, defaultValue) => ({ value: defaultValue, reason: "ERROR", errorCode: ErrorCode.PARSE_ERROR });
+    failing.resolveBooleanEvaluation = async (_key, defaultValue) => ({
+      value: defaultValue,
+      reason: "ERROR",
+      errorCode: ErrorCode.PARSE_ERROR,
+    });
     const { provider, client } = await setUp({ edgeflags: failing });
     expect(await client.getBooleanValue("banner", true, { targetingKey: "u" })).toBe(true);
     await provider.flush();
@@ -300,7 +304,13 @@ describe("authority", () => {
     const { provider, client } = await setUp({ statusIntervalMs: 30_000 });
     expect(await client.getBooleanValue("checkout", true, { targetingKey: "acme" })).toBe(true);
 
-    server.status = { environment: "production", authority: "edgeflags", since: "2026-12-01T12:00:00Z", graceUntil: "2026-12-01T13:00:00Z", report: true };
+    server.status = {
+      environment: "production",
+      authority: "edgeflags",
+      since: "2026-12-01T12:00:00Z",
+      graceUntil: "2026-12-01T13:00:00Z",
+      report: true,
+    };
     await vi.advanceTimersByTimeAsync(30_000);
     expect(provider.authority).toBe("edgeflags");
     expect(await client.getBooleanValue("checkout", true, { targetingKey: "acme" })).toBe(false);

@@ -60,7 +60,10 @@ export class FakeEdgeflags {
     const duplicate = this.#counted.has(body.batch);
     if (!duplicate) this.#counted.set(body.batch, body);
     if (step?.kind === "count-then-lose") throw new TypeError("connection reset");
-    const counted = body.entries.reduce((sum, e) => ({ compared: sum.compared + e.compared, mismatched: sum.mismatched + e.mismatched }), { compared: 0, mismatched: 0 });
+    const counted = body.entries.reduce((sum, e) => ({ compared: sum.compared + e.compared, mismatched: sum.mismatched + e.mismatched }), {
+      compared: 0,
+      mismatched: 0,
+    });
     return Response.json({ batch: body.batch, duplicate, counted, authority: this.status }, { status: duplicate ? 200 : 202 });
   };
 

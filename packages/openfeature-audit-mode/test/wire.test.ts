@@ -7,12 +7,27 @@ import { flagKeyProblem } from "../../../engine/names.ts";
 import { reportableFlagKey, retryAfterMs } from "../src/wire.ts";
 
 describe("flag keys", () => {
-  it.each(["new-checkout", "a.b_c:d", "é", "x".repeat(256), "x".repeat(257), "", "has space", "a/b", "a?b", "a#b", "a%b", "tab\there", "\u007f", "__proto__", "constructor", "prototype", "Constructor"])(
-    "%j is reportable exactly when edgeflags accepts it as a flag key",
-    (key) => {
-      expect(reportableFlagKey(key)).toBe(flagKeyProblem(key) === null);
-    },
-  );
+  it.each([
+    "new-checkout",
+    "a.b_c:d",
+    "é",
+    "x".repeat(256),
+    "x".repeat(257),
+    "",
+    "has space",
+    "a/b",
+    "a?b",
+    "a#b",
+    "a%b",
+    "tab\there",
+    "\u007f",
+    "__proto__",
+    "constructor",
+    "prototype",
+    "Constructor",
+  ])("%j is reportable exactly when edgeflags accepts it as a flag key", (key) => {
+    expect(reportableFlagKey(key)).toBe(flagKeyProblem(key) === null);
+  });
 });
 
 describe("Retry-After", () => {
