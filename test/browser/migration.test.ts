@@ -80,9 +80,9 @@ describe("audit mode against a served Worker", () => {
     await page.getByRole("link", { name: "qa", exact: true }).click();
     const rows = page.locator("#flag-comparisons tbody tr");
     await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-flag"))), POLL).toEqual(["checkout", "banner"]);
-    await expect.poll(() => rows.first().locator('[data-label="Rate"]').innerText(), POLL).toBe("50.0%");
+    await expect.poll(() => rows.first().locator('[data-label="Rate"]').textContent(), POLL).toBe("50.0%");
     await expect.poll(() => page.locator("#samples tbody tr").count(), POLL).toBe(2);
-    await expect.poll(() => page.locator("#unmet-reasons").innerText(), POLL).toContain("8 comparisons in the last 7 days");
+    await expect.poll(() => page.locator("#unmet-reasons").textContent(), POLL).toContain("8 comparisons in the last 7 days");
 
     const axe = axeSource();
     if (axe) {
@@ -93,14 +93,14 @@ describe("audit mode against a served Worker", () => {
     // Without the override the API refuses, and the page says why.
     await page.getByLabel("Reason").fill("QA looks right");
     await page.getByRole("button", { name: "Cut over" }).click();
-    await expect.poll(() => page.locator("#cutover-error").innerText(), POLL).toContain("Not cut over:");
-    expect(await page.locator("#cutover-error").innerText()).toContain("2 mismatches in the last 7 days, more than the 0 allowed");
+    await expect.poll(() => page.locator("#cutover-error").textContent(), POLL).toContain("Not cut over:");
+    expect(await page.locator("#cutover-error").textContent()).toContain("2 mismatches in the last 7 days, more than the 0 allowed");
 
     // With it, the environment is cut over and the page says so.
     await page.getByLabel("Reason").fill("QA looks right; acme fixed by hand");
     await page.getByLabel(/^Override: cut qa over to edgeflags/).check();
     await page.getByRole("button", { name: "Cut over" }).click();
-    await expect.poll(() => page.getByRole("status").first().innerText(), POLL).toContain("qa is now answered by edgeflags.");
+    await expect.poll(() => page.getByRole("status").first().textContent(), POLL).toContain("qa is now answered by edgeflags.");
     await context.close();
 
     // The provider follows the authority and answers from edgeflags (acme gets edgeflags' answer).
