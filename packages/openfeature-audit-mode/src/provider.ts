@@ -147,8 +147,8 @@ export class AuditModeProvider implements Provider {
   /** Initializes both providers and reads the authority; fails only when the authoritative provider does. */
   async initialize(context?: EvaluationContext): Promise<void> {
     const [legacy, edgeflags] = await Promise.allSettled([
-      this.#legacy.initialize?.(context),
-      this.#edgeflags.initialize?.(context),
+      (async () => this.#legacy.initialize?.(context))(),
+      (async () => this.#edgeflags.initialize?.(context))(),
       this.#pollStatus(),
     ]);
     const authoritative = this.#status.authority === "legacy" ? legacy : edgeflags;

@@ -290,6 +290,37 @@ describe("delivery", () => {
     expect(server.totals().get("banner")?.compared).toBe(5);
   });
 
+  it("works where no timer can be set while it starts (a Worker's global scope): evaluations start the work", async () => {
+    vi.stubGlobal("setTimeout", () => {
+      throw new Error("Disallowed operation called within global scope");
+    });
+    const { provider, client } = await setUp({ flushIntervalMs: 5_000 });
+    vi.unstubAllGlobals();
+    await client.getBooleanValue("checkout", false, { targetingKey: "acme" });
+    await vi.waitFor(() => expect(provider.stats().pending).toBe(1));
+    vi.setSystemTime(Date.now() + 5_000);
+    await client.getBooleanValue("checkout", false, { targetingKey: "globex" });
+    await vi.waitFor(() => expect(server.received).toHaveLength(1));
+    expect(server.totals().get("checkout")).toMatchObject({ compared: 1, mismatched: 1 });
+  });
+
+  it("initializes when the non-authoritative provider fails to, and counts its answers as errors", async () => {
+    const broken = edgeflagsProvider();
+    Object.assign(broken, {
+      initialize: () => {
+        throw new Error("cannot connect");
+      },
+    });
+    broken.resolveBooleanEvaluation = async () => {
+      throw new Error("not ready");
+    };
+    const { provider, client } = await setUp({ edgeflags: broken });
+    expect(await client.getBooleanValue("banner", false, { targetingKey: "u" })).toBe(true);
+    await provider.flush();
+    expect(server.totals().get("banner")?.samples[0]?.edgeflags).toEqual({ errorCode: "GENERAL" });
+    expect(logger.lines.some((line) => line.includes("failed to initialize") && line.includes("cannot connect"))).toBe(true);
+  });
+
   it("flushes what it holds when OpenFeature closes", async () => {
     const { client } = await setUp();
     await client.getBooleanValue("checkout", false, { targetingKey: "acme" });
