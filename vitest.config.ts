@@ -44,7 +44,7 @@ export default defineConfig({
         // (tools/*: workspace packages with their own dependencies).
         test: {
           name: "tooling",
-          include: ["tools/**/*.test.ts", "test/structure/**/*.test.ts"],
+          include: ["tools/**/*.test.ts", "test/structure/**/*.test.ts", "packages/**/*.test.ts"],
           exclude: ["**/node_modules/**"],
           environment: "node",
           testTimeout: 60_000,

@@ -61,6 +61,7 @@ import { registerDrafts } from "./routes/drafts";
 import { registerEnvironments } from "./routes/environments";
 import { registerFlagCreate } from "./routes/flag-create";
 import { registerHooks } from "./routes/hooks";
+import { registerMigration } from "./routes/migration";
 import { registerSegments } from "./routes/segments";
 import { AuditPage, type AuditFilterForm } from "./pages/audit";
 import { ErrorPage, SignInPage, ToggleConfirmPage } from "./pages/basic";
@@ -597,6 +598,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
 
   registerFlagCreate(ui);
   registerEnvironments(ui);
+  registerMigration(ui);
   registerSegments(ui);
   registerHooks(ui);
   registerDelivery(ui, (c, flag, env) => loadFlagPage(c, flag, env));

@@ -21,6 +21,7 @@ export const projectPath = (project: string, rest = "") => `${BASE}/p/${encodeUR
 export const NAV = [
   { id: "flags", label: "Flags", path: "flags" },
   { id: "environments", label: "Environments", path: "environments" },
+  { id: "migration", label: "Migration", path: "migration" },
   { id: "segments", label: "Segments", path: "segments" },
   { id: "experiments", label: "Experiments", path: "experiments" },
   { id: "drafts", label: "Drafts", path: "drafts" },
