@@ -16,6 +16,7 @@ import { drafts } from "./routes/drafts";
 import { experiments } from "./routes/experiments";
 import { flags } from "./routes/flags";
 import { keys } from "./routes/keys";
+import { manifest } from "./routes/manifest";
 import { adminApp, adminRoute, defineRoute, type AdminContext } from "./routes/kit";
 import { projectFlags } from "./routes/project-flags";
 import { projects } from "./routes/projects";
@@ -75,7 +76,7 @@ defineRoute(admin, document, (c) => {
 });
 
 // One sub-app per resource; each route declares its request and response schemas.
-for (const resource of [projects, flags, keys, segments, projectFlags, webhooks, triggers, ramps, experiments, drafts, audit])
+for (const resource of [projects, flags, keys, segments, projectFlags, webhooks, triggers, ramps, experiments, drafts, audit, manifest])
   admin.route("/", resource);
 
 describeSecurity(admin);

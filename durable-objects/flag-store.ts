@@ -27,10 +27,12 @@ import * as triggers from "./aggregates/triggers";
 import * as ramps from "./aggregates/ramps";
 import * as experiments from "./aggregates/experiments";
 import * as drafts from "./aggregates/drafts";
+import * as manifest from "./aggregates/manifest";
 import type { SegmentInput } from "./segments";
 import type { WebhookInput, WebhookPatch } from "./webhooks";
 import type { RampInput } from "./ramps";
 import type { ChangeMeta, FlagInfoInput, TriggerInput } from "./store-types";
+import type { ManifestFlag } from "../contracts/flag-manifest";
 
 // What the RPC methods return, for callers of the stub.
 export type * from "./store-types";
@@ -338,6 +340,17 @@ export class FlagStore extends DurableObject<Env> {
   /** Discards the environment's draft. */
   deleteDraft(environment: string, meta: ChangeMeta) {
     return drafts.deleteDraft(this.#w, environment, meta);
+  }
+  /**
+   * Creates the manifest's flags the environment lacks (never changes one it has) and reports
+   * drift; one transaction, so concurrent syncs create each flag once. `dryRun` writes nothing.
+   */
+  syncManifest(environment: string, flags: Record<string, ManifestFlag>, meta: ChangeMeta & { dryRun: boolean }) {
+    return manifest.syncManifest(this.#w, environment, flags, meta);
+  }
+  /** The environment's flags as an OpenFeature CLI flag manifest. */
+  getManifest(environment: string) {
+    return manifest.getManifest(this.#w, environment);
   }
   /** Audit entries, newest first, filtered and paged. */
   listAudit(filter: AuditFilter) {
