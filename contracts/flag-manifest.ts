@@ -6,6 +6,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { JsonValue } from "../engine/types";
+import { JsonValueSchema } from "./admin-responses.ts";
 
 /** Where the OpenFeature CLI publishes the manifest's JSON schema; written as `$schema` into exported manifests. */
 export const MANIFEST_SCHEMA_URL = "https://raw.githubusercontent.com/open-feature/cli/refs/heads/main/schema/v0/flag-manifest.json";
@@ -45,7 +46,7 @@ export function typeOfValues(values: readonly unknown[]): ManifestFlagType | nul
 export const ManifestFlagSchema = z
   .looseObject({
     flagType: z.enum(MANIFEST_FLAG_TYPES),
-    defaultValue: z.json().meta({ description: "The value the code falls back to; of `flagType`" }),
+    defaultValue: JsonValueSchema.meta({ description: "The value the code falls back to; of `flagType`" }),
     description: z.string().max(2000).optional(),
   })
   .superRefine((flag, ctx) => {
