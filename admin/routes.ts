@@ -15,6 +15,7 @@ import { audit } from "./routes/audit";
 import { drafts } from "./routes/drafts";
 import { experiments } from "./routes/experiments";
 import { flags } from "./routes/flags";
+import { imports } from "./routes/import";
 import { keys } from "./routes/keys";
 import { manifest } from "./routes/manifest";
 import { adminApp, adminRoute, defineRoute, type AdminContext } from "./routes/kit";
@@ -76,7 +77,7 @@ defineRoute(admin, document, (c) => {
 });
 
 // One sub-app per resource; each route declares its request and response schemas.
-for (const resource of [projects, flags, keys, segments, projectFlags, webhooks, triggers, ramps, experiments, drafts, audit, manifest])
+for (const resource of [projects, flags, keys, segments, projectFlags, webhooks, triggers, ramps, experiments, drafts, audit, imports, manifest])
   admin.route("/", resource);
 
 describeSecurity(admin);

@@ -38,5 +38,6 @@ export const AUDIT_ACTIONS = [
   "srm.detected",
   "draft.staged",
   "draft.discarded",
+  "import.applied",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -27,11 +27,14 @@ import * as triggers from "./aggregates/triggers";
 import * as ramps from "./aggregates/ramps";
 import * as experiments from "./aggregates/experiments";
 import * as drafts from "./aggregates/drafts";
+import * as imports from "./aggregates/imports";
 import * as manifest from "./aggregates/manifest";
 import type { SegmentInput } from "./segments";
 import type { WebhookInput, WebhookPatch } from "./webhooks";
 import type { RampInput } from "./ramps";
 import type { ChangeMeta, FlagInfoInput, TriggerInput } from "./store-types";
+import type { ImportPlan } from "../contracts/import-plan";
+import type { ImportPin } from "../contracts/import-result";
 import type { ManifestFlag } from "../contracts/flag-manifest";
 
 // What the RPC methods return, for callers of the stub.
@@ -351,6 +354,13 @@ export class FlagStore extends DurableObject<Env> {
   /** The environment's flags as an OpenFeature CLI flag manifest. */
   getManifest(environment: string) {
     return manifest.getManifest(this.#w, environment);
+  }
+  /**
+   * Applies an import plan in one transaction across environments (missing ones created), writing
+   * only the flags that differ; `dryRun` answers the diff and writes nothing.
+   */
+  applyImport(plan: ImportPlan, options: { dryRun: boolean; pins: ImportPin[]; meta: ChangeMeta }) {
+    return imports.applyImport(this.#w, plan, options);
   }
   /** Audit entries, newest first, filtered and paged. */
   listAudit(filter: AuditFilter) {

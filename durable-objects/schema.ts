@@ -237,6 +237,20 @@ export const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO outbox (kind, target, attempts, next_attempt_at, created_at)
     SELECT 'audit-head', value, 0, 0, 0 FROM meta WHERE key = 'project';
   `,
+  // 8: individual targets, one row per targeting key, so adding one never rewrites the flag's definition.
+  `
+  CREATE TABLE flag_targets (
+    environment TEXT NOT NULL,
+    flag        TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    variant     TEXT NOT NULL,
+    added_at    INTEGER NOT NULL,
+    added_by    TEXT NOT NULL,
+    PRIMARY KEY (environment, flag, target),
+    FOREIGN KEY (environment, flag) REFERENCES flags (environment, key) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  CREATE INDEX flag_targets_by_variant ON flag_targets (environment, flag, variant, target);
+  `,
 ];
 
 /**

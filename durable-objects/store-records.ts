@@ -59,6 +59,7 @@ export const eventFor: Record<AuditAction, WebhookEventType | null> = {
   "srm.detected": null,
   "draft.staged": null,
   "draft.discarded": null,
+  "import.applied": null,
 };
 
 export function iso(ms: number): string {

@@ -9,12 +9,13 @@ import { appendAudit, auditHead, type NewAuditEntry } from "./audit";
 import * as outbox from "./replication/outbox";
 import * as webhooks from "./webhooks";
 import { segmentEvaluators } from "./segments";
-import { eventFor, iso, parseDefinition, type Change } from "./store-records";
+import { eventFor, iso, parseDefinition, toFlagRecord, type Change } from "./store-records";
+import { environmentTargets, flagTargets, withTargets } from "./target-rows";
 import { fail, ok, type Result } from "../contracts/result";
 import type { WebhookEventType } from "../contracts/webhook-events";
 import type { AuditAction } from "../contracts/audit-actions";
 import type { FlagDefinition, FlagSet, JsonValue } from "../engine/types";
-import type { ChangeMeta, EnvironmentRow, FlagRow } from "./store-types";
+import type { ChangeMeta, EnvironmentRow, FlagRecord, FlagRow } from "./store-types";
 
 /** What an audited change outside an environment's version records besides its action and actor. */
 export interface AuditedChange {
@@ -93,11 +94,25 @@ export class UnitOfWork {
     return this.sql.exec<FlagRow>("SELECT * FROM flags WHERE environment = ? AND key = ?", environment, key).toArray()[0];
   }
 
-  /** The environment's flags as a flagd flag set, with the project's segments among its `$evaluators`. */
+  /** A flag row's definition as read: its stored JSON with its targets (`flag_targets`). */
+  definition(row: FlagRow): FlagDefinition {
+    return withTargets(parseDefinition(row.definition), flagTargets(this.sql, row.environment, row.key));
+  }
+
+  /** A flag row as the store returns it, its definition with its targets. */
+  flagRecord(row: FlagRow): FlagRecord {
+    return { ...toFlagRecord(row), definition: this.definition(row) };
+  }
+
+  /**
+   * The environment's flags as a flagd flag set, each with its targets, with the project's
+   * segments among its `$evaluators`.
+   */
   flagSet(env: EnvironmentRow): FlagSet {
     const flags: Record<string, FlagDefinition> = {};
+    const targets = environmentTargets(this.sql, env.name);
     for (const row of this.sql.exec<FlagRow>("SELECT key, definition FROM flags WHERE environment = ? ORDER BY key", env.name)) {
-      flags[row.key] = parseDefinition(row.definition);
+      flags[row.key] = withTargets(parseDefinition(row.definition), targets.get(row.key));
     }
     const flagSet: FlagSet = { flags };
     const evaluators = { ...(JSON.parse(env.evaluators) as Record<string, JsonValue>), ...segmentEvaluators(this.sql) };

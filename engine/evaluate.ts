@@ -2,6 +2,9 @@
  * Compiles a flagd flag set once and evaluates its flags synchronously, flagd's way:
  * - a DISABLED flag answers `default` with reason DISABLED, or, with an off variant (an edgeflags
  *   extension, `metadata["edgeflags.offVariant"]`), that variant with reason DISABLED;
+ * - then prerequisites (an edgeflags extension) must hold, else the default with PREREQUISITE_FAILED;
+ * - then a context whose `targetingKey` is one of the flag's `targets` (an edgeflags extension)
+ *   answers that variant with TARGETING_MATCH, before any targeting runs;
  * - a flag without targeting answers its default variant with reason STATIC;
  * - targeting that yields a variant name (a string; `true`, `false` and numbers are read as their
  *   text) answers that variant with TARGETING_MATCH; an unknown name is a GENERAL error;
@@ -18,6 +21,7 @@ import type { Rule, Scope } from "./json-logic";
 import { emptyRecord } from "./names";
 import { FRACTIONAL_MODE_METADATA_KEY, OFF_VARIANT_METADATA_KEY } from "./types";
 import { findPrerequisiteCycle } from "./prerequisites";
+import { compileTargets } from "./targets";
 import type {
   CompiledFlagSet,
   CompileOptions,
@@ -38,6 +42,8 @@ interface CompiledFlag {
   /** Set when targeting could not compile, or the flag is on a prerequisite cycle. */
   broken: EvaluationResult | undefined;
   readonly rule: Rule | undefined;
+  /** Individual targets: targeting key → variant, checked before `rule`. */
+  readonly targets: ReadonlyMap<string, string> | undefined;
   /** STATIC (no targeting) or DEFAULT (targeting yielded null) answer. */
   readonly fallback: EvaluationResult;
   /** TARGETING_MATCH answers by variant name. */
@@ -174,7 +180,11 @@ function compileFlag(
   let rule: Rule | undefined;
   let broken: EvaluationResult | undefined;
   let error: string | undefined;
-  if (hasTargeting) {
+  const targets = compileTargets(def["targets"], variantsIn, env.evaluators);
+  if (targets.error !== undefined) {
+    error = targets.error;
+    broken = deepFreeze(errorResult(key, "PARSE_ERROR", `flag "${key}" has invalid ${error}`, metadata));
+  } else if (hasTargeting) {
     try {
       rule = compileRule(targeting, "", env);
     } catch (e) {
@@ -205,6 +215,7 @@ function compileFlag(
     metadata,
     broken,
     rule,
+    targets: targets.targets,
     fallback,
     matches,
     variantNames,
@@ -235,6 +246,10 @@ function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
   for (const prerequisite of flag.prerequisites) {
     const met = prerequisite.flag ? runFlag(prerequisite.flag, scope) : undefined;
     if (met === undefined || met.kind !== "value" || met.variant !== prerequisite.variant) return flag.prerequisiteFailed;
+  }
+  if (flag.targets) {
+    const targeted = targetOf(flag, scope.ctx);
+    if (targeted !== undefined) return flag.matches.get(targeted)!;
   }
   const rule = flag.rule;
   if (!rule) return flag.fallback;
@@ -268,6 +283,12 @@ function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
     `the targeting of flag "${flag.key}" returned "${name}", which is not one of the variants (${flag.variantNames})`,
     flag.metadata,
   );
+}
+
+/** The variant a flag's targets give this context, if its `targetingKey` is one of them. */
+function targetOf(flag: CompiledFlag, context: Readonly<Record<string, unknown>>): string | undefined {
+  const key = context["targetingKey"];
+  return typeof key === "string" ? flag.targets?.get(key) : undefined;
 }
 
 /**
@@ -344,6 +365,10 @@ export function compileFlagSet(flagSet: unknown, options?: CompileOptions): Comp
     metadata,
     fractional,
     has: (key) => flags.has(key),
+    targetedBy(flagKey, context) {
+      const flag = flags.get(flagKey);
+      return flag ? targetOf(flag, contextOf(context)) : undefined;
+    },
     evaluate(flagKey, context, options) {
       const flag = flags.get(flagKey);
       if (!flag) return notFound(flagKey);

@@ -14,8 +14,13 @@
  * say as an ENABLED flag whose default variant is the off variant, with no targeting: flagd then
  * answers the same value and variant, with reason STATIC instead of DISABLED. The flag's metadata
  * says so with `"edgeflags.state": "DISABLED"`, and keeps `edgeflags.offVariant`.
+ *
+ * Individual targets become the first branches of the flag's targeting (after its prerequisites):
+ * `{"if": [{"in": [{"var": "targetingKey"}, [ids]]}, "<variant>", …, <its own rule>]}`; a flag
+ * without a rule of its own falls through to null, so flagd serves its default variant.
  */
 import { emptyRecord, ownValue } from "./names";
+import { targetsRule } from "./targets";
 import { EXPORTED_STATE_METADATA_KEY, OFF_VARIANT_METADATA_KEY } from "./types";
 import type { FlagDefinition, FlagSet, JsonValue } from "./types";
 
@@ -26,12 +31,13 @@ function killedVariant(flag: FlagDefinition): string | undefined {
   return typeof name === "string" && Object.hasOwn(flag.variants, name) ? name : undefined;
 }
 
-/** `set` as plain flagd: no `prerequisites`, no off variants, same values. */
+/** `set` as plain flagd: no `prerequisites`, no `targets`, no off variants, same values. */
 export function toPlainFlagd(set: FlagSet): FlagSet {
-  if (!Object.values(set.flags).some((flag) => flag.prerequisites?.length || killedVariant(flag) !== undefined)) return set;
+  if (!Object.values(set.flags).some((flag) => flag.prerequisites?.length || hasTargets(flag) || killedVariant(flag) !== undefined))
+    return set;
   const flags = emptyRecord<FlagDefinition>();
   for (const [key, flag] of Object.entries(set.flags)) {
-    const { prerequisites, ...rest } = flag;
+    const { prerequisites, targets: _targets, ...rest } = flag;
     const off = killedVariant(flag);
     if (off !== undefined) {
       const { targeting: _targeting, ...plain } = rest;
@@ -44,14 +50,18 @@ export function toPlainFlagd(set: FlagSet): FlagSet {
       continue;
     }
     if (!prerequisites?.length) {
-      flags[key] = rest;
+      flags[key] = hasTargets(flag) ? { ...rest, targeting: targetsRule(flag.targets, hasRule(flag.targeting) ? flag.targeting! : null) } : rest;
       continue;
     }
     const fallback = flag.defaultVariant ?? null;
-    const own = hasRule(flag.targeting) ? flag.targeting! : fallback;
+    const own = targetsRule(flag.targets, hasRule(flag.targeting) ? flag.targeting! : fallback);
     flags[key] = { ...rest, targeting: { if: [conditions(set, prerequisites, new Set([key])), own, fallback] } };
   }
   return { ...set, flags };
+}
+
+function hasTargets(flag: FlagDefinition): boolean {
+  return Object.values(flag.targets ?? {}).some((ids) => ids.length > 0);
 }
 
 function hasRule(rule: JsonValue | undefined): boolean {
@@ -78,6 +88,7 @@ function effectiveVariant(set: FlagSet, key: string, flag: FlagDefinition, path:
     const rule = localize(flag.targeting!, key, set.$evaluators ?? {}, 0);
     value = { if: [{ "!==": [rule, null] }, rule, fallback] };
   }
+  value = targetsRule(flag.targets, value);
   if (flag.prerequisites?.length) value = { if: [conditions(set, flag.prerequisites, path), value, fallback] };
   return value;
 }

@@ -146,6 +146,8 @@ export interface CompiledFlagSet {
   readonly fractional: FractionalMode;
   /** Whether the set has a flag with this key. */
   has(flagKey: string): boolean;
+  /** The variant the flag's individual `targets` list this context's `targetingKey` under, if any. */
+  targetedBy(flagKey: string, context: EvaluationContext): string | undefined;
   /** Evaluates one flag. Results are frozen and may be shared between calls: do not mutate them. */
   evaluate(flagKey: string, context: EvaluationContext, options?: EvaluateOptions): EvaluationResult;
   /** Evaluates every flag (disabled and broken ones included, in `keys` order) for one context. */

@@ -9,6 +9,7 @@ import { compileRule, createCompileEnv, OPERATOR_NAMES } from "./compile";
 import { describeRuleError } from "./evaluate";
 import { RuleError } from "./json-logic";
 import { findPrerequisiteCycle } from "./prerequisites";
+import { checkTargets } from "./targets";
 import { SEM_VER_OPERATORS } from "./sem-ver";
 import { emptyRecord, flagKeyProblem, ownValue, PROTO_NAME } from "./names";
 import { FRACTIONAL_MODE_METADATA_KEY, OFF_VARIANT_METADATA_KEY } from "./types";
@@ -379,6 +380,7 @@ function checkFlag(
   }
 
   const prerequisites = checkPrerequisites(def["prerequisites"], key, `${path}.prerequisites`, problems);
+  const targets = checkTargets(def["targets"], isObject(variants) ? Object.keys(variants) : [], `${path}.targets`, problems);
 
   if (problems.length > before || !isObject(variants) || (state !== "ENABLED" && state !== "DISABLED")) return undefined;
   const flag: FlagDefinition = { state, variants: variants as Record<string, JsonValue> };
@@ -386,6 +388,7 @@ function checkFlag(
   if (targeting !== undefined) flag.targeting = targeting as JsonValue;
   if (metadata) flag.metadata = metadata;
   if (prerequisites) flag.prerequisites = prerequisites;
+  if (targets) flag.targets = targets;
   return flag;
 }
 

@@ -32,6 +32,8 @@ function buildAtVersion(sql: SqlStorage, project: string, version: number): void
 
   sql.exec("INSERT INTO meta (key, value) VALUES ('project', ?)", project);
   if (version >= 6) sql.exec("INSERT INTO meta (key, value) VALUES ('created_at', ?)", String(CREATED_AT));
+  // Migration 7 ran on an empty audit log here; the release kept the legacy entry below it.
+  if (version >= 7) sql.exec("UPDATE meta SET value = '2' WHERE key = 'audit_hmac_from'");
   sql.exec("INSERT INTO environments (name, version, updated_at, position) VALUES ('production', 3, ?, 0)", CREATED_AT);
   sql.exec(
     "INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES ('production', 'kept', ?, 3, ?, 'token:bootstrap')",

@@ -168,7 +168,7 @@ export async function flagUsage(
   return ok(usage);
 }
 
-function writeFlagInfo(w: UnitOfWork, key: string, info: FlagInfoInput, actor: string, now: number): void {
+export function writeFlagInfo(w: UnitOfWork, key: string, info: FlagInfoInput, actor: string, now: number): void {
   w.sql.exec(
     `INSERT INTO flag_info (key, description, owner, tags, lifetime, expected_removal_at, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (key) DO UPDATE SET description = excluded.description, owner = excluded.owner, tags = excluded.tags,
@@ -184,7 +184,7 @@ function writeFlagInfo(w: UnitOfWork, key: string, info: FlagInfoInput, actor: s
   );
 }
 
-function projectFlag(w: UnitOfWork, key: string): ProjectFlag | null {
+export function projectFlag(w: UnitOfWork, key: string): ProjectFlag | null {
   const info = w.sql.exec<FlagInfoRow>("SELECT * FROM flag_info WHERE key = ?", key).toArray()[0];
   const environments: ProjectFlag["environments"] = {};
   for (const row of w.sql.exec<FlagRow>("SELECT * FROM flags WHERE key = ?", key)) {

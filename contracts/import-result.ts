@@ -1,0 +1,46 @@
+/**
+ * What an import answers (`POST /admin/v1/projects/{p}/import`): per environment the version it is
+ * at afterwards and the flags created, updated and left unchanged; the segments written; and, from
+ * the plan, every construct that could not be mapped and every note. A dry run answers the same
+ * diff without writing anything. One schema for the FlagStore's return type, the route's answer
+ * in the OpenAPI document and the CLI.
+ */
+import { z } from "@hono/zod-openapi";
+
+/** A unit whose assignment today is kept: it becomes a target of `variant` in that flag and environment. */
+export interface ImportPin {
+  flag: string;
+  environment: string;
+  targetingKey: string;
+  variant: string;
+}
+
+export const ImportResultSchema = z
+  .object({
+    dryRun: z.boolean(),
+    source: z.enum(["homegrown", "launchdarkly", "unleash"]),
+    /** False when the project already is what the import describes: nothing was (or would be) written or audited. */
+    changed: z.boolean(),
+    environments: z.record(
+      z.string(),
+      z.object({
+        /** The environment's version after the import (a dry run: its version now; 0 when it would be created). */
+        version: z.number(),
+        created: z.array(z.string()),
+        updated: z.array(z.string()),
+        unchanged: z.number(),
+      }),
+    ),
+    segments: z.object({ created: z.array(z.string()), updated: z.array(z.string()) }),
+    unmapped: z.array(z.object({ flag: z.string().nullable(), environment: z.string().nullable(), construct: z.string(), detail: z.string() })),
+    notes: z.array(
+      z.object({
+        flag: z.string(),
+        environment: z.string().nullable(),
+        kind: z.enum(["rebucketed", "approximated", "renamed"]),
+        detail: z.string(),
+      }),
+    ),
+  })
+  .openapi("ImportResult");
+export type ImportResult = z.infer<typeof ImportResultSchema>;

@@ -1,0 +1,342 @@
+/**
+ * The import aggregate: an `ImportPlan` (a homegrown export, a LaunchDarkly project, an Unleash
+ * export, turned into flags by `admin/import/`) applied to the project in ONE transaction across
+ * its environments. Environments the project lacks are created; a flag is created or replaced only
+ * where it differs from what is stored, so re-running an import changes, bumps and audits nothing.
+ * Every environment's resulting flag set is validated with the engine before anything is written.
+ *
+ * Cost: one statement per written flag, per changed segment and per target id written (through
+ * `replaceTargets`), one version bump, one snapshot and one notice per touched environment; the
+ * reads are one flag set per environment. 200 flags × 6 environments with a 4,000-id list on some
+ * flags is a few hundred thousand rows: one transaction (see `test/import.test.ts`).
+ */
+import { validateFlagSet } from "../../engine/index";
+import type { FlagDefinition, FlagSet, JsonValue } from "../../engine/types";
+import { canonical } from "../../contracts/flagset-diff";
+import type { ImportedSegment, ImportPlan } from "../../contracts/import-plan";
+import type { ImportPin, ImportResult } from "../../contracts/import-result";
+import { fail, ok, type Problem, type Result } from "../../contracts/result";
+import { memberChanges, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentRow } from "../segments";
+import { flagSetChanges, rejected, type Change } from "../store-records";
+import { projectFlag, writeFlagInfo } from "./project-flags";
+import { replaceTargets, withoutTargets } from "./targets";
+import { sameTargets } from "../target-rows";
+import type { UnitOfWork } from "../unit-of-work";
+import type { ChangeMeta, EnvironmentRow, FlagInfoInput } from "../store-types";
+
+/** The most environments a project may have (as `PUT /projects/{p}` allows). */
+const MAX_ENVIRONMENTS = 20;
+
+/** What writing one environment's part of the plan takes, worked out before the transaction. */
+interface EnvironmentWork {
+  name: string;
+  row: EnvironmentRow | null;
+  /** The flags to write (validated, targets sorted), with the change each one records. */
+  changes: ReturnType<typeof flagSetChanges>;
+  unchanged: number;
+  /** Keys whose targets differ from the stored ones. */
+  targetsChanged: Set<string>;
+}
+
+interface SegmentWork {
+  name: string;
+  existing: SegmentRow | undefined;
+  row: Pick<SegmentRow, "description" | "rule" | "members" | "attribute">;
+}
+
+/**
+ * Applies `plan` (with `pins` added as targets) in one transaction, or with `dryRun` only answers
+ * what it would change. A plan that would leave any environment invalid is refused naming the
+ * environment and the flag, and nothing is written.
+ */
+export async function applyImport(
+  w: UnitOfWork,
+  plan: ImportPlan,
+  options: { dryRun: boolean; pins: ImportPin[]; meta: ChangeMeta },
+): Promise<Result<ImportResult>> {
+  if (w.project() === null) return fail(w.noProject());
+  const flags = withPins(plan, options.pins);
+  if (!flags.ok) return flags;
+  const existingEnvs = w.environmentRows();
+  const missing = plan.environments.filter((name) => !existingEnvs.some((env) => env.name === name));
+  if (existingEnvs.length + missing.length > MAX_ENVIRONMENTS) {
+    return fail(invalid("environments", `the import would give this project ${existingEnvs.length + missing.length} environments; at most ${MAX_ENVIRONMENTS}`));
+  }
+  const segments = segmentWork(w, plan.segments);
+  if (!segments.ok) return segments;
+  const segmentsChanged = segments.value.length > 0;
+  const evaluators = { ...segmentEvaluators(w.sql) };
+  for (const segment of segments.value) evaluators[segment.name] = segmentEvaluator(segment.row);
+
+  // Every environment the plan writes, and every other one when a segment changes (each snapshot carries them).
+  const names = [...plan.environments, ...(segmentsChanged ? existingEnvs.map((env) => env.name).filter((n) => !plan.environments.includes(n)) : [])];
+  const work: EnvironmentWork[] = [];
+  for (const name of names) {
+    const row = existingEnvs.find((env) => env.name === name) ?? null;
+    if (row && segmentsChanged) {
+      const own = JSON.parse(row.evaluators) as Record<string, JsonValue>;
+      const clash = segments.value.find((segment) => segment.name in own);
+      if (clash) {
+        return fail({
+          kind: "conflict",
+          detail: `environment "${name}" has its own $evaluators entry "${clash.name}"; the import's segment of that name would replace it`,
+        });
+      }
+    }
+    const planned = flags.value.get(name) ?? new Map<string, FlagDefinition>();
+    const prepared = environmentWork(w, name, row, planned, evaluators);
+    if (!prepared.ok) return prepared;
+    work.push(prepared.value);
+  }
+  const infos = infoWork(w, plan);
+  const changed = work.some((env) => env.changes.length > 0) || segmentsChanged || infos.length > 0 || missing.length > 0;
+  const result: ImportResult = {
+    dryRun: options.dryRun,
+    source: plan.source,
+    changed,
+    environments: {},
+    segments: {
+      created: segments.value.filter((s) => !s.existing).map((s) => s.name),
+      updated: segments.value.filter((s) => s.existing).map((s) => s.name),
+    },
+    unmapped: plan.unmapped,
+    notes: plan.notes,
+  };
+  for (const env of work) {
+    if (!plan.environments.includes(env.name)) continue;
+    result.environments[env.name] = {
+      version: env.row?.version ?? 0,
+      created: env.changes.filter((c) => c.action === "flag.created").map((c) => c.key),
+      updated: env.changes.filter((c) => c.action !== "flag.created").map((c) => c.key),
+      unchanged: env.unchanged,
+    };
+  }
+  if (options.dryRun || !changed) return ok(result);
+
+  const meta: ChangeMeta = {
+    actor: options.meta.actor,
+    reason: options.meta.reason ? `import from ${plan.source}; ${options.meta.reason}` : `import from ${plan.source}`,
+  };
+  w.transaction(() => {
+    const now = Date.now();
+    createEnvironments(w, existingEnvs, missing, meta, now);
+    const segmentChanges = writeSegments(w, segments.value, meta.actor, now);
+    for (const info of infos) {
+      writeFlagInfo(w, info.key, info.next, meta.actor, now);
+      w.audit("flag.info.updated", meta, { target: `flag:${info.key}`, before: info.before, after: info.next }, now);
+    }
+    for (const env of work) {
+      if (env.changes.length === 0 && segmentChanges.length === 0 && env.row !== null) continue;
+      const version = w.commit(env.name, meta, (v) => [...writeFlags(w, env, v, now, meta.actor), ...segmentChanges], now);
+      const entry = result.environments[env.name];
+      if (entry) entry.version = version;
+    }
+    w.audit("import.applied", meta, { target: "project", after: summary(result, plan) }, now);
+  });
+  await w.scheduleDrain();
+  return ok(result);
+}
+
+/** The plan's flags per environment, with each pin moved into its flag's targets. */
+function withPins(plan: ImportPlan, pins: ImportPin[]): Result<Map<string, Map<string, FlagDefinition>>> {
+  const byEnvironment = new Map<string, Map<string, FlagDefinition>>();
+  for (const flag of plan.flags) {
+    for (const [environment, definition] of Object.entries(flag.perEnvironment)) {
+      if (!plan.environments.includes(environment))
+        return fail(invalid(`flags.${flag.key}`, `environment "${environment}" is not among the plan's environments`));
+      let flags = byEnvironment.get(environment);
+      if (!flags) byEnvironment.set(environment, (flags = new Map()));
+      if (flags.has(flag.key)) return fail(invalid(`flags.${flag.key}`, `flag "${flag.key}" appears twice in the import`));
+      flags.set(flag.key, definition);
+    }
+  }
+  const assigned = new Map<FlagDefinition, Map<string, string>>();
+  for (const [index, pin] of pins.entries()) {
+    const definition = byEnvironment.get(pin.environment)?.get(pin.flag);
+    if (!definition) {
+      return fail(invalid(`pin.${index}`, `the import has no flag "${pin.flag}" in environment "${pin.environment}" to pin`));
+    }
+    if (!Object.hasOwn(definition.variants, pin.variant)) {
+      return fail(
+        invalid(`pin.${index}.variant`, `flag "${pin.flag}" has no variant "${pin.variant}" (it has: ${Object.keys(definition.variants).join(", ")})`),
+      );
+    }
+    let targets = assigned.get(definition);
+    if (!targets) assigned.set(definition, (targets = targetMap(definition)));
+    targets.set(pin.targetingKey, pin.variant);
+  }
+  for (const flags of byEnvironment.values()) {
+    for (const [key, definition] of flags) {
+      const targets = assigned.get(definition);
+      flags.set(key, targets ? { ...definition, targets: targetLists(targets) } : sortTargets(definition));
+    }
+  }
+  return ok(byEnvironment);
+}
+
+/** Target id → variant. */
+function targetMap(definition: FlagDefinition): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const [variant, ids] of Object.entries(definition.targets ?? {})) for (const id of ids) map.set(id, variant);
+  return map;
+}
+
+/** Variant → sorted ids, variants sorted. */
+function targetLists(map: Map<string, string>): Record<string, string[]> {
+  const lists: Record<string, string[]> = {};
+  for (const [id, variant] of map) (lists[variant] ??= []).push(id);
+  for (const ids of Object.values(lists)) ids.sort();
+  return lists;
+}
+
+/** The definition with each target list sorted and empty lists dropped: target order carries no meaning. */
+function sortTargets(definition: FlagDefinition): FlagDefinition {
+  if (definition.targets === undefined) return definition;
+  const { targets, ...rest } = definition;
+  const lists: Record<string, string[]> = {};
+  for (const [variant, ids] of Object.entries(targets)) if (ids.length > 0) lists[variant] = [...new Set(ids)].sort();
+  return Object.keys(lists).length > 0 ? { ...rest, targets: lists } : rest;
+}
+
+/** Validates the environment with the plan's flags in it and works out which of them differ. */
+function environmentWork(
+  w: UnitOfWork,
+  name: string,
+  row: EnvironmentRow | null,
+  planned: Map<string, FlagDefinition>,
+  evaluators: Record<string, JsonValue>,
+): Result<EnvironmentWork> {
+  const before: FlagSet = row ? w.flagSet(row) : { flags: {} };
+  const candidate: FlagSet = { ...before, flags: { ...before.flags } };
+  const own = row ? (JSON.parse(row.evaluators) as Record<string, JsonValue>) : {};
+  if (Object.keys(own).length + Object.keys(evaluators).length > 0) candidate.$evaluators = { ...own, ...evaluators };
+  for (const [key, definition] of planned) candidate.flags[key] = definition;
+  const validated = validateFlagSet(candidate, { before });
+  if (!validated.ok) return fail(rejected(validated.problems, `environment "${name}" would not be valid: `));
+  const stored: Record<string, FlagDefinition> = {};
+  const next: Record<string, FlagDefinition> = {};
+  for (const key of planned.keys()) {
+    next[key] = sortTargets(validated.flagSet.flags[key]!);
+    if (Object.hasOwn(before.flags, key)) stored[key] = sortTargets(before.flags[key]!);
+  }
+  const changes = flagSetChanges(stored, next);
+  const targetsChanged = new Set(
+    changes.filter((c) => !sameTargets(c.before?.targets, c.after?.targets)).map((c) => c.key),
+  );
+  return ok({ name, row, changes, unchanged: planned.size - changes.length, targetsChanged });
+}
+
+/** The segments of the plan that differ from the stored ones. */
+function segmentWork(w: UnitOfWork, planned: ImportedSegment[]): Result<SegmentWork[]> {
+  const out: SegmentWork[] = [];
+  for (const segment of planned) {
+    if ((segment.rule === undefined) === (segment.members === undefined)) {
+      return fail(invalid(`segments.${segment.name}`, "a segment has either a rule or members, not both and not neither"));
+    }
+    const row = {
+      description: segment.description,
+      rule: segment.rule === undefined ? null : JSON.stringify(segment.rule),
+      members: segment.members === undefined ? null : JSON.stringify([...new Set(segment.members)]),
+      attribute: segment.members === undefined ? null : (segment.attribute ?? "targetingKey"),
+    };
+    const existing = w.sql.exec<SegmentRow>("SELECT * FROM segments WHERE name = ?", segment.name).toArray()[0];
+    const same =
+      existing &&
+      existing.description === row.description &&
+      existing.attribute === row.attribute &&
+      canonical(existing.rule === null ? null : JSON.parse(existing.rule)) === canonical(segment.rule ?? null) &&
+      existing.members === row.members;
+    if (!same) out.push({ name: segment.name, existing, row });
+  }
+  return ok(out);
+}
+
+/** The plan's project-level flag facts that differ from the stored ones. */
+function infoWork(w: UnitOfWork, plan: ImportPlan): { key: string; before: FlagInfoInput | null; next: FlagInfoInput }[] {
+  const out: { key: string; before: FlagInfoInput | null; next: FlagInfoInput }[] = [];
+  for (const flag of plan.flags) {
+    if (flag.description === undefined && flag.tags === undefined && flag.lifetime === undefined) continue;
+    const stored = projectFlag(w, flag.key);
+    const before = stored?.createdAt ? stored.info : null;
+    const next: FlagInfoInput = {
+      description: flag.description ?? before?.description ?? "",
+      owner: before?.owner ?? "",
+      tags: flag.tags ?? before?.tags ?? [],
+      lifetime: flag.lifetime ?? before?.lifetime ?? "permanent",
+      expectedRemovalAt: before?.expectedRemovalAt ?? null,
+    };
+    if (before === null || canonical(before) !== canonical(next)) out.push({ key: flag.key, before, next });
+  }
+  return out;
+}
+
+function createEnvironments(w: UnitOfWork, existing: EnvironmentRow[], missing: string[], meta: ChangeMeta, now: number): void {
+  if (missing.length === 0) return;
+  missing.forEach((name, i) => {
+    w.sql.exec("INSERT INTO environments (name, version, updated_at, position) VALUES (?, 1, ?, ?)", name, now, existing.length + i);
+  });
+  const before = existing.map((env) => env.name);
+  w.audit("project.updated", meta, { target: "project", before: { environments: before }, after: { environments: [...before, ...missing] } }, now);
+}
+
+/** Writes the changed segments; the change each one records in every environment. */
+function writeSegments(w: UnitOfWork, segments: SegmentWork[], actor: string, now: number): Change[] {
+  return segments.map((segment) => {
+    w.sql.exec(
+      `INSERT INTO segments (name, description, rule, members, attribute, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET description = excluded.description, rule = excluded.rule, members = excluded.members,
+         attribute = excluded.attribute, version = excluded.version, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+      segment.name,
+      segment.row.description,
+      segment.row.rule,
+      segment.row.members,
+      segment.row.attribute,
+      (segment.existing?.version ?? 0) + 1,
+      now,
+      actor,
+    );
+    const written = w.sql.exec<SegmentRow>("SELECT * FROM segments WHERE name = ?", segment.name).one();
+    return {
+      action: "segment.changed",
+      target: `segment:${segment.name}`,
+      before: segment.existing ? toSegmentInfo(segment.existing) : null,
+      after: { ...toSegmentInfo(written), ...memberChanges(segment.existing?.members ?? null, segment.row.members) },
+    };
+  });
+}
+
+/** Writes one environment's changed flags at `version`; the change each one records. */
+function writeFlags(w: UnitOfWork, env: EnvironmentWork, version: number, now: number, actor: string): Change[] {
+  return env.changes.map((change) => {
+    const definition = withoutTargets(change.after!);
+    w.sql.exec(
+      `INSERT INTO flags (environment, key, definition, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (environment, key) DO UPDATE SET definition = excluded.definition, version = excluded.version,
+         updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+      env.name,
+      change.key,
+      JSON.stringify(definition),
+      version,
+      now,
+      actor,
+    );
+    if (env.targetsChanged.has(change.key)) replaceTargets(w, env.name, change.key, change.after!.targets, now, actor);
+    return { action: change.action, target: `flag:${change.key}`, before: change.before, after: change.after };
+  });
+}
+
+/** The `import.applied` entry: what the import did, per environment, without the definitions. */
+function summary(result: ImportResult, plan: ImportPlan) {
+  return {
+    source: plan.source,
+    environments: result.environments,
+    segments: result.segments,
+    unmapped: plan.unmapped.length,
+    notes: plan.notes.length,
+  };
+}
+
+function invalid(path: string, message: string) {
+  const problems: Problem[] = [{ path, message }];
+  return { kind: "invalid" as const, detail: `${path}: ${message}`, problems };
+}

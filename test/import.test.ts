@@ -1,0 +1,347 @@
+/**
+ * Importing from a homegrown flag system (`POST /admin/v1/projects/{p}/import`): the dry run,
+ * the real import, idempotent re-runs, CSV = JSON, bad input named by line, customer overrides as
+ * one target list served per customer at the edge, pins, and the audit naming the source.
+ */
+import { describe, expect, it } from "vitest";
+import { convertHomegrown } from "../admin/import/homegrown";
+import { call, drainOutbox, evaluate, store } from "./helpers";
+
+const P = (project: string) => `/admin/v1/projects/${project}`;
+
+async function createProject(project: string, environments = ["development", "production"]): Promise<void> {
+  const created = await call("PUT", P(project), { body: { environments } });
+  expect(created.status).toBe(201);
+}
+
+async function versions(project: string): Promise<Record<string, number>> {
+  const info = await call("GET", P(project));
+  return Object.fromEntries(info.body.environments.map((env: { name: string; version: number }) => [env.name, env.version]));
+}
+
+async function auditEntries(project: string): Promise<{ action: string; reason: string | null; target: string; environment: string | null; after: any }[]> {
+  return (await call("GET", `${P(project)}/audit?limit=500`)).body.entries;
+}
+
+function importFlags(project: string, body: Record<string, unknown>, dryRun = false) {
+  return call("POST", `${P(project)}/import${dryRun ? "?dryRun=true" : ""}`, { body });
+}
+
+const EXPORT = {
+  flags: [
+    {
+      key: "new-checkout",
+      description: "The new checkout flow",
+      tags: ["checkout"],
+      environments: {
+        production: { enabled: false, customers: ["c-1", "c-2"] },
+        qa: { enabled: true },
+      },
+    },
+    {
+      key: "dark-mode",
+      environments: {
+        production: { enabled: true, customers: { "c-3": false, "c-1": true } },
+        qa: { enabled: true },
+      },
+    },
+  ],
+};
+
+const CSV = [
+  "\ufeffflag,environment,enabled,customers,description,tags",
+  'new-checkout,production,false,c-1,"The new checkout flow",checkout',
+  "new-checkout,production,,c-2,,",
+  "new-checkout,qa,true,,,",
+  '"dark-mode",production,true,"c-3=false; c-1",,',
+  "dark-mode,qa,TRUE,,,",
+  "",
+].join("\r\n");
+
+describe("homegrown import", () => {
+  it("a dry run shows the diff and writes nothing; the import then writes it, creating the missing environment", async () => {
+    const project = "import-dry";
+    await createProject(project);
+    const before = await versions(project);
+    const auditBefore = (await auditEntries(project)).length;
+
+    const dry = await importFlags(project, { source: "homegrown", data: EXPORT }, true);
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({
+      dryRun: true,
+      source: "homegrown",
+      changed: true,
+      environments: {
+        production: { version: before["production"], created: ["dark-mode", "new-checkout"], updated: [], unchanged: 0 },
+        qa: { version: 0, created: ["dark-mode", "new-checkout"], updated: [], unchanged: 0 },
+      },
+      segments: { created: [], updated: [] },
+      unmapped: [],
+    });
+    expect(await versions(project)).toEqual(before);
+    expect((await auditEntries(project)).length).toBe(auditBefore);
+    expect((await call("GET", `${P(project)}/environments/production/flags`)).body.flags).toEqual([]);
+
+    const real = await importFlags(project, { source: "homegrown", data: EXPORT });
+    expect(real.status).toBe(200);
+    expect(real.body.changed).toBe(true);
+    expect(real.body.environments.production.created).toEqual(["dark-mode", "new-checkout"]);
+    const after = await versions(project);
+    expect(Object.keys(after).sort()).toEqual(["development", "production", "qa"]);
+    expect(after["production"]).toBe(before["production"]! + 1);
+    expect(after["development"]).toBe(before["development"]);
+    expect(real.body.environments.production.version).toBe(after["production"]);
+    expect(real.body.environments.qa.version).toBe(after["qa"]);
+
+    const flag = await call("GET", `${P(project)}/environments/production/flags/new-checkout`);
+    expect(flag.body).toMatchObject({
+      state: "ENABLED",
+      variants: { on: true, off: false },
+      defaultVariant: "off",
+      metadata: { "edgeflags.offVariant": "off" },
+      targets: { on: ["c-1", "c-2"] },
+    });
+    const dark = await call("GET", `${P(project)}/environments/production/flags/dark-mode`);
+    expect(dark.body.targets).toEqual({ on: ["c-1"], off: ["c-3"] });
+    const info = await call("GET", `${P(project)}/flags/new-checkout`);
+    expect(info.body.info).toMatchObject({ description: "The new checkout flow", tags: ["checkout"] });
+  });
+
+  it("re-running the same import changes nothing: no version, no audit; a change in the source updates only that flag", async () => {
+    const project = "import-rerun";
+    await createProject(project);
+    expect((await importFlags(project, { source: "homegrown", data: EXPORT })).status).toBe(200);
+    const before = await versions(project);
+    const audit = (await auditEntries(project)).length;
+
+    const again = await importFlags(project, { source: "homegrown", data: EXPORT });
+    expect(again.status).toBe(200);
+    expect(again.body.changed).toBe(false);
+    expect(again.body.environments.production).toEqual({ version: before["production"], created: [], updated: [], unchanged: 2 });
+    expect(await versions(project)).toEqual(before);
+    expect((await auditEntries(project)).length).toBe(audit);
+
+    const changed: { flags: { environments: Record<string, unknown> }[] } = structuredClone(EXPORT);
+    changed.flags[1]!.environments["production"] = { enabled: true, customers: { "c-3": false, "c-1": true, "c-9": true } };
+    const third = await importFlags(project, { source: "homegrown", data: changed });
+    expect(third.body.changed).toBe(true);
+    expect(third.body.environments).toEqual({
+      production: { version: before["production"]! + 1, created: [], updated: ["dark-mode"], unchanged: 1 },
+      qa: { version: before["qa"], created: [], updated: [], unchanged: 2 },
+    });
+    expect(await versions(project)).toEqual({ ...before, production: before["production"]! + 1 });
+    const entries = (await auditEntries(project)).slice(0, (await auditEntries(project)).length - audit);
+    expect(entries.map((e) => `${e.action} ${e.target}`).sort()).toEqual(["flag.updated flag:dark-mode", "import.applied project"]);
+  });
+
+  it("CSV and JSON give the same plan, and importing one after the other changes nothing", async () => {
+    const fromJson = convertHomegrown(EXPORT, { format: "json" });
+    const fromCsv = convertHomegrown(CSV, { format: "csv" });
+    expect(fromJson.ok && fromCsv.ok).toBe(true);
+    if (!fromJson.ok || !fromCsv.ok) return;
+    expect(fromCsv.value).toEqual(fromJson.value);
+    expect(fromJson.value.flags[0]!.perEnvironment["production"]!.targets).toEqual({ on: ["c-1", "c-2"] });
+
+    const project = "import-csv";
+    await createProject(project);
+    expect((await importFlags(project, { source: "homegrown", data: EXPORT })).body.changed).toBe(true);
+    const csv = await importFlags(project, { source: "homegrown", format: "csv", data: CSV });
+    expect(csv.status).toBe(200);
+    expect(csv.body.changed).toBe(false);
+  });
+
+  it("renames and selects environments with `environments`", async () => {
+    const plan = convertHomegrown(EXPORT, { format: "json", environments: { production: "prod" } });
+    expect(plan.ok && plan.value.environments).toEqual(["prod"]);
+    expect(plan.ok && Object.keys(plan.value.flags[0]!.perEnvironment)).toEqual(["prod"]);
+  });
+
+  const badCsv: [name: string, csv: string, where: string][] = [
+    ["an unclosed quote", 'flag,environment,enabled,customers\nx,production,true,"c-1\n', "data line 2"],
+    ["a quote inside a field", 'flag,environment,enabled,customers\nx,production,true,c"1\n', "data line 2"],
+    ["an enabled that is not a boolean", "flag,environment,enabled,customers\r\nx,production,true,\r\ny,production,maybe,\r\n", "data line 3"],
+    ["a row with too few fields", "flag,environment,enabled,customers\nx,production,true\n", "data line 2"],
+    ["rows that disagree", "flag,environment,enabled,customers\nx,production,true,\n\nx,production,false,\n", "data line 4"],
+    ["a customer both on and off", "flag,environment,enabled,customers\nx,production,true,c-1\nx,production,,c-1=false\n", "data line 3"],
+    ["no enabled for a flag", "flag,environment,enabled,customers\nx,production,,c-1\n", "data line 2"],
+    ["an unknown column", "flag,environment,enabled,customers,owner\n", "data line 1"],
+    ["a bad flag key", "flag,environment,enabled,customers\nbad/key,production,true,\n", 'flag "bad/key"'],
+    ["a bad environment name", "flag,environment,enabled,customers\nx,Production!,true,\n", 'environment "Production!"'],
+  ];
+  it.each(badCsv.map(([name, csv, where], i) => ({ name, csv, where, i })))("bad CSV ($name) → 400 naming where, nothing written", async ({ csv, where, i }) => {
+    const project = `import-bad-csv-${i}`;
+    await createProject(project);
+    const before = await versions(project);
+    const answer = await importFlags(project, { source: "homegrown", format: "csv", data: csv });
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get("content-type")).toContain("application/problem+json");
+    expect(answer.body.detail).toContain(where);
+    expect(await versions(project)).toEqual(before);
+  });
+
+  it("bad JSON → 400 naming the field", async () => {
+    const project = "import-bad-json";
+    await createProject(project);
+    const answer = await importFlags(project, {
+      source: "homegrown",
+      data: { flags: [{ key: "x", environments: { production: { enabled: "yes" } } }] },
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.detail).toContain("data.flags.0.environments.production.enabled");
+  });
+
+  it("a plan that would make an environment invalid is refused naming the flag; nothing is written", async () => {
+    const project = "import-invalid";
+    await createProject(project);
+    const put = await call("PUT", `${P(project)}/environments/production/flagd`, {
+      body: {
+        flags: {
+          "legacy-gate": { state: "ENABLED", variants: { enabled: true, disabled: false }, defaultVariant: "enabled" },
+          checkout: {
+            state: "ENABLED",
+            variants: { on: true, off: false },
+            defaultVariant: "on",
+            prerequisites: [{ flag: "legacy-gate", variant: "enabled" }],
+          },
+        },
+      },
+    });
+    expect(put.status).toBe(200);
+    const before = await versions(project);
+    const answer = await importFlags(project, {
+      source: "homegrown",
+      data: { flags: [{ key: "legacy-gate", environments: { production: { enabled: true } } }, { key: "fresh", environments: { qa: { enabled: true } } }] },
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.detail).toContain("production");
+    expect(answer.body.detail).toContain("checkout");
+    expect(await versions(project)).toEqual(before);
+  });
+
+  it("4,000 customer overrides become one target list, and the edge answers per customer", async () => {
+    const project = "import-customers";
+    await createProject(project);
+    const customers = Array.from({ length: 4000 }, (_, i) => `cust-${i}`);
+    const answer = await importFlags(project, {
+      source: "homegrown",
+      data: { flags: [{ key: "beta-reports", environments: { production: { enabled: false, customers } } }] },
+    });
+    expect(answer.status).toBe(200);
+    const flag = await call("GET", `${P(project)}/environments/production/flags/beta-reports`);
+    expect(flag.body.targets.on).toHaveLength(4000);
+    expect(flag.body.targeting).toBeUndefined();
+    const key = await call("POST", `${P(project)}/environments/production/keys`, { body: { scope: "server" } });
+    await drainOutbox(project);
+    for (const id of ["cust-0", "cust-1234", "cust-3999"]) {
+      const result = await evaluate(key.body.key, "beta-reports", { targetingKey: id });
+      expect(result.body).toMatchObject({ value: true, variant: "on", reason: "TARGETING_MATCH" });
+    }
+    const other = await evaluate(key.body.key, "beta-reports", { targetingKey: "cust-4000" });
+    expect(other.body).toMatchObject({ value: false, variant: "off" });
+  });
+
+  it("pins add targets that keep today's assignments; an unknown flag or variant is refused", async () => {
+    const project = "import-pins";
+    await createProject(project);
+    const pin = [
+      { flag: "new-checkout", environment: "production", targetingKey: "c-2", variant: "off" },
+      { flag: "new-checkout", environment: "production", targetingKey: "u-7", variant: "on" },
+    ];
+    const answer = await importFlags(project, { source: "homegrown", data: EXPORT, pin });
+    expect(answer.status).toBe(200);
+    const flag = await call("GET", `${P(project)}/environments/production/flags/new-checkout`);
+    expect(flag.body.targets).toEqual({ on: ["c-1", "u-7"], off: ["c-2"] });
+    // The same import with the same pins is the same state.
+    expect((await importFlags(project, { source: "homegrown", data: EXPORT, pin })).body.changed).toBe(false);
+
+    const unknownFlag = await importFlags(project, {
+      source: "homegrown",
+      data: EXPORT,
+      pin: [{ flag: "nope", environment: "production", targetingKey: "x", variant: "on" }],
+    });
+    expect(unknownFlag.status).toBe(400);
+    expect(unknownFlag.body.detail).toContain('"nope"');
+    const unknownVariant = await importFlags(project, {
+      source: "homegrown",
+      data: EXPORT,
+      pin: [{ flag: "dark-mode", environment: "qa", targetingKey: "x", variant: "blue" }],
+    });
+    expect(unknownVariant.status).toBe(400);
+    expect(unknownVariant.body.detail).toContain('"blue"');
+  });
+
+  it("the audit names the source (and the caller's reason) on every flag, plus one import.applied summary", async () => {
+    const project = "import-audit";
+    await createProject(project);
+    const answer = await importFlags(project, { source: "homegrown", data: EXPORT, reason: "phase 1" });
+    expect(answer.status).toBe(200);
+    const entries = await auditEntries(project);
+    const flagEntries = entries.filter((e) => e.action === "flag.created");
+    expect(flagEntries).toHaveLength(4);
+    for (const entry of flagEntries) expect(entry.reason).toBe("import from homegrown; phase 1");
+    const summary = entries.filter((e) => e.action === "import.applied");
+    expect(summary).toHaveLength(1);
+    expect(summary[0]!.reason).toBe("import from homegrown; phase 1");
+    expect(summary[0]!.after).toMatchObject({ source: "homegrown", environments: { production: { created: ["dark-mode", "new-checkout"] } } });
+    expect(entries.find((e) => e.action === "project.updated")?.after).toEqual({ environments: ["development", "production", "qa"] });
+  });
+
+  it("segments in a plan are created once, and a re-run leaves them alone", async () => {
+    const project = "import-segments";
+    await createProject(project);
+    const plan = {
+      source: "launchdarkly" as const,
+      environments: ["production"],
+      segments: [{ name: "beta-testers", description: "Beta", members: ["u-1", "u-2"] }],
+      flags: [
+        {
+          key: "beta",
+          perEnvironment: {
+            production: {
+              state: "ENABLED" as const,
+              variants: { on: true, off: false },
+              defaultVariant: "off",
+              targeting: { if: [{ $ref: "beta-testers" }, "on", null] },
+            },
+          },
+        },
+      ],
+      unmapped: [{ flag: "beta", environment: "production", construct: "rule clause op \"segmentMatch\"", detail: "left out" }],
+      notes: [],
+    };
+    const meta = { actor: "test", reason: null };
+    const first = await store(project).applyImport(plan, { dryRun: false, pins: [], meta });
+    expect(first.ok && first.value).toMatchObject({ changed: true, segments: { created: ["beta-testers"], updated: [] }, unmapped: plan.unmapped });
+    const again = await store(project).applyImport(plan, { dryRun: false, pins: [], meta });
+    expect(again.ok && again.value).toMatchObject({ changed: false, segments: { created: [], updated: [] } });
+    const segment = await call("GET", `${P(project)}/segments/beta-testers`);
+    expect(segment.body.memberCount).toBe(2);
+  });
+
+  it("200 flags × 6 environments, some with 4,000 customer overrides, import in one call", async () => {
+    const project = "import-scale";
+    await createProject(project, ["dev", "qa", "staging", "perf", "sandbox", "production"]);
+    const customers = Array.from({ length: 4000 }, (_, i) => `customer-${String(i).padStart(5, "0")}`);
+    const environments = ["dev", "qa", "staging", "perf", "sandbox", "production"];
+    const data = {
+      flags: Array.from({ length: 200 }, (_, i) => ({
+        key: `flag-${i}`,
+        description: `Flag ${i}`,
+        environments: Object.fromEntries(
+          environments.map((env, e) => [env, { enabled: (i + e) % 3 === 0, customers: i % 20 === 0 ? customers : [`customer-${i}`] }]),
+        ),
+      })),
+    };
+    const body = JSON.stringify({ source: "homegrown", data });
+    expect(body.length).toBeLessThan(8 * 1024 * 1024);
+    const started = Date.now();
+    const answer = await call("POST", `${P(project)}/import`, { body });
+    console.log(`import of 200 flags × 6 environments (10 with 4,000 overrides), ${body.length} bytes: ${Date.now() - started} ms`);
+    expect(answer.status).toBe(200);
+    for (const env of environments) expect(answer.body.environments[env].created).toHaveLength(200);
+    const flag = await call("GET", `${P(project)}/environments/perf/flags/flag-40`);
+    expect(flag.body.targets.on).toHaveLength(4000);
+    const again = await call("POST", `${P(project)}/import`, { body });
+    expect(again.body.changed).toBe(false);
+  });
+});
