@@ -156,14 +156,19 @@ function usageError(error: unknown, command: CommandName): CliError {
   }
 }
 
-/** Parses `argv` (without node and the script); `environment` supplies EDGEFLAGS_URL and EDGEFLAGS_TOKEN. */
+/** Option values as `node:util`'s `parseArgs` returns them. */
+export type OptionValues = Record<string, string | boolean | undefined>;
+
+/**
+ * Parses `argv` (without node and the script) with `node:util`'s `parseArgs`; `environment`
+ * supplies EDGEFLAGS_URL and EDGEFLAGS_TOKEN.
+ */
 export function parseArgs(argv: string[], environment: Record<string, string | undefined>): Options {
   const [command, ...rest] = argv;
   if (command === "--help" || command === "-h" || command === "help") return { command: "help", text: helpText() };
   if (!command || !isCommand(command)) throw new CliError(helpText(), 2);
-  const specs: Record<string, OptionSpec> = { ...COMMANDS[command].options, ...CONNECTION };
-  if ("env" in specs) specs["environment"] = { type: "string", help: "" };
-  let values: Record<string, string | boolean | undefined>;
+  const specs = optionSpecs(command);
+  let values: OptionValues;
   try {
     values = parseArgv({
       args: rest,
@@ -174,10 +179,27 @@ export function parseArgs(argv: string[], environment: Record<string, string | u
   } catch (error) {
     throw usageError(error, command);
   }
+  return optionsFrom(command, values, environment);
+}
+
+/** A command's options, the connection's among them (and `--environment`, another name of `--env`). */
+function optionSpecs(command: CommandName): Record<string, OptionSpec> {
+  const specs: Record<string, OptionSpec> = { ...COMMANDS[command].options, ...CONNECTION };
+  if ("env" in specs) specs["environment"] = { type: "string", help: "" };
+  return specs;
+}
+
+/**
+ * A command's options from the values `parseArgs` read: required ones present, values checked.
+ * (Separate from reading `argv` so tests inside workerd, which has no `node:util` `parseArgs`,
+ * run the commands with the same checks.)
+ */
+export function optionsFrom(command: CommandName, values: OptionValues, environment: Record<string, string | undefined>): Options {
+  const specs = optionSpecs(command);
   if (values["help"]) return { command: "help", text: helpText(command) };
   if (values["environment"] !== undefined) {
     if (values["env"] !== undefined && values["env"] !== values["environment"]) throw new CliError("--env and --environment disagree; give one", 2);
-    values["env"] = values["environment"];
+    values = { ...values, env: values["environment"] };
   }
   const text = (name: string): string | null => {
     const value = values[name];

@@ -6,16 +6,17 @@
 import { DEADLINE_MS, DeadlineExceeded, withDeadline } from "../../lib/deadline.ts";
 import { CliError, isObject, type Io } from "./io.ts";
 
-/** The network error code of a failed fetch (`ECONNREFUSED`, `ENOTFOUND`, …), wherever undici put it. */
-function networkCode(error: unknown): string | null {
+/** Why a fetch failed: the network error code (`ECONNREFUSED`, `ENOTFOUND`, …) wherever undici put it, else the cause's message. */
+function networkFailure(error: unknown): { code: string | null; message: string } {
   const cause = error instanceof Error ? error.cause : undefined;
-  if (isObject(cause) || cause instanceof Error) {
-    const code = Reflect.get(cause, "code");
-    if (typeof code === "string") return code;
-    const inner = Reflect.get(cause, "errors");
-    if (Array.isArray(inner)) for (const e of inner) if (isObject(e) || e instanceof Error) { const c = Reflect.get(e, "code"); if (typeof c === "string") return c; }
-  }
-  return null;
+  const codeOf = (e: unknown): string | null => {
+    const code = isObject(e) || e instanceof Error ? Reflect.get(e, "code") : undefined;
+    return typeof code === "string" ? code : null;
+  };
+  const inner = isObject(cause) || cause instanceof Error ? Reflect.get(cause, "errors") : undefined;
+  const code = codeOf(cause) ?? (Array.isArray(inner) ? (inner.map(codeOf).find((c) => c !== null) ?? null) : null);
+  const message = cause instanceof Error ? cause.message : error instanceof Error ? error.message : String(error);
+  return { code, message };
 }
 
 const REACH_HINT: Record<string, string> = {
@@ -78,8 +79,8 @@ export class Service {
           2,
         );
       }
-      const code = networkCode(error);
-      const why = code ? (REACH_HINT[code] ?? code) : error instanceof Error ? error.message : String(error);
+      const { code, message } = networkFailure(error);
+      const why = code ? (REACH_HINT[code] ?? `${code}: ${message}`) : message;
       throw new CliError(`cannot reach edgeflags at ${this.url} (${why}); check --url or EDGEFLAGS_URL`, 2);
     }
     if (response.status === 401) {
