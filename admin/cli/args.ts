@@ -147,7 +147,8 @@ function usageError(error: unknown, command: CommandName): CliError {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
       return new CliError(`unknown option ${option ?? message} for ${command}; see flags ${command} --help`, 2);
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-      if (/argument missing|ambiguous/.test(message)) return new CliError(`${option} needs a value (one starting with "-" as ${option}=-x)`, 2);
+      if (/argument missing|ambiguous/.test(message))
+        return new CliError(`${option} needs a value (one starting with "-" as ${option}=-x)`, 2);
       return new CliError(`${option} takes no value`, 2);
     case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
       return new CliError(`unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? message}; options start with --`, 2);
@@ -198,7 +199,8 @@ export function optionsFrom(command: CommandName, values: OptionValues, environm
   const specs = optionSpecs(command);
   if (values["help"]) return { command: "help", text: helpText(command) };
   if (values["environment"] !== undefined) {
-    if (values["env"] !== undefined && values["env"] !== values["environment"]) throw new CliError("--env and --environment disagree; give one", 2);
+    if (values["env"] !== undefined && values["env"] !== values["environment"])
+      throw new CliError("--env and --environment disagree; give one", 2);
     values = { ...values, env: values["environment"] };
   }
   const text = (name: string): string | null => {
@@ -238,11 +240,13 @@ export function optionsFrom(command: CommandName, values: OptionValues, environm
     }
     case "import": {
       const source = need("source");
-      if (!IMPORT_SOURCES.some((s) => s === source)) throw new CliError(`--source is one of ${IMPORT_SOURCES.join(", ")}, not "${source}"`, 2);
+      if (!IMPORT_SOURCES.some((s) => s === source))
+        throw new CliError(`--source is one of ${IMPORT_SOURCES.join(", ")}, not "${source}"`, 2);
       const file = need("file");
       const format = text("format") ?? (/\.csv$/i.test(file) ? "csv" : "json");
       if (format !== "csv" && format !== "json") throw new CliError(`--format is csv or json, not "${format}"`, 2);
-      if (format === "csv" && source !== "homegrown") throw new CliError(`--format csv is for homegrown exports; a ${source} export is JSON`, 2);
+      if (format === "csv" && source !== "homegrown")
+        throw new CliError(`--format csv is for homegrown exports; ${source} exports are JSON`, 2);
       return {
         command,
         ...connection,

@@ -20,7 +20,10 @@ export function parsePins(text: string, file: string): ImportPin[] {
   const [header, ...rows] = read.rows;
   const at = PIN_COLUMNS.map((column) => header?.fields.map((f) => f.trim()).indexOf(column) ?? -1);
   if (!header || at.some((i) => i < 0))
-    throw new CliError(`${file} needs a header row naming the columns ${PIN_COLUMNS.join(",")} (got "${header?.fields.join(",") ?? ""}")`, 2);
+    throw new CliError(
+      `${file} needs a header row naming the columns ${PIN_COLUMNS.join(",")} (got "${header?.fields.join(",") ?? ""}")`,
+      2,
+    );
   return rows.map((row) => {
     const [flag, environment, targetingKey, variant] = at.map((i) => row.fields[i]?.trim() ?? "");
     if (!flag || !environment || !targetingKey || !variant)
@@ -42,7 +45,9 @@ export function describeImport(result: ImportResult, project: string): string[] 
     const created = diff.created.length;
     const updated = diff.updated.length;
     if (created === 0 && updated === 0 && !result.changed) continue;
-    lines.push(`  ${environment} (${result.dryRun ? "now at" : "now"} version ${diff.version}): ${created} created, ${updated} updated, ${diff.unchanged} unchanged`);
+    lines.push(
+      `  ${environment} (${result.dryRun ? "now at" : "now"} version ${diff.version}): ${created} created, ${updated} updated, ${diff.unchanged} unchanged`,
+    );
     for (const key of diff.created) lines.push(`    + ${key}`);
     for (const key of diff.updated) lines.push(`    ~ ${key}`);
   }
@@ -53,8 +58,11 @@ export function describeImport(result: ImportResult, project: string): string[] 
     for (const name of updated) lines.push(`    ~ ${name}`);
   }
   if (result.unmapped.length > 0) {
-    lines.push(`could not map ${result.unmapped.length} constructs (left out or approximated as described; check each before relying on the flag):`);
-    for (const u of result.unmapped) lines.push(`  ! ${u.flag ?? "(project)"}${u.environment ? ` [${u.environment}]` : ""}: ${u.construct}: ${u.detail}`);
+    lines.push(
+      `could not map ${result.unmapped.length} constructs (left out or approximated as described; check each before relying on the flag):`,
+    );
+    for (const u of result.unmapped)
+      lines.push(`  ! ${u.flag ?? "(project)"}${u.environment ? ` [${u.environment}]` : ""}: ${u.construct}: ${u.detail}`);
   }
   if (result.notes.length > 0) {
     lines.push(`notes (${result.notes.length}):`);
@@ -73,7 +81,10 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
     try {
       data = JSON.parse(text);
     } catch (error) {
-      throw new CliError(`${options.file} is not JSON (${error instanceof Error ? error.message : String(error)}); for a CSV export pass --format csv`, 2);
+      throw new CliError(
+        `${options.file} is not JSON (${error instanceof Error ? error.message : String(error)}); for a CSV export pass --format csv`,
+        2,
+      );
     }
   }
   const pin = options.pin === null ? undefined : parsePins(await readText(io, options.pin, "the pins"), options.pin);
@@ -89,7 +100,8 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
     body: JSON.stringify(body),
   });
   const answer = ImportResultSchema.safeParse(await service.json(response, `importing ${options.file} into ${options.project}`));
-  if (!answer.success) throw new CliError(`${options.url} answered the import with something that is not an import result; is it edgeflags?`, 2);
+  if (!answer.success)
+    throw new CliError(`${options.url} answered the import with something that is not an import result; is it edgeflags?`, 2);
   for (const line of describeImport(answer.data, options.project)) io.print(line);
   return answer.data.dryRun && answer.data.changed ? 1 : 0;
 }

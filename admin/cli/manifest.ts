@@ -15,7 +15,8 @@ const list = (keys: string[]) => (keys.length > 10 ? `${keys.slice(0, 10).join("
 export function reportSync(options: SyncOptions, answer: ManifestSync, io: Io): number {
   const where = `${options.project}/${options.env}`;
   const { created, drift, unchanged, version } = answer;
-  if (created.length === 0) io.print(`nothing to create: ${where} has every flag of ${options.manifest} (version ${version}); nothing written`);
+  if (created.length === 0)
+    io.print(`nothing to create: ${where} has every flag of ${options.manifest} (version ${version}); nothing written`);
   else if (answer.dryRun) io.print(`dry run: would create ${created.length} flags in ${where}: ${list(created)}; nothing written`);
   else io.print(`created ${created.length} flags in ${where} (now version ${version}): ${list(created)}`);
   if (unchanged > 0) io.print(`${unchanged} flags of the manifest already exist and were left as they are`);
@@ -31,11 +32,17 @@ export function reportSync(options: SyncOptions, answer: ManifestSync, io: Io): 
 export async function runSync(options: SyncOptions, io: Io): Promise<number> {
   const manifest = await readJsonFile(io, options.manifest, "the manifest");
   const service = new Service(options.url, options.token, io);
-  const response = await service.request("POST", `${adminPath(options.project, options.env)}/manifest${options.dryRun ? "?dryRun=true" : ""}`, {
-    body: JSON.stringify(manifest),
-    headers: options.reason ? { "x-change-reason": options.reason } : {},
-  });
-  const answer = ManifestSyncSchema.safeParse(await service.json(response, `syncing ${options.manifest} into ${options.project}/${options.env}`));
+  const response = await service.request(
+    "POST",
+    `${adminPath(options.project, options.env)}/manifest${options.dryRun ? "?dryRun=true" : ""}`,
+    {
+      body: JSON.stringify(manifest),
+      headers: options.reason ? { "x-change-reason": options.reason } : {},
+    },
+  );
+  const answer = ManifestSyncSchema.safeParse(
+    await service.json(response, `syncing ${options.manifest} into ${options.project}/${options.env}`),
+  );
   if (!answer.success) throw new CliError(`${options.url} answered the sync with something that is not a sync result; is it edgeflags?`, 2);
   return reportSync(options, answer.data, io);
 }
@@ -48,7 +55,9 @@ export async function runManifest(options: ManifestOptions, io: Io): Promise<num
   if (!manifest.success) throw new CliError(`${options.url} answered with something that is not a flag manifest; is it edgeflags?`, 2);
   await io.write(options.file, `${JSON.stringify(manifest.data, null, 2)}\n`);
   const version = response.headers.get("etag")?.replace(/"/g, "") ?? "?";
-  io.print(`wrote ${Object.keys(manifest.data.flags).length} flags of ${options.project}/${options.env} (version ${version}) to ${options.file}`);
+  io.print(
+    `wrote ${Object.keys(manifest.data.flags).length} flags of ${options.project}/${options.env} (version ${version}) to ${options.file}`,
+  );
   const skipped = manifest.data["x-edgeflags-skipped"] ?? [];
   if (skipped.length > 0) {
     io.print(`left out ${skipped.length} flags a manifest cannot express (listed in the file's x-edgeflags-skipped):`);
