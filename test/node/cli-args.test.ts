@@ -2,6 +2,12 @@
  * The CLI's arguments, read by `node:util`'s `parseArgs` in Node (where the CLI runs; workerd has
  * no `parseArgs`, so the commands' tests in `test/cli.test.ts` start from parsed values).
  */
+import { execFile } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseArgs } from "../../admin/cli";
 
@@ -85,5 +91,42 @@ describe("flags arguments", () => {
 
   it("asks for a token when there is none", () => {
     expect(() => parseArgs(["pull", "--project", "p", "--env", "e", "--file", "f"], {})).toThrow(/set EDGEFLAGS_TOKEN/);
+  });
+});
+
+describe("npm run flags, as a program", () => {
+  const program = fileURLToPath(new URL("../../admin/cli.ts", import.meta.url));
+  /** Runs the CLI in a child Node (the one running the tests: Node 22 strips the types). */
+  const runCli = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [program, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env } }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr }),
+      );
+    });
+
+  it("prints help with exit 0, and a usage error with exit 2", async () => {
+    const help = await runCli(["sync", "--help"]);
+    expect(help).toMatchObject({ code: 0, stdout: expect.stringMatching(/^flags sync: /) });
+    const wrong = await runCli(["sync", "--bogus"], { EDGEFLAGS_TOKEN: "t" });
+    expect(wrong).toMatchObject({ code: 2, stderr: "unknown option --bogus for sync; see flags sync --help\n" });
+  });
+
+  it("reads files relative to where it was run (npm's INIT_CWD), and names an unreachable service with exit 2", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "flags-cli-"));
+    await writeFile(join(dir, "here.json"), "{not json");
+    const args = ["sync", "--project", "p", "--env", "qa", "--manifest", "here.json"];
+    const local = await runCli(args, { EDGEFLAGS_TOKEN: "t", INIT_CWD: dir });
+    expect(local).toMatchObject({ code: 2, stderr: expect.stringMatching(/^here.json is not JSON/) });
+    await writeFile(join(dir, "here.json"), JSON.stringify({ flags: {} }));
+    // A port nothing listens on: bind one, note it, close it.
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((done) => server.close(done));
+    const refused = await runCli([...args, "--url", `http://127.0.0.1:${port}`], { EDGEFLAGS_TOKEN: "t", INIT_CWD: dir });
+    expect(refused).toMatchObject({
+      code: 2,
+      stderr: `cannot reach edgeflags at http://127.0.0.1:${port} (connection refused: nothing listens there); check --url or EDGEFLAGS_URL\n`,
+    });
   });
 });
