@@ -34,7 +34,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/browser/**", "test/structure/**"],
+          exclude: ["test/browser/**", "test/structure/**", "test/node/**"],
           // The conformance suites in ../shared (or $EDGEFLAGS_CONFORMANCE_DIR), read on the host.
           provide: { conformance: readConformance(root) },
         },
@@ -44,7 +44,7 @@ export default defineConfig({
         // (tools/*: workspace packages with their own dependencies).
         test: {
           name: "tooling",
-          include: ["tools/**/*.test.ts", "test/structure/**/*.test.ts", "packages/**/*.test.ts"],
+          include: ["tools/**/*.test.ts", "test/structure/**/*.test.ts", "test/node/**/*.test.ts", "packages/**/*.test.ts"],
           exclude: ["**/node_modules/**"],
           environment: "node",
           testTimeout: 60_000,

@@ -18,6 +18,7 @@ import { flags } from "./routes/flags";
 import { imports } from "./routes/import";
 import { keys } from "./routes/keys";
 import { migration } from "./routes/migration";
+import { manifest } from "./routes/manifest";
 import { adminApp, adminRoute, defineRoute, type AdminContext } from "./routes/kit";
 import { projectFlags } from "./routes/project-flags";
 import { projects } from "./routes/projects";
@@ -77,7 +78,7 @@ defineRoute(admin, document, (c) => {
 });
 
 // One sub-app per resource; each route declares its request and response schemas.
-for (const resource of [projects, flags, keys, segments, projectFlags, webhooks, triggers, ramps, experiments, drafts, imports, migration, audit])
+for (const resource of [projects, flags, keys, segments, projectFlags, webhooks, triggers, ramps, experiments, drafts, imports, manifest, migration, audit])
   admin.route("/", resource);
 
 describeSecurity(admin);

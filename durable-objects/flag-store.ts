@@ -30,6 +30,7 @@ import * as drafts from "./aggregates/drafts";
 import * as imports from "./aggregates/imports";
 import * as targets from "./aggregates/targets";
 import * as migration from "./aggregates/migration";
+import * as manifest from "./aggregates/manifest";
 import type { SegmentInput } from "./segments";
 import type { WebhookInput, WebhookPatch } from "./webhooks";
 import type { RampInput } from "./ramps";
@@ -38,6 +39,7 @@ import type { ChangeMeta, FlagInfoInput, TriggerInput } from "./store-types";
 import type { ImportPlan } from "../contracts/import-plan";
 import type { ImportPin } from "../contracts/import-result";
 import type { CriterionStatus, CutOverDecision, MigrationCriterion } from "../contracts/migration";
+import type { ManifestFlag } from "../contracts/flag-manifest";
 
 // What the RPC methods return, for callers of the stub.
 export type * from "./store-types";
@@ -353,6 +355,17 @@ export class FlagStore extends DurableObject<Env> {
   /** Discards the environment's draft. */
   deleteDraft(environment: string, meta: ChangeMeta) {
     return drafts.deleteDraft(this.#w, environment, meta);
+  }
+  /**
+   * Creates the manifest's flags the environment lacks (never changes one it has) and reports
+   * drift; one transaction, so concurrent syncs create each flag once. `dryRun` writes nothing.
+   */
+  syncManifest(environment: string, flags: Record<string, ManifestFlag>, meta: ChangeMeta & { dryRun: boolean }) {
+    return manifest.syncManifest(this.#w, environment, flags, meta);
+  }
+  /** The environment's flags as an OpenFeature CLI flag manifest. */
+  getManifest(environment: string) {
+    return manifest.getManifest(this.#w, environment);
   }
   /**
    * Applies an import plan in one transaction across environments (missing ones created), writing

@@ -27,6 +27,8 @@ export const DEADLINE_MS = {
   adminStoreCall: 15_000,
   /** A console stylesheet or script read from the ASSETS binding. */
   consoleAsset: 5_000,
+  /** One request of the `flags` CLI to the admin API (an import of thousands of flags included). */
+  cliRequest: 60_000,
 } as const;
 
 /** The failure of a call that did not settle within its deadline. */

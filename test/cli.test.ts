@@ -1,19 +1,28 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { parseArgs, run } from "../admin/cli";
+import { optionsFrom, run } from "../admin/cli";
+import { describeImport } from "../admin/cli/import";
+import type { CommandName, OptionValues } from "../admin/cli/args";
 import { ADMIN_TOKEN, call, setupProject } from "./helpers";
 
 /** The CLI against the Worker itself, with files in memory. */
-function cli(files: Map<string, string>, beforeWrite?: () => Promise<void>) {
+function cli(
+  files: Map<string, string>,
+  beforeWrite?: () => Promise<void>,
+  service: { fetch?: typeof fetch; token?: string; deadlineMs?: number } = {},
+) {
   const lines: string[] = [];
   return {
     lines,
-    exec: (...argv: string[]) =>
-      run(parseArgs(argv, { EDGEFLAGS_TOKEN: ADMIN_TOKEN, EDGEFLAGS_URL: "http://edgeflags.test" }), {
-        fetch: async (input, init) => {
-          if (init?.method === "PUT" && beforeWrite) await beforeWrite();
-          return exports.default.fetch(new Request(input, init));
-        },
+    exec: (command: CommandName, values: OptionValues) =>
+      run(optionsFrom(command, values, { EDGEFLAGS_TOKEN: service.token ?? ADMIN_TOKEN, EDGEFLAGS_URL: "http://edgeflags.test" }), {
+        ...(service.deadlineMs === undefined ? {} : { deadlineMs: service.deadlineMs }),
+        fetch:
+          service.fetch ??
+          (async (input, init) => {
+            if (init?.method === "PUT" && beforeWrite) await beforeWrite();
+            return exports.default.fetch(new Request(input, init));
+          }),
         read: async (path) => {
           const text = files.get(path);
           if (text === undefined) throw new Error(`no such file ${path}`);
@@ -27,15 +36,9 @@ function cli(files: Map<string, string>, beforeWrite?: () => Promise<void>) {
   };
 }
 
-const args = (command: string, ...extra: string[]) => [
+const args = (command: CommandName, extra: OptionValues = {}): [CommandName, OptionValues] => [
   command,
-  "--project",
-  "cli",
-  "--env",
-  "production",
-  "--file",
-  "flags.json",
-  ...extra,
+  { project: "cli", env: "production", file: "flags.json", ...extra },
 ];
 
 describe("config as code", () => {
@@ -59,10 +62,10 @@ describe("config as code", () => {
     );
 
     const before = (await call("GET", "/admin/v1/projects/cli")).body.environments.at(-1).version;
-    expect(await tool.exec(...args("push", "--dry-run"))).toBe(0);
+    expect(await tool.exec(...args("push", { "dry-run": true }))).toBe(0);
     expect((await call("GET", "/admin/v1/projects/cli")).body.environments.at(-1).version).toBe(before);
 
-    expect(await tool.exec(...args("push", "--reason", "synced from code"))).toBe(0);
+    expect(await tool.exec(...args("push", { reason: "synced from code" }))).toBe(0);
     const live = (await call("GET", "/admin/v1/projects/cli/environments/production/flagd")).body;
     expect(live.flags["kill-switch"].state).toBe("DISABLED");
     expect(live.flags["dark-launch"]).toBeUndefined();
@@ -85,15 +88,9 @@ describe("config as code", () => {
         headers: { "x-change-reason": "on-call" },
       });
     });
-    const raceArgs = (command: string, ...extra: string[]) => [
+    const raceArgs = (command: CommandName, extra: OptionValues = {}): [CommandName, OptionValues] => [
       command,
-      "--project",
-      "cli-race",
-      "--env",
-      "production",
-      "--file",
-      "flags.json",
-      ...extra,
+      { project: "cli-race", env: "production", file: "flags.json", ...extra },
     ];
     expect(await cli(files).exec(...raceArgs("pull"))).toBe(0);
     const local = JSON.parse(files.get("flags.json")!);
@@ -107,7 +104,7 @@ describe("config as code", () => {
     expect(live.flags["banner-color"].defaultVariant).toBe("red");
     expect(live.flags["kill-switch"].state).toBe("DISABLED");
     const stale = cli(files);
-    expect(await stale.exec(...raceArgs("push", "--expect-version", "1"))).toBe(1);
+    expect(await stale.exec(...raceArgs("push", { "expect-version": "1" }))).toBe(1);
     expect(stale.lines.at(-1)).toMatch(/not the 1 you reviewed/);
   });
 
@@ -115,15 +112,9 @@ describe("config as code", () => {
     await setupProject("cli-3way");
     const files = new Map<string, string>();
     const tool = cli(files);
-    const a = (command: string, ...extra: string[]) => [
+    const a = (command: CommandName, extra: OptionValues = {}): [CommandName, OptionValues] => [
       command,
-      "--project",
-      "cli-3way",
-      "--env",
-      "production",
-      "--file",
-      "flags.json",
-      ...extra,
+      { project: "cli-3way", env: "production", file: "flags.json", ...extra },
     ];
     const flags = "/admin/v1/projects/cli-3way/environments/production/flags";
     expect(await tool.exec(...a("pull"))).toBe(0);
@@ -157,13 +148,13 @@ describe("config as code", () => {
       ]),
     );
     expect(tool.lines.filter((line) => line.startsWith("  ") && line.includes("live)"))).toHaveLength(3);
-    expect(await tool.exec(...a("push", "--dry-run"))).toBe(1);
+    expect(await tool.exec(...a("push", { "dry-run": true }))).toBe(1);
     const live = await call("GET", "/admin/v1/projects/cli-3way/environments/production/flagd");
     expect(live.headers.get("etag")).toBe(before);
     expect(live.body.flags["kill-switch"].state).toBe("DISABLED");
     expect(live.body.flags["banner-color"].defaultVariant).toBe("red");
 
-    expect(await tool.exec(...a("push", "--force", "--reason", "file wins"))).toBe(0);
+    expect(await tool.exec(...a("push", { force: true, reason: "file wins" }))).toBe(0);
     const forced = (await call("GET", "/admin/v1/projects/cli-3way/environments/production/flagd")).body;
     expect(forced.flags["kill-switch"].state).toBe("ENABLED");
     expect(forced.flags["banner-color"].defaultVariant).toBe("blue");
@@ -173,15 +164,9 @@ describe("config as code", () => {
     await setupProject("cli-agree");
     const files = new Map<string, string>();
     const tool = cli(files);
-    const a = (command: string, ...extra: string[]) => [
+    const a = (command: CommandName, extra: OptionValues = {}): [CommandName, OptionValues] => [
       command,
-      "--project",
-      "cli-agree",
-      "--env",
-      "production",
-      "--file",
-      "flags.json",
-      ...extra,
+      { project: "cli-agree", env: "production", file: "flags.json", ...extra },
     ];
     expect(await tool.exec(...a("pull"))).toBe(0);
     expect(
@@ -210,15 +195,9 @@ describe("config as code", () => {
     await setupProject("cli-nobase");
     const files = new Map<string, string>();
     const tool = cli(files);
-    const a = (command: string, ...extra: string[]) => [
+    const a = (command: CommandName, extra: OptionValues = {}): [CommandName, OptionValues] => [
       command,
-      "--project",
-      "cli-nobase",
-      "--env",
-      "production",
-      "--file",
-      "flags.json",
-      ...extra,
+      { project: "cli-nobase", env: "production", file: "flags.json", ...extra },
     ];
     files.set("flags.json", JSON.stringify({ flags: { only: { state: "ENABLED", variants: { on: true }, defaultVariant: "on" } } }));
     expect(await tool.exec(...a("push"))).toBe(1);
@@ -226,15 +205,234 @@ describe("config as code", () => {
     files.set("flags.base.json", JSON.stringify({ project: "cli-nobase", environment: "staging", version: 1, flagSet: { flags: {} } }));
     expect(await tool.exec(...a("push"))).toBe(1);
     expect(tool.lines.at(-1)).toMatch(/records cli-nobase\/staging, not cli-nobase\/production/);
-    expect(await tool.exec(...a("push", "--force"))).toBe(0);
+    expect(await tool.exec(...a("push", { force: true }))).toBe(0);
     expect(Object.keys((await call("GET", "/admin/v1/projects/cli-nobase/environments/production/flagd")).body.flags)).toEqual(["only"]);
   });
+});
+
+describe("flags declared in code: sync and manifest", () => {
+  const manifest = {
+    flags: {
+      "new-search": { flagType: "boolean", defaultValue: false, description: "The new search page" },
+      "page-size": { flagType: "integer", defaultValue: 20 },
+      "kill-switch": { flagType: "boolean", defaultValue: false },
+    },
+  };
+  const sync = (project: string, extra: OptionValues = {}): [CommandName, OptionValues] => [
+    "sync",
+    { project, env: "production", manifest: "flags.manifest.json", ...extra },
+  ];
+
+  it("creates the missing flags, prints the drift, and exits 0 unless --strict; a second run creates nothing", async () => {
+    await setupProject("cli-sync");
+    const files = new Map([["flags.manifest.json", JSON.stringify(manifest)]]);
+    const tool = cli(files);
+    expect(await tool.exec(...sync("cli-sync", { reason: "app start" }))).toBe(0);
+    expect(tool.lines).toEqual([
+      expect.stringMatching(/^created 2 flags in cli-sync\/production \(now version \d+\): new-search, page-size$/),
+      "1 flags of the manifest already exist and were left as they are",
+      "drift (5): cli-sync/production differs from flags.manifest.json; nothing was changed for it:",
+      "  ! kill-switch (default): the manifest's default is false; the environment's default variant \"on\" serves true",
+      expect.stringMatching(/^ {2}! banner-color \(not-in-manifest\): /),
+      expect.stringMatching(/^ {2}! dark-launch \(not-in-manifest\): /),
+      expect.stringMatching(/^ {2}! new-checkout \(not-in-manifest\): /),
+      expect.stringMatching(/^ {2}! no-default \(not-in-manifest\): /),
+    ]);
+    const audit = (await call("GET", "/admin/v1/projects/cli-sync/audit?limit=1")).body.entries[0];
+    expect(audit).toMatchObject({ action: "flag.info.updated", reason: "manifest sync: app start" });
+
+    tool.lines.length = 0;
+    expect(await tool.exec(...sync("cli-sync"))).toBe(0);
+    expect(tool.lines[0]).toMatch(
+      /^nothing to create: cli-sync\/production has every flag of flags.manifest.json \(version \d+\); nothing written$/,
+    );
+    expect(await tool.exec(...sync("cli-sync", { strict: true }))).toBe(1);
+  });
+
+  it("--dry-run writes nothing and exits 1 when it would create flags, 0 when there is nothing to create", async () => {
+    await setupProject("cli-sync-dry");
+    const files = new Map([["flags.manifest.json", JSON.stringify(manifest)]]);
+    const tool = cli(files);
+    const version = () => call("GET", "/admin/v1/projects/cli-sync-dry/environments/production/flagd").then((r) => r.headers.get("etag"));
+    const before = await version();
+    expect(await tool.exec(...sync("cli-sync-dry", { "dry-run": true }))).toBe(1);
+    expect(tool.lines[0]).toBe("dry run: would create 2 flags in cli-sync-dry/production: new-search, page-size; nothing written");
+    expect(await version()).toBe(before);
+    expect(await tool.exec(...sync("cli-sync-dry"))).toBe(0);
+    expect(await tool.exec(...sync("cli-sync-dry", { "dry-run": true }))).toBe(0);
+  });
+
+  it("refuses a manifest file that is not JSON or not a manifest, naming what is wrong, with exit 2", async () => {
+    await setupProject("cli-sync-bad");
+    const files = new Map([
+      ["broken.json", "{flags"],
+      ["wrong.json", JSON.stringify({ flags: { a: { flagType: "integer", defaultValue: "20" } } })],
+    ]);
+    const tool = cli(files);
+    await expect(tool.exec(...sync("cli-sync-bad", { manifest: "broken.json" }))).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/^broken.json is not JSON/),
+    });
+    await expect(tool.exec(...sync("cli-sync-bad", { manifest: "wrong.json" }))).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/failed: 400: flags.a.defaultValue: is "20", not a value of flagType "integer"/),
+    });
+    await expect(tool.exec(...sync("cli-sync-bad", { manifest: "missing.json" }))).rejects.toThrow(/cannot read the manifest missing.json/);
+  });
+
+  it("writes an environment's manifest, naming what it left out; the file syncs into another environment", async () => {
+    await setupProject("cli-manifest");
+    const files = new Map<string, string>();
+    const tool = cli(files);
+    expect(await tool.exec("manifest", { project: "cli-manifest", env: "production", file: "out.json" })).toBe(0);
+    expect(tool.lines).toEqual([
+      expect.stringMatching(/^wrote 4 flags of cli-manifest\/production \(version \d+\) to out.json$/),
+      "left out 1 flags a manifest cannot express (listed in the file's x-edgeflags-skipped):",
+      expect.stringMatching(/^ {2}! no-default: it has no default variant/),
+    ]);
+    const written = JSON.parse(files.get("out.json")!);
+    expect(written.$schema).toBe("https://raw.githubusercontent.com/open-feature/cli/refs/heads/main/schema/v0/flag-manifest.json");
+    expect(written.flags["banner-color"]).toEqual({ flagType: "string", defaultValue: "#c00" });
+    expect(await tool.exec("sync", { project: "cli-manifest", env: "staging", manifest: "out.json" })).toBe(0);
+    expect(Object.keys((await call("GET", "/admin/v1/projects/cli-manifest/environments/staging/flagd")).body.flags)).toEqual(
+      Object.keys(written.flags).sort(),
+    );
+  });
+});
+
+describe("flags import", () => {
+  const csv = [
+    "flag,environment,enabled,customers",
+    "new-checkout,production,false,c-1;c-2",
+    "new-checkout,qa,true,",
+    "dark-mode,production,true,",
+  ].join("\n");
+
+  it("dry-runs (exit 1, the diff per environment, nothing written), imports (exit 0), and re-runs as nothing to import", async () => {
+    await call("PUT", "/admin/v1/projects/cli-import", { body: { environments: ["production"] } });
+    const files = new Map([
+      ["export.csv", csv],
+      ["pins.csv", "flag,environment,targetingKey,variant\nnew-checkout,production,c-9,on\n"],
+    ]);
+    const tool = cli(files);
+    const values = { project: "cli-import", source: "homegrown", file: "export.csv", pin: "pins.csv" };
+    expect(await tool.exec("import", { ...values, "dry-run": true })).toBe(1);
+    expect(tool.lines).toEqual([
+      "dry run: importing homegrown into cli-import would change:",
+      expect.stringMatching(/^ {2}production \(now at version \d+\): 2 created, 0 updated, 0 unchanged$/),
+      "    + dark-mode",
+      "    + new-checkout",
+      "  qa (now at version 0): 1 created, 0 updated, 0 unchanged",
+      "    + new-checkout",
+    ]);
+    expect((await call("GET", "/admin/v1/projects/cli-import/environments/production/flagd")).body.flags).toEqual({});
+
+    tool.lines.length = 0;
+    expect(await tool.exec("import", { ...values, reason: "moving off the old system" })).toBe(0);
+    expect(tool.lines[0]).toBe("imported homegrown into cli-import:");
+    const flag = (await call("GET", "/admin/v1/projects/cli-import/environments/production/flagd")).body.flags["new-checkout"];
+    expect(flag.targets).toEqual({ on: ["c-1", "c-2", "c-9"] });
+
+    tool.lines.length = 0;
+    expect(await tool.exec("import", values)).toBe(0);
+    expect(tool.lines).toEqual(["nothing to import: cli-import already holds what this homegrown export describes; nothing written"]);
+  });
+
+  it("refuses a pins file without the four columns, naming the file, before calling the service", async () => {
+    let called = false;
+    const files = new Map([
+      ["export.csv", csv],
+      ["pins.csv", "flag,targetingKey\nnew-checkout,c-9\n"],
+    ]);
+    const tool = cli(files, undefined, {
+      fetch: async () => {
+        called = true;
+        return new Response("{}");
+      },
+    });
+    await expect(tool.exec("import", { project: "p", source: "homegrown", file: "export.csv", pin: "pins.csv" })).rejects.toThrow(
+      /pins.csv needs a header row naming the columns flag,environment,targetingKey,variant/,
+    );
+    expect(called).toBe(false);
+  });
+
+  it("prints every unmapped construct and note of an answer", () => {
+    const lines = describeImport(
+      {
+        dryRun: false,
+        source: "launchdarkly",
+        changed: true,
+        environments: { production: { version: 7, created: ["checkout"], updated: ["banner"], unchanged: 3 } },
+        segments: { created: ["beta-users"], updated: [] },
+        unmapped: [
+          {
+            flag: "checkout",
+            environment: "production",
+            construct: 'rule clause op "segmentMatch"',
+            detail: "left out: segment not exported",
+          },
+          { flag: null, environment: null, construct: "project tags", detail: "not imported" },
+        ],
+        notes: [{ flag: "checkout", environment: "production", kind: "rebucketed", detail: "50/50 rollout re-bucketed" }],
+      },
+      "shop",
+    );
+    expect(lines).toEqual([
+      "imported launchdarkly into shop:",
+      "  production (now version 7): 1 created, 1 updated, 3 unchanged",
+      "    + checkout",
+      "    ~ banner",
+      "  segments: 1 created, 0 updated",
+      "    + beta-users",
+      "could not map 2 constructs (left out or approximated as described; check each before relying on the flag):",
+      '  ! checkout [production]: rule clause op "segmentMatch": left out: segment not exported',
+      "  ! (project): project tags: not imported",
+      "notes (1):",
+      "  - checkout [production] rebucketed: 50/50 rollout re-bucketed",
+      "  percentage rollouts were re-bucketed: to keep today's assignments of some units, pass them with --pin pins.csv",
+    ]);
+  });
+});
+
+describe("the service, when it is not what the CLI expects", () => {
+  const pull = (project = "cli-errors"): [CommandName, OptionValues] => ["pull", { project, env: "production", file: "f.json" }];
 
   it.each([
-    { argv: [], message: /usage/ },
-    { argv: ["push", "--project", "p"], message: /--env is required/ },
-    { argv: ["diff", "--project", "p", "--env", "e", "--file"], message: /--file needs a value/ },
-  ])("explains a wrong call ($argv)", ({ argv, message }) => {
-    expect(() => parseArgs(argv, { EDGEFLAGS_TOKEN: "t" })).toThrow(message);
+    {
+      name: "nothing listens at the URL",
+      fetch: async () => {
+        throw new TypeError("fetch failed", {
+          cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8787"), { code: "ECONNREFUSED" }),
+        });
+      },
+      message:
+        /^cannot reach edgeflags at http:\/\/edgeflags.test \(connection refused: nothing listens there\); check --url or EDGEFLAGS_URL$/,
+    },
+    {
+      name: "the URL answers HTML",
+      fetch: async () => new Response("<html>hello</html>", { status: 200, headers: { "content-type": "text/html", etag: '"3"' } }),
+      message: /answered 200 with text\/html, not JSON \("<html>hello<\/html>"\); is --url the edgeflags service\?$/,
+    },
+    {
+      name: "the service never answers",
+      fetch: () => new Promise<Response>(() => {}),
+      message:
+        /^http:\/\/edgeflags.test did not answer GET \/admin\/v1\/projects\/cli-errors\/environments\/production\/flagd within 0.05 s$/,
+    },
+  ])("says so when $name (exit 2)", async ({ fetch, message }) => {
+    const tool = cli(new Map(), undefined, { fetch, deadlineMs: 50 });
+    await expect(tool.exec(...pull())).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(message) });
+  });
+
+  it("names a refused token (401) and a key that may not use the admin API (403)", async () => {
+    const { key } = await setupProject("cli-errors");
+    await expect(cli(new Map(), undefined, { token: "not-a-key" }).exec(...pull())).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/^http:\/\/edgeflags.test refused the credential \(401: .+\); set EDGEFLAGS_TOKEN to an admin key/),
+    });
+    await expect(cli(new Map(), undefined, { token: key }).exec(...pull())).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/^the credential may not do this \(403: .+\); the CLI needs an admin key or the admin token/),
+    });
   });
 });
