@@ -6,6 +6,7 @@
 import { z } from "@hono/zod-openapi";
 import { JsonValueSchema } from "../contracts/admin-responses";
 import { WEBHOOK_EVENT_TYPES } from "../contracts/webhook-events";
+import { AUDIT_ACTIONS } from "../contracts/audit-actions";
 import { FLAG_KEY_CHARACTERS, flagKeyProblem, MAX_FLAG_KEY_LENGTH, RESERVED_FLAG_KEYS } from "../engine/index";
 import { MAX_TARGET_LENGTH, MAX_TARGETS_PER_FLAG } from "../engine/targets";
 import { MAX_TARGETS_PER_CALL } from "../contracts/targets";
@@ -127,6 +128,7 @@ export const AuditQuerySchema = z.object({
   environment: NameSchema.optional(),
   flag: FlagKeySchema.optional(),
   actor: z.string().max(200).optional(),
+  action: z.enum(AUDIT_ACTIONS).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
   cursor: z.coerce.number().int().positive().optional(),

@@ -125,6 +125,8 @@ export interface AuditFilter {
   environment?: string | undefined;
   flag?: string | undefined;
   actor?: string | undefined;
+  /** Only entries of this action, e.g. `flag.toggled`. */
+  action?: string | undefined;
   /** Only entries at or after this time (ms since epoch). */
   since?: number | undefined;
   /** Only entries before this time (ms since epoch). */
@@ -149,6 +151,10 @@ export function listAudit(sql: SqlStorage, filter: AuditFilter): { entries: Audi
   if (filter.actor !== undefined) {
     where.push("actor = ?");
     args.push(filter.actor);
+  }
+  if (filter.action !== undefined) {
+    where.push("action = ?");
+    args.push(filter.action);
   }
   if (filter.since !== undefined) {
     where.push("at >= ?");
