@@ -189,6 +189,22 @@ async function main() {
           },
         });
       }
+      // The migration at the seed's scale (import, per-customer overrides, audit-mode ingest);
+      // bench/migration.mjs writes its own marked section too.
+      if (!process.env.BENCH_SKIP_MIGRATION) {
+        log("migration: bench/migration.mjs against the same Worker");
+        spawnSync(process.execPath, [join(ROOT, "bench", "migration.mjs")], {
+          cwd: ROOT,
+          stdio: "inherit",
+          timeout: 900_000,
+          env: {
+            ...process.env,
+            MIGRATION_BASE: servers.ours.url,
+            MIGRATION_TOKEN: ADMIN_TOKEN,
+            MIGRATION_HARNESS: "`workerd serve` (the bundle; in-memory KV service, Durable Objects on local disk)",
+          },
+        });
+      }
     } else {
       result.propagation = { skipped: oursSkipped };
     }
