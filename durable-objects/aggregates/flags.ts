@@ -9,17 +9,7 @@ import { fail, ok, type Result } from "../../contracts/result";
 import { canonical } from "../../contracts/flagset-diff";
 import { segmentEvaluators } from "../segments";
 import { toRampInfo } from "../ramps";
-import {
-  iso,
-  parseDefinition,
-  toFlagRecord,
-  noFlag,
-  checkIfMatch,
-  rejected,
-  describeProblems,
-  diffEnvironments,
-  flagSetChanges,
-} from "../store-records";
+import { iso, toFlagRecord, noFlag, checkIfMatch, rejected, describeProblems, diffEnvironments, flagSetChanges } from "../store-records";
 import type { AuditAction } from "../../contracts/audit-actions";
 import { rampRow } from "./ramps";
 import { auditedDefinition, environmentTargets, putFlag, withTargets } from "../target-rows";

@@ -86,7 +86,9 @@ export async function changeTargets(
   }
   const added = writes.filter((write) => write.before === undefined).length;
   if (added > 0) {
-    const total = sql.exec<{ n: number }>("SELECT count(*) AS n FROM flag_targets WHERE environment = ? AND flag = ?", environment, key).one().n;
+    const total = sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM flag_targets WHERE environment = ? AND flag = ?", environment, key)
+      .one().n;
     const removed = writes.filter((write) => write.variant === null).length;
     if (total + added - removed > MAX_TARGETS_PER_FLAG) {
       const detail = `flag "${key}" would have ${total + added - removed} targets; a flag has at most ${MAX_TARGETS_PER_FLAG}: use a segment for larger groups`;
@@ -149,11 +151,11 @@ function checkChange(change: TargetsChange, variants: readonly string[]): { path
   const checkId = (id: unknown, at: string): id is string => {
     count++;
     const problem = targetIdProblem(id);
-    if (problem !== null) {
-      if (problems.length < 10) problems.push({ path: at, message: problem });
+    if (problem !== null || typeof id !== "string") {
+      if (problems.length < 10) problems.push({ path: at, message: problem ?? "a target is a targeting key (a string)" });
       return false;
     }
-    chars += (id as string).length;
+    chars += id.length;
     return true;
   };
   for (const [variant, ids] of Object.entries(change.add ?? {})) {
@@ -173,7 +175,8 @@ function checkChange(change: TargetsChange, variants: readonly string[]): { path
     if (!checkId(id, `remove[${i}]`)) return;
     if (addedTo.has(id)) problems.push({ path: `remove[${i}]`, message: `"${id}" is both added and removed; send one or the other` });
   });
-  if (count === 0) problems.push({ path: "(body)", message: 'name keys to change: {"add": {"<variant>": ["id"]}} and/or {"remove": ["id"]}' });
+  if (count === 0)
+    problems.push({ path: "(body)", message: 'name keys to change: {"add": {"<variant>": ["id"]}} and/or {"remove": ["id"]}' });
   if (count > MAX_TARGETS_PER_CALL)
     problems.push({ path: "(body)", message: `one call changes at most ${MAX_TARGETS_PER_CALL} keys, got ${count}; split the batch` });
   if (chars > MAX_TARGET_CHARS_PER_CALL)
@@ -201,12 +204,7 @@ function decodeCursor(cursor: string): [string, string] | null {
 }
 
 /** Pages a flag's targets in (variant, key) order, optionally of one variant only. */
-export async function listTargets(
-  w: UnitOfWork,
-  environment: string,
-  key: string,
-  query: TargetsQuery,
-): Promise<Result<TargetsPage>> {
+export async function listTargets(w: UnitOfWork, environment: string, key: string, query: TargetsQuery): Promise<Result<TargetsPage>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   const row = w.flagRow(environment, key);
