@@ -19,7 +19,15 @@ import {
   type TargetsQuery,
 } from "../../contracts/targets";
 
-export { environmentTargets, flagTargets, withTargets, withoutTargets, type Targets, type TargetsDelta } from "../target-rows";
+export {
+  environmentTargets,
+  flagTargets,
+  putFlag,
+  withTargets,
+  withoutTargets,
+  type Targets,
+  type TargetsDelta,
+} from "../target-rows";
 
 /**
  * Makes a flag's targets exactly `targets` (undefined or `{}`: none), for a change that replaces
@@ -28,8 +36,12 @@ export { environmentTargets, flagTargets, withTargets, withoutTargets, type Targ
  * targets are not validated here; validate the flag (`validateFlagSet`) first. Only the keys
  * that differ are written; the result names them.
  *
+ * A whole flag written with `putFlag` (its row, then its targets from `definition.targets`)
+ * needs no separate call.
+ *
  * @example
- * w.commit(env, meta, (version, now) => { upsertFlag(...); replaceTargets(w, env, "beta", { on: ["acme"] }, now, meta.actor); return change; }, now);
+ * // inside w.commit(env, meta, (version, now) => …), once the flag "beta" has its row:
+ * const delta = replaceTargets(w, env, "beta", { on: ["acme", "globex"] }, now, meta.actor);
  */
 export function replaceTargets(
   w: UnitOfWork,
