@@ -172,20 +172,22 @@ function checkChange(change: TargetsChange, variants: readonly string[]): { path
   };
   for (const [variant, ids] of Object.entries(change.add ?? {})) {
     if (!variants.includes(variant)) {
+      if (problems.length >= 10) continue;
       problems.push({ path: `add.${variant}`, message: `"${variant}" is not one of the variants (${variants.join(", ")})` });
       continue;
     }
     ids.forEach((id, i) => {
       if (!checkId(id, `add.${variant}[${i}]`)) return;
       const other = addedTo.get(id);
-      if (other !== undefined && other !== variant)
+      if (other !== undefined && other !== variant && problems.length < 10)
         problems.push({ path: `add.${variant}[${i}]`, message: `"${id}" is also added to variant "${other}": a key serves one variant` });
       addedTo.set(id, variant);
     });
   }
   (change.remove ?? []).forEach((id, i) => {
     if (!checkId(id, `remove[${i}]`)) return;
-    if (addedTo.has(id)) problems.push({ path: `remove[${i}]`, message: `"${id}" is both added and removed; send one or the other` });
+    if (addedTo.has(id) && problems.length < 10)
+      problems.push({ path: `remove[${i}]`, message: `"${id}" is both added and removed; send one or the other` });
   });
   if (count === 0)
     problems.push({ path: "(body)", message: 'name keys to change: {"add": {"<variant>": ["id"]}} and/or {"remove": ["id"]}' });
