@@ -3,13 +3,13 @@
  * of one flag without rewriting its rules; every read of a flag carries them, every whole-flag
  * write replaces them; the edge answers with them and does not count them as split exposures.
  */
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { FlagSet } from "../engine/types";
 import { snapshotKvKey } from "../contracts/snapshot";
 import { resetEdgeState } from "../worker/edge-state";
-import { advanceRamps, call, drainOutbox, evaluate, setupProject, store } from "./helpers";
+import { ADMIN_TOKEN, advanceRamps, call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 import { evaluateAndSettle } from "./edge-settle";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
@@ -263,6 +263,32 @@ describe("targets through whole-flag writes", () => {
     expect((await call("GET", flagPath(project, "beta"))).body.targets).toBeUndefined();
   });
 
+  it("saving a flag's rule in the console keeps its targets", async () => {
+    const project = "targets-console";
+    await setupProject(project, plans);
+    await call("POST", `${flagPath(project, "plan")}/targets`, { body: { add: { enterprise: ["initech"] } } });
+    const version = (await call("GET", flagPath(project, "plan"))).body.version;
+    const origin = "http://edgeflags.test";
+    const form = (fields: Record<string, string>) => ({
+      method: "POST",
+      headers: { origin, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields).toString(),
+      redirect: "manual" as const,
+    });
+    const signedIn = await exports.default.fetch(new Request(`${origin}/console/sign-in`, form({ project, credential: ADMIN_TOKEN })));
+    expect(signedIn.status).toBe(303);
+    const cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const edit = form({ env: "production", version: String(version), targeting: "", defaultVariant: "pro" });
+    const saved = await exports.default.fetch(
+      new Request(`${origin}/console/p/${project}/flags/plan/edit`, { ...edit, headers: { ...edit.headers, cookie } }),
+    );
+    expect(saved.status, await saved.text()).toBe(303);
+    expect((await call("GET", flagPath(project, "plan"))).body).toMatchObject({
+      defaultVariant: "pro",
+      targets: { enterprise: ["initech"] },
+    });
+  });
+
   it("PUT flagd sets and replaces them, drops a removed flag's, and exports them inline as plain flagd", async () => {
     const project = "targets-flagd";
     await setupProject(project, plans);
@@ -349,6 +375,10 @@ describe("targets at the edge", () => {
     const { key } = await setupProject(project, set);
     const snapshot = await env.FLAGS_KV.get<{ flagSet: FlagSet }>(snapshotKvKey(project, "production"), "json");
     expect(snapshot?.flagSet.flags["b"]?.targets).toEqual({ on: { $ref: "edgeflags.list.0" } });
+    // The same snapshot crosses Durable Object RPC (the edge's cold fallback): plain objects only.
+    const overRpc = await store(project).getSnapshot("production");
+    expect(overRpc?.flagSet.flags["c"]?.targets).toEqual({ on: { $ref: "edgeflags.list.0" } });
+    expect(overRpc?.flagSet.$evaluators?.["edgeflags.list.0"]).toEqual([...ids].sort());
     resetEdgeState(["snapshots"]);
     const bulk = await call("POST", "/ofrep/v1/evaluate/flags", { token: key, body: { context: { targetingKey: "customer-42" } } });
     expect(bulk.body.flags.map((f: { value: unknown }) => f.value)).toEqual([true, true, true]);
