@@ -258,6 +258,8 @@ describe("targets through whole-flag writes", () => {
     expect((await rows(project, "beta")).targets).toEqual(["acme=on"]);
     expect((await call("DELETE", flagPath(project, "beta"))).status).toBe(204);
     expect((await rows(project, "beta")).targets).toEqual([]);
+    const [deleted] = (await auditOf(project, "beta")).filter((e) => e.action === "flag.deleted");
+    expect(deleted.before).toMatchObject({ targetCounts: { on: 1 } });
     // Re-created under the same key, it starts without the old targets.
     await call("POST", `${P(project)}/environments/production/flags`, { body: { key: "beta", state: "ENABLED", variants: { on: true } } });
     expect((await call("GET", flagPath(project, "beta"))).body.targets).toBeUndefined();

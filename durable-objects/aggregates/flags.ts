@@ -219,9 +219,10 @@ export async function deleteFlag(
       environment,
       meta,
       () => {
+        const before = auditedDefinition(w.definition(row));
         // Its target rows go with it (they reference it, ON DELETE CASCADE).
         w.sql.exec("DELETE FROM flags WHERE environment = ? AND key = ?", environment, key);
-        return { action: "flag.deleted", target: `flag:${key}`, before: auditedDefinition(w.definition(row)), after: null };
+        return { action: "flag.deleted", target: `flag:${key}`, before, after: null };
       },
       now,
     );

@@ -7,7 +7,7 @@ import * as z from "zod";
 import { MAX_TARGETS_PER_FLAG, targetIdProblem } from "../../engine/targets";
 import { fail, ok, type Result } from "../../contracts/result";
 import { describeProblems, iso, noFlag, parseDefinition } from "../store-records";
-import { pushTarget, setTarget, targetCounts, writeTargets, type Targets, type TargetsDelta } from "../target-rows";
+import { pushTarget, setTarget, targetCounts, targetVariant, writeTargets, type Targets, type TargetsDelta } from "../target-rows";
 import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta } from "../store-types";
 import {
@@ -79,10 +79,7 @@ export async function changeTargets(
   if (problems.length > 0) return fail({ kind: "invalid", detail: describeProblems(problems), problems });
 
   const sql = w.sql;
-  const current = (id: string) =>
-    sql
-      .exec<{ variant: string }>("SELECT variant FROM flag_targets WHERE environment = ? AND flag = ? AND target = ?", environment, key, id)
-      .toArray()[0]?.variant;
+  const current = (id: string) => targetVariant(sql, environment, key, id) ?? undefined;
   const writes: { id: string; variant: string | null; before: string | undefined }[] = [];
   let notPresent = 0;
   for (const [variant, ids] of Object.entries(change.add ?? {})) {
@@ -118,7 +115,8 @@ export async function changeTargets(
   });
   if (writes.length === 0) return ok(outcome(false, row.version));
 
-  const version = w.transaction(() =>
+  let done: TargetsChanged | undefined;
+  w.transaction(() =>
     w.commit(
       environment,
       meta,
@@ -126,7 +124,7 @@ export async function changeTargets(
         const joined: Record<string, string[]> = {};
         const left: Record<string, string[]> = {};
         for (const write of writes) {
-          setTarget(sql, environment, key, write.id, write.variant, now, meta.actor);
+          setTarget(sql, environment, key, write.id, write.variant, now, meta.actor, write.before ?? null);
           if (write.variant !== null) pushTarget(joined, write.variant, write.id);
           if (write.before !== undefined) pushTarget(left, write.before, write.id);
         }
@@ -139,7 +137,7 @@ export async function changeTargets(
           environment,
           key,
         );
-        const done = outcome(true, version);
+        done = outcome(true, version);
         return {
           action: "flag.targets-changed",
           target: `flag:${key}`,
@@ -151,7 +149,7 @@ export async function changeTargets(
     ),
   );
   await w.scheduleDrain();
-  return ok(outcome(true, version));
+  return ok(done!);
 }
 
 /** Every problem with a change, each with its path in the request body. */
