@@ -237,9 +237,10 @@ export const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO outbox (kind, target, attempts, next_attempt_at, created_at)
     SELECT 'audit-head', value, 0, 0, 0 FROM meta WHERE key = 'project';
   `,
-  // 8: individual targets, one row per targeting key, so adding one never rewrites the flag's definition.
+  // 8: individual targets, one row per targeting key, so adding one never rewrites the flag's definition
+  // (idempotent, like 6 and 7: a store stood back to an earlier version runs it again).
   `
-  CREATE TABLE flag_targets (
+  CREATE TABLE IF NOT EXISTS flag_targets (
     environment TEXT NOT NULL,
     flag        TEXT NOT NULL,
     target      TEXT NOT NULL,
@@ -249,7 +250,7 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (environment, flag, target),
     FOREIGN KEY (environment, flag) REFERENCES flags (environment, key) ON DELETE CASCADE
   ) WITHOUT ROWID;
-  CREATE INDEX flag_targets_by_variant ON flag_targets (environment, flag, variant, target);
+  CREATE INDEX IF NOT EXISTS flag_targets_by_variant ON flag_targets (environment, flag, variant, target);
   `,
   // 9: audit mode — per environment, the exit criterion, which system answers, the last cut-over.
   `

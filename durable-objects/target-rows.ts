@@ -43,10 +43,7 @@ function group(rows: Iterable<TargetRow>): Map<string, Targets> {
 /** Every targeted flag's targets in one environment (one indexed scan); flags without targets are absent. */
 export function environmentTargets(sql: SqlStorage, environment: string): Map<string, Targets> {
   return group(
-    sql.exec<TargetRow>(
-      "SELECT flag, variant, target FROM flag_targets WHERE environment = ? ORDER BY flag, variant, target",
-      environment,
-    ),
+    sql.exec<TargetRow>("SELECT flag, variant, target FROM flag_targets WHERE environment = ? ORDER BY flag, variant, target", environment),
   );
 }
 
@@ -96,9 +93,23 @@ export function sameTargets(a: Targets | undefined, b: Targets | undefined): boo
   return true;
 }
 
+/** The variant one key is targeted with in a flag, or null. One primary-key lookup. */
+export function targetVariant(sql: SqlStorage, environment: string, flag: string, id: string): string | null {
+  return (
+    sql
+      .exec<{ variant: string }>(
+        "SELECT variant FROM flag_targets WHERE environment = ? AND flag = ? AND target = ?",
+        environment,
+        flag,
+        id,
+      )
+      .toArray()[0]?.variant ?? null
+  );
+}
+
 /**
  * Sets one key's target row (`variant`) or deletes it (`null`); call inside the change's
- * transaction. Returns the variant it served before, or null.
+ * transaction. `before` is the variant it has now, when the caller has just read it. Returns it.
  */
 export function setTarget(
   sql: SqlStorage,
@@ -108,16 +119,8 @@ export function setTarget(
   variant: string | null,
   now: number,
   actor: string,
+  before: string | null = targetVariant(sql, environment, flag, id),
 ): string | null {
-  const before =
-    sql
-      .exec<{ variant: string }>(
-        "SELECT variant FROM flag_targets WHERE environment = ? AND flag = ? AND target = ?",
-        environment,
-        flag,
-        id,
-      )
-      .toArray()[0]?.variant ?? null;
   if (before === variant) return before;
   if (variant === null) {
     sql.exec("DELETE FROM flag_targets WHERE environment = ? AND flag = ? AND target = ?", environment, flag, id);
@@ -164,7 +167,7 @@ export function writeTargets(
   for (const [id, variant] of wanted) {
     const before = current.get(id);
     if (before === variant) continue;
-    setTarget(sql, environment, flag, id, variant, now, actor);
+    setTarget(sql, environment, flag, id, variant, now, actor, before ?? null);
     if (before === undefined) pushTarget(delta.added, variant, id);
     else {
       pushTarget(delta.moved, variant, id);
@@ -173,7 +176,7 @@ export function writeTargets(
   }
   for (const [id, variant] of current) {
     if (wanted.has(id)) continue;
-    setTarget(sql, environment, flag, id, null, now, actor);
+    setTarget(sql, environment, flag, id, null, now, actor, variant);
     pushTarget(delta.left, variant, id);
     delta.removed++;
   }

@@ -7,7 +7,7 @@ import * as z from "zod";
 import { MAX_TARGETS_PER_FLAG, targetIdProblem } from "../../engine/targets";
 import { fail, ok, type Result } from "../../contracts/result";
 import { describeProblems, iso, noFlag, parseDefinition } from "../store-records";
-import { pushTarget, setTarget, targetCounts, writeTargets, type Targets, type TargetsDelta } from "../target-rows";
+import { pushTarget, setTarget, targetCounts, targetVariant, writeTargets, type Targets, type TargetsDelta } from "../target-rows";
 import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta } from "../store-types";
 import {
@@ -19,7 +19,15 @@ import {
   type TargetsQuery,
 } from "../../contracts/targets";
 
-export { environmentTargets, flagTargets, withTargets, withoutTargets, type Targets, type TargetsDelta } from "../target-rows";
+export {
+  environmentTargets,
+  flagTargets,
+  putFlag,
+  withTargets,
+  withoutTargets,
+  type Targets,
+  type TargetsDelta,
+} from "../target-rows";
 
 /**
  * Makes a flag's targets exactly `targets` (undefined or `{}`: none), for a change that replaces
@@ -28,8 +36,12 @@ export { environmentTargets, flagTargets, withTargets, withoutTargets, type Targ
  * targets are not validated here; validate the flag (`validateFlagSet`) first. Only the keys
  * that differ are written; the result names them.
  *
+ * A whole flag written with `putFlag` (its row, then its targets from `definition.targets`)
+ * needs no separate call.
+ *
  * @example
- * w.commit(env, meta, (version, now) => { upsertFlag(...); replaceTargets(w, env, "beta", { on: ["acme"] }, now, meta.actor); return change; }, now);
+ * // inside w.commit(env, meta, (version, now) => …), once the flag "beta" has its row:
+ * const delta = replaceTargets(w, env, "beta", { on: ["acme", "globex"] }, now, meta.actor);
  */
 export function replaceTargets(
   w: UnitOfWork,
@@ -67,10 +79,7 @@ export async function changeTargets(
   if (problems.length > 0) return fail({ kind: "invalid", detail: describeProblems(problems), problems });
 
   const sql = w.sql;
-  const current = (id: string) =>
-    sql
-      .exec<{ variant: string }>("SELECT variant FROM flag_targets WHERE environment = ? AND flag = ? AND target = ?", environment, key, id)
-      .toArray()[0]?.variant;
+  const current = (id: string) => targetVariant(sql, environment, key, id) ?? undefined;
   const writes: { id: string; variant: string | null; before: string | undefined }[] = [];
   let notPresent = 0;
   for (const [variant, ids] of Object.entries(change.add ?? {})) {
@@ -86,7 +95,9 @@ export async function changeTargets(
   }
   const added = writes.filter((write) => write.before === undefined).length;
   if (added > 0) {
-    const total = sql.exec<{ n: number }>("SELECT count(*) AS n FROM flag_targets WHERE environment = ? AND flag = ?", environment, key).one().n;
+    const total = sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM flag_targets WHERE environment = ? AND flag = ?", environment, key)
+      .one().n;
     const removed = writes.filter((write) => write.variant === null).length;
     if (total + added - removed > MAX_TARGETS_PER_FLAG) {
       const detail = `flag "${key}" would have ${total + added - removed} targets; a flag has at most ${MAX_TARGETS_PER_FLAG}: use a segment for larger groups`;
@@ -104,7 +115,8 @@ export async function changeTargets(
   });
   if (writes.length === 0) return ok(outcome(false, row.version));
 
-  const version = w.transaction(() =>
+  let done: TargetsChanged | undefined;
+  w.transaction(() =>
     w.commit(
       environment,
       meta,
@@ -112,7 +124,7 @@ export async function changeTargets(
         const joined: Record<string, string[]> = {};
         const left: Record<string, string[]> = {};
         for (const write of writes) {
-          setTarget(sql, environment, key, write.id, write.variant, now, meta.actor);
+          setTarget(sql, environment, key, write.id, write.variant, now, meta.actor, write.before ?? null);
           if (write.variant !== null) pushTarget(joined, write.variant, write.id);
           if (write.before !== undefined) pushTarget(left, write.before, write.id);
         }
@@ -125,7 +137,7 @@ export async function changeTargets(
           environment,
           key,
         );
-        const done = outcome(true, version);
+        done = outcome(true, version);
         return {
           action: "flag.targets-changed",
           target: `flag:${key}`,
@@ -137,7 +149,7 @@ export async function changeTargets(
     ),
   );
   await w.scheduleDrain();
-  return ok(outcome(true, version));
+  return ok(done!);
 }
 
 /** Every problem with a change, each with its path in the request body. */
@@ -149,31 +161,34 @@ function checkChange(change: TargetsChange, variants: readonly string[]): { path
   const checkId = (id: unknown, at: string): id is string => {
     count++;
     const problem = targetIdProblem(id);
-    if (problem !== null) {
-      if (problems.length < 10) problems.push({ path: at, message: problem });
+    if (problem !== null || typeof id !== "string") {
+      if (problems.length < 10) problems.push({ path: at, message: problem ?? "a target is a targeting key (a string)" });
       return false;
     }
-    chars += (id as string).length;
+    chars += id.length;
     return true;
   };
   for (const [variant, ids] of Object.entries(change.add ?? {})) {
     if (!variants.includes(variant)) {
+      if (problems.length >= 10) continue;
       problems.push({ path: `add.${variant}`, message: `"${variant}" is not one of the variants (${variants.join(", ")})` });
       continue;
     }
     ids.forEach((id, i) => {
       if (!checkId(id, `add.${variant}[${i}]`)) return;
       const other = addedTo.get(id);
-      if (other !== undefined && other !== variant)
+      if (other !== undefined && other !== variant && problems.length < 10)
         problems.push({ path: `add.${variant}[${i}]`, message: `"${id}" is also added to variant "${other}": a key serves one variant` });
       addedTo.set(id, variant);
     });
   }
   (change.remove ?? []).forEach((id, i) => {
     if (!checkId(id, `remove[${i}]`)) return;
-    if (addedTo.has(id)) problems.push({ path: `remove[${i}]`, message: `"${id}" is both added and removed; send one or the other` });
+    if (addedTo.has(id) && problems.length < 10)
+      problems.push({ path: `remove[${i}]`, message: `"${id}" is both added and removed; send one or the other` });
   });
-  if (count === 0) problems.push({ path: "(body)", message: 'name keys to change: {"add": {"<variant>": ["id"]}} and/or {"remove": ["id"]}' });
+  if (count === 0)
+    problems.push({ path: "(body)", message: 'name keys to change: {"add": {"<variant>": ["id"]}} and/or {"remove": ["id"]}' });
   if (count > MAX_TARGETS_PER_CALL)
     problems.push({ path: "(body)", message: `one call changes at most ${MAX_TARGETS_PER_CALL} keys, got ${count}; split the batch` });
   if (chars > MAX_TARGET_CHARS_PER_CALL)
@@ -201,12 +216,7 @@ function decodeCursor(cursor: string): [string, string] | null {
 }
 
 /** Pages a flag's targets in (variant, key) order, optionally of one variant only. */
-export async function listTargets(
-  w: UnitOfWork,
-  environment: string,
-  key: string,
-  query: TargetsQuery,
-): Promise<Result<TargetsPage>> {
+export async function listTargets(w: UnitOfWork, environment: string, key: string, query: TargetsQuery): Promise<Result<TargetsPage>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   const row = w.flagRow(environment, key);
