@@ -2,25 +2,14 @@ import { describe, expect, it } from "vitest";
 import { convertLaunchDarkly } from "../admin/import/launchdarkly";
 import type { ImportPlan } from "../contracts/import-plan";
 import { compileFlagSet, validateFlagSet } from "../engine/index";
-import type { EvaluationContext, FlagSet, JsonValue } from "../engine/types";
+import type { EvaluationContext, JsonValue } from "../engine/types";
+import { engineServesTargets, flagSetOf, planWith } from "./import-helpers";
 import raw from "./fixtures/import/launchdarkly.json?raw";
 
 const fixture: unknown = JSON.parse(raw);
 
-function planOf(data: unknown = fixture, environments?: Record<string, string>): ImportPlan {
-  const result = convertLaunchDarkly(data, environments ? { environments } : {});
-  if (!result.ok) throw new Error(JSON.stringify(result.error));
-  return result.value;
-}
-
-/** An environment of the plan as the FlagStore would serve it: its flags, the segments as `$evaluators`. */
-function flagSetOf(plan: ImportPlan, environment: string): FlagSet {
-  const $evaluators: Record<string, JsonValue> = {};
-  for (const s of plan.segments) $evaluators[s.name] = s.members ? { in: [{ var: s.attribute ?? "targetingKey" }, s.members] } : s.rule!;
-  const flags: FlagSet["flags"] = {};
-  for (const f of plan.flags) if (f.perEnvironment[environment]) flags[f.key] = f.perEnvironment[environment];
-  return { flags, $evaluators };
-}
+const planOf = (data: unknown = fixture, environments?: Record<string, string>): ImportPlan =>
+  planWith(convertLaunchDarkly, data, environments);
 
 const plan = planOf();
 const NOW = Date.UTC(2025, 5, 1);
@@ -71,12 +60,6 @@ describe("convertLaunchDarkly on the fixture", () => {
     expect(plan.segments.find((s) => s.name === "staff")).toMatchObject({ members: ["alice", "bob"] });
   });
 });
-
-/** Whether the engine serves individual `targets` yet (the validator keeps them, the evaluator applies them). */
-const probe = compileFlagSet({
-  flags: { t: { state: "ENABLED", variants: { a: true, b: false }, defaultVariant: "b", targets: { a: ["x"] } } },
-}).evaluate("t", { targetingKey: "x" });
-const engineServesTargets = probe.kind === "value" && probe.variant === "a";
 
 describe("the imported targeting answers as LaunchDarkly would", () => {
   it("maps user targets to individual targets; other context kinds to the first rule", () => {

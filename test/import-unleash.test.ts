@@ -2,25 +2,13 @@ import { describe, expect, it } from "vitest";
 import { convertUnleash } from "../admin/import/unleash";
 import type { ImportPlan } from "../contracts/import-plan";
 import { compileFlagSet, validateFlagSet } from "../engine/index";
-import type { EvaluationContext, FlagSet, JsonValue } from "../engine/types";
+import type { EvaluationContext } from "../engine/types";
+import { engineServesTargets, flagSetOf, planWith } from "./import-helpers";
 import raw from "./fixtures/import/unleash.json?raw";
 
 const fixture: unknown = JSON.parse(raw);
 
-function planOf(data: unknown = fixture, environments?: Record<string, string>): ImportPlan {
-  const result = convertUnleash(data, environments ? { environments } : {});
-  if (!result.ok) throw new Error(JSON.stringify(result.error));
-  return result.value;
-}
-
-/** An environment of the plan as the FlagStore would serve it: its flags, the segments as `$evaluators`. */
-function flagSetOf(plan: ImportPlan, environment: string): FlagSet {
-  const $evaluators: Record<string, JsonValue> = {};
-  for (const s of plan.segments) $evaluators[s.name] = s.members ? { in: [{ var: s.attribute ?? "targetingKey" }, s.members] } : s.rule!;
-  const flags: FlagSet["flags"] = {};
-  for (const f of plan.flags) if (f.perEnvironment[environment]) flags[f.key] = f.perEnvironment[environment];
-  return { flags, $evaluators };
-}
+const planOf = (data: unknown = fixture, environments?: Record<string, string>): ImportPlan => planWith(convertUnleash, data, environments);
 
 const plan = planOf();
 const NOW = Date.UTC(2025, 5, 1);
@@ -100,10 +88,7 @@ describe("the imported targeting answers as Unleash would", () => {
     expect(flagSetOf(plan, "production").flags["new-onboarding"]!.targets).toEqual({ on: ["user-1", "user-2"] });
   });
 
-  const probe = compileFlagSet({
-    flags: { t: { state: "ENABLED", variants: { a: true, b: false }, defaultVariant: "b", targets: { a: ["x"] } } },
-  }).evaluate("t", { targetingKey: "x" });
-  it.runIf(probe.kind === "value" && probe.variant === "a")("serves those users on whatever their other attributes", () => {
+  it.runIf(engineServesTargets)("serves those users on whatever their other attributes", () => {
     expect(answer("new-onboarding", { targetingKey: "user-2", plan: "free" })).toBe("on");
   });
 

@@ -24,6 +24,7 @@ import {
   Findings,
   finishPlan,
   ifChain,
+  quote,
   segmentName,
   targetEnvironment,
   toJson,
@@ -409,11 +410,6 @@ function convertClause(clause: LdClause, ctx: FlagContext | { refs: SegmentRefs 
   if (typeof condition === "string") return condition;
   // LaunchDarkly: a clause on an attribute the context lacks is false, negated or not.
   return clause.negate ? { and: [{ "!=": [subject, null] }, { "!": condition }] } : condition;
-}
-
-/** `text` as an RE2 pattern matching it literally. */
-function quote(text: string): string {
-  return text.replace(/[\\.+*?()[\]{}|^$]/g, "\\$&");
 }
 
 /**

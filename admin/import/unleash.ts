@@ -21,7 +21,7 @@ import type { ImportedFlag, ImportedSegment, ImportPlan } from "../../contracts/
 import { fail, ok } from "../../contracts/result";
 import type { Result } from "../../contracts/result";
 import type { ImportOptions } from "./options";
-import { allOf, anyOf, Findings, finishPlan, ifChain, segmentName, targetEnvironment, toJson, uniqueName } from "./vendor-common";
+import { allOf, anyOf, Findings, finishPlan, ifChain, quote, segmentName, targetEnvironment, toJson, uniqueName } from "./vendor-common";
 
 const Constraint = z.object({
   contextName: z.string().min(1),
@@ -488,11 +488,6 @@ function convertConstraint(c: UnleashConstraint): JsonValue | string {
       } else return `operator ${c.operator} has no equivalent`;
   }
   return c.inverted ? { "!": condition } : condition;
-}
-
-/** `text` as an RE2 pattern matching it literally. */
-function quote(text: string): string {
-  return text.replace(/[\\.+*?()[\]{}|^$]/g, "\\$&");
 }
 
 /** Unleash dependencies as prerequisites: the parent on (or off), or serving its one listed variant. */

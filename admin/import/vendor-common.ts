@@ -87,6 +87,11 @@ export function ifChain(pairs: [JsonValue, JsonValue][], otherwise: JsonValue | 
   return { if: chain };
 }
 
+/** `text` as an RE2 pattern matching it literally. */
+export function quote(text: string): string {
+  return text.replace(/[\\.+*?()[\]{}|^$]/g, "\\$&");
+}
+
 /** `and` of conditions, without the wrapper for one. */
 export function allOf(conditions: JsonValue[]): JsonValue {
   return conditions.length === 1 ? conditions[0]! : { and: conditions };
