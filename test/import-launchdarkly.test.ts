@@ -34,6 +34,7 @@ describe("convertLaunchDarkly on the fixture", () => {
       ["banner-color", "production", "rule 2 trackEvents"],
       ["banner-color", "production", 'rule 5 clause op "in" on "kind"'],
       ["banner-color", "production", 'rule 7 clause op "matches" on "name"'],
+      ["banner-color", "production", 'rule 10 clause op "after" on "signupDate"'],
       ["banner-color", "production", 'prerequisite "gone-flag"'],
       ["price-tier", "production", "the default rule experiment"],
       ["price-tier", "production", "the default rule trackEvents"],
@@ -44,6 +45,9 @@ describe("convertLaunchDarkly on the fixture", () => {
       /segment "not-exported" is not in the export.*left out/,
     );
     expect(plan.unmapped.find((u) => u.construct.includes("rule 7"))?.detail).toMatch(/not an RE2 regular expression/);
+    expect(plan.unmapped.find((u) => u.construct.includes("rule 10"))?.detail).toMatch(
+      /"next tuesday" is not a date.*the rule is left out/,
+    );
   });
 
   it("notes every percentage rollout as re-bucketed, and the approximated context kinds", () => {
@@ -140,6 +144,8 @@ describe("the imported targeting answers as LaunchDarkly would", () => {
     ["an address in Berlin with spam", { targetingKey: "u", email: "spam@example.com", address: { city: "Berlin" } }, "Red"],
     ["score ≥ 90 seen in 2025", { targetingKey: "u", score: 95, lastSeen: "2025-02-01" }, "green"],
     ["score ≥ 90 seen in 2024", { targetingKey: "u", score: 95, lastSeen: "2024-02-01" }, "Red"],
+    ["a version below 1 (LaunchDarkly's partial version)", { targetingKey: "u", version: "0.9.1" }, "Blue"],
+    ["version 1.0.0 is not below 1", { targetingKey: "u", version: "1.0.0" }, "Red"],
     ["nothing matching: the fallthrough", { targetingKey: "u" }, "Red"],
   ])("banner-color (prerequisite new-checkout on): %s → %s", (_name, context, expected) => {
     expect(variant(production, "banner-color", { ...context, email: (context.email as string) ?? "x@example.com" })).toBe(expected);

@@ -41,6 +41,7 @@ describe("convertUnleash on the fixture (two exports: production, development)",
       ["new-onboarding", "production", 'strategy "applicationHostname"'],
       ["new-onboarding", "production", 'strategy "remoteAddress" CIDR ranges'],
       ["checkout-variant", null, "impressionData"],
+      ["checkout-variant", "production", 'strategy "default" constraint DATE_BEFORE on "currentTime"'],
       ["pricing", "production", 'strategy "default" segment 2'],
       ["pricing", "production", 'strategy "gradualRolloutRandom"'],
       ["pricing", "production", 'strategy "my-custom-strategy"'],
@@ -55,6 +56,7 @@ describe("convertUnleash on the fixture (two exports: production, development)",
   it("notes every percentage split as re-bucketed", () => {
     expect(plan.notes.map((n) => [n.flag, n.kind])).toEqual([
       ["new-onboarding", "rebucketed"],
+      ["checkout-variant", "rebucketed"],
       ["checkout-variant", "rebucketed"],
       ["child-feature", "rebucketed"],
       ["mixed-payloads", "rebucketed"],
@@ -104,7 +106,8 @@ describe("the imported targeting answers as Unleash would", () => {
   it.each<[string, EvaluationContext, number, string]>([
     ["Sweden: the strategy's own variant", { targetingKey: "u", country: "SE" }, NOW, "red"],
     ["an override by userId", { targetingKey: "vip-1", appVersion: "2.1.0" }, NOW, "blue"],
-    ["an old app version: no strategy, the caller's default", { targetingKey: "u", appVersion: "1.9.9" }, NOW, "default"],
+    ["an app version between 1.5 and 2.0: no strategy, the caller's default", { targetingKey: "u", appVersion: "1.9.9" }, NOW, "default"],
+    ["an app version below 1.5 (a partial version)", { targetingKey: "vip-1", appVersion: "1.4.0" }, NOW, "blue"],
     ["before the start date: the caller's default", { targetingKey: "vip-1", appVersion: "2.1.0" }, Date.UTC(2024, 0, 1), "default"],
   ])("checkout-variant: %s → %s", (_name, context, now, expected) => {
     expect(answer("checkout-variant", context, now)).toBe(expected);

@@ -23,6 +23,8 @@ import {
   anyOf,
   Findings,
   finishPlan,
+  conditionProblem,
+  fullVersion,
   ifChain,
   quote,
   segmentName,
@@ -404,10 +406,12 @@ function convertClause(clause: LdClause, ctx: FlagContext | { refs: SegmentRefs 
         // LaunchDarkly compares numbers only: `{"+": [x]}` equals x exactly when x is a number.
         condition = { and: [{ "===": [{ "+": [subject] }, subject] }, each((v) => ({ [NUMERIC[clause.op]!]: [subject, v] }))] };
       } else if (Object.hasOwn(SEM_VER, clause.op)) {
-        condition = each((v) => ({ sem_ver: [subject, SEM_VER[clause.op]!, v] }));
+        condition = each((v) => ({ sem_ver: [subject, SEM_VER[clause.op]!, fullVersion(v)] }));
       } else return `operator "${clause.op}" has no equivalent`;
   }
   if (typeof condition === "string") return condition;
+  const problem = conditionProblem(condition);
+  if (problem !== null) return problem;
   // LaunchDarkly: a clause on an attribute the context lacks is false, negated or not.
   return clause.negate ? { and: [{ "!=": [subject, null] }, { "!": condition }] } : condition;
 }

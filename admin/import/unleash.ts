@@ -21,7 +21,20 @@ import type { ImportedFlag, ImportedSegment, ImportPlan } from "../../contracts/
 import { fail, ok } from "../../contracts/result";
 import type { Result } from "../../contracts/result";
 import type { ImportOptions } from "./options";
-import { allOf, anyOf, Findings, finishPlan, ifChain, quote, segmentName, targetEnvironment, toJson, uniqueName } from "./vendor-common";
+import {
+  allOf,
+  anyOf,
+  conditionProblem,
+  Findings,
+  finishPlan,
+  fullVersion,
+  ifChain,
+  quote,
+  segmentName,
+  targetEnvironment,
+  toJson,
+  uniqueName,
+} from "./vendor-common";
 
 const Constraint = z.object({
   contextName: z.string().min(1),
@@ -484,9 +497,11 @@ function convertConstraint(c: UnleashConstraint): JsonValue | string {
         condition = { and: [{ "!=": [subject, null] }, { [NUMERIC[c.operator]!]: [subject, n] }] };
       } else if (Object.hasOwn(SEM_VER, c.operator)) {
         if (single === undefined) return `${c.operator} without a value`;
-        condition = { sem_ver: [subject, SEM_VER[c.operator]!, single] };
+        condition = { sem_ver: [subject, SEM_VER[c.operator]!, String(fullVersion(single))] };
       } else return `operator ${c.operator} has no equivalent`;
   }
+  const problem = conditionProblem(condition);
+  if (problem !== null) return problem;
   return c.inverted ? { "!": condition } : condition;
 }
 
