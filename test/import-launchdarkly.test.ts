@@ -120,6 +120,8 @@ describe("the imported targeting answers as LaunchDarkly would", () => {
     expect(rule2.evaluate("f", { country: "FR", plan: "free" })).toMatchObject({ variant: "n" });
     expect(rule2.evaluate("f", { country: "DE" })).toMatchObject({ variant: "n" });
     expect(rule2.evaluate("f", { country: "US", plan: "pro" })).toMatchObject({ variant: "n" });
+    expect(rule2.evaluate("f", { country: ["US", "FR"], plan: "pro" })).toMatchObject({ variant: "y" });
+    expect(rule2.evaluate("f", { country: "DE", plan: ["pro", "free"] })).toMatchObject({ variant: "n" });
   });
 
   it("buckets the fallthrough by email: one email, one answer, whatever the targeting key", () => {
@@ -140,6 +142,8 @@ describe("the imported targeting answers as LaunchDarkly would", () => {
     ["a name not matching it", { targetingKey: "u", name: "Adam" }, "Red"],
     ["age < 18", { targetingKey: "u", age: 17 }, "Blue"],
     ["age as a string is no number", { targetingKey: "u", age: "17" }, "Red"],
+    ["an array attribute: any element may match", { targetingKey: "u", age: [30, 17] }, "Blue"],
+    ["an array attribute: no element matching", { targetingKey: "u", age: [30, 40] }, "Red"],
     ["an address in Berlin without spam", { targetingKey: "u", address: { city: "Berlin" } }, "green"],
     ["an address in Berlin with spam", { targetingKey: "u", email: "spam@example.com", address: { city: "Berlin" } }, "Red"],
     ["score ≥ 90 seen in 2025", { targetingKey: "u", score: 95, lastSeen: "2025-02-01" }, "green"],
