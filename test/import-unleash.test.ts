@@ -82,6 +82,11 @@ describe("the imported targeting answers as Unleash would", () => {
     ).filter((v) => v === "on").length;
     expect(on).toBeGreaterThan(50);
     expect(on).toBeLessThan(150);
+    const bySession = Array.from({ length: 400 }, (_, i) =>
+      answer("new-onboarding", { sessionId: `s-${i}`, appName: "web", plan: "beta" }),
+    );
+    expect(new Set(bySession)).toEqual(new Set(["on", "off"])); // default stickiness falls back to the session id
+    expect(answer("new-onboarding", { appName: "web", plan: "beta" })).toBe("off"); // neither: not one shared bucket
     const one = { targetingKey: "user-42x", appName: "web", plan: "beta" };
     expect(new Set(Array.from({ length: 5 }, () => answer("new-onboarding", one))).size).toBe(1);
   });

@@ -405,7 +405,10 @@ function ownCondition(strategy: UnleashStrategy, label: string, ctx: Ctx): JsonV
       `${label} (${share}% by ${by === "targetingKey" ? "the targeting key" : `"${by}"`}) is re-bucketed: edgeflags hashes differently from Unleash, so units may move in or out; pin today's assignments to keep them`,
     );
     // Unleash hashes "<groupId>:<stickiness value>": flags sharing a group id roll out to the same units here too.
-    const value: JsonValue = { cat: [String(groupId ?? strategy.featureName), ":", { var: by }] };
+    // Its default stickiness is the user id, else the session id; a context with neither is left out
+    // (Unleash draws at random) rather than all such contexts sharing one bucket.
+    const unit: JsonValue = stickiness === "default" ? { var: ["targetingKey", { var: "sessionId" }] } : { var: by };
+    const value: JsonValue = { if: [unit, { cat: [String(groupId ?? strategy.featureName), ":", unit] }, null] };
     return { "===": [{ fractional: [value, ["in", bps], ["out", 10_000 - bps]] }, "in"] };
   };
   switch (strategy.name) {
