@@ -15,7 +15,7 @@ import { z } from "zod";
 import { flagKeyProblem } from "../../engine/index";
 import type { FlagDefinition, JsonValue } from "../../engine/types";
 import type { ImportedFlag, ImportedSegment, ImportPlan } from "../../contracts/import-plan";
-import { fail, ok } from "../../contracts/result";
+import { ok } from "../../contracts/result";
 import type { Result } from "../../contracts/result";
 import type { ImportOptions } from "./options";
 import {
@@ -23,6 +23,7 @@ import {
   anyOf,
   Findings,
   finishPlan,
+  notAnExport,
   conditionProblem,
   fullVersion,
   ifChain,
@@ -115,10 +116,7 @@ type SegmentRefs = Map<string, { name: string } | { reason: string }>;
  */
 export function convertLaunchDarkly(data: unknown, options: ImportOptions): Result<ImportPlan> {
   const parsed = Export.safeParse(data);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message }));
-    return fail({ kind: "invalid", detail: "not a LaunchDarkly flag export (GET /api/v2/flags/{project}?summary=0)", problems });
-  }
+  if (!parsed.success) return notAnExport(parsed.error, "not a LaunchDarkly flag export (GET /api/v2/flags/{project}?summary=0)");
   const findings = new Findings();
   const { segments, refs } = convertSegments(parsed.data.segments, options, findings);
   const variantNames = new Map(parsed.data.flags.map((f) => [f.key, variationNames(f)]));

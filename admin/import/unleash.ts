@@ -27,6 +27,7 @@ import {
   conditionProblem,
   Findings,
   finishPlan,
+  notAnExport,
   fullVersion,
   ifChain,
   quote,
@@ -119,10 +120,7 @@ const TEMPORARY_TYPES = new Set(["release", "experiment"]);
  */
 export function convertUnleash(data: unknown, options: ImportOptions): Result<ImportPlan> {
   const parsed = Input.safeParse(data);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message }));
-    return fail({ kind: "invalid", detail: "not an Unleash feature export (GET /api/admin/features-batch/export)", problems });
-  }
+  if (!parsed.success) return notAnExport(parsed.error, "not an Unleash feature export (GET /api/admin/features-batch/export)");
   const findings = new Findings();
   const segments: ImportedSegment[] = [];
   const taken = new Set<string>();

@@ -9,6 +9,9 @@ import { emptyRecord } from "../../engine/names";
 import type { FlagDefinition, JsonValue } from "../../engine/types";
 import type { ImportedFlag, ImportedSegment, ImportNote, ImportPlan, ImportSource, UnmappedConstruct } from "../../contracts/import-plan";
 import type { ImportOptions } from "./options";
+import { fail } from "../../contracts/result";
+import type { Result } from "../../contracts/result";
+import type { z } from "zod";
 
 /** Collects what a conversion could not map and what the operator should know. */
 export class Findings {
@@ -22,6 +25,12 @@ export class Findings {
   note(flag: string, environment: string | null, kind: ImportNote["kind"], detail: string): void {
     this.notes.push({ flag, environment, kind, detail });
   }
+}
+
+/** A refusal of input that is not the vendor's export, naming the first 20 offending paths. */
+export function notAnExport(error: z.ZodError, detail: string): Result<never> {
+  const problems = error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message }));
+  return fail({ kind: "invalid", detail, problems });
 }
 
 /** The edgeflags environment a source environment goes to, or `null` when the options leave it out. */
