@@ -188,6 +188,45 @@ describe("convertLaunchDarkly options and bad input", () => {
     expect(bare.unmapped.filter((u) => u.construct.includes("segmentMatch")).length).toBe(4);
   });
 
+  it("lists a variation nested too deep (or holding an array) as unmapped instead of failing", () => {
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 2000; i++) deep = { d: deep };
+    const hostile = planOf({
+      items: [
+        {
+          key: "deep",
+          variations: [{ value: deep }, { value: { ok: true } }],
+          environments: { p: { on: true, fallthrough: { variation: 1 } } },
+        },
+        { key: "fine", variations: [{ value: true }, { value: false }], environments: { p: { on: true, fallthrough: { variation: 0 } } } },
+      ],
+    });
+    expect(hostile.flags.map((f) => f.key)).toEqual(["fine"]);
+    expect(hostile.unmapped.map((u) => [u.flag, u.construct])).toEqual([["deep", "variation 0 value"]]);
+  });
+
+  it("leaves out a rule whose pattern would be refused, keeping the flag", () => {
+    const hostile = planOf({
+      items: [
+        {
+          key: "p",
+          variations: [{ value: true }, { value: false }],
+          environments: {
+            e: {
+              on: true,
+              rules: [{ variation: 0, clauses: [{ attribute: "s", op: "matches", values: ["a".repeat(5000)] }] }],
+              fallthrough: { variation: 1 },
+            },
+          },
+        },
+      ],
+    });
+    expect(hostile.flags.map((f) => f.key)).toEqual(["p"]);
+    expect(hostile.unmapped).toEqual([
+      expect.objectContaining({ flag: "p", construct: 'rule 1 clause op "matches" on "s"', detail: expect.stringMatching(/at most 4096/) }),
+    ]);
+  });
+
   it.each<[string, unknown, string]>([
     ["not an object", 42, ""],
     ["a flag without variations", { items: [{ key: "x", variations: [] }] }, "flags.0.variations"],
