@@ -2,25 +2,13 @@ import { describe, expect, it } from "vitest";
 import { convertUnleash } from "../admin/import/unleash";
 import type { ImportPlan } from "../contracts/import-plan";
 import { compileFlagSet, validateFlagSet } from "../engine/index";
-import type { EvaluationContext, FlagSet, JsonValue } from "../engine/types";
+import type { EvaluationContext } from "../engine/types";
+import { engineServesTargets, flagSetOf, planWith } from "./import-helpers";
 import raw from "./fixtures/import/unleash.json?raw";
 
 const fixture: unknown = JSON.parse(raw);
 
-function planOf(data: unknown = fixture, environments?: Record<string, string>): ImportPlan {
-  const result = convertUnleash(data, environments ? { environments } : {});
-  if (!result.ok) throw new Error(JSON.stringify(result.error));
-  return result.value;
-}
-
-/** An environment of the plan as the FlagStore would serve it: its flags, the segments as `$evaluators`. */
-function flagSetOf(plan: ImportPlan, environment: string): FlagSet {
-  const $evaluators: Record<string, JsonValue> = {};
-  for (const s of plan.segments) $evaluators[s.name] = s.members ? { in: [{ var: s.attribute ?? "targetingKey" }, s.members] } : s.rule!;
-  const flags: FlagSet["flags"] = {};
-  for (const f of plan.flags) if (f.perEnvironment[environment]) flags[f.key] = f.perEnvironment[environment];
-  return { flags, $evaluators };
-}
+const planOf = (data: unknown = fixture, environments?: Record<string, string>): ImportPlan => planWith(convertUnleash, data, environments);
 
 const plan = planOf();
 const NOW = Date.UTC(2025, 5, 1);
@@ -53,6 +41,7 @@ describe("convertUnleash on the fixture (two exports: production, development)",
       ["new-onboarding", "production", 'strategy "applicationHostname"'],
       ["new-onboarding", "production", 'strategy "remoteAddress" CIDR ranges'],
       ["checkout-variant", null, "impressionData"],
+      ["checkout-variant", "production", 'strategy "default" constraint DATE_BEFORE on "currentTime"'],
       ["pricing", "production", 'strategy "default" segment 2'],
       ["pricing", "production", 'strategy "gradualRolloutRandom"'],
       ["pricing", "production", 'strategy "my-custom-strategy"'],
@@ -67,6 +56,7 @@ describe("convertUnleash on the fixture (two exports: production, development)",
   it("notes every percentage split as re-bucketed", () => {
     expect(plan.notes.map((n) => [n.flag, n.kind])).toEqual([
       ["new-onboarding", "rebucketed"],
+      ["checkout-variant", "rebucketed"],
       ["checkout-variant", "rebucketed"],
       ["child-feature", "rebucketed"],
       ["mixed-payloads", "rebucketed"],
@@ -92,6 +82,11 @@ describe("the imported targeting answers as Unleash would", () => {
     ).filter((v) => v === "on").length;
     expect(on).toBeGreaterThan(50);
     expect(on).toBeLessThan(150);
+    const bySession = Array.from({ length: 400 }, (_, i) =>
+      answer("new-onboarding", { sessionId: `s-${i}`, appName: "web", plan: "beta" }),
+    );
+    expect(new Set(bySession)).toEqual(new Set(["on", "off"])); // default stickiness falls back to the session id
+    expect(answer("new-onboarding", { appName: "web", plan: "beta" })).toBe("off"); // neither: not one shared bucket
     const one = { targetingKey: "user-42x", appName: "web", plan: "beta" };
     expect(new Set(Array.from({ length: 5 }, () => answer("new-onboarding", one))).size).toBe(1);
   });
@@ -100,10 +95,7 @@ describe("the imported targeting answers as Unleash would", () => {
     expect(flagSetOf(plan, "production").flags["new-onboarding"]!.targets).toEqual({ on: ["user-1", "user-2"] });
   });
 
-  const probe = compileFlagSet({
-    flags: { t: { state: "ENABLED", variants: { a: true, b: false }, defaultVariant: "b", targets: { a: ["x"] } } },
-  }).evaluate("t", { targetingKey: "x" });
-  it.runIf(probe.kind === "value" && probe.variant === "a")("serves those users on whatever their other attributes", () => {
+  it.runIf(engineServesTargets)("serves those users on whatever their other attributes", () => {
     expect(answer("new-onboarding", { targetingKey: "user-2", plan: "free" })).toBe("on");
   });
 
@@ -119,7 +111,8 @@ describe("the imported targeting answers as Unleash would", () => {
   it.each<[string, EvaluationContext, number, string]>([
     ["Sweden: the strategy's own variant", { targetingKey: "u", country: "SE" }, NOW, "red"],
     ["an override by userId", { targetingKey: "vip-1", appVersion: "2.1.0" }, NOW, "blue"],
-    ["an old app version: no strategy, the caller's default", { targetingKey: "u", appVersion: "1.9.9" }, NOW, "default"],
+    ["an app version between 1.5 and 2.0: no strategy, the caller's default", { targetingKey: "u", appVersion: "1.9.9" }, NOW, "default"],
+    ["an app version below 1.5 (a partial version)", { targetingKey: "vip-1", appVersion: "1.4.0" }, NOW, "blue"],
     ["before the start date: the caller's default", { targetingKey: "vip-1", appVersion: "2.1.0" }, Date.UTC(2024, 0, 1), "default"],
   ])("checkout-variant: %s → %s", (_name, context, now, expected) => {
     expect(answer("checkout-variant", context, now)).toBe(expected);

@@ -9,6 +9,9 @@ import { emptyRecord } from "../../engine/names";
 import type { FlagDefinition, JsonValue } from "../../engine/types";
 import type { ImportedFlag, ImportedSegment, ImportNote, ImportPlan, ImportSource, UnmappedConstruct } from "../../contracts/import-plan";
 import type { ImportOptions } from "./options";
+import { fail } from "../../contracts/result";
+import type { Result } from "../../contracts/result";
+import type { z } from "zod";
 
 /** Collects what a conversion could not map and what the operator should know. */
 export class Findings {
@@ -22,6 +25,12 @@ export class Findings {
   note(flag: string, environment: string | null, kind: ImportNote["kind"], detail: string): void {
     this.notes.push({ flag, environment, kind, detail });
   }
+}
+
+/** A refusal of input that is not the vendor's export, naming the first 20 offending paths. */
+export function notAnExport(error: z.ZodError, detail: string): Result<never> {
+  const problems = error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message }));
+  return fail({ kind: "invalid", detail, problems });
 }
 
 /** The edgeflags environment a source environment goes to, or `null` when the options leave it out. */
@@ -85,6 +94,29 @@ export function ifChain(pairs: [JsonValue, JsonValue][], otherwise: JsonValue | 
   const chain: JsonValue[] = pairs.flat();
   if (otherwise !== undefined) chain.push(otherwise);
   return { if: chain };
+}
+
+/**
+ * Why edgeflags would refuse a condition (a constant that is not a date or a version, a bad
+ * pattern), from the engine's own validation; `null` when it accepts it. Converters check each
+ * clause, so one bad clause leaves out its rule, not the whole flag.
+ */
+export function conditionProblem(condition: JsonValue): string | null {
+  const probe = { state: "ENABLED", variants: { a: true }, defaultVariant: "a", targeting: { if: [condition, "a", null] } };
+  const result = validateFlagSet({ flags: { probe } });
+  if (result.ok) return null;
+  return result.problems.map((p) => p.message).join("; ");
+}
+
+/** A version as `sem_ver` takes it: vendors accept `2` and `2.1` for `2.0.0` and `2.1.0`. */
+export function fullVersion(version: JsonValue): JsonValue {
+  if (typeof version !== "string" || !/^\d+(\.\d+)?$/.test(version)) return version;
+  return version.split(".").length === 1 ? `${version}.0.0` : `${version}.0`;
+}
+
+/** `text` as an RE2 pattern matching it literally. */
+export function quote(text: string): string {
+  return text.replace(/[\\.+*?()[\]{}|^$]/g, "\\$&");
 }
 
 /** `and` of conditions, without the wrapper for one. */
