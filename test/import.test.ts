@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { parseCsv } from "../admin/import/csv";
 import { convertHomegrown } from "../admin/import/homegrown";
 import { call, drainOutbox, evaluate, store } from "./helpers";
+import launchDarklyExport from "./fixtures/import/launchdarkly.json?raw";
+import unleashExport from "./fixtures/import/unleash.json?raw";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
 
@@ -385,6 +387,40 @@ describe("homegrown import", () => {
     expect((await definitionOf(project, "perf", "flag-40")).targets.on).toHaveLength(4000);
     const again = await call("POST", `${P(project)}/import`, { body });
     expect(again.body.changed).toBe(false);
+  });
+});
+
+describe("vendor imports through the route", () => {
+  it.each([
+    ["launchdarkly", launchDarklyExport],
+    ["unleash", unleashExport],
+  ])("%s: imported with every unmapped construct listed, audited with the source; a re-run changes nothing", async (source, raw) => {
+    const project = `import-vendor-${source}`;
+    await createProject(project, ["production"]);
+    const data: unknown = JSON.parse(raw);
+    const dry = await importFlags(project, { source, data }, true);
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ dryRun: true, source, changed: true });
+    const real = await importFlags(project, { source, data });
+    expect(real.status).toBe(200);
+    expect(real.body.unmapped).toEqual(dry.body.unmapped);
+    expect(real.body.notes).toEqual(dry.body.notes);
+    const created = Object.values(real.body.environments as Record<string, { created: string[] }>).flatMap((env) => env.created);
+    expect(created.length).toBeGreaterThan(0);
+    const entries = await auditEntries(project);
+    expect(entries.filter((e) => e.action === "flag.created").every((e) => e.reason === `import from ${source}`)).toBe(true);
+    expect(entries.filter((e) => e.action === "import.applied")).toHaveLength(1);
+    const again = await importFlags(project, { source, data });
+    expect(again.body.changed).toBe(false);
+    expect((await auditEntries(project)).length).toBe(entries.length);
+  });
+
+  it("a vendor export is JSON: format csv is refused", async () => {
+    const project = "import-vendor-csv";
+    await createProject(project);
+    const answer = await importFlags(project, { source: "unleash", format: "csv", data: "a,b" });
+    expect(answer.status).toBe(400);
+    expect(answer.body.detail).toContain("format");
   });
 });
 
