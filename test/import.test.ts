@@ -162,6 +162,8 @@ describe("homegrown import", () => {
     const plan = convertHomegrown(EXPORT, { format: "json", environments: { production: "prod" } });
     expect(plan.ok && plan.value.environments).toEqual(["prod"]);
     expect(plan.ok && Object.keys(plan.value.flags[0]!.perEnvironment)).toEqual(["prod"]);
+    const twice = convertHomegrown(EXPORT, { format: "json", environments: { production: "prod", qa: "prod" } });
+    expect(!twice.ok && twice.error.detail).toContain('renamed to "prod"');
   });
 
   const badCsv: [name: string, csv: string, where: string][] = [
@@ -238,7 +240,7 @@ describe("homegrown import", () => {
     expect(await versions(project)).toEqual(before);
   });
 
-  it("4,000 customer overrides become one target list, and the edge answers per customer", async () => {
+  it("4,000 customer overrides become one target list, and the edge answers per customer", { timeout: 60_000 }, async () => {
     const project = "import-customers";
     await createProject(project);
     const customers = Array.from({ length: 4000 }, (_, i) => `cust-${i}`);
@@ -298,11 +300,18 @@ describe("homegrown import", () => {
     expect((await importFlags(project, { source: "homegrown", data: EXPORT, pin })).body.changed).toBe(false);
 
     const refused = [
-      { pin: { flag: "nope", environment: "production", targetingKey: "x", variant: "on" }, named: '"nope"' },
-      { pin: { flag: "dark-mode", environment: "qa", targetingKey: "x", variant: "blue" }, named: '"blue"' },
+      { pin: [{ flag: "nope", environment: "production", targetingKey: "x", variant: "on" }], named: '"nope"' },
+      { pin: [{ flag: "dark-mode", environment: "qa", targetingKey: "x", variant: "blue" }], named: '"blue"' },
+      {
+        pin: [
+          { flag: "dark-mode", environment: "qa", targetingKey: "x", variant: "on" },
+          { flag: "dark-mode", environment: "qa", targetingKey: "x", variant: "off" },
+        ],
+        named: 'both "on" and "off"',
+      },
     ];
     for (const { pin: bad, named } of refused) {
-      const answer = await importFlags(project, { source: "homegrown", data: EXPORT, pin: [bad] });
+      const answer = await importFlags(project, { source: "homegrown", data: EXPORT, pin: bad });
       expect(answer.status).toBe(400);
       expect(answer.body.detail).toContain(named);
     }
