@@ -43,10 +43,7 @@ function group(rows: Iterable<TargetRow>): Map<string, Targets> {
 /** Every targeted flag's targets in one environment (one indexed scan); flags without targets are absent. */
 export function environmentTargets(sql: SqlStorage, environment: string): Map<string, Targets> {
   return group(
-    sql.exec<TargetRow>(
-      "SELECT flag, variant, target FROM flag_targets WHERE environment = ? ORDER BY flag, variant, target",
-      environment,
-    ),
+    sql.exec<TargetRow>("SELECT flag, variant, target FROM flag_targets WHERE environment = ? ORDER BY flag, variant, target", environment),
   );
 }
 

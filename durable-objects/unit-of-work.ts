@@ -105,12 +105,13 @@ export class UnitOfWork {
   }
 
   /**
-   * The environment's flags as a flagd flag set, each with its targets, with the project's
-   * segments among its `$evaluators`.
+   * The environment's flags as a flagd flag set, each with its targets (unless `targets: false`,
+   * for validating a change to other parts of the set), with the project's segments among its
+   * `$evaluators`.
    */
-  flagSet(env: EnvironmentRow): FlagSet {
+  flagSet(env: EnvironmentRow, options: { targets?: boolean } = {}): FlagSet {
     const flags: Record<string, FlagDefinition> = {};
-    const targets = environmentTargets(this.sql, env.name);
+    const targets = options.targets === false ? new Map() : environmentTargets(this.sql, env.name);
     for (const row of this.sql.exec<FlagRow>("SELECT key, definition FROM flags WHERE environment = ? ORDER BY key", env.name)) {
       flags[row.key] = withTargets(parseDefinition(row.definition), targets.get(row.key));
     }

@@ -52,7 +52,9 @@ export function toPlainFlagd(set: FlagSet): FlagSet {
       continue;
     }
     if (!prerequisites?.length) {
-      flags[key] = hasTargets(flag) ? { ...rest, targeting: targetsRule(flag.targets, hasRule(flag.targeting) ? flag.targeting! : null) } : rest;
+      flags[key] = hasTargets(flag)
+        ? { ...rest, targeting: targetsRule(flag.targets, hasRule(flag.targeting) ? flag.targeting! : null) }
+        : rest;
       continue;
     }
     const fallback = flag.defaultVariant ?? null;

@@ -83,23 +83,29 @@ export function checkTargets(
       continue;
     }
     const kept: string[] = [];
-    ids.forEach((id: unknown, i) => {
+    for (let i = 0; i < ids.length; i++) {
+      const id: unknown = ids[i];
       const problem = targetIdProblem(id);
-      if (problem !== null) return idProblem(`${at}[${i}]`, problem);
-      const key = id as string;
-      const other = seen.get(key);
+      if (problem !== null || typeof id !== "string") {
+        idProblem(`${at}[${i}]`, problem ?? "a target is a targeting key (a string)");
+        continue;
+      }
+      const other = seen.get(id);
       if (other === undefined) {
-        seen.set(key, variant);
-        kept.push(key);
-      } else if (other !== variant) idProblem(`${at}[${i}]`, `"${key}" is also a target of variant "${other}": a key serves one variant`);
-    });
+        seen.set(id, variant);
+        kept.push(id);
+      } else if (other !== variant) idProblem(`${at}[${i}]`, `"${id}" is also a target of variant "${other}": a key serves one variant`);
+    }
     if (kept.length > 0) setOwn(out, variant, kept.sort(compareTargetIds));
   }
   if (idProblems > MAX_ID_PROBLEMS) {
     problems.push({ path, message: `${idProblems - MAX_ID_PROBLEMS} more targets have problems like the ones above` });
   }
   if (seen.size > MAX_TARGETS_PER_FLAG) {
-    problems.push({ path, message: `a flag lists at most ${MAX_TARGETS_PER_FLAG} targets, got ${seen.size}; use a segment for larger groups` });
+    problems.push({
+      path,
+      message: `a flag lists at most ${MAX_TARGETS_PER_FLAG} targets, got ${seen.size}; use a segment for larger groups`,
+    });
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -3,13 +3,13 @@
  * of one flag without rewriting its rules; every read of a flag carries them, every whole-flag
  * write replaces them; the edge answers with them and does not count them as split exposures.
  */
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { FlagSet } from "../engine/types";
 import { snapshotKvKey } from "../contracts/snapshot";
 import { resetEdgeState } from "../worker/edge-state";
-import { advanceRamps, call, drainOutbox, evaluate, setupProject, store } from "./helpers";
+import { ADMIN_TOKEN, advanceRamps, call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 import { evaluateAndSettle } from "./edge-settle";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
@@ -58,9 +58,19 @@ describe("POST …/flags/{flag}/targets", () => {
     const project = "targets-ops";
     await setupProject(project, plans);
     const base = flagPath(project, "plan");
-    const added = await call("POST", `${base}/targets`, { body: { add: { pro: ["acme", "globex"], enterprise: ["initech"] }, reason: "sales deal" } });
+    const added = await call("POST", `${base}/targets`, {
+      body: { add: { pro: ["acme", "globex"], enterprise: ["initech"] }, reason: "sales deal" },
+    });
     expect(added.status).toBe(200);
-    expect(added.body).toEqual({ changed: true, version: added.body.version, added: 3, moved: 0, removed: 0, notPresent: 0, counts: { enterprise: 1, pro: 2 } });
+    expect(added.body).toEqual({
+      changed: true,
+      version: added.body.version,
+      added: 3,
+      moved: 0,
+      removed: 0,
+      notPresent: 0,
+      counts: { enterprise: 1, pro: 2 },
+    });
     expect(added.headers.get("etag")).toBe(`"${added.body.version}"`);
 
     const moved = await call("POST", `${base}/targets`, { body: { add: { enterprise: ["acme"] }, remove: ["globex", "nobody"] } });
@@ -70,14 +80,22 @@ describe("POST …/flags/{flag}/targets", () => {
     const flag = await call("GET", base);
     expect(flag.body.targets).toEqual({ enterprise: ["acme", "initech"] });
     expect(flag.headers.get("etag")).toBe(`"${moved.body.version}"`);
-    expect((await call("GET", `${P(project)}/environments/production/flags`)).body.flags.find((f: { key: string }) => f.key === "plan").targets).toEqual({
+    expect(
+      (await call("GET", `${P(project)}/environments/production/flags`)).body.flags.find((f: { key: string }) => f.key === "plan").targets,
+    ).toEqual({
       enterprise: ["acme", "initech"],
     });
-    expect((await call("GET", `${P(project)}/environments/production/flagd`)).body.flags.plan.targets).toEqual({ enterprise: ["acme", "initech"] });
+    expect((await call("GET", `${P(project)}/environments/production/flagd`)).body.flags.plan.targets).toEqual({
+      enterprise: ["acme", "initech"],
+    });
     expect(await rows(project, "plan")).toEqual({ targets: ["acme=enterprise", "initech=enterprise"], definitionHasTargets: false });
 
     const page = await call("GET", `${base}/targets?limit=1`);
-    expect(page.body).toMatchObject({ version: moved.body.version, counts: { enterprise: 2 }, targets: [{ id: "acme", variant: "enterprise", addedBy: "token:bootstrap" }] });
+    expect(page.body).toMatchObject({
+      version: moved.body.version,
+      counts: { enterprise: 2 },
+      targets: [{ id: "acme", variant: "enterprise", addedBy: "token:bootstrap" }],
+    });
     const second = await call("GET", `${base}/targets?limit=1&cursor=${page.body.next}`);
     expect(second.body.targets.map((t: { id: string }) => t.id)).toEqual(["initech"]);
     expect(second.body.next).toBeNull();
@@ -104,7 +122,15 @@ describe("POST …/flags/{flag}/targets", () => {
     const audited = (await auditOf(project, "plan")).length;
     const again = await call("POST", `${base}/targets`, { body: { add: { pro: ["acme"] }, remove: ["ghost"] } });
     expect(again.status).toBe(200);
-    expect(again.body).toEqual({ changed: false, version: first.body.version, added: 0, moved: 0, removed: 0, notPresent: 1, counts: { pro: 1 } });
+    expect(again.body).toEqual({
+      changed: false,
+      version: first.body.version,
+      added: 0,
+      moved: 0,
+      removed: 0,
+      notPresent: 1,
+      counts: { pro: 1 },
+    });
     expect(await envVersion(project)).toBe(version);
     expect((await auditOf(project, "plan")).length).toBe(audited);
     const deliveries = (await call("GET", `${P(project)}/webhooks/${hook.body.id}/deliveries`)).body;
@@ -149,10 +175,14 @@ describe("POST …/flags/{flag}/targets", () => {
     const ids = Array.from({ length: 10_000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`);
     const res = await call("POST", `${flagPath(project, "plan")}/targets`, { body: { add: { enterprise: ids } } });
     expect(res.body).toMatchObject({ changed: true, added: 10_000, counts: { enterprise: 10_000 } });
-    const size = await runInDurableObject(store(project), (_i, state) =>
-      state.storage.sql
-        .exec<{ n: number }>("SELECT length(coalesce(before, '')) + length(coalesce(after, '')) AS n FROM audit WHERE action = 'flag.targets-changed'")
-        .one().n,
+    const size = await runInDurableObject(
+      store(project),
+      (_i, state) =>
+        state.storage.sql
+          .exec<{ n: number }>(
+            "SELECT length(coalesce(before, '')) + length(coalesce(after, '')) AS n FROM audit WHERE action = 'flag.targets-changed'",
+          )
+          .one().n,
     );
     expect(size).toBeGreaterThan(10_000 * 36);
     expect(size).toBeLessThan(1024 * 1024);
@@ -174,7 +204,10 @@ describe("targets through whole-flag writes", () => {
     const read = (await call("GET", base)).body;
     const { key: _k, environment: _e, version, updatedAt: _u, updatedBy: _b, ...definition } = read;
     const changed = await call("POST", `${base}/targets`, { body: { add: { pro: ["acme"] } } });
-    const stale = await call("PUT", base, { headers: { "if-match": `"${version}"` }, body: { ...definition, targets: { enterprise: ["initech"] } } });
+    const stale = await call("PUT", base, {
+      headers: { "if-match": `"${version}"` },
+      body: { ...definition, targets: { enterprise: ["initech"] } },
+    });
     expect(stale.status).toBe(412);
     expect((await rows(project, "plan")).targets).toEqual(["acme=pro"]);
 
@@ -196,7 +229,10 @@ describe("targets through whole-flag writes", () => {
     expect(cleared.body.targets).toBeUndefined();
     expect((await rows(project, "plan")).targets).toEqual([]);
     // A PUT with an unknown target variant is refused and changes nothing.
-    const bad = await call("PUT", base, { headers: { "if-match": `"${cleared.body.version}"` }, body: { ...definition, targets: { gold: ["a"] } } });
+    const bad = await call("PUT", base, {
+      headers: { "if-match": `"${cleared.body.version}"` },
+      body: { ...definition, targets: { gold: ["a"] } },
+    });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain("targets.gold");
   });
@@ -225,6 +261,32 @@ describe("targets through whole-flag writes", () => {
     // Re-created under the same key, it starts without the old targets.
     await call("POST", `${P(project)}/environments/production/flags`, { body: { key: "beta", state: "ENABLED", variants: { on: true } } });
     expect((await call("GET", flagPath(project, "beta"))).body.targets).toBeUndefined();
+  });
+
+  it("saving a flag's rule in the console keeps its targets", async () => {
+    const project = "targets-console";
+    await setupProject(project, plans);
+    await call("POST", `${flagPath(project, "plan")}/targets`, { body: { add: { enterprise: ["initech"] } } });
+    const version = (await call("GET", flagPath(project, "plan"))).body.version;
+    const origin = "http://edgeflags.test";
+    const form = (fields: Record<string, string>) => ({
+      method: "POST",
+      headers: { origin, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields).toString(),
+      redirect: "manual" as const,
+    });
+    const signedIn = await exports.default.fetch(new Request(`${origin}/console/sign-in`, form({ project, credential: ADMIN_TOKEN })));
+    expect(signedIn.status).toBe(303);
+    const cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const edit = form({ env: "production", version: String(version), targeting: "", defaultVariant: "pro" });
+    const saved = await exports.default.fetch(
+      new Request(`${origin}/console/p/${project}/flags/plan/edit`, { ...edit, headers: { ...edit.headers, cookie } }),
+    );
+    expect(saved.status, await saved.text()).toBe(303);
+    expect((await call("GET", flagPath(project, "plan"))).body).toMatchObject({
+      defaultVariant: "pro",
+      targets: { enterprise: ["initech"] },
+    });
   });
 
   it("PUT flagd sets and replaces them, drops a removed flag's, and exports them inline as plain flagd", async () => {
@@ -304,12 +366,19 @@ describe("targets at the edge", () => {
     const ids = Array.from({ length: 100 }, (_, i) => `customer-${i}`);
     const set: FlagSet = {
       flags: Object.fromEntries(
-        ["a", "b", "c"].map((k) => [k, { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targets: { on: ids } }]),
+        ["a", "b", "c"].map((k) => [
+          k,
+          { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targets: { on: ids } },
+        ]),
       ),
     };
     const { key } = await setupProject(project, set);
     const snapshot = await env.FLAGS_KV.get<{ flagSet: FlagSet }>(snapshotKvKey(project, "production"), "json");
     expect(snapshot?.flagSet.flags["b"]?.targets).toEqual({ on: { $ref: "edgeflags.list.0" } });
+    // The same snapshot crosses Durable Object RPC (the edge's cold fallback): plain objects only.
+    const overRpc = await store(project).getSnapshot("production");
+    expect(overRpc?.flagSet.flags["c"]?.targets).toEqual({ on: { $ref: "edgeflags.list.0" } });
+    expect(overRpc?.flagSet.$evaluators?.["edgeflags.list.0"]).toEqual([...ids].sort());
     resetEdgeState(["snapshots"]);
     const bulk = await call("POST", "/ofrep/v1/evaluate/flags", { token: key, body: { context: { targetingKey: "customer-42" } } });
     expect(bulk.body.flags.map((f: { value: unknown }) => f.value)).toEqual([true, true, true]);
@@ -318,9 +387,14 @@ describe("targets at the edge", () => {
   it("a context a target decides is no exposure of an experiment's or a ramp's split", async () => {
     const project = "targets-exposure";
     const { key } = await setupProject(project);
-    await call("POST", `${flagPath(project, "new-checkout")}/targets`, { body: { add: { on: Array.from({ length: 10 }, (_, i) => `vip-${i}`) } } });
-    const started = (await call("POST", `${flagPath(project, "new-checkout")}/experiment`, { body: { weights: { on: 50, off: 50 } } })).body;
-    await call("POST", `${flagPath(project, "kill-switch")}/targets`, { body: { add: { off: Array.from({ length: 10 }, (_, i) => `vip-${i}`) } } });
+    await call("POST", `${flagPath(project, "new-checkout")}/targets`, {
+      body: { add: { on: Array.from({ length: 10 }, (_, i) => `vip-${i}`) } },
+    });
+    const started = (await call("POST", `${flagPath(project, "new-checkout")}/experiment`, { body: { weights: { on: 50, off: 50 } } }))
+      .body;
+    await call("POST", `${flagPath(project, "kill-switch")}/targets`, {
+      body: { add: { off: Array.from({ length: 10 }, (_, i) => `vip-${i}`) } },
+    });
     const ramp = await call("POST", `${flagPath(project, "kill-switch")}/ramp`, {
       body: { variant: "on", baseline: "off", steps: [{ percent: 50 }, { percent: 100, afterSeconds: 3600 }] },
     });
@@ -329,7 +403,11 @@ describe("targets at the edge", () => {
     const others = Array.from({ length: 30 }, (_, i) => ({ targetingKey: `visitor-${i}` }));
     const answers = await evaluateAndSettle(key, "/ofrep/v1/evaluate/flags", [...vips, ...others]);
     const served = (flag: string) => answers.map((a) => a.flags.find((f: { key: string }) => f.key === flag));
-    expect(served("new-checkout").slice(0, 10).every((f: { variant: string; reason: string }) => f.variant === "on" && f.reason === "TARGETING_MATCH")).toBe(true);
+    expect(
+      served("new-checkout")
+        .slice(0, 10)
+        .every((f: { variant: string; reason: string }) => f.variant === "on" && f.reason === "TARGETING_MATCH"),
+    ).toBe(true);
     const experiment = (await call("GET", `${P(project)}/experiments/${started.id}`)).body;
     const units = Object.values(experiment.units as Record<string, number>).reduce((a, b) => a + b, 0);
     expect(units).toBe(30);

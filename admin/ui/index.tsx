@@ -401,6 +401,8 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       defaultVariant: defaultVariant === "" ? null : defaultVariant,
       ...(targeting === undefined ? {} : { targeting }),
       ...(record.metadata ? { metadata: record.metadata } : {}),
+      // A PUT replaces the flag's targets: send them back, or the save would drop them.
+      ...(record.targets ? { targets: record.targets } : {}),
       ...(reason ? { reason } : {}),
     };
     const path = `/projects/${seg(project)}/environments/${seg(environment)}/flags/${seg(flag)}`;

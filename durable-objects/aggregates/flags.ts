@@ -9,17 +9,7 @@ import { fail, ok, type Result } from "../../contracts/result";
 import { canonical } from "../../contracts/flagset-diff";
 import { segmentEvaluators } from "../segments";
 import { toRampInfo } from "../ramps";
-import {
-  iso,
-  parseDefinition,
-  toFlagRecord,
-  noFlag,
-  checkIfMatch,
-  rejected,
-  describeProblems,
-  diffEnvironments,
-  flagSetChanges,
-} from "../store-records";
+import { iso, toFlagRecord, noFlag, checkIfMatch, rejected, describeProblems, diffEnvironments, flagSetChanges } from "../store-records";
 import type { AuditAction } from "../../contracts/audit-actions";
 import { rampRow } from "./ramps";
 import { auditedDefinition, environmentTargets, putFlag, withTargets } from "../target-rows";
@@ -217,9 +207,9 @@ export async function deleteFlag(
   const target = flagToChange(w, environment, key, meta.ifMatch);
   if (!target.ok) return target;
   const { env, row } = target.value;
-  const remaining = w.flagSet(env);
+  const remaining = w.flagSet(env, { targets: false });
   delete remaining.flags[key];
-  const validated = validateFlagSet(remaining, { before: w.flagSet(env) });
+  const validated = validateFlagSet(remaining, { before: w.flagSet(env, { targets: false }) });
   if (!validated.ok) {
     return fail({ kind: "conflict", detail: `flag "${key}" cannot be deleted: ${describeProblems(validated.problems)}` });
   }
@@ -327,9 +317,10 @@ export async function promote(
   const changes = diff.flags.filter((flag) => flag.status !== "same" && flag.status !== `only-in-${to}`);
   if (changes.length === 0) return ok({ diff, version: null });
   // A dry run validates exactly as the promotion would, so a clean preview means it will apply.
-  const candidate = w.flagSet(target.value);
+  // Targets concern their own flag only: the promoted flags carry theirs, the others need none.
+  const candidate = w.flagSet(target.value, { targets: false });
   for (const change of changes) candidate.flags[change.key] = sourceSet.flags[change.key]!;
-  const validated = validateFlagSet(candidate, { before: w.flagSet(target.value) });
+  const validated = validateFlagSet(candidate, { before: w.flagSet(target.value, { targets: false }) });
   if (!validated.ok) return fail(rejected(validated.problems, `environment "${to}" would not be valid: `));
   if (meta.dryRun) return ok({ diff, version: null });
   const now = Date.now();
@@ -386,9 +377,10 @@ export async function writeFlag(
   action: AuditAction,
   before: FlagRow | null,
 ): Promise<Result<FlagWritten>> {
-  const candidate = w.flagSet(env);
+  // Targets concern their own flag only: validating the others' (100,000 each) would cost every write.
+  const candidate = w.flagSet(env, { targets: false });
   candidate.flags[key] = definition;
-  const validated = validateFlagSet(candidate, { before: w.flagSet(env) });
+  const validated = validateFlagSet(candidate, { before: w.flagSet(env, { targets: false }) });
   if (!validated.ok) {
     const problems = validated.problems.map((problem) => ({
       ...problem,

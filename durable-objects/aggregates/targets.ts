@@ -19,7 +19,15 @@ import {
   type TargetsQuery,
 } from "../../contracts/targets";
 
-export { environmentTargets, flagTargets, withTargets, withoutTargets, type Targets, type TargetsDelta } from "../target-rows";
+export {
+  environmentTargets,
+  flagTargets,
+  putFlag,
+  withTargets,
+  withoutTargets,
+  type Targets,
+  type TargetsDelta,
+} from "../target-rows";
 
 /**
  * Makes a flag's targets exactly `targets` (undefined or `{}`: none), for a change that replaces
@@ -28,8 +36,12 @@ export { environmentTargets, flagTargets, withTargets, withoutTargets, type Targ
  * targets are not validated here; validate the flag (`validateFlagSet`) first. Only the keys
  * that differ are written; the result names them.
  *
+ * A whole flag written with `putFlag` (its row, then its targets from `definition.targets`)
+ * needs no separate call.
+ *
  * @example
- * w.commit(env, meta, (version, now) => { upsertFlag(...); replaceTargets(w, env, "beta", { on: ["acme"] }, now, meta.actor); return change; }, now);
+ * // inside w.commit(env, meta, (version, now) => …), once the flag "beta" has its row:
+ * const delta = replaceTargets(w, env, "beta", { on: ["acme", "globex"] }, now, meta.actor);
  */
 export function replaceTargets(
   w: UnitOfWork,
@@ -86,7 +98,9 @@ export async function changeTargets(
   }
   const added = writes.filter((write) => write.before === undefined).length;
   if (added > 0) {
-    const total = sql.exec<{ n: number }>("SELECT count(*) AS n FROM flag_targets WHERE environment = ? AND flag = ?", environment, key).one().n;
+    const total = sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM flag_targets WHERE environment = ? AND flag = ?", environment, key)
+      .one().n;
     const removed = writes.filter((write) => write.variant === null).length;
     if (total + added - removed > MAX_TARGETS_PER_FLAG) {
       const detail = `flag "${key}" would have ${total + added - removed} targets; a flag has at most ${MAX_TARGETS_PER_FLAG}: use a segment for larger groups`;
@@ -149,31 +163,34 @@ function checkChange(change: TargetsChange, variants: readonly string[]): { path
   const checkId = (id: unknown, at: string): id is string => {
     count++;
     const problem = targetIdProblem(id);
-    if (problem !== null) {
-      if (problems.length < 10) problems.push({ path: at, message: problem });
+    if (problem !== null || typeof id !== "string") {
+      if (problems.length < 10) problems.push({ path: at, message: problem ?? "a target is a targeting key (a string)" });
       return false;
     }
-    chars += (id as string).length;
+    chars += id.length;
     return true;
   };
   for (const [variant, ids] of Object.entries(change.add ?? {})) {
     if (!variants.includes(variant)) {
+      if (problems.length >= 10) continue;
       problems.push({ path: `add.${variant}`, message: `"${variant}" is not one of the variants (${variants.join(", ")})` });
       continue;
     }
     ids.forEach((id, i) => {
       if (!checkId(id, `add.${variant}[${i}]`)) return;
       const other = addedTo.get(id);
-      if (other !== undefined && other !== variant)
+      if (other !== undefined && other !== variant && problems.length < 10)
         problems.push({ path: `add.${variant}[${i}]`, message: `"${id}" is also added to variant "${other}": a key serves one variant` });
       addedTo.set(id, variant);
     });
   }
   (change.remove ?? []).forEach((id, i) => {
     if (!checkId(id, `remove[${i}]`)) return;
-    if (addedTo.has(id)) problems.push({ path: `remove[${i}]`, message: `"${id}" is both added and removed; send one or the other` });
+    if (addedTo.has(id) && problems.length < 10)
+      problems.push({ path: `remove[${i}]`, message: `"${id}" is both added and removed; send one or the other` });
   });
-  if (count === 0) problems.push({ path: "(body)", message: 'name keys to change: {"add": {"<variant>": ["id"]}} and/or {"remove": ["id"]}' });
+  if (count === 0)
+    problems.push({ path: "(body)", message: 'name keys to change: {"add": {"<variant>": ["id"]}} and/or {"remove": ["id"]}' });
   if (count > MAX_TARGETS_PER_CALL)
     problems.push({ path: "(body)", message: `one call changes at most ${MAX_TARGETS_PER_CALL} keys, got ${count}; split the batch` });
   if (chars > MAX_TARGET_CHARS_PER_CALL)
@@ -201,12 +218,7 @@ function decodeCursor(cursor: string): [string, string] | null {
 }
 
 /** Pages a flag's targets in (variant, key) order, optionally of one variant only. */
-export async function listTargets(
-  w: UnitOfWork,
-  environment: string,
-  key: string,
-  query: TargetsQuery,
-): Promise<Result<TargetsPage>> {
+export async function listTargets(w: UnitOfWork, environment: string, key: string, query: TargetsQuery): Promise<Result<TargetsPage>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   const row = w.flagRow(environment, key);

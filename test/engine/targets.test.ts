@@ -37,7 +37,12 @@ const set: FlagSet = {
       defaultVariant: "off",
       prerequisites: [{ flag: "search", variant: "on" }],
       targets: { off: ["customer-5"], on: ["customer-300"] },
-      targeting: { fractional: [["on", 50], ["off", 50]] },
+      targeting: {
+        fractional: [
+          ["on", 50],
+          ["off", 50],
+        ],
+      },
     },
     // A prerequisite that is itself decided by targets, inlined by the plain export.
     dependent: {
@@ -50,14 +55,19 @@ const set: FlagSet = {
   },
 };
 
-const variantOf = (result: ReturnType<ReturnType<typeof compileFlagSet>["evaluate"]>) =>
-  result.kind === "value" ? result.variant : null;
+const variantOf = (result: ReturnType<ReturnType<typeof compileFlagSet>["evaluate"]>) => (result.kind === "value" ? result.variant : null);
 
 describe("individual targets", () => {
   const compiled = compileFlagSet(validateFlagSetOrThrow(set));
 
   it.each([
-    ["a listed key serves its variant, before targeting", "checkout", { targetingKey: "customer-3", country: "NZ" }, "new", "TARGETING_MATCH"],
+    [
+      "a listed key serves its variant, before targeting",
+      "checkout",
+      { targetingKey: "customer-3", country: "NZ" },
+      "new",
+      "TARGETING_MATCH",
+    ],
     ["a key listed under another variant", "checkout", { targetingKey: "customer-205", country: "NZ" }, "blocked", "TARGETING_MATCH"],
     ["an unlisted key falls through to targeting", "checkout", { targetingKey: "customer-300", country: "NZ" }, "new", "TARGETING_MATCH"],
     ["an unlisted key with no rule match gets the default", "checkout", { targetingKey: "customer-300" }, "old", "DEFAULT"],
@@ -89,7 +99,9 @@ describe("individual targets", () => {
     ["not a list", { on: "a" }, "flags.f.targets.on"],
     ["not an object", ["a"], "flags.f.targets"],
   ])("refuses %s", (_name, targets, path) => {
-    const result = validateFlagSet({ flags: { f: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targets } } });
+    const result = validateFlagSet({
+      flags: { f: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off", targets } },
+    });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.problems.map((p) => p.path)).toContain(path);
   });
@@ -104,7 +116,9 @@ describe("individual targets", () => {
 
   it("normalises: duplicates once, ids in code point order, empty lists dropped", () => {
     const result = validateFlagSetOrThrow({
-      flags: { f: { state: "ENABLED", variants: { on: true, off: false }, targets: { on: ["b", "\u{1F600}", "\uFFFD", "a", "b"], off: [] } } },
+      flags: {
+        f: { state: "ENABLED", variants: { on: true, off: false }, targets: { on: ["b", "\u{1F600}", "\uFFFD", "a", "b"], off: [] } },
+      },
     });
     expect(result.flags["f"]!.targets).toEqual({ on: ["a", "b", "\uFFFD", "\u{1F600}"] });
     const none = validateFlagSetOrThrow({ flags: { f: { state: "ENABLED", variants: { on: true }, targets: { on: [] } } } });
