@@ -2,25 +2,14 @@ import { describe, expect, it } from "vitest";
 import { convertLaunchDarkly } from "../admin/import/launchdarkly";
 import type { ImportPlan } from "../contracts/import-plan";
 import { compileFlagSet, validateFlagSet } from "../engine/index";
-import type { EvaluationContext, FlagSet, JsonValue } from "../engine/types";
+import type { EvaluationContext, JsonValue } from "../engine/types";
+import { engineServesTargets, flagSetOf, planWith } from "./import-helpers";
 import raw from "./fixtures/import/launchdarkly.json?raw";
 
 const fixture: unknown = JSON.parse(raw);
 
-function planOf(data: unknown = fixture, environments?: Record<string, string>): ImportPlan {
-  const result = convertLaunchDarkly(data, environments ? { environments } : {});
-  if (!result.ok) throw new Error(JSON.stringify(result.error));
-  return result.value;
-}
-
-/** An environment of the plan as the FlagStore would serve it: its flags, the segments as `$evaluators`. */
-function flagSetOf(plan: ImportPlan, environment: string): FlagSet {
-  const $evaluators: Record<string, JsonValue> = {};
-  for (const s of plan.segments) $evaluators[s.name] = s.members ? { in: [{ var: s.attribute ?? "targetingKey" }, s.members] } : s.rule!;
-  const flags: FlagSet["flags"] = {};
-  for (const f of plan.flags) if (f.perEnvironment[environment]) flags[f.key] = f.perEnvironment[environment];
-  return { flags, $evaluators };
-}
+const planOf = (data: unknown = fixture, environments?: Record<string, string>): ImportPlan =>
+  planWith(convertLaunchDarkly, data, environments);
 
 const plan = planOf();
 const NOW = Date.UTC(2025, 5, 1);
@@ -45,6 +34,7 @@ describe("convertLaunchDarkly on the fixture", () => {
       ["banner-color", "production", "rule 2 trackEvents"],
       ["banner-color", "production", 'rule 5 clause op "in" on "kind"'],
       ["banner-color", "production", 'rule 7 clause op "matches" on "name"'],
+      ["banner-color", "production", 'rule 10 clause op "after" on "signupDate"'],
       ["banner-color", "production", 'prerequisite "gone-flag"'],
       ["price-tier", "production", "the default rule experiment"],
       ["price-tier", "production", "the default rule trackEvents"],
@@ -55,6 +45,9 @@ describe("convertLaunchDarkly on the fixture", () => {
       /segment "not-exported" is not in the export.*left out/,
     );
     expect(plan.unmapped.find((u) => u.construct.includes("rule 7"))?.detail).toMatch(/not an RE2 regular expression/);
+    expect(plan.unmapped.find((u) => u.construct.includes("rule 10"))?.detail).toMatch(
+      /"next tuesday" is not a date.*the rule is left out/,
+    );
   });
 
   it("notes every percentage rollout as re-bucketed, and the approximated context kinds", () => {
@@ -71,12 +64,6 @@ describe("convertLaunchDarkly on the fixture", () => {
     expect(plan.segments.find((s) => s.name === "staff")).toMatchObject({ members: ["alice", "bob"] });
   });
 });
-
-/** Whether the engine serves individual `targets` yet (the validator keeps them, the evaluator applies them). */
-const probe = compileFlagSet({
-  flags: { t: { state: "ENABLED", variants: { a: true, b: false }, defaultVariant: "b", targets: { a: ["x"] } } },
-}).evaluate("t", { targetingKey: "x" });
-const engineServesTargets = probe.kind === "value" && probe.variant === "a";
 
 describe("the imported targeting answers as LaunchDarkly would", () => {
   it("maps user targets to individual targets; other context kinds to the first rule", () => {
@@ -133,6 +120,8 @@ describe("the imported targeting answers as LaunchDarkly would", () => {
     expect(rule2.evaluate("f", { country: "FR", plan: "free" })).toMatchObject({ variant: "n" });
     expect(rule2.evaluate("f", { country: "DE" })).toMatchObject({ variant: "n" });
     expect(rule2.evaluate("f", { country: "US", plan: "pro" })).toMatchObject({ variant: "n" });
+    expect(rule2.evaluate("f", { country: ["US", "FR"], plan: "pro" })).toMatchObject({ variant: "y" });
+    expect(rule2.evaluate("f", { country: "DE", plan: ["pro", "free"] })).toMatchObject({ variant: "n" });
   });
 
   it("buckets the fallthrough by email: one email, one answer, whatever the targeting key", () => {
@@ -153,10 +142,14 @@ describe("the imported targeting answers as LaunchDarkly would", () => {
     ["a name not matching it", { targetingKey: "u", name: "Adam" }, "Red"],
     ["age < 18", { targetingKey: "u", age: 17 }, "Blue"],
     ["age as a string is no number", { targetingKey: "u", age: "17" }, "Red"],
+    ["an array attribute: any element may match", { targetingKey: "u", age: [30, 17] }, "Blue"],
+    ["an array attribute: no element matching", { targetingKey: "u", age: [30, 40] }, "Red"],
     ["an address in Berlin without spam", { targetingKey: "u", address: { city: "Berlin" } }, "green"],
     ["an address in Berlin with spam", { targetingKey: "u", email: "spam@example.com", address: { city: "Berlin" } }, "Red"],
     ["score ≥ 90 seen in 2025", { targetingKey: "u", score: 95, lastSeen: "2025-02-01" }, "green"],
     ["score ≥ 90 seen in 2024", { targetingKey: "u", score: 95, lastSeen: "2024-02-01" }, "Red"],
+    ["a version below 1 (LaunchDarkly's partial version)", { targetingKey: "u", version: "0.9.1" }, "Blue"],
+    ["version 1.0.0 is not below 1", { targetingKey: "u", version: "1.0.0" }, "Red"],
     ["nothing matching: the fallthrough", { targetingKey: "u" }, "Red"],
   ])("banner-color (prerequisite new-checkout on): %s → %s", (_name, context, expected) => {
     expect(variant(production, "banner-color", { ...context, email: (context.email as string) ?? "x@example.com" })).toBe(expected);

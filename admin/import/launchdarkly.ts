@@ -23,7 +23,10 @@ import {
   anyOf,
   Findings,
   finishPlan,
+  conditionProblem,
+  fullVersion,
   ifChain,
+  quote,
   segmentName,
   targetEnvironment,
   toJson,
@@ -362,7 +365,12 @@ function convertClause(clause: LdClause, ctx: FlagContext | { refs: SegmentRefs 
     values.push(json);
   }
   const strings = values.filter((v): v is string => typeof v === "string");
-  const each = (build: (v: JsonValue) => JsonValue | string): JsonValue | string => {
+  if (clause.op === "in" && values.some((v) => v !== null && typeof v === "object"))
+    return "in with JSON object or array values has no equivalent";
+  if ((clause.op === "startsWith" || clause.op === "endsWith" || clause.op === "contains") && strings.length !== values.length)
+    return `${clause.op} takes strings`;
+  if (Object.hasOwn(NUMERIC, clause.op) && values.some((v) => typeof v !== "number")) return `${clause.op} takes numbers`;
+  const byValue = (build: (v: JsonValue) => JsonValue | string): JsonValue | string => {
     const out: JsonValue[] = [];
     for (const v of values) {
       const one = build(v);
@@ -371,49 +379,42 @@ function convertClause(clause: LdClause, ctx: FlagContext | { refs: SegmentRefs 
     }
     return out.length === 0 ? false : anyOf(out);
   };
-  let condition: JsonValue | string;
-  switch (clause.op) {
-    case "in":
-      condition = values.every((v) => v === null || typeof v !== "object")
-        ? { in: [subject, values] }
-        : each((v) => ({ "==": [subject, v] }));
-      break;
-    case "startsWith":
-    case "endsWith":
-      if (strings.length !== values.length) return `${clause.op} takes strings`;
-      condition = each((v) => ({ [clause.op === "startsWith" ? "starts_with" : "ends_with"]: [subject, v] }));
-      break;
-    case "contains":
-      if (strings.length !== values.length) return "contains takes strings";
-      condition = each((v) => ({ matches: [subject, quote(String(v))] }));
-      break;
-    case "matches":
-      condition = each((v) => {
-        const problem = patternProblem(v, undefined);
-        return problem === null ? { matches: [subject, v] } : `pattern ${JSON.stringify(v)}: ${problem}`;
-      });
-      break;
-    case "before":
-    case "after":
-      condition = each((v) => ({ [clause.op]: [subject, v] }));
-      break;
-    default:
-      if (Object.hasOwn(NUMERIC, clause.op)) {
-        if (values.some((v) => typeof v !== "number")) return `${clause.op} takes numbers`;
-        // LaunchDarkly compares numbers only: `{"+": [x]}` equals x exactly when x is a number.
-        condition = { and: [{ "===": [{ "+": [subject] }, subject] }, each((v) => ({ [NUMERIC[clause.op]!]: [subject, v] }))] };
-      } else if (Object.hasOwn(SEM_VER, clause.op)) {
-        condition = each((v) => ({ sem_ver: [subject, SEM_VER[clause.op]!, v] }));
-      } else return `operator "${clause.op}" has no equivalent`;
-  }
-  if (typeof condition === "string") return condition;
+  /** The clause applied to one attribute value `x`. */
+  const test = (x: JsonValue): JsonValue | string => {
+    switch (clause.op) {
+      case "in":
+        return { in: [x, values] };
+      case "startsWith":
+      case "endsWith":
+        return byValue((v) => ({ [clause.op === "startsWith" ? "starts_with" : "ends_with"]: [x, v] }));
+      case "contains":
+        return byValue((v) => ({ matches: [x, quote(String(v))] }));
+      case "matches":
+        return byValue((v) => {
+          const problem = patternProblem(v, undefined);
+          return problem === null ? { matches: [x, v] } : `pattern ${JSON.stringify(v)}: ${problem}`;
+        });
+      case "before":
+      case "after":
+        return byValue((v) => ({ [clause.op]: [x, v] }));
+    }
+    if (Object.hasOwn(NUMERIC, clause.op)) {
+      // LaunchDarkly compares numbers only: `{"+": [x]}` equals x exactly when x is a number.
+      return { and: [{ "===": [{ "+": [x] }, x] }, byValue((v) => ({ [NUMERIC[clause.op]!]: [x, v] }))] };
+    }
+    if (Object.hasOwn(SEM_VER, clause.op)) return byValue((v) => ({ sem_ver: [x, SEM_VER[clause.op]!, fullVersion(v)] }));
+    return `operator "${clause.op}" has no equivalent`;
+  };
+  const direct = test(subject);
+  if (typeof direct === "string") return direct;
+  const problem = conditionProblem(direct);
+  if (problem !== null) return problem;
+  // LaunchDarkly applies a clause to each element of an array attribute: any may match.
+  const element = test({ var: "" });
+  if (typeof element === "string") return element;
+  const condition: JsonValue = { or: [direct, { some: [subject, element] }] };
   // LaunchDarkly: a clause on an attribute the context lacks is false, negated or not.
   return clause.negate ? { and: [{ "!=": [subject, null] }, { "!": condition }] } : condition;
-}
-
-/** `text` as an RE2 pattern matching it literally. */
-function quote(text: string): string {
-  return text.replace(/[\\.+*?()[\]{}|^$]/g, "\\$&");
 }
 
 /**

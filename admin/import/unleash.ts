@@ -21,7 +21,20 @@ import type { ImportedFlag, ImportedSegment, ImportPlan } from "../../contracts/
 import { fail, ok } from "../../contracts/result";
 import type { Result } from "../../contracts/result";
 import type { ImportOptions } from "./options";
-import { allOf, anyOf, Findings, finishPlan, ifChain, segmentName, targetEnvironment, toJson, uniqueName } from "./vendor-common";
+import {
+  allOf,
+  anyOf,
+  conditionProblem,
+  Findings,
+  finishPlan,
+  fullVersion,
+  ifChain,
+  quote,
+  segmentName,
+  targetEnvironment,
+  toJson,
+  uniqueName,
+} from "./vendor-common";
 
 const Constraint = z.object({
   contextName: z.string().min(1),
@@ -392,7 +405,10 @@ function ownCondition(strategy: UnleashStrategy, label: string, ctx: Ctx): JsonV
       `${label} (${share}% by ${by === "targetingKey" ? "the targeting key" : `"${by}"`}) is re-bucketed: edgeflags hashes differently from Unleash, so units may move in or out; pin today's assignments to keep them`,
     );
     // Unleash hashes "<groupId>:<stickiness value>": flags sharing a group id roll out to the same units here too.
-    const value: JsonValue = { cat: [String(groupId ?? strategy.featureName), ":", { var: by }] };
+    // Its default stickiness is the user id, else the session id; a context with neither is left out
+    // (Unleash draws at random) rather than all such contexts sharing one bucket.
+    const unit: JsonValue = stickiness === "default" ? { var: ["targetingKey", { var: "sessionId" }] } : { var: by };
+    const value: JsonValue = { if: [unit, { cat: [String(groupId ?? strategy.featureName), ":", unit] }, null] };
     return { "===": [{ fractional: [value, ["in", bps], ["out", 10_000 - bps]] }, "in"] };
   };
   switch (strategy.name) {
@@ -484,15 +500,12 @@ function convertConstraint(c: UnleashConstraint): JsonValue | string {
         condition = { and: [{ "!=": [subject, null] }, { [NUMERIC[c.operator]!]: [subject, n] }] };
       } else if (Object.hasOwn(SEM_VER, c.operator)) {
         if (single === undefined) return `${c.operator} without a value`;
-        condition = { sem_ver: [subject, SEM_VER[c.operator]!, single] };
+        condition = { sem_ver: [subject, SEM_VER[c.operator]!, String(fullVersion(single))] };
       } else return `operator ${c.operator} has no equivalent`;
   }
+  const problem = conditionProblem(condition);
+  if (problem !== null) return problem;
   return c.inverted ? { "!": condition } : condition;
-}
-
-/** `text` as an RE2 pattern matching it literally. */
-function quote(text: string): string {
-  return text.replace(/[\\.+*?()[\]{}|^$]/g, "\\$&");
 }
 
 /** Unleash dependencies as prerequisites: the parent on (or off), or serving its one listed variant. */

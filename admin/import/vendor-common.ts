@@ -87,6 +87,29 @@ export function ifChain(pairs: [JsonValue, JsonValue][], otherwise: JsonValue | 
   return { if: chain };
 }
 
+/**
+ * Why edgeflags would refuse a condition (a constant that is not a date or a version, a bad
+ * pattern), from the engine's own validation; `null` when it accepts it. Converters check each
+ * clause, so one bad clause leaves out its rule, not the whole flag.
+ */
+export function conditionProblem(condition: JsonValue): string | null {
+  const probe = { state: "ENABLED", variants: { a: true }, defaultVariant: "a", targeting: { if: [condition, "a", null] } };
+  const result = validateFlagSet({ flags: { probe } });
+  if (result.ok) return null;
+  return result.problems.map((p) => p.message).join("; ");
+}
+
+/** A version as `sem_ver` takes it: vendors accept `2` and `2.1` for `2.0.0` and `2.1.0`. */
+export function fullVersion(version: JsonValue): JsonValue {
+  if (typeof version !== "string" || !/^\d+(\.\d+)?$/.test(version)) return version;
+  return version.split(".").length === 1 ? `${version}.0.0` : `${version}.0`;
+}
+
+/** `text` as an RE2 pattern matching it literally. */
+export function quote(text: string): string {
+  return text.replace(/[\\.+*?()[\]{}|^$]/g, "\\$&");
+}
+
 /** `and` of conditions, without the wrapper for one. */
 export function allOf(conditions: JsonValue[]): JsonValue {
   return conditions.length === 1 ? conditions[0]! : { and: conditions };
