@@ -260,6 +260,14 @@ describe("homegrown import", () => {
     }
     const other = await evaluate(key.body.key, "beta-reports", { targetingKey: "cust-4000" });
     expect(other.body).toMatchObject({ value: false, variant: "off" });
+    // The kill switch wins over the overrides: the off variant, for everyone.
+    const killed = await call("POST", `${P(project)}/environments/production/flags/beta-reports/toggle`, { body: { state: "DISABLED" } });
+    expect(killed.status).toBe(200);
+    await drainOutbox(project);
+    expect((await evaluate(key.body.key, "beta-reports", { targetingKey: "cust-0" })).body).toMatchObject({
+      value: false,
+      reason: "DISABLED",
+    });
   });
 
   it("100,000 overrides on one flag import (the audit counts them instead of listing them: a row holds at most 2 MB)", {
