@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { parseCsv } from "../admin/import/csv";
 import { convertHomegrown } from "../admin/import/homegrown";
 import { call, drainOutbox, evaluate, store } from "./helpers";
+import launchDarklyExport from "./fixtures/import/launchdarkly.json?raw";
+import unleashExport from "./fixtures/import/unleash.json?raw";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
 
@@ -160,6 +162,8 @@ describe("homegrown import", () => {
     const plan = convertHomegrown(EXPORT, { format: "json", environments: { production: "prod" } });
     expect(plan.ok && plan.value.environments).toEqual(["prod"]);
     expect(plan.ok && Object.keys(plan.value.flags[0]!.perEnvironment)).toEqual(["prod"]);
+    const twice = convertHomegrown(EXPORT, { format: "json", environments: { production: "prod", qa: "prod" } });
+    expect(!twice.ok && twice.error.detail).toContain('renamed to "prod"');
   });
 
   const badCsv: [name: string, csv: string, where: string][] = [
@@ -236,7 +240,7 @@ describe("homegrown import", () => {
     expect(await versions(project)).toEqual(before);
   });
 
-  it("4,000 customer overrides become one target list, and the edge answers per customer", async () => {
+  it("4,000 customer overrides become one target list, and the edge answers per customer", { timeout: 60_000 }, async () => {
     const project = "import-customers";
     await createProject(project);
     const customers = Array.from({ length: 4000 }, (_, i) => `cust-${i}`);
@@ -256,6 +260,14 @@ describe("homegrown import", () => {
     }
     const other = await evaluate(key.body.key, "beta-reports", { targetingKey: "cust-4000" });
     expect(other.body).toMatchObject({ value: false, variant: "off" });
+    // The kill switch wins over the overrides: the off variant, for everyone.
+    const killed = await call("POST", `${P(project)}/environments/production/flags/beta-reports/toggle`, { body: { state: "DISABLED" } });
+    expect(killed.status).toBe(200);
+    await drainOutbox(project);
+    expect((await evaluate(key.body.key, "beta-reports", { targetingKey: "cust-0" })).body).toMatchObject({
+      value: false,
+      reason: "DISABLED",
+    });
   });
 
   it("100,000 overrides on one flag import (the audit counts them instead of listing them: a row holds at most 2 MB)", {
@@ -296,11 +308,18 @@ describe("homegrown import", () => {
     expect((await importFlags(project, { source: "homegrown", data: EXPORT, pin })).body.changed).toBe(false);
 
     const refused = [
-      { pin: { flag: "nope", environment: "production", targetingKey: "x", variant: "on" }, named: '"nope"' },
-      { pin: { flag: "dark-mode", environment: "qa", targetingKey: "x", variant: "blue" }, named: '"blue"' },
+      { pin: [{ flag: "nope", environment: "production", targetingKey: "x", variant: "on" }], named: '"nope"' },
+      { pin: [{ flag: "dark-mode", environment: "qa", targetingKey: "x", variant: "blue" }], named: '"blue"' },
+      {
+        pin: [
+          { flag: "dark-mode", environment: "qa", targetingKey: "x", variant: "on" },
+          { flag: "dark-mode", environment: "qa", targetingKey: "x", variant: "off" },
+        ],
+        named: 'both "on" and "off"',
+      },
     ];
     for (const { pin: bad, named } of refused) {
-      const answer = await importFlags(project, { source: "homegrown", data: EXPORT, pin: [bad] });
+      const answer = await importFlags(project, { source: "homegrown", data: EXPORT, pin: bad });
       expect(answer.status).toBe(400);
       expect(answer.body.detail).toContain(named);
     }
@@ -385,6 +404,40 @@ describe("homegrown import", () => {
     expect((await definitionOf(project, "perf", "flag-40")).targets.on).toHaveLength(4000);
     const again = await call("POST", `${P(project)}/import`, { body });
     expect(again.body.changed).toBe(false);
+  });
+});
+
+describe("vendor imports through the route", () => {
+  it.each([
+    ["launchdarkly", launchDarklyExport],
+    ["unleash", unleashExport],
+  ])("%s: imported with every unmapped construct listed, audited with the source; a re-run changes nothing", async (source, raw) => {
+    const project = `import-vendor-${source}`;
+    await createProject(project, ["production"]);
+    const data: unknown = JSON.parse(raw);
+    const dry = await importFlags(project, { source, data }, true);
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ dryRun: true, source, changed: true });
+    const real = await importFlags(project, { source, data });
+    expect(real.status).toBe(200);
+    expect(real.body.unmapped).toEqual(dry.body.unmapped);
+    expect(real.body.notes).toEqual(dry.body.notes);
+    const created = Object.values(real.body.environments as Record<string, { created: string[] }>).flatMap((env) => env.created);
+    expect(created.length).toBeGreaterThan(0);
+    const entries = await auditEntries(project);
+    expect(entries.filter((e) => e.action === "flag.created").every((e) => e.reason === `import from ${source}`)).toBe(true);
+    expect(entries.filter((e) => e.action === "import.applied")).toHaveLength(1);
+    const again = await importFlags(project, { source, data });
+    expect(again.body.changed).toBe(false);
+    expect((await auditEntries(project)).length).toBe(entries.length);
+  });
+
+  it("a vendor export is JSON: format csv is refused", async () => {
+    const project = "import-vendor-csv";
+    await createProject(project);
+    const answer = await importFlags(project, { source: "unleash", format: "csv", data: "a,b" });
+    expect(answer.status).toBe(400);
+    expect(answer.body.detail).toContain("format");
   });
 });
 

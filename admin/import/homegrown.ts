@@ -75,6 +75,10 @@ interface SourceFlag {
  * import plan. A malformed document is refused as a whole, naming the field or the CSV line.
  */
 export function convertHomegrown(data: unknown, options: ImportOptions & { format: "json" | "csv" }): Result<ImportPlan> {
+  const targets = Object.values(options.environments ?? {});
+  const twice = targets.find((name, i) => targets.indexOf(name) !== i);
+  if (twice !== undefined)
+    return invalid([{ path: "environments", message: `two source environments are renamed to "${twice}"; map one to each` }]);
   const read = options.format === "csv" ? readCsv(data) : readJsonFlags(data);
   if (!read.ok) return read;
   const problems: Problem[] = [];

@@ -13,7 +13,9 @@ import type { ImportPlan } from "../../contracts/import-plan";
 import { ImportResultSchema } from "../../contracts/import-result";
 import { ok, type Problem, type Result } from "../../contracts/result";
 import { convertHomegrown } from "../import/homegrown";
+import { convertLaunchDarkly } from "../import/launchdarkly";
 import { invalidImport as invalid, type ImportOptions } from "../import/options";
+import { convertUnleash } from "../import/unleash";
 import { storeProblem } from "../problem";
 import { FlagKeySchema, NameSchema, SegmentBodySchema, toProblems } from "../schemas";
 import { adminApp, adminRoute, defineRoute, meta, noteWritten, P, readBody, readQuery, store } from "./kit";
@@ -65,7 +67,10 @@ defineRoute(imports, run, async (c) => {
   const names = checkNames(plan.value);
   if (!names.ok) return storeProblem(names.error);
   const dryRun = query.dryRun === "true";
-  const result = await store(c).applyImport(plan.value, { dryRun, pins: body.pin ?? [], meta: meta(c, body.reason) });
+  // The plan crosses RPC by structured clone, which refuses objects without a prototype (a
+  // converter's safe records): it travels as the plain JSON it is.
+  const portable: ImportPlan = JSON.parse(JSON.stringify(plan.value));
+  const result = await store(c).applyImport(portable, { dryRun, pins: body.pin ?? [], meta: meta(c, body.reason) });
   if (!result.ok) return storeProblem(result.error);
   if (!dryRun && result.value.changed) {
     for (const [environment, entry] of Object.entries(result.value.environments))
@@ -112,12 +117,4 @@ function checkNames(plan: ImportPlan): Result<void> {
       for (const p of toProblems(body.error)) problems.push({ path: `segment "${segment.name}".${p.path}`, message: p.message });
   }
   return problems.length > 0 ? invalid(problems) : ok(undefined);
-}
-
-// TEMPORARY until the LaunchDarkly and Unleash converters land.
-function convertLaunchDarkly(_data: unknown, _options: ImportOptions): Result<ImportPlan> {
-  return invalid([{ path: "source", message: "not available yet" }]);
-}
-function convertUnleash(_data: unknown, _options: ImportOptions): Result<ImportPlan> {
-  return invalid([{ path: "source", message: "not available yet" }]);
 }

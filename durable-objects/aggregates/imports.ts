@@ -166,7 +166,8 @@ function withPins(plan: ImportPlan, pins: ImportPin[]): Result<Map<string, Map<s
       flags.set(flag.key, definition);
     }
   }
-  const assigned = new Map<FlagDefinition, Map<string, string>>();
+  // Per pinned definition: target id → variant (the plan's, then the pins'), and what the pins said.
+  const assigned = new Map<FlagDefinition, { ids: Map<string, string>; pinned: Map<string, string> }>();
   for (const [index, pin] of pins.entries()) {
     const definition = byEnvironment.get(pin.environment)?.get(pin.flag);
     if (!definition) {
@@ -181,13 +182,23 @@ function withPins(plan: ImportPlan, pins: ImportPin[]): Result<Map<string, Map<s
       );
     }
     let targets = assigned.get(definition);
-    if (!targets) assigned.set(definition, (targets = targetMap(definition)));
-    targets.set(pin.targetingKey, pin.variant);
+    if (!targets) assigned.set(definition, (targets = { ids: targetMap(definition), pinned: new Map() }));
+    const earlier = targets.pinned.get(pin.targetingKey);
+    if (earlier !== undefined && earlier !== pin.variant) {
+      return fail(
+        invalid(
+          `pin.${index}`,
+          `"${pin.targetingKey}" is pinned to both "${earlier}" and "${pin.variant}" in "${pin.flag}" (${pin.environment})`,
+        ),
+      );
+    }
+    targets.pinned.set(pin.targetingKey, pin.variant);
+    targets.ids.set(pin.targetingKey, pin.variant);
   }
   for (const flags of byEnvironment.values()) {
     for (const [key, definition] of flags) {
       const targets = assigned.get(definition);
-      flags.set(key, targets ? { ...definition, targets: targetLists(targets) } : sortTargets(definition));
+      flags.set(key, targets ? { ...definition, targets: targetLists(targets.ids) } : sortTargets(definition));
     }
   }
   return ok(byEnvironment);
