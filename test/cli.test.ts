@@ -2,6 +2,8 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { optionsFrom, run } from "../admin/cli";
 import { describeImport } from "../admin/cli/import";
+import schemaText from "./fixtures/openfeature-flag-manifest.schema.json?raw";
+import { checkSchema } from "./json-schema-check";
 import type { CommandName, OptionValues } from "../admin/cli/args";
 import { ADMIN_TOKEN, call, setupProject } from "./helpers";
 
@@ -292,6 +294,7 @@ describe("flags declared in code: sync and manifest", () => {
     ]);
     const written = JSON.parse(files.get("out.json")!);
     expect(written.$schema).toBe("https://raw.githubusercontent.com/open-feature/cli/refs/heads/main/schema/v0/flag-manifest.json");
+    expect(checkSchema(JSON.parse(schemaText), written)).toEqual([]);
     expect(written.flags["banner-color"]).toEqual({ flagType: "string", defaultValue: "#c00" });
     expect(await tool.exec("sync", { project: "cli-manifest", env: "staging", manifest: "out.json" })).toBe(0);
     expect(Object.keys((await call("GET", "/admin/v1/projects/cli-manifest/environments/staging/flagd")).body.flags)).toEqual(

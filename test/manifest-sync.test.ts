@@ -157,6 +157,16 @@ describe("manifest sync", () => {
       detail: /not a valid flag key/,
     },
     { name: "not JSON", body: "{flags", detail: /JSON/ },
+    {
+      name: "a reserved key",
+      body: '{"flags": {"__proto__": {"flagType": "boolean", "defaultValue": true}}}',
+      detail: /"flags.__proto__": the keys __proto__, constructor and prototype are not allowed/,
+    },
+    {
+      name: "too many flags",
+      body: { flags: Object.fromEntries(Array.from({ length: 5001 }, (_, i) => [`f${i}`, { flagType: "boolean", defaultValue: true }])) },
+      detail: /at most 5000 flags/,
+    },
   ])("refuses a bad manifest ($name) with 400, changing nothing", async ({ name, body, detail }) => {
     const project = `mf-bad-${name.replace(/[^a-z]+/g, "-")}`;
     await setupProject(project);

@@ -2,7 +2,7 @@
  * The CLI's arguments, read by `node:util`'s `parseArgs` in Node (where the CLI runs; workerd has
  * no `parseArgs`, so the commands' tests in `test/cli.test.ts` start from parsed values).
  */
-import { execFile } from "node:child_process";
+import { type ExecFileException, execFile } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -96,11 +96,21 @@ describe("flags arguments", () => {
 
 describe("npm run flags, as a program", () => {
   const program = fileURLToPath(new URL("../../admin/cli.ts", import.meta.url));
+  /** This process's environment without what would configure the CLI (or say where npm was run). */
+  const childEnv = () => {
+    const copy = { ...process.env };
+    for (const name of ["EDGEFLAGS_URL", "EDGEFLAGS_TOKEN", "INIT_CWD"]) delete copy[name];
+    return copy;
+  };
   /** Runs the CLI in a child Node (the one running the tests: Node 22 strips the types). */
   const runCli = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [program, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env } }, (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        [program, ...args],
+        { encoding: "utf8", env: { ...childEnv(), ...env } },
+        (error: ExecFileException | null, stdout: string, stderr: string) =>
+          resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout, stderr }),
       );
     });
 
