@@ -237,9 +237,10 @@ export const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO outbox (kind, target, attempts, next_attempt_at, created_at)
     SELECT 'audit-head', value, 0, 0, 0 FROM meta WHERE key = 'project';
   `,
-  // 8: audit mode — per environment, the exit criterion, which system answers, the last cut-over.
+  // 8: audit mode — per environment, the exit criterion, which system answers, the last cut-over
+  // (IF NOT EXISTS: safe to run again on a store whose recorded version was set back).
   `
-  CREATE TABLE migration (
+  CREATE TABLE IF NOT EXISTS migration (
     environment     TEXT PRIMARY KEY REFERENCES environments(name) ON DELETE CASCADE,
     min_comparisons INTEGER NOT NULL,
     days            INTEGER NOT NULL,
