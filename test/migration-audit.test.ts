@@ -334,6 +334,12 @@ describe("cut-over", () => {
       ["staging", "legacy"],
       ["production", "legacy"],
     ]);
+    const types = await runInDurableObject(store(project), (_instance, state) =>
+      state.storage.sql.exec<{ event_type: string }>("SELECT event_type FROM webhook_deliveries").toArray(),
+    );
+    expect(types.map((e) => e.event_type)).toEqual(["migration.cut-over", "migration.cut-over"]);
+    // The revert's delivery would otherwise be attempted after this test, without the stub.
+    expect((await call("DELETE", `${P(project)}/webhooks/${hook.body.id}`)).status).toBe(204);
   });
 
   it("cuts over without override once the criterion is met, and stops asking for reports after the grace period", async () => {
