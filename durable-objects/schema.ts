@@ -252,9 +252,10 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS flag_targets_by_variant ON flag_targets (environment, flag, variant, target);
   `,
-  // 9: audit mode — per environment, the exit criterion, which system answers, the last cut-over.
+  // 9: audit mode — per environment, the exit criterion, which system answers, the last cut-over
+  // (IF NOT EXISTS: safe to run again on a store whose recorded version was set back).
   `
-  CREATE TABLE migration (
+  CREATE TABLE IF NOT EXISTS migration (
     environment     TEXT PRIMARY KEY REFERENCES environments(name) ON DELETE CASCADE,
     min_comparisons INTEGER NOT NULL,
     days            INTEGER NOT NULL,

@@ -10,7 +10,8 @@ import { createExecutionContext, runDurableObjectAlarm, runInDurableObject } fro
 import worker from "../worker/index";
 import { judgeCriterion, DEFAULT_CRITERION, type LedgerBatch } from "../contracts/migration";
 import { sha256Hex } from "../lib/crypto";
-import { call, drainOutbox, setupProject, store } from "./helpers";
+import { resetEdgeState } from "../worker/edge-state";
+import { ADMIN_TOKEN, call, drainOutbox, setupProject, store } from "./helpers";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
 const E = (project: string) => `${P(project)}/environments/production`;
@@ -40,6 +41,25 @@ async function recordAt(project: string, at: number, id: string, compared: numbe
   const recorded: LedgerBatch = { batch: id, entries: [{ flag: "kill-switch", compared, mismatched, samples: [] }] };
   const result = await ledger(project).record("production", recorded, at);
   expect(result.ok).toBe(true);
+}
+
+function faultyLedger(fault: "throws" | "hangs"): Env["MIGRATION_LEDGER"] {
+  const failing = () => (fault === "throws" ? Promise.reject(new Error("injected fault")) : new Promise<never>(() => {}));
+  const stub = new Proxy({}, { get: (_target, prop) => (prop === "then" ? undefined : failing) });
+  return {
+    idFromName: env.MIGRATION_LEDGER.idFromName.bind(env.MIGRATION_LEDGER),
+    get: () => stub,
+  } as unknown as Env["MIGRATION_LEDGER"];
+}
+
+/** Calls the Worker with test doubles standing in for some bindings. */
+function sendWith(overrides: Partial<Record<keyof Env, unknown>>, method: string, path: string, token: string, body?: unknown) {
+  const request = new Request(`http://edgeflags.test${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return worker.fetch(request, { ...env, ...overrides } as Env, createExecutionContext());
 }
 
 let badBodies = 0;
@@ -139,28 +159,13 @@ describe("comparison ingest", () => {
 });
 
 describe("comparison ingest when the ledger fails", () => {
-  function faultyLedger(fault: "throws" | "hangs"): Env["MIGRATION_LEDGER"] {
-    const failing = () => (fault === "throws" ? Promise.reject(new Error("injected fault")) : new Promise<never>(() => {}));
-    const stub = new Proxy({}, { get: (_target, prop) => (prop === "then" ? undefined : failing) });
-    return {
-      idFromName: env.MIGRATION_LEDGER.idFromName.bind(env.MIGRATION_LEDGER),
-      get: () => stub,
-    } as unknown as Env["MIGRATION_LEDGER"];
-  }
-
   it.each(["throws", "hangs"] as const)(
     "answers 503 with Retry-After when the ledger %s, counts nothing, then counts the retry once",
     async (fault) => {
       const project = `audit-fault-${fault}`;
       const { key } = await setupProject(project, undefined, "server");
       const body = batch(`batch-fault-${fault}`, [{ flag: "kill-switch", compared: 40, mismatched: 1 }]);
-      const request = new Request("http://edgeflags.test/migration/v1/comparisons", {
-        method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      // The test double stands in for the binding.
-      const answer = await worker.fetch(request, { ...env, MIGRATION_LEDGER: faultyLedger(fault) } as Env, createExecutionContext());
+      const answer = await sendWith({ MIGRATION_LEDGER: faultyLedger(fault) }, "POST", "/migration/v1/comparisons", key, body);
       expect(answer.status).toBe(503);
       expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
       expect(((await answer.json()) as { detail: string }).detail).toMatch(/nothing was counted: send the same batch again/);
@@ -334,6 +339,12 @@ describe("cut-over", () => {
       ["staging", "legacy"],
       ["production", "legacy"],
     ]);
+    const types = await runInDurableObject(store(project), (_instance, state) =>
+      state.storage.sql.exec<{ event_type: string }>("SELECT event_type FROM webhook_deliveries").toArray(),
+    );
+    expect(types.map((e) => e.event_type)).toEqual(["migration.cut-over", "migration.cut-over"]);
+    // The revert's delivery would otherwise be attempted after this test, without the stub.
+    expect((await call("DELETE", `${P(project)}/webhooks/${hook.body.id}`)).status).toBe(204);
   });
 
   it("cuts over without override once the criterion is met, and stops asking for reports after the grace period", async () => {
@@ -345,6 +356,43 @@ describe("cut-over", () => {
     expect(cut.status).toBe(200);
     expect(cut.body).toMatchObject({ changed: true, overridden: false, status: { met: true, compared: 12_000 } });
     expect((await call("GET", "/migration/v1/status", { token: key })).body).toMatchObject({ authority: "edgeflags", report: false });
+  });
+});
+
+describe("when the ledger or the FlagStore fail", () => {
+  it("refuses a cut-over with 503 and Retry-After when the ledger throws, changing nothing", async () => {
+    const project = "audit-admin-fault";
+    await setupProject(project, undefined, "server");
+    const answer = await sendWith({ MIGRATION_LEDGER: faultyLedger("throws") }, "POST", `${E(project)}/migration/cut-over`, ADMIN_TOKEN, {
+      authority: "edgeflags",
+      override: true,
+    });
+    expect(answer.status).toBe(503);
+    expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(answer.headers.get("content-type")).toBe("application/problem+json");
+    const overview = await sendWith({ MIGRATION_LEDGER: faultyLedger("throws") }, "GET", `${P(project)}/migration`, ADMIN_TOKEN);
+    expect(overview.status).toBe(503);
+    expect((await detail(project)).authority).toBe("legacy");
+    expect((await call("GET", `${P(project)}/audit?limit=500`)).body.entries.some((e: any) => e.action === "migration.cut-over")).toBe(
+      false,
+    );
+  });
+
+  it("serves the status from the replicated snapshot while the FlagStore fails", async () => {
+    const project = "audit-status-kv";
+    const { key } = await setupProject(project, undefined, "server");
+    const cut = await call("POST", `${E(project)}/migration/cut-over`, { body: { authority: "edgeflags", override: true } });
+    expect(cut.status).toBe(200);
+    await drainOutbox(project);
+    resetEdgeState(["snapshots"]);
+    const failing = new Proxy(
+      {},
+      { get: (_target, prop) => (prop === "then" ? undefined : () => Promise.reject(new Error("injected fault"))) },
+    );
+    const failingStore = { idFromName: env.FLAG_STORE.idFromName.bind(env.FLAG_STORE), get: () => failing };
+    const status = await sendWith({ FLAG_STORE: failingStore }, "GET", "/migration/v1/status", key);
+    expect(status.status).toBe(200);
+    expect(await status.json()).toMatchObject({ authority: "edgeflags", since: cut.body.since, report: true });
   });
 });
 
