@@ -10,6 +10,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { flagKeyProblem } from "../engine/index";
+import { JsonValueSchema } from "./admin-responses";
 import { AUTHORITIES, type SnapshotMigration } from "./snapshot";
 
 export { AUTHORITIES, type Authority, type SnapshotMigration } from "./snapshot";
@@ -37,7 +38,8 @@ const FlagKey = z.string().superRefine((key, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
-const Json = z.json();
+/** Any JSON value: the admin document's one named recursive schema (an unnamed one cannot be described). */
+const Json = JsonValueSchema;
 
 const SampleSchema = z.object({
   at: z.iso.datetime({ offset: true }).optional(),
@@ -78,7 +80,11 @@ const EntrySchema = z
 export const ComparisonBatchSchema = z
   .object({
     /** The idempotency key: a retry sends the same id and is counted once. */
-    batch: z.string().min(8).max(128).regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces"),
+    batch: z
+      .string()
+      .min(8)
+      .max(128)
+      .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces"),
     entries: z.array(EntrySchema).max(MAX_BATCH_ENTRIES),
   })
   .openapi("ComparisonBatch");

@@ -65,6 +65,8 @@ function buildAtVersion(sql: SqlStorage, project: string, version: number): void
     "0".repeat(64),
     hash,
   );
+  // A store at version 7 or later reached it by upgrading after this entry: its keyed chain starts after it.
+  if (version >= 7) sql.exec("UPDATE meta SET value = '2' WHERE key = 'audit_hmac_from'");
   // A publish that release had queued and not yet performed.
   sql.exec(
     "INSERT INTO outbox (kind, target, attempts, next_attempt_at, created_at) VALUES ('publish', 'production', 0, 0, ?)",

@@ -23,7 +23,7 @@ import { readJson } from "../lib/json-read";
 import { readBoundedText } from "./bounded-body";
 import { logUnavailable } from "./request-log";
 import { requireKey, type EnvironmentKey, type KeyEnv } from "./require-key";
-import { getSnapshot, refreshMs, type SnapshotLookup } from "./snapshot-cache";
+import { getSnapshot, storeSources, type SnapshotLookup } from "./snapshot-cache";
 import type { Context } from "hono";
 
 export const migration = new Hono<KeyEnv>();
@@ -100,17 +100,8 @@ function statusOf(environment: string, lookup: Extract<SnapshotLookup, { kind: "
 
 /** The environment's snapshot through the isolate's cache (KV, the FlagStore only when KV has nothing). */
 function snapshotOf(c: Context<KeyEnv>, identity: EnvironmentKey): Promise<SnapshotLookup> {
-  const store = c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(identity.project));
-  return getSnapshot(
-    {
-      kv: c.env.FLAGS_KV,
-      fromStore: (_project, environment) => store.getSnapshot(environment),
-      waitUntil: (p) => c.executionCtx.waitUntil(p),
-      refreshMs: refreshMs(c.env),
-    },
-    identity.project,
-    identity.environment,
-  );
+  const sources = storeSources(c.env, identity.project, (p) => c.executionCtx.waitUntil(p));
+  return getSnapshot(sources, identity.project, identity.environment);
 }
 
 /** The batch as the ledger stores it: each sample timed and its targeting key hashed. */

@@ -37,6 +37,18 @@ export interface SnapshotSources {
   refreshMs: number;
 }
 
+/**
+ * The sources of a request's lookups in `project`: the Worker's KV, that project's FlagStore as the
+ * cold fallback, the request's `waitUntil`, the deployment's refresh interval.
+ *
+ * @example
+ * const lookup = await getSnapshot(storeSources(c.env, project, (p) => c.executionCtx.waitUntil(p)), project, environment);
+ */
+export function storeSources(env: Env, project: string, waitUntil: (promise: Promise<unknown>) => void): SnapshotSources {
+  const store = env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));
+  return { kv: env.FLAGS_KV, fromStore: (_project, environment) => store.getSnapshot(environment), waitUntil, refreshMs: refreshMs(env) };
+}
+
 const { snapshots: entries, knownVersions, coldFailures, loads } = edgeState;
 /** A cold load that found nothing to serve is not retried for this long, so a flood of requests during an outage costs no more calls. */
 const COLD_RETRY_MS = 1_000;

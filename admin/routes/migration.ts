@@ -29,7 +29,9 @@ function ledger(c: AdminContext) {
 }
 
 /** A ledger call within the admin deadline; a failure or a timeout becomes the 503 to answer. */
-async function fromLedger<T>(call: () => Promise<{ ok: true; value: T } | { ok: false; error: { detail: string } }>): Promise<T | Response> {
+async function fromLedger<T>(
+  call: () => Promise<{ ok: true; value: T } | { ok: false; error: { detail: string } }>,
+): Promise<T | Response> {
   try {
     const result = await withDeadline(call(), DEADLINE_MS.adminStoreCall, "MigrationLedger call");
     if (result.ok) return result.value;

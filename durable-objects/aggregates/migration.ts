@@ -119,7 +119,12 @@ export async function setMigrationCriterion(
  * with its evidence, announced, and published with a new version. The authority the environment
  * already has changes nothing (`changed: false`).
  */
-export async function cutOver(w: UnitOfWork, environment: string, decision: CutOverDecision, meta: ChangeMeta): Promise<Result<CutOverOutcome>> {
+export async function cutOver(
+  w: UnitOfWork,
+  environment: string,
+  decision: CutOverDecision,
+  meta: ChangeMeta,
+): Promise<Result<CutOverOutcome>> {
   const env = w.environment(environment);
   if (!env.ok) return env;
   const current = stateOf(environment, rowOf(w, environment));
@@ -175,5 +180,7 @@ export async function cutOver(w: UnitOfWork, environment: string, decision: CutO
 export function snapshotMigration(w: UnitOfWork, environment: string): Pick<Snapshot, "migration"> {
   const row = rowOf(w, environment);
   if (!row || row.since === null) return {};
-  return { migration: { authority: row.authority, since: iso(row.since), graceUntil: row.grace_until === null ? null : iso(row.grace_until) } };
+  return {
+    migration: { authority: row.authority, since: iso(row.since), graceUntil: row.grace_until === null ? null : iso(row.grace_until) },
+  };
 }
