@@ -3,7 +3,7 @@
  * the time stamp handed in, no I/O.
  */
 import type { EvaluationContext, ResolutionDetails } from "@openfeature/server-sdk";
-import { LIMITS, type EdgeflagsAnswer, type JsonValue, type LegacyAnswer, type Sample } from "./wire.ts";
+import { LIMITS, type EdgeflagsAnswer, type JsonValue, type LegacyAnswer, type Sample } from "./wire.js";
 
 /** A provider's answer, or what it threw: evaluation is settled, never rethrown here. */
 export type Outcome = { ok: true; details: ResolutionDetails<JsonValue> } | { ok: false; error: unknown };

@@ -17,10 +17,10 @@ import {
   type ResolutionDetails,
   type TrackingEventDetails,
 } from "@openfeature/server-sdk";
-import { compare, toSample, type Outcome } from "./compare.ts";
-import { withDeadline, type Fetch } from "./deadline.ts";
-import { Reporter, type ReportStats } from "./reporter.ts";
-import { readStatus, type Authority, type MigrationStatus } from "./wire.ts";
+import { compare, toSample, type Outcome } from "./compare.js";
+import { withDeadline, type Fetch } from "./deadline.js";
+import { Reporter, type ReportStats } from "./reporter.js";
+import { readStatus, type Authority, type MigrationStatus } from "./wire.js";
 
 /** How the provider is set up. Only the two providers, `url` and `serverKey` are required. */
 export interface AuditModeOptions {

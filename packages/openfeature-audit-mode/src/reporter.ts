@@ -9,9 +9,9 @@
  * dropped) and only samples beyond the per-flag cap are dropped, counted as such.
  */
 import type { Logger } from "@openfeature/server-sdk";
-import { jsonBytes } from "./compare.ts";
-import { LIMITS, readIngestAuthority, reportableFlagKey, retryAfterMs, type Entry, type MigrationStatus, type Sample } from "./wire.ts";
-import { withDeadline, type Fetch } from "./deadline.ts";
+import { jsonBytes } from "./compare.js";
+import { LIMITS, readIngestAuthority, reportableFlagKey, retryAfterMs, type Entry, type MigrationStatus, type Sample } from "./wire.js";
+import { withDeadline, type Fetch } from "./deadline.js";
 
 /** A sample larger than this (its context is bounded already; values may be large objects) is dropped. */
 const MAX_SAMPLE_BYTES = 8 * 1024;
