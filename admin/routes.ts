@@ -78,7 +78,22 @@ defineRoute(admin, document, (c) => {
 });
 
 // One sub-app per resource; each route declares its request and response schemas.
-for (const resource of [projects, flags, keys, segments, projectFlags, webhooks, triggers, ramps, experiments, drafts, imports, manifest, migration, audit])
+for (const resource of [
+  projects,
+  flags,
+  keys,
+  segments,
+  projectFlags,
+  webhooks,
+  triggers,
+  ramps,
+  experiments,
+  drafts,
+  imports,
+  manifest,
+  migration,
+  audit,
+])
   admin.route("/", resource);
 
 describeSecurity(admin);

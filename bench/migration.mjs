@@ -68,7 +68,10 @@ async function until(what, fn, timeoutMs = 60_000) {
 
 async function importAtScale(project, result) {
   const data = generateHomegrownExport({ flags: FLAGS, environments: ENVIRONMENTS, customers: CUSTOMERS, seed: 6 });
-  const overrides = data.flags.reduce((n, f) => n + Object.values(f.environments).reduce((m, e) => m + Object.keys(e.customers).length, 0), 0);
+  const overrides = data.flags.reduce(
+    (n, f) => n + Object.values(f.environments).reduce((m, e) => m + Object.keys(e.customers).length, 0),
+    0,
+  );
   const body = JSON.stringify({ source: "homegrown", format: "json", data, reason: "bench" });
   result.import = { flags: FLAGS, environments: ENVIRONMENTS.length, customers: CUSTOMERS, overrides, bodyMB: body.length / 2 ** 20 };
   const created = await call("PUT", `/admin/v1/projects/${project}`, { body: { environments: ["development"] } });
@@ -114,11 +117,17 @@ async function overrides(project, data, result) {
       await call("POST", path, { body: { remove: [id] } });
     }
   }
-  result.targets = { withAllCustomersMs: median(samples.full), withNoneMs: median(samples.none), flagWithAll: full.key, flagWithNone: none.key };
+  result.targets = {
+    withAllCustomersMs: median(samples.full),
+    withNoneMs: median(samples.none),
+    flagWithAll: full.key,
+    flagWithNone: none.key,
+  };
 }
 
 async function auditMode(project, data, result) {
-  const key = (await call("POST", `/admin/v1/projects/${project}/environments/qa/keys`, { body: { scope: "server", name: "bench" } })).json.key;
+  const key = (await call("POST", `/admin/v1/projects/${project}/environments/qa/keys`, { body: { scope: "server", name: "bench" } })).json
+    .key;
   await until("the server key at the edge", async () => (await call("GET", "/migration/v1/status", { token: key })).status === 200);
   const flags = data.flags.map((f) => f.key);
   const batch = (i) =>
@@ -130,7 +139,13 @@ async function auditMode(project, data, result) {
         mismatched: f === i % flags.length ? 1 : 0,
         samples:
           f === i % flags.length
-            ? [{ context: { targetingKey: customerId(i % CUSTOMERS), plan: "pro" }, legacy: { value: true }, edgeflags: { value: false, variant: "off" } }]
+            ? [
+                {
+                  context: { targetingKey: customerId(i % CUSTOMERS), plan: "pro" },
+                  legacy: { value: true },
+                  edgeflags: { value: false, variant: "off" },
+                },
+              ]
             : [],
       })),
     });
@@ -226,7 +241,9 @@ async function main() {
   const end = current.indexOf(MARK_END);
   writeFileSync(
     file,
-    begin >= 0 && end > begin ? `${current.slice(0, begin)}${section}${current.slice(end + MARK_END.length)}` : `${current.trimEnd()}\n\n${section}\n`,
+    begin >= 0 && end > begin
+      ? `${current.slice(0, begin)}${section}${current.slice(end + MARK_END.length)}`
+      : `${current.trimEnd()}\n\n${section}\n`,
   );
   if (result.error) process.exitCode = 1;
 }

@@ -18,13 +18,7 @@ import { OFREPProvider } from "@openfeature/ofrep-provider";
 import { afterAll, describe, expect, it } from "vitest";
 import { AuditModeProvider } from "../packages/openfeature-audit-mode/src/index";
 import { sha256Hex } from "../lib/crypto";
-import {
-  customerId,
-  generateHomegrownExport,
-  legacyAnswer,
-  toHomegrownCsv,
-  type HomegrownExport,
-} from "./fixtures/homegrown-export";
+import { customerId, generateHomegrownExport, legacyAnswer, toHomegrownCsv, type HomegrownExport } from "./fixtures/homegrown-export";
 import { call, drainOutbox } from "./helpers";
 
 const PROJECT = "walkthrough";
@@ -99,7 +93,11 @@ function auditMode(environment: string, key: string): AuditModeProvider {
 /** Weeks of identical answers before today, recorded in the ledger at that time (the edge records at "now"). */
 async function recordEarlier(environment: string, at: number, compared: number) {
   const ledger = env.MIGRATION_LEDGER.get(env.MIGRATION_LEDGER.idFromName(PROJECT));
-  const recorded = await ledger.record(environment, { batch: `earlier-${environment}-${at}`, entries: [{ flag: flagKeys[0]!, compared, mismatched: 0, samples: [] }] }, at);
+  const recorded = await ledger.record(
+    environment,
+    { batch: `earlier-${environment}-${at}`, entries: [{ flag: flagKeys[0]!, compared, mismatched: 0, samples: [] }] },
+    at,
+  );
   expect(recorded.ok).toBe(true);
 }
 
@@ -120,7 +118,9 @@ describe("migrating from a homegrown flag service", () => {
     expect((await call("GET", `${P}/audit?action=flag.created`)).body.entries ?? []).toHaveLength(0);
 
     // … then for real (the JSON form of the same export), then again from the CSV: nothing to do.
-    const real = await call("POST", `${P}/import`, { body: { source: "homegrown", format: "json", data: exported, reason: "leaving the weekend service" } });
+    const real = await call("POST", `${P}/import`, {
+      body: { source: "homegrown", format: "json", data: exported, reason: "leaving the weekend service" },
+    });
     expect(real.status).toBe(200);
     expect(real.body.changed).toBe(true);
     for (const environment of ENVIRONMENTS) {
@@ -128,7 +128,8 @@ describe("migrating from a homegrown flag service", () => {
     }
     const again = await call("POST", `${P}/import`, { body: { source: "homegrown", format: "csv", data: csv } });
     expect(again.body).toMatchObject({ changed: false });
-    for (const environment of ENVIRONMENTS) expect(again.body.environments[environment]).toMatchObject({ created: [], updated: [], unchanged: FLAGS });
+    for (const environment of ENVIRONMENTS)
+      expect(again.body.environments[environment]).toMatchObject({ created: [], updated: [], unchanged: FLAGS });
 
     // 2. Audit mode in QA and staging: the old service answers, edgeflags is asked beside it.
     const keys = { qa: await serverKey("qa"), staging: await serverKey("staging") };
@@ -158,12 +159,14 @@ describe("migrating from a homegrown flag service", () => {
     const mismatching = byName.staging.flags.filter((f: { mismatched: number }) => f.mismatched > 0).map((f: { flag: string }) => f.flag);
     expect(mismatching.sort()).toEqual(drift.map((d) => d.flag).sort());
     const staging = (await call("GET", `${P}/environments/staging/migration`)).body;
-    const samples = staging.samples.map((s: { flag: string; context: { targetingKeyHash: string }; legacy: { value: boolean }; edgeflags: { value: boolean } }) => ({
-      flag: s.flag,
-      key: s.context.targetingKeyHash,
-      legacy: s.legacy.value,
-      edgeflags: s.edgeflags.value,
-    }));
+    const samples = staging.samples.map(
+      (s: { flag: string; context: { targetingKeyHash: string }; legacy: { value: boolean }; edgeflags: { value: boolean } }) => ({
+        flag: s.flag,
+        key: s.context.targetingKeyHash,
+        legacy: s.legacy.value,
+        edgeflags: s.edgeflags.value,
+      }),
+    );
     const expected = await Promise.all(
       drift.map(async ({ flag, customer }) => ({
         flag,
@@ -178,14 +181,19 @@ describe("migrating from a homegrown flag service", () => {
 
     // 3. The exit criterion: 1,000 comparisons over at least a day, none differing.
     for (const environment of ["qa", "staging"]) {
-      const set = await call("PUT", `${P}/environments/${environment}/migration/criterion`, { body: { minComparisons: 1_000, days: 1, maxMismatches: 0 } });
+      const set = await call("PUT", `${P}/environments/${environment}/migration/criterion`, {
+        body: { minComparisons: 1_000, days: 1, maxMismatches: 0 },
+      });
       expect(set.status).toBe(200);
       // Audit mode has run for days: the first comparisons three days ago, more half a day ago.
       await recordEarlier(environment, Date.now() - 3 * DAY_MS, 500);
       await recordEarlier(environment, Date.now() - DAY_MS / 2, 500);
     }
     const judged = Object.fromEntries(
-      (await call("GET", `${P}/migration`)).body.environments.map((e: { environment: string; status: unknown }) => [e.environment, e.status]),
+      (await call("GET", `${P}/migration`)).body.environments.map((e: { environment: string; status: unknown }) => [
+        e.environment,
+        e.status,
+      ]),
     );
     expect(judged.qa).toMatchObject({ met: true, reasons: [], compared: evaluations + 500, mismatched: 0 });
     expect(judged.staging).toMatchObject({ met: false, mismatched: drift.length });
@@ -195,7 +203,9 @@ describe("migrating from a homegrown flag service", () => {
     const refused = await call("POST", `${P}/environments/staging/migration/cut-over`, { body: { authority: "edgeflags" } });
     expect(refused.status).toBe(409);
     expect(refused.body.detail).toContain("mismatches");
-    const cut = await call("POST", `${P}/environments/qa/migration/cut-over`, { body: { authority: "edgeflags", reason: "two weeks without a difference" } });
+    const cut = await call("POST", `${P}/environments/qa/migration/cut-over`, {
+      body: { authority: "edgeflags", reason: "two weeks without a difference" },
+    });
     expect(cut.status).toBe(200);
     expect(cut.body).toMatchObject({ changed: true, authority: "edgeflags", overridden: false });
     const decision = (await call("GET", `${P}/audit?action=migration.cut-over`)).body.entries[0];
@@ -222,7 +232,9 @@ describe("migrating from a homegrown flag service", () => {
     await drainOutbox(PROJECT);
     const stagingClient = OpenFeature.getClient("walk-staging");
     for (const { flag, customer } of drift) {
-      expect(await stagingClient.getBooleanValue(flag, false, { targetingKey: customer })).toBe(legacyAnswer(legacy, flag, "staging", customer));
+      expect(await stagingClient.getBooleanValue(flag, false, { targetingKey: customer })).toBe(
+        legacyAnswer(legacy, flag, "staging", customer),
+      );
     }
     await providers.staging.flush();
     expect(providers.staging.stats()).toMatchObject({ delivered: { compared: evaluations + drift.length, mismatched: drift.length } });
@@ -242,7 +254,10 @@ describe("migrating from a homegrown flag service", () => {
     const resync = await call("POST", `${P}/environments/qa/manifest`, { body: manifest });
     expect(resync.body).toMatchObject({ changed: false, created: [] });
     await drainOutbox(PROJECT);
-    const fresh = await call("POST", "/ofrep/v1/evaluate/flags/new-search", { token: keys.qa, body: { context: { targetingKey: customers[0] } } });
+    const fresh = await call("POST", "/ofrep/v1/evaluate/flags/new-search", {
+      token: keys.qa,
+      body: { context: { targetingKey: customers[0] } },
+    });
     expect(fresh.body).toMatchObject({ key: "new-search", value: false });
   }, 180_000);
 });
