@@ -164,23 +164,57 @@ export function writeTargets(
   const current = byKey(flagTargets(sql, environment, flag));
   const wanted = byKey(targets);
   const delta: TargetsDelta = { added: {}, moved: {}, left: {}, removed: 0 };
+  const gone: string[] = [];
   for (const [id, variant] of wanted) {
     const before = current.get(id);
     if (before === variant) continue;
-    setTarget(sql, environment, flag, id, variant, now, actor, before ?? null);
     if (before === undefined) pushTarget(delta.added, variant, id);
     else {
       pushTarget(delta.moved, variant, id);
       pushTarget(delta.left, before, id);
+      gone.push(id);
     }
   }
   for (const [id, variant] of current) {
     if (wanted.has(id)) continue;
-    setTarget(sql, environment, flag, id, null, now, actor, variant);
     pushTarget(delta.left, variant, id);
+    gone.push(id);
     delta.removed++;
   }
+  // In bulk: a statement per chunk of keys, not per key (an import writes hundreds of thousands).
+  // A moved key is deleted and inserted again under its new variant.
+  for (const ids of chunks(gone)) {
+    sql.exec(
+      "DELETE FROM flag_targets WHERE environment = ? AND flag = ? AND target IN (SELECT value FROM json_each(?))",
+      environment,
+      flag,
+      JSON.stringify(ids),
+    );
+  }
+  for (const group of [delta.added, delta.moved]) {
+    for (const [variant, ids] of Object.entries(group)) {
+      for (const chunk of chunks(ids)) {
+        sql.exec(
+          `INSERT INTO flag_targets (environment, flag, target, variant, added_at, added_by)
+           SELECT ?, ?, value, ?, ?, ? FROM json_each(?)`,
+          environment,
+          flag,
+          variant,
+          now,
+          actor,
+          JSON.stringify(chunk),
+        );
+      }
+    }
+  }
   return delta;
+}
+
+/** Keys per bulk statement: large enough to amortise the statement, small enough for one JSON argument. */
+const BULK_CHUNK = 5_000;
+
+function* chunks(ids: string[]): Generator<string[]> {
+  for (let i = 0; i < ids.length; i += BULK_CHUNK) yield ids.slice(i, i + BULK_CHUNK);
 }
 
 /** Targeted keys per variant of one flag (a covering-index count). */
