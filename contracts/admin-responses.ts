@@ -222,7 +222,10 @@ const WebhookFields = z.object({
 export const WebhookSchema = WebhookFields.openapi("Webhook");
 export type WebhookView = z.infer<typeof WebhookSchema>;
 export const WebhookListSchema = z.array(WebhookSchema).openapi("WebhookList");
-export const CreatedWebhookSchema = WebhookFields.extend({ secret: z.string() }).openapi("CreatedWebhook");
+export const CreatedWebhookSchema = WebhookFields.extend({
+  secret: z.string(),
+  standardSecret: z.string().meta({ description: "The secret as Standard Webhooks libraries take it (`whsec_` + base64)" }),
+}).openapi("CreatedWebhook");
 export const DeliverySchema = z
   .object({
     id: z.string(),

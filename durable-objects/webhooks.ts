@@ -4,12 +4,14 @@
  *
  * Each delivery is a `POST` of the event as JSON with headers `Edgeflags-Event`,
  * `Edgeflags-Delivery` and `Edgeflags-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
- * "<t>.<body>")>` (see `lib/signature.ts`). A 2xx answer marks it delivered; anything else is
+ * "<t>.<body>")>` (see `lib/signature.ts`), and signed again per Standard Webhooks (`webhook-id`,
+ * `webhook-timestamp`, `webhook-signature`), so any Standard Webhooks library verifies it with the
+ * subscription's `standardSecret`. A 2xx answer marks it delivered; anything else is
  * retried after 10 s, 20 s, 40 s … (capped at an hour) until `MAX_DELIVERY_ATTEMPTS`, then it is
  * marked failed and can be redelivered by hand.
  */
 import { randomBytes } from "node:crypto";
-import { sign, SIGNATURE_HEADER } from "../lib/signature";
+import { sign, SIGNATURE_HEADER, standardSecret, standardWebhookHeaders } from "../lib/signature";
 import { DEADLINE_MS } from "../lib/deadline";
 import { log } from "../lib/log";
 import { webhookUrlRefusal } from "../lib/webhook-url";
@@ -118,7 +120,12 @@ export function retryDelayMs(attempts: number): number {
   return Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1));
 }
 
-export function createWebhook(sql: SqlStorage, input: WebhookInput, actor: string, now: number): WebhookInfo & { secret: string } {
+export function createWebhook(
+  sql: SqlStorage,
+  input: WebhookInput,
+  actor: string,
+  now: number,
+): WebhookInfo & { secret: string; standardSecret: string } {
   const id = newId("wh");
   const secret = input.secret ?? `whsec_${randomBytes(24).toString("base64url")}`;
   sql.exec(
@@ -131,7 +138,7 @@ export function createWebhook(sql: SqlStorage, input: WebhookInput, actor: strin
     now,
     actor,
   );
-  return { ...toWebhookInfo(getWebhookRow(sql, id)!), secret };
+  return { ...toWebhookInfo(getWebhookRow(sql, id)!), secret, standardSecret: standardSecret(secret) };
 }
 
 export function getWebhookRow(sql: SqlStorage, id: string): WebhookRow | undefined {
@@ -225,6 +232,8 @@ async function deliverOne(
   const refused = error !== null;
   if (error === null) {
     try {
+      const sentAt = Math.floor(Date.now() / 1000);
+      const body = row.payload;
       const response = await fetcher(row.url, {
         method: "POST",
         headers: {
@@ -232,9 +241,10 @@ async function deliverOne(
           "user-agent": "edgeflags-webhooks/1",
           "edgeflags-event": row.event_type,
           "edgeflags-delivery": row.id,
-          [SIGNATURE_HEADER]: await sign(row.secret, row.payload, Math.floor(Date.now() / 1000)),
+          [SIGNATURE_HEADER]: await sign(row.secret, body, sentAt),
+          ...(await standardWebhookHeaders(row.secret, row.id, body, sentAt)),
         },
-        body: row.payload,
+        body,
         // A redirect is not followed: it could point the signed POST anywhere, internal hosts too.
         redirect: "manual",
         signal: AbortSignal.timeout(DEADLINE_MS.webhook),

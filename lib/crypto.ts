@@ -90,6 +90,13 @@ export function base64urlEncode(data: string | Uint8Array): string {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
+/** `data` as padded standard base64 (RFC 4648 §4). */
+export function base64Encode(data: string | Uint8Array): string {
+  let binary = "";
+  for (const byte of bytesOf(data)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
 /** The bytes of an unpadded base64url text; null when it is not one. */
 export function base64urlDecode(text: string): Uint8Array | null {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;

@@ -11,7 +11,7 @@
  * const expected = createHmac("sha256", secret).update(`${t}.${rawBody}`).digest("hex");
  * const fresh = Math.abs(Date.now() / 1000 - Number(t)) <= 300;
  */
-import { hexDecode, hexEncode, hmacSha256, verifyHmacSha256 } from "./crypto";
+import { base64Encode, hexDecode, hexEncode, hmacSha256, verifyHmacSha256 } from "./crypto";
 
 export const SIGNATURE_HEADER = "Edgeflags-Signature";
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -56,4 +56,28 @@ export async function verifySignature(
   if (!(await verifyHmacSha256(secret, `${timestamp}.${body}`, given)))
     return { ok: false, reason: "the signature does not match the body" };
   return { ok: true, timestamp, mac };
+}
+
+/**
+ * A webhook secret as Standard Webhooks (https://www.standardwebhooks.com) spells one: `whsec_`
+ * and the base64 of the signing key, here the UTF-8 bytes of the secret itself. Give it to any
+ * Standard Webhooks library (`new Webhook(standardSecret)` of the `standardwebhooks` package).
+ */
+export function standardSecret(secret: string): string {
+  return `whsec_${base64Encode(secret)}`;
+}
+
+/**
+ * The Standard Webhooks headers of a message: `webhook-id` (the same on every retry, so a receiver
+ * can drop repeats), `webhook-timestamp` (unix seconds) and `webhook-signature`
+ * (`v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`, the key as in `standardSecret`).
+ */
+export async function standardWebhookHeaders(
+  secret: string,
+  id: string,
+  body: string,
+  timestamp: number,
+): Promise<Record<"webhook-id" | "webhook-timestamp" | "webhook-signature", string>> {
+  const mac = await hmacSha256(secret, `${id}.${timestamp}.${body}`);
+  return { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": `v1,${base64Encode(mac)}` };
 }

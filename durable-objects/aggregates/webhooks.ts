@@ -14,7 +14,7 @@ export async function createWebhook(
   w: UnitOfWork,
   input: WebhookInput,
   meta: ChangeMeta,
-): Promise<Result<webhooks.WebhookInfo & { secret: string }>> {
+): Promise<Result<webhooks.WebhookInfo & { secret: string; standardSecret: string }>> {
   if (w.project() === null) return fail(w.noProject());
   const now = Date.now();
   const created = w.transaction(() => {
