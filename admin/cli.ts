@@ -10,7 +10,9 @@
  *
  * `flags <command> --help` lists a command's options. The service is `--url` (or EDGEFLAGS_URL,
  * default http://localhost:8787); the credential is EDGEFLAGS_TOKEN (an admin key or the admin
- * token; `--token` works too but lands in shell history). Files are relative to the directory
+ * token; `--token` works too but lands in shell history); both may come from a config file
+ * (`./cli/config.ts`). Installed from `packages/cli` (`@edgeflags/cli`), the same program is the
+ * `edgeflags` command. Files are relative to the directory
  * the command was run from (npm's INIT_CWD under `npm run`). Exit codes: 0 done (diff: no
  * differences), 1 differences (diff, a dry run of import or sync that would change something,
  * sync --strict with drift) or refused (push), 2 usage or service error.
@@ -18,11 +20,14 @@
  * Runs on Node 22 (it strips the types itself), which `npm run` provides. The commands live in
  * `./cli/`: arguments (`args.ts`), the admin API client (`service.ts`), one module per concern.
  */
+import { realpathSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs, type Options } from "./cli/args.ts";
 import { runFlagFile } from "./cli/flag-file.ts";
 import { runImport } from "./cli/import.ts";
+import { loadConfig } from "./cli/config.ts";
 import { CliError, type Io } from "./cli/io.ts";
 import { runManifest, runSync } from "./cli/manifest.ts";
 
@@ -49,10 +54,17 @@ export async function run(options: Options, io: Io): Promise<number> {
   }
 }
 
-async function main(): Promise<void> {
+/** The program: arguments, environment and config file of this process. */
+export async function main(): Promise<void> {
   const cwd = process.env["INIT_CWD"] ?? process.cwd();
   try {
-    const options = parseArgs(process.argv.slice(2), process.env);
+    const config = await loadConfig(cwd, process.env, (path) =>
+      readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return null;
+        throw new CliError(`cannot read the config file ${path}: ${error.message}`, 2);
+      }),
+    );
+    const options = parseArgs(process.argv.slice(2), { ...config, ...process.env });
     process.exitCode = await run(options, {
       fetch,
       read: (path) => readFile(resolve(cwd, path), "utf8"),
@@ -65,4 +77,15 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+/** Whether this module is the program node was started with (directly, or through the `edgeflags` bin's link). */
+function isProgram(): boolean {
+  const started = process.argv[1];
+  if (started === undefined) return false;
+  try {
+    return realpathSync(started) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) await main();

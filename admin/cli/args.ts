@@ -117,7 +117,7 @@ export interface ManifestOptions extends Connection {
 }
 export type Options = FlagFileOptions | ImportOptions | SyncOptions | ManifestOptions | { command: "help"; text: string };
 
-const USAGE = `usage: flags <${NAMES.join("|")}> [options]   (flags <command> --help for its options)`;
+const USAGE = `usage: edgeflags <${NAMES.join("|")}> [options]   (edgeflags <command> --help for its options; inside a clone: npm run flags -- <command>)`;
 
 /** The help of one command, or of the CLI. */
 export function helpText(command?: CommandName): string {
@@ -135,7 +135,7 @@ export function helpText(command?: CommandName): string {
     const left = `--${name}${spec.value ? ` ${spec.value}` : ""}`;
     return `  ${left.padEnd(42)} ${spec.required ? "(required) " : ""}${spec.help}`;
   });
-  return [`flags ${command}: ${COMMANDS[command].summary}`, "", ...lines].join("\n");
+  return [`edgeflags ${command}: ${COMMANDS[command].summary}`, "", ...lines].join("\n");
 }
 
 /** node:util's parse errors, as the CLI words them. */
@@ -145,7 +145,7 @@ function usageError(error: unknown, command: CommandName): CliError {
   const option = /'(--?[^' ]+)/.exec(message)?.[1];
   switch (code) {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return new CliError(`unknown option ${option ?? message} for ${command}; see flags ${command} --help`, 2);
+      return new CliError(`unknown option ${option ?? message} for ${command}; see edgeflags ${command} --help`, 2);
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
       if (/argument missing|ambiguous/.test(message))
         return new CliError(`${option} needs a value (one starting with "-" as ${option}=-x)`, 2);

@@ -46,7 +46,7 @@ describe("flags arguments", () => {
   it.each(["pull", "diff", "push", "import", "sync", "manifest"])("answers %s --help with its options, needing no token", (command) => {
     const help = parseArgs([command, "--help"], {});
     if (help.command !== "help") throw new Error(`--help parsed as ${help.command}`);
-    expect(help.text).toMatch(new RegExp(`^flags ${command}: `));
+    expect(help.text).toMatch(new RegExp(`^edgeflags ${command}: `));
     expect(help.text).toMatch(/--project P +\(required\)/);
     expect(help.text).toMatch(/--url U/);
   });
@@ -60,13 +60,13 @@ describe("flags arguments", () => {
 
   it.each([
     { argv: [], message: /usage/ },
-    { argv: ["deploy"], message: /usage: flags <pull\|diff\|push\|import\|sync\|manifest>/ },
+    { argv: ["deploy"], message: /usage: edgeflags <pull\|diff\|push\|import\|sync\|manifest>/ },
     { argv: ["push", "--project", "p"], message: /--env is required/ },
     { argv: ["diff", "--project", "p", "--env", "e", "--file"], message: /--file needs a value/ },
     { argv: ["sync", "--project", "p", "--env", "e", "--manifest", "--dry-run"], message: /--manifest needs a value/ },
     {
       argv: ["push", "--project", "p", "--env", "e", "--file", "f", "--froce"],
-      message: /unknown option --froce for push; see flags push --help/,
+      message: /unknown option --froce for push; see edgeflags push --help/,
     },
     { argv: ["pull", "--project", "p", "--env", "e", "--file", "f", "--dry-run"], message: /unknown option --dry-run for pull/ },
     { argv: ["pull", "--project", "p", "--env", "e", "--file", "f", "extra"], message: /unexpected argument extra/ },
@@ -116,9 +116,9 @@ describe("npm run flags, as a program", () => {
 
   it("prints help with exit 0, and a usage error with exit 2", async () => {
     const help = await runCli(["sync", "--help"]);
-    expect(help).toMatchObject({ code: 0, stdout: expect.stringMatching(/^flags sync: /) });
+    expect(help).toMatchObject({ code: 0, stdout: expect.stringMatching(/^edgeflags sync: /) });
     const wrong = await runCli(["sync", "--bogus"], { EDGEFLAGS_TOKEN: "t" });
-    expect(wrong).toMatchObject({ code: 2, stderr: "unknown option --bogus for sync; see flags sync --help\n" });
+    expect(wrong).toMatchObject({ code: 2, stderr: "unknown option --bogus for sync; see edgeflags sync --help\n" });
   });
 
   it("reads files relative to where it was run (npm's INIT_CWD), and names an unreachable service with exit 2", async () => {
