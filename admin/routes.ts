@@ -19,6 +19,7 @@ import { imports } from "./routes/import";
 import { keys } from "./routes/keys";
 import { migration } from "./routes/migration";
 import { manifest } from "./routes/manifest";
+import { manifestApi } from "./routes/manifest-api";
 import { adminApp, adminRoute, defineRoute, type AdminContext } from "./routes/kit";
 import { projectFlags } from "./routes/project-flags";
 import { projects } from "./routes/projects";
@@ -91,6 +92,7 @@ for (const resource of [
   drafts,
   imports,
   manifest,
+  manifestApi,
   migration,
   audit,
 ])
