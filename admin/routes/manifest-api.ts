@@ -3,7 +3,7 @@
  * environment, so `openfeature pull` and `openfeature push` work against edgeflags with no plugin.
  * Point the CLI at the environment's base URL; it appends `/openfeature/v0/manifest`:
  *
- *   openfeature pull --flag-source-url https://flags.example.com/admin/v1/projects/shop/environments/qa \
+ *   openfeature pull --provider-url https://flags.example.com/admin/v1/projects/shop/environments/qa \
  *     --auth-token "$EDGEFLAGS_ADMIN_KEY"
  *
  * - `GET …/openfeature/v0/manifest`: the environment's flags as `{flags: [{key, name, type,
