@@ -20,7 +20,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { JsonValueSchema } from "../../contracts/admin-responses";
-import type { ManifestFlagType } from "../../contracts/flag-manifest";
+import { isOfType, type ManifestFlagType } from "../../contracts/flag-manifest";
 import type { JsonValue } from "../../engine/types";
 import { FlagKeySchema } from "../schemas";
 import { adminApp, adminRoute, defineRoute, E, meta, noteWritten, param, store, type AdminContext } from "./kit";
@@ -29,7 +29,6 @@ export const manifestApi = adminApp();
 
 const M = `${E}/openfeature/v0/manifest`;
 const API_TYPES = ["boolean", "string", "integer", "object"] as const;
-type ApiType = (typeof API_TYPES)[number];
 
 const ManifestApiFlagSchema = z
   .object({
@@ -63,19 +62,6 @@ function apiError(status: 400 | 404 | 409, message: string, details?: { field: s
 function capabilities(c: AdminContext): string {
   void c;
   return "read,write,delete";
-}
-
-function isOfApiType(type: ApiType, value: unknown): boolean {
-  switch (type) {
-    case "boolean":
-      return typeof value === "boolean";
-    case "string":
-      return typeof value === "string";
-    case "integer":
-      return Number.isInteger(value);
-    case "object":
-      return typeof value === "object" && value !== null;
-  }
 }
 
 const sameValue = (a: JsonValue | undefined, b: JsonValue | undefined) => JSON.stringify(a) === JSON.stringify(b);
@@ -136,7 +122,7 @@ defineRoute(manifestApi, create, async (c) => {
   const parsed = CreateBodySchema.safeParse(await readJson(c));
   if (!parsed.success) return invalid(parsed.error);
   const body = parsed.data;
-  if (!isOfApiType(body.type, body.defaultValue)) {
+  if (!isOfType(body.type, body.defaultValue)) {
     return apiError(400, `defaultValue is not a ${body.type}`, [{ field: "defaultValue", message: `must be a ${body.type}` }]);
   }
   const environment = param(c, "env");
