@@ -241,6 +241,11 @@ export const PromoteBodySchema = z
 const WebhookUrlSchema = z.url({ protocol: /^https?$/, error: "must be an http or https URL" }).max(2000);
 const WebhookEventsSchema = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1, "subscribe to at least one event type");
 
+/** A delivery's body: the JSON event (`edgeflags`), or a Slack-compatible `{"text"}` message about it. */
+const WebhookFormatSchema = z
+  .enum(["edgeflags", "slack"])
+  .meta({ description: '`slack`: a Slack-compatible {"text"} message instead of the JSON event' });
+
 export const CreateWebhookBodySchema = z
   .object({
     url: WebhookUrlSchema,
@@ -248,6 +253,7 @@ export const CreateWebhookBodySchema = z
     description: z.string().max(500).default(""),
     /** Your own signing secret; one is generated (and shown once) when omitted. */
     secret: z.string().min(16, "a signing secret needs at least 16 characters").max(200).optional(),
+    format: WebhookFormatSchema.optional(),
   })
   .strict()
   .openapi("CreateWebhookBody");
@@ -258,6 +264,7 @@ export const UpdateWebhookBodySchema = z
     events: WebhookEventsSchema.optional(),
     description: z.string().max(500).optional(),
     active: z.boolean().optional(),
+    format: WebhookFormatSchema.optional(),
   })
   .strict()
   .openapi("UpdateWebhookBody");

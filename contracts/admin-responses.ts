@@ -215,6 +215,7 @@ const WebhookFields = z.object({
   url: z.string(),
   events: z.array(z.string()),
   description: z.string(),
+  format: z.enum(["edgeflags", "slack"]),
   active: z.boolean(),
   createdAt: z.string(),
   createdBy: z.string(),

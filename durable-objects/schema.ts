@@ -268,6 +268,14 @@ export const MIGRATIONS: readonly string[] = [
     updated_by      TEXT NOT NULL
   );
   `,
+  // 10: webhook delivery options — the payload format (absent: the JSON event). A table of its own,
+  // IF NOT EXISTS: safe to run again (a column added with ALTER TABLE would not be).
+  `
+  CREATE TABLE IF NOT EXISTS webhook_options (
+    webhook_id TEXT PRIMARY KEY REFERENCES webhooks(id) ON DELETE CASCADE,
+    format     TEXT NOT NULL CHECK (format IN ('edgeflags', 'slack'))
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

@@ -13,6 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { sign, SIGNATURE_HEADER, standardSecret, standardWebhookHeaders } from "../lib/signature";
 import { DEADLINE_MS } from "../lib/deadline";
+import { slackMessage } from "./webhook-slack";
 import { log } from "../lib/log";
 import { webhookUrlRefusal } from "../lib/webhook-url";
 import type { WebhookEventType } from "../contracts/webhook-events";
@@ -46,12 +47,16 @@ export interface WebhookEvent {
   auditHead: { seq: number; hash: string } | null;
 }
 
+/** What a delivery's body is: the JSON event, or a Slack-compatible message about it. */
+export type WebhookFormat = "edgeflags" | "slack";
+
 /** A new subscription; without `secret`, one is generated. */
 export interface WebhookInput {
   url: string;
   events: WebhookEventType[];
   description: string;
   secret: string | null;
+  format?: WebhookFormat | undefined;
 }
 
 /** A change to a subscription: the fields given replace the stored ones. */
@@ -60,6 +65,7 @@ export interface WebhookPatch {
   events?: WebhookEventType[] | undefined;
   description?: string | undefined;
   active?: boolean | undefined;
+  format?: WebhookFormat | undefined;
 }
 
 export interface WebhookInfo {
@@ -67,6 +73,7 @@ export interface WebhookInfo {
   url: string;
   events: WebhookEventType[];
   description: string;
+  format: WebhookFormat;
   active: boolean;
   createdAt: string;
   createdBy: string;
@@ -92,6 +99,8 @@ interface WebhookRow extends Record<string, SqlStorageValue> {
   events: string;
   secret: string;
   description: string;
+  /** From `webhook_options`; null: the JSON event. */
+  format: WebhookFormat | null;
   active: number;
   created_at: number;
   created_by: string;
@@ -138,15 +147,30 @@ export function createWebhook(
     now,
     actor,
   );
+  setFormat(sql, id, input.format);
   return { ...toWebhookInfo(getWebhookRow(sql, id)!), secret, standardSecret: standardSecret(secret) };
 }
 
+const WEBHOOK_COLUMNS = "w.*, o.format AS format FROM webhooks w LEFT JOIN webhook_options o ON o.webhook_id = w.id";
+
 export function getWebhookRow(sql: SqlStorage, id: string): WebhookRow | undefined {
-  return sql.exec<WebhookRow>("SELECT * FROM webhooks WHERE id = ?", id).toArray()[0];
+  return sql.exec<WebhookRow>(`SELECT ${WEBHOOK_COLUMNS} WHERE w.id = ?`, id).toArray()[0];
 }
 
 export function listWebhooks(sql: SqlStorage): WebhookInfo[] {
-  return sql.exec<WebhookRow>("SELECT * FROM webhooks ORDER BY created_at, id").toArray().map(toWebhookInfo);
+  return sql.exec<WebhookRow>(`SELECT ${WEBHOOK_COLUMNS} ORDER BY w.created_at, w.id`).toArray().map(toWebhookInfo);
+}
+
+/** Records a subscription's payload format (the JSON event needs no row). */
+function setFormat(sql: SqlStorage, id: string, format: WebhookFormat | undefined): void {
+  if (format === undefined) return;
+  if (format === "edgeflags") sql.exec("DELETE FROM webhook_options WHERE webhook_id = ?", id);
+  else
+    sql.exec(
+      "INSERT INTO webhook_options (webhook_id, format) VALUES (?, ?) ON CONFLICT (webhook_id) DO UPDATE SET format = excluded.format",
+      id,
+      format,
+    );
 }
 
 export function updateWebhook(sql: SqlStorage, id: string, patch: WebhookPatch): void {
@@ -159,10 +183,12 @@ export function updateWebhook(sql: SqlStorage, id: string, patch: WebhookPatch):
     patch.active === undefined ? row.active : patch.active ? 1 : 0,
     id,
   );
+  setFormat(sql, id, patch.format);
 }
 
 export function deleteWebhook(sql: SqlStorage, id: string): void {
   sql.exec("DELETE FROM webhook_deliveries WHERE webhook_id = ?", id);
+  sql.exec("DELETE FROM webhook_options WHERE webhook_id = ?", id);
   sql.exec("DELETE FROM webhooks WHERE id = ?", id);
 }
 
@@ -205,8 +231,9 @@ export async function deliverDue(
   project: string | null = null,
 ): Promise<void> {
   const due = sql
-    .exec<DeliveryRow & { url: string; secret: string }>(
-      `SELECT d.*, w.url AS url, w.secret AS secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+    .exec<DeliveryRow & { url: string; secret: string; format: WebhookFormat | null }>(
+      `SELECT d.*, w.url AS url, w.secret AS secret, o.format AS format FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+       LEFT JOIN webhook_options o ON o.webhook_id = w.id
        WHERE d.status = 'pending' AND w.active = 1 AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.created_at LIMIT 50`,
       now,
     )
@@ -218,7 +245,7 @@ export async function deliverDue(
 
 async function deliverOne(
   sql: SqlStorage,
-  row: DeliveryRow & { url: string; secret: string },
+  row: DeliveryRow & { url: string; secret: string; format: WebhookFormat | null },
   now: number,
   fetcher: typeof fetch,
   allowLocalHttp: boolean,
@@ -233,7 +260,7 @@ async function deliverOne(
   if (error === null) {
     try {
       const sentAt = Math.floor(Date.now() / 1000);
-      const body = row.payload;
+      const body = row.format === "slack" ? slackMessage(row.payload) : row.payload;
       const response = await fetcher(row.url, {
         method: "POST",
         headers: {
@@ -321,6 +348,7 @@ function toWebhookInfo(row: WebhookRow): WebhookInfo {
     url: row.url,
     events: JSON.parse(row.events) as WebhookEventType[],
     description: row.description,
+    format: row.format ?? "edgeflags",
     active: row.active === 1,
     createdAt: iso(row.created_at)!,
     createdBy: row.created_by,

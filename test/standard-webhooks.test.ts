@@ -72,3 +72,44 @@ describe("Standard Webhooks signatures", () => {
     for (const attempt of sent) expect(() => new Webhook(created.body.standardSecret).verify(attempt.body, attempt.headers)).not.toThrow();
   });
 });
+
+describe("Slack-compatible deliveries", () => {
+  it("posts a {text} message naming the flag, what happened, who and why, signed the same way; switchable back to JSON", async () => {
+    const project = "slack-hooks";
+    await setupProject(project);
+    const created = await call("POST", `${P(project)}/webhooks`, {
+      body: { url: "https://hooks.slack.example/services/T0/B0/x", events: ["flag.toggled"], format: "slack" },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.format).toBe("slack");
+    const sent = receiver([]);
+    await call("POST", `${P(project)}/environments/production/flags/kill-switch/toggle`, {
+      body: { state: "DISABLED" },
+      headers: { "x-change-reason": "error rate above 5%" },
+    });
+    await drainOutbox(project);
+    expect(sent).toHaveLength(1);
+    const message = JSON.parse(sent[0]!.body);
+    expect(Object.keys(message)).toEqual(["text"]);
+    expect(message.text).toMatch(
+      /^\*slack-hooks \/ production\*: `kill-switch` turned \*off\* by token:bootstrap \(version \d+\) — “error rate above 5%”$/,
+    );
+    expect(() => new Webhook(created.body.standardSecret).verify(sent[0]!.body, sent[0]!.headers)).not.toThrow();
+
+    const back = await call("PATCH", `${P(project)}/webhooks/${created.body.id}`, { body: { format: "edgeflags" } });
+    expect(back.body.format).toBe("edgeflags");
+    await call("POST", `${P(project)}/environments/production/flags/kill-switch/toggle`, { body: { state: "ENABLED" } });
+    await drainOutbox(project);
+    expect(JSON.parse(sent[1]!.body)).toMatchObject({ type: "flag.toggled", project });
+  });
+
+  it("refuses an unknown format, creating nothing", async () => {
+    const project = "slack-hooks-bad";
+    await setupProject(project);
+    const refused = await call("POST", `${P(project)}/webhooks`, {
+      body: { url: "https://hooks.slack.example/x", events: ["ping"], format: "teams" },
+    });
+    expect(refused.status).toBe(400);
+    expect((await call("GET", `${P(project)}/webhooks`)).body).toEqual([]);
+  });
+});

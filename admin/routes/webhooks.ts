@@ -33,7 +33,7 @@ defineRoute(webhooks, create, async (c) => {
   return respond(
     c,
     await store(c).createWebhook(
-      { url: body.url, events: body.events, description: body.description, secret: body.secret ?? null },
+      { url: body.url, events: body.events, description: body.description, secret: body.secret ?? null, format: body.format },
       meta(c, null),
     ),
     201,
