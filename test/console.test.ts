@@ -571,7 +571,18 @@ describe("keys, webhooks and triggers", () => {
     });
     expect(created.status).toBe(201);
     expect(created.text).toMatch(/id="new-webhook-secret"[^>]*value="[^"]{16,}"/);
+    expect(created.text).toMatch(/id="new-webhook-standard-secret"[^>]*value="whsec_[^"]+"/);
     const [hook] = (await call("GET", "/admin/v1/projects/ui-webhooks/webhooks")).body;
+    expect(hook.format).toBe("edgeflags");
+    // A chat channel: the Slack-compatible format, chosen in the form and kept when saved.
+    await request("POST", `/console/p/ui-webhooks/webhooks/${hook.id}`, {
+      cookie,
+      form: { url: hook.url, description: "chat", events: "flag.toggled", active: "1", format: "slack" },
+    });
+    expect((await call("GET", "/admin/v1/projects/ui-webhooks/webhooks")).body[0].format).toBe("slack");
+    expect((await request("GET", `/console/p/ui-webhooks/webhooks/${hook.id}`, { cookie })).text).toMatch(
+      /<input type="radio" name="format" value="slack" checked/,
+    );
     const saved = await request("POST", `/console/p/ui-webhooks/webhooks/${hook.id}`, {
       cookie,
       form: { url: hook.url, description: "chat", events: "flag.updated" },

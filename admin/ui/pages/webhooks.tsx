@@ -10,15 +10,22 @@ export interface WebhookForm {
   description: string;
   events: string[];
   active: boolean;
+  format: "edgeflags" | "slack";
 }
 
-export const NEW_WEBHOOK: WebhookForm = { url: "", description: "", events: ["flag.toggled", "flag.updated"], active: true };
+export const NEW_WEBHOOK: WebhookForm = {
+  url: "",
+  description: "",
+  events: ["flag.toggled", "flag.updated"],
+  active: true,
+  format: "edgeflags",
+};
 
 export interface WebhooksPageProps {
   session: Session;
   project: string;
   webhooks: WebhookView[];
-  created: (WebhookView & { secret: string }) | null;
+  created: (WebhookView & { secret: string; standardSecret: string }) | null;
   form: WebhookForm;
   errors: Record<string, string[]>;
   notice: Notice | null;
@@ -43,6 +50,11 @@ export function WebhooksPage(props: WebhooksPageProps) {
             </p>
           </div>
           <Secret id="new-webhook-secret" label="Signing secret" value={props.created.secret} />
+          <Secret
+            id="new-webhook-standard-secret"
+            label="The same secret for Standard Webhooks libraries"
+            value={props.created.standardSecret}
+          />
           <p>
             <a href={`${path}/${encodeURIComponent(props.created.id)}`}>Open the webhook</a>
           </p>
@@ -117,6 +129,17 @@ export function WebhookFields({
         <label for={`${idPrefix}-description`}>Description</label>
         <input id={`${idPrefix}-description`} type="text" name="description" value={form.description} maxlength={500} />
       </div>
+      <fieldset>
+        <legend>What is sent</legend>
+        <label class="check">
+          <input type="radio" name="format" value="edgeflags" checked={form.format !== "slack"} /> The event as signed JSON
+        </label>
+        <label class="check">
+          <input type="radio" name="format" value="slack" checked={form.format === "slack"} /> A Slack-compatible message (for a Slack or
+          Mattermost incoming webhook)
+        </label>
+        <Errors id={`${idPrefix}-format-error`} messages={errors["format"]} />
+      </fieldset>
       <fieldset aria-describedby={errors["events"] ? `${idPrefix}-events-error` : undefined}>
         <legend>Events</legend>
         <div class="checks">

@@ -47,7 +47,12 @@ export function registerHooks(ui: ConsoleApp): void {
 
   const webhooksPage = async (
     c: ConsoleContext,
-    extra: { created?: (WebhookView & { secret: string }) | null; form?: WebhookForm; errors?: Record<string, string[]>; status?: Status },
+    extra: {
+      created?: (WebhookView & { secret: string; standardSecret: string }) | null;
+      form?: WebhookForm;
+      errors?: Record<string, string[]>;
+      status?: Status;
+    },
   ) => {
     const { api, project, session } = vars(c);
     const list = await api.get(apiPath(project, "/webhooks"), WebhookListSchema);
@@ -80,7 +85,13 @@ export function registerHooks(ui: ConsoleApp): void {
     const webhook = list.body.find((hook) => hook.id === id);
     if (!webhook)
       return apiFailure(c, { ok: false, status: 404, problem: { status: 404, detail: `there is no webhook "${id}" in this project` } });
-    const form = extra.form ?? { url: webhook.url, description: webhook.description, events: webhook.events, active: webhook.active };
+    const form = extra.form ?? {
+      url: webhook.url,
+      description: webhook.description,
+      events: webhook.events,
+      active: webhook.active,
+      format: webhook.format,
+    };
     return c.html(
       <WebhookPage
         session={session}
@@ -101,9 +112,10 @@ export function registerHooks(ui: ConsoleApp): void {
       description: field(raw, "description"),
       events: fields(raw, "events"),
       active: field(raw, "active") === "1",
+      format: field(raw, "format") === "slack" ? "slack" : "edgeflags",
     };
   };
-  const WEBHOOK_FIELDS = ["url", "events", "description", "secret"];
+  const WEBHOOK_FIELDS = ["url", "events", "description", "secret", "format"];
 
   ui.get("/p/:project/webhooks", (c) => webhooksPage(c, {}));
 
@@ -113,7 +125,7 @@ export function registerHooks(ui: ConsoleApp): void {
     const result = await api.send(
       "POST",
       apiPath(project, "/webhooks"),
-      { url: form.url, events: form.events, description: form.description },
+      { url: form.url, events: form.events, description: form.description, format: form.format },
       CreatedWebhookSchema,
     );
     if (result.ok) return webhooksPage(c, { created: result.body, status: 201 });
@@ -130,7 +142,7 @@ export function registerHooks(ui: ConsoleApp): void {
     const result = await api.send(
       "PATCH",
       apiPath(project, `/webhooks/${seg(id)}`),
-      { url: form.url, events: form.events, description: form.description, active: form.active },
+      { url: form.url, events: form.events, description: form.description, active: form.active, format: form.format },
       WebhookSchema,
     );
     if (result.ok) return redirectDone(c, `webhooks/${seg(id)}`, "webhook-saved");
