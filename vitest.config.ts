@@ -37,6 +37,10 @@ export default defineConfig({
           exclude: ["test/browser/**", "test/structure/**", "test/node/**"],
           // The conformance suites in ../shared (or $EDGEFLAGS_CONFORMANCE_DIR), read on the host.
           provide: { conformance: readConformance(root) },
+          // Sized for a shared 2-core machine under load: a test that waits out a 1.5–5 s deadline
+          // (a hanging KV read, a FlagStore call) must not be cut off by the runner first.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
         },
       },
       {
