@@ -10,6 +10,8 @@
  */
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { projectKvKey, ProjectEntrySchema, type AuthenticatedKey, type ProjectEntry } from "../contracts/snapshot";
+import type { AccessSettings } from "../contracts/access";
+import type { Result } from "../contracts/result";
 import { problem } from "./problem";
 
 const UNKNOWN_PROJECT_TTL_MS = 2_000;
@@ -68,6 +70,29 @@ export async function findProjectKey(env: Env, project: string, keyHash: string)
   } catch (error) {
     console.warn("key check failed", project, error);
     return problem("unavailable", `project "${project}" could not check this key just now; retry shortly`, {
+      headers: { "retry-after": String(REGISTRY_RETRY_SECONDS) },
+    });
+  }
+}
+
+/**
+ * The single sign-on configuration of `project`: null when the project is not registered (no
+ * FlagStore is touched) or has none; a 503 problem when the registry or the FlagStore does not
+ * answer in time.
+ */
+export async function findAccess(env: Env, project: string): Promise<AccessSettings | null | Response> {
+  const exists = await knownProject(env, project);
+  if (exists !== true) return exists === false ? null : exists;
+  try {
+    const result = await withDeadline<Result<AccessSettings | null>>(
+      env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).getAccess(),
+      DEADLINE_MS.adminStoreCall,
+      "single sign-on configuration read",
+    );
+    return result.ok ? result.value : null;
+  } catch (error) {
+    console.warn("single sign-on configuration unreadable", project, error);
+    return problem("unavailable", `project "${project}" could not check this sign-in just now; retry shortly`, {
       headers: { "retry-after": String(REGISTRY_RETRY_SECONDS) },
     });
   }
