@@ -527,7 +527,13 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     const scope = String(form["scope"] ?? "");
     const name = String(form["name"] ?? "").trim();
     const environment = String(form["env"] ?? "");
-    const body = { scope, ...(name ? { name } : {}) };
+    const role = String(form["role"] ?? "admin");
+    const limited = String(form["environments"] ?? "")
+      .split(",")
+      .map((e) => e.trim())
+      .filter(Boolean);
+    const grant = scope === "admin" ? { role, ...(limited.length ? { environments: limited } : {}) } : {};
+    const body = { scope, ...(name ? { name } : {}), ...grant };
     const result =
       scope === "admin"
         ? await api.send("POST", `/projects/${seg(project)}/keys`, body, CreatedKeySchema)

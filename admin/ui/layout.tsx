@@ -7,6 +7,7 @@ import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
 import { hashedAssetName } from "./assets";
 import type { Session } from "../session";
+import { SessionContext } from "./offer";
 import { roleLabel } from "./roles";
 
 export const BASE = "/console";
@@ -129,7 +130,7 @@ export function Page({ title, session, project, section, notice, children }: Pag
                 {notice.text}
               </div>
             )}
-            {children}
+            <SessionContext.Provider value={session ?? null}>{children}</SessionContext.Provider>
           </main>
         </body>
       </html>

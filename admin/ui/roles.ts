@@ -22,3 +22,10 @@ export function roleLabel(session: Session): string | null {
     ? actor.role
     : `${actor.role} (${actor.environments.join(", ")})`;
 }
+
+/** True when the role allows `permission` in at least one environment (an editor of qa may toggle somewhere). */
+export function allowsSomewhere(session: Session | null | undefined, permission: Permission): boolean {
+  const actor = session?.actor;
+  if (!actor) return false;
+  return can(actor, permission, null) || (actor.environments ?? []).some((env) => can(actor, permission, env));
+}

@@ -2,6 +2,8 @@
 import type { Child } from "hono/jsx";
 import type { Session } from "../../session";
 import { BASE, Page, StatePill, projectPath, type Notice } from "../layout";
+import { useSession } from "../offer";
+import { allows, allowsSomewhere, roleLabel } from "../roles";
 
 export function SignInPage({
   project,
@@ -104,7 +106,13 @@ export function ToggleConfirmPage(props: ToggleConfirmProps) {
             <strong>When it is off:</strong> {props.killed}
           </p>
         )}
-        <ToggleFields {...props} next={next} verb={verb} idPrefix="confirm" />
+        {allows(props.session, "edit", props.environment) ? (
+          <ToggleFields {...props} next={next} verb={verb} idPrefix="confirm" />
+        ) : (
+          <p class="notice warn">
+            {`Your role (${props.session.actor ? roleLabel(props.session) : "unknown"}) cannot change flags in ${props.environment}; ask a project admin for the editor role there.`}
+          </p>
+        )}
       </div>
     </Page>
   );
@@ -148,6 +156,8 @@ function ToggleFields(props: ToggleConfirmProps & { next: string; verb: string; 
 
 /** The in-page confirmation the script opens from any state pill marked `data-toggle`. */
 export function ToggleDialog() {
+  // Nothing to confirm for someone who may toggle nowhere (the pills are not links for them).
+  if (!allowsSomewhere(useSession(), "edit")) return null;
   return (
     <dialog id="toggle-dialog" aria-labelledby="toggle-title">
       <form method="post" action={BASE}>
