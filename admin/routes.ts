@@ -11,6 +11,7 @@ import { authenticateAdmin } from "./auth";
 import { MAX_ADMIN_BODY_BYTES } from "./json-body";
 import { describeSecurity, OpenApiDocumentSchema, openApiDocument } from "./openapi";
 import { problem } from "./problem";
+import { access } from "./routes/access";
 import { audit } from "./routes/audit";
 import { drafts } from "./routes/drafts";
 import { experiments } from "./routes/experiments";
@@ -95,6 +96,7 @@ for (const resource of [
   manifestApi,
   migration,
   audit,
+  access,
 ])
   admin.route("/", resource);
 

@@ -42,5 +42,7 @@ export const AUDIT_ACTIONS = [
   "import.applied",
   "migration.criterion-changed",
   "migration.cut-over",
+  "access.configured",
+  "access.removed",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -10,6 +10,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { signingSecret } from "../lib/signing";
 import type { FlagDefinition } from "../engine/types";
+import type { AccessConfig } from "../contracts/access";
+import type { Grant } from "../contracts/roles";
+import * as access from "./aggregates/access";
 import type { KeyScope } from "../contracts/snapshot";
 import { auditKey, type AuditFilter } from "./audit";
 import { migrate } from "./schema";
@@ -127,9 +130,9 @@ export class FlagStore extends DurableObject<Env> {
   listTargets(environment: string, key: string, query: TargetsQuery) {
     return targets.listTargets(this.#w, environment, key, query);
   }
-  /** Creates an API key. `environment` is required for `client`/`server` keys, null for `admin`. */
-  createKey(scope: KeyScope, environment: string | null, name: string, meta: ChangeMeta) {
-    return keys.createKey(this.#w, scope, environment, name, meta);
+  /** Creates an API key. `environment` is required for `client`/`server` keys, null for `admin`, which carries `grant`. */
+  createKey(scope: KeyScope, environment: string | null, name: string, meta: ChangeMeta, grant: Grant | null = null) {
+    return keys.createKey(this.#w, scope, environment, name, meta, grant);
   }
   /** The project's API keys (all, or one environment's); never their secrets. */
   listKeys(environment: string | null) {
@@ -140,6 +143,18 @@ export class FlagStore extends DurableObject<Env> {
     return keys.revokeKey(this.#w, id, meta);
   }
   /** Looks a key up by its hash; null when unknown or revoked. Records when it was last used. */
+  /** The project's single sign-on (Cloudflare Access) configuration; null when none. */
+  getAccess() {
+    return access.getAccess(this.#w);
+  }
+  /** Replaces the single sign-on configuration (audited). */
+  putAccess(config: AccessConfig, meta: ChangeMeta) {
+    return access.putAccess(this.#w, config, meta);
+  }
+  /** Turns single sign-on off (audited). */
+  removeAccess(meta: ChangeMeta) {
+    return access.removeAccess(this.#w, meta);
+  }
   authenticate(keyHash: string) {
     return keys.authenticate(this.#w, keyHash);
   }

@@ -64,6 +64,8 @@ export const eventFor: Record<AuditAction, WebhookEventType | null> = {
   "import.applied": null,
   "migration.criterion-changed": null,
   "migration.cut-over": "migration.cut-over",
+  "access.configured": null,
+  "access.removed": null,
 };
 
 export function iso(ms: number): string {

@@ -7,6 +7,7 @@ export const keys = adminApp();
 
 const create = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${E}/keys`,
   summary: "Create a client or server key (shown once)",
   body: CreateKeyBodySchema,
@@ -26,8 +27,9 @@ defineRoute(keys, list, async (c) => respond(c, await store(c).listKeys(param(c,
 
 const createAdmin = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${P}/keys`,
-  summary: "Create an admin key (shown once)",
+  summary: "Create an admin-API key with a role (shown once)",
   body: CreateAdminKeyBodySchema,
   status: 201,
   response: CreatedKeySchema,
@@ -35,17 +37,20 @@ const createAdmin = adminRoute({
 defineRoute(keys, createAdmin, async (c) => {
   const body = await readBody(c, createAdmin);
   if (body instanceof Response) return body;
-  return respond(c, await store(c).createKey("admin", null, body.name ?? "admin key", meta(c, null)), 201);
+  const grant = { role: body.role, environments: body.environments ?? null };
+  const name = body.name ?? (body.role === "admin" ? "admin key" : `${body.role} key`);
+  return respond(c, await store(c).createKey("admin", null, name, meta(c, null), grant), 201);
 });
 
 const listAll = adminRoute({ method: "get", path: `${P}/keys`, summary: "List every key of the project", response: KeyListSchema });
 defineRoute(keys, listAll, async (c) => respond(c, await store(c).listKeys(null)));
 
-const revoke = adminRoute({ method: "delete", path: `${P}/keys/{id}`, summary: "Revoke a key", response: KeySchema });
+const revoke = adminRoute({ permission: "admin", method: "delete", path: `${P}/keys/{id}`, summary: "Revoke a key", response: KeySchema });
 defineRoute(keys, revoke, async (c) => respond(c, await store(c).revokeKey(param(c, "id"), meta(c, null))));
 
 const rotate = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${P}/keys/{id}/rotate`,
   summary: "Rotate a key with an overlap window",
   body: RotateKeyBodySchema,
