@@ -42,5 +42,16 @@ export const AUDIT_ACTIONS = [
   "import.applied",
   "migration.criterion-changed",
   "migration.cut-over",
+  "protection.changed",
+  "change-request.opened",
+  "change-request.approved",
+  "change-request.rejected",
+  "change-request.rebased",
+  "change-request.withdrawn",
+  "change-request.applied",
+  "schedule.created",
+  "schedule.cancelled",
+  "schedule.applied",
+  "schedule.failed",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -1,9 +1,11 @@
 /**
- * The FlagStore's alarm: one pass applies the ramp steps that are due, performs the due outbox
+ * The FlagStore's alarm: one pass applies the scheduled changes and ramp steps that are due
+ * (schedules first: "at 09:00" means before anything else of that pass), performs the due outbox
  * rows and sends the due webhook deliveries, then arms the alarm for the next queued work.
  */
 import { allowsLocalWebhooks } from "../lib/webhook-url";
 import { advanceRamps } from "./aggregates/ramps";
+import { applyDueSchedules } from "./aggregates/schedules";
 import * as webhooks from "./webhooks";
 import type { Publisher } from "./replication/publisher";
 import type { UnitOfWork } from "./unit-of-work";
@@ -31,6 +33,7 @@ export class AlarmPass {
   }
 
   async #once(): Promise<void> {
+    await applyDueSchedules(this.w);
     await advanceRamps(this.w);
     await this.publisher.publishDue();
     await webhooks.deliverDue(this.w.sql, Date.now(), fetch, allowsLocalWebhooks(this.w.env), this.w.project());
