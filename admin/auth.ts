@@ -15,7 +15,7 @@ import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT } from "../lib/signing";
 import { looksLikeKey, readCredential } from "../contracts/credentials";
 import { problem } from "./problem";
 import { findProjectKey } from "./projects";
-import type { Actor } from "./actor";
+import { BOOTSTRAP_ACTOR, keyActor, type Actor } from "./actor";
 import { authenticateSession } from "./session";
 import { noteAuthFailure, throttled } from "./throttle";
 
@@ -38,7 +38,7 @@ export async function authenticateAdmin(request: Request, env: Env, project: str
   if (refused) return refused;
   if (env.ADMIN_TOKEN && sameSecret(credential, env.ADMIN_TOKEN)) {
     // The operator's own token, but too weak to trust: say so, and how to fix it.
-    return adminTokenUsable(env) ? { name: "token:bootstrap", bootstrap: true } : problem("unavailable", ADMIN_TOKEN_TOO_SHORT);
+    return adminTokenUsable(env) ? BOOTSTRAP_ACTOR : problem("unavailable", ADMIN_TOKEN_TOO_SHORT);
   }
   const rejected = async () =>
     (await noteAuthFailure(env, request, project)) ??
@@ -55,5 +55,5 @@ export async function authenticateAdmin(request: Request, env: Env, project: str
       `this is a ${identity.scope} key: it evaluates flags but cannot use the admin API; use an admin key or the admin token`,
     );
   }
-  return { name: `key:${identity.id}`, bootstrap: false };
+  return keyActor(identity);
 }

@@ -23,7 +23,7 @@ import { parse, parseSigned, type CookieOptions } from "hono/utils/cookie";
 import * as z from "zod";
 import { base64urlDecode, base64urlEncode, verifyHmacSha256 } from "../lib/crypto";
 import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT, deriveKeyBytes, signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
-import type { Actor } from "./actor";
+import { BOOTSTRAP_ACTOR, keyActor, type Actor } from "./actor";
 import { findProjectKey } from "./projects";
 import { problem } from "./problem";
 
@@ -233,7 +233,7 @@ export async function authenticateSession(request: Request, env: Env, project: s
   const crossOrigin = checkOrigin(request);
   if (crossOrigin) return crossOrigin;
   if (session.keyHash === null) {
-    return adminTokenUsable(env) ? { name: "token:bootstrap", bootstrap: true } : problem("unavailable", ADMIN_TOKEN_TOO_SHORT);
+    return adminTokenUsable(env) ? BOOTSTRAP_ACTOR : problem("unavailable", ADMIN_TOKEN_TOO_SHORT);
   }
   // A key session names one project; the registry answers for it before any FlagStore wakes.
   const identity = await findProjectKey(env, project, session.keyHash);
@@ -241,7 +241,7 @@ export async function authenticateSession(request: Request, env: Env, project: s
   if (identity?.scope !== "admin" || identity.id !== session.keyId) {
     return problem("unauthorized", "the admin key behind this console session was revoked; sign in again");
   }
-  return { name: `key:${identity.id}`, bootstrap: false };
+  return keyActor(identity);
 }
 
 function nowSeconds(): number {

@@ -232,6 +232,7 @@ defineRoute(flags, listTargets, async (c) => {
  */
 const evaluate = adminRoute({
   method: "post",
+  permission: "view",
   path: `${E}/evaluate`,
   summary: "Evaluate a context against the current flags",
   body: EvaluateBodySchema,

@@ -51,6 +51,7 @@ const ImportQuerySchema = z.object({ dryRun: z.enum(["true", "false"]).optional(
 
 const run = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${P}/import`,
   summary: "Import flags from a homegrown export, LaunchDarkly or Unleash (?dryRun=true for the diff only)",
   body: ImportBodySchema,

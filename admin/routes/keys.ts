@@ -7,6 +7,7 @@ export const keys = adminApp();
 
 const create = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${E}/keys`,
   summary: "Create a client or server key (shown once)",
   body: CreateKeyBodySchema,
@@ -26,6 +27,7 @@ defineRoute(keys, list, async (c) => respond(c, await store(c).listKeys(param(c,
 
 const createAdmin = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${P}/keys`,
   summary: "Create an admin key (shown once)",
   body: CreateAdminKeyBodySchema,
@@ -41,11 +43,12 @@ defineRoute(keys, createAdmin, async (c) => {
 const listAll = adminRoute({ method: "get", path: `${P}/keys`, summary: "List every key of the project", response: KeyListSchema });
 defineRoute(keys, listAll, async (c) => respond(c, await store(c).listKeys(null)));
 
-const revoke = adminRoute({ method: "delete", path: `${P}/keys/{id}`, summary: "Revoke a key", response: KeySchema });
+const revoke = adminRoute({ permission: "admin", method: "delete", path: `${P}/keys/{id}`, summary: "Revoke a key", response: KeySchema });
 defineRoute(keys, revoke, async (c) => respond(c, await store(c).revokeKey(param(c, "id"), meta(c, null))));
 
 const rotate = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${P}/keys/{id}/rotate`,
   summary: "Rotate a key with an overlap window",
   body: RotateKeyBodySchema,

@@ -12,6 +12,7 @@ import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi
 import type { Context, Env as HonoEnv } from "hono";
 import { ProblemSchema } from "../../contracts/admin-responses";
 import type { Result } from "../../contracts/result";
+import { refusal, roleFor, type Permission } from "../../contracts/roles";
 import type { WrittenVariables } from "../../contracts/written";
 import type { Actor } from "../actor";
 import { isJsonContentType, readJson } from "../json-body";
@@ -50,6 +51,11 @@ interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodObject | und
   etag?: boolean;
   /** Needs no admin credential (the document itself, trigger URLs). */
   public?: boolean;
+  /**
+   * What the caller's role must allow (`contracts/roles.ts`); the environment is the `{env}` path
+   * parameter, none for a project-wide route. Default: `view` for GET, `edit` for anything else.
+   */
+  permission?: Permission;
 }
 
 /** One admin operation: its route config (for the document) and the schemas the handler reads with. */
@@ -60,6 +66,8 @@ export interface AdminRoute<
   config: RouteConfig;
   body: B;
   query: Q;
+  /** Null for a public route (no credential, so no role). */
+  permission: Permission | null;
 }
 
 const PATH_PARAMETER = /\{([A-Za-z]+)\}/g;
@@ -82,12 +90,14 @@ export function adminRoute<B extends z.ZodType | undefined = undefined, Q extend
   }
   if (!spec.public) headers["X-Change-Reason"] = z.string().optional().meta({ description: "Why; kept in the audit log" });
   const status = spec.status ?? 200;
+  const permission = spec.public ? null : (spec.permission ?? (spec.method === "get" ? "view" : "edit"));
   const config = createRoute({
     method: spec.method,
     path: spec.path,
     summary: spec.summary,
     operationId: `${spec.method}${spec.path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
     ...(spec.public ? { security: [] } : {}),
+    ...(permission ? { "x-edgeflags-role": roleFor(permission) } : {}),
     request: {
       params: z.object(params),
       ...(Object.keys(headers).length ? { headers: z.object(headers) } : {}),
@@ -107,7 +117,12 @@ export function adminRoute<B extends z.ZodType | undefined = undefined, Q extend
           : {}),
       },
       400: problemResponse("Invalid request; nothing changed"),
-      ...(spec.public ? {} : { 401: problemResponse("No valid credential"), 403: problemResponse("A client or server key") }),
+      ...(spec.public
+        ? {}
+        : {
+            401: problemResponse("No valid credential"),
+            403: problemResponse("A client or server key, or a role that may not do this (the detail names the role needed)"),
+          }),
       404: problemResponse("Not found"),
       409: problemResponse("Conflicts with the current state"),
       ...(spec.ifMatch ? { 412: problemResponse("Changed since you read it") } : {}),
@@ -119,7 +134,7 @@ export function adminRoute<B extends z.ZodType | undefined = undefined, Q extend
       503: problemResponse("A dependency did not answer in time; nothing changed, try again after Retry-After"),
     },
   });
-  return { config, body: spec.body as B, query: spec.query as Q };
+  return { config, body: spec.body as B, query: spec.query as Q, permission };
 }
 
 /**
@@ -127,14 +142,34 @@ export function adminRoute<B extends z.ZodType | undefined = undefined, Q extend
  * read by the handler (`readBody`, `readQuery`), not by a validator in front of it: the admin API
  * accepts a body without a content type, refuses hostile JSON (`../json-body.ts`) and checks
  * If-Match before the body, with its own problem details.
+ *
+ * The one place a role is checked: a route that needs a credential runs only when the actor's
+ * role allows its `permission` in the `{env}` of its path; otherwise 403 naming the role needed,
+ * before anything is read or changed.
  */
-export function defineRoute<E extends HonoEnv>(
+export function defineRoute<E extends HonoEnv & { Variables: { actor?: Actor } }>(
   app: OpenAPIHono<E>,
   route: AdminRoute,
   handler: (c: Context<E>) => Promise<Response> | Response,
 ): void {
   app.openAPIRegistry.registerPath(route.config);
-  app.on(route.config.method.toUpperCase(), route.config.path.replace(PATH_PARAMETER, ":$1"), handler);
+  const { permission } = route;
+  const guarded =
+    permission === null
+      ? handler
+      : (c: Context<E>) => {
+          const actor: Actor | undefined = c.var.actor;
+          // The authentication middleware sets the actor on every credentialed path; fail closed if not.
+          if (!actor) return problem("unauthorized", "send the admin token or an admin key as 'Authorization: Bearer <token>'");
+          const refused = refusal(actor, permission, c.req.param("env") ?? null, actor.name);
+          return refused ? problem("forbidden", refused) : handler(c);
+        };
+  app.on(route.config.method.toUpperCase(), route.config.path.replace(PATH_PARAMETER, ":$1"), guarded);
+}
+
+/** The actor making the request (set by authentication before any credentialed route runs). */
+export function actorOf(c: AdminContext): Actor {
+  return c.get("actor");
 }
 
 /** A path parameter of the matched route. */
@@ -161,7 +196,7 @@ export function store(c: AdminContext) {
 /** Who and why, for the audit log: the body's reason, else the `X-Change-Reason` header. */
 export function meta(c: AdminContext, bodyReason: string | null | undefined) {
   const header = c.req.header("x-change-reason")?.trim();
-  return { actor: c.get("actor").name, reason: bodyReason?.trim() || header || null };
+  return { actor: actorOf(c).name, reason: bodyReason?.trim() || header || null };
 }
 
 /** A FlagStore result as JSON, or its problem. */

@@ -98,6 +98,7 @@ defineRoute(migration, detail, async (c) => {
 
 const criterion = adminRoute({
   method: "put",
+  permission: "admin",
   path: `${E}/migration/criterion`,
   summary: "Set the exit criterion: minimum comparisons, days observed, mismatches allowed",
   body: CriterionBodySchema,
@@ -119,6 +120,7 @@ defineRoute(migration, criterion, async (c) => {
 
 const cutOver = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${E}/migration/cut-over`,
   summary: "Make edgeflags (or the legacy system) answer for the environment; 409 naming what is unmet unless override",
   body: CutOverBodySchema,

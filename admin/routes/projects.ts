@@ -10,6 +10,7 @@ export const projects = adminApp();
 
 const put = adminRoute({
   method: "put",
+  permission: "admin",
   path: P,
   summary: "Create a project or add, reorder environments",
   body: ProjectBodySchema,

@@ -11,6 +11,7 @@ defineRoute(triggers, list, async (c) => respond(c, await store(c).listTriggers(
 
 const create = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${P}/triggers`,
   summary: "Create a trigger (URL and secret shown once)",
   body: CreateTriggerBodySchema,
@@ -27,6 +28,7 @@ defineRoute(triggers, create, async (c) => {
 
 const update = adminRoute({
   method: "patch",
+  permission: "admin",
   path: `${P}/triggers/{id}`,
   summary: "Enable or disable a trigger",
   body: UpdateTriggerBodySchema,
@@ -40,6 +42,7 @@ defineRoute(triggers, update, async (c) => {
 
 const rotate = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${P}/triggers/{id}/rotate`,
   summary: "New trigger URL and secret",
   response: CreatedTriggerSchema,
@@ -50,7 +53,7 @@ defineRoute(triggers, rotate, async (c) => {
   return c.json(withTriggerUrls(c, result.value));
 });
 
-const remove = adminRoute({ method: "delete", path: `${P}/triggers/{id}`, summary: "Delete a trigger", status: 204 });
+const remove = adminRoute({ permission: "admin", method: "delete", path: `${P}/triggers/{id}`, summary: "Delete a trigger", status: 204 });
 defineRoute(triggers, remove, async (c) => {
   const result = await store(c).deleteTrigger(param(c, "id"), meta(c, null));
   return result.ok ? c.body(null, 204) : storeProblem(result.error);

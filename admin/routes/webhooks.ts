@@ -19,6 +19,7 @@ defineRoute(webhooks, list, async (c) => respond(c, await store(c).listWebhooks(
 
 const create = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${P}/webhooks`,
   summary: "Subscribe a URL to events (secret shown once)",
   body: CreateWebhookBodySchema,
@@ -45,6 +46,7 @@ defineRoute(webhooks, read, async (c) => respond(c, await store(c).getWebhook(pa
 
 const update = adminRoute({
   method: "patch",
+  permission: "admin",
   path: `${P}/webhooks/{id}`,
   summary: "Update a subscription",
   body: UpdateWebhookBodySchema,
@@ -58,7 +60,13 @@ defineRoute(webhooks, update, async (c) => {
   return respond(c, await store(c).updateWebhook(param(c, "id"), body, meta(c, null)));
 });
 
-const remove = adminRoute({ method: "delete", path: `${P}/webhooks/{id}`, summary: "Delete a subscription", status: 204 });
+const remove = adminRoute({
+  permission: "admin",
+  method: "delete",
+  path: `${P}/webhooks/{id}`,
+  summary: "Delete a subscription",
+  status: 204,
+});
 defineRoute(webhooks, remove, async (c) => {
   const result = await store(c).deleteWebhook(param(c, "id"), meta(c, null));
   return result.ok ? c.body(null, 204) : storeProblem(result.error);
@@ -66,6 +74,7 @@ defineRoute(webhooks, remove, async (c) => {
 
 const ping = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${P}/webhooks/{id}/ping`,
   summary: "Send a ping event",
   status: 201,
@@ -87,6 +96,7 @@ defineRoute(webhooks, deliveries, async (c) => {
 
 const redeliver = adminRoute({
   method: "post",
+  permission: "admin",
   path: `${P}/webhooks/{id}/deliveries/{delivery}/redeliver`,
   summary: "Deliver again",
   response: DeliverySchema,
