@@ -12,6 +12,9 @@ import { MAX_ADMIN_BODY_BYTES } from "./json-body";
 import { describeSecurity, OpenApiDocumentSchema, openApiDocument } from "./openapi";
 import { problem } from "./problem";
 import { audit } from "./routes/audit";
+import { changeRequests } from "./routes/change-requests";
+import { protectEnvironments, protection } from "./routes/protection";
+import { schedules } from "./routes/schedules";
 import { drafts } from "./routes/drafts";
 import { experiments } from "./routes/experiments";
 import { flags } from "./routes/flags";
@@ -60,6 +63,8 @@ const authenticate = async (c: AdminContext, next: () => Promise<void>) => {
 
 admin.use("/projects/:project", authenticate);
 admin.use("/projects/:project/*", authenticate);
+// A protected environment refuses direct writes to non-admins (`routes/protection.ts`).
+admin.use("/projects/:project/*", protectEnvironments);
 
 // Trigger URLs authenticate by their own secret, not by admin credentials.
 admin.route("/hooks", hooks);
@@ -93,6 +98,9 @@ for (const resource of [
   manifest,
   migration,
   audit,
+  protection,
+  changeRequests,
+  schedules,
 ])
   admin.route("/", resource);
 

@@ -5,6 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { JsonValueSchema } from "./admin-responses";
+import type { JsonValue } from "../engine/types";
 
 /** Whether a direct change to an environment needs approval, and whether the kill switch is exempt. */
 export const ProtectionSchema = z
@@ -50,7 +51,10 @@ export const ChangeRequestSchema = z
     flags: z.array(ChangeRequestFlagSchema),
   })
   .openapi("ChangeRequest");
-export type ChangeRequestInfo = z.infer<typeof ChangeRequestSchema>;
+/** As the store returns it: JSON values typed as the engine's (zod's recursive JSON type is too deep for RPC stubs). */
+export type ChangeRequestInfo = Omit<z.infer<typeof ChangeRequestSchema>, "flags"> & {
+  flags: { key: string; change: "create" | "update" | "delete"; before: JsonValue | null; after: JsonValue | null }[];
+};
 export const ChangeRequestListSchema = z.array(ChangeRequestSchema).openapi("ChangeRequestList");
 
 /** What a scheduled change does when it is due. */
@@ -62,7 +66,9 @@ export const ScheduledChangeSchema = z
     z.object({ kind: z.literal("change-request"), id: z.string().min(1).max(100) }).strict(),
   ])
   .openapi("ScheduledChange");
-export type ScheduledChange = z.infer<typeof ScheduledChangeSchema>;
+export type ScheduledChange =
+  | Exclude<z.infer<typeof ScheduledChangeSchema>, { kind: "targeting" }>
+  | { kind: "targeting"; flag: string; targeting: JsonValue };
 
 export const SCHEDULE_STATUSES = ["pending", "applied", "failed", "cancelled"] as const;
 export type ScheduleStatus = (typeof SCHEDULE_STATUSES)[number];
@@ -85,5 +91,5 @@ export const ScheduleSchema = z
     failure: z.string().nullable(),
   })
   .openapi("Schedule");
-export type ScheduleInfo = z.infer<typeof ScheduleSchema>;
+export type ScheduleInfo = Omit<z.infer<typeof ScheduleSchema>, "change"> & { change: ScheduledChange };
 export const ScheduleListSchema = z.array(ScheduleSchema).openapi("ScheduleList");
