@@ -22,6 +22,7 @@ export const BOOTSTRAP_ACTOR: Actor = {
 };
 
 /** The actor of an admin key: the role it carries (a key made before roles existed is `admin`). */
-export function keyActor(identity: { id: string }): Actor {
-  return { name: `key:${identity.id}`, bootstrap: false, role: "admin", environments: null, display: `key ${identity.id}` };
+export function keyActor(identity: { id: string; name: string; grant: Grant | null }): Actor {
+  const grant = identity.grant ?? { role: "admin", environments: null };
+  return { name: `key:${identity.id}`, bootstrap: false, ...grant, display: `key "${identity.name}"` };
 }

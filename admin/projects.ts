@@ -9,7 +9,7 @@
  * names for `UNKNOWN_PROJECT_TTL_MS`, so a project created elsewhere is found soon after.
  */
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
-import { projectKvKey, ProjectEntrySchema, type KeyIdentity, type ProjectEntry } from "../contracts/snapshot";
+import { projectKvKey, ProjectEntrySchema, type AuthenticatedKey, type ProjectEntry } from "../contracts/snapshot";
 import { problem } from "./problem";
 
 const UNKNOWN_PROJECT_TTL_MS = 2_000;
@@ -52,11 +52,11 @@ export async function knownProject(env: Env, project: string, now = Date.now()):
 }
 
 /**
- * The active key of `project` whose SHA-256 is `keyHash`: null when the project is not registered
+ * The active key of `project` whose SHA-256 is `keyHash`, with the role an admin key carries: null when the project is not registered
  * (no FlagStore is touched) or has no such key; a 503 problem when the registry or the FlagStore
  * does not answer in time.
  */
-export async function findProjectKey(env: Env, project: string, keyHash: string): Promise<KeyIdentity | null | Response> {
+export async function findProjectKey(env: Env, project: string, keyHash: string): Promise<AuthenticatedKey | null | Response> {
   const exists = await knownProject(env, project);
   if (exists !== true) return exists === false ? null : exists;
   try {

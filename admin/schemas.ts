@@ -7,6 +7,7 @@ import { z } from "@hono/zod-openapi";
 import { JsonValueSchema } from "../contracts/admin-responses";
 import { WEBHOOK_EVENT_TYPES } from "../contracts/webhook-events";
 import { AUDIT_ACTIONS } from "../contracts/audit-actions";
+import { RoleSchema } from "../contracts/roles";
 import { FLAG_KEY_CHARACTERS, flagKeyProblem, MAX_FLAG_KEY_LENGTH, RESERVED_FLAG_KEYS } from "../engine/index";
 import { MAX_TARGET_LENGTH, MAX_TARGETS_PER_FLAG } from "../engine/targets";
 import { MAX_TARGETS_PER_CALL } from "../contracts/targets";
@@ -107,12 +108,35 @@ export const CreateKeyBodySchema = z
   .strict()
   .openapi("CreateKeyBody");
 
+/**
+ * The environments an editor or approver may change: at least one, each named once. A viewer
+ * reads every environment and an admin changes them all, so neither takes a list.
+ */
+export const GrantEnvironmentsSchema = z
+  .array(NameSchema)
+  .min(1, "list at least one environment, or leave environments out for every environment")
+  .max(20, "a project has at most 20 environments")
+  .refine((names) => new Set(names).size === names.length, "environment names must be unique");
+
+/** True unless environments are listed for a role that takes none. */
+export function environmentsFitRole(grant: { role?: string; environments?: string[] | undefined }): boolean {
+  return grant.environments === undefined || grant.role === "editor" || grant.role === "approver";
+}
+export const ENVIRONMENTS_FIT_ROLE: { message: string; path: PropertyKey[] } = {
+  message: "only an editor or approver is limited to environments; leave environments out",
+  path: ["environments"],
+};
+
 export const CreateAdminKeyBodySchema = z
   .object({
     scope: z.literal("admin"),
     name: z.string().min(1).max(100).optional(),
+    /** What the key may do in the project (`admin` when left out). */
+    role: RoleSchema.default("admin"),
+    environments: GrantEnvironmentsSchema.optional(),
   })
   .strict()
+  .refine(environmentsFitRole, ENVIRONMENTS_FIT_ROLE)
   .openapi("CreateAdminKeyBody");
 
 export const EvaluateBodySchema = z

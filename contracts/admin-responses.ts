@@ -5,6 +5,7 @@
  * FlagStore's RPC methods return. `z` is zod with `.openapi()` (from `@hono/zod-openapi`).
  */
 import { z } from "@hono/zod-openapi";
+import { RoleSchema } from "./roles";
 
 export const ProblemSchema = z
   .object({
@@ -68,6 +69,9 @@ const KeyFields = z.object({
   /** Set once the key was rotated: it stops working then. */
   expiresAt: z.string().nullish(),
   replacedBy: z.string().nullish(),
+  /** An admin key's role, and the environments an editor or approver key may change (null: all). */
+  role: RoleSchema.nullish(),
+  environments: z.array(z.string()).nullish(),
 });
 export const KeySchema = KeyFields.openapi("Key");
 export type KeyView = z.infer<typeof KeySchema>;

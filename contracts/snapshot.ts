@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
 import type { FlagSet, JsonValue } from "../engine/types";
+import type { Grant } from "./roles";
 
 /** Bumped only when the snapshot's shape changes incompatibly; readers reject other formats. */
 export const SNAPSHOT_FORMAT = 1;
@@ -62,6 +63,12 @@ export interface KeyIdentity {
 }
 
 export type KeyScope = "client" | "server" | "admin";
+
+/** A key as the FlagStore answers the admin API: with the role an admin key carries (null otherwise). */
+export interface AuthenticatedKey extends KeyIdentity {
+  name: string;
+  grant: Grant | null;
+}
 
 /** KV key of an environment's snapshot. */
 export function snapshotKvKey(project: string, environment: string): string {

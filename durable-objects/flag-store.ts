@@ -10,6 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { signingSecret } from "../lib/signing";
 import type { FlagDefinition } from "../engine/types";
+import type { Grant } from "../contracts/roles";
 import type { KeyScope } from "../contracts/snapshot";
 import { auditKey, type AuditFilter } from "./audit";
 import { migrate } from "./schema";
@@ -131,9 +132,9 @@ export class FlagStore extends DurableObject<Env> {
   listTargets(environment: string, key: string, query: TargetsQuery) {
     return targets.listTargets(this.#w, environment, key, query);
   }
-  /** Creates an API key. `environment` is required for `client`/`server` keys, null for `admin`. */
-  createKey(scope: KeyScope, environment: string | null, name: string, meta: ChangeMeta) {
-    return keys.createKey(this.#w, scope, environment, name, meta);
+  /** Creates an API key. `environment` is required for `client`/`server` keys, null for `admin`, which carries `grant`. */
+  createKey(scope: KeyScope, environment: string | null, name: string, meta: ChangeMeta, grant: Grant | null = null) {
+    return keys.createKey(this.#w, scope, environment, name, meta, grant);
   }
   /** The project's API keys (all, or one environment's); never their secrets. */
   listKeys(environment: string | null) {

@@ -268,7 +268,25 @@ export const MIGRATIONS: readonly string[] = [
     updated_by      TEXT NOT NULL
   );
   `,
-  // 10: approvals and scheduled changes — per environment, whether a change needs approval; change
+  // 10: roles — the role an admin key carries (no row: a key made before roles, `admin`), and the
+  // project's single sign-on (Cloudflare Access) configuration. New tables, IF NOT EXISTS: safe to
+  // run again (a column added with ALTER TABLE would not be).
+  `
+  CREATE TABLE IF NOT EXISTS key_grants (
+    key_id       TEXT PRIMARY KEY REFERENCES api_keys(id),
+    role         TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'approver', 'admin')),
+    environments TEXT
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS access_config (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    team_domain TEXT NOT NULL,
+    audience    TEXT NOT NULL,
+    members     TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    updated_by  TEXT NOT NULL
+  );
+  `,
+  // 11: approvals and scheduled changes — per environment, whether a change needs approval; change
   // requests (a diff against a version, decided by another person); changes scheduled for the alarm
   // (IF NOT EXISTS: safe to run again).
   `

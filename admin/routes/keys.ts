@@ -29,7 +29,7 @@ const createAdmin = adminRoute({
   method: "post",
   permission: "admin",
   path: `${P}/keys`,
-  summary: "Create an admin key (shown once)",
+  summary: "Create an admin-API key with a role (shown once)",
   body: CreateAdminKeyBodySchema,
   status: 201,
   response: CreatedKeySchema,
@@ -37,7 +37,9 @@ const createAdmin = adminRoute({
 defineRoute(keys, createAdmin, async (c) => {
   const body = await readBody(c, createAdmin);
   if (body instanceof Response) return body;
-  return respond(c, await store(c).createKey("admin", null, body.name ?? "admin key", meta(c, null)), 201);
+  const grant = { role: body.role, environments: body.environments ?? null };
+  const name = body.name ?? (body.role === "admin" ? "admin key" : `${body.role} key`);
+  return respond(c, await store(c).createKey("admin", null, name, meta(c, null), grant), 201);
 });
 
 const listAll = adminRoute({ method: "get", path: `${P}/keys`, summary: "List every key of the project", response: KeyListSchema });
