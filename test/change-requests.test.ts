@@ -125,14 +125,18 @@ describe("change requests", () => {
     expect(audit[0].reason).toContain(`by ${editor.name}: launch checkout`);
 
     const events = (await queuedEvents(project)).filter((e) => e.type.startsWith("change-request") || e.type.startsWith("flag"));
-    expect(events.map((e) => e.type)).toEqual([
+    expect(events.map((e) => e.type).sort()).toEqual([
+      "change-request.applied",
+      "change-request.approved",
       "change-request.opened",
       "change-request.opened",
       "flag.created",
       "flag.updated",
-      "change-request.approved",
-      "change-request.applied",
     ]);
+    expect(events.find((e) => e.type === "change-request.applied")).toMatchObject({
+      actor: approver.name,
+      data: { changeRequest: opened.body.id, requestedBy: editor.name, appliedVersion: approved.body.appliedVersion },
+    });
     // Approving again changes nothing.
     expect((await call("POST", `${path}/approve`, { token: approver.token })).status).toBe(409);
   });

@@ -144,13 +144,15 @@ async function applyOne(w: UnitOfWork, schedule: ScheduleRow): Promise<Result<nu
   if (problem !== null) return fail(problem);
   const markApplied = (version: number, now: number) => {
     // Guards the exactly-once promise: a schedule no longer pending rolls the whole change back.
-    const marked = w.sql.exec(
-      "UPDATE schedules SET status = 'applied', finished_at = ?, finished_by = ?, applied_version = ? WHERE id = ? AND status = 'pending'",
-      now,
-      meta.actor,
-      version,
-      schedule.id,
-    ).rowsWritten;
+    const marked = w.sql
+      .exec(
+        "UPDATE schedules SET status = 'applied', finished_at = ?, finished_by = ?, applied_version = ? WHERE id = ? AND status = 'pending' RETURNING id",
+        now,
+        meta.actor,
+        version,
+        schedule.id,
+      )
+      .toArray().length;
     if (marked !== 1) throw new Error(`scheduled change ${schedule.id} is no longer pending`);
     w.audit("schedule.applied", meta, { target: `schedule:${schedule.id}`, environment: schedule.environment, after: { version } }, now);
     w.queueEvent("schedule.applied", schedule.environment, meta, { schedule: schedule.id, change, version }, now);
