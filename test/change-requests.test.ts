@@ -46,6 +46,10 @@ describe("a protected environment", () => {
     // Other environments are not protected; reads, evaluation and change requests are not writes.
     expect((await call("POST", `${E(project, "staging")}/flags`, { token: editor.token, body: { key: "fresh", ...on } })).status).toBe(201);
     expect((await call("POST", `${E(project)}/evaluate`, { token: editor.token, body: { context: {} } })).status).toBe(200);
+    // The guard reads a promotion's target from its body; the route still reads the body after it.
+    const promoted = await call("POST", `${P(project)}/promote`, { token: editor.token, body: { from: "production", to: "staging", flags: ["kill-switch"] } });
+    expect(promoted.status).toBe(200);
+    expect(promoted.body.version).not.toBeNull();
     // An admin is never held back (break-glass).
     expect((await call("POST", `${E(project)}/flags/kill-switch/toggle`)).status).toBe(200);
   });

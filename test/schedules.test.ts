@@ -34,9 +34,17 @@ describe("scheduled changes", () => {
     const alarm = await runInDurableObject(store(project), (_i, state) => state.storage.getAlarm());
     expect(alarm).not.toBeNull();
     expect(alarm!).toBeLessThanOrEqual(Date.parse(created.body.at));
-    // Before its time, the alarm leaves it alone.
+    // Before its time, the alarm leaves it alone, and arms itself for that time.
     expect(await runDurableObjectAlarm(store(project))).toBe(true);
     expect((await call("GET", `${E(project)}/flags/dark-launch`)).body.state).toBe("DISABLED");
+    // With the rest of the queue done, the alarm is armed for the schedule's time and no earlier.
+    const armed = await runInDurableObject(store(project), async (instance, state) => {
+      state.storage.sql.exec("DELETE FROM outbox");
+      await state.storage.deleteAlarm();
+      await instance.alarm();
+      return state.storage.getAlarm();
+    });
+    expect(armed).toBe(Date.parse(created.body.at));
 
     const version = (await call("GET", `${E(project)}/flagd`)).headers.get("etag");
     await timePasses(project);
