@@ -432,7 +432,12 @@ export class FlagStore extends DurableObject<Env> {
     return changeRequests.withdrawChangeRequest(this.#w, environment, id, asker, meta);
   }
   /** Schedules a change for the alarm to apply once at `at`. */
-  createSchedule(environment: string, input: { at: string; change: ScheduledChange; reason: string }, asker: protection.Asker, meta: ChangeMeta) {
+  createSchedule(
+    environment: string,
+    input: { at: string; change: ScheduledChange; reason: string },
+    asker: protection.Asker,
+    meta: ChangeMeta,
+  ) {
     return schedules.createSchedule(this.#w, environment, input, asker, meta);
   }
   /** An environment's scheduled changes, soonest first. */

@@ -244,7 +244,9 @@ export class UnitOfWork {
   async scheduleDrain(): Promise<void> {
     const nextStep = this.sql.exec<{ due: number | null }>("SELECT min(next_at) AS due FROM ramps WHERE status = 'running'").one().due;
     const nextSchedule = this.sql.exec<{ due: number | null }>("SELECT min(at) AS due FROM schedules WHERE status = 'pending'").one().due;
-    const dues = [outbox.nextDue(this.sql), webhooks.nextDeliveryDue(this.sql), nextStep, nextSchedule].filter((d): d is number => d !== null);
+    const dues = [outbox.nextDue(this.sql), webhooks.nextDeliveryDue(this.sql), nextStep, nextSchedule].filter(
+      (d): d is number => d !== null,
+    );
     if (dues.length === 0) return;
     const due = Math.min(...dues);
     const current = await this.#storage.getAlarm();

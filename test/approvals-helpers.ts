@@ -6,7 +6,10 @@ export const P = (project: string) => `/admin/v1/projects/${project}`;
 export const E = (project: string, env = "production") => `${P(project)}/environments/${env}`;
 
 /** An admin-API key carrying `role`; its token and its audit name. */
-export async function keyWithRole(project: string, role: "viewer" | "editor" | "approver" | "admin"): Promise<{ token: string; name: string }> {
+export async function keyWithRole(
+  project: string,
+  role: "viewer" | "editor" | "approver" | "admin",
+): Promise<{ token: string; name: string }> {
   const created = await call("POST", `${P(project)}/keys`, { body: { scope: "admin", role } });
   if (created.status !== 201) throw new Error(`key failed: ${created.status} ${JSON.stringify(created.body)}`);
   return { token: created.body.key, name: `key:${created.body.id}` };

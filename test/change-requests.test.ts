@@ -47,7 +47,10 @@ describe("a protected environment", () => {
     expect((await call("POST", `${E(project, "staging")}/flags`, { token: editor.token, body: { key: "fresh", ...on } })).status).toBe(201);
     expect((await call("POST", `${E(project)}/evaluate`, { token: editor.token, body: { context: {} } })).status).toBe(200);
     // The guard reads a promotion's target from its body; the route still reads the body after it.
-    const promoted = await call("POST", `${P(project)}/promote`, { token: editor.token, body: { from: "production", to: "staging", flags: ["kill-switch"] } });
+    const promoted = await call("POST", `${P(project)}/promote`, {
+      token: editor.token,
+      body: { from: "production", to: "staging", flags: ["kill-switch"] },
+    });
     expect(promoted.status).toBe(200);
     expect(promoted.body.version).not.toBeNull();
     // An admin is never held back (break-glass).
@@ -62,7 +65,15 @@ describe("a protected environment", () => {
     const toggled = await call("POST", `${E(project)}/flags/kill-switch/toggle`, { token: editor.token, body: { state: "DISABLED" } });
     expect(toggled.status).toBe(200);
     expect(toggled.body.state).toBe("DISABLED");
-    expect((await call("PUT", `${E(project)}/flags/kill-switch`, { token: editor.token, body: off, headers: { "if-match": `"${toggled.body.version}"` } })).status).toBe(403);
+    expect(
+      (
+        await call("PUT", `${E(project)}/flags/kill-switch`, {
+          token: editor.token,
+          body: off,
+          headers: { "if-match": `"${toggled.body.version}"` },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it("holds back a trigger unless the kill switch is exempt: an alerting system's kill switch", async () => {
@@ -87,7 +98,13 @@ describe("change requests", () => {
   it("wait for another person, then apply atomically: audited as the approver with the requester named, announced at each step", async () => {
     const project = "cr-flow";
     await setupProject(project);
-    await subscribe(project, ["change-request.opened", "change-request.approved", "change-request.applied", "flag.updated", "flag.created"]);
+    await subscribe(project, [
+      "change-request.opened",
+      "change-request.approved",
+      "change-request.applied",
+      "flag.updated",
+      "flag.created",
+    ]);
     await protect(project);
     const editor = await keyWithRole(project, "editor");
     const approver = await keyWithRole(project, "approver");
@@ -111,7 +128,10 @@ describe("change requests", () => {
     const path = `${E(project)}/change-requests/${opened.body.id}`;
     // An editor may not approve; the requester may not approve their own.
     expect((await call("POST", `${path}/approve`, { token: editor.token })).status).toBe(403);
-    const own = await call("POST", `${E(project)}/change-requests`, { token: approver.token, body: { flags: { fresh: on }, reason: "mine" } });
+    const own = await call("POST", `${E(project)}/change-requests`, {
+      token: approver.token,
+      body: { flags: { fresh: on }, reason: "mine" },
+    });
     const self = await call("POST", `${E(project)}/change-requests/${own.body.id}/approve`, { token: approver.token });
     expect(self.status).toBe(403);
     expect(self.body.detail).toContain("another person must approve it");
@@ -168,7 +188,10 @@ describe("change requests", () => {
     expect(rebased.body.baseVersion).toBe(rebased.body.currentVersion);
     expect((await call("POST", `${path}/approve`, { token: approver.token })).body.status).toBe("applied");
 
-    const second = await call("POST", `${E(project)}/change-requests`, { token: editor.token, body: { flags: { "kill-switch": on }, reason: "r" } });
+    const second = await call("POST", `${E(project)}/change-requests`, {
+      token: editor.token,
+      body: { flags: { "kill-switch": on }, reason: "r" },
+    });
     expect((await call("POST", `${E(project)}/flags/kill-switch/toggle`)).status).toBe(200);
     const conflict = await call("POST", `${E(project)}/change-requests/${second.body.id}/rebase`, { token: editor.token });
     expect(conflict.status).toBe(409);
@@ -185,14 +208,21 @@ describe("change requests", () => {
     const approver = await keyWithRole(project, "approver");
     const body = { flags: { "kill-switch": off }, reason: "r" };
     const first = await call("POST", `${E(project)}/change-requests`, { token: editor.token, body });
-    expect((await call("POST", `${E(project)}/change-requests/${first.body.id}/reject`, { token: approver.token, body: {} })).status).toBe(400);
-    const rejected = await call("POST", `${E(project)}/change-requests/${first.body.id}/reject`, { token: approver.token, body: { reason: "not now" } });
+    expect((await call("POST", `${E(project)}/change-requests/${first.body.id}/reject`, { token: approver.token, body: {} })).status).toBe(
+      400,
+    );
+    const rejected = await call("POST", `${E(project)}/change-requests/${first.body.id}/reject`, {
+      token: approver.token,
+      body: { reason: "not now" },
+    });
     expect(rejected.body).toMatchObject({ status: "rejected", decisionReason: "not now", decidedBy: approver.name });
     expect((await queuedEvents(project)).map((e) => e.type)).toEqual(["change-request.rejected"]);
 
     const second = await call("POST", `${E(project)}/change-requests`, { token: editor.token, body });
     expect((await call("DELETE", `${E(project)}/change-requests/${second.body.id}`, { token: other.token })).status).toBe(403);
-    expect((await call("DELETE", `${E(project)}/change-requests/${second.body.id}`, { token: editor.token })).body.status).toBe("withdrawn");
+    expect((await call("DELETE", `${E(project)}/change-requests/${second.body.id}`, { token: editor.token })).body.status).toBe(
+      "withdrawn",
+    );
     const list = await call("GET", `${E(project)}/change-requests?status=open`, { token: editor.token });
     expect(list.body).toEqual([]);
 

@@ -87,7 +87,9 @@ describe("approvals in the console", () => {
     expect((await page(base, cookie, { ...form, at: "tomorrow" })).status).toBe(400);
     const listed = await page(`${base}?env=production`, cookie);
     expect(listed.text).toContain("turn dark-launch on");
-    const cancel = /action="[^"]*\/schedules\/(sched_[^"/]+)\/cancel"[^>]*>(?:(?!<\/form>).)*Cancel: turn kill-switch off/s.exec(listed.text);
+    const cancel = /action="[^"]*\/schedules\/(sched_[^"/]+)\/cancel"[^>]*>(?:(?!<\/form>).)*Cancel: turn kill-switch off/s.exec(
+      listed.text,
+    );
     expect(cancel).not.toBeNull();
     expect((await page(`${base}/${cancel![1]}/cancel`, cookie, { env: "production" })).status).toBe(303);
 

@@ -117,7 +117,9 @@ describe("scheduled changes", () => {
     expect(past.status).toBe(400);
     expect((await schedule(project, { kind: "state", flag: "nope", state: "ENABLED" })).status).toBe(404);
     expect((await schedule(project, { kind: "default-variant", flag: "kill-switch", variant: "nope" })).status).toBe(400);
-    expect((await schedule(project, { kind: "targeting", flag: "kill-switch", targeting: { if: [true, "nope", "off"] } })).status).toBe(400);
+    expect((await schedule(project, { kind: "targeting", flag: "kill-switch", targeting: { if: [true, "nope", "off"] } })).status).toBe(
+      400,
+    );
     expect((await schedule(project, { kind: "sometime" })).status).toBe(400);
     expect((await call("GET", `${E(project)}/schedules`)).body).toEqual([]);
   });

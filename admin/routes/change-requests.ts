@@ -8,7 +8,21 @@ import type { Result } from "../../contracts/result";
 import type { FlagDefinition } from "../../engine/types";
 import { problem, storeProblem } from "../problem";
 import { FlagDefinitionSchema, FlagKeySchema } from "../schemas";
-import { actorOf, adminApp, adminRoute, defineRoute, E, meta, noteWritten, param, readBody, readQuery, respond, store, type AdminContext } from "./kit";
+import {
+  actorOf,
+  adminApp,
+  adminRoute,
+  defineRoute,
+  E,
+  meta,
+  noteWritten,
+  param,
+  readBody,
+  readQuery,
+  respond,
+  store,
+  type AdminContext,
+} from "./kit";
 
 export const changeRequests = adminApp();
 
@@ -30,7 +44,10 @@ const OpenBodySchema = z
   .strict()
   .openapi("ChangeRequestBody");
 
-const DecisionBodySchema = z.object({ reason: z.string().max(1000).optional() }).strict().openapi("ChangeRequestDecisionBody");
+const DecisionBodySchema = z
+  .object({ reason: z.string().max(1000).optional() })
+  .strict()
+  .openapi("ChangeRequestDecisionBody");
 const RejectBodySchema = z
   .object({ reason: z.string().trim().min(1, "say why it is rejected").max(1000) })
   .strict()
@@ -118,7 +135,12 @@ defineRoute(changeRequests, reject, async (c) => {
   return respond(c, await store(c).rejectChangeRequest(param(c, "env"), param(c, "id"), meta(c, body.reason)));
 });
 
-const withdraw = adminRoute({ method: "delete", path: ONE, summary: "Withdraw a change request (its requester)", response: ChangeRequestSchema });
+const withdraw = adminRoute({
+  method: "delete",
+  path: ONE,
+  summary: "Withdraw a change request (its requester)",
+  response: ChangeRequestSchema,
+});
 defineRoute(changeRequests, withdraw, async (c) => {
   const actor = actorOf(c);
   return decided(c, await store(c).withdrawChangeRequest(param(c, "env"), param(c, "id"), { role: actor.role }, meta(c, null)));

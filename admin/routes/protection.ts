@@ -82,13 +82,17 @@ async function writeTarget(c: AdminContext): Promise<{ environments: string[] | 
 }
 
 /** Refuses a direct write into a protected environment to a non-admin (403 saying to open a change request). */
-export async function protectEnvironments(c: AdminContext, next: () => Promise<void>): Promise<Response | void> {
+export async function protectEnvironments(c: AdminContext, next: () => Promise<void>): Promise<Response | undefined> {
   const actor = actorOf(c);
-  if (c.req.method === "GET" || c.req.method === "HEAD" || !actor || actor.role === "admin") return next();
+  const pass = async () => {
+    await next();
+    return undefined;
+  };
+  if (c.req.method === "GET" || c.req.method === "HEAD" || !actor || actor.role === "admin") return pass();
   const target = await writeTarget(c);
-  if (target === null) return next();
+  if (target === null) return pass();
   const checked = await store(c).checkProtection(target.environments, { role: actor.role }, target.kind);
   if (!checked.ok) return storeProblem(checked.error);
   if (checked.value.refused !== null) return problem("forbidden", checked.value.refused);
-  return next();
+  return pass();
 }

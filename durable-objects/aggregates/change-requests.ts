@@ -166,7 +166,12 @@ export async function applyChangeRequest(
   const applied = await applyFlagChanges(w, env.value, flags, applyMeta, (version, now) => {
     w.sql.exec("UPDATE change_requests SET status = 'applied', applied_version = ? WHERE id = ?", version, request.id);
     alsoDo(version, now);
-    w.audit("change-request.applied", meta, { target: `change-request:${request.id}`, environment: request.environment, after: { version } }, now);
+    w.audit(
+      "change-request.applied",
+      meta,
+      { target: `change-request:${request.id}`, environment: request.environment, after: { version } },
+      now,
+    );
     w.queueEvent("change-request.applied", request.environment, meta, eventData(w, request.id), now);
   });
   return applied;
@@ -256,7 +261,12 @@ export async function rebaseChangeRequest(
     w.audit(
       "change-request.rebased",
       meta,
-      { target: `change-request:${id}`, environment, before: { baseVersion: request.base_version }, after: { baseVersion: env.value.version } },
+      {
+        target: `change-request:${id}`,
+        environment,
+        before: { baseVersion: request.base_version },
+        after: { baseVersion: env.value.version },
+      },
       now,
     );
   });
@@ -284,7 +294,9 @@ export async function withdrawChangeRequest(
   const found = requestIn(w, environment, id);
   if (!found.ok) return found;
   if (found.value.requested_by !== meta.actor && asker.role !== "admin") {
-    return ok({ refused: `only the requester (${found.value.requested_by}) or an admin may withdraw this change request; reject it instead` });
+    return ok({
+      refused: `only the requester (${found.value.requested_by}) or an admin may withdraw this change request; reject it instead`,
+    });
   }
   const closed = await close(w, environment, id, "withdrawn", meta);
   return closed.ok ? ok({ done: closed.value }) : closed;
@@ -324,7 +336,13 @@ const DECISION_ACTION: Record<"approved" | "rejected" | "withdrawn", AuditAction
 };
 
 /** Records a decision on a request, audited; inside the caller's transaction. */
-function decide(w: UnitOfWork, request: ChangeRequestRow, status: "approved" | "rejected" | "withdrawn", meta: ChangeMeta, now: number): void {
+function decide(
+  w: UnitOfWork,
+  request: ChangeRequestRow,
+  status: "approved" | "rejected" | "withdrawn",
+  meta: ChangeMeta,
+  now: number,
+): void {
   // An approval applied at once leaves the request `applied` (set by the apply, in this transaction).
   w.sql.exec(
     "UPDATE change_requests SET status = CASE WHEN status = 'applied' THEN status ELSE ? END, decided_by = ?, decided_at = ?, decision_reason = ? WHERE id = ?",
@@ -337,7 +355,12 @@ function decide(w: UnitOfWork, request: ChangeRequestRow, status: "approved" | "
   w.audit(
     DECISION_ACTION[status],
     meta,
-    { target: `change-request:${request.id}`, environment: request.environment, before: { status: request.status }, after: { status, requestedBy: request.requested_by } },
+    {
+      target: `change-request:${request.id}`,
+      environment: request.environment,
+      before: { status: request.status },
+      after: { status, requestedBy: request.requested_by },
+    },
     now,
   );
 }
@@ -456,4 +479,3 @@ function info(w: UnitOfWork, request: ChangeRequestRow): ChangeRequestInfo {
     }),
   };
 }
-

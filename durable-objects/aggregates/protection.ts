@@ -52,7 +52,7 @@ function toInfo(environment: string, row: ProtectionRow | undefined): Protection
 export function requiresApproval(w: UnitOfWork, environment: string, asker: Asker, kind: WriteKind): string | null {
   if (asker.role === "admin") return null;
   const row = protectionRow(w, environment);
-  if (!row || row.require_approval !== 1) return null;
+  if (row?.require_approval !== 1) return null;
   if (kind === "kill-switch" && row.kill_switch_exempt === 1) return null;
   return `environment "${environment}" requires approval: open a change request (POST /admin/v1/projects/{project}/environments/${environment}/change-requests) for an approver to apply${kind === "kill-switch" ? "; its kill switch is not exempt" : ""}`;
 }
@@ -120,4 +120,3 @@ export async function putProtection(
   });
   return ok({ ...toInfo(environment, protectionRow(w, environment)), changed: true });
 }
-

@@ -116,7 +116,12 @@ export async function cancelSchedule(w: UnitOfWork, environment: string, id: str
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("UPDATE schedules SET status = 'cancelled', finished_at = ?, finished_by = ? WHERE id = ?", now, meta.actor, id);
-    w.audit("schedule.cancelled", meta, { target: `schedule:${id}`, environment, before: { status: "pending" }, after: { status: "cancelled" } }, now);
+    w.audit(
+      "schedule.cancelled",
+      meta,
+      { target: `schedule:${id}`, environment, before: { status: "pending" }, after: { status: "cancelled" } },
+      now,
+    );
   });
   return ok(toInfo(scheduleRow(w, id)!));
 }
@@ -168,7 +173,11 @@ async function applyOne(w: UnitOfWork, schedule: ScheduleRow): Promise<Result<nu
 }
 
 /** The flag's definition as a direct scheduled change leaves it (the flag exists: `precondition` checked). */
-function scheduledDefinition(w: UnitOfWork, environment: string, change: Exclude<ScheduledChange, { kind: "change-request" }>): FlagDefinition {
+function scheduledDefinition(
+  w: UnitOfWork,
+  environment: string,
+  change: Exclude<ScheduledChange, { kind: "change-request" }>,
+): FlagDefinition {
   const current = w.definition(w.flagRow(environment, change.flag)!);
   switch (change.kind) {
     case "state":
@@ -192,8 +201,19 @@ function recordFailure(w: UnitOfWork, schedule: ScheduleRow, reason: string): vo
       meta.actor,
       schedule.id,
     );
-    w.audit("schedule.failed", meta, { target: `schedule:${schedule.id}`, environment: schedule.environment, after: { failure: reason } }, now);
-    w.queueEvent("schedule.failed", schedule.environment, meta, { schedule: schedule.id, change: JSON.parse(schedule.change), failure: reason }, now);
+    w.audit(
+      "schedule.failed",
+      meta,
+      { target: `schedule:${schedule.id}`, environment: schedule.environment, after: { failure: reason } },
+      now,
+    );
+    w.queueEvent(
+      "schedule.failed",
+      schedule.environment,
+      meta,
+      { schedule: schedule.id, change: JSON.parse(schedule.change), failure: reason },
+      now,
+    );
   });
 }
 

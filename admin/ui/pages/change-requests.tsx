@@ -8,6 +8,7 @@ import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
 import type { ChangeRequestInfo } from "../../../contracts/approvals";
 import { ActionButton, Errors, invalid } from "./widgets";
+import { EnvironmentTabs } from "./environment-tabs";
 
 export interface ChangeRequestForm {
   flag: string;
@@ -115,7 +116,14 @@ function Request({ request, path, me, env }: { request: ChangeRequestInfo; path:
             </form>
           )}
           {mine && (
-            <ActionButton action={`${path}/${request.id}/withdraw`} label="Withdraw" kind="danger" small={false} hidden={hidden} confirm="Withdraw this change request?" />
+            <ActionButton
+              action={`${path}/${request.id}/withdraw`}
+              label="Withdraw"
+              kind="danger"
+              small={false}
+              hidden={hidden}
+              confirm="Withdraw this change request?"
+            />
           )}
         </div>
       )}
@@ -144,13 +152,7 @@ export function ChangeRequestsPage(props: ChangeRequestsPageProps) {
           </p>
         </div>
       </div>
-      <nav class="tabs" aria-label="Environment">
-        {props.environments.map((env) => (
-          <a href={`${path}?env=${encodeURIComponent(env)}`} aria-current={env === props.environment ? "page" : undefined}>
-            {env}
-          </a>
-        ))}
-      </nav>
+      <EnvironmentTabs path={path} environments={props.environments} current={props.environment} />
       {props.requests.length === 0 ? (
         <p class="panel" id="no-change-requests">{`${props.environment} has no change requests.`}</p>
       ) : (
@@ -174,7 +176,13 @@ export function ChangeRequestsPage(props: ChangeRequestsPageProps) {
             <label for="cr-definition">
               New definition <span class="hint">(flagd JSON; empty to delete the flag)</span>
             </label>
-            <textarea id="cr-definition" class="code" name="definition" spellcheck={false} {...invalid("cr-definition", errors["definition"])}>
+            <textarea
+              id="cr-definition"
+              class="code"
+              name="definition"
+              spellcheck={false}
+              {...invalid("cr-definition", errors["definition"])}
+            >
               {form.definition}
             </textarea>
             <Errors id="cr-definition-error" messages={errors["definition"]} />
@@ -183,7 +191,15 @@ export function ChangeRequestsPage(props: ChangeRequestsPageProps) {
             <label for="cr-reason">
               Reason <span class="hint">(the approver reads it)</span>
             </label>
-            <input id="cr-reason" type="text" name="reason" required value={form.reason} maxlength={1000} {...invalid("cr-reason", errors["reason"])} />
+            <input
+              id="cr-reason"
+              type="text"
+              name="reason"
+              required
+              value={form.reason}
+              maxlength={1000}
+              {...invalid("cr-reason", errors["reason"])}
+            />
             <Errors id="cr-reason-error" messages={errors["reason"]} />
           </div>
           <button type="submit" class="primary">

@@ -3,6 +3,7 @@ import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
 import type { ScheduleInfo } from "../../../contracts/approvals";
 import { ActionButton, Errors, invalid } from "./widgets";
+import { EnvironmentTabs } from "./environment-tabs";
 
 export interface ScheduleForm {
   kind: string;
@@ -50,13 +51,7 @@ export function SchedulesPage(props: SchedulesPageProps) {
           <p>Changes the store applies once at their time, audited as the scheduler on behalf of whoever scheduled them.</p>
         </div>
       </div>
-      <nav class="tabs" aria-label="Environment">
-        {props.environments.map((env) => (
-          <a href={`${path}?env=${encodeURIComponent(env)}`} aria-current={env === props.environment ? "page" : undefined}>
-            {env}
-          </a>
-        ))}
-      </nav>
+      <EnvironmentTabs path={path} environments={props.environments} current={props.environment} />
       {props.schedules.length === 0 ? (
         <p class="panel" id="no-schedules">{`${props.environment} has no scheduled changes.`}</p>
       ) : (
@@ -156,7 +151,15 @@ export function SchedulesPage(props: SchedulesPageProps) {
             <label for="schedule-reason">
               Reason <span class="hint">(kept in the audit log)</span>
             </label>
-            <input id="schedule-reason" type="text" name="reason" required value={form.reason} maxlength={1000} {...invalid("schedule-reason", errors["reason"])} />
+            <input
+              id="schedule-reason"
+              type="text"
+              name="reason"
+              required
+              value={form.reason}
+              maxlength={1000}
+              {...invalid("schedule-reason", errors["reason"])}
+            />
             <Errors id="schedule-reason-error" messages={errors["reason"]} />
           </div>
           <button type="submit" class="primary">

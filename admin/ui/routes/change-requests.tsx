@@ -1,9 +1,9 @@
 /** Change requests: the environment's list with diffs, opening one (prefilled from a flag with ?flag=), and each decision. */
 import * as z from "zod";
-import { FlagSchema, ProjectSchema, seg } from "../api";
+import { FlagSchema, seg } from "../api";
 import { apiFailure, apiPath, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import type { Notice } from "../layout";
-import { pickEnvironment } from "../model";
+import { chooseEnvironment } from "./environment-choice";
 import { ChangeRequestsPage, type ChangeRequestForm } from "../pages/change-requests";
 import { ChangeRequestListSchema, ChangeRequestSchema, ProtectionSchema } from "../../../contracts/approvals";
 import type { Session } from "../../session";
@@ -31,10 +31,9 @@ export function registerChangeRequests(ui: ConsoleApp): void {
     extra: { form?: ChangeRequestForm; errors?: Record<string, string[]>; status?: 200 | 400 | 403 | 404 | 409; notice?: Notice } = {},
   ) => {
     const { api, project, session } = vars(c);
-    const info = await api.get(apiPath(project), ProjectSchema);
-    if (!info.ok) return apiFailure(c, info);
-    const environments = info.body.environments.map((e) => e.name);
-    const environment = pickEnvironment(environments, requested);
+    const chosen = await chooseEnvironment(c, requested);
+    if (chosen instanceof Response) return chosen;
+    const { environments, environment } = chosen;
     const base = apiPath(project, `/environments/${seg(environment)}`);
     const [list, protection] = await Promise.all([
       api.get(`${base}/change-requests`, ChangeRequestListSchema),
@@ -77,13 +76,15 @@ export function registerChangeRequests(ui: ConsoleApp): void {
     const form = { flag: field(raw, "flag"), definition: field(raw, "definition"), reason: field(raw, "reason") };
     let definition: unknown = null;
     if (form.definition !== "") {
-      const parsed = Json.safeParse((() => {
-        try {
-          return JSON.parse(form.definition);
-        } catch {
-          return undefined;
-        }
-      })());
+      const parsed = Json.safeParse(
+        (() => {
+          try {
+            return JSON.parse(form.definition);
+          } catch {
+            return undefined;
+          }
+        })(),
+      );
       if (!parsed.success) return page(c, environment, { form, errors: { definition: ["This is not valid JSON."] }, status: 400 });
       definition = parsed.data;
     }

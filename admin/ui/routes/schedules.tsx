@@ -1,9 +1,9 @@
 /** Scheduled changes: the environment's list, scheduling one (prefilled from a flag with ?flag=), cancelling one. */
 import * as z from "zod";
-import { ProjectSchema, seg } from "../api";
+import { seg } from "../api";
 import { apiFailure, apiPath, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import type { Notice } from "../layout";
-import { pickEnvironment } from "../model";
+import { chooseEnvironment } from "./environment-choice";
 import { SchedulesPage, type ScheduleForm } from "../pages/schedules";
 import { ScheduleListSchema, ScheduleSchema } from "../../../contracts/approvals";
 
@@ -46,10 +46,9 @@ export function registerSchedules(ui: ConsoleApp): void {
     extra: { form?: ScheduleForm; errors?: Record<string, string[]>; status?: 200 | 400 | 403 | 404 | 409; notice?: Notice } = {},
   ) => {
     const { api, project, session } = vars(c);
-    const info = await api.get(apiPath(project), ProjectSchema);
-    if (!info.ok) return apiFailure(c, info);
-    const environments = info.body.environments.map((e) => e.name);
-    const environment = pickEnvironment(environments, requested);
+    const chosen = await chooseEnvironment(c, requested);
+    if (chosen instanceof Response) return chosen;
+    const { environments, environment } = chosen;
     const list = await api.get(apiPath(project, `/environments/${seg(environment)}/schedules`), ScheduleListSchema);
     if (!list.ok) return apiFailure(c, list);
     const done = DONE[c.req.query("done") ?? ""];
