@@ -10,6 +10,9 @@
  */
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { projectKvKey, ProjectEntrySchema, type AuthenticatedKey, type ProjectEntry } from "../contracts/snapshot";
+import type { AccessSettings } from "../contracts/access";
+import type { Result } from "../contracts/result";
+import { log } from "../lib/log";
 import { problem } from "./problem";
 
 const UNKNOWN_PROJECT_TTL_MS = 2_000;
@@ -52,25 +55,49 @@ export async function knownProject(env: Env, project: string, now = Date.now()):
 }
 
 /**
- * The active key of `project` whose SHA-256 is `keyHash`, with the role an admin key carries: null when the project is not registered
- * (no FlagStore is touched) or has no such key; a 503 problem when the registry or the FlagStore
- * does not answer in time.
+ * Asks a registered project's FlagStore `ask`, with the admin deadline: null when the project is
+ * not registered (no FlagStore is touched), a 503 problem naming `what` when the registry or the
+ * FlagStore does not answer in time.
  */
-export async function findProjectKey(env: Env, project: string, keyHash: string): Promise<AuthenticatedKey | null | Response> {
+async function askRegistered<T>(
+  env: Env,
+  project: string,
+  what: string,
+  ask: (stub: ReturnType<Env["FLAG_STORE"]["get"]>) => Promise<T>,
+): Promise<T | null | Response> {
   const exists = await knownProject(env, project);
   if (exists !== true) return exists === false ? null : exists;
   try {
-    return await withDeadline(
-      env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).authenticate(keyHash),
-      DEADLINE_MS.adminStoreCall,
-      "key check",
-    );
+    return await withDeadline(ask(env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project))), DEADLINE_MS.adminStoreCall, what);
   } catch (error) {
-    console.warn("key check failed", project, error);
-    return problem("unavailable", `project "${project}" could not check this key just now; retry shortly`, {
+    log("warn", "project-store-unavailable", { project, what, error });
+    return problem("unavailable", `project "${project}" could not answer the ${what} just now; retry shortly`, {
       headers: { "retry-after": String(REGISTRY_RETRY_SECONDS) },
     });
   }
+}
+
+/**
+ * The active key of `project` whose SHA-256 is `keyHash`, with the role an admin key carries:
+ * null when the project is not registered or has no such key; a 503 problem when the registry or
+ * the FlagStore does not answer in time.
+ */
+export function findProjectKey(env: Env, project: string, keyHash: string): Promise<AuthenticatedKey | null | Response> {
+  return askRegistered(env, project, "key check", async (stub) => stub.authenticate(keyHash));
+}
+
+/**
+ * The single sign-on configuration of `project`: null when the project is not registered or has
+ * none; a 503 problem when the registry or the FlagStore does not answer in time.
+ */
+export async function findAccess(env: Env, project: string): Promise<AccessSettings | null | Response> {
+  const found = await askRegistered(
+    env,
+    project,
+    "single sign-on check",
+    async (stub): Promise<Result<AccessSettings | null>> => stub.getAccess(),
+  );
+  return found === null || found instanceof Response ? found : found.ok ? found.value : null;
 }
 
 /** Records in this isolate that `project` exists (it was just created or found). */

@@ -11,6 +11,7 @@ import { authenticateAdmin } from "./auth";
 import { MAX_ADMIN_BODY_BYTES } from "./json-body";
 import { describeSecurity, OpenApiDocumentSchema, openApiDocument } from "./openapi";
 import { problem } from "./problem";
+import { access } from "./routes/access";
 import { audit } from "./routes/audit";
 import { changeRequests } from "./routes/change-requests";
 import { protectEnvironments, protection } from "./routes/protection";
@@ -101,6 +102,7 @@ for (const resource of [
   protection,
   changeRequests,
   schedules,
+  access,
 ])
   admin.route("/", resource);
 

@@ -41,6 +41,13 @@ export interface Session {
   /** Unix seconds. */
   issuedAt: number;
   expiresAt: number;
+  /**
+   * Who is signed in and their role in the project, resolved by the console on each request with
+   * the same check as every admin call; never sealed in the cookie.
+   */
+  actor?: Actor;
+  /** True when the person came through Cloudflare Access: there is no cookie to refresh or clear. */
+  access?: boolean;
 }
 
 const PROJECT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -86,7 +93,8 @@ function cookieOptions(url: URL, maxAge: number): CookieOptions {
 }
 
 function sealedPayload(session: Session): string {
-  return base64urlEncode(JSON.stringify({ v: 1, ...session }));
+  const { actor: _actor, access: _access, ...sealed } = session;
+  return base64urlEncode(JSON.stringify({ v: 1, ...sealed }));
 }
 
 /** The session a verified payload holds, or null when it is malformed or expired. */
@@ -156,6 +164,14 @@ export function newSession(actor: Actor, home: string, keyHash: string | null, n
     issuedAt: now,
     expiresAt: now + SESSION_TTL_SECONDS,
   };
+}
+
+/**
+ * The console's view of a person signed in through Cloudflare Access: no cookie (their token comes
+ * with every request and is verified each time), bound to the project it was verified for.
+ */
+export function accessSession(actor: Actor, project: string, now = nowSeconds()): Session {
+  return { project, home: project, keyId: null, keyHash: null, issuedAt: now, expiresAt: now + SESSION_MAX_SECONDS, actor, access: true };
 }
 
 /** The session extended by another TTL, capped at its maximum age. */

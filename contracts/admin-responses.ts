@@ -5,7 +5,7 @@
  * FlagStore's RPC methods return. `z` is zod with `.openapi()` (from `@hono/zod-openapi`).
  */
 import { z } from "@hono/zod-openapi";
-import { RoleSchema } from "./roles";
+import { RoleSchema } from "./roles.ts";
 
 export const ProblemSchema = z
   .object({

@@ -53,5 +53,7 @@ export const AUDIT_ACTIONS = [
   "schedule.cancelled",
   "schedule.applied",
   "schedule.failed",
+  "access.configured",
+  "access.removed",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

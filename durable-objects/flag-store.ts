@@ -10,7 +10,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { signingSecret } from "../lib/signing";
 import type { FlagDefinition } from "../engine/types";
+import type { AccessConfig } from "../contracts/access";
 import type { Grant } from "../contracts/roles";
+import * as access from "./aggregates/access";
 import type { KeyScope } from "../contracts/snapshot";
 import { auditKey, type AuditFilter } from "./audit";
 import { migrate } from "./schema";
@@ -145,6 +147,18 @@ export class FlagStore extends DurableObject<Env> {
     return keys.revokeKey(this.#w, id, meta);
   }
   /** Looks a key up by its hash; null when unknown or revoked. Records when it was last used. */
+  /** The project's single sign-on (Cloudflare Access) configuration; null when none. */
+  getAccess() {
+    return access.getAccess(this.#w);
+  }
+  /** Replaces the single sign-on configuration (audited). */
+  putAccess(config: AccessConfig, meta: ChangeMeta) {
+    return access.putAccess(this.#w, config, meta);
+  }
+  /** Turns single sign-on off (audited). */
+  removeAccess(meta: ChangeMeta) {
+    return access.removeAccess(this.#w, meta);
+  }
   authenticate(keyHash: string) {
     return keys.authenticate(this.#w, keyHash);
   }

@@ -76,6 +76,8 @@ export const eventFor: Record<AuditAction, WebhookEventType | null> = {
   "schedule.cancelled": null,
   "schedule.applied": null,
   "schedule.failed": null,
+  "access.configured": null,
+  "access.removed": null,
 };
 
 export function iso(ms: number): string {

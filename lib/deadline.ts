@@ -27,6 +27,8 @@ export const DEADLINE_MS = {
   adminStoreCall: 15_000,
   /** A console stylesheet or script read from the ASSETS binding. */
   consoleAsset: 5_000,
+  /** Fetching a Cloudflare Access team's signing keys (`/cdn-cgi/access/certs`) to verify a sign-in. */
+  accessCerts: 5_000,
   /** One request of the `flags` CLI to the admin API (an import of thousands of flags included). */
   cliRequest: 60_000,
 } as const;

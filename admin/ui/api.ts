@@ -52,6 +52,9 @@ export function adminClient(c: RequestScope, fetchWorker: WorkerFetch, bearer?: 
   }
   const origin = c.req.raw.headers.get("origin");
   if (origin) forwarded.origin = origin;
+  // Behind Cloudflare Access, the person's identity token (`admin/access.ts`).
+  const access = c.req.raw.headers.get("cf-access-jwt-assertion");
+  if (access && bearer === undefined) forwarded["cf-access-jwt-assertion"] = access;
 
   async function call<S extends z.ZodType>(
     method: string,

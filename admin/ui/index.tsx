@@ -21,7 +21,8 @@ import {
   sessionNeedsRefresh,
   setSessionCookie,
 } from "../session";
-import { authenticateAdmin } from "../auth";
+import { ACCESS_HEADER, authenticateAdmin } from "../auth";
+import { resolveIdentity } from "./identity";
 import { signingSecret, SIGNING_SECRET_PROBLEM } from "../../lib/signing";
 import { hashKey } from "../../contracts/snapshot";
 import {
@@ -130,7 +131,14 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     const notice: Notice | null = expired
       ? { kind: "warn", text: "Your session ended (it expired, or its key was revoked). Sign in again." }
       : null;
-    return c.html(<SignInPage project={c.req.query("project") ?? "default"} next={safeNext(c.req.query("next"))} notice={notice} />);
+    return c.html(
+      <SignInPage
+        project={c.req.query("project") ?? "default"}
+        next={safeNext(c.req.query("next"))}
+        notice={notice}
+        access={c.req.raw.headers.has(ACCESS_HEADER)}
+      />,
+    );
   });
 
   ui.post("/sign-in", async (c) => {
@@ -179,7 +187,8 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     if (checkOrigin(c.req.raw))
       return c.html(<ErrorPage title="Not signed out" detail="Sign-out must come from this console's own page." />, 403);
     clearSessionCookie(c);
-    return c.redirect(`${BASE}/sign-in`, 303);
+    // Behind Cloudflare Access, signing out ends the Access session too.
+    return c.redirect(c.req.raw.headers.has(ACCESS_HEADER) ? "/cdn-cgi/access/logout" : `${BASE}/sign-in`, 303);
   });
 
   ui.get("/open", (c) => {
@@ -192,22 +201,25 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   // ---- everything under a project needs a session ------------------------------------------
 
   const requireSession = async (c: ConsoleContext, next: () => Promise<void>) => {
-    const session = await readSession(c.req.raw, c.env);
+    const cookie = await readSession(c.req.raw, c.env);
     const url = new URL(c.req.url);
-    if (!session) {
+    // Behind Cloudflare Access a person needs no cookie: their token comes with every request.
+    if (!cookie && !c.req.raw.headers.has(ACCESS_HEADER)) {
       if (c.req.method !== "GET") return c.redirect(`${BASE}/sign-in?expired=1`, 303);
       return c.redirect(`${BASE}/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
     }
     const project = c.req.param("project") ?? "";
     if (!NameSchema.safeParse(project).success)
-      return c.html(<ErrorPage title="No such project" detail={`"${project}" is not a project name.`} session={session} />, 404);
-    if (session.project !== null && session.project !== project) return c.redirect(projectPath(session.project, "flags"), 303);
+      return c.html(<ErrorPage title="No such project" detail={`"${project}" is not a project name.`} session={cookie} />, 404);
+    if (cookie && cookie.project !== null && cookie.project !== project) return c.redirect(projectPath(cookie.project, "flags"), 303);
     const crossOrigin = checkOrigin(c.req.raw);
     if (crossOrigin)
       return c.html(
-        <ErrorPage title="Refused" detail="Changes can only be made from this console's own pages." session={session} project={project} />,
+        <ErrorPage title="Refused" detail="Changes can only be made from this console's own pages." session={cookie} project={project} />,
         403,
       );
+    const session = await resolveIdentity(c, cookie, project);
+    if (session instanceof Response) return session;
     c.set("session", session);
     c.set("project", project);
     c.set("api", adminClient(c, fetchWorker));
@@ -517,7 +529,13 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     const scope = String(form["scope"] ?? "");
     const name = String(form["name"] ?? "").trim();
     const environment = String(form["env"] ?? "");
-    const body = { scope, ...(name ? { name } : {}) };
+    const role = String(form["role"] ?? "admin");
+    const limited = String(form["environments"] ?? "")
+      .split(",")
+      .map((e) => e.trim())
+      .filter(Boolean);
+    const grant = scope === "admin" ? { role, ...(limited.length ? { environments: limited } : {}) } : {};
+    const body = { scope, ...(name ? { name } : {}), ...grant };
     const result =
       scope === "admin"
         ? await api.send("POST", `/projects/${seg(project)}/keys`, body, CreatedKeySchema)

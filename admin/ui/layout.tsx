@@ -7,6 +7,8 @@ import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
 import { hashedAssetName } from "./assets";
 import type { Session } from "../session";
+import { SessionContext } from "./offer";
+import { roleLabel } from "./roles";
 
 export const BASE = "/console";
 
@@ -108,7 +110,13 @@ export function Page({ title, session, project, section, notice, children }: Pag
                       Project <strong>{session.project}</strong>
                     </span>
                   )}
-                  <span class="who">{session.keyId ? `key ${session.keyId}` : "bootstrap token"}</span>
+                  <span class="who">
+                    {session.actor
+                      ? `${session.actor.display} · ${roleLabel(session)}`
+                      : session.keyId
+                        ? `key ${session.keyId}`
+                        : "bootstrap token"}
+                  </span>
                   <form method="post" action={`${BASE}/sign-out`}>
                     <button type="submit" class="small">
                       Sign out
@@ -124,7 +132,7 @@ export function Page({ title, session, project, section, notice, children }: Pag
                 {notice.text}
               </div>
             )}
-            {children}
+            <SessionContext.Provider value={session ?? null}>{children}</SessionContext.Provider>
           </main>
         </body>
       </html>

@@ -2,24 +2,44 @@
 import type { Child } from "hono/jsx";
 import type { Session } from "../../session";
 import { BASE, Page, StatePill, projectPath, type Notice } from "../layout";
+import { useSession } from "../offer";
+import { allows, allowsSomewhere, roleLabel } from "../roles";
 
 export function SignInPage({
   project,
   error,
   next,
   notice,
+  access,
 }: {
   project: string;
   error?: string | null;
   next?: string;
   notice?: Notice | null;
+  /** The request came through Cloudflare Access: the person is signed in already, and only picks a project. */
+  access?: boolean;
 }) {
   return (
     <Page title="Sign in" notice={notice ?? null}>
       <div class="signin panel">
         <h1>Sign in to edgeflags</h1>
+        {access && (
+          <form method="get" action={`${BASE}/open`} class="access-open">
+            <p>You are signed in through Cloudflare Access. Open a project to see your role in it.</p>
+            <div class="field">
+              <label for="access-project">Project</label>
+              <input id="access-project" type="text" name="project" value={project} required autocomplete="off" spellcheck={false} />
+            </div>
+            <button type="submit" class="primary">
+              Open project
+            </button>
+          </form>
+        )}
+        {access && <h2>Or sign in with a key</h2>}
         <p class="meta">
-          Use an admin key of the project, or the bootstrap admin token. It is exchanged for a session cookie and not kept by your browser.
+          Use an admin key of the project (its role decides what you may change), or the bootstrap admin token. It is exchanged for a
+          session cookie and not kept by your browser. Behind Cloudflare Access you need neither: keys are for local development and
+          break-glass.
         </p>
         <form method="post" action={`${BASE}/sign-in`}>
           {next && <input type="hidden" name="next" value={next} />}
@@ -86,7 +106,13 @@ export function ToggleConfirmPage(props: ToggleConfirmProps) {
             <strong>When it is off:</strong> {props.killed}
           </p>
         )}
-        <ToggleFields {...props} next={next} verb={verb} idPrefix="confirm" />
+        {allows(props.session, "edit", props.environment) ? (
+          <ToggleFields {...props} next={next} verb={verb} idPrefix="confirm" />
+        ) : (
+          <p class="notice warn">
+            {`Your role (${props.session.actor ? roleLabel(props.session) : "unknown"}) cannot change flags in ${props.environment}; ask a project admin for the editor role there.`}
+          </p>
+        )}
       </div>
     </Page>
   );
@@ -130,6 +156,8 @@ function ToggleFields(props: ToggleConfirmProps & { next: string; verb: string; 
 
 /** The in-page confirmation the script opens from any state pill marked `data-toggle`. */
 export function ToggleDialog() {
+  // Nothing to confirm for someone who may toggle nowhere (the pills are not links for them).
+  if (!allowsSomewhere(useSession(), "edit")) return null;
   return (
     <dialog id="toggle-dialog" aria-labelledby="toggle-title">
       <form method="post" action={BASE}>

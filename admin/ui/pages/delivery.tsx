@@ -6,6 +6,7 @@
  */
 import type { Session } from "../../session";
 import { When, projectPath } from "../layout";
+import { PostForm } from "../offer";
 import type { ExperimentView, RampExposuresView, RampView, SrmView } from "../../../contracts/admin-responses";
 import { ActionButton, Errors, invalid, Relative } from "./widgets";
 
@@ -205,7 +206,7 @@ function RampCreate(props: PanelProps) {
     ...Array.from({ length: Math.max(0, RAMP_STEP_ROWS - form.steps.length) }, () => ({ percent: "", delay: "", unit: "days" as const })),
   ];
   return (
-    <form method="post" action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/ramp`)}>
+    <PostForm env={props.environment} action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/ramp`)}>
       <p class="meta">No ramp here. Roll a variant out in steps; each step is applied on time and audited.</p>
       <input type="hidden" name="env" value={props.environment} />
       {errors["form"] && (
@@ -294,7 +295,7 @@ function RampCreate(props: PanelProps) {
       <button type="submit" class="primary">
         Start the ramp
       </button>
-    </form>
+    </PostForm>
   );
 }
 
@@ -380,7 +381,7 @@ function ExperimentPanel(props: PanelProps) {
       {running ? (
         <p class="meta">An experiment is running on this flag here; stop it before starting another.</p>
       ) : (
-        <form method="post" action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/experiment`)}>
+        <PostForm env={props.environment} action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/experiment`)}>
           <input type="hidden" name="env" value={props.environment} />
           <p class="meta">
             Counts unique units per variant and checks the split against the weights the variants are meant to get (sample-ratio mismatch).
@@ -415,7 +416,7 @@ function ExperimentPanel(props: PanelProps) {
             </div>
           </fieldset>
           <button type="submit">Start an experiment</button>
-        </form>
+        </PostForm>
       )}
     </section>
   );

@@ -1,6 +1,7 @@
 /** Drafts: stage a whole flag set beside live, see which units it would flip (shadow evaluation), publish or discard. */
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
+import { PostForm } from "../offer";
 import type { DraftView } from "../../../contracts/admin-responses";
 import { ActionButton, Errors, invalid } from "./widgets";
 
@@ -120,7 +121,7 @@ export function DraftsPage(props: DraftsPageProps) {
       )}
       <section class="panel" aria-labelledby="stage-title">
         <h2 id="stage-title">{draft ? "Replace the draft" : "Stage a draft"}</h2>
-        <form method="post" action={path}>
+        <PostForm env={props.environment} action={path}>
           <input type="hidden" name="env" value={props.environment} />
           {errors["form"] && (
             <div class="notice error" role="alert" id="draft-error">
@@ -161,7 +162,7 @@ export function DraftsPage(props: DraftsPageProps) {
           <button type="submit" class="primary">
             Stage the draft
           </button>
-        </form>
+        </PostForm>
       </section>
     </Page>
   );

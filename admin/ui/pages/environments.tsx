@@ -4,6 +4,7 @@
  */
 import type { Session } from "../../session";
 import { Page, projectPath, type Notice } from "../layout";
+import { PostForm } from "../offer";
 import type { EnvironmentDiffView, FlagDiffView } from "../../../contracts/admin-responses";
 import { DiffList } from "./audit";
 
@@ -130,7 +131,7 @@ function Comparison(props: EnvironmentsPageProps & { diff: EnvironmentDiffView }
         <section class="panel" aria-labelledby="promote-title">
           <h2 id="promote-title">{`Promote ${diff.from} → ${diff.to}`}</h2>
           <p class="meta">{`Copies ${diff.from}'s configuration of the chosen flags to ${diff.to} in one change. Flags only in ${diff.to} are left alone. You see the dry run before anything changes.`}</p>
-          <form method="post" action={projectPath(props.project, "environments/promote")}>
+          <PostForm env={diff.to} action={projectPath(props.project, "environments/promote")}>
             <input type="hidden" name="from" value={diff.from} />
             <input type="hidden" name="to" value={diff.to} />
             <input type="hidden" name="step" value="preview" />
@@ -154,7 +155,7 @@ function Comparison(props: EnvironmentsPageProps & { diff: EnvironmentDiffView }
             <button type="submit" class="primary">
               Preview the promotion
             </button>
-          </form>
+          </PostForm>
         </section>
       ) : (
         <p class="panel">{`Nothing to promote: ${diff.to} already has ${diff.from}'s configuration of these flags.`}</p>
@@ -177,8 +178,8 @@ function Preview(props: EnvironmentsPageProps & { preview: PromotePreview }) {
             {`${changes.length} flag(s) in ${diff.to} would change. Nothing has been changed yet.`}
           </div>
           <DiffEntries diff={diff} flags={changes} />
-          <form
-            method="post"
+          <PostForm
+            env={diff.to}
             action={projectPath(props.project, "environments/promote")}
             data-confirm={`Promote ${changes.length} flag(s) from ${diff.from} to ${diff.to}?`}
           >
@@ -204,7 +205,7 @@ function Preview(props: EnvironmentsPageProps & { preview: PromotePreview }) {
               </a>
               <button type="submit" class="danger">{`Promote ${changes.length} flag(s) to ${diff.to}`}</button>
             </div>
-          </form>
+          </PostForm>
         </>
       )}
     </section>

@@ -1,6 +1,7 @@
 /** A new flag, created in every environment at once with its project-level facts. */
 import type { Session } from "../../session";
 import { Page, projectPath } from "../layout";
+import { PostForm } from "../offer";
 import { Errors, invalid } from "./widgets";
 
 export interface CreateFlagForm {
@@ -32,7 +33,7 @@ export function CreateFlagPage(props: {
       </p>
       <h1>New flag</h1>
       <p class="meta">Created in every environment of {props.project} in one change; each environment's state is set below.</p>
-      <form method="post" action={projectPath(props.project, "new-flag")} class="panel narrow">
+      <PostForm action={projectPath(props.project, "new-flag")} class="panel narrow">
         {errors["form"] && (
           <div class="notice error" role="alert">
             {errors["form"].join("; ")}
@@ -158,7 +159,7 @@ export function CreateFlagPage(props: {
         <button type="submit" class="primary">
           Create in every environment
         </button>
-      </form>
+      </PostForm>
     </Page>
   );
 }

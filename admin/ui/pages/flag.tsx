@@ -6,6 +6,7 @@
 import type { AuditEntryView, FlagView } from "../api";
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
+import { PostForm } from "../offer";
 import { showValue, type FlagFacts } from "../model";
 import { ToggleDialog } from "./basic";
 import { ToggleLink } from "./flags";
@@ -199,7 +200,7 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
         </table>
       </div>
       <p class="meta">{`While ${props.flag} is off in ${environment}: ${whenKilled(record)}`}</p>
-      <form method="post" action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/edit`)}>
+      <PostForm env={environment} action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/edit`)}>
         <input type="hidden" name="env" value={environment} />
         <input type="hidden" name="version" value={String(record.version)} />
         {editor.formError && (
@@ -255,7 +256,7 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
           <input id="edit-reason" type="text" name="reason" value={editor.reason} maxlength={1000} />
         </div>
         <button type="submit" class="primary">{`Save to ${environment}`}</button>
-      </form>
+      </PostForm>
     </section>
   );
 }

@@ -4,6 +4,8 @@ import { Page, StatePill, When, projectPath, type Notice } from "../layout";
 import { showValue, type FlagRow, type ListFilter } from "../model";
 import { ToggleDialog } from "./basic";
 import { whenKilled, type KillableFlag } from "./widgets";
+import { useAllows } from "../offer";
+import { allows } from "../roles";
 
 export interface FlagsPageProps {
   session: Session;
@@ -36,9 +38,11 @@ export function FlagsPage(props: FlagsPageProps) {
           </p>
         </div>
         <form method="get" action={listPath} class="row">
-          <a class="button primary" href={projectPath(project, "new-flag")}>
-            New flag
-          </a>
+          {allows(props.session, "edit", null) && (
+            <a class="button primary" href={projectPath(project, "new-flag")}>
+              New flag
+            </a>
+          )}
           <div class="field">
             <label for="env-switch">Environment</label>
             <select id="env-switch" name="env" data-autosubmit>
@@ -254,6 +258,7 @@ export function ToggleLink({
   record: ({ state: "ENABLED" | "DISABLED"; version: number } & KillableFlag) | undefined;
 }) {
   if (!record) return <StatePill state={null} />;
+  if (!useAllows("edit", environment)) return <StatePill state={record.state} />;
   const next = record.state === "ENABLED" ? "DISABLED" : "ENABLED";
   const action = projectPath(project, `flags/${encodeURIComponent(flag)}/toggle`);
   const on = record.state === "ENABLED";

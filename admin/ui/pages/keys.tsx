@@ -2,7 +2,18 @@
 import type { KeyView } from "../api";
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
+import { ROLES, type Role } from "../../../contracts/roles";
+import { PostForm } from "../offer";
+import { allows } from "../roles";
 import { Relative } from "./widgets";
+
+/** What each role may do, as the key form offers it. */
+const ROLE_HINTS: Record<Role, string> = {
+  viewer: "viewer (reads, changes nothing)",
+  editor: "editor (flags, segments, ramps)",
+  approver: "approver (editor, and approves changes)",
+  admin: "admin (whole project)",
+};
 
 export interface KeysPageProps {
   session: Session;
@@ -56,20 +67,23 @@ export function KeysPage(props: KeysPageProps) {
           </div>
         </section>
       )}
-      <section class="panel" aria-labelledby="create-title">
+      {!allows(props.session, "admin", null) && (
+        <p class="notice warn">Creating, rotating and revoking keys needs the admin role of this project.</p>
+      )}
+      <section class="panel" aria-labelledby="create-title" hidden={!allows(props.session, "admin", null)}>
         <h2 id="create-title">Create a key</h2>
         {props.formError && (
           <div class="notice error" role="alert">
             {props.formError}
           </div>
         )}
-        <form method="post" action={path} class="row">
+        <PostForm needs="admin" action={path} class="row">
           <div class="field">
             <label for="k-scope">Scope</label>
             <select id="k-scope" name="scope">
               <option value="client">client (evaluate, public)</option>
               <option value="server">server (evaluate, snapshot)</option>
-              <option value="admin">admin (whole project)</option>
+              <option value="admin">admin API (with the role below)</option>
             </select>
           </div>
           <div class="field">
@@ -86,10 +100,28 @@ export function KeysPage(props: KeysPageProps) {
             <label for="k-name">Name</label>
             <input id="k-name" type="text" name="name" maxlength={100} placeholder="e.g. web app production" />
           </div>
+          <div class="field">
+            <label for="k-role">
+              Role <span class="hint">(admin keys)</span>
+            </label>
+            <select id="k-role" name="role">
+              {ROLES.map((role) => (
+                <option value={role} selected={role === "admin"}>
+                  {ROLE_HINTS[role]}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="k-envs">
+              Limited to <span class="hint">(editor or approver; comma-separated, empty: all)</span>
+            </label>
+            <input id="k-envs" type="text" name="environments" maxlength={1000} placeholder="e.g. qa, staging" />
+          </div>
           <button type="submit" class="primary">
             Create key
           </button>
-        </form>
+        </PostForm>
       </section>
       <section class="panel" aria-labelledby="active-title">
         <h2 id="active-title">{`Active keys (${active.length})`}</h2>
@@ -114,6 +146,7 @@ function KeyTable({ keys, project }: { keys: KeyView[]; project: string }) {
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Scope</th>
+            <th scope="col">Role</th>
             <th scope="col">Environment</th>
             <th scope="col">Created</th>
             <th scope="col">Last used</th>
@@ -132,6 +165,7 @@ function KeyTable({ keys, project }: { keys: KeyView[]; project: string }) {
                 </div>
               </td>
               <td data-label="Scope">{key.scope}</td>
+              <td data-label="Role">{key.role ? `${key.role}${key.environments ? ` (${key.environments.join(", ")})` : ""}` : "—"}</td>
               <td data-label="Environment">{key.environment ?? "all"}</td>
               <td data-label="Created">
                 <span class="meta">
@@ -151,7 +185,7 @@ function KeyTable({ keys, project }: { keys: KeyView[]; project: string }) {
                 {key.revokedAt === null ? (
                   <div class="row tight">
                     {!key.replacedBy && (
-                      <form method="post" action={projectPath(project, `keys/${encodeURIComponent(key.id)}/rotate`)} class="inline">
+                      <PostForm needs="admin" action={projectPath(project, `keys/${encodeURIComponent(key.id)}/rotate`)} class="inline">
                         <label class="visually-hidden" for={`overlap-${key.id}`}>{`Old key of ${key.name} keeps working for`}</label>
                         <select id={`overlap-${key.id}`} name="overlap" class="small">
                           <option value="0">old key stops now</option>
@@ -164,10 +198,10 @@ function KeyTable({ keys, project }: { keys: KeyView[]; project: string }) {
                         <button type="submit" class="small" aria-label={`Rotate ${key.name} (${key.id})`}>
                           Rotate
                         </button>
-                      </form>
+                      </PostForm>
                     )}
-                    <form
-                      method="post"
+                    <PostForm
+                      needs="admin"
                       action={projectPath(project, `keys/${encodeURIComponent(key.id)}/revoke`)}
                       class="inline"
                       data-confirm={`Revoke "${key.name}"? Anything using it stops working.`}
@@ -175,7 +209,7 @@ function KeyTable({ keys, project }: { keys: KeyView[]; project: string }) {
                       <button type="submit" class="danger small" aria-label={`Revoke ${key.name} (${key.id})`}>
                         Revoke
                       </button>
-                    </form>
+                    </PostForm>
                   </div>
                 ) : (
                   <span class="meta">

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import type { MigrationDetailSchema, MigrationEnvironment, MigrationOverviewSchema } from "../../../contracts/migration";
 import type { Session } from "../../session";
 import { Page, projectPath, type Notice } from "../layout";
+import { PostForm } from "../offer";
 import { Relative } from "./widgets";
 
 type Overview = z.output<typeof MigrationOverviewSchema>;
@@ -370,8 +371,9 @@ function CutOver(props: MigrationPageProps & { detail: Detail }) {
           {form.error}
         </div>
       )}
-      <form
-        method="post"
+      <PostForm
+        needs="admin"
+        env={detail.environment}
         action={projectPath(project, "migration/cut-over")}
         data-confirm={`Change which system answers for ${detail.environment}? Applications follow within a minute.`}
       >
@@ -415,7 +417,7 @@ function CutOver(props: MigrationPageProps & { detail: Detail }) {
         <button type="submit" class="danger">
           Cut over
         </button>
-      </form>
+      </PostForm>
     </section>
   );
 }

@@ -1,6 +1,7 @@
 /** Segments: reusable targeting shared by every environment, as a JsonLogic rule or a member list. */
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
+import { PostForm } from "../offer";
 import type { SegmentView } from "../../../contracts/admin-responses";
 import { ActionButton, Errors, invalid } from "./widgets";
 
@@ -155,7 +156,7 @@ function SegmentEditor(props: SegmentsPageProps) {
   return (
     <section class="panel" aria-labelledby="segment-form-title">
       <h2 id="segment-form-title">{editing ? "Edit" : "New segment"}</h2>
-      <form method="post" action={action}>
+      <PostForm action={action}>
         <input type="hidden" name="version" value={String(form.version)} />
         {errors["form"] && (
           <div class="notice error" role="alert" id="segment-form-error">
@@ -234,7 +235,7 @@ function SegmentEditor(props: SegmentsPageProps) {
         <button type="submit" class="primary">
           {editing ? "Save segment" : "Create segment"}
         </button>
-      </form>
+      </PostForm>
     </section>
   );
 }

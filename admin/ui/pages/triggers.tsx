@@ -1,6 +1,7 @@
 /** Triggers: URLs an alerting system calls to act on a flag; the URL, signed URL and secret shown once. */
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
+import { PostForm } from "../offer";
 import { TRIGGER_ACTIONS, type CreatedTriggerView, type TriggerView } from "../../../contracts/admin-responses";
 import { ActionButton, Errors, invalid, Secret } from "./widgets";
 
@@ -101,18 +102,21 @@ export function TriggersPage(props: TriggersPageProps) {
                       <td>
                         <div class="row tight">
                           <ActionButton
+                            needs="admin"
                             action={`${base}/active`}
                             label={t.active ? "Disable" : "Enable"}
                             hidden={{ active: t.active ? "0" : "1" }}
                             ariaLabel={`${t.active ? "Disable" : "Enable"} trigger ${t.name}`}
                           />
                           <ActionButton
+                            needs="admin"
                             action={`${base}/rotate`}
                             label="Rotate"
                             confirm={`Rotate "${t.name}"? Its current URL stops working at once.`}
                             ariaLabel={`Rotate trigger ${t.name}`}
                           />
                           <ActionButton
+                            needs="admin"
                             action={`${base}/delete`}
                             label="Delete"
                             kind="danger"
@@ -131,7 +135,7 @@ export function TriggersPage(props: TriggersPageProps) {
       </section>
       <section class="panel" aria-labelledby="new-trigger-title">
         <h2 id="new-trigger-title">New trigger</h2>
-        <form method="post" action={path}>
+        <PostForm needs="admin" action={path}>
           {errors["form"] && (
             <div class="notice error" role="alert">
               {errors["form"].join("; ")}
@@ -205,7 +209,7 @@ export function TriggersPage(props: TriggersPageProps) {
               Create trigger
             </button>
           </div>
-        </form>
+        </PostForm>
       </section>
     </Page>
   );

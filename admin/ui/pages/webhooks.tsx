@@ -2,6 +2,7 @@
 import type { Session } from "../../session";
 import { WEBHOOK_EVENT_TYPES } from "../../../contracts/webhook-events";
 import { Page, When, projectPath, type Notice } from "../layout";
+import { PostForm } from "../offer";
 import type { DeliveryView, WebhookView } from "../../../contracts/admin-responses";
 import { ActionButton, Errors, invalid, Secret } from "./widgets";
 
@@ -93,7 +94,7 @@ export function WebhookFields({
   withActive?: boolean;
 }) {
   return (
-    <form method="post" action={action}>
+    <PostForm needs="admin" action={action}>
       {errors["form"] && (
         <div class="notice error" role="alert">
           {errors["form"].join("; ")}
@@ -136,7 +137,7 @@ export function WebhookFields({
       <button type="submit" class="primary">
         {submit}
       </button>
-    </form>
+    </PostForm>
   );
 }
 
@@ -167,8 +168,9 @@ export function WebhookPage(props: WebhookPageProps) {
           </p>
         </div>
         <div class="row">
-          <ActionButton action={`${base}/ping`} label="Send a ping" small={false} />
+          <ActionButton needs="admin" action={`${base}/ping`} label="Send a ping" small={false} />
           <ActionButton
+            needs="admin"
             action={`${base}/delete`}
             label="Delete"
             kind="danger"
@@ -224,6 +226,7 @@ export function WebhookPage(props: WebhookPageProps) {
                       <td>
                         {d.status !== "pending" && (
                           <ActionButton
+                            needs="admin"
                             action={`${base}/deliveries/${encodeURIComponent(d.id)}/redeliver`}
                             label="Redeliver"
                             ariaLabel={`Redeliver ${d.eventType} ${d.id}`}

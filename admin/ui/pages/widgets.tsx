@@ -2,6 +2,8 @@
 import type { Child } from "hono/jsx";
 import { OFF_VARIANT_METADATA_KEY } from "../../../engine/index";
 import { showValue } from "../model";
+import type { Permission } from "../../../contracts/roles";
+import { useAllows } from "../offer";
 
 /** The parts of a flag that decide what a kill serves. */
 export interface KillableFlag {
@@ -76,7 +78,10 @@ export function ActionButton(props: {
   small?: boolean;
   ariaLabel?: string;
   children?: Child;
+  /** What the person's role must allow (default `edit`, in the `env` it posts; none: project-wide). */
+  needs?: Permission;
 }) {
+  if (!useAllows(props.needs ?? "edit", props.hidden?.["env"] ?? null)) return null;
   const classes = [props.kind ?? "", props.small === false ? "" : "small"].filter(Boolean).join(" ");
   return (
     <form method="post" action={props.action} class="inline" data-confirm={props.confirm}>
