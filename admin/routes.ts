@@ -13,6 +13,9 @@ import { describeSecurity, OpenApiDocumentSchema, openApiDocument } from "./open
 import { problem } from "./problem";
 import { access } from "./routes/access";
 import { audit } from "./routes/audit";
+import { changeRequests } from "./routes/change-requests";
+import { protectEnvironments, protection } from "./routes/protection";
+import { schedules } from "./routes/schedules";
 import { drafts } from "./routes/drafts";
 import { experiments } from "./routes/experiments";
 import { flags } from "./routes/flags";
@@ -62,6 +65,8 @@ const authenticate = async (c: AdminContext, next: () => Promise<void>) => {
 
 admin.use("/projects/:project", authenticate);
 admin.use("/projects/:project/*", authenticate);
+// A protected environment refuses direct writes to non-admins (`routes/protection.ts`).
+admin.use("/projects/:project/*", protectEnvironments);
 
 // Trigger URLs authenticate by their own secret, not by admin credentials.
 admin.route("/hooks", hooks);
@@ -96,6 +101,9 @@ for (const resource of [
   manifestApi,
   migration,
   audit,
+  protection,
+  changeRequests,
+  schedules,
   access,
 ])
   admin.route("/", resource);

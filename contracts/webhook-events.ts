@@ -15,6 +15,12 @@ export const WEBHOOK_EVENT_TYPES = [
   "ramp.completed",
   "srm.detected",
   "migration.cut-over",
+  "change-request.opened",
+  "change-request.approved",
+  "change-request.rejected",
+  "change-request.applied",
+  "schedule.applied",
+  "schedule.failed",
   "ping",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -1,9 +1,12 @@
 /**
- * The FlagStore's alarm: one pass applies the ramp steps that are due, performs the due outbox
+ * The FlagStore's alarm: one pass applies the scheduled changes and ramp steps that are due
+ * (schedules first: "at 09:00" means before anything else of that pass), performs the due outbox
  * rows and sends the due webhook deliveries, then arms the alarm for the next queued work.
  */
 import { allowsLocalWebhooks } from "../lib/webhook-url";
+import { log } from "../lib/log";
 import { advanceRamps } from "./aggregates/ramps";
+import { applyDueSchedules } from "./aggregates/schedules";
 import * as webhooks from "./webhooks";
 import type { Publisher } from "./replication/publisher";
 import type { UnitOfWork } from "./unit-of-work";
@@ -31,8 +34,19 @@ export class AlarmPass {
   }
 
   async #once(): Promise<void> {
+    // A scheduled change that throws (its transaction rolled back: nothing applied, nothing marked)
+    // must not hold up replication: the rest of the pass runs, then the pass fails so the
+    // platform retries the alarm, and the change with it.
+    let failed: unknown = null;
+    try {
+      await applyDueSchedules(this.w);
+    } catch (error) {
+      failed = error;
+      log("error", "scheduled-change-threw", { project: this.w.project(), error: String(error) });
+    }
     await advanceRamps(this.w);
     await this.publisher.publishDue();
     await webhooks.deliverDue(this.w.sql, Date.now(), fetch, allowsLocalWebhooks(this.w.env), this.w.project());
+    if (failed !== null) throw failed;
   }
 }

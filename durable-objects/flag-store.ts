@@ -34,6 +34,10 @@ import * as imports from "./aggregates/imports";
 import * as targets from "./aggregates/targets";
 import * as migration from "./aggregates/migration";
 import * as manifest from "./aggregates/manifest";
+import * as protection from "./aggregates/protection";
+import * as changeRequests from "./aggregates/change-requests";
+import * as schedules from "./aggregates/schedules";
+import type { ChangeRequestStatus, ScheduledChange, ScheduleStatus } from "../contracts/approvals";
 import type { SegmentInput } from "./segments";
 import type { WebhookInput, WebhookPatch } from "./webhooks";
 import type { RampInput } from "./ramps";
@@ -401,6 +405,63 @@ export class FlagStore extends DurableObject<Env> {
   cutOver(environment: string, decision: CutOverDecision, meta: ChangeMeta) {
     return migration.cutOver(this.#w, environment, decision, meta);
   }
+  /** An environment's protection: whether direct changes need approval, whether the kill switch is exempt. */
+  getProtection(environment: string) {
+    return protection.getProtection(this.#w, environment);
+  }
+  /** Sets an environment's protection (audited; `changed: false` when the same). */
+  putProtection(environment: string, input: { requireApproval: boolean; killSwitchExempt: boolean }, meta: ChangeMeta) {
+    return protection.putProtection(this.#w, environment, input, meta);
+  }
+  /** Why `asker` may not write directly into these environments (null: all of the project's), or `refused: null`. */
+  checkProtection(environments: string[] | null, asker: protection.Asker, kind: protection.WriteKind) {
+    return protection.checkProtection(this.#w, environments, asker, kind);
+  }
+  /** Opens a change request: a validated diff of some flags against the environment's current version. */
+  openChangeRequest(environment: string, flags: changeRequests.FlagChanges, meta: ChangeMeta & { reason: string }) {
+    return changeRequests.openChangeRequest(this.#w, environment, flags, meta);
+  }
+  /** An environment's change requests, newest first. */
+  listChangeRequests(environment: string, status: ChangeRequestStatus | null) {
+    return changeRequests.listChangeRequests(this.#w, environment, status);
+  }
+  /** One change request with its diff. */
+  getChangeRequest(environment: string, id: string) {
+    return changeRequests.getChangeRequest(this.#w, environment, id);
+  }
+  /** Approves (and applies, atomically, if the environment is still at its base version) a change request; not by its requester. */
+  approveChangeRequest(environment: string, id: string, meta: ChangeMeta) {
+    return changeRequests.approveChangeRequest(this.#w, environment, id, meta);
+  }
+  /** Moves a change request to the current version when none of its flags changed meanwhile. */
+  rebaseChangeRequest(environment: string, id: string, asker: protection.Asker, meta: ChangeMeta) {
+    return changeRequests.rebaseChangeRequest(this.#w, environment, id, asker, meta);
+  }
+  /** Rejects a change request, saying why. */
+  rejectChangeRequest(environment: string, id: string, meta: ChangeMeta) {
+    return changeRequests.rejectChangeRequest(this.#w, environment, id, meta);
+  }
+  /** Withdraws a change request (its requester or an admin). */
+  withdrawChangeRequest(environment: string, id: string, asker: protection.Asker, meta: ChangeMeta) {
+    return changeRequests.withdrawChangeRequest(this.#w, environment, id, asker, meta);
+  }
+  /** Schedules a change for the alarm to apply once at `at`. */
+  createSchedule(
+    environment: string,
+    input: { at: string; change: ScheduledChange; reason: string },
+    asker: protection.Asker,
+    meta: ChangeMeta,
+  ) {
+    return schedules.createSchedule(this.#w, environment, input, asker, meta);
+  }
+  /** An environment's scheduled changes, soonest first. */
+  listSchedules(environment: string, status: ScheduleStatus | null) {
+    return schedules.listSchedules(this.#w, environment, status);
+  }
+  /** Cancels a pending scheduled change. */
+  cancelSchedule(environment: string, id: string, meta: ChangeMeta) {
+    return schedules.cancelSchedule(this.#w, environment, id, meta);
+  }
   /** Audit entries, newest first, filtered and paged. */
   listAudit(filter: AuditFilter) {
     return projects.listAudit(this.#w, filter);
@@ -420,7 +481,7 @@ export class FlagStore extends DurableObject<Env> {
   async replicationStatus() {
     return this.#w.ifProject(() => this.#publisher.status());
   }
-  /** Applies due ramp steps, publishes due outbox rows, sends due webhook deliveries. */
+  /** Applies due scheduled changes and ramp steps, publishes due outbox rows, sends due webhook deliveries. */
   override async alarm(): Promise<void> {
     await this.#alarm.run();
   }

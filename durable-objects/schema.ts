@@ -286,6 +286,49 @@ export const MIGRATIONS: readonly string[] = [
     updated_by  TEXT NOT NULL
   );
   `,
+  // 11: approvals and scheduled changes — per environment, whether a change needs approval; change
+  // requests (a diff against a version, decided by another person); changes scheduled for the alarm
+  // (IF NOT EXISTS: safe to run again).
+  `
+  CREATE TABLE IF NOT EXISTS environment_protection (
+    environment        TEXT PRIMARY KEY REFERENCES environments(name) ON DELETE CASCADE,
+    require_approval   INTEGER NOT NULL,
+    kill_switch_exempt INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    updated_by         TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS change_requests (
+    id              TEXT PRIMARY KEY,
+    environment     TEXT NOT NULL REFERENCES environments(name) ON DELETE CASCADE,
+    base_version    INTEGER NOT NULL,
+    flags           TEXT NOT NULL,
+    before          TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('open', 'approved', 'applied', 'rejected', 'withdrawn')),
+    requested_by    TEXT NOT NULL,
+    requested_at    INTEGER NOT NULL,
+    decided_by      TEXT,
+    decided_at      INTEGER,
+    decision_reason TEXT,
+    applied_version INTEGER
+  );
+  CREATE INDEX IF NOT EXISTS change_requests_by_environment ON change_requests (environment, status, requested_at);
+  CREATE TABLE IF NOT EXISTS schedules (
+    id              TEXT PRIMARY KEY,
+    environment     TEXT NOT NULL REFERENCES environments(name) ON DELETE CASCADE,
+    at              INTEGER NOT NULL,
+    change          TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'applied', 'failed', 'cancelled')),
+    created_by      TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    finished_at     INTEGER,
+    finished_by     TEXT,
+    applied_version INTEGER,
+    failure         TEXT
+  );
+  CREATE INDEX IF NOT EXISTS schedules_due ON schedules (status, at);
+  `,
   // 12: webhook delivery options — the payload format (absent: the JSON event). A table of its own,
   // IF NOT EXISTS: safe to run again (a column added with ALTER TABLE would not be).
   `

@@ -64,6 +64,18 @@ export const eventFor: Record<AuditAction, WebhookEventType | null> = {
   "import.applied": null,
   "migration.criterion-changed": null,
   "migration.cut-over": "migration.cut-over",
+  // Approvals and schedules queue their own events where they happen (change-requests.ts, schedules.ts).
+  "protection.changed": null,
+  "change-request.opened": null,
+  "change-request.approved": null,
+  "change-request.rejected": null,
+  "change-request.rebased": null,
+  "change-request.withdrawn": null,
+  "change-request.applied": null,
+  "schedule.created": null,
+  "schedule.cancelled": null,
+  "schedule.applied": null,
+  "schedule.failed": null,
   "access.configured": null,
   "access.removed": null,
 };

@@ -240,10 +240,13 @@ export class UnitOfWork {
     outbox.enqueue(this.sql, kind, target, now, at);
   }
 
-  /** Arms the alarm for the earliest queued work: an outbox row, a webhook delivery, a ramp step. */
+  /** Arms the alarm for the earliest queued work: an outbox row, a webhook delivery, a ramp step, a scheduled change. */
   async scheduleDrain(): Promise<void> {
     const nextStep = this.sql.exec<{ due: number | null }>("SELECT min(next_at) AS due FROM ramps WHERE status = 'running'").one().due;
-    const dues = [outbox.nextDue(this.sql), webhooks.nextDeliveryDue(this.sql), nextStep].filter((d): d is number => d !== null);
+    const nextSchedule = this.sql.exec<{ due: number | null }>("SELECT min(at) AS due FROM schedules WHERE status = 'pending'").one().due;
+    const dues = [outbox.nextDue(this.sql), webhooks.nextDeliveryDue(this.sql), nextStep, nextSchedule].filter(
+      (d): d is number => d !== null,
+    );
     if (dues.length === 0) return;
     const due = Math.min(...dues);
     const current = await this.#storage.getAlarm();

@@ -59,6 +59,8 @@ import {
 import { ProjectFlagListSchema, recordToView, RotatedKeySchema, StaleSchema, UsageSchema } from "../../contracts/admin-responses";
 import { loadDelivery, registerDelivery } from "./routes/delivery";
 import { registerDrafts } from "./routes/drafts";
+import { registerChangeRequests } from "./routes/change-requests";
+import { registerSchedules } from "./routes/schedules";
 import { registerEnvironments } from "./routes/environments";
 import { registerFlagCreate } from "./routes/flag-create";
 import { registerHooks } from "./routes/hooks";
@@ -623,6 +625,8 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   registerHooks(ui);
   registerDelivery(ui, (c, flag, env) => loadFlagPage(c, flag, env));
   registerDrafts(ui);
+  registerChangeRequests(ui);
+  registerSchedules(ui);
 
   ui.all("*", async (c) => {
     const session = await readSession(c.req.raw, c.env);

@@ -27,6 +27,8 @@ export const NAV = [
   { id: "segments", label: "Segments", path: "segments" },
   { id: "experiments", label: "Experiments", path: "experiments" },
   { id: "drafts", label: "Drafts", path: "drafts" },
+  { id: "change-requests", label: "Approvals", path: "change-requests" },
+  { id: "schedules", label: "Schedules", path: "schedules" },
   { id: "webhooks", label: "Webhooks", path: "webhooks" },
   { id: "triggers", label: "Triggers", path: "triggers" },
   { id: "keys", label: "Keys", path: "keys" },

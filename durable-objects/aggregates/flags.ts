@@ -238,7 +238,7 @@ export async function deleteFlag(
  * (nothing is left to ramp; a ramp kept behind would find no flag on every alarm) and a running
  * experiment on it is stopped. Both are audited as done by the deleting actor.
  */
-function endFlagDependents(w: UnitOfWork, environment: string, key: string, meta: ChangeMeta, now: number): void {
+export function endFlagDependents(w: UnitOfWork, environment: string, key: string, meta: ChangeMeta, now: number): void {
   const ramp = rampRow(w, environment, key);
   if (ramp) {
     w.sql.exec("DELETE FROM ramps WHERE id = ?", ramp.id);

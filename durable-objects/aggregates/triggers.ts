@@ -12,6 +12,7 @@ import { toRampInfo } from "../ramps";
 import { parseDefinition, noFlag, toTriggerInfo, noTrigger } from "../store-records";
 import { pauseRamp, rampRow, rollbackRamp } from "./ramps";
 import { writeFlag } from "./flags";
+import { requiresApproval } from "./protection";
 import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta, TriggerInput, TriggerOutcome, TriggerInfo, TriggerRow } from "../store-types";
 
@@ -161,6 +162,9 @@ function triggerInfo(w: UnitOfWork, id: string): TriggerInfo | null {
 /** Performs a trigger's action, audited as `trigger:<name>`. */
 async function fire(w: UnitOfWork, row: TriggerRow, reason: string | null): Promise<Result<TriggerOutcome>> {
   const meta = { actor: `trigger:${row.name}`, reason: reason ?? `trigger ${row.name} fired` };
+  // An alerting system's kill switch: in a protected environment it acts only when the kill switch is exempt.
+  const held = requiresApproval(w, row.environment, { role: "editor" }, "kill-switch");
+  if (held !== null) return fail({ kind: "conflict", detail: `trigger ${row.name} did nothing: ${held}` });
   let version: number | null = null;
   let changed: boolean;
   if (row.action === "pause-ramp" || row.action === "rollback-ramp") {
