@@ -8,7 +8,8 @@ import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
 import { showValue, type FlagFacts } from "../model";
 import { ToggleDialog } from "./basic";
-import { ToggleLink } from "./flags";
+import { RuleLines, ToggleLink } from "./flags";
+import { describeTargeting, type SegmentWords } from "../describe";
 import { offVariant, whenKilled } from "./widgets";
 import { DiffList } from "./audit";
 import { DeliveryPanels, type DeliveryState } from "./delivery";
@@ -49,6 +50,8 @@ export interface FlagPageProps {
   tryContext?: string;
   tryError?: string | null;
   tryRows?: TryRow[] | null;
+  /** How segments named in rules are described. */
+  segments?: SegmentWords;
   /** Ramp and experiments of the selected environment. */
   delivery?: DeliveryState | null;
   notice?: Notice | null;
@@ -85,7 +88,7 @@ export function FlagPage(props: FlagPageProps) {
                 <th scope="col">Environment</th>
                 <th scope="col">State</th>
                 <th scope="col">Default variant</th>
-                <th scope="col">Targeting</th>
+                <th scope="col">Rules</th>
                 <th scope="col">Last change</th>
               </tr>
             </thead>
@@ -103,9 +106,7 @@ export function FlagPage(props: FlagPageProps) {
                       <ToggleLink project={project} flag={flag} environment={env} record={r} />
                     </td>
                     <td data-label="Default">{r ? <code>{r.defaultVariant ?? "(none)"}</code> : <span class="meta">absent</span>}</td>
-                    <td data-label="Targeting">
-                      {r ? r.targeting === undefined || r.targeting === null ? <span class="meta">none</span> : "rules" : "—"}
-                    </td>
+                    <td data-label="Rules">{r ? <RuleLines lines={describeTargeting(r, props.segments ?? {})} /> : "—"}</td>
                     <td data-label="Last change">
                       {r ? (
                         <span class="meta">
