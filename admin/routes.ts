@@ -14,6 +14,7 @@ import { problem } from "./problem";
 import { audit } from "./routes/audit";
 import { drafts } from "./routes/drafts";
 import { experiments } from "./routes/experiments";
+import { explain } from "./routes/explain";
 import { flags } from "./routes/flags";
 import { imports } from "./routes/import";
 import { keys } from "./routes/keys";
@@ -81,6 +82,7 @@ defineRoute(admin, document, (c) => {
 for (const resource of [
   projects,
   flags,
+  explain,
   keys,
   segments,
   projectFlags,

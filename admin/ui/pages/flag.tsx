@@ -35,6 +35,8 @@ export interface TryRow {
   variant?: string | undefined;
   reason?: string | undefined;
   error?: string | undefined;
+  /** Which rule decided, in words. */
+  decided?: string | undefined;
 }
 
 export interface FlagPageProps {
@@ -355,6 +357,7 @@ function TryPanel(props: FlagPageProps) {
                 <th scope="col">Value</th>
                 <th scope="col">Variant</th>
                 <th scope="col">Reason</th>
+                <th scope="col">Decided by</th>
               </tr>
             </thead>
             <tbody>
@@ -364,6 +367,7 @@ function TryPanel(props: FlagPageProps) {
                   <td data-label="Value">{row.error ? <span class="meta">{row.error}</span> : <code>{showValue(row.value)}</code>}</td>
                   <td data-label="Variant">{row.variant ? <code>{row.variant}</code> : "—"}</td>
                   <td data-label="Reason">{row.reason ?? "—"}</td>
+                  <td data-label="Decided by">{row.decided ?? "—"}</td>
                 </tr>
               ))}
             </tbody>

@@ -2,18 +2,11 @@
  * The flag page's routes: the page itself, the targeting editor (raw JSON), the rule builder,
  * individual targets and "try a context" (which says which rule decided).
  */
-import {
-  AuditPageSchema,
-  EvaluationSchema,
-  FlagSchema,
-  ProjectSchema,
-  seg,
-  type AdminClient,
-  type ApiProblem,
-  type FlagView,
-} from "../api";
+import { AuditPageSchema, FlagSchema, ProjectSchema, seg, type AdminClient, type ApiProblem, type FlagView } from "../api";
 import { SegmentListSchema } from "../../../contracts/admin-responses";
-import { segmentWords } from "../describe";
+import { ExplanationSchema, type ExplanationView } from "../../../contracts/explain";
+import { conditionWords, describeTargeting, segmentWords, type SegmentWords } from "../describe";
+import { fromTargeting } from "../rule-model";
 import { apiFailure, apiPath, doneNotice, problemText, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import { projectPath } from "../layout";
 import { factsFromMetadata, pickEnvironment, ProjectFlagsSchema, type FlagFacts } from "../model";
@@ -121,28 +114,63 @@ export function registerFlagPage(ui: ConsoleApp): void {
     for (const environment of page.environments) {
       const result = await api.send(
         "POST",
-        `/projects/${seg(project)}/environments/${seg(environment)}/evaluate`,
-        { context, flags: [flag] },
-        EvaluationSchema,
+        apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/explain`),
+        { context },
+        ExplanationSchema,
       );
       if (!result.ok) {
         if (result.status === 400)
           return c.html(<FlagPage {...page} tryContext={contextText} tryError={problemText(result.problem)} />, 400);
-        rows.push({ environment, error: result.problem.detail });
+        rows.push({ environment, error: result.status === 404 ? "absent here" : result.problem.detail });
         continue;
       }
-      const evaluation = result.body.flags[0];
-      if (!evaluation) rows.push({ environment, error: "no result" });
-      else if (evaluation.errorCode)
-        rows.push({
-          environment,
-          error: evaluation.errorCode === "FLAG_NOT_FOUND" ? "absent here" : `${evaluation.errorCode}: ${evaluation.errorDetails ?? ""}`,
-          reason: evaluation.reason,
-        });
-      else rows.push({ environment, value: evaluation.value, variant: evaluation.variant, reason: evaluation.reason });
+      const evaluation = result.body.flag;
+      const record = page.records.get(environment);
+      const decided = record ? decidedWords(result.body, record, page.segments ?? {}) : result.body.path;
+      if (evaluation.errorCode)
+        rows.push({ environment, error: `${evaluation.errorCode}: ${evaluation.errorDetails ?? ""}`, reason: evaluation.reason, decided });
+      else rows.push({ environment, value: evaluation.value, variant: evaluation.variant, reason: evaluation.reason, decided });
     }
     return c.html(<FlagPage {...page} tryContext={contextText} tryRows={rows} />);
   });
+}
+
+/**
+ * Which rule decided, in the words of the rules list: `rule 2: country in CA, US → on`,
+ * `everyone else: 10% on, 90% off (bucket on)`, `individual target → off`.
+ */
+export function decidedWords(explained: ExplanationView, record: FlagView, segments: SegmentWords): string {
+  const decision = explained.decision;
+  const variant = explained.flag.variant;
+  switch (decision.by) {
+    case "targeting": {
+      const first = decision.steps[0];
+      const model = fromTargeting(record.targeting);
+      const bucket = decision.steps.find((s) => s.kind === "fractional");
+      const inBucket = bucket?.kind === "fractional" && bucket.bucket !== null ? ` (bucket ${bucket.bucket})` : "";
+      if (first?.kind === "if" && model.rules[first.branch]) {
+        const rule = model.rules[first.branch]!;
+        return `rule ${first.branch + 1}: ${conditionWords(rule.when, segments)}${inBucket || (variant ? ` → ${variant}` : "")}`;
+      }
+      if (first?.kind === "no-branch") return `no rule matched: the default${variant ? ` (${variant})` : ""}`;
+      if (first?.kind === "else" || model.rules.length === 0) {
+        const lines = describeTargeting({ ...record, state: "ENABLED", targets: {} }, segments);
+        return `${lines[lines.length - 1]}${inBucket}`;
+      }
+      return explained.path;
+    }
+    case "target":
+      return `individual target → ${decision.variant}`;
+    case "prerequisite":
+      return `prerequisite ${decision.flag} is ${decision.got ?? "not served"}, not ${decision.wanted}: the default`;
+    case "disabled":
+      return variant ? `off: the off variant ${variant}` : "off: the caller's code default";
+    case "static":
+      return "no rules: the default";
+    case "error":
+    case "not-found":
+      return explained.path;
+  }
 }
 
 /** Everything the flag page shows: the flag in every environment, its facts, segments, ramp and experiments. */
