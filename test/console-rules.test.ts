@@ -4,7 +4,7 @@
  * nothing.
  */
 import { describe, expect, it } from "vitest";
-import type { FlagSet } from "../engine/types";
+import type { FlagSet, JsonValue } from "../engine/types";
 import { call, setupProject } from "./helpers";
 import { consoleRequest, consoleSignIn } from "./console-helpers";
 
