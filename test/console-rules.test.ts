@@ -8,7 +8,7 @@ import type { FlagSet, JsonValue } from "../engine/types";
 import { call, setupProject } from "./helpers";
 import { consoleRequest, consoleSignIn } from "./console-helpers";
 
-const rules = {
+const rules: JsonValue = {
   if: [
     { $ref: "staff" },
     "on",
