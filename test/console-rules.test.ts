@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { FlagSet, JsonValue } from "../engine/types";
 import { call, setupProject } from "./helpers";
-import { consoleRequest, consoleSignIn } from "./console-helpers";
+import { consoleRequest, consoleSignIn, formFieldsOf } from "./console-helpers";
 
 const rules: JsonValue = {
   if: [
@@ -89,5 +89,127 @@ describe("rules in plain words", () => {
       ).text,
     );
     expect(other).toMatch(/everyone else: 20% on, 80% off \(bucket (on|off)\)/);
+  });
+});
+
+describe("the rule builder", () => {
+  const path = "/console/p/rules-build/flags/checkout";
+  const api = "/admin/v1/projects/rules-build/environments/production/flags/checkout";
+
+  it("opens a flag made through the API and, saved unedited, writes nothing", async () => {
+    const cookie = await project("rules-noop");
+    for (const key of ["rollout", "plain"]) {
+      const before = await call("GET", `/admin/v1/projects/rules-noop/environments/production/flags/${key}`);
+      const page = await consoleRequest("GET", `/console/p/rules-noop/flags/${key}?env=production`, cookie);
+      const fields = await formFieldsOf(page.text, "form[data-rule-builder]");
+      expect(fields["rn"]).toBe(key === "rollout" ? "2" : "0");
+      const saved = await consoleRequest("POST", `/console/p/rules-noop/flags/${key}/builder`, cookie, { ...fields, op: "save" });
+      expect(saved.status).toBe(303);
+      expect(saved.headers.get("location")).toContain("done=unchanged");
+      const after = await call("GET", `/admin/v1/projects/rules-noop/environments/production/flags/${key}`);
+      expect(after.body.version).toBe(before.body.version);
+      expect(after.body).toEqual(before.body);
+    }
+    const audit = await call("GET", "/admin/v1/projects/rules-noop/audit?limit=50");
+    // Only the setup: no flag was written.
+    expect(audit.body.entries.map((e: { action: string }) => e.action)).toEqual([
+      "flag.created",
+      "flag.created",
+      "segment.changed",
+      "segment.changed",
+      "segment.changed",
+      "key.created",
+      "project.created",
+    ]);
+  });
+
+  it("builds country in [CA, US] → on, else 10% on from the form, and the OFREP answer follows", async () => {
+    await setupProject("rules-build", {
+      flags: { checkout: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off" } },
+    });
+    const key = (await call("POST", "/admin/v1/projects/rules-build/environments/production/keys", { body: { scope: "client" } })).body.key;
+    const cookie = await consoleSignIn("rules-build");
+    const opened = await consoleRequest("GET", `${path}?env=production`, cookie);
+    const added = await consoleRequest("POST", `${path}/builder`, cookie, {
+      ...(await formFieldsOf(opened.text, "form[data-rule-builder]")),
+      op: "add-rule",
+    });
+    expect(added.status).toBe(200);
+    const fields = await formFieldsOf(added.text, "form[data-rule-builder]");
+    expect(fields["rn"]).toBe("1");
+    Object.assign(fields, {
+      "r0.c0.attr": "country",
+      "r0.c0.op": "in",
+      "r0.c0.value": "CA, US",
+      "r0.serve": "variant",
+      "r0.variant": "on",
+      "else.serve": "split",
+      "else.b0.weight": "10",
+      "else.b1.weight": "90",
+      reason: "north america first",
+      op: "save",
+    });
+    const saved = await consoleRequest("POST", `${path}/builder`, cookie, fields);
+    expect(saved.status, saved.text.slice(0, 2000)).toBe(303);
+    expect(saved.headers.get("location")).toContain("done=saved");
+    const stored = await call("GET", api);
+    expect(stored.body.targeting).toEqual({
+      if: [
+        { in: [{ var: "country" }, ["CA", "US"]] },
+        "on",
+        {
+          fractional: [
+            ["on", 10],
+            ["off", 90],
+          ],
+        },
+      ],
+    });
+    const page = decode((await consoleRequest("GET", `${path}?env=production`, cookie)).text);
+    expect(page).toContain("<li>country in CA, US → on</li>");
+    expect(page).toContain("<li>everyone else: 10% on, 90% off</li>");
+    const { drainOutbox, evaluate } = await import("./helpers");
+    await drainOutbox("rules-build");
+    const answer = await evaluate(key, "checkout", { targetingKey: "user-1", country: "CA" });
+    expect(answer.body).toMatchObject({ value: true, variant: "on", reason: "TARGETING_MATCH" });
+  });
+
+  it("refuses a bad value beside its field and writes nothing", async () => {
+    await setupProject("rules-bad", {
+      flags: { checkout: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off" } },
+    });
+    const cookie = await consoleSignIn("rules-bad");
+    const opened = await consoleRequest("GET", "/console/p/rules-bad/flags/checkout?env=production", cookie);
+    const fields = await formFieldsOf(opened.text, "form[data-rule-builder]");
+    const added = await consoleRequest("POST", "/console/p/rules-bad/flags/checkout/builder", cookie, { ...fields, op: "add-rule" });
+    const next = await formFieldsOf(added.text, "form[data-rule-builder]");
+    Object.assign(next, { "r0.c0.attr": "age", "r0.c0.op": ">=", "r0.c0.value": "eighteen", op: "save" });
+    const refused = await consoleRequest("POST", "/console/p/rules-bad/flags/checkout/builder", cookie, next);
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('id="rb-r0-c0-value-error"');
+    expect(decode(refused.text)).toContain('"eighteen" is not a number');
+    const stored = await call("GET", "/admin/v1/projects/rules-bad/environments/production/flags/checkout");
+    expect(stored.body.targeting).toBeUndefined();
+  });
+
+  it("adds pasted targets and removes one, through POST …/targets", async () => {
+    await setupProject("rules-targets", {
+      flags: { checkout: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off" } },
+    });
+    const cookie = await consoleSignIn("rules-targets");
+    const added = await consoleRequest("POST", "/console/p/rules-targets/flags/checkout/targets", cookie, {
+      env: "production",
+      ids: "u1\nu2, u3 u2",
+      variant: "on",
+      action: "add",
+    });
+    expect(added.status).toBe(303);
+    let stored = await call("GET", "/admin/v1/projects/rules-targets/environments/production/flags/checkout");
+    expect(stored.body.targets).toEqual({ on: ["u1", "u2", "u3"] });
+    const page = decode((await consoleRequest("GET", "/console/p/rules-targets/flags/checkout?env=production", cookie)).text);
+    expect(page).toContain("<li>3 individual targets → on</li>");
+    await consoleRequest("POST", "/console/p/rules-targets/flags/checkout/targets", cookie, { env: "production", remove: "u2" });
+    stored = await call("GET", "/admin/v1/projects/rules-targets/environments/production/flags/checkout");
+    expect(stored.body.targets).toEqual({ on: ["u1", "u3"] });
   });
 });

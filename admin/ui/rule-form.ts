@@ -214,7 +214,9 @@ export function formFields(form: BuilderForm): Record<string, string> {
     rn: String(form.rules.length),
     blank: form.blank,
   };
-  form.variants.forEach((v, k) => Object.assign(out, { [`v${k}.name`]: v.name, [`v${k}.value`]: v.value, [`v${k}.was`]: v.was }));
+  form.variants.forEach((v, k) => {
+    Object.assign(out, { [`v${k}.name`]: v.name, [`v${k}.value`]: v.value, [`v${k}.was`]: v.was });
+  });
   const serve = (prefix: string, s: ServeForm) => {
     Object.assign(out, {
       [`${prefix}.serve`]: s.kind,
@@ -223,13 +225,13 @@ export function formFields(form: BuilderForm): Record<string, string> {
       [`${prefix}.json`]: s.json,
     });
     out[`${prefix}.bn`] = String(s.buckets.length);
-    s.buckets.forEach((b, k) =>
+    s.buckets.forEach((b, k) => {
       Object.assign(out, {
         [`${prefix}.b${k}.variant`]: b.variant,
         [`${prefix}.b${k}.weight`]: b.weight,
         [`${prefix}.b${k}.listed`]: b.listed ? "1" : "0",
-      }),
-    );
+      });
+    });
   };
   form.rules.forEach((rule, i) => {
     Object.assign(out, {

@@ -10,6 +10,8 @@ import { showValue, type FlagFacts } from "../model";
 import { ToggleDialog } from "./basic";
 import { RuleLines, ToggleLink } from "./flags";
 import { describeTargeting, type SegmentWords } from "../describe";
+import { toForm, type BuilderForm, type FormErrors } from "../rule-form";
+import { RuleBuilder } from "./rule-builder";
 import { offVariant, whenKilled } from "./widgets";
 import { DiffList } from "./audit";
 import { DeliveryPanels, type DeliveryState } from "./delivery";
@@ -54,6 +56,10 @@ export interface FlagPageProps {
   tryRows?: TryRow[] | null;
   /** How segments named in rules are described. */
   segments?: SegmentWords;
+  /** Segment names, offered by the rule builder. */
+  segmentNames?: string[];
+  /** The rule builder's form as posted (with its problems), instead of the flag as stored. */
+  builder?: { form: BuilderForm; errors: FormErrors; formError: string | null; reason: string } | null;
   /** Ramp and experiments of the selected environment. */
   delivery?: DeliveryState | null;
   notice?: Notice | null;
@@ -139,7 +145,29 @@ export function FlagPage(props: FlagPageProps) {
             props.conflict ? (
               <ConflictView {...props} conflict={props.conflict} />
             ) : (
-              <Editor {...props} record={record} />
+              <>
+                <div class="tabs" role="tablist" aria-label="How to edit the rules" data-js-only hidden>
+                  <button type="button" role="tab" aria-controls="rule-builder" aria-selected="true" data-tab="rule-builder">
+                    Builder
+                  </button>
+                  <button type="button" role="tab" aria-controls="raw-editor" aria-selected="false" data-tab="raw-editor">
+                    JSON (advanced)
+                  </button>
+                </div>
+                <RuleBuilder
+                  project={project}
+                  flag={flag}
+                  environment={environment}
+                  version={record.version}
+                  form={props.builder?.form ?? toForm(record)}
+                  errors={props.builder?.errors ?? {}}
+                  formError={props.builder?.formError ?? null}
+                  reason={props.builder?.reason ?? ""}
+                  segmentNames={props.segmentNames ?? []}
+                  targets={record.targets ?? {}}
+                />
+                <Editor {...props} record={record} />
+              </>
             )
           ) : (
             <div class="panel">{`This flag does not exist in ${environment}.`}</div>
@@ -175,8 +203,8 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
   const variants = Object.entries(record.variants);
   const off = offVariant(record);
   return (
-    <section class="panel" aria-labelledby="edit-title">
-      <h2 id="edit-title">{`Rules in ${environment}`}</h2>
+    <section class="panel" id="raw-editor" aria-labelledby="edit-title" data-advanced={props.editor ? "open" : undefined}>
+      <h2 id="edit-title">{`Rules in ${environment} as JSON (advanced)`}</h2>
       <h3>Variants</h3>
       <div class="table-wrap">
         <table>
@@ -240,6 +268,7 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
             spellcheck={false}
             aria-invalid={editor.targetingErrors.length ? "true" : undefined}
             aria-describedby={editor.targetingErrors.length ? "targeting-error" : "targeting-hint"}
+            data-json-check
           >
             {editor.targeting}
           </textarea>
@@ -250,6 +279,7 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
               Checked by the admin API before anything is saved.
             </p>
           )}
+          <p class="field-error" id="targeting-live" role="status" data-json-status hidden></p>
         </div>
         <div class="field">
           <label for="edit-reason">

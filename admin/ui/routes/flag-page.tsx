@@ -13,9 +13,11 @@ import { factsFromMetadata, pickEnvironment, ProjectFlagsSchema, type FlagFacts 
 import { ErrorPage } from "../pages/basic";
 import { FlagPage, type EditorState, type FlagPageProps, type TryRow } from "../pages/flag";
 import { loadDelivery } from "./delivery";
+import { registerRuleBuilder } from "./rule-builder";
 
 /** Registers the flag page's routes on the console. */
 export function registerFlagPage(ui: ConsoleApp): void {
+  registerRuleBuilder(ui, loadFlagPage);
   // ---- flag detail, editor and "try a context" ----------------------------------------------
 
   ui.get("/p/:project/flags/:flag", async (c) => {
@@ -210,7 +212,8 @@ export async function loadFlagPage(c: ConsoleContext, flag: string, requested: s
   const delivery = records.has(environment) ? await loadDelivery(api, project, flag, environment) : null;
   // Best effort: without the segment list, rules still read, naming segments without their content.
   const segments = segmentWords(segmentList.ok ? segmentList.body : []);
-  return { session: c.get("session"), project, flag, facts: merged, environments, environment, records, delivery, segments };
+  const segmentNames = segmentList.ok ? segmentList.body.map((s) => s.name) : [];
+  return { session: c.get("session"), project, flag, facts: merged, environments, environment, records, delivery, segments, segmentNames };
 }
 
 /** Project-level flag facts when the admin API offers them; an empty map otherwise. */
