@@ -421,7 +421,7 @@ function TargetsPanel(props: BuilderProps) {
         <input type="hidden" name="env" value={props.environment} />
         <div class="field">
           <label for="rb-target-ids">
-            Targeting keys <span class="hint">(paste a list: one per line, or separated by commas or spaces)</span>
+            Keys to target <span class="hint">(targeting keys; paste a list: one per line, or separated by commas or spaces)</span>
           </label>
           <textarea id="rb-target-ids" name="ids" class="code" spellcheck={false}></textarea>
         </div>
