@@ -4,7 +4,7 @@
  * document describes it.
  */
 import { z } from "@hono/zod-openapi";
-import { JsonValueSchema } from "./admin-responses";
+import { EvaluationSchema, JsonValueSchema } from "./admin-responses";
 
 const StepSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("if"), branch: z.number() }),
@@ -29,14 +29,8 @@ const DecisionSchema = z.discriminatedUnion("by", [
 export const ExplanationSchema = z
   .object({
     version: z.number(),
-    flag: z.object({
-      key: z.string(),
-      value: JsonValueSchema.optional(),
-      variant: z.string().optional(),
-      reason: z.string().optional(),
-      errorCode: z.string().optional(),
-      errorDetails: z.string().optional(),
-    }),
+    /** The evaluation, as `…/evaluate` answers each flag. */
+    flag: EvaluationSchema.shape.flags.element,
     decision: DecisionSchema,
     /** The decision in words: `if[0] → on`, `targets → off`, `else → fractional bucket on → on`. */
     path: z.string(),

@@ -13,7 +13,7 @@
  */
 import type { FlagDefinition, JsonValue } from "../../engine/types";
 import { OFF_VARIANT_METADATA_KEY } from "../../engine/types";
-import { fromTargeting, readCondition, type Condition, type OperatorId, type Scalar, type Serve } from "./rule-model";
+import { fromTargeting, readCondition, showScalar, type Condition, type OperatorId, type Scalar, type Serve } from "./rule-model";
 
 /** How a segment named in a rule is described: from `$evaluators`, or by a lookup (the console's segment list). */
 export type SegmentWords = Readonly<Record<string, JsonValue>> | ((name: string) => string | null);
@@ -59,17 +59,12 @@ export function compactJson(value: unknown): string {
   return text.length > MAX_JSON ? `${text.slice(0, MAX_JSON - 1)}…` : text;
 }
 
-function scalar(value: Scalar): string {
-  if (typeof value !== "string") return String(value);
-  return value === "" || /^\s|\s$|,|"/.test(value) ? JSON.stringify(value) : value;
-}
-
 function valueList(values: readonly Scalar[]): string {
-  if (values.length <= MAX_VALUES) return values.map(scalar).join(", ");
+  if (values.length <= MAX_VALUES) return values.map(showScalar).join(", ");
   const more = values.length - MAX_VALUES + 1;
   return `${values
     .slice(0, MAX_VALUES - 1)
-    .map(scalar)
+    .map(showScalar)
     .join(", ")} and ${more.toLocaleString("en-US")} more`;
 }
 
@@ -102,7 +97,8 @@ export function conditionWords(condition: Condition, segments: SegmentWords = {}
       if (condition.op === "matches") {
         return `${subject} matches /${String(condition.values[0])}/${condition.flags ?? ""}`;
       }
-      const values = condition.op === "in" || condition.op === "not_in" ? valueList(condition.values) : scalar(condition.values[0] ?? "");
+      const values =
+        condition.op === "in" || condition.op === "not_in" ? valueList(condition.values) : showScalar(condition.values[0] ?? "");
       return `${subject} ${WORDS[condition.op]} ${values}`;
     }
   }

@@ -12,6 +12,7 @@ import {
   fromTargeting,
   OPERATORS,
   renameVariants,
+  showScalar,
   toTargeting,
   type Condition,
   type OperatorId,
@@ -81,11 +82,6 @@ function showVariantValue(value: JsonValue, kind: BuilderForm["kind"]): string {
   return kind === "string" && typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** A list item, quoted when it would not read back as itself. */
-function listItem(value: Scalar): string {
-  return typeof value === "string" && (value === "" || /^\s|\s$|,|"/.test(value)) ? JSON.stringify(value) : String(value);
-}
-
 function conditionForm(condition: Condition): ConditionForm {
   const blank: ConditionForm = { op: "raw", attr: "", value: "", type: "string", flags: "", json: "" };
   switch (condition.kind) {
@@ -102,7 +98,7 @@ function conditionForm(condition: Condition): ConditionForm {
         ...blank,
         op: condition.op,
         attr: condition.subject.kind === "now" ? NOW_ATTRIBUTE : condition.subject.name,
-        value: OPERATORS[condition.op].arity === "list" ? condition.values.map(listItem).join(", ") : String(first ?? ""),
+        value: OPERATORS[condition.op].arity === "list" ? condition.values.map(showScalar).join(", ") : String(first ?? ""),
         type,
         flags: condition.flags ?? "",
       };

@@ -107,6 +107,11 @@ function single(rule: unknown): [string, JsonValue] | null {
   return keys.length === 1 ? [keys[0]!, rule[keys[0]!]!] : null;
 }
 
+/** A value as the words and the builder's list fields show it: quoted only when it would not read back as itself. */
+export function showScalar(value: Scalar): string {
+  return typeof value === "string" && (value === "" || /^\s|\s$|,|"/.test(value)) ? JSON.stringify(value) : String(value);
+}
+
 /** Deep equality of JSON values (object key order ignored). */
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
