@@ -151,6 +151,7 @@ describe("the rule builder", () => {
     });
     const saved = await consoleRequest("POST", `${path}/builder`, cookie, fields);
     expect(saved.status, saved.text.slice(0, 2000)).toBe(303);
+    expect(saved.status, saved.text.replace(/[\s\S]*?(Not saved[^<]*)[\s\S]*/, "$1").slice(0, 500)).toBe(303);
     expect(saved.headers.get("location")).toContain("done=saved");
     const stored = await call("GET", api);
     expect(stored.body.targeting).toEqual({
@@ -211,5 +212,41 @@ describe("the rule builder", () => {
     await consoleRequest("POST", "/console/p/rules-targets/flags/checkout/targets", cookie, { env: "production", remove: "u2" });
     stored = await call("GET", "/admin/v1/projects/rules-targets/environments/production/flags/checkout");
     expect(stored.body.targets).toEqual({ on: ["u1", "u3"] });
+  });
+});
+
+describe("saving from the flag page keeps what the page does not edit", () => {
+  it("keeps prerequisites, from the builder and from the JSON editor", async () => {
+    await setupProject("rules-prereq", {
+      flags: {
+        base: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on" },
+        child: {
+          state: "ENABLED",
+          variants: { on: true, off: false },
+          defaultVariant: "off",
+          prerequisites: [{ flag: "base", variant: "on" }],
+        },
+      },
+    });
+    const cookie = await consoleSignIn("rules-prereq");
+    const api = "/admin/v1/projects/rules-prereq/environments/production/flags/child";
+    const opened = await consoleRequest("GET", "/console/p/rules-prereq/flags/child?env=production", cookie);
+    const fields = await formFieldsOf(opened.text, "form[data-rule-builder]");
+    const saved = await consoleRequest("POST", "/console/p/rules-prereq/flags/child/builder", cookie, {
+      ...fields,
+      defaultVariant: "on",
+      op: "save",
+    });
+    expect(saved.status, saved.text.replace(/[\s\S]*?(Not saved[^<]*)[\s\S]*/, "$1").slice(0, 500)).toBe(303);
+    expect(saved.headers.get("location")).toContain("done=saved");
+    expect((await call("GET", api)).body.prerequisites).toEqual([{ flag: "base", variant: "on" }]);
+    const page = await consoleRequest("GET", "/console/p/rules-prereq/flags/child?env=production", cookie);
+    const raw = await formFieldsOf(page.text, `form[action$="/edit"]`);
+    const edited = await consoleRequest("POST", "/console/p/rules-prereq/flags/child/edit", cookie, { ...raw, targeting: '{"if": [true, "on"]}' });
+    expect(edited.status, edited.text.replace(/[\s\S]*?(role="alert">[^<]*)[\s\S]*/, "$1").slice(0, 500)).toBe(303);
+    expect(edited.headers.get("location")).toContain("done=saved");
+    const stored = (await call("GET", api)).body;
+    expect(stored.targeting).toEqual({ if: [true, "on"] });
+    expect(stored.prerequisites).toEqual([{ flag: "base", variant: "on" }]);
   });
 });

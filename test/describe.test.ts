@@ -28,6 +28,7 @@ const CASES: [string, DescribedFlag, string[]][] = [
   ["no targeting", flag(undefined), ["everyone → off (the default)"]],
   ["no default variant", flag(undefined, { defaultVariant: null }), ["everyone → the caller's code default"]],
   ["a fixed variant", flag("on"), ["everyone → on"]],
+  ["a fixed variant, as a rule object", flag({ if: [true, "on"] }), ["everyone → on"]],
   [
     "the issue's example",
     flag({
@@ -255,6 +256,8 @@ describe("the rule builder's model of targeting", () => {
     ],
     ["split without weights", { fractional: [["on"], ["off"]] }],
     ["if with one argument", { if: [true] }],
+    ["a bare variant", "on"],
+    ["a variant for everyone", { if: [true, "on"] }],
   ])("round-trips odd shapes exactly: %s", (_, targeting) => {
     expect(toTargeting(fromTargeting(targeting))).toEqual(targeting);
   });

@@ -70,6 +70,8 @@ export interface RuleModel {
   otherwise: Serve;
   /** The targeting's own form when it has no rules (absent, `null` or `{}`), written back as it was. */
   blank?: JsonValue | undefined;
+  /** Everyone's variant was written as a bare string (flagd evaluates it; the validator wants an object). */
+  bare?: boolean;
 }
 
 const NEGATED: Partial<Record<OperatorId, OperatorId>> = {
@@ -252,7 +254,11 @@ const isBlank = (t: unknown): boolean => t === undefined || t === null || (isObj
  */
 export function fromTargeting(targeting: JsonValue | undefined): RuleModel {
   if (isBlank(targeting)) return { rules: [], otherwise: { kind: "default" }, blank: targeting };
+  if (typeof targeting === "string") return { rules: [], otherwise: { kind: "variant", variant: targeting }, bare: true };
   const op = single(targeting);
+  if (op && op[0] === "if" && Array.isArray(op[1]) && op[1].length === 2 && op[1][0] === true && typeof op[1][1] === "string") {
+    return { rules: [], otherwise: { kind: "variant", variant: op[1][1] } };
+  }
   if (op && op[0] === "if" && Array.isArray(op[1]) && op[1].length >= 2) {
     const args = op[1];
     const rules: RuleModel["rules"] = [];
@@ -272,7 +278,11 @@ export function fromTargeting(targeting: JsonValue | undefined): RuleModel {
 /** The flagd targeting a model stands for; `undefined` when it has no rules at all. */
 export function toTargeting(model: RuleModel): JsonValue | undefined {
   const otherwise = serveJson(model.otherwise);
-  if (model.rules.length === 0) return otherwise === undefined ? model.blank : otherwise;
+  if (model.rules.length === 0) {
+    if (otherwise === undefined) return model.blank;
+    // One variant for everyone: `{"if": [true, v]}`, a rule object as flagd's schema requires.
+    return typeof otherwise === "string" && !model.bare ? { if: [true, otherwise] } : otherwise;
+  }
   const args: JsonValue[] = [];
   for (const rule of model.rules) {
     const serve = serveJson(rule.serve);

@@ -13,7 +13,7 @@ import { factsFromMetadata, pickEnvironment, ProjectFlagsSchema, type FlagFacts 
 import { ErrorPage } from "../pages/basic";
 import { FlagPage, type EditorState, type FlagPageProps, type TryRow } from "../pages/flag";
 import { loadDelivery } from "./delivery";
-import { registerRuleBuilder } from "./rule-builder";
+import { PrerequisitesSchema, registerRuleBuilder } from "./rule-builder";
 
 /** Registers the flag page's routes on the console. */
 export function registerFlagPage(ui: ConsoleApp): void {
@@ -72,6 +72,10 @@ export function registerFlagPage(ui: ConsoleApp): void {
       ...(reason ? { reason } : {}),
     };
     const path = `/projects/${seg(project)}/environments/${seg(environment)}/flags/${seg(flag)}`;
+    // The same for its prerequisites, which this page does not edit.
+    const kept = await api.get(path, PrerequisitesSchema);
+    if (!kept.ok) return apiFailure(c, kept);
+    if (kept.body.prerequisites) body["prerequisites"] = kept.body.prerequisites;
     const result = await api.send("PUT", path, body, FlagSchema, { "if-match": `"${version}"` });
     if (result.ok) {
       const done = result.body.changed === false ? "unchanged" : "saved";

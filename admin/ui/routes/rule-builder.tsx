@@ -3,6 +3,7 @@
  * writing nothing), its save (one `PUT …/flags/{flag}` with If-Match, or no call at all when the
  * form says what is stored), and individual targets (`POST …/flags/{flag}/targets`).
  */
+import * as z from "zod";
 import { FlagSchema, seg, TargetsChangedSchema } from "../api";
 import { apiFailure, apiPath, problemText, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import type { FlagPageProps } from "../pages/flag";
@@ -27,6 +28,9 @@ export function pastedIds(text: string): string[] {
   return [...new Set(text.split(/[\s,;]+/).filter(Boolean))];
 }
 
+/** The part of a flag the console's `FlagSchema` leaves out and a PUT must send back. */
+export const PrerequisitesSchema = z.object({ prerequisites: z.array(z.object({ flag: z.string(), variant: z.string() })).optional() });
+
 const orNull = (value: unknown) => (value === undefined ? null : value);
 
 export function registerRuleBuilder(ui: ConsoleApp, loadFlagPage: LoadFlagPage): void {
@@ -46,7 +50,10 @@ export function registerRuleBuilder(ui: ConsoleApp, loadFlagPage: LoadFlagPage):
     const form = readForm(fields);
     const again = (status: 200 | 400, errors: Record<string, string>, formError: string | null, shown = form) =>
       c.html(<FlagPage {...page} builder={{ form: shown, errors, formError, reason }} />, status);
-    if (op !== "save") return again(200, {}, null, editForm(form, op));
+    if (op !== "save") {
+      const notice = { kind: "warn" as const, text: "Not saved yet: nothing changes until you save the rules." };
+      return c.html(<FlagPage {...page} notice={notice} builder={{ form: editForm(form, op), errors: {}, formError: null, reason }} />);
+    }
     const version = fields["version"] ?? "";
     if (!/^\d+$/.test(version)) return again(400, {}, "The form lost the version it was based on; reload the page.");
     const built = formToFlag(form, record);
@@ -74,6 +81,10 @@ export function registerRuleBuilder(ui: ConsoleApp, loadFlagPage: LoadFlagPage):
       ...(reason ? { reason } : {}),
     };
     const path = apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}`);
+    // A PUT replaces the whole flag: its prerequisites (which the page does not edit) go back as they are.
+    const kept = await api.get(path, PrerequisitesSchema);
+    if (!kept.ok) return apiFailure(c, kept);
+    if (kept.body.prerequisites) Object.assign(body, { prerequisites: kept.body.prerequisites });
     const result = await api.send("PUT", path, body, FlagSchema, { "if-match": `"${version}"` });
     if (result.ok) {
       return redirectDone(c, flagPath(flag, environment), result.body.changed === false ? "unchanged" : "saved", {
