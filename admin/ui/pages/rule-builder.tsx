@@ -126,7 +126,7 @@ export function RuleBuilder(props: BuilderProps) {
           <div class="row">
             <VariantSelect
               name="defaultVariant"
-              label="Default variant"
+              label="Default (served when no rule decides)"
               names={names}
               value={form.defaultVariant}
               none="(none: callers get their code default)"
