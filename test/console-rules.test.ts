@@ -242,7 +242,10 @@ describe("saving from the flag page keeps what the page does not edit", () => {
     expect((await call("GET", api)).body.prerequisites).toEqual([{ flag: "base", variant: "on" }]);
     const page = await consoleRequest("GET", "/console/p/rules-prereq/flags/child?env=production", cookie);
     const raw = await formFieldsOf(page.text, `form[action$="/edit"]`);
-    const edited = await consoleRequest("POST", "/console/p/rules-prereq/flags/child/edit", cookie, { ...raw, targeting: '{"if": [true, "on"]}' });
+    const edited = await consoleRequest("POST", "/console/p/rules-prereq/flags/child/edit", cookie, {
+      ...raw,
+      targeting: '{"if": [true, "on"]}',
+    });
     expect(edited.status, edited.text.replace(/[\s\S]*?(role="alert">[^<]*)[\s\S]*/, "$1").slice(0, 500)).toBe(303);
     expect(edited.headers.get("location")).toContain("done=saved");
     const stored = (await call("GET", api)).body;
