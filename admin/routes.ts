@@ -18,6 +18,7 @@ import { protectEnvironments, protection } from "./routes/protection";
 import { schedules } from "./routes/schedules";
 import { drafts } from "./routes/drafts";
 import { experiments } from "./routes/experiments";
+import { explain } from "./routes/explain";
 import { flags } from "./routes/flags";
 import { imports } from "./routes/import";
 import { keys } from "./routes/keys";
@@ -88,6 +89,7 @@ defineRoute(admin, document, (c) => {
 for (const resource of [
   projects,
   flags,
+  explain,
   keys,
   segments,
   projectFlags,

@@ -5,4 +5,5 @@
 export const ASSET_NAMES = {
   "console.css": "console.790766aef76f.css",
   "console.js": "console.f3464225b58f.js",
+  "rule-builder.js": "rule-builder.024a0162cb92.js",
 } as const;

@@ -30,34 +30,30 @@ import {
   AuditPageSchema,
   AuditVerifySchema,
   CreatedKeySchema,
-  EvaluationSchema,
   FlagSchema,
   KeyListSchema,
   KeySchema,
   ProblemSchema,
   ProjectSchema,
   seg,
-  type AdminClient,
-  type ApiProblem,
   type FlagView,
   type KeyView,
   type WorkerFetch,
 } from "./api";
 import { serveAsset } from "./assets";
 import { BASE, projectPath, type Notice } from "./layout";
+import { annotateRows, buildRows, filterRows, pageOf, pickEnvironment, type FlagFacts, type ListFilter } from "./model";
 import {
-  annotateRows,
-  buildRows,
-  factsFromMetadata,
-  filterRows,
-  pageOf,
-  pickEnvironment,
-  ProjectFlagsSchema,
-  type FlagFacts,
-  type ListFilter,
-} from "./model";
-import { ProjectFlagListSchema, recordToView, RotatedKeySchema, StaleSchema, UsageSchema } from "../../contracts/admin-responses";
-import { loadDelivery, registerDelivery } from "./routes/delivery";
+  ProjectFlagListSchema,
+  recordToView,
+  RotatedKeySchema,
+  SegmentListSchema,
+  StaleSchema,
+  UsageSchema,
+} from "../../contracts/admin-responses";
+import { segmentWords } from "./describe";
+import { registerDelivery } from "./routes/delivery";
+import { loadFlagPage, registerFlagPage } from "./routes/flag-page";
 import { registerDrafts } from "./routes/drafts";
 import { registerChangeRequests } from "./routes/change-requests";
 import { registerSchedules } from "./routes/schedules";
@@ -69,7 +65,6 @@ import { registerSegments } from "./routes/segments";
 import { AuditPage, type AuditFilterForm } from "./pages/audit";
 import { ErrorPage, SignInPage, ToggleConfirmPage } from "./pages/basic";
 import { whenKilled } from "./pages/widgets";
-import { FlagPage, type EditorState, type FlagPageProps, type TryRow } from "./pages/flag";
 import { FlagsPage } from "./pages/flags";
 import { KeysPage } from "./pages/keys";
 
@@ -243,10 +238,11 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     if (!info.ok) return apiFailure(c, info);
     const environments = info.body.environments.map((e) => e.name);
     const environment = pickEnvironment(environments, c.req.query("env"));
-    const [all, usage, stale] = await Promise.all([
+    const [all, usage, stale, segments] = await Promise.all([
       api.get(apiPath(project, "/flags"), ProjectFlagListSchema),
       api.get(apiPath(project, `/environments/${seg(environment)}/usage`), UsageSchema),
       api.get(apiPath(project, `/stale?days=${STALE_DAYS}`), StaleSchema),
+      api.get(apiPath(project, "/segments"), SegmentListSchema),
     ]);
     if (!all.ok) return apiFailure(c, all);
     const lists = new Map<string, FlagView[]>(environments.map((env) => [env, []]));
@@ -285,6 +281,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
         page={page.page}
         pages={page.pages}
         notice={doneNotice(c)}
+        segments={segmentWords(segments.ok ? segments.body : [])}
       />,
     );
   });
@@ -365,127 +362,6 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       state: result.body.state,
     });
     return c.redirect(`${returnTo}${returnTo.includes("?") ? "&" : "?"}${done}`, 303);
-  });
-
-  // ---- flag detail, editor and "try a context" ----------------------------------------------
-
-  ui.get("/p/:project/flags/:flag", async (c) => {
-    const page = await loadFlagPage(c, c.req.param("flag"), c.req.query("env"));
-    if (page instanceof Response) return page;
-    return c.html(<FlagPage {...page} notice={doneNotice(c)} />);
-  });
-
-  ui.post("/p/:project/flags/:flag/edit", async (c) => {
-    const { api, project } = vars(c);
-    const flag = c.req.param("flag");
-    const form = await c.req.parseBody();
-    const environment = String(form["env"] ?? "");
-    const version = String(form["version"] ?? "");
-    const targetingText = String(form["targeting"] ?? "");
-    const defaultVariant = String(form["defaultVariant"] ?? "");
-    const reason = String(form["reason"] ?? "").trim();
-    const page = await loadFlagPage(c, flag, environment);
-    if (page instanceof Response) return page;
-    const record = page.records.get(environment);
-    if (!record) return c.html(<FlagPage {...page} notice={{ kind: "error", text: `This flag does not exist in ${environment}.` }} />, 404);
-    const editor: EditorState = {
-      targeting: targetingText,
-      defaultVariant,
-      reason,
-      targetingErrors: [],
-      defaultVariantErrors: [],
-      formError: null,
-    };
-    let targeting: unknown;
-    if (targetingText.trim() !== "") {
-      try {
-        targeting = JSON.parse(targetingText);
-      } catch (error) {
-        editor.targetingErrors.push(`This is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-        return c.html(<FlagPage {...page} editor={editor} />, 400);
-      }
-    }
-    if (!/^\d+$/.test(version))
-      return c.html(
-        <FlagPage {...page} editor={{ ...editor, formError: "The form lost the version it was based on; reload the page." }} />,
-        400,
-      );
-    const body: Record<string, unknown> = {
-      state: record.state,
-      variants: record.variants,
-      defaultVariant: defaultVariant === "" ? null : defaultVariant,
-      ...(targeting === undefined ? {} : { targeting }),
-      ...(record.metadata ? { metadata: record.metadata } : {}),
-      // A PUT replaces the flag's targets: send them back, or the save would drop them.
-      ...(record.targets ? { targets: record.targets } : {}),
-      ...(reason ? { reason } : {}),
-    };
-    const path = `/projects/${seg(project)}/environments/${seg(environment)}/flags/${seg(flag)}`;
-    const result = await api.send("PUT", path, body, FlagSchema, { "if-match": `"${version}"` });
-    if (result.ok) {
-      const done = result.body.changed === false ? "unchanged" : "saved";
-      return c.redirect(`${projectPath(project, `flags/${seg(flag)}`)}?${new URLSearchParams({ env: environment, done, flag })}`, 303);
-    }
-    if (result.status === 412) {
-      const audit = await api.get(
-        `/projects/${seg(project)}/audit?${new URLSearchParams({ environment, flag, limit: "20" })}`,
-        AuditPageSchema,
-      );
-      const changes = audit.ok ? audit.body.entries.filter((entry) => entry.version === null || entry.version > Number(version)) : [];
-      return c.html(<FlagPage {...page} conflict={{ detail: result.problem.detail, changes, yourTargeting: targetingText }} />, 412);
-    }
-    if (result.status === 400) {
-      placeProblems(editor, result.problem);
-      return c.html(<FlagPage {...page} editor={editor} />, 400);
-    }
-    return apiFailure(c, result);
-  });
-
-  ui.post("/p/:project/flags/:flag/try", async (c) => {
-    const { api, project } = vars(c);
-    const flag = c.req.param("flag");
-    const form = await c.req.parseBody();
-    const contextText = String(form["context"] ?? "");
-    const page = await loadFlagPage(c, flag, String(form["env"] ?? ""));
-    if (page instanceof Response) return page;
-    let context: unknown;
-    try {
-      context = contextText.trim() === "" ? {} : JSON.parse(contextText);
-    } catch (error) {
-      return c.html(
-        <FlagPage
-          {...page}
-          tryContext={contextText}
-          tryError={`This is not valid JSON: ${error instanceof Error ? error.message : String(error)}`}
-        />,
-        400,
-      );
-    }
-    const rows: TryRow[] = [];
-    for (const environment of page.environments) {
-      const result = await api.send(
-        "POST",
-        `/projects/${seg(project)}/environments/${seg(environment)}/evaluate`,
-        { context, flags: [flag] },
-        EvaluationSchema,
-      );
-      if (!result.ok) {
-        if (result.status === 400)
-          return c.html(<FlagPage {...page} tryContext={contextText} tryError={problemText(result.problem)} />, 400);
-        rows.push({ environment, error: result.problem.detail });
-        continue;
-      }
-      const evaluation = result.body.flags[0];
-      if (!evaluation) rows.push({ environment, error: "no result" });
-      else if (evaluation.errorCode)
-        rows.push({
-          environment,
-          error: evaluation.errorCode === "FLAG_NOT_FOUND" ? "absent here" : `${evaluation.errorCode}: ${evaluation.errorDetails ?? ""}`,
-          reason: evaluation.reason,
-        });
-      else rows.push({ environment, value: evaluation.value, variant: evaluation.variant, reason: evaluation.reason });
-    }
-    return c.html(<FlagPage {...page} tryContext={contextText} tryRows={rows} />);
   });
 
   // ---- keys ---------------------------------------------------------------------------------
@@ -623,7 +499,8 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   registerMigration(ui);
   registerSegments(ui);
   registerHooks(ui);
-  registerDelivery(ui, (c, flag, env) => loadFlagPage(c, flag, env));
+  registerFlagPage(ui);
+  registerDelivery(ui, loadFlagPage);
   registerDrafts(ui);
   registerChangeRequests(ui);
   registerSchedules(ui);
@@ -636,67 +513,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     );
   });
 
-  // ---- helpers that need the admin client ---------------------------------------------------
-
-  async function loadFlagPage(c: ConsoleContext, flag: string, requested: string | undefined): Promise<FlagPageProps | Response> {
-    const { api, project } = vars(c);
-    const info = await api.get(`/projects/${seg(project)}`, ProjectSchema);
-    if (!info.ok) return apiFailure(c, info);
-    const environments = info.body.environments.map((e) => e.name);
-    const results = await Promise.all(
-      environments.map((env) => api.get(`/projects/${seg(project)}/environments/${seg(env)}/flags/${seg(flag)}`, FlagSchema)),
-    );
-    const records = new Map<string, FlagView>();
-    for (const [index, result] of results.entries()) {
-      if (result.ok) records.set(environments[index]!, result.body);
-      else if (result.status !== 404) return apiFailure(c, result);
-    }
-    if (records.size === 0) {
-      return c.html(
-        <ErrorPage
-          title="No such flag"
-          detail={`There is no flag "${flag}" in any environment of ${project}.`}
-          session={c.get("session")}
-          project={project}
-        />,
-        404,
-      );
-    }
-    const environment = pickEnvironment(environments, requested);
-    const facts = (await loadFacts(api, project)).get(flag);
-    const fromMeta = factsFromMetadata(records.get(environment) ?? records.values().next().value);
-    const merged: FlagFacts = {
-      description: facts?.description || fromMeta.description,
-      owner: facts?.owner || fromMeta.owner,
-      tags: facts?.tags?.length ? facts.tags : fromMeta.tags,
-    };
-    const delivery = records.has(environment) ? await loadDelivery(api, project, flag, environment) : null;
-    return { session: c.get("session"), project, flag, facts: merged, environments, environment, records, delivery };
-  }
-
   return ui;
-}
-
-/** Project-level flag facts when the admin API offers them; an empty map otherwise. */
-async function loadFacts(api: AdminClient, project: string): Promise<Map<string, Partial<FlagFacts>>> {
-  const result = await api.get(`/projects/${seg(project)}/flags`, ProjectFlagsSchema);
-  const facts = new Map<string, Partial<FlagFacts>>();
-  if (result.ok) for (const flag of result.body.flags) facts.set(flag.key, flag.info);
-  return facts;
-}
-
-/** Problems from the admin API placed beside the field they name. */
-function placeProblems(editor: EditorState, problem: ApiProblem): void {
-  const errors = problem.errors ?? [];
-  for (const error of errors) {
-    const text = error.path && error.path !== "(flag)" && error.path !== "(body)" ? `${error.path}: ${error.message}` : error.message;
-    if (error.path.startsWith("targeting")) editor.targetingErrors.push(text);
-    else if (error.path.startsWith("defaultVariant") || error.path.startsWith("variants")) editor.defaultVariantErrors.push(text);
-    else editor.formError = editor.formError ? `${editor.formError}; ${text}` : text;
-  }
-  if (errors.length === 0) editor.formError = problem.detail;
-  if (editor.targetingErrors.length === 0 && editor.defaultVariantErrors.length === 0 && !editor.formError)
-    editor.formError = problem.detail;
 }
 
 /** Where to go back to after a toggle: a console page of this project, else its flags list. */

@@ -62,6 +62,7 @@ export function Page({ title, session, project, section, notice, children }: Pag
           <title>{`${title} · edgeflags`}</title>
           <link rel="stylesheet" href={`${BASE}/assets/${hashedAssetName("console.css")}`} />
           <script src={`${BASE}/assets/${hashedAssetName("console.js")}`} defer></script>
+          <script src={`${BASE}/assets/${hashedAssetName("rule-builder.js")}`} defer></script>
         </head>
         <body>
           <a class="skip" href="#main">

@@ -218,6 +218,7 @@ describe("console in a browser", () => {
     const { context, page } = await newPage();
     await signIn(page);
     await page.goto(`/console/p/${PROJECT}/flags/new-checkout?env=production`);
+    await page.getByRole("tab", { name: "JSON (advanced)" }).click();
     await page.getByLabel(/^Targeting/).fill(JSON.stringify({ if: [{ sem_ver: [{ var: "appVersion" }, "~=", "2.0.0"] }, "on", "off"] }));
     await page.getByRole("button", { name: "Save to production" }).click();
     const error = page.locator("#targeting-error");
@@ -238,6 +239,7 @@ describe("console in a browser", () => {
     const { context, page } = await newPage();
     await signIn(page);
     await page.goto(`/console/p/${PROJECT}/flags/homepage-hero?env=staging`);
+    await page.getByRole("tab", { name: "JSON (advanced)" }).click();
     await page.getByLabel(/^Targeting/).fill(JSON.stringify({ if: [{ in: [{ var: "country" }, ["GB"]] }, "spring-sale", null] }));
 
     const current = await worker.admin("GET", `/projects/${PROJECT}/environments/staging/flags/homepage-hero`);

@@ -9,7 +9,10 @@ import { Page, When, projectPath, type Notice } from "../layout";
 import { PostForm } from "../offer";
 import { showValue, type FlagFacts } from "../model";
 import { ToggleDialog } from "./basic";
-import { ToggleLink } from "./flags";
+import { RuleLines, ToggleLink } from "./flags";
+import { describeTargeting, type SegmentWords } from "../describe";
+import { toForm, type BuilderForm, type FormErrors } from "../rule-form";
+import { RuleBuilder } from "./rule-builder";
 import { offVariant, whenKilled } from "./widgets";
 import { DiffList } from "./audit";
 import { DeliveryPanels, type DeliveryState } from "./delivery";
@@ -35,6 +38,8 @@ export interface TryRow {
   variant?: string | undefined;
   reason?: string | undefined;
   error?: string | undefined;
+  /** Which rule decided, in words. */
+  decided?: string | undefined;
 }
 
 export interface FlagPageProps {
@@ -50,6 +55,12 @@ export interface FlagPageProps {
   tryContext?: string;
   tryError?: string | null;
   tryRows?: TryRow[] | null;
+  /** How segments named in rules are described. */
+  segments?: SegmentWords;
+  /** Segment names, offered by the rule builder. */
+  segmentNames?: string[];
+  /** The rule builder's form as posted (with its problems), instead of the flag as stored. */
+  builder?: { form: BuilderForm; errors: FormErrors; formError: string | null; reason: string } | null;
   /** Ramp and experiments of the selected environment. */
   delivery?: DeliveryState | null;
   notice?: Notice | null;
@@ -86,7 +97,7 @@ export function FlagPage(props: FlagPageProps) {
                 <th scope="col">Environment</th>
                 <th scope="col">State</th>
                 <th scope="col">Default variant</th>
-                <th scope="col">Targeting</th>
+                <th scope="col">Rules</th>
                 <th scope="col">Last change</th>
               </tr>
             </thead>
@@ -104,9 +115,7 @@ export function FlagPage(props: FlagPageProps) {
                       <ToggleLink project={project} flag={flag} environment={env} record={r} />
                     </td>
                     <td data-label="Default">{r ? <code>{r.defaultVariant ?? "(none)"}</code> : <span class="meta">absent</span>}</td>
-                    <td data-label="Targeting">
-                      {r ? r.targeting === undefined || r.targeting === null ? <span class="meta">none</span> : "rules" : "—"}
-                    </td>
+                    <td data-label="Rules">{r ? <RuleLines lines={describeTargeting(r, props.segments ?? {})} /> : "—"}</td>
                     <td data-label="Last change">
                       {r ? (
                         <span class="meta">
@@ -137,7 +146,29 @@ export function FlagPage(props: FlagPageProps) {
             props.conflict ? (
               <ConflictView {...props} conflict={props.conflict} />
             ) : (
-              <Editor {...props} record={record} />
+              <>
+                <div class="tabs" role="tablist" aria-label="How to edit the rules" data-js-only hidden>
+                  <button type="button" role="tab" aria-controls="rule-builder" aria-selected="true" data-tab="rule-builder">
+                    Builder
+                  </button>
+                  <button type="button" role="tab" aria-controls="raw-editor" aria-selected="false" data-tab="raw-editor">
+                    JSON (advanced)
+                  </button>
+                </div>
+                <RuleBuilder
+                  project={project}
+                  flag={flag}
+                  environment={environment}
+                  version={record.version}
+                  form={props.builder?.form ?? toForm(record)}
+                  errors={props.builder?.errors ?? {}}
+                  formError={props.builder?.formError ?? null}
+                  reason={props.builder?.reason ?? ""}
+                  segmentNames={props.segmentNames ?? []}
+                  targets={record.targets ?? {}}
+                />
+                <Editor {...props} record={record} />
+              </>
             )
           ) : (
             <div class="panel">{`This flag does not exist in ${environment}.`}</div>
@@ -173,8 +204,8 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
   const variants = Object.entries(record.variants);
   const off = offVariant(record);
   return (
-    <section class="panel" aria-labelledby="edit-title">
-      <h2 id="edit-title">{`Rules in ${environment}`}</h2>
+    <section class="panel" id="raw-editor" aria-labelledby="edit-title" data-advanced={props.editor ? "open" : undefined}>
+      <h2 id="edit-title">{`Rules in ${environment} as JSON (advanced)`}</h2>
       <h3>Variants</h3>
       <div class="table-wrap">
         <table>
@@ -238,6 +269,7 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
             spellcheck={false}
             aria-invalid={editor.targetingErrors.length ? "true" : undefined}
             aria-describedby={editor.targetingErrors.length ? "targeting-error" : "targeting-hint"}
+            data-json-check
           >
             {editor.targeting}
           </textarea>
@@ -248,6 +280,7 @@ function Editor(props: FlagPageProps & { record: FlagView }) {
               Checked by the admin API before anything is saved.
             </p>
           )}
+          <p class="field-error" id="targeting-live" role="status" data-json-status hidden></p>
         </div>
         <div class="field">
           <label for="edit-reason">
@@ -355,6 +388,7 @@ function TryPanel(props: FlagPageProps) {
                 <th scope="col">Value</th>
                 <th scope="col">Variant</th>
                 <th scope="col">Reason</th>
+                <th scope="col">Decided by</th>
               </tr>
             </thead>
             <tbody>
@@ -364,6 +398,7 @@ function TryPanel(props: FlagPageProps) {
                   <td data-label="Value">{row.error ? <span class="meta">{row.error}</span> : <code>{showValue(row.value)}</code>}</td>
                   <td data-label="Variant">{row.variant ? <code>{row.variant}</code> : "—"}</td>
                   <td data-label="Reason">{row.reason ?? "—"}</td>
+                  <td data-label="Decided by">{row.decided ?? "—"}</td>
                 </tr>
               ))}
             </tbody>

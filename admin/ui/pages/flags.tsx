@@ -6,6 +6,7 @@ import { ToggleDialog } from "./basic";
 import { whenKilled, type KillableFlag } from "./widgets";
 import { useAllows } from "../offer";
 import { allows } from "../roles";
+import { describeTargeting, type SegmentWords } from "../describe";
 
 export interface FlagsPageProps {
   session: Session;
@@ -23,6 +24,8 @@ export interface FlagsPageProps {
   page: number;
   pages: number;
   notice: Notice | null;
+  /** How segments named in rules are described. */
+  segments?: SegmentWords;
 }
 
 export function FlagsPage(props: FlagsPageProps) {
@@ -132,7 +135,13 @@ export function FlagsPage(props: FlagsPageProps) {
               </thead>
               <tbody>
                 {props.rows.map((row) => (
-                  <FlagRowView row={row} project={project} environments={environments} environment={environment} />
+                  <FlagRowView
+                    row={row}
+                    project={project}
+                    environments={environments}
+                    environment={environment}
+                    segments={props.segments ?? {}}
+                  />
                 ))}
               </tbody>
             </table>
@@ -168,11 +177,13 @@ function FlagRowView({
   project,
   environments,
   environment,
+  segments,
 }: {
   row: FlagRow;
   project: string;
   environments: string[];
   environment: string;
+  segments: SegmentWords;
 }) {
   const selected = row.byEnv.get(environment);
   const detail = projectPath(project, `flags/${encodeURIComponent(row.key)}?env=${encodeURIComponent(environment)}`);
@@ -206,7 +217,7 @@ function FlagRowView({
             <>
               <code>{selected.defaultVariant ?? "(no default)"}</code>
               {selected.defaultVariant ? <span class="meta">{` = ${showValue(selected.variants[selected.defaultVariant])}`}</span> : null}
-              {selected.targeting !== undefined && selected.targeting !== null && <div class="meta">+ targeting rules</div>}
+              {hasRules(selected) && <RuleLines lines={describeTargeting({ ...selected, state: "ENABLED" }, segments)} />}
             </>
           )
         ) : (
@@ -233,6 +244,29 @@ function FlagRowView({
         )}
       </td>
     </tr>
+  );
+}
+
+/** Whether a flag serves anything but its default variant to everyone (then its rules are worth reading). */
+export function hasRules(flag: {
+  targeting?: unknown;
+  targets?: Record<string, string[]> | undefined;
+  prerequisites?: unknown[] | undefined;
+}): boolean {
+  const t = flag.targeting;
+  const blank = t === undefined || t === null || (typeof t === "object" && !Array.isArray(t) && Object.keys(t).length === 0);
+  return !blank || Object.keys(flag.targets ?? {}).length > 0 || (flag.prerequisites?.length ?? 0) > 0;
+}
+
+/** A flag's rules in plain words (`describeTargeting`), one per line. */
+export function RuleLines({ lines }: { lines: string[] }) {
+  if (lines.length === 0) return null;
+  return (
+    <ul class="rule-lines">
+      {lines.map((line) => (
+        <li>{line}</li>
+      ))}
+    </ul>
   );
 }
 
