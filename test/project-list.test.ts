@@ -27,8 +27,7 @@ beforeAll(async () => {
 async function withFailingList(fault: "throws" | "hangs") {
   const kv = new Proxy(env.FLAGS_KV, {
     get(target, prop) {
-      if (prop === "list")
-        return () => (fault === "throws" ? Promise.reject(new Error("injected fault")) : new Promise<never>(() => {}));
+      if (prop === "list") return () => (fault === "throws" ? Promise.reject(new Error("injected fault")) : new Promise<never>(() => {}));
       const value = Reflect.get(target, prop);
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -81,12 +80,16 @@ describe("GET /admin/v1/projects", () => {
     expect(refused.body.detail).toContain("?limit=1..1000");
   });
 
-  it.each(["throws", "hangs"] as const)("answers 503 with Retry-After when the registry list %s", async (fault) => {
-    const answer = await withFailingList(fault);
-    expect(answer.status).toBe(503);
-    expect(answer.headers.get("retry-after")).toBe("5");
-    expect(answer.headers.get("content-type")).toMatch(/application\/problem\+json/);
-    expect(answer.body.detail).toContain("could not be listed");
-    // A hang is waited out through the list's deadline.
-  }, 15_000);
+  it.each(["throws", "hangs"] as const)(
+    "answers 503 with Retry-After when the registry list %s",
+    async (fault) => {
+      const answer = await withFailingList(fault);
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get("retry-after")).toBe("5");
+      expect(answer.headers.get("content-type")).toMatch(/application\/problem\+json/);
+      expect(answer.body.detail).toContain("could not be listed");
+      // A hang is waited out through the list's deadline.
+    },
+    15_000,
+  );
 });

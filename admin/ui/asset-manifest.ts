@@ -3,6 +3,6 @@
  * `node scripts/build-assets.mjs`; do not edit.
  */
 export const ASSET_NAMES = {
-  "console.css": "console.790766aef76f.css",
-  "console.js": "console.f3464225b58f.js",
+  "console.css": "console.d4401c169d75.css",
+  "console.js": "console.7333aa715ae4.js",
 } as const;

@@ -62,6 +62,8 @@ import { registerEnvironments } from "./routes/environments";
 import { registerFlagCreate } from "./routes/flag-create";
 import { registerHooks } from "./routes/hooks";
 import { registerMigration } from "./routes/migration";
+import { registerEdgeStatus } from "./routes/edge-status";
+import { registerProjects } from "./routes/projects";
 import { registerSegments } from "./routes/segments";
 import { AuditPage, type AuditFilterForm } from "./pages/audit";
 import { ErrorPage, SignInPage, ToggleConfirmPage } from "./pages/basic";
@@ -349,6 +351,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       flag,
       env: environment,
       state: result.body.state,
+      version: String(result.body.version),
     });
     return c.redirect(`${returnTo}${returnTo.includes("?") ? "&" : "?"}${done}`, 303);
   });
@@ -410,7 +413,8 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
     const result = await api.send("PUT", path, body, FlagSchema, { "if-match": `"${version}"` });
     if (result.ok) {
       const done = result.body.changed === false ? "unchanged" : "saved";
-      return c.redirect(`${projectPath(project, `flags/${seg(flag)}`)}?${new URLSearchParams({ env: environment, done, flag })}`, 303);
+      const written = { env: environment, done, flag, version: String(result.body.version) };
+      return c.redirect(`${projectPath(project, `flags/${seg(flag)}`)}?${new URLSearchParams(written)}`, 303);
     }
     if (result.status === 412) {
       const audit = await api.get(
@@ -605,6 +609,8 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   registerHooks(ui);
   registerDelivery(ui, (c, flag, env) => loadFlagPage(c, flag, env));
   registerDrafts(ui);
+  registerProjects(ui);
+  registerEdgeStatus(ui);
 
   ui.all("*", async (c) => {
     const session = await readSession(c.req.raw, c.env);
@@ -685,6 +691,7 @@ function safeReturn(project: string, requested: string | undefined, environment:
     url.searchParams.delete("done");
     url.searchParams.delete("state");
     url.searchParams.delete("flag");
+    url.searchParams.delete("version");
     return `${url.pathname}${url.search}`;
   }
   return `${projectPath(project, "flags")}?env=${encodeURIComponent(environment)}`;
