@@ -149,7 +149,7 @@ const SCREENS = [
     path: `/console/p/${PROJECT}/flags/maintenance-banner?env=production`,
     act: (page) => page.locator("#ramp").scrollIntoViewIfNeeded(),
   },
-  { name: "projects", path: "/console/projects" },
+  { name: "projects", path: `/console/p/${PROJECT}/projects` },
   { name: "environments", path: `/console/p/${PROJECT}/environments?from=staging&to=production` },
   { name: "segments", path: `/console/p/${PROJECT}/segments` },
   { name: "drafts", path: `/console/p/${PROJECT}/drafts?env=staging` },
