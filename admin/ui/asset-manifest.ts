@@ -3,6 +3,6 @@
  * `node scripts/build-assets.mjs`; do not edit.
  */
 export const ASSET_NAMES = {
-  "console.css": "console.7c349a835bed.css",
+  "console.css": "console.3aae333674ec.css",
   "console.js": "console.7333aa715ae4.js",
 } as const;

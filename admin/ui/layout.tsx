@@ -65,7 +65,7 @@ export function Page({ title, session, project, section, notice, children }: Pag
           </a>
           <header class="top">
             <div class="top-inner">
-              <a class="brand" href={project ? projectPath(project, "flags") : BASE} aria-label="edgeflags">
+              <a class="brand" href={project ? projectPath(project, "flags") : BASE}>
                 <span class="brand-mark" aria-hidden="true"></span>
                 <span class="brand-name">edgeflags</span>
               </a>
