@@ -55,7 +55,7 @@ async function phonePage(): Promise<Page> {
 }
 
 describe("the console on a phone", () => {
-  it("keeps the header under a third of the screen and starts the first flag above the fold", async () => {
+  it("keeps the header under a fifth of the screen and the first flag's kill switch above the fold", async () => {
     const page = await phonePage();
     const header = await page.locator("header.top").boundingBox();
     // A third is the most the issue allows; the layout keeps it under a fifth (it took 30% before).
