@@ -27,6 +27,7 @@ import { manifest } from "./routes/manifest";
 import { manifestApi } from "./routes/manifest-api";
 import { adminApp, adminRoute, defineRoute, type AdminContext } from "./routes/kit";
 import { projectFlags } from "./routes/project-flags";
+import { projectList } from "./routes/project-list";
 import { projects } from "./routes/projects";
 import { ramps } from "./routes/ramps";
 import { segments } from "./routes/segments";
@@ -87,6 +88,7 @@ defineRoute(admin, document, (c) => {
 
 // One sub-app per resource; each route declares its request and response schemas.
 for (const resource of [
+  projectList,
   projects,
   flags,
   explain,

@@ -17,6 +17,8 @@ export const DEADLINE_MS = {
   edgeRateLimit: 500,
   /** A KV write or delete made by the FlagStore's alarm; a timed-out row is retried. */
   kvWrite: 5_000,
+  /** One page of a KV list made by an admin route (the project registry); past it the route answers 503. */
+  adminKvList: 5_000,
   /** A message to a broadcaster Durable Object. */
   broadcaster: 5_000,
   /** One webhook delivery to a receiver. */

@@ -61,6 +61,8 @@ import { registerEnvironments } from "./routes/environments";
 import { registerFlagCreate } from "./routes/flag-create";
 import { registerHooks } from "./routes/hooks";
 import { registerMigration } from "./routes/migration";
+import { registerEdgeStatus } from "./routes/edge-status";
+import { registerProjects } from "./routes/projects";
 import { registerSegments } from "./routes/segments";
 import { AuditPage, type AuditFilterForm } from "./pages/audit";
 import { ErrorPage, SignInPage, ToggleConfirmPage } from "./pages/basic";
@@ -360,6 +362,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
       flag,
       env: environment,
       state: result.body.state,
+      version: String(result.body.version),
     });
     return c.redirect(`${returnTo}${returnTo.includes("?") ? "&" : "?"}${done}`, 303);
   });
@@ -524,6 +527,7 @@ function safeReturn(project: string, requested: string | undefined, environment:
     url.searchParams.delete("done");
     url.searchParams.delete("state");
     url.searchParams.delete("flag");
+    url.searchParams.delete("version");
     return `${url.pathname}${url.search}`;
   }
   return `${projectPath(project, "flags")}?env=${encodeURIComponent(environment)}`;

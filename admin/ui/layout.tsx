@@ -71,7 +71,8 @@ export function Page({ title, session, project, section, notice, children }: Pag
           <header class="top">
             <div class="top-inner">
               <a class="brand" href={project ? projectPath(project, "flags") : BASE}>
-                <span class="brand-mark" aria-hidden="true"></span>edgeflags
+                <span class="brand-mark" aria-hidden="true"></span>
+                <span class="brand-name">edgeflags</span>
               </a>
               {session && project && (
                 <nav class="main" aria-label="Sections">
@@ -89,23 +90,7 @@ export function Page({ title, session, project, section, notice, children }: Pag
               {session && (
                 <div class="top-tools">
                   {session.project === null ? (
-                    <form method="get" action={`${BASE}/open`} role="search" aria-label="Open a project">
-                      <label class="visually-hidden" for="project-switch">
-                        Project
-                      </label>
-                      <input
-                        id="project-switch"
-                        type="text"
-                        name="project"
-                        value={project ?? session.home}
-                        size={12}
-                        autocomplete="off"
-                        spellcheck={false}
-                      />
-                      <button type="submit" class="small">
-                        Open project
-                      </button>
-                    </form>
+                    <ProjectSwitcher current={project ?? session.home} />
                   ) : (
                     <span class="who">
                       Project <strong>{session.project}</strong>
@@ -141,6 +126,39 @@ export function Page({ title, session, project, section, notice, children }: Pag
   );
 }
 
+/**
+ * The project switcher of a session that may open any project: a name box whose suggestions are
+ * the projects of `GET /admin/v1/projects` (filled in by the script; a typed name still opens),
+ * and a link to the list of every project, which works without the script.
+ */
+function ProjectSwitcher({ current }: { current: string }) {
+  return (
+    <form method="get" action={`${BASE}/open`} class="switcher" role="search" aria-label="Open a project">
+      <label class="visually-hidden" for="project-switch">
+        Project
+      </label>
+      <input
+        id="project-switch"
+        type="text"
+        name="project"
+        value={current}
+        size={10}
+        list="project-options"
+        autocomplete="off"
+        spellcheck={false}
+        data-project-list="/admin/v1/projects?limit=200"
+      />
+      <datalist id="project-options"></datalist>
+      <button type="submit" class="small">
+        Open
+      </button>
+      <a class="small-link" href={projectPath(current, "projects")}>
+        All projects
+      </a>
+    </form>
+  );
+}
+
 /** "3 minutes ago" for recent times, the date otherwise; the exact time in the `title`. */
 export function When({ at }: { at: string }) {
   const ms = Date.now() - Date.parse(at);
@@ -157,7 +175,10 @@ export function When({ at }: { at: string }) {
   );
 }
 
-/** A state pill; a link (to the confirmation) when `href` is given. */
+/**
+ * A flag's state as a plain label (square, a dot and a word), never shaped like a switch: the
+ * switch that changes it is `ToggleLink` (`./pages/flags.tsx`, class `switch`).
+ */
 export function StatePill({ state }: { state: "ENABLED" | "DISABLED" | null }) {
   if (state === null) return <span class="state absent">absent</span>;
   return <span class={`state ${state === "ENABLED" ? "on" : "off"}`}>{state === "ENABLED" ? "on" : "off"}</span>;

@@ -298,7 +298,7 @@ export function ToggleLink({
   const on = record.state === "ENABLED";
   return (
     <a
-      class={`state ${on ? "on" : "off"}`}
+      class={`switch ${on ? "on" : "off"}`}
       href={`${action}?env=${encodeURIComponent(environment)}`}
       data-toggle
       data-action={action}

@@ -79,7 +79,8 @@ export function registerFlagPage(ui: ConsoleApp): void {
     const result = await api.send("PUT", path, body, FlagSchema, { "if-match": `"${version}"` });
     if (result.ok) {
       const done = result.body.changed === false ? "unchanged" : "saved";
-      return c.redirect(`${projectPath(project, `flags/${seg(flag)}`)}?${new URLSearchParams({ env: environment, done, flag })}`, 303);
+      const written = { env: environment, done, flag, version: String(result.body.version) };
+      return c.redirect(`${projectPath(project, `flags/${seg(flag)}`)}?${new URLSearchParams(written)}`, 303);
     }
     if (result.status === 412) {
       const audit = await api.get(

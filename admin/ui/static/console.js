@@ -26,8 +26,18 @@
       $("[data-killed]", dialog).textContent = link.dataset.killed || "";
       $("[data-submit]", dialog).textContent = (link.dataset.next === "ENABLED" ? "Turn on in " : "Turn off in ") + link.dataset.env;
       form.elements.namedItem("reason").value = "";
+      quickReasons(form, link.dataset.next);
       dialog.showModal();
-      form.elements.namedItem("reason").focus();
+      // On a touch screen the keyboard would cover the one-tap reasons and the confirm button.
+      if (!window.matchMedia("(pointer: coarse)").matches) form.elements.namedItem("reason").focus();
+      return;
+    }
+    var quick = event.target.closest?.("button[data-reason]");
+    if (quick) {
+      event.preventDefault();
+      var reasonForm = quick.form;
+      reasonForm.elements.namedItem("reason").value = quick.dataset.reason;
+      reasonForm.requestSubmit();
       return;
     }
     var close = event.target.closest?.("[data-close]");
@@ -50,6 +60,134 @@
       );
     }
   });
+
+  // One-tap reasons in the kill-switch dialog: the switch and one of these are the two taps a
+  // phone needs; each says why, as the audit log requires, and the text box stays for anything else.
+  var QUICK_REASONS = {
+    DISABLED: ["Errors or an incident", "Customer reports a problem", "Planned change"],
+    ENABLED: ["Incident resolved", "Planned release"],
+  };
+  function quickReasons(form, next) {
+    var box = $("[data-quick-reasons]", form);
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "quick-reasons";
+      box.setAttribute("data-quick-reasons", "");
+      var field = $("textarea[name=reason]", form).closest(".field");
+      field.parentNode.insertBefore(box, field);
+    }
+    box.replaceChildren();
+    var label = document.createElement("p");
+    label.className = "meta";
+    label.textContent = (next === "ENABLED" ? "Turn on" : "Turn off") + " now, because:";
+    box.appendChild(label);
+    (QUICK_REASONS[next] || []).forEach(function (reason) {
+      var button = document.createElement("button");
+      button.type = "submit";
+      button.className = next === "ENABLED" ? "" : "danger";
+      button.dataset.reason = reason;
+      button.textContent = reason;
+      box.appendChild(button);
+    });
+  }
+
+  // "/" jumps to the page's search box, unless the keystroke is text being typed somewhere.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    var target = event.target;
+    if (target.closest?.("input, textarea, select, [contenteditable=''], [contenteditable=true]")) return;
+    var search = $("input[type=search]") || $("#project-switch");
+    if (!search) return;
+    event.preventDefault();
+    search.focus();
+    search.select();
+  });
+
+  // The project switcher suggests the projects this session may open (GET /admin/v1/projects).
+  var switcher = $("input[data-project-list]");
+  var options = $("#project-options");
+  if (switcher && options) {
+    fetch(switcher.dataset.projectList, { credentials: "same-origin", headers: { accept: "application/json" } })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (list) {
+        (list && Array.isArray(list.projects) ? list.projects : []).forEach(function (project) {
+          var option = document.createElement("option");
+          option.value = project.name;
+          options.appendChild(option);
+        });
+      })
+      .catch(function () {});
+  }
+
+  // After a write: say when the edge serves the new version, not only that the write succeeded.
+  // Polls the console's edge-status (what the FlagStore has written to KV, which every edge
+  // isolate revalidates against), once a second for at most EDGE_CHECKS seconds.
+  var EDGE_CHECKS = 30;
+  var params = new URLSearchParams(location.search);
+  var written = params.get("done");
+  var notice = $(".notice.ok");
+  var projectMatch = /^\/console\/p\/([^/]+)\//.exec(location.pathname);
+  if (notice && projectMatch && (written === "toggled" || written === "saved") && params.get("env")) {
+    var line = document.createElement("p");
+    line.setAttribute("data-edge-status", "");
+    line.dataset.edgeState = "checking";
+    line.textContent = "Checking whether the edge serves it yet…";
+    notice.appendChild(line);
+    var statusUrl =
+      "/console/p/" +
+      projectMatch[1] +
+      "/edge-status?" +
+      new URLSearchParams({ env: params.get("env"), version: params.get("version") || "" }).toString();
+    var checks = 0;
+    var show = function (state, text) {
+      line.dataset.edgeState = state;
+      line.textContent = text;
+    };
+    var queuedText = function (status) {
+      var text = "version " + status.version + " is queued for the edge";
+      if (status.pending && status.pending.lastError)
+        text += ": retrying (attempt " + status.pending.attempts + "), last error: " + status.pending.lastError;
+      else text += " (the snapshot in KV is still at version " + (status.published === null ? "none" : status.published) + ")";
+      return text;
+    };
+    var check = function () {
+      checks++;
+      fetch(statusUrl, { credentials: "same-origin", headers: { accept: "application/json" } })
+        .then(function (response) {
+          return response.json().then(function (body) {
+            if (!response.ok) throw new Error(body && body.detail ? body.detail : "the console answered " + response.status);
+            return body;
+          });
+        })
+        .then(function (status) {
+          if (status.state === "live") {
+            var newer = status.published > status.version ? " (it already serves version " + status.published + ", which includes it)" : "";
+            show("live", "Saved as version " + status.version + " — live at the edge" + newer + ".");
+            return;
+          }
+          if (checks >= EDGE_CHECKS) {
+            show(
+              "late",
+              "Not at the edge yet after " +
+                EDGE_CHECKS +
+                " s: " +
+                queuedText(status) +
+                ". It stays queued until it succeeds; reload this page to check again.",
+            );
+            return;
+          }
+          show("queued", "Saved; " + queuedText(status) + "…");
+          setTimeout(check, 1000);
+        })
+        .catch(function (error) {
+          if (checks >= EDGE_CHECKS) show("unknown", "Saved, but whether the edge serves it yet could not be checked: " + error.message);
+          else setTimeout(check, 1000);
+        });
+    };
+    check();
+  }
 
   // Destructive forms ask first.
   document.addEventListener("submit", function (event) {
