@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { EdgeflagsProvider, type EdgeflagsProviderOptions } from "../packages/openfeature-provider/src/index";
 import type { FlagSet } from "../engine/types";
 import { generateWorkload } from "../bench/workload.mjs";
-import { call, demoFlags, drainOutbox, setupProject } from "./helpers";
+import { pendingFlush } from "../worker/telemetry";
+import { call, demoFlags, drainOutbox, evaluate, setupProject } from "./helpers";
 
 const ORIGIN = "http://edgeflags.test";
 const quiet = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
@@ -254,6 +255,32 @@ describe("usage", () => {
     expect(usage.body["banner-color"]).toMatchObject({ evaluations: 5, variants: { green: 3, red: 2 } });
     expect(usage.body["kill-switch"]).toMatchObject({ evaluations: 1, variants: { on: 1 } });
     expect(usage.body["no-such-flag"]).toBeUndefined();
+  });
+
+  it("exposures of an experiment count each unit once, the same unit as the edge's", async () => {
+    const project = "inproc-exp";
+    const { key } = await setupProject(project, demoFlags, "server");
+    const started = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/new-checkout/experiment`, {
+      body: { weights: { on: 50, off: 50 } },
+    });
+    expect(started.status).toBe(201);
+    await drainOutbox(project);
+    const { provider, client } = await start(key);
+    const served = { on: 0, off: 0 };
+    const users = Array.from({ length: 40 }, (_, i) => `exp-user-${i}`);
+    for (const user of users) {
+      const details = await client.getBooleanDetails("new-checkout", false, { targetingKey: user });
+      served[details.variant === "on" ? "on" : "off"]++;
+      // Asked again: the same unit, no second exposure.
+      await client.getBooleanValue("new-checkout", false, { targetingKey: user });
+    }
+    await provider.flush();
+    const experiment = `/admin/v1/projects/${project}/experiments/${started.body.id}`;
+    expect((await call("GET", experiment)).body.units).toEqual(served);
+    // The edge evaluating the same users counts no new unit: its unit ids are the provider's.
+    for (const user of users) await evaluate(key, "new-checkout", { targetingKey: user });
+    await pendingFlush();
+    expect((await call("GET", experiment)).body.units).toEqual(served);
   });
 
   it.each([
