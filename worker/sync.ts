@@ -23,6 +23,7 @@ import { requireKey } from "./require-key";
 import { getSnapshot, refreshMs } from "./snapshot-cache";
 import { flushAfter, recordKeyUse } from "./telemetry";
 import { eventStreamsFor } from "./events";
+import { readSyncSnapshot } from "./sync-snapshot";
 
 export const sync = new Hono<{ Bindings: Env }>();
 
@@ -63,12 +64,8 @@ sync.get("/flagd", serverKey, async (c) => {
     }
     return c.body(null, 304, headers);
   }
-  // The raw flag set lives only in the FlagStore (the snapshot holds it compiled): without the
-  // store there is nothing to send, and a flagd daemon keeps the set it has.
   if (format === "edgeflags") {
-    const full = await withDeadline((async () => store.getSnapshot(identity.environment))(), DEADLINE_MS.edgeStoreCall, "FlagStore snapshot call").catch(
-      (error: unknown) => (error instanceof Error ? error.message : String(error)),
-    );
+    const full = await readSyncSnapshot(c.env.FLAGS_KV, () => store.getSnapshot(identity.environment), identity.project, identity.environment, known);
     if (typeof full === "string" || full === null) {
       const detail = full === null ? `environment "${identity.environment}" has no snapshot` : `the snapshot could not be loaded: ${full}`;
       if (full !== null) logUnavailable(c.req.raw, identity, detail);
@@ -82,6 +79,8 @@ sync.get("/flagd", serverKey, async (c) => {
       "Cache-Control": "private, no-cache",
     });
   }
+  // The raw flag set lives only in the FlagStore (the snapshot holds it compiled): without the
+  // store there is nothing to send, and a flagd daemon keeps the set it has.
   const result = await withDeadline(
     (async () => store.getFlagSet(identity.environment))(),
     DEADLINE_MS.edgeStoreCall,

@@ -182,7 +182,7 @@ export class EdgeflagsProvider implements Provider {
     const engineContext = toEngineContext(context);
     const result = loaded.compiled.evaluate(flagKey, engineContext, { type });
     if (!this.#closed.signal.aborted) this.#usage?.record(result, engineContext, loaded, Date.now());
-    return toResolution(result, defaultValue);
+    return toResolution(result, defaultValue, loaded.version);
   }
 
   /** One sync at a time; `force` syncs even before the poll interval has passed. */
@@ -366,16 +366,20 @@ function changedKeys(before: Loaded, after: Loaded): string[] {
   return [...all].filter((key) => before.definitions.get(key) !== after.definitions.get(key));
 }
 
-/** The engine's result as OpenFeature resolution details; no value served means the caller's default. */
-function toResolution<T extends FlagValue>(result: EvaluationResult, defaultValue: T): ResolutionDetails<T> {
+/**
+ * The engine's result as OpenFeature resolution details; no value served means the caller's
+ * default. The metadata names the version that answered (`configVersion`), as the edge's does.
+ */
+function toResolution<T extends FlagValue>(result: EvaluationResult, defaultValue: T, configVersion: number): ResolutionDetails<T> {
+  const flagMetadata = { ...result.metadata, configVersion };
   switch (result.kind) {
     case "value":
       // The engine checked the variant's type against the one asked for.
-      return { value: result.value as T, variant: result.variant, reason: result.reason, flagMetadata: result.metadata };
+      return { value: result.value as T, variant: result.variant, reason: result.reason, flagMetadata };
     case "default":
-      return { value: defaultValue, reason: result.reason, flagMetadata: result.metadata };
+      return { value: defaultValue, reason: result.reason, flagMetadata };
     case "error":
-      return { value: defaultValue, reason: "ERROR", errorCode: ErrorCode[result.errorCode], errorMessage: result.errorDetails, flagMetadata: result.metadata };
+      return { value: defaultValue, reason: "ERROR", errorCode: ErrorCode[result.errorCode], errorMessage: result.errorDetails, flagMetadata };
   }
 }
 

@@ -1,0 +1,16 @@
+// Types of workload.mjs, for the tests that evaluate the benchmark workload.
+import type { FlagSet } from "../engine/types";
+
+export const SEED: number;
+export const COUNTS: { plain: number; list: number; attribute: number; multivariate: number; ids: number; contexts: number };
+export interface Workload {
+  flagKeys: string[];
+  groups: Record<"plain" | "list" | "attribute" | "multivariate", string[]>;
+  /** The list copied into each list flag. */
+  inline: FlagSet;
+  /** The list stored once under `$evaluators`. */
+  segment: FlagSet;
+  contexts: { targetingKey: string; customerId: string; country: string; plan: string; email: string }[];
+  ids: string[];
+}
+export function generateWorkload(seed?: number): Workload;
