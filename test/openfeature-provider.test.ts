@@ -49,7 +49,10 @@ const extendedFlags: FlagSet = {
 const providers: EdgeflagsProvider[] = [];
 let domain = 0;
 
-async function start(key: string, options: Partial<EdgeflagsProviderOptions> = {}): Promise<{ provider: EdgeflagsProvider; client: Client }> {
+async function start(
+  key: string,
+  options: Partial<EdgeflagsProviderOptions> = {},
+): Promise<{ provider: EdgeflagsProvider; client: Client }> {
   const provider = new EdgeflagsProvider({ url: ORIGIN, serverKey: key, fetch: workerFetch, stream: false, logger: quiet, ...options });
   providers.push(provider);
   const name = `inproc-${++domain}`;
@@ -139,7 +142,10 @@ describe("answers", () => {
     ];
     expect(await expectSameAnswers(client, key, contexts)).toBe(contexts.length * Object.keys(extendedFlags.flags).length);
     // The extensions really were evaluated natively: a target, a killed flag's off variant.
-    expect(await client.getBooleanDetails("vip-banner", false, { targetingKey: "acme" })).toMatchObject({ value: true, reason: "TARGETING_MATCH" });
+    expect(await client.getBooleanDetails("vip-banner", false, { targetingKey: "acme" })).toMatchObject({
+      value: true,
+      reason: "TARGETING_MATCH",
+    });
     expect(await client.getStringDetails("killed-with-off", "x", {})).toMatchObject({ value: "lite", reason: "DISABLED", variant: "off" });
   });
 

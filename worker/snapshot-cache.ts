@@ -15,7 +15,6 @@
  */
 import { compileFlagSet } from "../engine/index";
 import { compileRampRules } from "../contracts/usage-rules";
-import type { CompiledFlagSet } from "../engine/index";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
 import { snapshotKvKey, SnapshotSchema, type Snapshot } from "../contracts/snapshot";

@@ -27,7 +27,9 @@ export async function readSyncSnapshot(
   environment: string,
   atLeast: number,
 ): Promise<SyncSnapshot | null | string> {
-  const text = await withDeadline(kv.get(snapshotKvKey(project, environment), "text"), DEADLINE_MS.edgeKvRead, "KV snapshot read").catch(() => null);
+  const text = await withDeadline(kv.get(snapshotKvKey(project, environment), "text"), DEADLINE_MS.edgeKvRead, "KV snapshot read").catch(
+    () => null,
+  );
   const parsed = text === null ? null : SnapshotSchema.safeParse(parseJson(text));
   if (parsed?.success && parsed.data.version >= atLeast) return parsed.data;
   return withDeadline(fromStore(), DEADLINE_MS.edgeStoreCall, "FlagStore snapshot call").catch((error: unknown) =>

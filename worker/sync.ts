@@ -37,7 +37,13 @@ sync.get("/flagd", serverKey, async (c) => {
   const identity = c.get("identity");
   const format = c.req.query("format") ?? "flagd";
   if (format !== "flagd" && format !== "edgeflags") {
-    return ofrepRefusal({ code: "invalid-context", detail: `format must be "flagd" (the default) or "edgeflags", got ${JSON.stringify(format.slice(0, 40))}` }, "other");
+    return ofrepRefusal(
+      {
+        code: "invalid-context",
+        detail: `format must be "flagd" (the default) or "edgeflags", got ${JSON.stringify(format.slice(0, 40))}`,
+      },
+      "other",
+    );
   }
   recordKeyUse(identity.project, identity.id);
   flushAfter(c.env, (p) => c.executionCtx.waitUntil(p));
@@ -65,7 +71,13 @@ sync.get("/flagd", serverKey, async (c) => {
     return c.body(null, 304, headers);
   }
   if (format === "edgeflags") {
-    const full = await readSyncSnapshot(c.env.FLAGS_KV, () => store.getSnapshot(identity.environment), identity.project, identity.environment, known);
+    const full = await readSyncSnapshot(
+      c.env.FLAGS_KV,
+      () => store.getSnapshot(identity.environment),
+      identity.project,
+      identity.environment,
+      known,
+    );
     if (typeof full === "string" || full === null) {
       const detail = full === null ? `environment "${identity.environment}" has no snapshot` : `the snapshot could not be loaded: ${full}`;
       if (full !== null) logUnavailable(c.req.raw, identity, detail);

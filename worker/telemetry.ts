@@ -91,7 +91,13 @@ export function recordEvaluations(
       const shadow = draft.compiled.evaluate(live.key, context);
       const key = `${draft.id}\u0000${live.key}\u0000${unit}`;
       if (!buffer.shadow.has(key)) {
-        buffer.shadow.set(key, { draftId: draft.id, flag: live.key, unit, liveVariant: usageVariant(live), draftVariant: usageVariant(shadow) });
+        buffer.shadow.set(key, {
+          draftId: draft.id,
+          flag: live.key,
+          unit,
+          liveVariant: usageVariant(live),
+          draftVariant: usageVariant(shadow),
+        });
       }
     }
   }

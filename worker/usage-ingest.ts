@@ -44,19 +44,29 @@ usageIngest.post("/evaluations", serverKey, async (c) => {
     return problem("invalid", problems.map((p) => `${p.path}: ${p.message}`).join("; "), { errors: problems });
   }
   const now = Date.now();
-  const lookup = await getSnapshot(storeSources(c.env, identity.project, (p) => c.executionCtx.waitUntil(p)), identity.project, identity.environment);
+  const lookup = await getSnapshot(
+    storeSources(c.env, identity.project, (p) => c.executionCtx.waitUntil(p)),
+    identity.project,
+    identity.environment,
+  );
   const tracked = new Set(lookup.kind === "snapshot" ? Object.values(lookup.snapshot.tracking ?? {}).flat() : []);
   const batch = toTelemetryBatch(parsed.data, identity.environment, identity.id, tracked, now);
   const store = c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(identity.project));
-  const recorded = await withDeadline((async () => store.recordTelemetry(batch))(), DEADLINE_MS.edgeStoreCall, "FlagStore telemetry call").catch(
-    (error: unknown) => (error instanceof Error ? error.message : String(error)),
-  );
+  const recorded = await withDeadline(
+    (async () => store.recordTelemetry(batch))(),
+    DEADLINE_MS.edgeStoreCall,
+    "FlagStore telemetry call",
+  ).catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
   if (typeof recorded === "string" || !recorded.ok) {
     const detail = typeof recorded === "string" ? recorded : recorded.error.detail;
     logUnavailable(c.req.raw, identity, `a usage report could not be recorded: ${detail}`);
-    return problem("unavailable", `the report could not be recorded (${detail}); nothing was counted: send it again in ${UNAVAILABLE_RETRY_AFTER_S} s`, {
-      headers: { "retry-after": String(UNAVAILABLE_RETRY_AFTER_S) },
-    });
+    return problem(
+      "unavailable",
+      `the report could not be recorded (${detail}); nothing was counted: send it again in ${UNAVAILABLE_RETRY_AFTER_S} s`,
+      {
+        headers: { "retry-after": String(UNAVAILABLE_RETRY_AFTER_S) },
+      },
+    );
   }
   const answer: UsageReportAnswer = {
     usage: batch.usage.length,
@@ -67,7 +77,13 @@ usageIngest.post("/evaluations", serverKey, async (c) => {
 });
 
 /** The report as the store's telemetry batch: the key's environment, tracked subjects only, no future times. */
-function toTelemetryBatch(report: UsageReport, environment: string, keyId: string, tracked: ReadonlySet<string>, now: number): TelemetryBatch {
+function toTelemetryBatch(
+  report: UsageReport,
+  environment: string,
+  keyId: string,
+  tracked: ReadonlySet<string>,
+  now: number,
+): TelemetryBatch {
   const past = (at: number) => Math.min(at, now);
   return {
     usage: report.usage.map((row) => ({ environment, ...row, firstAt: past(row.firstAt), lastAt: past(row.lastAt) })),

@@ -20,7 +20,11 @@ await build({
   external: ["@openfeature/server-sdk"],
   logLevel: "warning",
 });
-execFileSync(process.execPath, [join(here, "..", "..", "node_modules", "typescript", "bin", "tsc"), "-p", join(here, "tsconfig.build.json")], { stdio: "inherit" });
+execFileSync(
+  process.execPath,
+  [join(here, "..", "..", "node_modules", "typescript", "bin", "tsc"), "-p", join(here, "tsconfig.build.json")],
+  { stdio: "inherit" },
+);
 // Declarations keep the sources' `.ts` specifiers; consumers resolve `.js` to the `.d.ts` beside it.
 for (const file of readdirSync(join(here, "dist", "types"), { recursive: true, withFileTypes: true })) {
   if (!file.isFile() || !file.name.endsWith(".d.ts")) continue;

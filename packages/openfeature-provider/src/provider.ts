@@ -101,7 +101,8 @@ export class EdgeflagsProvider implements Provider {
 
   constructor(options: EdgeflagsProviderOptions) {
     const url = options.url.replace(/\/+$/, "");
-    if (!/^https?:\/\/[^/]/.test(url)) throw new TypeError(`url must be the edgeflags Worker's http(s) base URL, got ${JSON.stringify(options.url)}`);
+    if (!/^https?:\/\/[^/]/.test(url))
+      throw new TypeError(`url must be the edgeflags Worker's http(s) base URL, got ${JSON.stringify(options.url)}`);
     if (!options.serverKey) throw new TypeError("serverKey must be a server key of the environment to evaluate");
     const { waitUntil, ...rest } = options;
     this.#options = {
@@ -146,7 +147,11 @@ export class EdgeflagsProvider implements Provider {
     return Promise.resolve(this.#evaluate(flagKey, defaultValue, context, "number"));
   }
 
-  resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext): Promise<ResolutionDetails<T>> {
+  resolveObjectEvaluation<T extends JsonValue>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
     return Promise.resolve(this.#evaluate(flagKey, defaultValue, context, "object"));
   }
 
@@ -177,7 +182,12 @@ export class EdgeflagsProvider implements Provider {
     const loaded = this.#loaded;
     this.#kick();
     if (!loaded) {
-      return { value: defaultValue, reason: "ERROR", errorCode: ErrorCode.PROVIDER_NOT_READY, errorMessage: "the flags have not been loaded yet" };
+      return {
+        value: defaultValue,
+        reason: "ERROR",
+        errorCode: ErrorCode.PROVIDER_NOT_READY,
+        errorMessage: "the flags have not been loaded yet",
+      };
     }
     const engineContext = toEngineContext(context);
     const result = loaded.compiled.evaluate(flagKey, engineContext, { type });
@@ -231,12 +241,19 @@ export class EdgeflagsProvider implements Provider {
   #install(set: SyncedSet): void {
     this.#streamUrl = set.streamUrl;
     const previous = this.#loaded;
-    if (previous && set.version === previous.version) return this.#recovered();
+    if (previous && set.version === previous.version) {
+      this.#recovered();
+      return;
+    }
     const flags = isRecord(set.flagSet) && isRecord(set.flagSet.flags) ? set.flagSet.flags : {};
     const definitions = new Map(Object.entries(flags).map(([key, definition]) => [key, JSON.stringify(definition)]));
-    const shared = JSON.stringify([isRecord(set.flagSet) ? set.flagSet.$evaluators : null, isRecord(set.flagSet) ? set.flagSet.metadata : null]);
+    const shared = JSON.stringify([
+      isRecord(set.flagSet) ? set.flagSet.$evaluators : null,
+      isRecord(set.flagSet) ? set.flagSet.metadata : null,
+    ]);
     const compiled = compileFlagSet(set.flagSet);
-    if (compiled.errors.size > 0) this.#options.logger.error(`edgeflags: flags that answer PARSE_ERROR: ${JSON.stringify(Object.fromEntries(compiled.errors))}`);
+    if (compiled.errors.size > 0)
+      this.#options.logger.error(`edgeflags: flags that answer PARSE_ERROR: ${JSON.stringify(Object.fromEntries(compiled.errors))}`);
     this.#loaded = {
       version: set.version,
       compiled,
@@ -308,7 +325,9 @@ export class EdgeflagsProvider implements Provider {
       this.#streaming = false;
       if (this.#closed.signal.aborted) return;
       failures++;
-      this.#options.logger.warn(`edgeflags event stream ended (${end.kind === "refused" ? `refused, ${end.status}` : end.kind}); polling meanwhile`);
+      this.#options.logger.warn(
+        `edgeflags event stream ended (${end.kind === "refused" ? `refused, ${end.status}` : end.kind}); polling meanwhile`,
+      );
       await this.#pause(Math.min(MAX_RECONNECT_MS, 500 * 2 ** Math.min(failures, 8)));
       // A new URL (a fresh token) comes with a full answer.
       await this.#sync(true, true);
@@ -318,10 +337,14 @@ export class EdgeflagsProvider implements Provider {
   #pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
-      this.#closed.signal.addEventListener("abort", () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
+      this.#closed.signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 
@@ -345,10 +368,13 @@ export class EdgeflagsProvider implements Provider {
     if (this.#closed.signal.aborted) return;
     clearTimeout(this.#timer);
     try {
-      const timer = setTimeout(() => {
-        this.#kick();
-        this.#arm();
-      }, Math.max(100, Math.min(this.#options.pollIntervalMs, this.#options.flushIntervalMs)));
+      const timer = setTimeout(
+        () => {
+          this.#kick();
+          this.#arm();
+        },
+        Math.max(100, Math.min(this.#options.pollIntervalMs, this.#options.flushIntervalMs)),
+      );
       // In Node, the provider's timer does not keep the process alive: closing the provider flushes.
       const handle: unknown = timer;
       if (typeof handle === "object" && handle !== null && "unref" in handle && typeof handle.unref === "function") handle.unref();
@@ -379,7 +405,13 @@ function toResolution<T extends FlagValue>(result: EvaluationResult, defaultValu
     case "default":
       return { value: defaultValue, reason: result.reason, flagMetadata };
     case "error":
-      return { value: defaultValue, reason: "ERROR", errorCode: ErrorCode[result.errorCode], errorMessage: result.errorDetails, flagMetadata };
+      return {
+        value: defaultValue,
+        reason: "ERROR",
+        errorCode: ErrorCode[result.errorCode],
+        errorMessage: result.errorDetails,
+        flagMetadata,
+      };
   }
 }
 

@@ -24,7 +24,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** The synced set in a sync answer, or a description of what is wrong with it. */
 export function readSyncedSet(body: unknown): SyncedSet | string {
   if (!isRecord(body)) return "the answer is not a JSON object";
-  if (body.format !== "edgeflags") return `the answer's format is ${JSON.stringify(body.format)}, not "edgeflags" (is the service older than this provider?)`;
+  if (body.format !== "edgeflags")
+    return `the answer's format is ${JSON.stringify(body.format)}, not "edgeflags" (is the service older than this provider?)`;
   const { version, updatedAt, flagSet, tracking, rampRules, eventStreams } = body;
   if (typeof version !== "number" || !Number.isInteger(version) || version < 0) return "version is not a non-negative integer";
   if (typeof updatedAt !== "string") return "updatedAt is not a string";
@@ -33,7 +34,8 @@ export function readSyncedSet(body: unknown): SyncedSet | string {
   if (tracking !== undefined) {
     if (!isRecord(tracking)) return "tracking is not an object";
     for (const [flag, list] of Object.entries(tracking)) {
-      if (!Array.isArray(list) || !list.every((s) => typeof s === "string")) return `tracking of ${JSON.stringify(flag)} is not a list of strings`;
+      if (!Array.isArray(list) || !list.every((s) => typeof s === "string"))
+        return `tracking of ${JSON.stringify(flag)} is not a list of strings`;
       subjects[flag] = list;
     }
   }
