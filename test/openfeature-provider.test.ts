@@ -116,16 +116,22 @@ function same(edge: OfrepFlag, mine: EvaluationDetails<FlagValue>) {
 async function expectSameAnswers(client: Client, key: string, contexts: Record<string, unknown>[]): Promise<number> {
   let compared = 0;
   const mismatches: unknown[] = [];
-  for (const context of contexts) {
-    const flags = await edgeAnswers(key, context);
+  // The edge's answers a few requests at a time (they overlap in workerd); the provider's one by one.
+  for (let i = 0; i < contexts.length; i += 20) {
+    const chunk = contexts.slice(i, i + 20);
+    const answers = await Promise.all(chunk.map((context) => edgeAnswers(key, context)));
+    for (const [j, flags] of answers.entries()) await compareAll(chunk[j]!, flags);
+  }
+  expect(mismatches).toEqual([]);
+  return compared;
+
+  async function compareAll(context: Record<string, unknown>, flags: OfrepFlag[]): Promise<void> {
     for (const flag of flags) {
       const { edge, mine } = same(flag, await providerAnswer(client, flag, context));
       compared++;
       if (JSON.stringify(edge) !== JSON.stringify(mine) && mismatches.length < 5) mismatches.push({ context, edge, mine });
     }
   }
-  expect(mismatches).toEqual([]);
-  return compared;
 }
 
 describe("answers", () => {

@@ -22,6 +22,7 @@ import type { EvaluationContext as EngineContext, EvaluationResult, FlagType } f
 import { compileRampRules } from "../../../contracts/usage-rules.ts";
 import { withDeadline, type Fetch } from "../../openfeature-audit-mode/src/deadline.ts";
 import { retryAfterMs } from "../../openfeature-audit-mode/src/wire.ts";
+import { readJson } from "../../../lib/json-read.ts";
 import { followStream } from "./stream.ts";
 import { UsageRecorder, type Evaluated, type UsageStats } from "./usage.ts";
 import { readSyncedSet, type SyncedSet } from "./wire.ts";
@@ -104,17 +105,18 @@ export class EdgeflagsProvider implements Provider {
     if (!/^https?:\/\/[^/]/.test(url))
       throw new TypeError(`url must be the edgeflags Worker's http(s) base URL, got ${JSON.stringify(options.url)}`);
     if (!options.serverKey) throw new TypeError("serverKey must be a server key of the environment to evaluate");
-    const { waitUntil, ...rest } = options;
     this.#options = {
-      ...DEFAULTS,
-      fetch: (input, init) => fetch(input, init),
-      stream: true,
-      reportUsage: true,
-      logger: console,
-      ...definedOnly(rest),
       url,
       serverKey: options.serverKey,
-      waitUntil,
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      stream: options.stream ?? true,
+      reportUsage: options.reportUsage ?? true,
+      pollIntervalMs: options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
+      requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      streamIdleMs: options.streamIdleMs ?? DEFAULTS.streamIdleMs,
+      flushIntervalMs: options.flushIntervalMs ?? DEFAULTS.flushIntervalMs,
+      logger: options.logger ?? console,
+      waitUntil: options.waitUntil,
     };
     this.#usage = this.#options.reportUsage
       ? new UsageRecorder({
@@ -222,7 +224,8 @@ export class EdgeflagsProvider implements Provider {
       const text = await withDeadline(requestTimeoutMs, () => response.text());
       if (response.status === 304) return this.#recovered();
       if (response.ok) {
-        const set = readSyncedSet(parseJson(text));
+        const json = readJson(text);
+        const set = json.ok ? readSyncedSet(json.value) : `the answer is not JSON: ${json.detail}`;
         if (typeof set !== "string") return this.#install(set);
         failure = `the flags could not be read: ${set}`;
       } else {
@@ -425,17 +428,4 @@ function toEngineContext(context: EvaluationContext): EngineContext {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
-/** `options` without the keys set to undefined (so defaults apply). */
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
