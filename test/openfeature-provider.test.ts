@@ -5,7 +5,9 @@
  * the event stream as PROVIDER_CONFIGURATION_CHANGED with its key, a failing service as
  * PROVIDER_STALE with the last good values kept, and usage reported back into the store.
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import worker from "../worker/index";
 import { OpenFeature, ProviderEvents, type Client, type EvaluationDetails, type FlagValue } from "@openfeature/server-sdk";
 import { afterAll, describe, expect, it } from "vitest";
 import { EdgeflagsProvider, type EdgeflagsProviderOptions } from "../packages/openfeature-provider/src/index";
@@ -321,5 +323,65 @@ describe("usage", () => {
       body: JSON.stringify({ usage: [] }),
     });
     expect(response.status).toBe(403);
+  });
+});
+
+/** FLAG_STORE whose objects fail every call (throw, or never answer). */
+function failingStore(fault: "throws" | "hangs"): Env["FLAG_STORE"] {
+  const fail = () => (fault === "throws" ? Promise.reject(new Error("injected fault")) : new Promise<never>(() => {}));
+  const stub = new Proxy({}, { get: (_target, prop) => (prop === "then" ? undefined : fail) });
+  return {
+    idFromName: env.FLAG_STORE.idFromName.bind(env.FLAG_STORE),
+    get: () => stub,
+    getByName: () => stub,
+  } as unknown as Env["FLAG_STORE"];
+}
+
+describe("the ingest's store call", () => {
+  it.each(["throws", "hangs"] as const)(
+    "answers 503 with Retry-After, counting nothing, when the FlagStore %s",
+    async (fault) => {
+      const project = `inproc-store-${fault}`;
+      const { key } = await setupProject(project, demoFlags, "server");
+      const report = { usage: [{ flag: "kill-switch", variant: "on", evaluations: 3, firstAt: 1, lastAt: 2 }] };
+      const request = new Request(`${ORIGIN}/telemetry/v1/evaluations`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify(report),
+      });
+      const response = await worker.fetch(request, { ...env, FLAG_STORE: failingStore(fault) }, createExecutionContext());
+      expect(response.status).toBe(503);
+      expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(response.headers.get("content-type")).toContain("application/problem+json");
+      expect(((await response.json()) as { detail: string }).detail).toMatch(/nothing was counted/);
+      const usage = await call("GET", `/admin/v1/projects/${project}/environments/production/usage`);
+      expect(usage.body["kill-switch"]).toBeUndefined();
+    },
+    30_000,
+  );
+});
+
+describe("the sync format", () => {
+  it("refuses an unknown format with 400", async () => {
+    const { key } = await setupProject("inproc-format", demoFlags, "server");
+    const response = await workerFetch(`${ORIGIN}/sync/v1/flagd?format=yaml`, { headers: { authorization: `Bearer ${key}` } });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/format must be/);
+  });
+
+  it("answers the edgeflags format with extensions intact, and 304 for its version", async () => {
+    const { key, version } = await setupProject("inproc-format-ok", extendedFlags, "server");
+    const response = await workerFetch(`${ORIGIN}/sync/v1/flagd?format=edgeflags`, { headers: { authorization: `Bearer ${key}` } });
+    expect(response.status).toBe(200);
+    const body: { format: string; version: number; flagSet: FlagSet; eventStreams?: { type: string; url: string }[] } =
+      await response.json();
+    expect(body).toMatchObject({ format: "edgeflags", version });
+    expect(body.flagSet.flags["vip-banner"]?.targets).toEqual({ on: ["acme", "globex"] });
+    expect(body.flagSet.flags["needs-checkout"]?.prerequisites).toEqual([{ flag: "new-checkout", variant: "on" }]);
+    expect(body.eventStreams?.[0]?.type).toBe("sse");
+    const again = await workerFetch(`${ORIGIN}/sync/v1/flagd?format=edgeflags`, {
+      headers: { authorization: `Bearer ${key}`, "if-none-match": response.headers.get("etag")! },
+    });
+    expect(again.status).toBe(304);
   });
 });
