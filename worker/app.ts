@@ -15,6 +15,7 @@ import { noteVersion } from "./snapshot-cache";
 import { logRequest } from "./request-log";
 import { migration } from "./migration";
 import { sync } from "./sync";
+import { usageIngest } from "./usage-ingest";
 import type { WrittenVariables } from "../contracts/written";
 
 export const app = new Hono<{ Bindings: Env; Variables: WrittenVariables }>();
@@ -50,6 +51,7 @@ app.get("/health", (c) => c.text("ok"));
 app.route("/ofrep/v1", ofrep);
 app.route("/sync/v1", sync);
 app.route("/migration/v1", migration);
+app.route("/telemetry/v1", usageIngest);
 app.route("/admin/v1", admin);
 // The operator console: server-rendered pages that call the routes above in-process; it sets its
 // own security headers (strict CSP, no framing) on every response.

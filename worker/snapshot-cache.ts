@@ -14,7 +14,7 @@
  * the lookup is `unavailable`.
  */
 import { compileFlagSet } from "../engine/index";
-import type { CompiledFlagSet } from "../engine/index";
+import { compileRampRules } from "../contracts/usage-rules";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
 import { snapshotKvKey, SnapshotSchema, type Snapshot } from "../contracts/snapshot";
@@ -259,10 +259,4 @@ function install(key: string, snapshot: Installable): CompiledSnapshot {
     });
   }
   return compiled;
-}
-
-function compileRampRules(rules: Record<string, unknown>, flagSet: unknown): CompiledFlagSet {
-  const evaluators = typeof flagSet === "object" && flagSet !== null ? (flagSet as { $evaluators?: unknown }).$evaluators : undefined;
-  const flags = Object.fromEntries(Object.entries(rules).map(([key, targeting]) => [key, { state: "ENABLED", variants: {}, targeting }]));
-  return compileFlagSet({ flags, $evaluators: evaluators });
 }

@@ -7,6 +7,11 @@
  *   flagd start --sources '[{"uri":"https://flags.example.com/sync/v1/flagd","provider":"http","authHeader":"Bearer <server key>"}]'
  *
  * `client` keys are refused (403): browsers and mobile apps never see raw rules.
+ *
+ * `?format=edgeflags` answers the snapshot the edge evaluates instead, for an in-process evaluator
+ * on the edge's own engine (`@edgeflags/openfeature-provider`): `{format, version, updatedAt,
+ * flagSet, tracking?, rampRules?, eventStreams?}`, the flag set with its edgeflags extensions
+ * intact, the exposure subjects to report, and the environment's event stream.
  */
 import { Hono } from "hono";
 import { toPlainFlagd } from "../engine/index";
@@ -17,6 +22,8 @@ import { logStale, logUnavailable } from "./request-log";
 import { requireKey } from "./require-key";
 import { getSnapshot, refreshMs } from "./snapshot-cache";
 import { flushAfter, recordKeyUse } from "./telemetry";
+import { eventStreamsFor } from "./events";
+import { readSyncSnapshot } from "./sync-snapshot";
 
 export const sync = new Hono<{ Bindings: Env }>();
 
@@ -28,6 +35,16 @@ const serverKey = requireKey({
 
 sync.get("/flagd", serverKey, async (c) => {
   const identity = c.get("identity");
+  const format = c.req.query("format") ?? "flagd";
+  if (format !== "flagd" && format !== "edgeflags") {
+    return ofrepRefusal(
+      {
+        code: "invalid-context",
+        detail: `format must be "flagd" (the default) or "edgeflags", got ${JSON.stringify(format.slice(0, 40))}`,
+      },
+      "other",
+    );
+  }
   recordKeyUse(identity.project, identity.id);
   flushAfter(c.env, (p) => c.executionCtx.waitUntil(p));
   const store = c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(identity.project));
@@ -52,6 +69,27 @@ sync.get("/flagd", serverKey, async (c) => {
       headers[STALE_HEADER] = current.stale.reason;
     }
     return c.body(null, 304, headers);
+  }
+  if (format === "edgeflags") {
+    const full = await readSyncSnapshot(
+      c.env.FLAGS_KV,
+      () => store.getSnapshot(identity.environment),
+      identity.project,
+      identity.environment,
+      known,
+    );
+    if (typeof full === "string" || full === null) {
+      const detail = full === null ? `environment "${identity.environment}" has no snapshot` : `the snapshot could not be loaded: ${full}`;
+      if (full !== null) logUnavailable(c.req.raw, identity, detail);
+      return ofrepRefusal(full === null ? { code: "not-found", detail } : unavailableRefusal(detail), "other");
+    }
+    const { version, updatedAt, flagSet, tracking, rampRules } = full;
+    const eventStreams = await eventStreamsFor(c.env, c.req.url, identity, c.get("credential"), version);
+    return c.json({ format: "edgeflags", version, updatedAt, flagSet, tracking, rampRules, eventStreams }, 200, {
+      ETag: `"${version}"`,
+      [VERSION_HEADER]: String(version),
+      "Cache-Control": "private, no-cache",
+    });
   }
   // The raw flag set lives only in the FlagStore (the snapshot holds it compiled): without the
   // store there is nothing to send, and a flagd daemon keeps the set it has.

@@ -12,6 +12,7 @@ import { edgeState, type CompiledSnapshot, type TelemetryBuffer as Buffer } from
 import { LAST_USED_RESOLUTION_MS, type TelemetryBatch } from "../contracts/telemetry";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
+import { countsAsUsage, exposedSubjects, exposureKey, usageVariant } from "../contracts/usage-rules";
 
 /** How long records gather before a batch is sent. */
 const FLUSH_DELAY_MS = 250;
@@ -30,17 +31,6 @@ function bufferFor(project: string): Buffer {
 /** A stable, non-reversible id for an assignment unit (the targeting key). */
 export function unitId(targetingKey: string): string {
   return createHash("sha256").update(targetingKey).digest("hex").slice(0, 20);
-}
-
-function variantOf(result: EvaluationResult): string {
-  switch (result.kind) {
-    case "value":
-      return result.variant;
-    case "default":
-      return `(${result.reason.toLowerCase()})`;
-    case "error":
-      return "(error)";
-  }
 }
 
 /**
@@ -66,10 +56,10 @@ export function recordEvaluations(
   const now = Date.now();
   const buffer = bufferFor(snapshot.project);
   if (keyId !== undefined) recordKeyUse(snapshot.project, keyId, now);
-  const targetingKey = typeof context.targetingKey === "string" && context.targetingKey !== "" ? context.targetingKey : null;
+  const targetingKey = exposureKey(context);
   let unit: string | null = null;
   for (const result of results) {
-    if (result.kind === "error" && result.errorCode === "FLAG_NOT_FOUND") continue;
+    if (!countsAsUsage(result)) continue;
     const usage = buffer.usage.get(result);
     if (usage) {
       usage.evaluations++;
@@ -78,26 +68,19 @@ export function recordEvaluations(
       buffer.usage.set(result, {
         environment: snapshot.environment,
         flag: result.key,
-        variant: variantOf(result),
+        variant: usageVariant(result),
         evaluations: 1,
         firstAt: now,
         lastAt: now,
       });
     }
-    const subjects = snapshot.tracking?.[result.key];
-    // A killed flag's off variant is served to everyone: no exposure of a ramp's or experiment's split.
-    if (subjects && targetingKey !== null && result.kind === "value" && result.reason !== "DISABLED") {
-      // A context a target decides (a customer override) is no exposure of a ramp's or an experiment's split.
-      if (result.reason === "TARGETING_MATCH" && snapshot.compiled.targetedBy(result.key, context) !== undefined) continue;
-      unit ??= unitId(targetingKey);
-      // Contexts the flag's own rules decide are not exposures of a ramp's split.
-      const ownRule = snapshot.rampRules?.has(result.key) ? snapshot.rampRules.evaluate(result.key, context).kind !== "default" : false;
-      for (const subject of subjects) {
-        if (ownRule && subject.startsWith("ramp:")) continue;
-        const key = `${subject}\u0000${unit}`;
-        if (sentExposures.has(key) || buffer.exposures.has(key)) continue;
-        buffer.exposures.set(key, { subject, unit, variant: result.variant, at: now });
-      }
+    const subjects = exposedSubjects(result, context, snapshot.tracking?.[result.key], snapshot.compiled, snapshot.rampRules);
+    if (subjects.length === 0 || targetingKey === null || result.kind !== "value") continue;
+    unit ??= unitId(targetingKey);
+    for (const subject of subjects) {
+      const key = `${subject}\u0000${unit}`;
+      if (sentExposures.has(key) || buffer.exposures.has(key)) continue;
+      buffer.exposures.set(key, { subject, unit, variant: result.variant, at: now });
     }
   }
   const draft = snapshot.draft;
@@ -108,7 +91,13 @@ export function recordEvaluations(
       const shadow = draft.compiled.evaluate(live.key, context);
       const key = `${draft.id}\u0000${live.key}\u0000${unit}`;
       if (!buffer.shadow.has(key)) {
-        buffer.shadow.set(key, { draftId: draft.id, flag: live.key, unit, liveVariant: variantOf(live), draftVariant: variantOf(shadow) });
+        buffer.shadow.set(key, {
+          draftId: draft.id,
+          flag: live.key,
+          unit,
+          liveVariant: usageVariant(live),
+          draftVariant: usageVariant(shadow),
+        });
       }
     }
   }

@@ -22,6 +22,7 @@ import { setupProject } from "../helpers";
 import { conformanceSuite, matchesTags, picklesOf } from "./gherkin";
 import { mergedTestbedFlags, TESTBED } from "./testbed-files";
 import { OfrepServerProvider } from "./ofrep-server-provider";
+import { EdgeflagsProvider } from "../../packages/openfeature-provider/src/index";
 import { runPickleOverOfrep } from "./ofrep-steps";
 import { unsupportedStep } from "./steps";
 
@@ -128,6 +129,12 @@ const PROVIDERS: ProviderUnderTest[] = [
       pickle.tags.some((tag) => tag.name === "@no-default-variant")
         ? 'ofrep-core 0.1.4 rejects a 200 without `value` (OFREP\'s code-default answer) as GENERAL "does not match the expected format"'
         : undefined,
+  },
+  {
+    // The in-process provider: the same scenarios answered by the edge's engine in the application.
+    label: " [@edgeflags/openfeature-provider, in-process]",
+    create: (key) => new EdgeflagsProvider({ url: BASE_URL, serverKey: key, fetch: workerFetch, stream: false, reportUsage: false }),
+    knownBroken: () => undefined,
   },
 ];
 

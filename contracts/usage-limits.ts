@@ -1,0 +1,11 @@
+/**
+ * The bounds of a usage report (`contracts/usage-report.ts`), apart from its schema so a client can
+ * size its reports without carrying zod.
+ */
+
+/** The largest report body, in bytes; a client sends more often rather than larger. */
+export const MAX_USAGE_REPORT_BYTES = 512 * 1024;
+/** Usage rows (flag × variant) in one report. */
+export const MAX_USAGE_ROWS = 2_000;
+/** Exposures in one report. */
+export const MAX_EXPOSURES = 2_000;

@@ -1,0 +1,94 @@
+/**
+ * Evaluations made outside the edge, reported back: `POST /telemetry/v1/evaluations` with a server
+ * key takes a `UsageReport` (`contracts/usage-report.ts`) from an in-process evaluator and records
+ * it in the project's FlagStore through the same `recordTelemetry` the edge's own batches use, so
+ * stale-flag detection and experiment exposures count back-end evaluations too.
+ *
+ * The environment is the key's. Exposures are recorded only for subjects the environment's current
+ * snapshot tracks (a key of one environment cannot count exposures of another's experiment); the
+ * answer says how many were ignored. Timestamps from the future are taken as now. 202 once the
+ * store has committed the report; 503 with Retry-After when it fails or does not answer in time,
+ * and the client sends the report again.
+ */
+import { Hono } from "hono";
+import { UNAVAILABLE_RETRY_AFTER_S } from "../contracts/ofrep-wire";
+import { problem, toProblems } from "../contracts/problem";
+import type { TelemetryBatch } from "../contracts/telemetry";
+import { MAX_USAGE_REPORT_BYTES, UsageReportSchema, type UsageReport, type UsageReportAnswer } from "../contracts/usage-report";
+import { DEADLINE_MS, withDeadline } from "../lib/deadline";
+import { readJson } from "../lib/json-read";
+import { readBoundedText } from "./bounded-body";
+import { logUnavailable } from "./request-log";
+import { requireKey, type KeyEnv } from "./require-key";
+import { getSnapshot, storeSources } from "./snapshot-cache";
+
+export const usageIngest = new Hono<KeyEnv>();
+
+const serverKey = requireKey({
+  scopes: ["server"],
+  missing: "send a server key as 'Authorization: Bearer <key>'",
+  forbidden: (scope) => `a ${scope} key cannot report evaluations; use a server key of the environment`,
+});
+
+usageIngest.post("/evaluations", serverKey, async (c) => {
+  const identity = c.get("identity");
+  const text = await readBoundedText(c.req.raw, MAX_USAGE_REPORT_BYTES);
+  if (typeof text !== "string") {
+    return problem("payload_too_large", `a usage report is at most ${MAX_USAGE_REPORT_BYTES} bytes; send smaller reports more often`);
+  }
+  const json = readJson(text);
+  if (!json.ok) return problem("invalid", json.detail);
+  const parsed = UsageReportSchema.safeParse(json.value);
+  if (!parsed.success) {
+    const problems = toProblems(parsed.error);
+    return problem("invalid", problems.map((p) => `${p.path}: ${p.message}`).join("; "), { errors: problems });
+  }
+  const now = Date.now();
+  const lookup = await getSnapshot(
+    storeSources(c.env, identity.project, (p) => c.executionCtx.waitUntil(p)),
+    identity.project,
+    identity.environment,
+  );
+  const tracked = new Set(lookup.kind === "snapshot" ? Object.values(lookup.snapshot.tracking ?? {}).flat() : []);
+  const batch = toTelemetryBatch(parsed.data, identity.environment, identity.id, tracked, now);
+  const store = c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(identity.project));
+  const recorded = await withDeadline(
+    (async () => store.recordTelemetry(batch))(),
+    DEADLINE_MS.edgeStoreCall,
+    "FlagStore telemetry call",
+  ).catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
+  if (typeof recorded === "string" || !recorded.ok) {
+    const detail = typeof recorded === "string" ? recorded : recorded.error.detail;
+    logUnavailable(c.req.raw, identity, `a usage report could not be recorded: ${detail}`);
+    return problem(
+      "unavailable",
+      `the report could not be recorded (${detail}); nothing was counted: send it again in ${UNAVAILABLE_RETRY_AFTER_S} s`,
+      {
+        headers: { "retry-after": String(UNAVAILABLE_RETRY_AFTER_S) },
+      },
+    );
+  }
+  const answer: UsageReportAnswer = {
+    usage: batch.usage.length,
+    exposures: batch.exposures.length,
+    ignoredExposures: parsed.data.exposures.length - batch.exposures.length,
+  };
+  return c.json(answer, 202);
+});
+
+/** The report as the store's telemetry batch: the key's environment, tracked subjects only, no future times. */
+function toTelemetryBatch(
+  report: UsageReport,
+  environment: string,
+  keyId: string,
+  tracked: ReadonlySet<string>,
+  now: number,
+): TelemetryBatch {
+  const past = (at: number) => Math.min(at, now);
+  return {
+    usage: report.usage.map((row) => ({ environment, ...row, firstAt: past(row.firstAt), lastAt: past(row.lastAt) })),
+    exposures: report.exposures.filter((e) => tracked.has(e.subject)).map((e) => ({ ...e, at: past(e.at) })),
+    shadow: [],
+    keys: [{ id: keyId, lastUsedAt: now }],
+  };
+}
