@@ -507,6 +507,8 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   registerDrafts(ui);
   registerChangeRequests(ui);
   registerSchedules(ui);
+  registerProjects(ui);
+  registerEdgeStatus(ui);
 
   ui.all("*", async (c) => {
     const session = await readSession(c.req.raw, c.env);

@@ -21,7 +21,9 @@ beforeAll(async () => {
   expect((await worker.admin("PUT", `/projects/${PROJECT}`, { environments: ["staging", "production"] })).status).toBe(201);
   const flags = { flags: { checkout: { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "off" } } };
   expect((await worker.admin("PUT", `/projects/${PROJECT}/environments/production/flagd`, flags)).status).toBe(200);
-  expect((await worker.admin("PUT", `/projects/${PROJECT}/environments/production/protection`, { requireApproval: true })).status).toBe(200);
+  expect((await worker.admin("PUT", `/projects/${PROJECT}/environments/production/protection`, { requireApproval: true })).status).toBe(
+    200,
+  );
   clientKey = (await worker.admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "client" })).body.key;
   editorKey = (await worker.admin("POST", `/projects/${PROJECT}/keys`, { scope: "admin", role: "editor" })).body.key;
   approverKey = (await worker.admin("POST", `/projects/${PROJECT}/keys`, { scope: "admin", role: "approver" })).body.key;
@@ -52,7 +54,10 @@ describe("a production change that needs approval", () => {
     await editor.goto(`/console/p/${PROJECT}/change-requests?env=production&flag=checkout`);
     const definition = editor.getByLabel(/New definition/);
     await definition.fill((await definition.inputValue()).replace('"defaultVariant": "off"', '"defaultVariant": "on"'));
-    await editor.getByLabel(/Reason/).first().fill("launch checkout");
+    await editor
+      .getByLabel(/Reason/)
+      .first()
+      .fill("launch checkout");
     await editor.getByRole("button", { name: "Request the change" }).click();
     await expect.poll(() => editor.getByText("it waits for an approver").count()).toBe(1);
     expect(await editor.getByRole("button", { name: "Approve and apply" }).count()).toBe(0);
