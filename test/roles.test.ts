@@ -8,7 +8,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminOpenApiDocument } from "../admin/routes";
 import { can } from "../contracts/roles";
-import { call, setupProject, store } from "./helpers";
+import { call, drainOutbox, setupProject, store } from "./helpers";
 
 const METHODS = ["get", "put", "post", "patch", "delete"] as const;
 type Operation = { security?: unknown[]; "x-edgeflags-role"?: string };
@@ -35,6 +35,9 @@ async function keyWith(role: string, environments?: string[]): Promise<{ key: st
     body: { scope: "admin", role, ...(environments ? { environments } : {}) },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
+  // Published to the edge's key index, as it is moments after creation (GET /projects finds a
+  // key's project there: it has no project in its path).
+  await drainOutbox(PROJECT);
   return { key: res.body.key, id: res.body.id };
 }
 
