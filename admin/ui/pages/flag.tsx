@@ -86,6 +86,15 @@ export function FlagPage(props: FlagPageProps) {
             ))}
           </div>
         </div>
+        <p class="meta">
+          <a href={`${projectPath(project, "change-requests")}?${new URLSearchParams({ env: environment, flag })}`}>
+            {`Request a change in ${environment}`}
+          </a>
+          {" · "}
+          <a
+            href={`${projectPath(project, "schedules")}?${new URLSearchParams({ env: environment, flag })}`}
+          >{`Schedule a change in ${environment}`}</a>
+        </p>
       </div>
 
       <section class="panel" aria-labelledby="envs-title">
