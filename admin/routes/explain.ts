@@ -20,6 +20,8 @@ const route = adminRoute({
   summary: "Evaluate one flag for a context and say which rule decided",
   body: ExplainBodySchema,
   response: ExplanationSchema,
+  // Reads, changes nothing: a viewer may try a context too.
+  permission: "view",
 });
 defineRoute(explain, route, async (c) => {
   const key = flagKey(c);
