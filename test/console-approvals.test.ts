@@ -5,24 +5,14 @@
  */
 import { exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { consoleSignIn } from "./console-helpers";
 import { describe, expect, it } from "vitest";
 import { call, setupProject, store } from "./helpers";
 import { E, keyWithRole, protect } from "./approvals-helpers";
 
 const ORIGIN = "http://edgeflags.test";
 
-async function signIn(project: string, credential: string): Promise<string> {
-  const response = await exports.default.fetch(
-    new Request(`${ORIGIN}/console/sign-in`, {
-      method: "POST",
-      headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ project, credential }).toString(),
-      redirect: "manual",
-    }),
-  );
-  expect(response.status).toBe(303);
-  return (response.headers.get("set-cookie") ?? "").split(";")[0]!;
-}
+const signIn = consoleSignIn;
 
 async function page(path: string, cookie: string, form?: Record<string, string>) {
   const response = await exports.default.fetch(

@@ -5,24 +5,14 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { consoleSignIn } from "./console-helpers";
 import { describe, expect, it } from "vitest";
 import { EdgeStatusSchema } from "../contracts/edge-status";
 import { ADMIN_TOKEN, call, drainOutbox, setupProject, store } from "./helpers";
 
 const ORIGIN = "http://edgeflags.test";
 
-async function signIn(project: string, credential: string): Promise<string> {
-  const response = await exports.default.fetch(
-    new Request(`${ORIGIN}/console/sign-in`, {
-      method: "POST",
-      headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ project, credential }).toString(),
-      redirect: "manual",
-    }),
-  );
-  expect(response.status).toBe(303);
-  return (response.headers.get("set-cookie") ?? "").split(";")[0]!;
-}
+const signIn = consoleSignIn;
 
 async function get(path: string, cookie: string) {
   const response = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { headers: { cookie } }));

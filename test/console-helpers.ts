@@ -29,13 +29,13 @@ export async function consoleRequest(
   return { status: response.status, headers: response.headers, text: await response.text() };
 }
 
-/** Signs in to `project` with the bootstrap token; the session cookie's `name=value`. */
-export async function consoleSignIn(project: string): Promise<string> {
+/** Signs in to `project` with `credential` (default: the bootstrap token); the session cookie's `name=value`. */
+export async function consoleSignIn(project: string, credential: string = ADMIN_TOKEN): Promise<string> {
   const res = await exports.default.fetch(
     new Request(`${ORIGIN}/console/sign-in`, {
       method: "POST",
       headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ project, credential: ADMIN_TOKEN }).toString(),
+      body: new URLSearchParams({ project, credential }).toString(),
       redirect: "manual",
     }),
   );

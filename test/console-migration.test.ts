@@ -7,11 +7,12 @@
  */
 import { exports } from "cloudflare:workers";
 import { InMemoryProvider, OpenFeature } from "@openfeature/server-sdk";
+import { consoleSignIn } from "./console-helpers";
 import { describe, expect, it } from "vitest";
 import { AuditModeProvider } from "../packages/openfeature-audit-mode/src/index";
 import { sha256Hex } from "../lib/crypto";
 import { percent, worstFirst } from "../admin/ui/pages/migration";
-import { ADMIN_TOKEN, call, setupProject } from "./helpers";
+import { call, setupProject } from "./helpers";
 
 const ORIGIN = "http://edgeflags.test";
 const PROJECT = "console-migration";
@@ -22,18 +23,7 @@ const bool = (on: boolean) => ({ variants: { on: true, off: false }, defaultVari
 /** The Worker's own fetch, as the provider calls it. */
 const workerFetch = (input: string, init: RequestInit) => exports.default.fetch(new Request(input, init));
 
-async function signIn(): Promise<string> {
-  const response = await exports.default.fetch(
-    new Request(`${ORIGIN}/console/sign-in`, {
-      method: "POST",
-      headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ project: PROJECT, credential: ADMIN_TOKEN }).toString(),
-      redirect: "manual",
-    }),
-  );
-  expect(response.status).toBe(303);
-  return (response.headers.get("set-cookie") ?? "").split(";")[0]!;
-}
+const signIn = () => consoleSignIn(PROJECT);
 
 async function page(path: string, cookie: string) {
   const response = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { headers: { cookie }, redirect: "manual" }));
