@@ -36,6 +36,8 @@ export function PostForm(props: {
   class?: string;
   id?: string;
   "data-confirm"?: string;
+  /** Marks the rule builder's form for its script. */
+  "data-rule-builder"?: boolean;
   children?: Child;
 }) {
   const { needs, env, children, ...attributes } = props;

@@ -6,7 +6,7 @@
 import type { AuditEntryView, FlagView } from "../api";
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
-import { PostForm } from "../offer";
+import { PostForm, useAllows } from "../offer";
 import { showValue, type FlagFacts } from "../model";
 import { ToggleDialog } from "./basic";
 import { RuleLines, ToggleLink } from "./flags";
@@ -66,6 +66,19 @@ export interface FlagPageProps {
   notice?: Notice | null;
 }
 
+/** Links to request or schedule a change of this flag, for a role that may make one. */
+function ChangeLinks(props: { project: string; flag: string; environment: string }) {
+  if (!useAllows("edit", props.environment)) return null;
+  const query = new URLSearchParams({ env: props.environment, flag: props.flag });
+  return (
+    <p class="meta">
+      <a href={`${projectPath(props.project, "change-requests")}?${query}`}>{`Request a change in ${props.environment}`}</a>
+      {" · "}
+      <a href={`${projectPath(props.project, "schedules")}?${query}`}>{`Schedule a change in ${props.environment}`}</a>
+    </p>
+  );
+}
+
 export function FlagPage(props: FlagPageProps) {
   const { project, flag, environment } = props;
   const record = props.records.get(environment);
@@ -86,15 +99,7 @@ export function FlagPage(props: FlagPageProps) {
             ))}
           </div>
         </div>
-        <p class="meta">
-          <a href={`${projectPath(project, "change-requests")}?${new URLSearchParams({ env: environment, flag })}`}>
-            {`Request a change in ${environment}`}
-          </a>
-          {" · "}
-          <a
-            href={`${projectPath(project, "schedules")}?${new URLSearchParams({ env: environment, flag })}`}
-          >{`Schedule a change in ${environment}`}</a>
-        </p>
+        <ChangeLinks project={project} flag={flag} environment={environment} />
       </div>
 
       <section class="panel" aria-labelledby="envs-title">

@@ -8,6 +8,7 @@
 import { projectPath } from "../layout";
 import { OPERATORS, OPERATOR_IDS } from "../rule-model";
 import { NOW_ATTRIBUTE, SEGMENT_OPS, type BuilderForm, type ConditionForm, type FormErrors, type ServeForm } from "../rule-form";
+import { PostForm } from "../offer";
 import { Errors } from "./widgets";
 
 export interface BuilderProps {
@@ -44,7 +45,7 @@ export function RuleBuilder(props: BuilderProps) {
   return (
     <section class="panel rule-builder" id="rule-builder" aria-labelledby="builder-title">
       <h2 id="builder-title">{`Rule builder in ${props.environment}`}</h2>
-      <form method="post" action={action} data-rule-builder>
+      <PostForm env={props.environment} action={action} data-rule-builder>
         <input type="hidden" name="env" value={props.environment} />
         <input type="hidden" name="version" value={String(props.version)} />
         <input type="hidden" name="kind" value={form.kind} />
@@ -204,7 +205,7 @@ export function RuleBuilder(props: BuilderProps) {
           <input id="rb-reason" type="text" name="reason" value={props.reason ?? ""} maxlength={1000} />
         </div>
         <button type="submit" name="op" value="save" class="primary">{`Save rules to ${props.environment}`}</button>
-      </form>
+      </PostForm>
       <TargetsPanel {...props} />
     </section>
   );
@@ -406,18 +407,18 @@ function TargetsPanel(props: BuilderProps) {
             {ids.slice(0, SHOWN_TARGETS).map((key) => (
               <li>
                 <code>{key}</code>{" "}
-                <form method="post" action={action} class="inline">
+                <PostForm env={props.environment} action={action} class="inline">
                   <input type="hidden" name="env" value={props.environment} />
                   <input type="hidden" name="remove" value={key} />
                   <button type="submit" class="small">{`Remove ${key}`}</button>
-                </form>
+                </PostForm>
               </li>
             ))}
           </ul>
           {ids.length > SHOWN_TARGETS && <p class="meta">{`and ${ids.length - SHOWN_TARGETS} more`}</p>}
         </div>
       ))}
-      <form method="post" action={action}>
+      <PostForm env={props.environment} action={action}>
         <input type="hidden" name="env" value={props.environment} />
         <div class="field">
           <label for="rb-target-ids">
@@ -434,7 +435,7 @@ function TargetsPanel(props: BuilderProps) {
             Remove these keys
           </button>
         </div>
-      </form>
+      </PostForm>
     </section>
   );
 }
