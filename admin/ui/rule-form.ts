@@ -22,7 +22,12 @@ import {
 } from "./rule-model";
 
 export type ValueType = "string" | "number" | "boolean";
-/** A condition row: a comparison (`op` an operator id), a segment (`op` "segment"/"not_segment"), or raw JSON (`op` "raw"). */
+/**
+ * A condition row: a comparison (`op` an operator id), a segment (`op` "segment"/"not_segment"),
+ * raw JSON (`op` "raw"), or an AND/OR group of rows inside a rule (`op` "group", its rows in
+ * `items`). A group inside such a group is kept as raw JSON: one level of nesting is edited in the
+ * form, deeper ones round-trip as they are.
+ */
 export interface ConditionForm {
   op: string;
   attr: string;
@@ -30,6 +35,10 @@ export interface ConditionForm {
   type: ValueType;
   flags: string;
   json: string;
+  /** For a group: how its rows join. */
+  join?: "and" | "or";
+  /** For a group: its rows. */
+  items?: ConditionForm[];
 }
 export interface ServeForm {
   kind: "variant" | "split" | "default" | "raw";
@@ -82,9 +91,13 @@ function showVariantValue(value: JsonValue, kind: BuilderForm["kind"]): string {
   return kind === "string" && typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function conditionForm(condition: Condition): ConditionForm {
+/** A condition's row; `nested` for one inside a group row, where a further group stays raw JSON. */
+function conditionForm(condition: Condition, nested = false): ConditionForm {
   const blank: ConditionForm = { op: "raw", attr: "", value: "", type: "string", flags: "", json: "" };
   switch (condition.kind) {
+    case "group":
+      if (nested) return { ...blank, json: JSON.stringify(conditionJson(condition)) };
+      return { ...blank, op: "group", join: condition.op, items: condition.items.map((c) => conditionForm(c, true)) };
     case "segment":
       return { ...blank, op: condition.negate ? "not_segment" : "segment", value: condition.name };
     case "compare": {
@@ -134,7 +147,7 @@ export function toForm(flag: BuiltFlag): BuilderForm {
     rules: model.rules.map((rule) => ({
       join: rule.when.kind === "group" ? rule.when.op : "and",
       group: rule.when.kind === "group",
-      conditions: rule.when.kind === "group" ? rule.when.items.map(conditionForm) : [conditionForm(rule.when)],
+      conditions: rule.when.kind === "group" ? rule.when.items.map((c) => conditionForm(c)) : [conditionForm(rule.when)],
       serve: serveForm(rule.serve, names),
     })),
     otherwise: serveForm(model.otherwise, names),
@@ -149,6 +162,25 @@ export type Fields = Readonly<Record<string, string>>;
 
 const count = (fields: Fields, name: string, max: number) => Math.min(max, Math.max(0, Number.parseInt(fields[name] ?? "0", 10) || 0));
 const text = (fields: Fields, name: string) => fields[name] ?? "";
+
+/** The rows posted under `prefix` (`r0` → `r0.c0`, `r0.c1`…), a group row's own rows one level down. */
+function readConditions(fields: Fields, prefix: string, nested = false): ConditionForm[] {
+  return Array.from({ length: count(fields, `${prefix}.cn`, 100) }, (_, j) => {
+    const p = `${prefix}.c${j}`;
+    const type = text(fields, `${p}.type`);
+    const op = text(fields, `${p}.op`);
+    const row: ConditionForm = {
+      op: op === "group" && nested ? "raw" : op,
+      attr: text(fields, `${p}.attr`).trim(),
+      value: text(fields, `${p}.value`),
+      type: type === "number" || type === "boolean" ? type : "string",
+      flags: text(fields, `${p}.flags`).trim(),
+      json: text(fields, `${p}.json`),
+    };
+    if (row.op !== "group") return row;
+    return { ...row, join: text(fields, `${p}.join`) === "or" ? "or" : "and", items: readConditions(fields, p, true) };
+  });
+}
 
 function readServe(fields: Fields, prefix: string): ServeForm {
   const kind = text(fields, `${prefix}.serve`);
@@ -181,18 +213,7 @@ export function readForm(fields: Fields): BuilderForm {
     rules: Array.from({ length: count(fields, "rn", 200) }, (_, i) => ({
       join: text(fields, `r${i}.join`) === "or" ? "or" : "and",
       group: text(fields, `r${i}.group`) === "1",
-      conditions: Array.from({ length: count(fields, `r${i}.cn`, 100) }, (_, j) => {
-        const p = `r${i}.c${j}`;
-        const type = text(fields, `${p}.type`);
-        return {
-          op: text(fields, `${p}.op`),
-          attr: text(fields, `${p}.attr`).trim(),
-          value: text(fields, `${p}.value`),
-          type: type === "number" || type === "boolean" ? type : "string",
-          flags: text(fields, `${p}.flags`).trim(),
-          json: text(fields, `${p}.json`),
-        };
-      }),
+      conditions: readConditions(fields, `r${i}`),
       serve: readServe(fields, `r${i}`),
     })),
     otherwise: readServe(fields, "else"),
@@ -229,14 +250,10 @@ export function formFields(form: BuilderForm): Record<string, string> {
       });
     });
   };
-  form.rules.forEach((rule, i) => {
-    Object.assign(out, {
-      [`r${i}.join`]: rule.join,
-      [`r${i}.group`]: rule.group ? "1" : "0",
-      [`r${i}.cn`]: String(rule.conditions.length),
-    });
-    rule.conditions.forEach((c, j) => {
-      const p = `r${i}.c${j}`;
+  const conditions = (prefix: string, rows: ConditionForm[]) => {
+    out[`${prefix}.cn`] = String(rows.length);
+    rows.forEach((c, j) => {
+      const p = `${prefix}.c${j}`;
       Object.assign(out, {
         [`${p}.op`]: c.op,
         [`${p}.attr`]: c.attr,
@@ -245,7 +262,18 @@ export function formFields(form: BuilderForm): Record<string, string> {
         [`${p}.flags`]: c.flags,
         [`${p}.json`]: c.json,
       });
+      if (c.op === "group") {
+        out[`${p}.join`] = c.join ?? "and";
+        conditions(p, c.items ?? []);
+      }
     });
+  };
+  form.rules.forEach((rule, i) => {
+    Object.assign(out, {
+      [`r${i}.join`]: rule.join,
+      [`r${i}.group`]: rule.group ? "1" : "0",
+    });
+    conditions(`r${i}`, rule.conditions);
     serve(`r${i}`, rule.serve);
   });
   serve("else", form.otherwise);
@@ -256,12 +284,21 @@ export function formFields(form: BuilderForm): Record<string, string> {
 
 const newCondition = (): ConditionForm => ({ op: "in", attr: "", value: "", type: "string", flags: "", json: "" });
 
+/** A group row of one new condition, joined by OR (an AND inside an AND adds nothing). */
+const newGroup = (): ConditionForm => ({ ...newCondition(), op: "group", join: "or", items: [newCondition()] });
+
+/** Removes row `at` of `rows`, keeping at least one. */
+function removeRow(rows: ConditionForm[] | undefined, at: number): void {
+  if (rows && rows.length > 1 && Number.isInteger(at)) rows.splice(at, 1);
+}
+
 /**
  * Applies one of the builder's buttons (`add-rule`, `remove-rule:2`, `add-condition:0`,
- * `remove-condition:0:1`, `add-variant`, `remove-variant:3`, `up-rule:1`); unknown ones change nothing.
+ * `add-group:0`, `remove-condition:0:1`, `add-variant`, `remove-variant:3`, `up-rule:1`; inside
+ * group row 1 of rule 0: `add-condition:0:1`, `remove-condition:0:1:2`); unknown ones change nothing.
  */
 export function editForm(form: BuilderForm, op: string): BuilderForm {
-  const [name, a, b] = op.split(":");
+  const [name, a, b, d] = op.split(":");
   const i = Number(a);
   const next: BuilderForm = structuredClone(form);
   const names = next.variants.map((v) => v.name);
@@ -282,14 +319,18 @@ export function editForm(form: BuilderForm, op: string): BuilderForm {
     case "up-rule":
       if (i > 0 && i < next.rules.length) next.rules.splice(i - 1, 0, next.rules.splice(i, 1)[0]!);
       break;
-    case "add-condition":
-      next.rules[i]?.conditions.push(newCondition());
-      break;
-    case "remove-condition": {
-      const rule = next.rules[i];
-      if (rule && rule.conditions.length > 1) rule.conditions.splice(Number(b), 1);
+    case "add-condition": {
+      const rows = b === undefined ? next.rules[i]?.conditions : next.rules[i]?.conditions[Number(b)]?.items;
+      rows?.push(newCondition());
       break;
     }
+    case "add-group":
+      next.rules[i]?.conditions.push(newGroup());
+      break;
+    case "remove-condition":
+      if (d === undefined) removeRow(next.rules[i]?.conditions, Number(b));
+      else removeRow(next.rules[i]?.conditions[Number(b)]?.items, Number(d));
+      break;
     case "add-variant": {
       let n = next.variants.length + 1;
       while (names.includes(`variant-${n}`)) n++;
@@ -358,6 +399,12 @@ function forcedType(op: string): ValueType | null {
 }
 
 function readCondition(c: ConditionForm, at: string, errors: FormErrors): Condition | null {
+  if (c.op === "group") {
+    const items = (c.items ?? []).map((row, k) => readCondition(row, `${at}.c${k}`, errors));
+    if (items.length === 0) errors[`${at}.join`] = "A group needs at least one condition.";
+    const kept = items.filter((row): row is Condition => row !== null);
+    return kept.length === items.length && kept.length > 0 ? { kind: "group", op: c.join ?? "and", items: kept } : null;
+  }
   if (c.op === "raw") {
     try {
       return { kind: "raw", json: JSON.parse(c.json) as JsonValue };

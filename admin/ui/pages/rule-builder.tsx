@@ -159,17 +159,16 @@ export function RuleBuilder(props: BuilderProps) {
               </select>
             </div>
             {rule.conditions.map((c, j) => (
-              <ConditionRow
-                prefix={`r${i}.c${j}`}
-                condition={c}
-                errors={errors}
-                segments={props.segmentNames}
-                remove={`remove-condition:${i}:${j}`}
-              />
+              <ConditionRow prefix={`r${i}.c${j}`} condition={c} errors={errors} at={`${i}:${j}`} label={`rule ${i + 1}`} />
             ))}
-            <button type="submit" name="op" value={`add-condition:${i}`} class="small" formnovalidate>
-              Add a condition
-            </button>
+            <div class="row">
+              <button type="submit" name="op" value={`add-condition:${i}`} class="small" formnovalidate>
+                Add a condition
+              </button>
+              <button type="submit" name="op" value={`add-group:${i}`} class="small" formnovalidate>
+                Add an AND/OR group
+              </button>
+            </div>
             <ServeFields prefix={`r${i}`} serve={rule.serve} names={names} errors={errors} label={`Rule ${i + 1} serves`} />
             <div class="row">
               {i > 0 && (
@@ -231,8 +230,59 @@ function VariantSelect(props: { name: string; label: string; names: string[]; va
   );
 }
 
-function ConditionRow(props: { prefix: string; condition: ConditionForm; errors: FormErrors; segments: string[]; remove: string }) {
+interface RowProps {
+  prefix: string;
+  condition: ConditionForm;
+  errors: FormErrors;
+  /** Where the row is, as the buttons name it: `rule:row`, or `rule:group:row` inside a group row. */
+  at: string;
+  /** The rule (or group) it belongs to, for the group's legend. */
+  label: string;
+}
+
+/** A group row: its own AND/OR and its rows, one level down (a group inside it is kept as JSON). */
+function GroupRow(props: RowProps) {
   const { prefix: p, condition: c, errors } = props;
+  const rows = c.items ?? [];
+  const [rule, row] = props.at.split(":");
+  const title = `Group ${Number(row) + 1} of ${props.label}`;
+  return (
+    <fieldset class="condition group" data-condition>
+      <legend>{title}</legend>
+      <input type="hidden" name={`${p}.op`} value="group" />
+      <input type="hidden" name={`${p}.cn`} value={String(rows.length)} />
+      <input type="hidden" name={`${p}.json`} value="" />
+      <div class="field">
+        <label for={id(`${p}.join`)}>{`${title} holds when`}</label>
+        <select id={id(`${p}.join`)} name={`${p}.join`} {...describedBy(`${p}.join`, errors)}>
+          <option value="and" selected={c.join === "and"}>
+            all of these hold (AND)
+          </option>
+          <option value="or" selected={c.join === "or"}>
+            any of these holds (OR)
+          </option>
+        </select>
+        <FieldError name={`${p}.join`} errors={errors} />
+      </div>
+      {rows.map((inner, k) => (
+        <ConditionRow prefix={`${p}.c${k}`} condition={inner} errors={errors} at={`${props.at}:${k}`} label={title} />
+      ))}
+      <div class="row">
+        <button type="submit" name="op" value={`add-condition:${rule}:${row}`} class="small" formnovalidate>
+          Add a condition to this group
+        </button>
+        <button type="submit" name="op" value={`remove-condition:${props.at}`} class="small" formnovalidate>
+          Remove this group
+        </button>
+      </div>
+    </fieldset>
+  );
+}
+
+function ConditionRow(props: RowProps) {
+  const { prefix: p, condition: c, errors } = props;
+  const remove = `remove-condition:${props.at}`;
+  if (c.op === "group") return <GroupRow {...props} />;
   if (c.op === "raw") {
     return (
       <div class="condition" data-condition>
@@ -242,7 +292,7 @@ function ConditionRow(props: { prefix: string; condition: ConditionForm; errors:
           {c.json}
         </textarea>
         <FieldError name={`${p}.json`} errors={errors} />
-        <button type="submit" name="op" value={props.remove} class="small" formnovalidate>
+        <button type="submit" name="op" value={remove} class="small" formnovalidate>
           Remove this condition
         </button>
       </div>
@@ -311,7 +361,7 @@ function ConditionRow(props: { prefix: string; condition: ConditionForm; errors:
         <input id={id(`${p}.flags`)} name={`${p}.flags`} value={c.flags} size={3} />
       </div>
       <input type="hidden" name={`${p}.json`} value="" />
-      <button type="submit" name="op" value={props.remove} class="small" formnovalidate>
+      <button type="submit" name="op" value={remove} class="small" formnovalidate>
         Remove this condition
       </button>
     </div>
