@@ -26,9 +26,9 @@ export const ProjectListSchema = z
     /**
      * `registry`: every project in the registry (the bootstrap token), read from KV, where a project
      * created in the last minute may not be listed yet. `credential`: the one project the key or
-     * session belongs to.
+     * session belongs to. `access`: the projects whose single sign-on gives the person a role.
      */
-    source: z.enum(["registry", "credential"]),
+    source: z.enum(["registry", "credential", "access"]),
   })
   .openapi("ProjectList");
 export type ProjectList = z.infer<typeof ProjectListSchema>;

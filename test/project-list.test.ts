@@ -1,12 +1,31 @@
 /**
  * `GET /admin/v1/projects`: the bootstrap token lists the registry a page at a time, an admin key
- * its own project; a registry that fails or hangs is a 503 with Retry-After, never a crash.
+ * its own project, a person signed in through Cloudflare Access every project whose single sign-on
+ * gives them a role; a registry that fails or hangs is a 503 with Retry-After, never a crash.
  */
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { certsUrl, useCertsFetch } from "../admin/access";
+import { resetAuthThrottle } from "../admin/throttle";
 import worker from "../worker/index";
 import { call, drainOutbox } from "./helpers";
+
+const TEAM = "lists.cloudflareaccess.com";
+const AUDIENCE = "project-list-aud";
+let signing: CryptoKey;
+let stranger: CryptoKey;
+
+/** An identity token as Access issues it, for `email` in `groups`. */
+function person(email: string, groups: string[] = [], key?: CryptoKey) {
+  return new SignJWT({ email, groups })
+    .setProtectedHeader({ alg: "RS256", kid: "l1" })
+    .setIssuer(`https://${TEAM}`)
+    .setAudience(AUDIENCE)
+    .setExpirationTime("10m")
+    .sign(key ?? signing);
+}
 
 const PROJECTS = ["pl-alpha", "pl-bravo", "pl-charlie"];
 let adminKey: string;
@@ -21,10 +40,38 @@ beforeAll(async () => {
   clientKey = (await call("POST", "/admin/v1/projects/pl-bravo/environments/production/keys", { body: { scope: "client" } })).body.key;
   // The key index reaches KV through the outbox.
   await drainOutbox("pl-bravo");
+  const pair = await generateKeyPair("RS256", { extractable: true });
+  signing = pair.privateKey;
+  stranger = (await generateKeyPair("RS256")).privateKey;
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: "l1", alg: "RS256" };
+  useCertsFetch(async (url) => (url === certsUrl(TEAM) ? Response.json({ keys: [jwk] }) : new Response("", { status: 404 })));
+  // pl-alpha: the QA group edits, vic views; pl-bravo: vic is admin; pl-charlie has no single sign-on.
+  const members = {
+    "pl-alpha": [
+      { group: "qa-team", role: "editor" },
+      { email: "vic@example.com", role: "viewer" },
+    ],
+    "pl-bravo": [{ email: "Vic@example.com", role: "admin" }],
+  };
+  for (const [project, list] of Object.entries(members)) {
+    const put = await call("PUT", `/admin/v1/projects/${project}/access`, {
+      body: { teamDomain: TEAM, audience: AUDIENCE, members: list },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+  }
 });
+afterAll(() => useCertsFetch(null));
+beforeEach(() => resetAuthThrottle());
+
+/** GET /admin/v1/projects as a person behind Access: no key, no cookie. */
+const asPerson = async (jwt: string, query = "") =>
+  call("GET", `/admin/v1/projects${query}`, { token: null, headers: { "cf-access-jwt-assertion": jwt } });
 
 /** Calls the Worker with FLAGS_KV's `list` replaced (a thrown error, or a call that never settles). */
-async function withFailingList(fault: "throws" | "hangs") {
+async function withFailingList(
+  fault: "throws" | "hangs",
+  headers: Record<string, string> = { authorization: `Bearer ${env.ADMIN_TOKEN}` },
+) {
   const kv = new Proxy(env.FLAGS_KV, {
     get(target, prop) {
       if (prop === "list") return () => (fault === "throws" ? Promise.reject(new Error("injected fault")) : new Promise<never>(() => {}));
@@ -32,7 +79,7 @@ async function withFailingList(fault: "throws" | "hangs") {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  const request = new Request("http://edgeflags.test/admin/v1/projects", { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } });
+  const request = new Request("http://edgeflags.test/admin/v1/projects", { headers });
   // A test double stands in for the binding.
   const response = await worker.fetch(request, { ...env, FLAGS_KV: kv } as Env, createExecutionContext());
   return { status: response.status, headers: response.headers, body: await response.json<any>() };
@@ -92,4 +139,37 @@ describe("GET /admin/v1/projects", () => {
     },
     15_000,
   );
+});
+
+describe("GET /admin/v1/projects for a person signed in through Cloudflare Access", () => {
+  it.each([
+    ["a group's editor", () => person("qa@example.com", ["qa-team"]), ["pl-alpha"]],
+    ["a person with roles in two projects (email matched without case)", () => person("vic@example.com"), ["pl-alpha", "pl-bravo"]],
+    ["a person with no role anywhere", () => person("eve@example.com"), []],
+  ] as const)("lists the projects where %s holds a role", async (_label, jwt, projects) => {
+    const listed = await asPerson(await jwt());
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+    expect(listed.body).toEqual({ projects: projects.map((name) => ({ name })), cursor: null, source: "access" });
+  });
+
+  it("pages through the registry with the cursor", async () => {
+    const jwt = await person("vic@example.com");
+    const first = await asPerson(jwt, "?limit=1");
+    expect(first.body).toEqual({ projects: [{ name: "pl-alpha" }], cursor: expect.any(String), source: "access" });
+    const second = await asPerson(jwt, `?limit=2&cursor=${encodeURIComponent(first.body.cursor)}`);
+    expect(second.body).toEqual({ projects: [{ name: "pl-bravo" }], cursor: null, source: "access" });
+  });
+
+  it("refuses a token no project's single sign-on accepts with a 401", async () => {
+    const forged = await asPerson(await person("vic@example.com", [], stranger));
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get("content-type")).toMatch(/application\/problem\+json/);
+    expect(forged.body.detail).toContain("not accepted by any project");
+  });
+
+  it("answers 503 with Retry-After when the registry list fails (a hang is the same deadline, tested above)", async () => {
+    const answer = await withFailingList("throws", { "cf-access-jwt-assertion": await person("vic@example.com") });
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get("retry-after")).toBe("5");
+  });
 });

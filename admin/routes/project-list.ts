@@ -5,8 +5,14 @@
  * project in its path, so it finds the caller's project itself (the key index in KV for a key, the
  * cookie for a session) before the usual authentication runs against that project.
  *
- * A registry that does not list within `DEADLINE_MS.adminKvList` (or fails) is a 503 with
- * `Retry-After`, never a partial list passed off as complete.
+ * A person signed in through Cloudflare Access (`Cf-Access-Jwt-Assertion`, no key, no session) sees
+ * every project whose single sign-on gives them a role: single sign-on is configured per project, so
+ * each project of a registry page (at most `PERSON_PAGE`) is asked for its configuration and the
+ * token verified against it (`../access.ts`). A token that verifies for no project at all, once the
+ * whole registry has been seen, is a 401 counted against the client's failure budget.
+ *
+ * A registry that does not list within `DEADLINE_MS.adminKvList` (or fails), or a project that does
+ * not answer, is a 503 with `Retry-After`, never a partial list passed off as complete.
  *
  * @example
  * curl localhost:8787/admin/v1/projects?limit=50 -H "authorization: Bearer $ADMIN_TOKEN"
@@ -16,9 +22,12 @@ import { ProjectListQuerySchema, ProjectListSchema, type ProjectList } from "../
 import { hashKey, keyIndexKvKey, KeyIdentitySchema, projectKvKey } from "../../contracts/snapshot";
 import { DEADLINE_MS, withDeadline } from "../../lib/deadline";
 import { log, requestId } from "../../lib/log";
-import { authenticateAdmin } from "../auth";
+import { verifyAccess } from "../access";
+import { ACCESS_HEADER, authenticateAdmin } from "../auth";
 import { problem } from "../problem";
+import { findAccess } from "../projects";
 import { readSession } from "../session";
+import { noteAuthFailure, throttled } from "../throttle";
 import { adminApp, adminRoute, defineRoute, readQuery, type AdminContext } from "./kit";
 
 export const projectList = adminApp();
@@ -31,6 +40,9 @@ const REGISTRY_PREFIX = projectKvKey("");
  * and it is valid for every project. Not a valid project name, so it can never be a real one.
  */
 const NO_PROJECT = "(projects)";
+
+/** Most projects a person's page asks for their single sign-on (each a FlagStore call). */
+const PERSON_PAGE = 100;
 
 const unavailable = (detail: string) => problem("unavailable", detail, { headers: { "retry-after": String(RETRY_SECONDS) } });
 
@@ -57,9 +69,96 @@ async function homeProject(c: AdminContext): Promise<string | Response> {
   return identity?.success ? identity.data.project : NO_PROJECT;
 }
 
+const list = adminRoute({
+  method: "get",
+  path: "/projects",
+  summary: "The projects you may open (every project for the bootstrap token), paged",
+  query: ProjectListQuerySchema,
+  response: ProjectListSchema,
+});
+const QUERY_DETAIL = "the project list takes ?limit=1..1000 and the ?cursor= of a previous page";
+
+/** A page of the registry, or the 503 to answer. */
+async function registryPage(
+  c: AdminContext,
+  limit: number,
+  cursor: string | undefined,
+): Promise<KVNamespaceListResult<unknown> | Response> {
+  try {
+    return await withDeadline(
+      c.env.FLAGS_KV.list({ prefix: REGISTRY_PREFIX, limit, ...(cursor ? { cursor } : {}) }),
+      DEADLINE_MS.adminKvList,
+      "project registry list",
+    );
+  } catch (error) {
+    log("warn", "project-list-unreadable", { requestId: requestId(c.req.raw), error });
+    return unavailable(
+      cursor
+        ? "the project registry (KV) could not be listed just now, or this cursor is not one it returned; retry shortly, or start again without ?cursor="
+        : "the project registry (KV) could not be listed just now; retry shortly",
+    );
+  }
+}
+
+const registryName = (key: { name: string }) => key.name.slice(REGISTRY_PREFIX.length);
+
+/** The Access token of a request that carries neither a credential nor a valid console session. */
+async function personToken(c: AdminContext): Promise<string | null> {
+  const assertion = c.req.raw.headers.get(ACCESS_HEADER);
+  if (!assertion || readCredential(c.req.raw.headers)) return null;
+  return (await readSession(c.req.raw, c.env)) ? null : assertion;
+}
+
+/**
+ * What a token proves in `project`: "member" (a role), "verified" (a valid token, no role there),
+ * "refused" (no single sign-on, or the token does not verify for it), or the 503 to answer.
+ */
+async function personIn(c: AdminContext, token: string, project: string): Promise<"member" | "verified" | "refused" | Response> {
+  const settings = await findAccess(c.env, project);
+  if (settings instanceof Response) return settings;
+  if (!settings) return "refused";
+  const actor = await verifyAccess(token, settings, project);
+  if (!(actor instanceof Response)) return "member";
+  if (actor.status === 503) return actor;
+  return actor.status === 403 ? "verified" : "refused";
+}
+
+/** The projects where a person signed in through Cloudflare Access holds a role, a registry page at a time. */
+async function personProjects(c: AdminContext, token: string): Promise<Response> {
+  const refused = throttled(c.req.raw, NO_PROJECT);
+  if (refused) return refused;
+  const query = readQuery(c, list, QUERY_DETAIL);
+  if (query instanceof Response) return query;
+  const page = await registryPage(c, Math.min(query.limit, PERSON_PAGE), query.cursor);
+  if (page instanceof Response) return page;
+  const names = page.keys.map(registryName);
+  const found = await Promise.all(names.map((name) => personIn(c, token, name)));
+  const failed = found.find((f): f is Response => f instanceof Response);
+  if (failed) return failed;
+  const complete = page.list_complete && !query.cursor;
+  if (complete && !found.some((f) => f === "member" || f === "verified")) {
+    return (
+      (await noteAuthFailure(c.env, c.req.raw, NO_PROJECT)) ??
+      problem(
+        "unauthorized",
+        "this Cloudflare Access token is not accepted by any project's single sign-on; reload the page to sign in again",
+      )
+    );
+  }
+  const body: ProjectList = {
+    projects: names.filter((_, i) => found[i] === "member").map((name) => ({ name })),
+    cursor: page.list_complete ? null : page.cursor,
+    source: "access",
+  };
+  return c.json(body);
+}
+
 // Authenticates like every other admin route, against the project found above, and sets the same
-// context (`actor`, `project`) the others have.
+// context (`actor`, `project`) the others have. A person signed in through Access has no one
+// project: their list is made here.
 projectList.use("/projects", async (c, next) => {
+  const token = await personToken(c);
+  if (token !== null) return personProjects(c, token);
   const project = await homeProject(c);
   if (project instanceof Response) return project;
   const actor = await authenticateAdmin(c.req.raw, c.env, project);
@@ -75,37 +174,17 @@ projectList.use("/projects", async (c, next) => {
   await next();
 });
 
-const list = adminRoute({
-  method: "get",
-  path: "/projects",
-  summary: "The projects you may open (every project for the bootstrap token), paged",
-  query: ProjectListQuerySchema,
-  response: ProjectListSchema,
-});
 defineRoute(projectList, list, async (c) => {
-  const query = readQuery(c, list, "the project list takes ?limit=1..1000 and the ?cursor= of a previous page");
+  const query = readQuery(c, list, QUERY_DETAIL);
   if (query instanceof Response) return query;
   if (!c.get("actor").bootstrap) {
     const own: ProjectList = { projects: [{ name: c.get("project") }], cursor: null, source: "credential" };
     return c.json(own);
   }
-  let page: KVNamespaceListResult<unknown>;
-  try {
-    page = await withDeadline(
-      c.env.FLAGS_KV.list({ prefix: REGISTRY_PREFIX, limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) }),
-      DEADLINE_MS.adminKvList,
-      "project registry list",
-    );
-  } catch (error) {
-    log("warn", "project-list-unreadable", { requestId: requestId(c.req.raw), error });
-    return unavailable(
-      query.cursor
-        ? "the project registry (KV) could not be listed just now, or this cursor is not one it returned; retry shortly, or start again without ?cursor="
-        : "the project registry (KV) could not be listed just now; retry shortly",
-    );
-  }
+  const page = await registryPage(c, query.limit, query.cursor);
+  if (page instanceof Response) return page;
   const body: ProjectList = {
-    projects: page.keys.map((key) => ({ name: key.name.slice(REGISTRY_PREFIX.length) })),
+    projects: page.keys.map((key) => ({ name: registryName(key) })),
     cursor: page.list_complete ? null : page.cursor,
     source: "registry",
   };
