@@ -3,7 +3,7 @@
  * `node scripts/build-assets.mjs`; do not edit.
  */
 export const ASSET_NAMES = {
-  "console.css": "console.3aae333674ec.css",
+  "console.css": "console.ea62ed7dda67.css",
   "console.js": "console.7333aa715ae4.js",
   "rule-builder.js": "rule-builder.024a0162cb92.js",
 } as const;

@@ -84,7 +84,7 @@ export function doneNotice(c: ConsoleContext): Notice | null {
           <>
             {`Turned ${q("state") === "ENABLED" ? "on" : "off"} `}
             <code>{flag}</code>
-            {` in ${env}. It reaches the edge within seconds.`}
+            {` in ${env}.`}
           </>
         ),
       };
