@@ -10,7 +10,7 @@ export interface ScheduleForm {
   flag: string;
   /** The state, the variant, the targeting JSON or the change request's id, by kind. */
   value: string;
-  /** `YYYY-MM-DDTHH:MM`, in UTC. */
+  /** `YYYY-MM-DDTHH:MM` (or with `:SS`), in UTC. */
   at: string;
   reason: string;
 }
@@ -144,7 +144,15 @@ export function SchedulesPage(props: SchedulesPageProps) {
             <label for="schedule-at">
               At <span class="hint">(UTC)</span>
             </label>
-            <input id="schedule-at" type="datetime-local" name="at" required value={form.at} {...invalid("schedule-at", errors["at"])} />
+            <input
+              id="schedule-at"
+              type="datetime-local"
+              name="at"
+              step="1"
+              required
+              value={form.at}
+              {...invalid("schedule-at", errors["at"])}
+            />
             <Errors id="schedule-at-error" messages={errors["at"]} />
           </div>
           <div class="field">
