@@ -39,7 +39,8 @@ beforeAll(async () => {
   };
   expect((await worker.admin("PUT", `/projects/${PROJECT}/environments/${ENV}/flagd`, flags)).status).toBe(200);
   clientKey = (await worker.admin("POST", `/projects/${PROJECT}/environments/${ENV}/keys`, { scope: "client" })).body.key;
-  editorKey = (await worker.admin("POST", `/projects/${PROJECT}/keys`, { scope: "admin", role: "editor", name: "release manager" })).body.key;
+  editorKey = (await worker.admin("POST", `/projects/${PROJECT}/keys`, { scope: "admin", role: "editor", name: "release manager" })).body
+    .key;
   await until("the client key to reach the edge", async () => (await worker.ofrep(clientKey, "other")).status === 200);
   browser = await launchBrowser();
 });
