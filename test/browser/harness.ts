@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sparticuz from "@sparticuz/chromium";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -85,15 +85,19 @@ export async function startWorker(): Promise<RunningWorker> {
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
   };
-  const ofrep: RunningWorker["ofrep"] = async (key, flag, context = { targetingKey: "user-1" }) => {
-    const response = await fetch(`${base}/ofrep/v1/evaluate/flags/${encodeURIComponent(flag)}`, {
+  return { ...dev, admin, ofrep: ofrepCaller(base) };
+}
+
+/** One OFREP evaluation at a Worker's edge with a client or server key. */
+export function ofrepCaller(origin: string): RunningWorker["ofrep"] {
+  return async (key, flag, context = { targetingKey: "user-1" }) => {
+    const response = await fetch(`${origin}/ofrep/v1/evaluate/flags/${encodeURIComponent(flag)}`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
       body: JSON.stringify({ context }),
     });
     return { status: response.status, body: await response.json() };
   };
-  return { ...dev, admin, ofrep };
 }
 
 export interface WranglerDevOptions {
@@ -113,6 +117,12 @@ export interface WranglerDev {
   /** What wrangler has printed so far, for failure messages. */
   output(): string;
   stop(): Promise<void>;
+}
+
+/** The file `wrangler deploy --outdir` writes for a config's `main` (named after the entry). */
+function builtName(config: string): string {
+  const main = /^main = "([^"]+)"/m.exec(readFileSync(config, "utf8"))?.[1] ?? "index.ts";
+  return `${basename(main).replace(/\.[cm]?[jt]sx?$/, "")}.js`;
 }
 
 /** How many free ports `startWranglerDev` tries before it gives up. */
@@ -159,7 +169,7 @@ export async function startWranglerDev(options: WranglerDevOptions, attempt = 1)
       });
       if (build.status !== 0)
         throw new Error(`building the Worker failed (${build.error ?? `exit ${build.status}`}):\n${build.stdout}\n${build.stderr}`);
-      script = [join(state, "build", "index.js"), "--no-bundle"];
+      script = [join(state, "build", builtName(config)), "--no-bundle"];
     }
   } catch (error) {
     rmSync(state, { recursive: true, force: true });
@@ -216,6 +226,18 @@ export async function startWranglerDev(options: WranglerDevOptions, attempt = 1)
     throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output}`);
   }
   return { base, token, output: () => output, stop };
+}
+
+/** Every visible control on the page that would post a change (sign-out and "try a context" only read). */
+export async function writeControls(page: Page): Promise<string[]> {
+  const controls = page.locator("form[method=post]:visible, a[data-toggle]:visible");
+  const found: string[] = [];
+  for (let i = 0; i < (await controls.count()); i++) {
+    const control = controls.nth(i);
+    const action = (await control.getAttribute("action")) ?? (await control.getAttribute("href")) ?? "";
+    if (!action.endsWith("/sign-out") && !action.endsWith("/try")) found.push(action);
+  }
+  return found;
 }
 
 const AXE_PATH = join(ROOT, "node_modules", "axe-core", "axe.min.js");

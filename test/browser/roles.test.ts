@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, startWorker, type RunningWorker } from "./harness";
+import { launchBrowser, startWorker, writeControls, type RunningWorker } from "./harness";
 import { patient, WAIT } from "./wait";
 
 const PROJECT = "roles";
@@ -35,18 +35,6 @@ async function signedIn(credential: string): Promise<Page> {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(/\/console\/p\/roles\/flags/, WAIT);
   return page;
-}
-
-/** Every visible control on the page that would post a change (sign-out and "try a context" read). */
-async function writeControls(page: Page): Promise<string[]> {
-  const controls = page.locator("form[method=post]:visible, a[data-toggle]:visible");
-  const found: string[] = [];
-  for (let i = 0; i < (await controls.count()); i++) {
-    const control = controls.nth(i);
-    const action = (await control.getAttribute("action")) ?? (await control.getAttribute("href")) ?? "";
-    if (!action.endsWith("/sign-out") && !action.endsWith("/try")) found.push(action);
-  }
-  return found;
 }
 
 beforeAll(async () => {

@@ -4,6 +4,7 @@ import { Page, When, projectPath, type Notice } from "../layout";
 import type { ScheduleInfo } from "../../../contracts/approvals";
 import { ActionButton, Errors, invalid } from "./widgets";
 import { EnvironmentTabs } from "./environment-tabs";
+import { PostForm, useAllows } from "../offer";
 
 export interface ScheduleForm {
   kind: string;
@@ -42,7 +43,6 @@ export function describeChange(change: ScheduleInfo["change"]): string {
 
 export function SchedulesPage(props: SchedulesPageProps) {
   const path = projectPath(props.project, "schedules");
-  const { form, errors } = props;
   return (
     <Page title={`Schedules · ${props.project}`} session={props.session} project={props.project} section="schedules" notice={props.notice}>
       <div class="page-head">
@@ -102,79 +102,89 @@ export function SchedulesPage(props: SchedulesPageProps) {
           </table>
         </div>
       )}
-      <section class="panel" aria-labelledby="schedule-title">
-        <h2 id="schedule-title">Schedule a change</h2>
-        <form method="post" action={path}>
-          <input type="hidden" name="env" value={props.environment} />
-          {errors["form"] && (
-            <div class="notice error" role="alert" id="schedule-error">
-              {errors["form"].join("; ")}
-            </div>
-          )}
-          <div class="field">
-            <label for="schedule-kind">What</label>
-            <select id="schedule-kind" name="kind">
-              {[
-                ["state", "Turn a flag on or off (value: on / off)"],
-                ["default-variant", "Change the default variant (value: the variant)"],
-                ["targeting", "Replace the targeting (value: JSON)"],
-                ["change-request", "Apply a change request once approved (value: its id)"],
-              ].map(([value, label]) => (
-                <option value={value} selected={form.kind === value}>
-                  {label}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="schedule-flag">
-              Flag key <span class="hint">(not needed for a change request)</span>
-            </label>
-            <input id="schedule-flag" type="text" name="flag" value={form.flag} {...invalid("schedule-flag", errors["flag"])} />
-            <Errors id="schedule-flag-error" messages={errors["flag"]} />
-          </div>
-          <div class="field">
-            <label for="schedule-value">Value</label>
-            <textarea id="schedule-value" class="code" name="value" spellcheck={false} {...invalid("schedule-value", errors["value"])}>
-              {form.value}
-            </textarea>
-            <Errors id="schedule-value-error" messages={errors["value"]} />
-          </div>
-          <div class="field">
-            <label for="schedule-at">
-              At <span class="hint">(UTC)</span>
-            </label>
-            <input
-              id="schedule-at"
-              type="datetime-local"
-              name="at"
-              step="1"
-              required
-              value={form.at}
-              {...invalid("schedule-at", errors["at"])}
-            />
-            <Errors id="schedule-at-error" messages={errors["at"]} />
-          </div>
-          <div class="field">
-            <label for="schedule-reason">
-              Reason <span class="hint">(kept in the audit log)</span>
-            </label>
-            <input
-              id="schedule-reason"
-              type="text"
-              name="reason"
-              required
-              value={form.reason}
-              maxlength={1000}
-              {...invalid("schedule-reason", errors["reason"])}
-            />
-            <Errors id="schedule-reason-error" messages={errors["reason"]} />
-          </div>
-          <button type="submit" class="primary">
-            Schedule
-          </button>
-        </form>
-      </section>
+      <ScheduleFormPanel {...props} />
     </Page>
+  );
+}
+
+/** The form that schedules a change: drawn only for a role that may change this environment. */
+function ScheduleFormPanel(props: SchedulesPageProps) {
+  const path = projectPath(props.project, "schedules");
+  const { form, errors } = props;
+  if (!useAllows("edit", props.environment)) return null;
+  return (
+    <section class="panel" aria-labelledby="schedule-title">
+      <h2 id="schedule-title">Schedule a change</h2>
+      <PostForm env={props.environment} action={path}>
+        <input type="hidden" name="env" value={props.environment} />
+        {errors["form"] && (
+          <div class="notice error" role="alert" id="schedule-error">
+            {errors["form"].join("; ")}
+          </div>
+        )}
+        <div class="field">
+          <label for="schedule-kind">What</label>
+          <select id="schedule-kind" name="kind">
+            {[
+              ["state", "Turn a flag on or off (value: on / off)"],
+              ["default-variant", "Change the default variant (value: the variant)"],
+              ["targeting", "Replace the targeting (value: JSON)"],
+              ["change-request", "Apply a change request once approved (value: its id)"],
+            ].map(([value, label]) => (
+              <option value={value} selected={form.kind === value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="schedule-flag">
+            Flag key <span class="hint">(not needed for a change request)</span>
+          </label>
+          <input id="schedule-flag" type="text" name="flag" value={form.flag} {...invalid("schedule-flag", errors["flag"])} />
+          <Errors id="schedule-flag-error" messages={errors["flag"]} />
+        </div>
+        <div class="field">
+          <label for="schedule-value">Value</label>
+          <textarea id="schedule-value" class="code" name="value" spellcheck={false} {...invalid("schedule-value", errors["value"])}>
+            {form.value}
+          </textarea>
+          <Errors id="schedule-value-error" messages={errors["value"]} />
+        </div>
+        <div class="field">
+          <label for="schedule-at">
+            At <span class="hint">(UTC)</span>
+          </label>
+          <input
+            id="schedule-at"
+            type="datetime-local"
+            name="at"
+            step="1"
+            required
+            value={form.at}
+            {...invalid("schedule-at", errors["at"])}
+          />
+          <Errors id="schedule-at-error" messages={errors["at"]} />
+        </div>
+        <div class="field">
+          <label for="schedule-reason">
+            Reason <span class="hint">(kept in the audit log)</span>
+          </label>
+          <input
+            id="schedule-reason"
+            type="text"
+            name="reason"
+            required
+            value={form.reason}
+            maxlength={1000}
+            {...invalid("schedule-reason", errors["reason"])}
+          />
+          <Errors id="schedule-reason-error" messages={errors["reason"]} />
+        </div>
+        <button type="submit" class="primary">
+          Schedule
+        </button>
+      </PostForm>
+    </section>
   );
 }
