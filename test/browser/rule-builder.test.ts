@@ -7,7 +7,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileFlagSet } from "../../engine/evaluate";
-import { launchBrowser, startWorker, type RunningWorker } from "./harness";
+import { axeSource, launchBrowser, scanPage, startWorker, type RunningWorker } from "./harness";
 import { patient, POLL, until, WAIT } from "./wait";
 
 const PROJECT = "builder";
@@ -31,6 +31,20 @@ const made = {
   ],
 };
 
+/** A rule whose AND holds an OR group. */
+const grouped = {
+  if: [
+    {
+      and: [
+        { in: [{ var: "country" }, ["CA", "US"]] },
+        { or: [{ ends_with: [{ var: "email" }, "@example.com"] }, { "==": [{ var: "plan" }, "beta"] }] },
+      ],
+    },
+    "on",
+    "off",
+  ],
+};
+
 beforeAll(async () => {
   worker = await startWorker();
   expect((await worker.admin("PUT", `/projects/${PROJECT}`, { environments: ["production"] })).status).toBe(201);
@@ -38,6 +52,7 @@ beforeAll(async () => {
   for (const [key, targeting] of [
     ["checkout", undefined],
     ["made-by-api", made],
+    ["grouped", grouped],
   ] as const) {
     const created = await worker.admin("POST", base, {
       key,
@@ -149,5 +164,34 @@ describe("the rule builder in a browser", () => {
     await expect.poll(() => page.locator("#targeting-live").textContent(), POLL).toContain("Not valid JSON yet");
     await area.fill(JSON.stringify(made));
     await expect.poll(() => area.getAttribute("aria-invalid"), POLL).toBe(null);
+  });
+
+  it("edits an AND/OR group inside a rule, and the page passes an axe-core scan", async () => {
+    const page = await signedIn();
+    await page.goto(`/console/p/${PROJECT}/flags/grouped?env=production`);
+    const group = page.locator("fieldset.group").filter({ has: page.locator("legend", { hasText: "Group 2 of rule 1" }) });
+    await expect.poll(() => group.getByLabel("Attribute", { exact: true }).count(), POLL).toBe(2);
+    const source = axeSource();
+    if (source) expect((await scanPage(page, source)).filter((v) => v.impact === "serious" || v.impact === "critical")).toEqual([]);
+    await group.getByRole("button", { name: "Add a condition to this group" }).click();
+    await page.waitForLoadState("domcontentloaded");
+    const grown = page.locator("fieldset.group").filter({ has: page.locator("legend", { hasText: "Group 2 of rule 1" }) });
+    await expect.poll(() => grown.getByLabel("Attribute", { exact: true }).count(), POLL).toBe(3);
+    await grown.getByLabel("Attribute", { exact: true }).nth(2).fill("app");
+    await grown.getByLabel("Operator", { exact: true }).nth(2).selectOption({ label: "version ≥" });
+    await grown
+      .getByLabel(/^Value/)
+      .nth(2)
+      .fill("2.0.0");
+    await page.getByRole("button", { name: "Save rules to production" }).click();
+    await page.waitForURL(/done=saved/, WAIT);
+    const stored = await worker.admin("GET", `/projects/${PROJECT}/environments/production/flags/grouped`);
+    expect(stored.body.targeting.if[0].and[1]).toEqual({
+      or: [
+        { ends_with: [{ var: "email" }, "@example.com"] },
+        { "==": [{ var: "plan" }, "beta"] },
+        { sem_ver: [{ var: "app" }, ">=", "2.0.0"] },
+      ],
+    });
   });
 });
