@@ -75,7 +75,7 @@ async function seed(admin) {
   for (const env of ENVIRONMENTS) await admin("PUT", `/projects/${PROJECT}/environments/${env}/flagd`, flags, "initial import");
   await admin("POST", `/projects/${PROJECT}/keys`, { scope: "admin", name: "on-call" });
   await admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "client", name: "web app" });
-  await admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "server", name: "back end" });
+  const server = await admin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "server", name: "back end" });
   const P = `/projects/${PROJECT}/environments/production/flags`;
   await admin("POST", `${P}/maintenance-banner/toggle`, { state: "DISABLED" }, "banner no longer needed");
   await admin("POST", `${P}/maintenance-banner/toggle`, { state: "ENABLED" }, "maintenance window tonight");
@@ -107,9 +107,52 @@ async function seed(admin) {
   });
   flags.flags["homepage-hero"].defaultVariant = Object.keys(flags.flags["homepage-hero"].variants).at(-1);
   await admin("PUT", `/projects/${PROJECT}/environments/staging/draft`, { sampleRate: 0.1, flagSet: flags, reason: "new hero" });
+  return { serverKey: server.key };
 }
 
-/** The screens, in the order the console guide shows them; `act` prepares the page before the shot. */
+/** How long the demo's server key may take to reach the edge (KV) before the migration report gives up. */
+const EDGE_WAIT_MS = 60_000;
+
+/**
+ * Audit mode's comparisons, as an application's provider reports them: the old system and
+ * edgeflags agreed, but for one customer on one flag. Sent again until the key has reached the edge.
+ */
+async function reportComparisons(base, serverKey) {
+  const batch = {
+    batch: "demo-batch-0001",
+    entries: [
+      { flag: "premium-support", compared: 4210, mismatched: 0 },
+      {
+        flag: "new-checkout",
+        compared: 3890,
+        mismatched: 2,
+        samples: [
+          {
+            context: { targetingKey: "acme", email: "buyer@acme.test" },
+            legacy: { value: true, variant: "on" },
+            edgeflags: { value: false, variant: "off", reason: "SPLIT" },
+          },
+        ],
+      },
+    ],
+  };
+  const deadline = Date.now() + EDGE_WAIT_MS;
+  for (;;) {
+    const response = await fetch(`${base}/migration/v1/comparisons`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${serverKey}`, "content-type": "application/json" },
+      body: JSON.stringify(batch),
+    });
+    if (response.status === 202) return;
+    if (Date.now() > deadline) throw new Error(`reporting comparisons: ${response.status} ${await response.text()}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * The screens, in the order the console guide shows them; `act` prepares the page before the shot,
+ * `element` shoots that part of the page only.
+ */
 const SCREENS = [
   { name: "flags", path: `/console/p/${PROJECT}/flags?env=production` },
   {
@@ -149,12 +192,29 @@ const SCREENS = [
     path: `/console/p/${PROJECT}/flags/maintenance-banner?env=production`,
     act: (page) => page.locator("#ramp").scrollIntoViewIfNeeded(),
   },
+  {
+    name: "rule-builder",
+    path: `/console/p/${PROJECT}/flags/premium-support?env=production`,
+    element: "#rule-builder",
+    act: async (page) => {
+      // A group inside the rule, and a split for everyone else: re-rendered by the builder's buttons, nothing saved.
+      await page.getByRole("button", { name: "Add an AND/OR group" }).click();
+      const group = page.locator("fieldset.group").first();
+      await group.getByLabel("Attribute", { exact: true }).fill("email");
+      await group.getByLabel("Operator", { exact: true }).selectOption({ label: "ends with" });
+      await group.getByLabel(/^Value/).fill("@example.com");
+      const rest = page.locator("fieldset.rule").filter({ has: page.locator("legend", { hasText: "Everyone else" }) });
+      await rest.getByLabel("Everyone else gets", { exact: true }).selectOption("split");
+      await rest.getByLabel("Share of on", { exact: true }).fill("20");
+    },
+  },
   { name: "projects", path: `/console/p/${PROJECT}/projects` },
   { name: "environments", path: `/console/p/${PROJECT}/environments?from=staging&to=production` },
   { name: "segments", path: `/console/p/${PROJECT}/segments` },
   { name: "drafts", path: `/console/p/${PROJECT}/drafts?env=staging` },
   { name: "change-requests", path: `/console/p/${PROJECT}/change-requests` },
   { name: "schedules", path: `/console/p/${PROJECT}/schedules` },
+  { name: "migration", path: `/console/p/${PROJECT}/migration?env=production` },
   { name: "webhooks", path: `/console/p/${PROJECT}/webhooks` },
   { name: "triggers", path: `/console/p/${PROJECT}/triggers` },
   { name: "keys", path: `/console/p/${PROJECT}/keys`, full: true },
@@ -183,7 +243,8 @@ async function shoot(browser, base, token, size, skipped) {
       continue;
     }
     if (screen.act) await screen.act(page);
-    await page.screenshot({ path: file(screen.name), fullPage: Boolean(screen.full) && size.suffix !== "phone" });
+    if (screen.element) await page.locator(screen.element).screenshot({ path: file(screen.name) });
+    else await page.screenshot({ path: file(screen.name), fullPage: Boolean(screen.full) && size.suffix !== "phone" });
   }
   await context.close();
 }
@@ -193,7 +254,8 @@ const harness = await loadHarness();
 const worker = await harness.startWranglerDev({ name: "screenshots" });
 let browser;
 try {
-  await seed(adminOf(worker.base, worker.token));
+  const { serverKey } = await seed(adminOf(worker.base, worker.token));
+  await reportComparisons(worker.base, serverKey);
   if (serve) {
     console.log(`serving ${worker.base}/console (project ${PROJECT}), admin token ${worker.token}; Ctrl+C stops`);
     await new Promise((resolve) => {
