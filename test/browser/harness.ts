@@ -12,7 +12,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sparticuz from "@sparticuz/chromium";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { STARTUP_MS, until, WAIT_MS } from "./wait";
+import { patient, STARTUP_MS, until, WAIT, WAIT_MS } from "./wait";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -226,6 +226,22 @@ export async function startWranglerDev(options: WranglerDevOptions, attempt = 1)
     throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output}`);
   }
   return { base, token, output: () => output, stop };
+}
+
+/**
+ * A new browser context (desktop size, the suites' waits) signed in to the console with
+ * `credential` (an admin key or the bootstrap token), on the project's flag list.
+ */
+export async function signInWithKey(browser: Browser, base: string, project: string, credential: string): Promise<Page> {
+  const context = patient(await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } }));
+  const page = await context.newPage();
+  page.on("dialog", (dialog) => void dialog.accept());
+  await page.goto("/console/sign-in");
+  await page.getByLabel("Project").fill(project);
+  await page.getByLabel("Admin key or token").fill(credential);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/flags/, WAIT);
+  return page;
 }
 
 /** Every visible control on the page that would post a change (sign-out and "try a context" only read). */

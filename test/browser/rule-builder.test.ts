@@ -4,11 +4,11 @@
  * plain words, and the edge's OFREP answers follow it; a flag made through the API, saved unedited,
  * is not written. Every wait is on a condition.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileFlagSet } from "../../engine/evaluate";
-import { axeSource, launchBrowser, scanPage, startWorker, type RunningWorker } from "./harness";
-import { patient, POLL, until, WAIT } from "./wait";
+import { axeSource, launchBrowser, scanPage, signInWithKey, startWorker, type RunningWorker } from "./harness";
+import { POLL, until, WAIT } from "./wait";
 
 const PROJECT = "builder";
 let worker: RunningWorker;
@@ -74,16 +74,7 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-async function signedIn(): Promise<Page> {
-  const context = patient(await browser.newContext({ baseURL: worker.base, viewport: { width: 1280, height: 900 } }));
-  const page = await context.newPage();
-  await page.goto("/console/sign-in");
-  await page.getByLabel("Project").fill(PROJECT);
-  await page.getByLabel("Admin key or token").fill(adminKey);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(/\/flags/, WAIT);
-  return page;
-}
+const signedIn = () => signInWithKey(browser, worker.base, PROJECT, adminKey);
 
 describe("the rule builder in a browser", () => {
   it('builds "country in [CA, US] → on, else 10% on" without JSON, and the OFREP answer follows', async () => {

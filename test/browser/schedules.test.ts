@@ -6,10 +6,10 @@
  * that applies a second schedule) changes nothing more. The page passes an axe-core scan. Every
  * wait is on a condition.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { axeSource, launchBrowser, scanPage, startWorker, type RunningWorker } from "./harness";
-import { patient, POLL, until, WAIT, WAIT_MS } from "./wait";
+import { axeSource, launchBrowser, scanPage, signInWithKey, startWorker, type RunningWorker } from "./harness";
+import { POLL, until, WAIT, WAIT_MS } from "./wait";
 
 const PROJECT = "scheduled";
 const ENV = "production";
@@ -50,16 +50,7 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-async function signedIn(): Promise<Page> {
-  const context = patient(await browser.newContext({ baseURL: worker.base, viewport: { width: 1280, height: 900 } }));
-  const page = await context.newPage();
-  await page.goto("/console/sign-in");
-  await page.getByLabel("Project").fill(PROJECT);
-  await page.getByLabel("Admin key or token").fill(editorKey);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(/\/flags/, WAIT);
-  return page;
-}
+const signedIn = () => signInWithKey(browser, worker.base, PROJECT, editorKey);
 
 /** `YYYY-MM-DDTHH:MM:SS` in UTC, as the page's datetime-local field takes it. */
 const utcField = (ms: number) => new Date(ms).toISOString().slice(0, 19);

@@ -147,17 +147,7 @@ export function RuleBuilder(props: BuilderProps) {
             <legend>{`Rule ${i + 1}`}</legend>
             <input type="hidden" name={`r${i}.group`} value={rule.group ? "1" : "0"} />
             <input type="hidden" name={`r${i}.cn`} value={String(rule.conditions.length)} />
-            <div class="field">
-              <label for={id(`r${i}.join`)}>When</label>
-              <select id={id(`r${i}.join`)} name={`r${i}.join`}>
-                <option value="and" selected={rule.join === "and"}>
-                  all of these hold (AND)
-                </option>
-                <option value="or" selected={rule.join === "or"}>
-                  any of these holds (OR)
-                </option>
-              </select>
-            </div>
+            <JoinSelect name={`r${i}.join`} label="When" join={rule.join} errors={errors} />
             {rule.conditions.map((c, j) => (
               <ConditionRow prefix={`r${i}.c${j}`} condition={c} errors={errors} at={`${i}:${j}`} label={`rule ${i + 1}`} />
             ))}
@@ -230,6 +220,24 @@ function VariantSelect(props: { name: string; label: string; names: string[]; va
   );
 }
 
+/** How a rule's (or a group's) conditions join: AND or OR. */
+function JoinSelect(props: { name: string; label: string; join: "and" | "or"; errors: FormErrors }) {
+  return (
+    <div class="field">
+      <label for={id(props.name)}>{props.label}</label>
+      <select id={id(props.name)} name={props.name} {...describedBy(props.name, props.errors)}>
+        <option value="and" selected={props.join === "and"}>
+          all of these hold (AND)
+        </option>
+        <option value="or" selected={props.join === "or"}>
+          any of these holds (OR)
+        </option>
+      </select>
+      <FieldError name={props.name} errors={props.errors} />
+    </div>
+  );
+}
+
 interface RowProps {
   prefix: string;
   condition: ConditionForm;
@@ -252,18 +260,7 @@ function GroupRow(props: RowProps) {
       <input type="hidden" name={`${p}.op`} value="group" />
       <input type="hidden" name={`${p}.cn`} value={String(rows.length)} />
       <input type="hidden" name={`${p}.json`} value="" />
-      <div class="field">
-        <label for={id(`${p}.join`)}>{`${title} holds when`}</label>
-        <select id={id(`${p}.join`)} name={`${p}.join`} {...describedBy(`${p}.join`, errors)}>
-          <option value="and" selected={c.join === "and"}>
-            all of these hold (AND)
-          </option>
-          <option value="or" selected={c.join === "or"}>
-            any of these holds (OR)
-          </option>
-        </select>
-        <FieldError name={`${p}.join`} errors={errors} />
-      </div>
+      <JoinSelect name={`${p}.join`} label={`${title} holds when`} join={c.join ?? "and"} errors={errors} />
       {rows.map((inner, k) => (
         <ConditionRow prefix={`${p}.c${k}`} condition={inner} errors={errors} at={`${props.at}:${k}`} label={title} />
       ))}
