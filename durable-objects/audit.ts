@@ -6,8 +6,12 @@
  * anchored outside the chain — in KV and in every webhook delivery — so cutting entries off the
  * end is detected too. Entries written before the keyed chain existed (seq below
  * `audit_hmac_from` in `meta`) keep their plain SHA-256 hashes and verify as such.
+ *
+ * Hashing is synchronous (`lib/sha256-sync.ts`, not Web Crypto): an entry is appended inside the
+ * change's `transactionSync`, and its hash needs the previous entry's, read in that transaction.
  */
-import { createHash, createHmac } from "node:crypto";
+import { hexEncode } from "../lib/crypto";
+import { hmacSha256Sync, sha256Sync } from "../lib/sha256-sync";
 import { deriveKey } from "../lib/signing";
 import type { AuditAction } from "../contracts/audit-actions";
 
@@ -53,7 +57,7 @@ const GENESIS = "0".repeat(64);
  * The audit chain's key: HKDF-SHA256 of the deployment's `SIGNING_SECRET`, or — on a deployment
  * that has none yet (legacy) — of `ADMIN_TOKEN`, with a purpose of its own so it signs nothing else.
  */
-export function auditKey(secret: string): Buffer {
+export function auditKey(secret: string): Uint8Array {
   return deriveKey(secret, "audit chain v1");
 }
 
@@ -63,7 +67,7 @@ export interface AuditHead {
   hash: string;
 }
 
-function entryHash(prevHash: string, row: Omit<AuditRow, "prev_hash" | "hash">, key: Buffer | null): string {
+function entryHash(prevHash: string, row: Omit<AuditRow, "prev_hash" | "hash">, key: Uint8Array | null): string {
   const canonical = JSON.stringify([
     prevHash,
     row.seq,
@@ -77,11 +81,11 @@ function entryHash(prevHash: string, row: Omit<AuditRow, "prev_hash" | "hash">, 
     row.after,
     row.reason,
   ]);
-  return key === null ? createHash("sha256").update(canonical).digest("hex") : createHmac("sha256", key).update(canonical).digest("hex");
+  return hexEncode(key === null ? sha256Sync(canonical) : hmacSha256Sync(key, canonical));
 }
 
 /** Appends one entry; call inside the transaction that makes the change. Returns the new head. */
-export function appendAudit(sql: SqlStorage, key: Buffer, entry: NewAuditEntry, now: number): AuditHead {
+export function appendAudit(sql: SqlStorage, key: Uint8Array, entry: NewAuditEntry, now: number): AuditHead {
   const last = sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0];
   const row = {
     seq: (last?.seq ?? 0) + 1,
@@ -192,7 +196,7 @@ export type AuditVerification =
  * chain's end means entries were cut off, an anchor whose hash differs means the chain was
  * rewritten. `legacyBefore` is the first seq hashed with the key (earlier: plain SHA-256).
  */
-export function verifyAuditChain(sql: SqlStorage, key: Buffer, anchor: AuditHead | null): AuditVerification {
+export function verifyAuditChain(sql: SqlStorage, key: Uint8Array, anchor: AuditHead | null): AuditVerification {
   const legacyBefore = Number(sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'audit_hmac_from'").toArray()[0]?.value ?? 1);
   const broken = (entries: number, brokenAt: number, detail: string): AuditVerification => ({
     ok: false,

@@ -33,10 +33,10 @@ export class UnitOfWork {
   readonly #storage: DurableObjectStorage;
   readonly #env: () => Env;
   /** The audit chain's HMAC key; derived from secrets of the deployment, never stored here. */
-  readonly auditKey: Buffer;
+  readonly auditKey: Uint8Array;
 
   /** `env` is read at each use: the bindings are the object's, whatever they are at that moment. */
-  constructor(storage: DurableObjectStorage, env: () => Env, auditKey: Buffer) {
+  constructor(storage: DurableObjectStorage, env: () => Env, auditKey: Uint8Array) {
     this.#storage = storage;
     this.sql = storage.sql;
     this.#env = env;

@@ -6,7 +6,7 @@
  * An admin key carries a role (`key_grants`, `contracts/roles.ts`); a key without a row there was
  * made before roles existed and stays `admin`. Client and server keys carry none.
  */
-import { randomBytes } from "node:crypto";
+import { randomToken } from "../../lib/crypto";
 import * as z from "zod";
 import { readJson } from "../../lib/json-read";
 import { fail, ok, type Result } from "../../contracts/result";
@@ -178,8 +178,8 @@ function newKey(
   grant: Grant | null,
   alsoInTransaction?: (id: string) => void,
 ): RoledCreatedKey {
-  const key = `ef_${scope}_${randomBytes(24).toString("base64url")}`;
-  const id = `key_${randomBytes(9).toString("base64url")}`;
+  const key = `ef_${scope}_${randomToken(24)}`;
+  const id = `key_${randomToken(9)}`;
   const hash = hashKey(key);
   w.transaction(() => {
     w.sql.exec(
