@@ -36,6 +36,12 @@ describe("Web Crypto only", () => {
     expect(ALLOWED.filter((file) => !importers.includes(file))).toEqual([]);
   });
 
+  it("no Worker file imports the test runner (vitest, cloudflare:test): its types are the tests' alone", () => {
+    const TEST_ONLY = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["'](?:vitest(?:\/[^"']*)?|cloudflare:test)["']/;
+    const offenders = FOLDERS.flatMap(sourceFiles).filter((file) => TEST_ONLY.test(readFileSync(join(ROOT, file), "utf8")));
+    expect(offenders).toEqual([]);
+  });
+
   it.each([
     'import { createHash } from "node:crypto";',
     "import * as c from 'crypto';",
