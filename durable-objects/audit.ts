@@ -142,36 +142,19 @@ export interface AuditFilter {
 
 /** Entries newest first, with the cursor of the next page when there is one. */
 export function listAudit(sql: SqlStorage, filter: AuditFilter): { entries: AuditEntry[]; nextCursor: number | null } {
-  const where: string[] = [];
-  const args: SqlStorageValue[] = [];
-  if (filter.environment !== undefined) {
-    where.push("environment = ?");
-    args.push(filter.environment);
-  }
-  if (filter.flag !== undefined) {
-    where.push("target = ?");
-    args.push(`flag:${filter.flag}`);
-  }
-  if (filter.actor !== undefined) {
-    where.push("actor = ?");
-    args.push(filter.actor);
-  }
-  if (filter.action !== undefined) {
-    where.push("action = ?");
-    args.push(filter.action);
-  }
-  if (filter.since !== undefined) {
-    where.push("at >= ?");
-    args.push(filter.since);
-  }
-  if (filter.until !== undefined) {
-    where.push("at < ?");
-    args.push(filter.until);
-  }
-  if (filter.beforeSeq !== undefined) {
-    where.push("seq < ?");
-    args.push(filter.beforeSeq);
-  }
+  // Each filter's condition and the value it binds; `satisfies` makes the table name every filter.
+  const conditions = {
+    environment: ["environment = ?", filter.environment],
+    flag: ["target = ?", filter.flag === undefined ? undefined : `flag:${filter.flag}`],
+    actor: ["actor = ?", filter.actor],
+    action: ["action = ?", filter.action],
+    since: ["at >= ?", filter.since],
+    until: ["at < ?", filter.until],
+    beforeSeq: ["seq < ?", filter.beforeSeq],
+  } satisfies Record<Exclude<keyof AuditFilter, "limit">, [condition: string, value: string | number | undefined]>;
+  const applied = Object.values(conditions).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
+  const where = applied.map(([condition]) => condition);
+  const args = applied.map(([, value]) => value);
   const rows = sql
     .exec<AuditRow>(
       `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`,
