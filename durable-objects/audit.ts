@@ -152,7 +152,8 @@ export function listAudit(sql: SqlStorage, filter: AuditFilter): { entries: Audi
     until: ["at < ?", filter.until],
     beforeSeq: ["seq < ?", filter.beforeSeq],
   } satisfies Record<Exclude<keyof AuditFilter, "limit">, [condition: string, value: string | number | undefined]>;
-  const applied = Object.values(conditions).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
+  const table: [string, string | number | undefined][] = Object.values(conditions);
+  const applied = table.filter((entry): entry is [string, string | number] => entry[1] !== undefined);
   const where = applied.map(([condition]) => condition);
   const args = applied.map(([, value]) => value);
   const rows = sql
