@@ -6,15 +6,7 @@
 import { validateFlagSet } from "../../engine/index";
 import type { FlagSet, JsonValue } from "../../engine/types";
 import { fail, ok, type Result } from "../../contracts/result";
-import {
-  memberChanges,
-  refersTo,
-  segmentEvaluator,
-  toSegmentInfo,
-  type SegmentInfo,
-  type SegmentInput,
-  type SegmentRow,
-} from "../segments";
+import { memberChanges, refersTo, rowEvaluator, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "../segments";
 import type { RampRow } from "../ramps";
 import { parseDefinition, rejected } from "../store-records";
 import type { UnitOfWork } from "../unit-of-work";
@@ -64,7 +56,7 @@ export async function putSegment(
     members: input.members === undefined ? null : JSON.stringify([...new Set(input.members)]),
     attribute: input.members === undefined ? null : (input.attribute ?? "targetingKey"),
   };
-  const evaluator = segmentEvaluator(row);
+  const evaluator = rowEvaluator(row);
   for (const env of w.environmentRows()) {
     const own = JSON.parse(env.evaluators) as Record<string, JsonValue>;
     if (name in own) {
@@ -122,7 +114,7 @@ export async function deleteSegment(w: UnitOfWork, name: string, meta: ChangeMet
     }
   }
   for (const other of w.sql.exec<SegmentRow>("SELECT * FROM segments WHERE name != ?", name)) {
-    if (refersTo(segmentEvaluator(other), name)) users.push(`segment ${other.name}`);
+    if (refersTo(rowEvaluator(other), name)) users.push(`segment ${other.name}`);
   }
   // A ramp restores its base rules on every step, and a staged draft is published as a whole.
   for (const ramp of w.sql.exec<RampRow>("SELECT environment, flag, base_targeting FROM ramps WHERE base_targeting IS NOT NULL")) {
