@@ -62,7 +62,8 @@ export async function applyImport(
   plan: ImportPlan,
   options: { dryRun: boolean; pins: ImportPin[]; meta: ChangeMeta },
 ): Promise<Result<ImportResult>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const flags = withPins(plan, options.pins);
   if (!flags.ok) return flags;
   const existingEnvs = w.environmentRows();

@@ -57,8 +57,8 @@ export async function createKey(
   meta: ChangeMeta,
   grant: Grant | null = null,
 ): Promise<Result<RoledCreatedKey>> {
-  const project = w.project();
-  if (project === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   if (environment !== null) {
     const env = w.environment(environment);
     if (!env.ok) return env;
@@ -78,7 +78,8 @@ export async function createKey(
 
 /** The project's API keys (all, or one environment's); never their secrets. */
 export async function listKeys(w: UnitOfWork, environment: string | null): Promise<Result<RoledKeyInfo[]>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const rows =
     environment === null
       ? w.sql.exec<KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id").toArray()

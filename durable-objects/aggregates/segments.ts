@@ -14,7 +14,8 @@ import type { ChangeMeta, DraftRow, FlagRow } from "../store-types";
 
 /** The project's segments, by name. */
 export async function listSegments(w: UnitOfWork): Promise<Result<SegmentInfo[]>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   return ok(
     w.sql
       .exec<SegmentRow>("SELECT * FROM segments ORDER BY name")
@@ -25,7 +26,8 @@ export async function listSegments(w: UnitOfWork): Promise<Result<SegmentInfo[]>
 
 /** One segment, with its member ids when it is a list. */
 export async function getSegment(w: UnitOfWork, name: string): Promise<Result<SegmentInfo & { members?: string[] }>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const row = segmentRow(w, name);
   if (!row) return fail({ kind: "not_found", detail: `there is no segment "${name}" in this project` });
   return ok(toSegmentInfo(row, true));
@@ -41,8 +43,8 @@ export async function putSegment(
   input: SegmentInput,
   meta: ChangeMeta & { ifMatch: number | null },
 ): Promise<Result<SegmentInfo>> {
-  const project = w.project();
-  if (project === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const existing = segmentRow(w, name);
   if (meta.ifMatch !== null && meta.ifMatch !== (existing?.version ?? 0)) {
     return fail({
@@ -101,7 +103,8 @@ export async function putSegment(
 
 /** Deletes a segment no flag uses; 409 naming the flags that still do. */
 export async function deleteSegment(w: UnitOfWork, name: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const existing = segmentRow(w, name);
   if (!existing) return fail({ kind: "not_found", detail: `there is no segment "${name}" in this project` });
   const users: string[] = [];

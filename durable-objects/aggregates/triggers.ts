@@ -61,7 +61,8 @@ export async function createTrigger(
 
 /** The project's triggers; never their tokens or secrets. */
 export async function listTriggers(w: UnitOfWork): Promise<Result<TriggerInfo[]>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   return ok(w.sql.exec<TriggerRow>("SELECT * FROM triggers ORDER BY created_at, id").toArray().map(toTriggerInfo));
 }
 
