@@ -13,8 +13,8 @@
  * Before a key reaches a FlagStore, the project must be in the registry (`./projects.ts`), and
  * failures are throttled per client address and project (`./throttle.ts`).
  */
-import { timingSafeEqual } from "node:crypto";
 import { hashKey } from "../contracts/snapshot";
+import { constantTimeEqual } from "../lib/crypto";
 import { adminTokenUsable, ADMIN_TOKEN_TOO_SHORT } from "../lib/signing";
 import { looksLikeKey, readCredential } from "../contracts/credentials";
 import { problem } from "./problem";
@@ -24,9 +24,9 @@ import { BOOTSTRAP_ACTOR, keyActor, type Actor } from "./actor";
 import { authenticateSession, checkOrigin } from "./session";
 import { noteAuthFailure, throttled } from "./throttle";
 
-/** Compares two secrets in time independent of where they differ. */
+/** Compares two secrets in time independent of where they differ (or of their lengths: both are hashed first). */
 function sameSecret(a: string, b: string): boolean {
-  return timingSafeEqual(Buffer.from(hashKey(a), "hex"), Buffer.from(hashKey(b), "hex"));
+  return constantTimeEqual(hashKey(a), hashKey(b));
 }
 
 const CHALLENGE = { "www-authenticate": 'Bearer realm="edgeflags-admin"' };

@@ -4,7 +4,14 @@
  * engine's validator inside the FlagStore, against the environment they will live in.
  */
 import { z } from "@hono/zod-openapi";
-import { JsonValueSchema } from "../contracts/admin-responses";
+import {
+  FlagDefinitionSchema as FlagShape,
+  FlagMetadataSchema,
+  JsonValueSchema,
+  PrerequisiteSchema,
+  type SameShape,
+} from "../contracts/flag-definition";
+import type { FlagDefinition } from "../engine/types";
 import { WEBHOOK_EVENT_TYPES } from "../contracts/webhook-events";
 import { AUDIT_ACTIONS } from "../contracts/audit-actions";
 import { RoleSchema } from "../contracts/roles";
@@ -36,30 +43,25 @@ export const ProjectBodySchema = z
   })
   .openapi("ProjectBody");
 
-/** An edgeflags extension: another flag that must serve `variant` first. */
-const PrerequisiteSchema = z.object({ flag: z.string().min(1), variant: z.string().min(1) }).strict();
-
-const MetadataSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
-
 /** Targeting keys as a target names them; the engine checks the rest (control characters, each key once). */
 const TargetIdSchema = z.string().min(1).max(MAX_TARGET_LENGTH);
 
 /** An edgeflags extension: variant → targeting keys served that variant before any targeting. */
 const TargetsSchema = z.record(z.string(), z.array(TargetIdSchema).max(MAX_TARGETS_PER_FLAG));
 
-/** One flag, in flagd's shape. Deeper checks (variant types, targeting) happen in the engine. */
-const FlagDefinitionFields = z
-  .object({
-    state: z.enum(["ENABLED", "DISABLED"]),
-    variants: z.record(z.string(), JsonValueSchema).refine((v) => Object.keys(v).length > 0, "a flag needs at least one variant"),
-    defaultVariant: z.string().nullish(),
-    targeting: JsonValueSchema.optional(),
-    metadata: MetadataSchema.optional(),
-    prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
-    targets: TargetsSchema.optional(),
-  })
-  .strict();
+/**
+ * One flag, in flagd's shape (`contracts/flag-definition.ts`), with the limits a request must keep.
+ * Deeper checks (variant types, targeting) happen in the engine.
+ */
+const FlagDefinitionFields = FlagShape.extend({
+  variants: FlagShape.shape.variants.refine((v) => Object.keys(v).length > 0, "a flag needs at least one variant"),
+  prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
+  targets: TargetsSchema.optional(),
+}).strict();
 export const FlagDefinitionSchema = FlagDefinitionFields.openapi("FlagDefinition");
+
+/** Compile-time proof that the limits changed no field of the flag. */
+export const requestMatchesEngine: SameShape<z.infer<typeof FlagDefinitionSchema>, FlagDefinition> = true;
 
 export const CreateFlagBodySchema = FlagDefinitionFields.extend({
   key: FlagKeySchema,
@@ -210,23 +212,14 @@ export const ProjectFlagBodySchema = z
     lifetime: FlagInfoFields.lifetime.default("permanent"),
     expectedRemovalAt: FlagInfoFields.expectedRemovalAt.default(null),
     state: z.enum(["ENABLED", "DISABLED"]).default("ENABLED"),
-    variants: FlagDefinitionSchema.shape.variants,
-    defaultVariant: z.string().nullish(),
-    targeting: JsonValueSchema.optional(),
-    metadata: MetadataSchema.optional(),
-    prerequisites: z.array(PrerequisiteSchema).max(10).optional(),
+    variants: FlagDefinitionFields.shape.variants,
+    defaultVariant: FlagDefinitionFields.shape.defaultVariant,
+    targeting: FlagDefinitionFields.shape.targeting,
+    metadata: FlagDefinitionFields.shape.metadata,
+    prerequisites: FlagDefinitionFields.shape.prerequisites,
     /** Per-environment adjustments of state, default variant or targeting. */
     environments: z
-      .record(
-        NameSchema,
-        z
-          .object({
-            state: z.enum(["ENABLED", "DISABLED"]).optional(),
-            defaultVariant: z.string().nullish(),
-            targeting: JsonValueSchema.optional(),
-          })
-          .strict(),
-      )
+      .record(NameSchema, FlagDefinitionFields.pick({ state: true, defaultVariant: true, targeting: true }).partial().strict())
       .default({}),
     reason: z.string().max(1000).optional(),
   })
@@ -398,7 +391,7 @@ export const FlagdFlagSetSchema = z
   .object({
     flags: z.record(z.string(), FlagDefinitionSchema),
     $evaluators: z.record(z.string(), JsonValueSchema).optional(),
-    metadata: MetadataSchema.optional(),
+    metadata: FlagMetadataSchema.optional(),
   })
   .openapi("FlagdFlagSet", {
     description: "A flagd flag set (https://flagd.dev/schema/v0/flags.json) with edgeflags' documented extensions",

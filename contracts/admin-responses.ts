@@ -5,7 +5,10 @@
  * FlagStore's RPC methods return. `z` is zod with `.openapi()` (from `@hono/zod-openapi`).
  */
 import { z } from "@hono/zod-openapi";
+import { FlagDefinitionSchema, JsonValueSchema } from "./flag-definition.ts";
 import { RoleSchema } from "./roles.ts";
+
+export { JsonValueSchema };
 
 export const ProblemSchema = z
   .object({
@@ -18,15 +21,12 @@ export const ProblemSchema = z
   .openapi("Problem");
 export type ApiProblem = z.infer<typeof ProblemSchema>;
 
-/**
- * Any JSON value (flag variants, targeting, audit before/after): one named, recursive schema, so
- * the OpenAPI document references it instead of expanding it.
- */
-export const JsonValueSchema = z.json().openapi("JsonValue", { description: "Any JSON value" });
 const Json = JsonValueSchema;
-const Metadata = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
-/** Individual targets (an edgeflags extension): variant → targeting keys. */
-const Targets = z.record(z.string(), z.array(z.string()));
+/**
+ * A flag's definition as responses carry it (`contracts/flag-definition.ts`). Prerequisites are
+ * not part of these response schemas: the console reads and re-sends them on their own.
+ */
+const ServedDefinition = FlagDefinitionSchema.omit({ prerequisites: true });
 
 export const ProjectSchema = z
   .object({
@@ -43,12 +43,7 @@ export const FlagSchema = z
     version: z.number(),
     updatedAt: z.string(),
     updatedBy: z.string(),
-    state: z.enum(["ENABLED", "DISABLED"]),
-    variants: z.record(z.string(), Json),
-    defaultVariant: z.string().nullish(),
-    targeting: Json.optional(),
-    metadata: Metadata.optional(),
-    targets: Targets.optional(),
+    ...ServedDefinition.shape,
     /** On a write: false when it changed nothing (no new version, nothing audited or announced). */
     changed: z.boolean().optional(),
   })
@@ -117,22 +112,13 @@ export const EvaluationSchema = z
   })
   .openapi("Evaluation");
 
-const DefinitionSchema = z.object({
-  state: z.enum(["ENABLED", "DISABLED"]),
-  variants: z.record(z.string(), Json),
-  defaultVariant: z.string().nullish(),
-  targeting: Json.optional(),
-  metadata: Metadata.optional(),
-  targets: Targets.optional(),
-});
-
 export const FlagRecordSchema = z.object({
   key: z.string(),
   environment: z.string(),
   version: z.number(),
   updatedAt: z.string(),
   updatedBy: z.string(),
-  definition: DefinitionSchema,
+  definition: ServedDefinition,
 });
 export type FlagRecordView = z.infer<typeof FlagRecordSchema>;
 

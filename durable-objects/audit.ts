@@ -6,8 +6,12 @@
  * anchored outside the chain — in KV and in every webhook delivery — so cutting entries off the
  * end is detected too. Entries written before the keyed chain existed (seq below
  * `audit_hmac_from` in `meta`) keep their plain SHA-256 hashes and verify as such.
+ *
+ * Hashing is synchronous (`lib/sha256-sync.ts`, not Web Crypto): an entry is appended inside the
+ * change's `transactionSync`, and its hash needs the previous entry's, read in that transaction.
  */
-import { createHash, createHmac } from "node:crypto";
+import { hexEncode } from "../lib/crypto";
+import { hmacSha256Sync, sha256Sync } from "../lib/sha256-sync";
 import { deriveKey } from "../lib/signing";
 import type { AuditAction } from "../contracts/audit-actions";
 
@@ -53,7 +57,7 @@ const GENESIS = "0".repeat(64);
  * The audit chain's key: HKDF-SHA256 of the deployment's `SIGNING_SECRET`, or — on a deployment
  * that has none yet (legacy) — of `ADMIN_TOKEN`, with a purpose of its own so it signs nothing else.
  */
-export function auditKey(secret: string): Buffer {
+export function auditKey(secret: string): Uint8Array {
   return deriveKey(secret, "audit chain v1");
 }
 
@@ -63,7 +67,7 @@ export interface AuditHead {
   hash: string;
 }
 
-function entryHash(prevHash: string, row: Omit<AuditRow, "prev_hash" | "hash">, key: Buffer | null): string {
+function entryHash(prevHash: string, row: Omit<AuditRow, "prev_hash" | "hash">, key: Uint8Array | null): string {
   const canonical = JSON.stringify([
     prevHash,
     row.seq,
@@ -77,11 +81,11 @@ function entryHash(prevHash: string, row: Omit<AuditRow, "prev_hash" | "hash">, 
     row.after,
     row.reason,
   ]);
-  return key === null ? createHash("sha256").update(canonical).digest("hex") : createHmac("sha256", key).update(canonical).digest("hex");
+  return hexEncode(key === null ? sha256Sync(canonical) : hmacSha256Sync(key, canonical));
 }
 
 /** Appends one entry; call inside the transaction that makes the change. Returns the new head. */
-export function appendAudit(sql: SqlStorage, key: Buffer, entry: NewAuditEntry, now: number): AuditHead {
+export function appendAudit(sql: SqlStorage, key: Uint8Array, entry: NewAuditEntry, now: number): AuditHead {
   const last = sql.exec<{ seq: number; hash: string }>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").toArray()[0];
   const row = {
     seq: (last?.seq ?? 0) + 1,
@@ -138,36 +142,20 @@ export interface AuditFilter {
 
 /** Entries newest first, with the cursor of the next page when there is one. */
 export function listAudit(sql: SqlStorage, filter: AuditFilter): { entries: AuditEntry[]; nextCursor: number | null } {
-  const where: string[] = [];
-  const args: SqlStorageValue[] = [];
-  if (filter.environment !== undefined) {
-    where.push("environment = ?");
-    args.push(filter.environment);
-  }
-  if (filter.flag !== undefined) {
-    where.push("target = ?");
-    args.push(`flag:${filter.flag}`);
-  }
-  if (filter.actor !== undefined) {
-    where.push("actor = ?");
-    args.push(filter.actor);
-  }
-  if (filter.action !== undefined) {
-    where.push("action = ?");
-    args.push(filter.action);
-  }
-  if (filter.since !== undefined) {
-    where.push("at >= ?");
-    args.push(filter.since);
-  }
-  if (filter.until !== undefined) {
-    where.push("at < ?");
-    args.push(filter.until);
-  }
-  if (filter.beforeSeq !== undefined) {
-    where.push("seq < ?");
-    args.push(filter.beforeSeq);
-  }
+  // Each filter's condition and the value it binds; `satisfies` makes the table name every filter.
+  const conditions = {
+    environment: ["environment = ?", filter.environment],
+    flag: ["target = ?", filter.flag === undefined ? undefined : `flag:${filter.flag}`],
+    actor: ["actor = ?", filter.actor],
+    action: ["action = ?", filter.action],
+    since: ["at >= ?", filter.since],
+    until: ["at < ?", filter.until],
+    beforeSeq: ["seq < ?", filter.beforeSeq],
+  } satisfies Record<Exclude<keyof AuditFilter, "limit">, [condition: string, value: string | number | undefined]>;
+  const table: [string, string | number | undefined][] = Object.values(conditions);
+  const applied = table.filter((entry): entry is [string, string | number] => entry[1] !== undefined);
+  const where = applied.map(([condition]) => condition);
+  const args = applied.map(([, value]) => value);
   const rows = sql
     .exec<AuditRow>(
       `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`,
@@ -192,7 +180,7 @@ export type AuditVerification =
  * chain's end means entries were cut off, an anchor whose hash differs means the chain was
  * rewritten. `legacyBefore` is the first seq hashed with the key (earlier: plain SHA-256).
  */
-export function verifyAuditChain(sql: SqlStorage, key: Buffer, anchor: AuditHead | null): AuditVerification {
+export function verifyAuditChain(sql: SqlStorage, key: Uint8Array, anchor: AuditHead | null): AuditVerification {
   const legacyBefore = Number(sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'audit_hmac_from'").toArray()[0]?.value ?? 1);
   const broken = (entries: number, brokenAt: number, detail: string): AuditVerification => ({
     ok: false,

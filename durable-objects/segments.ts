@@ -5,6 +5,7 @@
  * array and appears once in each snapshot, so 4,000 ids cost one `Set` per compiled snapshot,
  * however many flags use them.
  */
+import { segmentEvaluator } from "../contracts/segments";
 import type { JsonValue } from "../engine/types";
 
 export interface SegmentInput {
@@ -38,18 +39,19 @@ export interface SegmentInfo {
   updatedBy: string;
 }
 
-/** The flagd evaluator a segment compiles to. */
-export function segmentEvaluator(row: Pick<SegmentRow, "rule" | "members" | "attribute">): JsonValue {
-  if (row.members !== null) {
-    return { in: [{ var: row.attribute ?? "targetingKey" }, JSON.parse(row.members) as string[]] };
-  }
-  return JSON.parse(row.rule ?? "true") as JsonValue;
+/** The flagd evaluator a stored segment compiles to (`segmentEvaluator` of its columns). */
+export function rowEvaluator(row: Pick<SegmentRow, "rule" | "members" | "attribute">): JsonValue {
+  return segmentEvaluator({
+    rule: row.rule === null ? undefined : (JSON.parse(row.rule) as JsonValue),
+    members: row.members === null ? undefined : (JSON.parse(row.members) as string[]),
+    attribute: row.attribute,
+  });
 }
 
 export function segmentEvaluators(sql: SqlStorage): Record<string, JsonValue> {
   const evaluators: Record<string, JsonValue> = {};
   for (const row of sql.exec<SegmentRow>("SELECT name, rule, members, attribute FROM segments ORDER BY name")) {
-    evaluators[row.name] = segmentEvaluator(row);
+    evaluators[row.name] = rowEvaluator(row);
   }
   return evaluators;
 }

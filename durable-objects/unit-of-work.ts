@@ -33,10 +33,10 @@ export class UnitOfWork {
   readonly #storage: DurableObjectStorage;
   readonly #env: () => Env;
   /** The audit chain's HMAC key; derived from secrets of the deployment, never stored here. */
-  readonly auditKey: Buffer;
+  readonly auditKey: Uint8Array;
 
   /** `env` is read at each use: the bindings are the object's, whatever they are at that moment. */
-  constructor(storage: DurableObjectStorage, env: () => Env, auditKey: Buffer) {
+  constructor(storage: DurableObjectStorage, env: () => Env, auditKey: Uint8Array) {
     this.#storage = storage;
     this.sql = storage.sql;
     this.#env = env;
@@ -64,10 +64,23 @@ export class UnitOfWork {
     return { kind: "not_found" as const, detail: "this project does not exist; create it with PUT /admin/v1/projects/{project}" };
   }
 
+  /**
+   * The guard every project-wide call starts with: the project's name, or the 404 of a store
+   * whose project was never created.
+   *
+   * @example
+   * const project = w.requireProject();
+   * if (!project.ok) return project;
+   */
+  requireProject(): Result<string> {
+    const project = this.project();
+    return project === null ? fail(this.noProject()) : ok(project);
+  }
+
   /** `read(project)`, or the 404 of a store without a project. */
   ifProject<T>(read: (project: string) => T): Result<T> {
-    const project = this.project();
-    return project === null ? fail(this.noProject()) : ok(read(project));
+    const project = this.requireProject();
+    return project.ok ? ok(read(project.value)) : project;
   }
 
   /** The project's environments, in display order. */
@@ -77,14 +90,14 @@ export class UnitOfWork {
 
   /** The named environment, or a 404 naming the environments the project has. */
   environment(name: string): Result<EnvironmentRow> {
-    const project = this.project();
-    if (project === null) return fail(this.noProject());
+    const project = this.requireProject();
+    if (!project.ok) return project;
     const row = this.sql.exec<EnvironmentRow>("SELECT * FROM environments WHERE name = ?", name).toArray()[0];
     if (!row) {
       const known = this.environmentRows()
         .map((env) => env.name)
         .join(", ");
-      return fail({ kind: "not_found", detail: `project "${project}" has no environment "${name}" (it has: ${known || "none"})` });
+      return fail({ kind: "not_found", detail: `project "${project.value}" has no environment "${name}" (it has: ${known || "none"})` });
     }
     return ok(row);
   }

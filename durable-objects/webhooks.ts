@@ -10,7 +10,7 @@
  * retried after 10 s, 20 s, 40 s … (capped at an hour) until `MAX_DELIVERY_ATTEMPTS`, then it is
  * marked failed and can be redelivered by hand.
  */
-import { randomBytes } from "node:crypto";
+import { randomToken } from "../lib/crypto";
 import { sign, SIGNATURE_HEADER, standardSecret, standardWebhookHeaders } from "../lib/signature";
 import { DEADLINE_MS } from "../lib/deadline";
 import { slackMessage } from "./webhook-slack";
@@ -122,7 +122,7 @@ interface DeliveryRow extends Record<string, SqlStorageValue> {
 }
 
 export function newId(prefix: string): string {
-  return `${prefix}_${randomBytes(12).toString("base64url")}`;
+  return `${prefix}_${randomToken(12)}`;
 }
 
 export function retryDelayMs(attempts: number): number {
@@ -136,7 +136,7 @@ export function createWebhook(
   now: number,
 ): WebhookInfo & { secret: string; standardSecret: string } {
   const id = newId("wh");
-  const secret = input.secret ?? `whsec_${randomBytes(24).toString("base64url")}`;
+  const secret = input.secret ?? `whsec_${randomToken(24)}`;
   sql.exec(
     "INSERT INTO webhooks (id, url, events, secret, description, active, created_at, created_by) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
     id,

@@ -6,6 +6,16 @@
  * Number normalization comes first: a number with no fractional part in [-2^63, 2^64-1] is an
  * integer (major type 0/1; -0 is 0); anything else is the shortest float (16, 32 or 64 bit) that
  * holds it exactly. Map keys are sorted by the bytes of their encodings.
+ *
+ * Why v3 is kept (an opt-in mode; v2 stays the default): it is not speculative. The ADR is
+ * accepted, and flagd's released conformance suite (flagd-testbed v3.9.0) pins v3's buckets —
+ * strings, booleans, integers, floats, `1` and `1.0` alike, `[flagKey, targetingKey]` when no value
+ * is given — and every one of those rows passes here (`test/conformance/`). flagd's own evaluator
+ * (core v0.16.1, `core/pkg/evaluator/fractional.go`) still hashes the string with MurmurHash3, which
+ * is v2: so v3 is switched on per flag set (`"edgeflags.fractional": "v3"`), never by default. A flag
+ * set that uses it keeps the bucketing flagd's suite specifies, and moves to flagd's release as is.
+ * Hand-written rather than a CBOR library: it encodes JSON values only (no tags, no decoding), is
+ * on the evaluation path, and adds nothing to the Worker's bundle.
  */
 
 const ENCODER = new TextEncoder();

@@ -1,18 +1,20 @@
 /**
- * The Worker's cryptography in one place, on Web Crypto (`crypto.subtle`): HMAC-SHA-256, HKDF,
- * SHA-256, constant-time comparison, base64url and hex. Stream tokens, console sessions and
- * webhook and trigger signatures are all built from these, so each encoding is written once.
+ * The Worker's cryptography in one place, on Web Crypto (`crypto.subtle`, `crypto.getRandomValues`):
+ * HMAC-SHA-256, HKDF, SHA-256 and SHA-1, random tokens, constant-time comparison, base64url and
+ * hex. Stream tokens, console sessions, keys, ids and webhook and trigger signatures are all built
+ * from these, so each encoding is written once.
  *
  * `hkdfSync` is the one exception: the audit chain derives its key in a Durable Object's
  * constructor and hashes inside synchronous SQLite transactions, where nothing may be awaited; it
- * yields the same bytes as `hkdf`.
+ * is RFC 5869 over the plain-JavaScript HMAC of `./sha256-sync.ts` and yields the same bytes as
+ * `hkdf`.
  *
  * @example
  * const key = await hkdf(secret, "edgeflags", "ofrep event-stream token v1");
  * const mac = base64urlEncode(await hmacSha256(key, "v1.payload"));
  */
-import { hkdfSync as nodeHkdfSync } from "node:crypto";
 import { decodeBase64 } from "hono/utils/encode";
+import { hmacSha256Sync } from "./sha256-sync";
 
 const encoder = new TextEncoder();
 const HMAC = { name: "HMAC", hash: "SHA-256" } as const;
@@ -64,19 +66,53 @@ export async function hkdf(secret: string, salt: string, info: string, length = 
 
 /** `hkdf` for callers that cannot await (a synchronous SQLite transaction); the same bytes. */
 export function hkdfSync(secret: string, salt: string, info: string, length = 32): Uint8Array {
-  return new Uint8Array(nodeHkdfSync("sha256", secret, salt, info, length));
+  // RFC 5869: extract a pseudorandom key, then expand it block by block (T(i) = HMAC(T(i-1) | info | i)).
+  const prk = hmacSha256Sync(salt, secret);
+  const infoBytes = encoder.encode(info);
+  const okm = new Uint8Array(Math.ceil(length / 32) * 32);
+  let previous: Uint8Array = new Uint8Array(0);
+  for (let i = 1; (i - 1) * 32 < length; i++) {
+    const input = new Uint8Array(previous.length + infoBytes.length + 1);
+    input.set(previous);
+    input.set(infoBytes, previous.length);
+    input[input.length - 1] = i;
+    previous = hmacSha256Sync(prk, input);
+    okm.set(previous, (i - 1) * 32);
+  }
+  return okm.slice(0, length);
+}
+
+/** A digest of `data` (a string is taken as its UTF-8 bytes) with Web Crypto. */
+export async function digest(algorithm: "SHA-256" | "SHA-1", data: string | Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest(algorithm, bytesOf(data)));
 }
 
 /** SHA-256 of `data` as lowercase hex. */
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  return hexEncode(new Uint8Array(await crypto.subtle.digest("SHA-256", bytesOf(data))));
+  return hexEncode(await digest("SHA-256", data));
+}
+
+/** `length` bytes from the platform's cryptographically secure generator. */
+export function randomBytes(length: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(length));
+}
+
+/**
+ * A random token of `length` bytes, as unpadded base64url: key secrets, ids, trigger tokens.
+ *
+ * @example `key_${randomToken(9)}` // "key_" and 12 URL-safe characters
+ */
+export function randomToken(length: number): string {
+  return base64urlEncode(randomBytes(length));
 }
 
 /**
  * Whether two byte strings are equal, in time that depends only on their lengths (never on where
- * they differ).
+ * they differ). A string is taken as its UTF-8 bytes.
  */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+export function constantTimeEqual(left: string | Uint8Array, right: string | Uint8Array): boolean {
+  const a = bytesOf(left);
+  const b = bytesOf(right);
   if (a.length !== b.length) return false;
   let difference = 0;
   for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;

@@ -45,6 +45,6 @@ export function deriveKeyBytes(secret: string, label: string): Promise<Uint8Arra
  * `deriveKeyBytes` for callers that cannot await (the audit chain, keyed in a Durable Object's
  * constructor and used inside synchronous transactions); the same bytes.
  */
-export function deriveKey(secret: string, label: string): Buffer {
-  return Buffer.from(hkdfSync(secret, SALT, label));
+export function deriveKey(secret: string, label: string): Uint8Array {
+  return hkdfSync(secret, SALT, label);
 }

@@ -222,8 +222,8 @@ export async function handleEventStream(
   const end = () => {
     if (!open) return;
     open = false;
-    clearInterval(heartbeat);
-    clearTimeout(expiry);
+    if (heartbeat !== undefined) clearInterval(heartbeat);
+    if (expiry !== undefined) clearTimeout(expiry);
     try {
       socket.close(1000, "stream ended");
     } catch {

@@ -8,6 +8,7 @@ import { validateFlagSet } from "../../engine/index";
 import { emptyRecord } from "../../engine/names";
 import type { FlagDefinition, JsonValue } from "../../engine/types";
 import type { ImportedFlag, ImportedSegment, ImportNote, ImportPlan, ImportSource, UnmappedConstruct } from "../../contracts/import-plan";
+import { segmentEvaluator } from "../../contracts/segments";
 import type { ImportOptions } from "./options";
 import { fail } from "../../contracts/result";
 import type { Result } from "../../contracts/result";
@@ -127,12 +128,6 @@ export function allOf(conditions: JsonValue[]): JsonValue {
 /** `or` of conditions, without the wrapper for one. */
 export function anyOf(conditions: JsonValue[]): JsonValue {
   return conditions.length === 1 ? conditions[0]! : { or: conditions };
-}
-
-/** The flagd evaluator an imported segment becomes (as the FlagStore stores it). */
-function segmentEvaluator(segment: ImportedSegment): JsonValue {
-  if (segment.members) return { in: [{ var: segment.attribute ?? "targetingKey" }, segment.members] };
-  return segment.rule ?? true;
 }
 
 /**

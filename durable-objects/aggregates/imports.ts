@@ -16,7 +16,7 @@ import { canonical } from "../../contracts/flagset-diff";
 import type { ImportedSegment, ImportPlan } from "../../contracts/import-plan";
 import type { ImportPin, ImportResult } from "../../contracts/import-result";
 import { fail, ok, type Problem, type Result } from "../../contracts/result";
-import { memberChanges, segmentEvaluator, segmentEvaluators, toSegmentInfo, type SegmentRow } from "../segments";
+import { memberChanges, rowEvaluator, segmentEvaluators, toSegmentInfo, type SegmentRow } from "../segments";
 import { flagSetChanges, rejected, type Change } from "../store-records";
 import { projectFlag, writeFlagInfo } from "./project-flags";
 import { replaceTargets, withoutTargets } from "./targets";
@@ -62,7 +62,8 @@ export async function applyImport(
   plan: ImportPlan,
   options: { dryRun: boolean; pins: ImportPin[]; meta: ChangeMeta },
 ): Promise<Result<ImportResult>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const flags = withPins(plan, options.pins);
   if (!flags.ok) return flags;
   const existingEnvs = w.environmentRows();
@@ -79,7 +80,7 @@ export async function applyImport(
   if (!segments.ok) return segments;
   const segmentsChanged = segments.value.length > 0;
   const evaluators = { ...segmentEvaluators(w.sql) };
-  for (const segment of segments.value) evaluators[segment.name] = segmentEvaluator(segment.row);
+  for (const segment of segments.value) evaluators[segment.name] = rowEvaluator(segment.row);
 
   // Every environment the plan writes, and every other one when a segment changes (each snapshot carries them).
   const names = [

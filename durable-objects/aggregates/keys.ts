@@ -6,7 +6,7 @@
  * An admin key carries a role (`key_grants`, `contracts/roles.ts`); a key without a row there was
  * made before roles existed and stays `admin`. Client and server keys carry none.
  */
-import { randomBytes } from "node:crypto";
+import { randomToken } from "../../lib/crypto";
 import * as z from "zod";
 import { readJson } from "../../lib/json-read";
 import { fail, ok, type Result } from "../../contracts/result";
@@ -57,8 +57,8 @@ export async function createKey(
   meta: ChangeMeta,
   grant: Grant | null = null,
 ): Promise<Result<RoledCreatedKey>> {
-  const project = w.project();
-  if (project === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   if (environment !== null) {
     const env = w.environment(environment);
     if (!env.ok) return env;
@@ -78,7 +78,8 @@ export async function createKey(
 
 /** The project's API keys (all, or one environment's); never their secrets. */
 export async function listKeys(w: UnitOfWork, environment: string | null): Promise<Result<RoledKeyInfo[]>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const rows =
     environment === null
       ? w.sql.exec<KeyRow>("SELECT * FROM api_keys ORDER BY created_at, id").toArray()
@@ -178,8 +179,8 @@ function newKey(
   grant: Grant | null,
   alsoInTransaction?: (id: string) => void,
 ): RoledCreatedKey {
-  const key = `ef_${scope}_${randomBytes(24).toString("base64url")}`;
-  const id = `key_${randomBytes(9).toString("base64url")}`;
+  const key = `ef_${scope}_${randomToken(24)}`;
+  const id = `key_${randomToken(9)}`;
   const hash = hashKey(key);
   w.transaction(() => {
     w.sql.exec(

@@ -78,7 +78,8 @@ export async function getMigration(w: UnitOfWork, environment: string | null): P
     if (!env.ok) return env;
     return ok([stateOf(environment, rowOf(w, environment))]);
   }
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   return ok(w.environmentRows().map((env) => stateOf(env.name, rowOf(w, env.name))));
 }
 

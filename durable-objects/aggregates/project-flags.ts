@@ -24,7 +24,8 @@ export async function createFlagEverywhere(
   overrides: Record<string, Partial<FlagDefinition>>,
   meta: ChangeMeta,
 ): Promise<Result<ProjectFlag>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const envs = w.environmentRows();
   const unknown = Object.keys(overrides).filter((name) => !envs.some((env) => env.name === name));
   if (unknown.length > 0)
@@ -69,7 +70,8 @@ export async function createFlagEverywhere(
 
 /** Every flag of the project with its facts and its state in each environment, side by side. */
 export async function listProjectFlags(w: UnitOfWork): Promise<Result<{ environments: string[]; flags: ProjectFlag[] }>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const keys = w.sql.exec<{ key: string }>("SELECT key FROM flags UNION SELECT key FROM flag_info ORDER BY key").toArray();
   return ok({
     environments: w.environmentRows().map((env) => env.name),
@@ -79,7 +81,8 @@ export async function listProjectFlags(w: UnitOfWork): Promise<Result<{ environm
 
 /** One flag across the project: its facts and each environment's configuration. */
 export async function getProjectFlag(w: UnitOfWork, key: string): Promise<Result<ProjectFlag>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const flag = projectFlag(w, key);
   if (!flag) return fail({ kind: "not_found", detail: `there is no flag "${key}" in any environment of this project` });
   return ok(flag);
@@ -105,7 +108,8 @@ export async function updateFlagInfo(
 
 /** Flags nobody evaluates, flags serving one variant to everyone, and temporary flags past their date. */
 export async function staleFlags(w: UnitOfWork, days: number): Promise<Result<StaleReport>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const now = Date.now();
   const since = now - days * 86_400_000;
   const report: StaleReport = { days, notEvaluated: [], singleVariant: [], pastRemovalDate: [] };

@@ -69,14 +69,15 @@ export async function putProject(
 
 /** The project and its environments (version, last change, flag count). */
 export async function getProject(w: UnitOfWork): Promise<Result<ProjectInfo>> {
-  const project = w.project();
-  if (project === null) return fail(w.noProject());
-  return ok(projectInfo(w, project));
+  const project = w.requireProject();
+  if (!project.ok) return project;
+  return ok(projectInfo(w, project.value));
 }
 
 /** Audit entries, newest first, filtered and paged. */
 export async function listAudit(w: UnitOfWork, filter: AuditFilter): Promise<Result<{ entries: AuditEntry[]; nextCursor: number | null }>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   return ok(listAuditEntries(w.sql, filter));
 }
 
@@ -85,11 +86,15 @@ export async function listAudit(w: UnitOfWork, filter: AuditFilter): Promise<Res
  * rewrites); an anchor KV cannot give within its deadline is reported as null, not guessed.
  */
 export async function verifyAudit(w: UnitOfWork): Promise<Result<AuditVerification>> {
-  const project = w.project();
-  if (project === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   let anchor: unknown = null;
   try {
-    anchor = await withDeadline(w.env.FLAGS_KV.get(auditHeadKvKey(project), "json"), DEADLINE_MS.edgeKvRead, "KV read of the audit anchor");
+    anchor = await withDeadline(
+      w.env.FLAGS_KV.get(auditHeadKvKey(project.value), "json"),
+      DEADLINE_MS.edgeKvRead,
+      "KV read of the audit anchor",
+    );
   } catch {
     anchor = null;
   }

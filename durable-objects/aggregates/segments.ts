@@ -6,15 +6,7 @@
 import { validateFlagSet } from "../../engine/index";
 import type { FlagSet, JsonValue } from "../../engine/types";
 import { fail, ok, type Result } from "../../contracts/result";
-import {
-  memberChanges,
-  refersTo,
-  segmentEvaluator,
-  toSegmentInfo,
-  type SegmentInfo,
-  type SegmentInput,
-  type SegmentRow,
-} from "../segments";
+import { memberChanges, refersTo, rowEvaluator, toSegmentInfo, type SegmentInfo, type SegmentInput, type SegmentRow } from "../segments";
 import type { RampRow } from "../ramps";
 import { parseDefinition, rejected } from "../store-records";
 import type { UnitOfWork } from "../unit-of-work";
@@ -22,7 +14,8 @@ import type { ChangeMeta, DraftRow, FlagRow } from "../store-types";
 
 /** The project's segments, by name. */
 export async function listSegments(w: UnitOfWork): Promise<Result<SegmentInfo[]>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   return ok(
     w.sql
       .exec<SegmentRow>("SELECT * FROM segments ORDER BY name")
@@ -33,7 +26,8 @@ export async function listSegments(w: UnitOfWork): Promise<Result<SegmentInfo[]>
 
 /** One segment, with its member ids when it is a list. */
 export async function getSegment(w: UnitOfWork, name: string): Promise<Result<SegmentInfo & { members?: string[] }>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const row = segmentRow(w, name);
   if (!row) return fail({ kind: "not_found", detail: `there is no segment "${name}" in this project` });
   return ok(toSegmentInfo(row, true));
@@ -49,8 +43,8 @@ export async function putSegment(
   input: SegmentInput,
   meta: ChangeMeta & { ifMatch: number | null },
 ): Promise<Result<SegmentInfo>> {
-  const project = w.project();
-  if (project === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const existing = segmentRow(w, name);
   if (meta.ifMatch !== null && meta.ifMatch !== (existing?.version ?? 0)) {
     return fail({
@@ -64,7 +58,7 @@ export async function putSegment(
     members: input.members === undefined ? null : JSON.stringify([...new Set(input.members)]),
     attribute: input.members === undefined ? null : (input.attribute ?? "targetingKey"),
   };
-  const evaluator = segmentEvaluator(row);
+  const evaluator = rowEvaluator(row);
   for (const env of w.environmentRows()) {
     const own = JSON.parse(env.evaluators) as Record<string, JsonValue>;
     if (name in own) {
@@ -109,7 +103,8 @@ export async function putSegment(
 
 /** Deletes a segment no flag uses; 409 naming the flags that still do. */
 export async function deleteSegment(w: UnitOfWork, name: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const existing = segmentRow(w, name);
   if (!existing) return fail({ kind: "not_found", detail: `there is no segment "${name}" in this project` });
   const users: string[] = [];
@@ -122,7 +117,7 @@ export async function deleteSegment(w: UnitOfWork, name: string, meta: ChangeMet
     }
   }
   for (const other of w.sql.exec<SegmentRow>("SELECT * FROM segments WHERE name != ?", name)) {
-    if (refersTo(segmentEvaluator(other), name)) users.push(`segment ${other.name}`);
+    if (refersTo(rowEvaluator(other), name)) users.push(`segment ${other.name}`);
   }
   // A ramp restores its base rules on every step, and a staged draft is published as a whole.
   for (const ramp of w.sql.exec<RampRow>("SELECT environment, flag, base_targeting FROM ramps WHERE base_targeting IS NOT NULL")) {

@@ -5,6 +5,7 @@
  */
 import * as z from "zod";
 import { MAX_TARGETS_PER_FLAG, targetIdProblem } from "../../engine/targets";
+import { base64urlDecode, base64urlEncode } from "../../lib/crypto";
 import { fail, ok, type Result } from "../../contracts/result";
 import { describeProblems, iso, noFlag, parseDefinition } from "../store-records";
 import { pushTarget, setTarget, targetCounts, targetVariant, writeTargets, type Targets, type TargetsDelta } from "../target-rows";
@@ -203,12 +204,14 @@ function checkChange(change: TargetsChange, variants: readonly string[]): { path
 const CursorSchema = z.tuple([z.string(), z.string()]);
 
 function encodeCursor(variant: string, id: string): string {
-  return Buffer.from(JSON.stringify([variant, id])).toString("base64url");
+  return base64urlEncode(JSON.stringify([variant, id]));
 }
 
 function decodeCursor(cursor: string): [string, string] | null {
   try {
-    const parsed = CursorSchema.safeParse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
+    const bytes = base64urlDecode(cursor);
+    if (bytes === null) return null;
+    const parsed = CursorSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

@@ -2,7 +2,7 @@
  * The triggers aggregate: secret-URL and signed-request triggers that enable, disable, set a
  * default, pause or roll back a ramp, each firing audited as `trigger:<name>`.
  */
-import { randomBytes } from "node:crypto";
+import { randomToken } from "../../lib/crypto";
 import { SIGNATURE_TOLERANCE_SECONDS, verifySignature } from "../../lib/signature";
 import type { FlagDefinition } from "../../engine/types";
 import { fail, ok, type Result } from "../../contracts/result";
@@ -37,8 +37,8 @@ export async function createTrigger(
     return fail({ kind: "conflict", detail: `a trigger named "${input.name}" already exists` });
   }
   const id = webhooks.newId("trg");
-  const token = `eft_${randomBytes(24).toString("base64url")}`;
-  const secret = `trsec_${randomBytes(24).toString("base64url")}`;
+  const token = `eft_${randomToken(24)}`;
+  const secret = `trsec_${randomToken(24)}`;
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec(
@@ -61,7 +61,8 @@ export async function createTrigger(
 
 /** The project's triggers; never their tokens or secrets. */
 export async function listTriggers(w: UnitOfWork): Promise<Result<TriggerInfo[]>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   return ok(w.sql.exec<TriggerRow>("SELECT * FROM triggers ORDER BY created_at, id").toArray().map(toTriggerInfo));
 }
 
@@ -90,8 +91,8 @@ export async function rotateTrigger(
 ): Promise<Result<TriggerInfo & { token: string; secret: string }>> {
   const trigger = triggerInfo(w, id);
   if (!trigger) return fail(noTrigger(id));
-  const token = `eft_${randomBytes(24).toString("base64url")}`;
-  const secret = `trsec_${randomBytes(24).toString("base64url")}`;
+  const token = `eft_${randomToken(24)}`;
+  const secret = `trsec_${randomToken(24)}`;
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("UPDATE triggers SET token_hash = ?, secret = ? WHERE id = ?", hashKey(token), secret, id);

@@ -15,7 +15,8 @@ export async function createWebhook(
   input: WebhookInput,
   meta: ChangeMeta,
 ): Promise<Result<webhooks.WebhookInfo & { secret: string; standardSecret: string }>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const now = Date.now();
   const created = w.transaction(() => {
     const hook = webhooks.createWebhook(w.sql, input, meta.actor, now);
@@ -27,13 +28,15 @@ export async function createWebhook(
 
 /** The project's webhooks. */
 export async function listWebhooks(w: UnitOfWork): Promise<Result<webhooks.WebhookInfo[]>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   return ok(webhooks.listWebhooks(w.sql));
 }
 
 /** One webhook. */
 export async function getWebhook(w: UnitOfWork, id: string): Promise<Result<webhooks.WebhookInfo>> {
-  if (w.project() === null) return fail(w.noProject());
+  const project = w.requireProject();
+  if (!project.ok) return project;
   const hook = webhooks.listWebhooks(w.sql).find((h) => h.id === id);
   return hook ? ok(hook) : fail(noWebhook(id));
 }

@@ -4,7 +4,7 @@
  * announced to the broadcaster — each under its deadline. A failure is logged and retried later
  * with backoff, never dropped; a row leaves the outbox only once its work has succeeded.
  */
-import { randomBytes } from "node:crypto";
+import { randomToken } from "../../lib/crypto";
 import { DEADLINE_MS, withDeadline } from "../../lib/deadline";
 import { log } from "../../lib/log";
 import { auditHeadKvKey, keyIndexKvKey, projectKvKey, snapshotKvKey, type KeyIdentity, type ProjectEntry } from "../../contracts/snapshot";
@@ -19,7 +19,7 @@ import type { EnvironmentRow, KeyRow, ReplicationStatus } from "../store-types";
 /** Performs the outbox's due rows for one FlagStore instance (one incarnation). */
 export class Publisher {
   /** Tells this instance's outbox leases from those of an instance that was reset or evicted. */
-  readonly #incarnation = randomBytes(9).toString("base64url");
+  readonly #incarnation = randomToken(9);
 
   constructor(
     private readonly w: UnitOfWork,
