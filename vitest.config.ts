@@ -31,6 +31,8 @@ export default defineConfig({
             },
           }),
         ],
+        // zod as the Worker's bundle resolves it (wrangler.toml [alias]).
+        resolve: { alias: [{ find: /^zod$/, replacement: fileURLToPath(new URL("./lib/zod-bundled.ts", import.meta.url)) }] },
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],

@@ -5,7 +5,8 @@
  * the console parses with (`contracts/admin-responses.ts`); every top-level schema is a named
  * component. There is no second table of routes to keep in step.
  */
-import { z, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import * as z from "../contracts/zod";
 import type { Env as HonoEnv } from "hono";
 
 /** The document's own shape, as `GET /openapi.json` declares it. */

@@ -3,7 +3,7 @@
  * FlagStore; flag sets are then checked in full (variants, default variant, targeting) by the
  * engine's validator inside the FlagStore, against the environment they will live in.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "../contracts/zod";
 import {
   FlagDefinitionSchema as FlagShape,
   FlagMetadataSchema,

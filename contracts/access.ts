@@ -7,7 +7,7 @@
  * { "teamDomain": "acme.cloudflareaccess.com", "audience": "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2",
  *   "members": [{ "email": "ana@acme.com", "role": "admin" }, { "group": "qa", "role": "editor", "environments": ["qa"] }] }
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod.ts";
 import { RoleSchema } from "./roles";
 
 /** A host name: labels of letters, digits and hyphens (each label starts with one that is not a hyphen). */

@@ -4,7 +4,7 @@
  * describes (each top-level schema is a named component of it). The shapes mirror what the
  * FlagStore's RPC methods return. `z` is zod with `.openapi()` (from `@hono/zod-openapi`).
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod.ts";
 import { FlagDefinitionSchema, JsonValueSchema } from "./flag-definition.ts";
 import { RoleSchema } from "./roles.ts";
 

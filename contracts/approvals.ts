@@ -3,7 +3,7 @@
  * change request and a scheduled change. One zod schema per shape, for the admin API's document,
  * the console's client and the store's return types.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod.ts";
 import { JsonValueSchema } from "./admin-responses";
 import type { JsonValue } from "../engine/types";
 

@@ -3,7 +3,7 @@
  * decided it (`engine/explain.ts`). The console's "try a context" panel parses it; the OpenAPI
  * document describes it.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod.ts";
 import { EvaluationSchema, JsonValueSchema } from "./admin-responses";
 
 const StepSchema = z.discriminatedUnion("kind", [

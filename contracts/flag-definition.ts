@@ -6,7 +6,7 @@
  * compiler holds the two equal: `definitionMatchesEngine` below fails to type-check if either
  * gains, loses or retypes a field.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod.ts";
 import type { FlagDefinition } from "../engine/types";
 
 /**

@@ -4,7 +4,7 @@
  * code, what manifest sync creates flags from, and what an environment exports for typed
  * accessors. Also the sync's answer. Imports only zod, so the Node CLI can load it as it is.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod.ts";
 import type { JsonValue } from "../engine/types";
 import { JsonValueSchema } from "./admin-responses.ts";
 

@@ -5,7 +5,7 @@
  * diff without writing anything. One schema for the FlagStore's return type, the route's answer
  * in the OpenAPI document and the CLI.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod.ts";
 
 /** A unit whose assignment today is kept: it becomes a target of `variant` in that flag and environment. */
 export interface ImportPin {

@@ -8,7 +8,7 @@
  * const status = migrationStatus("production", snapshot.migration, Date.now());
  * // { environment: "production", authority: "legacy", since: null, graceUntil: null, report: true }
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod.ts";
 import { flagKeyProblem } from "../engine/index";
 import { JsonValueSchema } from "./admin-responses";
 import { AUTHORITIES, type SnapshotMigration } from "./snapshot";

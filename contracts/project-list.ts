@@ -2,7 +2,7 @@
  * `GET /admin/v1/projects`: the projects a caller may open, one page at a time. Declared once here
  * for the route, the OpenAPI document and the console's project switcher.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod.ts";
 
 /** Most projects one page lists (the most a KV list returns at once). */
 export const MAX_PROJECT_PAGE = 1_000;

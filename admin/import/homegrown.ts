@@ -9,7 +9,7 @@
  * convertHomegrown({ flags: [{ key: "new-checkout", environments: { production: { enabled: false, customers: ["c-1"] } } }] },
  *   { format: "json" }); // ok: production serves "off", except "on" for c-1
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { flagKeyProblem, OFF_VARIANT_METADATA_KEY } from "../../engine/index";
 import type { FlagDefinition } from "../../engine/types";
 import type { ImportedFlag, ImportPlan } from "../../contracts/import-plan";

@@ -11,7 +11,7 @@
  * failed prerequisite serves it, as in LaunchDarkly. Whatever has no faithful equivalent is listed
  * in `unmapped` and its rule left out.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { flagKeyProblem } from "../../engine/index";
 import type { FlagDefinition, JsonValue } from "../../engine/types";
 import type { ImportedFlag, ImportedSegment, ImportPlan } from "../../contracts/import-plan";

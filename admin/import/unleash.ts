@@ -13,7 +13,7 @@
  * become prerequisites. What has no faithful equivalent is listed in `unmapped`, its strategy left
  * out.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { flagKeyProblem } from "../../engine/index";
 import { patternProblem } from "../../engine/regex";
 import type { FlagDefinition, JsonValue } from "../../engine/types";

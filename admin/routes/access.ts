@@ -2,7 +2,7 @@
  * Single sign-on settings (Cloudflare Access): which team's tokens the console accepts for this
  * project, the application's audience, and the role each person or group gets. Admins only.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { AccessConfigSchema, AccessSettingsSchema } from "../../contracts/access";
 import { problem, storeProblem } from "../problem";
 import { adminApp, adminRoute, defineRoute, meta, P, readBody, respond, store } from "./kit";

@@ -2,7 +2,7 @@
  * Change requests: an editor's diff of some flags of one environment, approved (and then applied
  * atomically, if the environment has not moved since) or rejected by another person.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "../../contracts/zod";
 import { CHANGE_REQUEST_STATUSES, ChangeRequestListSchema, ChangeRequestSchema } from "../../contracts/approvals";
 import type { Result } from "../../contracts/result";
 import type { FlagDefinition } from "../../engine/types";

@@ -8,7 +8,7 @@
  * curl -X POST 'localhost:8787/admin/v1/projects/shop/import?dryRun=true' -H "authorization: Bearer $ADMIN_TOKEN" \
  *   -d '{"source": "homegrown", "format": "csv", "data": "flag,environment,enabled,customers\nnew-checkout,production,false,c-1;c-2\n"}'
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "../../contracts/zod";
 import type { ImportPlan } from "../../contracts/import-plan";
 import { ImportResultSchema } from "../../contracts/import-result";
 import { ok, type Problem, type Result } from "../../contracts/result";

@@ -8,7 +8,8 @@
  * const read = adminRoute({ method: "get", path: `${P}/segments/{name}`, summary: "Read a segment", response: SegmentSchema });
  * defineRoute(app, read, async (c) => respond(c, await store(c).getSegment(param(c, "name"))));
  */
-import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
+import * as z from "zod";
 import type { Context, Env as HonoEnv } from "hono";
 import { ProblemSchema } from "../../contracts/admin-responses";
 import type { Result } from "../../contracts/result";

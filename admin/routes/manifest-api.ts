@@ -18,7 +18,7 @@
  * Errors carry the API's `{"error": {"message", "status"}}` inside the problem+json body, so both
  * the OpenFeature CLI and problem+json readers understand them.
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "../../contracts/zod";
 import { JsonValueSchema } from "../../contracts/admin-responses";
 import { isOfType, type ManifestFlagType } from "../../contracts/flag-manifest";
 import type { JsonValue } from "../../engine/types";

@@ -7,7 +7,7 @@
  * curl -X POST "localhost:8787/admin/v1/projects/default/environments/qa/manifest?dryRun=true" \
  *   -H "authorization: Bearer $ADMIN_TOKEN" -H "content-type: application/json" -d @flags.manifest.json
  */
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { FlagManifestSchema, ManifestSyncSchema } from "../../contracts/flag-manifest";
 import { storeProblem } from "../problem";
 import { FlagKeySchema } from "../schemas";

@@ -18,7 +18,7 @@ import { ProtectionSchema } from "../../contracts/approvals";
 import { readJson } from "../json-body";
 import { problem, storeProblem } from "../problem";
 import { actorOf, adminApp, adminRoute, defineRoute, E, meta, param, readBody, respond, store, type AdminContext } from "./kit";
-import { z } from "@hono/zod-openapi";
+import * as z from "../../contracts/zod";
 
 export const protection = adminApp();
 

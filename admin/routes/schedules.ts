@@ -1,5 +1,5 @@
 /** Scheduled changes: a flag's state, default variant or targeting, or a change request, applied once at a time to come. */
-import { z } from "@hono/zod-openapi";
+import * as z from "../../contracts/zod";
 import { SCHEDULE_STATUSES, ScheduledChangeSchema, ScheduleListSchema, ScheduleSchema } from "../../contracts/approvals";
 import { problem, storeProblem } from "../problem";
 import { actorOf, adminApp, adminRoute, defineRoute, E, meta, param, readBody, readQuery, respond, store } from "./kit";
