@@ -337,6 +337,43 @@ export const MIGRATIONS: readonly string[] = [
     format     TEXT NOT NULL CHECK (format IN ('edgeflags', 'slack'))
   ) WITHOUT ROWID;
   `,
+  // 13: tracked events (the OFREP tracking extension) attributed to exposure subjects. Every
+  // event received is kept for the dedupe window (its id counts it once; an exposure that arrives
+  // after the event still finds it); per-unit counts and per-arm sums are maintained as events
+  // are attributed, so a metric is read without scanning events.
+  `
+  CREATE TABLE IF NOT EXISTS tracked_events (
+    unit        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    value       REAL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (unit, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS tracked_events_by_unit ON tracked_events (unit, at);
+  CREATE INDEX IF NOT EXISTS tracked_events_by_received ON tracked_events (received_at);
+  CREATE INDEX IF NOT EXISTS exposure_units_by_unit ON exposure_units (unit, first_at);
+  CREATE TABLE IF NOT EXISTS unit_event_counts (
+    subject TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    unit    TEXT NOT NULL,
+    events  INTEGER NOT NULL,
+    PRIMARY KEY (subject, name, unit)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS arm_event_aggregates (
+    subject           TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    variant           TEXT NOT NULL,
+    converted_units   INTEGER NOT NULL,
+    events            INTEGER NOT NULL,
+    events_squared    INTEGER NOT NULL,
+    valued            INTEGER NOT NULL,
+    value_sum         REAL NOT NULL,
+    value_sum_squares REAL NOT NULL,
+    PRIMARY KEY (subject, name, variant)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**
