@@ -374,6 +374,37 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (subject, name, variant)
   ) WITHOUT ROWID;
   `,
+  // 14: metrics on tracked events, guardrails on ramps, and each check of a metric on an arm
+  // (what the console charts; a guardrail acts on the check it records). Re-runnable.
+  `
+  CREATE TABLE IF NOT EXISTS metrics (
+    name        TEXT PRIMARY KEY,
+    event       TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('rate', 'count', 'mean')),
+    direction   TEXT NOT NULL CHECK (direction IN ('higher-is-better', 'higher-is-worse')),
+    description TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    updated_by  TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS ramp_guardrails (
+    ramp     TEXT NOT NULL,
+    metric   TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    config   TEXT NOT NULL,
+    PRIMARY KEY (ramp, metric)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS metric_checks (
+    subject  TEXT NOT NULL,
+    metric   TEXT NOT NULL,
+    variant  TEXT NOT NULL,
+    at       INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    result   TEXT NOT NULL,
+    PRIMARY KEY (subject, metric, variant, at)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**
