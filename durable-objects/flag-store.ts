@@ -38,6 +38,7 @@ import * as protection from "./aggregates/protection";
 import * as changeRequests from "./aggregates/change-requests";
 import * as schedules from "./aggregates/schedules";
 import * as metrics from "./aggregates/metrics";
+import * as telemetryRead from "./telemetry-read";
 import type { ChangeRequestStatus, ScheduledChange, ScheduleStatus } from "../contracts/approvals";
 import type { SegmentInput } from "./segments";
 import type { WebhookInput, WebhookPatch } from "./webhooks";
@@ -514,6 +515,14 @@ export class FlagStore extends DurableObject<Env> {
   /** Runs the metric checks now, as the alarm does (a guardrail may stop its ramp). */
   checkMetricsNow() {
     return metrics.checkMetricsNow(this.#w);
+  }
+  /** Per arm of an exposure subject: its units and the sums of one tracked event attributed to it. */
+  readArmAggregates(subject: string, eventName: string) {
+    return telemetryRead.readArmAggregates(this.#w, subject, eventName);
+  }
+  /** Unique exposed units per variant of an exposure subject. */
+  readUnitCounts(subject: string) {
+    return telemetryRead.readUnitCounts(this.#w, subject);
   }
   /** Applies due scheduled changes and ramp steps, publishes due outbox rows, sends due webhook deliveries. */
   override async alarm(): Promise<void> {

@@ -340,11 +340,13 @@ export const MIGRATIONS: readonly string[] = [
   // 13: tracked events (the OFREP tracking extension) attributed to exposure subjects. Every
   // event received is kept for the dedupe window (its id counts it once; an exposure that arrives
   // after the event still finds it); per-unit counts and per-arm sums are maintained as events
-  // are attributed, so a metric is read without scanning events.
+  // are attributed, so a metric is read without scanning events. `exposure_subjects` names each
+  // subject's environment: an event tracked with another environment's key is not attributed.
   `
   CREATE TABLE IF NOT EXISTS tracked_events (
     unit        TEXT NOT NULL,
     id          TEXT NOT NULL,
+    environment TEXT NOT NULL,
     name        TEXT NOT NULL,
     at          INTEGER NOT NULL,
     value       REAL,
@@ -354,6 +356,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS tracked_events_by_unit ON tracked_events (unit, at);
   CREATE INDEX IF NOT EXISTS tracked_events_by_received ON tracked_events (received_at);
   CREATE INDEX IF NOT EXISTS exposure_units_by_unit ON exposure_units (unit, first_at);
+  CREATE TABLE IF NOT EXISTS exposure_subjects (
+    subject     TEXT PRIMARY KEY,
+    environment TEXT NOT NULL
+  ) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS unit_event_counts (
     subject TEXT NOT NULL,
     name    TEXT NOT NULL,
