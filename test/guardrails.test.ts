@@ -146,6 +146,16 @@ describe("guardrails on a ramp", () => {
     expect(metrics.status).toBe(200);
     expect(metrics.body.subject).toBe(`ramp:${id}:0`);
     expect(metrics.body.metrics[0].latest[0]).toEqual(entry.after.check);
+
+    // A person resumes it: the step's cumulative totals do not stop it again at once; the check says why.
+    expect((await call("POST", `${flag}/ramp/resume`)).status).toBe(200);
+    expect((await call("GET", `${flag}/ramp`)).body.currentStep).toBe(0);
+    await checkNow("guard-rollback");
+    expect((await call("GET", `${flag}/ramp`)).body.status).toBe("running");
+    const latest = (await call("GET", `${flag}/ramp/metrics`)).body.metrics[0].latest[0];
+    expect(latest.decision).toBe("degraded");
+    expect(latest.reason).toContain("not acted on");
+    expect((await call("GET", `${P("guard-rollback")}/audit?action=guardrail.tripped`)).body.entries).toHaveLength(1);
   });
 
   it("pause a ramp (action pause) and leave it alone when the variant is no worse", async () => {

@@ -126,7 +126,7 @@ export async function putMetric(
   return ok({ metric: toMetric(metricRow(w, name)!), changed: true });
 }
 
-/** Deletes a metric no running or paused ramp guards with (409 naming them). */
+/** Deletes a metric no running, paused or rolled-back (resumable) ramp guards with (409 naming them). */
 export async function deleteMetric(w: UnitOfWork, name: string, meta: ChangeMeta): Promise<Result<{ deleted: string }>> {
   if (w.project() === null) return fail(w.noProject());
   const row = metricRow(w, name);
@@ -134,7 +134,7 @@ export async function deleteMetric(w: UnitOfWork, name: string, meta: ChangeMeta
   const users = w.sql
     .exec<{ flag: string; environment: string }>(
       `SELECT r.flag, r.environment FROM ramp_guardrails g JOIN ramps r ON r.id = g.ramp
-       WHERE g.metric = ? AND r.status IN ('running', 'paused') ORDER BY r.environment, r.flag`,
+       WHERE g.metric = ? AND r.status IN ('running', 'paused', 'rolled-back') ORDER BY r.environment, r.flag`,
       name,
     )
     .toArray();
@@ -221,14 +221,34 @@ async function checkRamp(w: UnitOfWork, row: RampRow, now: number): Promise<Metr
     const aggregates = await readAggregates(w, subject, metric);
     if (aggregates === null) continue;
     const check = runCheck(metric, subject, aggregates, row.baseline, row.variant, guardrail, now);
+    // A person who resumed the ramp after this guardrail stopped it at this step has seen the
+    // evidence: the step's totals are cumulative and would stop it again at once. The guardrail
+    // acts again from the next step (a new subject), and says so meanwhile.
+    const overridden = check.decision === "degraded" && trippedBefore(w, subject, guardrail.metric, row.variant);
+    if (overridden)
+      check.reason = `${check.reason}; not acted on: the ramp was resumed after this guardrail stopped it at this step, so it acts again from the next step`;
     recordCheck(w, check, row.variant, now);
     checks.push(check);
-    if (check.decision === "degraded") {
+    if (check.decision === "degraded" && !overridden) {
       await trip(w, row, guardrail, check);
       break;
     }
   }
   return checks;
+}
+
+/** Whether a guardrail already found `subject` degraded (and so stopped its ramp: only running ramps are checked). */
+function trippedBefore(w: UnitOfWork, subject: string, metric: string, variant: string): boolean {
+  return (
+    w.sql
+      .exec(
+        "SELECT 1 FROM metric_checks WHERE subject = ? AND metric = ? AND variant = ? AND decision = 'degraded' LIMIT 1",
+        subject,
+        metric,
+        variant,
+      )
+      .toArray().length > 0
+  );
 }
 
 /** The aggregates of `metric`'s event in `subject`, or null (logged) when they cannot be read: no data, no decision. */
