@@ -47,6 +47,11 @@ export interface ArmTotals {
   valueSumSquares: number;
 }
 
+/** The totals of an arm that has seen nothing yet. */
+export function emptyTotals(): ArmTotals {
+  return { units: 0, convertedUnits: 0, events: 0, eventsSquaredPerUnit: 0, valued: 0, valueSum: 0, valueSumSquares: 0 };
+}
+
 /** How much worse the variant may be before it counts as degraded. */
 export interface Tolerance {
   /** `relative`: a fraction of the baseline (0.1 = 10% worse); `absolute`: in the metric's own unit. */

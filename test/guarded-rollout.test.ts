@@ -10,6 +10,7 @@ import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { OpenFeature } from "@openfeature/server-sdk";
 import { afterAll, describe, expect, it } from "vitest";
+import { mulberry32 as prng } from "./seeded-random";
 import worker from "../worker/index";
 import { EdgeflagsProvider } from "../packages/openfeature-provider/src/index";
 import { pendingFlush } from "../worker/telemetry";
@@ -30,18 +31,6 @@ const providers: EdgeflagsProvider[] = [];
 afterAll(async () => {
   await Promise.all(providers.map((p) => p.onClose()));
 });
-
-/** mulberry32: the app's seeded randomness (which checkout fails). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The app's tracking: OpenFeature tracking events sent to the OFREP tracking endpoint in batches of 100. */
 async function track(key: string, events: { name: string; targetingKey: string }[]): Promise<void> {

@@ -20,7 +20,7 @@ import type {
   RampMetricsView,
 } from "../../contracts/metrics";
 import { log } from "../../lib/log";
-import { type ArmTotals, sequentialTest, type Tolerance } from "../../lib/sequential";
+import { emptyTotals, sequentialTest, type Tolerance } from "../../lib/sequential";
 import type { RampRow } from "../ramps";
 import { iso } from "../store-records";
 import type { ChangeMeta, ExperimentRow } from "../store-types";
@@ -259,16 +259,6 @@ async function readAggregates(w: UnitOfWork, subject: string, metric: MetricRow)
   return null;
 }
 
-const NO_EVENTS: ArmTotals = {
-  units: 0,
-  convertedUnits: 0,
-  events: 0,
-  eventsSquaredPerUnit: 0,
-  valued: 0,
-  valueSum: 0,
-  valueSumSquares: 0,
-};
-
 /** The sequential test of `variant` against `baseline` on one metric, as a recorded check. */
 export function runCheck(
   metric: MetricRow,
@@ -279,7 +269,7 @@ export function runCheck(
   guardrail: { tolerance: Tolerance; alpha?: number; minSample?: number },
   now: number,
 ): MetricCheck {
-  const arm = (name: string) => aggregates.find((a) => a.variant === name) ?? { ...NO_EVENTS, variant: name };
+  const arm = (name: string) => aggregates.find((a) => a.variant === name) ?? { ...emptyTotals(), variant: name };
   const b = arm(baseline);
   const v = arm(variant);
   const result = sequentialTest(b, v, {

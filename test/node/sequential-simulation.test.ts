@@ -7,19 +7,16 @@
  * rollouts: the simulation").
  */
 import { describe, expect, it } from "vitest";
-import { type ArmTotals, type MetricKind, type SequentialOptions, halfWidth, sequentialTest, unitsToDetect } from "../../lib/sequential";
-
-/** mulberry32: a small seeded PRNG, uniform on [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from "../seeded-random";
+import {
+  type ArmTotals,
+  emptyTotals,
+  type MetricKind,
+  type SequentialOptions,
+  halfWidth,
+  sequentialTest,
+  unitsToDetect,
+} from "../../lib/sequential";
 
 function normal(u: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
@@ -42,15 +39,7 @@ function binomial(u: () => number, n: number, p: number): number {
   return k;
 }
 
-const empty = (): ArmTotals => ({
-  units: 0,
-  convertedUnits: 0,
-  events: 0,
-  eventsSquaredPerUnit: 0,
-  valued: 0,
-  valueSum: 0,
-  valueSumSquares: 0,
-});
+const empty = emptyTotals;
 
 interface Scenario {
   /** Share of units the variant gets. */

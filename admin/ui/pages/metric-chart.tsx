@@ -21,6 +21,7 @@ export function formatMetric(x: number, kind: MetricView["kind"]): string {
   return kind === "rate" ? `${Number((x * 100).toPrecision(4))}%` : String(Number(x.toPrecision(4)));
 }
 
+const ARM_COLOR = { baseline: "#6b7280", variant: "#2563eb" } as const;
 const DECISION_TEXT = { continue: "no degradation shown", degraded: "degraded", "insufficient-data": "too little data" } as const;
 
 /** The chart and table of one metric on one compared arm. */
@@ -89,26 +90,20 @@ export function MetricChart({ series, checks, id }: { series: MetricSeries; chec
             </text>
           </g>
         ))}
-        <path
-          d={band(
-            (c) => c.baseline.upper,
-            (c) => c.baseline.lower,
-          )}
-          fill="#6b7280"
-          fill-opacity="0.18"
-          stroke="none"
-        />
-        <path
-          d={band(
-            (c) => c.variant.upper,
-            (c) => c.variant.lower,
-          )}
-          fill="#2563eb"
-          fill-opacity="0.18"
-          stroke="none"
-        />
-        <path d={line((c) => c.baseline.estimate)} fill="none" stroke="#6b7280" stroke-width="2" />
-        <path d={line((c) => c.variant.estimate)} fill="none" stroke="#2563eb" stroke-width="2" />
+        {(["baseline", "variant"] as const).map((arm) => (
+          <g>
+            <path
+              d={band(
+                (c) => c[arm].upper,
+                (c) => c[arm].lower,
+              )}
+              fill={ARM_COLOR[arm]}
+              fill-opacity="0.18"
+              stroke="none"
+            />
+            <path d={line((c) => c[arm].estimate)} fill="none" stroke={ARM_COLOR[arm]} stroke-width="2" />
+          </g>
+        ))}
         <path d={line((c) => c.baseline.estimate + c.threshold)} fill="none" stroke="#dc2626" stroke-width="1.5" stroke-dasharray="6 4" />
         {checks.map((c, i) => (c.decision === "degraded" ? <circle cx={x(i)} cy={y(c.variant.estimate)} r="4" fill="#dc2626" /> : null))}
         <text x={PAD.left} y={HEIGHT - 8} font-size="11" fill="currentColor">
