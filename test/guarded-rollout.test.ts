@@ -10,7 +10,7 @@ import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { OpenFeature } from "@openfeature/server-sdk";
 import { afterAll, describe, expect, it } from "vitest";
-import { mulberry32 as prng } from "./seeded-random";
+import { prng } from "../bench/workload.mjs";
 import worker from "../worker/index";
 import { EdgeflagsProvider } from "../packages/openfeature-provider/src/index";
 import { pendingFlush } from "../worker/telemetry";

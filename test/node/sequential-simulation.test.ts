@@ -7,7 +7,7 @@
  * rollouts: the simulation").
  */
 import { describe, expect, it } from "vitest";
-import { mulberry32 as prng } from "../seeded-random";
+import { prng } from "../../bench/workload.mjs";
 import {
   type ArmTotals,
   emptyTotals,
