@@ -29,8 +29,8 @@ export interface ArmAggregate {
 export const MetricKindSchema = z.enum(["rate", "count", "mean"]);
 export const MetricDirectionSchema = z.enum(["higher-is-better", "higher-is-worse"]);
 
-/** Longest tracked event name a metric may watch. */
-export const MAX_EVENT_NAME = 200;
+/** Longest tracked event name a metric may watch: the longest `POST /ofrep/v1/track` accepts (`contracts/tracking.ts`). */
+export const MAX_EVENT_NAME = 128;
 
 /** A metric as defined (PUT /metrics/{name}). */
 export const MetricBodySchema = z

@@ -5,7 +5,7 @@
  * assistive technology and the same numbers in a table below it. The numbers are the checks the
  * admin API returns (`GET …/ramp/metrics`, `GET …/experiments/{id}/metrics`), as they are.
  */
-import type { MetricCheck, MetricSeries, MetricView } from "../../../contracts/metrics";
+import { MAX_EVENT_NAME, type MetricCheck, type MetricSeries, type MetricView } from "../../../contracts/metrics";
 import { When } from "../layout";
 import { PostForm } from "../offer";
 
@@ -15,10 +15,10 @@ const PAD = { left: 56, right: 12, top: 12, bottom: 28 };
 /** Bounds beyond this are an arm with no data yet (its interval is unbounded): the chart clips them. */
 const UNBOUNDED = 1e300;
 
-/** A number for people: four significant digits, a rate as a percentage. */
-export function formatMetric(x: number, kind: MetricView["kind"]): string {
+/** A number for people: `digits` significant digits (four by default), a rate as a percentage. */
+export function formatMetric(x: number, kind: MetricView["kind"], digits = 4): string {
   if (!Number.isFinite(x) || Math.abs(x) >= UNBOUNDED) return x > 0 ? "∞" : "−∞";
-  return kind === "rate" ? `${Number((x * 100).toPrecision(4))}%` : String(Number(x.toPrecision(4)));
+  return kind === "rate" ? `${Number((x * 100).toPrecision(digits))}%` : String(Number(x.toPrecision(digits)));
 }
 
 const ARM_COLOR = { baseline: "#6b7280", variant: "#2563eb" } as const;
@@ -86,7 +86,7 @@ export function MetricChart({ series, checks, id }: { series: MetricSeries; chec
           <g>
             <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y(t)} y2={y(t)} stroke="currentColor" stroke-opacity="0.15" />
             <text x={PAD.left - 6} y={y(t) + 4} text-anchor="end" font-size="11" fill="currentColor">
-              {formatMetric(t, kind)}
+              {formatMetric(t, kind, 3)}
             </text>
           </g>
         ))}
@@ -218,7 +218,7 @@ export function MetricDefineForm({ action, back, idPrefix }: { action: string; b
           </div>
           <div class="field">
             <label for={`${idPrefix}-event`}>Tracked event</label>
-            <input id={`${idPrefix}-event`} name="event" required maxlength={200} placeholder="checkout-error" />
+            <input id={`${idPrefix}-event`} name="event" required maxlength={MAX_EVENT_NAME} placeholder="checkout-error" />
           </div>
           <div class="field">
             <label for={`${idPrefix}-kind`}>Kind</label>
