@@ -1,17 +1,16 @@
 /**
  * A guarded rollout end to end, in workerd: an app evaluates a ramped flag through the OpenFeature
- * server SDK with the in-process provider (its exposures reported back to the store) and tracks
- * its checkout errors over OFREP (`POST /ofrep/v1/track`); the ramp has a guardrail on the error
- * rate. When the new variant's error rate is raised, the alarm's check rolls the ramp back by
- * itself; when it is not, the ramp keeps running. The app's traffic is drawn from a seeded
+ * server SDK with the in-process provider and tracks its checkout errors with `client.track()`
+ * (the provider sends exposures and events back in batches, the events to `POST /ofrep/v1/track`);
+ * the ramp has a guardrail on the error rate. When the new variant's error rate is raised, the
+ * alarm's check rolls the ramp back by itself; when it is not, the ramp keeps running. The app's traffic is drawn from a seeded
  * generator, so each run sees the same units.
  */
-import { env, exports } from "cloudflare:workers";
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { OpenFeature } from "@openfeature/server-sdk";
 import { afterAll, describe, expect, it } from "vitest";
 import { prng } from "../bench/workload.mjs";
-import worker from "../worker/index";
 import { EdgeflagsProvider } from "../packages/openfeature-provider/src/index";
 import { pendingFlush } from "../worker/telemetry";
 import type { FlagSet } from "../engine/types";
@@ -31,25 +30,6 @@ const providers: EdgeflagsProvider[] = [];
 afterAll(async () => {
   await Promise.all(providers.map((p) => p.onClose()));
 });
-
-/** The app's tracking: OpenFeature tracking events sent to the OFREP tracking endpoint in batches of 100. */
-async function track(key: string, events: { name: string; targetingKey: string }[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 100) {
-    const ctx = createExecutionContext();
-    const response = await worker.fetch(
-      new Request(`${ORIGIN}/ofrep/v1/track`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: JSON.stringify({ events: events.slice(i, i + 100) }),
-      }),
-      env,
-      ctx,
-    );
-    expect(response.status, await response.clone().text()).toBeLessThan(300);
-    await waitOnExecutionContext(ctx);
-    await pendingFlush();
-  }
-}
 
 /** Ramps `checkout-flow` to 50% under an error-rate guardrail; the app's users check out; the alarm checks. */
 async function rollout(project: string, newErrorRate: number) {
@@ -79,16 +59,21 @@ async function rollout(project: string, newErrorRate: number) {
   await OpenFeature.setProviderAndWait(project, provider);
   const client = OpenFeature.getClient(project);
   const random = prng(18);
-  const errors: { name: string; targetingKey: string }[] = [];
+  let errors = 0;
   const served = { new: 0, old: 0 };
   for (let i = 0; i < USERS; i++) {
     const targetingKey = `shopper-${i}`;
     const useNew = await client.getBooleanValue("checkout-flow", false, { targetingKey });
     served[useNew ? "new" : "old"]++;
-    if (random() < (useNew ? newErrorRate : BASELINE_ERROR_RATE)) errors.push({ name: "checkout-error", targetingKey });
+    if (random() < (useNew ? newErrorRate : BASELINE_ERROR_RATE)) {
+      client.track("checkout-error", { targetingKey }, {});
+      errors++;
+    }
   }
+  // The provider sends its exposures and tracking events in batches; the edge hands them to the store.
   await provider.flush();
-  await track(key, errors);
+  await pendingFlush();
+  expect(provider.stats().tracking).toEqual({ sent: errors, dropped: 0, pending: 0 });
 
   // A minute later: the alarm's metric check.
   await runInDurableObject(store(project), async (instance, state) => {
@@ -96,7 +81,7 @@ async function rollout(project: string, newErrorRate: number) {
     await instance.alarm();
   });
   const metrics = (await call("GET", `${ramp}/metrics`)).body;
-  return { ramp: (await call("GET", ramp)).body, check: metrics.metrics[0].latest[0], served, errors: errors.length };
+  return { ramp: (await call("GET", ramp)).body, check: metrics.metrics[0].latest[0], served, errors };
 }
 
 describe("a guarded rollout, end to end", () => {
