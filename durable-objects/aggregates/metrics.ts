@@ -230,7 +230,9 @@ async function checkRamp(w: UnitOfWork, row: RampRow, now: number): Promise<Metr
     recordCheck(w, check, row.variant, now);
     checks.push(check);
     if (check.decision === "degraded" && !overridden) {
-      await trip(w, row, guardrail, check);
+      // The totals were read across an await: act only on the ramp as it is now, still at that step.
+      const current = w.sql.exec<RampRow>("SELECT * FROM ramps WHERE id = ?", row.id).toArray()[0];
+      if (current?.status === "running" && current.current_step === row.current_step) await trip(w, current, guardrail, check);
       break;
     }
   }
