@@ -25,6 +25,7 @@ import { keys } from "./routes/keys";
 import { migration } from "./routes/migration";
 import { manifest } from "./routes/manifest";
 import { manifestApi } from "./routes/manifest-api";
+import { metrics } from "./routes/metrics";
 import { adminApp, adminRoute, defineRoute, type AdminContext } from "./routes/kit";
 import { projectFlags } from "./routes/project-flags";
 import { projectList } from "./routes/project-list";
@@ -109,6 +110,7 @@ for (const resource of [
   changeRequests,
   schedules,
   access,
+  metrics,
 ])
   admin.route("/", resource);
 

@@ -15,3 +15,5 @@ export interface Workload {
   ids: string[];
 }
 export function generateWorkload(seed?: number): Workload;
+/** mulberry32: a seeded generator, uniform on [0, 1). */
+export function prng(seed: number): () => number;

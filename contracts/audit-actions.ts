@@ -55,5 +55,8 @@ export const AUDIT_ACTIONS = [
   "schedule.failed",
   "access.configured",
   "access.removed",
+  "metric.changed",
+  "ramp.guardrails-changed",
+  "guardrail.tripped",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

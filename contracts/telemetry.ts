@@ -17,13 +17,40 @@ export const TelemetryBatchSchema = z.object({
       }),
     )
     .max(100_000),
-  exposures: z.array(z.object({ subject: z.string(), unit: z.string(), variant: z.string(), at: z.number() })).max(100_000),
+  exposures: z
+    .array(
+      z.object({
+        subject: z.string(),
+        unit: z.string(),
+        variant: z.string(),
+        at: z.number(),
+        /** The environment whose snapshot exposed the unit: only its tracked events are attributed to the subject. */
+        environment: z.string().optional(),
+      }),
+    )
+    .max(100_000),
   shadow: z
     .array(z.object({ draftId: z.string(), flag: z.string(), unit: z.string(), liveVariant: z.string(), draftVariant: z.string() }))
     .max(100_000),
   /** API keys the edge accepted, with when it last did (ms since epoch). */
   keys: z
     .array(z.object({ id: z.string().max(200), lastUsedAt: z.number() }))
+    .max(100_000)
+    .default([]),
+  /** Tracked events (`POST /ofrep/v1/track`), attributed at the store to the subjects their unit was exposed in. */
+  tracked: z
+    .array(
+      z.object({
+        /** Unique per unit; the store counts an event once per (unit, id). */
+        id: z.string().max(200),
+        unit: z.string().max(64),
+        environment: z.string().max(200),
+        name: z.string().max(200),
+        /** When it happened, never later than it was received (ms since epoch). */
+        at: z.number(),
+        value: z.number().finite().optional(),
+      }),
+    )
     .max(100_000)
     .default([]),
 });

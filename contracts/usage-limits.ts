@@ -9,3 +9,8 @@ export const MAX_USAGE_REPORT_BYTES = 512 * 1024;
 export const MAX_USAGE_ROWS = 2_000;
 /** Exposures in one report. */
 export const MAX_EXPOSURES = 2_000;
+
+/** Tracking events in one `POST /ofrep/v1/track` batch (`contracts/tracking.ts`). */
+export const MAX_TRACK_EVENTS = 100;
+/** The largest tracking batch body, in bytes: 100 events with a small context each. */
+export const MAX_TRACK_BODY_BYTES = 128 * 1024;

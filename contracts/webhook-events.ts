@@ -22,5 +22,6 @@ export const WEBHOOK_EVENT_TYPES = [
   "schedule.applied",
   "schedule.failed",
   "ping",
+  "guardrail.tripped",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

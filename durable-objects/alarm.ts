@@ -1,10 +1,12 @@
 /**
- * The FlagStore's alarm: one pass applies the scheduled changes and ramp steps that are due
- * (schedules first: "at 09:00" means before anything else of that pass), performs the due outbox
- * rows and sends the due webhook deliveries, then arms the alarm for the next queued work.
+ * The FlagStore's alarm: one pass applies the scheduled changes that are due (first: "at 09:00"
+ * means before anything else of that pass), runs the metric checks that are due (a guardrail may
+ * stop a ramp), applies the due ramp steps, performs the due outbox rows and sends the due webhook
+ * deliveries, then arms the alarm for the next queued work.
  */
 import { allowsLocalWebhooks } from "../lib/webhook-url";
 import { log } from "../lib/log";
+import { checkMetrics } from "./aggregates/metrics";
 import { advanceRamps } from "./aggregates/ramps";
 import { applyDueSchedules } from "./aggregates/schedules";
 import * as webhooks from "./webhooks";
@@ -43,6 +45,13 @@ export class AlarmPass {
     } catch (error) {
       failed = error;
       log("error", "scheduled-change-threw", { project: this.w.project(), error: String(error) });
+    }
+    // Guardrails before steps: a degraded ramp stops where it is rather than taking its next step.
+    // A check that throws holds up nothing else; the next pass checks again.
+    try {
+      await checkMetrics(this.w);
+    } catch (error) {
+      log("error", "metric-check-threw", { project: this.w.project(), error: String(error) });
     }
     await advanceRamps(this.w);
     await this.publisher.publishDue();

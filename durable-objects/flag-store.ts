@@ -37,6 +37,8 @@ import * as manifest from "./aggregates/manifest";
 import * as protection from "./aggregates/protection";
 import * as changeRequests from "./aggregates/change-requests";
 import * as schedules from "./aggregates/schedules";
+import * as metrics from "./aggregates/metrics";
+import * as telemetryRead from "./telemetry-read";
 import type { ChangeRequestStatus, ScheduledChange, ScheduleStatus } from "../contracts/approvals";
 import type { SegmentInput } from "./segments";
 import type { WebhookInput, WebhookPatch } from "./webhooks";
@@ -47,6 +49,7 @@ import type { ImportPlan } from "../contracts/import-plan";
 import type { ImportPin } from "../contracts/import-result";
 import type { CriterionStatus, CutOverDecision, MigrationCriterion } from "../contracts/migration";
 import type { ManifestFlag } from "../contracts/flag-manifest";
+import type { Guardrail, MetricBody } from "../contracts/metrics";
 
 // What the RPC methods return, for callers of the stub.
 export type * from "./store-types";
@@ -480,6 +483,46 @@ export class FlagStore extends DurableObject<Env> {
   /** What KV holds of each environment, and the replication work still queued. */
   async replicationStatus() {
     return this.#w.ifProject(() => this.#publisher.status());
+  }
+  /** The project's metrics (on tracked events), by name. */
+  listMetrics() {
+    return metrics.listMetrics(this.#w);
+  }
+  /** One metric. */
+  getMetric(name: string) {
+    return metrics.getMetric(this.#w, name);
+  }
+  /** Creates or replaces a metric (the same definition again changes nothing). */
+  putMetric(name: string, input: Omit<MetricBody, "reason">, meta: ChangeMeta) {
+    return metrics.putMetric(this.#w, name, input, meta);
+  }
+  /** Deletes a metric no running or paused ramp guards with. */
+  deleteMetric(name: string, meta: ChangeMeta) {
+    return metrics.deleteMetric(this.#w, name, meta);
+  }
+  /** Sets the guardrails of a flag's ramp (an empty list removes them). */
+  setRampGuardrails(environment: string, key: string, guardrails: Guardrail[], meta: ChangeMeta) {
+    return metrics.setRampGuardrails(this.#w, environment, key, guardrails, meta);
+  }
+  /** A ramp's guardrails and the checks of each guarded metric. */
+  getRampMetrics(environment: string, key: string) {
+    return metrics.getRampMetrics(this.#w, environment, key);
+  }
+  /** Every metric's checks on an experiment, per arm against its baseline. */
+  getExperimentMetrics(id: string) {
+    return metrics.getExperimentMetrics(this.#w, id);
+  }
+  /** Runs the metric checks now, as the alarm does (a guardrail may stop its ramp). */
+  checkMetricsNow() {
+    return metrics.checkMetricsNow(this.#w);
+  }
+  /** Per arm of an exposure subject: its units and the sums of one tracked event attributed to it. */
+  readArmAggregates(subject: string, eventName: string) {
+    return telemetryRead.readArmAggregates(this.#w, subject, eventName);
+  }
+  /** Unique exposed units per variant of an exposure subject. */
+  readUnitCounts(subject: string) {
+    return telemetryRead.readUnitCounts(this.#w, subject);
   }
   /** Applies due scheduled changes and ramp steps, publishes due outbox rows, sends due webhook deliveries. */
   override async alarm(): Promise<void> {

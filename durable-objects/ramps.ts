@@ -9,6 +9,7 @@
  * keeps the same cohort. Contexts the flag's own rules match keep their answer; the ramp decides
  * for the rest.
  */
+import type { Guardrail } from "../contracts/metrics";
 import type { JsonValue } from "../engine/types";
 
 /** Fractional weights of a ramp add up to this, so percentages have two decimals. */
@@ -28,6 +29,8 @@ export interface RampInput {
   baseline: string;
   steps: RampStepInput[];
   startAt: string | null;
+  /** Metrics the alarm watches while the ramp runs, pausing or rolling it back past their tolerance. */
+  guardrails?: Guardrail[] | undefined;
 }
 
 export type RampStatus = "running" | "paused" | "completed" | "rolled-back";

@@ -337,6 +337,80 @@ export const MIGRATIONS: readonly string[] = [
     format     TEXT NOT NULL CHECK (format IN ('edgeflags', 'slack'))
   ) WITHOUT ROWID;
   `,
+  // 13: tracked events (the OFREP tracking extension) attributed to exposure subjects. Every
+  // event received is kept for the dedupe window (its id counts it once; an exposure that arrives
+  // after the event still finds it); per-unit counts and per-arm sums are maintained as events
+  // are attributed, so a metric is read without scanning events. `exposure_subjects` names each
+  // subject's environment: an event tracked with another environment's key is not attributed.
+  `
+  CREATE TABLE IF NOT EXISTS tracked_events (
+    unit        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    value       REAL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (unit, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS tracked_events_by_unit ON tracked_events (unit, at);
+  CREATE INDEX IF NOT EXISTS tracked_events_by_received ON tracked_events (received_at);
+  CREATE INDEX IF NOT EXISTS exposure_units_by_unit ON exposure_units (unit, first_at);
+  CREATE TABLE IF NOT EXISTS exposure_subjects (
+    subject     TEXT PRIMARY KEY,
+    environment TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS unit_event_counts (
+    subject TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    unit    TEXT NOT NULL,
+    events  INTEGER NOT NULL,
+    PRIMARY KEY (subject, name, unit)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS arm_event_aggregates (
+    subject           TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    variant           TEXT NOT NULL,
+    converted_units   INTEGER NOT NULL,
+    events            INTEGER NOT NULL,
+    events_squared    INTEGER NOT NULL,
+    valued            INTEGER NOT NULL,
+    value_sum         REAL NOT NULL,
+    value_sum_squares REAL NOT NULL,
+    PRIMARY KEY (subject, name, variant)
+  ) WITHOUT ROWID;
+  `,
+  // 14: metrics on tracked events, guardrails on ramps, and each check of a metric on an arm
+  // (what the console charts; a guardrail acts on the check it records). Re-runnable.
+  `
+  CREATE TABLE IF NOT EXISTS metrics (
+    name        TEXT PRIMARY KEY,
+    event       TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('rate', 'count', 'mean')),
+    direction   TEXT NOT NULL CHECK (direction IN ('higher-is-better', 'higher-is-worse')),
+    description TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    updated_by  TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS ramp_guardrails (
+    ramp     TEXT NOT NULL,
+    metric   TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    config   TEXT NOT NULL,
+    PRIMARY KEY (ramp, metric)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS metric_checks (
+    subject  TEXT NOT NULL,
+    metric   TEXT NOT NULL,
+    variant  TEXT NOT NULL,
+    at       INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    result   TEXT NOT NULL,
+    PRIMARY KEY (subject, metric, variant, at)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

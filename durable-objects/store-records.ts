@@ -78,6 +78,10 @@ export const eventFor: Record<AuditAction, WebhookEventType | null> = {
   "schedule.failed": null,
   "access.configured": null,
   "access.removed": null,
+  // Announced by the guardrail pass itself (with its evidence), not by `commit`.
+  "metric.changed": null,
+  "ramp.guardrails-changed": null,
+  "guardrail.tripped": null,
 };
 
 export function iso(ms: number): string {

@@ -7,9 +7,11 @@
  * Units are counted exactly: one row per (subject, unit) in `exposure_units`, inserted with
  * `INSERT OR IGNORE`, and a per-variant counter bumped only when a row was really inserted — so a
  * heavy user counts once, and a batch delivered twice counts nothing twice. A subject is
- * `exp:<experiment id>` or `ramp:<ramp id>:<step>`.
+ * `exp:<experiment id>` or `ramp:<ramp id>:<step>`. Tracked events are attributed to the
+ * subjects their unit was exposed in (`tracked-events.ts`).
  */
 import { LAST_USED_RESOLUTION_MS, type TelemetryBatch } from "../contracts/telemetry";
+import { applyTrackedEvents, attributeKeptEvents, noteSubjectEnvironment } from "./tracked-events";
 
 /** Applies a batch; returns the exposure subjects that gained units. Call inside a transaction. */
 export function applyTelemetry(sql: SqlStorage, batch: TelemetryBatch): Set<string> {
@@ -28,6 +30,7 @@ export function applyTelemetry(sql: SqlStorage, batch: TelemetryBatch): Set<stri
   }
   const touched = new Set<string>();
   for (const e of batch.exposures) {
+    if (e.environment !== undefined) noteSubjectEnvironment(sql, e.subject, e.environment);
     const inserted = sql.exec(
       "INSERT OR IGNORE INTO exposure_units (subject, unit, variant, first_at) VALUES (?, ?, ?, ?)",
       e.subject,
@@ -42,10 +45,12 @@ export function applyTelemetry(sql: SqlStorage, batch: TelemetryBatch): Set<stri
         e.subject,
         e.variant,
       );
+      attributeKeptEvents(sql, e.subject, e.variant, e.unit, e.at);
       touched.add(e.subject);
     }
   }
   const now = Date.now();
+  applyTrackedEvents(sql, batch.tracked, now);
   for (const k of batch.keys) {
     // Never in the future: a skewed or bogus report cannot make a key look used later than now.
     const at = Math.min(k.lastUsedAt, now);

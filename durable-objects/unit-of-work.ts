@@ -9,6 +9,7 @@ import { appendAudit, auditHead, type NewAuditEntry } from "./audit";
 import * as outbox from "./replication/outbox";
 import * as webhooks from "./webhooks";
 import { segmentEvaluators } from "./segments";
+import { nextMetricCheck } from "./metric-schedule";
 import { eventFor, iso, parseDefinition, toFlagRecord, type Change } from "./store-records";
 import { environmentTargets, flagTargets, withTargets } from "./target-rows";
 import { fail, ok, type Result } from "../contracts/result";
@@ -257,7 +258,7 @@ export class UnitOfWork {
   async scheduleDrain(): Promise<void> {
     const nextStep = this.sql.exec<{ due: number | null }>("SELECT min(next_at) AS due FROM ramps WHERE status = 'running'").one().due;
     const nextSchedule = this.sql.exec<{ due: number | null }>("SELECT min(at) AS due FROM schedules WHERE status = 'pending'").one().due;
-    const dues = [outbox.nextDue(this.sql), webhooks.nextDeliveryDue(this.sql), nextStep, nextSchedule].filter(
+    const dues = [outbox.nextDue(this.sql), webhooks.nextDeliveryDue(this.sql), nextStep, nextSchedule, nextMetricCheck(this.sql)].filter(
       (d): d is number => d !== null,
     );
     if (dues.length === 0) return;

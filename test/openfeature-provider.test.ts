@@ -9,7 +9,10 @@ import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import worker from "../worker/index";
 import { OpenFeature, ProviderEvents, type Client, type EvaluationDetails, type FlagValue } from "@openfeature/server-sdk";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { OpenFeature as WebFeature } from "@openfeature/web-sdk";
+import { OFREPWebProvider } from "@openfeature/ofrep-web-provider";
+import { EdgeflagsWebProvider } from "../packages/openfeature-provider/src/web";
 import { EdgeflagsProvider, type EdgeflagsProviderOptions } from "../packages/openfeature-provider/src/index";
 import type { FlagSet } from "../engine/types";
 import { generateWorkload } from "../bench/workload.mjs";
@@ -383,5 +386,109 @@ describe("the sync format", () => {
       headers: { authorization: `Bearer ${key}`, "if-none-match": response.headers.get("etag")! },
     });
     expect(again.status).toBe(304);
+  });
+});
+
+describe("tracking", () => {
+  /** An experiment on `new-checkout` in a new project with a server key, and one client key. */
+  async function experiment(project: string) {
+    const { key } = await setupProject(project, demoFlags, "server");
+    const started = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/new-checkout/experiment`, {
+      body: { weights: { on: 50, off: 50 } },
+    });
+    expect(started.status).toBe(201);
+    const client = await call("POST", `/admin/v1/projects/${project}/environments/production/keys`, { body: { scope: "client" } });
+    await drainOutbox(project);
+    return { key, clientKey: client.body.key as string, subject: `exp:${started.body.id}` };
+  }
+
+  async function eventsByVariant(project: string, subject: string, name: string): Promise<Record<string, number>> {
+    const read = await env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).readArmAggregates(subject, name);
+    if (!read.ok) throw new Error(read.error.detail);
+    return Object.fromEntries(read.value.map((arm) => [arm.variant, arm.events]));
+  }
+
+  it("client.track() from the server SDK is counted for the variant the unit was served, value kept", async () => {
+    const project = "inproc-track";
+    const { key, subject } = await experiment(project);
+    const { provider, client } = await start(key);
+    const details = await client.getBooleanDetails("new-checkout", false, { targetingKey: "buyer-1" });
+    client.track("purchase", { targetingKey: "buyer-1" }, { value: 42.5, currency: "EUR" });
+    client.track("purchase", { targetingKey: "buyer-1" }, { value: 7.5 });
+    // No targeting key: nothing to attribute it to, dropped and counted.
+    client.track("purchase", {}, {});
+    await provider.flush();
+    await pendingFlush();
+    expect(provider.stats().tracking).toEqual({ sent: 2, dropped: 1, pending: 0 });
+    const read = await env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).readArmAggregates(subject, "purchase");
+    const arm = read.ok ? read.value.find((a) => a.variant === details.variant) : undefined;
+    expect(arm).toMatchObject({ units: 1, convertedUnits: 1, events: 2, eventsSquaredPerUnit: 4, valued: 2, valueSum: 50 });
+  });
+
+  it("a batch whose answer is lost is sent again and counted once", async () => {
+    const project = "inproc-track-retry";
+    const { key, subject } = await experiment(project);
+    let posts = 0;
+    // The service takes the first batch but its answer is lost (a 502 from a proxy): the provider sends it again.
+    const losingFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      const response = await workerFetch(input, init);
+      if (String(input).endsWith("/ofrep/v1/track") && ++posts === 1) {
+        await pendingFlush();
+        return new Response("upstream reset", { status: 502 });
+      }
+      return response;
+    };
+    const { provider, client } = await start(key, { fetch: losingFetch });
+    const details = await client.getBooleanDetails("new-checkout", false, { targetingKey: "buyer-2" });
+    client.track("signup", { targetingKey: "buyer-2" }, {});
+    await provider.flush();
+    await provider.flush();
+    await pendingFlush();
+    expect(posts).toBe(2);
+    expect(provider.stats().tracking).toMatchObject({ sent: 1, pending: 0 });
+    expect((await eventsByVariant(project, subject, "signup"))[details.variant!]).toBe(1);
+  });
+
+  it("the web wrapper of OFREPWebProvider batches a page's track() events, and sends them with keepalive when the page is hidden", async () => {
+    const project = "web-track";
+    const { clientKey, subject } = await experiment(project);
+    // A browser's RequestInit (workerd's has no keepalive): what the wrapper asked for is recorded, then left out.
+    type PageInit = RequestInit & { keepalive?: boolean };
+    const sent: PageInit[] = [];
+    const pageFetch = (input: RequestInfo | URL, init?: PageInit): Promise<Response> => {
+      if (String(input).endsWith("/ofrep/v1/track") && init) sent.push(init);
+      const { keepalive: _keepalive, ...rest } = init ?? {};
+      return workerFetch(input, rest);
+    };
+    const page = new EventTarget();
+    const inner = new OFREPWebProvider({
+      baseUrl: ORIGIN,
+      fetchImplementation: pageFetch,
+      headers: [["Authorization", `Bearer ${clientKey}`]],
+      pollInterval: 0,
+    });
+    const provider = new EdgeflagsWebProvider(inner, {
+      url: ORIGIN,
+      clientKey,
+      fetch: pageFetch,
+      page,
+      flushIntervalMs: 60_000,
+      logger: quiet,
+    });
+    await WebFeature.setContext("web-track", { targetingKey: "reader-1" });
+    await WebFeature.setProviderAndWait("web-track", provider);
+    const client = WebFeature.getClient("web-track");
+    const variant = client.getBooleanDetails("new-checkout", false).variant;
+    expect(variant === "on" || variant === "off").toBe(true);
+    await pendingFlush();
+    client.track("read-article", { value: 3 });
+    client.track("read-article");
+    expect(sent).toHaveLength(0);
+    page.dispatchEvent(new Event("pagehide"));
+    await vi.waitFor(() => expect(provider.stats()).toMatchObject({ sent: 2, pending: 0 }), { timeout: WAIT_MS });
+    expect(sent.map((init) => init.keepalive)).toEqual([true]);
+    await pendingFlush();
+    expect((await eventsByVariant(project, subject, "read-article"))[variant!]).toBe(2);
+    await WebFeature.clearProviders();
   });
 });

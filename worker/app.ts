@@ -16,6 +16,7 @@ import { logRequest } from "./request-log";
 import { migration } from "./migration";
 import { sync } from "./sync";
 import { usageIngest } from "./usage-ingest";
+import { track } from "./track";
 import type { WrittenVariables } from "../contracts/written";
 
 export const app = new Hono<{ Bindings: Env; Variables: WrittenVariables }>();
@@ -49,6 +50,7 @@ app.get("/", (c) =>
 app.get("/health", (c) => c.text("ok"));
 
 app.route("/ofrep/v1", ofrep);
+app.route("/ofrep/v1", track);
 app.route("/sync/v1", sync);
 app.route("/migration/v1", migration);
 app.route("/telemetry/v1", usageIngest);

@@ -96,6 +96,8 @@ export interface TelemetryBuffer {
   shadow: Map<string, TelemetryBatch["shadow"][number]>;
   /** Key id → when it was last used. */
   keys: Map<string, number>;
+  /** Tracked events by unit and event id. */
+  tracked: Map<string, TelemetryBatch["tracked"][number]>;
 }
 
 /** Environments (project and environment) whose snapshot and versions an isolate holds. */

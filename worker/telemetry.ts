@@ -1,7 +1,8 @@
 /**
  * Evaluation telemetry at the edge: evaluation counts per flag and variant (stale-flag
  * detection), exposures of flags under a ramp or an experiment (unique units), and shadow
- * comparisons against a staged draft, and the API keys that were used (a key's "last used").
+ * comparisons against a staged draft, the API keys that were used (a key's "last used"), and
+ * the tracking events callers send (`track.ts`).
  * Nothing here delays an answer: records go into isolate
  * memory and are sent to the project's FlagStore in batches from `waitUntil`, which keeps the
  * isolate alive until the batch is delivered, so a frozen isolate loses nothing.
@@ -22,7 +23,7 @@ const { telemetry: buffers, sentExposures, keysReportedAt } = edgeState;
 function bufferFor(project: string): Buffer {
   let buffer = buffers.get(project);
   if (!buffer) {
-    buffer = { usage: new Map(), exposures: new Map(), shadow: new Map(), keys: new Map() };
+    buffer = { usage: new Map(), exposures: new Map(), shadow: new Map(), keys: new Map(), tracked: new Map() };
     buffers.set(project, buffer);
   }
   return buffer;
@@ -80,7 +81,7 @@ export function recordEvaluations(
     for (const subject of subjects) {
       const key = `${subject}\u0000${unit}`;
       if (sentExposures.has(key) || buffer.exposures.has(key)) continue;
-      buffer.exposures.set(key, { subject, unit, variant: result.variant, at: now });
+      buffer.exposures.set(key, { subject, unit, variant: result.variant, at: now, environment: snapshot.environment });
     }
   }
   const draft = snapshot.draft;
@@ -100,6 +101,31 @@ export function recordEvaluations(
         });
       }
     }
+  }
+}
+
+/** A tracking event as the edge accepted it: its unit's targeting key, and its time clamped to now. */
+export interface AcceptedEvent {
+  id: string;
+  name: string;
+  targetingKey: string;
+  at: number;
+  value?: number;
+}
+
+/** Records tracking events tracked with a key of `environment`, for the next batch. */
+export function recordTrackedEvents(project: string, environment: string, events: readonly AcceptedEvent[]): void {
+  const buffer = bufferFor(project);
+  for (const event of events) {
+    const unit = unitId(event.targetingKey);
+    buffer.tracked.set(`${unit}\u0000${event.id}`, {
+      id: event.id,
+      unit,
+      environment,
+      name: event.name,
+      at: event.at,
+      ...(event.value === undefined ? {} : { value: event.value }),
+    });
   }
 }
 
@@ -143,6 +169,7 @@ async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }
     exposures: [...buffer.exposures.values()],
     shadow: [...buffer.shadow.values()],
     keys: [...buffer.keys].map(([id, lastUsedAt]) => ({ id, lastUsedAt })),
+    tracked: [...buffer.tracked.values()],
   };
   for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
     try {
@@ -160,6 +187,7 @@ async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }
           exposures: batch.exposures.length,
           shadow: batch.shadow.length,
           keys: batch.keys.length,
+          tracked: batch.tracked.length,
           error,
         });
         mergeBack(project, buffer);
@@ -183,6 +211,7 @@ function mergeBack(project: string, buffer: Buffer): void {
   for (const [key, exposure] of buffer.exposures) if (!target.exposures.has(key)) target.exposures.set(key, exposure);
   for (const [key, shadow] of buffer.shadow) if (!target.shadow.has(key)) target.shadow.set(key, shadow);
   for (const [id, at] of buffer.keys) target.keys.set(id, Math.max(at, target.keys.get(id) ?? 0));
+  for (const [key, event] of buffer.tracked) if (!target.tracked.has(key)) target.tracked.set(key, event);
 }
 
 function usageKey(entry: TelemetryBatch["usage"][number]): string {

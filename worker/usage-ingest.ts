@@ -87,8 +87,9 @@ function toTelemetryBatch(
   const past = (at: number) => Math.min(at, now);
   return {
     usage: report.usage.map((row) => ({ environment, ...row, firstAt: past(row.firstAt), lastAt: past(row.lastAt) })),
-    exposures: report.exposures.filter((e) => tracked.has(e.subject)).map((e) => ({ ...e, at: past(e.at) })),
+    exposures: report.exposures.filter((e) => tracked.has(e.subject)).map((e) => ({ ...e, at: past(e.at), environment })),
     shadow: [],
     keys: [{ id: keyId, lastUsedAt: now }],
+    tracked: [],
   };
 }

@@ -1,5 +1,6 @@
 /** Experiments: a flag's variants compared by units per arm, with a sample-ratio-mismatch check. */
 import { ExperimentListSchema, ExperimentSchema } from "../../contracts/admin-responses";
+import { ExperimentMetricsSchema } from "../../contracts/metrics";
 import { ExperimentBodySchema, ExperimentsQuerySchema } from "../schemas";
 import { adminApp, adminRoute, defineRoute, F, meta, noteAllVersions, P, param, readBody, readQuery, respond, store } from "./kit";
 
@@ -48,3 +49,11 @@ defineRoute(experiments, stop, async (c) => {
   if (result.ok) await noteAllVersions(c);
   return respond(c, result);
 });
+
+const metrics = adminRoute({
+  method: "get",
+  path: `${P}/experiments/{id}/metrics`,
+  summary: "Every metric per arm against the baseline (the first of the weights), as checked each minute",
+  response: ExperimentMetricsSchema,
+});
+defineRoute(experiments, metrics, async (c) => respond(c, await store(c).getExperimentMetrics(param(c, "id"))));

@@ -1,25 +1,36 @@
 /** Scheduled ramps: a variant rolled out in steps, paused, resumed, completed or rolled back. */
 import { RampExposuresSchema, RampSchema } from "../../contracts/admin-responses";
+import { GuardrailListSchema, GuardrailsBodySchema, MetricCheckSchema, RampMetricsSchema } from "../../contracts/metrics";
 import { storeProblem } from "../problem";
 import { RampBodySchema, RollbackBodySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, F, meta, noteAllVersions, param, readBody, respond, store, writtenEverywhere } from "./kit";
+import { z } from "@hono/zod-openapi";
+import { adminApp, adminRoute, defineRoute, F, meta, noteAllVersions, P, param, readBody, respond, store, writtenEverywhere } from "./kit";
 
 export const ramps = adminApp();
 
 const R = `${F}/ramp`;
 
+/** A ramp to start, with the guardrails it runs under (none by default). */
+const StartRampBodySchema = RampBodySchema.extend({ guardrails: GuardrailListSchema.optional() }).strict().openapi("RampBody");
+
 const start = adminRoute({
   method: "post",
   path: R,
   summary: "Start a scheduled ramp",
-  body: RampBodySchema,
+  body: StartRampBodySchema,
   status: 201,
   response: RampSchema,
 });
 defineRoute(ramps, start, async (c) => {
   const body = await readBody(c, start);
   if (body instanceof Response) return body;
-  const plan = { variant: body.variant, baseline: body.baseline, steps: body.steps, startAt: body.startAt ?? null };
+  const plan = {
+    variant: body.variant,
+    baseline: body.baseline,
+    steps: body.steps,
+    startAt: body.startAt ?? null,
+    guardrails: body.guardrails,
+  };
   return writtenEverywhere(c, await store(c).startRamp(param(c, "env"), param(c, "flag"), plan, meta(c, body.reason)), 201);
 });
 
@@ -65,3 +76,34 @@ defineRoute(ramps, remove, async (c) => {
   await noteAllVersions(c);
   return c.body(null, 204);
 });
+
+const guardrails = adminRoute({
+  method: "put",
+  path: `${R}/guardrails`,
+  summary: "Set the guardrails of a ramp (an empty list removes them)",
+  body: GuardrailsBodySchema,
+  response: RampMetricsSchema,
+});
+defineRoute(ramps, guardrails, async (c) => {
+  const body = await readBody(c, guardrails);
+  if (body instanceof Response) return body;
+  const set = await store(c).setRampGuardrails(param(c, "env"), param(c, "flag"), body.guardrails, meta(c, body.reason));
+  if (!set.ok) return storeProblem(set.error);
+  return respond(c, await store(c).getRampMetrics(param(c, "env"), param(c, "flag")));
+});
+
+const metrics = adminRoute({
+  method: "get",
+  path: `${R}/metrics`,
+  summary: "A ramp's guardrails and each guarded metric's checks (estimates per arm, intervals, threshold, decision)",
+  response: RampMetricsSchema,
+});
+defineRoute(ramps, metrics, async (c) => respond(c, await store(c).getRampMetrics(param(c, "env"), param(c, "flag"))));
+
+const check = adminRoute({
+  method: "post",
+  path: `${P}/metrics/check`,
+  summary: "Run the metric checks now, as the alarm does each minute (a guardrail may stop its ramp)",
+  response: z.array(MetricCheckSchema),
+});
+defineRoute(ramps, check, async (c) => respond(c, await store(c).checkMetricsNow()));

@@ -22,6 +22,7 @@ import {
   type RampStatus,
   type RampStepInput,
 } from "../ramps";
+import { checkGuardrails, writeGuardrails } from "../guardrails";
 import { sampleRatioTest, type SrmResult } from "../stats";
 import { unitCounts } from "../telemetry";
 import { iso, parseDefinition, noFlag, rejected } from "../store-records";
@@ -58,6 +59,7 @@ export async function startRamp(
   }
   if (input.variant === input.baseline)
     problems.push({ path: "baseline", message: "the baseline must differ from the variant being rolled out" });
+  problems.push(...checkGuardrails(w, input.guardrails ?? []));
   if (problems.length > 0) return fail({ kind: "invalid", detail: problems.map((p) => `${p.path}: ${p.message}`).join("; "), problems });
   const previous = rampRow(w, environment, key);
   if (previous && (previous.status === "running" || previous.status === "paused")) {
@@ -88,6 +90,7 @@ export async function startRamp(
   w.transaction(() => {
     if (previous) {
       w.sql.exec("DELETE FROM ramps WHERE id = ?", previous.id);
+      writeGuardrails(w, previous.id, []);
       w.audit(
         "ramp.deleted",
         meta,
@@ -114,9 +117,14 @@ export async function startRamp(
     w.audit(
       "ramp.created",
       meta,
-      { target: `flag:${key}`, environment, after: { variant: input.variant, baseline: input.baseline, steps: input.steps } },
+      {
+        target: `flag:${key}`,
+        environment,
+        after: { variant: input.variant, baseline: input.baseline, steps: input.steps, guardrails: input.guardrails ?? [] },
+      },
       now,
     );
+    writeGuardrails(w, id, input.guardrails ?? []);
   });
   await advanceRamps(w);
   await w.scheduleDrain();
@@ -226,6 +234,7 @@ export async function deleteRamp(w: UnitOfWork, environment: string, key: string
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("DELETE FROM ramps WHERE id = ?", ramp.value.id);
+    writeGuardrails(w, ramp.value.id, []);
     w.commit(
       environment,
       meta,

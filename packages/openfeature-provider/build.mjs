@@ -1,6 +1,7 @@
 // Bundles the provider with the edge's engine (engine/ and the contracts it shares with the edge,
 // one source) into dist/index.js, platform-neutral (Node 20+ and Workers), with
-// @openfeature/server-sdk left to the application; then writes the type declarations.
+// @openfeature/server-sdk left to the application; the web tracking wrapper into dist/web.js;
+// then writes the type declarations.
 // Run by `npm pack` / `npm publish` (prepack).
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,6 +19,18 @@ await build({
   target: "es2022",
   outfile: join(here, "dist", "index.js"),
   external: ["@openfeature/server-sdk"],
+  logLevel: "warning",
+});
+// The web entry (`/web`): the tracking wrapper alone, no engine; the web SDK is the page's.
+await build({
+  entryPoints: [join(here, "src", "web.ts")],
+  bundle: true,
+  platform: "neutral",
+  mainFields: ["module", "main"],
+  format: "esm",
+  target: "es2022",
+  outfile: join(here, "dist", "web.js"),
+  external: ["@openfeature/web-sdk"],
   logLevel: "warning",
 });
 execFileSync(

@@ -1,13 +1,16 @@
 /**
  * Progressive delivery on the flag page, per environment: the ramp (create; its steps as a
  * timeline; pause, resume, roll back, jump to 100%, delete; exposures per step with the SRM test)
- * and the flag's experiments (start one, see them). Bars are plain elements sized by a class
+ * and the flag's experiments (start one, see them); the ramp's guardrails with each guarded metric
+ * charted per arm over time (`./metric-chart.tsx`), a form to add one, and one to define a metric. Bars are plain elements sized by a class
  * (`w-0` … `w-100`): no inline style, no chart library.
  */
 import type { Session } from "../../session";
 import { When, projectPath } from "../layout";
 import { PostForm } from "../offer";
 import type { ExperimentView, RampExposuresView, RampView, SrmView } from "../../../contracts/admin-responses";
+import type { MetricView, RampMetricsView } from "../../../contracts/metrics";
+import { MetricDefineForm, MetricSeriesList } from "./metric-chart";
 import { ActionButton, Errors, invalid, Relative } from "./widgets";
 
 export interface RampStepForm {
@@ -33,6 +36,11 @@ export interface DeliveryState {
   experimentErrors?: Record<string, string[]>;
   /** The weights of the split the flag serves, the experiment form's defaults; null when it serves no single split. */
   servedWeights?: Record<string, number> | null;
+  /** The ramp's guardrails and the checks of each guarded metric. */
+  metrics?: RampMetricsView | null;
+  /** The project's metrics, for the guardrail form. */
+  metricDefs?: MetricView[];
+  guardrailErrors?: string[];
 }
 
 export const RAMP_STEP_ROWS = 5;
@@ -176,8 +184,81 @@ function RampPanel(props: PanelProps) {
             />
           </div>
           <RampExposures exposures={props.delivery.exposures} ramp={ramp} />
+          <RampGuardrails {...props} />
         </>
       )}
+    </section>
+  );
+}
+
+/** The ramp's guardrails: each guarded metric charted, a form to add a guardrail, one to define a metric. */
+function RampGuardrails(props: PanelProps) {
+  const metrics = props.delivery.metrics;
+  const defs = props.delivery.metricDefs ?? [];
+  const guarded = new Set((metrics?.guardrails ?? []).map((g) => g.metric));
+  const free = defs.filter((m) => !guarded.has(m.name));
+  const flagPage = `flags/${encodeURIComponent(props.flag)}?env=${encodeURIComponent(props.environment)}`;
+  return (
+    <section aria-labelledby="guardrails-title" id="guardrails">
+      <h3 id="guardrails-title">Guardrails</h3>
+      {metrics && metrics.guardrails.length > 0 ? (
+        <>
+          <p class="meta">
+            Checked once a minute while the ramp runs, with a sequential test valid however often it looks: a significant degradation past
+            the tolerance pauses or rolls back the ramp, never before each arm has its minimum sample.
+          </p>
+          <MetricSeriesList metrics={metrics.metrics} idPrefix="ramp-metric" />
+        </>
+      ) : (
+        <p class="meta">No guardrails: only a sample-ratio mismatch stops this ramp by itself.</p>
+      )}
+      {props.delivery.guardrailErrors && (
+        <div class="notice error" role="alert" id="guardrail-error">
+          {props.delivery.guardrailErrors.join("; ")}
+        </div>
+      )}
+      {free.length > 0 && (
+        <PostForm
+          env={props.environment}
+          id="guardrail-form"
+          action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/ramp/guardrails`)}
+        >
+          <input type="hidden" name="env" value={props.environment} />
+          <fieldset>
+            <legend>Add a guardrail</legend>
+            <div class="row">
+              <div class="field">
+                <label for="guardrail-metric">Metric</label>
+                <select id="guardrail-metric" name="metric">
+                  {free.map((m) => (
+                    <option value={m.name}>{`${m.name} (${m.kind} of ${m.event})`}</option>
+                  ))}
+                </select>
+              </div>
+              <div class="field">
+                <label for="guardrail-tolerance">Tolerated degradation (% of the baseline)</label>
+                <input id="guardrail-tolerance" type="number" name="tolerance" value="0" min="0" max="1000" step="any" />
+              </div>
+              <div class="field">
+                <label for="guardrail-action">Then</label>
+                <select id="guardrail-action" name="action">
+                  <option value="pause">pause the ramp</option>
+                  <option value="rollback">roll it back to 0%</option>
+                </select>
+              </div>
+              <div class="field">
+                <label for="guardrail-min">Minimum sample per arm</label>
+                <input id="guardrail-min" type="number" name="minSample" value="500" min="100" step="1" />
+              </div>
+            </div>
+          </fieldset>
+          <button type="submit">Add the guardrail</button>
+        </PostForm>
+      )}
+      <details>
+        <summary>Define a metric on a tracked event</summary>
+        <MetricDefineForm action={projectPath(props.project, "metrics")} back={flagPage} idPrefix="ramp-metric-def" />
+      </details>
     </section>
   );
 }

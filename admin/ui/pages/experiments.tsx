@@ -1,7 +1,12 @@
-/** Experiments: every one of the project, and one in detail with its arms as a bar chart and the SRM test. */
+/**
+ * Experiments: every one of the project, and one in detail with its arms as a bar chart, the SRM
+ * test, and each metric per arm against the baseline over time (results only: nothing acts on them).
+ */
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
 import type { ExperimentView } from "../../../contracts/admin-responses";
+import type { ExperimentMetricsView } from "../../../contracts/metrics";
+import { MetricDefineForm, MetricSeriesList } from "./metric-chart";
 import { formatP, SrmVerdict, widthClass } from "./delivery";
 import { ActionButton } from "./widgets";
 
@@ -68,7 +73,13 @@ function total(e: ExperimentView): number {
   return Object.values(e.units).reduce((a, b) => a + b, 0);
 }
 
-export function ExperimentPage(props: { session: Session; project: string; experiment: ExperimentView; notice: Notice | null }) {
+export function ExperimentPage(props: {
+  session: Session;
+  project: string;
+  experiment: ExperimentView;
+  metrics?: ExperimentMetricsView | null;
+  notice: Notice | null;
+}) {
   const e = props.experiment;
   const units = total(e);
   const weightSum = Object.values(e.weights).reduce((a, b) => a + b, 0) || 1;
@@ -170,6 +181,27 @@ export function ExperimentPage(props: { session: Session; project: string; exper
             <SrmVerdict srm={e.srm} />
           </dd>
         </dl>
+      </section>
+      <section class="panel" aria-labelledby="metrics-title" id="experiment-metrics">
+        <h2 id="metrics-title">Metrics</h2>
+        {props.metrics && props.metrics.metrics.length > 0 ? (
+          <>
+            <p class="meta">
+              {`Each arm against ${props.metrics.baseline}, checked once a minute while the experiment runs, with always-valid intervals (valid however often you look). Results only: an experiment is never stopped by its metrics.`}
+            </p>
+            <MetricSeriesList metrics={props.metrics.metrics} idPrefix="experiment-metric" />
+          </>
+        ) : (
+          <p class="meta">No metrics defined in this project yet.</p>
+        )}
+        <details>
+          <summary>Define a metric on a tracked event</summary>
+          <MetricDefineForm
+            action={projectPath(props.project, "metrics")}
+            back={`experiments/${encodeURIComponent(e.id)}`}
+            idPrefix="experiment-metric-def"
+          />
+        </details>
       </section>
     </Page>
   );

@@ -2,11 +2,13 @@
 import { FlagSchema, seg, type AdminClient } from "../api";
 import { servedWeights } from "../../../engine/served-split";
 import { apiFailure, apiPath, doneNotice, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
+import { projectPath } from "../layout";
 import type { FlagPageProps } from "../pages/flag";
 import { FlagPage } from "../pages/flag";
 import { RAMP_STEP_ROWS, type DeliveryState, type RampForm, type RampStepForm } from "../pages/delivery";
 import { ExperimentPage, ExperimentsPage } from "../pages/experiments";
 import { DeletedSchema, ExperimentListSchema, ExperimentSchema, RampExposuresSchema, RampSchema } from "../../../contracts/admin-responses";
+import { ExperimentMetricsSchema, MetricListSchema, MetricWriteSchema, RampMetricsSchema } from "../../../contracts/metrics";
 
 type LoadFlagPage = (c: ConsoleContext, flag: string, environment: string | undefined) => Promise<FlagPageProps | Response>;
 
@@ -16,13 +18,17 @@ const RAMP_ACTIONS = ["pause", "resume", "complete", "rollback", "delete"] as co
 /** The ramp, its exposures and the flag's experiments in one environment (missing pieces are empty). */
 export async function loadDelivery(api: AdminClient, project: string, flag: string, environment: string): Promise<DeliveryState> {
   const rampPath = apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/ramp`);
-  const [ramp, exposures, experiments, current] = await Promise.all([
+  const [ramp, exposures, experiments, current, metrics, metricDefs] = await Promise.all([
     api.get(rampPath, RampSchema),
     api.get(`${rampPath}/exposures`, RampExposuresSchema),
     api.get(apiPath(project, "/experiments"), ExperimentListSchema),
     api.get(apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}`), FlagSchema),
+    api.get(`${rampPath}/metrics`, RampMetricsSchema),
+    api.get(apiPath(project, "/metrics"), MetricListSchema),
   ]);
   return {
+    metrics: metrics.ok ? metrics.body : null,
+    metricDefs: metricDefs.ok ? metricDefs.body : [],
     ramp: ramp.ok ? ramp.body : null,
     exposures: exposures.ok ? exposures.body : null,
     experiments: experiments.ok ? experiments.body.filter((e) => e.flag === flag && e.environment === environment) : [],
@@ -79,6 +85,46 @@ export function registerDelivery(ui: ConsoleApp, loadFlagPage: LoadFlagPage): vo
     if (Object.keys(errors).length === 0) errors["form"] = [result.problem.detail];
     const delivery = { ...(page.delivery ?? (await loadDelivery(api, project, flag, environment))), rampForm: form, rampErrors: errors };
     return c.html(<FlagPage {...page} delivery={delivery} />, result.status);
+  });
+
+  // Adds one guardrail to the ramp's list (the API takes the whole list).
+  ui.post("/p/:project/flags/:flag/ramp/guardrails", async (c) => {
+    const { api, project } = vars(c);
+    const flag = c.req.param("flag");
+    const raw = await c.req.parseBody();
+    const environment = field(raw, "env");
+    const path = apiPath(project, `/environments/${seg(environment)}/flags/${seg(flag)}/ramp`);
+    const current = await api.get(`${path}/metrics`, RampMetricsSchema);
+    if (!current.ok) return apiFailure(c, current);
+    const action = field(raw, "action") === "rollback" ? "rollback" : "pause";
+    const guardrail = {
+      metric: field(raw, "metric"),
+      tolerance: { kind: "relative", value: (Number(field(raw, "tolerance")) || 0) / 100 },
+      action,
+      minSample: Math.round(Number(field(raw, "minSample")) || 500),
+    };
+    const result = await api.send("PUT", `${path}/guardrails`, { guardrails: [...current.body.guardrails, guardrail] }, RampMetricsSchema);
+    if (result.ok) return redirectDone(c, flagPath(flag, environment), "ramp", { action: "guardrails", flag, env: environment });
+    if (result.status !== 400 && result.status !== 404) return apiFailure(c, result);
+    const page = await loadFlagPage(c, flag, environment);
+    if (page instanceof Response) return page;
+    const delivery = {
+      ...(page.delivery ?? (await loadDelivery(api, project, flag, environment))),
+      guardrailErrors: [result.problem.detail],
+    };
+    return c.html(<FlagPage {...page} delivery={delivery} />, result.status);
+  });
+
+  // Defines a metric, then returns to the page the form was on (a flag's or an experiment's).
+  ui.post("/p/:project/metrics", async (c) => {
+    const { api, project } = vars(c);
+    const raw = await c.req.parseBody();
+    const back = field(raw, "back");
+    const rest = /^(?:flags\/[^/?#]+\?env=[^&#/]*|experiments\/[^/?#]+)$/.test(back) ? back : "experiments";
+    const body = { event: field(raw, "event"), kind: field(raw, "kind"), direction: field(raw, "direction") };
+    const result = await api.send("PUT", apiPath(project, `/metrics/${seg(field(raw, "name"))}`), body, MetricWriteSchema);
+    if (!result.ok) return apiFailure(c, result);
+    return c.redirect(projectPath(project, rest), 303);
   });
 
   ui.post("/p/:project/flags/:flag/ramp/:action", async (c) => {
@@ -149,9 +195,21 @@ export function registerDelivery(ui: ConsoleApp, loadFlagPage: LoadFlagPage): vo
 
   ui.get("/p/:project/experiments/:id", async (c) => {
     const { api, project, session } = vars(c);
-    const experiment = await api.get(apiPath(project, `/experiments/${seg(c.req.param("id"))}`), ExperimentSchema);
+    const id = seg(c.req.param("id"));
+    const [experiment, metrics] = await Promise.all([
+      api.get(apiPath(project, `/experiments/${id}`), ExperimentSchema),
+      api.get(apiPath(project, `/experiments/${id}/metrics`), ExperimentMetricsSchema),
+    ]);
     if (!experiment.ok) return apiFailure(c, experiment);
-    return c.html(<ExperimentPage session={session} project={project} experiment={experiment.body} notice={doneNotice(c)} />);
+    return c.html(
+      <ExperimentPage
+        session={session}
+        project={project}
+        experiment={experiment.body}
+        metrics={metrics.ok ? metrics.body : null}
+        notice={doneNotice(c)}
+      />,
+    );
   });
 
   ui.post("/p/:project/experiments/:id/stop", async (c) => {

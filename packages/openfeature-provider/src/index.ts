@@ -4,4 +4,5 @@
  */
 export { EdgeflagsProvider, type EdgeflagsProviderOptions, type EdgeflagsProviderStats } from "./provider.ts";
 export type { UsageStats } from "./usage.ts";
+export type { TrackingStats } from "./tracking.ts";
 export type { Fetch } from "../../openfeature-audit-mode/src/deadline.ts";

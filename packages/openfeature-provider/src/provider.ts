@@ -4,7 +4,7 @@
  * engine, so an answer costs no round trip and equals the edge's. Changes arrive over the
  * environment's event stream (polling when there is none); a failed sync keeps the last good set
  * and says so (`PROVIDER_STALE`, `PROVIDER_ERROR` for a refused key). Usage and exposures go back
- * to the service in batches (`usage.ts`).
+ * to the service in batches (`usage.ts`), and so do tracking events (`track()`, `tracking.ts`).
  */
 import {
   ErrorCode,
@@ -16,6 +16,7 @@ import {
   type Logger,
   type Provider,
   type ResolutionDetails,
+  type TrackingEventDetails,
 } from "@openfeature/server-sdk";
 import { compileFlagSet } from "../../../engine/index.ts";
 import type { EvaluationContext as EngineContext, EvaluationResult, FlagType } from "../../../engine/types.ts";
@@ -25,6 +26,7 @@ import { retryAfterMs } from "../../openfeature-audit-mode/src/wire.ts";
 import { readJson } from "../../../lib/json-read.ts";
 import { followStream } from "./stream.ts";
 import { UsageRecorder, type Evaluated, type UsageStats } from "./usage.ts";
+import { Tracker, type TrackingStats } from "./tracking.ts";
 import { readSyncedSet, type SyncedSet } from "./wire.ts";
 
 /** How the provider is set up; only `url` and `serverKey` are required. */
@@ -45,7 +47,9 @@ export interface EdgeflagsProviderOptions {
   streamIdleMs?: number;
   /** Report usage and exposures (default true). */
   reportUsage?: boolean;
-  /** How often usage is sent (default 10 s). */
+  /** Send `track()` events to the service (default true). */
+  trackEvents?: boolean;
+  /** How often usage and tracking events are sent (default 10 s). */
   flushIntervalMs?: number;
   /** Keeps background work alive where the platform needs it (a Worker: `ctx.waitUntil`). */
   waitUntil?: (promise: Promise<unknown>) => void;
@@ -62,6 +66,7 @@ export interface EdgeflagsProviderStats {
   /** Whether the event stream is open. */
   streaming: boolean;
   usage: UsageStats | null;
+  tracking: TrackingStats | null;
 }
 
 interface Loaded extends Evaluated {
@@ -88,6 +93,7 @@ export class EdgeflagsProvider implements Provider {
 
   readonly #options: Required<Omit<EdgeflagsProviderOptions, "waitUntil">> & Pick<EdgeflagsProviderOptions, "waitUntil">;
   readonly #usage: UsageRecorder | null;
+  readonly #tracker: Tracker | null;
   #loaded: Loaded | null = null;
   #streamUrl: string | null = null;
   #stale = false;
@@ -111,6 +117,7 @@ export class EdgeflagsProvider implements Provider {
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       stream: options.stream ?? true,
       reportUsage: options.reportUsage ?? true,
+      trackEvents: options.trackEvents ?? true,
       pollIntervalMs: options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
       streamIdleMs: options.streamIdleMs ?? DEFAULTS.streamIdleMs,
@@ -122,6 +129,15 @@ export class EdgeflagsProvider implements Provider {
       ? new UsageRecorder({
           endpoint: `${url}/telemetry/v1/evaluations`,
           serverKey: options.serverKey,
+          fetch: this.#options.fetch,
+          requestTimeoutMs: this.#options.requestTimeoutMs,
+          logger: this.#options.logger,
+        })
+      : null;
+    this.#tracker = this.#options.trackEvents
+      ? new Tracker({
+          url,
+          key: options.serverKey,
           fetch: this.#options.fetch,
           requestTimeoutMs: this.#options.requestTimeoutMs,
           logger: this.#options.logger,
@@ -157,10 +173,21 @@ export class EdgeflagsProvider implements Provider {
     return Promise.resolve(this.#evaluate(flagKey, defaultValue, context, "object"));
   }
 
-  /** Sends the usage recorded so far (a backoff is not waited out). Resolves when done; never rejects. */
+  /**
+   * Records an OpenFeature tracking event for the next batch to `POST /ofrep/v1/track`: its
+   * `value` is kept (other detail fields are not sent); it is attributed to the variant the
+   * context's targeting key was exposed to. An event without a targeting key is dropped and counted.
+   */
+  track(trackingEventName: string, context: EvaluationContext, trackingEventDetails: TrackingEventDetails): void {
+    if (this.#closed.signal.aborted || !this.#tracker) return;
+    this.#tracker.record({ name: trackingEventName, targetingKey: context.targetingKey, value: trackingEventDetails.value }, Date.now());
+    this.#kick();
+  }
+
+  /** Sends the usage and tracking events recorded so far (a backoff is not waited out). Resolves when done; never rejects. */
   async flush(): Promise<void> {
     await this.#flushing;
-    await this.#usage?.flush(Date.now(), true);
+    await Promise.all([this.#usage?.flush(Date.now(), true), this.#tracker?.flush(Date.now(), { force: true })]);
   }
 
   /** Checks for new flags now (as a stream event would). Resolves when done; never rejects. */
@@ -177,7 +204,13 @@ export class EdgeflagsProvider implements Provider {
   }
 
   stats(): EdgeflagsProviderStats {
-    return { version: this.#loaded?.version ?? null, stale: this.#stale, streaming: this.#streaming, usage: this.#usage?.stats() ?? null };
+    return {
+      version: this.#loaded?.version ?? null,
+      stale: this.#stale,
+      streaming: this.#streaming,
+      usage: this.#usage?.stats() ?? null,
+      tracking: this.#tracker?.stats() ?? null,
+    };
   }
 
   #evaluate<T extends FlagValue>(flagKey: string, defaultValue: T, context: EvaluationContext, type: FlagType): ResolutionDetails<T> {
@@ -356,11 +389,15 @@ export class EdgeflagsProvider implements Provider {
     if (this.#closed.signal.aborted) return;
     const now = Date.now();
     if (!this.#streaming && now >= this.#nextSyncAt && !this.#syncing) void this.#sync(false);
-    if (this.#usage?.pending && now >= this.#nextFlushAt && now >= this.#usage.notBefore && !this.#flushing) {
+    const usageDue = this.#usage?.pending === true && now >= this.#usage.notBefore;
+    const trackingDue = this.#tracker?.pending === true && now >= this.#tracker.notBefore;
+    if ((usageDue || trackingDue) && now >= this.#nextFlushAt && !this.#flushing) {
       this.#nextFlushAt = now + this.#options.flushIntervalMs;
-      const flushing = this.#usage.flush(now).finally(() => {
-        this.#flushing = null;
-      });
+      const flushing = Promise.all([usageDue && this.#usage?.flush(now), trackingDue && this.#tracker?.flush(now)])
+        .then(() => undefined)
+        .finally(() => {
+          this.#flushing = null;
+        });
       this.#flushing = flushing;
       this.#options.waitUntil?.(flushing);
     }

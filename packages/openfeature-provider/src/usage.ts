@@ -13,13 +13,11 @@ import type { Logger } from "@openfeature/server-sdk";
 import type { CompiledFlagSet, EvaluationContext, EvaluationResult } from "../../../engine/types.ts";
 import { countsAsUsage, exposedSubjects, exposureKey, usageVariant } from "../../../contracts/usage-rules.ts";
 import { MAX_EXPOSURES, MAX_USAGE_ROWS } from "../../../contracts/usage-limits.ts";
-import { withDeadline, type Fetch } from "../../openfeature-audit-mode/src/deadline.ts";
-import { retryAfterMs } from "../../openfeature-audit-mode/src/wire.ts";
+import type { Fetch } from "../../openfeature-audit-mode/src/deadline.ts";
+import { Backoff, postReport, type ReportTarget } from "./report.ts";
 
 const MAX_PENDING_EXPOSURES = 50_000;
 const MAX_REMEMBERED = 100_000;
-const MIN_BACKOFF_MS = 1_000;
-const MAX_BACKOFF_MS = 300_000;
 
 /** What an evaluation was made against: the compiled set and what it tracks. */
 export interface Evaluated {
@@ -70,13 +68,13 @@ export class UsageRecorder {
   #rows = new Map<string, Row>();
   #exposures = new Map<string, PendingExposure>();
   readonly #sent = new Set<string>();
-  #failures = 0;
-  /** No report is sent before this time (a backoff or a Retry-After). */
-  #notBefore = 0;
+  readonly #backoff = new Backoff();
+  readonly #target: ReportTarget;
   readonly #stats = { reported: 0, exposuresReported: 0, exposuresDropped: 0, rejected: 0 };
 
   constructor(options: UsageOptions) {
     this.#options = options;
+    this.#target = { endpoint: options.endpoint, key: options.serverKey, fetch: options.fetch, requestTimeoutMs: options.requestTimeoutMs };
   }
 
   /** Counts one evaluation (synchronous, allocation-light). */
@@ -111,7 +109,7 @@ export class UsageRecorder {
 
   /** When the next report may be sent (ms since epoch). */
   get notBefore(): number {
-    return this.#notBefore;
+    return this.#backoff.notBefore;
   }
 
   stats(): UsageStats {
@@ -125,7 +123,7 @@ export class UsageRecorder {
    * not waited out. Resolves when done; never rejects.
    */
   async flush(now: number, force = false): Promise<void> {
-    while (this.pending && (force || now >= this.#notBefore)) {
+    while (this.pending && (force || now >= this.#backoff.notBefore)) {
       const rows = [...this.#rows.entries()].slice(0, MAX_USAGE_ROWS);
       const exposures = [...this.#exposures.entries()].slice(0, MAX_EXPOSURES);
       for (const [key] of rows) this.#rows.delete(key);
@@ -144,43 +142,25 @@ export class UsageRecorder {
   }
 
   async #send(rows: Row[], exposures: PendingExposure[], now: number): Promise<"ok" | "retry" | "dropped"> {
-    const { endpoint, serverKey, fetch, requestTimeoutMs, logger } = this.#options;
     const hashed = await Promise.all(
       exposures.map(async (e) => ({ subject: e.subject, unit: await unitId(e.targetingKey), variant: e.variant, at: e.at })),
     );
-    const body = JSON.stringify({ usage: rows, exposures: hashed });
-    let status: number;
-    let retryAfter: string | null = null;
-    try {
-      const response = await withDeadline(requestTimeoutMs, (signal) =>
-        fetch(endpoint, {
-          method: "POST",
-          headers: { authorization: `Bearer ${serverKey}`, "content-type": "application/json" },
-          body,
-          signal,
-        }),
-      );
-      status = response.status;
-      retryAfter = response.headers.get("retry-after");
-      const detail = await withDeadline(requestTimeoutMs, () => response.text()).catch(() => "");
-      if (response.ok) {
-        this.#failures = 0;
+    const delivery = await postReport(this.#target, JSON.stringify({ usage: rows, exposures: hashed }));
+    switch (delivery.outcome) {
+      case "ok":
+        this.#backoff.succeeded();
         this.#stats.reported += rows.reduce((sum, row) => sum + row.evaluations, 0);
         this.#stats.exposuresReported += exposures.length;
         return "ok";
-      }
-      if (status !== 408 && status !== 429 && status < 500) {
+      case "refused":
         this.#stats.rejected++;
-        logger.error(`edgeflags refused a usage report (${status}), dropped: ${detail.slice(0, 500)}`);
+        this.#options.logger.error(`edgeflags refused a usage report (${delivery.status}), dropped: ${delivery.detail}`);
         return "dropped";
-      }
-    } catch (error) {
-      logger.warn(`edgeflags usage report not delivered (${String(error)}); kept for the next one`);
+      case "retry":
+        this.#options.logger.warn(`edgeflags usage report not delivered (${delivery.why}); kept for the next one`);
+        this.#backoff.failed(now, delivery.retryAfter);
+        return "retry";
     }
-    this.#failures++;
-    const backoff = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** (this.#failures - 1));
-    this.#notBefore = now + (retryAfterMs(retryAfter, now) ?? backoff);
-    return "retry";
   }
 
   #mergeBack(rows: [string, Row][], exposures: [string, PendingExposure][]): void {

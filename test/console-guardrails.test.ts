@@ -1,0 +1,106 @@
+/**
+ * The console's guardrails: a metric defined and a guardrail added from the ramp panel's forms,
+ * and each guarded metric charted per arm over time (inline SVG with a title and description, and
+ * a table of the same numbers) — the numbers the admin API returns. The experiment page charts
+ * every metric per arm the same way.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { formatMetric } from "../admin/ui/pages/metric-chart";
+import { consoleRequest, consoleSignIn, formFieldsOf } from "./console-helpers";
+import { call, setupProject, store } from "./helpers";
+
+const P = (project: string) => `/admin/v1/projects/${project}`;
+
+async function setArms(project: string, subject: string, arms: Record<string, [number, number]>): Promise<void> {
+  await runInDurableObject(store(project), async (instance, state) => {
+    const sql = state.storage.sql;
+    for (const [variant, [units, converted]] of Object.entries(arms)) {
+      sql.exec("INSERT OR REPLACE INTO exposure_counts (subject, variant, units) VALUES (?, ?, ?)", subject, variant, units);
+      sql.exec(
+        `INSERT OR REPLACE INTO arm_event_aggregates (subject, name, variant, converted_units, events, events_squared, valued, value_sum, value_sum_squares)
+         VALUES (?, 'checkout-error', ?, ?, ?, ?, 0, 0, 0)`,
+        subject,
+        variant,
+        converted,
+        converted,
+        converted,
+      );
+    }
+    sql.exec("DELETE FROM meta WHERE key = 'metrics_checked_at'");
+    await instance.alarm();
+  });
+}
+
+describe("console: guardrails and metric charts", () => {
+  it("defines a metric and adds a guardrail from the ramp panel, then charts the checks with the API's numbers", async () => {
+    const project = "ui-guardrails";
+    await setupProject(project);
+    const flagApi = `${P(project)}/environments/production/flags/kill-switch`;
+    const started = await call("POST", `${flagApi}/ramp`, {
+      body: { variant: "off", baseline: "on", steps: [{ percent: 50 }, { percent: 100, afterSeconds: 3600 }] },
+    });
+    expect(started.status).toBe(201);
+    const cookie = await consoleSignIn(project);
+    const flagPage = `/console/p/${project}/flags/kill-switch?env=production`;
+    let html = (await consoleRequest("GET", flagPage, cookie)).text;
+    expect(html).toContain("No guardrails");
+    const define = await formFieldsOf(html, "#ramp-metric-def-form");
+    const defined = await consoleRequest("POST", `/console/p/${project}/metrics`, cookie, {
+      ...define,
+      name: "checkout-errors",
+      event: "checkout-error",
+    });
+    expect(defined.status).toBe(303);
+    expect(defined.headers.get("location")).toBe(flagPage);
+    expect((await call("GET", `${P(project)}/metrics/checkout-errors`)).body).toMatchObject({ kind: "rate", direction: "higher-is-worse" });
+
+    html = (await consoleRequest("GET", flagPage, cookie)).text;
+    const guard = await formFieldsOf(html, "#guardrail-form");
+    expect(guard.metric).toBe("checkout-errors");
+    const added = await consoleRequest("POST", `/console/p/${project}/flags/kill-switch/ramp/guardrails`, cookie, {
+      ...guard,
+      tolerance: "10",
+      action: "rollback",
+    });
+    expect(added.status).toBe(303);
+    expect((await call("GET", `${flagApi}/ramp/metrics`)).body.guardrails).toEqual([
+      { metric: "checkout-errors", tolerance: { kind: "relative", value: 0.1 }, action: "rollback", minSample: 500, alpha: 0.05 },
+    ]);
+
+    await setArms(project, `ramp:${started.body.id}:0`, { on: [5_000, 100], off: [5_000, 110] });
+    await setArms(project, `ramp:${started.body.id}:0`, { on: [10_000, 200], off: [10_000, 600] });
+    const api = (await call("GET", `${flagApi}/ramp/metrics`)).body;
+    expect(api.metrics[0].history.map((c: { decision: string }) => c.decision)).toEqual(["continue", "degraded"]);
+    html = (await consoleRequest("GET", flagPage, cookie)).text;
+    expect(html).toMatch(
+      /<svg[^>]*role="img"[^>]*aria-labelledby="ramp-metric-checkout-errors-off-title ramp-metric-checkout-errors-off-desc"/,
+    );
+    expect(html).toContain('<title id="ramp-metric-checkout-errors-off-title">');
+    expect(html).toContain('<desc id="ramp-metric-checkout-errors-off-desc">');
+    const latest = api.metrics[0].latest[0];
+    for (const n of [latest.variant.estimate, latest.variant.lower, latest.variant.upper, latest.baseline.estimate, latest.threshold])
+      expect(html).toContain(formatMetric(n, "rate"));
+    expect(html).toContain("degraded");
+    expect((await call("GET", `${flagApi}/ramp`)).body.status).toBe("rolled-back");
+  });
+
+  it("charts every metric per arm on the experiment page", async () => {
+    const project = "ui-exp-metrics";
+    await setupProject(project);
+    await call("PUT", `${P(project)}/metrics/checkout-errors`, {
+      body: { event: "checkout-error", kind: "rate", direction: "higher-is-worse" },
+    });
+    const started = await call("POST", `${P(project)}/environments/production/flags/new-checkout/experiment`, { body: {} });
+    expect(started.status).toBe(201);
+    await setArms(project, `exp:${started.body.id}`, { on: [4_000, 40], off: [4_000, 41] });
+    const cookie = await consoleSignIn(project);
+    const html = (await consoleRequest("GET", `/console/p/${project}/experiments/${started.body.id}`, cookie)).text;
+    const api = (await call("GET", `${P(project)}/experiments/${started.body.id}/metrics`)).body;
+    const latest = api.metrics[0].latest[0];
+    expect(html).toContain(`against ${api.baseline}`);
+    expect(html).toContain("<svg");
+    expect(html).toContain(formatMetric(latest.variant.estimate, "rate"));
+    expect(html).toContain("no degradation shown");
+  });
+});

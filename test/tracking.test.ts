@@ -1,0 +1,222 @@
+/**
+ * Tracking over OFREP (`POST /ofrep/v1/track`): events attributed at the store to the arm their
+ * unit was exposed to, counted once per event id, never before the exposure; hostile batches
+ * refused with 4xx and nothing recorded.
+ */
+import { env } from "cloudflare:workers";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../worker/index";
+import { pendingFlush, unitId } from "../worker/telemetry";
+import type { ArmAggregate } from "../contracts/metrics";
+import { call, drainOutbox, setupProject, store } from "./helpers";
+import { evaluateAndSettle } from "./edge-settle";
+
+const P = (project: string) => `/admin/v1/projects/${project}`;
+
+/** POSTs tracking batches as concurrent requests of one isolate; returns once their telemetry is delivered. */
+async function trackAndSettle(key: string, ...bodies: unknown[]): Promise<Array<{ status: number; body: any; type: string | null }>> {
+  const ctx = createExecutionContext();
+  const responses = await Promise.all(
+    bodies.map((body) =>
+      worker.fetch(
+        new Request("http://edgeflags.test/ofrep/v1/track", {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body: typeof body === "string" ? body : JSON.stringify(body),
+        }),
+        env,
+        ctx,
+      ),
+    ),
+  );
+  await waitOnExecutionContext(ctx);
+  await pendingFlush();
+  return Promise.all(responses.map(async (r) => ({ status: r.status, body: await r.json(), type: r.headers.get("content-type") })));
+}
+
+/** An experiment on `new-checkout` with `users` visitors exposed through the edge; their variants. */
+async function exposedExperiment(project: string, users: number) {
+  const setup = await setupProject(project);
+  const started = await call("POST", `${P(project)}/environments/production/flags/new-checkout/experiment`, {
+    body: { weights: { on: 50, off: 50 } },
+  });
+  const contexts = Array.from({ length: users }, (_, i) => ({ targetingKey: `visitor-${i}` }));
+  const answers = await evaluateAndSettle(setup.key, "/ofrep/v1/evaluate/flags/new-checkout", contexts);
+  const variants = answers.map((a) => String(a.variant));
+  return { ...setup, subject: `exp:${started.body.id}`, variants };
+}
+
+async function arms(project: string, subject: string, event: string): Promise<Record<string, ArmAggregate>> {
+  const read = await store(project).readArmAggregates(subject, event);
+  if (!read.ok) throw new Error(read.error.detail);
+  return Object.fromEntries(read.value.map((a) => [a.variant, a]));
+}
+
+describe("tracked events are attributed to the exposed arm", () => {
+  it("counts events, converted units, per-unit squares and values per variant", async () => {
+    const { key, subject, variants } = await exposedExperiment("track-attr", 12);
+    // visitor-0: three valued events; visitor-1: one unvalued (by context); visitor-2: two, one valued.
+    const events = [
+      { name: "purchase", targetingKey: "visitor-0", value: 10 },
+      { name: "purchase", targetingKey: "visitor-0", value: 20 },
+      { name: "purchase", context: { targetingKey: "visitor-0", plan: "pro" }, value: 30 },
+      { name: "purchase", context: { targetingKey: "visitor-1" } },
+      { name: "purchase", targetingKey: "visitor-2", value: -4 },
+      { name: "purchase", targetingKey: "visitor-2" },
+      { name: "other-event", targetingKey: "visitor-3" },
+      // Never exposed: kept, attributed to nothing.
+      { name: "purchase", targetingKey: "stranger" },
+    ];
+    const [answer] = await trackAndSettle(key, { events });
+    expect(answer).toMatchObject({ status: 202, body: { accepted: 8 } });
+
+    const expected: Record<string, ArmAggregate> = {};
+    const arm = (variant: string) =>
+      (expected[variant] ??= {
+        variant,
+        units: 0,
+        convertedUnits: 0,
+        events: 0,
+        eventsSquaredPerUnit: 0,
+        valued: 0,
+        valueSum: 0,
+        valueSumSquares: 0,
+      });
+    for (const v of variants) arm(v).units++;
+    const perUnit: Array<[number, number[]]> = [
+      [0, [10, 20, 30]],
+      [1, []],
+      [2, [-4]],
+    ];
+    const counts = [3, 1, 2];
+    perUnit.forEach(([i, values], n) => {
+      const a = arm(variants[i]!);
+      a.convertedUnits++;
+      a.events += counts[n]!;
+      a.eventsSquaredPerUnit += counts[n]! ** 2;
+      a.valued += values.length;
+      a.valueSum += values.reduce((s, v) => s + v, 0);
+      a.valueSumSquares += values.reduce((s, v) => s + v * v, 0);
+    });
+    expect(await arms("track-attr", subject, "purchase")).toEqual(expected);
+    const units = await store("track-attr").readUnitCounts(subject);
+    expect(units).toEqual({ ok: true, value: Object.fromEntries(Object.values(expected).map((a) => [a.variant, a.units])) });
+    // The event name is part of the key: one event elsewhere, nothing else.
+    const other = await arms("track-attr", subject, "other-event");
+    expect(Object.values(other).reduce((s, a) => s + a.events, 0)).toBe(1);
+  });
+
+  it("counts an event once per id: repeated in a batch, re-sent by the client, re-delivered to the store", async () => {
+    const { key, subject, variants } = await exposedExperiment("track-once", 4);
+    const event = { id: "evt-1", name: "click", targetingKey: "visitor-0" };
+    await trackAndSettle(key, { events: [event, event] });
+    await trackAndSettle(key, { events: [event] }, { events: [event] });
+    // The edge re-delivering a batch whose first delivery committed but did not answer in time.
+    const unit = unitId("visitor-0");
+    const batch = {
+      usage: [],
+      exposures: [],
+      shadow: [],
+      tracked: [{ id: "evt-2", unit, environment: "production", name: "click", at: Date.now() }],
+    };
+    expect((await store("track-once").recordTelemetry(batch)).ok).toBe(true);
+    expect((await store("track-once").recordTelemetry(batch)).ok).toBe(true);
+    const a = (await arms("track-once", subject, "click"))[variants[0]!]!;
+    expect(a).toMatchObject({ events: 2, convertedUnits: 1, eventsSquaredPerUnit: 4 });
+    const kept = await runInDurableObject(
+      store("track-once"),
+      (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tracked_events").one().n,
+    );
+    expect(kept).toBe(2);
+  });
+
+  it("does not count an event from before the unit's exposure, and counts one that arrives before its exposure", async () => {
+    const project = "track-order";
+    const { subject, variants } = await exposedExperiment(project, 1);
+    const exposedAt = await runInDurableObject(
+      store(project),
+      (_i, state) =>
+        state.storage.sql.exec<{ first_at: number }>("SELECT first_at FROM exposure_units WHERE subject = ?", subject).one().first_at,
+    );
+    const tracked = (id: string, unit: string, at: number) => ({ id, unit, environment: "production", name: "signup", at });
+    const late = unitId("late-visitor");
+    await store(project).recordTelemetry({
+      usage: [],
+      exposures: [],
+      shadow: [],
+      tracked: [tracked("before", unitId("visitor-0"), exposedAt - 60_000), tracked("early-arrival", late, exposedAt + 5)],
+    });
+    expect((await arms(project, subject, "signup"))[variants[0]!]?.events).toBe(0);
+    // The late visitor's exposure (at exposedAt) is delivered after its event (at exposedAt + 5).
+    await store(project).recordTelemetry({
+      usage: [],
+      exposures: [{ subject, unit: late, variant: "on", at: exposedAt, environment: "production" }],
+      shadow: [],
+    });
+    const after = await arms(project, subject, "signup");
+    expect(after.on).toMatchObject({ events: 1, convertedUnits: 1 });
+  });
+
+  it("does not attribute an event tracked with another environment's key", async () => {
+    const { subject, variants } = await exposedExperiment("track-env", 1);
+    const staging = await call("POST", `${P("track-env")}/environments/staging/keys`, { body: { scope: "client" } });
+    await trackAndSettle(staging.body.key, { events: [{ name: "purchase", targetingKey: "visitor-0" }] });
+    expect((await arms("track-env", subject, "purchase"))[variants[0]!]?.events).toBe(0);
+  });
+});
+
+describe("hostile tracking batches", () => {
+  const event = { name: "e", targetingKey: "u" };
+  let key = "";
+  beforeAll(async () => {
+    key = (await setupProject("track-bad")).key;
+  });
+  it.each([
+    { what: "not JSON", body: "{", status: 400 },
+    { what: "no events", body: { events: [] }, status: 400 },
+    { what: "101 events", body: { events: Array.from({ length: 101 }, () => event) }, status: 400 },
+    { what: "an event without a targeting key", body: { events: [event, { name: "e", context: {} }] }, status: 400 },
+    { what: "a non-numeric value", body: { events: [{ ...event, value: "12" }] }, status: 400 },
+    { what: "an infinite value", body: `{"events":[{"name":"e","targetingKey":"u","value":1e999}]}`, status: 400 },
+    { what: "a timestamp that is no date", body: { events: [{ ...event, timestamp: "yesterday" }] }, status: 400 },
+    { what: "a name over 128 characters", body: { events: [{ ...event, name: "x".repeat(129) }] }, status: 400 },
+    { what: "a forbidden key", body: `{"events":[{"name":"e","targetingKey":"u","__proto__":{}}]}`, status: 400 },
+    { what: "a field beside events", body: { events: [event], project: "other" }, status: 400 },
+    {
+      what: "deep nesting",
+      body: `{"events":[{"name":"e","targetingKey":"u","context":${"[".repeat(5000)}${"]".repeat(5000)}}]}`,
+      status: 400,
+    },
+    { what: "a body over the bound", body: JSON.stringify({ events: [{ ...event, context: { pad: "x".repeat(200_000) } }] }), status: 413 },
+  ])("$what → $status problem+json, nothing recorded", async ({ body, status }) => {
+    const project = "track-bad";
+    const [answer] = await trackAndSettle(key, body);
+    expect(answer!.status).toBe(status);
+    expect(answer!.type).toBe("application/problem+json");
+    expect(String(answer!.body.detail).length).toBeGreaterThan(10);
+    const kept = await runInDurableObject(
+      store(project),
+      (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tracked_events").one().n,
+    );
+    expect(kept).toBe(0);
+  });
+
+  it("refuses a missing key (401) and an admin key (403)", async () => {
+    const none = await call("POST", "/ofrep/v1/track", { token: null, body: { events: [event] } });
+    expect(none.status).toBe(401);
+    const adminKey = (await call("POST", `${P("track-bad")}/keys`, { body: { scope: "admin" } })).body.key;
+    await drainOutbox("track-bad");
+    const admin = await call("POST", "/ofrep/v1/track", { token: adminKey, body: { events: [event] } });
+    expect(admin.status).toBe(403);
+  });
+
+  it("answers a browser's preflight like evaluation", async () => {
+    const preflight = await call("OPTIONS", "/ofrep/v1/track", {
+      token: null,
+      headers: { origin: "https://app.example", "access-control-request-method": "POST" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
