@@ -3,7 +3,7 @@
  * The aggregates are additive: telemetry kept in several places (shards) sums to the whole.
  */
 
-import { z } from "@hono/zod-openapi";
+import * as z from "./zod.ts";
 
 /** Additive per-arm aggregates of one tracked event within one exposure subject. */
 export interface ArmAggregate {

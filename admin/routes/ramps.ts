@@ -3,7 +3,7 @@ import { RampExposuresSchema, RampSchema } from "../../contracts/admin-responses
 import { GuardrailListSchema, GuardrailsBodySchema, MetricCheckSchema, RampMetricsSchema } from "../../contracts/metrics";
 import { storeProblem } from "../problem";
 import { RampBodySchema, RollbackBodySchema } from "../schemas";
-import { z } from "@hono/zod-openapi";
+import * as z from "../../contracts/zod";
 import { adminApp, adminRoute, defineRoute, F, meta, noteAllVersions, P, param, readBody, respond, store, writtenEverywhere } from "./kit";
 
 export const ramps = adminApp();
