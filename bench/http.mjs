@@ -417,6 +417,9 @@ export async function runLoad({ servers, workloadDir, rounds, seconds, warmupSec
       p99: median(list.map((r) => r.p99)),
       cpuUs: median(list.map((r) => r.cpuUs)),
       cpuSpread: spread(list.map((r) => r.cpuUs)),
+      // Per round, in round order: ratios are taken within a round (same machine load), then the median.
+      cpuRounds: list.map((r) => r.cpuUs),
+      rpsRounds: list.map((r) => r.rps),
       rounds: list.length,
       non2xx: list.reduce((a, r) => a + r.non2xx, 0),
       errors: list.reduce((a, r) => a + r.errors, 0),

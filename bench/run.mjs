@@ -29,6 +29,7 @@ const QUICK = process.env.BENCH_QUICK === "1";
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((x) => x.trim())) : null;
 const wants = (phase) => !ONLY || ONLY.has(phase);
 const REFERENCE = process.env.BENCH_REFERENCE || null;
+const REFERENCE_ENGINE = join(OUT, "engine-reference.mjs");
 const started = Date.now();
 const log = (line) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
 
@@ -65,18 +66,18 @@ function version(pkg) {
   }
 }
 
-async function bundleEngine() {
-  rmSync(ENGINE_BUNDLE, { force: true });
-  if (!existsSync(join(ROOT, "engine", "index.ts"))) return { ok: false, reason: "engine/index.ts does not exist yet" };
+async function bundleEngine(root = ROOT, outfile = ENGINE_BUNDLE) {
+  rmSync(outfile, { force: true });
+  if (!existsSync(join(root, "engine", "index.ts"))) return { ok: false, reason: "engine/index.ts does not exist yet" };
   const esbuild = await import("esbuild");
   const attempt = async (contents) =>
     esbuild.build({
-      stdin: { contents, resolveDir: ROOT, sourcefile: "bench-engine-entry.ts", loader: "ts" },
+      stdin: { contents, resolveDir: root, sourcefile: "bench-engine-entry.ts", loader: "ts" },
       bundle: true,
       platform: "node",
       format: "esm",
       target: "node22",
-      outfile: ENGINE_BUNDLE,
+      outfile,
       logLevel: "silent",
     });
   const engine = `export { compileFlagSet } from "./engine/index.ts";\n`;
@@ -177,7 +178,7 @@ async function main() {
     outdir: join(OUT, "baseline-dist"),
   });
   const oursBundle = bundleWorker({ config: join(ROOT, "wrangler.toml"), outdir: join(OUT, "worker-dist") });
-  const referenceBundle = REFERENCE && wants("http") ? bundleReference(REFERENCE) : null;
+  const referenceBundle = REFERENCE ? bundleReference(REFERENCE) : null;
   result.bundle = {
     ours: { ...oursBundle, log: undefined },
     baseline: { ...baselineBundle, log: undefined },
@@ -192,7 +193,7 @@ async function main() {
       out: OUT,
       baselineBundle: baselineBundle.file,
       oursBundle,
-      referenceBundle,
+      referenceBundle: wants("http") ? referenceBundle : null,
       workloadDir,
     });
     result.http = { oursSkipped, referenceSkipped, reference: REFERENCE, oursFlagsServed: servers.oursFlagsServed ?? null };
@@ -259,6 +260,7 @@ async function main() {
 
   const reps = 5;
   result.cold = {};
+  const referenceEngine = referenceBundle?.ok && wants("cold") ? await bundleEngine(join(OUT, "reference-src"), REFERENCE_ENGINE) : null;
   if (wants("cold")) log("cold path: fresh Node processes");
   for (const encoding of wants("cold") ? ["inline", "segment"] : []) {
     for (const engine of ["edgeflags", "flagd-interp"]) {
@@ -276,8 +278,32 @@ async function main() {
         : { skipped: runs[0]?.skipped };
     }
     if (published[encoding]?.file) {
+      // Ours and, with BENCH_REFERENCE, the reference revision's engine, alternately.
       const runs = [];
-      for (let i = 0; i < reps; i++) runs.push(node(["bench/cold.mjs", published[encoding].file], { timeout: 60_000 }));
+      const referenceRuns = [];
+      for (let i = 0; i < reps; i++) {
+        runs.push(node(["bench/cold.mjs", published[encoding].file], { timeout: 60_000 }));
+        if (referenceEngine?.ok)
+          referenceRuns.push(node(["bench/cold.mjs", published[encoding].file, REFERENCE_ENGINE], { timeout: 60_000 }));
+      }
+      const summary = (list) => {
+        const ok = list.filter((r) => !r.skipped);
+        return ok.length
+          ? {
+              totalMs: median(ok.map((r) => r.totalMs)),
+              totalSpread: [Math.min(...ok.map((r) => r.totalMs)), Math.max(...ok.map((r) => r.totalMs))],
+              readMs: median(ok.map((r) => r.readMs)),
+              compileMs: median(ok.map((r) => r.compileMs)),
+              firstEvalMs: median(ok.map((r) => r.firstEvalMs)),
+              floorMs: median(ok.map((r) => r.floorMs)),
+              wallMs: median(ok.map((r) => r.wallMs)),
+              edgeRead: ok[0].edgeRead,
+              bytes: published[encoding].bytes,
+              runs: ok.length,
+            }
+          : { skipped: list[0]?.skipped };
+      };
+      if (referenceRuns.length) result.cold[`reference:${encoding}`] = summary(referenceRuns);
       const ok = runs.filter((r) => !r.skipped);
       result.cold[`published:${encoding}`] = ok.length
         ? {
@@ -287,6 +313,7 @@ async function main() {
             compileMs: median(ok.map((r) => r.compileMs)),
             firstEvalMs: median(ok.map((r) => r.firstEvalMs)),
             floorMs: median(ok.map((r) => r.floorMs)),
+            wallMs: median(ok.map((r) => r.wallMs)),
             edgeRead: ok[0].edgeRead,
             bytes: published[encoding].bytes,
             runs: ok.length,
