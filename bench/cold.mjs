@@ -36,14 +36,12 @@ const c0 = cpu();
 const t0 = performance.now();
 const snapshot = read(text);
 const c1 = cpu();
-const t1 = performance.now();
 if (!snapshot) {
   process.stdout.write(`${JSON.stringify({ skipped: "the published snapshot did not read" })}\n`);
   process.exit(0);
 }
 const compiled = mod.compileFlagSet(snapshot.flagSet);
 const c2 = cpu();
-const t2 = performance.now();
 const results = compiled.evaluateAll(ctx);
 const c3 = cpu();
 const t3 = performance.now();
