@@ -304,21 +304,7 @@ async function main() {
           : { skipped: list[0]?.skipped };
       };
       if (referenceRuns.length) result.cold[`reference:${encoding}`] = summary(referenceRuns);
-      const ok = runs.filter((r) => !r.skipped);
-      result.cold[`published:${encoding}`] = ok.length
-        ? {
-            totalMs: median(ok.map((r) => r.totalMs)),
-            totalSpread: [Math.min(...ok.map((r) => r.totalMs)), Math.max(...ok.map((r) => r.totalMs))],
-            readMs: median(ok.map((r) => r.readMs)),
-            compileMs: median(ok.map((r) => r.compileMs)),
-            firstEvalMs: median(ok.map((r) => r.firstEvalMs)),
-            floorMs: median(ok.map((r) => r.floorMs)),
-            wallMs: median(ok.map((r) => r.wallMs)),
-            edgeRead: ok[0].edgeRead,
-            bytes: published[encoding].bytes,
-            runs: ok.length,
-          }
-        : { skipped: runs[0]?.skipped };
+      result.cold[`published:${encoding}`] = summary(runs);
     } else {
       result.cold[`published:${encoding}`] = {
         skipped: published[encoding]?.skipped ?? published.error ?? "no published snapshot (our Worker did not run)",
