@@ -1,5 +1,6 @@
 // HTTP on loopback: our Worker and the baseline Worker under `workerd serve`, loaded alternately by
 // autocannon with a trivial Worker's ceiling measured in the same run; then local propagation.
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -7,7 +8,7 @@ import autocannon from "autocannon";
 import { readWranglerBindings, ROOT, startWorkerd, writeConfig } from "./workerd.mjs";
 
 /** Loopback ports of the Workers; `allocatePorts()` replaces them with ports free right now. */
-export const PORTS = { ceiling: 8791, baseline: 8792, ours: 8793, kv: 8794, inspector: 9239 };
+export const PORTS = { ceiling: 8791, baseline: 8792, ours: 8793, kv: 8794, inspector: 9239, reference: 8795, referenceKv: 8796 };
 
 /**
  * Picks free 127.0.0.1 ports, so a port another process already serves is never mistaken for one
@@ -32,24 +33,77 @@ export const ADMIN_TOKEN = "bench-admin-token-not-a-secret-0001";
 export const PROJECT = "bench";
 export const SEGMENT_PROJECT = "benchseg";
 
-// The ceiling: a Worker that does no work. `/` answers "ok"; `/big` answers a fixed JSON body the
+// The ceilings: a Worker that does no work. `/` answers "ok"; `/big` answers a fixed JSON body the
 // size of a bulk OFREP answer for this workload (~30 kB), so the harness's cost of moving that many
-// bytes is visible too.
+// bytes is visible too; `/body-big` reads and parses the request body first, then answers the same
+// 30 kB: the floor of any answer that depends on the body.
 const TRIVIAL_WORKER = `const big = JSON.stringify({ flags: Array.from({ length: 200 }, (_, i) => ({ key: "flag-" + i, value: "treatment-b", reason: "TARGETING_MATCH", variant: "B", metadata: { owner: "bench", configVersion: 2 } })), metadata: { project: "bench" } });
-export default { fetch(request) {
-  if (new URL(request.url).pathname === "/big") return new Response(big, { headers: { "content-type": "application/json" } });
+export default { async fetch(request) {
+  const path = new URL(request.url).pathname;
+  if (path === "/big") return new Response(big, { headers: { "content-type": "application/json" } });
+  if (path === "/body-big") {
+    const body = JSON.parse(await request.text());
+    return new Response(body && big, { headers: { "content-type": "application/json" } });
+  }
   return new Response("ok");
 } };
 `;
 
-/** One bounded autocannon run (duration and request count) against 127.0.0.1. */
-export async function load({ url, method = "GET", headers = {}, bodies = null, seconds, connections = 10, maxRequests = 200_000 }) {
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** CPU time (user + system, all threads) a process has used so far, in µs; NaN when unreadable. */
+export function cpuMicros(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may hold spaces: state is field 3,
+    // utime field 14, stime field 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Client addresses sent as `CF-Connecting-IP`, one per request in turn: a population of browsers,
+ * so the rate limiter is called on every request (as on Cloudflare) without any one address
+ * reaching its limit (300 a minute) in a round.
+ */
+const ADDRESSES = Array.from({ length: 20_000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+
+/**
+ * One bounded autocannon run (duration and request count) against 127.0.0.1. With `pid`, also the
+ * CPU that process spent per completed request (µs), read from /proc before and after the run.
+ * With `addresses`, every request carries the next `CF-Connecting-IP`.
+ */
+export async function load({
+  url,
+  method = "GET",
+  headers = {},
+  bodies = null,
+  seconds,
+  connections = 10,
+  maxRequests = 200_000,
+  pid = null,
+  addresses = false,
+}) {
   let i = 0;
+  let a = 0;
+  const varies = (bodies && bodies.length > 1) || addresses;
   const requests = [
-    bodies && bodies.length > 1
-      ? { method, setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }
+    varies
+      ? {
+          method,
+          setupRequest: (req) => ({
+            ...req,
+            ...(bodies ? { body: bodies[i++ % bodies.length] } : {}),
+            ...(addresses ? { headers: { ...req.headers, "cf-connecting-ip": ADDRESSES[a++ % ADDRESSES.length] } } : {}),
+          }),
+        }
       : { method, ...(bodies ? { body: bodies[0] } : {}) },
   ];
+  const cpuBefore = pid ? cpuMicros(pid) : NaN;
   const result = await autocannon({
     url,
     connections,
@@ -59,11 +113,13 @@ export async function load({ url, method = "GET", headers = {}, bodies = null, s
     requests,
     timeout: 10,
   });
+  const cpu = pid ? cpuMicros(pid) - cpuBefore : NaN;
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests: result.requests.total,
+    cpuUs: result.requests.total > 0 ? cpu / result.requests.total : NaN,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };
@@ -107,10 +163,20 @@ async function provision(base, project, flagSetText, versions = {}) {
  * The workerd config of our Worker with the bindings wrangler.toml declares: every KV namespace
  * an in-memory KV service (the snapshot namespace, FLAGS_KV, readable on `kvPort`), every Durable
  * Object namespace local (SQLite-backed ones on disk under `doStorageDir`), `[vars]` and required
- * secrets as text bindings (ADMIN_TOKEN is the benchmark's bootstrap token).
+ * secrets as text bindings (ADMIN_TOKEN is the benchmark's bootstrap token), every rate limiter
+ * the in-memory binding of bench/ratelimit-binding.js with the declared limit and period.
  */
-export function oursConfig({ out, modulePath, port, kvPort, doStorageDir, name = "ours", vars = {} }) {
-  const declared = readWranglerBindings(join(ROOT, "wrangler.toml"));
+export function oursConfig({
+  out,
+  modulePath,
+  port,
+  kvPort,
+  doStorageDir,
+  name = "ours",
+  vars = {},
+  wranglerPath = join(ROOT, "wrangler.toml"),
+}) {
+  const declared = readWranglerBindings(wranglerPath);
   const kvModule = join(import.meta.dirname, "kv-service.js");
   const kvServices = declared.kv.map((binding) => ({
     service: `kv-${binding.toLowerCase().replace(/_/g, "-")}`,
@@ -120,6 +186,7 @@ export function oursConfig({ out, modulePath, port, kvPort, doStorageDir, name =
   const bindings = [
     ...declared.kv.map((binding, i) => ({ name: binding, kv: kvServices[i].service })),
     ...declared.durableObjects.map((d) => ({ name: d.name, durableObject: d.className })),
+    ...(declared.ratelimits ?? []).map((r) => ({ name: r.name, ratelimit: { limit: r.limit, period: r.period } })),
     ...Object.entries({ ...declared.vars, ...vars }).map(([k, v]) => ({ name: k, text: v })),
     // Every secret at least 32 characters (the Worker refuses shorter admin tokens and signing
     // secrets); SIGNING_SECRET bound even where wrangler.toml does not require it yet.
@@ -136,7 +203,7 @@ export function oursConfig({ out, modulePath, port, kvPort, doStorageDir, name =
  * FlagStore Durable Object namespace (SQLite, in memory), ADMIN_TOKEN as a text binding. Returns
  * what started and, for our Worker, a reason when it could not.
  */
-export async function startAll({ out, baselineBundle, oursBundle, workloadDir }) {
+export async function startAll({ out, baselineBundle, oursBundle, referenceBundle = null, workloadDir }) {
   await allocatePorts();
   const servers = {};
   const ceilingPath = join(out, "trivial-worker.js");
@@ -155,37 +222,76 @@ export async function startAll({ out, baselineBundle, oursBundle, workloadDir })
   if (!oursBundle.ok) oursSkipped = `our Worker did not bundle: ${oursBundle.reason}`;
   else {
     try {
-      servers.ours = await startWorkerd({
-        name: "ours",
-        config: oursConfig({ out, modulePath: oursBundle.file, port: PORTS.ours, kvPort: PORTS.kv, doStorageDir: join(out, "do-storage") }),
-        port: PORTS.ours,
-      });
-      const inline = readFileSync(join(workloadDir, "flags-inline.json"), "utf8");
-      servers.oursKey = await provision(servers.ours.url, PROJECT, inline);
-      // A new key reaches the edge through the KV key index, published asynchronously (outbox):
-      // wait for it, bounded, before loading.
-      let probe;
-      for (const deadline = Date.now() + 15_000; ; ) {
-        probe = await call(servers.ours.url, "POST", "/ofrep/v1/evaluate/flags", {
-          token: servers.oursKey,
-          body: { context: { targetingKey: "probe" } },
-        });
-        if (probe.status === 200 || Date.now() > deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      if (probe.status !== 200 || !Array.isArray(probe.json?.flags)) {
-        throw new Error(`OFREP bulk probe answered ${probe.status}: ${probe.text.slice(0, 200)}`);
-      }
-      servers.oursFlagsServed = probe.json.flags.length;
+      Object.assign(
+        servers,
+        await startEdgeflags({ out, name: "ours", bundle: oursBundle, port: PORTS.ours, kvPort: PORTS.kv, workloadDir }),
+      );
     } catch (error) {
-      oursSkipped = `our Worker could not serve: ${String(error.message ?? error).slice(0, 300)}`;
-      const log = servers.ours?.log?.().trim().split("\n").slice(-3).join(" | ");
-      if (log) oursSkipped += ` (workerd: ${log.slice(0, 300)})`;
-      servers.ours?.stop();
-      delete servers.ours;
+      oursSkipped = String(error.message ?? error);
     }
   }
-  return { servers, oursSkipped };
+  let referenceSkipped = null;
+  if (referenceBundle && !referenceBundle.ok) referenceSkipped = `the reference Worker did not bundle: ${referenceBundle.reason}`;
+  else if (referenceBundle) {
+    try {
+      const started = await startEdgeflags({
+        out,
+        name: "reference",
+        bundle: referenceBundle,
+        port: PORTS.reference,
+        kvPort: PORTS.referenceKv,
+        workloadDir,
+      });
+      servers.reference = started.ours;
+      servers.referenceKey = started.oursKey;
+    } catch (error) {
+      referenceSkipped = String(error.message ?? error);
+    }
+  }
+  return { servers, oursSkipped, referenceSkipped };
+}
+
+/**
+ * Starts one edgeflags Worker bundle with its real bindings, provisions the workload's flag set and
+ * a client key through the admin API, and waits (bounded) until the key evaluates.
+ */
+async function startEdgeflags({ out, name, bundle, port, kvPort, workloadDir }) {
+  let server;
+  try {
+    server = await startWorkerd({
+      name,
+      config: oursConfig({
+        out,
+        name,
+        modulePath: bundle.file,
+        port,
+        kvPort,
+        doStorageDir: join(out, `do-storage-${name}`),
+        wranglerPath: bundle.wranglerPath ?? join(ROOT, "wrangler.toml"),
+      }),
+      port,
+    });
+    const inline = readFileSync(join(workloadDir, "flags-inline.json"), "utf8");
+    const key = await provision(server.url, PROJECT, inline);
+    // A new key reaches the edge through the KV key index, published asynchronously (outbox):
+    // wait for it, bounded, before loading.
+    let probe;
+    for (const deadline = Date.now() + 15_000; ; ) {
+      probe = await call(server.url, "POST", "/ofrep/v1/evaluate/flags", { token: key, body: { context: { targetingKey: "probe" } } });
+      if (probe.status === 200 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    if (probe.status !== 200 || !Array.isArray(probe.json?.flags)) {
+      throw new Error(`OFREP bulk probe answered ${probe.status}: ${probe.text.slice(0, 200)}`);
+    }
+    return { ours: server, oursKey: key, oursFlagsServed: probe.json.flags.length };
+  } catch (error) {
+    let why = `${name === "ours" ? "our" : `the ${name}`} Worker could not serve: ${String(error.message ?? error).slice(0, 300)}`;
+    const log = server?.log?.().trim().split("\n").slice(-3).join(" | ");
+    if (log) why += ` (workerd: ${log.slice(0, 300)})`;
+    server?.stop();
+    throw new Error(why);
+  }
 }
 
 /** Saves the snapshots the Durable Object published to KV (both encodings) for the cold-path measurement. */
@@ -229,9 +335,11 @@ export async function savePublishedSnapshots({ servers, out, workloadDir }) {
 }
 
 /**
- * The load scenarios, run alternately: round r runs baseline then ours (ours then baseline on odd
- * rounds), for each scenario, after one warm-up each. The ceiling is measured at the start of each
- * round. Returns per-scenario medians over rounds.
+ * The load scenarios, run alternately: each round measures the three ceilings, then every
+ * scenario against every Worker (baseline, ours and, when given, the reference build of ours),
+ * in an order that reverses every round (A B A B …), after one warm-up each. Every run records
+ * req/s, latency and the serving workerd process's CPU µs per request. Returns per-scenario
+ * medians over rounds with their spread (min–max).
  */
 export async function runLoad({ servers, workloadDir, rounds, seconds, warmupSeconds, log }) {
   const contexts = JSON.parse(readFileSync(join(workloadDir, "contexts.json"), "utf8"));
@@ -245,7 +353,7 @@ export async function runLoad({ servers, workloadDir, rounds, seconds, warmupSec
     }),
   ];
   const scenarios = [
-    { id: "bulk-fixed", label: "bulk, fixed context", path: "/ofrep/v1/evaluate/flags", bodies: fixed },
+    { id: "bulk-fixed", label: "bulk, same context repeated", path: "/ofrep/v1/evaluate/flags", bodies: fixed },
     { id: "bulk-varying", label: "bulk, context changes every request", path: "/ofrep/v1/evaluate/flags", bodies: varying },
     {
       id: "single-varying",
@@ -254,63 +362,81 @@ export async function runLoad({ servers, workloadDir, rounds, seconds, warmupSec
       bodies: varying,
     },
   ];
-  const targets = [["baseline", servers.baseline, {}]];
-  if (servers.ours) targets.push(["ours", servers.ours, { authorization: `Bearer ${servers.oursKey}` }]);
-  const samples = { ceiling: [], ceilingBig: [] };
+  const targets = [["baseline", servers.baseline, {}, false]];
+  if (servers.ours) targets.push(["ours", servers.ours, { authorization: `Bearer ${servers.oursKey}` }, true]);
+  if (servers.reference) targets.push(["reference", servers.reference, { authorization: `Bearer ${servers.referenceKey}` }, true]);
+  const ceilings = [
+    { id: "ceiling", path: "/", method: "GET", bodies: null },
+    { id: "ceilingBig", path: "/big", method: "POST", bodies: fixed },
+    { id: "ceilingBody", path: "/body-big", method: "POST", bodies: varying },
+  ];
+  const samples = {};
+  const run = (server, path, method, bodies, headers, addresses, secs, maxRequests) =>
+    load({ url: server.url + path, method, headers, bodies, seconds: secs, maxRequests, pid: server.child.pid, addresses });
 
   for (const scenario of scenarios) {
-    for (const [, server, headers] of targets) {
-      await load({
-        url: server.url + scenario.path,
-        method: "POST",
-        headers,
-        bodies: scenario.bodies,
-        seconds: warmupSeconds,
-        maxRequests: 50_000,
-      });
-    }
+    for (const [, server, headers, addresses] of targets)
+      await run(server, scenario.path, "POST", scenario.bodies, headers, addresses, warmupSeconds, 50_000);
   }
-  await load({ url: `${servers.ceiling.url}/`, seconds: warmupSeconds, maxRequests: 50_000 });
-  await load({ url: `${servers.ceiling.url}/big`, method: "POST", bodies: fixed, seconds: warmupSeconds, maxRequests: 50_000 });
+  for (const c of ceilings) await run(servers.ceiling, c.path, c.method, c.bodies, {}, false, warmupSeconds, 50_000);
 
+  const us = (x) => (Number.isFinite(x) ? Math.round(x) : "?");
   for (let round = 0; round < rounds; round++) {
-    const c = await load({ url: `${servers.ceiling.url}/`, seconds });
-    samples.ceiling.push(c);
-    const cb = await load({ url: `${servers.ceiling.url}/big`, method: "POST", bodies: fixed, seconds });
-    samples.ceilingBig.push(cb);
-    log(`  round ${round + 1}/${rounds}: ceiling ${Math.round(c.rps)} req/s, ceiling with a 30 kB body ${Math.round(cb.rps)} req/s`);
+    const parts = [];
+    for (const c of round % 2 === 0 ? ceilings : [...ceilings].reverse()) {
+      const r = await run(servers.ceiling, c.path, c.method, c.bodies, {}, false, seconds, 400_000);
+      (samples[c.id] ??= []).push(r);
+      parts.push(`${c.id} ${Math.round(r.rps)} req/s ${us(r.cpuUs)} µs`);
+    }
+    log(`  round ${round + 1}/${rounds}: ${parts.join(", ")}`);
     for (const scenario of scenarios) {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
-      for (const [name, server, headers] of order) {
-        const r = await load({ url: server.url + scenario.path, method: "POST", headers, bodies: scenario.bodies, seconds });
+      for (const [name, server, headers, addresses] of order) {
+        const r = await run(server, scenario.path, "POST", scenario.bodies, headers, addresses, seconds, 400_000);
         (samples[`${scenario.id}:${name}`] ??= []).push(r);
         log(
-          `  round ${round + 1}/${rounds}: ${scenario.id} ${name} ${Math.round(r.rps)} req/s p50 ${r.p50} ms p99 ${r.p99} ms${r.non2xx ? ` non2xx ${r.non2xx}` : ""}${r.errors ? ` errors ${r.errors}` : ""}`,
+          `  round ${round + 1}/${rounds}: ${scenario.id} ${name} ${Math.round(r.rps)} req/s ${us(r.cpuUs)} µs/req p50 ${r.p50} ms p99 ${r.p99} ms${r.non2xx ? ` non2xx ${r.non2xx}` : ""}${r.errors ? ` errors ${r.errors}` : ""}`,
         );
       }
     }
   }
   const median = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
+    const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+    if (!s.length) return NaN;
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const spread = (xs) => {
+    const s = xs.filter(Number.isFinite);
+    return s.length ? [Math.min(...s), Math.max(...s)] : [NaN, NaN];
   };
   const summarize = (list) =>
     list && {
       rps: median(list.map((r) => r.rps)),
+      rpsSpread: spread(list.map((r) => r.rps)),
       p50: median(list.map((r) => r.p50)),
       p99: median(list.map((r) => r.p99)),
+      cpuUs: median(list.map((r) => r.cpuUs)),
+      cpuSpread: spread(list.map((r) => r.cpuUs)),
+      // Per round, in round order: ratios are taken within a round (same machine load), then the median.
+      cpuRounds: list.map((r) => r.cpuUs),
+      rpsRounds: list.map((r) => r.rps),
+      rounds: list.length,
       non2xx: list.reduce((a, r) => a + r.non2xx, 0),
       errors: list.reduce((a, r) => a + r.errors, 0),
       requests: list.reduce((a, r) => a + r.requests, 0),
     };
   return {
+    rounds,
+    seconds,
     ceiling: summarize(samples.ceiling),
     ceilingBig: summarize(samples.ceilingBig),
+    ceilingBody: summarize(samples.ceilingBody),
     scenarios: scenarios.map((s) => ({
       id: s.id,
       label: s.label,
       baseline: summarize(samples[`${s.id}:baseline`]),
       ours: summarize(samples[`${s.id}:ours`]),
+      reference: summarize(samples[`${s.id}:reference`]),
     })),
   };
 }

@@ -9,10 +9,14 @@
 //   5. bundle        our Worker as `wrangler deploy --dry-run` builds it, gzipped
 // Prints a table and writes bench/RESULTS.md. Every child process is killed at the end, also on error.
 //
-// Environment: BENCH_QUICK=1 shortens the HTTP runs (for trying the harness, not for figures);
-// BENCH_PROFILE=1 adds CPU profiles of our Worker under load (bench/profile.mjs) to the results.
+// Environment: BENCH_QUICK=1 shortens the HTTP rounds (for trying the harness, not for figures);
+// BENCH_PROFILE=1 adds CPU profiles of our Worker under load (bench/profile.mjs) to the results;
+// BENCH_REFERENCE=<git revision> also bundles that revision of our Worker and loads it in the same
+// alternating rounds (the "before" of a change, and the ≥ 2× target of the bulk answer);
+// BENCH_ONLY=http,cold (any of engine, http, cold) runs only those phases and writes the table to
+// bench/.out/RESULTS-partial.md instead of bench/RESULTS.md.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { ENGINE_BUNDLE, OUT } from "./engines.mjs";
@@ -22,6 +26,10 @@ import { writeWorkload } from "./workload.mjs";
 import { bundleWorker, killAll, ROOT, stopAll, WORKERD } from "./workerd.mjs";
 
 const QUICK = process.env.BENCH_QUICK === "1";
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((x) => x.trim())) : null;
+const wants = (phase) => !ONLY || ONLY.has(phase);
+const REFERENCE = process.env.BENCH_REFERENCE || null;
+const REFERENCE_ENGINE = join(OUT, "engine-reference.mjs");
 const started = Date.now();
 const log = (line) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
 
@@ -58,27 +66,25 @@ function version(pkg) {
   }
 }
 
-async function bundleEngine() {
-  rmSync(ENGINE_BUNDLE, { force: true });
-  if (!existsSync(join(ROOT, "engine", "index.ts"))) return { ok: false, reason: "engine/index.ts does not exist yet" };
+async function bundleEngine(root = ROOT, outfile = ENGINE_BUNDLE) {
+  rmSync(outfile, { force: true });
+  if (!existsSync(join(root, "engine", "index.ts"))) return { ok: false, reason: "engine/index.ts does not exist yet" };
   const esbuild = await import("esbuild");
   const attempt = async (contents) =>
     esbuild.build({
-      stdin: { contents, resolveDir: ROOT, sourcefile: "bench-engine-entry.ts", loader: "ts" },
+      stdin: { contents, resolveDir: root, sourcefile: "bench-engine-entry.ts", loader: "ts" },
       bundle: true,
       platform: "node",
       format: "esm",
       target: "node22",
-      outfile: ENGINE_BUNDLE,
+      outfile,
       logLevel: "silent",
     });
   const engine = `export { compileFlagSet } from "./engine/index.ts";\n`;
   try {
     // The snapshot schema too, so the cold path can validate a published snapshot as the edge does.
     // and the OFREP wire mapper, to time building a bulk response body outside HTTP.
-    await attempt(
-      `${engine}export { SnapshotSchema } from "./contracts/snapshot.ts";\nexport { toOfrep } from "./contracts/ofrep-wire.ts";\n`,
-    );
+    await attempt(`${engine}export * from "./contracts/snapshot.ts";\nexport { toOfrep } from "./contracts/ofrep-wire.ts";\n`);
     return { ok: true, withSchema: true };
   } catch {
     try {
@@ -121,6 +127,22 @@ function machine() {
   };
 }
 
+/**
+ * Our Worker as it was at git revision `rev`, bundled the same way: the revision's tree exported
+ * under bench/.out/reference-src (with this checkout's node_modules), so a change is measured
+ * against its "before" in the same alternating rounds.
+ */
+function bundleReference(rev) {
+  const src = join(OUT, "reference-src");
+  rmSync(src, { recursive: true, force: true });
+  mkdirSync(src, { recursive: true });
+  const exported = spawnSync("sh", ["-c", 'git -C "$0" archive "$1" | tar -x -C "$2"', ROOT, rev, src], { encoding: "utf8" });
+  if (exported.status !== 0) return { ok: false, reason: `git archive ${rev}: ${(exported.stderr ?? "").trim().slice(0, 200)}` };
+  symlinkSync(join(ROOT, "node_modules"), join(src, "node_modules"));
+  const wranglerPath = join(src, "wrangler.toml");
+  return { ...bundleWorker({ config: wranglerPath, outdir: join(OUT, "reference-dist") }), wranglerPath, rev };
+}
+
 async function main() {
   mkdirSync(OUT, { recursive: true });
   const result = { machine: machine(), notes: [] };
@@ -134,17 +156,19 @@ async function main() {
   result.engineBundle = await bundleEngine();
   if (!result.engineBundle.ok) log(`  engine skipped: ${result.engineBundle.reason}`);
 
-  log("engine in-process (mitata)");
-  result.speed = node(["bench/engine-bench.mjs", "speed", workloadDir], { timeout: 200_000 });
+  if (wants("engine")) {
+    log("engine in-process (mitata)");
+    result.speed = node(["bench/engine-bench.mjs", "speed", workloadDir], { timeout: 200_000 });
 
-  log("retained memory (child processes, --expose-gc)");
-  result.memory = {};
-  for (const engine of ["edgeflags", "flagd-interp", "flagd-codegen"]) {
-    for (const encoding of ["inline", "segment"]) {
-      result.memory[`${engine}:${encoding}`] = node(
-        ["--expose-gc", "bench/engine-bench.mjs", "memory", engine, join(workloadDir, `flags-${encoding}.json`)],
-        { timeout: 60_000 },
-      );
+    log("retained memory (child processes, --expose-gc)");
+    result.memory = {};
+    for (const engine of ["edgeflags", "flagd-interp", "flagd-codegen"]) {
+      for (const encoding of ["inline", "segment"]) {
+        result.memory[`${engine}:${encoding}`] = node(
+          ["--expose-gc", "bench/engine-bench.mjs", "memory", engine, join(workloadDir, `flags-${encoding}.json`)],
+          { timeout: 60_000 },
+        );
+      }
     }
   }
 
@@ -154,21 +178,37 @@ async function main() {
     outdir: join(OUT, "baseline-dist"),
   });
   const oursBundle = bundleWorker({ config: join(ROOT, "wrangler.toml"), outdir: join(OUT, "worker-dist") });
-  result.bundle = { ours: { ...oursBundle, log: undefined }, baseline: { ...baselineBundle, log: undefined } };
+  const referenceBundle = REFERENCE ? bundleReference(REFERENCE) : null;
+  result.bundle = {
+    ours: { ...oursBundle, log: undefined },
+    baseline: { ...baselineBundle, log: undefined },
+    ...(referenceBundle ? { reference: { ...referenceBundle, log: undefined } } : {}),
+  };
   if (!baselineBundle.ok) throw new Error(`baseline Worker did not bundle: ${baselineBundle.reason}`);
 
   log("HTTP: starting workerd (ceiling, baseline, ours)");
   let published = {};
   try {
-    const { servers, oursSkipped } = await startAll({ out: OUT, baselineBundle: baselineBundle.file, oursBundle, workloadDir });
-    result.http = { oursSkipped, oursFlagsServed: servers.oursFlagsServed ?? null };
+    const { servers, oursSkipped, referenceSkipped } = await startAll({
+      out: OUT,
+      baselineBundle: baselineBundle.file,
+      oursBundle,
+      referenceBundle: wants("http") ? referenceBundle : null,
+      workloadDir,
+    });
+    result.http = { oursSkipped, referenceSkipped, reference: REFERENCE, oursFlagsServed: servers.oursFlagsServed ?? null };
     if (oursSkipped) log(`  ours skipped: ${oursSkipped}`);
-    log("HTTP: load (alternating rounds)");
-    Object.assign(
-      result.http,
-      await runLoad({ servers, workloadDir, rounds: QUICK ? 1 : 3, seconds: QUICK ? 2 : 3, warmupSeconds: QUICK ? 1 : 1.5, log }),
-    );
-    if (servers.ours) {
+    if (referenceSkipped) log(`  reference skipped: ${referenceSkipped}`);
+    if (wants("http")) {
+      log("HTTP: load (alternating rounds)");
+      Object.assign(
+        result.http,
+        await runLoad({ servers, workloadDir, rounds: 3, seconds: QUICK ? 3 : 8, warmupSeconds: QUICK ? 1 : 2, log }),
+      );
+    }
+    // The reference Worker only serves the load rounds.
+    servers.reference?.stop();
+    if (servers.ours && wants("http")) {
       log("propagation: 50 admin writes");
       result.propagation = await propagation({ servers, writes: 50 });
       log("saving the snapshots the Durable Object published to KV");
@@ -205,6 +245,9 @@ async function main() {
           },
         });
       }
+    } else if (servers.ours) {
+      log("saving the snapshots the Durable Object published to KV");
+      published = await savePublishedSnapshots({ servers, out: OUT, workloadDir });
     } else {
       result.propagation = { skipped: oursSkipped };
     }
@@ -215,10 +258,11 @@ async function main() {
     await stopAll();
   }
 
-  log("cold path: fresh Node processes");
   const reps = 5;
   result.cold = {};
-  for (const encoding of ["inline", "segment"]) {
+  const referenceEngine = referenceBundle?.ok && wants("cold") ? await bundleEngine(join(OUT, "reference-src"), REFERENCE_ENGINE) : null;
+  if (wants("cold")) log("cold path: fresh Node processes");
+  for (const encoding of wants("cold") ? ["inline", "segment"] : []) {
     for (const engine of ["edgeflags", "flagd-interp"]) {
       const runs = [];
       for (let i = 0; i < reps; i++)
@@ -234,22 +278,33 @@ async function main() {
         : { skipped: runs[0]?.skipped };
     }
     if (published[encoding]?.file) {
+      // Ours and, with BENCH_REFERENCE, the reference revision's engine, alternately.
       const runs = [];
-      for (let i = 0; i < reps; i++)
-        runs.push(node(["bench/engine-bench.mjs", "cold", "edgeflags", published[encoding].file, "snapshot"], { timeout: 60_000 }));
-      const ok = runs.filter((r) => !r.skipped);
-      result.cold[`published:${encoding}`] = ok.length
-        ? {
-            totalMs: median(ok.map((r) => r.totalMs)),
-            parseMs: median(ok.map((r) => r.parseMs)),
-            schemaMs: median(ok.map((r) => r.schemaMs)),
-            schemaAgainMs: median(ok.map((r) => r.schemaAgainMs)),
-            compileMs: median(ok.map((r) => r.compileMs)),
-            firstEvalMs: median(ok.map((r) => r.firstEvalMs)),
-            bytes: published[encoding].bytes,
-            runs: ok.length,
-          }
-        : { skipped: runs[0]?.skipped };
+      const referenceRuns = [];
+      for (let i = 0; i < reps; i++) {
+        runs.push(node(["bench/cold.mjs", published[encoding].file], { timeout: 60_000 }));
+        if (referenceEngine?.ok)
+          referenceRuns.push(node(["bench/cold.mjs", published[encoding].file, REFERENCE_ENGINE], { timeout: 60_000 }));
+      }
+      const summary = (list) => {
+        const ok = list.filter((r) => !r.skipped);
+        return ok.length
+          ? {
+              totalMs: median(ok.map((r) => r.totalMs)),
+              totalSpread: [Math.min(...ok.map((r) => r.totalMs)), Math.max(...ok.map((r) => r.totalMs))],
+              readMs: median(ok.map((r) => r.readMs)),
+              compileMs: median(ok.map((r) => r.compileMs)),
+              firstEvalMs: median(ok.map((r) => r.firstEvalMs)),
+              floorMs: median(ok.map((r) => r.floorMs)),
+              wallMs: median(ok.map((r) => r.wallMs)),
+              edgeRead: ok[0].edgeRead,
+              bytes: published[encoding].bytes,
+              runs: ok.length,
+            }
+          : { skipped: list[0]?.skipped };
+      };
+      if (referenceRuns.length) result.cold[`reference:${encoding}`] = summary(referenceRuns);
+      result.cold[`published:${encoding}`] = summary(runs);
     } else {
       result.cold[`published:${encoding}`] = {
         skipped: published[encoding]?.skipped ?? published.error ?? "no published snapshot (our Worker did not run)",
@@ -280,11 +335,11 @@ async function main() {
   result.elapsedS = (Date.now() - started) / 1000;
   writeFileSync(join(OUT, "results.json"), JSON.stringify(result, null, 2));
   const markdown = render(result);
-  const resultsFile = join(ROOT, "bench", "RESULTS.md");
-  writeFileSync(resultsFile, markdown + keptSections(resultsFile));
+  const resultsFile = ONLY ? join(OUT, "RESULTS-partial.md") : join(ROOT, "bench", "RESULTS.md");
+  writeFileSync(resultsFile, markdown + (ONLY ? "" : keptSections(resultsFile)));
   console.log(markdown);
 
-  log(`done in ${result.elapsedS.toFixed(0)} s; bench/RESULTS.md and bench/.out/results.json written`);
+  log(`done in ${result.elapsedS.toFixed(0)} s; ${resultsFile.slice(ROOT.length + 1)} and bench/.out/results.json written`);
 }
 
 try {

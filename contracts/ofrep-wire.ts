@@ -3,6 +3,7 @@
  * (`../shared/conformance/ofrep/service/openapi.yaml`): single and bulk evaluations, and every
  * refusal and error envelope the edge answers with.
  */
+import { murmur3 } from "../engine/murmur3";
 import type { ErrorCode, EvaluationResult, FlagMetadata, JsonValue } from "../engine/types";
 
 export type OfrepSuccess = {
@@ -51,20 +52,87 @@ export interface OfrepBulkMetadata {
   staleReason?: string;
 }
 
+/** A result's OFREP JSON as an item of a bulk body, with a 32-bit hash of that text. */
+interface Fragment {
+  readonly json: string;
+  readonly hash: number;
+}
+
 /**
- * The body of a bulk evaluation (`bulkEvaluationSuccess`), serialized: the caller hashes it for
- * the ETag, so it is built once.
+ * Fragments of shared results. The engine builds every result that does not depend on the context
+ * once per snapshot and shares it, frozen, between evaluations, so each is serialized once per
+ * isolate; a result built for one evaluation (an error) is serialized each time.
+ */
+const fragments = new WeakMap<EvaluationResult, Fragment>();
+
+function fragmentOf(result: EvaluationResult): Fragment {
+  const cached = fragments.get(result);
+  if (cached) return cached;
+  const json = JSON.stringify(toOfrep(result));
+  const fragment = { json, hash: murmur3(json) };
+  if (Object.isFrozen(result)) fragments.set(result, fragment);
+  return fragment;
+}
+
+/** The `flags` of a bulk body as JSON text, and a 64-bit digest (hex) of the results in order. */
+export interface BulkFlags {
+  readonly json: string;
+  readonly digest: string;
+}
+
+const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, "0");
+
+/**
+ * The `flags` array of a bulk evaluation, concatenated from each result's cached JSON, with a
+ * digest of the result vector (two 32-bit lanes over the fragments' hashes) for the ETag: the
+ * same results in the same order give the same digest in every isolate, without hashing the body.
+ *
+ * @example
+ * const flags = bulkFlags(compiled.evaluateAll(context)); // { json: '[{"key":"beta",…}]', digest: "5f0c…" }
+ */
+export function bulkFlags(results: readonly EvaluationResult[]): BulkFlags {
+  let json = "[";
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < results.length; i++) {
+    const fragment = fragmentOf(results[i]!);
+    json += i === 0 ? fragment.json : `,${fragment.json}`;
+    a = Math.imul(a ^ fragment.hash, 0x01000193);
+    b = Math.imul(b ^ fragment.hash, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return { json: `${json}]`, digest: hex8(a) + hex8(b ^ results.length) };
+}
+
+/**
+ * The body of a bulk evaluation (`bulkEvaluationSuccess`), serialized as `JSON.stringify` of
+ * `{ flags, eventStreams, metadata }` would, and its strong ETag: the configuration version, the
+ * digest of the results and a hash of everything after them (event streams and metadata), so any
+ * change to the body changes the tag.
  */
 export function toOfrepBulk(
-  results: readonly EvaluationResult[],
+  flags: BulkFlags,
   eventStreams: readonly OfrepEventStream[] | undefined,
   metadata: OfrepBulkMetadata,
-): string {
-  return JSON.stringify({
-    flags: results.map((result) => toOfrep(result)),
-    ...(eventStreams ? { eventStreams } : {}),
-    metadata,
-  });
+): { body: string; etag: string } {
+  const tail = `${eventStreams ? `,"eventStreams":${JSON.stringify(eventStreams)}` : ""},"metadata":${JSON.stringify(metadata)}}`;
+  return { body: `{"flags":${flags.json}${tail}`, etag: `"${metadata.configVersion}-${flags.digest}${hex8(murmur3(tail))}"` };
+}
+
+/** Single-flag answers of shared results at the version they were last served with. */
+const singles = new WeakMap<EvaluationResult, { version: number; json: string }>();
+
+/**
+ * The body of a single-flag evaluation: the result with `configVersion` (and, when stale, the
+ * stale fields) in its metadata. A shared result's body is kept for the version it was built at.
+ */
+export function toOfrepSingle(result: EvaluationResult, configVersion: number, stale?: { stale: true; staleReason: string }): string {
+  if (stale) return JSON.stringify(toOfrep(result, { configVersion, ...stale }));
+  const cached = singles.get(result);
+  if (cached && cached.version === configVersion) return cached.json;
+  const json = JSON.stringify(toOfrep(result, { configVersion }));
+  if (Object.isFrozen(result)) singles.set(result, { version: configVersion, json });
+  return json;
 }
 
 /** The HTTP status of a single-flag evaluation. */

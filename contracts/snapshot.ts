@@ -1,7 +1,9 @@
 /**
  * The snapshot: what the FlagStore publishes to KV for one environment and what the edge reads.
  * It is a valid flagd flag set plus the version it was published at. The format and the KV keys
- * are documented in `durable-objects/STORAGE.md`; the edge parses every read with `SnapshotSchema`.
+ * are documented in `durable-objects/STORAGE.md`. `SnapshotSchema` declares it; the FlagStore
+ * builds it from flags validated when they were written, and the edge reads it back with
+ * `readSnapshot`, a check of the envelope that accepts nothing the schema would refuse.
  */
 import { createHash } from "node:crypto";
 import * as z from "zod";
@@ -147,6 +149,81 @@ export const SnapshotSchema = z.object({
   draft: z.object({ id: z.string(), sampleRate: z.number().min(0).max(1), flagSet: FlagSetShape }).optional(),
   migration: SnapshotMigrationSchema.optional(),
 });
+
+/** A snapshot as `SnapshotSchema` parses it: flags checked for shape only (each is compiled alone). */
+export type SnapshotEnvelope = z.infer<typeof SnapshotSchema>;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isString = (v: unknown): v is string => typeof v === "string";
+const isPrimitive = (v: unknown): v is string | number | boolean =>
+  typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+
+function everyValue<T>(record: Record<string, unknown>, test: (v: unknown) => v is T): record is Record<string, T> {
+  for (const key in record) if (Object.hasOwn(record, key) && !test(record[key])) return false;
+  return true;
+}
+
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+
+function isFlagSetShape(v: unknown): v is SnapshotEnvelope["flagSet"] {
+  return (
+    isRecord(v) &&
+    isRecord(v["flags"]) &&
+    everyValue(v["flags"], isRecord) &&
+    (v["$evaluators"] === undefined || isRecord(v["$evaluators"])) &&
+    (v["metadata"] === undefined || (isRecord(v["metadata"]) && everyValue(v["metadata"], isPrimitive)))
+  );
+}
+
+function isMigration(v: unknown): v is SnapshotMigration {
+  return (
+    isRecord(v) &&
+    AUTHORITIES.some((a) => a === v["authority"]) &&
+    isString(v["since"]) &&
+    (v["graceUntil"] === null || isString(v["graceUntil"]))
+  );
+}
+
+function isDraft(v: unknown): v is NonNullable<SnapshotEnvelope["draft"]> {
+  const rate = isRecord(v) ? v["sampleRate"] : undefined;
+  return isRecord(v) && isString(v["id"]) && typeof rate === "number" && rate >= 0 && rate <= 1 && isFlagSetShape(v["flagSet"]);
+}
+
+/**
+ * Whether a parsed value is a snapshot of this format: the checks of `SnapshotSchema`, written as
+ * plain tests. The edge runs it on every snapshot it reads, in a fresh isolate too, where the
+ * schema's first use costs more than compiling the flags.
+ */
+function isSnapshotEnvelope(v: unknown): v is SnapshotEnvelope {
+  if (!isRecord(v) || v["format"] !== SNAPSHOT_FORMAT) return false;
+  const version = v["version"];
+  return (
+    isString(v["project"]) &&
+    isString(v["environment"]) &&
+    typeof version === "number" &&
+    Number.isSafeInteger(version) &&
+    version >= 0 &&
+    isString(v["etag"]) &&
+    isString(v["updatedAt"]) &&
+    isFlagSetShape(v["flagSet"]) &&
+    (v["tracking"] === undefined || (isRecord(v["tracking"]) && everyValue(v["tracking"], isStringList))) &&
+    (v["rampRules"] === undefined || isRecord(v["rampRules"])) &&
+    (v["draft"] === undefined || isDraft(v["draft"])) &&
+    (v["migration"] === undefined || isMigration(v["migration"]))
+  );
+}
+
+/**
+ * Reads a snapshot's text as KV holds it: the snapshot, or null when it is not one of this
+ * format. Text that is not JSON throws, as a failed read does.
+ *
+ * @example
+ * const snapshot = readSnapshot(await env.FLAGS_KV.get(snapshotKvKey("shop", "production"), "text"));
+ */
+export function readSnapshot(text: string): SnapshotEnvelope | null {
+  const value: unknown = JSON.parse(text);
+  return isSnapshotEnvelope(value) ? value : null;
+}
 
 export const KeyIdentitySchema = z.object({
   id: z.string(),

@@ -30,13 +30,15 @@ export interface CompileEnv {
   readonly sets: Map<string, { items: readonly unknown[]; set: ReadonlySet<unknown> }[]>;
   /** `matches` patterns, compiled once per flag set: flags + "/" + pattern → pattern. */
   readonly patterns: Map<string, Pattern>;
+  /** `$evaluators` lists by identity → their `Set`, or null when not all constants: each is read once, not once per flag using it. */
+  readonly constantLists: Map<readonly unknown[], ReadonlySet<unknown> | null>;
 }
 
 /** Creates the state for compiling the rules of one flag set. */
 export function createCompileEnv(evaluators: unknown, fractional: FractionalMode): CompileEnv {
   const record =
     typeof evaluators === "object" && evaluators !== null && !Array.isArray(evaluators) ? (evaluators as Record<string, unknown>) : {};
-  return { evaluators: record, fractional, refs: new Map(), refStack: [], sets: new Map(), patterns: new Map() };
+  return { evaluators: record, fractional, refs: new Map(), refStack: [], sets: new Map(), patterns: new Map(), constantLists: new Map() };
 }
 
 type OpCompiler = (args: unknown[], at: string, env: CompileEnv) => Rule;
@@ -278,7 +280,9 @@ function compileReduce(list: unknown[], at: string, env: CompileEnv): Rule {
 
 function compileIn(list: unknown[], at: string, env: CompileEnv): Rule {
   const needle = arg(list, 0, at, env);
-  const constant = constantList(list[1], env);
+  const shared = sharedEvaluatorSet(list[1], env);
+  if (shared) return setMembership(needle, shared);
+  const constant = inlineConstantList(list[1]);
   if (constant) return setMembership(needle, sharedSet(env, constant));
   const haystack = list[1];
   if (typeof haystack === "string") return (s, d) => haystack.includes(String(needle(s, d)));
@@ -292,15 +296,37 @@ function compileIn(list: unknown[], at: string, env: CompileEnv): Rule {
   };
 }
 
-/** A list of constants, written inline or as a `$ref` to an evaluator that is one. */
-function constantList(haystack: unknown, env: CompileEnv): readonly unknown[] | undefined {
-  if (Array.isArray(haystack)) return haystack.every(isPrimitive) ? haystack : undefined;
-  if (isPlainObject(haystack) && Object.keys(haystack).length === 1 && typeof haystack["$ref"] === "string") {
-    const name = haystack["$ref"];
-    const target = Object.hasOwn(env.evaluators, name) ? env.evaluators[name] : undefined;
-    if (Array.isArray(target) && target.every(isPrimitive)) return target;
+/** A list of constants written inline. */
+function inlineConstantList(haystack: unknown): readonly unknown[] | undefined {
+  return Array.isArray(haystack) && haystack.every(isPrimitive) ? haystack : undefined;
+}
+
+/**
+ * The `Set` of a `$ref` to an evaluator that is a list of constants (how the FlagStore publishes a
+ * long list used by many flags), built the first time a flag refers to it and shared by the rest.
+ */
+function sharedEvaluatorSet(haystack: unknown, env: CompileEnv): ReadonlySet<unknown> | null {
+  if (!isPlainObject(haystack) || typeof haystack["$ref"] !== "string" || Object.keys(haystack).length !== 1) return null;
+  const name = haystack["$ref"];
+  const target = Object.hasOwn(env.evaluators, name) ? env.evaluators[name] : undefined;
+  if (!Array.isArray(target)) return null;
+  let set = env.constantLists.get(target);
+  if (set === undefined) {
+    set = setOfConstants(target);
+    env.constantLists.set(target, set);
   }
-  return undefined;
+  return set;
+}
+
+/** The list as a `Set`, or null when an item is not a constant; one loop, no callback per item. */
+function setOfConstants(list: readonly unknown[]): ReadonlySet<unknown> | null {
+  const set = new Set<unknown>();
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    if (!(item === null || typeof item === "string" || typeof item === "number" || typeof item === "boolean")) return null;
+    set.add(item);
+  }
+  return set;
 }
 
 /**

@@ -68,9 +68,22 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * A result shared between evaluations, frozen: the result itself and its value (a copy, so deep);
+ * its metadata is the flag's, frozen once when the flag is compiled.
+ */
+function freezeResult<T extends EvaluationResult>(result: T): T {
+  if (result.kind === "value" && typeof result.value === "object" && result.value !== null) deepFreeze(result.value);
+  return Object.freeze(result);
+}
+
 /** A JSON-safe copy: the compiled set never shares objects with its input. */
 function copyJson(value: unknown): JsonValue {
-  return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JsonValue);
+  if (value === undefined) return null;
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+  // As the JSON round trip writes them: -0 as 0, non-finite numbers as null.
+  if (typeof value === "number") return Number.isFinite(value) ? (Object.is(value, -0) ? 0 : value) : null;
+  return JSON.parse(JSON.stringify(value)) as JsonValue;
 }
 
 function primitiveMetadata(input: unknown): FlagMetadata {
@@ -145,7 +158,8 @@ function compileFlag(
   env: ReturnType<typeof createCompileEnv>,
 ): { flag: CompiledFlag; error?: string } {
   const def = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
-  const metadata = deepFreeze({ ...setMetadata, ...primitiveMetadata(def["metadata"]) });
+  // A flag without metadata of its own shares the set's (frozen) rather than copying it.
+  const metadata = def["metadata"] === undefined ? setMetadata : deepFreeze({ ...setMetadata, ...primitiveMetadata(def["metadata"]) });
   const variantsIn =
     typeof def["variants"] === "object" && def["variants"] !== null && !Array.isArray(def["variants"])
       ? (def["variants"] as Record<string, unknown>)
@@ -161,18 +175,18 @@ function compileFlag(
     !(typeof targeting === "object" && !Array.isArray(targeting) && Object.keys(targeting).length === 0);
 
   const valueResult = (variant: string, reason: ValueResult["reason"]): ValueResult =>
-    deepFreeze({ kind: "value", key, value: copyJson(variantsIn[variant]), variant, reason, metadata });
+    freezeResult({ kind: "value", key, value: copyJson(variantsIn[variant]), variant, reason, metadata });
   const matches = new Map<string, ValueResult>();
   for (const name of names) matches.set(name, valueResult(name, "TARGETING_MATCH"));
 
   const reason = hasTargeting ? "DEFAULT" : "STATIC";
   let fallback: EvaluationResult;
   if (defaultVariant === undefined) {
-    fallback = deepFreeze({ kind: "default", key, reason: "DEFAULT", metadata });
+    fallback = freezeResult({ kind: "default", key, reason: "DEFAULT", metadata });
   } else if (Object.hasOwn(variantsIn, defaultVariant)) {
     fallback = valueResult(defaultVariant, reason);
   } else {
-    fallback = deepFreeze(
+    fallback = freezeResult(
       errorResult(key, "GENERAL", `default variant "${defaultVariant}" is not one of the variants (${variantNames})`, metadata),
     );
   }
@@ -183,13 +197,13 @@ function compileFlag(
   const targets = compileTargets(def["targets"], variantsIn, env.evaluators);
   if (targets.error !== undefined) {
     error = targets.error;
-    broken = deepFreeze(errorResult(key, "PARSE_ERROR", `flag "${key}" has invalid ${error}`, metadata));
+    broken = freezeResult(errorResult(key, "PARSE_ERROR", `flag "${key}" has invalid ${error}`, metadata));
   } else if (hasTargeting) {
     try {
       rule = compileRule(targeting, "", env);
     } catch (e) {
       error = describeRuleError(e);
-      broken = deepFreeze(errorResult(key, "PARSE_ERROR", `flag "${key}" has invalid targeting: ${error}`, metadata));
+      broken = freezeResult(errorResult(key, "PARSE_ERROR", `flag "${key}" has invalid targeting: ${error}`, metadata));
     }
   }
   const prerequisiteNames = Array.isArray(def["prerequisites"])
@@ -200,12 +214,15 @@ function compileFlag(
           : [];
       })
     : [];
+  // Served only when a prerequisite fails: a flag without prerequisites never needs it.
   const prerequisiteFailed: EvaluationResult =
-    fallback.kind === "value"
-      ? valueResult(fallback.variant, "PREREQUISITE_FAILED")
-      : fallback.kind === "default"
-        ? deepFreeze({ kind: "default", key, reason: "PREREQUISITE_FAILED", metadata })
-        : fallback;
+    prerequisiteNames.length === 0
+      ? fallback
+      : fallback.kind === "value"
+        ? valueResult(fallback.variant, "PREREQUISITE_FAILED")
+        : fallback.kind === "default"
+          ? freezeResult({ kind: "default", key, reason: "PREREQUISITE_FAILED", metadata })
+          : fallback;
   const flag: CompiledFlag = {
     key,
     prerequisites: [],
@@ -220,7 +237,7 @@ function compileFlag(
     matches,
     variantNames,
     disabledResult:
-      offVariant === undefined ? deepFreeze({ kind: "default", key, reason: "DISABLED", metadata }) : valueResult(offVariant, "DISABLED"),
+      offVariant === undefined ? freezeResult({ kind: "default", key, reason: "DISABLED", metadata }) : valueResult(offVariant, "DISABLED"),
   };
   return error === undefined ? { flag } : { flag, error };
 }
@@ -297,16 +314,21 @@ function targetOf(flag: CompiledFlag, context: Readonly<Record<string, unknown>>
  * prerequisite flag simply fails the prerequisite.
  */
 function linkPrerequisites(flags: Map<string, CompiledFlag>, errors: Map<string, string>): void {
+  let any = false;
   for (const flag of flags.values()) {
+    if (flag.prerequisiteNames.length === 0) continue;
+    any = true;
     flag.prerequisites = flag.prerequisiteNames.map((p) => ({ variant: p.variant, flag: flags.get(p.flag) }));
   }
+  // No flag names a prerequisite: there is no cycle to look for.
+  if (!any) return;
   const graph = emptyRecord<{ prerequisites: { flag: string; variant: string }[] }>();
   for (const flag of flags.values()) graph[flag.key] = { prerequisites: [...flag.prerequisiteNames] };
   for (let cycle = findPrerequisiteCycle(graph); cycle; cycle = findPrerequisiteCycle(graph)) {
     const detail = `prerequisite cycle: ${cycle.join(" → ")}`;
     for (const key of new Set(cycle)) {
       const flag = flags.get(key)!;
-      flag.broken = deepFreeze(errorResult(key, "PARSE_ERROR", `flag "${key}" cannot be evaluated: ${detail}`, flag.metadata));
+      flag.broken = freezeResult(errorResult(key, "PARSE_ERROR", `flag "${key}" cannot be evaluated: ${detail}`, flag.metadata));
       errors.set(key, detail);
       graph[key] = { prerequisites: [] };
     }
@@ -345,11 +367,13 @@ export function compileFlagSet(flagSet: unknown, options?: CompileOptions): Comp
       ? (input["flags"] as Record<string, unknown>)
       : {};
 
+  // What a flag without metadata of its own carries: the set's, as a plain frozen object.
+  const flagMetadata = Object.freeze({ ...metadata });
   const flags = new Map<string, CompiledFlag>();
   const list: CompiledFlag[] = [];
   const errors = new Map<string, string>();
   for (const [key, def] of Object.entries(flagsIn)) {
-    const { flag, error } = compileFlag(key, def, metadata, env);
+    const { flag, error } = compileFlag(key, def, flagMetadata, env);
     flags.set(key, flag);
     list.push(flag);
     if (error !== undefined) errors.set(key, error);

@@ -2,12 +2,12 @@
  * The edgeflags Worker: OFREP evaluation at the edge and the admin API, plus the FlagStore
  * Durable Object class that holds each project's flags.
  */
-import { app } from "./app";
+import { handle } from "./app";
 
 export { FlagStore } from "../durable-objects/flag-store";
 export { Broadcaster } from "../durable-objects/broadcaster";
 export { MigrationLedger } from "../durable-objects/migration-ledger";
 
 export default {
-  fetch: app.fetch,
+  fetch: handle,
 } satisfies ExportedHandler<Env>;

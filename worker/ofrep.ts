@@ -8,23 +8,24 @@
  * ADR 0008, `events.ts`); a re-fetch it triggers names the version it needs with
  * `flagConfigEtag` / `flagConfigLastModified` and is answered from a snapshot at least that new.
  */
-import { createHash } from "node:crypto";
 import { Hono, type Context } from "hono";
 import type { EvaluationContext, EvaluationResult } from "../engine/types";
 import { EVENT_STREAM_PATH, eventStreamsFor, handleEventStream } from "./events";
 import { MAX_OFREP_BODY_BYTES, readBoundedText } from "./bounded-body";
 import {
+  bulkFlags,
   ofrepRefusal,
   ofrepStatus,
-  toOfrep,
   toOfrepBulk,
+  toOfrepSingle,
   unavailableRefusal,
+  type BulkFlags,
   type OfrepRefusal,
   type OfrepRoute,
 } from "../contracts/ofrep-wire";
 import { logStale, logUnavailable } from "./request-log";
 import { getSnapshot, refreshMs, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
-import { requireKey, type KeyEnv } from "./require-key";
+import { keyCheck, requireKey, type EnvironmentKey, type HeaderKeyRule, type KeyEnv } from "./require-key";
 import { flushAfter, recordEvaluations } from "./telemetry";
 
 export const VERSION_HEADER = "X-Edgeflags-Config-Version";
@@ -35,96 +36,194 @@ export const VERSION_HEADER = "X-Edgeflags-Config-Version";
  */
 export const STALE_HEADER = "X-Edgeflags-Stale";
 
-type OfrepEnv = KeyEnv;
+/** The key rule of both evaluation routes. */
+const EVALUATION_KEY: HeaderKeyRule = {
+  scopes: ["client", "server"],
+  missing: "send a client or server key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+  forbidden: () => "admin keys do not evaluate flags; use a client or server key of an environment",
+  // Public client keys, per key and client address: one abusive page does not throttle an app's other users.
+  limit: { scopes: ["client"], bucket: (keyId) => keyId, what: "evaluations" },
+};
+const admitEvaluationKey = keyCheck(EVALUATION_KEY);
 
-export const ofrep = new Hono<OfrepEnv>();
+/** One admitted evaluation request: what both routes work from. */
+interface Evaluation {
+  request: Request;
+  url: URL;
+  env: Env;
+  waitUntil: (promise: Promise<unknown>) => void;
+  identity: EnvironmentKey;
+  credential: string;
+}
+
+const EVALUATE_PREFIX = "/ofrep/v1/evaluate/flags";
+
+/**
+ * Which evaluation route a POST path is: `"bulk"`, one flag (`{ flag }`), or null for anything
+ * else, including a percent-encoded path, which is left to the router's decoding.
+ */
+export function evaluationRoute(pathname: string): "bulk" | { flag: string } | null {
+  if (!pathname.startsWith(EVALUATE_PREFIX)) return null;
+  if (pathname.length === EVALUATE_PREFIX.length) return "bulk";
+  if (pathname[EVALUATE_PREFIX.length] !== "/") return null;
+  const flag = pathname.slice(EVALUATE_PREFIX.length + 1);
+  return flag === "" || flag.includes("/") || flag.includes("%") ? null : { flag };
+}
+
+/**
+ * Answers a POST to an evaluation route (`evaluationRoute`), key check included: the hot path,
+ * dispatched by the composition root without the router. The caller adds the CORS headers.
+ *
+ * @example
+ * const route = evaluationRoute(url.pathname);
+ * if (request.method === "POST" && route) return answerEvaluation(request, url, route, env, (p) => ctx.waitUntil(p));
+ */
+export async function answerEvaluation(
+  request: Request,
+  url: URL,
+  route: "bulk" | { flag: string },
+  env: Env,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Response> {
+  const admitted = await admitEvaluationKey(request, env, waitUntil);
+  if (admitted instanceof Response) return admitted;
+  const call: Evaluation = { request, url, env, waitUntil, ...admitted };
+  return route === "bulk" ? evaluateBulk(call) : evaluateOne(call, route.flag);
+}
+
+export const ofrep = new Hono<KeyEnv>();
 
 // The event stream authenticates by the token in its URL (EventSource cannot send headers).
 ofrep.get(EVENT_STREAM_PATH, (c) =>
   handleEventStream(c.req.raw, c.env, c.executionCtx, async (project, environment) => {
-    const lookup = await getSnapshot(snapshotSources(c), project, environment);
+    const lookup = await getSnapshot(
+      snapshotSources(c.env, (p) => c.executionCtx.waitUntil(p)),
+      project,
+      environment,
+    );
     return lookup.kind === "snapshot" ? lookup.snapshot : null;
   }),
 );
 
-ofrep.use(
-  "/evaluate/*",
-  requireKey({
-    scopes: ["client", "server"],
-    missing: "send a client or server key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-    forbidden: () => "admin keys do not evaluate flags; use a client or server key of an environment",
-    // Public client keys, per key and client address: one abusive page does not throttle an app's other users.
-    limit: { scopes: ["client"], bucket: (keyId) => keyId, what: "evaluations" },
-  }),
-);
+// The routes as the router sees them: requests `answerEvaluation` does not take (another method,
+// a percent-encoded flag key) get the same key check and answers here.
+ofrep.use("/evaluate/*", requireKey(EVALUATION_KEY));
+const routed = (c: Context<KeyEnv>): Evaluation => ({
+  request: c.req.raw,
+  url: new URL(c.req.raw.url),
+  env: c.env,
+  waitUntil: (p) => c.executionCtx.waitUntil(p),
+  identity: c.get("identity"),
+  credential: c.get("credential"),
+});
+ofrep.post("/evaluate/flags/:key", (c) => evaluateOne(routed(c), c.req.param("key")));
+ofrep.post("/evaluate/flags", (c) => evaluateBulk(routed(c)));
 
-/** Marks a stale answer in its headers and log, and returns the metadata that says so (empty when fresh). */
-function staleMetadata(c: Context<OfrepEnv>, version: number, stale: StaleNote | null): { stale?: true; staleReason?: string } {
-  if (!stale) return {};
-  logStale(c.req.raw, c.get("identity"), version, stale);
-  c.header(STALE_HEADER, stale.reason);
+/** The stale fields of an answer's metadata (none when fresh); a stale answer is logged. */
+function staleMetadata(call: Evaluation, version: number, stale: StaleNote | null): { stale: true; staleReason: string } | undefined {
+  if (!stale) return undefined;
+  logStale(call.request, call.identity, version, stale);
   return { stale: true, staleReason: stale.detail };
 }
 
 /** The 503 when no snapshot can be had for the key's environment, logged. */
-function noSnapshot(c: Context<OfrepEnv>, detail: string, route: OfrepRoute): Response {
-  logUnavailable(c.req.raw, c.get("identity"), detail);
+function noSnapshot(call: Evaluation, detail: string, route: OfrepRoute): Response {
+  logUnavailable(call.request, call.identity, detail);
   return ofrepRefusal(unavailableRefusal(`no flag configuration could be loaded: ${detail}`), route);
 }
 
-ofrep.post("/evaluate/flags/:key", async (c) => {
-  const key = c.req.param("key");
-  const request = await readContext(c);
+async function evaluateOne(call: Evaluation, key: string): Promise<Response> {
+  const text = await readBody(call.request);
+  const request = typeof text === "string" ? parseContext(text) : text;
   if ("refusal" in request) return ofrepRefusal(request.refusal, { flag: key });
-  const lookup = await snapshotFor(c);
-  if (lookup.kind === "unavailable") return noSnapshot(c, lookup.detail, { flag: key });
+  const lookup = await snapshotFor(call);
+  if (lookup.kind === "unavailable") return noSnapshot(call, lookup.detail, { flag: key });
   if (lookup.kind === "missing") {
     return ofrepRefusal({ code: "not-found", detail: `flag "${key}" was not found: the environment has no flags` }, { flag: key });
   }
   const { snapshot, stale } = lookup;
   const result = snapshot.compiled.evaluate(key, request.context);
-  record(c, snapshot, request.context, [result]);
-  c.header(VERSION_HEADER, String(snapshot.version));
-  return c.json(toOfrep(result, { configVersion: snapshot.version, ...staleMetadata(c, snapshot.version, stale) }), ofrepStatus(result));
-});
-
-ofrep.post("/evaluate/flags", async (c) => {
-  const request = await readContext(c);
-  if ("refusal" in request) return ofrepRefusal(request.refusal, "bulk");
-  const lookup = await snapshotFor(c);
-  if (lookup.kind === "unavailable") return noSnapshot(c, lookup.detail, "bulk");
-  const snapshot = lookup.kind === "snapshot" ? lookup.snapshot : null;
-  const identity = c.get("identity");
-  const results = snapshot ? snapshot.compiled.evaluateAll(request.context) : [];
-  if (snapshot) record(c, snapshot, request.context, results);
-  const eventStreams = await eventStreamsFor(c.env, c.req.url, identity, c.get("credential"), snapshot?.version ?? 0);
-  const body = toOfrepBulk(results, eventStreams, {
-    project: identity.project,
-    environment: identity.environment,
-    configVersion: snapshot?.version ?? 0,
-    ...(snapshot ? { updatedAt: snapshot.updatedAt } : {}),
-    ...staleMetadata(c, snapshot?.version ?? 0, lookup.kind === "snapshot" ? lookup.stale : null),
-  });
-  const etag = `"${createHash("sha1").update(body).digest("base64url")}"`;
-  c.header("ETag", etag);
-  c.header("Cache-Control", "private, no-cache");
-  c.header(VERSION_HEADER, String(snapshot?.version ?? 0));
-  if (matchesEtag(c.req.header("if-none-match"), etag)) return c.body(null, 304);
-  return c.body(body, 200, { "content-type": "application/json" });
-});
-
-/** Counts the evaluations for stale-flag detection, exposures and shadow comparison, off the hot path. */
-function record(c: Context<OfrepEnv>, snapshot: CompiledSnapshot, context: EvaluationContext, results: readonly EvaluationResult[]): void {
-  recordEvaluations(snapshot, context, results, c.get("identity").id);
-  flushAfter(c.env, (p) => c.executionCtx.waitUntil(p));
+  record(call, snapshot, request.context, [result]);
+  const headers: Record<string, string> = { "content-type": "application/json", [VERSION_HEADER]: String(snapshot.version) };
+  if (stale) headers[STALE_HEADER] = stale.reason;
+  const body = toOfrepSingle(result, snapshot.version, staleMetadata(call, snapshot.version, stale));
+  return new Response(body, { status: ofrepStatus(result), headers });
 }
 
-function snapshotSources(c: Context<OfrepEnv>): SnapshotSources {
+/**
+ * A bulk answer kept for a request body, so the same context asked again (a page reload, a
+ * re-poll, every anonymous visitor of a page) is neither parsed nor evaluated again. It is good
+ * for the snapshot it was evaluated on, within the second `$flagd.timestamp` names; telemetry
+ * still records every evaluation it answers.
+ */
+interface Remembered {
+  context: EvaluationContext;
+  snapshot: CompiledSnapshot | null;
+  second: number;
+  results: readonly EvaluationResult[];
+  flags: BulkFlags;
+}
+/** Bodies longer than this are not remembered: a repeated context is small. */
+const REMEMBER_MAX_BODY = 1_024;
+/** Remembered answers per isolate; the map is emptied when it is full. */
+const REMEMBER_MAX = 64;
+const remembered = new Map<string, Remembered>();
+
+async function evaluateBulk(call: Evaluation): Promise<Response> {
+  const text = await readBody(call.request);
+  if (typeof text !== "string") return ofrepRefusal(text.refusal, "bulk");
+  let memo = remembered.get(text);
+  let context: EvaluationContext;
+  if (memo) context = memo.context;
+  else {
+    const request = parseContext(text);
+    if ("refusal" in request) return ofrepRefusal(request.refusal, "bulk");
+    context = request.context;
+  }
+  const lookup = await snapshotFor(call);
+  if (lookup.kind === "unavailable") return noSnapshot(call, lookup.detail, "bulk");
+  const snapshot = lookup.kind === "snapshot" ? lookup.snapshot : null;
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (!memo || memo.snapshot !== snapshot || memo.second !== second) {
+    const results = snapshot ? snapshot.compiled.evaluateAll(context, { now }) : [];
+    memo = { context, snapshot, second, results, flags: bulkFlags(results) };
+    if (text.length <= REMEMBER_MAX_BODY) {
+      if (remembered.size >= REMEMBER_MAX) remembered.clear();
+      remembered.set(text, memo);
+    }
+  }
+  if (snapshot) record(call, snapshot, context, memo.results);
+  const { identity } = call;
+  const version = snapshot?.version ?? 0;
+  const eventStreams = await eventStreamsFor(call.env, call.request.url, identity, call.credential, version);
+  const stale = lookup.kind === "snapshot" ? lookup.stale : null;
+  const { body, etag } = toOfrepBulk(memo.flags, eventStreams, {
+    project: identity.project,
+    environment: identity.environment,
+    configVersion: version,
+    ...(snapshot ? { updatedAt: snapshot.updatedAt } : {}),
+    ...staleMetadata(call, version, stale),
+  });
+  const headers: Record<string, string> = { ETag: etag, "Cache-Control": "private, no-cache", [VERSION_HEADER]: String(version) };
+  if (stale) headers[STALE_HEADER] = stale.reason;
+  if (matchesEtag(call.request.headers.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
+  headers["content-type"] = "application/json";
+  return new Response(body, { status: 200, headers });
+}
+
+/** Counts the evaluations for stale-flag detection, exposures and shadow comparison, off the hot path. */
+function record(call: Evaluation, snapshot: CompiledSnapshot, context: EvaluationContext, results: readonly EvaluationResult[]): void {
+  recordEvaluations(snapshot, context, results, call.identity.id);
+  flushAfter(call.env, call.waitUntil);
+}
+
+function snapshotSources(env: Env, waitUntil: (promise: Promise<unknown>) => void): SnapshotSources {
   return {
-    kv: c.env.FLAGS_KV,
-    fromStore: (project, environment) => c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project)).getSnapshot(environment),
-    waitUntil: (p) => c.executionCtx.waitUntil(p),
-    refreshMs: refreshMs(c.env),
+    kv: env.FLAGS_KV,
+    fromStore: (project, environment) => env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).getSnapshot(environment),
+    waitUntil,
+    refreshMs: refreshMs(env),
   };
 }
 
@@ -136,12 +235,13 @@ const LAST_MODIFIED_SKEW_S = 60;
  * (a version, exact) and `flagConfigLastModified` (unix seconds or ISO 8601; a snapshot committed
  * in that second or later). Either makes a stale isolate read KV, and a lagging KV the FlagStore.
  */
-async function snapshotFor(c: Context<OfrepEnv>): Promise<SnapshotLookup> {
-  const identity = c.get("identity");
-  const sources = snapshotSources(c);
-  const named = /^(?:W\/)?"?(\d+)"?$/.exec(c.req.query("flagConfigEtag") ?? "");
+async function snapshotFor(call: Evaluation): Promise<SnapshotLookup> {
+  const { identity, url } = call;
+  const sources = snapshotSources(call.env, call.waitUntil);
+  const query = url.search === "" ? null : url.searchParams;
+  const named = /^(?:W\/)?"?(\d+)"?$/.exec(query?.get("flagConfigEtag") ?? "");
   const lookup = await getSnapshot(sources, identity.project, identity.environment, named ? Number(named[1]) : 0);
-  const since = lastModifiedSeconds(c.req.query("flagConfigLastModified"));
+  const since = lastModifiedSeconds(query?.get("flagConfigLastModified") ?? undefined);
   if (lookup.kind !== "snapshot" || since === null || since > Date.now() / 1000 + LAST_MODIFIED_SKEW_S) return lookup;
   if (Math.floor(Date.parse(lookup.snapshot.updatedAt) / 1000) >= since) return lookup;
   // Older than the caller was told of: anything newer will do, and the FlagStore has the newest.
@@ -157,20 +257,20 @@ function lastModifiedSeconds(value: string | undefined): number | null {
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
 
-/**
- * The evaluation context of an OFREP request body; a missing body or `context` is an empty context.
- * The body is bounded (`MAX_OFREP_BODY_BYTES`) before it is parsed.
- */
-async function readContext(c: Context<OfrepEnv>): Promise<{ context: EvaluationContext } | { refusal: OfrepRefusal }> {
-  const text = await readBoundedText(c.req.raw, MAX_OFREP_BODY_BYTES);
-  if (typeof text !== "string") {
-    return {
-      refusal: {
-        code: "too-large",
-        detail: `the request body is over ${MAX_OFREP_BODY_BYTES} bytes; an evaluation context is small: send only the attributes your flags target`,
-      },
-    };
-  }
+/** The request body as text, bounded (`MAX_OFREP_BODY_BYTES`) before anything is parsed, or the 413. */
+async function readBody(request: Request): Promise<string | { refusal: OfrepRefusal }> {
+  const text = await readBoundedText(request, MAX_OFREP_BODY_BYTES);
+  if (typeof text === "string") return text;
+  return {
+    refusal: {
+      code: "too-large",
+      detail: `the request body is over ${MAX_OFREP_BODY_BYTES} bytes; an evaluation context is small: send only the attributes your flags target`,
+    },
+  };
+}
+
+/** The evaluation context of an OFREP request body; a missing body or `context` is an empty context. */
+function parseContext(text: string): { context: EvaluationContext } | { refusal: OfrepRefusal } {
   const invalid = (detail: string) => ({ refusal: { code: "invalid-context", detail } as const });
   if (text.trim() === "") return { context: {} };
   let body: unknown;
@@ -192,7 +292,7 @@ async function readContext(c: Context<OfrepEnv>): Promise<{ context: EvaluationC
   return { context: context as EvaluationContext };
 }
 
-function matchesEtag(header: string | undefined, etag: string): boolean {
+function matchesEtag(header: string | null, etag: string): boolean {
   if (!header) return false;
   return header.split(",").some((candidate) => {
     const tag = candidate.trim();

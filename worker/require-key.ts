@@ -84,28 +84,63 @@ async function limit(rule: KeyRule, env: Env, request: Request, identity: Enviro
   );
 }
 
+/** A header rule with the refusals every header-keyed route shares. */
+function headerKeyRule(headerRule: HeaderKeyRule): KeyRule & { missing: string } {
+  return {
+    ...headerRule,
+    unknown: "this key is not known or has been revoked",
+    unavailable: (detail) => unavailableRefusal(`this key could not be checked: ${detail}`),
+  };
+}
+
+/**
+ * Admits the key of a request's `Authorization: Bearer` or `X-API-Key` header under a rule made
+ * by `headerKeyRule`: the key's identity and the key, or the refusal to answer with. The
+ * middleware of `requireKey` and the OFREP evaluation routes (dispatched without Hono) share it.
+ */
+async function admitHeaderKey(
+  rule: KeyRule & { missing: string },
+  request: Request,
+  env: Env,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<KeyVariables | Response> {
+  const credential = readCredential(request.headers);
+  if (!credential) return ofrepRefusal({ code: "unauthenticated", detail: rule.missing }, "other");
+  const lookup = await resolveKey(env.FLAGS_KV, waitUntil, credential, refreshMs(env));
+  const identity = admit(rule, request, lookup);
+  if (identity instanceof Response) return identity;
+  if (rule.limit?.scopes.includes(identity.scope)) {
+    const limited = await limit(rule, env, request, identity);
+    if (limited) return limited;
+  }
+  return { identity, credential };
+}
+
+/**
+ * A key check for a route dispatched without Hono: call it with the request; it answers the key's
+ * identity and the key, or the refusal (401, 403, 429, 503) to send as it is.
+ *
+ * @example
+ * const evaluationKey = keyCheck({ missing: "send a client key", scopes: ["client"], forbidden: () => "…" });
+ * const admitted = await evaluationKey(request, env, (p) => ctx.waitUntil(p));
+ * if (admitted instanceof Response) return admitted;
+ */
+export function keyCheck(headerRule: HeaderKeyRule) {
+  const rule = headerKeyRule(headerRule);
+  return (request: Request, env: Env, waitUntil: (promise: Promise<unknown>) => void) => admitHeaderKey(rule, request, env, waitUntil);
+}
+
 /**
  * The middleware admitting the key of a request's `Authorization: Bearer` or `X-API-Key` header
  * under `rule`; the handler reads `c.get("identity")` and `c.get("credential")`.
  */
 export function requireKey(headerRule: HeaderKeyRule) {
-  const rule: KeyRule = {
-    ...headerRule,
-    unknown: "this key is not known or has been revoked",
-    unavailable: (detail) => unavailableRefusal(`this key could not be checked: ${detail}`),
-  };
+  const check = keyCheck(headerRule);
   return createMiddleware<KeyEnv>(async (c, next) => {
-    const credential = readCredential(c.req.raw.headers);
-    if (!credential) return ofrepRefusal({ code: "unauthenticated", detail: headerRule.missing }, "other");
-    const lookup = await resolveKey(c.env.FLAGS_KV, (p) => c.executionCtx.waitUntil(p), credential, refreshMs(c.env));
-    const identity = admit(rule, c.req.raw, lookup);
-    if (identity instanceof Response) return identity;
-    c.set("identity", identity);
-    c.set("credential", credential);
-    if (rule.limit?.scopes.includes(identity.scope)) {
-      const limited = await limit(rule, c.env, c.req.raw, identity);
-      if (limited) return limited;
-    }
+    const admitted = await check(c.req.raw, c.env, (p) => c.executionCtx.waitUntil(p));
+    if (admitted instanceof Response) return admitted;
+    c.set("identity", admitted.identity);
+    c.set("credential", admitted.credential);
     await next();
   });
 }

@@ -17,7 +17,7 @@ import { compileFlagSet } from "../engine/index";
 import { compileRampRules } from "../contracts/usage-rules";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
-import { snapshotKvKey, SnapshotSchema, type Snapshot } from "../contracts/snapshot";
+import { readSnapshot, snapshotKvKey, type Snapshot } from "../contracts/snapshot";
 import { edgeState, environmentKey, type CompiledSnapshot, type SnapshotEntry as Entry, type SnapshotLookup } from "./edge-state";
 
 export type { CompiledSnapshot, SnapshotLookup, StaleNote } from "./edge-state";
@@ -215,9 +215,9 @@ async function readKv(kv: KVNamespace, project: string, environment: string, hav
   const { value, metadata } = await kv.getWithMetadata<{ version?: number }>(snapshotKvKey(project, environment), "text");
   if (value === null) return null;
   if (typeof metadata?.version === "number" && metadata.version <= haveVersion) return null;
-  const parsed = SnapshotSchema.safeParse(JSON.parse(value));
-  if (!parsed.success || parsed.data.version <= haveVersion) return null;
-  return parsed.data;
+  const snapshot = readSnapshot(value);
+  if (!snapshot || snapshot.version <= haveVersion) return null;
+  return snapshot;
 }
 
 /** A snapshot as read from KV (flags checked for shape only) or received from the FlagStore. */
