@@ -5,7 +5,8 @@
  * builds it from flags validated when they were written, and the edge reads it back with
  * `readSnapshot`, a check of the envelope that accepts nothing the schema would refuse.
  */
-import { createHash } from "node:crypto";
+import { hexEncode } from "../lib/crypto";
+import { sha256Sync } from "../lib/sha256-sync";
 import * as z from "zod";
 import type { FlagSet, JsonValue } from "../engine/types";
 import type { Grant } from "./roles";
@@ -79,7 +80,7 @@ export function snapshotKvKey(project: string, environment: string): string {
 
 /** SHA-256 (hex) of an API key: the only form in which keys are stored, in SQLite and in KV. */
 export function hashKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
+  return hexEncode(sha256Sync(key));
 }
 
 /** KV key of an API key's identity, by the SHA-256 (hex) of the key. */
