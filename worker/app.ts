@@ -14,6 +14,7 @@ import { ofrep, STALE_HEADER, VERSION_HEADER } from "./ofrep";
 import { noteVersion } from "./snapshot-cache";
 import { logRequest } from "./request-log";
 import { migration } from "./migration";
+import { freshness } from "./freshness";
 import { sync } from "./sync";
 import { usageIngest } from "./usage-ingest";
 import type { WrittenVariables } from "../contracts/written";
@@ -52,6 +53,7 @@ app.route("/ofrep/v1", ofrep);
 app.route("/sync/v1", sync);
 app.route("/migration/v1", migration);
 app.route("/telemetry/v1", usageIngest);
+app.route("/edge/v1", freshness);
 app.route("/admin/v1", admin);
 // The operator console: server-rendered pages that call the routes above in-process; it sets its
 // own security headers (strict CSP, no framing) on every response.

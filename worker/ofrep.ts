@@ -23,7 +23,14 @@ import {
   type OfrepRoute,
 } from "../contracts/ofrep-wire";
 import { logStale, logUnavailable } from "./request-log";
-import { getSnapshot, refreshMs, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
+import {
+  edgeSources,
+  getSnapshot,
+  type CompiledSnapshot,
+  type SnapshotLookup,
+  type SnapshotSources,
+  type StaleNote,
+} from "./snapshot-cache";
 import { requireKey, type KeyEnv } from "./require-key";
 import { flushAfter, recordEvaluations } from "./telemetry";
 
@@ -120,12 +127,7 @@ function record(c: Context<OfrepEnv>, snapshot: CompiledSnapshot, context: Evalu
 }
 
 function snapshotSources(c: Context<OfrepEnv>): SnapshotSources {
-  return {
-    kv: c.env.FLAGS_KV,
-    fromStore: (project, environment) => c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project)).getSnapshot(environment),
-    waitUntil: (p) => c.executionCtx.waitUntil(p),
-    refreshMs: refreshMs(c.env),
-  };
+  return edgeSources(c.env, (p) => c.executionCtx.waitUntil(p));
 }
 
 /** Clock skew allowed in a `flagConfigLastModified`; anything later is ignored, not chased. */
