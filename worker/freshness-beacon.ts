@@ -2,13 +2,15 @@
  * The kill switch's fast path: a version beacon per location and environment, kept in the Cache
  * API (`caches.default`, which every isolate of a Cloudflare location shares).
  *
- * An isolate reads its location's beacon at most once per `BEACON_INTERVAL_MS` (a local cache
- * read; concurrent requests share it). When the beacon has not been confirmed for an interval and
- * no other isolate holds the claim to refresh it, this one writes the claim and, after the
- * response (`waitUntil`), asks the FlagStore for the environment's version (`edgeVersion`, with a
- * deadline). So the store sees about one call per location, environment and second, whatever the
- * request rate; the only excess is isolates that read the beacon within the few milliseconds
- * between another's read and its claim. When the version moved, the same call returns the
+ * An isolate reads its location's beacon at most once per `BEACON_CHECK_MS` (a local cache read,
+ * which the Cache API does not bill; concurrent requests share it). When the beacon has not been
+ * confirmed for `BEACON_INTERVAL_MS` and no other isolate holds the claim to refresh it, this one,
+ * after the response (`waitUntil`), waits a random fraction of `CLAIM_JITTER_MS`, reads the beacon
+ * again, and only if it is still due and unclaimed writes the claim and asks the FlagStore for the
+ * environment's version (`edgeVersion`, with a deadline). So the store sees about one call per
+ * location, environment and second, whatever the request rate: the jitter spreads the isolates
+ * that found the beacon due at the same moment, and the only excess is two of them re-reading
+ * within one cache write of each other. When the version moved, the same call returns the
  * snapshot, which the refresher puts in the location's cache before the beacon names it: the
  * location's other isolates load it from there (KV first, since it may have it), not from the store.
  *
@@ -25,8 +27,12 @@ import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
 import { edgeState, type Beacon, type BeaconState, type StaleNote } from "./edge-state";
 
-/** How often an isolate reads its location's beacon, and how often a location refreshes it from the store. */
+/** How often a location refreshes its beacon from the store. */
 export const BEACON_INTERVAL_MS = 1_000;
+/** How often an isolate reads its location's beacon. */
+export const BEACON_CHECK_MS = 250;
+/** The longest an isolate that found the beacon due waits before it looks again and claims the refresh. */
+const CLAIM_JITTER_MS = 100;
 /** A failed refresh marks answers once the beacon has gone this long without the store confirming it. */
 const DEGRADED_AFTER_MS = 3_000;
 /** How long the beacon is off in an isolate whose cache failed or kept nothing. */
@@ -156,7 +162,7 @@ export function checkBeacon(
   const state = stateOf(key);
   const now = Date.now();
   if (state.checking) return state.checking;
-  if (now - state.checkedAt < BEACON_INTERVAL_MS || (state.off && now < state.off.until)) return null;
+  if (now - state.checkedAt < BEACON_CHECK_MS || (state.off && now < state.off.until)) return null;
   state.checkedAt = now;
   state.checking = check(sources, state, project, environment, heldVersion).finally(() => {
     state.checking = null;
@@ -179,20 +185,42 @@ async function check(sources: BeaconSources, state: BeaconState, project: string
   }
   state.off = null;
   if (beacon) state.seen = beacon;
-  const lastTry = beacon ? Math.max(beacon.confirmedAt, beacon.failure?.at ?? 0) : 0;
-  if (now - lastTry < BEACON_INTERVAL_MS || (beacon && beacon.claimUntil > now)) return;
-  const claim: Beacon = {
-    ...(beacon ?? { version: 0, updatedAt: "", confirmedAt: 0, failure: null }),
-    claimUntil: now + DEADLINE_MS.edgeBeacon + BEACON_INTERVAL_MS,
-  };
+  if (isDue(beacon, now)) sources.waitUntil(claimAndRefresh(sources, state, project, environment, heldVersion));
+}
+
+/** Whether a beacon (or its absence) calls for a refresh: unconfirmed and untried for an interval, and unclaimed. */
+function isDue(beacon: Beacon | null, now: number): boolean {
+  if (!beacon) return true;
+  return now - Math.max(beacon.confirmedAt, beacon.failure?.at ?? 0) >= BEACON_INTERVAL_MS && beacon.claimUntil <= now;
+}
+
+/** After a random wait, claims the refresh if the beacon is still due and unclaimed, then refreshes. */
+async function claimAndRefresh(
+  sources: BeaconSources,
+  state: BeaconState,
+  project: string,
+  environment: string,
+  heldVersion: number,
+): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, Math.random() * CLAIM_JITTER_MS));
+  let beacon: Beacon | null;
   try {
+    beacon = await readBeacon(project, environment);
+    const now = Date.now();
+    if (!isDue(beacon, now)) {
+      if (beacon) state.seen = beacon;
+      return;
+    }
+    const claim: Beacon = {
+      ...(beacon ?? { version: 0, updatedAt: "", confirmedAt: 0, failure: null }),
+      claimUntil: now + DEADLINE_MS.edgeBeacon + BEACON_INTERVAL_MS,
+    };
     await writeBeacon(project, environment, claim);
     state.wroteAt = now;
+    await refresh(sources, state, project, environment, claim, Math.max(claim.version, heldVersion));
   } catch (error) {
-    turnOff(state, project, environment, `the location's cache could not be written (${describe(error)})`);
-    return;
+    turnOff(state, project, environment, `the location's cache failed (${describe(error)})`);
   }
-  sources.waitUntil(refresh(sources, state, project, environment, claim, Math.max(claim.version, heldVersion)));
 }
 
 /** Asks the store (bounded), puts a newer snapshot beside the beacon, then the beacon; a failure is recorded in it. */
@@ -225,12 +253,8 @@ async function refresh(
     next = { ...claim, claimUntil: 0, failure: { at: Date.now(), detail } };
   }
   state.seen = next;
-  try {
-    await writeBeacon(project, environment, next);
-    state.wroteAt = Date.now();
-  } catch (error) {
-    turnOff(state, project, environment, `the location's cache could not be written (${describe(error)})`);
-  }
+  await writeBeacon(project, environment, next);
+  state.wroteAt = Date.now();
 }
 
 async function writeSnapshot(project: string, environment: string, snapshot: Snapshot): Promise<void> {
