@@ -13,7 +13,7 @@
 // bench/KILLSWITCH.md. Bounded in time; every process it starts is stopped at the end.
 //
 // Run it alone: `flock /tmp/bench.lock node bench/killswitch.mjs` (KILLSWITCH_WRITES=5 for a quick look).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, relative } from "node:path";
@@ -71,6 +71,8 @@ function writeConfigs({ bundle, ports }) {
   mkdirSync(OUT, { recursive: true });
   const rel = (p) => relative(OUT, p);
   const storage = join(OUT, "do-storage");
+  // A fresh FlagStore every run.
+  rmSync(storage, { recursive: true, force: true });
   mkdirSync(storage, { recursive: true });
   const modules = (shim) =>
     `[ (name = "shim.js", esModule = embed "${rel(join(HERE, shim))}"), (name = "index.js", esModule = embed "${rel(bundle)}") ]`;
@@ -213,6 +215,7 @@ async function main() {
 
   log(`${WRITES} kill-switch toggles, KV lagging ${KV_LAG_MS / 1000} s`);
   const before = await hubCalls(hub.url);
+  await fetch(`${hub.url}/__bench/durations`); // starts the window's durations afresh
   const windowStart = performance.now();
   const perEdge = [];
   const allEdges = [];
@@ -234,6 +237,7 @@ async function main() {
   }
   const windowS = (performance.now() - windowStart) / 1000;
   const after = await hubCalls(hub.url);
+  const durations = await (await fetch(`${hub.url}/__bench/durations`)).json();
   const delta = (method) => (after[method] ?? 0) - (before[method] ?? 0);
   const requests = pollers.reduce((sum, p) => sum + p.stats().requests, 0);
   for (const p of pollers) await p.stop();
@@ -254,6 +258,7 @@ async function main() {
     evaluations: requests,
     versionCallsPerS: delta("edgeVersion") / windowS,
     snapshotCalls: delta("getSnapshot"),
+    versionCallMs: durations.edgeVersion ?? null,
     otherCalls: Object.keys(after)
       .filter((m) => !["edgeVersion", "getSnapshot"].includes(m))
       .map((m) => `${m} ${delta(m)}`)
@@ -287,7 +292,7 @@ function render(r) {
     `| one edge process serving the new version (${r.writes} writes × ${r.edges} processes) | ${ms(r.perEdge.p50)} | ${ms(r.perEdge.p99)} | ${ms(r.perEdge.max)} |`,
     `| every edge process serving it (${r.writes} writes) | ${ms(r.allEdges.p50)} | ${ms(r.allEdges.p99)} | ${ms(r.allEdges.max)} |`,
     "",
-    `Missed (not served within ${WRITE_TIMEOUT_MS / 1000} s): ${r.missed}. FlagStore load over the ${r.windowS.toFixed(0)} s of writes, while the edges answered ${r.evaluations.toLocaleString("en-US")} evaluations: ${r.versionCallsPerS.toFixed(2)} beacon refreshes (\`edgeVersion\`) per second for the location, ${r.snapshotCalls} snapshot calls (\`getSnapshot\`) in all${r.otherCalls ? `; other calls: ${r.otherCalls}` : ""}.`,
+    `Missed (not served within ${WRITE_TIMEOUT_MS / 1000} s): ${r.missed}. FlagStore load over the ${r.windowS.toFixed(0)} s of writes, while the edges answered ${r.evaluations.toLocaleString("en-US")} evaluations: ${r.versionCallsPerS.toFixed(2)} beacon refreshes (\`edgeVersion\`) per second for the location (each answered in ${r.versionCallMs ? `${r.versionCallMs.p50} ms p50, ${r.versionCallMs.p99} ms p99` : "–"}), ${r.snapshotCalls} snapshot calls (\`getSnapshot\`) in all${r.otherCalls ? `; other calls: ${r.otherCalls}` : ""}.`,
     MARK_END,
   ].join("\n");
 }

@@ -37,8 +37,10 @@ export const EnvironmentFreshnessSchema = z.object({
       /** When this isolate last read the beacon. */
       checkedAt: z.string().nullable(),
       failure: z.object({ at: z.string(), detail: z.string() }).nullable(),
-      /** Set while the beacon is off in this isolate (its cache failed or keeps nothing). */
+      /** Set while the beacon is off in this isolate (its cache keeps nothing). */
       off: z.object({ until: z.string(), detail: z.string() }).nullable(),
+      /** Set while reads or writes of the location's cache fail here, since the first. */
+      cacheFailure: z.object({ since: z.string(), detail: z.string() }).nullable(),
     })
     .nullable(),
   /** The location's beacon as the Cache API holds it at the time of the request (another isolate may have refreshed it); null: none or unreadable. */

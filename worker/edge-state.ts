@@ -105,8 +105,10 @@ export interface BeaconState {
   seen: Beacon | null;
   /** When this isolate last wrote the beacon; a read soon after that finds nothing means the cache keeps nothing. */
   wroteAt: number | null;
-  /** Set while the Cache API is unusable here (it kept nothing, or failed): the beacon is off until `until`. */
+  /** Set while the Cache API keeps nothing here (e.g. `*.workers.dev`): the beacon is off until `until`. */
   off: { until: number; detail: string } | null;
+  /** Set while reads or writes of the location's cache fail (since the first of them); cleared by a read that works. */
+  cacheFailure: { since: number; detail: string } | null;
 }
 
 /** A key known to the KV key index, as last read. */

@@ -19,7 +19,8 @@
  * beacon keeps its last version, the next refresh is tried an interval later, and the edge runs on
  * KV's revalidation alone; answers then say so (`beacon-unavailable`) rather than claim the fast
  * path's bound. A cache that keeps nothing (`*.workers.dev` has no Cache API) turns the beacon off
- * for the isolate for a while instead of sending every isolate to the store.
+ * for the isolate for a while instead of sending every isolate to the store; a cache read or
+ * write that fails is tried again at the next check, and answers say so if it keeps failing.
  */
 import * as z from "zod";
 import type { Snapshot } from "../contracts/snapshot";
@@ -35,7 +36,7 @@ export const BEACON_CHECK_MS = 250;
 const CLAIM_JITTER_MS = 100;
 /** A failed refresh marks answers once the beacon has gone this long without the store confirming it. */
 const DEGRADED_AFTER_MS = 3_000;
-/** How long the beacon is off in an isolate whose cache failed or kept nothing. */
+/** How long the beacon is off in an isolate whose cache kept nothing. */
 const CACHE_OFF_MS = 10_000;
 /** Cache lifetime of the beacon and of a snapshot put beside it: many intervals, so a quiet location keeps its version. */
 const CACHE_TTL_S = 300;
@@ -128,7 +129,7 @@ export async function readLocationSnapshot(project: string, environment: string,
 function stateOf(key: string): BeaconState {
   let state = edgeState.beacons.get(key);
   if (!state) {
-    state = { checkedAt: 0, checking: null, seen: null, wroteAt: null, off: null };
+    state = { checkedAt: 0, checking: null, seen: null, wroteAt: null, off: null, cacheFailure: null };
     edgeState.beacons.set(key, state);
   }
   return state;
@@ -176,7 +177,7 @@ async function check(sources: BeaconSources, state: BeaconState, project: string
   try {
     beacon = await readBeacon(project, environment);
   } catch (error) {
-    turnOff(state, project, environment, `the location's cache could not be read (${describe(error)})`);
+    cacheFailed(state, project, environment, `the location's cache could not be read (${describe(error)})`);
     return;
   }
   if (!beacon && state.wroteAt !== null && now - state.wroteAt < (CACHE_TTL_S * 1000) / 2) {
@@ -184,6 +185,7 @@ async function check(sources: BeaconSources, state: BeaconState, project: string
     return;
   }
   state.off = null;
+  state.cacheFailure = null;
   if (beacon) state.seen = beacon;
   if (isDue(beacon, now)) sources.waitUntil(claimAndRefresh(sources, state, project, environment, heldVersion));
 }
@@ -219,7 +221,7 @@ async function claimAndRefresh(
     state.wroteAt = now;
     await refresh(sources, state, project, environment, claim, Math.max(claim.version, heldVersion));
   } catch (error) {
-    turnOff(state, project, environment, `the location's cache failed (${describe(error)})`);
+    cacheFailed(state, project, environment, `the location's cache failed (${describe(error)})`);
   }
 }
 
@@ -272,6 +274,15 @@ async function writeSnapshot(project: string, environment: string, snapshot: Sna
   }
 }
 
+/**
+ * A read or write of the cache failed or timed out: the next check tries again (the store is not
+ * asked in its place); answers say so once the cache has been failing for `DEGRADED_AFTER_MS`.
+ */
+function cacheFailed(state: BeaconState, project: string, environment: string, detail: string): void {
+  if (!state.cacheFailure) log("warn", "beacon-cache-failed", { project, environment, detail });
+  state.cacheFailure = { since: state.cacheFailure?.since ?? Date.now(), detail };
+}
+
 function turnOff(state: BeaconState, project: string, environment: string, detail: string): void {
   if (!state.off) log("warn", "beacon-off", { project, environment, detail });
   state.off = { until: Date.now() + CACHE_OFF_MS, detail };
@@ -291,6 +302,9 @@ export function beaconNote(key: string): StaleNote | null {
   if (!state) return null;
   const kvOnly = "changes reach this isolate through KV alone, which can lag a change by up to 60 s";
   if (state.off && Date.now() < state.off.until) return { reason: "beacon-unavailable", detail: `${state.off.detail}; ${kvOnly}` };
+  if (state.cacheFailure && Date.now() - state.cacheFailure.since >= DEGRADED_AFTER_MS) {
+    return { reason: "beacon-unavailable", detail: `${state.cacheFailure.detail}; ${kvOnly}` };
+  }
   const seen = state.seen;
   if (!seen?.failure || seen.failure.at < seen.confirmedAt || Date.now() - seen.confirmedAt < DEGRADED_AFTER_MS) return null;
   const since =

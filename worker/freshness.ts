@@ -67,6 +67,9 @@ function environmentFreshness(project: string, environment: string, now: number)
           checkedAt: iso(state.checkedAt),
           failure: seen?.failure ? { at: new Date(seen.failure.at).toISOString(), detail: seen.failure.detail } : null,
           off: state.off ? { until: new Date(state.off.until).toISOString(), detail: state.off.detail } : null,
+          cacheFailure: state.cacheFailure
+            ? { since: new Date(state.cacheFailure.since).toISOString(), detail: state.cacheFailure.detail }
+            : null,
         }
       : null,
     location: null,
