@@ -14,7 +14,7 @@ import type { CompiledFlagSet } from "../engine/index";
 import type { EvaluationResult } from "../engine/types";
 import type { KeyIdentity, SnapshotMigration } from "../contracts/snapshot";
 import type { TelemetryBatch } from "../contracts/telemetry";
-import type { ChangeEvent } from "../contracts/broadcast";
+import type { BroadcastMessage, ChangeEvent } from "../contracts/broadcast";
 import type { OfrepEventStream } from "../contracts/ofrep-wire";
 import { BoundedMap } from "./bounded-map";
 
@@ -166,6 +166,8 @@ export const edgeState = {
   streamUrls: new BoundedMap<string, OfrepEventStream[]>(MAX_KEYS),
   /** The last change formatted as an SSE event: every stream of the isolate sends the same one. */
   lastEvent: null as { change: ChangeEvent; text: string } | null,
+  /** The last broadcaster message as read: every stream of the isolate receives the same text. */
+  lastMessage: null as { raw: string; message: BroadcastMessage | null } | null,
   /** Telemetry recorded and not yet sent, per project. */
   telemetry: new Map<string, TelemetryBuffer>(),
   /** Exposures sent from this isolate (the store ignores repeats anyway), with when. */
@@ -196,11 +198,12 @@ const PARTS = {
     edgeState.knownKeys.clear();
     edgeState.unknownKeys.clear();
   },
-  /** Event-stream key checks, URLs and the last formatted event. */
+  /** Event-stream key checks, URLs and the last formatted event and message read. */
   streams: () => {
     edgeState.streamKeyChecks.clear();
     edgeState.streamUrls.clear();
     edgeState.lastEvent = null;
+    edgeState.lastMessage = null;
   },
 };
 
