@@ -13,10 +13,10 @@
 // bench/KILLSWITCH.md. Bounded in time; every process it starts is stopped at the end.
 //
 // Run it alone: `flock /tmp/bench.lock node bench/killswitch.mjs` (KILLSWITCH_WRITES=5 for a quick look).
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, relative } from "node:path";
+import { freePort, percentile, replaceSection, sleep } from "./bench-util.mjs";
 import { bundleWorker, COMPATIBILITY_DATE, ROOT, startWorkerd, stopAll } from "./workerd.mjs";
 
 const EDGES = Number(process.env.KILLSWITCH_EDGES ?? 4);
@@ -34,24 +34,6 @@ const MARK_END = "<!-- bench/killswitch.mjs: end -->";
 
 const started = Date.now();
 const log = (line) => console.error(`[killswitch ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (!sorted.length) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 /** The Worker's [vars] and secrets as text bindings (the refresh interval as deployed: 5 s). */
 function textBindings() {
@@ -271,16 +253,7 @@ async function main() {
   };
   const section = render(result);
   console.log(section);
-  const file = join(ROOT, "bench", "KILLSWITCH.md");
-  const text = existsSync(file) ? readFileSync(file, "utf8") : "# Kill switch: propagation to every isolate\n";
-  const begin = text.indexOf(MARK_BEGIN);
-  const end = text.indexOf(MARK_END);
-  writeFileSync(
-    file,
-    begin >= 0 && end > begin
-      ? `${text.slice(0, begin)}${section}${text.slice(end + MARK_END.length)}`
-      : `${text.trimEnd()}\n\n${section}\n`,
-  );
+  replaceSection(join(ROOT, "bench", "KILLSWITCH.md"), MARK_BEGIN, MARK_END, section, "# Kill switch: propagation to every isolate");
   log("section written to bench/KILLSWITCH.md");
 }
 

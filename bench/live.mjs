@@ -13,13 +13,14 @@
 // process it starts is stopped at the end, also on error.
 //
 // Environment: BENCH_QUICK=1 takes fewer samples; LIVE_RUNS="1x1,1000x1,10000x4" (listeners x
-// shards) chooses the runs; LIVE_BASE + LIVE_TOKEN measure a Worker already running (one shard).
+// shards) chooses the runs; LIVE_BROWSER=0 skips the browser; LIVE_BASE + LIVE_TOKEN measure a Worker already running (one shard).
 // Run alone: `flock /tmp/bench.lock node bench/live.mjs`.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
-import { createServer, createServer as createHttpServer } from "node:http";
+import { createServer as createHttpServer } from "node:http";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import { freePort, percentile, replaceSection, sleep } from "./bench-util.mjs";
 import { ADMIN_TOKEN, oursConfig } from "./http.mjs";
 import { bundleWorker, startWorkerd, stopAll } from "./workerd.mjs";
 
@@ -36,24 +37,6 @@ const MARK_END = "<!-- bench/live.mjs: end -->";
 
 const started = Date.now();
 const log = (line) => console.error(`[live ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 const cleanups = [];
 async function cleanup() {
@@ -183,6 +166,8 @@ async function fanOut({ admin, streamUrl, pid, shards }, counts) {
     await sleep(n >= 5_000 ? 2_000 : 200);
     const latencies = [];
     const cpuPerChange = [];
+    const firsts = [];
+    const spreads = [];
     let missed = 0;
     for (let w = 0; w < WRITES_PER_N; w++) {
       let done;
@@ -203,6 +188,12 @@ async function fanOut({ admin, streamUrl, pid, shards }, counts) {
       missed += entry.left;
       if (entry.left > 0) log(`  write ${w}: ${entry.left} of ${n} listeners missed it; streams ended so far: ${ended}`);
       latencies.push(...entry.latencies);
+      if (entry.latencies.length) {
+        // The first delivery is the pipeline (write, commit, alarm, notify RPC); the rest is the fan-out.
+        const first = Math.min(...entry.latencies);
+        firsts.push(first);
+        spreads.push(Math.max(...entry.latencies) - first);
+      }
       waiting.delete(expected);
       await sleep(100);
     }
@@ -212,6 +203,8 @@ async function fanOut({ admin, streamUrl, pid, shards }, counts) {
       listeners: n,
       shards,
       cpuMs: cpuPerChange.length ? percentile(cpuPerChange, 50) : null,
+      firstP50: percentile(firsts, 50),
+      spreadP50: percentile(spreads, 50),
       writes: WRITES_PER_N,
       deliveries: latencies.length,
       missed,
@@ -306,12 +299,12 @@ function render(result) {
     "",
     `Measured ${result.date} in ${result.elapsedS.toFixed(0)} s on ${result.machine}; Node ${process.version}. The Worker on 127.0.0.1 served by ${process.env.LIVE_HARNESS ?? "`workerd serve` (the bundle; in-memory KV, Durable Objects on a scratch disk; one process per shard count)"}; each stream opens its WebSocket to a random one of \`STREAM_SHARDS\` broadcaster shards. Latency runs from just before the admin toggle is sent to the moment the event's bytes reach the listener; it includes the admin write, the FlagStore commit, the alarm running the \`notify\` outbox row, the broadcasters' fan-out over hibernatable WebSockets and the edge Worker writing the SSE event. CPU per change: utime+stime of the one workerd process (Worker, FlagStore and broadcasters together) from the toggle to the last delivery, median over the writes; the listeners run in another process.`,
     "",
-    "| listeners | shards | writes | deliveries | missed | connect all (ms) | p50 (ms) | p99 (ms) | max (ms) | workerd CPU per change (ms) | target | |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    "| listeners | shards | writes | deliveries | missed | connect all (ms) | first delivery p50 (ms) | first → last p50 (ms) | p50 (ms) | p99 (ms) | max (ms) | workerd CPU per change (ms) | target | |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ...result.fanOut.map((r) => {
       const target = r.listeners === 1_000 ? "p99 ≤ 250 ms" : "–";
       const verdict = r.listeners === 1_000 ? (r.p99 <= 250 && r.missed === 0 ? "met" : "**missed**") : "–";
-      return `| ${r.listeners.toLocaleString("en-US")} | ${r.shards} | ${r.writes} | ${r.deliveries.toLocaleString("en-US")} | ${r.missed} | ${r.connectMs.toLocaleString("en-US")} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.cpuMs === null ? "–" : ms(r.cpuMs)} | ${target} | ${verdict} |`;
+      return `| ${r.listeners.toLocaleString("en-US")} | ${r.shards} | ${r.writes} | ${r.deliveries.toLocaleString("en-US")} | ${r.missed} | ${r.connectMs.toLocaleString("en-US")} | ${ms(r.firstP50)} | ${ms(r.spreadP50)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.cpuMs === null ? "–" : ms(r.cpuMs)} | ${target} | ${verdict} |`;
     }),
     "",
     result.browser.skipped
@@ -343,6 +336,7 @@ async function main() {
     browserTarget ??= { admin: worker.admin, base: worker.base, key };
   }
   try {
+    if (process.env.LIVE_BROWSER === "0") throw new Error("LIVE_BROWSER=0");
     result.browser = await browserVisible(browserTarget);
   } catch (error) {
     result.browser = { skipped: String(error.message ?? error).slice(0, 200) };
@@ -350,15 +344,7 @@ async function main() {
   result.elapsedS = (Date.now() - started) / 1000;
   const section = render(result);
   console.log(section);
-  const file = join(ROOT, "bench", "RESULTS.md");
-  const current = existsSync(file) ? readFileSync(file, "utf8") : "# edgeflags benchmark results\n";
-  const begin = current.indexOf(MARK_BEGIN);
-  const end = current.indexOf(MARK_END);
-  const next =
-    begin >= 0 && end > begin
-      ? `${current.slice(0, begin)}${section}${current.slice(end + MARK_END.length)}`
-      : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, next);
+  replaceSection(join(ROOT, "bench", "RESULTS.md"), MARK_BEGIN, MARK_END, section, "# edgeflags benchmark results");
   log(`done in ${result.elapsedS.toFixed(0)} s; section written to bench/RESULTS.md`);
 }
 
