@@ -36,3 +36,17 @@ export function replaceSection(file, begin, end, section, heading) {
     from >= 0 && to > from ? `${text.slice(0, from)}${section}${text.slice(to + end.length)}` : `${text.trimEnd()}\n\n${section}\n`,
   );
 }
+
+/** An admin API client for `base` with a bearer `token`: `admin(method, path, body?)` → `{ status, body }`. */
+export function adminFor(base, token) {
+  const admin = async (method, path, body) => {
+    const res = await fetch(`${base}/admin/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  return { base, admin };
+}

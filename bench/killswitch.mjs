@@ -16,7 +16,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, relative } from "node:path";
-import { freePort, percentile, replaceSection, sleep } from "./bench-util.mjs";
+import { adminFor, freePort, percentile, replaceSection, sleep } from "./bench-util.mjs";
 import { bundleWorker, COMPATIBILITY_DATE, ROOT, startWorkerd, stopAll } from "./workerd.mjs";
 
 const EDGES = Number(process.env.KILLSWITCH_EDGES ?? 4);
@@ -111,16 +111,6 @@ const edge :Workerd.Worker = (
   return { hub: join(OUT, "hub.capnp"), edges };
 }
 
-async function admin(base, method, path, body) {
-  const response = await fetch(`${base}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
 /** Evaluates the kill switch on one edge every POLL_MS; `seen(version)` is when it first answered it. */
 function poller(url, key) {
   const firstSeen = new Map();
@@ -177,17 +167,18 @@ async function main() {
   const configs = writeConfigs({ bundle: bundle.file, ports });
   log(`starting the hub and ${EDGES} edge processes`);
   const hub = await startWorkerd({ name: "hub", config: configs.hub, port: ports.hub });
+  const hubAdmin = adminFor(hub.url, ADMIN_TOKEN).admin;
   const edges = [];
   for (let i = 0; i < EDGES; i++) edges.push(await startWorkerd({ name: `edge-${i}`, config: configs.edges[i], port: ports.edges[i] }));
 
-  const created = await admin(hub.url, "PUT", `/projects/${PROJECT}`, { environments: ["production"] });
+  const created = await hubAdmin("PUT", `/projects/${PROJECT}`, { environments: ["production"] });
   if (created.status !== 201) throw new Error(`project: ${created.status} ${JSON.stringify(created.body)}`);
   const flag = { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on" };
-  await admin(hub.url, "PUT", `/projects/${PROJECT}/environments/production/flagd`, { flags: { "kill-switch": flag } });
-  const key = (await admin(hub.url, "POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "server" })).body.key;
+  await hubAdmin("PUT", `/projects/${PROJECT}/environments/production/flagd`, { flags: { "kill-switch": flag } });
+  const key = (await hubAdmin("POST", `/projects/${PROJECT}/environments/production/keys`, { scope: "server" })).body.key;
 
   const pollers = edges.map((edge) => poller(edge.url, key));
-  const current = async () => (await admin(hub.url, "GET", `/projects/${PROJECT}`)).body.environments[0].version;
+  const current = async () => (await hubAdmin("GET", `/projects/${PROJECT}`)).body.environments[0].version;
   // Warm: every edge serves the current version and has read a confirmed beacon.
   const warmUntil = Date.now() + 30_000;
   const v0 = await current();
@@ -206,7 +197,7 @@ async function main() {
   for (let w = 0; w < WRITES; w++) {
     await sleep(500 + Math.random() * 1_000);
     const t0 = performance.now();
-    const toggled = await admin(hub.url, "POST", `/projects/${PROJECT}/environments/production/flags/kill-switch/toggle`);
+    const toggled = await hubAdmin("POST", `/projects/${PROJECT}/environments/production/flags/kill-switch/toggle`);
     if (toggled.status !== 200) throw new Error(`toggle: ${toggled.status}`);
     acks.push(performance.now() - t0);
     const version = toggled.body.version;

@@ -20,7 +20,7 @@ import { get as httpGet } from "node:http";
 import { createServer as createHttpServer } from "node:http";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { freePort, percentile, replaceSection, sleep } from "./bench-util.mjs";
+import { adminFor, freePort, percentile, replaceSection, sleep } from "./bench-util.mjs";
 import { ADMIN_TOKEN, oursConfig } from "./http.mjs";
 import { bundleWorker, startWorkerd, stopAll } from "./workerd.mjs";
 
@@ -87,19 +87,6 @@ async function startWorker(shards) {
   const server = await startWorkerd({ name: `live-${shards}`, config, port });
   cleanups.push(async () => server.stop());
   return { ...adminFor(server.url, ADMIN_TOKEN), pid: server.child.pid };
-}
-
-function adminFor(base, token) {
-  const admin = async (method, path, body) => {
-    const res = await fetch(`${base}/admin/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
-  return { base, admin };
 }
 
 let ended = 0;
