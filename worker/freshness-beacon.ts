@@ -165,13 +165,20 @@ export function checkBeacon(
   if (state.checking) return state.checking;
   if (now - state.checkedAt < BEACON_CHECK_MS || (state.off && now < state.off.until)) return null;
   state.checkedAt = now;
-  state.checking = check(sources, state, project, environment, heldVersion).finally(() => {
+  state.checking = check(sources, key, state, project, environment, heldVersion).finally(() => {
     state.checking = null;
   });
   return state.checking;
 }
 
-async function check(sources: BeaconSources, state: BeaconState, project: string, environment: string, heldVersion: number): Promise<void> {
+async function check(
+  sources: BeaconSources,
+  key: string,
+  state: BeaconState,
+  project: string,
+  environment: string,
+  heldVersion: number,
+): Promise<void> {
   const now = Date.now();
   let beacon: Beacon | null;
   try {
@@ -187,7 +194,7 @@ async function check(sources: BeaconSources, state: BeaconState, project: string
   state.off = null;
   state.cacheFailure = null;
   if (beacon) state.seen = beacon;
-  if (isDue(beacon, now)) sources.waitUntil(claimAndRefresh(sources, state, project, environment, heldVersion));
+  if (isDue(beacon, now)) sources.waitUntil(claimAndRefresh(sources, key, state, project, environment, heldVersion));
 }
 
 /** Whether a beacon (or its absence) calls for a refresh: unconfirmed and untried for an interval, and unclaimed. */
@@ -199,6 +206,7 @@ function isDue(beacon: Beacon | null, now: number): boolean {
 /** After a random wait, claims the refresh if the beacon is still due and unclaimed, then refreshes. */
 async function claimAndRefresh(
   sources: BeaconSources,
+  key: string,
   state: BeaconState,
   project: string,
   environment: string,
@@ -219,7 +227,7 @@ async function claimAndRefresh(
     };
     await writeBeacon(project, environment, claim);
     state.wroteAt = now;
-    await refresh(sources, state, project, environment, claim, Math.max(claim.version, heldVersion));
+    await refresh(sources, key, state, project, environment, claim, Math.max(claim.version, heldVersion));
   } catch (error) {
     cacheFailed(state, project, environment, `the location's cache failed (${describe(error)})`);
   }
@@ -228,6 +236,7 @@ async function claimAndRefresh(
 /** Asks the store (bounded), puts a newer snapshot beside the beacon, then the beacon; a failure is recorded in it. */
 async function refresh(
   sources: BeaconSources,
+  key: string,
   state: BeaconState,
   project: string,
   environment: string,
@@ -242,7 +251,8 @@ async function refresh(
       "FlagStore version beacon",
     );
     if (answer?.snapshot) {
-      sources.install(answer.snapshot);
+      // Not into an isolate memory that was forgotten since the refresh began (it starts cold).
+      if (edgeState.beacons.get(key) === state) sources.install(answer.snapshot);
       // Before the beacon names the version, so the location's isolates find it here.
       await writeSnapshot(project, environment, answer.snapshot);
     }

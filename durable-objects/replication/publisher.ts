@@ -51,11 +51,7 @@ export class Publisher {
   async publishDue(): Promise<void> {
     const sql = this.w.sql;
     const project = this.w.project();
-    // Change events first (a stable sort keeps the order of the rest): a listener waits on them, and a KV write can take far longer.
-    const due = outbox
-      .dueRows(sql, Date.now(), this.#incarnation)
-      .sort((a, b) => Number(b.kind === "notify") - Number(a.kind === "notify"));
-    for (const row of due) {
+    for (const row of outbox.dueRows(sql, Date.now(), this.#incarnation)) {
       // Leased past the deadline of the call it makes, so a pass of this incarnation that
       // overlaps it leaves it alone while a fresh incarnation (after a reset) takes it at once.
       outbox.lease(sql, row, this.#incarnation, Date.now() + leaseMs(row.kind));
