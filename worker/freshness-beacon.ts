@@ -227,7 +227,10 @@ async function claimAndRefresh(
     };
     await writeBeacon(project, environment, claim);
     state.wroteAt = now;
-    await refresh(sources, key, state, project, environment, claim, Math.max(claim.version, heldVersion));
+    // The snapshot travels only with a change to a beacon the location already had: a location's
+    // first beacon names the version, and its isolates load it as they would have (KV, the store).
+    const have = beacon ? Math.max(claim.version, heldVersion) : Number.MAX_SAFE_INTEGER;
+    await refresh(sources, key, state, project, environment, claim, have);
   } catch (error) {
     cacheFailed(state, project, environment, `the location's cache failed (${describe(error)})`);
   }
