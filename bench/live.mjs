@@ -1,52 +1,46 @@
 #!/usr/bin/env node
-// Live updates (issue 8): how fast a change reaches open OFREP event streams, on loopback.
+// Live updates: how fast a change reaches open OFREP event streams, on loopback.
 //
 //   1. fan-out   admin write → `refetchEvaluation` delivered to N concurrent SSE listeners
-//                (N = 1, 100, 1,000; plain HTTP clients in this process), p50/p99 over all deliveries
+//                (plain HTTP clients in this process), p50/p99 over all deliveries, and the CPU the
+//                serving workerd process spent per change (utime+stime from /proc). Runs: 1, 100
+//                and 1,000 listeners on one broadcaster shard, 10,000 across LIVE_SHARDS (4) shards.
 //   2. browser   admin write → the new value visible in a page running the official
 //                @openfeature/ofrep-web-provider (polling off) in headless Chromium
-// Serves the Worker with `wrangler dev` on 127.0.0.1 (fresh state directory), prints a table and
+// Serves the bundled Worker with `workerd serve` on 127.0.0.1 (bench/workerd.mjs; in-memory KV,
+// Durable Objects on a scratch disk), one process per shard count, prints a table and
 // appends/replaces its own section in bench/RESULTS.md. Bounded in time and count; every child
 // process it starts is stopped at the end, also on error.
 //
-// Environment: BENCH_QUICK=1 takes fewer samples.
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// Environment: BENCH_QUICK=1 takes fewer samples; LIVE_RUNS="1x1,1000x1,10000x4" (listeners x
+// shards) chooses the runs; LIVE_BROWSER=0 skips the browser; LIVE_BASE + LIVE_TOKEN measure a Worker already running (one shard).
+// Run alone: `flock /tmp/bench.lock node bench/live.mjs`.
+import { mkdirSync, readFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
-import { createServer, createServer as createHttpServer } from "node:http";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { createServer as createHttpServer } from "node:http";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import { adminFor, freePort, percentile, replaceSection, sleep } from "./bench-util.mjs";
+import { ADMIN_TOKEN, oursConfig } from "./http.mjs";
+import { bundleWorker, startWorkerd, stopAll } from "./workerd.mjs";
 
 const ROOT = join(import.meta.dirname, "..");
 const QUICK = process.env.BENCH_QUICK === "1";
 const WRITES_PER_N = QUICK ? 3 : 10;
 const BROWSER_WRITES = QUICK ? 3 : 10;
-const LISTENER_COUNTS = process.env.LIVE_N ? process.env.LIVE_N.split(",").map(Number) : [1, 100, 1_000];
+/** Runs as [listeners, shards]. */
+const RUNS = (process.env.LIVE_RUNS ?? "1x1,100x1,1000x1,10000x4").split(",").map((run) => run.split("x").map(Number));
 const DELIVERY_TIMEOUT_MS = 10_000;
+/** A listener that has not connected by then fails the run (measured from its own connect). */
+const CONNECT_TIMEOUT_MS = 60_000;
+/** Listeners connect in batches of this many, each batch once the one before is streaming. */
+const CONNECT_BATCH = 500;
 const PROJECT = "live";
 const MARK_BEGIN = "<!-- bench/live.mjs: begin -->";
 const MARK_END = "<!-- bench/live.mjs: end -->";
 
 const started = Date.now();
 const log = (line) => console.error(`[live ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 const cleanups = [];
 async function cleanup() {
@@ -61,83 +55,42 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   });
 }
 
-async function startWorker() {
-  // LIVE_BASE + LIVE_TOKEN: measure a Worker already running there instead (e.g. workerd directly,
-  // without wrangler dev's proxy in front).
-  if (process.env.LIVE_BASE) return adminFor(process.env.LIVE_BASE, process.env.LIVE_TOKEN ?? "");
-  const port = await freePort();
-  // Both at least 32 characters, as the Worker requires of its admin token and signing secret.
-  const token = `bench-live-${crypto.randomUUID()}`;
-  const signingSecret = `bench-live-signing-${crypto.randomUUID()}`;
-  const state = mkdtempSync(join(tmpdir(), "edgeflags-bench-live-"));
-  const child = spawn(
-    join(ROOT, "node_modules", ".bin", "wrangler"),
-    [
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--persist-to",
-      state,
-      "--var",
-      `ADMIN_TOKEN:${token}`,
-      "--var",
-      `SIGNING_SECRET:${signingSecret}`,
-      "--show-interactive-dev-session=false",
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ADMIN_TOKEN: token, SIGNING_SECRET: signingSecret, WRANGLER_SEND_METRICS: "false", CI: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    },
-  );
-  let output = "";
-  child.stdout.on("data", (c) => {
-    output += c;
-  });
-  child.stderr.on("data", (c) => {
-    output += c;
-  });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  cleanups.push(async () => {
-    if (child.exitCode === null) {
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        child.kill("SIGTERM");
-      }
-      await Promise.race([exited, sleep(10_000)]);
-    }
-    rmSync(state, { recursive: true, force: true });
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
-    try {
-      if ((await fetch(`${base}/health`, { signal: AbortSignal.timeout(2_000) })).ok) break;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${output}`);
-    await sleep(250);
+const OUT = join(ROOT, "bench", ".out", "live");
+let bundled = null;
+
+/** utime+stime of a process in milliseconds (Linux /proc), or null elsewhere. */
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    // Fields 14 and 15 of stat (1-based), counted here after the command name: indices 11, 12; 100 ticks per second.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return null;
   }
-  return adminFor(base, token);
 }
 
-function adminFor(base, token) {
-  const admin = async (method, path, body) => {
-    const res = await fetch(`${base}/admin/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
-  return { base, admin };
+/** Our Worker under `workerd serve` with `shards` broadcaster shards; LIVE_BASE: one already running (one shard). */
+async function startWorker(shards) {
+  if (process.env.LIVE_BASE && shards === 1) return { ...adminFor(process.env.LIVE_BASE, process.env.LIVE_TOKEN ?? ""), pid: null };
+  if (!bundled) {
+    log("bundling the Worker (wrangler deploy --dry-run)");
+    mkdirSync(OUT, { recursive: true });
+    bundled = bundleWorker({ config: join(ROOT, "wrangler.toml"), outdir: join(OUT, "dist") });
+    if (!bundled.ok) throw new Error(`bundle failed: ${bundled.reason}`);
+  }
+  const port = await freePort();
+  const config = oursConfig({
+    out: OUT,
+    name: `live-${shards}`,
+    modulePath: bundled.file,
+    port,
+    kvPort: await freePort(),
+    doStorageDir: join(OUT, `do-storage-${shards}`),
+    vars: { STREAM_SHARDS: String(shards) },
+  });
+  const server = await startWorkerd({ name: `live-${shards}`, config, port });
+  cleanups.push(async () => server.stop());
+  return { ...adminFor(server.url, ADMIN_TOKEN), pid: server.child.pid };
 }
 
 let ended = 0;
@@ -147,7 +100,7 @@ function listen(url, onEvent) {
   let ready;
   const isReady = new Promise((resolve, reject) => {
     ready = resolve;
-    setTimeout(() => reject(new Error("listener did not connect within 30 s")), 30_000).unref();
+    setTimeout(() => reject(new Error(`listener did not connect within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS).unref();
   });
   let buffer = "";
   const req = httpGet(url, { agent: false, headers: { accept: "text/event-stream" } }, (res) => {
@@ -181,27 +134,35 @@ async function currentVersion(admin) {
   return project.body.environments.find((e) => e.name === "production").version;
 }
 
-async function fanOut({ admin, streamUrl }) {
+/** One run: `n` listeners, WRITES_PER_N toggles; latency of every delivery and the serving process's CPU per change. */
+async function fanOut({ admin, streamUrl, pid, shards }, counts) {
   const results = [];
-  for (const n of LISTENER_COUNTS) {
-    log(`fan-out: ${n} listeners`);
+  for (const n of counts) {
+    log(`fan-out: ${n.toLocaleString("en-US")} listeners on ${shards} shard(s)`);
     const waiting = new Map(); // version → { t0, left, latencies, done }
     const listeners = [];
-    for (let i = 0; i < n; i++) {
-      listeners.push(
-        listen(streamUrl, (version, at) => {
-          const write = waiting.get(version);
-          if (!write) return;
-          write.latencies.push(at - write.t0);
-          if (--write.left === 0) write.done();
-        }),
-      );
-    }
     const connectStart = performance.now();
-    await Promise.all(listeners.map((l) => l.ready));
+    for (let i = 0; i < n; i += CONNECT_BATCH) {
+      const batch = [];
+      for (let j = i; j < Math.min(n, i + CONNECT_BATCH); j++) {
+        batch.push(
+          listen(streamUrl, (version, at) => {
+            const write = waiting.get(version);
+            if (!write) return;
+            write.latencies.push(at - write.t0);
+            if (--write.left === 0) write.done();
+          }),
+        );
+      }
+      listeners.push(...batch);
+      await Promise.all(batch.map((l) => l.ready));
+    }
     const connectMs = performance.now() - connectStart;
-    await sleep(200);
+    await sleep(n >= 5_000 ? 2_000 : 200);
     const latencies = [];
+    const cpuPerChange = [];
+    const firsts = [];
+    const spreads = [];
     let missed = 0;
     for (let w = 0; w < WRITES_PER_N; w++) {
       let done;
@@ -210,15 +171,24 @@ async function fanOut({ admin, streamUrl }) {
       });
       // Events can beat the admin response: register the version this write will commit first.
       const expected = (await currentVersion(admin)) + 1;
+      const cpuBefore = pid ? cpuMs(pid) : null;
       const entry = { t0: performance.now(), left: n, latencies: [], done };
       waiting.set(expected, entry);
       const res = await admin("POST", `/projects/${PROJECT}/environments/production/flags/kill-switch/toggle`);
       if (res.status !== 200 || res.body.version !== expected)
         throw new Error(`toggle: ${res.status}, version ${res.body?.version} (expected ${expected})`);
       await Promise.race([finished, sleep(DELIVERY_TIMEOUT_MS)]);
+      const cpuAfter = pid ? cpuMs(pid) : null;
+      if (cpuBefore !== null && cpuAfter !== null && entry.left === 0) cpuPerChange.push(cpuAfter - cpuBefore);
       missed += entry.left;
       if (entry.left > 0) log(`  write ${w}: ${entry.left} of ${n} listeners missed it; streams ended so far: ${ended}`);
       latencies.push(...entry.latencies);
+      if (entry.latencies.length) {
+        // The first delivery is the pipeline (write, commit, alarm, notify RPC); the rest is the fan-out.
+        const first = Math.min(...entry.latencies);
+        firsts.push(first);
+        spreads.push(Math.max(...entry.latencies) - first);
+      }
       waiting.delete(expected);
       await sleep(100);
     }
@@ -226,6 +196,10 @@ async function fanOut({ admin, streamUrl }) {
     await sleep(500);
     results.push({
       listeners: n,
+      shards,
+      cpuMs: cpuPerChange.length ? percentile(cpuPerChange, 50) : null,
+      firstP50: percentile(firsts, 50),
+      spreadP50: percentile(spreads, 50),
       writes: WRITES_PER_N,
       deliveries: latencies.length,
       missed,
@@ -318,15 +292,16 @@ function render(result) {
     MARK_BEGIN,
     "## Live updates: OFREP event streams (bench/live.mjs)",
     "",
-    `Measured ${result.date} in ${result.elapsedS.toFixed(0)} s on ${result.machine}; Node ${process.version}. One Worker on 127.0.0.1 served by ${process.env.LIVE_HARNESS ?? "`wrangler dev`"} (local KV and Durable Objects, \`STREAM_SHARDS\` = 1: every stream on one broadcaster). Latency runs from just before the admin toggle is sent to the moment the event's bytes reach the listener; it includes the admin write, the FlagStore commit, the alarm running the \`notify\` outbox row, the broadcaster's fan-out over hibernatable WebSockets and the edge Worker writing the SSE event.`,
+    `Measured ${result.date} in ${result.elapsedS.toFixed(0)} s on ${result.machine}; Node ${process.version}. The Worker on 127.0.0.1 served by ${process.env.LIVE_HARNESS ?? "`workerd serve` (the bundle; in-memory KV, Durable Objects on a scratch disk; one process per shard count)"}; each stream opens its WebSocket to a random one of \`STREAM_SHARDS\` broadcaster shards. Latency runs from just before the admin toggle is sent to the moment the event's bytes reach the listener; it includes the admin write, the FlagStore commit, the alarm running the \`notify\` outbox row, the broadcasters' fan-out over hibernatable WebSockets and the edge Worker writing the SSE event. CPU per change: utime+stime of the one workerd process (Worker, FlagStore and broadcasters together) from the toggle to the last delivery, median over the writes; the listeners run in another process.`,
     "",
-    "| listeners | writes | deliveries | missed | connect all (ms) | p50 (ms) | p99 (ms) | max (ms) | target | |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    "| listeners | shards | writes | deliveries | missed | connect all (ms) | first delivery p50 (ms) | first → last p50 (ms) | p50 (ms) | p99 (ms) | max (ms) | workerd CPU per change (ms) | target | |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ...result.fanOut.map((r) => {
       const target = r.listeners === 1_000 ? "p99 ≤ 250 ms" : "–";
       const verdict = r.listeners === 1_000 ? (r.p99 <= 250 && r.missed === 0 ? "met" : "**missed**") : "–";
-      return `| ${r.listeners.toLocaleString("en-US")} | ${r.writes} | ${r.deliveries.toLocaleString("en-US")} | ${r.missed} | ${r.connectMs.toLocaleString("en-US")} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${target} | ${verdict} |`;
+      return `| ${r.listeners.toLocaleString("en-US")} | ${r.shards} | ${r.writes} | ${r.deliveries.toLocaleString("en-US")} | ${r.missed} | ${r.connectMs.toLocaleString("en-US")} | ${ms(r.firstP50)} | ${ms(r.spreadP50)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.cpuMs === null ? "–" : ms(r.cpuMs)} | ${target} | ${verdict} |`;
     }),
+    ...(result.failed ? ["", `Runs that did not complete: ${result.failed.join("; ")}.`] : []),
     "",
     result.browser.skipped
       ? `Browser: skipped (${result.browser.skipped}).`
@@ -339,10 +314,44 @@ function render(result) {
 async function main() {
   const result = {
     date: new Date().toISOString(),
-    machine: `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`,
+    machine: `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB, load at start ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+    fanOut: [],
   };
-  log(process.env.LIVE_BASE ? `measuring the Worker at ${process.env.LIVE_BASE}` : "starting wrangler dev");
-  const { base, admin } = await startWorker();
+  let browserTarget = null;
+  for (const shards of [...new Set(RUNS.map(([, s]) => s))]) {
+    const worker = await startWorker(shards);
+    const { streamUrl, key } = await setUp(worker);
+    try {
+      result.fanOut.push(
+        ...(await fanOut(
+          { ...worker, streamUrl, shards },
+          RUNS.filter(([, s]) => s === shards).map(([n]) => n),
+        )),
+      );
+    } catch (error) {
+      // The runs that finished are kept; this one is reported as failed.
+      log(`  run with ${shards} shard(s) failed: ${error.message ?? error}`);
+      result.failed = [...(result.failed ?? []), `${shards} shard(s): ${String(error.message ?? error).slice(0, 120)}`];
+    }
+    browserTarget ??= { admin: worker.admin, base: worker.base, key };
+  }
+  try {
+    if (process.env.LIVE_BROWSER === "0") throw new Error("LIVE_BROWSER=0");
+    result.browser = await browserVisible(browserTarget);
+  } catch (error) {
+    result.browser = { skipped: String(error.message ?? error).slice(0, 200) };
+  }
+  result.elapsedS = (Date.now() - started) / 1000;
+  const section = render(result);
+  console.log(section);
+  replaceSection(join(ROOT, "bench", "RESULTS.md"), MARK_BEGIN, MARK_END, section, "# edgeflags benchmark results");
+  log(`done in ${result.elapsedS.toFixed(0)} s; section written to bench/RESULTS.md`);
+}
+
+/** Creates the project, its two flags and a client key; returns the key and its stream URL. */
+async function setUp({ admin, base }) {
   const created = await admin("PUT", `/projects/${PROJECT}`, { environments: ["production"] });
   if (created.status !== 201) throw new Error(`project: ${created.status} ${JSON.stringify(created.body)}`);
   const flag = { state: "ENABLED", variants: { on: true, off: false }, defaultVariant: "on" };
@@ -359,25 +368,7 @@ async function main() {
     else await sleep(100);
   }
   if (!streamUrl) throw new Error("no eventStreams URL from the bulk endpoint");
-  result.fanOut = await fanOut({ admin, streamUrl });
-  try {
-    result.browser = await browserVisible({ admin, base, key });
-  } catch (error) {
-    result.browser = { skipped: String(error.message ?? error).slice(0, 200) };
-  }
-  result.elapsedS = (Date.now() - started) / 1000;
-  const section = render(result);
-  console.log(section);
-  const file = join(ROOT, "bench", "RESULTS.md");
-  const current = existsSync(file) ? readFileSync(file, "utf8") : "# edgeflags benchmark results\n";
-  const begin = current.indexOf(MARK_BEGIN);
-  const end = current.indexOf(MARK_END);
-  const next =
-    begin >= 0 && end > begin
-      ? `${current.slice(0, begin)}${section}${current.slice(end + MARK_END.length)}`
-      : `${current.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, next);
-  log(`done in ${result.elapsedS.toFixed(0)} s; section written to bench/RESULTS.md`);
+  return { streamUrl, key };
 }
 
 try {
@@ -387,4 +378,5 @@ try {
   process.exitCode = 1;
 } finally {
   await cleanup();
+  await stopAll();
 }

@@ -528,4 +528,14 @@ export class FlagStore extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     await this.#alarm.run();
   }
+  /**
+   * The environment's current version for the edge's per-location beacon (a lookup; the snapshot
+   * is built once per version), with the snapshot itself only when it is newer than `haveVersion`.
+   */
+  async edgeVersion(environment: string, haveVersion: number) {
+    const snapshot = this.#snapshots.current(environment);
+    return (
+      snapshot && { version: snapshot.version, updatedAt: snapshot.updatedAt, snapshot: snapshot.version > haveVersion ? snapshot : null }
+    );
+  }
 }

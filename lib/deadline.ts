@@ -33,6 +33,10 @@ export const DEADLINE_MS = {
   accessCerts: 5_000,
   /** One request of the `flags` CLI to the admin API (an import of thousands of flags included). */
   cliRequest: 60_000,
+  /** A Cache API read or write of the edge's per-location version beacon (or a snapshot beside it); past it the isolate goes on without. */
+  edgeCache: 250,
+  /** The FlagStore call that refreshes a location's version beacon; past it the location keeps KV's freshness and says so. */
+  edgeBeacon: 1_000,
 } as const;
 
 /** The failure of a call that did not settle within its deadline. */

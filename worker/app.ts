@@ -18,6 +18,7 @@ import { answerEvaluation, evaluationRoute, ofrep, STALE_HEADER, VERSION_HEADER 
 import { noteVersion } from "./snapshot-cache";
 import { logRequest } from "./request-log";
 import { migration } from "./migration";
+import { freshness } from "./freshness";
 import { sync } from "./sync";
 import { usageIngest } from "./usage-ingest";
 import { track } from "./track";
@@ -62,6 +63,7 @@ app.route("/ofrep/v1", track);
 app.route("/sync/v1", sync);
 app.route("/migration/v1", migration);
 app.route("/telemetry/v1", usageIngest);
+app.route("/edge/v1", freshness);
 app.route("/admin/v1", admin);
 // The operator console: server-rendered pages that call the routes above in-process; it sets its
 // own security headers (strict CSP, no framing) on every response.

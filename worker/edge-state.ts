@@ -14,7 +14,7 @@ import type { CompiledFlagSet } from "../engine/index";
 import type { EvaluationResult } from "../engine/types";
 import type { KeyIdentity, SnapshotMigration } from "../contracts/snapshot";
 import type { TelemetryBatch } from "../contracts/telemetry";
-import type { ChangeEvent } from "../contracts/broadcast";
+import type { BroadcastMessage, ChangeEvent } from "../contracts/broadcast";
 import type { OfrepEventStream } from "../contracts/ofrep-wire";
 import { BoundedMap } from "./bounded-map";
 
@@ -43,9 +43,11 @@ export interface StaleNote {
   /**
    * `newer-version-unavailable`: a newer version was needed (named by the caller, or committed
    * through this isolate) and neither KV nor the FlagStore delivered it; `revalidation-failed`:
-   * the periodic check of the snapshot against KV and the FlagStore failed.
+   * the periodic check of the snapshot against KV and the FlagStore failed;
+   * `beacon-unavailable`: the location's version beacon (the kill switch's fast path,
+   * `freshness-beacon.ts`) could not be refreshed, so the snapshot is only as fresh as KV keeps it.
    */
-  reason: "newer-version-unavailable" | "revalidation-failed";
+  reason: "newer-version-unavailable" | "revalidation-failed" | "beacon-unavailable";
   detail: string;
 }
 
@@ -59,9 +61,15 @@ export type SnapshotLookup =
   | { kind: "missing" }
   | { kind: "unavailable"; detail: string };
 
+/** Where an isolate got the snapshot it holds: KV, the FlagStore, or the location's cache beside the beacon. */
+export type SnapshotSource = "kv" | "store" | "location-cache";
+
 /** A compiled snapshot held for an environment, and what the isolate knows of its freshness. */
 export interface SnapshotEntry {
   snapshot: CompiledSnapshot;
+  source: SnapshotSource;
+  /** When this isolate installed the snapshot. */
+  installedAt: number;
   checkedAt: number;
   refreshing: boolean;
   /** Set when the last attempt to confirm or replace this snapshot failed; cleared by a success. */
@@ -70,6 +78,37 @@ export interface SnapshotEntry {
   lookedAt: number | null;
   /** The highest version committed through this isolate (`noteVersion`) that has been looked for. */
   lookedForNoted: number;
+}
+
+/**
+ * A location's version beacon for one environment, as kept in the Cache API: the version the
+ * FlagStore last confirmed, when, and the refresh in flight or the last one that failed.
+ */
+export interface Beacon {
+  version: number;
+  updatedAt: string;
+  /** When the FlagStore last answered a refresh (ms); 0 before it ever has. */
+  confirmedAt: number;
+  /** A refresh is in flight until then (ms); 0: none. Other isolates of the location leave it to that one. */
+  claimUntil: number;
+  /** The last refresh, when it failed after `confirmedAt`. */
+  failure: { at: number; detail: string } | null;
+}
+
+/** What one isolate knows of an environment's beacon. */
+export interface BeaconState {
+  /** When this isolate last read the location's beacon (ms). */
+  checkedAt: number;
+  /** The read in flight: concurrent requests share it. */
+  checking: Promise<void> | null;
+  /** The beacon as last read or written by this isolate; null while the location has none. */
+  seen: Beacon | null;
+  /** When this isolate last wrote the beacon; a read soon after that finds nothing means the cache keeps nothing. */
+  wroteAt: number | null;
+  /** Set while the Cache API keeps nothing here (e.g. `*.workers.dev`): the beacon is off until `until`. */
+  off: { until: number; detail: string } | null;
+  /** Set while reads or writes of the location's cache fail (since the first of them); cleared by a read that works. */
+  cacheFailure: { since: number; detail: string } | null;
 }
 
 /** A key known to the KV key index, as last read. */
@@ -115,6 +154,8 @@ export const edgeState = {
   knownVersions: new BoundedMap<string, number>(MAX_ENVIRONMENTS),
   /** Environments whose cold load found nothing to serve, and when. */
   coldFailures: new BoundedMap<string, { at: number; detail: string }>(MAX_ENVIRONMENTS),
+  /** What this isolate knows of each environment's location beacon. */
+  beacons: new BoundedMap<string, BeaconState>(MAX_ENVIRONMENTS),
   /** The load in flight per environment: concurrent requests that need one share it. */
   loads: new Map<string, Promise<SnapshotLookup>>(),
   /** Known keys, by the key itself, so a cached key costs no hashing. */
@@ -127,6 +168,8 @@ export const edgeState = {
   streamUrls: new BoundedMap<string, OfrepEventStream[]>(MAX_KEYS),
   /** The last change formatted as an SSE event: every stream of the isolate sends the same one. */
   lastEvent: null as { change: ChangeEvent; text: string } | null,
+  /** The last broadcaster message as read: every stream of the isolate receives the same text. */
+  lastMessage: null as { raw: string; message: BroadcastMessage | null } | null,
   /** Telemetry recorded and not yet sent, per project. */
   telemetry: new Map<string, TelemetryBuffer>(),
   /** Exposures sent from this isolate (the store ignores repeats anyway), with when. */
@@ -144,9 +187,10 @@ export function environmentKey(project: string, environment: string): string {
 
 /** What `resetEdgeState` can forget, by the caches each part names. */
 const PARTS = {
-  /** Snapshots, the versions known to be committed, cold failures, loads in flight. */
+  /** Snapshots, the versions known to be committed, beacons read, cold failures, loads in flight. */
   snapshots: () => {
     edgeState.snapshots.clear();
+    edgeState.beacons.clear();
     edgeState.knownVersions.clear();
     edgeState.coldFailures.clear();
     edgeState.loads.clear();
@@ -156,11 +200,12 @@ const PARTS = {
     edgeState.knownKeys.clear();
     edgeState.unknownKeys.clear();
   },
-  /** Event-stream key checks, URLs and the last formatted event. */
+  /** Event-stream key checks, URLs and the last formatted event and message read. */
   streams: () => {
     edgeState.streamKeyChecks.clear();
     edgeState.streamUrls.clear();
     edgeState.lastEvent = null;
+    edgeState.lastMessage = null;
   },
 };
 

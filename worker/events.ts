@@ -136,10 +136,18 @@ export function formatEvent(change: ChangeEvent): string {
 }
 
 /**
- * The broadcaster's messages, checked by hand: every open stream reads each one, so this runs a
- * thousand times per change on a busy isolate and stays cheap.
+ * The broadcaster's messages, checked by hand and read once per isolate: every open stream
+ * receives each one, so on a busy isolate this runs a thousand times per change.
  */
 function readMessage(raw: string): BroadcastMessage | null {
+  const last = edgeState.lastMessage;
+  if (last?.raw === raw) return last.message;
+  const message = parseMessage(raw);
+  edgeState.lastMessage = { raw, message };
+  return message;
+}
+
+function parseMessage(raw: string): BroadcastMessage | null {
   let value: unknown;
   try {
     value = JSON.parse(raw);

@@ -24,7 +24,7 @@ import {
   type OfrepRoute,
 } from "../contracts/ofrep-wire";
 import { logStale, logUnavailable } from "./request-log";
-import { getSnapshot, refreshMs, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
+import { edgeSources, getSnapshot, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
 import { keyCheck, requireKey, type EnvironmentKey, type HeaderKeyRule, type KeyEnv } from "./require-key";
 import { flushAfter, recordEvaluations } from "./telemetry";
 
@@ -219,12 +219,7 @@ function record(call: Evaluation, snapshot: CompiledSnapshot, context: Evaluatio
 }
 
 function snapshotSources(env: Env, waitUntil: (promise: Promise<unknown>) => void): SnapshotSources {
-  return {
-    kv: env.FLAGS_KV,
-    fromStore: (project, environment) => env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)).getSnapshot(environment),
-    waitUntil,
-    refreshMs: refreshMs(env),
-  };
+  return edgeSources(env, waitUntil);
 }
 
 /** Clock skew allowed in a `flagConfigLastModified`; anything later is ignored, not chased. */

@@ -12,13 +12,27 @@
  * read and one FlagStore call. Every call has a deadline; when KV and the FlagStore fail, the
  * snapshot in memory is served and said to be stale (stale-if-error), and with nothing in memory
  * the lookup is `unavailable`.
+ *
+ * The kill switch's fast path (`freshness-beacon.ts`): with `versionFromStore` in its sources, an
+ * isolate also reads its location's version beacon once a second and treats the version it names
+ * like one committed here, so a change is served within about two beacon intervals everywhere,
+ * not after KV's propagation. A snapshot the beacon names is looked for in KV, then in the
+ * location's cache (where the location's refresher put it), then the FlagStore.
  */
 import { compileFlagSet } from "../engine/index";
 import { compileRampRules } from "../contracts/usage-rules";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
 import { readSnapshot, snapshotKvKey, type Snapshot } from "../contracts/snapshot";
-import { edgeState, environmentKey, type CompiledSnapshot, type SnapshotEntry as Entry, type SnapshotLookup } from "./edge-state";
+import {
+  edgeState,
+  environmentKey,
+  type CompiledSnapshot,
+  type SnapshotEntry as Entry,
+  type SnapshotLookup,
+  type SnapshotSource,
+} from "./edge-state";
+import { beaconNote, checkBeacon, readLocationSnapshot, seenVersion, type VersionFromStore } from "./freshness-beacon";
 
 export type { CompiledSnapshot, SnapshotLookup, StaleNote } from "./edge-state";
 
@@ -35,6 +49,26 @@ export interface SnapshotSources {
   fromStore: (project: string, environment: string) => Promise<Snapshot | null>;
   waitUntil: (promise: Promise<unknown>) => void;
   refreshMs: number;
+  /** The FlagStore's version of an environment, for the location's version beacon; without it the isolate follows KV alone. */
+  versionFromStore?: VersionFromStore | undefined;
+}
+
+/**
+ * The sources of a request's lookups in any project: the Worker's KV, each project's FlagStore
+ * (the cold fallback and the version beacon), the request's `waitUntil`, the refresh interval.
+ *
+ * @example
+ * const lookup = await getSnapshot(edgeSources(c.env, (p) => c.executionCtx.waitUntil(p)), project, environment);
+ */
+export function edgeSources(env: Env, waitUntil: (promise: Promise<unknown>) => void): SnapshotSources {
+  const store = (project: string) => env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));
+  return {
+    kv: env.FLAGS_KV,
+    fromStore: (project, environment) => store(project).getSnapshot(environment),
+    versionFromStore: (project, environment, haveVersion) => store(project).edgeVersion(environment, haveVersion),
+    waitUntil,
+    refreshMs: refreshMs(env),
+  };
 }
 
 /**
@@ -44,9 +78,8 @@ export interface SnapshotSources {
  * @example
  * const lookup = await getSnapshot(storeSources(c.env, project, (p) => c.executionCtx.waitUntil(p)), project, environment);
  */
-export function storeSources(env: Env, project: string, waitUntil: (promise: Promise<unknown>) => void): SnapshotSources {
-  const store = env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));
-  return { kv: env.FLAGS_KV, fromStore: (_project, environment) => store.getSnapshot(environment), waitUntil, refreshMs: refreshMs(env) };
+export function storeSources(env: Env, _project: string, waitUntil: (promise: Promise<unknown>) => void): SnapshotSources {
+  return edgeSources(env, waitUntil);
 }
 
 const { snapshots: entries, knownVersions, coldFailures, loads } = edgeState;
@@ -72,6 +105,37 @@ export function noteVersion(project: string, environment: string, version: numbe
  */
 export async function getSnapshot(sources: SnapshotSources, project: string, environment: string, minVersion = 0): Promise<SnapshotLookup> {
   const key = environmentKey(project, environment);
+  if (sources.versionFromStore) {
+    const reading = checkBeacon(
+      {
+        versionFromStore: sources.versionFromStore,
+        waitUntil: sources.waitUntil,
+        install: (snapshot) => {
+          noteVersion(project, environment, snapshot.version);
+          install(key, snapshot, "store");
+        },
+      },
+      key,
+      project,
+      environment,
+      entries.get(key)?.snapshot.version ?? 0,
+    );
+    if (reading) await reading;
+    noteVersion(project, environment, seenVersion(key));
+  }
+  const lookup = await lookUp(sources, key, project, environment, minVersion);
+  if (lookup.kind !== "snapshot" || lookup.stale || !sources.versionFromStore) return lookup;
+  const note = beaconNote(key);
+  return note ? { ...lookup, stale: note } : lookup;
+}
+
+async function lookUp(
+  sources: SnapshotSources,
+  key: string,
+  project: string,
+  environment: string,
+  minVersion: number,
+): Promise<SnapshotLookup> {
   const noted = knownVersions.get(key) ?? 0;
   const needed = Math.max(minVersion, noted);
   const entry = entries.get(key);
@@ -133,13 +197,15 @@ async function load(sources: SnapshotSources, key: string, project: string, envi
   } catch (error) {
     kvFailure = describe(error);
   }
-  if (fromKv && fromKv.version >= needed) return served(install(key, fromKv));
+  if (fromKv && fromKv.version >= needed) return served(install(key, fromKv, "kv"));
+  const nearby = await fromLocationCache(project, environment, needed, entries.get(key)?.snapshot.version ?? -1);
+  if (nearby) return served(install(key, nearby, "location-cache"));
   let fromStore: Snapshot | null;
   try {
     fromStore = await withDeadline(sources.fromStore(project, environment), DEADLINE_MS.edgeStoreCall, "FlagStore snapshot call");
   } catch (error) {
     const detail = `version ${needed} or later could not be loaded (${kvFailure ? `KV: ${kvFailure}; ` : ""}FlagStore: ${describe(error)})`;
-    const best = fromKv ? install(key, fromKv) : entries.get(key)?.snapshot;
+    const best = fromKv ? install(key, fromKv, "kv") : entries.get(key)?.snapshot;
     const entry = entries.get(key);
     if (!best || !entry) {
       coldFailures.set(key, { at: Date.now(), detail });
@@ -149,8 +215,8 @@ async function load(sources: SnapshotSources, key: string, project: string, envi
     return { kind: "snapshot", snapshot: best, stale: entry.stale };
   }
   coldFailures.delete(key);
-  if (fromStore) return served(install(key, fromStore));
-  if (fromKv) return served(install(key, fromKv));
+  if (fromStore) return served(install(key, fromStore, "store"));
+  if (fromKv) return served(install(key, fromKv, "kv"));
   const entry = entries.get(key);
   return entry ? { kind: "snapshot", snapshot: entry.snapshot, stale: entry.stale } : { kind: "missing" };
 }
@@ -178,7 +244,7 @@ async function revalidate(sources: SnapshotSources, key: string, project: string
       DEADLINE_MS.edgeKvRead,
       "KV snapshot read",
     );
-    if (snapshot) install(key, snapshot);
+    if (snapshot) install(key, snapshot, "kv");
     else confirm(key, entry);
     return;
   } catch (error) {
@@ -186,7 +252,7 @@ async function revalidate(sources: SnapshotSources, key: string, project: string
   }
   try {
     const snapshot = await withDeadline(sources.fromStore(project, environment), DEADLINE_MS.edgeStoreCall, "FlagStore snapshot call");
-    if (snapshot) install(key, snapshot);
+    if (snapshot) install(key, snapshot, "store");
     else confirm(key, entry);
   } catch (error) {
     // Checked again after another `refreshMs`, not on every request.
@@ -215,9 +281,33 @@ async function readKv(kv: KVNamespace, project: string, environment: string, hav
   const { value, metadata } = await kv.getWithMetadata<{ version?: number }>(snapshotKvKey(project, environment), "text");
   if (value === null) return null;
   if (typeof metadata?.version === "number" && metadata.version <= haveVersion) return null;
-  const snapshot = readSnapshot(value);
+  // Text that is not JSON is a failure of KV (the FlagStore is asked), not "nothing newer".
+  return checkSnapshot(value, haveVersion);
+}
+
+/**
+ * A snapshot read from its text with the edge's envelope checks (`readSnapshot`); null when it is
+ * not one or not newer than `haveVersion`. Text that is not JSON throws.
+ */
+function checkSnapshot(text: string, haveVersion: number): Installable | null {
+  const snapshot = readSnapshot(text);
   if (!snapshot || snapshot.version <= haveVersion) return null;
   return snapshot;
+}
+
+/**
+ * The snapshot the location's beacon names, from the location's cache, when it is at least
+ * `needed` and newer than `haveVersion`; null on a miss, a failure or a timeout (the store is next).
+ */
+async function fromLocationCache(project: string, environment: string, needed: number, haveVersion: number): Promise<Installable | null> {
+  const named = seenVersion(environmentKey(project, environment));
+  if (named < needed || named <= haveVersion) return null;
+  try {
+    const text = await readLocationSnapshot(project, environment, named);
+    return text === null ? null : checkSnapshot(text, haveVersion);
+  } catch {
+    return null;
+  }
 }
 
 /** A snapshot as read from KV (flags checked for shape only) or received from the FlagStore. */
@@ -227,7 +317,7 @@ type Installable = Omit<Snapshot, "flagSet" | "draft" | "rampRules"> & {
   rampRules?: Record<string, unknown> | undefined;
 };
 
-function install(key: string, snapshot: Installable): CompiledSnapshot {
+function install(key: string, snapshot: Installable, source: SnapshotSource): CompiledSnapshot {
   const current = entries.get(key);
   if (current && current.snapshot.version >= snapshot.version) {
     confirm(key, current);
@@ -247,7 +337,17 @@ function install(key: string, snapshot: Installable): CompiledSnapshot {
       ? { id: snapshot.draft.id, sampleRate: snapshot.draft.sampleRate, compiled: compileFlagSet(snapshot.draft.flagSet) }
       : undefined,
   };
-  entries.set(key, { snapshot: compiled, checkedAt: Date.now(), refreshing: false, stale: null, lookedAt: null, lookedForNoted: 0 });
+  const now = Date.now();
+  entries.set(key, {
+    snapshot: compiled,
+    source,
+    installedAt: now,
+    checkedAt: now,
+    refreshing: false,
+    stale: null,
+    lookedAt: null,
+    lookedForNoted: 0,
+  });
   // Once per version and isolate, not per evaluation: each of these flags answers PARSE_ERROR.
   const { errors } = compiled.compiled;
   if (errors.size > 0) {
