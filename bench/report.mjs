@@ -247,6 +247,10 @@ export function render(r) {
       "",
     );
   }
+  push(
+    "Across several edge processes and without waiting for KV (the kill switch's version beacon in the Cache API): bench/killswitch.mjs, figures and the modelled production bound in [KILLSWITCH.md](KILLSWITCH.md).",
+    "",
+  );
   const b = r.bundle?.ours;
   push("## Bundle", "");
   if (b?.ok) {

@@ -257,6 +257,11 @@ async function main() {
   } finally {
     await stopAll();
   }
+  // The kill switch's fast path across several workerd processes (bench/KILLSWITCH.md).
+  if (!process.env.BENCH_SKIP_KILLSWITCH) {
+    log("kill switch: bench/killswitch.mjs");
+    spawnSync(process.execPath, [join(ROOT, "bench", "killswitch.mjs")], { cwd: ROOT, stdio: "inherit", timeout: 600_000 });
+  }
 
   const reps = 5;
   result.cold = {};

@@ -24,7 +24,14 @@ import {
   type OfrepRoute,
 } from "../contracts/ofrep-wire";
 import { logStale, logUnavailable } from "./request-log";
-import { edgeSources, getSnapshot, type CompiledSnapshot, type SnapshotLookup, type SnapshotSources, type StaleNote } from "./snapshot-cache";
+import {
+  edgeSources,
+  getSnapshot,
+  type CompiledSnapshot,
+  type SnapshotLookup,
+  type SnapshotSources,
+  type StaleNote,
+} from "./snapshot-cache";
 import { keyCheck, requireKey, type EnvironmentKey, type HeaderKeyRule, type KeyEnv } from "./require-key";
 import { flushAfter, recordEvaluations } from "./telemetry";
 
