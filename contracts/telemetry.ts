@@ -64,7 +64,9 @@ export const TelemetryBatchSchema = z.object({
         )
         .max(100_000),
       shadowCounts: z
-        .array(z.object({ draftId: z.string(), flag: z.string(), liveVariant: z.string(), draftVariant: z.string(), units: z.number().int() }))
+        .array(
+          z.object({ draftId: z.string(), flag: z.string(), liveVariant: z.string(), draftVariant: z.string(), units: z.number().int() }),
+        )
         .max(100_000),
     })
     .optional(),

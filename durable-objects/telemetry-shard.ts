@@ -119,7 +119,11 @@ export class TelemetryShard extends DurableObject<Env> {
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         const upTo = this.#committed;
         this.#lastRollupAt = Date.now();
-        await this.#rollup();
+        await this.#rollup().catch(async (error: unknown) => {
+          // Nothing is lost (the increments stay in this shard's tables or outbox): the alarm tries again.
+          log("error", "telemetry-rollup-failed", { error });
+          await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+        });
         this.#attempted = upTo;
         this.#waiters = this.#waiters.filter((w) => (w.upTo <= upTo ? (w.resolve(), false) : true));
       } while (this.#attempted < this.#committed);
@@ -193,7 +197,14 @@ export class TelemetryShard extends DurableObject<Env> {
         "SELECT * FROM flag_usage",
       )
       .toArray()
-      .map((u) => ({ environment: u.environment, flag: u.flag, variant: u.variant, evaluations: u.evaluations, firstAt: u.first_at, lastAt: u.last_at }));
+      .map((u) => ({
+        environment: u.environment,
+        flag: u.flag,
+        variant: u.variant,
+        evaluations: u.evaluations,
+        firstAt: u.first_at,
+        lastAt: u.last_at,
+      }));
     const keys = sql
       .exec<{ id: string; last_used_at: number }>("SELECT * FROM key_use")
       .toArray()
@@ -204,7 +215,8 @@ export class TelemetryShard extends DurableObject<Env> {
     const body: TelemetryBatch = { usage, exposures: [], shadow: [], keys, tracked: [], rollup: { ...rollup, seq } };
     sql.exec("INSERT INTO rollup_outbox (seq, body) VALUES (?, ?)", seq, JSON.stringify(body));
     sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('seq', ?)", String(seq));
-    for (const table of ["exposure_counts", "arm_event_aggregates", "shadow_counts", "flag_usage", "key_use"]) sql.exec(`DELETE FROM ${table}`);
+    for (const table of ["exposure_counts", "arm_event_aggregates", "shadow_counts", "flag_usage", "key_use"])
+      sql.exec(`DELETE FROM ${table}`);
   }
 
   #meta(key: string): string | null {

@@ -352,7 +352,11 @@ describe("the ingest's telemetry shard call", () => {
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
         body: JSON.stringify(report),
       });
-      const response = await worker.fetch(request, { ...env, TELEMETRY_SHARD: failingStore(fault) as unknown as Env["TELEMETRY_SHARD"] }, createExecutionContext());
+      const response = await worker.fetch(
+        request,
+        { ...env, TELEMETRY_SHARD: failingStore(fault) as unknown as Env["TELEMETRY_SHARD"] },
+        createExecutionContext(),
+      );
       expect(response.status).toBe(503);
       expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
       expect(response.headers.get("content-type")).toContain("application/problem+json");
