@@ -125,7 +125,8 @@ export class TelemetryShard extends DurableObject<Env> {
           await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
         });
         this.#attempted = upTo;
-        this.#waiters = this.#waiters.filter((w) => (w.upTo <= upTo ? (w.resolve(), false) : true));
+        for (const w of this.#waiters) if (w.upTo <= upTo) w.resolve();
+        this.#waiters = this.#waiters.filter((w) => w.upTo > upTo);
       } while (this.#attempted < this.#committed);
     } finally {
       this.#pump = null;
