@@ -22,6 +22,7 @@ import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
 import { migrate } from "./schema";
 import { applyUnitTelemetry, applyUsage } from "./telemetry";
+import type { ArmRow } from "./telemetry-read";
 
 /** The least time between two roll-ups of one shard: the FlagStore's telemetry load is bounded by it. */
 export const ROLLUP_SPACING_MS = 200;
@@ -165,17 +166,7 @@ export class TelemetryShard extends DurableObject<Env> {
       seq: 0,
       exposureCounts: sql.exec<{ subject: string; variant: string; units: number }>("SELECT * FROM exposure_counts").toArray(),
       arms: sql
-        .exec<{
-          subject: string;
-          name: string;
-          variant: string;
-          converted_units: number;
-          events: number;
-          events_squared: number;
-          valued: number;
-          value_sum: number;
-          value_sum_squares: number;
-        }>("SELECT * FROM arm_event_aggregates")
+        .exec<ArmRow>("SELECT * FROM arm_event_aggregates")
         .toArray()
         .map((a) => ({
           subject: a.subject,
