@@ -37,6 +37,39 @@ export const TelemetryBatchSchema = z.object({
     .array(z.object({ id: z.string().max(200), lastUsedAt: z.number() }))
     .max(100_000)
     .default([]),
+  /**
+   * Present when a telemetry shard sends what it gathered (`durable-objects/telemetry-shard.ts`):
+   * its sequence number makes a re-sent roll-up count once; the counts are the shard's own
+   * increments (exact: a unit's exposures and events all live in one shard). `usage` and `keys`
+   * of the same batch are the shard's too.
+   */
+  rollup: z
+    .object({
+      shard: z.string().max(300),
+      seq: z.number().int().positive(),
+      exposureCounts: z.array(z.object({ subject: z.string(), variant: z.string(), units: z.number().int() })).max(100_000),
+      arms: z
+        .array(
+          z.object({
+            subject: z.string(),
+            name: z.string(),
+            variant: z.string(),
+            convertedUnits: z.number().int(),
+            events: z.number().int(),
+            eventsSquared: z.number().int(),
+            valued: z.number().int(),
+            valueSum: z.number(),
+            valueSumSquares: z.number(),
+          }),
+        )
+        .max(100_000),
+      shadowCounts: z
+        .array(
+          z.object({ draftId: z.string(), flag: z.string(), liveVariant: z.string(), draftVariant: z.string(), units: z.number().int() }),
+        )
+        .max(100_000),
+    })
+    .optional(),
   /** Tracked events (`POST /ofrep/v1/track`), attributed at the store to the subjects their unit was exposed in. */
   tracked: z
     .array(
@@ -61,3 +94,16 @@ export type TelemetryBatch = z.infer<typeof TelemetryBatchSchema>;
  * interval per isolate, and the store ignores a report less than this after the recorded time.
  */
 export const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * Telemetry shards per project: the edge sends a unit's exposures, events and shadow comparisons
+ * to shard `shardOf(unit)` (named `<project>:<n>`), so each unit's state lives in one place and
+ * the shards' counts add up exactly. Changing it re-homes units: it is fixed.
+ */
+export const TELEMETRY_SHARDS = 8;
+
+/** The shard of a unit id (hex): its first 8 hex digits modulo `TELEMETRY_SHARDS`. */
+export function shardOf(unit: string): number {
+  const head = Number.parseInt(unit.slice(0, 8), 16);
+  return Number.isFinite(head) ? head % TELEMETRY_SHARDS : 0;
+}

@@ -342,6 +342,8 @@ export const MIGRATIONS: readonly string[] = [
   // after the event still finds it); per-unit counts and per-arm sums are maintained as events
   // are attributed, so a metric is read without scanning events. `exposure_subjects` names each
   // subject's environment: an event tracked with another environment's key is not attributed.
+  // `shadow_counts` counts shadow comparisons per flip (kept from `shadow_units`, and summed from
+  // the telemetry shards' roll-ups, each applied once per `telemetry_rollups` sequence number).
   `
   CREATE TABLE IF NOT EXISTS tracked_events (
     unit        TEXT NOT NULL,
@@ -378,6 +380,20 @@ export const MIGRATIONS: readonly string[] = [
     value_sum         REAL NOT NULL,
     value_sum_squares REAL NOT NULL,
     PRIMARY KEY (subject, name, variant)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS shadow_counts (
+    draft_id      TEXT NOT NULL,
+    flag          TEXT NOT NULL,
+    live_variant  TEXT NOT NULL,
+    draft_variant TEXT NOT NULL,
+    units         INTEGER NOT NULL,
+    PRIMARY KEY (draft_id, flag, live_variant, draft_variant)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO shadow_counts (draft_id, flag, live_variant, draft_variant, units)
+    SELECT draft_id, flag, live_variant, draft_variant, count(*) FROM shadow_units GROUP BY draft_id, flag, live_variant, draft_variant;
+  CREATE TABLE IF NOT EXISTS telemetry_rollups (
+    shard TEXT PRIMARY KEY,
+    seq   INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
   // 14: metrics on tracked events, guardrails on ramps, and each check of a metric on an arm

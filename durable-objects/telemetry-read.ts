@@ -25,6 +25,19 @@ export async function readArmAggregates(w: UnitOfWork, subject: string, eventNam
   return ok(armAggregates(w.sql, subject, eventName));
 }
 
+/** A row of `arm_event_aggregates`. */
+export type ArmRow = {
+  subject: string;
+  name: string;
+  variant: string;
+  converted_units: number;
+  events: number;
+  events_squared: number;
+  valued: number;
+  value_sum: number;
+  value_sum_squares: number;
+};
+
 /** The aggregates of one store's (or shard's) own tables; sums across shards stay exact. */
 export function armAggregates(sql: SqlStorage, subject: string, eventName: string): ArmAggregate[] {
   const arms = new Map<string, ArmAggregate>();
@@ -37,15 +50,7 @@ export function armAggregates(sql: SqlStorage, subject: string, eventName: strin
     return found;
   };
   for (const [variant, units] of Object.entries(unitCounts(sql, subject))) arm(variant).units = units;
-  for (const row of sql.exec<{
-    variant: string;
-    converted_units: number;
-    events: number;
-    events_squared: number;
-    valued: number;
-    value_sum: number;
-    value_sum_squares: number;
-  }>("SELECT * FROM arm_event_aggregates WHERE subject = ? AND name = ?", subject, eventName)) {
+  for (const row of sql.exec<ArmRow>("SELECT * FROM arm_event_aggregates WHERE subject = ? AND name = ?", subject, eventName)) {
     const a = arm(row.variant);
     a.convertedUnits = row.converted_units;
     a.events = row.events;

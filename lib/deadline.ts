@@ -19,6 +19,8 @@ export const DEADLINE_MS = {
   kvWrite: 5_000,
   /** One page of a KV list made by an admin route (the project registry); past it the route answers 503. */
   adminKvList: 5_000,
+  /** A telemetry shard's roll-up into the FlagStore; past it the roll-up stays queued in the shard and is retried. */
+  shardRollup: 2_000,
   /** A message to a broadcaster Durable Object. */
   broadcaster: 5_000,
   /** One webhook delivery to a receiver. */

@@ -340,9 +340,9 @@ function failingStore(fault: "throws" | "hangs"): Env["FLAG_STORE"] {
   } as unknown as Env["FLAG_STORE"];
 }
 
-describe("the ingest's store call", () => {
+describe("the ingest's telemetry shard call", () => {
   it.each(["throws", "hangs"] as const)(
-    "answers 503 with Retry-After, counting nothing, when the FlagStore %s",
+    "answers 503 with Retry-After, counting nothing, when the telemetry shard %s",
     async (fault) => {
       const project = `inproc-store-${fault}`;
       const { key } = await setupProject(project, demoFlags, "server");
@@ -352,7 +352,11 @@ describe("the ingest's store call", () => {
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
         body: JSON.stringify(report),
       });
-      const response = await worker.fetch(request, { ...env, FLAG_STORE: failingStore(fault) }, createExecutionContext());
+      const response = await worker.fetch(
+        request,
+        { ...env, TELEMETRY_SHARD: failingStore(fault) as unknown as Env["TELEMETRY_SHARD"] },
+        createExecutionContext(),
+      );
       expect(response.status).toBe(503);
       expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
       expect(response.headers.get("content-type")).toContain("application/problem+json");

@@ -8,6 +8,7 @@ import { resetEdgeState } from "../worker/edge-state";
 import { unitId } from "../worker/telemetry";
 import { advanceRamps, call, drainOutbox, evaluate, setupProject, store } from "./helpers";
 import { evaluateAndSettle } from "./edge-settle";
+import { telemetryShard } from "./telemetry-shards";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
 const STEPS = [1, 5, 25, 50, 100];
@@ -313,7 +314,8 @@ describe("exposures from the edge", () => {
       body: { weights: { on: 1, off: 1 } },
     });
     await evaluateAndSettle(key, "/ofrep/v1/evaluate/flags/new-checkout", [{ targetingKey: "alice@example.com" }]);
-    const rows = await runInDurableObject(store("exposures-private"), (_i, state) =>
+    // Exposures live in the unit's telemetry shard; the FlagStore holds only their counts.
+    const rows = await runInDurableObject(telemetryShard("exposures-private", unitId("alice@example.com")).stub, (_i, state) =>
       state.storage.sql.exec("SELECT unit FROM exposure_units").toArray(),
     );
     expect(rows).toEqual([{ unit: unitId("alice@example.com") }]);

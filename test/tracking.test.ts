@@ -9,8 +9,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../worker/index";
 import { pendingFlush, unitId } from "../worker/telemetry";
 import type { ArmAggregate } from "../contracts/metrics";
+import { TELEMETRY_SHARDS } from "../contracts/telemetry";
 import { call, drainOutbox, setupProject, store } from "./helpers";
 import { evaluateAndSettle } from "./edge-settle";
+import { telemetryShard } from "./telemetry-shards";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
 
@@ -114,18 +116,19 @@ describe("tracked events are attributed to the exposed arm", () => {
     await trackAndSettle(key, { events: [event] }, { events: [event] });
     // The edge re-delivering a batch whose first delivery committed but did not answer in time.
     const unit = unitId("visitor-0");
+    const shard = telemetryShard("track-once", unit);
     const batch = {
       usage: [],
       exposures: [],
       shadow: [],
       tracked: [{ id: "evt-2", unit, environment: "production", name: "click", at: Date.now() }],
     };
-    expect((await store("track-once").recordTelemetry(batch)).ok).toBe(true);
-    expect((await store("track-once").recordTelemetry(batch)).ok).toBe(true);
+    expect((await shard.record(batch)).ok).toBe(true);
+    expect((await shard.record(batch)).ok).toBe(true);
     const a = (await arms("track-once", subject, "click"))[variants[0]!]!;
     expect(a).toMatchObject({ events: 2, convertedUnits: 1, eventsSquaredPerUnit: 4 });
     const kept = await runInDurableObject(
-      store("track-once"),
+      shard.stub,
       (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tracked_events").one().n,
     );
     expect(kept).toBe(2);
@@ -134,22 +137,20 @@ describe("tracked events are attributed to the exposed arm", () => {
   it("does not count an event from before the unit's exposure, and counts one that arrives before its exposure", async () => {
     const project = "track-order";
     const { subject, variants } = await exposedExperiment(project, 1);
+    const visitor = telemetryShard(project, unitId("visitor-0"));
     const exposedAt = await runInDurableObject(
-      store(project),
+      visitor.stub,
       (_i, state) =>
         state.storage.sql.exec<{ first_at: number }>("SELECT first_at FROM exposure_units WHERE subject = ?", subject).one().first_at,
     );
     const tracked = (id: string, unit: string, at: number) => ({ id, unit, environment: "production", name: "signup", at });
     const late = unitId("late-visitor");
-    await store(project).recordTelemetry({
-      usage: [],
-      exposures: [],
-      shadow: [],
-      tracked: [tracked("before", unitId("visitor-0"), exposedAt - 60_000), tracked("early-arrival", late, exposedAt + 5)],
-    });
+    const lateShard = telemetryShard(project, late);
+    await visitor.record({ usage: [], exposures: [], shadow: [], tracked: [tracked("before", unitId("visitor-0"), exposedAt - 60_000)] });
+    await lateShard.record({ usage: [], exposures: [], shadow: [], tracked: [tracked("early-arrival", late, exposedAt + 5)] });
     expect((await arms(project, subject, "signup"))[variants[0]!]?.events).toBe(0);
     // The late visitor's exposure (at exposedAt) is delivered after its event (at exposedAt + 5).
-    await store(project).recordTelemetry({
+    await lateShard.record({
       usage: [],
       exposures: [{ subject, unit: late, variant: "on", at: exposedAt, environment: "production" }],
       shadow: [],
@@ -195,11 +196,15 @@ describe("hostile tracking batches", () => {
     expect(answer!.status).toBe(status);
     expect(answer!.type).toBe("application/problem+json");
     expect(String(answer!.body.detail).length).toBeGreaterThan(10);
-    const kept = await runInDurableObject(
-      store(project),
-      (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tracked_events").one().n,
+    const kept = await Promise.all(
+      Array.from({ length: TELEMETRY_SHARDS }, (_, n) =>
+        runInDurableObject(
+          env.TELEMETRY_SHARD.get(env.TELEMETRY_SHARD.idFromName(`${project}:${n}`)),
+          (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tracked_events").one().n,
+        ),
+      ),
     );
-    expect(kept).toBe(0);
+    expect(kept.reduce((a, b) => a + b, 0)).toBe(0);
   });
 
   it("refuses a missing key (401) and an admin key (403)", async () => {
@@ -218,5 +223,56 @@ describe("hostile tracking batches", () => {
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
+
+describe("telemetry shards roll up into the FlagStore", () => {
+  const exposure = (subject: string, unit: string) => ({ subject, unit, variant: "on", at: 1, environment: "production" });
+
+  it("applies a shard's roll-up once per sequence number", async () => {
+    await setupProject("rollup-once");
+    const rollup = {
+      usage: [{ environment: "production", flag: "kill-switch", variant: "on", evaluations: 7, firstAt: 1, lastAt: 2 }],
+      exposures: [],
+      shadow: [],
+      rollup: {
+        shard: "rollup-once:3",
+        seq: 1,
+        exposureCounts: [{ subject: "exp:x", variant: "on", units: 5 }],
+        arms: [],
+        shadowCounts: [],
+      },
+    };
+    expect((await store("rollup-once").recordTelemetry(rollup)).ok).toBe(true);
+    expect((await store("rollup-once").recordTelemetry(rollup)).ok).toBe(true);
+    expect(await store("rollup-once").readUnitCounts("exp:x")).toEqual({ ok: true, value: { on: 5 } });
+    const usage = await call("GET", `${P("rollup-once")}/environments/production/usage`);
+    expect(usage.body["kill-switch"].evaluations).toBe(7);
+  });
+
+  it("keeps a roll-up the FlagStore fails (throws, hangs) and delivers it from the alarm", { timeout: 20_000 }, async () => {
+    await setupProject("rollup-fault");
+    const unit = unitId("fault-visitor");
+    const shard = telemetryShard("rollup-fault", unit);
+    for (const fault of ["throws", "hangs"] as const) {
+      const failing = () => (fault === "throws" ? Promise.reject(new Error("injected fault")) : new Promise<never>(() => {}));
+      const stub = new Proxy({}, { get: (_t, prop) => (prop === "then" ? undefined : failing) });
+      const subject = `exp:${fault}`;
+      await runInDurableObject(shard.stub, async (instance, state) => {
+        const real = Reflect.get(instance, "env");
+        Reflect.set(instance, "env", {
+          ...real,
+          FLAG_STORE: { idFromName: () => env.FLAG_STORE.idFromName("rollup-fault"), get: () => stub },
+        });
+        const answered = await instance.recordTelemetry("rollup-fault", 0, { usage: [], exposures: [exposure(subject, unit)], shadow: [] });
+        expect(answered.ok).toBe(true);
+        expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM rollup_outbox").one().n).toBe(1);
+        expect(await state.storage.getAlarm()).not.toBeNull();
+        Reflect.set(instance, "env", real);
+        await instance.alarm();
+        expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM rollup_outbox").one().n).toBe(0);
+      });
+      expect(await store("rollup-fault").readUnitCounts(subject)).toEqual({ ok: true, value: { on: 1 } });
+    }
   });
 });

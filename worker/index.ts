@@ -7,6 +7,7 @@ import { handle } from "./app";
 export { FlagStore } from "../durable-objects/flag-store";
 export { Broadcaster } from "../durable-objects/broadcaster";
 export { MigrationLedger } from "../durable-objects/migration-ledger";
+export { TelemetryShard } from "../durable-objects/telemetry-shard";
 
 export default {
   fetch: handle,

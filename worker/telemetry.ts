@@ -4,13 +4,14 @@
  * comparisons against a staged draft, the API keys that were used (a key's "last used"), and
  * the tracking events callers send (`track.ts`).
  * Nothing here delays an answer: records go into isolate
- * memory and are sent to the project's FlagStore in batches from `waitUntil`, which keeps the
+ * memory and are sent to the project's telemetry shards (never to the FlagStore, which they roll
+ * up into) in batches from `waitUntil`, which keeps the
  * isolate alive until the batch is delivered, so a frozen isolate loses nothing.
  */
 import { createHash } from "node:crypto";
 import type { EvaluationContext, EvaluationResult } from "../engine/types";
 import { edgeState, type CompiledSnapshot, type TelemetryBuffer as Buffer } from "./edge-state";
-import { LAST_USED_RESOLUTION_MS, type TelemetryBatch } from "../contracts/telemetry";
+import { LAST_USED_RESOLUTION_MS, shardOf, TELEMETRY_SHARDS, type TelemetryBatch } from "../contracts/telemetry";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
 import { countsAsUsage, exposedSubjects, exposureKey, usageVariant } from "../contracts/usage-rules";
@@ -79,7 +80,7 @@ export function recordEvaluations(
     if (subjects.length === 0 || targetingKey === null || result.kind !== "value") continue;
     unit ??= unitId(targetingKey);
     for (const subject of subjects) {
-      const key = `${subject}\u0000${unit}`;
+      const key = exposureEntry(subject, unit);
       if (sentExposures.has(key) || buffer.exposures.has(key)) continue;
       buffer.exposures.set(key, { subject, unit, variant: result.variant, at: now, environment: snapshot.environment });
     }
@@ -90,7 +91,7 @@ export function recordEvaluations(
     for (const live of results) {
       if (!draft.compiled.has(live.key) && live.kind === "error") continue;
       const shadow = draft.compiled.evaluate(live.key, context);
-      const key = `${draft.id}\u0000${live.key}\u0000${unit}`;
+      const key = shadowEntry(draft.id, live.key, unit);
       if (!buffer.shadow.has(key)) {
         buffer.shadow.set(key, {
           draftId: draft.id,
@@ -118,7 +119,7 @@ export function recordTrackedEvents(project: string, environment: string, events
   const buffer = bufferFor(project);
   for (const event of events) {
     const unit = unitId(event.targetingKey);
-    buffer.tracked.set(`${unit}\u0000${event.id}`, {
+    buffer.tracked.set(trackedEntry(unit, event.id), {
       id: event.id,
       unit,
       environment,
@@ -129,10 +130,46 @@ export function recordTrackedEvents(project: string, environment: string, events
   }
 }
 
-/** Sends what this request recorded, after the response, to each project's FlagStore. */
+/** Where a batch goes: a telemetry shard of the project (or a stand-in in tests). */
+export interface TelemetryTarget {
+  recordTelemetry(batch: unknown): Promise<unknown>;
+}
+
+/** Shard `shard` of `project`'s telemetry (`durable-objects/telemetry-shard.ts`). */
+export function shardTarget(env: Env, project: string, shard: number): TelemetryTarget {
+  const stub = env.TELEMETRY_SHARD.get(env.TELEMETRY_SHARD.idFromName(`${project}:${shard}`));
+  return { recordTelemetry: (batch) => stub.recordTelemetry(project, shard, batch) };
+}
+
+/** Sends what this request recorded, after the response, to each project's telemetry shards. */
 export function flushAfter(env: Env, waitUntil: (promise: Promise<unknown>) => void): void {
-  const sending = flush((project) => env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project)));
+  const sending = flush((project, shard) => shardTarget(env, project, shard));
   if (sending) waitUntil(sending);
+}
+
+/**
+ * A batch split by shard: what is per unit goes to its unit's shard, so each unit's state lives in
+ * one place; usage and key use (additive, of no unit) ride with any one part.
+ */
+export function splitByShard(batch: TelemetryBatch): Map<number, TelemetryBatch> {
+  const parts = new Map<number, TelemetryBatch>();
+  const part = (shard: number): TelemetryBatch => {
+    let found = parts.get(shard);
+    if (!found) {
+      found = { usage: [], exposures: [], shadow: [], keys: [], tracked: [] };
+      parts.set(shard, found);
+    }
+    return found;
+  };
+  for (const e of batch.exposures) part(shardOf(e.unit)).exposures.push(e);
+  for (const s of batch.shadow) part(shardOf(s.unit)).shadow.push(s);
+  for (const t of batch.tracked) part(shardOf(t.unit)).tracked.push(t);
+  if (batch.usage.length > 0 || batch.keys.length > 0) {
+    const any = part(parts.keys().next().value ?? Math.floor(Math.random() * TELEMETRY_SHARDS));
+    any.usage.push(...batch.usage);
+    any.keys.push(...batch.keys);
+  }
+  return parts;
 }
 
 /**
@@ -141,19 +178,19 @@ export function flushAfter(env: Env, waitUntil: (promise: Promise<unknown>) => v
  * it fires ride on it, and the request that scheduled it keeps the isolate alive until it is
  * delivered. A batch the store cannot take is retried, then kept for the next flush.
  */
-export function flush(store: (project: string) => { recordTelemetry(batch: unknown): Promise<unknown> }): Promise<void> | null {
+export function flush(target: (project: string, shard: number) => TelemetryTarget): Promise<void> | null {
   if (edgeState.flushing) return null;
   edgeState.flushing = (async () => {
     await new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS));
     edgeState.flushing = null;
     const taken = [...buffers.entries()];
     buffers.clear();
-    await Promise.all(taken.map(([project, buffer]) => send(store(project), project, buffer)));
+    await Promise.all(taken.map(([project, buffer]) => send(target, project, buffer)));
   })();
   return edgeState.flushing;
 }
 
-async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }, project: string, buffer: Buffer): Promise<void> {
+async function send(target: (project: string, shard: number) => TelemetryTarget, project: string, buffer: Buffer): Promise<void> {
   const usage = new Map<string, TelemetryBatch["usage"][number]>();
   for (const entry of buffer.usage.values()) {
     const key = usageKey(entry);
@@ -171,26 +208,32 @@ async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }
     keys: [...buffer.keys].map(([id, lastUsedAt]) => ({ id, lastUsedAt })),
     tracked: [...buffer.tracked.values()],
   };
+  await Promise.all([...splitByShard(batch)].map(([shard, part]) => sendPart(target(project, shard), project, shard, part)));
+}
+
+/** Sends one shard's part, retrying; what cannot be delivered is logged and kept for the next flush. */
+async function sendPart(target: TelemetryTarget, project: string, shard: number, part: TelemetryBatch): Promise<void> {
   for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
     try {
-      await withDeadline(store.recordTelemetry(batch), DEADLINE_MS.edgeStoreCall, "FlagStore telemetry call");
-      for (const [key, exposure] of buffer.exposures) sentExposures.set(key, exposure.at);
-      for (const [id, at] of buffer.keys) keysReportedAt.set(id, at);
+      await withDeadline(target.recordTelemetry(part), DEADLINE_MS.edgeStoreCall, "telemetry shard call");
+      for (const e of part.exposures) sentExposures.set(exposureEntry(e.subject, e.unit), e.at);
+      for (const k of part.keys) keysReportedAt.set(k.id, k.lastUsedAt);
       return;
     } catch (error) {
       if (attempt === SEND_ATTEMPTS) {
         log("error", "telemetry-not-delivered", {
           project,
+          shard,
           attempts: attempt,
           kept: true,
-          usage: batch.usage.length,
-          exposures: batch.exposures.length,
-          shadow: batch.shadow.length,
-          keys: batch.keys.length,
-          tracked: batch.tracked.length,
+          usage: part.usage.length,
+          exposures: part.exposures.length,
+          shadow: part.shadow.length,
+          keys: part.keys.length,
+          tracked: part.tracked.length,
           error,
         });
-        mergeBack(project, buffer);
+        mergeBack(project, part);
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
@@ -198,9 +241,9 @@ async function send(store: { recordTelemetry(batch: unknown): Promise<unknown> }
   }
 }
 
-function mergeBack(project: string, buffer: Buffer): void {
+function mergeBack(project: string, part: TelemetryBatch): void {
   const target = bufferFor(project);
-  for (const usage of buffer.usage.values()) {
+  for (const usage of part.usage) {
     const key = usageKey(usage);
     const existing = target.usage.get(key);
     if (existing) {
@@ -208,10 +251,30 @@ function mergeBack(project: string, buffer: Buffer): void {
       existing.firstAt = Math.min(existing.firstAt, usage.firstAt);
     } else target.usage.set(key, { ...usage });
   }
-  for (const [key, exposure] of buffer.exposures) if (!target.exposures.has(key)) target.exposures.set(key, exposure);
-  for (const [key, shadow] of buffer.shadow) if (!target.shadow.has(key)) target.shadow.set(key, shadow);
-  for (const [id, at] of buffer.keys) target.keys.set(id, Math.max(at, target.keys.get(id) ?? 0));
-  for (const [key, event] of buffer.tracked) if (!target.tracked.has(key)) target.tracked.set(key, event);
+  for (const e of part.exposures) {
+    const key = exposureEntry(e.subject, e.unit);
+    if (!target.exposures.has(key)) target.exposures.set(key, e);
+  }
+  for (const s of part.shadow) {
+    const key = shadowEntry(s.draftId, s.flag, s.unit);
+    if (!target.shadow.has(key)) target.shadow.set(key, s);
+  }
+  for (const k of part.keys) target.keys.set(k.id, Math.max(k.lastUsedAt, target.keys.get(k.id) ?? 0));
+  for (const t of part.tracked) {
+    const key = trackedEntry(t.unit, t.id);
+    if (!target.tracked.has(key)) target.tracked.set(key, t);
+  }
+}
+
+/** The buffers' keys: one entry per exposure (subject, unit), shadow comparison and tracked event. */
+function exposureEntry(subject: string, unit: string): string {
+  return `${subject}\u0000${unit}`;
+}
+function shadowEntry(draftId: string, flag: string, unit: string): string {
+  return `${draftId}\u0000${flag}\u0000${unit}`;
+}
+function trackedEntry(unit: string, id: string): string {
+  return `${unit}\u0000${id}`;
 }
 
 function usageKey(entry: TelemetryBatch["usage"][number]): string {

@@ -1,13 +1,13 @@
 /**
  * Evaluations made outside the edge, reported back: `POST /telemetry/v1/evaluations` with a server
  * key takes a `UsageReport` (`contracts/usage-report.ts`) from an in-process evaluator and records
- * it in the project's FlagStore through the same `recordTelemetry` the edge's own batches use, so
+ * it in the project's telemetry shards through the same `recordTelemetry` the edge's own batches use, so
  * stale-flag detection and experiment exposures count back-end evaluations too.
  *
  * The environment is the key's. Exposures are recorded only for subjects the environment's current
  * snapshot tracks (a key of one environment cannot count exposures of another's experiment); the
  * answer says how many were ignored. Timestamps from the future are taken as now. 202 once the
- * store has committed the report; 503 with Retry-After when it fails or does not answer in time,
+ * shards have committed the report; 503 with Retry-After when it fails or does not answer in time,
  * and the client sends the report again.
  */
 import { Hono } from "hono";
@@ -21,6 +21,14 @@ import { readBoundedText } from "./bounded-body";
 import { logUnavailable } from "./request-log";
 import { requireKey, type KeyEnv } from "./require-key";
 import { getSnapshot, storeSources } from "./snapshot-cache";
+import { shardTarget, splitByShard } from "./telemetry";
+
+/** Whether a shard answered with a refusal (a `Result` that is not ok). */
+function isFailure(answer: unknown): answer is { ok: false; error: { detail: string } } {
+  if (typeof answer !== "object" || answer === null || !("ok" in answer) || answer.ok !== false || !("error" in answer)) return false;
+  const error = answer.error;
+  return typeof error === "object" && error !== null && "detail" in error && typeof error.detail === "string";
+}
 
 export const usageIngest = new Hono<KeyEnv>();
 
@@ -51,14 +59,15 @@ usageIngest.post("/evaluations", serverKey, async (c) => {
   );
   const tracked = new Set(lookup.kind === "snapshot" ? Object.values(lookup.snapshot.tracking ?? {}).flat() : []);
   const batch = toTelemetryBatch(parsed.data, identity.environment, identity.id, tracked, now);
-  const store = c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(identity.project));
-  const recorded = await withDeadline(
-    (async () => store.recordTelemetry(batch))(),
-    DEADLINE_MS.edgeStoreCall,
-    "FlagStore telemetry call",
-  ).catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
-  if (typeof recorded === "string" || !recorded.ok) {
-    const detail = typeof recorded === "string" ? recorded : recorded.error.detail;
+  const parts = [...splitByShard(batch)].map(([shard, part]) =>
+    withDeadline(shardTarget(c.env, identity.project, shard).recordTelemetry(part), DEADLINE_MS.edgeStoreCall, "telemetry shard call").then(
+      (recorded) => (isFailure(recorded) ? recorded.error.detail : null),
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    ),
+  );
+  const failures = (await Promise.all(parts)).filter((detail) => detail !== null);
+  if (failures.length > 0) {
+    const detail = failures.join("; ");
     logUnavailable(c.req.raw, identity, `a usage report could not be recorded: ${detail}`);
     return problem(
       "unavailable",

@@ -10,29 +10,22 @@ import { build } from "esbuild";
 
 const here = import.meta.dirname;
 rmSync(join(here, "dist"), { recursive: true, force: true });
-await build({
-  entryPoints: [join(here, "src", "index.ts")],
-  bundle: true,
-  platform: "neutral",
-  mainFields: ["module", "main"],
-  format: "esm",
-  target: "es2022",
-  outfile: join(here, "dist", "index.js"),
-  external: ["@openfeature/server-sdk"],
-  logLevel: "warning",
-});
+/** One platform-neutral ESM bundle of `entry` into dist/`out`, with `external` left to the application. */
+const bundle = (entry, out, external) =>
+  build({
+    entryPoints: [join(here, "src", entry)],
+    bundle: true,
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    format: "esm",
+    target: "es2022",
+    outfile: join(here, "dist", out),
+    external,
+    logLevel: "warning",
+  });
+await bundle("index.ts", "index.js", ["@openfeature/server-sdk"]);
 // The web entry (`/web`): the tracking wrapper alone, no engine; the web SDK is the page's.
-await build({
-  entryPoints: [join(here, "src", "web.ts")],
-  bundle: true,
-  platform: "neutral",
-  mainFields: ["module", "main"],
-  format: "esm",
-  target: "es2022",
-  outfile: join(here, "dist", "web.js"),
-  external: ["@openfeature/web-sdk"],
-  logLevel: "warning",
-});
+await bundle("web.ts", "web.js", ["@openfeature/web-sdk"]);
 execFileSync(
   process.execPath,
   [join(here, "..", "..", "node_modules", "typescript", "bin", "tsc"), "-p", join(here, "tsconfig.build.json")],
