@@ -102,7 +102,7 @@ export class TelemetryShard extends DurableObject<Env> {
       timer = setTimeout(resolve, ACK_WAIT_MS);
       this.#pump ??= this.#run();
     });
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
     return ok({ exposures: batch.exposures.length });
   }
 

@@ -8,7 +8,8 @@
  * up into) in batches from `waitUntil`, which keeps the
  * isolate alive until the batch is delivered, so a frozen isolate loses nothing.
  */
-import { createHash } from "node:crypto";
+import { hexEncode } from "../lib/crypto";
+import { sha256Sync } from "../lib/sha256-sync";
 import type { EvaluationContext, EvaluationResult } from "../engine/types";
 import { edgeState, type CompiledSnapshot, type TelemetryBuffer as Buffer } from "./edge-state";
 import { LAST_USED_RESOLUTION_MS, shardOf, TELEMETRY_SHARDS, type TelemetryBatch } from "../contracts/telemetry";
@@ -32,7 +33,7 @@ function bufferFor(project: string): Buffer {
 
 /** A stable, non-reversible id for an assignment unit (the targeting key). */
 export function unitId(targetingKey: string): string {
-  return createHash("sha256").update(targetingKey).digest("hex").slice(0, 20);
+  return hexEncode(sha256Sync(targetingKey)).slice(0, 20);
 }
 
 /**

@@ -1,8 +1,6 @@
 /**
  * The Worker's cryptography is Web Crypto, through `lib/crypto.ts` (and `lib/sha256-sync.ts` where
- * nothing may be awaited): no file of the Worker imports `node:crypto`. The allow-list names the
- * files that still do; it only shrinks, and an entry that no longer imports it fails too, so the
- * list never outlives its reason.
+ * nothing may be awaited): no file of the Worker imports `node:crypto`.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -10,9 +8,6 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "../..");
 const FOLDERS = ["worker", "admin", "durable-objects", "contracts", "lib", "engine"];
-
-/** Files that still import `node:crypto` (each a `createHash`), until they move to `lib/crypto.ts`. */
-const ALLOWED = ["worker/telemetry.ts"];
 
 /** An import, re-export, dynamic import or require of `node:crypto` (or its bare name `crypto`). */
 const NODE_CRYPTO = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)["'](?:node:)?crypto["']/;
@@ -28,12 +23,8 @@ function sourceFiles(dir: string): string[] {
 const importers = FOLDERS.flatMap(sourceFiles).filter((file) => NODE_CRYPTO.test(readFileSync(join(ROOT, file), "utf8")));
 
 describe("Web Crypto only", () => {
-  it("no Worker file imports node:crypto, except the allow-listed ones", () => {
-    expect(importers.filter((file) => !ALLOWED.includes(file))).toEqual([]);
-  });
-
-  it("every allow-listed file still imports it (else strike it from the list)", () => {
-    expect(ALLOWED.filter((file) => !importers.includes(file))).toEqual([]);
+  it("no Worker file imports node:crypto", () => {
+    expect(importers).toEqual([]);
   });
 
   it("no Worker file imports the test runner (vitest, cloudflare:test): its types are the tests' alone", () => {
