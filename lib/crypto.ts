@@ -22,8 +22,14 @@ const HMAC = { name: "HMAC", hash: "SHA-256" } as const;
 /** Key material as callers hold it: a secret string, raw bytes, or an imported HMAC key. */
 export type HmacKey = string | Uint8Array | CryptoKey;
 
-function bytesOf(data: string | Uint8Array): Uint8Array {
-  return typeof data === "string" ? encoder.encode(data) : data;
+/**
+ * `data` as bytes Web Crypto takes: a string as its UTF-8 bytes; a view of an ArrayBuffer as it
+ * is, a view of anything else (a SharedArrayBuffer, which `crypto.subtle` refuses) copied.
+ */
+function bytesOf(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  const { buffer } = bytes;
+  return buffer instanceof ArrayBuffer ? new Uint8Array(buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
 }
 
 /** Imports raw key material (a string is taken as its UTF-8 bytes) as an HMAC-SHA-256 key. */
@@ -46,7 +52,7 @@ export async function hmacSha256(key: HmacKey, message: string | Uint8Array): Pr
 
 /** Whether `mac` is the HMAC-SHA-256 of `message` under `key`, compared in constant time. */
 export async function verifyHmacSha256(key: HmacKey, message: string | Uint8Array, mac: Uint8Array): Promise<boolean> {
-  return crypto.subtle.verify("HMAC", await hmacKeyOf(key), mac, bytesOf(message));
+  return crypto.subtle.verify("HMAC", await hmacKeyOf(key), bytesOf(mac), bytesOf(message));
 }
 
 /**
