@@ -3,6 +3,9 @@
  * before anything is read, and a body without one (chunked) is refused as soon as the bytes read
  * pass the bound, so a hostile body never sits in memory whole.
  */
+import type * as z from "zod";
+import { problem, toProblems } from "../contracts/problem";
+import { readJson } from "../lib/json-read";
 
 /** The largest OFREP request body, in bytes: an evaluation context is small. */
 export const MAX_OFREP_BODY_BYTES = 64 * 1024;
@@ -45,4 +48,30 @@ export async function readBoundedText(request: Request, limit: number): Promise<
     offset += chunk.byteLength;
   }
   return new TextDecoder().decode(bytes);
+}
+
+/**
+ * A JSON body read with the bound `limit` and checked with `schema`: its value, or the
+ * problem+json answer to return (413 with `tooLarge` as its detail, 400 naming every invalid field).
+ *
+ * @example
+ * const body = await readJsonBody(c.req.raw, MAX_TRACK_BODY_BYTES, TrackRequestSchema, "a tracking batch is at most 128 KB");
+ * if (!body.ok) return body.response;
+ */
+export async function readJsonBody<S extends z.ZodType>(
+  request: Request,
+  limit: number,
+  schema: S,
+  tooLarge: string,
+): Promise<{ ok: true; value: z.output<S> } | { ok: false; response: Response }> {
+  const text = await readBoundedText(request, limit);
+  if (typeof text !== "string") return { ok: false, response: problem("payload_too_large", tooLarge) };
+  const json = readJson(text);
+  if (!json.ok) return { ok: false, response: problem("invalid", json.detail) };
+  const parsed = schema.safeParse(json.value);
+  if (!parsed.success) {
+    const problems = toProblems(parsed.error);
+    return { ok: false, response: problem("invalid", problems.map((p) => `${p.path}: ${p.message}`).join("; "), { errors: problems }) };
+  }
+  return { ok: true, value: parsed.data };
 }

@@ -16,11 +16,10 @@ import { Hono } from "hono";
 import { ComparisonBatchSchema, MAX_COMPARISON_BODY_BYTES, migrationStatus, type LedgerBatch } from "../contracts/migration";
 import type { ComparisonBatch, MigrationStatus } from "../contracts/migration";
 import { UNAVAILABLE_RETRY_AFTER_S } from "../contracts/ofrep-wire";
-import { problem, toProblems } from "../contracts/problem";
+import { problem } from "../contracts/problem";
 import { sha256Hex } from "../lib/crypto";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
-import { readJson } from "../lib/json-read";
-import { readBoundedText } from "./bounded-body";
+import { readJsonBody } from "./bounded-body";
 import { logUnavailable } from "./request-log";
 import { requireKey, type EnvironmentKey, type KeyEnv } from "./require-key";
 import { getSnapshot, storeSources, type SnapshotLookup } from "./snapshot-cache";
@@ -42,18 +41,15 @@ const anyKey = requireKey({
 
 migration.post("/comparisons", serverKey, async (c) => {
   const identity = c.get("identity");
-  const text = await readBoundedText(c.req.raw, MAX_COMPARISON_BODY_BYTES);
-  if (typeof text !== "string") {
-    return problem("payload_too_large", `a comparison batch is at most ${MAX_COMPARISON_BODY_BYTES} bytes; send smaller batches`);
-  }
-  const json = readJson(text);
-  if (!json.ok) return problem("invalid", json.detail);
-  const parsed = ComparisonBatchSchema.safeParse(json.value);
-  if (!parsed.success) {
-    const problems = toProblems(parsed.error);
-    return problem("invalid", problems.map((p) => `${p.path}: ${p.message}`).join("; "), { errors: problems });
-  }
-  const batch = await toLedgerBatch(parsed.data, Date.now());
+  const body = await readJsonBody(
+    c.req.raw,
+    MAX_COMPARISON_BODY_BYTES,
+    ComparisonBatchSchema,
+    `a comparison batch is at most ${MAX_COMPARISON_BODY_BYTES} bytes; send smaller batches`,
+  );
+  if (!body.ok) return body.response;
+  const comparisons = body.value;
+  const batch = await toLedgerBatch(comparisons, Date.now());
   const ledger = c.env.MIGRATION_LEDGER.get(c.env.MIGRATION_LEDGER.idFromName(identity.project));
   // The status is read from the snapshot meanwhile; it never fails (at worst it is unknown).
   const [recorded, lookup] = await Promise.all([

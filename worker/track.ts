@@ -14,10 +14,8 @@
  *   -d '{"events":[{"name":"checkout","targetingKey":"user-1","value":42.5}]}'
  */
 import { Hono } from "hono";
-import { problem, toProblems } from "../contracts/problem";
 import { MAX_TRACK_BODY_BYTES, TrackRequestSchema, type TrackAnswer } from "../contracts/tracking";
-import { readJson } from "../lib/json-read";
-import { readBoundedText } from "./bounded-body";
+import { readJsonBody } from "./bounded-body";
 import { requireKey, type KeyEnv } from "./require-key";
 import { flushAfter, recordTrackedEvents, type AcceptedEvent } from "./telemetry";
 
@@ -33,19 +31,16 @@ track.post(
   }),
   async (c) => {
     const identity = c.get("identity");
-    const text = await readBoundedText(c.req.raw, MAX_TRACK_BODY_BYTES);
-    if (typeof text !== "string") {
-      return problem("payload_too_large", `a tracking batch is at most ${MAX_TRACK_BODY_BYTES} bytes; send fewer events per batch`);
-    }
-    const json = readJson(text);
-    if (!json.ok) return problem("invalid", json.detail);
-    const parsed = TrackRequestSchema.safeParse(json.value);
-    if (!parsed.success) {
-      const problems = toProblems(parsed.error);
-      return problem("invalid", problems.map((p) => `${p.path}: ${p.message}`).join("; "), { errors: problems });
-    }
+    const body = await readJsonBody(
+      c.req.raw,
+      MAX_TRACK_BODY_BYTES,
+      TrackRequestSchema,
+      `a tracking batch is at most ${MAX_TRACK_BODY_BYTES} bytes; send fewer events per batch`,
+    );
+    if (!body.ok) return body.response;
+    const request = body.value;
     const now = Date.now();
-    const events: AcceptedEvent[] = parsed.data.events.map((event) => ({
+    const events: AcceptedEvent[] = request.events.map((event) => ({
       id: event.id ?? crypto.randomUUID(),
       name: event.name,
       targetingKey: event.targetingKey,

@@ -12,12 +12,11 @@
  */
 import { Hono } from "hono";
 import { UNAVAILABLE_RETRY_AFTER_S } from "../contracts/ofrep-wire";
-import { problem, toProblems } from "../contracts/problem";
+import { problem } from "../contracts/problem";
 import type { TelemetryBatch } from "../contracts/telemetry";
 import { MAX_USAGE_REPORT_BYTES, UsageReportSchema, type UsageReport, type UsageReportAnswer } from "../contracts/usage-report";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
-import { readJson } from "../lib/json-read";
-import { readBoundedText } from "./bounded-body";
+import { readJsonBody } from "./bounded-body";
 import { logUnavailable } from "./request-log";
 import { requireKey, type KeyEnv } from "./require-key";
 import { getSnapshot, storeSources } from "./snapshot-cache";
@@ -40,17 +39,14 @@ const serverKey = requireKey({
 
 usageIngest.post("/evaluations", serverKey, async (c) => {
   const identity = c.get("identity");
-  const text = await readBoundedText(c.req.raw, MAX_USAGE_REPORT_BYTES);
-  if (typeof text !== "string") {
-    return problem("payload_too_large", `a usage report is at most ${MAX_USAGE_REPORT_BYTES} bytes; send smaller reports more often`);
-  }
-  const json = readJson(text);
-  if (!json.ok) return problem("invalid", json.detail);
-  const parsed = UsageReportSchema.safeParse(json.value);
-  if (!parsed.success) {
-    const problems = toProblems(parsed.error);
-    return problem("invalid", problems.map((p) => `${p.path}: ${p.message}`).join("; "), { errors: problems });
-  }
+  const body = await readJsonBody(
+    c.req.raw,
+    MAX_USAGE_REPORT_BYTES,
+    UsageReportSchema,
+    `a usage report is at most ${MAX_USAGE_REPORT_BYTES} bytes; send smaller reports more often`,
+  );
+  if (!body.ok) return body.response;
+  const report = body.value;
   const now = Date.now();
   const lookup = await getSnapshot(
     storeSources(c.env, identity.project, (p) => c.executionCtx.waitUntil(p)),
@@ -58,7 +54,7 @@ usageIngest.post("/evaluations", serverKey, async (c) => {
     identity.environment,
   );
   const tracked = new Set(lookup.kind === "snapshot" ? Object.values(lookup.snapshot.tracking ?? {}).flat() : []);
-  const batch = toTelemetryBatch(parsed.data, identity.environment, identity.id, tracked, now);
+  const batch = toTelemetryBatch(report, identity.environment, identity.id, tracked, now);
   const parts = [...splitByShard(batch)].map(([shard, part]) =>
     withDeadline(shardTarget(c.env, identity.project, shard).recordTelemetry(part), DEADLINE_MS.edgeStoreCall, "telemetry shard call").then(
       (recorded) => (isFailure(recorded) ? recorded.error.detail : null),
@@ -80,7 +76,7 @@ usageIngest.post("/evaluations", serverKey, async (c) => {
   const answer: UsageReportAnswer = {
     usage: batch.usage.length,
     exposures: batch.exposures.length,
-    ignoredExposures: parsed.data.exposures.length - batch.exposures.length,
+    ignoredExposures: report.exposures.length - batch.exposures.length,
   };
   return c.json(answer, 202);
 });
