@@ -3,23 +3,17 @@
  * The aggregates are additive: telemetry kept in several places (shards) sums to the whole.
  */
 
+import type { ArmTotals } from "../lib/sequential";
 import * as z from "./zod.ts";
 
-/** Additive per-arm aggregates of one tracked event within one exposure subject. */
-export interface ArmAggregate {
+/**
+ * Additive per-arm aggregates of one tracked event within one exposure subject: the totals the
+ * sequential test reads (`ArmTotals`: exposed units, units with at least one such event after
+ * exposure, events, the sum over units of their event count squared, and the count, sum and sum
+ * of squares of the events' values), named by the arm's variant.
+ */
+export interface ArmAggregate extends ArmTotals {
   variant: string;
-  /** Exposed units of this arm (exposure_counts). */
-  units: number;
-  /** Exposed units with at least one such event after exposure. */
-  convertedUnits: number;
-  /** Events attributed to this arm. */
-  events: number;
-  /** Sum over units of (events of that unit)^2, for the variance of a count per unit. */
-  eventsSquaredPerUnit: number;
-  /** Events that carried a numeric value, their sum and sum of squares. */
-  valued: number;
-  valueSum: number;
-  valueSumSquares: number;
 }
 
 // ---- metric definitions, guardrails and their results ----------------------------------------

@@ -38,10 +38,15 @@ export type MetricDirection = "higher-is-better" | "higher-is-worse";
 
 /** Additive totals of one tracked event in one arm (the fields of a store aggregate that are used). */
 export interface ArmTotals {
+  /** Exposed units of the arm. */
   units: number;
+  /** Exposed units with at least one such event after exposure. */
   convertedUnits: number;
+  /** Events attributed to the arm. */
   events: number;
+  /** Sum over units of (events of that unit)^2, for the variance of a count per unit. */
   eventsSquaredPerUnit: number;
+  /** Events that carried a numeric value, their sum and sum of squares. */
   valued: number;
   valueSum: number;
   valueSumSquares: number;
