@@ -97,11 +97,15 @@ const childEnv = {
   WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? "false",
   CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
 };
-const wrangler = spawn(join(root, "node_modules", ".bin", "wrangler"), ["dev", "-c", "wrangler.edge.toml", "-c", "wrangler.toml", "--port", String(port), ...rest], {
-  cwd: root,
-  env: childEnv,
-  stdio: ["inherit", "inherit", "inherit"],
-});
+const wrangler = spawn(
+  join(root, "node_modules", ".bin", "wrangler"),
+  ["dev", "-c", "wrangler.edge.toml", "-c", "wrangler.toml", "--port", String(port), ...rest],
+  {
+    cwd: root,
+    env: childEnv,
+    stdio: ["inherit", "inherit", "inherit"],
+  },
+);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => wrangler.kill(signal));
 wrangler.on("exit", (code) => process.exit(code ?? 0));
 
