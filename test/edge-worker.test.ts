@@ -10,7 +10,8 @@ import { describe, expect, it } from "vitest";
 import { parseWritten, WRITTEN_HEADER } from "../contracts/written";
 import edge, { type EdgeEnv } from "../worker/edge";
 import { edgeState, environmentKey } from "../worker/edge-state";
-import { ADMIN_TOKEN, setupProject } from "./helpers";
+import { consoleSignIn, ORIGIN } from "./console-helpers";
+import { ADMIN_TOKEN, call, setupProject } from "./helpers";
 
 const BASE = "http://edgeflags.test";
 
@@ -93,6 +94,32 @@ describe("the request-path Worker", () => {
     expect(put.status).toBe(200);
     const { version }: { version: number } = await put.json();
     expect(put.headers.get(WRITTEN_HEADER)).toBe(`edge-worker-written/production=${version}`);
+  });
+
+  it("a forwarded console write names the version it committed on its answer", async () => {
+    const { version } = await setupProject("edge-worker-console");
+    const cookie = await consoleSignIn("edge-worker-console");
+    const form = new URLSearchParams({
+      env: "production",
+      state: "DISABLED",
+      reason: "incident",
+      return: "/console/p/edge-worker-console/flags?env=production",
+    });
+    const request = new Request(`${ORIGIN}/console/p/edge-worker-console/flags/kill-switch/toggle`, {
+      method: "POST",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: form.toString(),
+      redirect: "manual",
+    });
+    const ctx = createExecutionContext();
+    const response = await edge.fetch(request, { ...env, ADMIN: fullWorker().binding }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(303);
+    const flag = await call("GET", "/admin/v1/projects/edge-worker-console/environments/production/flags/kill-switch");
+    expect(flag.body.state).toBe("DISABLED");
+    expect(response.headers.get(WRITTEN_HEADER)).toBe(`edge-worker-console/production=${version + 1}`);
+    const page = await edgeFetch(fullWorker().binding, "GET", "/console");
+    expect(page.headers.get(WRITTEN_HEADER)).toBeNull();
   });
 
   it("serves at least the versions a forwarded answer names as written (read-your-writes across the hop)", async () => {

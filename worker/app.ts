@@ -11,7 +11,7 @@ import { HTTPException } from "hono/http-exception";
 import { admin } from "../admin/routes";
 import { createConsole } from "../admin/ui/index";
 import { problem } from "../admin/problem";
-import { WRITTEN_HEADER, formatWritten, type WrittenVariables } from "../contracts/written";
+import { WRITTEN_HEADER, formatWritten, parseWritten, type WrittenVariables, type WrittenVersion } from "../contracts/written";
 import { edgeError, edgeNotFound, hotPath, mountEdge } from "./edge-app";
 import { noteVersion } from "./snapshot-cache";
 import { logRequest } from "./request-log";
@@ -39,12 +39,32 @@ app.get("/", (c) =>
   }),
 );
 
+/**
+ * The versions the admin calls of a console request wrote, by that request's execution context
+ * (the console passes its own to each in-process admin call).
+ */
+const consoleWritten = new WeakMap<object, WrittenVersion[]>();
+// A console write is named on the console's answer too, for the request-path Worker that forwarded it.
+app.use("/console/*", async (c, next) => {
+  const written: WrittenVersion[] = [];
+  consoleWritten.set(c.executionCtx, written);
+  await next();
+  if (written.length === 0) return;
+  const response = new Response(c.res.body, c.res);
+  response.headers.set(WRITTEN_HEADER, formatWritten(written));
+  c.res = response;
+});
+
 app.route("/admin/v1", admin);
 // The operator console: server-rendered pages that call the routes above in-process; it sets its
 // own security headers (strict CSP, no framing) on every response.
 app.route(
   "/console",
-  createConsole((request, env, ctx) => app.fetch(request, env, ctx)),
+  createConsole(async (request, env, ctx) => {
+    const response = await app.fetch(request, env, ctx);
+    consoleWritten.get(ctx)?.push(...parseWritten(response.headers.get(WRITTEN_HEADER)));
+    return response;
+  }),
 );
 
 app.notFound((c) => {
