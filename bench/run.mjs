@@ -178,9 +178,12 @@ async function main() {
     outdir: join(OUT, "baseline-dist"),
   });
   const oursBundle = bundleWorker({ config: join(ROOT, "wrangler.toml"), outdir: join(OUT, "worker-dist") });
+  // The request-path Worker (wrangler.edge.toml): what a cold isolate loads before its first evaluation.
+  const edgeBundle = bundleWorker({ config: join(ROOT, "wrangler.edge.toml"), outdir: join(OUT, "edge-dist"), output: "edge.js" });
   const referenceBundle = REFERENCE ? bundleReference(REFERENCE) : null;
   result.bundle = {
     ours: { ...oursBundle, log: undefined },
+    edge: { ...edgeBundle, log: undefined },
     baseline: { ...baselineBundle, log: undefined },
     ...(referenceBundle ? { reference: { ...referenceBundle, log: undefined } } : {}),
   };

@@ -107,7 +107,7 @@ export async function stopAll(graceMs = 2_000) {
 }
 
 /** Bundles a Worker as `wrangler deploy` would upload it; returns the main module and its sizes. */
-export function bundleWorker({ config, outdir }) {
+export function bundleWorker({ config, outdir, output = "index.js" }) {
   mkdirSync(outdir, { recursive: true });
   const run = spawnSync(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", outdir, "-c", config], {
     cwd: ROOT,
@@ -117,7 +117,7 @@ export function bundleWorker({ config, outdir }) {
   });
   // eslint-disable-next-line no-control-regex
   const log = `${run.stdout ?? ""}${run.stderr ?? ""}`.replace(/\u001b\[[0-9;]*m/g, "");
-  const file = join(outdir, "index.js");
+  const file = join(outdir, output);
   if (run.status !== 0 || !existsSync(file)) {
     const reason = log
       .split("\n")

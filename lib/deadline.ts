@@ -39,6 +39,8 @@ export const DEADLINE_MS = {
   edgeCache: 250,
   /** The FlagStore call that refreshes a location's version beacon; past it the location keeps KV's freshness and says so. */
   edgeBeacon: 1_000,
+  /** A request the request-path Worker forwards to the admin Worker; past the admin API's own store deadline, so the admin API answers first. */
+  adminForward: 30_000,
 } as const;
 
 /** The failure of a call that did not settle within its deadline. */

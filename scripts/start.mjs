@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `npm start`: runs the Worker locally with `wrangler dev` (local KV and Durable Objects, state kept
-// in .wrangler/), seeds the demo project on first start through the admin API, and prints how to
-// call it. Local-only credentials live in .dev.vars, which `wrangler deploy` never uploads.
+// `npm start`: runs both Workers locally with `wrangler dev` (local KV and Durable Objects, state
+// kept in .wrangler/): the request-path Worker (wrangler.edge.toml) answers on the port and forwards
+// the admin API and the console to the full Worker (wrangler.toml), as deployed. It seeds the demo
+// project on first start through the admin API, and prints how to call it. Local-only credentials
+// live in .dev.vars, which `wrangler deploy` never uploads.
 //
 //   npm start                    # http://localhost:8787
 //   npm start -- --port 9000     # or --port=9000, or PORT=9000 npm start
@@ -95,11 +97,15 @@ const childEnv = {
   WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? "false",
   CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
 };
-const wrangler = spawn(join(root, "node_modules", ".bin", "wrangler"), ["dev", "--port", String(port), ...rest], {
-  cwd: root,
-  env: childEnv,
-  stdio: ["inherit", "inherit", "inherit"],
-});
+const wrangler = spawn(
+  join(root, "node_modules", ".bin", "wrangler"),
+  ["dev", "-c", "wrangler.edge.toml", "-c", "wrangler.toml", "--port", String(port), ...rest],
+  {
+    cwd: root,
+    env: childEnv,
+    stdio: ["inherit", "inherit", "inherit"],
+  },
+);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => wrangler.kill(signal));
 wrangler.on("exit", (code) => process.exit(code ?? 0));
 
