@@ -6,7 +6,7 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { axeSource, launchBrowser, scanPage, startWorker, type RunningWorker } from "./harness";
-import { patient, until } from "./wait";
+import { patient, POLL, until } from "./wait";
 
 const PROJECT = "approvals";
 
@@ -59,17 +59,17 @@ describe("a production change that needs approval", () => {
       .first()
       .fill("launch checkout");
     await editor.getByRole("button", { name: "Request the change" }).click();
-    await expect.poll(() => editor.getByText("it waits for an approver").count()).toBe(1);
+    await expect.poll(() => editor.getByText("it waits for an approver").count(), POLL).toBe(1);
     expect(await editor.getByRole("button", { name: "Approve and apply" }).count()).toBe(0);
     expect((await worker.ofrep(clientKey, "checkout")).body.value).toBe(false);
 
     const approver = await signedIn(approverKey);
     await approver.getByRole("link", { name: "Approvals" }).click();
-    await expect.poll(() => approver.getByText("launch checkout").count()).toBeGreaterThan(0);
+    await expect.poll(() => approver.getByText("launch checkout").count(), POLL).toBeGreaterThan(0);
     const source = axeSource();
     if (source) expect((await scanPage(approver, source)).filter((v) => v.impact === "serious" || v.impact === "critical")).toEqual([]);
     await approver.getByRole("button", { name: "Approve and apply" }).click();
-    await expect.poll(() => approver.getByText("Approved.").count()).toBe(1);
+    await expect.poll(() => approver.getByText("Approved.").count(), POLL).toBe(1);
     await until("the approved change to reach the edge", async () => (await worker.ofrep(clientKey, "checkout")).body.value === true);
   });
 });
