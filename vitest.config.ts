@@ -17,6 +17,10 @@ const root = fileURLToPath(new URL(".", import.meta.url));
 
 export default defineConfig({
   test: {
+    // Two test files at a time, whatever the machine: vitest's default (one fewer than the cores)
+    // runs a 2-core CI machine's files one by one, though a workers file spends most of its time
+    // waiting on its workerd process and a browser file on wrangler dev and Chromium.
+    maxWorkers: 2,
     projects: [
       {
         // Everything that runs inside workerd against real KV and Durable Object bindings.
