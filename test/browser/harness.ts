@@ -5,10 +5,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import sparticuz from "@sparticuz/chromium";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -123,6 +123,25 @@ export interface WranglerDev {
 function builtName(config: string): string {
   const main = /^main = "([^"]+)"/m.exec(readFileSync(config, "utf8"))?.[1] ?? "index.ts";
   return `${basename(main).replace(/\.[cm]?[jt]sx?$/, "")}.js`;
+}
+
+/**
+ * The project's wrangler.toml changed by `edit`, written into `dir` with every relative path in it
+ * (the entry, the assets, the build command, the module aliases) pointed back at the project, since
+ * wrangler resolves them from the copy's own folder; returns the copy's path.
+ */
+export function projectConfigIn(dir: string, edit: (text: string) => string): string {
+  const original = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const edited = edit(original);
+  if (edited === original) throw new Error("the edit changed nothing in wrangler.toml: update it to the file as it is now");
+  const text = edited
+    .replace(/^main = "(.+)"$/m, (_, main: string) => `main = ${JSON.stringify(resolve(ROOT, main))}`)
+    .replace(/^(directory|watch_dir) = "(.+)"$/gm, (_, field: string, path: string) => `${field} = ${JSON.stringify(resolve(ROOT, path))}`)
+    .replace(/^command = "node (\S+)"$/m, (_, script: string) => `command = "node ${resolve(ROOT, script)}"`)
+    .replace(/^("[^"]+") = "(\.{1,2}\/[^"]+)"$/gm, (_, name: string, path: string) => `${name} = ${JSON.stringify(resolve(ROOT, path))}`);
+  const path = join(dir, "wrangler.toml");
+  writeFileSync(path, text);
+  return path;
 }
 
 /** How many free ports `startWranglerDev` tries before it gives up. */
