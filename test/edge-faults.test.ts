@@ -4,9 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import worker from "../worker/index";
 import { resetEdgeState } from "../worker/edge-state";
+import { callWithBindings, type EdgeAnswer } from "./edge-call";
 import { call, evaluate, setupProject } from "./helpers";
 
 type Fault = "throws" | "hangs";
@@ -41,36 +40,8 @@ function faultyStore(fault: Fault): Env["FLAG_STORE"] {
   } as unknown as Env["FLAG_STORE"];
 }
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: any;
-}
-
-/**
- * Calls the Worker with `overrides` in its env. A hang leaves calls pending in `waitUntil`, so the
- * execution context is only waited on when asked.
- */
-async function send(
-  overrides: { [K in keyof Env]?: unknown },
-  path: string,
-  options: { key?: string; method?: string; body?: unknown; wait?: boolean; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const ctx = createExecutionContext();
-  const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
-  if (options.key) headers.authorization = `Bearer ${options.key}`;
-  const method = options.method ?? "POST";
-  const request = new Request(`http://edgeflags.test${path}`, {
-    method,
-    headers,
-    body: method === "GET" ? undefined : JSON.stringify(options.body ?? { context: { targetingKey: "u1" } }),
-  });
-  // Test doubles stand in for bindings, and the refresh interval for a deployed setting.
-  const response = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
-  if (options.wait) await waitOnExecutionContext(ctx);
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
-}
+/** Calls the Worker with `overrides` in its env (waiting on its `waitUntil` work only when asked). */
+const send = callWithBindings;
 
 const SINGLE = "/ofrep/v1/evaluate/flags/kill-switch";
 const BULK = "/ofrep/v1/evaluate/flags";
@@ -80,7 +51,7 @@ function expectOfrepMetadata(metadata: Record<string, unknown>): void {
   for (const value of Object.values(metadata)) expect(["string", "number", "boolean"]).toContain(typeof value);
 }
 
-function expectUnavailable(answer: Answer): void {
+function expectUnavailable(answer: EdgeAnswer): void {
   expect(answer.status).toBe(503);
   expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
   expect(answer.body.errorDetails).toMatch(/retry in \d+ s/);

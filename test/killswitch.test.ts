@@ -7,42 +7,18 @@
  */
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import worker from "../worker/index";
 import { edgeState, environmentKey, resetEdgeState } from "../worker/edge-state";
 import { BEACON_INTERVAL_MS } from "../worker/freshness-beacon";
 import { FreshnessSchema } from "../contracts/edge-freshness";
 import { snapshotKvKey } from "../contracts/snapshot";
+import { callWithBindings, type EdgeAnswer } from "./edge-call";
 import { call, drainOutbox, setupProject, store } from "./helpers";
 
 const SINGLE = "/ofrep/v1/evaluate/flags/kill-switch";
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: any;
-}
-
 /** Calls the Worker with `overrides` in its env; waits for its `waitUntil` work unless told not to (then `settled` does). */
-async function send(
-  overrides: { [K in keyof Env]?: unknown },
-  key: string,
-  wait = true,
-  path = SINGLE,
-): Promise<Answer & { settled: () => Promise<void> }> {
-  const ctx = createExecutionContext();
-  const method = path.startsWith("/edge/") ? "GET" : "POST";
-  const request = new Request(`http://edgeflags.test${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: method === "GET" ? undefined : JSON.stringify({ context: { targetingKey: "u1" } }),
-  });
-  // Test doubles stand in for bindings, and the refresh interval for a deployed setting.
-  const response = await worker.fetch(request, { ...env, ...overrides } as Env, ctx);
-  const text = await response.text();
-  if (wait) await waitOnExecutionContext(ctx);
-  const settled = () => waitOnExecutionContext(ctx);
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null, settled };
+function send(overrides: { [K in keyof Env]?: unknown }, key: string, wait = true, path = SINGLE): Promise<EdgeAnswer> {
+  return callWithBindings(overrides, path, { key, wait, method: path.startsWith("/edge/") ? "GET" : "POST" });
 }
 
 /** FLAGS_KV that keeps answering with what it held when it was made: a KV whose replicas lag. */
