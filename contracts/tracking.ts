@@ -3,11 +3,23 @@
  * OpenFeature tracking events (`client.track(name, context, details)`), shaped after the open
  * OFREP tracking proposal (open-feature/protocol#71): an event name, the evaluation context (or
  * just its targeting key), an optional numeric value (`TrackingEventDetails.value`), a timestamp
- * and an optional id that makes a re-sent event count once. Other fields of an event (custom
- * details) are accepted and not kept.
+ * and an optional id that makes a re-sent event count once, and the custom fields of
+ * `TrackingEventDetails` as `details` (bounded: `tracking-details.ts`). A field the schema does not
+ * know is refused, not ignored: nothing a client sends is dropped without it hearing so.
  */
 import * as z from "zod";
+import { checkTrackDetails } from "./tracking-details";
 import { MAX_TRACK_EVENTS } from "./usage-limits";
+
+import type { TrackDetails } from "./tracking-details";
+
+export {
+  MAX_TRACK_DETAIL_BYTES,
+  MAX_TRACK_DETAIL_FIELDS,
+  MAX_TRACK_DETAIL_KEY_LENGTH,
+  MAX_TRACK_DETAIL_STRING_LENGTH,
+  type TrackDetails,
+} from "./tracking-details";
 
 export { MAX_TRACK_BODY_BYTES, MAX_TRACK_EVENTS } from "./usage-limits";
 
@@ -19,16 +31,34 @@ const Timestamp = z.union([
   z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
 ]);
 
+/** `TrackingEventDetails` without `value`: string, number or boolean fields, bounded in count and size. */
+export const TrackDetailsSchema = z.record(z.string(), z.unknown()).transform((fields, ctx) => {
+  const checked = checkTrackDetails(fields);
+  if (checked.ok) return checked.details;
+  ctx.addIssue({ code: "custom", message: checked.detail });
+  return z.NEVER;
+});
+
 export const TrackEventSchema = z
-  .object({
-    /** Unique per event and targeting key: the same id sent again is counted once. */
-    id: z.string().min(1).max(128).optional(),
-    name: z.string().min(1).max(128),
-    targetingKey: TargetingKey.optional(),
-    context: z.looseObject({ targetingKey: TargetingKey.optional() }).optional(),
-    value: z.number().finite().optional(),
-    timestamp: Timestamp.optional(),
-  })
+  .strictObject(
+    {
+      /** Unique per event and targeting key: the same id sent again is counted once. */
+      id: z.string().min(1).max(128).optional(),
+      name: z.string().min(1).max(128),
+      targetingKey: TargetingKey.optional(),
+      context: z.looseObject({ targetingKey: TargetingKey.optional() }).optional(),
+      value: z.number().finite().optional(),
+      timestamp: Timestamp.optional(),
+      /** Custom fields of `TrackingEventDetails` (all but `value`), kept with the event. */
+      details: TrackDetailsSchema.optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === "unrecognized_keys"
+          ? `an event has no field ${issue.keys.map((k) => `'${k}'`).join(", ")}; custom fields of the event go in "details": {"${issue.keys[0]}": …}`
+          : undefined,
+    },
+  )
   .transform((event, ctx) => {
     const targetingKey = event.targetingKey ?? event.context?.targetingKey;
     if (targetingKey === undefined) {
@@ -50,4 +80,27 @@ export type TrackRequest = z.input<typeof TrackRequestSchema>;
 /** The answer to an accepted batch: how many events will be recorded. */
 export interface TrackAnswer {
   accepted: number;
+}
+
+/** A read of the tracked events a telemetry shard keeps (newest first): one environment, one event name. */
+export const TrackedEventsQuerySchema = z.strictObject({
+  environment: z.string().min(1).max(200),
+  name: z.string().min(1).max(128),
+  /** Only events before this time (ms since epoch): the `at` of the last event of the previous page. */
+  before: z.number().int().nonnegative().optional(),
+  limit: z.number().int().min(1).max(1_000).default(100),
+});
+export type TrackedEventsQuery = z.output<typeof TrackedEventsQuerySchema>;
+
+/**
+ * One kept event as it is read back: `unit` is the hashed targeting key the edge keys units by
+ * (the key itself is not kept), `at` when it happened, its `value` and custom `details` if any.
+ */
+export interface TrackedEventRead {
+  id: string;
+  unit: string;
+  name: string;
+  at: number;
+  value?: number;
+  details?: TrackDetails;
 }
