@@ -3,6 +3,7 @@
  * shadow comparisons, key use); how it is applied is `durable-objects/telemetry.ts`.
  */
 import * as z from "zod";
+import { TrackDetailsSchema } from "./tracking";
 
 export const TelemetryBatchSchema = z.object({
   usage: z
@@ -82,6 +83,8 @@ export const TelemetryBatchSchema = z.object({
         /** When it happened, never later than it was received (ms since epoch). */
         at: z.number(),
         value: z.number().finite().optional(),
+        /** Custom fields of the event (`TrackingEventDetails` but `value`), kept in the unit's shard. */
+        details: TrackDetailsSchema.optional(),
       }),
     )
     .max(100_000)

@@ -12,6 +12,7 @@ import { hexEncode } from "../lib/crypto";
 import { sha256Sync } from "../lib/sha256-sync";
 import type { EvaluationContext, EvaluationResult } from "../engine/types";
 import { edgeState, type CompiledSnapshot, type TelemetryBuffer as Buffer } from "./edge-state";
+import type { TrackDetails } from "../contracts/tracking-details";
 import { LAST_USED_RESOLUTION_MS, shardOf, TELEMETRY_SHARDS, type TelemetryBatch } from "../contracts/telemetry";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
@@ -113,6 +114,7 @@ export interface AcceptedEvent {
   targetingKey: string;
   at: number;
   value?: number;
+  details?: TrackDetails;
 }
 
 /** Records tracking events tracked with a key of `environment`, for the next batch. */
@@ -127,6 +129,7 @@ export function recordTrackedEvents(project: string, environment: string, events
       name: event.name,
       at: event.at,
       ...(event.value === undefined ? {} : { value: event.value }),
+      ...(event.details === undefined ? {} : { details: event.details }),
     });
   }
 }
