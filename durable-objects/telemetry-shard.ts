@@ -18,10 +18,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../contracts/result";
 import { TelemetryBatchSchema, type TelemetryBatch } from "../contracts/telemetry";
+import { TrackedEventsQuerySchema, type TrackedEventRead } from "../contracts/tracking";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
 import { migrate } from "./schema";
 import { applyUnitTelemetry, applyUsage } from "./telemetry";
+import { keepTrackedDetails, readTrackedEvents } from "./tracked-events";
 import type { ArmRow } from "./telemetry-read";
 
 /** The least time between two roll-ups of one shard: the FlagStore's telemetry load is bounded by it. */
@@ -51,6 +53,14 @@ export const SHARD_MIGRATIONS: readonly string[] = [
   CREATE TABLE flag_usage (environment TEXT NOT NULL, flag TEXT NOT NULL, variant TEXT NOT NULL, evaluations INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (environment, flag, variant)) WITHOUT ROWID;
   CREATE TABLE key_use (id TEXT PRIMARY KEY, last_used_at INTEGER NOT NULL) WITHOUT ROWID;
   CREATE TABLE rollup_outbox (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+  `,
+  // 2: the custom fields of tracked events (`TrackingEventDetails` but `value`), kept beside the
+  // events for as long (JSON of at most `MAX_TRACK_DETAIL_BYTES`), and the index that reads one
+  // environment's events of one name newest first.
+  `
+  CREATE TABLE tracked_event_details (unit TEXT NOT NULL, id TEXT NOT NULL, details TEXT NOT NULL, received_at INTEGER NOT NULL, PRIMARY KEY (unit, id)) WITHOUT ROWID;
+  CREATE INDEX tracked_event_details_by_received ON tracked_event_details (received_at);
+  CREATE INDEX tracked_events_by_name ON tracked_events (environment, name, at);
   `,
 ];
 
@@ -84,6 +94,7 @@ export class TelemetryShard extends DurableObject<Env> {
       this.#sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('project', ?), ('shard', ?)", project, String(shard));
       applyUsage(this.#sql, batch.usage);
       applyUnitTelemetry(this.#sql, batch, now);
+      keepTrackedDetails(this.#sql, batch.tracked, now);
       for (const k of batch.keys) {
         this.#sql.exec(
           `INSERT INTO key_use (id, last_used_at) VALUES (?, ?)
@@ -104,6 +115,17 @@ export class TelemetryShard extends DurableObject<Env> {
     });
     if (timer !== undefined) clearTimeout(timer);
     return ok({ exposures: batch.exposures.length });
+  }
+
+  /**
+   * The tracked events this shard keeps (its units' events of the last
+   * `TRACKED_EVENT_RETENTION_MS`) of one environment and name, newest first, with their custom
+   * fields. A project's events are the merge of its `TELEMETRY_SHARDS` shards' answers.
+   */
+  readTrackedEvents(input: unknown): Result<TrackedEventRead[]> {
+    const parsed = TrackedEventsQuerySchema.safeParse(input);
+    if (!parsed.success) return fail({ kind: "invalid", detail: "not a tracked-events query", problems: [] });
+    return ok(readTrackedEvents(this.#sql, parsed.data));
   }
 
   /** Sends what is queued or gathered; a failed roll-up is retried here. */

@@ -7,8 +7,13 @@
  * bumps the unit's count `c` in `unit_event_counts` and the arm's additive sums in
  * `arm_event_aggregates` (a first event converts the unit; the squares grow by `2c + 1`).
  * Call inside a transaction.
+ *
+ * An event's custom fields (`details`, OpenFeature `TrackingEventDetails` but `value`) are kept
+ * beside it in the telemetry shard (`tracked_event_details`, same key and retention), read back by
+ * `readTrackedEvents`; the metrics use only the count and `value`.
  */
 import type { TelemetryBatch } from "../contracts/telemetry";
+import type { TrackedEventRead, TrackedEventsQuery } from "../contracts/tracking";
 
 /** How long an event id is remembered (and an exposure arriving late still finds the event). */
 export const TRACKED_EVENT_RETENTION_MS = 48 * 60 * 60 * 1000;
@@ -96,4 +101,50 @@ function attribute(sql: SqlStorage, subject: string, variant: string, unit: stri
     value ?? 0,
     value === null ? 0 : value * value,
   );
+}
+
+/**
+ * Keeps the custom fields of the events that carry some, once per (unit, id) like the events
+ * themselves (the first delivery's fields stay), and prunes those past the retention. The
+ * telemetry shard calls it in the transaction that applies the events.
+ */
+export function keepTrackedDetails(sql: SqlStorage, events: readonly TrackedEvent[], now: number): void {
+  for (const e of events) {
+    if (e.details === undefined) continue;
+    sql.exec(
+      "INSERT OR IGNORE INTO tracked_event_details (unit, id, details, received_at) VALUES (?, ?, ?, ?)",
+      e.unit,
+      e.id,
+      JSON.stringify(e.details),
+      now,
+    );
+  }
+  sql.exec(
+    "DELETE FROM tracked_event_details WHERE (unit, id) IN (SELECT unit, id FROM tracked_event_details WHERE received_at < ? LIMIT ?)",
+    now - TRACKED_EVENT_RETENTION_MS,
+    PRUNE_PER_BATCH,
+  );
+}
+
+/** The kept events of one environment and name, newest first, with their custom fields. */
+export function readTrackedEvents(sql: SqlStorage, query: TrackedEventsQuery): TrackedEventRead[] {
+  const rows = sql
+    .exec<{ unit: string; id: string; name: string; at: number; value: number | null; details: string | null }>(
+      `SELECT e.unit, e.id, e.name, e.at, e.value, d.details FROM tracked_events e
+       LEFT JOIN tracked_event_details d ON d.unit = e.unit AND d.id = e.id
+       WHERE e.environment = ? AND e.name = ? AND e.at < ? ORDER BY e.at DESC, e.id LIMIT ?`,
+      query.environment,
+      query.name,
+      query.before ?? Number.MAX_SAFE_INTEGER,
+      query.limit,
+    )
+    .toArray();
+  return rows.map((row) => ({
+    id: row.id,
+    unit: row.unit,
+    name: row.name,
+    at: row.at,
+    ...(row.value === null ? {} : { value: row.value }),
+    ...(row.details === null ? {} : { details: JSON.parse(row.details) }),
+  }));
 }

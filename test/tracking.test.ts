@@ -10,6 +10,8 @@ import worker from "../worker/index";
 import { pendingFlush, unitId } from "../worker/telemetry";
 import type { ArmAggregate } from "../contracts/metrics";
 import { TELEMETRY_SHARDS } from "../contracts/telemetry";
+import type { TrackedEventRead } from "../contracts/tracking";
+import { Tracker } from "../packages/openfeature-provider/src/tracking";
 import { call, drainOutbox, setupProject, store } from "./helpers";
 import { evaluateAndSettle } from "./edge-settle";
 import { telemetryShard } from "./telemetry-shards";
@@ -164,6 +166,113 @@ describe("tracked events are attributed to the exposed arm", () => {
     const staging = await call("POST", `${P("track-env")}/environments/staging/keys`, { body: { scope: "client" } });
     await trackAndSettle(staging.body.key, { events: [{ name: "purchase", targetingKey: "visitor-0" }] });
     expect((await arms("track-env", subject, "purchase"))[variants[0]!]?.events).toBe(0);
+  });
+});
+
+/** The events of `name` kept in all of the project's telemetry shards, as the shards answer them. */
+async function keptEvents(project: string, name: string): Promise<TrackedEventRead[]> {
+  const answers = await Promise.all(
+    Array.from({ length: TELEMETRY_SHARDS }, (_, n) =>
+      env.TELEMETRY_SHARD.get(env.TELEMETRY_SHARD.idFromName(`${project}:${n}`)).readTrackedEvents({ environment: "production", name }),
+    ),
+  );
+  return answers.flatMap((answer) => {
+    if (!answer.ok) throw new Error(answer.error.detail);
+    return answer.value;
+  });
+}
+
+describe("custom fields of tracked events (TrackingEventDetails beside value)", () => {
+  it("are kept with the event in its unit's shard and read back; the metric still counts value", async () => {
+    const { key, subject, variants } = await exposedExperiment("track-details", 2);
+    const [answer] = await trackAndSettle(key, {
+      events: [
+        { id: "p-1", name: "purchase", targetingKey: "visitor-0", value: 42.5, details: { currency: "EUR", items: 3, gift: false } },
+        { id: "p-2", name: "purchase", targetingKey: "visitor-1" },
+      ],
+    });
+    expect(answer).toMatchObject({ status: 202, body: { accepted: 2 } });
+    const kept = await keptEvents("track-details", "purchase");
+    const byId = Object.fromEntries(kept.map((e) => [e.id, e]));
+    expect(byId["p-1"]).toMatchObject({ unit: unitId("visitor-0"), value: 42.5, details: { currency: "EUR", items: 3, gift: false } });
+    expect(byId["p-2"]).toEqual({ id: "p-2", unit: unitId("visitor-1"), name: "purchase", at: expect.any(Number) });
+    const arm = (await arms("track-details", subject, "purchase"))[variants[0]!]!;
+    expect(arm).toMatchObject({ valued: 1, valueSum: 42.5 });
+  });
+
+  it("the first delivery's fields stay when an event id is sent again with others", async () => {
+    const { key } = await setupProject("track-details-once");
+    const event = { id: "same", name: "click", targetingKey: "u-1" };
+    await trackAndSettle(key, { events: [{ ...event, details: { button: "buy" } }] });
+    await trackAndSettle(key, { events: [{ ...event, details: { button: "cancel" } }] });
+    expect((await keptEvents("track-details-once", "click")).map((e) => e.details)).toEqual([{ button: "buy" }]);
+  });
+
+  it("travel from the provider's track() to the shard: a Date as ISO text, out-of-bounds fields dropped with a log, not sent", async () => {
+    const { key } = await setupProject("track-details-provider");
+    const warnings: string[] = [];
+    const tracker = new Tracker({
+      url: "http://edgeflags.test",
+      key,
+      fetch: async (input, init) => {
+        const ctx = createExecutionContext();
+        const response = await worker.fetch(new Request(input, init), env, ctx);
+        await waitOnExecutionContext(ctx);
+        return response;
+      },
+      requestTimeoutMs: 10_000,
+      logger: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
+    });
+    const at = new Date("2026-12-01T10:00:00.000Z");
+    tracker.record(
+      { name: "checkout", targetingKey: "buyer-1", details: { value: 12, plan: "pro", seats: 5, trial: true, at } },
+      Date.now(),
+    );
+    tracker.record({ name: "checkout", targetingKey: "buyer-2", details: { cart: { items: 3 } } }, Date.now());
+    tracker.record({ name: "checkout", targetingKey: "buyer-3", details: { cart: { items: 4 } } }, Date.now());
+    await tracker.flush(Date.now(), { force: true });
+    await pendingFlush();
+    expect(tracker.stats()).toEqual({ sent: 1, dropped: 2, pending: 0 });
+    expect(warnings).toEqual([expect.stringMatching(/custom field 'cart' is an object/)]);
+    const [kept] = await keptEvents("track-details-provider", "checkout");
+    expect(kept).toMatchObject({ value: 12, details: { plan: "pro", seats: 5, trial: true, at: "2026-12-01T10:00:00.000Z" } });
+  });
+
+  let badKey = "";
+  beforeAll(async () => {
+    badKey = (await setupProject("track-bad-details")).key;
+  });
+  const field = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, i]));
+  it.each([
+    { what: "a nested object", details: { cart: { items: 3 } }, says: "custom field 'cart' is an object" },
+    { what: "an array", details: { tags: ["a"] }, says: "custom field 'tags' is an array" },
+    { what: "null", details: { coupon: null }, says: "custom field 'coupon' is null" },
+    { what: "21 fields", details: field(21), says: "at most 20 custom fields" },
+    { what: "a name of 65 characters", details: { ["k".repeat(65)]: 1 }, says: "1 to 64 characters" },
+    { what: "a string of 257 characters", details: { note: "x".repeat(257) }, says: "custom field 'note' is 257 characters" },
+    {
+      what: "over 2048 bytes in all",
+      details: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`note${i}`, "é".repeat(200)])),
+      says: "at most 2048 bytes",
+    },
+    { what: "value among the fields", details: { value: 3 }, says: "'value' is not a custom field name" },
+  ])("$what in details → 400 naming it, nothing recorded", async ({ details, says }) => {
+    const [answer] = await trackAndSettle(badKey, {
+      events: [
+        { name: "e", targetingKey: "u" },
+        { name: "e", targetingKey: "u", details },
+      ],
+    });
+    expect(answer).toMatchObject({ status: 400, type: "application/problem+json" });
+    expect(String(answer!.body.detail)).toContain(says);
+    expect(await keptEvents("track-bad-details", "e")).toEqual([]);
+  });
+
+  it("a custom field beside the event's own fields → 400 saying to put it in details", async () => {
+    const [answer] = await trackAndSettle(badKey, { events: [{ name: "e", targetingKey: "u", currency: "EUR" }] });
+    expect(answer).toMatchObject({ status: 400, type: "application/problem+json" });
+    expect(String(answer!.body.detail)).toContain(`an event has no field 'currency'; custom fields of the event go in "details"`);
+    expect(await keptEvents("track-bad-details", "e")).toEqual([]);
   });
 });
 

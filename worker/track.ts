@@ -8,6 +8,7 @@
  * Accepted events go into the edge's telemetry buffer and reach the project's FlagStore with the
  * next telemetry batch (`telemetry.ts`), where each is attributed to the exposures of its unit.
  * An event without an id gets one here; its time is the caller's timestamp, never later than now.
+ * Its custom fields (`details`) are kept with it in its unit's telemetry shard, for the export.
  *
  * @example
  * curl -X POST https://flags.example.com/ofrep/v1/track -H 'Authorization: Bearer <client key>' \
@@ -46,6 +47,7 @@ track.post(
       targetingKey: event.targetingKey,
       at: Math.min(event.timestamp ?? now, now),
       ...(event.value === undefined ? {} : { value: event.value }),
+      ...(event.details === undefined || Object.keys(event.details).length === 0 ? {} : { details: event.details }),
     }));
     recordTrackedEvents(identity.project, identity.environment, events);
     flushAfter(c.env, (p) => c.executionCtx.waitUntil(p));

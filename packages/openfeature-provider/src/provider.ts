@@ -174,13 +174,14 @@ export class EdgeflagsProvider implements Provider {
   }
 
   /**
-   * Records an OpenFeature tracking event for the next batch to `POST /ofrep/v1/track`: its
-   * `value` is kept (other detail fields are not sent); it is attributed to the variant the
-   * context's targeting key was exposed to. An event without a targeting key is dropped and counted.
+   * Records an OpenFeature tracking event for the next batch to `POST /ofrep/v1/track` with its
+   * `value` and custom fields (see `Tracker.record` for their bounds); it is attributed to the
+   * variant the context's targeting key was exposed to. An event without a targeting key is
+   * dropped and counted.
    */
   track(trackingEventName: string, context: EvaluationContext, trackingEventDetails: TrackingEventDetails): void {
     if (this.#closed.signal.aborted || !this.#tracker) return;
-    this.#tracker.record({ name: trackingEventName, targetingKey: context.targetingKey, value: trackingEventDetails.value }, Date.now());
+    this.#tracker.record({ name: trackingEventName, targetingKey: context.targetingKey, details: trackingEventDetails }, Date.now());
     this.#kick();
   }
 

@@ -5,16 +5,23 @@
  *
  * Each event gets an id when tracked, so a batch sent again after a lost answer counts once.
  * An event needs the context's targeting key (the unit it is attributed to): one without is
- * dropped and counted. Memory is bounded (`MAX_PENDING_EVENTS`, more are dropped and counted).
+ * dropped and counted. The custom fields of `TrackingEventDetails` (all but `value`) are sent as
+ * the event's `details`, checked here with the service's bounds (`contracts/tracking-details.ts`:
+ * string, number or boolean fields, a `Date` sent as its ISO 8601 text); an event whose fields
+ * break a bound is dropped, counted and logged with the reason (once per reason), never sent to
+ * be refused with its whole batch. Memory is bounded (`MAX_PENDING_EVENTS`, more are dropped and counted).
  * A batch the service could not take is put back and sent after a backoff; one it refuses as
  * invalid is dropped and logged.
  */
 import type { Fetch } from "../../openfeature-audit-mode/src/deadline.ts";
+import { checkTrackDetails } from "../../../contracts/tracking-details.ts";
 import { MAX_TRACK_EVENTS } from "../../../contracts/usage-limits.ts";
 import type { TrackRequest } from "../../../contracts/tracking.ts";
 import { Backoff, postReport, type ReportTarget } from "./report.ts";
 
 const MAX_PENDING_EVENTS = 10_000;
+/** Distinct reasons for refusing an event's fields that are logged; past them, refusals are only counted. */
+const MAX_LOGGED_REASONS = 50;
 
 type TrackEvent = TrackRequest["events"][number];
 
@@ -22,7 +29,7 @@ type TrackEvent = TrackRequest["events"][number];
 export interface TrackingStats {
   /** Events the service accepted. */
   sent: number;
-  /** Events dropped: no targeting key, too many waiting, or refused by the service. */
+  /** Events dropped: no targeting key, custom fields out of bounds, too many waiting, or refused by the service. */
   dropped: number;
   /** Events waiting to be sent. */
   pending: number;
@@ -39,11 +46,11 @@ export interface TrackerOptions {
   logger: { warn(message: string): void; error(message: string): void };
 }
 
-/** What `track()` is given: the event name, the context, and `TrackingEventDetails` (`value` and custom fields). */
+/** What `track()` is given: the event name, the context's targeting key, and `TrackingEventDetails` (`value` and custom fields). */
 export interface Tracked {
   name: string;
   targetingKey: unknown;
-  value: unknown;
+  details: Readonly<Record<string, unknown>> | undefined;
 }
 
 export class Tracker {
@@ -53,6 +60,7 @@ export class Tracker {
   #events: TrackEvent[] = [];
   #sending: Promise<void> | null = null;
   readonly #stats = { sent: 0, dropped: 0 };
+  readonly #loggedReasons = new Set<string>();
 
   constructor(options: TrackerOptions) {
     this.#target = {
@@ -64,10 +72,21 @@ export class Tracker {
     this.#logger = options.logger;
   }
 
-  /** Queues one event (synchronous; never throws). Custom detail fields are not sent: only `value` is kept. */
+  /** Queues one event with its `value` and custom fields (synchronous; never throws). */
   record(event: Tracked, now: number): void {
     if (typeof event.targetingKey !== "string" || event.targetingKey === "" || this.#events.length >= MAX_PENDING_EVENTS) {
       this.#stats.dropped++;
+      return;
+    }
+    const { value, ...custom } = event.details ?? {};
+    const fields: Record<string, unknown> = {};
+    for (const [name, field] of Object.entries(custom)) fields[name] = field instanceof Date ? field.toISOString() : field;
+    const checked =
+      value === undefined || (typeof value === "number" && Number.isFinite(value))
+        ? checkTrackDetails(fields)
+        : { ok: false as const, detail: "its value is not a finite number" };
+    if (!checked.ok) {
+      this.#refused(event.name, checked.detail);
       return;
     }
     this.#events.push({
@@ -75,8 +94,17 @@ export class Tracker {
       name: event.name,
       targetingKey: event.targetingKey,
       timestamp: now,
-      ...(typeof event.value === "number" && Number.isFinite(event.value) ? { value: event.value } : {}),
+      ...(typeof value === "number" ? { value } : {}),
+      ...(Object.keys(checked.details).length > 0 ? { details: checked.details } : {}),
     });
+  }
+
+  /** Counts an event whose details break a bound, and logs the reason the first time it is seen. */
+  #refused(name: string, reason: string): void {
+    this.#stats.dropped++;
+    if (this.#loggedReasons.size >= MAX_LOGGED_REASONS || this.#loggedReasons.has(reason)) return;
+    this.#loggedReasons.add(reason);
+    this.#logger.warn(`edgeflags dropped tracking event '${name}': ${reason} (further events dropped for this reason are only counted)`);
   }
 
   /** Whether anything waits to be sent. */

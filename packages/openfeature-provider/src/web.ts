@@ -126,11 +126,12 @@ export class EdgeflagsWebProvider implements Provider {
   }
 
   /**
-   * Queues a tracking event for the next batch: its `value` is kept (other detail fields are not
-   * sent); it is attributed to the variant the context's targeting key was exposed to.
+   * Queues a tracking event for the next batch with its `value` and custom fields (string, number,
+   * boolean or `Date`; see `Tracker.record` for the bounds); it is attributed to the variant the
+   * context's targeting key was exposed to.
    */
   track(trackingEventName: string, context: EvaluationContext, trackingEventDetails: TrackingEventDetails): void {
-    this.#tracker.record({ name: trackingEventName, targetingKey: context.targetingKey, value: trackingEventDetails.value }, Date.now());
+    this.#tracker.record({ name: trackingEventName, targetingKey: context.targetingKey, details: trackingEventDetails }, Date.now());
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       void this.#tracker.flush(Date.now());
