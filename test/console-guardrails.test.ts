@@ -12,6 +12,11 @@ import { call, setupProject, store } from "./helpers";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
 
+/** The text of the page's done-notice banner (the layout's `role="status"` notice), or null. */
+function noticeOf(html: string): string | null {
+  return /<div class="notice ok" role="status">([\s\S]*?)<\/div>/.exec(html)?.[1] ?? null;
+}
+
 async function setArms(project: string, subject: string, arms: Record<string, [number, number]>): Promise<void> {
   await runInDurableObject(store(project), async (instance, state) => {
     const sql = state.storage.sql;
@@ -52,10 +57,26 @@ describe("console: guardrails and metric charts", () => {
       event: "checkout-error",
     });
     expect(defined.status).toBe(303);
-    expect(defined.headers.get("location")).toBe(flagPage);
+    const back = defined.headers.get("location")!;
+    expect(back).toBe(`${flagPage}&done=metric-saved&name=checkout-errors&event=checkout-error&kind=rate&changed=1`);
     expect((await call("GET", `${P(project)}/metrics/checkout-errors`)).body).toMatchObject({ kind: "rate", direction: "higher-is-worse" });
+    // The page it returns to says what was saved, as every other console form does.
+    html = (await consoleRequest("GET", back, cookie)).text;
+    expect(noticeOf(html)).toBe(
+      "Saved metric <code>checkout-errors</code> (the rate of units with <code>checkout-error</code> events). Guardrails and experiment readouts can use it now.",
+    );
+    // The same definition again writes nothing, and the notice says so.
+    const again = await consoleRequest("POST", `/console/p/${project}/metrics`, cookie, {
+      ...define,
+      name: "checkout-errors",
+      event: "checkout-error",
+    });
+    expect(again.headers.get("location")).toContain("done=metric-saved&name=checkout-errors&event=checkout-error&kind=rate&changed=0");
+    html = (await consoleRequest("GET", again.headers.get("location")!, cookie)).text;
+    expect(noticeOf(html)).toBe("Metric <code>checkout-errors</code> is as it was: nothing was written.");
 
     html = (await consoleRequest("GET", flagPage, cookie)).text;
+    expect(noticeOf(html)).toBeNull();
     const guard = await formFieldsOf(html, "#guardrail-form");
     expect(guard.metric).toBe("checkout-errors");
     const added = await consoleRequest("POST", `/console/p/${project}/flags/kill-switch/ramp/guardrails`, cookie, {
@@ -64,6 +85,8 @@ describe("console: guardrails and metric charts", () => {
       action: "rollback",
     });
     expect(added.status).toBe(303);
+    html = (await consoleRequest("GET", added.headers.get("location")!, cookie)).text;
+    expect(noticeOf(html)).toBe("Guardrail added to the ramp for <code>kill-switch</code> in production.");
     expect((await call("GET", `${flagApi}/ramp/metrics`)).body.guardrails).toEqual([
       { metric: "checkout-errors", tolerance: { kind: "relative", value: 0.1 }, action: "rollback", minSample: 500, alpha: 0.05 },
     ]);

@@ -190,6 +190,26 @@ export function doneNotice(c: ConsoleContext): Notice | null {
           </>
         ),
       };
+    case "metric-saved":
+      return {
+        kind: "ok",
+        text:
+          q("changed") === "0" ? (
+            <>
+              {"Metric "}
+              <code>{q("name")}</code>
+              {" is as it was: nothing was written."}
+            </>
+          ) : (
+            <>
+              {"Saved metric "}
+              <code>{q("name")}</code>
+              {` (${METRIC_KINDS[q("kind")] ?? q("kind")} `}
+              <code>{q("event")}</code>
+              {" events). Guardrails and experiment readouts can use it now."}
+            </>
+          ),
+      };
     case "experiment-started":
       return {
         kind: "ok",
@@ -214,6 +234,13 @@ export function doneNotice(c: ConsoleContext): Notice | null {
   }
 }
 
+/** How the notice names a metric's kind, before the event's name. */
+const METRIC_KINDS: Record<string, string> = {
+  rate: "the rate of units with",
+  count: "the count per unit of",
+  mean: "the mean value of",
+};
+
 const RAMP_DONE: Record<string, string> = {
   created: "Ramp started",
   pause: "Ramp paused",
@@ -221,4 +248,5 @@ const RAMP_DONE: Record<string, string> = {
   complete: "Ramp jumped to 100%",
   rollback: "Ramp rolled back",
   delete: "Ramp deleted",
+  guardrails: "Guardrail added to the ramp",
 };

@@ -2,7 +2,6 @@
 import { FlagSchema, seg, type AdminClient } from "../api";
 import { servedWeights } from "../../../engine/served-split";
 import { apiFailure, apiPath, doneNotice, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
-import { projectPath } from "../layout";
 import type { FlagPageProps } from "../pages/flag";
 import { FlagPage } from "../pages/flag";
 import { RAMP_STEP_ROWS, type DeliveryState, type RampForm, type RampStepForm } from "../pages/delivery";
@@ -124,7 +123,8 @@ export function registerDelivery(ui: ConsoleApp, loadFlagPage: LoadFlagPage): vo
     const body = { event: field(raw, "event"), kind: field(raw, "kind"), direction: field(raw, "direction") };
     const result = await api.send("PUT", apiPath(project, `/metrics/${seg(field(raw, "name"))}`), body, MetricWriteSchema);
     if (!result.ok) return apiFailure(c, result);
-    return c.redirect(projectPath(project, rest), 303);
+    const { name, event, kind, changed } = result.body;
+    return redirectDone(c, rest, "metric-saved", { name, event, kind, changed: changed ? "1" : "0" });
   });
 
   ui.post("/p/:project/flags/:flag/ramp/:action", async (c) => {
