@@ -8,8 +8,10 @@
  * Known projects are remembered for the isolate's life (a project is never deleted); unknown
  * names for `UNKNOWN_PROJECT_TTL_MS`, so a project created elsewhere is found soon after.
  */
+import { decodeJwt } from "jose";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { projectKvKey, ProjectEntrySchema, type AuthenticatedKey, type ProjectEntry } from "../contracts/snapshot";
+import { ACCESS_INDEX_PREFIX, accessIndexKvKey, AccessIndexEntrySchema, memberTag } from "../contracts/access-index";
 import type { AccessSettings } from "../contracts/access";
 import type { Result } from "../contracts/result";
 import { log } from "../lib/log";
@@ -121,4 +123,96 @@ export async function registerProject(env: Env, project: string, now = new Date(
 export function forgetProjects(): void {
   known.clear();
   unknown.clear();
+}
+
+/**
+ * A page of the single sign-on index (`contracts/access-index.ts`): the projects with Cloudflare
+ * Access configured, each with its team, audience and member tags as the key's metadata. A 503
+ * problem when KV does not list within `DEADLINE_MS.adminKvList` (or fails).
+ */
+export async function listAccessIndex(
+  env: Env,
+  limit: number,
+  cursor: string | undefined,
+): Promise<KVNamespaceListResult<unknown> | Response> {
+  try {
+    return await withDeadline(
+      env.FLAGS_KV.list({ prefix: ACCESS_INDEX_PREFIX, limit, ...(cursor ? { cursor } : {}) }),
+      DEADLINE_MS.adminKvList,
+      "single sign-on index list",
+    );
+  } catch (error) {
+    log("warn", "access-index-unreadable", { error });
+    return problem(
+      "unavailable",
+      cursor
+        ? "the single sign-on index (KV) could not be listed just now, or this cursor is not one it returned; retry shortly, or start again without ?cursor="
+        : "the single sign-on index (KV) could not be listed just now; retry shortly",
+      { headers: { "retry-after": String(REGISTRY_RETRY_SECONDS) } },
+    );
+  }
+}
+
+/** The project an index key names. */
+export function accessIndexProject(key: { name: string }): string {
+  return key.name.slice(ACCESS_INDEX_PREFIX.length);
+}
+
+/**
+ * `project`'s single sign-on settings from the index: null when it has none there; a 503 problem
+ * when KV does not answer within `DEADLINE_MS.edgeKvRead` (or fails).
+ */
+export async function readAccessIndex(env: Env, project: string): Promise<AccessSettings | null | Response> {
+  let raw: unknown;
+  try {
+    raw = await withDeadline(env.FLAGS_KV.get(accessIndexKvKey(project), "json"), DEADLINE_MS.edgeKvRead, "single sign-on index read");
+  } catch (error) {
+    log("warn", "access-index-unreadable", { project, error });
+    return problem("unavailable", `the single sign-on settings of project "${project}" could not be read just now; retry shortly`, {
+      headers: { "retry-after": String(REGISTRY_RETRY_SECONDS) },
+    });
+  }
+  const entry = raw === null ? null : AccessIndexEntrySchema.safeParse(raw);
+  if (!entry?.success || entry.data.project !== project) return null;
+  const { project: _project, ...settings } = entry.data;
+  return settings;
+}
+
+/**
+ * What an Access token says about itself before it is verified: its issuer, audiences and the
+ * member tags of its email and groups, to pick the index entries worth verifying it against
+ * (the verification itself is `verifyAccess`, against the entry's settings). Null when it is no JWT.
+ */
+export async function unverifiedClaims(token: string): Promise<{ issuer: string; audiences: string[]; tags: Set<string> } | null> {
+  let payload: Record<string, unknown>;
+  try {
+    payload = decodeJwt(token);
+  } catch {
+    return null;
+  }
+  const audiences =
+    typeof payload.aud === "string" ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud.filter((a) => typeof a === "string") : [];
+  const custom = payload.custom;
+  const groups = [
+    ...(Array.isArray(payload.groups) ? payload.groups : []),
+    ...(typeof custom === "object" && custom !== null && "groups" in custom && Array.isArray(custom.groups) ? custom.groups : []),
+  ]
+    .slice(0, 1_000)
+    .map(groupName)
+    .filter((g) => g !== null);
+  const tags = new Set(
+    await Promise.all([
+      ...(typeof payload.email === "string" ? [memberTag({ email: payload.email })] : []),
+      ...groups.map((group) => memberTag({ group })),
+    ]),
+  );
+  return { issuer: typeof payload.iss === "string" ? payload.iss : "", audiences, tags };
+}
+
+/** A `groups` claim's entry as Access writes it: a name, or an object with a name or an id. */
+function groupName(group: unknown): string | null {
+  if (typeof group === "string") return group;
+  if (typeof group !== "object" || group === null) return null;
+  if ("name" in group && typeof group.name === "string") return group.name;
+  return "id" in group && typeof group.id === "string" ? group.id : null;
 }
