@@ -1,13 +1,15 @@
 /**
  * `GET /admin/v1/projects`: the bootstrap token lists the registry a page at a time, an admin key
  * its own project, a person signed in through Cloudflare Access every project whose single sign-on
- * gives them a role; a registry that fails or hangs is a 503 with Retry-After, never a crash.
+ * gives them a role — from the single sign-on index in KV, without waking any FlagStore; a registry
+ * or index that fails or hangs is a 503 with Retry-After, never a crash.
  */
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { certsUrl, useCertsFetch } from "../admin/access";
+import { accessIndexWrite } from "../contracts/access-index";
 import { resetAuthThrottle } from "../admin/throttle";
 import worker from "../worker/index";
 import { call, drainOutbox } from "./helpers";
@@ -58,8 +60,49 @@ beforeAll(async () => {
       body: { teamDomain: TEAM, audience: AUDIENCE, members: list },
     });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
+    await publishAccessIndex(project);
   }
 });
+
+/**
+ * Writes `project`'s single sign-on index entry as the FlagStore's outbox does after its single
+ * sign-on changes (`accessIndexWrite`), from the settings the admin API answers.
+ */
+async function publishAccessIndex(project: string): Promise<void> {
+  const read = await call("GET", `/admin/v1/projects/${project}/access`);
+  const write = await accessIndexWrite(project, read.status === 200 ? read.body : null);
+  if ("delete" in write) await env.FLAGS_KV.delete(write.key);
+  else await env.FLAGS_KV.put(write.key, write.value, { metadata: write.metadata });
+}
+
+/** Calls the Worker as a person behind Access with no FlagStore reachable and FLAGS_KV's reads counted (or made to hang). */
+async function withoutStores(jwt: string, options: { hangOnGet?: boolean } = {}) {
+  const reads: string[] = [];
+  const kv = new Proxy(env.FLAGS_KV, {
+    get(target, prop) {
+      if (prop === "get") {
+        return (key: string, type: unknown) => {
+          reads.push(key);
+          return options.hangOnGet && key.startsWith("access:") ? new Promise<never>(() => {}) : target.get(key, type as "json");
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const noStore = {
+    idFromName: () => {
+      throw new Error("the project list asked a FlagStore");
+    },
+    get: () => {
+      throw new Error("the project list asked a FlagStore");
+    },
+  };
+  const request = new Request("http://edgeflags.test/admin/v1/projects", { headers: { "cf-access-jwt-assertion": jwt } });
+  // Test doubles stand in for the bindings.
+  const response = await worker.fetch(request, { ...env, FLAGS_KV: kv, FLAG_STORE: noStore } as unknown as Env, createExecutionContext());
+  return { status: response.status, headers: response.headers, body: await response.json<any>(), reads };
+}
 afterAll(() => useCertsFetch(null));
 beforeEach(() => resetAuthThrottle());
 
@@ -165,6 +208,47 @@ describe("GET /admin/v1/projects for a person signed in through Cloudflare Acces
     expect(forged.status).toBe(401);
     expect(forged.headers.get("content-type")).toMatch(/application\/problem\+json/);
     expect(forged.body.detail).toContain("not accepted by any project");
+  });
+
+  it("is built from the single sign-on index alone: no FlagStore asked, only the projects the token may be in read", async () => {
+    const vic = await withoutStores(await person("vic@example.com"));
+    expect(vic.status, JSON.stringify(vic.body)).toBe(200);
+    expect(vic.body).toEqual({ projects: [{ name: "pl-alpha" }, { name: "pl-bravo" }], cursor: null, source: "access" });
+    expect(vic.reads.filter((key) => key.startsWith("access:")).sort()).toEqual(["access:pl-alpha", "access:pl-bravo"]);
+    // The QA group is tagged in pl-alpha only: pl-bravo's entry is not read.
+    const qa = await withoutStores(await person("qa@example.com", ["qa-team"]));
+    expect(qa.body.projects).toEqual([{ name: "pl-alpha" }]);
+    expect(qa.reads.filter((key) => key.startsWith("access:"))).toEqual(["access:pl-alpha"]);
+    // Nobody's tag: one entry is read to tell a valid token with no role (200, empty) from a bad one (401).
+    const eve = await withoutStores(await person("eve@example.com"));
+    expect(eve.body).toEqual({ projects: [], cursor: null, source: "access" });
+    expect(eve.reads.filter((key) => key.startsWith("access:"))).toHaveLength(1);
+  });
+
+  it("reads an entry whose members are too many to tag, and follows a project's single sign-on being removed", async () => {
+    const project = "pl-delta";
+    expect((await call("PUT", `/admin/v1/projects/${project}`, { body: { environments: ["production"] } })).status).toBe(201);
+    const members = [
+      ...Array.from({ length: 200 }, (_, i) => ({ email: `person-${i}@example.com`, role: "viewer" })),
+      { group: "qa-team", role: "viewer" },
+    ];
+    const put = await call("PUT", `/admin/v1/projects/${project}/access`, { body: { teamDomain: TEAM, audience: AUDIENCE, members } });
+    expect(put.status).toBe(200);
+    await publishAccessIndex(project);
+    const write = await accessIndexWrite(project, put.body);
+    expect("metadata" in write && write.metadata.who).toBeUndefined();
+    const qa = await withoutStores(await person("qa@example.com", ["qa-team"]));
+    expect(qa.body.projects).toEqual([{ name: "pl-alpha" }, { name: "pl-delta" }]);
+    expect((await call("DELETE", `/admin/v1/projects/${project}/access`)).status).toBeLessThan(300);
+    await publishAccessIndex(project);
+    expect((await withoutStores(await person("qa@example.com", ["qa-team"]))).body.projects).toEqual([{ name: "pl-alpha" }]);
+  });
+
+  it("answers 503 with Retry-After when an index entry is not read in time", async () => {
+    const answer = await withoutStores(await person("vic@example.com"), { hangOnGet: true });
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get("retry-after")).toBe("5");
+    expect(answer.body.detail).toContain("could not be read just now");
   });
 
   it("answers 503 with Retry-After when the registry list fails (a hang is the same deadline, tested above)", async () => {

@@ -6,18 +6,23 @@
  * cookie for a session) before the usual authentication runs against that project.
  *
  * A person signed in through Cloudflare Access (`Cf-Access-Jwt-Assertion`, no key, no session) sees
- * every project whose single sign-on gives them a role: single sign-on is configured per project, so
- * each project of a registry page (at most `PERSON_PAGE`) is asked for its configuration and the
- * token verified against it (`../access.ts`). A token that verifies for no project at all, once the
- * whole registry has been seen, is a 401 counted against the client's failure budget.
+ * every project whose single sign-on gives them a role. Single sign-on is configured per project
+ * and indexed in KV (`access:<project>`, `contracts/access-index.ts`): a page of that index (at most
+ * `PERSON_PAGE` projects) is listed, its metadata rules out the projects the token cannot be for,
+ * and the token is verified (`../access.ts`) against the settings of the rest, read from KV — no
+ * FlagStore is woken. A token that verifies for no project at all, once the whole index has been
+ * seen, is a 401 counted against the client's failure budget. The index follows a change of a
+ * project's single sign-on within KV's propagation; opening the project checks the FlagStore's own.
  *
- * A registry that does not list within `DEADLINE_MS.adminKvList` (or fails), or a project that does
- * not answer, is a 503 with `Retry-After`, never a partial list passed off as complete.
+ * A registry or index that does not list within `DEADLINE_MS.adminKvList` (or fails), or an entry
+ * not read within `DEADLINE_MS.edgeKvRead`, is a 503 with `Retry-After`, never a partial list passed
+ * off as complete.
  *
  * @example
  * curl localhost:8787/admin/v1/projects?limit=50 -H "authorization: Bearer $ADMIN_TOKEN"
  */
 import { looksLikeKey, readCredential } from "../../contracts/credentials";
+import { AccessIndexMetadataSchema } from "../../contracts/access-index";
 import { ProjectListQuerySchema, ProjectListSchema, type ProjectList } from "../../contracts/project-list";
 import { hashKey, keyIndexKvKey, KeyIdentitySchema, projectKvKey } from "../../contracts/snapshot";
 import { DEADLINE_MS, withDeadline } from "../../lib/deadline";
@@ -25,7 +30,7 @@ import { log, requestId } from "../../lib/log";
 import { verifyAccess } from "../access";
 import { ACCESS_HEADER, authenticateAdmin } from "../auth";
 import { problem } from "../problem";
-import { findAccess } from "../projects";
+import { accessIndexProject, listAccessIndex, readAccessIndex, unverifiedClaims } from "../projects";
 import { readSession } from "../session";
 import { noteAuthFailure, throttled } from "../throttle";
 import { adminApp, adminRoute, defineRoute, readQuery, type AdminContext } from "./kit";
@@ -41,7 +46,7 @@ const REGISTRY_PREFIX = projectKvKey("");
  */
 const NO_PROJECT = "(projects)";
 
-/** Most projects a person's page asks for their single sign-on (each a FlagStore call). */
+/** Most projects of the single sign-on index a person's page covers (each at most one KV read). */
 const PERSON_PAGE = 100;
 
 const unavailable = (detail: string) => problem("unavailable", detail, { headers: { "retry-after": String(RETRY_SECONDS) } });
@@ -109,12 +114,15 @@ async function personToken(c: AdminContext): Promise<string | null> {
   return (await readSession(c.req.raw, c.env)) ? null : assertion;
 }
 
+type Standing = "member" | "verified" | "refused";
+
 /**
- * What a token proves in `project`: "member" (a role), "verified" (a valid token, no role there),
- * "refused" (no single sign-on, or the token does not verify for it), or the 503 to answer.
+ * What a token proves in `project` against its indexed settings: "member" (a role), "verified"
+ * (a valid token, no role there), "refused" (no single sign-on, or the token does not verify for
+ * it), or the 503 to answer.
  */
-async function personIn(c: AdminContext, token: string, project: string): Promise<"member" | "verified" | "refused" | Response> {
-  const settings = await findAccess(c.env, project);
+async function personIn(c: AdminContext, token: string, project: string): Promise<Standing | Response> {
+  const settings = await readAccessIndex(c.env, project);
   if (settings instanceof Response) return settings;
   if (!settings) return "refused";
   const actor = await verifyAccess(token, settings, project);
@@ -123,27 +131,54 @@ async function personIn(c: AdminContext, token: string, project: string): Promis
   return actor.status === 403 ? "verified" : "refused";
 }
 
-/** The projects where a person signed in through Cloudflare Access holds a role, a registry page at a time. */
+/**
+ * The projects where a person signed in through Cloudflare Access holds a role, a page of the
+ * single sign-on index at a time (`contracts/access-index.ts`): the page's metadata rules out the
+ * projects of other teams or audiences and those whose member tags name neither the token's email
+ * nor its groups; only the rest are read (one KV read each) and the token verified against them.
+ * No FlagStore is asked.
+ */
 async function personProjects(c: AdminContext, token: string): Promise<Response> {
   const refused = throttled(c.req.raw, NO_PROJECT);
   if (refused) return refused;
   const query = readQuery(c, list, QUERY_DETAIL);
   if (query instanceof Response) return query;
-  const page = await registryPage(c, Math.min(query.limit, PERSON_PAGE), query.cursor);
+  const page = await listAccessIndex(c.env, Math.min(query.limit, PERSON_PAGE), query.cursor);
   if (page instanceof Response) return page;
-  const names = page.keys.map(registryName);
-  const found = await Promise.all(names.map((name) => personIn(c, token, name)));
+  const claims = await unverifiedClaims(token);
+  const names = page.keys.map(accessIndexProject);
+  // Projects whose audience the token is for, but whose tags name nobody it names: no role there.
+  const untagged: string[] = [];
+  const found = await Promise.all(
+    page.keys.map(async (key, i): Promise<Standing | Response> => {
+      const meta = AccessIndexMetadataSchema.safeParse(key.metadata);
+      if (!meta.success) return personIn(c, token, names[i]!);
+      if (!claims || claims.issuer !== `https://${meta.data.teamDomain}` || !claims.audiences.includes(meta.data.audience)) {
+        return "refused";
+      }
+      if (meta.data.who && !meta.data.who.some((tag) => claims.tags.has(tag))) {
+        untagged.push(names[i]!);
+        return "refused";
+      }
+      return personIn(c, token, names[i]!);
+    }),
+  );
   const failed = found.find((f): f is Response => f instanceof Response);
   if (failed) return failed;
   const complete = page.list_complete && !query.cursor;
   if (complete && !found.some((f) => f === "member" || f === "verified")) {
-    return (
-      (await noteAuthFailure(c.env, c.req.raw, NO_PROJECT)) ??
-      problem(
-        "unauthorized",
-        "this Cloudflare Access token is not accepted by any project's single sign-on; reload the page to sign in again",
-      )
-    );
+    // Whether the token is valid at all (a person with no role) or not (a 401): one verification says.
+    const standing = untagged[0] === undefined ? "refused" : await personIn(c, token, untagged[0]);
+    if (standing instanceof Response) return standing;
+    if (standing === "refused") {
+      return (
+        (await noteAuthFailure(c.env, c.req.raw, NO_PROJECT)) ??
+        problem(
+          "unauthorized",
+          "this Cloudflare Access token is not accepted by any project's single sign-on; reload the page to sign in again",
+        )
+      );
+    }
   }
   const body: ProjectList = {
     projects: names.filter((_, i) => found[i] === "member").map((name) => ({ name })),
