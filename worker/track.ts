@@ -12,7 +12,7 @@
  *
  * @example
  * curl -X POST https://flags.example.com/ofrep/v1/track -H 'Authorization: Bearer <client key>' \
- *   -d '{"events":[{"name":"checkout","targetingKey":"user-1","value":42.5}]}'
+ *   -d '{"events":[{"name":"checkout","targetingKey":"user-1","value":42.5,"details":{"currency":"EUR","items":3}}]}'
  */
 import { Hono } from "hono";
 import { MAX_TRACK_BODY_BYTES, TrackRequestSchema, type TrackAnswer } from "../contracts/tracking";
