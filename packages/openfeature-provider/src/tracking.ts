@@ -80,7 +80,10 @@ export class Tracker {
     }
     const { value, ...custom } = event.details ?? {};
     const fields: Record<string, unknown> = {};
-    for (const [name, field] of Object.entries(custom)) fields[name] = field instanceof Date ? field.toISOString() : field;
+    for (const [name, field] of Object.entries(custom)) {
+      // An invalid Date has no ISO text (toISOString throws): it is refused below, as an object.
+      fields[name] = field instanceof Date && !Number.isNaN(field.getTime()) ? field.toISOString() : field;
+    }
     const checked =
       value === undefined || (typeof value === "number" && Number.isFinite(value))
         ? checkTrackDetails(fields)

@@ -56,6 +56,7 @@ describe("Tracker", () => {
     { what: "a string of 257 characters", details: { note: "x".repeat(257) }, says: "is 257 characters" },
     { what: "21 fields", details: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`f${i}`, i])), says: "at most 20" },
     { what: "a value that is no number", details: { value: "12" }, says: "its value is not a finite number" },
+    { what: "an invalid Date", details: { at: new Date("not a date") }, says: "custom field 'at' is an object" },
     { what: "an infinite value", details: { value: Number.POSITIVE_INFINITY }, says: "its value is not a finite number" },
   ])("drops an event with $what, logs the reason once, and sends the batch's other events", async ({ details, says }) => {
     const { tracker: t, batches, warnings } = tracker();
