@@ -263,11 +263,12 @@ export class UnitOfWork {
   }
 
   /**
-   * Called after every change has committed: starts announcing its `notify` row at once (the
-   * row is leased before this returns, so the alarm leaves it to that pass until its lease
-   * ends), then arms the alarm for the earliest queued work: an outbox row, a webhook delivery,
-   * a ramp step, a scheduled change. The announcement is not awaited: the caller's answer does
-   * not wait for the broadcaster, and a failure leaves the row queued with its backoff.
+   * Called after every change has committed: starts announcing its `notify` row at once (one
+   * announcing pass runs at a time, the alarm's included; a change committed during a pass is
+   * announced by the next), then arms the alarm for the earliest queued work: an outbox row, a
+   * webhook delivery, a ramp step, a scheduled change. The announcement is not awaited: the
+   * caller's answer does not wait for the broadcaster, and a failure leaves the row queued with
+   * its backoff for the alarm.
    */
   async scheduleDrain(): Promise<void> {
     if (this.#announce && outbox.hasDue(this.sql, "notify", Date.now())) {
