@@ -13,11 +13,11 @@
 // bench/KILLSWITCH.md. Bounded in time; every process it starts is stopped at the end.
 //
 // Run it alone: `flock /tmp/bench.lock node bench/killswitch.mjs` (KILLSWITCH_WRITES=5 for a quick look).
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { adminFor, freePort, percentile, replaceSection, sleep } from "./bench-util.mjs";
-import { bundleWorker, COMPATIBILITY_DATE, ROOT, startWorkerd, stopAll } from "./workerd.mjs";
+import { writeTopology } from "./killswitch/topology.mjs";
+import { bundleWorker, ROOT, startWorkerd, stopAll } from "./workerd.mjs";
 
 const EDGES = Number(process.env.KILLSWITCH_EDGES ?? 4);
 const WRITES = Number(process.env.KILLSWITCH_WRITES ?? 20);
@@ -25,7 +25,6 @@ const POLL_MS = Number(process.env.KILLSWITCH_POLL_MS ?? 20);
 const KV_LAG_MS = Number(process.env.KILLSWITCH_KV_LAG_MS ?? 600_000);
 const WRITE_TIMEOUT_MS = 15_000;
 const OUT = join(ROOT, "bench", ".out", "killswitch");
-const HERE = join(ROOT, "bench", "killswitch");
 const ADMIN_TOKEN = "bench-killswitch-admin-token-not-a-secret";
 const SIGNING_SECRET = "bench-killswitch-signing-secret-not-a-secret";
 const PROJECT = "killswitch";
@@ -35,80 +34,8 @@ const MARK_END = "<!-- bench/killswitch.mjs: end -->";
 const started = Date.now();
 const log = (line) => console.error(`[killswitch ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${line}`);
 
-/** The Worker's [vars] and secrets as text bindings (the refresh interval as deployed: 5 s). */
-function textBindings() {
-  const vars = {
-    CLIENT_RATE_LIMIT_PERIOD_SECONDS: "60",
-    SNAPSHOT_REFRESH_SECONDS: "5",
-    STREAM_SHARDS: "1",
-    STREAM_INACTIVITY_SECONDS: "120",
-    ALLOW_HTTP_WEBHOOKS_TO_LOCALHOST: "false",
-    ADMIN_TOKEN,
-    SIGNING_SECRET,
-  };
-  return Object.entries(vars).map(([name, text]) => `(name = "${name}", text = ${JSON.stringify(text)})`);
-}
-
 function writeConfigs({ bundle, ports }) {
-  mkdirSync(OUT, { recursive: true });
-  const rel = (p) => relative(OUT, p);
-  const storage = join(OUT, "do-storage");
-  // A fresh FlagStore every run.
-  rmSync(storage, { recursive: true, force: true });
-  mkdirSync(storage, { recursive: true });
-  const modules = (shim) =>
-    `[ (name = "shim.js", esModule = embed "${rel(join(HERE, shim))}"), (name = "index.js", esModule = embed "${rel(bundle)}") ]`;
-  const hub = `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "hub", worker = .hub), (name = "kv", worker = .kv), (name = "cache", worker = .cache),
-    (name = "do-storage", disk = (path = ${JSON.stringify(storage)}, writable = true)) ],
-  sockets = [ (name = "hub", address = "127.0.0.1:${ports.hub}", http = (), service = "hub"),
-    (name = "kv", address = "127.0.0.1:${ports.kv}", http = (), service = "kv"),
-    (name = "cache", address = "127.0.0.1:${ports.cache}", http = (), service = "cache") ],
-);
-const hub :Workerd.Worker = (
-  modules = ${modules("hub-shim.js")},
-  compatibilityDate = "${COMPATIBILITY_DATE}",
-  bindings = [ (name = "FLAGS_KV", kvNamespace = "kv"), (name = "FLAG_STORE", durableObjectNamespace = "FlagStore"),
-    (name = "BROADCASTER", durableObjectNamespace = "Broadcaster"), (name = "MIGRATION_LEDGER", durableObjectNamespace = "MigrationLedger"),
-    ${textBindings().join(", ")} ],
-  durableObjectNamespaces = [ (className = "FlagStore", uniqueKey = "ks-FlagStore", enableSql = true),
-    (className = "Broadcaster", uniqueKey = "ks-Broadcaster", enableSql = true), (className = "MigrationLedger", uniqueKey = "ks-MigrationLedger", enableSql = true) ],
-  durableObjectStorage = (localDisk = "do-storage"),
-  cacheApiOutbound = "cache",
-);
-const kv :Workerd.Worker = (
-  modules = [ (name = "kv.js", esModule = embed "${rel(join(HERE, "kv-lag-service.js"))}") ],
-  compatibilityDate = "${COMPATIBILITY_DATE}",
-  bindings = [ (name = "LAG_MS", text = "${KV_LAG_MS}"), (name = "LAG_PREFIX", text = "snapshot:") ],
-);
-const cache :Workerd.Worker = (
-  modules = [ (name = "cache.js", esModule = embed "${rel(join(HERE, "cache-service.js"))}") ],
-  compatibilityDate = "${COMPATIBILITY_DATE}",
-);
-`;
-  writeFileSync(join(OUT, "hub.capnp"), hub);
-  const edges = ports.edges.map((port, i) => {
-    const text = `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "edge", worker = .edge),
-    (name = "kv", external = (address = "127.0.0.1:${ports.kv}", http = ())),
-    (name = "cache", external = (address = "127.0.0.1:${ports.cache}", http = ())),
-    (name = "hub", external = (address = "127.0.0.1:${ports.hub}", http = ())) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "edge") ],
-);
-const edge :Workerd.Worker = (
-  modules = ${modules("edge-shim.js")},
-  compatibilityDate = "${COMPATIBILITY_DATE}",
-  bindings = [ (name = "FLAGS_KV", kvNamespace = "kv"), (name = "HUB", service = "hub"), ${textBindings().join(", ")} ],
-  cacheApiOutbound = "cache",
-);
-`;
-    const path = join(OUT, `edge-${i}.capnp`);
-    writeFileSync(path, text);
-    return path;
-  });
-  return { hub: join(OUT, "hub.capnp"), edges };
+  return writeTopology({ out: OUT, bundle, ports, kvLagMs: KV_LAG_MS, adminToken: ADMIN_TOKEN, signingSecret: SIGNING_SECRET });
 }
 
 /** Evaluates the kill switch on one edge every POLL_MS; `seen(version)` is when it first answered it. */

@@ -1,8 +1,11 @@
 /**
  * The FlagStore's alarm: one pass applies the scheduled changes that are due (first: "at 09:00"
  * means before anything else of that pass), runs the metric checks that are due (a guardrail may
- * stop a ramp), applies the due ramp steps, performs the due outbox rows and sends the due webhook
- * deliveries, then arms the alarm for the next queued work.
+ * stop a ramp), applies the due ramp steps, announces the due versions to the broadcaster, then
+ * performs the due KV rows of the outbox and sends the due webhook deliveries, and arms the alarm
+ * for the next queued work. A change made through the admin API has usually been announced before
+ * the alarm runs (`UnitOfWork.scheduleDrain` starts that at once); the alarm announces what a
+ * reset, a failure or its own scheduled changes left.
  */
 import { allowsLocalWebhooks } from "../lib/webhook-url";
 import { log } from "../lib/log";
@@ -54,6 +57,8 @@ export class AlarmPass {
       log("error", "metric-check-threw", { project: this.w.project(), error: String(error) });
     }
     await advanceRamps(this.w);
+    // Listeners first: the broadcaster call waits for no KV write.
+    await this.publisher.announceDue();
     await this.publisher.publishDue();
     await webhooks.deliverDue(this.w.sql, Date.now(), fetch, allowsLocalWebhooks(this.w.env), this.w.project());
     if (failed !== null) throw failed;

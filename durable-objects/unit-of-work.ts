@@ -5,6 +5,7 @@
  * the webhook events they announce, and queue the outbox rows that replicate it (the snapshot,
  * the broadcaster notice, the audit chain's anchor). Either all of it is durable or none of it is.
  */
+import { log } from "../lib/log";
 import { appendAudit, auditHead, type NewAuditEntry } from "./audit";
 import * as outbox from "./replication/outbox";
 import * as webhooks from "./webhooks";
@@ -35,6 +36,8 @@ export class UnitOfWork {
   readonly #env: () => Env;
   /** The audit chain's HMAC key; derived from secrets of the deployment, never stored here. */
   readonly auditKey: Uint8Array;
+  /** Announces the due `notify` rows (the publisher's `announceDue`), once registered. */
+  #announce: (() => Promise<void>) | null = null;
 
   /** `env` is read at each use: the bindings are the object's, whatever they are at that moment. */
   constructor(storage: DurableObjectStorage, env: () => Env, auditKey: Uint8Array) {
@@ -254,8 +257,25 @@ export class UnitOfWork {
     outbox.enqueue(this.sql, kind, target, now, at);
   }
 
-  /** Arms the alarm for the earliest queued work: an outbox row, a webhook delivery, a ramp step, a scheduled change. */
+  /** Registers what `scheduleDrain` starts at once for the change just committed: its broadcaster notice. */
+  afterCommit(announce: () => Promise<void>): void {
+    this.#announce = announce;
+  }
+
+  /**
+   * Called after every change has committed: starts announcing its `notify` row at once (one
+   * announcing pass runs at a time, the alarm's included; a change committed during a pass is
+   * announced by the next), then arms the alarm for the earliest queued work: an outbox row, a
+   * webhook delivery, a ramp step, a scheduled change. The announcement is not awaited: the
+   * caller's answer does not wait for the broadcaster, and a failure leaves the row queued with
+   * its backoff for the alarm.
+   */
   async scheduleDrain(): Promise<void> {
+    if (this.#announce && outbox.hasDue(this.sql, "notify", Date.now())) {
+      this.#announce().catch((error: unknown) => {
+        log("error", "announce-threw", { project: this.project(), error: String(error) });
+      });
+    }
     const nextStep = this.sql.exec<{ due: number | null }>("SELECT min(next_at) AS due FROM ramps WHERE status = 'running'").one().due;
     const nextSchedule = this.sql.exec<{ due: number | null }>("SELECT min(at) AS due FROM schedules WHERE status = 'pending'").one().due;
     const dues = [outbox.nextDue(this.sql), webhooks.nextDeliveryDue(this.sql), nextStep, nextSchedule, nextMetricCheck(this.sql)].filter(

@@ -5,6 +5,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { broadcasterName } from "../contracts/broadcast";
 import { ProjectEntrySchema, projectKvKey, snapshotKvKey } from "../contracts/snapshot";
 import { DEADLINE_MS } from "../lib/deadline";
 import { advanceRamps, call, drainOutbox, setupProject, store } from "./helpers";
@@ -32,11 +33,28 @@ async function alarmStuckInKvWrite(project: string): Promise<void> {
   const { kv, started } = hangingKv();
   await runInDurableObject(store(project), (instance, state) => {
     Object.assign(instance, { env: { ...env, FLAGS_KV: kv } });
-    // The snapshot's row first: the pass stops in its write, before any other row.
+    // The snapshot's row first among the KV rows: the pass stops in its write (the notice has
+    // gone out before it).
     state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0 WHERE kind = 'publish'");
     void instance.alarm().catch(() => {});
   });
   await started;
+}
+
+/** The version the environment's broadcaster (its one shard here) last announced. */
+async function announced(project: string): Promise<number | undefined> {
+  const shard = env.BROADCASTER.getByName(broadcasterName(project, "production", 0));
+  return runInDurableObject(shard, async (_i, state) => (await state.storage.get<{ version: number }>("latest"))?.version);
+}
+
+/** A broadcaster binding whose `notify` never settles. */
+const hungBroadcaster = () => ({ getByName: () => ({ notify: () => new Promise<never>(() => {}) }) });
+
+/** Gives the project's FlagStore other bindings (they stay until the object is reset). */
+async function substitute(project: string, bindings: Partial<Env>): Promise<void> {
+  await runInDurableObject(store(project), (instance) => {
+    Object.assign(instance, { env: { ...env, ...bindings } });
+  });
 }
 
 /** Ramps the kill switch to 10% now and to 50% an hour later. */
@@ -60,6 +78,9 @@ describe("queued work survives a restart of the object before its alarm runs", (
       body: { url: "https://receiver.example/hook", events: ["flag.toggled"] },
     });
     expect(hook.status).toBe(201);
+    // The change's notice is sent right after its commit; here it is still in flight (the
+    // broadcaster does not answer) when the object is evicted, before the alarm ran.
+    await substitute(project, { BROADCASTER: hungBroadcaster() as unknown as Env["BROADCASTER"] });
     const off = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, {
       body: { state: "DISABLED" },
     });
@@ -80,6 +101,7 @@ describe("queued work survives a restart of the object before its alarm runs", (
     });
     await drainOutbox(project);
     expect(await kvVersion(project)).toBe(version + 1);
+    expect(await announced(project)).toBe(version + 1);
     expect(received).toEqual(["flag.toggled"]);
     expect((await call("GET", `/admin/v1/projects/${project}/webhooks/${hook.body.id}/deliveries`)).body[0]).toMatchObject({
       status: "delivered",
@@ -97,6 +119,52 @@ describe("queued work survives a restart of the object before its alarm runs", (
     const ramp = (await call("GET", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/ramp`)).body;
     expect(ramp).toMatchObject({ currentPercent: 50, status: "completed" });
     expect(ramp.history.map((h: { percent: number }) => h.percent)).toEqual([10, 50]);
+  });
+});
+
+describe("a change's notice goes out right after its commit", () => {
+  it("reaches the broadcaster while the snapshot's KV write is still in flight", async () => {
+    const project = "dur-notify-first";
+    const { version } = await setupProject(project);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const gated = Object.create(env.FLAGS_KV) as KVNamespace;
+    gated.put = (async (key: string, value: string, options?: KVNamespacePutOptions) => {
+      if (key.startsWith("snapshot:")) await gate;
+      return env.FLAGS_KV.put(key, value, options);
+    }) as KVNamespace["put"];
+    let noticed: (version: number) => void = () => {};
+    const notice = new Promise<number>((resolve) => (noticed = resolve));
+    const recording = {
+      getByName: (name: string) => ({
+        notify: async (event: { version: number }) => {
+          const answer = await env.BROADCASTER.getByName(name).notify(event as never);
+          noticed(event.version);
+          return answer;
+        },
+      }),
+    };
+    await substitute(project, { FLAGS_KV: gated, BROADCASTER: recording as unknown as Env["BROADCASTER"] });
+    // Nothing of the snapshot can reach KV before the notice, whatever runs first.
+    await runInDurableObject(store(project), (_i, state) => {
+      state.storage.sql.exec("UPDATE published SET published_at = 0");
+    });
+    const off = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, {
+      body: { state: "DISABLED" },
+    });
+    expect(await notice).toBe(version + 1);
+    expect(await announced(project)).toBe(version + 1);
+    expect(off.body.version).toBe(version + 1);
+    expect(await kvVersion(project)).toBe(version);
+    // The snapshot's write has neither succeeded nor failed (its deadline has not passed): the
+    // notice did not wait for it.
+    const pending = (await call("GET", `/admin/v1/projects/${project}/replication`)).body.pending;
+    expect(pending.find((r: { kind: string }) => r.kind === "publish")).toMatchObject({ attempts: 0, lastError: null });
+    expect(pending.map((r: { kind: string }) => r.kind)).not.toContain("notify");
+    release();
+    await substitute(project, {});
+    await drainOutbox(project);
+    expect(await kvVersion(project)).toBe(version + 1);
   });
 });
 
@@ -264,10 +332,10 @@ describe("a broadcaster that never answers", () => {
   it("fails the notify row after its deadline; the row is retried and later alarms run", async () => {
     const project = "dur-notify-hang";
     await setupProject(project);
+    await substitute(project, { BROADCASTER: hungBroadcaster() as unknown as Env["BROADCASTER"] });
+    // The notice sent after the commit hangs; the alarm waits for it to fail, then runs on.
     await call("POST", `/admin/v1/projects/${project}/environments/production/flags/kill-switch/toggle`, { body: { state: "DISABLED" } });
     await runInDurableObject(store(project), async (instance, state) => {
-      const hung = { getByName: () => ({ notify: () => new Promise<never>(() => {}) }) };
-      Object.assign(instance, { env: { ...env, BROADCASTER: hung } });
       state.storage.sql.exec("UPDATE outbox SET next_attempt_at = 0");
       await instance.alarm();
     });

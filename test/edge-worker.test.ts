@@ -8,7 +8,7 @@ import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseWritten, WRITTEN_HEADER } from "../contracts/written";
-import edge, { type EdgeEnv } from "../worker/edge";
+import edge, { createEdgeWorker, type EdgeEnv } from "../worker/edge";
 import { edgeState, environmentKey } from "../worker/edge-state";
 import { consoleSignIn, ORIGIN } from "./console-helpers";
 import { ADMIN_TOKEN, call, setupProject } from "./helpers";
@@ -34,13 +34,19 @@ function adminBinding(answer: (request: Request) => Promise<Response>): { bindin
 /** The full Worker of this test run, as the `ADMIN` service binding reaches it. */
 const fullWorker = () => adminBinding((request) => exports.default.fetch(request));
 
-async function edgeFetch(admin: Fetcher, method: string, path: string, init: { body?: unknown; token?: string } = {}): Promise<Response> {
+async function edgeFetch(
+  admin: Fetcher,
+  method: string,
+  path: string,
+  init: { body?: unknown; token?: string } = {},
+  worker: { fetch: (request: Request, env: EdgeEnv, ctx: ExecutionContext) => Promise<Response> } = edge,
+): Promise<Response> {
   const headers: Record<string, string> = { authorization: `Bearer ${init.token ?? ADMIN_TOKEN}` };
   if (init.body !== undefined) headers["content-type"] = "application/json";
   const request = new Request(`${BASE}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
   const edgeEnv: EdgeEnv = { ...env, ADMIN: admin };
   const ctx = createExecutionContext();
-  const response = await edge.fetch(request, edgeEnv, ctx);
+  const response = await worker.fetch(request, edgeEnv, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }
@@ -142,6 +148,25 @@ describe("the request-path Worker", () => {
     expect(response.headers.get("retry-after")).toBe("5");
     const { detail }: { detail: string } = await response.json();
     expect(detail).toContain(`the admin API could not be reached (${method} /admin/v1/projects/edge-worker-down)`);
+    if (warning) expect(detail).toContain(warning);
+    else expect(detail).not.toContain("committed");
+  });
+
+  it.each([
+    ["GET", ""],
+    ["POST", "a write may or may not have been committed: read it back before retrying"],
+  ])("when the admin Worker hangs, %s answers 503 problem+json with Retry-After at the forward's deadline", async (method, warning) => {
+    const hung = adminBinding(() => new Promise<never>(() => {}));
+    // The deadline shortened for the test; the deployed Worker's is DEADLINE_MS.adminForward.
+    const shortened = createEdgeWorker({ adminForwardMs: 50 });
+    const path = "/admin/v1/projects/edge-worker-hung/environments/production/flags/kill-switch/toggle";
+    const response = await edgeFetch(hung.binding, method, path, method === "POST" ? { body: {} } : {}, shortened);
+    expect(hung.calls.map((request) => new URL(request.url).pathname)).toEqual([path]);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(response.headers.get("retry-after")).toBe("5");
+    const { detail }: { detail: string } = await response.json();
+    expect(detail).toContain(`the admin API did not answer within 50 ms (${method} ${path})`);
     if (warning) expect(detail).toContain(warning);
     else expect(detail).not.toContain("committed");
   });

@@ -352,12 +352,9 @@ describe("notification through the FlagStore's outbox", () => {
         .toArray()
         .map((row) => ({ kind: row.kind, waits: row.next_attempt_at > now }));
     });
-    expect(rows).toEqual(
-      expect.arrayContaining([
-        { kind: "publish", waits: true },
-        { kind: "notify", waits: false },
-      ]),
-    );
+    // The snapshot waits out the interval; the notice is due now, or already sent right after the commit.
+    expect(rows).toContainEqual({ kind: "publish", waits: true });
+    expect(rows).not.toContainEqual({ kind: "notify", waits: true });
     await drainOutbox("es-throttle");
   });
 

@@ -19,27 +19,48 @@ export interface EdgeEnv extends Env {
   ADMIN: Fetcher;
 }
 
-const app = new Hono<{ Bindings: EdgeEnv }>();
-mountEdge(app);
-app.all("*", (c) => forward(c.req.raw, c.env));
-app.onError((error, c) => edgeError(error, c.req.raw));
+/** How the request-path Worker is built; the deployed Worker takes the defaults. */
+export interface EdgeWorkerOptions {
+  /**
+   * The forward's deadline in ms, at most `DEADLINE_MS.adminForward` (a longer one is cut to it):
+   * tests shorten it to see a hanging admin Worker answered without waiting 30 s.
+   */
+  adminForwardMs?: number;
+}
 
 /**
- * `request` answered by the full Worker. The versions its answer names as written are served by
- * this isolate at once (read-your-writes across the hop).
+ * The request-path Worker's fetch handler: the edge's routes, and every other path forwarded.
+ *
+ * @example
+ * const edge = createEdgeWorker({ adminForwardMs: 50 }); // a test's hanging admin Worker answers at 50 ms
  */
-async function forward(request: Request, env: EdgeEnv): Promise<Response> {
+export function createEdgeWorker(options: EdgeWorkerOptions = {}): ExportedHandler<EdgeEnv> & {
+  fetch: (request: Request, env: EdgeEnv, ctx: ExecutionContext) => Promise<Response>;
+} {
+  const deadlineMs = Math.min(options.adminForwardMs ?? DEADLINE_MS.adminForward, DEADLINE_MS.adminForward);
+  const app = new Hono<{ Bindings: EdgeEnv }>();
+  mountEdge(app);
+  app.all("*", (c) => forward(c.req.raw, c.env, deadlineMs));
+  app.onError((error, c) => edgeError(error, c.req.raw));
+  return { fetch: hotPath(app) };
+}
+
+/**
+ * `request` answered by the full Worker within `deadlineMs`. The versions its answer names as
+ * written are served by this isolate at once (read-your-writes across the hop).
+ */
+async function forward(request: Request, env: EdgeEnv, deadlineMs: number): Promise<Response> {
   const { pathname } = new URL(request.url);
   let response: Response;
   try {
-    response = await withDeadline(env.ADMIN.fetch(request), DEADLINE_MS.adminForward, "admin Worker");
+    response = await withDeadline(env.ADMIN.fetch(request), deadlineMs, "admin Worker");
   } catch (error) {
     logRequest("error", "admin-forward-failed", request, { error });
     const outcome =
       request.method === "GET" || request.method === "HEAD"
         ? ""
         : "; a write may or may not have been committed: read it back before retrying";
-    const why = error instanceof DeadlineExceeded ? `did not answer within ${DEADLINE_MS.adminForward} ms` : "could not be reached";
+    const why = error instanceof DeadlineExceeded ? `did not answer within ${deadlineMs} ms` : "could not be reached";
     return problem("unavailable", `the admin API ${why} (${request.method} ${pathname})${outcome}`, { headers: { "retry-after": "5" } });
   }
   for (const { project, environment, version } of parseWritten(response.headers.get(WRITTEN_HEADER)))
@@ -47,6 +68,4 @@ async function forward(request: Request, env: EdgeEnv): Promise<Response> {
   return response;
 }
 
-export default {
-  fetch: hotPath(app),
-} satisfies ExportedHandler<EdgeEnv>;
+export default createEdgeWorker();

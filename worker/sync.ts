@@ -20,7 +20,7 @@ import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { STALE_HEADER, VERSION_HEADER } from "./ofrep";
 import { logStale, logUnavailable } from "./request-log";
 import { requireKey } from "./require-key";
-import { getSnapshot, refreshMs } from "./snapshot-cache";
+import { edgeSources, getSnapshot } from "./snapshot-cache";
 import { flushAfter, recordKeyUse } from "./telemetry";
 import { eventStreamsFor } from "./events";
 import { readSyncSnapshot } from "./sync-snapshot";
@@ -48,14 +48,11 @@ sync.get("/flagd", serverKey, async (c) => {
   recordKeyUse(identity.project, identity.id);
   flushAfter(c.env, (p) => c.executionCtx.waitUntil(p));
   const store = c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(identity.project));
-  // The edge's snapshot answers "has it changed?" without a round trip; only a change reads the store.
+  // The edge's snapshot answers "has it changed?" without a round trip; only a change reads the
+  // store. Its sources are the OFREP routes': KV, the store as the cold fallback, and the
+  // location's version beacon, so a kill switch reaches a syncing daemon in seconds, not KV's 60.
   const current = await getSnapshot(
-    {
-      kv: c.env.FLAGS_KV,
-      fromStore: (_project, environment) => store.getSnapshot(environment),
-      waitUntil: (p) => c.executionCtx.waitUntil(p),
-      refreshMs: refreshMs(c.env),
-    },
+    edgeSources(c.env, (p) => c.executionCtx.waitUntil(p)),
     identity.project,
     identity.environment,
   );

@@ -82,6 +82,14 @@ export function dueRows(sql: SqlStorage, now: number, owner: string): OutboxRow[
 }
 
 /**
+ * Whether a row of `kind` is due at `now`, in flight or not: a change committed while its
+ * target's work is in flight is performed by a pass after it (see `complete`).
+ */
+export function hasDue(sql: SqlStorage, kind: OutboxKind, now: number): boolean {
+  return sql.exec("SELECT 1 FROM outbox WHERE kind = ?1 AND next_attempt_at <= ?2 LIMIT 1", kind, now).toArray().length > 0;
+}
+
+/**
  * Marks a row in flight before its work starts. The row stays: until `complete`, a reset or a
  * crash at any instant leaves it queued, and `/replication` shows it pending.
  */

@@ -20,11 +20,19 @@ import type { EnvironmentRow, KeyRow, ReplicationStatus } from "../store-types";
 export class Publisher {
   /** Tells this instance's outbox leases from those of an instance that was reset or evicted. */
   readonly #incarnation = randomToken(9);
+  /** The announcing pass in flight, if any: one runs at a time. */
+  #announcing: Promise<void> | null = null;
 
+  /**
+   * Registers `announceDue` with the unit of work: every change's `notify` row goes out as soon
+   * as the change has committed, in a pass of its own that waits for no KV write.
+   */
   constructor(
     private readonly w: UnitOfWork,
     private readonly snapshots: Snapshots,
-  ) {}
+  ) {
+    w.afterCommit(() => this.announceDue());
+  }
 
   /** What KV holds and what is still queued. */
   status(): ReplicationStatus {
@@ -47,11 +55,33 @@ export class Publisher {
     };
   }
 
-  /** Performs every due row once; a failed one is retried later. */
-  async publishDue(): Promise<void> {
+  /**
+   * Announces every due `notify` row to the broadcaster, apart from and ahead of the KV rows: a
+   * listener hears of a change one broadcaster call after its commit, however long KV takes.
+   * The row stays in the outbox until the broadcaster took it, so a reset or crash between the
+   * commit and the announcement leaves it queued for the alarm. One pass runs at a time; a caller
+   * arriving during a pass waits for it and then runs its own (a change committed meanwhile is
+   * announced by it).
+   */
+  async announceDue(): Promise<void> {
+    while (this.#announcing) await this.#announcing;
+    this.#announcing = this.#performDue((kind) => kind === "notify").finally(() => {
+      this.#announcing = null;
+    });
+    await this.#announcing;
+  }
+
+  /** Performs every due row that writes KV once; a failed one is retried later. */
+  publishDue(): Promise<void> {
+    return this.#performDue((kind) => kind !== "notify");
+  }
+
+  /** Performs the due rows of the kinds `which` selects, oldest first; a failed one is retried later. */
+  async #performDue(which: (kind: outbox.OutboxKind) => boolean): Promise<void> {
     const sql = this.w.sql;
     const project = this.w.project();
     for (const row of outbox.dueRows(sql, Date.now(), this.#incarnation)) {
+      if (!which(row.kind)) continue;
       // Leased past the deadline of the call it makes, so a pass of this incarnation that
       // overlaps it leaves it alone while a fresh incarnation (after a reset) takes it at once.
       outbox.lease(sql, row, this.#incarnation, Date.now() + leaseMs(row.kind));
