@@ -46,7 +46,15 @@ type OpCompiler = (args: unknown[], at: string, env: CompileEnv) => Rule;
 const UNDEFINED: Rule = () => undefined;
 const hasOwn = Object.hasOwn;
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const isPrimitive = (v: unknown): boolean => v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+
+/** Whether every item is a constant; one loop, no callback per item (lists run to thousands of ids). */
+function allPrimitive(list: readonly unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    if (!(item === null || typeof item === "string" || typeof item === "number" || typeof item === "boolean")) return false;
+  }
+  return true;
+}
 
 /**
  * Compiles a JsonLogic value into a rule.
@@ -55,7 +63,7 @@ const isPrimitive = (v: unknown): boolean => v === null || typeof v === "string"
  */
 export function compileRule(logic: unknown, at: string, env: CompileEnv): Rule {
   if (Array.isArray(logic)) {
-    if (logic.every(isPrimitive)) {
+    if (allPrimitive(logic)) {
       const constant = Object.freeze(logic.slice());
       return () => constant;
     }
@@ -298,7 +306,7 @@ function compileIn(list: unknown[], at: string, env: CompileEnv): Rule {
 
 /** A list of constants written inline. */
 function inlineConstantList(haystack: unknown): readonly unknown[] | undefined {
-  return Array.isArray(haystack) && haystack.every(isPrimitive) ? haystack : undefined;
+  return Array.isArray(haystack) && allPrimitive(haystack) ? haystack : undefined;
 }
 
 /**
