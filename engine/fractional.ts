@@ -89,7 +89,8 @@ function compileBucket(raw: unknown, at: string, compileArg: CompileArg): Bucket
   if (raw.length < 1 || raw.length > 2) {
     throw new RuleError(at, `a fractional bucket must be [variant] or [variant, weight], got ${raw.length} elements`);
   }
-  const [variant, weight] = raw as unknown[];
+  const variant: unknown = raw[0];
+  const weight: unknown = raw[1];
   const bucket: Bucket = { variant: undefined, variantRule: undefined, weight: 1, weightRule: undefined };
   if (isPlainObject(variant)) bucket.variantRule = compileArg(variant, `${at}[0]`);
   else if (Array.isArray(variant))
