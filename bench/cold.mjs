@@ -4,7 +4,7 @@
 // + check), compile its flag set, evaluate every flag once for one context. Then, as the floor, a
 // bare `JSON.parse` of the same text in the same process. Each step is timed in CPU (this
 // process's user + system time, all threads, `process.cpuUsage`), which a busy machine disturbs
-// far less than the wall clock, and in wall time beside it.
+// far less than the wall clock, and in wall time and the main thread's CPU beside it.
 //
 //   node bench/cold.mjs <published-snapshot.json> [engine bundle]     prints one JSON line
 // (the engine bundle run.mjs builds by default; the reference revision's with BENCH_REFERENCE)
@@ -32,6 +32,14 @@ const cpu = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
+// The main thread's share (Node ≥ 22.19): the rest of the process's CPU is GC helpers and
+// background compilers, which run beside it.
+const thread = () => {
+  if (typeof process.threadCpuUsage !== "function") return Number.NaN;
+  const { user, system } = process.threadCpuUsage();
+  return (user + system) / 1000;
+};
+const m0 = thread();
 const c0 = cpu();
 const t0 = performance.now();
 const snapshot = read(text);
@@ -45,6 +53,7 @@ const c2 = cpu();
 const results = compiled.evaluateAll(ctx);
 const c3 = cpu();
 const t3 = performance.now();
+const mainThreadMs = thread() - m0;
 JSON.parse(text);
 const floorMs = cpu() - c3;
 process.stdout.write(
@@ -55,6 +64,7 @@ process.stdout.write(
     firstEvalMs: c3 - c2,
     floorMs,
     wallMs: t3 - t0,
+    mainThreadMs,
     flags: results.length,
     edgeRead: typeof mod.readSnapshot === "function",
   })}\n`,

@@ -46,7 +46,15 @@ type OpCompiler = (args: unknown[], at: string, env: CompileEnv) => Rule;
 const UNDEFINED: Rule = () => undefined;
 const hasOwn = Object.hasOwn;
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const isPrimitive = (v: unknown): boolean => v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+
+/** Whether every item is a constant; one loop, no callback per item (lists run to thousands of ids). */
+function allPrimitive(list: readonly unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    if (!(item === null || typeof item === "string" || typeof item === "number" || typeof item === "boolean")) return false;
+  }
+  return true;
+}
 
 /**
  * Compiles a JsonLogic value into a rule.
@@ -55,7 +63,7 @@ const isPrimitive = (v: unknown): boolean => v === null || typeof v === "string"
  */
 export function compileRule(logic: unknown, at: string, env: CompileEnv): Rule {
   if (Array.isArray(logic)) {
-    if (logic.every(isPrimitive)) {
+    if (allPrimitive(logic)) {
       const constant = Object.freeze(logic.slice());
       return () => constant;
     }
@@ -66,15 +74,22 @@ export function compileRule(logic: unknown, at: string, env: CompileEnv): Rule {
     if (logic === undefined) return UNDEFINED;
     return () => logic;
   }
-  const keys = Object.keys(logic);
-  if (keys.length === 0) {
+  // The operator, without an array of keys per node (a snapshot compiles thousands of nodes).
+  let op: string | undefined;
+  let count = 0;
+  for (const key in logic) {
+    if (!hasOwn(logic, key)) continue;
+    op ??= key;
+    count++;
+  }
+  if (op === undefined) {
     const empty = Object.freeze({});
     return () => empty;
   }
-  if (keys.length > 1) {
+  if (count > 1) {
+    const keys = Object.keys(logic);
     throw new RuleError(at, `a rule must have exactly one operator, got ${keys.length} keys (${keys.join(", ")})`);
   }
-  const op = keys[0]!;
   const opAt = at ? `${at}.${op}` : op;
   if (op === "$ref") return compileRef(logic[op], opAt, env);
   if (op === "fractional") {
@@ -298,7 +313,7 @@ function compileIn(list: unknown[], at: string, env: CompileEnv): Rule {
 
 /** A list of constants written inline. */
 function inlineConstantList(haystack: unknown): readonly unknown[] | undefined {
-  return Array.isArray(haystack) && haystack.every(isPrimitive) ? haystack : undefined;
+  return Array.isArray(haystack) && allPrimitive(haystack) ? haystack : undefined;
 }
 
 /**

@@ -37,7 +37,8 @@ type ValueResult = Extract<EvaluationResult, { kind: "value" }>;
 
 interface CompiledFlag {
   readonly key: string;
-  readonly disabled: boolean;
+  /** The DISABLED answer, set only on a disabled flag. */
+  readonly disabledResult: EvaluationResult | undefined;
   readonly metadata: FlagMetadata;
   /** Set when targeting could not compile, or the flag is on a prerequisite cycle. */
   broken: EvaluationResult | undefined;
@@ -46,10 +47,11 @@ interface CompiledFlag {
   readonly targets: ReadonlyMap<string, string> | undefined;
   /** STATIC (no targeting) or DEFAULT (targeting yielded null) answer. */
   readonly fallback: EvaluationResult;
-  /** TARGETING_MATCH answers by variant name. */
-  readonly matches: ReadonlyMap<string, ValueResult>;
-  readonly variantNames: string;
-  readonly disabledResult: EvaluationResult;
+  /**
+   * TARGETING_MATCH answers by variant name, in the variants' order; built only for a flag with
+   * targeting or targets (a flag without either never matches).
+   */
+  readonly matches: ReadonlyMap<string, ValueResult> | undefined;
   /** Flags that must evaluate to a variant first; linked once every flag is compiled. */
   prerequisites: { readonly variant: string; flag: CompiledFlag | undefined }[];
   readonly prerequisiteNames: readonly { flag: string; variant: string }[];
@@ -151,12 +153,27 @@ function variantName(out: unknown): string | undefined {
   }
 }
 
+const NO_PREREQUISITES: readonly { flag: string; variant: string }[] = Object.freeze([]);
+
+function isTargeting(targeting: unknown): boolean {
+  if (targeting === undefined || targeting === null) return false;
+  if (typeof targeting !== "object" || Array.isArray(targeting)) return true;
+  for (const key in targeting) if (Object.hasOwn(targeting, key)) return true;
+  return false;
+}
+
+/**
+ * Compiles one flag; a flag whose targets or targeting cannot compile is kept, answering
+ * PARSE_ERROR, and `errors` says why. A flag with neither targeting, targets nor prerequisites
+ * (most of a flag set: on/off switches) builds only the one answer it can give.
+ */
 function compileFlag(
   key: string,
   raw: unknown,
   setMetadata: FlagMetadata,
   env: ReturnType<typeof createCompileEnv>,
-): { flag: CompiledFlag; error?: string } {
+  errors: Map<string, string>,
+): CompiledFlag {
   const def = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
   // A flag without metadata of its own shares the set's (frozen) rather than copying it.
   const metadata = def["metadata"] === undefined ? setMetadata : deepFreeze({ ...setMetadata, ...primitiveMetadata(def["metadata"]) });
@@ -164,56 +181,64 @@ function compileFlag(
     typeof def["variants"] === "object" && def["variants"] !== null && !Array.isArray(def["variants"])
       ? (def["variants"] as Record<string, unknown>)
       : {};
-  const names = Object.keys(variantsIn);
-  const variantNames = names.join(", ");
   const defaultVariant = typeof def["defaultVariant"] === "string" ? def["defaultVariant"] : undefined;
-  const offVariant = offVariantOf(def["metadata"], variantsIn);
   const targeting = def["targeting"];
-  const hasTargeting =
-    targeting !== undefined &&
-    targeting !== null &&
-    !(typeof targeting === "object" && !Array.isArray(targeting) && Object.keys(targeting).length === 0);
+  const hasTargeting = isTargeting(targeting);
+  const targetsIn = def["targets"];
 
   const valueResult = (variant: string, reason: ValueResult["reason"]): ValueResult =>
     freezeResult({ kind: "value", key, value: copyJson(variantsIn[variant]), variant, reason, metadata });
-  const matches = new Map<string, ValueResult>();
-  for (const name of names) matches.set(name, valueResult(name, "TARGETING_MATCH"));
+  let matches: Map<string, ValueResult> | undefined;
+  if (hasTargeting || (targetsIn !== undefined && targetsIn !== null)) {
+    matches = new Map<string, ValueResult>();
+    for (const name of Object.keys(variantsIn)) matches.set(name, valueResult(name, "TARGETING_MATCH"));
+  }
 
-  const reason = hasTargeting ? "DEFAULT" : "STATIC";
   let fallback: EvaluationResult;
   if (defaultVariant === undefined) {
     fallback = freezeResult({ kind: "default", key, reason: "DEFAULT", metadata });
   } else if (Object.hasOwn(variantsIn, defaultVariant)) {
-    fallback = valueResult(defaultVariant, reason);
+    fallback = valueResult(defaultVariant, hasTargeting ? "DEFAULT" : "STATIC");
   } else {
     fallback = freezeResult(
-      errorResult(key, "GENERAL", `default variant "${defaultVariant}" is not one of the variants (${variantNames})`, metadata),
+      errorResult(
+        key,
+        "GENERAL",
+        `default variant "${defaultVariant}" is not one of the variants (${Object.keys(variantsIn).join(", ")})`,
+        metadata,
+      ),
     );
   }
 
   let rule: Rule | undefined;
   let broken: EvaluationResult | undefined;
-  let error: string | undefined;
-  const targets = compileTargets(def["targets"], variantsIn, env.evaluators);
-  if (targets.error !== undefined) {
-    error = targets.error;
-    broken = freezeResult(errorResult(key, "PARSE_ERROR", `flag "${key}" has invalid ${error}`, metadata));
-  } else if (hasTargeting) {
-    try {
-      rule = compileRule(targeting, "", env);
-    } catch (e) {
-      error = describeRuleError(e);
-      broken = freezeResult(errorResult(key, "PARSE_ERROR", `flag "${key}" has invalid targeting: ${error}`, metadata));
+  let targets: ReadonlyMap<string, string> | undefined;
+  const compiledTargets = targetsIn === undefined ? undefined : compileTargets(targetsIn, variantsIn, env.evaluators);
+  if (compiledTargets?.error !== undefined) {
+    errors.set(key, compiledTargets.error);
+    broken = freezeResult(errorResult(key, "PARSE_ERROR", `flag "${key}" has invalid ${compiledTargets.error}`, metadata));
+  } else {
+    targets = compiledTargets?.targets;
+    if (hasTargeting) {
+      try {
+        rule = compileRule(targeting, "", env);
+      } catch (e) {
+        const error = describeRuleError(e);
+        errors.set(key, error);
+        broken = freezeResult(errorResult(key, "PARSE_ERROR", `flag "${key}" has invalid targeting: ${error}`, metadata));
+      }
     }
   }
-  const prerequisiteNames = Array.isArray(def["prerequisites"])
-    ? def["prerequisites"].flatMap((p: unknown) => {
-        const item = p as Record<string, unknown> | null;
-        return item && typeof item["flag"] === "string" && typeof item["variant"] === "string"
-          ? [{ flag: item["flag"], variant: item["variant"] }]
-          : [];
-      })
-    : [];
+  const prerequisitesIn = def["prerequisites"];
+  const prerequisiteNames =
+    Array.isArray(prerequisitesIn) && prerequisitesIn.length > 0
+      ? prerequisitesIn.flatMap((p: unknown) => {
+          const item = p as Record<string, unknown> | null;
+          return item && typeof item["flag"] === "string" && typeof item["variant"] === "string"
+            ? [{ flag: item["flag"], variant: item["variant"] }]
+            : [];
+        })
+      : NO_PREREQUISITES;
   // Served only when a prerequisite fails: a flag without prerequisites never needs it.
   const prerequisiteFailed: EvaluationResult =
     prerequisiteNames.length === 0
@@ -223,23 +248,25 @@ function compileFlag(
         : fallback.kind === "default"
           ? freezeResult({ kind: "default", key, reason: "PREREQUISITE_FAILED", metadata })
           : fallback;
-  const flag: CompiledFlag = {
+  let disabledResult: EvaluationResult | undefined;
+  if (def["state"] === "DISABLED") {
+    const offVariant = offVariantOf(def["metadata"], variantsIn);
+    disabledResult =
+      offVariant === undefined ? freezeResult({ kind: "default", key, reason: "DISABLED", metadata }) : valueResult(offVariant, "DISABLED");
+  }
+  return {
     key,
-    prerequisites: [],
-    prerequisiteNames,
-    prerequisiteFailed,
-    disabled: def["state"] === "DISABLED",
+    disabledResult,
     metadata,
     broken,
     rule,
-    targets: targets.targets,
+    targets,
     fallback,
     matches,
-    variantNames,
-    disabledResult:
-      offVariant === undefined ? freezeResult({ kind: "default", key, reason: "DISABLED", metadata }) : valueResult(offVariant, "DISABLED"),
+    prerequisites: [],
+    prerequisiteNames,
+    prerequisiteFailed,
   };
-  return error === undefined ? { flag } : { flag, error };
 }
 
 /** The flag's off variant, when its metadata names one of its variants (the validator refuses any other). */
@@ -258,7 +285,7 @@ export function describeRuleError(e: unknown): string {
 }
 
 function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
-  if (flag.disabled) return flag.disabledResult;
+  if (flag.disabledResult) return flag.disabledResult;
   if (flag.broken) return flag.broken;
   for (const prerequisite of flag.prerequisites) {
     const met = prerequisite.flag ? runFlag(prerequisite.flag, scope) : undefined;
@@ -266,7 +293,7 @@ function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
   }
   if (flag.targets) {
     const targeted = targetOf(flag, scope.ctx);
-    if (targeted !== undefined) return flag.matches.get(targeted)!;
+    if (targeted !== undefined) return flag.matches!.get(targeted)!;
   }
   const rule = flag.rule;
   if (!rule) return flag.fallback;
@@ -292,12 +319,12 @@ function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
       flag.metadata,
     );
   }
-  const match = flag.matches.get(name);
+  const match = flag.matches?.get(name);
   if (match) return match;
   return errorResult(
     flag.key,
     "GENERAL",
-    `the targeting of flag "${flag.key}" returned "${name}", which is not one of the variants (${flag.variantNames})`,
+    `the targeting of flag "${flag.key}" returned "${name}", which is not one of the variants (${[...(flag.matches?.keys() ?? [])].join(", ")})`,
     flag.metadata,
   );
 }
@@ -372,11 +399,10 @@ export function compileFlagSet(flagSet: unknown, options?: CompileOptions): Comp
   const flags = new Map<string, CompiledFlag>();
   const list: CompiledFlag[] = [];
   const errors = new Map<string, string>();
-  for (const [key, def] of Object.entries(flagsIn)) {
-    const { flag, error } = compileFlag(key, def, flagMetadata, env);
+  for (const key of Object.keys(flagsIn)) {
+    const flag = compileFlag(key, flagsIn[key], flagMetadata, env, errors);
     flags.set(key, flag);
     list.push(flag);
-    if (error !== undefined) errors.set(key, error);
   }
   linkPrerequisites(flags, errors);
   const keys = Object.freeze(list.map((f) => f.key));

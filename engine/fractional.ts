@@ -89,7 +89,8 @@ function compileBucket(raw: unknown, at: string, compileArg: CompileArg): Bucket
   if (raw.length < 1 || raw.length > 2) {
     throw new RuleError(at, `a fractional bucket must be [variant] or [variant, weight], got ${raw.length} elements`);
   }
-  const [variant, weight] = raw as unknown[];
+  const variant: unknown = raw[0];
+  const weight: unknown = raw[1];
   const bucket: Bucket = { variant: undefined, variantRule: undefined, weight: 1, weightRule: undefined };
   if (isPlainObject(variant)) bucket.variantRule = compileArg(variant, `${at}[0]`);
   else if (Array.isArray(variant))
@@ -138,12 +139,20 @@ export function compileFractional(args: unknown, at: string, mode: FractionalMod
   const rawBuckets = hasBucketBy ? args.slice(1) : args;
   if (rawBuckets.length === 0) throw new RuleError(at, "fractional needs at least one bucket [variant, weight] after the bucketing value");
   const offset = hasBucketBy ? 1 : 0;
-  const buckets = rawBuckets.map((raw, i) => compileBucket(raw, `${at}[${i + offset}]`, compileArg));
-
-  const isStatic = buckets.every((b) => !b.variantRule && !b.weightRule);
-  const staticVariants = buckets.map((b) => b.variant);
-  const staticWeights = buckets.map((b) => b.weight ?? 0);
-  const staticTotal = staticWeights.reduce((sum, w) => sum + w, 0);
+  // One loop, no callbacks: a snapshot has many fractional rules, each compiled once in a fresh isolate.
+  const buckets: Bucket[] = [];
+  const staticVariants: unknown[] = [];
+  const staticWeights: number[] = [];
+  let isStatic = true;
+  let staticTotal = 0;
+  for (let i = 0; i < rawBuckets.length; i++) {
+    const b = compileBucket(rawBuckets[i], `${at}[${i + offset}]`, compileArg);
+    buckets.push(b);
+    if (b.variantRule || b.weightRule) isStatic = false;
+    staticVariants.push(b.variant);
+    staticWeights.push(b.weight ?? 0);
+    staticTotal += b.weight ?? 0;
+  }
   if (isStatic && staticTotal > MAX_TOTAL_WEIGHT) {
     throw new RuleError(at, `the fractional weights add up to ${staticTotal}, more than ${MAX_TOTAL_WEIGHT}`);
   }
