@@ -427,6 +427,12 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (subject, metric, variant, at)
   ) WITHOUT ROWID;
   `,
+  // 15: the single sign-on index in KV (`contracts/access-index.ts`); a project that already has
+  // Access configured queues its entry once, on upgrade.
+  `
+  INSERT OR IGNORE INTO outbox (kind, target, attempts, next_attempt_at, created_at)
+    SELECT 'access-index', value, 0, 0, 0 FROM meta WHERE key = 'project' AND EXISTS (SELECT 1 FROM access_config);
+  `,
 ];
 
 /**

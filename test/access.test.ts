@@ -8,7 +8,9 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "j
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { certsUrl, useCertsFetch, verifyAccess } from "../admin/access";
 import { resetAuthThrottle } from "../admin/throttle";
-import { call, setupProject } from "./helpers";
+import { env } from "cloudflare:workers";
+import { accessIndexKvKey, AccessIndexMetadataSchema, memberTag } from "../contracts/access-index";
+import { call, drainOutbox, setupProject } from "./helpers";
 
 const PROJECT = "sso";
 const TEAM = "acme.cloudflareaccess.com";
@@ -84,6 +86,21 @@ describe("single sign-on settings", () => {
     });
     expect(again.body.changed).toBe(false);
     expect((await call("GET", `/admin/v1/projects/${PROJECT}/audit?action=access.configured`)).body.entries).toHaveLength(1);
+  });
+
+  it("reach the single sign-on index in KV through the outbox, and leave it when removed", async () => {
+    const other = "sso-indexed";
+    await setupProject(other);
+    const settings = { teamDomain: TEAM, audience: AUDIENCE, members: [{ email: "Bo@example.com", role: "viewer" }] };
+    expect((await call("PUT", `/admin/v1/projects/${other}/access`, { body: settings })).status).toBe(200);
+    await drainOutbox(other);
+    const entry = await env.FLAGS_KV.getWithMetadata(accessIndexKvKey(other), "json");
+    expect(entry.value).toMatchObject({ project: other, ...settings });
+    const metadata = AccessIndexMetadataSchema.parse(entry.metadata);
+    expect(metadata).toEqual({ teamDomain: TEAM, audience: AUDIENCE, who: [await memberTag({ email: "bo@example.com" })] });
+    expect((await call("DELETE", `/admin/v1/projects/${other}/access`)).status).toBeLessThan(300);
+    await drainOutbox(other);
+    expect(await env.FLAGS_KV.get(accessIndexKvKey(other))).toBeNull();
   });
 
   it.each([

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { MIGRATIONS, SCHEMA_VERSION } from "../durable-objects/schema";
 import { auditHeadKvKey, hashKey, ProjectEntrySchema, projectKvKey, snapshotKvKey } from "../contracts/snapshot";
+import { accessIndexKvKey } from "../contracts/access-index";
 import { call, drainOutbox, store } from "./helpers";
 import { restartObject } from "./object-restart";
 
@@ -142,5 +143,32 @@ describe("schema upgrade from every earlier version", () => {
     expect((await env.FLAGS_KV.get<{ seq: number }>(auditHeadKvKey(project), "json"))?.seq).toBe(2);
     expect((await call("GET", `/admin/v1/projects/${project}/audit/verify`)).body).toMatchObject({ ok: true, entries: 2, legacyBefore: 2 });
     expect((await call("GET", `/admin/v1/projects/${project}/replication`)).body.pending).toEqual([]);
+  });
+});
+
+describe("single sign-on index backfill (migration 15)", () => {
+  it("queues the index entry of a project that had single sign-on before the index existed", async () => {
+    const project = "migrate-sso";
+    const members = [{ email: "ana@example.com", role: "admin" }];
+    await runInDurableObject(store(project), (_instance, state) => {
+      buildAtVersion(state.storage.sql, project, 14);
+      state.storage.sql.exec(
+        "INSERT INTO access_config (id, team_domain, audience, members, updated_at, updated_by) VALUES (1, ?, ?, ?, ?, ?)",
+        "acme.cloudflareaccess.com",
+        "aud-1",
+        JSON.stringify(members),
+        CREATED_AT,
+        "token:bootstrap",
+      );
+    });
+    await restartObject(project, "upgrade");
+    await drainOutbox(project);
+    const entry = await env.FLAGS_KV.get<{ project: string; audience: string; members: unknown }>(accessIndexKvKey(project), "json");
+    expect(entry).toMatchObject({ project, audience: "aud-1", members });
+    // A project without single sign-on gets no entry.
+    await runInDurableObject(store("migrate-no-sso"), (_instance, state) => buildAtVersion(state.storage.sql, "migrate-no-sso", 14));
+    await restartObject("migrate-no-sso", "upgrade");
+    await drainOutbox("migrate-no-sso");
+    expect(await env.FLAGS_KV.get(accessIndexKvKey("migrate-no-sso"))).toBeNull();
   });
 });

@@ -82,6 +82,7 @@ export async function putAccess(
       members: c.members,
     });
     w.audit("access.configured", meta, { target: "access", before: before && summary(before), after: summary(config) }, now);
+    w.enqueue("access-index", w.project()!, now);
   });
   return ok({ ...readAccess(w)!, changed: true });
 }
@@ -100,6 +101,7 @@ export async function removeAccess(w: UnitOfWork, meta: ChangeMeta): Promise<Res
       { target: "access", before: { teamDomain: before.teamDomain, audience: before.audience, members: before.members } },
       now,
     );
+    w.enqueue("access-index", w.project()!, now);
   });
   return ok({ removed: true });
 }

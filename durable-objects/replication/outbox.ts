@@ -12,13 +12,14 @@
  */
 
 /**
- * `publish`, `key-index`, `project` (the project's registry entry) and `audit-head` (the audit
- * chain's anchor) write KV; `notify` announces a version to the environment's broadcaster.
+ * `publish`, `key-index`, `project` (the project's registry entry), `audit-head` (the audit
+ * chain's anchor) and `access-index` (the single sign-on index, `contracts/access-index.ts`) write
+ * KV; `notify` announces a version to the environment's broadcaster.
  */
-export type OutboxKind = "publish" | "key-index" | "notify" | "project" | "audit-head";
+export type OutboxKind = "publish" | "key-index" | "notify" | "project" | "audit-head" | "access-index";
 
 /** The kinds that write KV, and so wait out its per-key write interval. */
-const KV_KINDS: ReadonlySet<OutboxKind> = new Set<OutboxKind>(["publish", "key-index", "project", "audit-head"]);
+const KV_KINDS: ReadonlySet<OutboxKind> = new Set<OutboxKind>(["publish", "key-index", "project", "audit-head", "access-index"]);
 
 export interface OutboxRow extends Record<string, SqlStorageValue> {
   id: number;

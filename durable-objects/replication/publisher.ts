@@ -1,6 +1,6 @@
 /**
  * The publisher: performs the outbox rows (`./outbox.ts`) from the FlagStore's alarm — snapshots,
- * key-index entries, the project's registry entry and the audit anchor written to KV, versions
+ * key-index entries, the project's registry and single sign-on entries and the audit anchor written to KV, versions
  * announced to the broadcaster — each under its deadline. A failure is logged and retried later
  * with backoff, never dropped; a row leaves the outbox only once its work has succeeded.
  */
@@ -8,6 +8,8 @@ import { randomToken } from "../../lib/crypto";
 import { DEADLINE_MS, withDeadline } from "../../lib/deadline";
 import { log } from "../../lib/log";
 import { auditHeadKvKey, keyIndexKvKey, projectKvKey, snapshotKvKey, type KeyIdentity, type ProjectEntry } from "../../contracts/snapshot";
+import { accessIndexWrite } from "../../contracts/access-index";
+import { getAccess } from "../aggregates/access";
 import { auditHead } from "../audit";
 import { notifyEnvironment } from "../broadcaster";
 import { isActive, iso } from "../store-records";
@@ -152,6 +154,14 @@ export class Publisher {
         );
         const entry: ProjectEntry = { project, createdAt: iso(createdAt) };
         await this.#kvPut(projectKvKey(project), JSON.stringify(entry));
+        return 0;
+      }
+      case "access-index": {
+        // The settings as they are when the row runs: a burst of changes writes the last one.
+        const settings = await getAccess(this.w);
+        const write = await accessIndexWrite(project, settings.ok ? settings.value : null);
+        if ("delete" in write) await this.#kvDelete(write.key);
+        else await this.#kvPut(write.key, write.value, { metadata: write.metadata });
         return 0;
       }
       case "audit-head": {
