@@ -203,6 +203,16 @@ export type StoreStub = ReturnType<Env["FLAG_STORE"]["get"]>;
 /** Retry-After of the 503 a late store call answers, in seconds. */
 export const STORE_RETRY_AFTER_S = 5;
 
+let storeDeadlineMs: number = DEADLINE_MS.adminStoreCall;
+
+/**
+ * For tests only: shortens the admin store deadline so a test can let a hanging call expire
+ * without waiting out the production deadline; `null` restores `DEADLINE_MS.adminStoreCall`.
+ */
+export function setStoreDeadlineForTests(ms: number | null): void {
+  storeDeadlineMs = ms ?? DEADLINE_MS.adminStoreCall;
+}
+
 /**
  * The one way an admin route asks the project's FlagStore: `ask` runs on the stub (one
  * pipelined round trip, `s.ramps().start(…)`) under the admin deadline. A call that does not settle
@@ -218,7 +228,7 @@ export const STORE_RETRY_AFTER_S = 5;
 // `P`, not `Promise<T>`: an RPC method's result type is a union of promises (one per `Result` arm).
 export async function call<P extends PromiseLike<unknown>>(c: AdminContext, ask: (store: StoreStub) => P): Promise<Awaited<P>> {
   const project = c.get("project");
-  const ms = DEADLINE_MS.adminStoreCall;
+  const ms = storeDeadlineMs;
   try {
     return await withDeadline(Promise.resolve(ask(c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project)))), ms, "FlagStore call");
   } catch (error) {
