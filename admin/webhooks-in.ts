@@ -85,12 +85,9 @@ defineRoute(hooks, signed, async (c) => {
   const project = c.req.param("project") ?? "";
   const body = await c.req.text();
   const result = await fire(
-    store(c.env, project).fireSignedTrigger(
-      c.req.param("id") ?? "",
-      body,
-      c.req.header(SIGNATURE_HEADER) ?? null,
-      reason(c.req.raw.headers),
-    ),
+    store(c.env, project)
+      .triggers()
+      .fireSigned(c.req.param("id") ?? "", body, c.req.header(SIGNATURE_HEADER) ?? null, reason(c.req.raw.headers)),
   );
   if (result instanceof Response) return result;
   if (!result.ok) {
@@ -112,7 +109,11 @@ const secretUrl = adminRoute({
 });
 defineRoute(hooks, secretUrl, async (c) => {
   const project = c.req.param("project") ?? "";
-  const result = await fire(store(c.env, project).fireTrigger(hashKey(c.req.param("token") ?? ""), reason(c.req.raw.headers)));
+  const result = await fire(
+    store(c.env, project)
+      .triggers()
+      .fire(hashKey(c.req.param("token") ?? ""), reason(c.req.raw.headers)),
+  );
   if (result instanceof Response) return result;
   if (!result.ok) {
     const failed = result.error.kind === "not_found" ? await noteAuthFailure(c.env, c.req.raw, project) : null;

@@ -232,7 +232,7 @@ describe("an outbox row survives a reset in the middle of its work", () => {
           writes.push(JSON.parse(value).version);
           // The next change commits while this write (of the version before it) is in flight.
           if (writes.length === 1)
-            await instance.setFlagState("production", "kill-switch", "ENABLED", { actor: "test", reason: null, ifMatch: null });
+            await instance.flags().setState("production", "kill-switch", "ENABLED", { actor: "test", reason: null, ifMatch: null });
         }
         return env.FLAGS_KV.put(key, value, options);
       }) as KVNamespace["put"];

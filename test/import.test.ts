@@ -368,13 +368,13 @@ describe("homegrown import", () => {
       notes: [],
     };
     const meta = { actor: "test", reason: null };
-    const first = await store(project).applyImport(plan, { dryRun: false, pins: [], meta });
+    const first = await store(project).imports().apply(plan, { dryRun: false, pins: [], meta });
     expect(first.ok && first.value).toMatchObject({
       changed: true,
       segments: { created: ["beta-testers"], updated: [] },
       unmapped: plan.unmapped,
     });
-    const again = await store(project).applyImport(plan, { dryRun: false, pins: [], meta });
+    const again = await store(project).imports().apply(plan, { dryRun: false, pins: [], meta });
     expect(again.ok && again.value).toMatchObject({ changed: false, segments: { created: [], updated: [] } });
     const segment = await call("GET", `${P(project)}/segments/beta-testers`);
     expect(segment.body.memberCount).toBe(2);

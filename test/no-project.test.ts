@@ -12,30 +12,30 @@ type Stub = ReturnType<typeof store>;
 
 describe("a store without a project", () => {
   it.each<[string, (s: Stub) => Promise<unknown>]>([
-    ["getProject", (s) => s.getProject()],
-    ["listAudit", (s) => s.listAudit({ limit: 10 })],
-    ["verifyAudit", (s) => s.verifyAudit()],
-    ["listSegments", (s) => s.listSegments()],
-    ["getSegment", (s) => s.getSegment("beta")],
-    ["putSegment", (s) => s.putSegment("beta", { description: "", members: ["u1"] }, { ...meta, ifMatch: null })],
-    ["deleteSegment", (s) => s.deleteSegment("beta", meta)],
-    ["listProjectFlags", (s) => s.listProjectFlags()],
-    ["getProjectFlag", (s) => s.getProjectFlag("f")],
-    ["staleFlags", (s) => s.staleFlags(30)],
-    ["createKey", (s) => s.createKey("server", null, "k", meta)],
-    ["listKeys", (s) => s.listKeys(null)],
+    ["project.get", (s) => s.project().get()],
+    ["audit.list", (s) => s.audit().list({ limit: 10 })],
+    ["audit.verify", (s) => s.audit().verify()],
+    ["segments.list", (s) => s.segments().list()],
+    ["segments.get", (s) => s.segments().get("beta")],
+    ["segments.put", (s) => s.segments().put("beta", { description: "", members: ["u1"] }, { ...meta, ifMatch: null })],
+    ["segments.delete", (s) => s.segments().delete("beta", meta)],
+    ["projectFlags.list", (s) => s.projectFlags().list()],
+    ["projectFlags.get", (s) => s.projectFlags().get("f")],
+    ["projectFlags.stale", (s) => s.projectFlags().stale(30)],
+    ["keys.create", (s) => s.keys().create("server", null, "k", meta)],
+    ["keys.list", (s) => s.keys().list(null)],
     [
-      "createWebhook",
-      (s) => s.createWebhook({ url: "https://receiver.example/hook", events: ["flag.toggled"], description: "", secret: null }, meta),
+      "webhooks.create",
+      (s) => s.webhooks().create({ url: "https://receiver.example/hook", events: ["flag.toggled"], description: "", secret: null }, meta),
     ],
-    ["listWebhooks", (s) => s.listWebhooks()],
-    ["getWebhook", (s) => s.getWebhook("wh_x")],
-    ["listTriggers", (s) => s.listTriggers()],
-    ["getMigration", (s) => s.getMigration(null)],
-    ["listFlags (an environment)", (s) => s.listFlags("production")],
+    ["webhooks.list", (s) => s.webhooks().list()],
+    ["webhooks.get", (s) => s.webhooks().get("wh_x")],
+    ["triggers.list", (s) => s.triggers().list()],
+    ["migration.get", (s) => s.migration().get(null)],
+    ["flags.list (an environment)", (s) => s.flags().list("production")],
   ])("%s answers the 404", async (_name, callIt) => {
     const s = store("never-created-project");
     expect(await callIt(s)).toEqual(NO_PROJECT);
-    expect(await s.listWebhooks()).toEqual(NO_PROJECT);
+    expect(await s.webhooks().list()).toEqual(NO_PROJECT);
   });
 });

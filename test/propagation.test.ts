@@ -43,7 +43,7 @@ describe("write → KV snapshot → edge", () => {
     await evaluate(key, "kill-switch", {});
     // Change the flag through the DO directly, as another isolate's write would: this isolate has
     // not heard of it, and KV has not been published yet.
-    const result = await store("prop-min-version").setFlagState("production", "kill-switch", "DISABLED", {
+    const result = await store("prop-min-version").flags().setState("production", "kill-switch", "DISABLED", {
       actor: "test",
       reason: null,
       ifMatch: null,
@@ -139,11 +139,13 @@ describe("write → KV snapshot → edge", () => {
       Object.assign(instance, { env: { ...env, FLAGS_KV: counting } });
     });
     for (let i = 0; i < 10; i++) {
-      await store("prop-burst").setFlagState("production", "kill-switch", i % 2 ? "ENABLED" : "DISABLED", {
-        actor: "test",
-        reason: null,
-        ifMatch: null,
-      });
+      await store("prop-burst")
+        .flags()
+        .setState("production", "kill-switch", i % 2 ? "ENABLED" : "DISABLED", {
+          actor: "test",
+          reason: null,
+          ifMatch: null,
+        });
     }
     await drainOutbox("prop-burst");
     // Ten commits inside KV's one-write-per-second window: one write, of the latest version.

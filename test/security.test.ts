@@ -197,7 +197,7 @@ describe("unknown projects wake no FlagStore", () => {
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(res.headers.get("retry-after")).toBeTruthy();
     expect(uses).toEqual([]);
-    expect((await store("sec-kv-down").getProject()).ok).toBe(false);
+    expect((await store("sec-kv-down").project().get()).ok).toBe(false);
   });
 });
 
@@ -515,8 +515,10 @@ describe("registry and key checks under faults: 503 with Retry-After, never 5xx 
       get(target, property) {
         if (property === "get")
           return () => ({
-            fireTrigger: () => Promise.reject(new Error("object reset")),
-            fireSignedTrigger: () => Promise.reject(new Error("object reset")),
+            triggers: () => ({
+              fire: () => Promise.reject(new Error("object reset")),
+              fireSigned: () => Promise.reject(new Error("object reset")),
+            }),
           });
         const value: unknown = Reflect.get(target, property);
         return typeof value === "function" ? value.bind(target) : value;

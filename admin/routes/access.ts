@@ -5,7 +5,7 @@
 import * as z from "zod";
 import { AccessConfigSchema, AccessSettingsSchema } from "../../contracts/access";
 import { problem, storeProblem } from "../problem";
-import { adminApp, adminRoute, defineRoute, meta, P, readBody, respond, store } from "./kit";
+import { adminApp, adminRoute, defineRoute, meta, P, readBody, respond, call } from "./kit";
 
 export const access = adminApp();
 
@@ -17,7 +17,7 @@ const read = adminRoute({
   response: AccessSettingsSchema,
 });
 defineRoute(access, read, async (c) => {
-  const result = await store(c).getAccess();
+  const result = await call(c, (s) => s.getAccess());
   if (!result.ok) return storeProblem(result.error);
   if (result.value === null) {
     return problem("not_found", "single sign-on is not set up for this project; PUT its teamDomain, audience and members");
@@ -36,7 +36,7 @@ const put = adminRoute({
 defineRoute(access, put, async (c) => {
   const body = await readBody(c, put);
   if (body instanceof Response) return body;
-  return respond(c, await store(c).putAccess(body, meta(c, null)));
+  return respond(c, await call(c, (s) => s.access().put(body, meta(c, null))));
 });
 
 const remove = adminRoute({
@@ -47,5 +47,5 @@ const remove = adminRoute({
   response: z.object({ removed: z.boolean() }),
 });
 defineRoute(access, remove, async (c) => {
-  return respond(c, await store(c).removeAccess(meta(c, null)));
+  return respond(c, await call(c, (s) => s.access().remove(meta(c, null))));
 });

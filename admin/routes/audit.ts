@@ -1,7 +1,7 @@
 /** The audit log and its hash chain, and what replication has published and has queued. */
 import { AuditPageSchema, AuditVerifySchema, ReplicationSchema } from "../../contracts/admin-responses";
 import { AuditQuerySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, P, readQuery, respond, store } from "./kit";
+import { adminApp, adminRoute, defineRoute, P, readQuery, respond, call } from "./kit";
 
 export const audit = adminApp();
 
@@ -18,12 +18,14 @@ defineRoute(audit, list, async (c) => {
   const { since, until, cursor, ...rest } = query;
   return respond(
     c,
-    await store(c).listAudit({
-      ...rest,
-      since: since === undefined ? undefined : Date.parse(since),
-      until: until === undefined ? undefined : Date.parse(until),
-      beforeSeq: cursor,
-    }),
+    await call(c, (s) =>
+      s.audit().list({
+        ...rest,
+        since: since === undefined ? undefined : Date.parse(since),
+        until: until === undefined ? undefined : Date.parse(until),
+        beforeSeq: cursor,
+      }),
+    ),
   );
 });
 
@@ -33,7 +35,7 @@ const verify = adminRoute({
   summary: "Verify the audit hash chain",
   response: AuditVerifySchema,
 });
-defineRoute(audit, verify, async (c) => respond(c, await store(c).verifyAudit()));
+defineRoute(audit, verify, async (c) => respond(c, await call(c, (s) => s.audit().verify())));
 
 const replication = adminRoute({
   method: "get",
@@ -41,4 +43,4 @@ const replication = adminRoute({
   summary: "What has been published to KV and what is queued",
   response: ReplicationSchema,
 });
-defineRoute(audit, replication, async (c) => respond(c, await store(c).replicationStatus()));
+defineRoute(audit, replication, async (c) => respond(c, await call(c, (s) => s.replicationStatus())));

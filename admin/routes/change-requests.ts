@@ -20,7 +20,7 @@ import {
   readBody,
   readQuery,
   respond,
-  store,
+  call,
   type AdminContext,
 } from "./kit";
 
@@ -77,7 +77,11 @@ defineRoute(changeRequests, open, async (c) => {
   const body = await readBody(c, open);
   if (body instanceof Response) return body;
   const flags = body.flags as Record<string, FlagDefinition | null>;
-  return respond(c, await store(c).openChangeRequest(param(c, "env"), flags, { actor: actorOf(c).name, reason: body.reason }), 201);
+  return respond(
+    c,
+    await call(c, (s) => s.changeRequests().open(param(c, "env"), flags, { actor: actorOf(c).name, reason: body.reason })),
+    201,
+  );
 });
 
 const list = adminRoute({
@@ -90,11 +94,11 @@ const list = adminRoute({
 defineRoute(changeRequests, list, async (c) => {
   const query = readQuery(c, list, `status must be one of ${CHANGE_REQUEST_STATUSES.join(", ")}`);
   if (query instanceof Response) return query;
-  return respond(c, await store(c).listChangeRequests(param(c, "env"), query.status ?? null));
+  return respond(c, await call(c, (s) => s.changeRequests().list(param(c, "env"), query.status ?? null)));
 });
 
 const read = adminRoute({ method: "get", path: ONE, summary: "A change request and its diff", response: ChangeRequestSchema });
-defineRoute(changeRequests, read, async (c) => respond(c, await store(c).getChangeRequest(param(c, "env"), param(c, "id"))));
+defineRoute(changeRequests, read, async (c) => respond(c, await call(c, (s) => s.changeRequests().get(param(c, "env"), param(c, "id")))));
 
 const approve = adminRoute({
   method: "post",
@@ -107,7 +111,7 @@ const approve = adminRoute({
 defineRoute(changeRequests, approve, async (c) => {
   const body = await readBody(c, approve, {});
   if (body instanceof Response) return body;
-  return decided(c, await store(c).approveChangeRequest(param(c, "env"), param(c, "id"), meta(c, body.reason)));
+  return decided(c, await call(c, (s) => s.changeRequests().approve(param(c, "env"), param(c, "id"), meta(c, body.reason))));
 });
 
 const rebase = adminRoute({
@@ -118,7 +122,7 @@ const rebase = adminRoute({
 });
 defineRoute(changeRequests, rebase, async (c) => {
   const actor = actorOf(c);
-  return decided(c, await store(c).rebaseChangeRequest(param(c, "env"), param(c, "id"), { role: actor.role }, meta(c, null)));
+  return decided(c, await call(c, (s) => s.changeRequests().rebase(param(c, "env"), param(c, "id"), { role: actor.role }, meta(c, null))));
 });
 
 const reject = adminRoute({
@@ -132,7 +136,7 @@ const reject = adminRoute({
 defineRoute(changeRequests, reject, async (c) => {
   const body = await readBody(c, reject);
   if (body instanceof Response) return body;
-  return respond(c, await store(c).rejectChangeRequest(param(c, "env"), param(c, "id"), meta(c, body.reason)));
+  return respond(c, await call(c, (s) => s.changeRequests().reject(param(c, "env"), param(c, "id"), meta(c, body.reason))));
 });
 
 const withdraw = adminRoute({
@@ -143,5 +147,8 @@ const withdraw = adminRoute({
 });
 defineRoute(changeRequests, withdraw, async (c) => {
   const actor = actorOf(c);
-  return decided(c, await store(c).withdrawChangeRequest(param(c, "env"), param(c, "id"), { role: actor.role }, meta(c, null)));
+  return decided(
+    c,
+    await call(c, (s) => s.changeRequests().withdraw(param(c, "env"), param(c, "id"), { role: actor.role }, meta(c, null))),
+  );
 });

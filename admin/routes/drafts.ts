@@ -14,7 +14,7 @@ import {
   readBody,
   readIfMatch,
   respond,
-  store,
+  call,
 } from "./kit";
 
 export const drafts = adminApp();
@@ -31,17 +31,17 @@ const put = adminRoute({
 defineRoute(drafts, put, async (c) => {
   const body = await readBody(c, put);
   if (body instanceof Response) return body;
-  const result = await store(c).putDraft(param(c, "env"), body.flagSet, body.sampleRate, meta(c, body.reason));
+  const result = await call(c, (s) => s.drafts().put(param(c, "env"), body.flagSet, body.sampleRate, meta(c, body.reason)));
   if (result.ok) await noteAllVersions(c);
   return respond(c, result);
 });
 
 const read = adminRoute({ method: "get", path: D, summary: "The draft and its shadow flip counts", response: DraftSchema });
-defineRoute(drafts, read, async (c) => respond(c, await store(c).getDraft(param(c, "env"))));
+defineRoute(drafts, read, async (c) => respond(c, await call(c, (s) => s.drafts().get(param(c, "env")))));
 
 const discard = adminRoute({ method: "delete", path: D, summary: "Discard the draft", status: 204 });
 defineRoute(drafts, discard, async (c) => {
-  const result = await store(c).deleteDraft(param(c, "env"), meta(c, null));
+  const result = await call(c, (s) => s.drafts().delete(param(c, "env"), meta(c, null)));
   if (!result.ok) return storeProblem(result.error);
   await noteAllVersions(c);
   return c.body(null, 204);
@@ -60,7 +60,7 @@ defineRoute(drafts, publish, async (c) => {
   if (ifMatch instanceof Response) return ifMatch;
   const body = await readBody(c, publish, {});
   if (body instanceof Response) return body;
-  const result = await store(c).publishDraft(param(c, "env"), { ...meta(c, body.reason), ifMatch });
+  const result = await call(c, (s) => s.drafts().publish(param(c, "env"), { ...meta(c, body.reason), ifMatch }));
   if (!result.ok) return storeProblem(result.error);
   noteWritten(c, c.get("project"), param(c, "env"), result.value.version);
   return c.json(result.value);

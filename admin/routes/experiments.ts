@@ -2,7 +2,7 @@
 import { ExperimentListSchema, ExperimentSchema } from "../../contracts/admin-responses";
 import { ExperimentMetricsSchema } from "../../contracts/metrics";
 import { ExperimentBodySchema, ExperimentsQuerySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, F, meta, noteAllVersions, P, param, readBody, readQuery, respond, store } from "./kit";
+import { adminApp, adminRoute, defineRoute, F, meta, noteAllVersions, P, param, readBody, readQuery, respond, call } from "./kit";
 
 export const experiments = adminApp();
 
@@ -17,7 +17,7 @@ const start = adminRoute({
 defineRoute(experiments, start, async (c) => {
   const body = await readBody(c, start);
   if (body instanceof Response) return body;
-  const result = await store(c).startExperiment(param(c, "env"), param(c, "flag"), body.weights ?? null, meta(c, body.reason));
+  const result = await call(c, (s) => s.experiments().start(param(c, "env"), param(c, "flag"), body.weights ?? null, meta(c, body.reason)));
   if (result.ok) await noteAllVersions(c);
   return respond(c, result, 201);
 });
@@ -32,7 +32,7 @@ const list = adminRoute({
 defineRoute(experiments, list, async (c) => {
   const query = readQuery(c, list, "experiments takes ?environment=&flag=");
   if (query instanceof Response) return query;
-  return respond(c, await store(c).listExperiments(query));
+  return respond(c, await call(c, (s) => s.experiments().list(query)));
 });
 
 const read = adminRoute({
@@ -41,11 +41,11 @@ const read = adminRoute({
   summary: "An experiment with units per arm and SRM",
   response: ExperimentSchema,
 });
-defineRoute(experiments, read, async (c) => respond(c, await store(c).getExperiment(param(c, "id"))));
+defineRoute(experiments, read, async (c) => respond(c, await call(c, (s) => s.experiments().get(param(c, "id")))));
 
 const stop = adminRoute({ method: "post", path: `${P}/experiments/{id}/stop`, summary: "Stop an experiment", response: ExperimentSchema });
 defineRoute(experiments, stop, async (c) => {
-  const result = await store(c).stopExperiment(param(c, "id"), meta(c, null));
+  const result = await call(c, (s) => s.experiments().stop(param(c, "id"), meta(c, null)));
   if (result.ok) await noteAllVersions(c);
   return respond(c, result);
 });
@@ -56,4 +56,4 @@ const metrics = adminRoute({
   summary: "Every metric per arm against the baseline (the first of the weights), as checked each minute",
   response: ExperimentMetricsSchema,
 });
-defineRoute(experiments, metrics, async (c) => respond(c, await store(c).getExperimentMetrics(param(c, "id"))));
+defineRoute(experiments, metrics, async (c) => respond(c, await call(c, (s) => s.metrics().forExperiment(param(c, "id")))));

@@ -9,7 +9,7 @@ import { compileFlagSet } from "../../engine/index";
 import { explainEvaluation } from "../../engine/explain";
 import type { EvaluationContext } from "../../engine/types";
 import { problem, storeProblem } from "../problem";
-import { adminApp, adminRoute, defineRoute, F, flagKey, param, readBody, store } from "./kit";
+import { adminApp, adminRoute, defineRoute, F, flagKey, param, readBody, call } from "./kit";
 
 export const explain = adminApp();
 
@@ -29,7 +29,7 @@ defineRoute(explain, route, async (c) => {
   const body = await readBody(c, route, {});
   if (body instanceof Response) return body;
   const environment = param(c, "env");
-  const result = await store(c).getFlagSet(environment);
+  const result = await call(c, (s) => s.getFlagSet(environment));
   if (!result.ok) return storeProblem(result.error);
   const flagSet = result.value.flagSet;
   if (!Object.hasOwn(flagSet.flags, key)) return problem("not_found", `flag "${key}" does not exist in ${environment}`);

@@ -40,7 +40,7 @@ import {
   readIfMatch,
   readQuery,
   respond,
-  store,
+  call,
   type AdminContext,
 } from "./kit";
 
@@ -56,7 +56,7 @@ const exportSet = adminRoute({
   etag: true,
 });
 defineRoute(flags, exportSet, async (c) => {
-  const result = await store(c).getFlagSet(param(c, "env"));
+  const result = await call(c, (s) => s.getFlagSet(param(c, "env")));
   if (!result.ok) return storeProblem(result.error);
   c.header("ETag", `"${result.value.version}"`);
   c.header("X-Edgeflags-Config-Version", String(result.value.version));
@@ -80,7 +80,7 @@ defineRoute(flags, replaceSet, async (c) => {
   const ifMatch = readIfMatch(c);
   if (ifMatch instanceof Response) return ifMatch;
   const environment = param(c, "env");
-  const result = await store(c).replaceFlagSet(environment, body, { ...meta(c, null), ifMatch });
+  const result = await call(c, (s) => s.flags().replaceSet(environment, body, { ...meta(c, null), ifMatch }));
   if (!result.ok) return storeProblem(result.error);
   noteWritten(c, c.get("project"), environment, result.value.version);
   c.header("ETag", `"${result.value.version}"`);
@@ -91,7 +91,7 @@ defineRoute(flags, replaceSet, async (c) => {
 
 const list = adminRoute({ method: "get", path: `${E}/flags`, summary: "List an environment's flags", response: FlagListSchema });
 defineRoute(flags, list, async (c) => {
-  const result = await store(c).listFlags(param(c, "env"));
+  const result = await call(c, (s) => s.flags().list(param(c, "env")));
   if (!result.ok) return storeProblem(result.error);
   return c.json({ version: result.value.version, flags: result.value.flags.map(flagJson) });
 });
@@ -109,7 +109,7 @@ defineRoute(flags, create, async (c) => {
   const body = await readBody(c, create);
   if (body instanceof Response) return body;
   const { key, reason, ...definition } = body;
-  const result = await store(c).createFlag(param(c, "env"), key, definition as FlagDefinition, meta(c, reason));
+  const result = await call(c, (s) => s.flags().create(param(c, "env"), key, definition as FlagDefinition, meta(c, reason)));
   return flagWritten(c, result, 201);
 });
 
@@ -117,7 +117,7 @@ const read = adminRoute({ method: "get", path: F, summary: "Read a flag (ETag = 
 defineRoute(flags, read, async (c) => {
   const key = flagKey(c);
   if (key instanceof Response) return key;
-  const result = await store(c).getFlag(param(c, "env"), key);
+  const result = await call(c, (s) => s.flags().get(param(c, "env"), key));
   if (!result.ok) return storeProblem(result.error);
   c.header("ETag", `"${result.value.version}"`);
   return c.json(flagJson(result.value));
@@ -146,7 +146,9 @@ defineRoute(flags, replace, async (c) => {
   const body = await readBody(c, replace);
   if (body instanceof Response) return body;
   const { reason, ...definition } = body;
-  const result = await store(c).updateFlag(param(c, "env"), key, definition as FlagDefinition, { ...meta(c, reason), ifMatch });
+  const result = await call(c, (s) =>
+    s.flags().update(param(c, "env"), key, definition as FlagDefinition, { ...meta(c, reason), ifMatch }),
+  );
   return flagWritten(c, result, 200);
 });
 
@@ -166,7 +168,7 @@ defineRoute(flags, toggle, async (c) => {
   if (ifMatch instanceof Response) return ifMatch;
   const body = await readBody(c, toggle, {});
   if (body instanceof Response) return body;
-  const result = await store(c).setFlagState(param(c, "env"), key, body.state ?? null, { ...meta(c, body.reason), ifMatch });
+  const result = await call(c, (s) => s.flags().setState(param(c, "env"), key, body.state ?? null, { ...meta(c, body.reason), ifMatch }));
   return flagWritten(c, result, 200);
 });
 
@@ -177,7 +179,7 @@ defineRoute(flags, remove, async (c) => {
   const ifMatch = readIfMatch(c);
   if (ifMatch instanceof Response) return ifMatch;
   const environment = param(c, "env");
-  const result = await store(c).deleteFlag(environment, key, { ...meta(c, null), ifMatch });
+  const result = await call(c, (s) => s.flags().delete(environment, key, { ...meta(c, null), ifMatch }));
   if (!result.ok) return storeProblem(result.error);
   noteWritten(c, c.get("project"), environment, result.value.version);
   return c.body(null, 204);
@@ -204,7 +206,7 @@ defineRoute(flags, changeTargets, async (c) => {
   if (body instanceof Response) return body;
   const environment = param(c, "env");
   const { reason, ...change } = body;
-  const result = await store(c).changeTargets(environment, key, change, meta(c, reason));
+  const result = await call(c, (s) => s.targets().change(environment, key, change, meta(c, reason)));
   if (!result.ok) return storeProblem(result.error);
   if (result.value.changed) noteWritten(c, c.get("project"), environment, result.value.version);
   c.header("ETag", `"${result.value.version}"`);
@@ -223,7 +225,7 @@ defineRoute(flags, listTargets, async (c) => {
   if (key instanceof Response) return key;
   const query = readQuery(c, listTargets, "the targets query is not valid");
   if (query instanceof Response) return query;
-  return respond(c, await store(c).listTargets(param(c, "env"), key, query));
+  return respond(c, await call(c, (s) => s.targets().list(param(c, "env"), key, query)));
 });
 
 /**
@@ -241,7 +243,7 @@ const evaluate = adminRoute({
 defineRoute(flags, evaluate, async (c) => {
   const body = await readBody(c, evaluate);
   if (body instanceof Response) return body;
-  const result = await store(c).getFlagSet(param(c, "env"));
+  const result = await call(c, (s) => s.getFlagSet(param(c, "env")));
   if (!result.ok) return storeProblem(result.error);
   const compiled = compileFlagSet(result.value.flagSet);
   const context = body.context as EvaluationContext;
@@ -255,7 +257,7 @@ const usage = adminRoute({
   summary: "Evaluation counts and last evaluation per flag",
   response: UsageSchema,
 });
-defineRoute(flags, usage, async (c) => respond(c, await store(c).flagUsage(param(c, "env"))));
+defineRoute(flags, usage, async (c) => respond(c, await call(c, (s) => s.projectFlags().usage(param(c, "env")))));
 
 type FlagRecord = { key: string; environment: string; version: number; updatedAt: string; updatedBy: string; definition: FlagDefinition };
 

@@ -18,7 +18,7 @@ import { invalidImport as invalid, type ImportOptions } from "../import/options"
 import { convertUnleash } from "../import/unleash";
 import { storeProblem } from "../problem";
 import { FlagKeySchema, NameSchema, SegmentBodySchema, toProblems } from "../schemas";
-import { adminApp, adminRoute, defineRoute, meta, noteWritten, P, readBody, readQuery, store } from "./kit";
+import { adminApp, adminRoute, defineRoute, meta, noteWritten, P, readBody, readQuery, call } from "./kit";
 
 export const imports = adminApp();
 
@@ -71,7 +71,7 @@ defineRoute(imports, run, async (c) => {
   // The plan crosses RPC by structured clone, which refuses objects without a prototype (a
   // converter's safe records): it travels as the plain JSON it is.
   const portable: ImportPlan = JSON.parse(JSON.stringify(plan.value));
-  const result = await store(c).applyImport(portable, { dryRun, pins: body.pin ?? [], meta: meta(c, body.reason) });
+  const result = await call(c, (s) => s.imports().apply(portable, { dryRun, pins: body.pin ?? [], meta: meta(c, body.reason) }));
   if (!result.ok) return storeProblem(result.error);
   if (!dryRun && result.value.changed) {
     for (const [environment, entry] of Object.entries(result.value.environments))

@@ -1,20 +1,24 @@
 /**
  * What every admin route file shares: the route declaration (`adminRoute`, one object that both
  * registers the handler and describes the operation in the OpenAPI document), reading bodies and
- * queries with the declared schemas, If-Match, the audit meta, FlagStore results → responses, and
- * the versions a write committed (`noteWritten`, read-your-writes via `contracts/written.ts`).
+ * queries with the declared schemas, If-Match, the audit meta, FlagStore calls under the admin
+ * deadline (`call`) and their results → responses, and the versions a write committed
+ * (`noteWritten`, read-your-writes via `contracts/written.ts`).
  *
  * @example
  * const read = adminRoute({ method: "get", path: `${P}/segments/{name}`, summary: "Read a segment", response: SegmentSchema });
- * defineRoute(app, read, async (c) => respond(c, await store(c).getSegment(param(c, "name"))));
+ * defineRoute(app, read, async (c) => respond(c, await call(c, (s) => s.segments().get(param(c, "name")))));
  */
 import { createRoute, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import * as z from "zod";
 import type { Context, Env as HonoEnv } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { ProblemSchema } from "../../contracts/admin-responses";
 import type { Result } from "../../contracts/result";
 import { refusal, roleFor, type Permission } from "../../contracts/roles";
 import type { WrittenVariables } from "../../contracts/written";
+import { DEADLINE_MS, DeadlineExceeded, withDeadline } from "../../lib/deadline";
+import { log } from "../../lib/log";
 import type { Actor } from "../actor";
 import { isJsonContentType, readJson } from "../json-body";
 import { problem, storeProblem } from "../problem";
@@ -132,7 +136,11 @@ export function adminRoute<B extends z.ZodType | undefined = undefined, Q extend
         ? { 413: problemResponse("The body is larger than the admin API accepts"), 415: problemResponse("The body is not JSON") }
         : {}),
       429: problemResponse("Too many requests or failed sign-ins; wait for Retry-After"),
-      503: problemResponse("A dependency did not answer in time; nothing changed, try again after Retry-After"),
+      503: problemResponse(
+        spec.method === "get"
+          ? "The flag store did not answer in time; nothing changed, try again after Retry-After"
+          : "The flag store did not confirm the change in time; it may still have been applied: re-read (or check the audit log) before retrying after Retry-After",
+      ),
     },
   });
   return { config, body: spec.body as B, query: spec.query as Q, permission };
@@ -185,13 +193,53 @@ export function noteWritten(c: AdminContext, project: string, environment: strin
 
 /** After a project-wide change (a segment), every environment moved on: remember their versions. */
 export async function noteAllVersions(c: AdminContext): Promise<void> {
-  const info = await store(c).getProject();
+  const info = await call(c, (s) => s.project().get());
   if (info.ok) for (const env of info.value.environments) noteWritten(c, info.value.project, env.name, env.version);
 }
 
-/** The project's FlagStore. */
-export function store(c: AdminContext) {
-  return c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(c.get("project")));
+/** The project's FlagStore stub, as `call` hands it to a route. */
+export type StoreStub = ReturnType<Env["FLAG_STORE"]["get"]>;
+
+/** Retry-After of the 503 a late store call answers, in seconds. */
+export const STORE_RETRY_AFTER_S = 5;
+
+let storeDeadlineMs: number = DEADLINE_MS.adminStoreCall;
+
+/**
+ * For tests only: shortens the admin store deadline so a test can let a hanging call expire
+ * without waiting out the production deadline; `null` restores `DEADLINE_MS.adminStoreCall`.
+ */
+export function setStoreDeadlineForTests(ms: number | null): void {
+  storeDeadlineMs = ms ?? DEADLINE_MS.adminStoreCall;
+}
+
+/**
+ * The one way an admin route asks the project's FlagStore: `ask` runs on the stub (one
+ * pipelined round trip, `s.ramps().start(…)`) under the admin deadline. A call that does not settle
+ * in time answers 503 problem+json with Retry-After. For a GET, nothing changed and it may simply
+ * be retried; for a write, the store may still have applied the change after the deadline (an
+ * RPC call cannot be cancelled), so the detail says to re-read before retrying. The 503 leaves
+ * as an `HTTPException`, which answers itself in the app's error handler, so a route reads as
+ * its happy path and cannot forget the case.
+ *
+ * @example
+ * defineRoute(ramps, pause, async (c) => writtenEverywhere(c, await call(c, (s) => s.ramps().pause(param(c, "env"), param(c, "flag"), meta(c, null)))));
+ */
+// `P`, not `Promise<T>`: an RPC method's result type is a union of promises (one per `Result` arm).
+export async function call<P extends PromiseLike<unknown>>(c: AdminContext, ask: (store: StoreStub) => P): Promise<Awaited<P>> {
+  const project = c.get("project");
+  const ms = storeDeadlineMs;
+  try {
+    return await withDeadline(Promise.resolve(ask(c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project)))), ms, "FlagStore call");
+  } catch (error) {
+    if (!(error instanceof DeadlineExceeded)) throw error;
+    const write = c.req.method !== "GET" && c.req.method !== "HEAD";
+    log("warn", "admin-store-call-late", { project, method: c.req.method, path: c.req.path, deadlineMs: ms, write });
+    const detail = write
+      ? `the flag store of project "${project}" did not confirm this change within ${ms} ms; it may still have been applied: re-read what you changed (or the audit log, GET /admin/v1/projects/${project}/audit) before retrying, after ${STORE_RETRY_AFTER_S} s`
+      : `the flag store of project "${project}" did not answer within ${ms} ms; nothing was changed: retry after ${STORE_RETRY_AFTER_S} s`;
+    throw new HTTPException(503, { res: problem("unavailable", detail, { headers: { "retry-after": String(STORE_RETRY_AFTER_S) } }) });
+  }
 }
 
 /** Who and why, for the audit log: the body's reason, else the `X-Change-Reason` header. */

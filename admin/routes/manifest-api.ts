@@ -23,7 +23,7 @@ import { JsonValueSchema } from "../../contracts/admin-responses";
 import { isOfType, type ManifestFlagType } from "../../contracts/flag-manifest";
 import type { JsonValue } from "../../engine/types";
 import { FlagKeySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, E, meta, noteWritten, param, store, type AdminContext } from "./kit";
+import { adminApp, adminRoute, defineRoute, E, meta, noteWritten, param, call, type AdminContext } from "./kit";
 
 export const manifestApi = adminApp();
 
@@ -68,7 +68,7 @@ const sameValue = (a: JsonValue | undefined, b: JsonValue | undefined) => JSON.s
 
 /** The environment's flags as the API's entries, and what it had to leave out. */
 async function entries(c: AdminContext, environment: string) {
-  const result = await store(c).getManifest(environment);
+  const result = await call(c, (s) => s.manifest().get(environment));
   if (!result.ok) return result;
   const flags: z.infer<typeof ManifestApiFlagSchema>[] = [];
   const skipped = (result.value.manifest["x-edgeflags-skipped"] ?? []).map((s) => s.flag);
@@ -126,12 +126,18 @@ defineRoute(manifestApi, create, async (c) => {
     return apiError(400, `defaultValue is not a ${body.type}`, [{ field: "defaultValue", message: `must be a ${body.type}` }]);
   }
   const environment = param(c, "env");
-  const result = await store(c).syncManifest(
-    environment,
-    {
-      [body.key]: { flagType: body.type, defaultValue: body.defaultValue, ...(body.description ? { description: body.description } : {}) },
-    },
-    { ...meta(c, null), dryRun: false },
+  const result = await call(c, (s) =>
+    s.manifest().sync(
+      environment,
+      {
+        [body.key]: {
+          flagType: body.type,
+          defaultValue: body.defaultValue,
+          ...(body.description ? { description: body.description } : {}),
+        },
+      },
+      { ...meta(c, null), dryRun: false },
+    ),
   );
   if (!result.ok) return result.error.kind === "not_found" ? apiError(404, result.error.detail) : apiError(409, result.error.detail);
   if (!result.value.created.includes(body.key)) {
@@ -140,7 +146,7 @@ defineRoute(manifestApi, create, async (c) => {
     ]);
   }
   noteWritten(c, c.get("project"), environment, result.value.version);
-  const flag = await store(c).getFlag(environment, body.key);
+  const flag = await call(c, (s) => s.flags().get(environment, body.key));
   c.header("X-Manifest-Capabilities", capabilities(c));
   return c.json(
     {
@@ -172,7 +178,7 @@ defineRoute(manifestApi, update, async (c) => {
   if (body.key !== key)
     return apiError(400, "Flag key in path and payload must match.", [{ field: "key", message: "Path key and payload key differ." }]);
   const environment = param(c, "env");
-  const current = await store(c).getFlag(environment, key);
+  const current = await call(c, (s) => s.flags().get(environment, key));
   if (!current.ok) return apiError(404, `Flag "${key}" was not found in ${environment}.`);
   const listed = await entries(c, environment);
   const entry = listed.ok ? listed.value.flags.find((f) => f.key === key) : undefined;
@@ -188,24 +194,26 @@ defineRoute(manifestApi, update, async (c) => {
         { field: "defaultValue", message: "no variant serves this value" },
       ]);
     }
-    const written = await store(c).updateFlag(
-      environment,
-      key,
-      { ...definition, defaultVariant: variant },
-      {
-        ...meta(c, "default value set through the OpenFeature manifest API"),
-        ifMatch: current.value.version,
-      },
+    const written = await call(c, (s) =>
+      s.flags().update(
+        environment,
+        key,
+        { ...definition, defaultVariant: variant },
+        {
+          ...meta(c, "default value set through the OpenFeature manifest API"),
+          ifMatch: current.value.version,
+        },
+      ),
     );
     if (!written.ok) return apiError(409, written.error.detail);
     noteWritten(c, c.get("project"), environment, written.value.version);
     updatedAt = new Date().toISOString();
   }
   if (body.description !== undefined && (body.description ?? "") !== (entry.description ?? "")) {
-    const facts = await store(c).updateFlagInfo(
-      key,
-      { description: body.description ?? "" },
-      meta(c, "description set through the OpenFeature manifest API"),
+    const facts = await call(c, (s) =>
+      s
+        .projectFlags()
+        .updateInfo(key, { description: body.description ?? "" }, meta(c, "description set through the OpenFeature manifest API")),
     );
     if (!facts.ok) return apiError(409, facts.error.detail);
   }
@@ -231,7 +239,9 @@ const remove = adminRoute({
 defineRoute(manifestApi, remove, async (c) => {
   const environment = param(c, "env");
   const key = param(c, "key");
-  const result = await store(c).deleteFlag(environment, key, { ...meta(c, "deleted through the OpenFeature manifest API"), ifMatch: null });
+  const result = await call(c, (s) =>
+    s.flags().delete(environment, key, { ...meta(c, "deleted through the OpenFeature manifest API"), ifMatch: null }),
+  );
   if (!result.ok)
     return result.error.kind === "not_found"
       ? apiError(404, `Flag "${key}" was not found in ${environment}.`)

@@ -11,7 +11,7 @@ import * as z from "zod";
 import { FlagManifestSchema, ManifestSyncSchema } from "../../contracts/flag-manifest";
 import { storeProblem } from "../problem";
 import { FlagKeySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, E, meta, noteWritten, param, readBody, readQuery, store } from "./kit";
+import { adminApp, adminRoute, defineRoute, E, meta, noteWritten, param, readBody, readQuery, call } from "./kit";
 
 export const manifest = adminApp();
 
@@ -39,7 +39,7 @@ defineRoute(manifest, sync, async (c) => {
   if (body instanceof Response) return body;
   const dryRun = query.dryRun === "true";
   const environment = param(c, "env");
-  const result = await store(c).syncManifest(environment, body.flags, { ...meta(c, null), dryRun });
+  const result = await call(c, (s) => s.manifest().sync(environment, body.flags, { ...meta(c, null), dryRun }));
   if (!result.ok) return storeProblem(result.error);
   if (result.value.changed && !dryRun) noteWritten(c, c.get("project"), environment, result.value.version);
   return c.json(result.value);
@@ -53,7 +53,7 @@ const read = adminRoute({
   etag: true,
 });
 defineRoute(manifest, read, async (c) => {
-  const result = await store(c).getManifest(param(c, "env"));
+  const result = await call(c, (s) => s.manifest().get(param(c, "env")));
   if (!result.ok) return storeProblem(result.error);
   c.header("ETag", `"${result.value.version}"`);
   c.header("X-Edgeflags-Config-Version", String(result.value.version));

@@ -2,17 +2,17 @@
 import { MetricBodySchema, MetricListSchema, MetricSchema, MetricWriteSchema } from "../../contracts/metrics";
 import { problem, storeProblem } from "../problem";
 import { NameSchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, meta, P, param, readBody, respond, store } from "./kit";
+import { adminApp, adminRoute, defineRoute, meta, P, param, readBody, respond, call } from "./kit";
 
 export const metrics = adminApp();
 
 const M = `${P}/metrics`;
 
 const list = adminRoute({ method: "get", path: M, summary: "List metrics", response: MetricListSchema });
-defineRoute(metrics, list, async (c) => respond(c, await store(c).listMetrics()));
+defineRoute(metrics, list, async (c) => respond(c, await call(c, (s) => s.metrics().list())));
 
 const read = adminRoute({ method: "get", path: `${M}/{name}`, summary: "Read a metric", response: MetricSchema });
-defineRoute(metrics, read, async (c) => respond(c, await store(c).getMetric(param(c, "name"))));
+defineRoute(metrics, read, async (c) => respond(c, await call(c, (s) => s.metrics().get(param(c, "name")))));
 
 const put = adminRoute({
   method: "put",
@@ -30,14 +30,14 @@ defineRoute(metrics, put, async (c) => {
   const body = await readBody(c, put);
   if (body instanceof Response) return body;
   const { reason, ...input } = body;
-  const result = await store(c).putMetric(name.data, input, meta(c, reason));
+  const result = await call(c, (s) => s.metrics().put(name.data, input, meta(c, reason)));
   if (!result.ok) return storeProblem(result.error);
   return c.json({ ...result.value.metric, changed: result.value.changed });
 });
 
 const remove = adminRoute({ method: "delete", path: `${M}/{name}`, summary: "Delete a metric no ramp guards with", status: 204 });
 defineRoute(metrics, remove, async (c) => {
-  const result = await store(c).deleteMetric(param(c, "name"), meta(c, null));
+  const result = await call(c, (s) => s.metrics().delete(param(c, "name"), meta(c, null)));
   if (!result.ok) return storeProblem(result.error);
   return c.body(null, 204);
 });

@@ -17,7 +17,7 @@ import {
 } from "../../contracts/migration";
 import { DEADLINE_MS, withDeadline } from "../../lib/deadline";
 import { problem, storeProblem } from "../problem";
-import { adminApp, adminRoute, defineRoute, E, meta, noteWritten, P, param, readBody, readQuery, store, type AdminContext } from "./kit";
+import { adminApp, adminRoute, defineRoute, E, meta, noteWritten, P, param, readBody, readQuery, call, type AdminContext } from "./kit";
 
 export const migration = adminApp();
 
@@ -29,11 +29,9 @@ function ledger(c: AdminContext) {
 }
 
 /** A ledger call within the admin deadline; a failure or a timeout becomes the 503 to answer. */
-async function fromLedger<T>(
-  call: () => Promise<{ ok: true; value: T } | { ok: false; error: { detail: string } }>,
-): Promise<T | Response> {
+async function fromLedger<T>(ask: () => Promise<{ ok: true; value: T } | { ok: false; error: { detail: string } }>): Promise<T | Response> {
   try {
-    const result = await withDeadline(call(), DEADLINE_MS.adminStoreCall, "MigrationLedger call");
+    const result = await withDeadline(ask(), DEADLINE_MS.adminStoreCall, "MigrationLedger call");
     if (result.ok) return result.value;
     return ledgerUnavailable(result.error.detail);
   } catch (error) {
@@ -49,7 +47,7 @@ function ledgerUnavailable(detail: string): Response {
 
 /** One environment's state from the FlagStore, or the problem. */
 async function stateOf(c: AdminContext): Promise<MigrationState | Response> {
-  const result = await store(c).getMigration(param(c, "env"));
+  const result = await call(c, (s) => s.migration().get(param(c, "env")));
   if (!result.ok) return storeProblem(result.error);
   return result.value[0]!;
 }
@@ -61,7 +59,7 @@ const overview = adminRoute({
   response: MigrationOverviewSchema,
 });
 defineRoute(migration, overview, async (c) => {
-  const states = await store(c).getMigration(null);
+  const states = await call(c, (s) => s.migration().get(null));
   if (!states.ok) return storeProblem(states.error);
   const windows = states.value.map((state) => ({ environment: state.environment, days: state.criterion.days }));
   const counted = await fromLedger(() => ledger(c).comparisons(windows));
@@ -113,7 +111,7 @@ defineRoute(migration, criterion, async (c) => {
   // not block it (the record then says null).
   const counted = await fromLedger(() => ledger(c).comparisons([{ environment, days: wanted.days }]));
   const status = counted instanceof Response ? null : judgeCriterion(wanted, counted[environment]!.evidence, Date.now());
-  const result = await store(c).setMigrationCriterion(environment, wanted, status, meta(c, reason));
+  const result = await call(c, (s) => s.migration().setCriterion(environment, wanted, status, meta(c, reason)));
   if (!result.ok) return storeProblem(result.error);
   return c.json(result.value);
 });
@@ -135,7 +133,7 @@ defineRoute(migration, cutOver, async (c) => {
   if (counted instanceof Response) return counted;
   const status = judgeCriterion(state.criterion, counted[state.environment]!.evidence, Date.now());
   const decision = { authority: body.authority, override: body.override, graceDays: body.graceDays, criterion: state.criterion, status };
-  const result = await store(c).cutOver(state.environment, decision, meta(c, body.reason));
+  const result = await call(c, (s) => s.migration().cutOver(state.environment, decision, meta(c, body.reason)));
   if (!result.ok) return storeProblem(result.error);
   if (result.value.changed) noteWritten(c, c.get("project"), state.environment, result.value.version);
   return c.json(result.value);

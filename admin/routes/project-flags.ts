@@ -9,7 +9,7 @@ import {
 import type { FlagDefinition } from "../../engine/types";
 import { storeProblem } from "../problem";
 import { CompareQuerySchema, FlagInfoPatchSchema, ProjectFlagBodySchema, PromoteBodySchema, StaleQuerySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, meta, noteWritten, P, param, readBody, readIfMatch, readQuery, respond, store } from "./kit";
+import { adminApp, adminRoute, defineRoute, meta, noteWritten, P, param, readBody, readIfMatch, readQuery, respond, call } from "./kit";
 
 export const projectFlags = adminApp();
 
@@ -19,7 +19,7 @@ const list = adminRoute({
   summary: "Every flag across environments, side by side",
   response: ProjectFlagListSchema,
 });
-defineRoute(projectFlags, list, async (c) => respond(c, await store(c).listProjectFlags()));
+defineRoute(projectFlags, list, async (c) => respond(c, await call(c, (s) => s.projectFlags().list())));
 
 const create = adminRoute({
   method: "post",
@@ -33,12 +33,16 @@ defineRoute(projectFlags, create, async (c) => {
   const body = await readBody(c, create);
   if (body instanceof Response) return body;
   const { key, description, owner, tags, lifetime, expectedRemovalAt, environments, reason, ...definition } = body;
-  const result = await store(c).createFlagEverywhere(
-    key,
-    { description, owner, tags, lifetime, expectedRemovalAt },
-    definition as FlagDefinition,
-    environments as Record<string, Partial<FlagDefinition>>,
-    meta(c, reason),
+  const result = await call(c, (s) =>
+    s
+      .projectFlags()
+      .create(
+        key,
+        { description, owner, tags, lifetime, expectedRemovalAt },
+        definition as FlagDefinition,
+        environments as Record<string, Partial<FlagDefinition>>,
+        meta(c, reason),
+      ),
   );
   if (!result.ok) return storeProblem(result.error);
   for (const record of Object.values(result.value.environments)) noteWritten(c, c.get("project"), record.environment, record.version);
@@ -46,7 +50,7 @@ defineRoute(projectFlags, create, async (c) => {
 });
 
 const read = adminRoute({ method: "get", path: `${P}/flags/{flag}`, summary: "A flag across environments", response: ProjectFlagSchema });
-defineRoute(projectFlags, read, async (c) => respond(c, await store(c).getProjectFlag(param(c, "flag"))));
+defineRoute(projectFlags, read, async (c) => respond(c, await call(c, (s) => s.projectFlags().get(param(c, "flag")))));
 
 const patch = adminRoute({
   method: "patch",
@@ -59,7 +63,7 @@ defineRoute(projectFlags, patch, async (c) => {
   const body = await readBody(c, patch);
   if (body instanceof Response) return body;
   const { reason, ...info } = body;
-  return respond(c, await store(c).updateFlagInfo(param(c, "flag"), info, meta(c, reason)));
+  return respond(c, await call(c, (s) => s.projectFlags().updateInfo(param(c, "flag"), info, meta(c, reason))));
 });
 
 const compare = adminRoute({
@@ -76,7 +80,7 @@ defineRoute(projectFlags, compare, async (c) => {
   });
   if (query instanceof Response) return query;
   const only = query.flag === undefined ? null : ([] as string[]).concat(query.flag);
-  return respond(c, await store(c).compareEnvironments(query.from, query.to, only));
+  return respond(c, await call(c, (s) => s.flags().compare(query.from, query.to, only)));
 });
 
 const promote = adminRoute({
@@ -93,7 +97,9 @@ defineRoute(projectFlags, promote, async (c) => {
   const ifMatch = readIfMatch(c);
   if (ifMatch instanceof Response) return ifMatch;
   const dryRun = c.req.query("dryRun") === "true";
-  const result = await store(c).promote(body.from, body.to, body.flags ?? null, { ...meta(c, body.reason), dryRun, ifMatch });
+  const result = await call(c, (s) =>
+    s.flags().promote(body.from, body.to, body.flags ?? null, { ...meta(c, body.reason), dryRun, ifMatch }),
+  );
   if (!result.ok) return storeProblem(result.error);
   if (result.value.version !== null) noteWritten(c, c.get("project"), body.to, result.value.version);
   return c.json({ dryRun, ...result.value });
@@ -109,5 +115,5 @@ const stale = adminRoute({
 defineRoute(projectFlags, stale, async (c) => {
   const query = readQuery(c, stale, "stale takes ?days=<1-3650>");
   if (query instanceof Response) return query;
-  return respond(c, await store(c).staleFlags(query.days));
+  return respond(c, await call(c, (s) => s.projectFlags().stale(query.days)));
 });

@@ -4,7 +4,7 @@ import { log, requestId } from "../../lib/log";
 import { problem, storeProblem } from "../problem";
 import { knownProject, registerProject } from "../projects";
 import { ProjectBodySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, noteWritten, P, readBody, respond, store, meta } from "./kit";
+import { adminApp, adminRoute, defineRoute, noteWritten, P, readBody, respond, call, meta } from "./kit";
 
 export const projects = adminApp();
 
@@ -35,7 +35,7 @@ defineRoute(projects, put, async (c) => {
       });
     }
   }
-  const result = await store(c).putProject(c.get("project"), body.environments, meta(c, null));
+  const result = await call(c, (s) => s.project().put(c.get("project"), body.environments, meta(c, null)));
   if (!result.ok) return storeProblem(result.error);
   for (const env of result.value.environments) noteWritten(c, result.value.project, env.name, env.version);
   const { created, ...info } = result.value;
@@ -48,4 +48,4 @@ const get = adminRoute({
   summary: "A project's environments with versions and flag counts",
   response: ProjectSchema,
 });
-defineRoute(projects, get, async (c) => respond(c, await store(c).getProject()));
+defineRoute(projects, get, async (c) => respond(c, await call(c, (s) => s.project().get())));

@@ -17,7 +17,7 @@
 import { ProtectionSchema } from "../../contracts/approvals";
 import { readJson } from "../json-body";
 import { problem, storeProblem } from "../problem";
-import { actorOf, adminApp, adminRoute, defineRoute, E, meta, param, readBody, respond, store, type AdminContext } from "./kit";
+import { actorOf, adminApp, adminRoute, defineRoute, E, meta, param, readBody, respond, call, type AdminContext } from "./kit";
 import * as z from "../../contracts/zod";
 
 export const protection = adminApp();
@@ -35,7 +35,7 @@ const ProtectionBodySchema = z
   .openapi("ProtectionBody");
 
 const read = adminRoute({ method: "get", path: PATH, summary: "An environment's protection", response: ProtectionSchema });
-defineRoute(protection, read, async (c) => respond(c, await store(c).getProtection(param(c, "env"))));
+defineRoute(protection, read, async (c) => respond(c, await call(c, (s) => s.protection().get(param(c, "env")))));
 
 const put = adminRoute({
   method: "put",
@@ -49,7 +49,7 @@ defineRoute(protection, put, async (c) => {
   const body = await readBody(c, put);
   if (body instanceof Response) return body;
   const { reason, ...input } = body;
-  return respond(c, await store(c).putProtection(param(c, "env"), input, meta(c, reason)));
+  return respond(c, await call(c, (s) => s.protection().put(param(c, "env"), input, meta(c, reason))));
 });
 
 /** Sub-paths of `/environments/{env}/` that never change what the environment serves. */
@@ -91,7 +91,7 @@ export async function protectEnvironments(c: AdminContext, next: () => Promise<v
   if (c.req.method === "GET" || c.req.method === "HEAD" || !actor || actor.role === "admin") return pass();
   const target = await writeTarget(c);
   if (target === null) return pass();
-  const checked = await store(c).checkProtection(target.environments, { role: actor.role }, target.kind);
+  const checked = await call(c, (s) => s.protection().check(target.environments, { role: actor.role }, target.kind));
   if (!checked.ok) return storeProblem(checked.error);
   if (checked.value.refused !== null) return problem("forbidden", checked.value.refused);
   return pass();

@@ -4,7 +4,7 @@ import { GuardrailListSchema, GuardrailsBodySchema, MetricCheckSchema, RampMetri
 import { storeProblem } from "../problem";
 import { RampBodySchema, RollbackBodySchema } from "../schemas";
 import * as z from "../../contracts/zod";
-import { adminApp, adminRoute, defineRoute, F, meta, noteAllVersions, P, param, readBody, respond, store, writtenEverywhere } from "./kit";
+import { adminApp, adminRoute, defineRoute, F, meta, noteAllVersions, P, param, readBody, respond, call, writtenEverywhere } from "./kit";
 
 export const ramps = adminApp();
 
@@ -31,11 +31,11 @@ defineRoute(ramps, start, async (c) => {
     startAt: body.startAt ?? null,
     guardrails: body.guardrails,
   };
-  return writtenEverywhere(c, await store(c).startRamp(param(c, "env"), param(c, "flag"), plan, meta(c, body.reason)), 201);
+  return writtenEverywhere(c, await call(c, (s) => s.ramps().start(param(c, "env"), param(c, "flag"), plan, meta(c, body.reason))), 201);
 });
 
 const read = adminRoute({ method: "get", path: R, summary: "A ramp and its timeline", response: RampSchema });
-defineRoute(ramps, read, async (c) => respond(c, await store(c).getRamp(param(c, "env"), param(c, "flag"))));
+defineRoute(ramps, read, async (c) => respond(c, await call(c, (s) => s.ramps().get(param(c, "env"), param(c, "flag")))));
 
 const exposures = adminRoute({
   method: "get",
@@ -43,17 +43,21 @@ const exposures = adminRoute({
   summary: "Unique units and SRM per ramp step",
   response: RampExposuresSchema,
 });
-defineRoute(ramps, exposures, async (c) => respond(c, await store(c).rampExposures(param(c, "env"), param(c, "flag"))));
+defineRoute(ramps, exposures, async (c) => respond(c, await call(c, (s) => s.rampExposures(param(c, "env"), param(c, "flag")))));
 
 const pause = adminRoute({ method: "post", path: `${R}/pause`, summary: "Pause a ramp", response: RampSchema });
-defineRoute(ramps, pause, async (c) => writtenEverywhere(c, await store(c).pauseRamp(param(c, "env"), param(c, "flag"), meta(c, null))));
+defineRoute(ramps, pause, async (c) =>
+  writtenEverywhere(c, await call(c, (s) => s.ramps().pause(param(c, "env"), param(c, "flag"), meta(c, null)))),
+);
 
 const resume = adminRoute({ method: "post", path: `${R}/resume`, summary: "Resume a ramp", response: RampSchema });
-defineRoute(ramps, resume, async (c) => writtenEverywhere(c, await store(c).resumeRamp(param(c, "env"), param(c, "flag"), meta(c, null))));
+defineRoute(ramps, resume, async (c) =>
+  writtenEverywhere(c, await call(c, (s) => s.ramps().resume(param(c, "env"), param(c, "flag"), meta(c, null)))),
+);
 
 const complete = adminRoute({ method: "post", path: `${R}/complete`, summary: "Jump a ramp to 100%", response: RampSchema });
 defineRoute(ramps, complete, async (c) =>
-  writtenEverywhere(c, await store(c).completeRamp(param(c, "env"), param(c, "flag"), meta(c, null))),
+  writtenEverywhere(c, await call(c, (s) => s.ramps().complete(param(c, "env"), param(c, "flag"), meta(c, null)))),
 );
 
 const rollback = adminRoute({
@@ -66,12 +70,15 @@ const rollback = adminRoute({
 defineRoute(ramps, rollback, async (c) => {
   const body = await readBody(c, rollback, {});
   if (body instanceof Response) return body;
-  return writtenEverywhere(c, await store(c).rollbackRamp(param(c, "env"), param(c, "flag"), body.toStep ?? null, meta(c, body.reason)));
+  return writtenEverywhere(
+    c,
+    await call(c, (s) => s.ramps().rollback(param(c, "env"), param(c, "flag"), body.toStep ?? null, meta(c, body.reason))),
+  );
 });
 
 const remove = adminRoute({ method: "delete", path: R, summary: "Delete a ramp (the flag keeps its targeting)", status: 204 });
 defineRoute(ramps, remove, async (c) => {
-  const result = await store(c).deleteRamp(param(c, "env"), param(c, "flag"), meta(c, null));
+  const result = await call(c, (s) => s.ramps().delete(param(c, "env"), param(c, "flag"), meta(c, null)));
   if (!result.ok) return storeProblem(result.error);
   await noteAllVersions(c);
   return c.body(null, 204);
@@ -87,9 +94,9 @@ const guardrails = adminRoute({
 defineRoute(ramps, guardrails, async (c) => {
   const body = await readBody(c, guardrails);
   if (body instanceof Response) return body;
-  const set = await store(c).setRampGuardrails(param(c, "env"), param(c, "flag"), body.guardrails, meta(c, body.reason));
+  const set = await call(c, (s) => s.metrics().setGuardrails(param(c, "env"), param(c, "flag"), body.guardrails, meta(c, body.reason)));
   if (!set.ok) return storeProblem(set.error);
-  return respond(c, await store(c).getRampMetrics(param(c, "env"), param(c, "flag")));
+  return respond(c, await call(c, (s) => s.metrics().forRamp(param(c, "env"), param(c, "flag"))));
 });
 
 const metrics = adminRoute({
@@ -98,7 +105,7 @@ const metrics = adminRoute({
   summary: "A ramp's guardrails and each guarded metric's checks (estimates per arm, intervals, threshold, decision)",
   response: RampMetricsSchema,
 });
-defineRoute(ramps, metrics, async (c) => respond(c, await store(c).getRampMetrics(param(c, "env"), param(c, "flag"))));
+defineRoute(ramps, metrics, async (c) => respond(c, await call(c, (s) => s.metrics().forRamp(param(c, "env"), param(c, "flag")))));
 
 const check = adminRoute({
   method: "post",
@@ -106,4 +113,4 @@ const check = adminRoute({
   summary: "Run the metric checks now, as the alarm does each minute (a guardrail may stop its ramp)",
   response: z.array(MetricCheckSchema),
 });
-defineRoute(ramps, check, async (c) => respond(c, await store(c).checkMetricsNow()));
+defineRoute(ramps, check, async (c) => respond(c, await call(c, (s) => s.metrics().checkNow())));

@@ -2,7 +2,7 @@
 import * as z from "../../contracts/zod";
 import { SCHEDULE_STATUSES, ScheduledChangeSchema, ScheduleListSchema, ScheduleSchema } from "../../contracts/approvals";
 import { problem, storeProblem } from "../problem";
-import { actorOf, adminApp, adminRoute, defineRoute, E, meta, param, readBody, readQuery, respond, store } from "./kit";
+import { actorOf, adminApp, adminRoute, defineRoute, E, meta, param, readBody, readQuery, respond, call } from "./kit";
 
 export const schedules = adminApp();
 
@@ -30,7 +30,7 @@ defineRoute(schedules, create, async (c) => {
   const body = await readBody(c, create);
   if (body instanceof Response) return body;
   const actor = actorOf(c);
-  const result = await store(c).createSchedule(param(c, "env"), body, { role: actor.role }, meta(c, body.reason));
+  const result = await call(c, (s) => s.schedules().create(param(c, "env"), body, { role: actor.role }, meta(c, body.reason)));
   if (!result.ok) return storeProblem(result.error);
   if ("refused" in result.value) return problem("forbidden", result.value.refused);
   return c.json(result.value.done, 201);
@@ -46,8 +46,10 @@ const list = adminRoute({
 defineRoute(schedules, list, async (c) => {
   const query = readQuery(c, list, `status must be one of ${SCHEDULE_STATUSES.join(", ")}`);
   if (query instanceof Response) return query;
-  return respond(c, await store(c).listSchedules(param(c, "env"), query.status ?? null));
+  return respond(c, await call(c, (s) => s.schedules().list(param(c, "env"), query.status ?? null)));
 });
 
 const cancel = adminRoute({ method: "delete", path: `${S}/{id}`, summary: "Cancel a pending scheduled change", response: ScheduleSchema });
-defineRoute(schedules, cancel, async (c) => respond(c, await store(c).cancelSchedule(param(c, "env"), param(c, "id"), meta(c, null))));
+defineRoute(schedules, cancel, async (c) =>
+  respond(c, await call(c, (s) => s.schedules().cancel(param(c, "env"), param(c, "id"), meta(c, null)))),
+);

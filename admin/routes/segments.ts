@@ -2,16 +2,16 @@
 import { SegmentListSchema, SegmentSchema } from "../../contracts/admin-responses";
 import { problem, storeProblem } from "../problem";
 import { NameSchema, SegmentBodySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, meta, noteAllVersions, P, param, readBody, readIfMatch, respond, store } from "./kit";
+import { adminApp, adminRoute, defineRoute, meta, noteAllVersions, P, param, readBody, readIfMatch, respond, call } from "./kit";
 
 export const segments = adminApp();
 
 const list = adminRoute({ method: "get", path: `${P}/segments`, summary: "List segments", response: SegmentListSchema });
-defineRoute(segments, list, async (c) => respond(c, await store(c).listSegments()));
+defineRoute(segments, list, async (c) => respond(c, await call(c, (s) => s.segments().list())));
 
 const read = adminRoute({ method: "get", path: `${P}/segments/{name}`, summary: "Read a segment", response: SegmentSchema, etag: true });
 defineRoute(segments, read, async (c) => {
-  const result = await store(c).getSegment(param(c, "name"));
+  const result = await call(c, (s) => s.segments().get(param(c, "name")));
   if (!result.ok) return storeProblem(result.error);
   c.header("ETag", `"${result.value.version}"`);
   return c.json(result.value);
@@ -37,7 +37,7 @@ defineRoute(segments, put, async (c) => {
   const body = await readBody(c, put);
   if (body instanceof Response) return body;
   const { reason, ...input } = body;
-  const result = await store(c).putSegment(name.data, input, { ...meta(c, reason), ifMatch });
+  const result = await call(c, (s) => s.segments().put(name.data, input, { ...meta(c, reason), ifMatch }));
   if (!result.ok) return storeProblem(result.error);
   await noteAllVersions(c);
   c.header("ETag", `"${result.value.version}"`);
@@ -46,7 +46,7 @@ defineRoute(segments, put, async (c) => {
 
 const remove = adminRoute({ method: "delete", path: `${P}/segments/{name}`, summary: "Delete an unused segment", status: 204 });
 defineRoute(segments, remove, async (c) => {
-  const result = await store(c).deleteSegment(param(c, "name"), meta(c, null));
+  const result = await call(c, (s) => s.segments().delete(param(c, "name"), meta(c, null)));
   if (!result.ok) return storeProblem(result.error);
   await noteAllVersions(c);
   return c.body(null, 204);

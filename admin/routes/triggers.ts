@@ -2,12 +2,12 @@
 import { CreatedTriggerSchema, TriggerListSchema, TriggerSchema } from "../../contracts/admin-responses";
 import { storeProblem } from "../problem";
 import { CreateTriggerBodySchema, UpdateTriggerBodySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, meta, P, param, readBody, respond, store, type AdminContext } from "./kit";
+import { adminApp, adminRoute, defineRoute, meta, P, param, readBody, respond, call, type AdminContext } from "./kit";
 
 export const triggers = adminApp();
 
 const list = adminRoute({ method: "get", path: `${P}/triggers`, summary: "List triggers", response: TriggerListSchema });
-defineRoute(triggers, list, async (c) => respond(c, await store(c).listTriggers()));
+defineRoute(triggers, list, async (c) => respond(c, await call(c, (s) => s.triggers().list())));
 
 const create = adminRoute({
   method: "post",
@@ -21,7 +21,7 @@ const create = adminRoute({
 defineRoute(triggers, create, async (c) => {
   const body = await readBody(c, create);
   if (body instanceof Response) return body;
-  const result = await store(c).createTrigger(body, meta(c, null));
+  const result = await call(c, (s) => s.triggers().create(body, meta(c, null)));
   if (!result.ok) return storeProblem(result.error);
   return c.json(withTriggerUrls(c, result.value), 201);
 });
@@ -37,7 +37,7 @@ const update = adminRoute({
 defineRoute(triggers, update, async (c) => {
   const body = await readBody(c, update);
   if (body instanceof Response) return body;
-  return respond(c, await store(c).setTriggerActive(param(c, "id"), body.active, meta(c, null)));
+  return respond(c, await call(c, (s) => s.triggers().setActive(param(c, "id"), body.active, meta(c, null))));
 });
 
 const rotate = adminRoute({
@@ -48,14 +48,14 @@ const rotate = adminRoute({
   response: CreatedTriggerSchema,
 });
 defineRoute(triggers, rotate, async (c) => {
-  const result = await store(c).rotateTrigger(param(c, "id"), meta(c, null));
+  const result = await call(c, (s) => s.triggers().rotate(param(c, "id"), meta(c, null)));
   if (!result.ok) return storeProblem(result.error);
   return c.json(withTriggerUrls(c, result.value));
 });
 
 const remove = adminRoute({ permission: "admin", method: "delete", path: `${P}/triggers/{id}`, summary: "Delete a trigger", status: 204 });
 defineRoute(triggers, remove, async (c) => {
-  const result = await store(c).deleteTrigger(param(c, "id"), meta(c, null));
+  const result = await call(c, (s) => s.triggers().delete(param(c, "id"), meta(c, null)));
   return result.ok ? c.body(null, 204) : storeProblem(result.error);
 });
 

@@ -10,12 +10,12 @@ import {
 import { allowsLocalWebhooks, webhookUrlRefusal } from "../../lib/webhook-url";
 import { problem, storeProblem } from "../problem";
 import { CreateWebhookBodySchema, DeliveriesQuerySchema, UpdateWebhookBodySchema } from "../schemas";
-import { adminApp, adminRoute, defineRoute, meta, P, param, readBody, respond, store, type AdminContext } from "./kit";
+import { adminApp, adminRoute, defineRoute, meta, P, param, readBody, respond, call, type AdminContext } from "./kit";
 
 export const webhooks = adminApp();
 
 const list = adminRoute({ method: "get", path: `${P}/webhooks`, summary: "List webhook subscriptions", response: WebhookListSchema });
-defineRoute(webhooks, list, async (c) => respond(c, await store(c).listWebhooks()));
+defineRoute(webhooks, list, async (c) => respond(c, await call(c, (s) => s.webhooks().list())));
 
 const create = adminRoute({
   method: "post",
@@ -33,16 +33,20 @@ defineRoute(webhooks, create, async (c) => {
   if (refused) return refused;
   return respond(
     c,
-    await store(c).createWebhook(
-      { url: body.url, events: body.events, description: body.description, secret: body.secret ?? null, format: body.format },
-      meta(c, null),
+    await call(c, (s) =>
+      s
+        .webhooks()
+        .create(
+          { url: body.url, events: body.events, description: body.description, secret: body.secret ?? null, format: body.format },
+          meta(c, null),
+        ),
     ),
     201,
   );
 });
 
 const read = adminRoute({ method: "get", path: `${P}/webhooks/{id}`, summary: "A subscription", response: WebhookSchema });
-defineRoute(webhooks, read, async (c) => respond(c, await store(c).getWebhook(param(c, "id"))));
+defineRoute(webhooks, read, async (c) => respond(c, await call(c, (s) => s.webhooks().get(param(c, "id")))));
 
 const update = adminRoute({
   method: "patch",
@@ -57,7 +61,7 @@ defineRoute(webhooks, update, async (c) => {
   if (body instanceof Response) return body;
   const refused = body.url === undefined ? null : refuseWebhookUrl(c, body.url);
   if (refused) return refused;
-  return respond(c, await store(c).updateWebhook(param(c, "id"), body, meta(c, null)));
+  return respond(c, await call(c, (s) => s.webhooks().update(param(c, "id"), body, meta(c, null))));
 });
 
 const remove = adminRoute({
@@ -68,7 +72,7 @@ const remove = adminRoute({
   status: 204,
 });
 defineRoute(webhooks, remove, async (c) => {
-  const result = await store(c).deleteWebhook(param(c, "id"), meta(c, null));
+  const result = await call(c, (s) => s.webhooks().delete(param(c, "id"), meta(c, null)));
   return result.ok ? c.body(null, 204) : storeProblem(result.error);
 });
 
@@ -80,7 +84,7 @@ const ping = adminRoute({
   status: 201,
   response: PingSchema,
 });
-defineRoute(webhooks, ping, async (c) => respond(c, await store(c).pingWebhook(param(c, "id"), meta(c, null)), 201));
+defineRoute(webhooks, ping, async (c) => respond(c, await call(c, (s) => s.webhooks().ping(param(c, "id"), meta(c, null))), 201));
 
 const deliveries = adminRoute({
   method: "get",
@@ -91,7 +95,7 @@ const deliveries = adminRoute({
 });
 defineRoute(webhooks, deliveries, async (c) => {
   const limit = Math.min(200, Math.max(1, Number(c.req.query("limit") ?? 50) || 50));
-  return respond(c, await store(c).listDeliveries(param(c, "id"), limit));
+  return respond(c, await call(c, (s) => s.webhooks().deliveries(param(c, "id"), limit)));
 });
 
 const redeliver = adminRoute({
@@ -101,7 +105,9 @@ const redeliver = adminRoute({
   summary: "Deliver again",
   response: DeliverySchema,
 });
-defineRoute(webhooks, redeliver, async (c) => respond(c, await store(c).redeliver(param(c, "id"), param(c, "delivery"))));
+defineRoute(webhooks, redeliver, async (c) =>
+  respond(c, await call(c, (s) => s.webhooks().redeliver(param(c, "id"), param(c, "delivery")))),
+);
 
 /** The 400 for a webhook URL that points anywhere but a public https host, or null. */
 function refuseWebhookUrl(c: AdminContext, url: string): Response | null {
