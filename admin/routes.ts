@@ -26,6 +26,7 @@ import { migration } from "./routes/migration";
 import { manifest } from "./routes/manifest";
 import { manifestApi } from "./routes/manifest-api";
 import { metrics } from "./routes/metrics";
+import { trackedEvents } from "./routes/tracked-events";
 import { adminApp, adminRoute, defineRoute, type AdminContext } from "./routes/kit";
 import { projectFlags } from "./routes/project-flags";
 import { projectList } from "./routes/project-list";
@@ -111,6 +112,7 @@ for (const resource of [
   schedules,
   access,
   metrics,
+  trackedEvents,
 ])
   admin.route("/", resource);
 

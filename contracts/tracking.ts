@@ -86,8 +86,13 @@ export interface TrackAnswer {
 export const TrackedEventsQuerySchema = z.strictObject({
   environment: z.string().min(1).max(200),
   name: z.string().min(1).max(128),
-  /** Only events before this time (ms since epoch): the `at` of the last event of the previous page. */
+  /** Only events before this time (ms since epoch). */
   before: z.number().int().nonnegative().optional(),
+  /**
+   * Only events after this one in the read order (`at` newest first, then `unit`, then `id`): the
+   * last event of the previous page, so events sharing a millisecond are neither skipped nor repeated.
+   */
+  after: z.strictObject({ at: z.number().int().nonnegative(), unit: z.string().max(200), id: z.string().max(200) }).optional(),
   limit: z.number().int().min(1).max(1_000).default(100),
 });
 export type TrackedEventsQuery = z.output<typeof TrackedEventsQuerySchema>;
@@ -104,3 +109,20 @@ export interface TrackedEventRead {
   value?: number;
   details?: TrackDetails;
 }
+
+/** A page of tracked events as the admin API answers it (`GET …/environments/{env}/tracked-events`). */
+export const TrackedEventPageSchema = z.object({
+  events: z.array(
+    z.object({
+      id: z.string(),
+      unit: z.string().meta({ description: "The hashed targeting key (the key itself is not kept)" }),
+      name: z.string(),
+      at: z.iso.datetime(),
+      value: z.number().optional(),
+      details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    }),
+  ),
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  next: z.string().nullable(),
+});
+export type TrackedEventPage = z.output<typeof TrackedEventPageSchema>;

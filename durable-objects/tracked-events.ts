@@ -132,10 +132,18 @@ export function readTrackedEvents(sql: SqlStorage, query: TrackedEventsQuery): T
     .exec<{ unit: string; id: string; name: string; at: number; value: number | null; details: string | null }>(
       `SELECT e.unit, e.id, e.name, e.at, e.value, d.details FROM tracked_events e
        LEFT JOIN tracked_event_details d ON d.unit = e.unit AND d.id = e.id
-       WHERE e.environment = ? AND e.name = ? AND e.at < ? ORDER BY e.at DESC, e.id LIMIT ?`,
+       WHERE e.environment = ? AND e.name = ? AND e.at < ?
+         AND (? IS NULL OR e.at < ? OR (e.at = ? AND (e.unit > ? OR (e.unit = ? AND e.id > ?))))
+       ORDER BY e.at DESC, e.unit, e.id LIMIT ?`,
       query.environment,
       query.name,
       query.before ?? Number.MAX_SAFE_INTEGER,
+      query.after?.at ?? null,
+      query.after?.at ?? 0,
+      query.after?.at ?? 0,
+      query.after?.unit ?? "",
+      query.after?.unit ?? "",
+      query.after?.id ?? "",
       query.limit,
     )
     .toArray();

@@ -385,3 +385,49 @@ describe("telemetry shards roll up into the FlagStore", () => {
     }
   });
 });
+
+describe("GET …/environments/{env}/tracked-events (the admin API's read of kept events)", () => {
+  it("pages through every shard's events newest first with their value and details, none skipped or repeated within one millisecond", async () => {
+    const { key } = await setupProject("track-read");
+    const at = Date.now() - 1_000;
+    const events = Array.from({ length: 12 }, (_, i) => ({
+      id: `e-${i}`,
+      name: "purchase",
+      targetingKey: `buyer-${i}`,
+      // Four events share each millisecond, spread over units of different shards.
+      timestamp: new Date(at - Math.floor(i / 4)).toISOString(),
+      value: i,
+      details: { plan: i % 2 ? "pro" : "free" },
+    }));
+    expect((await trackAndSettle(key, { events }))[0]).toMatchObject({ status: 202, body: { accepted: 12 } });
+    await trackAndSettle(key, { events: [{ id: "other", name: "signup", targetingKey: "buyer-0" }] });
+
+    const seen: Array<{ id: string; at: string; value?: number; details?: Record<string, unknown> }> = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `name=purchase&limit=5${cursor ? `&cursor=${cursor}` : ""}`;
+      const page = await call("GET", `${P("track-read")}/environments/production/tracked-events?${query}`);
+      expect(page.status, JSON.stringify(page.body)).toBe(200);
+      seen.push(...page.body.events);
+      cursor = page.body.next;
+      pages++;
+    } while (cursor !== null && pages < 10);
+    expect(pages).toBe(3);
+    expect(seen.map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
+    const times = seen.map((e) => Date.parse(e.at));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(seen.find((e) => e.id === "e-3")).toMatchObject({ value: 3, details: { plan: "pro" } });
+  });
+
+  it("refuses a cursor it did not give, and an unknown event name is an empty page", async () => {
+    await setupProject("track-read-bad");
+    const bad = await call("GET", `${P("track-read-bad")}/environments/production/tracked-events?name=x&cursor=not-a-cursor`);
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("content-type")).toContain("application/problem+json");
+    expect(bad.body.detail).toContain("next");
+    const empty = await call("GET", `${P("track-read-bad")}/environments/production/tracked-events?name=nothing`);
+    expect(empty.body).toEqual({ events: [], next: null });
+    expect((await call("GET", `${P("track-read-bad")}/environments/production/tracked-events`)).status).toBe(400);
+  });
+});
