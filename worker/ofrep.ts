@@ -23,7 +23,7 @@ import {
   type OfrepRefusal,
   type OfrepRoute,
 } from "../contracts/ofrep-wire";
-import { logStale, logUnavailable } from "./request-log";
+import { logStale, logUnavailable, sweepDegradedLogs } from "./request-log";
 import {
   edgeSources,
   getSnapshot,
@@ -126,9 +126,15 @@ const routed = (c: Context<KeyEnv>): Evaluation => ({
 ofrep.post("/evaluate/flags/:key", (c) => evaluateOne(routed(c), c.req.param("key")));
 ofrep.post("/evaluate/flags", (c) => evaluateBulk(routed(c)));
 
-/** The stale fields of an answer's metadata (none when fresh); a stale answer is logged. */
+/**
+ * The stale fields of an answer's metadata (none when fresh); a stale answer is logged, once per
+ * kind and interval (`request-log.ts`), and a fresh one writes the counts of stale answers due.
+ */
 function staleMetadata(call: Evaluation, version: number, stale: StaleNote | null): { stale: true; staleReason: string } | undefined {
-  if (!stale) return undefined;
+  if (!stale) {
+    sweepDegradedLogs();
+    return undefined;
+  }
   logStale(call.request, call.identity, version, stale);
   return { stale: true, staleReason: stale.detail };
 }
