@@ -120,7 +120,7 @@ export async function getSnapshot(sources: SnapshotSources, project: string, env
       environment,
       entries.get(key)?.snapshot.version ?? 0,
     );
-    if (reading) await reading;
+    if (reading) await joined(reading);
     noteVersion(project, environment, seenVersion(key));
   }
   const lookup = await lookUp(sources, key, project, environment, minVersion);
@@ -148,10 +148,23 @@ async function lookUp(
     if (failed && Date.now() - failed.at < COLD_RETRY_MS) return { kind: "unavailable", detail: failed.detail };
   }
   const running = loads.get(key);
-  if (running) return running;
+  if (running) return joined(running);
   const loading = look(sources, key, project, environment, needed, noted).finally(() => loads.delete(key));
   loads.set(key, loading);
   return loading;
+}
+
+/**
+ * `shared` (work another request may have started: a beacon read, a load), awaited through a
+ * promise this request creates. The runtime runs a promise's continuations in the request context
+ * that created it, so a request that awaited another request's promise directly went on in that
+ * context and built its answer there, and the runtime refused to send it ("Cannot perform I/O on
+ * behalf of a different request", a 500), whenever two requests shared a read.
+ */
+function joined<T>(shared: Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    shared.then(resolve, reject);
+  });
 }
 
 /**
