@@ -61,15 +61,22 @@ export interface SnapshotSources {
  * const lookup = await getSnapshot(edgeSources(c.env, (p) => c.executionCtx.waitUntil(p)), project, environment);
  */
 export function edgeSources(env: Env, waitUntil: (promise: Promise<unknown>) => void): SnapshotSources {
-  const store = (project: string) => env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));
-  return {
-    kv: env.FLAGS_KV,
-    fromStore: (project, environment) => store(project).getSnapshot(environment),
-    versionFromStore: (project, environment, haveVersion) => store(project).edgeVersion(environment, haveVersion),
-    waitUntil,
-    refreshMs: refreshMs(env),
-  };
+  let sources = envSources.get(env);
+  if (!sources) {
+    const store = (project: string) => env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));
+    sources = {
+      kv: env.FLAGS_KV,
+      fromStore: (project, environment) => store(project).getSnapshot(environment),
+      versionFromStore: (project, environment, haveVersion) => store(project).edgeVersion(environment, haveVersion),
+      refreshMs: refreshMs(env),
+    };
+    envSources.set(env, sources);
+  }
+  return { ...sources, waitUntil };
 }
+
+/** The request-independent part of `edgeSources`, per `env` object (one per isolate on Cloudflare). */
+const envSources = new WeakMap<Env, Omit<SnapshotSources, "waitUntil">>();
 
 /**
  * The sources of a request's lookups in `project`: the Worker's KV, that project's FlagStore as the
