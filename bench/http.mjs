@@ -164,7 +164,9 @@ async function provision(base, project, flagSetText, versions = {}) {
  * an in-memory KV service (the snapshot namespace, FLAGS_KV, readable on `kvPort`), every Durable
  * Object namespace local (SQLite-backed ones on disk under `doStorageDir`), `[vars]` and required
  * secrets as text bindings (ADMIN_TOKEN is the benchmark's bootstrap token), every rate limiter
- * the in-memory binding of bench/ratelimit-binding.js with the declared limit and period.
+ * the in-memory binding of bench/ratelimit-binding.js with the declared limit and period, and an
+ * in-memory Cache API (the location's cache, where the kill switch's version beacon lives: without
+ * one every answer is served as degraded, `beacon-unavailable`).
  */
 export function oursConfig({
   out,
@@ -195,7 +197,17 @@ export function oursConfig({
       text: k === "ADMIN_TOKEN" ? ADMIN_TOKEN : `bench-${k.toLowerCase()}-not-a-secret-0001`,
     })),
   ];
-  return writeConfig({ dir: out, name, modulePath, port, bindings, durableObjects: declared.durableObjects, kvServices, doStorageDir });
+  return writeConfig({
+    dir: out,
+    name,
+    modulePath,
+    port,
+    bindings,
+    durableObjects: declared.durableObjects,
+    kvServices,
+    doStorageDir,
+    cache: true,
+  });
 }
 
 /**
@@ -400,6 +412,23 @@ export async function runLoad({ servers, workloadDir, rounds, seconds, warmupSec
       }
     }
   }
+  // An answer served as degraded (X-Edgeflags-Stale) after the rounds means the rounds timed a
+  // degraded edge (a binding the harness lacks), not the normal path: the report says so.
+  const degraded = {};
+  for (const [name, server, headers] of targets.filter(([, , , ours]) => ours)) {
+    const probe = await fetch(server.url + scenarios[2].path, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: varying[0],
+      signal: AbortSignal.timeout(5_000),
+    });
+    await probe.arrayBuffer();
+    const stale = probe.headers.get("x-edgeflags-stale");
+    if (stale) {
+      degraded[name] = stale;
+      log(`  ${name} answered as degraded after the rounds: X-Edgeflags-Stale: ${stale}`);
+    }
+  }
   const median = (xs) => {
     const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
     if (!s.length) return NaN;
@@ -428,6 +457,7 @@ export async function runLoad({ servers, workloadDir, rounds, seconds, warmupSec
   return {
     rounds,
     seconds,
+    degraded,
     ceiling: summarize(samples.ceiling),
     ceilingBig: summarize(samples.ceilingBig),
     ceilingBody: summarize(samples.ceilingBody),

@@ -190,6 +190,12 @@ export function render(r) {
   if (h.error) push(`HTTP phase failed: ${h.error}`, "");
   if (h.oursSkipped) push(`edgeflags Worker skipped: ${h.oursSkipped}`, "");
   if (h.referenceSkipped) push(`reference Worker skipped: ${h.referenceSkipped}`, "");
+  for (const [name, reason] of Object.entries(h.degraded ?? {})) {
+    push(
+      `**${name === "ours" ? "Our" : `The ${name}`} Worker answered as degraded after the rounds (\`X-Edgeflags-Stale: ${reason}\`)**: its figures time a degraded edge, not the normal path.`,
+      "",
+    );
+  }
   const cpu = (x) => (x && Number.isFinite(x.cpuUs) ? `${n(x.cpuUs, 0)} (${n(x.cpuSpread?.[0], 0)}–${n(x.cpuSpread?.[1], 0)})` : "–");
   const rps = (x) => (x && Number.isFinite(x.rps) ? `${n(x.rps, 0)} (${n(x.rpsSpread?.[0], 0)}–${n(x.rpsSpread?.[1], 0)})` : "–");
   const bad = (x) => (x && (x.non2xx || x.errors) ? ` (non-2xx ${x.non2xx}, errors ${x.errors})` : "");

@@ -10,6 +10,12 @@ export const WORKERD = join(ROOT, "node_modules", "workerd", "bin", "workerd");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 /** The module of the benchmark's rate-limiter binding (`ratelimits` in wrangler.toml). */
 const RATE_LIMIT_MODULE = join(import.meta.dirname, "ratelimit-binding.js");
+/**
+ * The in-memory Cache API service (`caches.default`, a location's cache on Cloudflare). Without a
+ * `cacheApiOutbound`, `workerd serve` throws "No Cache was configured" on every cache call, so the
+ * kill switch's version beacon fails and every answer is served as degraded (`beacon-unavailable`).
+ */
+const CACHE_MODULE = join(import.meta.dirname, "killswitch", "cache-service.js");
 /** The project's compatibility date (wrangler.toml), used for every Worker the benchmark serves. */
 export const COMPATIBILITY_DATE =
   /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, "wrangler.toml"), "utf8"))?.[1] ?? "2026-11-01";
@@ -142,9 +148,20 @@ export function bundleWorker({ config, outdir, output = "index.js" }) {
 
 /**
  * Writes a capnp config for one Worker (plus an optional in-memory KV service with its own socket
- * so the benchmark can read what was published) and returns its path.
+ * so the benchmark can read what was published, and with `cache` an in-memory Cache API as the
+ * Worker's `caches.default`) and returns its path.
  */
-export function writeConfig({ dir, name, modulePath, port, bindings = [], durableObjects = [], kvServices = [], doStorageDir = null }) {
+export function writeConfig({
+  dir,
+  name,
+  modulePath,
+  port,
+  bindings = [],
+  durableObjects = [],
+  kvServices = [],
+  doStorageDir = null,
+  cache = false,
+}) {
   const rel = (p) => relative(dir, p);
   const services = [`(name = "main", worker = .w)`];
   const sockets = [`(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")`];
@@ -181,6 +198,14 @@ const kv${i} :Workerd.Worker = (
     mkdirSync(doStorageDir, { recursive: true });
     services.push(`(name = "do-storage", disk = (path = ${JSON.stringify(doStorageDir)}, writable = true))`);
   }
+  if (cache) {
+    services.push(`(name = "cache", worker = .cache)`);
+    extra += `
+const cache :Workerd.Worker = (
+  modules = [ (name = "cache.js", esModule = embed "${rel(CACHE_MODULE)}") ],
+  compatibilityDate = "${COMPATIBILITY_DATE}",
+);`;
+  }
   // A rate-limiter binding is a wrapped binding over a module of the config's extensions.
   const extensions = bindings.some((b) => b.ratelimit)
     ? `
@@ -197,7 +222,7 @@ const w :Workerd.Worker = (
   compatibilityDate = "${COMPATIBILITY_DATE}",
   bindings = [
     ${bindingText}
-  ],${doText}
+  ],${doText}${cache ? `\n  cacheApiOutbound = "cache",` : ""}
 );${extra}
 `;
   const path = join(dir, `${name}.capnp`);

@@ -9,6 +9,7 @@ import { createExecutionContext } from "cloudflare:test";
 import worker from "../worker/index";
 import { resetEdgeState } from "../worker/edge-state";
 import { flush, pendingFlush, recordKeyUse } from "../worker/telemetry";
+import { LogThrottle } from "../lib/log";
 import { evaluate, setupProject } from "./helpers";
 
 const injected = () => Promise.reject(new Error("injected fault"));
@@ -83,6 +84,37 @@ describe("degraded answers are logged", () => {
     ]);
   });
 
+  it("logs a stale answer once per version and reason, however many are served; each answer still says it is stale", async () => {
+    const { key, version } = await setupProject("log-stale-storm");
+    expect((await evaluate(key, "kill-switch", {})).status).toBe(200);
+    const lines = captured("warn");
+    const path = `/ofrep/v1/evaluate/flags/kill-switch?flagConfigEtag=${version + 1}`;
+    const answers: Response[] = [];
+    for (let i = 0; i < 5; i++) answers.push(await send({ FLAG_STORE: failingStore() }, "POST", path, key, `ray-storm-${i}`));
+    const bulk = await send(
+      { FLAG_STORE: failingStore() },
+      "POST",
+      `/ofrep/v1/evaluate/flags?flagConfigEtag=${version + 1}`,
+      key,
+      "ray-storm-bulk",
+    );
+    for (const answer of [...answers, bulk]) {
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get("x-edgeflags-stale")).toBe("newer-version-unavailable");
+      expect(await answer.json()).toMatchObject({ metadata: { stale: true, staleReason: expect.stringContaining("injected fault") } });
+    }
+    const logged = lines().filter((line) => line.event === "stale-snapshot-served");
+    expect(logged).toEqual([
+      expect.objectContaining({
+        requestId: "ray-storm-0",
+        project: "log-stale-storm",
+        version,
+        reason: "newer-version-unavailable",
+        suppressed: 0,
+      }),
+    ]);
+  });
+
   it("logs one line naming the request and project when there is nothing to serve (503)", async () => {
     const { key } = await setupProject("log-unavailable");
     expect((await evaluate(key, "kill-switch", {})).status).toBe(200); // the key is known here
@@ -128,6 +160,71 @@ describe("degraded answers are logged", () => {
         path: "/sync/v1/flagd",
         error: expect.objectContaining({ name: "Error", message: "injected bug" }),
       }),
+    ]);
+  });
+});
+
+describe("a line that could be written on every request is written once per key and interval", () => {
+  /** A throttle on a clock the test moves, and the lines it writes. */
+  function throttled(intervalMs = 1_000) {
+    let now = 10_000;
+    const lines = captured("warn");
+    const throttle = new LogThrottle(intervalMs, 2, () => now);
+    const line = (key: string, n: number) => throttle.log("warn", "degraded", key, { key, n }, () => ({ requestId: `ray-${key}-${n}` }));
+    return { throttle, line, lines, advance: (ms: number) => (now += ms) };
+  }
+
+  it("writes the first at once, counts the rest of the interval, and writes the count with the first after it", () => {
+    const { line, lines, advance } = throttled();
+    line("a", 1);
+    advance(400);
+    line("a", 2);
+    line("b", 1);
+    advance(599);
+    line("a", 3);
+    expect(lines()).toEqual([
+      { level: "warn", event: "degraded", requestId: "ray-a-1", key: "a", n: 1, suppressed: 0 },
+      { level: "warn", event: "degraded", requestId: "ray-b-1", key: "b", n: 1, suppressed: 0 },
+    ]);
+    advance(1);
+    line("a", 4);
+    expect(lines().at(-1)).toEqual({ level: "warn", event: "degraded", requestId: "ray-a-4", key: "a", n: 4, suppressed: 2 });
+  });
+
+  it("writes a count nothing later carries once its interval has passed, without the request's fields", () => {
+    const { throttle, line, lines, advance } = throttled();
+    line("a", 1);
+    line("a", 2);
+    line("a", 3);
+    throttle.sweep();
+    advance(999);
+    throttle.sweep();
+    expect(lines()).toHaveLength(1);
+    advance(1);
+    throttle.sweep();
+    throttle.sweep();
+    expect(lines()).toEqual([
+      { level: "warn", event: "degraded", requestId: "ray-a-1", key: "a", n: 1, suppressed: 0 },
+      { level: "warn", event: "degraded", key: "a", n: 3, suppressed: 2 },
+    ]);
+    // The sweep's line starts the next interval.
+    line("a", 4);
+    advance(1_000);
+    line("a", 5);
+    expect(lines().slice(2)).toEqual([{ level: "warn", event: "degraded", requestId: "ray-a-5", key: "a", n: 5, suppressed: 1 }]);
+  });
+
+  it("writes the count of a key it drops for a new one when full", () => {
+    const { line, lines } = throttled();
+    line("a", 1);
+    line("a", 2);
+    line("b", 1);
+    line("c", 1);
+    expect(lines().map(({ key, suppressed, requestId }) => ({ key, suppressed, requestId }))).toEqual([
+      { key: "a", suppressed: 0, requestId: "ray-a-1" },
+      { key: "b", suppressed: 0, requestId: "ray-b-1" },
+      { key: "a", suppressed: 1, requestId: undefined },
+      { key: "c", suppressed: 0, requestId: "ray-c-1" },
     ]);
   });
 });

@@ -24,10 +24,11 @@ export async function readBoundedText(request: Request, limit: number): Promise<
     await request.body?.cancel().catch(() => undefined);
     return { tooLarge: true };
   }
-  if (!request.body) return "";
   // A declared length within the bound is what the runtime delivers (it refuses a body that runs
-  // past its Content-Length), so the native reader can take it whole.
-  if (length !== null) return request.text();
+  // past its Content-Length), so the native reader takes it whole, without `request.body` (whose
+  // first read builds a stream object, a cost the evaluation path pays on every request).
+  if (length !== null) return length === 0 ? "" : request.text();
+  if (!request.body) return "";
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

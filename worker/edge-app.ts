@@ -10,7 +10,7 @@ import type { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { ofrepRefusal } from "../contracts/ofrep-wire";
-import { answerEvaluation, evaluationRoute, ofrep, STALE_HEADER, VERSION_HEADER } from "./ofrep";
+import { answerEvaluation, evaluationRoute, ofrep, requestPath, STALE_HEADER, VERSION_HEADER, withHeaders } from "./ofrep";
 import { logRequest } from "./request-log";
 import { migration } from "./migration";
 import { freshness } from "./freshness";
@@ -83,17 +83,14 @@ export function hotPath<E extends WorkerEnv>(
 ): (request: Request, env: E["Bindings"], ctx: ExecutionContext) => Promise<Response> {
   return async (request, env, ctx) => {
     if (request.method !== "POST") return app.fetch(request, env, ctx);
-    const url = new URL(request.url);
-    const route = evaluationRoute(url.pathname);
+    const { pathname, search } = requestPath(request.url);
+    const route = evaluationRoute(pathname);
     if (!route) return app.fetch(request, env, ctx);
-    let response: Response;
     try {
-      response = await answerEvaluation(request, url, route, env, (p) => ctx.waitUntil(p));
+      return await answerEvaluation(request, search, route, env, (p) => ctx.waitUntil(p), OFREP_CORS_HEADERS);
     } catch (error) {
       logRequest("error", "unhandled-error", request, { error });
-      response = unexpected();
+      return withHeaders(unexpected(), OFREP_CORS_HEADERS);
     }
-    for (const [name, value] of OFREP_CORS_HEADERS) response.headers.set(name, value);
-    return response;
   };
 }

@@ -23,7 +23,7 @@ import {
   type OfrepRefusal,
   type OfrepRoute,
 } from "../contracts/ofrep-wire";
-import { logStale, logUnavailable } from "./request-log";
+import { logStale, logUnavailable, sweepDegradedLogs } from "./request-log";
 import {
   edgeSources,
   getSnapshot,
@@ -56,7 +56,10 @@ const admitEvaluationKey = keyCheck(EVALUATION_KEY);
 /** One admitted evaluation request: what both routes work from. */
 interface Evaluation {
   request: Request;
-  url: URL;
+  /** The URL's query with its `?`, or "" (the hot path reads it from `request.url` without parsing the URL). */
+  search: string;
+  /** Headers every answer carries (the hot path's CORS headers), or null when the router adds them. */
+  answerHeaders: readonly (readonly [string, string])[] | null;
   env: Env;
   waitUntil: (promise: Promise<unknown>) => void;
   identity: EnvironmentKey;
@@ -78,24 +81,59 @@ export function evaluationRoute(pathname: string): "bulk" | { flag: string } | n
 }
 
 /**
- * Answers a POST to an evaluation route (`evaluationRoute`), key check included: the hot path,
- * dispatched by the composition root without the router. The caller adds the CORS headers.
+ * The path and query of a request URL as the runtime serialized it (already parsed and
+ * normalized, so the path is the text from the first `/` after the host up to the `?`).
  *
  * @example
- * const route = evaluationRoute(url.pathname);
- * if (request.method === "POST" && route) return answerEvaluation(request, url, route, env, (p) => ctx.waitUntil(p));
+ * requestPath("https://edge.example/ofrep/v1/evaluate/flags?flagConfigEtag=3"); // { pathname: "/ofrep/v1/evaluate/flags", search: "?flagConfigEtag=3" }
+ */
+export function requestPath(url: string): { pathname: string; search: string } {
+  const authority = url.indexOf("//");
+  const start = url.indexOf("/", authority < 0 ? 0 : authority + 2);
+  if (start < 0) return { pathname: "/", search: "" };
+  const query = url.indexOf("?", start);
+  return query < 0 ? { pathname: url.slice(start), search: "" } : { pathname: url.slice(start, query), search: url.slice(query) };
+}
+
+/**
+ * Answers a POST to an evaluation route (`evaluationRoute`), key check included: the hot path,
+ * dispatched by the composition root without the router. Every answer carries `answerHeaders`
+ * (the routes' CORS headers), set as it is built.
+ *
+ * @example
+ * const { pathname, search } = requestPath(request.url);
+ * const route = evaluationRoute(pathname);
+ * if (request.method === "POST" && route) return answerEvaluation(request, search, route, env, (p) => ctx.waitUntil(p), CORS);
  */
 export async function answerEvaluation(
   request: Request,
-  url: URL,
+  search: string,
   route: "bulk" | { flag: string },
   env: Env,
   waitUntil: (promise: Promise<unknown>) => void,
+  answerHeaders: readonly (readonly [string, string])[],
 ): Promise<Response> {
   const admitted = await admitEvaluationKey(request, env, waitUntil);
-  if (admitted instanceof Response) return admitted;
-  const call: Evaluation = { request, url, env, waitUntil, ...admitted };
+  if (admitted instanceof Response) return withHeaders(admitted, answerHeaders);
+  const call: Evaluation = { request, search, answerHeaders, env, waitUntil, identity: admitted.identity, credential: admitted.credential };
   return route === "bulk" ? evaluateBulk(call) : evaluateOne(call, route.flag);
+}
+
+/** `response` with `headers` set on it. */
+export function withHeaders(response: Response, headers: readonly (readonly [string, string])[] | null): Response {
+  if (headers) for (const [name, value] of headers) response.headers.set(name, value);
+  return response;
+}
+
+/** A refusal of an admitted evaluation, with the headers every answer carries. */
+function refuse(call: Evaluation, refusal: OfrepRefusal, route: OfrepRoute): Response {
+  return withHeaders(ofrepRefusal(refusal, route), call.answerHeaders);
+}
+
+/** The headers of an answer: `headers` and the ones every answer carries. */
+function answerHeaders(call: Evaluation, headers: Record<string, string>): Record<string, string> {
+  if (call.answerHeaders) for (const [name, value] of call.answerHeaders) headers[name] = value;
+  return headers;
 }
 
 export const ofrep = new Hono<KeyEnv>();
@@ -117,7 +155,8 @@ ofrep.get(EVENT_STREAM_PATH, (c) =>
 ofrep.use("/evaluate/*", requireKey(EVALUATION_KEY));
 const routed = (c: Context<KeyEnv>): Evaluation => ({
   request: c.req.raw,
-  url: new URL(c.req.raw.url),
+  search: requestPath(c.req.raw.url).search,
+  answerHeaders: null,
   env: c.env,
   waitUntil: (p) => c.executionCtx.waitUntil(p),
   identity: c.get("identity"),
@@ -126,9 +165,15 @@ const routed = (c: Context<KeyEnv>): Evaluation => ({
 ofrep.post("/evaluate/flags/:key", (c) => evaluateOne(routed(c), c.req.param("key")));
 ofrep.post("/evaluate/flags", (c) => evaluateBulk(routed(c)));
 
-/** The stale fields of an answer's metadata (none when fresh); a stale answer is logged. */
+/**
+ * The stale fields of an answer's metadata (none when fresh); a stale answer is logged, once per
+ * kind and interval (`request-log.ts`), and a fresh one writes the counts of stale answers due.
+ */
 function staleMetadata(call: Evaluation, version: number, stale: StaleNote | null): { stale: true; staleReason: string } | undefined {
-  if (!stale) return undefined;
+  if (!stale) {
+    sweepDegradedLogs();
+    return undefined;
+  }
   logStale(call.request, call.identity, version, stale);
   return { stale: true, staleReason: stale.detail };
 }
@@ -136,22 +181,22 @@ function staleMetadata(call: Evaluation, version: number, stale: StaleNote | nul
 /** The 503 when no snapshot can be had for the key's environment, logged. */
 function noSnapshot(call: Evaluation, detail: string, route: OfrepRoute): Response {
   logUnavailable(call.request, call.identity, detail);
-  return ofrepRefusal(unavailableRefusal(`no flag configuration could be loaded: ${detail}`), route);
+  return refuse(call, unavailableRefusal(`no flag configuration could be loaded: ${detail}`), route);
 }
 
 async function evaluateOne(call: Evaluation, key: string): Promise<Response> {
   const text = await readBody(call.request);
   const request = typeof text === "string" ? parseContext(text) : text;
-  if ("refusal" in request) return ofrepRefusal(request.refusal, { flag: key });
+  if ("refusal" in request) return refuse(call, request.refusal, { flag: key });
   const lookup = await snapshotFor(call);
   if (lookup.kind === "unavailable") return noSnapshot(call, lookup.detail, { flag: key });
   if (lookup.kind === "missing") {
-    return ofrepRefusal({ code: "not-found", detail: `flag "${key}" was not found: the environment has no flags` }, { flag: key });
+    return refuse(call, { code: "not-found", detail: `flag "${key}" was not found: the environment has no flags` }, { flag: key });
   }
   const { snapshot, stale } = lookup;
   const result = snapshot.compiled.evaluate(key, request.context);
   record(call, snapshot, request.context, [result]);
-  const headers: Record<string, string> = { "content-type": "application/json", [VERSION_HEADER]: String(snapshot.version) };
+  const headers = answerHeaders(call, { "content-type": "application/json", [VERSION_HEADER]: String(snapshot.version) });
   if (stale) headers[STALE_HEADER] = stale.reason;
   const body = toOfrepSingle(result, snapshot.version, staleMetadata(call, snapshot.version, stale));
   return new Response(body, { status: ofrepStatus(result), headers });
@@ -178,13 +223,13 @@ const remembered = new Map<string, Remembered>();
 
 async function evaluateBulk(call: Evaluation): Promise<Response> {
   const text = await readBody(call.request);
-  if (typeof text !== "string") return ofrepRefusal(text.refusal, "bulk");
+  if (typeof text !== "string") return refuse(call, text.refusal, "bulk");
   let memo = remembered.get(text);
   let context: EvaluationContext;
   if (memo) context = memo.context;
   else {
     const request = parseContext(text);
-    if ("refusal" in request) return ofrepRefusal(request.refusal, "bulk");
+    if ("refusal" in request) return refuse(call, request.refusal, "bulk");
     context = request.context;
   }
   const lookup = await snapshotFor(call);
@@ -212,7 +257,7 @@ async function evaluateBulk(call: Evaluation): Promise<Response> {
     ...(snapshot ? { updatedAt: snapshot.updatedAt } : {}),
     ...staleMetadata(call, version, stale),
   });
-  const headers: Record<string, string> = { ETag: etag, "Cache-Control": "private, no-cache", [VERSION_HEADER]: String(version) };
+  const headers = answerHeaders(call, { ETag: etag, "Cache-Control": "private, no-cache", [VERSION_HEADER]: String(version) });
   if (stale) headers[STALE_HEADER] = stale.reason;
   if (matchesEtag(call.request.headers.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
   headers["content-type"] = "application/json";
@@ -238,9 +283,9 @@ const LAST_MODIFIED_SKEW_S = 60;
  * in that second or later). Either makes a stale isolate read KV, and a lagging KV the FlagStore.
  */
 async function snapshotFor(call: Evaluation): Promise<SnapshotLookup> {
-  const { identity, url } = call;
+  const { identity } = call;
   const sources = snapshotSources(call.env, call.waitUntil);
-  const query = url.search === "" ? null : url.searchParams;
+  const query = call.search === "" ? null : new URLSearchParams(call.search);
   const named = /^(?:W\/)?"?(\d+)"?$/.exec(query?.get("flagConfigEtag") ?? "");
   const lookup = await getSnapshot(sources, identity.project, identity.environment, named ? Number(named[1]) : 0);
   const since = lastModifiedSeconds(query?.get("flagConfigLastModified") ?? undefined);

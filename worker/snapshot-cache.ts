@@ -61,15 +61,22 @@ export interface SnapshotSources {
  * const lookup = await getSnapshot(edgeSources(c.env, (p) => c.executionCtx.waitUntil(p)), project, environment);
  */
 export function edgeSources(env: Env, waitUntil: (promise: Promise<unknown>) => void): SnapshotSources {
-  const store = (project: string) => env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));
-  return {
-    kv: env.FLAGS_KV,
-    fromStore: (project, environment) => store(project).getSnapshot(environment),
-    versionFromStore: (project, environment, haveVersion) => store(project).edgeVersion(environment, haveVersion),
-    waitUntil,
-    refreshMs: refreshMs(env),
-  };
+  let sources = envSources.get(env);
+  if (!sources) {
+    const store = (project: string) => env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));
+    sources = {
+      kv: env.FLAGS_KV,
+      fromStore: (project, environment) => store(project).getSnapshot(environment),
+      versionFromStore: (project, environment, haveVersion) => store(project).edgeVersion(environment, haveVersion),
+      refreshMs: refreshMs(env),
+    };
+    envSources.set(env, sources);
+  }
+  return { ...sources, waitUntil };
 }
+
+/** The request-independent part of `edgeSources`, per `env` object (one per isolate on Cloudflare). */
+const envSources = new WeakMap<Env, Omit<SnapshotSources, "waitUntil">>();
 
 /**
  * The sources of a request's lookups in `project`: the Worker's KV, that project's FlagStore as the
@@ -120,7 +127,7 @@ export async function getSnapshot(sources: SnapshotSources, project: string, env
       environment,
       entries.get(key)?.snapshot.version ?? 0,
     );
-    if (reading) await reading;
+    if (reading) await joined(reading);
     noteVersion(project, environment, seenVersion(key));
   }
   const lookup = await lookUp(sources, key, project, environment, minVersion);
@@ -148,10 +155,23 @@ async function lookUp(
     if (failed && Date.now() - failed.at < COLD_RETRY_MS) return { kind: "unavailable", detail: failed.detail };
   }
   const running = loads.get(key);
-  if (running) return running;
+  if (running) return joined(running);
   const loading = look(sources, key, project, environment, needed, noted).finally(() => loads.delete(key));
   loads.set(key, loading);
   return loading;
+}
+
+/**
+ * `shared` (work another request may have started: a beacon read, a load), awaited through a
+ * promise this request creates. The runtime runs a promise's continuations in the request context
+ * that created it, so a request that awaited another request's promise directly went on in that
+ * context and built its answer there, and the runtime refused to send it ("Cannot perform I/O on
+ * behalf of a different request", a 500), whenever two requests shared a read.
+ */
+function joined<T>(shared: Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    shared.then(resolve, reject);
+  });
 }
 
 /**
