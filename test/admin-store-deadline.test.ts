@@ -21,7 +21,7 @@ const DEADLINE = 2_000;
  * first made on the real store (so its change is applied) and only its answer is lost; `applied`
  * settles when the real store has answered. Every other call goes to the real store.
  */
-function lateFlags(method: string, reach: boolean) {
+function lateFlags(method: string, reach: boolean | "throw") {
   const applied: Promise<unknown>[] = [];
   const namespace = {
     idFromName: (name: string) => env.FLAG_STORE.idFromName(name),
@@ -33,6 +33,7 @@ function lateFlags(method: string, reach: boolean) {
             ? (...args: unknown[]) => target[prop]!(...args)
             : () => ({
                 [method]: (...args: unknown[]) => {
+                  if (reach === "throw") return Promise.reject(new Error("Durable Object reset because its code was updated."));
                   if (reach) applied.push((target.flags!() as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!(...args));
                   return new Promise(() => {});
                 },
@@ -106,5 +107,22 @@ describe("an admin call the FlagStore does not answer", () => {
     const answer = await callWithBindings({ FLAG_STORE: lateFlags("get", false).namespace }, FLAG, { key: ADMIN_TOKEN, method: "GET" });
     expectUnavailable(answer);
     expect(answer.body.detail).toMatch(new RegExp(`did not answer within ${DEADLINE} ms; nothing was changed: retry after 5 s`));
+  });
+
+  it("answers a call that fails (the object reset mid-call) 503 with Retry-After, never a 500, and changes nothing", async () => {
+    const before = await flagNow();
+    const entries = await auditLength();
+    const failing = lateFlags("setState", "throw");
+    const write = await callWithBindings({ FLAG_STORE: failing.namespace }, `${FLAG}/toggle`, {
+      key: ADMIN_TOKEN,
+      body: { state: "DISABLED" },
+    });
+    expectUnavailable(write);
+    expect(write.body.detail).toMatch(/failed while handling this change; it may or may not have been applied: re-read/);
+    const read = await callWithBindings({ FLAG_STORE: lateFlags("get", "throw").namespace }, FLAG, { key: ADMIN_TOKEN, method: "GET" });
+    expectUnavailable(read);
+    expect(read.body.detail).toContain("nothing was changed");
+    expect(await flagNow()).toEqual(before);
+    expect(await auditLength()).toBe(entries);
   });
 });

@@ -216,7 +216,8 @@ export function setStoreDeadlineForTests(ms: number | null): void {
 /**
  * The one way an admin route asks the project's FlagStore: `ask` runs on the stub (one
  * pipelined round trip, `s.ramps().start(…)`) under the admin deadline. A call that does not settle
- * in time answers 503 problem+json with Retry-After. For a GET, nothing changed and it may simply
+ * in time, or that fails (the object reset, overloaded or threw), answers 503 problem+json with
+ * Retry-After. For a GET, nothing changed and it may simply
  * be retried; for a write, the store may still have applied the change after the deadline (an
  * RPC call cannot be cancelled), so the detail says to re-read before retrying. The 503 leaves
  * as an `HTTPException`, which answers itself in the app's error handler, so a route reads as
@@ -232,8 +233,16 @@ export async function call<P extends PromiseLike<unknown>>(c: AdminContext, ask:
   try {
     return await withDeadline(Promise.resolve(ask(c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project)))), ms, "FlagStore call");
   } catch (error) {
-    if (!(error instanceof DeadlineExceeded)) throw error;
     const write = c.req.method !== "GET" && c.req.method !== "HEAD";
+    if (!(error instanceof DeadlineExceeded)) {
+      // The call itself failed (the object was reset or overloaded, or threw): the platform's
+      // error is logged, the caller gets the same kind of answer as for a late one, never a 500.
+      log("error", "admin-store-call-failed", { project, method: c.req.method, path: c.req.path, write, error: String(error) });
+      const detail = write
+        ? `the flag store of project "${project}" failed while handling this change; it may or may not have been applied: re-read what you changed (or the audit log, GET /admin/v1/projects/${project}/audit) before retrying, after ${STORE_RETRY_AFTER_S} s`
+        : `the flag store of project "${project}" failed to answer; nothing was changed: retry after ${STORE_RETRY_AFTER_S} s`;
+      throw new HTTPException(503, { res: problem("unavailable", detail, { headers: { "retry-after": String(STORE_RETRY_AFTER_S) } }) });
+    }
     log("warn", "admin-store-call-late", { project, method: c.req.method, path: c.req.path, deadlineMs: ms, write });
     const detail = write
       ? `the flag store of project "${project}" did not confirm this change within ${ms} ms; it may still have been applied: re-read what you changed (or the audit log, GET /admin/v1/projects/${project}/audit) before retrying, after ${STORE_RETRY_AFTER_S} s`
