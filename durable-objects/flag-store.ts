@@ -12,8 +12,8 @@
  * Every method is one line over the module that owns its aggregate (`aggregates/`); every change
  * goes through the unit of work (`unit-of-work.ts`): one SQLite transaction that bumps the
  * environment's version, applies the change, appends its audit entries, queues its webhook events
- * and its outbox rows. The alarm (`alarm.ts`) then publishes through `replication/`, retrying with
- * backoff until each row succeeds. Methods return a `Result` for every failure a caller is
+ * and its outbox rows. The broadcaster's notice goes out right after the commit; the alarm
+ * (`alarm.ts`) publishes the rest through `replication/`, retrying with backoff until each row succeeds. Methods return a `Result` for every failure a caller is
  * expected to handle.
  */
 import { DurableObject } from "cloudflare:workers";
