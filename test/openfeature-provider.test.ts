@@ -206,6 +206,35 @@ describe("changes", () => {
     expect(await client.getStringValue("banner-color", "", { country: "CA" })).toBe("#0f0");
   });
 
+  it("a change announced while the service still answers the old set (its KV lagging) is fetched again until it arrives", async () => {
+    const { key } = await setupProject("inproc-lag", demoFlags, "server");
+    // Stands in for a location whose KV has not caught up: armed, the next sync answers the set
+    // as it was before the change, once.
+    let before: string | null = null;
+    let lagging = false;
+    const lagFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (url.includes("/sync/v1/") && lagging && before !== null) {
+        lagging = false;
+        return new Response(before, { headers: { "content-type": "application/json" } });
+      }
+      const response = await workerFetch(input, init);
+      if (url.includes("/sync/v1/") && response.status === 200 && before === null) before = await response.clone().text();
+      return response;
+    };
+    const { provider, client } = await start(key, { stream: true, pollIntervalMs: 3_600_000, fetch: lagFetch });
+    await until(() => provider.stats().streaming);
+    const changed = next(provider, ProviderEvents.ConfigurationChanged);
+    const flags = structuredClone(demoFlags);
+    flags.flags["banner-color"]!.variants.green = "#0f0";
+    lagging = true;
+    expect((await call("PUT", "/admin/v1/projects/inproc-lag/environments/production/flagd", { body: flags })).status).toBe(200);
+    await drainOutbox("inproc-lag");
+    expect((await changed).flagsChanged).toEqual(["banner-color"]);
+    expect(lagging).toBe(false);
+    expect(await client.getStringValue("banner-color", "", { country: "CA" })).toBe("#0f0");
+  });
+
   it("without a stream, a poll finds the change and names it", async () => {
     const { key } = await setupProject("inproc-poll", demoFlags, "server");
     const { provider, client } = await start(key);

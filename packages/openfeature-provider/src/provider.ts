@@ -78,6 +78,12 @@ interface Loaded extends Evaluated {
 
 const DEFAULTS = { pollIntervalMs: 30_000, requestTimeoutMs: 10_000, streamIdleMs: 60_000, flushIntervalMs: 10_000 };
 const MAX_RECONNECT_MS = 30_000;
+/**
+ * How long the provider keeps asking for a version the stream announced while the service still
+ * answers an older one (its location's KV has not caught up yet): 100 ms, doubling, up to 2 s
+ * between asks, for at most this long; then the poll interval takes over.
+ */
+const CATCH_UP_MS = 60_000;
 
 /**
  * An OpenFeature server provider evaluating an edgeflags environment in-process.
@@ -100,6 +106,9 @@ export class EdgeflagsProvider implements Provider {
   #refused = false;
   #streaming = false;
   #syncing: Promise<void> | null = null;
+  /** The newest version the event stream announced; a sync that answers older is asked again. */
+  #announced = 0;
+  #catchingUp = false;
   #nextSyncAt = 0;
   #nextFlushAt = 0;
   #flushing: Promise<void> | null = null;
@@ -356,7 +365,8 @@ export class EdgeflagsProvider implements Provider {
           void this.#sync(true);
         },
         onChange: (version) => {
-          if (!this.#loaded || version === 0 || version > this.#loaded.version) void this.#sync(true);
+          if (version > this.#announced) this.#announced = version;
+          if (!this.#loaded || version === 0 || version > this.#loaded.version) void this.#catchUp();
         },
       });
       this.#streaming = false;
@@ -368,6 +378,26 @@ export class EdgeflagsProvider implements Provider {
       await this.#pause(Math.min(MAX_RECONNECT_MS, 500 * 2 ** Math.min(failures, 8)));
       // A new URL (a fresh token) comes with a full answer.
       await this.#sync(true, true);
+    }
+  }
+
+  /**
+   * Syncs until the flags served are at least the announced version. A sync already in flight
+   * when the event came may answer the version before it, and a location whose KV lags answers
+   * the old set for a while: either way the announced change is fetched again, never dropped.
+   */
+  async #catchUp(): Promise<void> {
+    if (this.#catchingUp) return;
+    this.#catchingUp = true;
+    try {
+      const until = Date.now() + CATCH_UP_MS;
+      for (let wait = 100; !this.#closed.signal.aborted; wait = Math.min(wait * 2, 2_000)) {
+        await this.#sync(true);
+        if ((this.#loaded?.version ?? -1) >= this.#announced || Date.now() + wait > until) return;
+        await this.#pause(wait);
+      }
+    } finally {
+      this.#catchingUp = false;
     }
   }
 
