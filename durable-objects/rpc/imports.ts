@@ -1,22 +1,16 @@
-import { RpcTarget } from "cloudflare:workers";
+import { StoreGroup } from "./group";
 import type { ImportPlan } from "../../contracts/import-plan";
 import type { ImportPin } from "../../contracts/import-result";
 import * as imports from "../aggregates/imports";
 import type { ChangeMeta } from "../store-types";
-import type { UnitOfWork } from "../unit-of-work";
 
 /** Imports from other flag systems (`stub.imports().apply(plan, options)`), over `aggregates/imports.ts`. */
-export class ImportsRpc extends RpcTarget {
-  readonly #w: UnitOfWork;
-  constructor(w: UnitOfWork) {
-    super();
-    this.#w = w;
-  }
+export class ImportsRpc extends StoreGroup {
   /**
    * Applies an import plan in one transaction across environments (missing ones created), writing
    * only the flags that differ; `dryRun` answers the diff and writes nothing.
    */
   apply(plan: ImportPlan, options: { dryRun: boolean; pins: ImportPin[]; meta: ChangeMeta }) {
-    return imports.applyImport(this.#w, plan, options);
+    return imports.applyImport(this.w, plan, options);
   }
 }

@@ -1,22 +1,16 @@
-import { RpcTarget } from "cloudflare:workers";
+import { StoreGroup } from "./group";
 import type { TargetsChange, TargetsQuery } from "../../contracts/targets";
 import * as targets from "../aggregates/targets";
 import type { ChangeMeta } from "../store-types";
-import type { UnitOfWork } from "../unit-of-work";
 
 /** A flag's individual targets (`stub.targets().change(env, key, change, meta)`), over `aggregates/targets.ts`. */
-export class TargetsRpc extends RpcTarget {
-  readonly #w: UnitOfWork;
-  constructor(w: UnitOfWork) {
-    super();
-    this.#w = w;
-  }
+export class TargetsRpc extends StoreGroup {
   /** One page of a flag's individual targets, in (variant, key) order. */
   list(environment: string, key: string, query: TargetsQuery) {
-    return targets.listTargets(this.#w, environment, key, query);
+    return targets.listTargets(this.w, environment, key, query);
   }
   /** Adds, moves and removes a flag's individual targets without rewriting its definition; `changed: false` when nothing changes. */
   change(environment: string, key: string, change: TargetsChange, meta: ChangeMeta) {
-    return targets.changeTargets(this.#w, environment, key, change, meta);
+    return targets.changeTargets(this.w, environment, key, change, meta);
   }
 }
