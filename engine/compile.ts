@@ -5,7 +5,8 @@
  * `new Function`: Workers forbid both at request time.
  *
  * Compilation resolves `{"$ref": name}` against the flag set's `$evaluators` (refusing unknown
- * names and cycles), turns constant lists in `in` into `Set`s shared by every flag of the set,
+ * names and cycles), turns constant lists in `in` into members shared by every flag of the set
+ * (a sorted list of strings searched in place, any other list a `Set`; see `Members`),
  * and rejects what cannot run (unknown operators, malformed `fractional`) with a `RuleError`.
  */
 import { compileDateCompare } from "./dates";
@@ -27,12 +28,29 @@ export interface CompileEnv {
   /** `$ref` names being compiled, to detect cycles. */
   readonly refStack: string[];
   /** Constant `in` lists, shared across flags: candidates by length and end elements. */
-  readonly sets: Map<string, { items: readonly unknown[]; set: ReadonlySet<unknown> }[]>;
+  readonly sets: Map<string, { items: readonly unknown[]; members: Members }[]>;
   /** `matches` patterns, compiled once per flag set: flags + "/" + pattern → pattern. */
   readonly patterns: Map<string, Pattern>;
-  /** `$evaluators` lists by identity → their `Set`, or null when not all constants: each is read once, not once per flag using it. */
-  readonly constantLists: Map<readonly unknown[], ReadonlySet<unknown> | null>;
+  /** `$evaluators` lists by identity → their members, or null when not all constants: each is read once, not once per flag using it. */
+  readonly constantLists: Map<readonly unknown[], Members | null>;
 }
+
+/**
+ * The members of a constant list in an `in`, shared by every flag using the list. A list of
+ * strings in ascending order (how the FlagStore publishes a long list, see `share-lists.ts`) is
+ * searched in place, by bisection, so a fresh isolate's first answers build nothing; once it has
+ * answered `SET_AFTER_LOOKUPS` lookups the isolate is serving, and a `Set` is built for the rest.
+ * Any other list gets its `Set` at compile time.
+ */
+export interface Members {
+  /** The list, when its items are strings in strictly ascending order (UTF-16 code units). */
+  readonly sorted: readonly string[] | undefined;
+  set: ReadonlySet<unknown> | undefined;
+  lookups: number;
+}
+
+/** Lookups a sorted list answers by bisection before its `Set` is built (a bulk answer makes one per flag using it). */
+export const SET_AFTER_LOOKUPS = 512;
 
 /** Creates the state for compiling the rules of one flag set. */
 export function createCompileEnv(evaluators: unknown, fractional: FractionalMode): CompileEnv {
@@ -46,6 +64,9 @@ type OpCompiler = (args: unknown[], at: string, env: CompileEnv) => Rule;
 const UNDEFINED: Rule = () => undefined;
 const hasOwn = Object.hasOwn;
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+const isConstant = (item: unknown): boolean =>
+  item === null || typeof item === "string" || typeof item === "number" || typeof item === "boolean";
 
 /** Whether every item is a constant; one loop, no callback per item (lists run to thousands of ids). */
 function allPrimitive(list: readonly unknown[]): boolean {
@@ -62,17 +83,15 @@ function allPrimitive(list: readonly unknown[]): boolean {
  * @example compileRule({"==": [{"var": "plan"}, "pro"]}, "", env)(scope, ROOT) // true or false
  */
 export function compileRule(logic: unknown, at: string, env: CompileEnv): Rule {
+  // No closure is created in this function itself (they are made by the helpers it calls), so a
+  // call allocates no context: it runs once per node of every rule in a fresh isolate.
   if (Array.isArray(logic)) {
-    if (allPrimitive(logic)) {
-      const constant = Object.freeze(logic.slice());
-      return () => constant;
-    }
-    const items = logic.map((item, i) => compileRule(item, `${at}[${i}]`, env));
-    return (s, d) => items.map((item) => item(s, d));
+    if (allPrimitive(logic)) return constantRule(Object.freeze(logic.slice()));
+    return arrayRule(args(logic, at, env));
   }
   if (!isPlainObject(logic)) {
     if (logic === undefined) return UNDEFINED;
-    return () => logic;
+    return constantRule(logic);
   }
   // The operator, without an array of keys per node (a snapshot compiles thousands of nodes).
   let op: string | undefined;
@@ -82,23 +101,34 @@ export function compileRule(logic: unknown, at: string, env: CompileEnv): Rule {
     op ??= key;
     count++;
   }
-  if (op === undefined) {
-    const empty = Object.freeze({});
-    return () => empty;
-  }
+  if (op === undefined) return constantRule(Object.freeze({}));
   if (count > 1) {
     const keys = Object.keys(logic);
     throw new RuleError(at, `a rule must have exactly one operator, got ${keys.length} keys (${keys.join(", ")})`);
   }
   const opAt = at ? `${at}.${op}` : op;
   if (op === "$ref") return compileRef(logic[op], opAt, env);
-  if (op === "fractional") {
-    return compileFractional(logic[op], opAt, env.fractional, (arg, argAt) => compileRule(arg, argAt, env));
-  }
+  if (op === "fractional") return fractionalRule(logic[op], opAt, env);
   const compiler = Object.hasOwn(OPERATORS, op) ? OPERATORS[op] : undefined;
   if (!compiler) throw new RuleError(opAt, `unknown operator "${op}"`);
   const raw = logic[op];
   return compiler(Array.isArray(raw) ? raw : [raw], opAt, env);
+}
+
+function constantRule(value: unknown): Rule {
+  return () => value;
+}
+
+function arrayRule(items: readonly Rule[]): Rule {
+  return (s, d) => {
+    const out = new Array<unknown>(items.length);
+    for (let i = 0; i < items.length; i++) out[i] = items[i]!(s, d);
+    return out;
+  };
+}
+
+function fractionalRule(args: unknown, at: string, env: CompileEnv): Rule {
+  return compileFractional(args, at, env.fractional, (arg, argAt) => compileRule(arg, argAt, env));
 }
 
 function compileRef(name: unknown, at: string, env: CompileEnv): Rule {
@@ -125,7 +155,12 @@ function compileRef(name: unknown, at: string, env: CompileEnv): Rule {
   }
 }
 
-const args = (list: unknown[], at: string, env: CompileEnv): Rule[] => list.map((arg, i) => compileRule(arg, `${at}[${i}]`, env));
+/** Each argument compiled; a loop, not `map` with a closure per call. */
+function args(list: readonly unknown[], at: string, env: CompileEnv): Rule[] {
+  const rules = new Array<Rule>(list.length);
+  for (let i = 0; i < list.length; i++) rules[i] = compileRule(list[i], `${at}[${i}]`, env);
+  return rules;
+}
 const arg = (list: unknown[], i: number, at: string, env: CompileEnv): Rule =>
   i < list.length ? compileRule(list[i], `${at}[${i}]`, env) : UNDEFINED;
 
@@ -178,29 +213,43 @@ function between(cmp: Cmp): OpCompiler {
 function compileVar(list: unknown[], at: string, env: CompileEnv): Rule {
   const path = list[0];
   const fallback = list.length > 1 ? compileRule(list[1], `${at}[1]`, env) : undefined;
-  if (isPlainObject(path) || Array.isArray(path)) {
-    const pathRule = compileRule(path, `${at}[0]`, env);
-    return (s, d) => {
-      const p = pathRule(s, d);
-      if (p === undefined || p === null || p === "") return wholeData(s, d);
-      const found = lookup(s, d, String(p).split("."), undefined);
-      return found === undefined ? (fallback ? fallback(s, d) : null) : found;
-    };
-  }
-  if (path === undefined || path === null || path === "") return (s, d) => wholeData(s, d);
-  const segments = Object.freeze(String(path).split("."));
+  if (isPlainObject(path) || Array.isArray(path)) return computedVar(compileRule(path, `${at}[0]`, env), fallback);
+  if (path === undefined || path === null || path === "") return WHOLE_DATA;
+  // Read only by `lookup`, never handed out: not frozen (a runtime call per `var` in a fresh isolate).
+  const segments: readonly string[] = String(path).split(".");
   const key = segments[0]!;
-  if (!fallback && segments.length === 1 && key !== "$flagd") {
-    // The common case, `{"var": "plan"}` against the context: one own-property read.
-    return (s, d) => {
-      if (d !== ROOT) return lookup(s, d, segments, null);
-      const ctx = s.ctx;
-      if (!hasOwn(ctx, key)) return null;
-      const value = ctx[key];
-      return value === undefined ? null : value;
-    };
-  }
-  if (!fallback) return (s, d) => lookup(s, d, segments, null);
+  // The common case, `{"var": "plan"}` against the context: one own-property read.
+  if (!fallback && segments.length === 1 && key !== "$flagd") return contextVar(segments, key);
+  return fallback ? varOr(segments, fallback) : varOf(segments);
+}
+
+const WHOLE_DATA: Rule = (s, d) => wholeData(s, d);
+
+/** `var` of a path computed by a rule. */
+function computedVar(pathRule: Rule, fallback: Rule | undefined): Rule {
+  return (s, d) => {
+    const p = pathRule(s, d);
+    if (p === undefined || p === null || p === "") return wholeData(s, d);
+    const found = lookup(s, d, String(p).split("."), undefined);
+    return found === undefined ? (fallback ? fallback(s, d) : null) : found;
+  };
+}
+
+function contextVar(segments: readonly string[], key: string): Rule {
+  return (s, d) => {
+    if (d !== ROOT) return lookup(s, d, segments, null);
+    const ctx = s.ctx;
+    if (!hasOwn(ctx, key)) return null;
+    const value = ctx[key];
+    return value === undefined ? null : value;
+  };
+}
+
+function varOf(segments: readonly string[]): Rule {
+  return (s, d) => lookup(s, d, segments, null);
+}
+
+function varOr(segments: readonly string[], fallback: Rule): Rule {
   return (s, d) => {
     const found = lookup(s, d, segments, undefined);
     return found === undefined ? fallback(s, d) : found;
@@ -240,7 +289,10 @@ function compileIf(list: unknown[], at: string, env: CompileEnv): Rule {
   const rules = args(list, at, env);
   if (rules.length === 0) return () => null;
   if (rules.length === 3) {
-    const [c, t, e] = rules as [Rule, Rule, Rule];
+    // By index: destructuring would run the array iterator for every `if` compiled.
+    const c = rules[0]!;
+    const t = rules[1]!;
+    const e = rules[2]!;
     return (s, d) => (truthy(c(s, d)) ? t(s, d) : e(s, d));
   }
   return (s, d) => {
@@ -257,8 +309,8 @@ function logical(isAnd: boolean): OpCompiler {
     const rules = args(list, at, env);
     return (s, d) => {
       let current: unknown = null;
-      for (const rule of rules) {
-        current = rule(s, d);
+      for (let i = 0; i < rules.length; i++) {
+        current = rules[i]!(s, d);
         if (truthy(current) !== isAnd) return current;
       }
       return current;
@@ -295,10 +347,14 @@ function compileReduce(list: unknown[], at: string, env: CompileEnv): Rule {
 
 function compileIn(list: unknown[], at: string, env: CompileEnv): Rule {
   const needle = arg(list, 0, at, env);
-  const shared = sharedEvaluatorSet(list[1], env);
-  if (shared) return setMembership(needle, shared);
-  const constant = inlineConstantList(list[1]);
-  if (constant) return setMembership(needle, sharedSet(env, constant));
+  const haystack = list[1];
+  const members = Array.isArray(haystack) ? sharedMembers(env, haystack) : sharedEvaluatorMembers(haystack, env);
+  if (members) return membership(needle, members);
+  return dynamicIn(list, needle, at, env);
+}
+
+/** `in` over a string, or over a list evaluated with the context. */
+function dynamicIn(list: unknown[], needle: Rule, at: string, env: CompileEnv): Rule {
   const haystack = list[1];
   if (typeof haystack === "string") return (s, d) => haystack.includes(String(needle(s, d)));
   const dynamic = arg(list, 1, at, env);
@@ -311,56 +367,92 @@ function compileIn(list: unknown[], at: string, env: CompileEnv): Rule {
   };
 }
 
-/** A list of constants written inline. */
-function inlineConstantList(haystack: unknown): readonly unknown[] | undefined {
-  return Array.isArray(haystack) && allPrimitive(haystack) ? haystack : undefined;
-}
-
 /**
- * The `Set` of a `$ref` to an evaluator that is a list of constants (how the FlagStore publishes a
- * long list used by many flags), built the first time a flag refers to it and shared by the rest.
+ * The members of a `$ref` to an evaluator that is a list of constants (how the FlagStore publishes
+ * a long list used by many flags), read the first time a flag refers to it and shared by the rest.
  */
-function sharedEvaluatorSet(haystack: unknown, env: CompileEnv): ReadonlySet<unknown> | null {
+function sharedEvaluatorMembers(haystack: unknown, env: CompileEnv): Members | null {
   if (!isPlainObject(haystack) || typeof haystack["$ref"] !== "string" || Object.keys(haystack).length !== 1) return null;
   const name = haystack["$ref"];
   const target = Object.hasOwn(env.evaluators, name) ? env.evaluators[name] : undefined;
   if (!Array.isArray(target)) return null;
-  let set = env.constantLists.get(target);
-  if (set === undefined) {
-    set = setOfConstants(target);
-    env.constantLists.set(target, set);
+  let members = env.constantLists.get(target);
+  if (members === undefined) {
+    members = membersOf(target);
+    env.constantLists.set(target, members);
   }
-  return set;
-}
-
-/** The list as a `Set`, or null when an item is not a constant; one loop, no callback per item. */
-function setOfConstants(list: readonly unknown[]): ReadonlySet<unknown> | null {
-  const set = new Set<unknown>();
-  for (let i = 0; i < list.length; i++) {
-    const item = list[i];
-    if (!(item === null || typeof item === "string" || typeof item === "number" || typeof item === "boolean")) return null;
-    set.add(item);
-  }
-  return set;
+  return members;
 }
 
 /**
- * One `Set` per distinct list in a flag set: identical lists (the same ids copied into forty
- * flags) share it. Candidates are found by length and end elements, then compared element by
- * element, which is cheaper than serialising every list to find its twin.
+ * The list's members, or null when an item is not a constant. One loop, no callback per item:
+ * it checks the items are constants and whether they are strings in ascending order; a list that
+ * is not gets its `Set`, filled from where the order broke (at once, for a list never sorted).
  */
-function sharedSet(env: CompileEnv, list: readonly unknown[]): ReadonlySet<unknown> {
+function membersOf(list: readonly unknown[]): Members | null {
+  let set: Set<unknown> | undefined;
+  let previous = "";
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    // Written out, not a call per item: in a fresh isolate this loop runs in the interpreter.
+    if (!(item === null || typeof item === "string" || typeof item === "number" || typeof item === "boolean")) return null;
+    if (set !== undefined) set.add(item);
+    else if (typeof item === "string" && (i === 0 || previous < item)) previous = item;
+    else {
+      set = new Set<unknown>();
+      for (let j = 0; j <= i; j++) set.add(list[j]);
+    }
+  }
+  // A copy (one block copy, no loop): the compiled set never depends on its input staying as it was.
+  return set === undefined ? { sorted: list.slice() as string[], set: undefined, lookups: 0 } : { sorted: undefined, set, lookups: 0 };
+}
+
+function setOf(list: readonly unknown[]): ReadonlySet<unknown> {
+  const set = new Set<unknown>();
+  for (let i = 0; i < list.length; i++) set.add(list[i]);
+  return set;
+}
+
+/** Whether `value` is one of the members: the `Set`, or bisection of the sorted list until the `Set` pays. */
+function isMember(members: Members, value: unknown): boolean {
+  const set = members.set;
+  if (set !== undefined) return set.has(value);
+  const sorted = members.sorted!;
+  if (++members.lookups >= SET_AFTER_LOOKUPS) members.set = setOf(sorted);
+  if (typeof value !== "string") return false;
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >>> 1;
+    const item = sorted[mid]!;
+    if (item === value) return true;
+    if (item < value) low = mid + 1;
+    else high = mid - 1;
+  }
+  return false;
+}
+
+/**
+ * One set of members per distinct list in a flag set: identical lists (the same ids copied into
+ * forty flags) share it. Candidates are found by length and end elements, then compared element
+ * by element, which is cheaper than serialising every list to find its twin. Null when an item
+ * is not a constant (then `in` evaluates the list with the context).
+ */
+function sharedMembers(env: CompileEnv, list: readonly unknown[]): Members | null {
+  if (list.length > 0 && !(isConstant(list[0]) && isConstant(list[list.length - 1]))) return null;
   const key = `${list.length}\u0000${String(list[0])}\u0000${String(list[list.length - 1])}`;
   const candidates = env.sets.get(key);
   if (candidates) {
     for (const candidate of candidates) {
-      if (sameItems(candidate.items, list)) return candidate.set;
+      if (sameItems(candidate.items, list)) return candidate.members;
     }
   }
-  const entry = { items: list, set: new Set(list) as ReadonlySet<unknown> };
+  const members = membersOf(list);
+  if (members === null) return null;
+  const entry = { items: list, members };
   if (candidates) candidates.push(entry);
   else env.sets.set(key, [entry]);
-  return entry.set;
+  return members;
 }
 
 function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
@@ -370,9 +462,9 @@ function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
   return true;
 }
 
-/** Kept apart from `compileIn` so the closure retains only the set, not the list it came from. */
-function setMembership(needle: Rule, members: ReadonlySet<unknown>): Rule {
-  return (s, d) => members.has(needle(s, d));
+/** Kept apart from `compileIn` so the closure retains only the members, not the list's rule. */
+function membership(needle: Rule, members: Members): Rule {
+  return (s, d) => isMember(members, needle(s, d));
 }
 
 function stringCompare(test: (subject: string, part: string) => boolean): OpCompiler {

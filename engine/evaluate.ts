@@ -48,12 +48,16 @@ interface CompiledFlag {
   /** STATIC (no targeting) or DEFAULT (targeting yielded null) answer. */
   readonly fallback: EvaluationResult;
   /**
-   * TARGETING_MATCH answers by variant name, in the variants' order; built only for a flag with
-   * targeting or targets (a flag without either never matches).
+   * The variants a flag with targeting or targets can match, in the variants' order, and their
+   * values, copied (and frozen) when the flag is compiled; undefined for a flag with neither, which
+   * never matches. Each TARGETING_MATCH answer is built the first time it is served, frozen, and
+   * shared from then on (`matchOf`): most flags are only ever answered with one or two variants.
    */
-  readonly matches: ReadonlyMap<string, ValueResult> | undefined;
+  readonly variantNames: readonly string[] | undefined;
+  readonly variantValues: readonly JsonValue[] | undefined;
+  readonly matched: (ValueResult | undefined)[] | undefined;
   /** Flags that must evaluate to a variant first; linked once every flag is compiled. */
-  prerequisites: { readonly variant: string; flag: CompiledFlag | undefined }[];
+  prerequisites: readonly { readonly variant: string; flag: CompiledFlag | undefined }[];
   readonly prerequisiteNames: readonly { flag: string; variant: string }[];
   /** The default variant, with reason PREREQUISITE_FAILED. */
   readonly prerequisiteFailed: EvaluationResult;
@@ -154,6 +158,41 @@ function variantName(out: unknown): string | undefined {
 }
 
 const NO_PREREQUISITES: readonly { flag: string; variant: string }[] = Object.freeze([]);
+const NO_LINKS: CompiledFlag["prerequisites"] = Object.freeze([]);
+
+/** A variant's answer, frozen, its value a copy of the flag's (the compiled set never shares objects with its input). */
+function valueResult(
+  key: string,
+  variants: Record<string, unknown>,
+  variant: string,
+  reason: ValueResult["reason"],
+  metadata: FlagMetadata,
+): ValueResult {
+  return freezeResult({ kind: "value", key, value: copyJson(variants[variant]), variant, reason, metadata });
+}
+
+/** The TARGETING_MATCH answer of the variant named `name`, built the first time; undefined when the flag has no such variant. */
+function matchOf(flag: CompiledFlag, name: string): ValueResult | undefined {
+  const names = flag.variantNames;
+  if (names === undefined) return undefined;
+  const i = names.indexOf(name);
+  if (i === -1) return undefined;
+  const matched = flag.matched!;
+  let match = matched[i];
+  if (match === undefined) {
+    const result: ValueResult = {
+      kind: "value",
+      key: flag.key,
+      value: flag.variantValues![i]!,
+      variant: names[i]!,
+      reason: "TARGETING_MATCH",
+      metadata: flag.metadata,
+    };
+    match = Object.freeze(result);
+    matched[i] = match;
+  }
+  return match;
+}
 
 function isTargeting(targeting: unknown): boolean {
   if (targeting === undefined || targeting === null) return false;
@@ -186,19 +225,21 @@ function compileFlag(
   const hasTargeting = isTargeting(targeting);
   const targetsIn = def["targets"];
 
-  const valueResult = (variant: string, reason: ValueResult["reason"]): ValueResult =>
-    freezeResult({ kind: "value", key, value: copyJson(variantsIn[variant]), variant, reason, metadata });
-  let matches: Map<string, ValueResult> | undefined;
+  let variantNames: string[] | undefined;
+  let variantValues: JsonValue[] | undefined;
+  let matched: (ValueResult | undefined)[] | undefined;
   if (hasTargeting || (targetsIn !== undefined && targetsIn !== null)) {
-    matches = new Map<string, ValueResult>();
-    for (const name of Object.keys(variantsIn)) matches.set(name, valueResult(name, "TARGETING_MATCH"));
+    variantNames = Object.keys(variantsIn);
+    variantValues = new Array<JsonValue>(variantNames.length);
+    for (let i = 0; i < variantNames.length; i++) variantValues[i] = deepFreeze(copyJson(variantsIn[variantNames[i]!]));
+    matched = new Array<ValueResult | undefined>(variantNames.length);
   }
 
   let fallback: EvaluationResult;
   if (defaultVariant === undefined) {
     fallback = freezeResult({ kind: "default", key, reason: "DEFAULT", metadata });
   } else if (Object.hasOwn(variantsIn, defaultVariant)) {
-    fallback = valueResult(defaultVariant, hasTargeting ? "DEFAULT" : "STATIC");
+    fallback = valueResult(key, variantsIn, defaultVariant, hasTargeting ? "DEFAULT" : "STATIC", metadata);
   } else {
     fallback = freezeResult(
       errorResult(
@@ -244,7 +285,7 @@ function compileFlag(
     prerequisiteNames.length === 0
       ? fallback
       : fallback.kind === "value"
-        ? valueResult(fallback.variant, "PREREQUISITE_FAILED")
+        ? valueResult(key, variantsIn, fallback.variant, "PREREQUISITE_FAILED", metadata)
         : fallback.kind === "default"
           ? freezeResult({ kind: "default", key, reason: "PREREQUISITE_FAILED", metadata })
           : fallback;
@@ -252,7 +293,9 @@ function compileFlag(
   if (def["state"] === "DISABLED") {
     const offVariant = offVariantOf(def["metadata"], variantsIn);
     disabledResult =
-      offVariant === undefined ? freezeResult({ kind: "default", key, reason: "DISABLED", metadata }) : valueResult(offVariant, "DISABLED");
+      offVariant === undefined
+        ? freezeResult({ kind: "default", key, reason: "DISABLED", metadata })
+        : valueResult(key, variantsIn, offVariant, "DISABLED", metadata);
   }
   return {
     key,
@@ -262,8 +305,10 @@ function compileFlag(
     rule,
     targets,
     fallback,
-    matches,
-    prerequisites: [],
+    variantNames,
+    variantValues,
+    matched,
+    prerequisites: NO_LINKS,
     prerequisiteNames,
     prerequisiteFailed,
   };
@@ -287,13 +332,15 @@ export function describeRuleError(e: unknown): string {
 function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
   if (flag.disabledResult) return flag.disabledResult;
   if (flag.broken) return flag.broken;
-  for (const prerequisite of flag.prerequisites) {
+  const prerequisites = flag.prerequisites;
+  for (let i = 0; i < prerequisites.length; i++) {
+    const prerequisite = prerequisites[i]!;
     const met = prerequisite.flag ? runFlag(prerequisite.flag, scope) : undefined;
     if (met === undefined || met.kind !== "value" || met.variant !== prerequisite.variant) return flag.prerequisiteFailed;
   }
   if (flag.targets) {
     const targeted = targetOf(flag, scope.ctx);
-    if (targeted !== undefined) return flag.matches!.get(targeted)!;
+    if (targeted !== undefined) return matchOf(flag, targeted)!;
   }
   const rule = flag.rule;
   if (!rule) return flag.fallback;
@@ -319,12 +366,12 @@ function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
       flag.metadata,
     );
   }
-  const match = flag.matches?.get(name);
+  const match = matchOf(flag, name);
   if (match) return match;
   return errorResult(
     flag.key,
     "GENERAL",
-    `the targeting of flag "${flag.key}" returned "${name}", which is not one of the variants (${[...(flag.matches?.keys() ?? [])].join(", ")})`,
+    `the targeting of flag "${flag.key}" returned "${name}", which is not one of the variants (${(flag.variantNames ?? []).join(", ")})`,
     flag.metadata,
   );
 }

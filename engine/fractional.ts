@@ -140,17 +140,19 @@ export function compileFractional(args: unknown, at: string, mode: FractionalMod
   if (rawBuckets.length === 0) throw new RuleError(at, "fractional needs at least one bucket [variant, weight] after the bucketing value");
   const offset = hasBucketBy ? 1 : 0;
   // One loop, no callbacks: a snapshot has many fractional rules, each compiled once in a fresh isolate.
-  const buckets: Bucket[] = [];
-  const staticVariants: unknown[] = [];
-  const staticWeights: number[] = [];
+  // Arrays of their final length: `push` onto an empty array reserves room for 17 items.
+  const count = rawBuckets.length;
+  const buckets = new Array<Bucket>(count);
+  const staticVariants = new Array<unknown>(count);
+  const staticWeights = new Array<number>(count);
   let isStatic = true;
   let staticTotal = 0;
-  for (let i = 0; i < rawBuckets.length; i++) {
+  for (let i = 0; i < count; i++) {
     const b = compileBucket(rawBuckets[i], `${at}[${i + offset}]`, compileArg);
-    buckets.push(b);
+    buckets[i] = b;
     if (b.variantRule || b.weightRule) isStatic = false;
-    staticVariants.push(b.variant);
-    staticWeights.push(b.weight ?? 0);
+    staticVariants[i] = b.variant;
+    staticWeights[i] = b.weight ?? 0;
     staticTotal += b.weight ?? 0;
   }
   if (isStatic && staticTotal > MAX_TOTAL_WEIGHT) {

@@ -47,7 +47,8 @@ export class Snapshots {
       version: env.version,
       etag: snapshotEtag(env.version),
       updatedAt: iso(env.updated_at),
-      // Long lists copied into many flags are stored once in the snapshot (same meaning).
+      // Long lists copied into many flags are stored once in the snapshot, and long id lists are
+      // sorted with each id once (same meaning): the edge searches them in place, building nothing.
       flagSet: shareConstantLists(this.w.flagSet(env)),
       ...this.#tracking(env.name),
       ...snapshotMigration(this.w, env.name),
