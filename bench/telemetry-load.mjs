@@ -4,11 +4,12 @@
 //
 //   hub        one `workerd serve` holding the FlagStore and the admin API (bench/killswitch/
 //              topology.mjs, hub-shim.js: it counts and times every call forwarded to the store)
-//   shards     TELEMETRY_PROCESSES (2) `workerd serve` processes holding the project's 8
-//              TelemetryShard objects (shard n in process n mod 2); their roll-ups travel to the
-//              hub's FlagStore over loopback (killswitch/shard-shim.js)
-//   isolates   simulated edge isolates in a forked Node process (bench/telemetry-isolates.mjs),
-//              each flushing every 250 ms: BASE isolates × 1, 10 and 100
+//   shards     TELEMETRY_PROCESSES (8) `workerd serve` processes holding the project's 8
+//              TelemetryShard objects (shard n in process n mod 8: one each, as each has a
+//              machine of its own in production); their roll-ups travel to the hub's FlagStore
+//              over loopback (killswitch/shard-shim.js)
+//   isolates   simulated edge isolates in TELEMETRY_ISOLATE_PROCESSES (2) forked Node processes
+//              (bench/telemetry-isolates.mjs), each flushing every 250 ms: BASE isolates × 1, 10, 100
 // An admin toggle is timed every 100 ms from this process, first with no telemetry, then at each
 // level. The same levels then run against the design before the shards (each flush one batch
 // straight to the FlagStore), on a second project in the same hub. At the end of each design the
@@ -17,7 +18,8 @@
 // Writes its block into bench/TELEMETRY.md. Bounded in time; every process it starts is stopped.
 //
 //   flock /tmp/bench.lock node_modules/.bin/node bench/telemetry-load.mjs
-//   TELEMETRY_SECONDS=8 TELEMETRY_BASE=2 TELEMETRY_UNITS=4 TELEMETRY_PROCESSES=2 TELEMETRY_SKIP_STORE=1 TELEMETRY_NICE=1
+//   TELEMETRY_SECONDS=8 TELEMETRY_BASE=2 TELEMETRY_UNITS=4 TELEMETRY_PROCESSES=8 TELEMETRY_ISOLATE_PROCESSES=2
+//   TELEMETRY_SKIP_STORE=1 TELEMETRY_NICE=1 TELEMETRY_LEVELS=1,10,100
 //   TELEMETRY_OUT=bench/TELEMETRY.md (where the block goes)
 import { execSync, fork } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -31,7 +33,8 @@ import { bundleWorker, ROOT, startWorkerd, stopAll } from "./workerd.mjs";
 const SECONDS = Number(process.env.TELEMETRY_SECONDS ?? 8);
 const BASE = Number(process.env.TELEMETRY_BASE ?? 2);
 const UNITS = Number(process.env.TELEMETRY_UNITS ?? 4);
-const PROCESSES = Number(process.env.TELEMETRY_PROCESSES ?? 2);
+const PROCESSES = Number(process.env.TELEMETRY_PROCESSES ?? 8);
+const ISOLATE_PROCESSES = Number(process.env.TELEMETRY_ISOLATE_PROCESSES ?? 2);
 const SKIP_STORE = process.env.TELEMETRY_SKIP_STORE === "1";
 /** With TELEMETRY_NICE=1 the shards' and isolates' processes run at nice 10: the hub gets the CPU first, as on a machine of its own. */
 const NICE = process.env.TELEMETRY_NICE === "1";
@@ -51,7 +54,8 @@ const RESULTS = join(ROOT, "bench", ".out", "telemetry-load");
 const ADMIN_TOKEN = "bench-telemetry-admin-token-not-a-secret";
 const SIGNING_SECRET = "bench-telemetry-signing-secret-not-a-secret";
 const TARGET = process.env.TELEMETRY_OUT ? join(ROOT, process.env.TELEMETRY_OUT) : join(ROOT, "bench", "TELEMETRY.md");
-const nice = `${process.env.TELEMETRY_NICE === "1" ? "-nice" : ""}${DISK ? "-disk" : ""}`;
+/** Each configuration keeps a block of its own in TELEMETRY.md: the default, `-nice`, `-disk`, `-2` (TELEMETRY_PROCESSES=2)… */
+const nice = `${process.env.TELEMETRY_NICE === "1" ? "-nice" : ""}${DISK ? "-disk" : ""}${PROCESSES === 8 ? "" : `-${PROCESSES}`}`;
 const MARK_BEGIN = `<!-- bench/telemetry-load.mjs${nice}: begin -->`;
 const MARK_END = `<!-- bench/telemetry-load.mjs${nice}: end -->`;
 const FLAGS = ["kill-switch", "experiment", ...Array.from({ length: 20 }, (_, i) => `plain-${i}`)];
@@ -150,17 +154,27 @@ async function adminWrites(hub, project, until) {
   return { latencies, failed };
 }
 
-/** Runs one level in the isolates' process; resolves with what they sent and had acknowledged. */
-function runIsolates(child, cfg) {
-  return new Promise((resolve, reject) => {
-    const onExit = (code) => reject(new Error(`the isolates' process exited (${code})`));
-    child.once("exit", onExit);
-    child.once("message", (stats) => {
-      child.off("exit", onExit);
-      resolve(stats);
+/** Runs one level in the isolates' processes (the isolates split between them); resolves with what they sent and had acknowledged. */
+async function runIsolates(children, cfg) {
+  const one = (child, isolates) =>
+    new Promise((resolve, reject) => {
+      const onExit = (code) => reject(new Error(`an isolates' process exited (${code})`));
+      child.once("exit", onExit);
+      child.once("message", (stats) => {
+        child.off("exit", onExit);
+        resolve(stats);
+      });
+      child.send({ ...cfg, isolates });
     });
-    child.send(cfg);
-  });
+  const share = (k) => Math.floor(cfg.isolates / children.length) + (k < cfg.isolates % children.length ? 1 : 0);
+  const parts = await Promise.all(children.map((child, k) => (share(k) ? one(child, share(k)) : null)));
+  const total = { flushes: 0, skipped: 0, calls: 0, failedCalls: 0, evaluations: 0, exposures: 0, events: 0 };
+  const flushMs = [];
+  for (const part of parts.filter(Boolean)) {
+    for (const key of Object.keys(total)) total[key] += part[key];
+    flushMs.push(...part.flushMs);
+  }
+  return { ...total, flushMs: { n: flushMs.length, p50: percentile(flushMs, 50), p99: percentile(flushMs, 99) } };
 }
 
 async function hubCalls(hub) {
@@ -186,8 +200,8 @@ async function counted(hub, keys) {
   };
 }
 
-async function runDesign({ mode, hub, shards, child, keys }) {
-  const pids = { hub: [hub.child.pid], shards: shards.map((s) => s.child.pid), isolates: [child.pid] };
+async function runDesign({ mode, hub, shards, children, keys }) {
+  const pids = { hub: [hub.child.pid], shards: shards.map((s) => s.child.pid), isolates: children.map((c) => c.pid) };
   const cpuOf = (list) => list.reduce((sum, pid) => sum + (cpuMs(pid) ?? 0), 0);
   const waitOf = (list) => list.reduce((sum, pid) => sum + waitedMs(pid), 0);
   const rows = [];
@@ -205,7 +219,7 @@ async function runDesign({ mode, hub, shards, child, keys }) {
     const [writes, sent] = await Promise.all([
       adminWrites(hub.url, keys.project, until),
       isolates
-        ? runIsolates(child, {
+        ? runIsolates(children, {
             mode,
             isolates,
             seconds: SECONDS,
@@ -304,12 +318,14 @@ async function main() {
   const shards = [];
   for (let k = 0; k < PROCESSES; k++)
     shards.push(await startWorkerd({ name: `shards-${k}`, config: shardConfigs[k], port: shardPorts[k] }));
-  const child = fork(join(import.meta.dirname, "telemetry-isolates.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  if (NICE) for (const pid of [...shards.map((s) => s.child.pid), child.pid]) setPriority(pid, 10);
+  const children = Array.from({ length: ISOLATE_PROCESSES }, () =>
+    fork(join(import.meta.dirname, "telemetry-isolates.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+  );
+  if (NICE) for (const pid of [...shards.map((s) => s.child.pid), ...children.map((c) => c.pid)]) setPriority(pid, 10);
   try {
-    const designs = [await runDesign({ mode: "shards", hub, shards, child, keys: await provision(hub.url, "telemetry-shards") })];
+    const designs = [await runDesign({ mode: "shards", hub, shards, children, keys: await provision(hub.url, "telemetry-shards") })];
     if (!SKIP_STORE)
-      designs.push(await runDesign({ mode: "store", hub, shards, child, keys: await provision(hub.url, "telemetry-direct") }));
+      designs.push(await runDesign({ mode: "store", hub, shards, children, keys: await provision(hub.url, "telemetry-direct") }));
     const result = {
       date: new Date().toISOString(),
       machine: `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`,
@@ -319,6 +335,7 @@ async function main() {
       base: BASE,
       units: UNITS,
       processes: PROCESSES,
+      isolateProcesses: ISOLATE_PROCESSES,
       nice: NICE,
       disk: DISK,
       designs,
@@ -330,7 +347,7 @@ async function main() {
     replaceSection(TARGET, MARK_BEGIN, MARK_END, section, "# Telemetry load and the source of truth");
     log(`section written to ${TARGET}`);
   } finally {
-    child.kill("SIGTERM");
+    for (const child of children) child.kill("SIGTERM");
   }
 }
 
@@ -352,11 +369,9 @@ function render(r) {
   const store = r.designs.find((d) => d.mode === "store");
   return [
     MARK_BEGIN,
-    r.nice
-      ? "## Measured locally, the hub first (TELEMETRY_NICE=1 bench/telemetry-load.mjs)"
-      : "## Measured locally (bench/telemetry-load.mjs)",
+    `## Measured locally (bench/telemetry-load.mjs${nice ? `, ${[r.nice ? "TELEMETRY_NICE=1" : "", r.disk ? "TELEMETRY_DISK=1" : "", r.processes === 8 ? "" : `TELEMETRY_PROCESSES=${r.processes}`, r.isolateProcesses === 2 ? "" : `TELEMETRY_ISOLATE_PROCESSES=${r.isolateProcesses}`].filter(Boolean).join(" ")}` : ""})`,
     "",
-    `Measured ${r.date} on ${r.machine}, load at the end ${r.loadAtEnd.map((x) => x.toFixed(2)).join(" ")}; Node ${r.node}. A hub \`workerd serve\` holds the FlagStore and the admin API; ${r.processes} more hold the project's 8 TelemetryShard objects, whose roll-ups reach the hub over loopback; simulated isolates (one Node process) flush every 250 ms: evaluation counts of ${FLAGS.length} flags, ${r.units} new units exposed to an experiment and one tracked event per unit, split by unit over the shards as the edge splits it. ${r.base} isolates × 1, 10 and 100, ${r.seconds} s per level; an admin toggle (\`POST …/flags/kill-switch/toggle\`) every ${WRITE_EVERY_MS} ms from the bench's own process. Each isolate flushes on time whether or not its last flush was answered, at most 8 in flight (a flush due beyond that is skipped: flushes/s below offered). The objects' SQLite is on ${r.disk ? "this machine's disk (a synced write ~4-5 ms here)" : "tmpfs: on this machine's disk a synced write takes ~4-5 ms and every object would be bound by it (TELEMETRY_DISK=1)"}. CPU is each process's utime + stime over the level, in cores.${r.nice ? " The shards' and isolates' processes ran at nice 10 (TELEMETRY_NICE=1), so the hub is served first, as on a machine of its own." : " Every process at the same priority: on 2 cores the shards and isolates take CPU the hub would otherwise have."}`,
+    `Measured ${r.date} on ${r.machine}, load at the end ${r.loadAtEnd.map((x) => x.toFixed(2)).join(" ")}; Node ${r.node}. A hub \`workerd serve\` holds the FlagStore and the admin API; ${r.processes} more hold the project's 8 TelemetryShard objects${r.processes === 8 ? " (one each, as each has its own machine in production)" : ""}, whose roll-ups reach the hub over loopback; simulated isolates (${r.isolateProcesses === 1 ? "one Node process" : `${r.isolateProcesses} Node processes`}) flush every 250 ms: evaluation counts of ${FLAGS.length} flags, ${r.units} new units exposed to an experiment and one tracked event per unit, split by unit over the shards as the edge splits it. ${r.base} isolates × 1, 10 and 100, ${r.seconds} s per level; an admin toggle (\`POST …/flags/kill-switch/toggle\`) every ${WRITE_EVERY_MS} ms from the bench's own process. Each isolate flushes on time whether or not its last flush was answered, at most 8 in flight (a flush due beyond that is skipped: flushes/s below offered). The objects' SQLite is on ${r.disk ? "this machine's disk (a synced write ~4-5 ms here)" : "tmpfs: on this machine's disk a synced write takes ~4-5 ms and every object would be bound by it (TELEMETRY_DISK=1)"}. CPU is each process's utime + stime over the level, in cores.${r.nice ? " The shards' and isolates' processes ran at nice 10 (TELEMETRY_NICE=1), so the hub is served first, as on a machine of its own." : " Every process at the same priority: on 2 cores the shards and isolates take CPU the hub would otherwise have."}`,
     "",
     "### Telemetry through the shards (as deployed)",
     "",
