@@ -4,7 +4,8 @@
 // The broadcaster's WebSocket upgrades travel the same way (bench/live.mjs across processes).
 import worker from "./index.js";
 
-function remoteStore(hub) {
+/** A FLAG_STORE binding whose calls travel to the hub's FlagStore (`/__bench/rpc`); the telemetry shards' processes use it too. */
+export function remoteStore(hub) {
   const stubFor = (project) =>
     new Proxy(
       {},
