@@ -89,8 +89,17 @@ export const TelemetryBatchSchema = z.object({
     )
     .max(100_000)
     .default([]),
+  /**
+   * The part's id, the same on every retry of it: a shard applies a part once per id (usage and
+   * evaluation counts are additive, so a part that committed but answered late must not count
+   * twice when it is sent again). A part without one (an older edge) is applied as it comes.
+   */
+  id: z.string().min(8).max(64).optional(),
 });
 export type TelemetryBatch = z.infer<typeof TelemetryBatchSchema>;
+
+/** How long a shard remembers the ids of the parts it applied: far past any retry of one. */
+export const TELEMETRY_PART_ID_RETENTION_MS = 60 * 60 * 1000;
 
 /**
  * A key's `last_used_at` moves at most this often: the edge reports a key at most once per this

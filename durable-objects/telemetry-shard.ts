@@ -17,7 +17,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../contracts/result";
-import { TelemetryBatchSchema, type TelemetryBatch } from "../contracts/telemetry";
+import { TELEMETRY_PART_ID_RETENTION_MS, TelemetryBatchSchema, type TelemetryBatch } from "../contracts/telemetry";
 import { TrackedEventsQuerySchema, type TrackedEventRead } from "../contracts/tracking";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
@@ -62,6 +62,12 @@ export const SHARD_MIGRATIONS: readonly string[] = [
   CREATE INDEX tracked_event_details_by_received ON tracked_event_details (received_at);
   CREATE INDEX tracked_events_by_name ON tracked_events (environment, name, at);
   `,
+  // 3: the ids of the edge's parts already applied (`TelemetryBatch.id`), so a part sent again
+  // after a lost answer is not counted twice; kept `TELEMETRY_PART_ID_RETENTION_MS`.
+  `
+  CREATE TABLE applied_parts (id TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE INDEX applied_parts_by_at ON applied_parts (at);
+  `,
 ];
 
 type Rollup = NonNullable<TelemetryBatch["rollup"]>;
@@ -90,7 +96,13 @@ export class TelemetryShard extends DurableObject<Env> {
     if (!parsed.success || parsed.data.rollup) return fail({ kind: "invalid", detail: "not a telemetry batch", problems: [] });
     const batch = parsed.data;
     const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
+    const applied = this.ctx.storage.transactionSync(() => {
+      if (batch.id !== undefined) {
+        this.#sql.exec("DELETE FROM applied_parts WHERE at < ?", now - TELEMETRY_PART_ID_RETENTION_MS);
+        const fresh = this.#sql.exec("INSERT OR IGNORE INTO applied_parts (id, at) VALUES (?, ?)", batch.id, now).rowsWritten > 0;
+        // Applied before (its answer was lost): nothing again, and the edge hears it was taken.
+        if (!fresh) return false;
+      }
       this.#sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('project', ?), ('shard', ?)", project, String(shard));
       applyUsage(this.#sql, batch.usage);
       applyUnitTelemetry(this.#sql, batch, now);
@@ -103,7 +115,9 @@ export class TelemetryShard extends DurableObject<Env> {
           k.lastUsedAt,
         );
       }
+      return true;
     });
+    if (!applied) return ok({ exposures: batch.exposures.length });
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + SAFETY_MS);
     const mine = ++this.#committed;
     let timer: ReturnType<typeof setTimeout> | undefined;

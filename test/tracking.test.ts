@@ -359,6 +359,26 @@ describe("telemetry shards roll up into the FlagStore", () => {
     expect(usage.body["kill-switch"].evaluations).toBe(7);
   });
 
+  it("applies an edge's part once per id: a part sent again after a lost answer is not counted twice", async () => {
+    await setupProject("part-once");
+    const unit = unitId("part-visitor");
+    const shard = telemetryShard("part-once", unit);
+    const part = (id: string | undefined, evaluations: number) => ({
+      ...(id === undefined ? {} : { id }),
+      usage: [{ environment: "production", flag: "kill-switch", variant: "on", evaluations, firstAt: 1, lastAt: 2 }],
+      exposures: [],
+      shadow: [],
+    });
+    expect((await shard.record(part("part-0000000001", 7))).ok).toBe(true);
+    expect((await shard.record(part("part-0000000001", 7))).ok).toBe(true);
+    expect((await shard.record(part("part-0000000002", 3))).ok).toBe(true);
+    // An older edge's part carries no id: applied as it comes.
+    expect((await shard.record(part(undefined, 1))).ok).toBe(true);
+    await runInDurableObject(shard.stub, (instance) => instance.alarm());
+    const usage = await call("GET", `${P("part-once")}/environments/production/usage`);
+    expect(usage.body["kill-switch"].evaluations).toBe(11);
+  });
+
   it("keeps a roll-up the FlagStore fails (throws, hangs) and delivers it from the alarm", { timeout: 20_000 }, async () => {
     await setupProject("rollup-fault");
     const unit = unitId("fault-visitor");
