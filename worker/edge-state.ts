@@ -131,6 +131,11 @@ export interface TelemetryBuffer {
    * of a compiled snapshot, so counting a bulk evaluation builds no strings.
    */
   usage: Map<EvaluationResult | string, TelemetryBatch["usage"][number]>;
+  /**
+   * Result vectors of a snapshot that counts usage only, each counted as a whole (a remembered
+   * bulk answer is the same vector every time) and spread into `usage` when the batch is sent.
+   */
+  vectors: Map<readonly EvaluationResult[], { environment: string; count: number; firstAt: number; lastAt: number }>;
   exposures: Map<string, TelemetryBatch["exposures"][number]>;
   shadow: Map<string, TelemetryBatch["shadow"][number]>;
   /** Key id → when it was last used. */
