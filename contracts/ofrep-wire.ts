@@ -115,8 +115,25 @@ export function toOfrepBulk(
   eventStreams: readonly OfrepEventStream[] | undefined,
   metadata: OfrepBulkMetadata,
 ): { body: string; etag: string } {
-  const tail = `${eventStreams ? `,"eventStreams":${JSON.stringify(eventStreams)}` : ""},"metadata":${JSON.stringify(metadata)}}`;
-  return { body: `{"flags":${flags.json}${tail}`, etag: `"${metadata.configVersion}-${flags.digest}${hex8(murmur3(tail))}"` };
+  return bulkBody(flags, bulkTail(eventStreams, metadata));
+}
+
+/** What a bulk body says after its flags (event streams and metadata), with its hash: shared by every context answered alike. */
+export interface BulkTail {
+  readonly json: string;
+  readonly configVersion: number;
+  readonly hash: string;
+}
+
+/** The tail of a bulk body (`toOfrepBulk`), to build many bodies with (`bulkBody`). */
+export function bulkTail(eventStreams: readonly OfrepEventStream[] | undefined, metadata: OfrepBulkMetadata): BulkTail {
+  const json = `${eventStreams ? `,"eventStreams":${JSON.stringify(eventStreams)}` : ""},"metadata":${JSON.stringify(metadata)}}`;
+  return { json, configVersion: metadata.configVersion, hash: hex8(murmur3(json)) };
+}
+
+/** `toOfrepBulk` from its tail: the body (flattened, as it is sent) and the strong ETag. */
+export function bulkBody(flags: BulkFlags, tail: BulkTail): { body: string; etag: string } {
+  return { body: `{"flags":${flags.json}${tail.json}`, etag: `"${tail.configVersion}-${flags.digest}${tail.hash}"` };
 }
 
 /** Single-flag answers of shared results at the version they were last served with. */

@@ -51,6 +51,24 @@ export async function readBoundedText(request: Request, limit: number): Promise<
   return new TextDecoder().decode(bytes);
 }
 
+const DIGITS = /^\d{1,20}$/;
+
+/**
+ * The body as the runtime's own `text()` when its declared `Content-Length` is within `limit`
+ * (no promise of this module's own; "" for an empty body), or null when it must be read with
+ * `readBoundedText` (no declared length, or one over the bound).
+ *
+ * @example
+ * const text = await (declaredText(request, MAX_OFREP_BODY_BYTES) ?? readBoundedText(request, MAX_OFREP_BODY_BYTES));
+ */
+export function declaredText(request: Request, limit: number): Promise<string> | string | null {
+  const declared = request.headers.get("content-length");
+  if (declared === null || !DIGITS.test(declared)) return null;
+  const length = Number(declared);
+  if (length > limit) return null;
+  return length === 0 ? "" : request.text();
+}
+
 /**
  * A JSON body read with the bound `limit` and checked with `schema`: its value, or the
  * problem+json answer to return (413 with `tooLarge` as its detail, 400 naming every invalid field).

@@ -78,6 +78,8 @@ export interface SnapshotEntry {
   lookedAt: number | null;
   /** The highest version committed through this isolate (`noteVersion`) that has been looked for. */
   lookedForNoted: number;
+  /** The fresh lookup of this snapshot, built once and answered by every request it serves. */
+  served?: { readonly kind: "snapshot"; readonly snapshot: CompiledSnapshot; readonly stale: null } | undefined;
 }
 
 /**
@@ -114,6 +116,8 @@ export interface BeaconState {
 /** A key known to the KV key index, as last read. */
 export interface KnownKey {
   identity: KeyIdentity;
+  /** What `resolveKey` answers for it (one object per key, not one per request). */
+  lookup: { readonly kind: "known"; readonly identity: KeyIdentity };
   checkedAt: number;
   refreshing: boolean;
 }
@@ -131,6 +135,11 @@ export interface TelemetryBuffer {
    * of a compiled snapshot, so counting a bulk evaluation builds no strings.
    */
   usage: Map<EvaluationResult | string, TelemetryBatch["usage"][number]>;
+  /**
+   * Result vectors of a snapshot that counts usage only, each counted as a whole (a remembered
+   * bulk answer is the same vector every time) and spread into `usage` when the batch is sent.
+   */
+  vectors: Map<readonly EvaluationResult[], { environment: string; count: number; firstAt: number; lastAt: number }>;
   exposures: Map<string, TelemetryBatch["exposures"][number]>;
   shadow: Map<string, TelemetryBatch["shadow"][number]>;
   /** Key id → when it was last used. */

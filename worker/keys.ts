@@ -33,29 +33,43 @@ export async function resolveKey(
   key: string,
   refreshMs: number,
 ): Promise<KeyLookup> {
-  if (!looksLikeKey(key)) return { kind: "unknown" };
-  const lookup = await cachedIdentity(kv, waitUntil, key, refreshMs);
-  if (lookup.kind !== "known") return lookup;
-  // A rotated key's old half stops at its expiry here too, not only when KV drops it.
-  const { expiresAt } = lookup.identity;
-  if (expiresAt && Date.parse(expiresAt) <= Date.now()) return { kind: "unknown" };
-  return lookup;
+  const now = resolveKeyNow(kv, waitUntil, key, refreshMs);
+  if (now) return now;
+  let lookup: KeyLookup;
+  try {
+    const identity = await readIndex(kv, key);
+    lookup = identity ? (knownKeys.get(key)?.lookup ?? { kind: "known", identity }) : UNKNOWN;
+  } catch (error) {
+    return { kind: "unavailable", detail: error instanceof Error ? error.message : String(error) };
+  }
+  return lookup.kind === "known" && expired(lookup.identity) ? UNKNOWN : lookup;
 }
 
-async function cachedIdentity(
+const UNKNOWN: KeyLookup = Object.freeze({ kind: "unknown" });
+
+/**
+ * What isolate memory alone says of `key`, as `resolveKey` would answer it (a known key's
+ * revalidation started when due), or null when only the KV key index can tell: the hot path's
+ * key check without a promise.
+ *
+ * @example
+ * const lookup = resolveKeyNow(env.FLAGS_KV, waitUntil, credential, 5_000) ?? (await resolveKey(env.FLAGS_KV, waitUntil, credential, 5_000));
+ */
+export function resolveKeyNow(
   kv: KVNamespace,
   waitUntil: (promise: Promise<unknown>) => void,
   key: string,
   refreshMs: number,
-): Promise<KeyLookup> {
+): KeyLookup | null {
   const now = Date.now();
+  // Only keys that look like keys are ever held as known.
   const known = knownKeys.get(key);
   if (known) {
     if (now - known.checkedAt >= refreshMs && !known.refreshing) {
       known.refreshing = true;
       // A failed revalidation keeps the key working and is retried after another `refreshMs`.
       waitUntil(
-        lookup(kv, key)
+        readIndex(kv, key)
           .catch(() => {
             known.checkedAt = Date.now();
           })
@@ -64,26 +78,33 @@ async function cachedIdentity(
           }),
       );
     }
-    return { kind: "known", identity: known.identity };
+    // A rotated key's old half stops at its expiry here too, not only when KV drops it.
+    return expired(known.identity) ? UNKNOWN : known.lookup;
   }
+  if (!looksLikeKey(key)) return UNKNOWN;
   const unknownAt = unknownKeys.get(key);
-  if (unknownAt !== undefined && now - unknownAt < Math.min(UNKNOWN_KEY_TTL_MS, refreshMs)) return { kind: "unknown" };
-  try {
-    const identity = await lookup(kv, key);
-    return identity ? { kind: "known", identity } : { kind: "unknown" };
-  } catch (error) {
-    return { kind: "unavailable", detail: error instanceof Error ? error.message : String(error) };
-  }
+  if (unknownAt !== undefined && now - unknownAt < Math.min(UNKNOWN_KEY_TTL_MS, refreshMs)) return UNKNOWN;
+  return null;
+}
+
+/** Whether this isolate holds `key` as known: such a key has the shape of a key. */
+export function isKnownKey(key: string): boolean {
+  return knownKeys.has(key);
+}
+
+function expired(identity: KeyIdentity): boolean {
+  const { expiresAt } = identity;
+  return !!expiresAt && Date.parse(expiresAt) <= Date.now();
 }
 
 /** Reads the key index, within the edge's KV deadline; throws when KV fails or does not answer. */
-async function lookup(kv: KVNamespace, key: string): Promise<KeyIdentity | null> {
+async function readIndex(kv: KVNamespace, key: string): Promise<KeyIdentity | null> {
   const raw = await withDeadline(kv.get(keyIndexKvKey(hashKey(key)), "json"), DEADLINE_MS.edgeKvRead, "KV key index read");
   const parsed = raw === null ? null : KeyIdentitySchema.safeParse(raw);
   const identity = parsed?.success ? parsed.data : null;
   // Known and unknown keys are held apart: a flood of made-up keys evicts only made-up keys.
   if (identity) {
-    knownKeys.set(key, { identity, checkedAt: Date.now(), refreshing: false });
+    knownKeys.set(key, { identity, lookup: Object.freeze({ kind: "known", identity }), checkedAt: Date.now(), refreshing: false });
     unknownKeys.delete(key);
   } else {
     unknownKeys.set(key, Date.now());

@@ -10,30 +10,35 @@
  */
 import { Hono, type Context } from "hono";
 import type { EvaluationContext, EvaluationResult } from "../engine/types";
-import { EVENT_STREAM_PATH, eventStreamsFor, handleEventStream } from "./events";
-import { MAX_OFREP_BODY_BYTES, readBoundedText } from "./bounded-body";
+import { EVENT_STREAM_PATH, eventStreamsFor, handleEventStream, streamSettings, type StreamSettings } from "./events";
+import { declaredText, MAX_OFREP_BODY_BYTES, readBoundedText } from "./bounded-body";
 import {
+  bulkBody,
   bulkFlags,
+  bulkTail,
   ofrepRefusal,
   ofrepStatus,
   toOfrepBulk,
   toOfrepSingle,
   unavailableRefusal,
   type BulkFlags,
+  type BulkTail,
   type OfrepRefusal,
   type OfrepRoute,
 } from "../contracts/ofrep-wire";
+import { tokenExpiry } from "./stream-token";
 import { logStale, logUnavailable, sweepDegradedLogs } from "./request-log";
 import {
   edgeSources,
   getSnapshot,
+  snapshotNow,
   type CompiledSnapshot,
   type SnapshotLookup,
   type SnapshotSources,
   type StaleNote,
 } from "./snapshot-cache";
-import { keyCheck, requireKey, type EnvironmentKey, type HeaderKeyRule, type KeyEnv } from "./require-key";
-import { flushAfter, recordEvaluations } from "./telemetry";
+import { keyCheck, requireKey, type EnvironmentKey, type HeaderKeyRule, type KeyEnv, type PendingKey } from "./require-key";
+import { flushAfter, recordEvaluation, recordEvaluations } from "./telemetry";
 
 export const VERSION_HEADER = "X-Edgeflags-Config-Version";
 /**
@@ -105,18 +110,34 @@ export function requestPath(url: string): { pathname: string; search: string } {
  * const route = evaluationRoute(pathname);
  * if (request.method === "POST" && route) return answerEvaluation(request, search, route, env, (p) => ctx.waitUntil(p), CORS);
  */
-export async function answerEvaluation(
+export function answerEvaluation(
   request: Request,
   search: string,
   route: "bulk" | { flag: string },
   env: Env,
   waitUntil: (promise: Promise<unknown>) => void,
   answerHeaders: readonly (readonly [string, string])[],
-): Promise<Response> {
-  const admitted = await admitEvaluationKey(request, env, waitUntil);
+): Promise<Response> | Response {
+  const admitted = admitEvaluationKey.admit(request, env, waitUntil);
+  if (admitted instanceof Promise)
+    return admitted.then((key) => evaluateAdmitted(key, request, search, route, env, waitUntil, answerHeaders));
+  return evaluateAdmitted(admitted, request, search, route, env, waitUntil, answerHeaders);
+}
+
+function evaluateAdmitted(
+  admitted: PendingKey | Response,
+  request: Request,
+  search: string,
+  route: "bulk" | { flag: string },
+  env: Env,
+  waitUntil: (promise: Promise<unknown>) => void,
+  answerHeaders: readonly (readonly [string, string])[],
+): Promise<Response> | Response {
   if (admitted instanceof Response) return withHeaders(admitted, answerHeaders);
   const call: Evaluation = { request, search, answerHeaders, env, waitUntil, identity: admitted.identity, credential: admitted.credential };
-  return route === "bulk" ? evaluateBulk(call) : evaluateOne(call, route.flag);
+  // The body is read while the rate limiter answers; a 429 still comes before anything about the body.
+  const body = declaredText(request, MAX_OFREP_BODY_BYTES);
+  return route === "bulk" ? evaluateBulk(call, body, admitted.limited) : evaluateOne(call, route.flag, body, admitted.limited);
 }
 
 /** `response` with `headers` set on it. */
@@ -162,8 +183,8 @@ const routed = (c: Context<KeyEnv>): Evaluation => ({
   identity: c.get("identity"),
   credential: c.get("credential"),
 });
-ofrep.post("/evaluate/flags/:key", (c) => evaluateOne(routed(c), c.req.param("key")));
-ofrep.post("/evaluate/flags", (c) => evaluateBulk(routed(c)));
+ofrep.post("/evaluate/flags/:key", (c) => evaluateOne(routed(c), c.req.param("key"), null, null));
+ofrep.post("/evaluate/flags", (c) => evaluateBulk(routed(c), null, null));
 
 /**
  * The stale fields of an answer's metadata (none when fresh); a stale answer is logged, once per
@@ -184,22 +205,71 @@ function noSnapshot(call: Evaluation, detail: string, route: OfrepRoute): Respon
   return refuse(call, unavailableRefusal(`no flag configuration could be loaded: ${detail}`), route);
 }
 
-async function evaluateOne(call: Evaluation, key: string): Promise<Response> {
-  const text = await readBody(call.request);
-  const request = typeof text === "string" ? parseContext(text) : text;
+/** The 429 of a key over its limit from this address. */
+function limitedAnswer(call: Evaluation, retryAfter: number): Response {
+  return withHeaders(admitEvaluationKey.refusal(retryAfter), call.answerHeaders);
+}
+
+const TOO_LARGE: OfrepRefusal = {
+  code: "too-large",
+  detail: `the request body is over ${MAX_OFREP_BODY_BYTES} bytes; an evaluation context is small: send only the attributes your flags target`,
+};
+
+/**
+ * One flag. `body` is the read `declaredText` started (null: read it bounded now); `limited` the
+ * rate limiter's verdict (null: the key is not limited), which comes before anything about the body.
+ */
+async function evaluateOne(
+  call: Evaluation,
+  key: string,
+  body: Promise<string> | string | null,
+  limited: Promise<number> | null,
+): Promise<Response> {
+  const text = await (body ?? readBoundedText(call.request, MAX_OFREP_BODY_BYTES));
+  const retryAfter = limited && (await limited);
+  if (retryAfter) return limitedAnswer(call, retryAfter);
+  if (typeof text !== "string") return refuse(call, TOO_LARGE, { flag: key });
+  const request = parseContext(text);
   if ("refusal" in request) return refuse(call, request.refusal, { flag: key });
-  const lookup = await snapshotFor(call);
+  const found = lookupFor(call);
+  const lookup = found instanceof Promise ? await found : found;
   if (lookup.kind === "unavailable") return noSnapshot(call, lookup.detail, { flag: key });
   if (lookup.kind === "missing") {
     return refuse(call, { code: "not-found", detail: `flag "${key}" was not found: the environment has no flags` }, { flag: key });
   }
   const { snapshot, stale } = lookup;
   const result = snapshot.compiled.evaluate(key, request.context);
-  record(call, snapshot, request.context, [result]);
-  const headers = answerHeaders(call, { "content-type": "application/json", [VERSION_HEADER]: String(snapshot.version) });
-  if (stale) headers[STALE_HEADER] = stale.reason;
-  const body = toOfrepSingle(result, snapshot.version, staleMetadata(call, snapshot.version, stale));
-  return new Response(body, { status: ofrepStatus(result), headers });
+  recordEvaluation(snapshot, request.context, result, call.identity.id);
+  flushAfter(call.env, call.waitUntil);
+  const answer = toOfrepSingle(result, snapshot.version, staleMetadata(call, snapshot.version, stale));
+  const status = ofrepStatus(result);
+  if (stale) {
+    const headers = answerHeaders(call, { "content-type": "application/json", [VERSION_HEADER]: String(snapshot.version) });
+    headers[STALE_HEADER] = stale.reason;
+    return new Response(answer, { status, headers });
+  }
+  return new Response(answer, singleInit(call, snapshot, status));
+}
+
+/**
+ * Response inits of a fresh single-flag answer per snapshot, status and answer headers: the
+ * headers are built once (the runtime copies them into each response).
+ */
+const singleInits = new WeakMap<CompiledSnapshot, { answerHeaders: Evaluation["answerHeaders"]; byStatus: Map<number, ResponseInit> }>();
+
+function singleInit(call: Evaluation, snapshot: CompiledSnapshot, status: number): ResponseInit {
+  let inits = singleInits.get(snapshot);
+  if (inits?.answerHeaders !== call.answerHeaders) {
+    inits = { answerHeaders: call.answerHeaders, byStatus: new Map() };
+    singleInits.set(snapshot, inits);
+  }
+  let init = inits.byStatus.get(status);
+  if (!init) {
+    const headers = new Headers(answerHeaders(call, { "content-type": "application/json", [VERSION_HEADER]: String(snapshot.version) }));
+    init = { status, headers };
+    inits.byStatus.set(status, init);
+  }
+  return init;
 }
 
 /**
@@ -214,16 +284,35 @@ interface Remembered {
   second: number;
   results: readonly EvaluationResult[];
   flags: BulkFlags;
+  /** The fresh answer last built from it. */
+  answer: BulkAnswer | null;
 }
+
+/** A fresh bulk answer as sent: good while its tail (`freshTail`) and the answer headers are the same. */
+interface BulkAnswer {
+  tail: BulkTail;
+  answerHeaders: Evaluation["answerHeaders"];
+  body: string;
+  etag: string;
+  /** The headers of its 304 (the 200 adds its content type). */
+  headers: Record<string, string>;
+  /** The inits of its 200 and 304, built when it is answered a second time. */
+  ok: ResponseInit | null;
+  notModified: ResponseInit | null;
+}
+
 /** Bodies longer than this are not remembered: a repeated context is small. */
 const REMEMBER_MAX_BODY = 1_024;
 /** Remembered answers per isolate; the map is emptied when it is full. */
 const REMEMBER_MAX = 64;
 const remembered = new Map<string, Remembered>();
 
-async function evaluateBulk(call: Evaluation): Promise<Response> {
-  const text = await readBody(call.request);
-  if (typeof text !== "string") return refuse(call, text.refusal, "bulk");
+/** Every flag, with `body` and `limited` as `evaluateOne` takes them. */
+async function evaluateBulk(call: Evaluation, body: Promise<string> | string | null, limited: Promise<number> | null): Promise<Response> {
+  const text = await (body ?? readBoundedText(call.request, MAX_OFREP_BODY_BYTES));
+  const retryAfter = limited && (await limited);
+  if (retryAfter) return limitedAnswer(call, retryAfter);
+  if (typeof text !== "string") return refuse(call, TOO_LARGE, "bulk");
   let memo = remembered.get(text);
   let context: EvaluationContext;
   if (memo) context = memo.context;
@@ -232,25 +321,53 @@ async function evaluateBulk(call: Evaluation): Promise<Response> {
     if ("refusal" in request) return refuse(call, request.refusal, "bulk");
     context = request.context;
   }
-  const lookup = await snapshotFor(call);
+  const found = lookupFor(call);
+  const lookup = found instanceof Promise ? await found : found;
   if (lookup.kind === "unavailable") return noSnapshot(call, lookup.detail, "bulk");
   const snapshot = lookup.kind === "snapshot" ? lookup.snapshot : null;
   const now = Date.now();
   const second = Math.floor(now / 1000);
   if (!memo || memo.snapshot !== snapshot || memo.second !== second) {
     const results = snapshot ? snapshot.compiled.evaluateAll(context, { now }) : [];
-    memo = { context, snapshot, second, results, flags: bulkFlags(results) };
+    memo = { context, snapshot, second, results, flags: bulkFlags(results), answer: null };
     if (text.length <= REMEMBER_MAX_BODY) {
       if (remembered.size >= REMEMBER_MAX) remembered.clear();
       remembered.set(text, memo);
     }
   }
-  if (snapshot) record(call, snapshot, context, memo.results);
+  if (snapshot) {
+    recordEvaluations(snapshot, context, memo.results, call.identity.id);
+    flushAfter(call.env, call.waitUntil);
+  }
+  const stale = lookup.kind === "snapshot" ? lookup.stale : null;
+  if (stale) return staleBulkAnswer(call, snapshot, memo.flags, stale);
+  sweepDegradedLogs();
+  const kept = freshTail(call, snapshot, now);
+  const tail = kept instanceof Promise ? await kept : kept;
+  let answer = memo.answer;
+  if (answer?.tail !== tail || answer.answerHeaders !== call.answerHeaders) {
+    const { body: answerBody, etag } = bulkBody(memo.flags, tail);
+    const headers = answerHeaders(call, { ETag: etag, "Cache-Control": "private, no-cache", [VERSION_HEADER]: String(tail.configVersion) });
+    answer = { tail, answerHeaders: call.answerHeaders, body: answerBody, etag, headers, ok: null, notModified: null };
+    memo.answer = answer;
+    if (matchesEtag(call.request.headers.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
+    return new Response(answerBody, { status: 200, headers: { ...headers, "content-type": "application/json" } });
+  }
+  // Asked again: the headers are built once (the runtime copies them into each response).
+  if (matchesEtag(call.request.headers.get("if-none-match"), answer.etag)) {
+    answer.notModified ??= { status: 304, headers: new Headers(answer.headers) };
+    return new Response(null, answer.notModified);
+  }
+  answer.ok ??= { status: 200, headers: new Headers({ ...answer.headers, "content-type": "application/json" }) };
+  return new Response(answer.body, answer.ok);
+}
+
+/** A bulk answer from a snapshot served stale: built whole, with the stale fields and header. */
+async function staleBulkAnswer(call: Evaluation, snapshot: CompiledSnapshot | null, flags: BulkFlags, stale: StaleNote): Promise<Response> {
   const { identity } = call;
   const version = snapshot?.version ?? 0;
-  const eventStreams = await eventStreamsFor(call.env, call.request.url, identity, call.credential, version);
-  const stale = lookup.kind === "snapshot" ? lookup.stale : null;
-  const { body, etag } = toOfrepBulk(memo.flags, eventStreams, {
+  const eventStreams = await eventStreamsFor(call.env, call.request.url, identity, call.credential, version, streamSettingsOf(call.env));
+  const { body, etag } = toOfrepBulk(flags, eventStreams, {
     project: identity.project,
     environment: identity.environment,
     configVersion: version,
@@ -258,20 +375,106 @@ async function evaluateBulk(call: Evaluation): Promise<Response> {
     ...staleMetadata(call, version, stale),
   });
   const headers = answerHeaders(call, { ETag: etag, "Cache-Control": "private, no-cache", [VERSION_HEADER]: String(version) });
-  if (stale) headers[STALE_HEADER] = stale.reason;
+  headers[STALE_HEADER] = stale.reason;
   if (matchesEtag(call.request.headers.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
   headers["content-type"] = "application/json";
   return new Response(body, { status: 200, headers });
 }
 
-/** Counts the evaluations for stale-flag detection, exposures and shadow comparison, off the hot path. */
-function record(call: Evaluation, snapshot: CompiledSnapshot, context: EvaluationContext, results: readonly EvaluationResult[]): void {
-  recordEvaluations(snapshot, context, results, call.identity.id);
-  flushAfter(call.env, call.waitUntil);
+/** `streamSettings(env)`, read once per `env` object. */
+const envStreamSettings = new WeakMap<Env, StreamSettings>();
+function streamSettingsOf(env: Env): StreamSettings {
+  let settings = envStreamSettings.get(env);
+  if (!settings) {
+    settings = streamSettings(env);
+    envStreamSettings.set(env, settings);
+  }
+  return settings;
+}
+
+/**
+ * The part of a fresh bulk body after its flags (event streams and metadata) as last built per
+ * snapshot: the same for every context asked of the same deployment (`env`) through the same URL
+ * with the same key within one stream-token window, so it is serialized and hashed once, not per request.
+ */
+interface FreshTail {
+  /** The deployment's settings (event streams, signing secret) are read from it. */
+  env: Env;
+  url: string;
+  credential: string;
+  tokenExpiry: number;
+  project: string;
+  environment: string;
+  tail: BulkTail;
+}
+const freshTails = new WeakMap<object, FreshTail>();
+/** Where the tails of answers without a snapshot (an environment with no flags) are kept. */
+const NO_SNAPSHOT = {};
+
+function freshTail(call: Evaluation, snapshot: CompiledSnapshot | null, now: number): BulkTail | Promise<BulkTail> {
+  const { identity } = call;
+  const settings = streamSettingsOf(call.env);
+  const expiry = settings.shards === 0 ? 0 : tokenExpiry(now, settings.tokenWindowSeconds);
+  const owner = snapshot ?? NO_SNAPSHOT;
+  const kept = freshTails.get(owner);
+  if (
+    kept &&
+    kept.env === call.env &&
+    kept.url === call.request.url &&
+    kept.credential === call.credential &&
+    kept.tokenExpiry === expiry &&
+    kept.project === identity.project &&
+    kept.environment === identity.environment
+  ) {
+    return kept.tail;
+  }
+  return buildTail(call, snapshot, settings, expiry, owner);
+}
+
+async function buildTail(
+  call: Evaluation,
+  snapshot: CompiledSnapshot | null,
+  settings: StreamSettings,
+  expiry: number,
+  owner: object,
+): Promise<BulkTail> {
+  const { identity } = call;
+  const version = snapshot?.version ?? 0;
+  const eventStreams = await eventStreamsFor(call.env, call.request.url, identity, call.credential, version, settings);
+  const tail = bulkTail(eventStreams, {
+    project: identity.project,
+    environment: identity.environment,
+    configVersion: version,
+    ...(snapshot ? { updatedAt: snapshot.updatedAt } : {}),
+  });
+  const { project, environment } = identity;
+  freshTails.set(owner, {
+    env: call.env,
+    url: call.request.url,
+    credential: call.credential,
+    tokenExpiry: expiry,
+    project,
+    environment,
+    tail,
+  });
+  return tail;
 }
 
 function snapshotSources(env: Env, waitUntil: (promise: Promise<unknown>) => void): SnapshotSources {
   return edgeSources(env, waitUntil);
+}
+
+/**
+ * `snapshotFor(call)`, without a promise when the request names no version and memory can answer
+ * (`snapshotNow`).
+ */
+function lookupFor(call: Evaluation): SnapshotLookup | Promise<SnapshotLookup> {
+  if (call.search !== "") return snapshotFor(call);
+  const { project, environment } = call.identity;
+  return (
+    snapshotNow(call.env, call.waitUntil, project, environment) ??
+    getSnapshot(snapshotSources(call.env, call.waitUntil), project, environment)
+  );
 }
 
 /** Clock skew allowed in a `flagConfigLastModified`; anything later is ignored, not chased. */
@@ -304,21 +507,8 @@ function lastModifiedSeconds(value: string | undefined): number | null {
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
 
-/** The request body as text, bounded (`MAX_OFREP_BODY_BYTES`) before anything is parsed, or the 413. */
-async function readBody(request: Request): Promise<string | { refusal: OfrepRefusal }> {
-  const text = await readBoundedText(request, MAX_OFREP_BODY_BYTES);
-  if (typeof text === "string") return text;
-  return {
-    refusal: {
-      code: "too-large",
-      detail: `the request body is over ${MAX_OFREP_BODY_BYTES} bytes; an evaluation context is small: send only the attributes your flags target`,
-    },
-  };
-}
-
 /** The evaluation context of an OFREP request body; a missing body or `context` is an empty context. */
 function parseContext(text: string): { context: EvaluationContext } | { refusal: OfrepRefusal } {
-  const invalid = (detail: string) => ({ refusal: { code: "invalid-context", detail } as const });
   if (text.trim() === "") return { context: {} };
   let body: unknown;
   try {
@@ -337,6 +527,10 @@ function parseContext(text: string): { context: EvaluationContext } | { refusal:
     return invalid("context.targetingKey must be a string");
   }
   return { context: context as EvaluationContext };
+}
+
+function invalid(detail: string): { refusal: OfrepRefusal } {
+  return { refusal: { code: "invalid-context", detail } };
 }
 
 function matchesEtag(header: string | null, etag: string): boolean {

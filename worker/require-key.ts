@@ -6,8 +6,8 @@
  *
  * OFREP and sync read a key from the request's headers (`requireKey`, a middleware); an event
  * stream, whose `EventSource` cannot send headers, a signed token from its URL (`admitStream`).
- * Both judge what the key index said by the same `admit` and `limit`. On the evaluation path the
- * check allocates nothing beyond the key lookup itself.
+ * Both judge what the key index said by the same `admit` and `limit`. On the evaluation path a
+ * key this isolate knows is checked without a promise; only the rate limiter answers later.
  *
  * @example
  * const serverKey = requireKey({ missing: "send a server key", scopes: ["server"], forbidden: (scope) => `a ${scope} key cannot sync` });
@@ -18,7 +18,7 @@ import { readCredential } from "../contracts/credentials";
 import { ofrepRefusal, unavailableRefusal, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "../contracts/ofrep-wire";
 import type { KeyIdentity, KeyScope } from "../contracts/snapshot";
 import { signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
-import { resolveKey, resolveStreamKey, type KeyLookup } from "./keys";
+import { isKnownKey, resolveKey, resolveKeyNow, resolveStreamKey, type KeyLookup } from "./keys";
 import { rateLimited } from "./rate-limit";
 import { logUnavailable } from "./request-log";
 import { refreshMs } from "./snapshot-cache";
@@ -74,12 +74,20 @@ function admit(rule: KeyRule, request: Request, lookup: KeyLookup, project?: str
 
 /** The 429 when `rule` limits the key and it is over its limit from this address, else null. */
 async function limit(rule: KeyRule, env: Env, request: Request, identity: EnvironmentKey): Promise<Response | null> {
+  const retryAfter = await limiting(rule, env, request, identity);
+  return retryAfter ? limitRefusal(rule, retryAfter) : null;
+}
+
+/** The rate limiter's verdict (seconds to wait, 0: not limited) when `rule` limits the key, else null. */
+function limiting(rule: KeyRule, env: Env, request: Request, identity: EnvironmentKey): Promise<number> | null {
   const limits = rule.limit;
   if (!limits?.scopes.includes(identity.scope)) return null;
-  const retryAfter = await rateLimited(env, limits.bucket(identity.id), request.headers.get("cf-connecting-ip"));
-  if (!retryAfter) return null;
+  return rateLimited(env, limits.bucket(identity.id), request.headers.get("cf-connecting-ip"));
+}
+
+function limitRefusal(rule: KeyRule, retryAfter: number): Response {
   return ofrepRefusal(
-    { code: "rate-limited", detail: `too many ${limits.what} from this address with this key; retry in ${retryAfter} s`, retryAfter },
+    { code: "rate-limited", detail: `too many ${rule.limit?.what} from this address with this key; retry in ${retryAfter} s`, retryAfter },
     "other",
   );
 }
@@ -94,40 +102,70 @@ function headerKeyRule(headerRule: HeaderKeyRule): KeyRule & { missing: string }
 }
 
 /**
- * Admits the key of a request's `Authorization: Bearer` or `X-API-Key` header under a rule made
- * by `headerKeyRule`: the key's identity and the key, or the refusal to answer with. The
- * middleware of `requireKey` and the OFREP evaluation routes (dispatched without Hono) share it.
+ * A key admitted before the rate limiter has answered: the caller starts its own work (reading the
+ * body) and then awaits `limited`, the seconds to wait (0: not limited; null: the rule does not
+ * limit this key), answering `refusal(limited)` when it is over.
  */
-async function admitHeaderKey(
+export interface PendingKey extends KeyVariables {
+  limited: Promise<number> | null;
+}
+
+/** The credential of a request's headers (`readCredential`); a known key sent as `Bearer <key>` without a regex. */
+function credentialOf(headers: Headers): string | null {
+  const authorization = headers.get("authorization");
+  if (authorization?.startsWith("Bearer ")) {
+    const key = authorization.slice(7);
+    // A known key has a key's shape (no spaces): what the regex would have read.
+    if (isKnownKey(key)) return key;
+  }
+  return readCredential(headers);
+}
+
+/**
+ * Admits the key of a request's `Authorization: Bearer` or `X-API-Key` header under a rule made
+ * by `headerKeyRule`: the key with the limiter's verdict to come, or the refusal to answer with.
+ * Without a promise when isolate memory knows the key (`resolveKeyNow`).
+ */
+function admitHeaderKey(
   rule: KeyRule & { missing: string },
   request: Request,
   env: Env,
   waitUntil: (promise: Promise<unknown>) => void,
-): Promise<KeyVariables | Response> {
-  const credential = readCredential(request.headers);
+): PendingKey | Response | Promise<PendingKey | Response> {
+  const credential = credentialOf(request.headers);
   if (!credential) return ofrepRefusal({ code: "unauthenticated", detail: rule.missing }, "other");
-  const lookup = await resolveKey(env.FLAGS_KV, waitUntil, credential, refreshMs(env));
+  const refresh = refreshMs(env);
+  const known = resolveKeyNow(env.FLAGS_KV, waitUntil, credential, refresh);
+  if (known) return pendingKey(rule, request, env, credential, known);
+  return resolveKey(env.FLAGS_KV, waitUntil, credential, refresh).then((lookup) => pendingKey(rule, request, env, credential, lookup));
+}
+
+function pendingKey(rule: KeyRule, request: Request, env: Env, credential: string, lookup: KeyLookup): PendingKey | Response {
   const identity = admit(rule, request, lookup);
   if (identity instanceof Response) return identity;
-  if (rule.limit?.scopes.includes(identity.scope)) {
-    const limited = await limit(rule, env, request, identity);
-    if (limited) return limited;
-  }
-  return { identity, credential };
+  return { identity, credential, limited: limiting(rule, env, request, identity) };
 }
 
 /**
- * A key check for a route dispatched without Hono: call it with the request; it answers the key's
- * identity and the key, or the refusal (401, 403, 429, 503) to send as it is.
+ * A key check for a route dispatched without Hono: `admit` answers the key's identity and the key
+ * with the rate limiter's verdict still to come (`PendingKey`), or the refusal (401, 403, 503) to
+ * send as it is; `refusal` is the 429 for a verdict over the limit. No promise when the key is
+ * known here, so the caller reads the body while the limiter answers.
  *
  * @example
  * const evaluationKey = keyCheck({ missing: "send a client key", scopes: ["client"], forbidden: () => "…" });
- * const admitted = await evaluationKey(request, env, (p) => ctx.waitUntil(p));
+ * let admitted = evaluationKey.admit(request, env, (p) => ctx.waitUntil(p));
+ * if (admitted instanceof Promise) admitted = await admitted;
  * if (admitted instanceof Response) return admitted;
+ * const retryAfter = admitted.limited && (await admitted.limited);
+ * if (retryAfter) return evaluationKey.refusal(retryAfter);
  */
 export function keyCheck(headerRule: HeaderKeyRule) {
   const rule = headerKeyRule(headerRule);
-  return (request: Request, env: Env, waitUntil: (promise: Promise<unknown>) => void) => admitHeaderKey(rule, request, env, waitUntil);
+  return {
+    admit: (request: Request, env: Env, waitUntil: (promise: Promise<unknown>) => void) => admitHeaderKey(rule, request, env, waitUntil),
+    refusal: (retryAfter: number) => limitRefusal(rule, retryAfter),
+  };
 }
 
 /**
@@ -137,8 +175,10 @@ export function keyCheck(headerRule: HeaderKeyRule) {
 export function requireKey(headerRule: HeaderKeyRule) {
   const check = keyCheck(headerRule);
   return createMiddleware<KeyEnv>(async (c, next) => {
-    const admitted = await check(c.req.raw, c.env, (p) => c.executionCtx.waitUntil(p));
+    const admitted = await check.admit(c.req.raw, c.env, (p) => c.executionCtx.waitUntil(p));
     if (admitted instanceof Response) return admitted;
+    const retryAfter = admitted.limited && (await admitted.limited);
+    if (retryAfter) return check.refusal(retryAfter);
     c.set("identity", admitted.identity);
     c.set("credential", admitted.credential);
     await next();

@@ -32,7 +32,7 @@ import {
   type SnapshotLookup,
   type SnapshotSource,
 } from "./edge-state";
-import { beaconNote, checkBeacon, readLocationSnapshot, seenVersion, type VersionFromStore } from "./freshness-beacon";
+import { BEACON_CHECK_MS, beaconNote, checkBeacon, readLocationSnapshot, seenVersion, type VersionFromStore } from "./freshness-beacon";
 
 export type { CompiledSnapshot, SnapshotLookup, StaleNote } from "./edge-state";
 
@@ -61,6 +61,11 @@ export interface SnapshotSources {
  * const lookup = await getSnapshot(edgeSources(c.env, (p) => c.executionCtx.waitUntil(p)), project, environment);
  */
 export function edgeSources(env: Env, waitUntil: (promise: Promise<unknown>) => void): SnapshotSources {
+  return { ...baseSources(env), waitUntil };
+}
+
+/** The request-independent part of `edgeSources`, kept per `env` object (one per isolate on Cloudflare). */
+function baseSources(env: Env): Omit<SnapshotSources, "waitUntil"> {
   let sources = envSources.get(env);
   if (!sources) {
     const store = (project: string) => env.FLAG_STORE.get(env.FLAG_STORE.idFromName(project));
@@ -72,10 +77,9 @@ export function edgeSources(env: Env, waitUntil: (promise: Promise<unknown>) => 
     };
     envSources.set(env, sources);
   }
-  return { ...sources, waitUntil };
+  return sources;
 }
 
-/** The request-independent part of `edgeSources`, per `env` object (one per isolate on Cloudflare). */
 const envSources = new WeakMap<Env, Omit<SnapshotSources, "waitUntil">>();
 
 /**
@@ -134,6 +138,51 @@ export async function getSnapshot(sources: SnapshotSources, project: string, env
   if (lookup.kind !== "snapshot" || lookup.stale || !sources.versionFromStore) return lookup;
   const note = beaconNote(key);
   return note ? { ...lookup, stale: note } : lookup;
+}
+
+/**
+ * What `getSnapshot(edgeSources(env, waitUntil), project, environment, minVersion)` answers, when
+ * memory can answer it at once: the snapshot held is new enough (or may not be looked for again
+ * yet) and the location's beacon was read less than a check interval ago. It does what
+ * `getSnapshot` does on that path (the background revalidation when due); null when the lookup
+ * has to wait for a read, and `getSnapshot` is the call to make. The hot path's lookup without a promise.
+ *
+ * @example
+ * const lookup = snapshotNow(env, waitUntil, "shop", "production") ?? (await getSnapshot(edgeSources(env, waitUntil), "shop", "production"));
+ */
+export function snapshotNow(
+  env: Env,
+  waitUntil: (promise: Promise<unknown>) => void,
+  project: string,
+  environment: string,
+  minVersion = 0,
+): SnapshotLookup | null {
+  const key = environmentKey(project, environment);
+  const entry = entries.get(key);
+  if (!entry) return null;
+  const now = Date.now();
+  // What `checkBeacon` does without a read: nothing when the beacon was read recently or is off here.
+  const beacon = edgeState.beacons.get(key);
+  if (!beacon || beacon.checking || (now - beacon.checkedAt >= BEACON_CHECK_MS && !(beacon.off && now < beacon.off.until))) return null;
+  const seen = beacon.seen?.version ?? 0;
+  let noted = knownVersions.get(key) ?? 0;
+  if (noted < seen) {
+    knownVersions.set(key, seen);
+    noted = seen;
+  }
+  const base = baseSources(env);
+  if (entry.snapshot.version < Math.max(minVersion, noted) && mayLook(entry, noted, base.refreshMs)) return null;
+  if (now - entry.checkedAt >= base.refreshMs && !entry.refreshing) {
+    revalidateInBackground({ ...base, waitUntil }, key, project, environment, entry);
+  }
+  const stale = entry.stale ?? beaconNote(key);
+  if (stale) return { kind: "snapshot", snapshot: entry.snapshot, stale };
+  let served = entry.served;
+  if (served?.snapshot !== entry.snapshot) {
+    served = { kind: "snapshot", snapshot: entry.snapshot, stale: null };
+    entry.served = served;
+  }
+  return served;
 }
 
 async function lookUp(

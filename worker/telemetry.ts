@@ -18,15 +18,19 @@ import { DEADLINE_MS, withDeadline } from "../lib/deadline";
 import { log } from "../lib/log";
 import { countsAsUsage, exposedSubjects, exposureKey, usageVariant } from "../contracts/usage-rules";
 
-/** How long records gather before a batch is sent. */
-const FLUSH_DELAY_MS = 250;
+/**
+ * How long records gather before a batch is sent: one batch per isolate and second (each costs its
+ * shard a batch and, in turn, a roll-up into the FlagStore; at 250 ms they cost a loaded process a
+ * tenth of its CPU per bulk answer).
+ */
+const FLUSH_DELAY_MS = 1_000;
 const SEND_ATTEMPTS = 4;
 const { telemetry: buffers, sentExposures, keysReportedAt } = edgeState;
 
 function bufferFor(project: string): Buffer {
   let buffer = buffers.get(project);
   if (!buffer) {
-    buffer = { usage: new Map(), exposures: new Map(), shadow: new Map(), keys: new Map(), tracked: new Map() };
+    buffer = { usage: new Map(), vectors: new Map(), exposures: new Map(), shadow: new Map(), keys: new Map(), tracked: new Map() };
     buffers.set(project, buffer);
   }
   return buffer;
@@ -49,7 +53,10 @@ export function recordKeyUse(project: string, keyId: string, now = Date.now()): 
 
 /**
  * Records the evaluations of one request, made with the key `keyId`; the caller then passes
- * `flush(...)` to `waitUntil`.
+ * `flush(...)` to `waitUntil`. Where nothing but usage is counted (no flag of the snapshot is
+ * tracked, no draft is staged), the result vector is counted as a whole and spread into per-flag
+ * counts when the batch is sent: a vector answered again (a remembered bulk answer) costs one
+ * increment, not one per flag.
  */
 export function recordEvaluations(
   snapshot: CompiledSnapshot,
@@ -60,24 +67,19 @@ export function recordEvaluations(
   const now = Date.now();
   const buffer = bufferFor(snapshot.project);
   if (keyId !== undefined) recordKeyUse(snapshot.project, keyId, now);
+  if (countsUsageOnly(snapshot)) {
+    const counted = buffer.vectors.get(results);
+    if (counted) {
+      counted.count++;
+      counted.lastAt = now;
+    } else buffer.vectors.set(results, { environment: snapshot.environment, count: 1, firstAt: now, lastAt: now });
+    return;
+  }
   const targetingKey = exposureKey(context);
   let unit: string | null = null;
   for (const result of results) {
     if (!countsAsUsage(result)) continue;
-    const usage = buffer.usage.get(result);
-    if (usage) {
-      usage.evaluations++;
-      usage.lastAt = now;
-    } else {
-      buffer.usage.set(result, {
-        environment: snapshot.environment,
-        flag: result.key,
-        variant: usageVariant(result),
-        evaluations: 1,
-        firstAt: now,
-        lastAt: now,
-      });
-    }
+    countUsage(buffer, snapshot.environment, result, 1, now, now);
     const subjects = exposedSubjects(result, context, snapshot.tracking?.[result.key], snapshot.compiled, snapshot.rampRules);
     if (subjects.length === 0 || targetingKey === null || result.kind !== "value") continue;
     unit ??= unitId(targetingKey);
@@ -105,6 +107,58 @@ export function recordEvaluations(
       }
     }
   }
+}
+
+/** Records one evaluation (a single-flag request), like `recordEvaluations` with one result. */
+export function recordEvaluation(snapshot: CompiledSnapshot, context: EvaluationContext, result: EvaluationResult, keyId?: string): void {
+  if (!countsUsageOnly(snapshot)) {
+    recordEvaluations(snapshot, context, [result], keyId);
+    return;
+  }
+  const now = Date.now();
+  const buffer = bufferFor(snapshot.project);
+  if (keyId !== undefined) recordKeyUse(snapshot.project, keyId, now);
+  if (countsAsUsage(result)) countUsage(buffer, snapshot.environment, result, 1, now, now);
+}
+
+/** Whether an evaluation on `snapshot` counts as usage and nothing else: no flag is tracked and no draft is staged. */
+function countsUsageOnly(snapshot: CompiledSnapshot): boolean {
+  if (snapshot.draft) return false;
+  let only = usageOnly.get(snapshot);
+  if (only === undefined) {
+    only = snapshot.tracking === undefined || Object.values(snapshot.tracking).every((subjects) => subjects.length === 0);
+    usageOnly.set(snapshot, only);
+  }
+  return only;
+}
+const usageOnly = new WeakMap<CompiledSnapshot, boolean>();
+
+function countUsage(
+  buffer: Buffer,
+  environment: string,
+  result: EvaluationResult,
+  evaluations: number,
+  firstAt: number,
+  lastAt: number,
+): void {
+  const usage = buffer.usage.get(result);
+  if (usage) {
+    usage.evaluations += evaluations;
+    if (firstAt < usage.firstAt) usage.firstAt = firstAt;
+    if (lastAt > usage.lastAt) usage.lastAt = lastAt;
+  } else {
+    buffer.usage.set(result, { environment, flag: result.key, variant: usageVariant(result), evaluations, firstAt, lastAt });
+  }
+}
+
+/** Spreads the result vectors counted whole into per-flag usage. */
+function spreadVectors(buffer: Buffer): void {
+  for (const [results, counted] of buffer.vectors) {
+    for (const result of results) {
+      if (countsAsUsage(result)) countUsage(buffer, counted.environment, result, counted.count, counted.firstAt, counted.lastAt);
+    }
+  }
+  buffer.vectors.clear();
 }
 
 /** A tracking event as the edge accepted it: its unit's targeting key, and its time clamped to now. */
@@ -147,6 +201,7 @@ export function shardTarget(env: Env, project: string, shard: number): Telemetry
 
 /** Sends what this request recorded, after the response, to each project's telemetry shards. */
 export function flushAfter(env: Env, waitUntil: (promise: Promise<unknown>) => void): void {
+  if (edgeState.flushing) return;
   const sending = flush((project, shard) => shardTarget(env, project, shard));
   if (sending) waitUntil(sending);
 }
@@ -195,6 +250,7 @@ export function flush(target: (project: string, shard: number) => TelemetryTarge
 }
 
 async function send(target: (project: string, shard: number) => TelemetryTarget, project: string, buffer: Buffer): Promise<void> {
+  spreadVectors(buffer);
   const usage = new Map<string, TelemetryBatch["usage"][number]>();
   for (const entry of buffer.usage.values()) {
     const key = usageKey(entry);
