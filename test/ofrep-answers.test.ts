@@ -53,6 +53,29 @@ describe("the rate limiter and the body", () => {
   });
 });
 
+describe("a body the connection does not deliver", () => {
+  it("is a 400 OFREP refusal saying so, never a 500, with a declared length or without", async () => {
+    const { key } = await setupProject("hot2-broken-body");
+    for (const path of ["/ofrep/v1/evaluate/flags/kill-switch", "/ofrep/v1/evaluate/flags"]) {
+      for (const declared of [true, false]) {
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('{"context":'));
+            controller.error(new Error("connection reset"));
+          },
+        });
+        const headers: Record<string, string> = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+        if (declared) headers["content-length"] = "40";
+        const ctx = createExecutionContext();
+        const response = await handle(new Request(`http://edgeflags.test${path}`, { method: "POST", headers, body }), env, ctx);
+        await waitOnExecutionContext(ctx);
+        expect(response.status, `${path} declared=${declared}`).toBe(400);
+        expect(((await response.json()) as { errorDetails: string }).errorDetails).toMatch(/could not be read/);
+      }
+    }
+  });
+});
+
 describe("answers built from kept parts", () => {
   async function answer(key: string, path: string, headers: Record<string, string> = {}): Promise<Response> {
     const ctx = createExecutionContext();

@@ -210,6 +210,21 @@ function limitedAnswer(call: Evaluation, retryAfter: number): Response {
   return withHeaders(admitEvaluationKey.refusal(retryAfter), call.answerHeaders);
 }
 
+/** A body the connection did not deliver (it ended before its declared length): 400, not an error of ours. */
+const UNREADABLE: OfrepRefusal = {
+  code: "invalid-context",
+  detail: "the request body could not be read (the connection ended before it was complete): send the evaluation context again",
+};
+
+/** The body `declaredText` started (or a bounded read now); a read that fails is the refusal above, after the limiter's verdict. */
+function readBody(call: Evaluation, body: Promise<string> | string | null): Promise<string | OfrepRefusal> | string {
+  if (typeof body === "string") return body;
+  return (body ?? readBoundedText(call.request, MAX_OFREP_BODY_BYTES)).then(
+    (text) => (typeof text === "string" ? text : TOO_LARGE),
+    () => UNREADABLE,
+  );
+}
+
 const TOO_LARGE: OfrepRefusal = {
   code: "too-large",
   detail: `the request body is over ${MAX_OFREP_BODY_BYTES} bytes; an evaluation context is small: send only the attributes your flags target`,
@@ -225,10 +240,10 @@ async function evaluateOne(
   body: Promise<string> | string | null,
   limited: Promise<number> | null,
 ): Promise<Response> {
-  const text = await (body ?? readBoundedText(call.request, MAX_OFREP_BODY_BYTES));
+  const text = await readBody(call, body);
   const retryAfter = limited && (await limited);
   if (retryAfter) return limitedAnswer(call, retryAfter);
-  if (typeof text !== "string") return refuse(call, TOO_LARGE, { flag: key });
+  if (typeof text !== "string") return refuse(call, text, { flag: key });
   const request = parseContext(text);
   if ("refusal" in request) return refuse(call, request.refusal, { flag: key });
   const found = lookupFor(call);
@@ -309,10 +324,10 @@ const remembered = new Map<string, Remembered>();
 
 /** Every flag, with `body` and `limited` as `evaluateOne` takes them. */
 async function evaluateBulk(call: Evaluation, body: Promise<string> | string | null, limited: Promise<number> | null): Promise<Response> {
-  const text = await (body ?? readBoundedText(call.request, MAX_OFREP_BODY_BYTES));
+  const text = await readBody(call, body);
   const retryAfter = limited && (await limited);
   if (retryAfter) return limitedAnswer(call, retryAfter);
-  if (typeof text !== "string") return refuse(call, TOO_LARGE, "bulk");
+  if (typeof text !== "string") return refuse(call, text, "bulk");
   let memo = remembered.get(text);
   let context: EvaluationContext;
   if (memo) context = memo.context;
