@@ -185,9 +185,18 @@ export const edgeState = {
   sentExposures: new BoundedMap<string, number>(MAX_SENT),
   /** Key id → the use this isolate last reported. */
   keysReportedAt: new BoundedMap<string, number>(MAX_SENT),
+  /**
+   * Parts the shards did not acknowledge after every attempt, kept whole with their ids and sent
+   * again with the next flush (a part may have committed with its answer lost: the shard applies
+   * an id once, so the counts are neither lost nor doubled). At most `MAX_UNDELIVERED_PARTS`.
+   */
+  undeliveredParts: [] as Array<{ project: string; shard: number; part: TelemetryBatch }>,
   /** The telemetry send scheduled or in progress. */
   flushing: null as Promise<void> | null,
 };
+
+/** Undelivered telemetry parts an isolate keeps whole; past it, a part's counts merge into the buffer. */
+export const MAX_UNDELIVERED_PARTS = 64;
 
 /** The key of an environment in the per-environment caches. */
 export function environmentKey(project: string, environment: string): string {

@@ -8,10 +8,10 @@
  * up into) in batches from `waitUntil`, which keeps the
  * isolate alive until the batch is delivered, so a frozen isolate loses nothing.
  */
-import { hexEncode } from "../lib/crypto";
+import { hexEncode, randomToken } from "../lib/crypto";
 import { sha256Sync } from "../lib/sha256-sync";
 import type { EvaluationContext, EvaluationResult } from "../engine/types";
-import { edgeState, type CompiledSnapshot, type TelemetryBuffer as Buffer } from "./edge-state";
+import { edgeState, MAX_UNDELIVERED_PARTS, type CompiledSnapshot, type TelemetryBuffer as Buffer } from "./edge-state";
 import type { TrackDetails } from "../contracts/tracking-details";
 import { LAST_USED_RESOLUTION_MS, shardOf, TELEMETRY_SHARDS, type TelemetryBatch } from "../contracts/telemetry";
 import { DEADLINE_MS, withDeadline } from "../lib/deadline";
@@ -244,7 +244,11 @@ export function flush(target: (project: string, shard: number) => TelemetryTarge
     edgeState.flushing = null;
     const taken = [...buffers.entries()];
     buffers.clear();
-    await Promise.all(taken.map(([project, buffer]) => send(target, project, buffer)));
+    const owed = edgeState.undeliveredParts.splice(0);
+    await Promise.all([
+      ...owed.map(({ project, shard, part }) => sendPart(target(project, shard), project, shard, part)),
+      ...taken.map(([project, buffer]) => send(target, project, buffer)),
+    ]);
   })();
   return edgeState.flushing;
 }
@@ -268,10 +272,13 @@ async function send(target: (project: string, shard: number) => TelemetryTarget,
     keys: [...buffer.keys].map(([id, lastUsedAt]) => ({ id, lastUsedAt })),
     tracked: [...buffer.tracked.values()],
   };
-  await Promise.all([...splitByShard(batch)].map(([shard, part]) => sendPart(target(project, shard), project, shard, part)));
+  // Each part's id stays with it through every retry, so a shard applies it once.
+  await Promise.all(
+    [...splitByShard(batch)].map(([shard, part]) => sendPart(target(project, shard), project, shard, { ...part, id: randomToken(12) })),
+  );
 }
 
-/** Sends one shard's part, retrying; what cannot be delivered is logged and kept for the next flush. */
+/** Sends one shard's part, retrying with its id; what cannot be delivered is logged and kept for the next flush. */
 async function sendPart(target: TelemetryTarget, project: string, shard: number, part: TelemetryBatch): Promise<void> {
   for (let attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
     try {
@@ -281,11 +288,12 @@ async function sendPart(target: TelemetryTarget, project: string, shard: number,
       return;
     } catch (error) {
       if (attempt === SEND_ATTEMPTS) {
+        const whole = edgeState.undeliveredParts.length < MAX_UNDELIVERED_PARTS;
         log("error", "telemetry-not-delivered", {
           project,
           shard,
           attempts: attempt,
-          kept: true,
+          kept: whole ? "whole" : "merged",
           usage: part.usage.length,
           exposures: part.exposures.length,
           shadow: part.shadow.length,
@@ -293,7 +301,10 @@ async function sendPart(target: TelemetryTarget, project: string, shard: number,
           tracked: part.tracked.length,
           error,
         });
-        mergeBack(project, part);
+        // Kept whole, it is sent again with its id; merged (past the bound), its counts ride on
+        // a new part, and would count twice if this one had committed with its answer lost.
+        if (whole) edgeState.undeliveredParts.push({ project, shard, part });
+        else mergeBack(project, part);
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
