@@ -1,7 +1,7 @@
 /**
  * TelemetryShard: one of `TELEMETRY_SHARDS` objects per project (`idFromName("<project>:<n>")`)
  * that take the edge's telemetry instead of the FlagStore, so the source of truth carries no
- * read-path load: however many isolates flush every 250 ms, the FlagStore receives at most one
+ * read-path load: however many isolates flush (once a second each), the FlagStore receives at most one
  * roll-up at a time per shard, at most every `ROLLUP_SPACING_MS`, sized by what changed (subjects
  * × variants, flags × variants), never by the traffic.
  *

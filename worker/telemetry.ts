@@ -20,8 +20,8 @@ import { countsAsUsage, exposedSubjects, exposureKey, usageVariant } from "../co
 
 /**
  * How long records gather before a batch is sent: one batch per isolate and second (each costs its
- * shard a batch and, in turn, a roll-up into the FlagStore; at 250 ms they cost a loaded process a
- * tenth of its CPU per bulk answer).
+ * shard a batch and, in turn, a roll-up into the FlagStore; sent every 250 ms, they cost a loaded
+ * process a tenth of its CPU per bulk answer).
  */
 const FLUSH_DELAY_MS = 1_000;
 const SEND_ATTEMPTS = 4;
