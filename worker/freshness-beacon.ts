@@ -143,6 +143,11 @@ export interface BeaconSources {
   install: (snapshot: Snapshot) => void;
 }
 
+/** Whether the beacon is due to be read again: read longer than a check interval ago, and not turned off for now. */
+export function beaconReadDue(state: BeaconState, now: number): boolean {
+  return now - state.checkedAt >= BEACON_CHECK_MS && !(state.off && now < state.off.until);
+}
+
 /**
  * Reads the location's beacon when this isolate's last read is an interval old, starting a
  * refresh from the store (after the response) when the beacon is due and unclaimed. Resolves
@@ -163,7 +168,7 @@ export function checkBeacon(
   const state = stateOf(key);
   const now = Date.now();
   if (state.checking) return state.checking;
-  if (now - state.checkedAt < BEACON_CHECK_MS || (state.off && now < state.off.until)) return null;
+  if (!beaconReadDue(state, now)) return null;
   state.checkedAt = now;
   state.checking = check(sources, key, state, project, environment, heldVersion).finally(() => {
     state.checking = null;

@@ -32,7 +32,7 @@ import {
   type SnapshotLookup,
   type SnapshotSource,
 } from "./edge-state";
-import { BEACON_CHECK_MS, beaconNote, checkBeacon, readLocationSnapshot, seenVersion, type VersionFromStore } from "./freshness-beacon";
+import { beaconNote, beaconReadDue, checkBeacon, readLocationSnapshot, seenVersion, type VersionFromStore } from "./freshness-beacon";
 
 export type { CompiledSnapshot, SnapshotLookup, StaleNote } from "./edge-state";
 
@@ -163,7 +163,7 @@ export function snapshotNow(
   const now = Date.now();
   // What `checkBeacon` does without a read: nothing when the beacon was read recently or is off here.
   const beacon = edgeState.beacons.get(key);
-  if (!beacon || beacon.checking || (now - beacon.checkedAt >= BEACON_CHECK_MS && !(beacon.off && now < beacon.off.until))) return null;
+  if (!beacon || beacon.checking || beaconReadDue(beacon, now)) return null;
   const seen = beacon.seen?.version ?? 0;
   let noted = knownVersions.get(key) ?? 0;
   if (noted < seen) {
