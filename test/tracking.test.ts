@@ -5,14 +5,16 @@
  */
 import { env } from "cloudflare:workers";
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { setStoreDeadlineForTests } from "../admin/routes/kit";
 import worker from "../worker/index";
 import { pendingFlush, unitId } from "../worker/telemetry";
 import type { ArmAggregate } from "../contracts/metrics";
 import { TELEMETRY_SHARDS } from "../contracts/telemetry";
 import type { TrackedEventRead } from "../contracts/tracking";
 import { Tracker } from "../packages/openfeature-provider/src/tracking";
-import { call, drainOutbox, setupProject, store } from "./helpers";
+import { callWithBindings } from "./edge-call";
+import { ADMIN_TOKEN, call, drainOutbox, setupProject, store } from "./helpers";
 import { evaluateAndSettle } from "./edge-settle";
 import { telemetryShard } from "./telemetry-shards";
 
@@ -450,4 +452,44 @@ describe("GET …/environments/{env}/tracked-events (the admin API's read of kep
     expect(empty.body).toEqual({ events: [], next: null });
     expect((await call("GET", `${P("track-read-bad")}/environments/production/tracked-events`)).status).toBe(400);
   });
+});
+
+describe("GET …/tracked-events when a telemetry shard fails or hangs", () => {
+  beforeAll(async () => {
+    await setupProject("track-fault");
+  });
+  afterEach(() => setStoreDeadlineForTests(null));
+
+  /** A TELEMETRY_SHARD binding whose shard `broken` throws or never answers a read; the others are real. */
+  function faultyShards(broken: number, fault: "throw" | "hang") {
+    return {
+      idFromName: (name: string) => env.TELEMETRY_SHARD.idFromName(name),
+      get: (id: DurableObjectId) => {
+        const real = env.TELEMETRY_SHARD.get(id);
+        if (!id.equals(env.TELEMETRY_SHARD.idFromName(`track-fault:${broken}`))) return real;
+        return {
+          readTrackedEvents: () =>
+            fault === "throw" ? Promise.reject(new Error("Durable Object reset because its code was updated.")) : new Promise(() => {}),
+        };
+      },
+    };
+  }
+
+  for (const fault of ["throw", "hang"] as const) {
+    it(`answers 503 problem+json with Retry-After when one shard's read ${fault === "throw" ? "throws" : "never answers"}`, async () => {
+      if (fault === "hang") setStoreDeadlineForTests(500);
+      const answer = await callWithBindings(
+        { TELEMETRY_SHARD: faultyShards(TELEMETRY_SHARDS - 1, fault) },
+        `${P("track-fault")}/environments/production/tracked-events?name=purchase`,
+        { key: ADMIN_TOKEN, method: "GET" },
+      );
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get("content-type")).toBe("application/problem+json");
+      expect(answer.headers.get("retry-after")).toBe("5");
+      expect(answer.body.detail).toContain(fault === "throw" ? "failed to answer" : "did not answer within 500 ms");
+      expect(answer.body.detail).toContain("nothing was changed");
+      // The real shards still answer once the fault is gone.
+      expect((await call("GET", `${P("track-fault")}/environments/production/tracked-events?name=purchase`)).status).toBe(200);
+    });
+  }
 });

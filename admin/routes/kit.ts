@@ -213,6 +213,11 @@ export function setStoreDeadlineForTests(ms: number | null): void {
   storeDeadlineMs = ms ?? DEADLINE_MS.adminStoreCall;
 }
 
+/** The deadline of an admin route's call to another object (the FlagStore, a telemetry shard), in ms. */
+export function adminCallDeadlineMs(): number {
+  return storeDeadlineMs;
+}
+
 /**
  * The one way an admin route asks the project's FlagStore: `ask` runs on the stub (one
  * pipelined round trip, `s.ramps().start(…)`) under the admin deadline. A call that does not settle

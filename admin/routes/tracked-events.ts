@@ -8,10 +8,11 @@ import type { Result } from "../../contracts/result";
 import { TELEMETRY_SHARDS } from "../../contracts/telemetry";
 import { TrackedEventPageSchema, type TrackedEventRead, type TrackedEventsQuery } from "../../contracts/tracking";
 import { base64urlDecode, base64urlEncode } from "../../lib/crypto";
-import { DEADLINE_MS, DeadlineExceeded, withDeadline } from "../../lib/deadline";
+import { DeadlineExceeded, withDeadline } from "../../lib/deadline";
+import { log } from "../../lib/log";
 import * as z from "zod";
 import { problem, storeProblem } from "../problem";
-import { adminApp, adminRoute, defineRoute, param, P, readQuery } from "./kit";
+import { adminApp, adminCallDeadlineMs, adminRoute, defineRoute, param, P, readQuery, STORE_RETRY_AFTER_S } from "./kit";
 
 export const trackedEvents = adminApp();
 
@@ -39,8 +40,6 @@ function order(a: TrackedEventRead, b: TrackedEventRead): number {
   return b.at - a.at || (a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-const RETRY_AFTER_S = 5;
-
 const list = adminRoute({
   method: "get",
   path: `${P}/environments/{env}/tracked-events`,
@@ -63,6 +62,7 @@ defineRoute(trackedEvents, list, async (c) => {
     limit: query.limit,
     ...(after ? { after } : {}),
   };
+  const ms = adminCallDeadlineMs();
   let answers: Result<TrackedEventRead[]>[];
   try {
     answers = await withDeadline(
@@ -71,17 +71,21 @@ defineRoute(trackedEvents, list, async (c) => {
           c.env.TELEMETRY_SHARD.get(c.env.TELEMETRY_SHARD.idFromName(`${project}:${n}`)).readTrackedEvents(shardQuery),
         ),
       ),
-      DEADLINE_MS.adminStoreCall,
+      ms,
       "telemetry shard read",
     );
   } catch (error) {
-    if (!(error instanceof DeadlineExceeded)) throw error;
+    // Late or failed (a shard reset, overloaded or threw): a read changes nothing, so the answer
+    // is a 503 to retry, never a 500; a failure is logged with the platform's error.
+    const late = error instanceof DeadlineExceeded;
+    if (late) log("warn", "tracked-events-read-late", { project, deadlineMs: ms });
+    else log("error", "tracked-events-read-failed", { project, error: String(error) });
     return problem(
       "unavailable",
-      `the telemetry shards of project "${project}" did not answer within ${DEADLINE_MS.adminStoreCall} ms; retry after ${RETRY_AFTER_S} s`,
-      {
-        headers: { "retry-after": String(RETRY_AFTER_S) },
-      },
+      late
+        ? `the telemetry shards of project "${project}" did not answer within ${ms} ms; nothing was changed: retry after ${STORE_RETRY_AFTER_S} s`
+        : `the telemetry shards of project "${project}" failed to answer; nothing was changed: retry after ${STORE_RETRY_AFTER_S} s`,
+      { headers: { "retry-after": String(STORE_RETRY_AFTER_S) } },
     );
   }
   const events: TrackedEventRead[] = [];
