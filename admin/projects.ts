@@ -126,31 +126,39 @@ export function forgetProjects(): void {
 }
 
 /**
- * A page of the single sign-on index (`contracts/access-index.ts`): the projects with Cloudflare
- * Access configured, each with its team, audience and member tags as the key's metadata. A 503
- * problem when KV does not list within `DEADLINE_MS.adminKvList` (or fails).
+ * A page of the KV keys under `prefix` (`what` names them for the log and the person, "the project
+ * registry"): a 503 problem with Retry-After when KV does not list within `DEADLINE_MS.adminKvList`
+ * (or fails), whose detail says a cursor KV did not return is one cause.
  */
-export async function listAccessIndex(
+export async function listKvPage(
   env: Env,
+  prefix: string,
+  what: string,
+  fields: Record<string, unknown>,
   limit: number,
   cursor: string | undefined,
 ): Promise<KVNamespaceListResult<unknown> | Response> {
   try {
-    return await withDeadline(
-      env.FLAGS_KV.list({ prefix: ACCESS_INDEX_PREFIX, limit, ...(cursor ? { cursor } : {}) }),
-      DEADLINE_MS.adminKvList,
-      "single sign-on index list",
-    );
+    return await withDeadline(env.FLAGS_KV.list({ prefix, limit, ...(cursor ? { cursor } : {}) }), DEADLINE_MS.adminKvList, `${what} list`);
   } catch (error) {
-    log("warn", "access-index-unreadable", { error });
+    log("warn", "kv-list-unreadable", { ...fields, list: what, error });
     return problem(
       "unavailable",
       cursor
-        ? "the single sign-on index (KV) could not be listed just now, or this cursor is not one it returned; retry shortly, or start again without ?cursor="
-        : "the single sign-on index (KV) could not be listed just now; retry shortly",
+        ? `${what} (KV) could not be listed just now, or this cursor is not one it returned; retry shortly, or start again without ?cursor=`
+        : `${what} (KV) could not be listed just now; retry shortly`,
       { headers: { "retry-after": String(REGISTRY_RETRY_SECONDS) } },
     );
   }
+}
+
+/**
+ * A page of the single sign-on index (`contracts/access-index.ts`): the projects with Cloudflare
+ * Access configured, each with its team, audience and member tags as the key's metadata, or the 503
+ * of `listKvPage`.
+ */
+export function listAccessIndex(env: Env, limit: number, cursor: string | undefined): Promise<KVNamespaceListResult<unknown> | Response> {
+  return listKvPage(env, ACCESS_INDEX_PREFIX, "the single sign-on index", {}, limit, cursor);
 }
 
 /** The project an index key names. */

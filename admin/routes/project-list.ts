@@ -30,7 +30,7 @@ import { log, requestId } from "../../lib/log";
 import { verifyAccess } from "../access";
 import { ACCESS_HEADER, authenticateAdmin } from "../auth";
 import { problem } from "../problem";
-import { accessIndexProject, listAccessIndex, readAccessIndex, unverifiedClaims } from "../projects";
+import { accessIndexProject, listAccessIndex, listKvPage, readAccessIndex, unverifiedClaims } from "../projects";
 import { readSession } from "../session";
 import { noteAuthFailure, throttled } from "../throttle";
 import { adminApp, adminRoute, defineRoute, readQuery, type AdminContext } from "./kit";
@@ -84,25 +84,8 @@ const list = adminRoute({
 const QUERY_DETAIL = "the project list takes ?limit=1..1000 and the ?cursor= of a previous page";
 
 /** A page of the registry, or the 503 to answer. */
-async function registryPage(
-  c: AdminContext,
-  limit: number,
-  cursor: string | undefined,
-): Promise<KVNamespaceListResult<unknown> | Response> {
-  try {
-    return await withDeadline(
-      c.env.FLAGS_KV.list({ prefix: REGISTRY_PREFIX, limit, ...(cursor ? { cursor } : {}) }),
-      DEADLINE_MS.adminKvList,
-      "project registry list",
-    );
-  } catch (error) {
-    log("warn", "project-list-unreadable", { requestId: requestId(c.req.raw), error });
-    return unavailable(
-      cursor
-        ? "the project registry (KV) could not be listed just now, or this cursor is not one it returned; retry shortly, or start again without ?cursor="
-        : "the project registry (KV) could not be listed just now; retry shortly",
-    );
-  }
+function registryPage(c: AdminContext, limit: number, cursor: string | undefined): Promise<KVNamespaceListResult<unknown> | Response> {
+  return listKvPage(c.env, REGISTRY_PREFIX, "the project registry", { requestId: requestId(c.req.raw) }, limit, cursor);
 }
 
 const registryName = (key: { name: string }) => key.name.slice(REGISTRY_PREFIX.length);
