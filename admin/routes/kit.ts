@@ -213,45 +213,51 @@ export function setStoreDeadlineForTests(ms: number | null): void {
   storeDeadlineMs = ms ?? DEADLINE_MS.adminStoreCall;
 }
 
-/** The deadline of an admin route's call to another object (the FlagStore, a telemetry shard), in ms. */
-export function adminCallDeadlineMs(): number {
-  return storeDeadlineMs;
-}
-
 /**
  * The one way an admin route asks the project's FlagStore: `ask` runs on the stub (one
- * pipelined round trip, `s.ramps().start(…)`) under the admin deadline. A call that does not settle
- * in time, or that fails (the object reset, overloaded or threw), answers 503 problem+json with
- * Retry-After. For a GET, nothing changed and it may simply
- * be retried; for a write, the store may still have applied the change after the deadline (an
- * RPC call cannot be cancelled), so the detail says to re-read before retrying. The 503 leaves
- * as an `HTTPException`, which answers itself in the app's error handler, so a route reads as
- * its happy path and cannot forget the case.
+ * pipelined round trip, `s.ramps().start(…)`) under the admin deadline, as `callObject` does.
  *
  * @example
  * defineRoute(ramps, pause, async (c) => writtenEverywhere(c, await call(c, (s) => s.ramps().pause(param(c, "env"), param(c, "flag"), meta(c, null)))));
  */
 // `P`, not `Promise<T>`: an RPC method's result type is a union of promises (one per `Result` arm).
-export async function call<P extends PromiseLike<unknown>>(c: AdminContext, ask: (store: StoreStub) => P): Promise<Awaited<P>> {
+export function call<P extends PromiseLike<unknown>>(c: AdminContext, ask: (store: StoreStub) => P): Promise<Awaited<P>> {
+  const project = c.get("project");
+  return callObject(c, `the flag store of project "${project}"`, () => ask(c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project))));
+}
+
+/**
+ * An admin route's call to another object (`what` names it for the log and the person: `the flag
+ * store of project "p"`) under the admin deadline. A call that does not settle in time, or that
+ * fails (the object reset, overloaded or threw), answers 503 problem+json with Retry-After. For a
+ * GET, nothing changed and it may simply be retried; for a write, the object may still have
+ * applied the change after the deadline (an RPC call cannot be cancelled), so the detail says to
+ * re-read before retrying. The 503 leaves as an `HTTPException`, which answers itself in the app's
+ * error handler, so a route reads as its happy path and cannot forget the case.
+ */
+export async function callObject<P extends PromiseLike<unknown>>(c: AdminContext, what: string, run: () => P): Promise<Awaited<P>> {
   const project = c.get("project");
   const ms = storeDeadlineMs;
   try {
-    return await withDeadline(Promise.resolve(ask(c.env.FLAG_STORE.get(c.env.FLAG_STORE.idFromName(project)))), ms, "FlagStore call");
+    return (await withDeadline(Promise.resolve(run()), ms, what)) as Awaited<P>;
   } catch (error) {
     const write = c.req.method !== "GET" && c.req.method !== "HEAD";
+    const fields = { project, target: what, method: c.req.method, path: c.req.path, write };
+    const reread = `re-read what you changed (or the audit log, GET /admin/v1/projects/${project}/audit) before retrying, after ${STORE_RETRY_AFTER_S} s`;
+    let detail: string;
     if (!(error instanceof DeadlineExceeded)) {
       // The call itself failed (the object was reset or overloaded, or threw): the platform's
       // error is logged, the caller gets the same kind of answer as for a late one, never a 500.
-      log("error", "admin-store-call-failed", { project, method: c.req.method, path: c.req.path, write, error: String(error) });
-      const detail = write
-        ? `the flag store of project "${project}" failed while handling this change; it may or may not have been applied: re-read what you changed (or the audit log, GET /admin/v1/projects/${project}/audit) before retrying, after ${STORE_RETRY_AFTER_S} s`
-        : `the flag store of project "${project}" failed to answer; nothing was changed: retry after ${STORE_RETRY_AFTER_S} s`;
-      throw new HTTPException(503, { res: problem("unavailable", detail, { headers: { "retry-after": String(STORE_RETRY_AFTER_S) } }) });
+      log("error", "admin-call-failed", { ...fields, error: String(error) });
+      detail = write
+        ? `${what} failed while handling this change; it may or may not have been applied: ${reread}`
+        : `${what} failed to answer; nothing was changed: retry after ${STORE_RETRY_AFTER_S} s`;
+    } else {
+      log("warn", "admin-call-late", { ...fields, deadlineMs: ms });
+      detail = write
+        ? `${what} did not confirm this change within ${ms} ms; it may still have been applied: ${reread}`
+        : `${what} did not answer within ${ms} ms; nothing was changed: retry after ${STORE_RETRY_AFTER_S} s`;
     }
-    log("warn", "admin-store-call-late", { project, method: c.req.method, path: c.req.path, deadlineMs: ms, write });
-    const detail = write
-      ? `the flag store of project "${project}" did not confirm this change within ${ms} ms; it may still have been applied: re-read what you changed (or the audit log, GET /admin/v1/projects/${project}/audit) before retrying, after ${STORE_RETRY_AFTER_S} s`
-      : `the flag store of project "${project}" did not answer within ${ms} ms; nothing was changed: retry after ${STORE_RETRY_AFTER_S} s`;
     throw new HTTPException(503, { res: problem("unavailable", detail, { headers: { "retry-after": String(STORE_RETRY_AFTER_S) } }) });
   }
 }

@@ -83,11 +83,6 @@ const list = adminRoute({
 });
 const QUERY_DETAIL = "the project list takes ?limit=1..1000 and the ?cursor= of a previous page";
 
-/** A page of the registry, or the 503 to answer. */
-function registryPage(c: AdminContext, limit: number, cursor: string | undefined): Promise<KVNamespaceListResult<unknown> | Response> {
-  return listKvPage(c.env, REGISTRY_PREFIX, "the project registry", { requestId: requestId(c.req.raw) }, limit, cursor);
-}
-
 const registryName = (key: { name: string }) => key.name.slice(REGISTRY_PREFIX.length);
 
 /** The Access token of a request that carries neither a credential nor a valid console session. */
@@ -199,7 +194,14 @@ defineRoute(projectList, list, async (c) => {
     const own: ProjectList = { projects: [{ name: c.get("project") }], cursor: null, source: "credential" };
     return c.json(own);
   }
-  const page = await registryPage(c, query.limit, query.cursor);
+  const page = await listKvPage(
+    c.env,
+    REGISTRY_PREFIX,
+    "the project registry",
+    { requestId: requestId(c.req.raw) },
+    query.limit,
+    query.cursor,
+  );
   if (page instanceof Response) return page;
   const body: ProjectList = {
     projects: page.keys.map((key) => ({ name: registryName(key) })),

@@ -8,11 +8,9 @@ import type { Result } from "../../contracts/result";
 import { TELEMETRY_SHARDS } from "../../contracts/telemetry";
 import { TrackedEventPageSchema, type TrackedEventRead, type TrackedEventsQuery } from "../../contracts/tracking";
 import { base64urlDecode, base64urlEncode } from "../../lib/crypto";
-import { DeadlineExceeded, withDeadline } from "../../lib/deadline";
-import { log } from "../../lib/log";
 import * as z from "zod";
 import { problem, storeProblem } from "../problem";
-import { adminApp, adminCallDeadlineMs, adminRoute, defineRoute, param, P, readQuery, STORE_RETRY_AFTER_S } from "./kit";
+import { adminApp, adminRoute, callObject, defineRoute, param, P, readQuery } from "./kit";
 
 export const trackedEvents = adminApp();
 
@@ -62,32 +60,14 @@ defineRoute(trackedEvents, list, async (c) => {
     limit: query.limit,
     ...(after ? { after } : {}),
   };
-  const ms = adminCallDeadlineMs();
-  let answers: Result<TrackedEventRead[]>[];
-  try {
-    answers = await withDeadline(
-      Promise.all(
-        Array.from({ length: TELEMETRY_SHARDS }, (_, n) =>
-          c.env.TELEMETRY_SHARD.get(c.env.TELEMETRY_SHARD.idFromName(`${project}:${n}`)).readTrackedEvents(shardQuery),
-        ),
+  // A shard that is late or fails (reset, overloaded, threw) makes the page a 503 to retry, never a 500.
+  const answers: Result<TrackedEventRead[]>[] = await callObject(c, `the telemetry shards of project "${project}"`, () =>
+    Promise.all(
+      Array.from({ length: TELEMETRY_SHARDS }, (_, n) =>
+        c.env.TELEMETRY_SHARD.get(c.env.TELEMETRY_SHARD.idFromName(`${project}:${n}`)).readTrackedEvents(shardQuery),
       ),
-      ms,
-      "telemetry shard read",
-    );
-  } catch (error) {
-    // Late or failed (a shard reset, overloaded or threw): a read changes nothing, so the answer
-    // is a 503 to retry, never a 500; a failure is logged with the platform's error.
-    const late = error instanceof DeadlineExceeded;
-    if (late) log("warn", "tracked-events-read-late", { project, deadlineMs: ms });
-    else log("error", "tracked-events-read-failed", { project, error: String(error) });
-    return problem(
-      "unavailable",
-      late
-        ? `the telemetry shards of project "${project}" did not answer within ${ms} ms; nothing was changed: retry after ${STORE_RETRY_AFTER_S} s`
-        : `the telemetry shards of project "${project}" failed to answer; nothing was changed: retry after ${STORE_RETRY_AFTER_S} s`,
-      { headers: { "retry-after": String(STORE_RETRY_AFTER_S) } },
-    );
-  }
+    ),
+  );
   const events: TrackedEventRead[] = [];
   for (const answer of answers) {
     if (!answer.ok) return storeProblem(answer.error);
