@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // CPU profile of a Worker under load in workerd, for the closing note when an HTTP target is missed.
 //
-//   node bench/profile.mjs [ours|baseline] [bulk|single] [seconds]
+//   node bench/profile.mjs [ours|baseline] [bulk|single] [seconds] [plain]
 //
+// `plain` profiles our Worker bundled without minifying (bench/.out/worker-dist-plain, built here):
+// the same code, one statement per line, so the self time per source line it prints is readable.
 // Needs the bundles from a previous `npm run bench` (bench/.out/worker-dist, bench/.out/baseline-dist).
 // Starts the Worker with `workerd serve --inspector-addr`, provisions it like the benchmark, warms
 // it, then records a V8 CPU profile over the Chrome DevTools protocol while autocannon loads it with
@@ -13,9 +15,10 @@ import { SourceMap } from "node:module";
 import { join } from "node:path";
 import { ADMIN_TOKEN, allocatePorts, load, oursConfig, PORTS, PROJECT } from "./http.mjs";
 import { OUT } from "./engines.mjs";
-import { killAll, startWorkerd, stopAll, writeConfig } from "./workerd.mjs";
+import { bundleWorker, killAll, ROOT, startWorkerd, stopAll, writeConfig } from "./workerd.mjs";
 
-const [which = "ours", route = "bulk", secondsArg = "5"] = process.argv.slice(2);
+const [which = "ours", route = "bulk", secondsArg = "5", plainArg = ""] = process.argv.slice(2);
+const plain = plainArg === "plain" && which === "ours";
 const seconds = Math.min(Number(secondsArg) || 5, 30);
 const workloadDir = join(OUT, "workload");
 
@@ -61,7 +64,7 @@ async function cdp(wsUrl) {
  * Self time per function and per original source file, mapped through the bundle's source map
  * (the deployed bundle is minified). Shares are of all sampled time, idle included.
  */
-export function topSelf(profile, sourceMap, limit = 20) {
+export function topSelf(profile, sourceMap, limit = 20, bundleLines = null) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const fns = new Map();
   const files = new Map();
@@ -95,12 +98,27 @@ export function topSelf(profile, sourceMap, limit = 20) {
             : file;
     add(files, group, dt);
   });
-  const top = (map) =>
+  // Ticks per source line (V8's positionTicks): readable in an unminified bundle, where a line of
+  // the bundle is a statement of the source; a share is of all ticks, idle included.
+  const lines = new Map();
+  const ticks = profile.samples.length || 1;
+  if (sourceMap)
+    for (const node of profile.nodes) {
+      if (!node.positionTicks || !(node.callFrame.url || "").endsWith("index.js")) continue;
+      for (const { line: at, ticks: n } of node.positionTicks) {
+        const text = bundleLines?.[at - 1] ?? "";
+        const entry = sourceMap.findEntry(at - 1, text.length - text.trimStart().length);
+        if (!entry?.originalSource) continue;
+        const source = entry.originalSource.replace(/^.*?node_modules\//, "").replace(/^(\.\.\/)+/, "");
+        add(lines, `${source}:${entry.originalLine + 1}`, n);
+      }
+    }
+  const top = (map, of = total, unit = 1000) =>
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)
-      .map(([name, us]) => ({ name, share: us / total, ms: us / 1000 }));
-  return { functions: top(fns), files: top(files) };
+      .map(([name, us]) => ({ name, share: us / of, ms: us / unit }));
+  return { functions: top(fns), files: top(files), lines: top(lines, ticks, 1).map(({ name, share }) => ({ name, share })) };
 }
 
 async function main() {
@@ -108,7 +126,15 @@ async function main() {
   const INSPECTOR_PORT = PORTS.inspector;
   const ours = which === "ours";
   const port = ours ? PORTS.ours : PORTS.baseline;
-  const modulePath = join(OUT, ours ? "worker-dist" : "baseline-dist", "index.js");
+  const modulePath = join(OUT, plain ? "worker-dist-plain" : ours ? "worker-dist" : "baseline-dist", "index.js");
+  if (plain) {
+    const bundle = bundleWorker({
+      config: join(ROOT, "wrangler.toml"),
+      outdir: join(OUT, "worker-dist-plain"),
+      extraArgs: ["--no-minify"],
+    });
+    if (!bundle.ok) throw new Error(`our Worker did not bundle unminified: ${bundle.reason}`);
+  }
   const config = ours
     ? oursConfig({ out: OUT, name: "profile-ours", modulePath, port, kvPort: PORTS.kv, doStorageDir: join(OUT, "do-storage-profile") })
     : writeConfig({ dir: OUT, name: "profile-baseline", modulePath, port });
@@ -128,7 +154,9 @@ async function main() {
     await call(
       "PUT",
       `/admin/v1/projects/${PROJECT}/environments/production/flagd`,
-      readFileSync(join(workloadDir, "flags-inline.json"), "utf8"),
+      // The segment encoding: under the inspector, workerd dies (SIGTRAP) reading the 2.27 MB inline
+      // text; the Durable Object publishes the same snapshot from either (identical lists stored once).
+      readFileSync(join(workloadDir, "flags-segment.json"), "utf8"),
     );
     headers.authorization = `Bearer ${(await call("POST", `/admin/v1/projects/${PROJECT}/environments/production/keys`, { scope: "client" })).key}`;
   }
@@ -152,7 +180,7 @@ async function main() {
   writeFileSync(file, JSON.stringify(profile));
   const mapFile = `${modulePath}.map`;
   const sourceMap = existsSync(mapFile) ? new SourceMap(JSON.parse(readFileSync(mapFile, "utf8"))) : null;
-  const top = topSelf(profile, sourceMap);
+  const top = topSelf(profile, sourceMap, plain ? 40 : 20, readFileSync(modulePath, "utf8").split("\n"));
   console.log(
     `${which} ${route}: ${Math.round(result.rps)} req/s under the profiler (p50 ${result.p50} ms, p99 ${result.p99} ms); profile: ${file}`,
   );
@@ -160,6 +188,10 @@ async function main() {
   for (const t of top.files) console.log(`  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.name}`);
   console.log("self time, top functions:");
   for (const t of top.functions) console.log(`  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.name}`);
+  if (plain) {
+    console.log("self time, top source lines (unminified bundle):");
+    for (const t of top.lines) console.log(`  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.name}`);
+  }
   writeFileSync(join(OUT, `${which}-${route}.top.json`), JSON.stringify({ rps: result.rps, top }, null, 2));
 }
 

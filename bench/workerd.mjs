@@ -113,9 +113,9 @@ export async function stopAll(graceMs = 2_000) {
 }
 
 /** Bundles a Worker as `wrangler deploy` would upload it; returns the main module and its sizes. */
-export function bundleWorker({ config, outdir, output = "index.js" }) {
+export function bundleWorker({ config, outdir, output = "index.js", extraArgs = [] }) {
   mkdirSync(outdir, { recursive: true });
-  const run = spawnSync(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", outdir, "-c", config], {
+  const run = spawnSync(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", outdir, "-c", config, ...extraArgs], {
     cwd: ROOT,
     encoding: "utf8",
     timeout: 120_000,

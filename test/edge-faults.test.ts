@@ -199,6 +199,26 @@ describe("the client rate limiter under faults", () => {
   );
 });
 
+describe("a client rate limiter that answers late", () => {
+  // The verdict is asked for as the request starts and read once the body is in: a "no" that
+  // comes after that, within the deadline (500 ms), is still obeyed; one after it limits nothing.
+  const slowNo = (ms: number) => ({
+    limit: () => new Promise<{ success: boolean }>((resolve) => setTimeout(() => resolve({ success: false }), ms)),
+  });
+
+  it.each([
+    { path: SINGLE, ms: 150, status: 429 },
+    { path: BULK, ms: 150, status: 429 },
+    { path: SINGLE, ms: 1_500, status: 200 },
+    { path: BULK, ms: 1_500, status: 200 },
+  ])("$path, a refusal after $ms ms: $status", async ({ path, ms, status }) => {
+    const { key } = await setupProject(`limiter-late-${ms}-${path === SINGLE ? "one" : "all"}`);
+    const answer = await send({ CLIENT_RATE_LIMITER: slowNo(ms) }, path, { key, headers: { "cf-connecting-ip": "203.0.113.51" } });
+    expect(answer.status).toBe(status);
+    if (status === 429) expect(answer.headers.get("retry-after")).toBe("60");
+  });
+});
+
 describe("no 5xx but 503 from the evaluation routes under any fault", () => {
   const cases = FAULTS.flatMap((fault) => [
     { name: `KV ${fault}`, fault, overrides: () => ({ FLAGS_KV: faultyKv(fault) }) },

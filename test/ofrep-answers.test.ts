@@ -32,6 +32,19 @@ describe("telemetry of remembered answers", () => {
   });
 });
 
+describe("telemetry of many distinct contexts", () => {
+  it("counts each of 150 bulk evaluations of distinct contexts exactly once, however many are held before the batch is sent", async () => {
+    const project = "hot2-usage-many";
+    const { key } = await setupProject(project);
+    const contexts = Array.from({ length: 150 }, (_, i) => ({ targetingKey: `visitor-${i}` }));
+    await evaluateAndSettle(key, "/ofrep/v1/evaluate/flags", contexts);
+    await evaluateAndSettle(key, "/ofrep/v1/evaluate/flags", contexts.slice(0, 10));
+    const usage = await usageOf(project);
+    expect(usage["kill-switch"]?.evaluations).toBe(160);
+    expect(usage["banner-color"]?.evaluations).toBe(160);
+  });
+});
+
 describe("the rate limiter and the body", () => {
   const from = (address: string) => ({ "cf-connecting-ip": address });
 

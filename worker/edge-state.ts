@@ -137,7 +137,8 @@ export interface TelemetryBuffer {
   usage: Map<EvaluationResult | string, TelemetryBatch["usage"][number]>;
   /**
    * Result vectors of a snapshot that counts usage only, each counted as a whole (a remembered
-   * bulk answer is the same vector every time) and spread into `usage` when the batch is sent.
+   * bulk answer is the same vector every time) and spread into `usage` when the batch is sent, or
+   * sooner once `MAX_HELD_VECTORS` (telemetry.ts) are held.
    */
   vectors: Map<readonly EvaluationResult[], { environment: string; count: number; firstAt: number; lastAt: number }>;
   exposures: Map<string, TelemetryBatch["exposures"][number]>;

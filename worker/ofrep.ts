@@ -38,6 +38,7 @@ import {
   type StaleNote,
 } from "./snapshot-cache";
 import { keyCheck, requireKey, type EnvironmentKey, type HeaderKeyRule, type KeyEnv, type PendingKey } from "./require-key";
+import type { LimitVerdict } from "./rate-limit";
 import { flushAfter, recordEvaluation, recordEvaluations } from "./telemetry";
 
 export const VERSION_HEADER = "X-Edgeflags-Config-Version";
@@ -238,10 +239,11 @@ async function evaluateOne(
   call: Evaluation,
   key: string,
   body: Promise<string> | string | null,
-  limited: Promise<number> | null,
+  limited: LimitVerdict | null,
 ): Promise<Response> {
   const text = await readBody(call, body);
-  const retryAfter = limited && (await limited);
+  const verdict = limited?.read() ?? 0;
+  const retryAfter = typeof verdict === "number" ? verdict : await verdict;
   if (retryAfter) return limitedAnswer(call, retryAfter);
   if (typeof text !== "string") return refuse(call, text, { flag: key });
   const request = parseContext(text);
@@ -288,18 +290,23 @@ function singleInit(call: Evaluation, snapshot: CompiledSnapshot, status: number
 }
 
 /**
- * A bulk answer kept for a request body, so the same context asked again (a page reload, a
+ * A bulk evaluation kept for a request body, so the same context asked again (a page reload, a
  * re-poll, every anonymous visitor of a page) is neither parsed nor evaluated again. It is good
  * for the snapshot it was evaluated on, within the second `$flagd.timestamp` names; telemetry
  * still records every evaluation it answers.
+ *
+ * The first ask keeps only the results: most bodies are never sent again (every visitor's own
+ * context), and a kept 30 kB body outlives the young generation and costs every collection a
+ * copy of it. The serialized flags and the answer are kept from the second ask on.
  */
 interface Remembered {
   context: EvaluationContext;
   snapshot: CompiledSnapshot | null;
   second: number;
   results: readonly EvaluationResult[];
-  flags: BulkFlags;
-  /** The fresh answer last built from it. */
+  /** The serialized flags, once the body was asked again. */
+  flags: BulkFlags | null;
+  /** The fresh answer last built from it, once the body was asked again. */
   answer: BulkAnswer | null;
 }
 
@@ -323,9 +330,10 @@ const REMEMBER_MAX = 64;
 const remembered = new Map<string, Remembered>();
 
 /** Every flag, with `body` and `limited` as `evaluateOne` takes them. */
-async function evaluateBulk(call: Evaluation, body: Promise<string> | string | null, limited: Promise<number> | null): Promise<Response> {
+async function evaluateBulk(call: Evaluation, body: Promise<string> | string | null, limited: LimitVerdict | null): Promise<Response> {
   const text = await readBody(call, body);
-  const retryAfter = limited && (await limited);
+  const verdict = limited?.read() ?? 0;
+  const retryAfter = typeof verdict === "number" ? verdict : await verdict;
   if (retryAfter) return limitedAnswer(call, retryAfter);
   if (typeof text !== "string") return refuse(call, text, "bulk");
   let memo = remembered.get(text);
@@ -342,9 +350,10 @@ async function evaluateBulk(call: Evaluation, body: Promise<string> | string | n
   const snapshot = lookup.kind === "snapshot" ? lookup.snapshot : null;
   const now = Date.now();
   const second = Math.floor(now / 1000);
-  if (!memo || memo.snapshot !== snapshot || memo.second !== second) {
+  const askedAgain = memo !== undefined && memo.snapshot === snapshot && memo.second === second;
+  if (!memo || !askedAgain) {
     const results = snapshot ? snapshot.compiled.evaluateAll(context, { now }) : [];
-    memo = { context, snapshot, second, results, flags: bulkFlags(results), answer: null };
+    memo = { context, snapshot, second, results, flags: null, answer: null };
     if (text.length <= REMEMBER_MAX_BODY) {
       if (remembered.size >= REMEMBER_MAX) remembered.clear();
       remembered.set(text, memo);
@@ -354,17 +363,19 @@ async function evaluateBulk(call: Evaluation, body: Promise<string> | string | n
     recordEvaluations(snapshot, context, memo.results, call.identity.id);
     flushAfter(call.env, call.waitUntil);
   }
+  const flags = memo.flags ?? bulkFlags(memo.results);
+  if (askedAgain) memo.flags = flags;
   const stale = lookup.kind === "snapshot" ? lookup.stale : null;
-  if (stale) return staleBulkAnswer(call, snapshot, memo.flags, stale);
+  if (stale) return staleBulkAnswer(call, snapshot, flags, stale);
   sweepDegradedLogs();
   const kept = freshTail(call, snapshot, now);
   const tail = kept instanceof Promise ? await kept : kept;
   let answer = memo.answer;
   if (answer?.tail !== tail || answer.answerHeaders !== call.answerHeaders) {
-    const { body: answerBody, etag } = bulkBody(memo.flags, tail);
+    const { body: answerBody, etag } = bulkBody(flags, tail);
     const headers = answerHeaders(call, { ETag: etag, "Cache-Control": "private, no-cache", [VERSION_HEADER]: String(tail.configVersion) });
     answer = { tail, answerHeaders: call.answerHeaders, body: answerBody, etag, headers, ok: null, notModified: null };
-    memo.answer = answer;
+    if (askedAgain) memo.answer = answer;
     if (matchesEtag(call.request.headers.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
     return new Response(answerBody, { status: 200, headers: { ...headers, "content-type": "application/json" } });
   }

@@ -19,7 +19,7 @@ import { ofrepRefusal, unavailableRefusal, UNAVAILABLE_RETRY_AFTER_S, type Ofrep
 import type { KeyIdentity, KeyScope } from "../contracts/snapshot";
 import { signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
 import { isKnownKey, resolveKey, resolveKeyNow, resolveStreamKey, type KeyLookup } from "./keys";
-import { rateLimited } from "./rate-limit";
+import { rateLimited, type LimitVerdict } from "./rate-limit";
 import { logUnavailable } from "./request-log";
 import { refreshMs } from "./snapshot-cache";
 import { verifyStreamToken, type StreamClaims } from "./stream-token";
@@ -74,12 +74,12 @@ function admit(rule: KeyRule, request: Request, lookup: KeyLookup, project?: str
 
 /** The 429 when `rule` limits the key and it is over its limit from this address, else null. */
 async function limit(rule: KeyRule, env: Env, request: Request, identity: EnvironmentKey): Promise<Response | null> {
-  const retryAfter = await limiting(rule, env, request, identity);
+  const retryAfter = await limiting(rule, env, request, identity)?.read();
   return retryAfter ? limitRefusal(rule, retryAfter) : null;
 }
 
-/** The rate limiter's verdict (seconds to wait, 0: not limited) when `rule` limits the key, else null. */
-function limiting(rule: KeyRule, env: Env, request: Request, identity: EnvironmentKey): Promise<number> | null {
+/** The rate limiter's verdict to come (seconds to wait, 0: not limited) when `rule` limits the key, else null. */
+function limiting(rule: KeyRule, env: Env, request: Request, identity: EnvironmentKey): LimitVerdict | null {
   const limits = rule.limit;
   if (!limits?.scopes.includes(identity.scope)) return null;
   return rateLimited(env, limits.bucket(identity.id), request.headers.get("cf-connecting-ip"));
@@ -103,11 +103,11 @@ function headerKeyRule(headerRule: HeaderKeyRule): KeyRule & { missing: string }
 
 /**
  * A key admitted before the rate limiter has answered: the caller starts its own work (reading the
- * body) and then awaits `limited`, the seconds to wait (0: not limited; null: the rule does not
- * limit this key), answering `refusal(limited)` when it is over.
+ * body) and then reads `limited`, the seconds to wait (0: not limited; null: the rule does not
+ * limit this key), answering `refusal(seconds)` when it is over.
  */
 export interface PendingKey extends KeyVariables {
-  limited: Promise<number> | null;
+  limited: LimitVerdict | null;
 }
 
 /** The credential of a request's headers (`readCredential`); a known key sent as `Bearer <key>` without a regex. */
@@ -157,7 +157,7 @@ function pendingKey(rule: KeyRule, request: Request, env: Env, credential: strin
  * let admitted = evaluationKey.admit(request, env, (p) => ctx.waitUntil(p));
  * if (admitted instanceof Promise) admitted = await admitted;
  * if (admitted instanceof Response) return admitted;
- * const retryAfter = admitted.limited && (await admitted.limited);
+ * const retryAfter = await admitted.limited?.read();
  * if (retryAfter) return evaluationKey.refusal(retryAfter);
  */
 export function keyCheck(headerRule: HeaderKeyRule) {
@@ -177,7 +177,7 @@ export function requireKey(headerRule: HeaderKeyRule) {
   return createMiddleware<KeyEnv>(async (c, next) => {
     const admitted = await check.admit(c.req.raw, c.env, (p) => c.executionCtx.waitUntil(p));
     if (admitted instanceof Response) return admitted;
-    const retryAfter = admitted.limited && (await admitted.limited);
+    const retryAfter = await admitted.limited?.read();
     if (retryAfter) return check.refusal(retryAfter);
     c.set("identity", admitted.identity);
     c.set("credential", admitted.credential);

@@ -72,7 +72,12 @@ export function recordEvaluations(
     if (counted) {
       counted.count++;
       counted.lastAt = now;
-    } else buffer.vectors.set(results, { environment: snapshot.environment, count: 1, firstAt: now, lastAt: now });
+    } else {
+      // Spread once this many are held, not only when the batch is sent: each vector is spread once
+      // either way, and a second's worth of distinct contexts' vectors would outlive the young generation.
+      if (buffer.vectors.size >= MAX_HELD_VECTORS) spreadVectors(buffer);
+      buffer.vectors.set(results, { environment: snapshot.environment, count: 1, firstAt: now, lastAt: now });
+    }
     return;
   }
   const targetingKey = exposureKey(context);
@@ -150,6 +155,9 @@ function countUsage(
     buffer.usage.set(result, { environment, flag: result.key, variant: usageVariant(result), evaluations, firstAt, lastAt });
   }
 }
+
+/** Result vectors held counted whole before they are spread into per-flag usage. */
+const MAX_HELD_VECTORS = 64;
 
 /** Spreads the result vectors counted whole into per-flag usage. */
 function spreadVectors(buffer: Buffer): void {
