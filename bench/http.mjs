@@ -36,14 +36,22 @@ export const SEGMENT_PROJECT = "benchseg";
 // The ceilings: a Worker that does no work. `/` answers "ok"; `/big` answers a fixed JSON body the
 // size of a bulk OFREP answer for this workload (~30 kB), so the harness's cost of moving that many
 // bytes is visible too; `/body-big` reads and parses the request body first, then answers the same
-// 30 kB: the floor of any answer that depends on the body.
+// 30 kB: the floor of any answer that depends on the body; `/body-small` reads and parses the body,
+// then answers a single-flag-sized JSON with the headers a single-flag answer carries: the floor
+// of a single-flag evaluation, whose context comes in the body.
 const TRIVIAL_WORKER = `const big = JSON.stringify({ flags: Array.from({ length: 200 }, (_, i) => ({ key: "flag-" + i, value: "treatment-b", reason: "TARGETING_MATCH", variant: "B", metadata: { owner: "bench", configVersion: 2 } })), metadata: { project: "bench" } });
+const small = JSON.stringify({ key: "list-000", value: false, reason: "DEFAULT", variant: "off", metadata: { configVersion: 2 } });
+const smallHeaders = { "content-type": "application/json", "x-edgeflags-config-version": "2", "access-control-allow-origin": "*", "access-control-expose-headers": "ETag,Retry-After,X-Edgeflags-Config-Version,X-Edgeflags-Stale" };
 export default { async fetch(request) {
   const path = new URL(request.url).pathname;
   if (path === "/big") return new Response(big, { headers: { "content-type": "application/json" } });
   if (path === "/body-big") {
     const body = JSON.parse(await request.text());
     return new Response(body && big, { headers: { "content-type": "application/json" } });
+  }
+  if (path === "/body-small") {
+    const body = JSON.parse(await request.text());
+    return new Response(body && small, { headers: smallHeaders });
   }
   return new Response("ok");
 } };
@@ -347,7 +355,7 @@ export async function savePublishedSnapshots({ servers, out, workloadDir }) {
 }
 
 /**
- * The load scenarios, run alternately: each round measures the three ceilings, then every
+ * The load scenarios, run alternately: each round measures the four ceilings, then every
  * scenario against every Worker (baseline, ours and, when given, the reference build of ours),
  * in an order that reverses every round (A B A B …), after one warm-up each. Every run records
  * req/s, latency and the serving workerd process's CPU µs per request. Returns per-scenario
@@ -381,6 +389,7 @@ export async function runLoad({ servers, workloadDir, rounds, seconds, warmupSec
     { id: "ceiling", path: "/", method: "GET", bodies: null },
     { id: "ceilingBig", path: "/big", method: "POST", bodies: fixed },
     { id: "ceilingBody", path: "/body-big", method: "POST", bodies: varying },
+    { id: "ceilingSmall", path: "/body-small", method: "POST", bodies: varying },
   ];
   const samples = {};
   const run = (server, path, method, bodies, headers, addresses, secs, maxRequests) =>
@@ -461,6 +470,7 @@ export async function runLoad({ servers, workloadDir, rounds, seconds, warmupSec
     ceiling: summarize(samples.ceiling),
     ceilingBig: summarize(samples.ceilingBig),
     ceilingBody: summarize(samples.ceilingBody),
+    ceilingSmall: summarize(samples.ceilingSmall),
     scenarios: scenarios.map((s) => ({
       id: s.id,
       label: s.label,
