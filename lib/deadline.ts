@@ -13,7 +13,11 @@ export const DEADLINE_MS = {
   edgeStoreCall: 3_000,
   /** A call to the MigrationLedger from the edge (recording a comparison batch); past it the caller retries the batch. */
   edgeLedgerCall: 5_000,
-  /** A call to the client rate limiter binding; past it (or when it fails) the request is not limited. */
+  /**
+   * A call to the client rate limiter binding, counted from when it is asked; past it (or when it
+   * fails) the request is not limited. Its timer is armed only if the verdict is awaited before
+   * the limiter has answered (`worker/rate-limit.ts`).
+   */
   edgeRateLimit: 500,
   /** A KV write or delete made by the FlagStore's alarm; a timed-out row is retried. */
   kvWrite: 5_000,

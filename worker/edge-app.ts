@@ -83,11 +83,11 @@ export function hotPath<E extends WorkerEnv>(
 ): (request: Request, env: E["Bindings"], ctx: ExecutionContext) => Promise<Response> {
   return async (request, env, ctx) => {
     if (request.method !== "POST") return app.fetch(request, env, ctx);
-    const { pathname, search } = requestPath(request.url);
-    const route = evaluationRoute(pathname);
+    const path = requestPath(request.url);
+    const route = evaluationRoute(path.pathname);
     if (!route) return app.fetch(request, env, ctx);
     try {
-      return await answerEvaluation(request, search, route, env, (p) => ctx.waitUntil(p), OFREP_CORS_HEADERS);
+      return await answerEvaluation(request, path, route, env, (p) => ctx.waitUntil(p), OFREP_CORS_HEADERS);
     } catch (error) {
       logRequest("error", "unhandled-error", request, { error });
       return withHeaders(unexpected(), OFREP_CORS_HEADERS);

@@ -62,6 +62,8 @@ const admitEvaluationKey = keyCheck(EVALUATION_KEY);
 /** One admitted evaluation request: what both routes work from. */
 interface Evaluation {
   request: Request;
+  /** `request.url`, read once (the runtime builds a new string each time it is read). */
+  url: string;
   /** The URL's query with its `?`, or "" (the hot path reads it from `request.url` without parsing the URL). */
   search: string;
   /** Headers every answer carries (the hot path's CORS headers), or null when the router adds them. */
@@ -86,19 +88,26 @@ export function evaluationRoute(pathname: string): "bulk" | { flag: string } | n
   return flag === "" || flag.includes("/") || flag.includes("%") ? null : { flag };
 }
 
+/** A request URL with its path and query, as `requestPath` reads them. */
+export interface RequestPath {
+  url: string;
+  pathname: string;
+  search: string;
+}
+
 /**
  * The path and query of a request URL as the runtime serialized it (already parsed and
  * normalized, so the path is the text from the first `/` after the host up to the `?`).
  *
  * @example
- * requestPath("https://edge.example/ofrep/v1/evaluate/flags?flagConfigEtag=3"); // { pathname: "/ofrep/v1/evaluate/flags", search: "?flagConfigEtag=3" }
+ * requestPath("https://edge.example/ofrep/v1/evaluate/flags?flagConfigEtag=3"); // { url, pathname: "/ofrep/v1/evaluate/flags", search: "?flagConfigEtag=3" }
  */
-export function requestPath(url: string): { pathname: string; search: string } {
+export function requestPath(url: string): RequestPath {
   const authority = url.indexOf("//");
   const start = url.indexOf("/", authority < 0 ? 0 : authority + 2);
-  if (start < 0) return { pathname: "/", search: "" };
+  if (start < 0) return { url, pathname: "/", search: "" };
   const query = url.indexOf("?", start);
-  return query < 0 ? { pathname: url.slice(start), search: "" } : { pathname: url.slice(start, query), search: url.slice(query) };
+  return query < 0 ? { url, pathname: url.slice(start), search: "" } : { url, pathname: url.slice(start, query), search: url.slice(query) };
 }
 
 /**
@@ -107,13 +116,13 @@ export function requestPath(url: string): { pathname: string; search: string } {
  * (the routes' CORS headers), set as it is built.
  *
  * @example
- * const { pathname, search } = requestPath(request.url);
- * const route = evaluationRoute(pathname);
- * if (request.method === "POST" && route) return answerEvaluation(request, search, route, env, (p) => ctx.waitUntil(p), CORS);
+ * const path = requestPath(request.url);
+ * const route = evaluationRoute(path.pathname);
+ * if (request.method === "POST" && route) return answerEvaluation(request, path, route, env, (p) => ctx.waitUntil(p), CORS);
  */
 export function answerEvaluation(
   request: Request,
-  search: string,
+  path: RequestPath,
   route: "bulk" | { flag: string },
   env: Env,
   waitUntil: (promise: Promise<unknown>) => void,
@@ -121,21 +130,31 @@ export function answerEvaluation(
 ): Promise<Response> | Response {
   const admitted = admitEvaluationKey.admit(request, env, waitUntil);
   if (admitted instanceof Promise)
-    return admitted.then((key) => evaluateAdmitted(key, request, search, route, env, waitUntil, answerHeaders));
-  return evaluateAdmitted(admitted, request, search, route, env, waitUntil, answerHeaders);
+    return admitted.then((key) => evaluateAdmitted(key, request, path, route, env, waitUntil, answerHeaders));
+  return evaluateAdmitted(admitted, request, path, route, env, waitUntil, answerHeaders);
 }
 
 function evaluateAdmitted(
   admitted: PendingKey | Response,
   request: Request,
-  search: string,
+  path: RequestPath,
   route: "bulk" | { flag: string },
   env: Env,
   waitUntil: (promise: Promise<unknown>) => void,
   answerHeaders: readonly (readonly [string, string])[],
 ): Promise<Response> | Response {
   if (admitted instanceof Response) return withHeaders(admitted, answerHeaders);
-  const call: Evaluation = { request, search, answerHeaders, env, waitUntil, identity: admitted.identity, credential: admitted.credential };
+  const { url, search } = path;
+  const call: Evaluation = {
+    request,
+    url,
+    search,
+    answerHeaders,
+    env,
+    waitUntil,
+    identity: admitted.identity,
+    credential: admitted.credential,
+  };
   // The body is read while the rate limiter answers; a 429 still comes before anything about the body.
   const body = declaredText(request, MAX_OFREP_BODY_BYTES);
   return route === "bulk" ? evaluateBulk(call, body, admitted.limited) : evaluateOne(call, route.flag, body, admitted.limited);
@@ -177,6 +196,7 @@ ofrep.get(EVENT_STREAM_PATH, (c) =>
 ofrep.use("/evaluate/*", requireKey(EVALUATION_KEY));
 const routed = (c: Context<KeyEnv>): Evaluation => ({
   request: c.req.raw,
+  url: c.req.raw.url,
   search: requestPath(c.req.raw.url).search,
   answerHeaders: null,
   env: c.env,
@@ -426,7 +446,7 @@ async function evaluateBulk(call: Evaluation, body: Promise<string> | string | n
 async function staleBulkAnswer(call: Evaluation, snapshot: CompiledSnapshot | null, flags: BulkFlags, stale: StaleNote): Promise<Response> {
   const { identity } = call;
   const version = snapshot?.version ?? 0;
-  const eventStreams = await eventStreamsFor(call.env, call.request.url, identity, call.credential, version, streamSettingsOf(call.env));
+  const eventStreams = await eventStreamsFor(call.env, call.url, identity, call.credential, version, streamSettingsOf(call.env));
   const { body, etag } = toOfrepBulk(flags, eventStreams, {
     project: identity.project,
     environment: identity.environment,
@@ -480,7 +500,7 @@ function freshTail(call: Evaluation, snapshot: CompiledSnapshot | null, now: num
   if (
     kept &&
     kept.env === call.env &&
-    kept.url === call.request.url &&
+    kept.url === call.url &&
     kept.credential === call.credential &&
     kept.tokenExpiry === expiry &&
     kept.project === identity.project &&
@@ -500,7 +520,7 @@ async function buildTail(
 ): Promise<BulkTail> {
   const { identity } = call;
   const version = snapshot?.version ?? 0;
-  const eventStreams = await eventStreamsFor(call.env, call.request.url, identity, call.credential, version, settings);
+  const eventStreams = await eventStreamsFor(call.env, call.url, identity, call.credential, version, settings);
   const tail = bulkTail(eventStreams, {
     project: identity.project,
     environment: identity.environment,
@@ -510,7 +530,7 @@ async function buildTail(
   const { project, environment } = identity;
   freshTails.set(owner, {
     env: call.env,
-    url: call.request.url,
+    url: call.url,
     credential: call.credential,
     tokenExpiry: expiry,
     project,
