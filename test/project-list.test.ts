@@ -251,9 +251,16 @@ describe("GET /admin/v1/projects for a person signed in through Cloudflare Acces
     expect(answer.body.detail).toContain("could not be read just now");
   });
 
-  it("answers 503 with Retry-After when the registry list fails (a hang is the same deadline, tested above)", async () => {
-    const answer = await withFailingList("throws", { "cf-access-jwt-assertion": await person("vic@example.com") });
-    expect(answer.status).toBe(503);
-    expect(answer.headers.get("retry-after")).toBe("5");
-  });
+  it.each(["throws", "hangs"] as const)(
+    "answers 503 with Retry-After when the single sign-on index list %s",
+    async (fault) => {
+      const answer = await withFailingList(fault, { "cf-access-jwt-assertion": await person("vic@example.com") });
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get("retry-after")).toBe("5");
+      expect(answer.headers.get("content-type")).toMatch(/application\/problem\+json/);
+      expect(answer.body.detail).toBe("the single sign-on index (KV) could not be listed just now; retry shortly");
+      // A hang is waited out through the list's deadline.
+    },
+    15_000,
+  );
 });
