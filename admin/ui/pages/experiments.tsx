@@ -9,6 +9,15 @@ import type { ExperimentMetricsView } from "../../../contracts/metrics";
 import { MetricDefineForm, MetricSeriesList } from "./metric-chart";
 import { formatP, SrmVerdict, widthClass } from "./delivery";
 import { ActionButton } from "./widgets";
+import type { TrackedEventPage } from "../../../contracts/tracking";
+
+/** One tracked event's newest events as the experiment page shows them. */
+export interface RecentEvents {
+  name: string;
+  /** Null when the admin API did not answer them; `problem` is its detail. */
+  events: TrackedEventPage["events"] | null;
+  problem?: string;
+}
 
 export function ExperimentsPage(props: { session: Session; project: string; experiments: ExperimentView[]; notice: Notice | null }) {
   return (
@@ -78,6 +87,8 @@ export function ExperimentPage(props: {
   project: string;
   experiment: ExperimentView;
   metrics?: ExperimentMetricsView | null;
+  /** The newest events of each metric's tracked event (null: they could not be read just now). */
+  recentEvents?: RecentEvents[];
   notice: Notice | null;
 }) {
   const e = props.experiment;
@@ -194,6 +205,9 @@ export function ExperimentPage(props: {
         ) : (
           <p class="meta">No metrics defined in this project yet.</p>
         )}
+        {props.recentEvents && props.recentEvents.length > 0 && (
+          <RecentEventsList recent={props.recentEvents} environment={e.environment} />
+        )}
         <details>
           <summary>Define a metric on a tracked event</summary>
           <MetricDefineForm
@@ -204,5 +218,72 @@ export function ExperimentPage(props: {
         </details>
       </section>
     </Page>
+  );
+}
+
+/**
+ * The newest events of each metric's tracked event in the experiment's environment, with their
+ * value and custom fields (`track(name, { value, ...details })`), kept 48 h.
+ */
+function RecentEventsList(props: { recent: RecentEvents[]; environment: string }) {
+  return (
+    <div id="recent-events">
+      <h3>Recent tracked events</h3>
+      <p class="meta">{`The newest events in ${props.environment} of each event a metric watches, with their value and custom fields (kept 48 hours). Units are hashed targeting keys.`}</p>
+      {props.recent.map((r) => (
+        <section aria-label={`Recent ${r.name} events`}>
+          <h4>
+            <code>{r.name}</code>
+          </h4>
+          {r.events === null ? (
+            <p class="notice warn" role="status">
+              {`These events could not be read: ${r.problem ?? "the admin API did not answer"}. Reload the page to try again.`}
+            </p>
+          ) : r.events.length === 0 ? (
+            <p class="meta">None in the last 48 hours.</p>
+          ) : (
+            <div class="table-wrap">
+              <table class="cards">
+                <thead>
+                  <tr>
+                    <th scope="col">When</th>
+                    <th scope="col">Unit</th>
+                    <th scope="col">Value</th>
+                    <th scope="col">Custom fields</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {r.events.map((event) => (
+                    <tr>
+                      <td>
+                        <When at={event.at} />
+                      </td>
+                      <td data-label="Unit">
+                        <code>{event.unit.slice(0, 12)}</code>
+                      </td>
+                      <td data-label="Value">{event.value === undefined ? "–" : event.value.toLocaleString("en-US")}</td>
+                      <td data-label="Custom fields">
+                        {event.details && Object.keys(event.details).length > 0 ? (
+                          <dl class="facts">
+                            {Object.entries(event.details).map(([name, value]) => (
+                              <>
+                                <dt>{name}</dt>
+                                <dd>{String(value)}</dd>
+                              </>
+                            ))}
+                          </dl>
+                        ) : (
+                          "–"
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </section>
+      ))}
+    </div>
   );
 }
