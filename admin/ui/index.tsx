@@ -55,6 +55,7 @@ import { segmentWords } from "./describe";
 import { registerDelivery } from "./routes/delivery";
 import { loadFlagPage, registerFlagPage } from "./routes/flag-page";
 import { registerDrafts } from "./routes/drafts";
+import { registerEvents } from "./routes/events";
 import { registerChangeRequests } from "./routes/change-requests";
 import { registerSchedules } from "./routes/schedules";
 import { registerEnvironments } from "./routes/environments";
@@ -505,6 +506,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   registerFlagPage(ui);
   registerDelivery(ui, loadFlagPage);
   registerDrafts(ui);
+  registerEvents(ui);
   registerChangeRequests(ui);
   registerSchedules(ui);
   registerProjects(ui);

@@ -26,6 +26,7 @@ export const NAV = [
   { id: "migration", label: "Migration", path: "migration" },
   { id: "segments", label: "Segments", path: "segments" },
   { id: "experiments", label: "Experiments", path: "experiments" },
+  { id: "events", label: "Events", path: "events" },
   { id: "drafts", label: "Drafts", path: "drafts" },
   { id: "change-requests", label: "Approvals", path: "change-requests" },
   { id: "schedules", label: "Schedules", path: "schedules" },

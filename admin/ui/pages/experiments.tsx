@@ -9,13 +9,13 @@ import type { ExperimentMetricsView } from "../../../contracts/metrics";
 import { MetricDefineForm, MetricSeriesList } from "./metric-chart";
 import { formatP, SrmVerdict, widthClass } from "./delivery";
 import { ActionButton } from "./widgets";
-import type { TrackedEventPage } from "../../../contracts/tracking";
+import { EventsTable, type TrackedEvents } from "./events";
 
 /** One tracked event's newest events as the experiment page shows them. */
 export interface RecentEvents {
   name: string;
   /** Null when the admin API did not answer them; `problem` is its detail. */
-  events: TrackedEventPage["events"] | null;
+  events: TrackedEvents | null;
   problem?: string;
 }
 
@@ -206,7 +206,7 @@ export function ExperimentPage(props: {
           <p class="meta">No metrics defined in this project yet.</p>
         )}
         {props.recentEvents && props.recentEvents.length > 0 && (
-          <RecentEventsList recent={props.recentEvents} environment={e.environment} />
+          <RecentEventsList project={props.project} recent={props.recentEvents} environment={e.environment} />
         )}
         <details>
           <summary>Define a metric on a tracked event</summary>
@@ -225,7 +225,7 @@ export function ExperimentPage(props: {
  * The newest events of each metric's tracked event in the experiment's environment, with their
  * value and custom fields (`track(name, { value, ...details })`), kept 48 h.
  */
-function RecentEventsList(props: { recent: RecentEvents[]; environment: string }) {
+function RecentEventsList(props: { project: string; recent: RecentEvents[]; environment: string }) {
   return (
     <div id="recent-events">
       <h3>Recent tracked events</h3>
@@ -234,6 +234,10 @@ function RecentEventsList(props: { recent: RecentEvents[]; environment: string }
         <section aria-label={`Recent ${r.name} events`}>
           <h4>
             <code>{r.name}</code>
+            {" · "}
+            <a href={`${projectPath(props.project, "events")}?${new URLSearchParams({ env: props.environment, name: r.name }).toString()}`}>
+              All of them
+            </a>
           </h4>
           {r.events === null ? (
             <p class="notice warn" role="status">
@@ -242,45 +246,7 @@ function RecentEventsList(props: { recent: RecentEvents[]; environment: string }
           ) : r.events.length === 0 ? (
             <p class="meta">None in the last 48 hours.</p>
           ) : (
-            <div class="table-wrap">
-              <table class="cards">
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Unit</th>
-                    <th scope="col">Value</th>
-                    <th scope="col">Custom fields</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {r.events.map((event) => (
-                    <tr>
-                      <td>
-                        <When at={event.at} />
-                      </td>
-                      <td data-label="Unit">
-                        <code>{event.unit.slice(0, 12)}</code>
-                      </td>
-                      <td data-label="Value">{event.value === undefined ? "–" : event.value.toLocaleString("en-US")}</td>
-                      <td data-label="Custom fields">
-                        {event.details && Object.keys(event.details).length > 0 ? (
-                          <dl class="facts">
-                            {Object.entries(event.details).map(([name, value]) => (
-                              <>
-                                <dt>{name}</dt>
-                                <dd>{String(value)}</dd>
-                              </>
-                            ))}
-                          </dl>
-                        ) : (
-                          "–"
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <EventsTable events={r.events} />
           )}
         </section>
       ))}
