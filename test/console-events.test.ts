@@ -3,32 +3,12 @@
  * event's value and custom fields, a page at a time by the admin API's cursor; the event names the
  * project's metrics watch offered; a read that fails said on the page.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../worker/index";
-import { pendingFlush, unitId } from "../worker/telemetry";
-import { consoleRequest, consoleSignIn } from "./console-helpers";
+import { unitId } from "../worker/telemetry";
+import { consoleGetWithShardsDown, consoleRequest, consoleSignIn, experimentWatchingPurchases, trackThroughEdge } from "./console-helpers";
 import { call, setupProject } from "./helpers";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
-
-/** Tracks `events` through the edge with `key` and waits until the telemetry shards hold them. */
-async function track(key: string, events: object[]): Promise<void> {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    new Request("http://edgeflags.test/ofrep/v1/track", {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({ events }),
-    }),
-    env,
-    ctx,
-  );
-  expect(response.status, await response.text()).toBeLessThan(300);
-  await waitOnExecutionContext(ctx);
-  await pendingFlush();
-}
 
 /** The rows of the events table: each row's cells as text, tags stripped. */
 function rowsOf(html: string): string[][] {
@@ -51,7 +31,7 @@ describe("console: tracked events", () => {
     const project = "ui-events";
     const { key } = await setupProject(project);
     await call("PUT", `${P(project)}/metrics/order-value`, { body: { event: "purchase", kind: "mean", direction: "higher-is-better" } });
-    await track(
+    await trackThroughEdge(
       key,
       Array.from({ length: 55 }, (_, i) => ({
         id: `buy-${i}`,
@@ -69,7 +49,7 @@ describe("console: tracked events", () => {
       expect(row.slice(2)).toEqual([`${i! + 0.5}`, `currency ${i! % 2 ? "EUR" : "USD"} items ${i}`]);
       return i!;
     };
-    await track(key, [{ id: "other", name: "signup", targetingKey: "shopper-1" }]);
+    await trackThroughEdge(key, [{ id: "other", name: "signup", targetingKey: "shopper-1" }]);
     const cookie = await consoleSignIn(project);
 
     // Before a name is given: the form, with the names the metrics watch offered.
@@ -102,11 +82,9 @@ describe("console: tracked events", () => {
 
   it("links each metric event on an experiment's page to its events", async () => {
     const project = "ui-events-link";
-    await setupProject(project);
-    await call("PUT", `${P(project)}/metrics/order-value`, { body: { event: "purchase", kind: "mean", direction: "higher-is-better" } });
-    const started = await call("POST", `${P(project)}/environments/production/flags/new-checkout/experiment`, { body: {} });
+    const { id } = await experimentWatchingPurchases(project);
     const cookie = await consoleSignIn(project);
-    const html = (await consoleRequest("GET", `/console/p/${project}/experiments/${started.body.id}`, cookie)).text;
+    const html = (await consoleRequest("GET", `/console/p/${project}/experiments/${id}`, cookie)).text;
     const link = /<a href="([^"]+)">All of them<\/a>/.exec(html)?.[1];
     expect(decode(link!)).toBe(`/console/p/${project}/events?env=production&name=purchase`);
     expect((await consoleRequest("GET", decode(link!), cookie)).status).toBe(200);
@@ -115,21 +93,11 @@ describe("console: tracked events", () => {
   it("says when the events cannot be read, and keeps the form", async () => {
     const project = "ui-events-down";
     await setupProject(project);
-    const cookie = await consoleSignIn(project);
-    const shards = {
-      idFromName: (name: string) => env.TELEMETRY_SHARD.idFromName(name),
-      get: () => ({ readTrackedEvents: () => Promise.reject(new Error("Durable Object reset because its code was updated.")) }),
-    };
-    const ctx = createExecutionContext();
-    const response = await worker.fetch(
-      new Request(`http://edgeflags.test/console/p/${project}/events?env=production&name=purchase`, { headers: { cookie } }),
-      { ...env, TELEMETRY_SHARD: shards } as unknown as Env,
-      ctx,
+    const page = await consoleGetWithShardsDown(`/console/p/${project}/events?env=production&name=purchase`, await consoleSignIn(project));
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(
+      /<p class="notice warn" role="status" id="events-problem">These events could not be read: [^<]*telemetry shards/,
     );
-    await waitOnExecutionContext(ctx);
-    expect(response.status).toBe(200);
-    const html = await response.text();
-    expect(html).toMatch(/<p class="notice warn" role="status" id="events-problem">These events could not be read: [^<]*telemetry shards/);
-    expect(html).toContain('value="purchase"');
+    expect(page.text).toContain('value="purchase"');
   });
 });

@@ -4,13 +4,18 @@
  * a table of the same numbers) — the numbers the admin API returns. The experiment page charts
  * every metric per arm the same way.
  */
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
-import worker from "../worker/index";
-import { pendingFlush, unitId } from "../worker/telemetry";
+import { runInDurableObject } from "cloudflare:test";
+import { unitId } from "../worker/telemetry";
 import { describe, expect, it } from "vitest";
 import { formatMetric } from "../admin/ui/pages/metric-chart";
-import { consoleRequest, consoleSignIn, formFieldsOf } from "./console-helpers";
+import {
+  consoleGetWithShardsDown,
+  consoleRequest,
+  consoleSignIn,
+  experimentWatchingPurchases,
+  formFieldsOf,
+  trackThroughEdge,
+} from "./console-helpers";
 import { call, setupProject, store } from "./helpers";
 
 const P = (project: string) => `/admin/v1/projects/${project}`;
@@ -113,30 +118,13 @@ describe("console: guardrails and metric charts", () => {
 
   it("lists the newest events of each metric's tracked event on the experiment page, with their value and custom fields", async () => {
     const project = "ui-exp-events";
-    const { key } = await setupProject(project);
-    await call("PUT", `${P(project)}/metrics/order-value`, { body: { event: "purchase", kind: "mean", direction: "higher-is-better" } });
+    const { id, key } = await experimentWatchingPurchases(project);
     await call("PUT", `${P(project)}/metrics/refunds`, { body: { event: "refund", kind: "rate", direction: "higher-is-worse" } });
-    const started = await call("POST", `${P(project)}/environments/production/flags/new-checkout/experiment`, { body: {} });
-    expect(started.status).toBe(201);
-    const ctx = createExecutionContext();
-    const tracked = await worker.fetch(
-      new Request("http://edgeflags.test/ofrep/v1/track", {
-        method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          events: [
-            { id: "buy-1", name: "purchase", targetingKey: "shopper-7", value: 42.5, details: { currency: "EUR", coupon: "WINTER<b>" } },
-          ],
-        }),
-      }),
-      env,
-      ctx,
-    );
-    expect(tracked.status).toBeLessThan(300);
-    await waitOnExecutionContext(ctx);
-    await pendingFlush();
+    await trackThroughEdge(key, [
+      { id: "buy-1", name: "purchase", targetingKey: "shopper-7", value: 42.5, details: { currency: "EUR", coupon: "WINTER<b>" } },
+    ]);
     const cookie = await consoleSignIn(project);
-    const html = (await consoleRequest("GET", `/console/p/${project}/experiments/${started.body.id}`, cookie)).text;
+    const html = (await consoleRequest("GET", `/console/p/${project}/experiments/${id}`, cookie)).text;
     const section = /<div id="recent-events">([\s\S]*?)<details>/.exec(html)?.[1] ?? "";
     expect(section).toContain('aria-label="Recent purchase events"');
     expect(section).toContain(`<code>${unitId("shopper-7").slice(0, 12)}</code>`);
@@ -151,28 +139,13 @@ describe("console: guardrails and metric charts", () => {
 
   it("says on the experiment page when the recent events cannot be read, and still shows the rest", async () => {
     const project = "ui-exp-events-down";
-    await setupProject(project);
-    await call("PUT", `${P(project)}/metrics/order-value`, { body: { event: "purchase", kind: "mean", direction: "higher-is-better" } });
-    const started = await call("POST", `${P(project)}/environments/production/flags/new-checkout/experiment`, { body: {} });
-    const cookie = await consoleSignIn(project);
-    // Every telemetry shard's read throws (a reset); everything else is the real binding.
-    const shards = {
-      idFromName: (name: string) => env.TELEMETRY_SHARD.idFromName(name),
-      get: () => ({ readTrackedEvents: () => Promise.reject(new Error("Durable Object reset because its code was updated.")) }),
-    };
-    const ctx = createExecutionContext();
-    const response = await worker.fetch(
-      new Request(`http://edgeflags.test/console/p/${project}/experiments/${started.body.id}`, { headers: { cookie } }),
-      { ...env, TELEMETRY_SHARD: shards } as unknown as Env,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
-    expect(response.status).toBe(200);
-    const html = await response.text();
-    const section = /<div id="recent-events">([\s\S]*?)<details>/.exec(html)?.[1] ?? "";
+    const { id } = await experimentWatchingPurchases(project);
+    const page = await consoleGetWithShardsDown(`/console/p/${project}/experiments/${id}`, await consoleSignIn(project));
+    expect(page.status).toBe(200);
+    const section = /<div id="recent-events">([\s\S]*?)<details>/.exec(page.text)?.[1] ?? "";
     expect(section).toContain('aria-label="Recent purchase events"');
     expect(section).toMatch(/These events could not be read: [^<]*telemetry shards[^<]*\. Reload the page to try again\./);
-    expect(html).toContain('id="arm-bars"');
+    expect(page.text).toContain('id="arm-bars"');
   });
 
   it("charts every metric per arm on the experiment page", async () => {

@@ -1,7 +1,10 @@
 /** Console requests for the workers tests: forms posted with the console's Origin, a signed-in session. */
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { ADMIN_TOKEN } from "./helpers";
+import worker from "../worker/index";
+import { pendingFlush } from "../worker/telemetry";
+import { ADMIN_TOKEN, call, setupProject } from "./helpers";
 
 export const ORIGIN = "http://edgeflags.test";
 
@@ -116,4 +119,55 @@ export async function formFieldsOf(html: string, selector: string): Promise<Reco
     .transform(new Response(html))
     .text();
   return fields;
+}
+
+/**
+ * A console GET whose telemetry shards' reads all throw (a reset), every other binding real: what a
+ * screen shows when tracked events cannot be read.
+ */
+export async function consoleGetWithShardsDown(path: string, cookie: string): Promise<ConsolePage> {
+  const shards = {
+    idFromName: (name: string) => env.TELEMETRY_SHARD.idFromName(name),
+    get: () => ({ readTrackedEvents: () => Promise.reject(new Error("Durable Object reset because its code was updated.")) }),
+  };
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`${ORIGIN}${path}`, { headers: { cookie } }),
+    { ...env, TELEMETRY_SHARD: shards } as unknown as Env,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+/** Tracks `events` through the edge with `key` and waits until the telemetry shards hold them. */
+export async function trackThroughEdge(key: string, events: object[]): Promise<void> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`${ORIGIN}/ofrep/v1/track`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ events }),
+    }),
+    env,
+    ctx,
+  );
+  expect(response.status, await response.text()).toBeLessThan(300);
+  await waitOnExecutionContext(ctx);
+  await pendingFlush();
+}
+
+/**
+ * A project with the metric `order-value` on the tracked event `purchase` and an experiment started
+ * on `new-checkout` in production: the experiment's id and the project's client key.
+ */
+export async function experimentWatchingPurchases(project: string): Promise<{ id: string; key: string }> {
+  const { key } = await setupProject(project);
+  const metric = await call("PUT", `/admin/v1/projects/${project}/metrics/order-value`, {
+    body: { event: "purchase", kind: "mean", direction: "higher-is-better" },
+  });
+  expect(metric.status).toBeLessThan(300);
+  const started = await call("POST", `/admin/v1/projects/${project}/environments/production/flags/new-checkout/experiment`, { body: {} });
+  expect(started.status).toBe(201);
+  return { id: started.body.id, key };
 }
