@@ -80,6 +80,26 @@ describe("console: tracked events", () => {
     expect(none).toContain("No refund events in production in the last 48 hours.");
   });
 
+  it.each([
+    [
+      "a name longer than an event's",
+      `name=${"x".repeat(129)}`,
+      /These events cannot be shown: the tracked-events query is not valid; name: [^<]*128/,
+    ],
+    [
+      "a cursor this API did not give",
+      "name=purchase&cursor=not-a-cursor",
+      /These events cannot be shown: the cursor is not one this API gave/,
+    ],
+  ])("answers 400 for %s, saying what the admin API refused, with the form kept", async (label, query, detail) => {
+    const project = `ui-events-bad-${label.includes("cursor") ? "cursor" : "name"}`;
+    await setupProject(project);
+    const page = await consoleRequest("GET", `/console/p/${project}/events?env=production&${query}`, await consoleSignIn(project));
+    expect(page.status).toBe(400);
+    expect(page.text).toMatch(detail);
+    expect(page.text).toContain(`<form method="get" action="/console/p/${project}/events"`);
+  });
+
   it("links each metric event on an experiment's page to its events", async () => {
     const project = "ui-events-link";
     const { id } = await experimentWatchingPurchases(project);

@@ -55,6 +55,12 @@ export function EventsTable(props: { events: TrackedEvents; id?: string }) {
   );
 }
 
+/** Why the events were not shown: the admin API's detail, and whether trying again may help. */
+export interface EventsProblem {
+  detail: string;
+  retry: boolean;
+}
+
 export interface EventsPageProps {
   session: Session;
   project: string;
@@ -66,7 +72,7 @@ export interface EventsPageProps {
   watched: string[];
   /** The page of events; null when none was asked for or it could not be read (`problem` says why). */
   events: TrackedEvents | null;
-  problem: string | null;
+  problem: EventsProblem | null;
   /** The API's cursor for the next, older page. */
   next: string | null;
   /** Whether this is a later page (a cursor was given). */
@@ -122,8 +128,10 @@ export function EventsPage(props: EventsPageProps) {
         <button type="submit">Show events</button>
       </form>
       {props.problem !== null ? (
-        <p class="notice warn" role="status" id="events-problem">
-          {`These events could not be read: ${props.problem}. Try again in a moment.`}
+        <p class={`notice ${props.problem.retry ? "warn" : "error"}`} role="status" id="events-problem">
+          {props.problem.retry
+            ? `These events could not be read: ${props.problem.detail}. Try again in a moment.`
+            : `These events cannot be shown: ${props.problem.detail}.`}
         </p>
       ) : props.events === null ? (
         <p class="meta">

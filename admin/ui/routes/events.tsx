@@ -3,18 +3,15 @@ import * as z from "zod";
 import { ProjectSchema, seg } from "../api";
 import { apiFailure, apiPath, doneNotice, vars, type ConsoleApp } from "../context";
 import { pickEnvironment } from "../model";
-import { EventsPage } from "../pages/events";
+import { EventsPage, type EventsProblem, type TrackedEvents } from "../pages/events";
 import { MetricListSchema } from "../../../contracts/metrics";
 import { TrackedEventPageSchema } from "../../../contracts/tracking";
 
 /** Events per page. */
 const PAGE = 50;
 
-const QuerySchema = z.object({
-  env: z.string().optional(),
-  name: z.string().max(128).optional(),
-  cursor: z.string().max(1_000).optional(),
-});
+// Lengths are the admin API's to judge: what it refuses is said on the page with its detail.
+const QuerySchema = z.object({ env: z.string().optional(), name: z.string().optional(), cursor: z.string().optional() });
 
 export function registerEvents(ui: ConsoleApp): void {
   ui.get("/p/:project/events", async (c) => {
@@ -30,8 +27,8 @@ export function registerEvents(ui: ConsoleApp): void {
     const environment = pickEnvironment(environments, asked.env);
     const watched = metrics.ok ? [...new Set(metrics.body.map((m) => m.event))].sort() : [];
     const name = asked.name?.trim() ?? "";
-    let events = null;
-    let problem: string | null = null;
+    let events: TrackedEvents | null = null;
+    let problem: EventsProblem | null = null;
     let next: string | null = null;
     if (name !== "") {
       const params = new URLSearchParams({ name, limit: String(PAGE), ...(asked.cursor ? { cursor: asked.cursor } : {}) });
@@ -42,7 +39,11 @@ export function registerEvents(ui: ConsoleApp): void {
       if (page.ok) {
         events = page.body.events;
         next = page.body.next;
-      } else problem = page.problem.detail;
+      } else {
+        // The detail with each field it names ("name: too long"), so a person knows what to change.
+        const fields = (page.problem.errors ?? []).map((e) => `${e.path}: ${e.message}`);
+        problem = { detail: [page.problem.detail, ...fields].join("; "), retry: page.status >= 500 };
+      }
     }
     return c.html(
       <EventsPage
@@ -58,6 +59,9 @@ export function registerEvents(ui: ConsoleApp): void {
         older={asked.cursor !== undefined && asked.cursor !== ""}
         notice={doneNotice(c)}
       />,
+      // A name or cursor the API refuses is the caller's to fix (400); shards that did not answer
+      // leave the form usable (200, with the notice).
+      problem && !problem.retry ? 400 : 200,
     );
   });
 }
