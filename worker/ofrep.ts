@@ -196,8 +196,7 @@ ofrep.get(EVENT_STREAM_PATH, (c) =>
 ofrep.use("/evaluate/*", requireKey(EVALUATION_KEY));
 const routed = (c: Context<KeyEnv>): Evaluation => ({
   request: c.req.raw,
-  url: c.req.raw.url,
-  search: requestPath(c.req.raw.url).search,
+  ...requestPath(c.req.raw.url),
   answerHeaders: null,
   env: c.env,
   waitUntil: (p) => c.executionCtx.waitUntil(p),

@@ -8,7 +8,7 @@ import { RAMP_STEP_ROWS, type DeliveryState, type RampForm, type RampStepForm } 
 import { ExperimentPage, ExperimentsPage } from "../pages/experiments";
 import { DeletedSchema, ExperimentListSchema, ExperimentSchema, RampExposuresSchema, RampSchema } from "../../../contracts/admin-responses";
 import { ExperimentMetricsSchema, MetricListSchema, MetricWriteSchema, RampMetricsSchema } from "../../../contracts/metrics";
-import { TrackedEventPageSchema } from "../../../contracts/tracking";
+import { readTrackedEvents } from "./events";
 
 /** Tracked events shown per metric event on an experiment's page, and how many event names at most. */
 const RECENT_EVENTS = 10;
@@ -209,21 +209,12 @@ export function registerDelivery(ui: ConsoleApp, loadFlagPage: LoadFlagPage): vo
     // The newest events of each metric's tracked event, with their value and custom fields: what a
     // person checks when a metric moves. A read that fails is said on the page, not hidden.
     const names = [...new Set((metrics.ok ? metrics.body.metrics : []).map((m) => m.metric.event))].slice(0, RECENT_EVENT_NAMES);
-    const pages = await Promise.all(
-      names.map((name) =>
-        api.get(
-          apiPath(
-            project,
-            `/environments/${seg(experiment.body.environment)}/tracked-events?name=${encodeURIComponent(name)}&limit=${RECENT_EVENTS}`,
-          ),
-          TrackedEventPageSchema,
-        ),
-      ),
+    const recent = await Promise.all(
+      names.map(async (name) => {
+        const page = await readTrackedEvents(api, project, experiment.body.environment, name, RECENT_EVENTS);
+        return "problem" in page ? { name, events: null, problem: page.problem.detail } : { name, events: page.events };
+      }),
     );
-    const recent = names.map((name, i) => {
-      const page = pages[i]!;
-      return page.ok ? { name, events: page.body.events } : { name, events: null, problem: page.problem.detail };
-    });
     return c.html(
       <ExperimentPage
         session={session}

@@ -1,6 +1,6 @@
 /** Tracked events: one event name in one environment, a page at a time (`GET …/tracked-events`). */
 import * as z from "zod";
-import { ProjectSchema, seg } from "../api";
+import { ProjectSchema, seg, type AdminClient } from "../api";
 import { apiFailure, apiPath, doneNotice, vars, type ConsoleApp } from "../context";
 import { pickEnvironment } from "../model";
 import { EventsPage, type EventsProblem, type TrackedEvents } from "../pages/events";
@@ -12,6 +12,29 @@ const PAGE = 50;
 
 // Lengths are the admin API's to judge: what it refuses is said on the page with its detail.
 const QuerySchema = z.object({ env: z.string().optional(), name: z.string().optional(), cursor: z.string().optional() });
+
+/**
+ * A page of `name`'s tracked events in `environment` from the admin API, or why not: its detail
+ * with each field it names ("name: too long"), so a person knows what to change, and whether
+ * trying again may help (the shards did not answer).
+ */
+export async function readTrackedEvents(
+  api: AdminClient,
+  project: string,
+  environment: string,
+  name: string,
+  limit: number,
+  cursor?: string,
+): Promise<{ events: TrackedEvents; next: string | null } | { problem: EventsProblem }> {
+  const params = new URLSearchParams({ name, limit: String(limit), ...(cursor ? { cursor } : {}) });
+  const page = await api.get(
+    apiPath(project, `/environments/${seg(environment)}/tracked-events?${params.toString()}`),
+    TrackedEventPageSchema,
+  );
+  if (page.ok) return { events: page.body.events, next: page.body.next };
+  const fields = (page.problem.errors ?? []).map((e) => `${e.path}: ${e.message}`);
+  return { problem: { detail: [page.problem.detail, ...fields].join("; "), retry: page.status >= 500 } };
+}
 
 export function registerEvents(ui: ConsoleApp): void {
   ui.get("/p/:project/events", async (c) => {
@@ -31,19 +54,9 @@ export function registerEvents(ui: ConsoleApp): void {
     let problem: EventsProblem | null = null;
     let next: string | null = null;
     if (name !== "") {
-      const params = new URLSearchParams({ name, limit: String(PAGE), ...(asked.cursor ? { cursor: asked.cursor } : {}) });
-      const page = await api.get(
-        apiPath(project, `/environments/${seg(environment)}/tracked-events?${params.toString()}`),
-        TrackedEventPageSchema,
-      );
-      if (page.ok) {
-        events = page.body.events;
-        next = page.body.next;
-      } else {
-        // The detail with each field it names ("name: too long"), so a person knows what to change.
-        const fields = (page.problem.errors ?? []).map((e) => `${e.path}: ${e.message}`);
-        problem = { detail: [page.problem.detail, ...fields].join("; "), retry: page.status >= 500 };
-      }
+      const page = await readTrackedEvents(api, project, environment, name, PAGE, asked.cursor);
+      if ("problem" in page) problem = page.problem;
+      else ({ events, next } = page);
     }
     return c.html(
       <EventsPage
