@@ -332,9 +332,9 @@ export function adminCaller(origin: string, token: string) {
  * Ends a detached child's whole process group (wrangler runs workerd as its own child): SIGTERM,
  * SIGKILL if wrangler has not exited within a third of WAIT_MS, and a last SIGKILL to the group
  * for a workerd that outlives it, so nothing is left running on a shared machine; then removes
- * its state folder.
+ * its state folder, if it has one.
  */
-export async function stopProcessGroup(child: ChildProcess, exited: Promise<void>, state: string): Promise<void> {
+export async function stopProcessGroup(child: ChildProcess, exited: Promise<void>, state?: string): Promise<void> {
   const group = (signal: NodeJS.Signals) => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, signal);
@@ -352,5 +352,5 @@ export async function stopProcessGroup(child: ChildProcess, exited: Promise<void
     }
     group("SIGKILL");
   }
-  rmSync(state, { recursive: true, force: true });
+  if (state !== undefined) rmSync(state, { recursive: true, force: true });
 }
