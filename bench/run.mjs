@@ -14,7 +14,8 @@
 // BENCH_REFERENCE=<git revision> also bundles that revision of our Worker and loads it in the same
 // alternating rounds (the "before" of a change, and the ≥ 2× target of the bulk answer);
 // BENCH_ONLY=http,cold (any of engine, http, cold) runs only those phases and writes the table to
-// bench/.out/RESULTS-partial.md instead of bench/RESULTS.md.
+// bench/.out/RESULTS-partial.md instead of bench/RESULTS.md; BENCH_ROUNDS=N runs N alternating HTTP
+// rounds instead of 3 (each round adds about a minute; more rounds narrow the medians on a busy machine).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -28,6 +29,9 @@ import { bundleWorker, killAll, ROOT, stopAll, WORKERD } from "./workerd.mjs";
 const QUICK = process.env.BENCH_QUICK === "1";
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((x) => x.trim())) : null;
 const wants = (phase) => !ONLY || ONLY.has(phase);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 3)
+  throw new Error(`BENCH_ROUNDS must be a whole number of at least 3, got ${process.env.BENCH_ROUNDS}`);
 const REFERENCE = process.env.BENCH_REFERENCE || null;
 const REFERENCE_ENGINE = join(OUT, "engine-reference.mjs");
 const started = Date.now();
@@ -206,7 +210,7 @@ async function main() {
       log("HTTP: load (alternating rounds)");
       Object.assign(
         result.http,
-        await runLoad({ servers, workloadDir, rounds: 3, seconds: QUICK ? 3 : 8, warmupSeconds: QUICK ? 1 : 2, log }),
+        await runLoad({ servers, workloadDir, rounds: ROUNDS, seconds: QUICK ? 3 : 8, warmupSeconds: QUICK ? 1 : 2, log }),
       );
     }
     // The reference Worker only serves the load rounds.
