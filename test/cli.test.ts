@@ -341,6 +341,31 @@ describe("flags import", () => {
     expect(tool.lines).toEqual(["nothing to import: cli-import already holds what this homegrown export describes; nothing written"]);
   });
 
+  it("a re-import that would undo an edit made in edgeflags lists it, is refused (exit 1), and keeps it with --edited keep", async () => {
+    await call("PUT", "/admin/v1/projects/cli-edited", { body: { environments: ["production"] } });
+    const files = new Map([["export.csv", csv]]);
+    const tool = cli(files);
+    const values = { project: "cli-edited", source: "homegrown", file: "export.csv" };
+    expect(await tool.exec("import", values)).toBe(0);
+    const targets = "/admin/v1/projects/cli-edited/environments/production/flags/new-checkout/targets";
+    expect((await call("POST", targets, { body: { add: { on: ["acme"] } } })).status).toBe(200);
+    files.set("export.csv", csv.replace("c-1;c-2", "c-1;c-2;c-3"));
+
+    tool.lines.length = 0;
+    expect(await tool.exec("import", { ...values, "dry-run": true })).toBe(1);
+    expect(tool.lines).toContain(
+      "1 flags were changed in edgeflags since an import wrote them (the import refuses them: pass --edited keep to leave them, or --edited overwrite to replace them):",
+    );
+    expect(tool.lines).toContainEqual(expect.stringMatching(/^ {2}! production\/new-checkout: flag\.targets-changed by \S+ at /));
+    await expect(tool.exec("import", values)).rejects.toMatchObject({
+      exitCode: 1,
+      message: expect.stringContaining("production/new-checkout (flag.targets-changed"),
+    });
+    expect(await tool.exec("import", { ...values, edited: "keep" })).toBe(0);
+    expect((await call("GET", targets)).body.targets.map((t: { id: string }) => t.id)).toEqual(["acme", "c-1", "c-2"]);
+    expect(() => tool.exec("import", { ...values, edited: "sometimes" })).toThrow(/--edited is keep or overwrite/);
+  });
+
   it("refuses a pins file without the four columns, naming the file, before calling the service", async () => {
     let called = false;
     const files = new Map([
@@ -367,6 +392,7 @@ describe("flags import", () => {
         changed: true,
         environments: { production: { version: 7, created: ["checkout"], updated: ["banner"], unchanged: 3 } },
         segments: { created: ["beta-users"], updated: [] },
+        edited: [],
         unmapped: [
           {
             flag: "checkout",

@@ -142,6 +142,75 @@ describe("homegrown import", () => {
     expect(entries.map((e) => `${e.action} ${e.target}`).sort()).toEqual(["flag.updated flag:dark-mode", "import.applied project"]);
   });
 
+  it("a re-import that would undo changes made in edgeflags since is refused naming them; keep or overwrite them on request", async () => {
+    const project = "import-edited";
+    await createProject(project);
+    expect((await importFlags(project, { source: "homegrown", data: EXPORT })).status).toBe(200);
+    const E = (env: string, flag: string) => `${P(project)}/environments/${env}/flags/${flag}`;
+    // Changes made in edgeflags during audit mode: one customer fixed, a kill switch, a description, a deletion.
+    expect((await call("POST", `${E("production", "new-checkout")}/targets`, { body: { add: { on: ["acme"] } } })).status).toBe(200);
+    expect((await call("POST", `${E("qa", "dark-mode")}/toggle`, { body: { state: "DISABLED" } })).status).toBe(200);
+    expect((await call("PATCH", `${P(project)}/flags/new-checkout`, { body: { description: "Checkout v2" } })).status).toBe(200);
+    expect((await call("DELETE", E("qa", "new-checkout"))).status).toBe(204);
+    // Meanwhile the old service changed too: one more customer on two flags.
+    const changed: { flags: { environments: Record<string, { enabled: boolean; customers?: unknown }> }[] } = structuredClone(EXPORT);
+    changed.flags[0]!.environments["production"] = { enabled: false, customers: ["c-1", "c-2", "c-5"] };
+    changed.flags[1]!.environments["production"] = { enabled: true, customers: { "c-3": false, "c-1": true, "c-9": true } };
+    const before = await versions(project);
+    const audit = (await auditEntries(project)).length;
+
+    const dry = await importFlags(project, { source: "homegrown", data: changed }, true);
+    expect(dry.status).toBe(200);
+    expect(dry.body.edited.map((e: { environment: string | null; flag: string; change: string; outcome: string }) => e)).toEqual([
+      expect.objectContaining({ environment: null, flag: "new-checkout", change: "flag.info.updated", outcome: "refused" }),
+      expect.objectContaining({ environment: "production", flag: "new-checkout", change: "flag.targets-changed", outcome: "refused" }),
+      expect.objectContaining({ environment: "qa", flag: "dark-mode", change: "flag.disabled", outcome: "refused" }),
+      expect.objectContaining({ environment: "qa", flag: "new-checkout", change: "flag.deleted", outcome: "refused" }),
+    ]);
+
+    const refused = await importFlags(project, { source: "homegrown", data: changed });
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain("4 flags were changed in edgeflags");
+    expect(refused.body.detail).toContain("production/new-checkout (flag.targets-changed");
+    expect(refused.body.detail).toContain('"edited": "keep"');
+    expect(await versions(project)).toEqual(before);
+    expect((await auditEntries(project)).length).toBe(audit);
+
+    const kept = await importFlags(project, { source: "homegrown", data: changed, edited: "keep" });
+    expect(kept.status).toBe(200);
+    expect(kept.body.edited.map((e: { outcome: string }) => e.outcome)).toEqual(["kept", "kept", "kept", "kept"]);
+    expect(kept.body.environments.production).toMatchObject({ created: [], updated: ["dark-mode"] });
+    expect(kept.body.environments.qa).toMatchObject({ created: [], updated: [] });
+    expect((await definitionOf(project, "production", "new-checkout")).targets).toEqual({ on: ["acme", "c-1", "c-2"] });
+    expect((await definitionOf(project, "production", "dark-mode")).targets).toEqual({ on: ["c-1", "c-9"], off: ["c-3"] });
+    expect((await definitionOf(project, "qa", "dark-mode")).state).toBe("DISABLED");
+    expect(await definitionOf(project, "qa", "new-checkout")).toBeUndefined();
+    expect((await call("GET", `${P(project)}/flags/new-checkout`)).body.info.description).toBe("Checkout v2");
+
+    // Kept edits stay edits: the next import still names them.
+    const again = await importFlags(project, { source: "homegrown", data: changed }, true);
+    expect(again.body.edited).toHaveLength(4);
+
+    const overwritten = await importFlags(project, { source: "homegrown", data: changed, edited: "overwrite" });
+    expect(overwritten.status).toBe(200);
+    expect(overwritten.body.edited.map((e: { outcome: string }) => e.outcome)).toEqual([
+      "overwritten",
+      "overwritten",
+      "overwritten",
+      "overwritten",
+    ]);
+    expect((await definitionOf(project, "production", "new-checkout")).targets).toEqual({ on: ["c-1", "c-2", "c-5"] });
+    expect((await definitionOf(project, "qa", "dark-mode")).state).toBe("ENABLED");
+    expect(await definitionOf(project, "qa", "new-checkout")).toBeDefined();
+    expect((await call("GET", `${P(project)}/flags/new-checkout`)).body.info.description).toBe("The new checkout flow");
+    const summary = (await auditEntries(project)).find((e) => e.action === "import.applied");
+    expect(summary?.after.edited).toHaveLength(4);
+
+    // Once the import wrote them again, they are the import's: a re-run is clean.
+    const clean = await importFlags(project, { source: "homegrown", data: changed });
+    expect(clean.body).toMatchObject({ changed: false, edited: [] });
+  });
+
   it("CSV and JSON give the same plan, and importing one after the other changes nothing", async () => {
     const fromJson = convertHomegrown(EXPORT, { format: "json" });
     const fromCsv = convertHomegrown(CSV, { format: "csv" });

@@ -4,12 +4,14 @@
  * created, updated and left alone, then every construct it could not map and every note (such as
  * re-bucketed percentage rollouts). `--dry-run` prints the same and writes nothing; `--pin`
  * keeps today's assignment of the listed units (a CSV of flag,environment,targetingKey,variant).
+ * A flag changed in edgeflags since an import wrote it makes the import refuse (exit 1) unless
+ * `--edited keep` or `--edited overwrite` says what to do with it.
  */
 import { ImportResultSchema, type ImportPin, type ImportResult } from "../../contracts/import-result.ts";
 import { parseCsv } from "../import/csv.ts";
 import type { ImportOptions } from "./args.ts";
 import { CliError, readText, type Io } from "./io.ts";
-import { adminPath, Service } from "./service.ts";
+import { adminPath, problemOf, Service } from "./service.ts";
 
 const PIN_COLUMNS = ["flag", "environment", "targetingKey", "variant"] as const;
 
@@ -50,6 +52,15 @@ export function describeImport(result: ImportResult, project: string): string[] 
     );
     for (const key of diff.created) lines.push(`    + ${key}`);
     for (const key of diff.updated) lines.push(`    ~ ${key}`);
+  }
+  if (result.edited.length > 0) {
+    const what = {
+      refused: "the import refuses them: pass --edited keep to leave them, or --edited overwrite to replace them",
+      kept: `${done} kept as edgeflags has them`,
+      overwritten: `${done} overwritten with the export`,
+    }[result.edited[0]!.outcome];
+    lines.push(`${result.edited.length} flags were changed in edgeflags since an import wrote them (${what}):`);
+    for (const e of result.edited) lines.push(`  ! ${e.environment ?? "(project facts)"}/${e.flag}: ${e.change} by ${e.by} at ${e.at}`);
   }
   const { created, updated } = result.segments;
   if (created.length || updated.length) {
@@ -93,12 +104,15 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
     ...(options.source === "homegrown" ? { format: options.format } : {}),
     data,
     ...(pin ? { pin } : {}),
+    ...(options.edited ? { edited: options.edited } : {}),
     ...(options.reason ? { reason: options.reason } : {}),
   };
   const service = new Service(options.url, options.token, io);
   const response = await service.request("POST", `${adminPath(options.project)}/import${options.dryRun ? "?dryRun=true" : ""}`, {
     body: JSON.stringify(body),
   });
+  // Refused, not failed: the import would undo changes made in edgeflags (the detail names them).
+  if (response.status === 409) throw new CliError(`the import was refused: ${await problemOf(response)}`, 1);
   const answer = ImportResultSchema.safeParse(await service.json(response, `importing ${options.file} into ${options.project}`));
   if (!answer.success)
     throw new CliError(`${options.url} answered the import with something that is not an import result; is it edgeflags?`, 2);
