@@ -52,6 +52,11 @@ export const ImportResultSchema = z
         created: z.array(z.string()),
         updated: z.array(z.string()),
         unchanged: z.number(),
+        /**
+         * Flags the environment holds that the import does not mention, sorted: left alone. A flag
+         * the old system deleted is one of them, and would keep answering here after the cut-over.
+         */
+        absent: z.array(z.string()),
       }),
     ),
     segments: z.object({ created: z.array(z.string()), updated: z.array(z.string()) }),

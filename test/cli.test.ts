@@ -459,7 +459,7 @@ describe("flags import", () => {
         dryRun: false,
         source: "launchdarkly",
         changed: true,
-        environments: { production: { version: 7, created: ["checkout"], updated: ["banner"], unchanged: 3 } },
+        environments: { production: { version: 7, created: ["checkout"], updated: ["banner"], unchanged: 3, absent: ["retired"] } },
         segments: { created: ["beta-users"], updated: [] },
         edited: [],
         unmapped: [
@@ -480,6 +480,7 @@ describe("flags import", () => {
       "  production (now version 7): 1 created, 1 updated, 3 unchanged",
       "    + checkout",
       "    ~ banner",
+      "  production: 1 flags are not in this export and were left alone (deleted in the old system? delete them here too): retired",
       "  segments: 1 created, 0 updated",
       "    + beta-users",
       "could not map 2 constructs (left out or approximated as described; check each before relying on the flag):",

@@ -125,7 +125,13 @@ describe("homegrown import", () => {
     const again = await importFlags(project, { source: "homegrown", data: EXPORT });
     expect(again.status).toBe(200);
     expect(again.body.changed).toBe(false);
-    expect(again.body.environments.production).toEqual({ version: before["production"], created: [], updated: [], unchanged: 2 });
+    expect(again.body.environments.production).toEqual({
+      version: before["production"],
+      created: [],
+      updated: [],
+      unchanged: 2,
+      absent: [],
+    });
     expect(await versions(project)).toEqual(before);
     expect((await auditEntries(project)).length).toBe(audit);
 
@@ -134,8 +140,8 @@ describe("homegrown import", () => {
     const third = await importFlags(project, { source: "homegrown", data: changed });
     expect(third.body.changed).toBe(true);
     expect(third.body.environments).toEqual({
-      production: { version: before["production"]! + 1, created: [], updated: ["dark-mode"], unchanged: 1 },
-      qa: { version: before["qa"], created: [], updated: [], unchanged: 2 },
+      production: { version: before["production"]! + 1, created: [], updated: ["dark-mode"], unchanged: 1, absent: [] },
+      qa: { version: before["qa"], created: [], updated: [], unchanged: 2, absent: [] },
     });
     expect(await versions(project)).toEqual({ ...before, production: before["production"]! + 1 });
     const entries = (await auditEntries(project)).slice(0, (await auditEntries(project)).length - audit);
@@ -209,6 +215,20 @@ describe("homegrown import", () => {
     // Once the import wrote them again, they are the import's: a re-run is clean.
     const clean = await importFlags(project, { source: "homegrown", data: changed });
     expect(clean.body).toMatchObject({ changed: false, edited: [] });
+  });
+
+  it("names per environment the flags it holds that the export no longer mentions (the old system deleted them), and leaves them", async () => {
+    const project = "import-absent";
+    await createProject(project);
+    expect((await importFlags(project, { source: "homegrown", data: EXPORT })).status).toBe(200);
+    const gone = { flags: [EXPORT.flags[0]!] };
+    const dry = await importFlags(project, { source: "homegrown", data: gone }, true);
+    expect(dry.body.changed).toBe(false);
+    expect(dry.body.environments.production.absent).toEqual(["dark-mode"]);
+    expect(dry.body.environments.qa.absent).toEqual(["dark-mode"]);
+    const real = await importFlags(project, { source: "homegrown", data: gone });
+    expect(real.body.environments.production).toMatchObject({ unchanged: 1, absent: ["dark-mode"] });
+    expect(await definitionOf(project, "production", "dark-mode")).toBeDefined();
   });
 
   it("CSV and JSON give the same plan, and importing one after the other changes nothing", async () => {

@@ -54,6 +54,13 @@ export function describeImport(result: ImportResult, project: string): string[] 
     for (const key of diff.created) lines.push(`    + ${key}`);
     for (const key of diff.updated) lines.push(`    ~ ${key}`);
   }
+  for (const [environment, diff] of Object.entries(result.environments)) {
+    if (diff.absent.length === 0) continue;
+    const shown = diff.absent.slice(0, 20).join(", ");
+    lines.push(
+      `  ${environment}: ${diff.absent.length} flags are not in this export and ${done} left alone (deleted in the old system? delete them here too): ${shown}${diff.absent.length > 20 ? ", …" : ""}`,
+    );
+  }
   if (result.edited.length > 0) {
     const what = {
       refused: "the import refuses them: pass --edited keep to leave them, or --edited overwrite to replace them",
@@ -192,7 +199,13 @@ export function mergeResults(results: ImportResult[]): ImportResult {
     merged.segments.created.push(...result.segments.created);
     merged.segments.updated.push(...result.segments.updated);
     for (const [name, diff] of Object.entries(result.environments)) {
-      const into = (merged.environments[name] ??= { version: 0, created: [], updated: [], unchanged: 0 });
+      const into = merged.environments[name];
+      if (!into) {
+        merged.environments[name] = { ...diff, created: [...diff.created], updated: [...diff.updated], absent: [...diff.absent] };
+        continue;
+      }
+      // Each part leaves out the flags of the others: absent is what no part mentions.
+      into.absent = into.absent.filter((key) => diff.absent.includes(key));
       into.version = Math.max(into.version, diff.version);
       into.created.push(...diff.created);
       into.updated.push(...diff.updated);

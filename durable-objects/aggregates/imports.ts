@@ -97,6 +97,7 @@ export async function applyImport(
   ];
   const work: EnvironmentWork[] = [];
   const edited: ImportEdited[] = [];
+  const absent = new Map<string, string[]>();
   for (const name of names) {
     const row = existingEnvs.find((env) => env.name === name) ?? null;
     if (row && segmentsChanged) {
@@ -121,6 +122,11 @@ export async function applyImport(
     }
     edited.push(...found);
     work.push(prepared.value);
+    const held = row ? w.sql.exec<{ key: string }>("SELECT key FROM flags WHERE environment = ? ORDER BY key", name).toArray() : [];
+    absent.set(
+      name,
+      held.map((r) => r.key).filter((key) => !planned.has(key)),
+    );
   }
   let infos = infoWork(w, plan);
   const editedInfo = infos.flatMap((info) => {
@@ -154,6 +160,7 @@ export async function applyImport(
       created: env.changes.filter((c) => c.action === "flag.created").map((c) => c.key),
       updated: env.changes.filter((c) => c.action !== "flag.created").map((c) => c.key),
       unchanged: env.unchanged,
+      absent: absent.get(env.name) ?? [],
     };
   }
   if (options.dryRun || !changed) return ok(result);
