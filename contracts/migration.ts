@@ -226,6 +226,8 @@ export interface CutOverDecision {
   graceDays: number;
   criterion: MigrationCriterion;
   status: CriterionStatus;
+  /** How much of the environment the status covers (recorded with the decision; not part of the criterion). */
+  coverage: MigrationCoverage;
 }
 
 /** An environment's migration state as the FlagStore holds it. */

@@ -88,4 +88,20 @@ describe("the migration view, for deciding a cut-over", () => {
       missing: { count: 0, keys: [] },
     });
   });
+
+  it("records the coverage with a cut-over's evidence in the audit log", async () => {
+    const project = "ready-record";
+    await setupProject(project, undefined, "server");
+    const held = Object.keys((await get(`${E(project)}/flagd`)).flags).sort();
+    await recordAt(project, Date.now(), "batch-now-4", [{ flag: held[0]!, compared: 10, mismatched: 0 }]);
+    const cut = await call("POST", `${E(project)}/migration/cut-over`, { body: { authority: "edgeflags", override: true, reason: "QA" } });
+    expect(cut.status).toBe(200);
+    const entry = (await get(`${P(project)}/audit?action=migration.cut-over`)).entries[0];
+    expect(entry.after.coverage).toEqual({
+      flags: held.length,
+      compared: 1,
+      uncompared: { count: held.length - 1, keys: held.slice(1) },
+      missing: { count: 0, keys: [] },
+    });
+  });
 });

@@ -142,10 +142,21 @@ defineRoute(migration, cutOver, async (c) => {
   if (body instanceof Response) return body;
   const state = await stateOf(c);
   if (state instanceof Response) return state;
+  const keys = await flagKeysOf(c, state.environment);
+  if (keys instanceof Response) return keys;
   const counted = await fromLedger(() => ledger(c).comparisons([{ environment: state.environment, days: state.criterion.days }]));
   if (counted instanceof Response) return counted;
-  const status = judgeCriterion(state.criterion, counted[state.environment]!.evidence, Date.now());
-  const decision = { authority: body.authority, override: body.override, graceDays: body.graceDays, criterion: state.criterion, status };
+  const { evidence, flags } = counted[state.environment]!;
+  const status = judgeCriterion(state.criterion, evidence, Date.now());
+  const coverage = migrationCoverage(keys[state.environment] ?? [], flags);
+  const decision = {
+    authority: body.authority,
+    override: body.override,
+    graceDays: body.graceDays,
+    criterion: state.criterion,
+    status,
+    coverage,
+  };
   const result = await call(c, (s) => s.migration().cutOver(state.environment, decision, meta(c, body.reason)));
   if (!result.ok) return storeProblem(result.error);
   if (result.value.changed) noteWritten(c, c.get("project"), state.environment, result.value.version);

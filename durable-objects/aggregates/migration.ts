@@ -170,6 +170,7 @@ export async function cutOver(
     graceUntil: next.graceUntil,
     criterion: current.criterion,
     status,
+    coverage: decision.coverage,
     overridden: unmet,
     decidedBy: meta.actor,
   };
