@@ -252,7 +252,28 @@ describe("homegrown import", () => {
     expect(plan.ok && plan.value.environments).toEqual(["prod"]);
     expect(plan.ok && Object.keys(plan.value.flags[0]!.perEnvironment)).toEqual(["prod"]);
     const twice = convertHomegrown(EXPORT, { format: "json", environments: { production: "prod", qa: "prod" } });
-    expect(!twice.ok && twice.error.detail).toContain('renamed to "prod"');
+    expect(!twice.ok && twice.error.detail).toContain('renamed to "prod"'); // What the selection leaves out is said, not dropped silently.
+    expect(plan.ok && plan.value.unmapped).toEqual([
+      { flag: null, environment: "qa", construct: 'environment "qa"', detail: 'not imported: "environments" does not name it' },
+    ]);
+  });
+
+  it("refuses an `environments` entry naming no environment of the export (a typo would import nothing), for every source", async () => {
+    const project = "import-select-typo";
+    await createProject(project);
+    const before = await versions(project);
+    const answer = await importFlags(project, { source: "homegrown", data: EXPORT, environments: { prd: "production" } });
+    expect(answer.status).toBe(400);
+    expect(answer.body.detail).toBe('environments.prd: the export has no environment "prd" (it has: "production", "qa")');
+    expect(await versions(project)).toEqual(before);
+    for (const [source, data] of [
+      ["launchdarkly", launchDarklyExport],
+      ["unleash", unleashExport],
+    ] as const) {
+      const vendor = await importFlags(project, { source, data: JSON.parse(data), environments: { nowhere: "production" } }, true);
+      expect(vendor.status).toBe(400);
+      expect(vendor.body.detail).toContain('the export has no environment "nowhere"');
+    }
   });
 
   const badCsv: [name: string, csv: string, where: string][] = [

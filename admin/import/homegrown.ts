@@ -17,7 +17,7 @@ import { ok, type Problem, type Result } from "../../contracts/result";
 import { readJson } from "../json-body";
 import { FlagInfoPatchSchema, toProblems } from "../schemas";
 import { parseCsv, type CsvRow } from "./csv";
-import { invalidImport as invalid, type ImportOptions } from "./options";
+import { invalidImport as invalid, selectEnvironments, type ImportOptions } from "./options";
 
 /** The most ids a flag may target (the engine's bound). */
 const MAX_TARGETS = 100_000;
@@ -87,7 +87,9 @@ export function convertHomegrown(data: unknown, options: ImportOptions & { forma
     if (problem) problems.push({ path: `flag "${flag.key}"`, message: problem });
   }
   if (problems.length > 0) return invalid(problems);
-  return ok(toPlan(read.value, options.environments));
+  const selected = selectEnvironments([...new Set(read.value.flatMap((flag) => [...flag.environments.keys()]))], options);
+  if (!selected.ok) return selected;
+  return ok({ ...toPlan(read.value, options.environments), unmapped: selected.value });
 }
 
 function toPlan(flags: SourceFlag[], rename: Record<string, string> | undefined): ImportPlan {
