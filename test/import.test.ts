@@ -231,6 +231,16 @@ describe("homegrown import", () => {
     expect(await definitionOf(project, "production", "dark-mode")).toBeDefined();
   });
 
+  it("CSV carries a flag's lifetime as JSON does", () => {
+    const json = convertHomegrown(
+      { flags: [{ key: "promo", lifetime: "temporary", environments: { qa: { enabled: true } } }] },
+      { format: "json" },
+    );
+    const csv = convertHomegrown("flag,environment,enabled,customers,lifetime\npromo,qa,true,,Temporary\n", { format: "csv" });
+    expect(json.ok && json.value.flags[0]!.lifetime).toBe("temporary");
+    expect(csv.ok && csv.value).toEqual(json.ok && json.value);
+  });
+
   it("CSV and JSON give the same plan, and importing one after the other changes nothing", async () => {
     const fromJson = convertHomegrown(EXPORT, { format: "json" });
     const fromCsv = convertHomegrown(CSV, { format: "csv" });
@@ -289,6 +299,7 @@ describe("homegrown import", () => {
     ["a customer both on and off", "flag,environment,enabled,customers\nx,production,true,c-1\nx,production,,c-1=false\n", "data line 3"],
     ["no enabled for a flag", "flag,environment,enabled,customers\nx,production,,c-1\n", "data line 2"],
     ["an unknown column", "flag,environment,enabled,customers,owner\n", "data line 1"],
+    ["a lifetime that is neither", "flag,environment,enabled,customers,lifetime\nx,production,true,,forever\n", "data line 2"],
     ["a bad flag key", "flag,environment,enabled,customers\nbad/key,production,true,\n", 'flag "bad/key"'],
     ["a bad environment name", "flag,environment,enabled,customers\nx,Production!,true,\n", 'environment "Production!"'],
   ];

@@ -53,7 +53,7 @@ const FlagSchema = z
 const FileSchema = z.object({ flags: z.array(FlagSchema).max(10_000) }).strict();
 
 /** A flag's facts as CSV rows give them, checked as the JSON's are. */
-const CsvInfoSchema = FlagSchema.pick({ description: true, tags: true });
+const CsvInfoSchema = FlagSchema.pick({ description: true, tags: true, lifetime: true });
 
 /** One flag in one environment, as the source says it: on or off, and the customers overridden. */
 interface Setting {
@@ -167,7 +167,7 @@ function readJsonFlags(data: unknown): Result<SourceFlag[]> {
 // ---- CSV ----------------------------------------------------------------------------------------
 
 const REQUIRED_COLUMNS = ["flag", "environment", "enabled", "customers"] as const;
-const OPTIONAL_COLUMNS = ["description", "tags"] as const;
+const OPTIONAL_COLUMNS = ["description", "tags", "lifetime"] as const;
 const TRUE = new Set(["true", "1", "yes", "on"]);
 const FALSE = new Set(["false", "0", "no", "off"]);
 
@@ -176,6 +176,7 @@ interface CsvFlag {
   flag: SourceFlag;
   description?: { value: string; line: number };
   tags?: { value: string; line: number };
+  lifetime?: { value: string; line: number };
   enabled: Map<string, { value: boolean; line: number }>;
   customers: Map<string, Map<string, { value: boolean; line: number }>>;
 }
@@ -231,7 +232,7 @@ function addRow(flags: Map<string, CsvFlag>, row: CsvRow, field: (name: string) 
     entry = { flag: { key, environments: new Map() }, enabled: new Map(), customers: new Map() };
     flags.set(key, entry);
   }
-  for (const fact of ["description", "tags"] as const) {
+  for (const fact of OPTIONAL_COLUMNS) {
     const value = field(fact);
     if (value === "") continue;
     const earlier = entry[fact];
@@ -240,7 +241,12 @@ function addRow(flags: Map<string, CsvFlag>, row: CsvRow, field: (name: string) 
   }
   if (entry.description) entry.flag.description = entry.description.value;
   if (entry.tags) entry.flag.tags = splitList(entry.tags.value);
-  const info = CsvInfoSchema.safeParse({ description: entry.flag.description, tags: entry.flag.tags });
+  const info = CsvInfoSchema.safeParse({
+    description: entry.flag.description,
+    tags: entry.flag.tags,
+    lifetime: entry.lifetime?.value.toLowerCase(),
+  });
+  if (info.success && info.data.lifetime) entry.flag.lifetime = info.data.lifetime;
   if (!info.success)
     return lineProblem(
       row.line,
