@@ -61,7 +61,9 @@ function text(value: unknown, max: number): string | undefined {
  */
 export function compare(legacy: Outcome, edgeflags: Outcome): Comparison {
   // No answer to hold edgeflags to: an error, or a value the application's SDK could not use either.
-  if (!legacy.ok || legacy.details.errorCode || !isJsonValue(legacy.details.value)) return { kind: "legacy-error" };
+  // (Reason ERROR without an error code is an error too: the value is the caller's fallback.)
+  const failed = !legacy.ok || legacy.details.errorCode || legacy.details.reason === "ERROR";
+  if (failed || !isJsonValue(legacy.details.value)) return { kind: "legacy-error" };
   const legacyAnswer: LegacyAnswer = { value: legacy.details.value };
   const legacyVariant = text(legacy.details.variant, LIMITS.variant);
   if (legacyVariant) legacyAnswer.variant = legacyVariant;
@@ -69,7 +71,8 @@ export function compare(legacy: Outcome, edgeflags: Outcome): Comparison {
     return { kind: "mismatch", legacy: legacyAnswer, edgeflags: { errorCode: thrownCode(edgeflags.error).slice(0, LIMITS.reason) } };
   }
   const details = edgeflags.details;
-  const errorCode = text(details.errorCode, LIMITS.reason) ?? (isJsonValue(details.value) ? undefined : "GENERAL");
+  const errorCode =
+    text(details.errorCode, LIMITS.reason) ?? (isJsonValue(details.value) && details.reason !== "ERROR" ? undefined : "GENERAL");
   if (!errorCode && sameValue(legacy.details.value, details.value)) return { kind: "match" };
   const answer: EdgeflagsAnswer = isJsonValue(details.value) ? { value: details.value } : {};
   const variant = text(details.variant, LIMITS.variant);

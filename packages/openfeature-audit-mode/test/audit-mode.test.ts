@@ -137,6 +137,21 @@ describe("comparisons", () => {
     expect(banner?.samples[0]?.edgeflags).toEqual({ value: true, reason: "ERROR", errorCode: "PARSE_ERROR" });
   });
 
+  it("reads reason ERROR without an errorCode as an error on either side: never agreement on a fallback", async () => {
+    const legacy = legacyProvider();
+    legacy.resolveBooleanEvaluation = async (key, defaultValue) =>
+      key === "banner" ? { value: defaultValue, reason: "ERROR" } : { value: true, reason: "STATIC" };
+    const edgeflags = edgeflagsProvider();
+    edgeflags.resolveBooleanEvaluation = async (key, defaultValue) =>
+      key === "checkout" ? { value: defaultValue, reason: "ERROR" } : { value: true, reason: "STATIC" };
+    const { provider, client } = await setUp({ legacy, edgeflags });
+    await client.getBooleanValue("banner", true, { targetingKey: "u" });
+    await client.getBooleanValue("checkout", true, { targetingKey: "u" });
+    await provider.flush();
+    expect(provider.stats()).toMatchObject({ legacyErrors: 1, compared: 1, mismatched: 1 });
+    expect(server.totals().get("checkout")?.samples[0]?.edgeflags).toEqual({ value: true, reason: "ERROR", errorCode: "GENERAL" });
+  });
+
   it("does not count an evaluation whose legacy side failed (no answer to hold edgeflags to), and says so in its stats", async () => {
     const { provider, client } = await setUp();
     // The legacy provider throws FLAG_NOT_FOUND for `nowhere`.
