@@ -15,6 +15,29 @@ export interface ImportPin {
   variant: string;
 }
 
+/**
+ * What an import does with a flag changed in edgeflags since an import last wrote it (targets
+ * fixed by hand, the kill switch flipped, a description edited, the flag deleted): `refuse` (the
+ * default) answers 409 naming each one and writes nothing; `keep` leaves those flags as edgeflags
+ * has them and imports the rest; `overwrite` replaces them with the export.
+ */
+export const IMPORT_EDITED_POLICIES = ["refuse", "keep", "overwrite"] as const;
+export type ImportEditedPolicy = (typeof IMPORT_EDITED_POLICIES)[number];
+
+/** A flag the import would change although it was changed in edgeflags since an import last wrote it. */
+export const ImportEditedSchema = z.object({
+  /** The environment; null for the flag's project-level facts (description, tags, lifetime). */
+  environment: z.string().nullable(),
+  flag: z.string(),
+  /** The latest change made outside an import, from the audit log: its action, who, when (ISO). */
+  change: z.string(),
+  by: z.string(),
+  at: z.string(),
+  /** What the import did (or, in a dry run, would do) with it under the policy asked for. */
+  outcome: z.enum(["refused", "kept", "overwritten"]),
+});
+export type ImportEdited = z.infer<typeof ImportEditedSchema>;
+
 export const ImportResultSchema = z
   .object({
     dryRun: z.boolean(),
@@ -29,9 +52,19 @@ export const ImportResultSchema = z
         created: z.array(z.string()),
         updated: z.array(z.string()),
         unchanged: z.number(),
+        /**
+         * Flags the environment holds that the import does not mention, sorted: left alone. A flag
+         * the old system deleted is one of them, and would keep answering here after the cut-over.
+         */
+        absent: z.array(z.string()),
       }),
     ),
     segments: z.object({ created: z.array(z.string()), updated: z.array(z.string()) }),
+    /**
+     * Flags (per environment, or their project-level facts) that were changed in edgeflags since an
+     * import last wrote them and that this import would change, with what it did about each.
+     */
+    edited: z.array(ImportEditedSchema),
     unmapped: z.array(
       z.object({ flag: z.string().nullable(), environment: z.string().nullable(), construct: z.string(), detail: z.string() }),
     ),

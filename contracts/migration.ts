@@ -226,6 +226,8 @@ export interface CutOverDecision {
   graceDays: number;
   criterion: MigrationCriterion;
   status: CriterionStatus;
+  /** How much of the environment the status covers (recorded with the decision; not part of the criterion). */
+  coverage: MigrationCoverage;
 }
 
 /** An environment's migration state as the FlagStore holds it. */
@@ -247,12 +249,52 @@ export const FlagComparisonSchema = z.object({
   firstSeen: z.string(),
   lastSeen: z.string(),
   lastMismatchAt: z.string().nullable(),
+  /** Comparisons and mismatches in the criterion's window (the last `days` days): what the criterion judges. */
+  recent: z.object({ compared: z.number(), mismatched: z.number() }),
 });
 export type FlagComparison = z.infer<typeof FlagComparisonSchema>;
+
+/** The most flag keys a coverage list names; `count` says how many there are. */
+export const COVERAGE_LISTED = 100;
+
+const FlagKeyList = z.object({ count: z.number(), keys: z.array(z.string()) });
+
+/**
+ * How much of the environment audit mode has seen in the criterion's window: a criterion met on
+ * 12 of 200 flags cuts 188 over unverified. Read beside the criterion, never part of it (a flag no
+ * code evaluates any more is never compared).
+ */
+export const MigrationCoverageSchema = z
+  .object({
+    /** Flags the environment holds in edgeflags. */
+    flags: z.number(),
+    /** Of them, flags compared at least once in the window. */
+    compared: z.number(),
+    /** The environment's flags with no comparison in the window (sorted; the first `COVERAGE_LISTED`). */
+    uncompared: FlagKeyList,
+    /** Flags compared in the window that the environment does not hold: not imported, or deleted since. */
+    missing: FlagKeyList,
+  })
+  .openapi("MigrationCoverage");
+export type MigrationCoverage = z.infer<typeof MigrationCoverageSchema>;
+
+/** The coverage of an environment holding `keys`, from its per-flag comparisons. */
+export function migrationCoverage(keys: readonly string[], flags: readonly FlagComparison[]): MigrationCoverage {
+  const held = new Set(keys);
+  const seen = new Set(flags.filter((flag) => flag.recent.compared > 0).map((flag) => flag.flag));
+  const list = (all: string[]) => ({ count: all.length, keys: all.sort().slice(0, COVERAGE_LISTED) });
+  return {
+    flags: held.size,
+    compared: [...held].filter((key) => seen.has(key)).length,
+    uncompared: list([...held].filter((key) => !seen.has(key))),
+    missing: list([...seen].filter((key) => !held.has(key))),
+  };
+}
 
 export const MigrationEnvironmentSchema = MigrationStateSchema.extend({
   status: CriterionStatusSchema,
   flags: z.array(FlagComparisonSchema),
+  coverage: MigrationCoverageSchema,
 }).openapi("MigrationEnvironment");
 export type MigrationEnvironment = z.infer<typeof MigrationEnvironmentSchema>;
 

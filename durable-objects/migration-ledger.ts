@@ -188,17 +188,24 @@ export class MigrationLedger extends DurableObject<Env> {
     );
   }
 
-  /** Per environment named: the evidence over its window of `days` days ending at `now`, and per-flag totals. */
+  /**
+   * Per environment named: the evidence over its window of `days` days ending at `now`, and per
+   * flag its totals and its counts in that window (`recent`).
+   */
   async comparisons(
     windows: { environment: string; days: number }[],
     now: number = Date.now(),
   ): Promise<Result<Record<string, EnvironmentComparisons>>> {
     const found: Record<string, EnvironmentComparisons> = {};
-    for (const { environment, days } of windows) found[environment] = this.#comparisons(environment, days, null, now);
+    for (const { environment, days } of windows) found[environment] = this.#comparisons(environment, days, now);
     return ok(found);
   }
 
-  /** One environment over `days` days ending at `now`, with its hourly series and samples; `flag` narrows them to one flag. */
+  /**
+   * One environment over `days` days ending at `now`, with its hourly series and samples; `flag`
+   * narrows the series and samples to one flag. The evidence and the per-flag list stay the
+   * environment's: the criterion is judged on the whole environment, whichever flag is looked at.
+   */
   async detail(environment: string, days: number, flag: string | null, now: number = Date.now()): Promise<Result<EnvironmentDetail>> {
     const from = windowStart(days, now);
     const byFlag = flag === null ? "" : "AND flag = ?";
@@ -219,29 +226,36 @@ export class MigrationLedger extends DurableObject<Env> {
       )
       .toArray()
       .map((row) => ({ flag: row.flag, sample: row.sample }));
-    return ok({ ...this.#comparisons(environment, days, flag, now), series, samples });
+    return ok({ ...this.#comparisons(environment, days, now), series, samples });
   }
 
-  #comparisons(environment: string, days: number, flag: string | null, now: number): EnvironmentComparisons {
-    const byFlag = flag === null ? "" : "AND flag = ?";
+  #comparisons(environment: string, days: number, now: number): EnvironmentComparisons {
     const rows = this.#sql
-      .exec<TotalRow>(
-        `SELECT * FROM comparison_totals WHERE environment = ? ${byFlag} ORDER BY mismatched DESC, flag`,
-        ...(flag === null ? [environment] : [environment, flag]),
-      )
+      .exec<TotalRow>("SELECT * FROM comparison_totals WHERE environment = ? ORDER BY mismatched DESC, flag", environment)
       .toArray();
-    const window = this.#sql
-      .exec<{ compared: number | null; mismatched: number | null }>(
-        `SELECT sum(compared) AS compared, sum(mismatched) AS mismatched FROM comparison_hours WHERE environment = ? AND hour >= ? ${byFlag}`,
-        ...(flag === null ? [environment, windowStart(days, now)] : [environment, windowStart(days, now), flag]),
-      )
-      .one();
+    const recent = new Map(
+      this.#sql
+        .exec<{ flag: string; compared: number; mismatched: number }>(
+          `SELECT flag, sum(compared) AS compared, sum(mismatched) AS mismatched FROM comparison_hours
+           WHERE environment = ? AND hour >= ? GROUP BY flag`,
+          environment,
+          windowStart(days, now),
+        )
+        .toArray()
+        .map((row) => [row.flag, { compared: row.compared, mismatched: row.mismatched }]),
+    );
+    let compared = 0;
+    let mismatched = 0;
+    for (const counts of recent.values()) {
+      compared += counts.compared;
+      mismatched += counts.mismatched;
+    }
     const firstSeen = rows.length ? Math.min(...rows.map((row) => row.first_seen)) : null;
     const lastSeen = rows.length ? Math.max(...rows.map((row) => row.last_seen)) : null;
     return {
       evidence: {
-        compared: window.compared ?? 0,
-        mismatched: window.mismatched ?? 0,
+        compared,
+        mismatched,
         firstSeen: firstSeen === null ? null : iso(firstSeen),
         lastSeen: lastSeen === null ? null : iso(lastSeen),
       },
@@ -253,6 +267,7 @@ export class MigrationLedger extends DurableObject<Env> {
         firstSeen: iso(row.first_seen),
         lastSeen: iso(row.last_seen),
         lastMismatchAt: row.last_mismatch_at === null ? null : iso(row.last_mismatch_at),
+        recent: recent.get(row.flag) ?? { compared: 0, mismatched: 0 },
       })),
     };
   }

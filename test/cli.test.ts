@@ -2,6 +2,8 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { optionsFrom, run } from "../admin/cli";
 import { describeImport } from "../admin/cli/import";
+import { ADMIN_BODY_LIMIT } from "../admin/cli/import-split";
+import { MAX_ADMIN_BODY_BYTES } from "../admin/json-body";
 import schemaText from "./fixtures/openfeature-flag-manifest.schema.json?raw";
 import { checkSchema } from "./json-schema-check";
 import type { CommandName, OptionValues } from "../admin/cli/args";
@@ -11,7 +13,7 @@ import { ADMIN_TOKEN, call, setupProject } from "./helpers";
 function cli(
   files: Map<string, string>,
   beforeWrite?: () => Promise<void>,
-  service: { fetch?: typeof fetch; token?: string; deadlineMs?: number } = {},
+  service: { fetch?: typeof fetch; token?: string; deadlineMs?: number; maxBodyBytes?: number } = {},
 ) {
   const lines: string[] = [];
   return {
@@ -19,6 +21,7 @@ function cli(
     exec: (command: CommandName, values: OptionValues) =>
       run(optionsFrom(command, values, { EDGEFLAGS_TOKEN: service.token ?? ADMIN_TOKEN, EDGEFLAGS_URL: "http://edgeflags.test" }), {
         ...(service.deadlineMs === undefined ? {} : { deadlineMs: service.deadlineMs }),
+        ...(service.maxBodyBytes === undefined ? {} : { maxBodyBytes: service.maxBodyBytes }),
         fetch:
           service.fetch ??
           (async (input, init) => {
@@ -341,6 +344,97 @@ describe("flags import", () => {
     expect(tool.lines).toEqual(["nothing to import: cli-import already holds what this homegrown export describes; nothing written"]);
   });
 
+  it("a re-import that would undo an edit made in edgeflags lists it, is refused (exit 1), and keeps it with --edited keep", async () => {
+    await call("PUT", "/admin/v1/projects/cli-edited", { body: { environments: ["production"] } });
+    const files = new Map([["export.csv", csv]]);
+    const tool = cli(files);
+    const values = { project: "cli-edited", source: "homegrown", file: "export.csv" };
+    expect(await tool.exec("import", values)).toBe(0);
+    const targets = "/admin/v1/projects/cli-edited/environments/production/flags/new-checkout/targets";
+    expect((await call("POST", targets, { body: { add: { on: ["acme"] } } })).status).toBe(200);
+    files.set("export.csv", csv.replace("c-1;c-2", "c-1;c-2;c-3"));
+
+    tool.lines.length = 0;
+    expect(await tool.exec("import", { ...values, "dry-run": true })).toBe(1);
+    expect(tool.lines).toContain(
+      "1 flags were changed in edgeflags since an import wrote them (the import refuses them: pass --edited keep to leave them, or --edited overwrite to replace them):",
+    );
+    expect(tool.lines).toContainEqual(expect.stringMatching(/^ {2}! production\/new-checkout: flag\.targets-changed by \S+ at /));
+    await expect(tool.exec("import", values)).rejects.toMatchObject({
+      exitCode: 1,
+      message: expect.stringContaining("production/new-checkout (flag.targets-changed"),
+    });
+    expect(await tool.exec("import", { ...values, edited: "keep" })).toBe(0);
+    expect((await call("GET", targets)).body.targets.map((t: { id: string }) => t.id)).toEqual(["acme", "c-1", "c-2"]);
+    expect(() => tool.exec("import", { ...values, edited: "sometimes" })).toThrow(/--edited is keep or overwrite/);
+  });
+
+  it("splits an export over the admin API's body limit into parts, checks them all, then imports them: the same as one call", async () => {
+    expect(ADMIN_BODY_LIMIT).toBe(MAX_ADMIN_BODY_BYTES);
+    const rows = ["flag,environment,enabled,customers,description"];
+    for (let f = 0; f < 12; f++)
+      for (const env of ["qa", "production"]) {
+        const ids = Array.from({ length: 40 }, (_, i) => `customer-${f}-${i}`);
+        // One flag's overrides over two rows (they merge), and a description with a comma (quoted).
+        rows.push(`flag-${f},${env},${f % 2 === 0},${ids.slice(0, 20).join(";")},"flag ${f}, imported"`);
+        rows.push(`flag-${f},${env},,${ids.slice(20).join(";")},`);
+      }
+    const text = `${rows.join("\n")}\n`;
+    const pins = "flag,environment,targetingKey,variant\nflag-3,production,vip,on\n";
+    const files = new Map([
+      ["big.csv", text],
+      ["pins.csv", pins],
+    ]);
+    const posts: string[] = [];
+    const fetchLogged: typeof fetch = async (input, init) => {
+      if (init?.method === "POST") posts.push(String(input));
+      return exports.default.fetch(new Request(input, init));
+    };
+    const tool = cli(files, undefined, { maxBodyBytes: 8 * 1024, fetch: fetchLogged });
+    await call("PUT", "/admin/v1/projects/cli-split", { body: { environments: ["qa", "production"] } });
+    const values = { project: "cli-split", source: "homegrown", file: "big.csv", pin: "pins.csv" };
+
+    expect(await tool.exec("import", { ...values, "dry-run": true })).toBe(1);
+    expect(tool.lines[0]).toMatch(
+      /^big\.csv is \d+ KiB, over the 8 KiB the admin API takes in one call: importing it in \d+ parts \(qa, part 1 of \d+;/,
+    );
+    const parts = posts.length;
+    expect(parts).toBeGreaterThan(2);
+    expect(posts.every((url) => url.endsWith("?dryRun=true"))).toBe(true);
+    expect(tool.lines).toContainEqual(expect.stringMatching(/^ {2}production \(now at version \d+\): 12 created, 0 updated, 0 unchanged$/));
+    expect((await call("GET", "/admin/v1/projects/cli-split/environments/production/flagd")).body.flags).toEqual({});
+
+    tool.lines.length = 0;
+    posts.length = 0;
+    expect(await tool.exec("import", values)).toBe(0);
+    expect(posts).toHaveLength(2 * parts);
+    expect(tool.lines).toContainEqual(expect.stringMatching(/^ {2}qa \(now version \d+\): 12 created, 0 updated, 0 unchanged$/));
+    const flagd = (await call("GET", "/admin/v1/projects/cli-split/environments/production/flagd")).body.flags;
+    expect(Object.keys(flagd)).toHaveLength(12);
+    expect(flagd["flag-3"].targets.on).toHaveLength(41);
+    expect(flagd["flag-3"].targets.on).toContain("vip");
+    expect((await call("GET", "/admin/v1/projects/cli-split/flags/flag-5")).body.info.description).toBe("flag 5, imported");
+
+    // The whole export in one call (as a service with a larger limit takes it) now changes nothing.
+    const whole = await call("POST", "/admin/v1/projects/cli-split/import?dryRun=true", {
+      body: {
+        source: "homegrown",
+        format: "csv",
+        data: text,
+        pin: [{ flag: "flag-3", environment: "production", targetingKey: "vip", variant: "on" }],
+      },
+    });
+    expect(whole.body.changed).toBe(false);
+  });
+
+  it("refuses a vendor export over the body limit, saying why, before calling the service", async () => {
+    const files = new Map([["ld.json", JSON.stringify({ items: [{ key: "x".repeat(5000) }] })]]);
+    const tool = cli(files, undefined, { maxBodyBytes: 1024, fetch: async () => new Response("{}") });
+    await expect(tool.exec("import", { project: "p", source: "launchdarkly", file: "ld.json" })).rejects.toThrow(
+      /is \d+ KiB as a request, over the 1 KiB the admin API takes in one call, and a launchdarkly export cannot be split by the CLI/,
+    );
+  });
+
   it("refuses a pins file without the four columns, naming the file, before calling the service", async () => {
     let called = false;
     const files = new Map([
@@ -365,8 +459,9 @@ describe("flags import", () => {
         dryRun: false,
         source: "launchdarkly",
         changed: true,
-        environments: { production: { version: 7, created: ["checkout"], updated: ["banner"], unchanged: 3 } },
+        environments: { production: { version: 7, created: ["checkout"], updated: ["banner"], unchanged: 3, absent: ["retired"] } },
         segments: { created: ["beta-users"], updated: [] },
+        edited: [],
         unmapped: [
           {
             flag: "checkout",
@@ -385,6 +480,7 @@ describe("flags import", () => {
       "  production (now version 7): 1 created, 1 updated, 3 unchanged",
       "    + checkout",
       "    ~ banner",
+      "  production: 1 flags are not in this export and were left alone (deleted in the old system? delete them here too): retired",
       "  segments: 1 created, 0 updated",
       "    + beta-users",
       "could not map 2 constructs (left out or approximated as described; check each before relying on the flag):",

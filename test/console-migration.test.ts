@@ -11,7 +11,7 @@ import { consoleSignIn } from "./console-helpers";
 import { describe, expect, it } from "vitest";
 import { AuditModeProvider } from "../packages/openfeature-audit-mode/src/index";
 import { sha256Hex } from "../lib/crypto";
-import { percent, worstFirst } from "../admin/ui/pages/migration";
+import { percent, readiness, worstFirst } from "../admin/ui/pages/migration";
 import { call, setupProject } from "./helpers";
 
 const ORIGIN = "http://edgeflags.test";
@@ -92,6 +92,14 @@ describe("console migration page", () => {
     expect(view.text).toMatch(
       /data-label="edgeflags answered"><code>false<\/code><span class="meta"> \(off\)<\/span><span class="meta"> TARGETING_MATCH<\/span>/,
     );
+    // Readiness per environment: the window's differences and how many of the environment's flags they cover.
+    expect(view.text).toContain("3 differences over 12 comparisons in the last 7 days; 0 of 5 flags compared");
+    expect(view.text).toContain("0 differences over 0 comparisons in the last 7 days; 0 of 0 flags compared");
+    expect(view.text).toContain('id="uncompared"');
+    expect(view.text).toContain("3 compared flags are not in edgeflags");
+    expect(view.text).toContain("<code>banner, checkout, search</code>");
+    expect(view.text).toMatch(/data-label="Last 7 days"><strong>2 of 4 differ<\/strong>/);
+    expect(view.text).toContain("production has never been cut over: the legacy system answers.");
     // The override is offered because the criterion is unmet.
     expect(view.text).toContain('name="override" value="yes"');
 
@@ -127,6 +135,7 @@ describe("console migration page", () => {
     expect(after.text).toContain("production is now answered by edgeflags.");
     expect(after.text).toContain("The exit criterion was overridden");
     expect(after.text).toContain("Answered by edgeflags");
+    expect(after.text).toMatch(/<tr data-cut-over="edgeflags">[\s\S]*?legacy → edgeflags[\s\S]*?criterion overridden[\s\S]*?QA signed off/);
     const entry = (await call("GET", `/admin/v1/projects/${PROJECT}/audit?limit=500`)).body.entries.find(
       (e: { action: string }) => e.action === "migration.cut-over",
     );
@@ -151,11 +160,33 @@ describe("migration page helpers", () => {
     firstSeen: "2026-12-01T00:00:00Z",
     lastSeen: "2026-12-01T00:00:00Z",
     lastMismatchAt: null,
+    recent: { compared, mismatched },
   });
 
   it("orders flags worst first: rate, then mismatches, then comparisons, then key", () => {
     const flags = [row("a", 100, 0), row("b", 10, 1), row("c", 100, 10), row("d", 1000, 0), row("e", 4, 2), row("f", 1000, 0)];
     expect(worstFirst(flags).map((f) => f.flag)).toEqual(["e", "c", "b", "d", "f", "a"]);
+  });
+
+  it("orders by the criterion's window before the all-time counts", () => {
+    const old = { ...row("old", 100, 50), recent: { compared: 10, mismatched: 0 } };
+    const now = { ...row("now", 1000, 1), recent: { compared: 100, mismatched: 1 } };
+    expect(worstFirst([old, now]).map((f) => f.flag)).toEqual(["now", "old"]);
+  });
+
+  it("says readiness in one line", () => {
+    const env = {
+      environment: "qa",
+      authority: "legacy" as const,
+      since: null,
+      graceUntil: null,
+      criterion: { minComparisons: 10_000, days: 7, maxMismatches: 0 },
+      status: { met: true, reasons: [], compared: 48_211, mismatched: 0, firstSeen: null, lastSeen: null },
+      flags: [],
+      coverage: { flags: 200, compared: 180, uncompared: { count: 20, keys: [] }, missing: { count: 0, keys: [] } },
+    };
+    expect(readiness(env)).toBe("0 differences over 48211 comparisons in the last 7 days; 180 of 200 flags compared");
+    expect(readiness({ ...env, status: { ...env.status, mismatched: 1 } })).toContain("1 difference over");
   });
 
   it.each([

@@ -125,7 +125,13 @@ describe("homegrown import", () => {
     const again = await importFlags(project, { source: "homegrown", data: EXPORT });
     expect(again.status).toBe(200);
     expect(again.body.changed).toBe(false);
-    expect(again.body.environments.production).toEqual({ version: before["production"], created: [], updated: [], unchanged: 2 });
+    expect(again.body.environments.production).toEqual({
+      version: before["production"],
+      created: [],
+      updated: [],
+      unchanged: 2,
+      absent: [],
+    });
     expect(await versions(project)).toEqual(before);
     expect((await auditEntries(project)).length).toBe(audit);
 
@@ -134,12 +140,105 @@ describe("homegrown import", () => {
     const third = await importFlags(project, { source: "homegrown", data: changed });
     expect(third.body.changed).toBe(true);
     expect(third.body.environments).toEqual({
-      production: { version: before["production"]! + 1, created: [], updated: ["dark-mode"], unchanged: 1 },
-      qa: { version: before["qa"], created: [], updated: [], unchanged: 2 },
+      production: { version: before["production"]! + 1, created: [], updated: ["dark-mode"], unchanged: 1, absent: [] },
+      qa: { version: before["qa"], created: [], updated: [], unchanged: 2, absent: [] },
     });
     expect(await versions(project)).toEqual({ ...before, production: before["production"]! + 1 });
     const entries = (await auditEntries(project)).slice(0, (await auditEntries(project)).length - audit);
     expect(entries.map((e) => `${e.action} ${e.target}`).sort()).toEqual(["flag.updated flag:dark-mode", "import.applied project"]);
+  });
+
+  it("a re-import that would undo changes made in edgeflags since is refused naming them; keep or overwrite them on request", async () => {
+    const project = "import-edited";
+    await createProject(project);
+    expect((await importFlags(project, { source: "homegrown", data: EXPORT })).status).toBe(200);
+    const E = (env: string, flag: string) => `${P(project)}/environments/${env}/flags/${flag}`;
+    // Changes made in edgeflags during audit mode: one customer fixed, a kill switch, a description, a deletion.
+    expect((await call("POST", `${E("production", "new-checkout")}/targets`, { body: { add: { on: ["acme"] } } })).status).toBe(200);
+    expect((await call("POST", `${E("qa", "dark-mode")}/toggle`, { body: { state: "DISABLED" } })).status).toBe(200);
+    expect((await call("PATCH", `${P(project)}/flags/new-checkout`, { body: { description: "Checkout v2" } })).status).toBe(200);
+    expect((await call("DELETE", E("qa", "new-checkout"))).status).toBe(204);
+    // Meanwhile the old service changed too: one more customer on two flags.
+    const changed: { flags: { environments: Record<string, { enabled: boolean; customers?: unknown }> }[] } = structuredClone(EXPORT);
+    changed.flags[0]!.environments["production"] = { enabled: false, customers: ["c-1", "c-2", "c-5"] };
+    changed.flags[1]!.environments["production"] = { enabled: true, customers: { "c-3": false, "c-1": true, "c-9": true } };
+    const before = await versions(project);
+    const audit = (await auditEntries(project)).length;
+
+    const dry = await importFlags(project, { source: "homegrown", data: changed }, true);
+    expect(dry.status).toBe(200);
+    expect(dry.body.edited.map((e: { environment: string | null; flag: string; change: string; outcome: string }) => e)).toEqual([
+      expect.objectContaining({ environment: null, flag: "new-checkout", change: "flag.info.updated", outcome: "refused" }),
+      expect.objectContaining({ environment: "production", flag: "new-checkout", change: "flag.targets-changed", outcome: "refused" }),
+      expect.objectContaining({ environment: "qa", flag: "dark-mode", change: "flag.disabled", outcome: "refused" }),
+      expect.objectContaining({ environment: "qa", flag: "new-checkout", change: "flag.deleted", outcome: "refused" }),
+    ]);
+
+    const refused = await importFlags(project, { source: "homegrown", data: changed });
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain("4 flags were changed in edgeflags");
+    expect(refused.body.detail).toContain("production/new-checkout (flag.targets-changed");
+    expect(refused.body.detail).toContain('"edited": "keep"');
+    expect(await versions(project)).toEqual(before);
+    expect((await auditEntries(project)).length).toBe(audit);
+
+    const kept = await importFlags(project, { source: "homegrown", data: changed, edited: "keep" });
+    expect(kept.status).toBe(200);
+    expect(kept.body.edited.map((e: { outcome: string }) => e.outcome)).toEqual(["kept", "kept", "kept", "kept"]);
+    expect(kept.body.environments.production).toMatchObject({ created: [], updated: ["dark-mode"] });
+    expect(kept.body.environments.qa).toMatchObject({ created: [], updated: [] });
+    expect((await definitionOf(project, "production", "new-checkout")).targets).toEqual({ on: ["acme", "c-1", "c-2"] });
+    expect((await definitionOf(project, "production", "dark-mode")).targets).toEqual({ on: ["c-1", "c-9"], off: ["c-3"] });
+    expect((await definitionOf(project, "qa", "dark-mode")).state).toBe("DISABLED");
+    expect(await definitionOf(project, "qa", "new-checkout")).toBeUndefined();
+    expect((await call("GET", `${P(project)}/flags/new-checkout`)).body.info.description).toBe("Checkout v2");
+
+    // Kept edits stay edits: the next import still names them.
+    const again = await importFlags(project, { source: "homegrown", data: changed }, true);
+    expect(again.body.edited).toHaveLength(4);
+
+    const overwritten = await importFlags(project, { source: "homegrown", data: changed, edited: "overwrite" });
+    expect(overwritten.status).toBe(200);
+    expect(overwritten.body.edited.map((e: { outcome: string }) => e.outcome)).toEqual([
+      "overwritten",
+      "overwritten",
+      "overwritten",
+      "overwritten",
+    ]);
+    expect((await definitionOf(project, "production", "new-checkout")).targets).toEqual({ on: ["c-1", "c-2", "c-5"] });
+    expect((await definitionOf(project, "qa", "dark-mode")).state).toBe("ENABLED");
+    expect(await definitionOf(project, "qa", "new-checkout")).toBeDefined();
+    expect((await call("GET", `${P(project)}/flags/new-checkout`)).body.info.description).toBe("The new checkout flow");
+    const summary = (await auditEntries(project)).find((e) => e.action === "import.applied");
+    expect(summary?.after.edited).toHaveLength(4);
+
+    // Once the import wrote them again, they are the import's: a re-run is clean.
+    const clean = await importFlags(project, { source: "homegrown", data: changed });
+    expect(clean.body).toMatchObject({ changed: false, edited: [] });
+  });
+
+  it("names per environment the flags it holds that the export no longer mentions (the old system deleted them), and leaves them", async () => {
+    const project = "import-absent";
+    await createProject(project);
+    expect((await importFlags(project, { source: "homegrown", data: EXPORT })).status).toBe(200);
+    const gone = { flags: [EXPORT.flags[0]!] };
+    const dry = await importFlags(project, { source: "homegrown", data: gone }, true);
+    expect(dry.body.changed).toBe(false);
+    expect(dry.body.environments.production.absent).toEqual(["dark-mode"]);
+    expect(dry.body.environments.qa.absent).toEqual(["dark-mode"]);
+    const real = await importFlags(project, { source: "homegrown", data: gone });
+    expect(real.body.environments.production).toMatchObject({ unchanged: 1, absent: ["dark-mode"] });
+    expect(await definitionOf(project, "production", "dark-mode")).toBeDefined();
+  });
+
+  it("CSV carries a flag's lifetime as JSON does", () => {
+    const json = convertHomegrown(
+      { flags: [{ key: "promo", lifetime: "temporary", environments: { qa: { enabled: true } } }] },
+      { format: "json" },
+    );
+    const csv = convertHomegrown("flag,environment,enabled,customers,lifetime\npromo,qa,true,,Temporary\n", { format: "csv" });
+    expect(json.ok && json.value.flags[0]!.lifetime).toBe("temporary");
+    expect(csv.ok && csv.value).toEqual(json.ok && json.value);
   });
 
   it("CSV and JSON give the same plan, and importing one after the other changes nothing", async () => {
@@ -163,7 +262,28 @@ describe("homegrown import", () => {
     expect(plan.ok && plan.value.environments).toEqual(["prod"]);
     expect(plan.ok && Object.keys(plan.value.flags[0]!.perEnvironment)).toEqual(["prod"]);
     const twice = convertHomegrown(EXPORT, { format: "json", environments: { production: "prod", qa: "prod" } });
-    expect(!twice.ok && twice.error.detail).toContain('renamed to "prod"');
+    expect(!twice.ok && twice.error.detail).toContain('renamed to "prod"'); // What the selection leaves out is said, not dropped silently.
+    expect(plan.ok && plan.value.unmapped).toEqual([
+      { flag: null, environment: "qa", construct: 'environment "qa"', detail: 'not imported: "environments" does not name it' },
+    ]);
+  });
+
+  it("refuses an `environments` entry naming no environment of the export (a typo would import nothing), for every source", async () => {
+    const project = "import-select-typo";
+    await createProject(project);
+    const before = await versions(project);
+    const answer = await importFlags(project, { source: "homegrown", data: EXPORT, environments: { prd: "production" } });
+    expect(answer.status).toBe(400);
+    expect(answer.body.detail).toBe('environments.prd: the export has no environment "prd" (it has: "production", "qa")');
+    expect(await versions(project)).toEqual(before);
+    for (const [source, data] of [
+      ["launchdarkly", launchDarklyExport],
+      ["unleash", unleashExport],
+    ] as const) {
+      const vendor = await importFlags(project, { source, data: JSON.parse(data), environments: { nowhere: "production" } }, true);
+      expect(vendor.status).toBe(400);
+      expect(vendor.body.detail).toContain('the export has no environment "nowhere"');
+    }
   });
 
   const badCsv: [name: string, csv: string, where: string][] = [
@@ -179,6 +299,7 @@ describe("homegrown import", () => {
     ["a customer both on and off", "flag,environment,enabled,customers\nx,production,true,c-1\nx,production,,c-1=false\n", "data line 3"],
     ["no enabled for a flag", "flag,environment,enabled,customers\nx,production,,c-1\n", "data line 2"],
     ["an unknown column", "flag,environment,enabled,customers,owner\n", "data line 1"],
+    ["a lifetime that is neither", "flag,environment,enabled,customers,lifetime\nx,production,true,,forever\n", "data line 2"],
     ["a bad flag key", "flag,environment,enabled,customers\nbad/key,production,true,\n", 'flag "bad/key"'],
     ["a bad environment name", "flag,environment,enabled,customers\nx,Production!,true,\n", 'environment "Production!"'],
   ];

@@ -239,6 +239,16 @@ describe("migrating from a homegrown flag service", () => {
     await providers.staging.flush();
     expect(providers.staging.stats()).toMatchObject({ delivered: { compared: evaluations + drift.length, mismatched: drift.length } });
 
+    // The fix is safe from re-imports: the stale export would undo it and is refused, naming both
+    // flags; the old service's export today agrees with the fix, so importing it changes nothing.
+    const stale = await call("POST", `${P}/import`, { body: { source: "homegrown", format: "csv", data: csv } });
+    expect(stale.status).toBe(409);
+    for (const { flag } of drift) expect(stale.body.detail).toContain(`staging/${flag} (flag.targets-changed`);
+    const current = await call("POST", `${P}/import`, { body: { source: "homegrown", format: "json", data: legacy } });
+    expect(current.status).toBe(200);
+    expect(current.body).toMatchObject({ changed: false, edited: [] });
+    for (const environment of ENVIRONMENTS) expect(current.body.environments[environment]).toMatchObject({ updated: [], absent: [] });
+
     // 6. A flag declared in code, synced into QA: created once, existing flags untouched.
     const manifest = {
       flags: {

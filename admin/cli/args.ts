@@ -48,6 +48,11 @@ const COMMANDS = {
       format: { type: "string", value: "csv|json", help: "the file's format (default: from its extension)" },
       "dry-run": { type: "boolean", help: "show the diff and what cannot be mapped, write nothing" },
       pin: { type: "string", value: "pins.csv", help: "CSV of flag,environment,targetingKey,variant: keep these assignments" },
+      edited: {
+        type: "string",
+        value: "keep|overwrite",
+        help: "flags changed in edgeflags since an import wrote them: keep them, or overwrite them (default: refuse, exit 1)",
+      },
       reason: REASON,
     },
   },
@@ -98,6 +103,8 @@ export interface ImportOptions extends Connection {
   format: "csv" | "json";
   dryRun: boolean;
   pin: string | null;
+  /** Flags changed in edgeflags since an import wrote them; null: the service refuses the import. */
+  edited: "keep" | "overwrite" | null;
   reason: string | null;
 }
 export interface SyncOptions extends Connection {
@@ -247,6 +254,9 @@ export function optionsFrom(command: CommandName, values: OptionValues, environm
       if (format !== "csv" && format !== "json") throw new CliError(`--format is csv or json, not "${format}"`, 2);
       if (format === "csv" && source !== "homegrown")
         throw new CliError(`--format csv is for homegrown exports; ${source} exports are JSON`, 2);
+      const edited = text("edited");
+      if (edited !== null && edited !== "keep" && edited !== "overwrite")
+        throw new CliError(`--edited is keep or overwrite, not "${edited}"`, 2);
       return {
         command,
         ...connection,
@@ -256,6 +266,7 @@ export function optionsFrom(command: CommandName, values: OptionValues, environm
         format,
         dryRun: flag("dry-run"),
         pin: text("pin"),
+        edited,
         reason: text("reason"),
       };
     }

@@ -4,12 +4,15 @@
  * created, updated and left alone, then every construct it could not map and every note (such as
  * re-bucketed percentage rollouts). `--dry-run` prints the same and writes nothing; `--pin`
  * keeps today's assignment of the listed units (a CSV of flag,environment,targetingKey,variant).
+ * A flag changed in edgeflags since an import wrote it makes the import refuse (exit 1) unless
+ * `--edited keep` or `--edited overwrite` says what to do with it.
  */
 import { ImportResultSchema, type ImportPin, type ImportResult } from "../../contracts/import-result.ts";
 import { parseCsv } from "../import/csv.ts";
 import type { ImportOptions } from "./args.ts";
 import { CliError, readText, type Io } from "./io.ts";
-import { adminPath, Service } from "./service.ts";
+import { ADMIN_BODY_LIMIT, mib, sizeOf, splitHomegrown, type ImportPart } from "./import-split.ts";
+import { adminPath, problemOf, Service } from "./service.ts";
 
 const PIN_COLUMNS = ["flag", "environment", "targetingKey", "variant"] as const;
 
@@ -51,6 +54,22 @@ export function describeImport(result: ImportResult, project: string): string[] 
     for (const key of diff.created) lines.push(`    + ${key}`);
     for (const key of diff.updated) lines.push(`    ~ ${key}`);
   }
+  for (const [environment, diff] of Object.entries(result.environments)) {
+    if (diff.absent.length === 0) continue;
+    const shown = diff.absent.slice(0, 20).join(", ");
+    lines.push(
+      `  ${environment}: ${diff.absent.length} flags are not in this export and ${done} left alone (deleted in the old system? delete them here too): ${shown}${diff.absent.length > 20 ? ", …" : ""}`,
+    );
+  }
+  if (result.edited.length > 0) {
+    const what = {
+      refused: "the import refuses them: pass --edited keep to leave them, or --edited overwrite to replace them",
+      kept: `${done} kept as edgeflags has them`,
+      overwritten: `${done} overwritten with the export`,
+    }[result.edited[0]!.outcome];
+    lines.push(`${result.edited.length} flags were changed in edgeflags since an import wrote them (${what}):`);
+    for (const e of result.edited) lines.push(`  ! ${e.environment ?? "(project facts)"}/${e.flag}: ${e.change} by ${e.by} at ${e.at}`);
+  }
   const { created, updated } = result.segments;
   if (created.length || updated.length) {
     lines.push(`  segments: ${created.length} created, ${updated.length} updated`);
@@ -87,21 +106,111 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
       );
     }
   }
-  const pin = options.pin === null ? undefined : parsePins(await readText(io, options.pin, "the pins"), options.pin);
-  const body = {
+  const pin = options.pin === null ? [] : parsePins(await readText(io, options.pin, "the pins"), options.pin);
+  const service = new Service(options.url, options.token, io);
+  const send = (part: ImportPart, dryRun: boolean) => importPart(service, options, part, dryRun);
+  const whole: ImportPart = { label: options.file, data, pin };
+  const limit = io.maxBodyBytes ?? ADMIN_BODY_LIMIT;
+  const bytes = sizeOf(body(options, whole));
+  if (bytes <= limit) {
+    const result = await send(whole, options.dryRun);
+    for (const line of describeImport(result, options.project)) io.print(line);
+    return result.dryRun && result.changed ? 1 : 0;
+  }
+  if (options.source !== "homegrown")
+    throw new CliError(
+      `${options.file} is ${mib(bytes)} as a request, over the ${mib(limit)} the admin API takes in one call, and a ${options.source} export cannot be split by the CLI: export fewer environments at a time`,
+      2,
+    );
+  // Room for the wrapper and the pins around each part's data.
+  const parts = splitHomegrown(data, options.format, pin, Math.floor(limit * 0.85) - sizeOf(pin));
+  io.print(
+    `${options.file} is ${mib(bytes)}, over the ${mib(limit)} the admin API takes in one call: importing it in ${parts.length} parts (${parts.map((p) => p.label).join("; ")}), each one transaction`,
+  );
+  // Every part is checked first, so a refusal or an invalid part writes nothing at all.
+  const checked: ImportResult[] = [];
+  for (const part of parts) checked.push(await send(part, true));
+  const preview = mergeResults(checked);
+  if (options.dryRun) {
+    for (const line of describeImport(preview, options.project)) io.print(line);
+    return preview.changed ? 1 : 0;
+  }
+  if (preview.edited.some((e) => e.outcome === "refused")) {
+    for (const line of describeImport(preview, options.project)) io.print(line);
+    throw new CliError(
+      `the import was refused: ${preview.edited.length} flags were changed in edgeflags since an import wrote them; nothing was written`,
+      1,
+    );
+  }
+  const applied: ImportResult[] = [];
+  for (const part of parts) {
+    try {
+      applied.push(await send(part, false));
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      const done = parts.slice(0, applied.length).map((p) => p.label);
+      throw new CliError(
+        `${error.message}\n${applied.length} of ${parts.length} parts were imported (${done.join("; ") || "none"}), the others not; running the same command again is safe: what was imported is unchanged and writes nothing`,
+        error.exitCode,
+      );
+    }
+  }
+  for (const line of describeImport(mergeResults(applied), options.project)) io.print(line);
+  return 0;
+}
+
+/** The body of one import call. */
+function body(options: ImportOptions, part: ImportPart) {
+  return {
     source: options.source,
     ...(options.source === "homegrown" ? { format: options.format } : {}),
-    data,
-    ...(pin ? { pin } : {}),
+    data: part.data,
+    ...(part.pin.length > 0 ? { pin: part.pin } : {}),
+    ...(options.edited ? { edited: options.edited } : {}),
     ...(options.reason ? { reason: options.reason } : {}),
   };
-  const service = new Service(options.url, options.token, io);
-  const response = await service.request("POST", `${adminPath(options.project)}/import${options.dryRun ? "?dryRun=true" : ""}`, {
-    body: JSON.stringify(body),
+}
+
+/** One import call: its answer, or a CliError (exit 1 when refused, 2 when it failed). */
+async function importPart(service: Service, options: ImportOptions, part: ImportPart, dryRun: boolean): Promise<ImportResult> {
+  const response = await service.request("POST", `${adminPath(options.project)}/import${dryRun ? "?dryRun=true" : ""}`, {
+    body: JSON.stringify(body(options, part)),
   });
-  const answer = ImportResultSchema.safeParse(await service.json(response, `importing ${options.file} into ${options.project}`));
+  // Refused, not failed: e.g. the import would undo changes made in edgeflags (the detail names them).
+  if (response.status === 409) throw new CliError(`the import was refused: ${await problemOf(response)}`, 1);
+  const answer = ImportResultSchema.safeParse(await service.json(response, `importing ${part.label} into ${options.project}`));
   if (!answer.success)
     throw new CliError(`${options.url} answered the import with something that is not an import result; is it edgeflags?`, 2);
-  for (const line of describeImport(answer.data, options.project)) io.print(line);
-  return answer.data.dryRun && answer.data.changed ? 1 : 0;
+  return answer.data;
+}
+
+/** The answers of a split import's parts as one: per environment the flags of every part. */
+export function mergeResults(results: ImportResult[]): ImportResult {
+  const merged: ImportResult = {
+    ...results[0]!,
+    changed: results.some((r) => r.changed),
+    environments: {},
+    segments: { created: [], updated: [] },
+    edited: results.flatMap((r) => r.edited),
+    unmapped: results.flatMap((r) => r.unmapped),
+    notes: results.flatMap((r) => r.notes),
+  };
+  for (const result of results) {
+    merged.segments.created.push(...result.segments.created);
+    merged.segments.updated.push(...result.segments.updated);
+    for (const [name, diff] of Object.entries(result.environments)) {
+      const into = merged.environments[name];
+      if (!into) {
+        merged.environments[name] = { ...diff, created: [...diff.created], updated: [...diff.updated], absent: [...diff.absent] };
+        continue;
+      }
+      // Each part leaves out the flags of the others: absent is what no part mentions.
+      into.absent = into.absent.filter((key) => diff.absent.includes(key));
+      into.version = Math.max(into.version, diff.version);
+      into.created.push(...diff.created);
+      into.updated.push(...diff.updated);
+      into.unchanged += diff.unchanged;
+    }
+  }
+  return merged;
 }

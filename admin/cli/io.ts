@@ -17,6 +17,8 @@ export type Io = {
   print: (line: string) => void;
   /** How long one request may take (default `DEADLINE_MS.cliRequest`). */
   deadlineMs?: number;
+  /** The largest request body the service takes (default: the admin API's 8 MiB); an import over it is split. */
+  maxBodyBytes?: number;
 };
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

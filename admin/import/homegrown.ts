@@ -17,7 +17,7 @@ import { ok, type Problem, type Result } from "../../contracts/result";
 import { readJson } from "../json-body";
 import { FlagInfoPatchSchema, toProblems } from "../schemas";
 import { parseCsv, type CsvRow } from "./csv";
-import { invalidImport as invalid, type ImportOptions } from "./options";
+import { invalidImport as invalid, selectEnvironments, type ImportOptions } from "./options";
 
 /** The most ids a flag may target (the engine's bound). */
 const MAX_TARGETS = 100_000;
@@ -53,7 +53,7 @@ const FlagSchema = z
 const FileSchema = z.object({ flags: z.array(FlagSchema).max(10_000) }).strict();
 
 /** A flag's facts as CSV rows give them, checked as the JSON's are. */
-const CsvInfoSchema = FlagSchema.pick({ description: true, tags: true });
+const CsvInfoSchema = FlagSchema.pick({ description: true, tags: true, lifetime: true });
 
 /** One flag in one environment, as the source says it: on or off, and the customers overridden. */
 interface Setting {
@@ -87,7 +87,9 @@ export function convertHomegrown(data: unknown, options: ImportOptions & { forma
     if (problem) problems.push({ path: `flag "${flag.key}"`, message: problem });
   }
   if (problems.length > 0) return invalid(problems);
-  return ok(toPlan(read.value, options.environments));
+  const selected = selectEnvironments([...new Set(read.value.flatMap((flag) => [...flag.environments.keys()]))], options);
+  if (!selected.ok) return selected;
+  return ok({ ...toPlan(read.value, options.environments), unmapped: selected.value });
 }
 
 function toPlan(flags: SourceFlag[], rename: Record<string, string> | undefined): ImportPlan {
@@ -165,7 +167,7 @@ function readJsonFlags(data: unknown): Result<SourceFlag[]> {
 // ---- CSV ----------------------------------------------------------------------------------------
 
 const REQUIRED_COLUMNS = ["flag", "environment", "enabled", "customers"] as const;
-const OPTIONAL_COLUMNS = ["description", "tags"] as const;
+const OPTIONAL_COLUMNS = ["description", "tags", "lifetime"] as const;
 const TRUE = new Set(["true", "1", "yes", "on"]);
 const FALSE = new Set(["false", "0", "no", "off"]);
 
@@ -174,6 +176,7 @@ interface CsvFlag {
   flag: SourceFlag;
   description?: { value: string; line: number };
   tags?: { value: string; line: number };
+  lifetime?: { value: string; line: number };
   enabled: Map<string, { value: boolean; line: number }>;
   customers: Map<string, Map<string, { value: boolean; line: number }>>;
 }
@@ -229,7 +232,7 @@ function addRow(flags: Map<string, CsvFlag>, row: CsvRow, field: (name: string) 
     entry = { flag: { key, environments: new Map() }, enabled: new Map(), customers: new Map() };
     flags.set(key, entry);
   }
-  for (const fact of ["description", "tags"] as const) {
+  for (const fact of OPTIONAL_COLUMNS) {
     const value = field(fact);
     if (value === "") continue;
     const earlier = entry[fact];
@@ -238,7 +241,12 @@ function addRow(flags: Map<string, CsvFlag>, row: CsvRow, field: (name: string) 
   }
   if (entry.description) entry.flag.description = entry.description.value;
   if (entry.tags) entry.flag.tags = splitList(entry.tags.value);
-  const info = CsvInfoSchema.safeParse({ description: entry.flag.description, tags: entry.flag.tags });
+  const info = CsvInfoSchema.safeParse({
+    description: entry.flag.description,
+    tags: entry.flag.tags,
+    lifetime: entry.lifetime?.value.toLowerCase(),
+  });
+  if (info.success && info.data.lifetime) entry.flag.lifetime = info.data.lifetime;
   if (!info.success)
     return lineProblem(
       row.line,

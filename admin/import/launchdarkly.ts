@@ -17,7 +17,7 @@ import type { FlagDefinition, JsonValue } from "../../engine/types";
 import type { ImportedFlag, ImportedSegment, ImportPlan } from "../../contracts/import-plan";
 import { ok } from "../../contracts/result";
 import type { Result } from "../../contracts/result";
-import type { ImportOptions } from "./options";
+import { selectEnvironments, type ImportOptions } from "./options";
 import {
   allOf,
   anyOf,
@@ -118,6 +118,9 @@ export function convertLaunchDarkly(data: unknown, options: ImportOptions): Resu
   const parsed = Export.safeParse(data);
   if (!parsed.success) return notAnExport(parsed.error, "not a LaunchDarkly flag export (GET /api/v2/flags/{project}?summary=0)");
   const findings = new Findings();
+  const selected = selectEnvironments([...new Set(parsed.data.flags.flatMap((f) => Object.keys(f.environments)))], options);
+  if (!selected.ok) return selected;
+  findings.unmapped.push(...selected.value);
   const { segments, refs } = convertSegments(parsed.data.segments, options, findings);
   const variantNames = new Map(parsed.data.flags.map((f) => [f.key, variationNames(f)]));
   const environments: string[] = [];

@@ -20,7 +20,7 @@ import type { FlagDefinition, JsonValue } from "../../engine/types";
 import type { ImportedFlag, ImportedSegment, ImportPlan } from "../../contracts/import-plan";
 import { fail, ok } from "../../contracts/result";
 import type { Result } from "../../contracts/result";
-import type { ImportOptions } from "./options";
+import { selectEnvironments, type ImportOptions } from "./options";
 import {
   allOf,
   anyOf,
@@ -122,6 +122,9 @@ export function convertUnleash(data: unknown, options: ImportOptions): Result<Im
   const parsed = Input.safeParse(data);
   if (!parsed.success) return notAnExport(parsed.error, "not an Unleash feature export (GET /api/admin/features-batch/export)");
   const findings = new Findings();
+  const selected = selectEnvironments([...new Set(parsed.data.flatMap((e) => e.featureEnvironments.map((fe) => fe.environment)))], options);
+  if (!selected.ok) return selected;
+  findings.unmapped.push(...selected.value);
   const segments: ImportedSegment[] = [];
   const taken = new Set<string>();
   const environments: string[] = [];

@@ -10,7 +10,7 @@
  */
 import * as z from "../../contracts/zod";
 import type { ImportPlan } from "../../contracts/import-plan";
-import { ImportResultSchema } from "../../contracts/import-result";
+import { IMPORT_EDITED_POLICIES, ImportResultSchema } from "../../contracts/import-result";
 import { ok, type Problem, type Result } from "../../contracts/result";
 import { convertHomegrown } from "../import/homegrown";
 import { convertLaunchDarkly } from "../import/launchdarkly";
@@ -42,6 +42,11 @@ export const ImportBodySchema = z
     /** Source environment → edgeflags environment; only the environments named are imported. */
     environments: z.record(z.string().min(1).max(200), NameSchema).optional(),
     pin: z.array(PinSchema).max(100_000).optional(),
+    /**
+     * A flag changed in edgeflags since an import wrote it: `refuse` (default, 409 naming each),
+     * `keep` it as edgeflags has it, or `overwrite` it with the export.
+     */
+    edited: z.enum(IMPORT_EDITED_POLICIES).optional(),
     reason: z.string().max(1000).optional(),
   })
   .strict()
@@ -71,7 +76,9 @@ defineRoute(imports, run, async (c) => {
   // The plan crosses RPC by structured clone, which refuses objects without a prototype (a
   // converter's safe records): it travels as the plain JSON it is.
   const portable: ImportPlan = JSON.parse(JSON.stringify(plan.value));
-  const result = await call(c, (s) => s.imports().apply(portable, { dryRun, pins: body.pin ?? [], meta: meta(c, body.reason) }));
+  const result = await call(c, (s) =>
+    s.imports().apply(portable, { dryRun, pins: body.pin ?? [], edited: body.edited ?? "refuse", meta: meta(c, body.reason) }),
+  );
   if (!result.ok) return storeProblem(result.error);
   if (!dryRun && result.value.changed) {
     for (const [environment, entry] of Object.entries(result.value.environments))

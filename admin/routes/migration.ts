@@ -9,6 +9,7 @@ import {
   CutOverBodySchema,
   CutOverSchema,
   judgeCriterion,
+  migrationCoverage,
   MigrationDetailQuerySchema,
   MigrationDetailSchema,
   MigrationOverviewSchema,
@@ -58,16 +59,25 @@ const overview = adminRoute({
   summary: "Audit mode: every environment's authority, exit criterion and its status, per-flag mismatch rates",
   response: MigrationOverviewSchema,
 });
+/** Every environment's (or one environment's) flag keys, for the coverage of audit mode. */
+async function flagKeysOf(c: AdminContext, environment: string | null): Promise<Record<string, string[]> | Response> {
+  const keys = await call(c, (s) => s.migration().flagKeys(environment));
+  return keys.ok ? keys.value : storeProblem(keys.error);
+}
+
 defineRoute(migration, overview, async (c) => {
   const states = await call(c, (s) => s.migration().get(null));
   if (!states.ok) return storeProblem(states.error);
+  const keys = await flagKeysOf(c, null);
+  if (keys instanceof Response) return keys;
   const windows = states.value.map((state) => ({ environment: state.environment, days: state.criterion.days }));
   const counted = await fromLedger(() => ledger(c).comparisons(windows));
   if (counted instanceof Response) return counted;
   const now = Date.now();
   const environments = states.value.map((state) => {
     const { evidence, flags } = counted[state.environment]!;
-    return { ...state, status: judgeCriterion(state.criterion, evidence, now), flags };
+    const coverage = migrationCoverage(keys[state.environment] ?? [], flags);
+    return { ...state, status: judgeCriterion(state.criterion, evidence, now), flags, coverage };
   });
   return c.json({ environments });
 });
@@ -84,6 +94,8 @@ defineRoute(migration, detail, async (c) => {
   if (query instanceof Response) return query;
   const state = await stateOf(c);
   if (state instanceof Response) return state;
+  const keys = await flagKeysOf(c, state.environment);
+  if (keys instanceof Response) return keys;
   const found = await fromLedger(() => ledger(c).detail(state.environment, state.criterion.days, query.flag ?? null));
   if (found instanceof Response) return found;
   const { evidence, flags, series } = found;
@@ -91,7 +103,8 @@ defineRoute(migration, detail, async (c) => {
     const parsed = MigrationSampleSchema.safeParse({ flag, ...JSON.parse(sample) });
     return parsed.success ? [parsed.data] : [];
   });
-  return c.json({ ...state, status: judgeCriterion(state.criterion, evidence, Date.now()), flags, series, samples });
+  const coverage = migrationCoverage(keys[state.environment] ?? [], flags);
+  return c.json({ ...state, status: judgeCriterion(state.criterion, evidence, Date.now()), flags, coverage, series, samples });
 });
 
 const criterion = adminRoute({
@@ -129,10 +142,21 @@ defineRoute(migration, cutOver, async (c) => {
   if (body instanceof Response) return body;
   const state = await stateOf(c);
   if (state instanceof Response) return state;
+  const keys = await flagKeysOf(c, state.environment);
+  if (keys instanceof Response) return keys;
   const counted = await fromLedger(() => ledger(c).comparisons([{ environment: state.environment, days: state.criterion.days }]));
   if (counted instanceof Response) return counted;
-  const status = judgeCriterion(state.criterion, counted[state.environment]!.evidence, Date.now());
-  const decision = { authority: body.authority, override: body.override, graceDays: body.graceDays, criterion: state.criterion, status };
+  const { evidence, flags } = counted[state.environment]!;
+  const status = judgeCriterion(state.criterion, evidence, Date.now());
+  const coverage = migrationCoverage(keys[state.environment] ?? [], flags);
+  const decision = {
+    authority: body.authority,
+    override: body.override,
+    graceDays: body.graceDays,
+    criterion: state.criterion,
+    status,
+    coverage,
+  };
   const result = await call(c, (s) => s.migration().cutOver(state.environment, decision, meta(c, body.reason)));
   if (!result.ok) return storeProblem(result.error);
   if (result.value.changed) noteWritten(c, c.get("project"), state.environment, result.value.version);

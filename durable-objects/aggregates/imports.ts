@@ -14,7 +14,7 @@ import { validateFlagSet } from "../../engine/index";
 import type { FlagDefinition, FlagSet, JsonValue } from "../../engine/types";
 import { canonical } from "../../contracts/flagset-diff";
 import type { ImportedSegment, ImportPlan } from "../../contracts/import-plan";
-import type { ImportPin, ImportResult } from "../../contracts/import-result";
+import type { ImportEdited, ImportEditedPolicy, ImportPin, ImportResult } from "../../contracts/import-result";
 import { fail, ok, type Problem, type Result } from "../../contracts/result";
 import { memberChanges, rowEvaluator, segmentEvaluators, toSegmentInfo, type SegmentRow } from "../segments";
 import { flagSetChanges, rejected, type Change } from "../store-records";
@@ -34,6 +34,13 @@ const MAX_ENVIRONMENTS = 20;
  * each with who added it and when.
  */
 const MAX_AUDITED_TARGETS = 10_000;
+
+/**
+ * How the reason of every audit entry an import writes begins. An entry about a flag without it
+ * is a change made in edgeflags (by hand, a trigger, a ramp…), which a re-import must not undo
+ * without being told to.
+ */
+const IMPORT_REASON = "import from ";
 
 /** What writing one environment's part of the plan takes, worked out before the transaction. */
 interface EnvironmentWork {
@@ -60,8 +67,9 @@ interface SegmentWork {
 export async function applyImport(
   w: UnitOfWork,
   plan: ImportPlan,
-  options: { dryRun: boolean; pins: ImportPin[]; meta: ChangeMeta },
+  options: { dryRun: boolean; pins: ImportPin[]; meta: ChangeMeta; edited?: ImportEditedPolicy },
 ): Promise<Result<ImportResult>> {
+  const policy = options.edited ?? "refuse";
   const project = w.requireProject();
   if (!project.ok) return project;
   const flags = withPins(plan, options.pins);
@@ -88,6 +96,8 @@ export async function applyImport(
     ...(segmentsChanged ? existingEnvs.map((env) => env.name).filter((n) => !plan.environments.includes(n)) : []),
   ];
   const work: EnvironmentWork[] = [];
+  const edited: ImportEdited[] = [];
+  const absent = new Map<string, string[]>();
   for (const name of names) {
     const row = existingEnvs.find((env) => env.name === name) ?? null;
     if (row && segmentsChanged) {
@@ -101,11 +111,34 @@ export async function applyImport(
       }
     }
     const planned = flags.value.get(name) ?? new Map<string, FlagDefinition>();
-    const prepared = environmentWork(w, name, row, planned, evaluators);
+    let prepared = environmentWork(w, name, row, planned, evaluators);
     if (!prepared.ok) return prepared;
+    const found = editedFlags(w, prepared.value);
+    if (policy === "keep" && found.length > 0) {
+      // Validated again without the flags kept as they are: the rest must stand beside them.
+      const kept = new Map([...planned].filter(([key]) => !found.some((e) => e.flag === key)));
+      prepared = environmentWork(w, name, row, kept, evaluators);
+      if (!prepared.ok) return prepared;
+    }
+    edited.push(...found);
     work.push(prepared.value);
+    const held = row ? w.sql.exec<{ key: string }>("SELECT key FROM flags WHERE environment = ? ORDER BY key", name).toArray() : [];
+    absent.set(
+      name,
+      held.map((r) => r.key).filter((key) => !planned.has(key)),
+    );
   }
-  const infos = infoWork(w, plan);
+  let infos = infoWork(w, plan);
+  const editedInfo = infos.flatMap((info) => {
+    const last = info.before === null ? undefined : lastChange(w, null, info.key);
+    return last && !byImport(last) ? [editedEntry(null, info.key, last)] : [];
+  });
+  if (policy === "keep") infos = infos.filter((info) => !editedInfo.some((e) => e.flag === info.key));
+  edited.push(...editedInfo);
+  const outcome = ({ refuse: "refused", keep: "kept", overwrite: "overwritten" } as const)[policy];
+  for (const entry of edited) entry.outcome = outcome;
+  edited.sort((a, b) => (a.environment ?? "").localeCompare(b.environment ?? "") || a.flag.localeCompare(b.flag));
+  if (policy === "refuse" && edited.length > 0 && !options.dryRun) return fail({ kind: "conflict", detail: editedDetail(edited) });
   const changed = work.some((env) => env.changes.length > 0) || segmentsChanged || infos.length > 0 || missing.length > 0;
   const result: ImportResult = {
     dryRun: options.dryRun,
@@ -116,6 +149,7 @@ export async function applyImport(
       created: segments.value.filter((s) => !s.existing).map((s) => s.name),
       updated: segments.value.filter((s) => s.existing).map((s) => s.name),
     },
+    edited,
     unmapped: plan.unmapped,
     notes: plan.notes,
   };
@@ -126,13 +160,14 @@ export async function applyImport(
       created: env.changes.filter((c) => c.action === "flag.created").map((c) => c.key),
       updated: env.changes.filter((c) => c.action !== "flag.created").map((c) => c.key),
       unchanged: env.unchanged,
+      absent: absent.get(env.name) ?? [],
     };
   }
   if (options.dryRun || !changed) return ok(result);
 
   const meta: ChangeMeta = {
     actor: options.meta.actor,
-    reason: options.meta.reason ? `import from ${plan.source}; ${options.meta.reason}` : `import from ${plan.source}`,
+    reason: options.meta.reason ? `${IMPORT_REASON}${plan.source}; ${options.meta.reason}` : `${IMPORT_REASON}${plan.source}`,
   };
   w.transaction(() => {
     const now = Date.now();
@@ -152,6 +187,51 @@ export async function applyImport(
   });
   await w.scheduleDrain();
   return ok(result);
+}
+
+/** The audit log's latest entry about a flag in an environment (null: about its project-level facts). */
+function lastChange(w: UnitOfWork, environment: string | null, key: string) {
+  return w.sql
+    .exec<{ action: string; actor: string; at: number; reason: string | null }>(
+      "SELECT action, actor, at, reason FROM audit WHERE target = ? AND environment IS ? ORDER BY seq DESC LIMIT 1",
+      `flag:${key}`,
+      environment,
+    )
+    .toArray()[0];
+}
+
+function byImport(entry: { reason: string | null }): boolean {
+  return entry.reason?.startsWith(IMPORT_REASON) ?? false;
+}
+
+function editedEntry(environment: string | null, flag: string, last: { action: string; actor: string; at: number }): ImportEdited {
+  return { environment, flag, change: last.action, by: last.actor, at: new Date(last.at).toISOString(), outcome: "refused" };
+}
+
+/**
+ * The flags of an environment's changes whose latest change was not an import's: edited, toggled
+ * or deleted in edgeflags since an import wrote them, or made there and never imported. One
+ * indexed read of the audit log per flag the import would write.
+ */
+function editedFlags(w: UnitOfWork, env: EnvironmentWork): ImportEdited[] {
+  return env.changes.flatMap((change) => {
+    const last = lastChange(w, env.name, change.key);
+    return last && !byImport(last) ? [editedEntry(env.name, change.key, last)] : [];
+  });
+}
+
+/** The 409 of an import that would undo changes made in edgeflags: each one named, and the ways on. */
+function editedDetail(edited: ImportEdited[]): string {
+  const shown = edited
+    .slice(0, 10)
+    .map((e) => `${e.environment ?? "(project facts)"}/${e.flag} (${e.change} by ${e.by} at ${e.at})`)
+    .join(", ");
+  const more = edited.length > 10 ? ` and ${edited.length - 10} more` : "";
+  return (
+    `${edited.length} flag${edited.length === 1 ? " was" : "s were"} changed in edgeflags since an import wrote ${edited.length === 1 ? "it" : "them"}, ` +
+    `and this import would undo that: ${shown}${more}. Nothing was written. Send "edited": "keep" to leave them as edgeflags has them ` +
+    `and import the rest, or "edited": "overwrite" to replace them with the export (the CLI: --edited keep|overwrite; a dry run lists them all)`
+  );
 }
 
 /** The plan's flags per environment, with each pin moved into its flag's targets. */
@@ -373,6 +453,7 @@ function summary(result: ImportResult, plan: ImportPlan) {
     source: plan.source,
     environments: result.environments,
     segments: result.segments,
+    edited: result.edited,
     unmapped: plan.unmapped.length,
     notes: plan.notes.length,
   };

@@ -83,6 +83,20 @@ export async function getMigration(w: UnitOfWork, environment: string | null): P
   return ok(w.environmentRows().map((env) => stateOf(env.name, rowOf(w, env.name))));
 }
 
+/** The flag keys of every environment (or one), sorted: what the migration view measures coverage against. */
+export async function migrationFlagKeys(w: UnitOfWork, environment: string | null): Promise<Result<Record<string, string[]>>> {
+  const names = await getMigration(w, environment);
+  if (!names.ok) return names;
+  const keys: Record<string, string[]> = {};
+  for (const { environment: name } of names.value) {
+    keys[name] = w.sql
+      .exec<{ key: string }>("SELECT key FROM flags WHERE environment = ? ORDER BY key", name)
+      .toArray()
+      .map((row) => row.key);
+  }
+  return ok(keys);
+}
+
 /**
  * Sets an environment's exit criterion, audited (`migration.criterion-changed`) with the status it
  * has under the new criterion when the ledger could tell (`status`, else null). The same criterion
@@ -156,6 +170,7 @@ export async function cutOver(
     graceUntil: next.graceUntil,
     criterion: current.criterion,
     status,
+    coverage: decision.coverage,
     overridden: unmet,
     decidedBy: meta.actor,
   };

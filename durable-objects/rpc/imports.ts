@@ -1,6 +1,6 @@
 import { StoreGroup } from "./group";
 import type { ImportPlan } from "../../contracts/import-plan";
-import type { ImportPin } from "../../contracts/import-result";
+import type { ImportEditedPolicy, ImportPin } from "../../contracts/import-result";
 import * as imports from "../aggregates/imports";
 import type { ChangeMeta } from "../store-types";
 
@@ -8,9 +8,10 @@ import type { ChangeMeta } from "../store-types";
 export class ImportsRpc extends StoreGroup {
   /**
    * Applies an import plan in one transaction across environments (missing ones created), writing
-   * only the flags that differ; `dryRun` answers the diff and writes nothing.
+   * only the flags that differ; `dryRun` answers the diff and writes nothing. A flag changed in
+   * edgeflags since an import wrote it is refused, kept or overwritten as `edited` says.
    */
-  apply(plan: ImportPlan, options: { dryRun: boolean; pins: ImportPin[]; meta: ChangeMeta }) {
+  apply(plan: ImportPlan, options: { dryRun: boolean; pins: ImportPin[]; meta: ChangeMeta; edited?: ImportEditedPolicy }) {
     return imports.applyImport(this.w, plan, options);
   }
 }

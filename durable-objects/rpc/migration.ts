@@ -9,6 +9,10 @@ export class MigrationRpc extends StoreGroup {
   get(environment: string | null) {
     return migration.getMigration(this.w, environment);
   }
+  /** Every environment's (or one environment's) flag keys, sorted: the coverage of audit mode is measured against them. */
+  flagKeys(environment: string | null) {
+    return migration.migrationFlagKeys(this.w, environment);
+  }
   /** Sets an environment's exit criterion, audited with the status under it (`changed: false` when the same). */
   setCriterion(environment: string, criterion: MigrationCriterion, status: CriterionStatus | null, meta: ChangeMeta) {
     return migration.setMigrationCriterion(this.w, environment, criterion, status, meta);

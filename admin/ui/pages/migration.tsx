@@ -4,7 +4,8 @@
  * worst first, the mismatch rate hour by hour, sample mismatches with both answers, and the
  * cut-over form (an override of an unmet criterion needs its own explicit confirmation).
  */
-import type { z } from "zod";
+import * as z from "zod";
+import type { AuditEntryView } from "../../../contracts/admin-responses";
 import type { MigrationDetailSchema, MigrationEnvironment, MigrationOverviewSchema } from "../../../contracts/migration";
 import type { Session } from "../../session";
 import { Page, projectPath, type Notice } from "../layout";
@@ -31,16 +32,74 @@ export interface MigrationPageProps {
   overview: Overview;
   /** The chosen environment in detail, or null when the project has none. */
   detail: Detail | null;
+  /** The chosen environment's cut-overs, newest first; null when the audit log could not be read. */
+  history: CutOverRecord[] | null;
   flagFilter: string;
   form: CutOverForm | null;
   notice: Notice | null;
 }
 
-/** Worst first: highest mismatch rate, then most mismatches, then most comparisons. */
+/** One cut-over (or cut back) of an environment, as its audit entry records it. */
+export interface CutOverRecord {
+  at: string;
+  by: string;
+  from: string;
+  to: string;
+  overridden: boolean;
+  reason: string | null;
+}
+
+const CutOverEntrySchema = z.object({
+  before: z.object({ authority: z.string() }),
+  after: z.object({ authority: z.string(), overridden: z.boolean().optional() }),
+});
+
+/** The cut-overs among audit entries (`migration.cut-over`), newest first as the log answers. */
+export function cutOverHistory(entries: readonly AuditEntryView[]): CutOverRecord[] {
+  return entries.flatMap((entry) => {
+    const parsed = CutOverEntrySchema.safeParse(entry);
+    if (entry.action !== "migration.cut-over" || !parsed.success) return [];
+    const { before, after } = parsed.data;
+    return [
+      {
+        at: entry.at,
+        by: entry.actor,
+        from: before.authority,
+        to: after.authority,
+        overridden: after.overridden ?? false,
+        reason: entry.reason,
+      },
+    ];
+  });
+}
+
+const recentRate = (flag: FlagRow) => (flag.recent.compared === 0 ? 0 : flag.recent.mismatched / flag.recent.compared);
+
+/**
+ * Worst first: what the criterion judges comes first (the highest mismatch rate in its window, the
+ * most mismatches there), then the all-time rate, mismatches and comparisons.
+ */
 export function worstFirst(flags: readonly FlagRow[]): FlagRow[] {
   return [...flags].sort(
-    (a, b) => b.rate - a.rate || b.mismatched - a.mismatched || b.compared - a.compared || a.flag.localeCompare(b.flag),
+    (a, b) =>
+      recentRate(b) - recentRate(a) ||
+      b.recent.mismatched - a.recent.mismatched ||
+      b.rate - a.rate ||
+      b.mismatched - a.mismatched ||
+      b.compared - a.compared ||
+      a.flag.localeCompare(b.flag),
   );
+}
+
+/**
+ * The readiness of an environment in one line: what the criterion saw in its window, and how much
+ * of the environment that covers, e.g. "0 differences over 48211 comparisons in the last 7 days;
+ * 180 of 200 flags compared".
+ */
+export function readiness(env: MigrationEnvironment): string {
+  const { status, criterion, coverage } = env;
+  const differences = `${status.mismatched} difference${status.mismatched === 1 ? "" : "s"}`;
+  return `${differences} over ${status.compared} comparisons in the last ${criterion.days} days; ${coverage.compared} of ${coverage.flags} flags compared`;
 }
 
 /** A rate as a percentage with enough digits to tell 0 from "a few in a million". */
@@ -86,6 +145,7 @@ function EnvironmentCard({ project, env, selected }: { project: string; env: Mig
       </a>
       <span class="meta">{`answers: ${env.authority}`}</span>
       <CriterionBadge env={env} />
+      <span class="meta readiness">{readiness(env)}</span>
     </div>
   );
 }
@@ -148,12 +208,45 @@ function EnvironmentDetail(props: MigrationPageProps & { detail: Detail }) {
             ))}
           </ul>
         )}
+        <Coverage detail={detail} />
       </section>
       <FlagTable {...props} />
       <Series detail={detail} />
       <Samples detail={detail} />
+      <History environment={detail.environment} history={props.history} />
       <CutOver {...props} />
     </>
+  );
+}
+
+/** What the window's comparisons cover of the environment: its flags never compared, and compared flags it lacks. */
+function Coverage({ detail }: { detail: Detail }) {
+  const { coverage, criterion } = detail;
+  const listed = (list: { count: number; keys: string[] }) =>
+    `${list.keys.join(", ")}${list.count > list.keys.length ? ` and ${list.count - list.keys.length} more` : ""}`;
+  return (
+    <div id="coverage">
+      <p>
+        {`${coverage.compared} of the ${coverage.flags} flags of ${detail.environment} were compared in the last ${criterion.days} days.`}
+        {coverage.uncompared.count > 0 &&
+          ` A cut-over makes edgeflags answer for the other ${coverage.uncompared.count} too, unverified by audit mode (or no code evaluates them any more).`}
+      </p>
+      {coverage.uncompared.count > 0 && (
+        <details id="uncompared">
+          <summary>{`${coverage.uncompared.count} flags not compared in the last ${criterion.days} days`}</summary>
+          <p>
+            <code>{listed(coverage.uncompared)}</code>
+          </p>
+        </details>
+      )}
+      {coverage.missing.count > 0 && (
+        <p id="missing-flags" role="note">
+          <span class="badge removed">{`${coverage.missing.count} compared flags are not in edgeflags`}</span>{" "}
+          {"Applications evaluate them, but this environment does not hold them (not imported, or deleted since): "}
+          <code>{listed(coverage.missing)}</code>
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -173,6 +266,7 @@ function FlagTable(props: MigrationPageProps & { detail: Detail }) {
         </div>
         <button type="submit">Show</button>
       </form>
+      <p class="meta">{`Compared, mismatched and rate are all time; the exit criterion judges the last ${detail.criterion.days} days.`}</p>
       {flags.length === 0 ? (
         <p>No comparisons have been reported for this environment yet. Run the application with the audit-mode provider.</p>
       ) : (
@@ -181,6 +275,7 @@ function FlagTable(props: MigrationPageProps & { detail: Detail }) {
             <thead>
               <tr>
                 <th scope="col">Flag</th>
+                <th scope="col">{`Last ${detail.criterion.days} days`}</th>
                 <th scope="col">Compared</th>
                 <th scope="col">Mismatched</th>
                 <th scope="col">Rate</th>
@@ -195,6 +290,13 @@ function FlagTable(props: MigrationPageProps & { detail: Detail }) {
                     <a href={`${projectPath(project, "migration")}?${new URLSearchParams({ env: detail.environment, flag: flag.flag })}`}>
                       <code class="flag-key">{flag.flag}</code>
                     </a>
+                  </td>
+                  <td data-label={`Last ${detail.criterion.days} days`}>
+                    {flag.recent.mismatched > 0 ? (
+                      <strong>{`${flag.recent.mismatched} of ${flag.recent.compared} differ`}</strong>
+                    ) : (
+                      `${flag.recent.compared} compared, none differ`
+                    )}
                   </td>
                   <td data-label="Compared">{String(flag.compared)}</td>
                   <td data-label="Mismatched">{String(flag.mismatched)}</td>
@@ -349,6 +451,48 @@ function Samples({ detail }: { detail: Detail }) {
             </table>
           </div>
         </>
+      )}
+    </section>
+  );
+}
+
+/** Every cut-over and cut back of the environment: when, who, which way, overridden or not, why. */
+function History({ environment, history }: { environment: string; history: CutOverRecord[] | null }) {
+  return (
+    <section class="panel" aria-labelledby="history-title" id="cut-over-history">
+      <h2 id="history-title">{`Cut-overs of ${environment}`}</h2>
+      {history === null ? (
+        <p class="notice error">The audit log could not be read; the history of cut-overs is not shown. Reload to try again.</p>
+      ) : history.length === 0 ? (
+        <p>{`${environment} has never been cut over: the legacy system answers.`}</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="cards">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Answers from</th>
+                <th scope="col">By</th>
+                <th scope="col">Reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              {history.map((record) => (
+                <tr data-cut-over={record.to}>
+                  <td data-label="When">
+                    <Relative at={record.at} />
+                  </td>
+                  <td data-label="Answers from">
+                    {`${record.from} → ${record.to}`}
+                    {record.overridden && <span class="badge removed"> criterion overridden</span>}
+                  </td>
+                  <td data-label="By">{record.by}</td>
+                  <td data-label="Reason">{record.reason ?? "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

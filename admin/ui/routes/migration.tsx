@@ -1,9 +1,10 @@
 /** Migration: the audit-mode overview and one environment's detail, and the cut-over form. */
+import { AuditPageSchema } from "../../../contracts/admin-responses";
 import { CutOverSchema, MigrationDetailSchema, MigrationOverviewSchema } from "../../../contracts/migration";
 import { seg } from "../api";
 import { apiFailure, apiPath, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import type { Notice } from "../layout";
-import { MigrationPage, type CutOverForm } from "../pages/migration";
+import { cutOverHistory, MigrationPage, type CutOverForm, type CutOverRecord } from "../pages/migration";
 
 export function registerMigration(ui: ConsoleApp): void {
   const render = async (
@@ -19,6 +20,7 @@ export function registerMigration(ui: ConsoleApp): void {
     let notice = extra.notice ?? cutOverNotice(c);
     let flag = (choice.flag ?? "").trim().slice(0, 256);
     let detail = null;
+    let history: CutOverRecord[] | null = null;
     if (environment !== undefined) {
       const path = apiPath(project, `/environments/${seg(environment)}/migration`);
       let found = await api.get(flag ? `${path}?${new URLSearchParams({ flag })}` : path, MigrationDetailSchema);
@@ -29,6 +31,9 @@ export function registerMigration(ui: ConsoleApp): void {
       }
       if (!found.ok) return apiFailure(c, found);
       detail = found.body;
+      const query = new URLSearchParams({ action: "migration.cut-over", environment, limit: "20" });
+      const audit = await api.get(apiPath(project, `/audit?${query}`), AuditPageSchema);
+      history = audit.ok ? cutOverHistory(audit.body.entries) : null;
     }
     return c.html(
       <MigrationPage
@@ -36,6 +41,7 @@ export function registerMigration(ui: ConsoleApp): void {
         project={project}
         overview={overview.body}
         detail={detail}
+        history={history}
         flagFilter={flag}
         form={extra.form ?? null}
         notice={notice}

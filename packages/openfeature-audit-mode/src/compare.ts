@@ -15,7 +15,8 @@ export type Comparison =
 
 /** The OpenFeature error code of a thrown error (`OpenFeatureError.code`), else GENERAL. */
 function thrownCode(error: unknown): string {
-  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") return error.code;
+  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" && error.code !== "")
+    return error.code;
   return "GENERAL";
 }
 
@@ -33,23 +34,52 @@ export function sameValue(a: JsonValue, b: JsonValue): boolean {
 }
 
 /**
+ * Whether `value` is a JSON value (what a sample can carry and the ingest accepts): not
+ * `undefined`, a function, a bigint or a structure with a cycle, which a hand-written provider may
+ * hand back despite its types.
+ */
+export function isJsonValue(value: unknown): value is JsonValue {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (typeof value !== "object") return false;
+  try {
+    return JSON.stringify(value) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** A string field of a provider's answer, cut to `max`; anything else is left out. */
+function text(value: unknown, max: number): string | undefined {
+  return typeof value === "string" && value !== "" ? value.slice(0, max) : undefined;
+}
+
+/**
  * Compares the two answers by value (variant names of a homegrown system rarely match ours). An
  * edgeflags error is always a mismatch carrying its errorCode, even when the default it fell back
  * to happens to equal the legacy answer: the flag is not answered by edgeflags yet.
  */
 export function compare(legacy: Outcome, edgeflags: Outcome): Comparison {
-  if (!legacy.ok || legacy.details.errorCode) return { kind: "legacy-error" };
+  // No answer to hold edgeflags to: an error, or a value the application's SDK could not use either.
+  // (Reason ERROR without an error code is an error too: the value is the caller's fallback.)
+  const failed = !legacy.ok || legacy.details.errorCode || legacy.details.reason === "ERROR";
+  if (failed || !isJsonValue(legacy.details.value)) return { kind: "legacy-error" };
   const legacyAnswer: LegacyAnswer = { value: legacy.details.value };
-  if (legacy.details.variant) legacyAnswer.variant = legacy.details.variant.slice(0, LIMITS.variant);
+  const legacyVariant = text(legacy.details.variant, LIMITS.variant);
+  if (legacyVariant) legacyAnswer.variant = legacyVariant;
   if (!edgeflags.ok) {
     return { kind: "mismatch", legacy: legacyAnswer, edgeflags: { errorCode: thrownCode(edgeflags.error).slice(0, LIMITS.reason) } };
   }
   const details = edgeflags.details;
-  if (!details.errorCode && sameValue(legacy.details.value, details.value)) return { kind: "match" };
-  const answer: EdgeflagsAnswer = { value: details.value };
-  if (details.variant) answer.variant = details.variant.slice(0, LIMITS.variant);
-  if (details.reason) answer.reason = details.reason.slice(0, LIMITS.reason);
-  if (details.errorCode) answer.errorCode = details.errorCode.slice(0, LIMITS.reason);
+  const errorCode =
+    text(details.errorCode, LIMITS.reason) ?? (isJsonValue(details.value) && details.reason !== "ERROR" ? undefined : "GENERAL");
+  if (!errorCode && sameValue(legacy.details.value, details.value)) return { kind: "match" };
+  const answer: EdgeflagsAnswer = isJsonValue(details.value) ? { value: details.value } : {};
+  const variant = text(details.variant, LIMITS.variant);
+  const reason = text(details.reason, LIMITS.reason);
+  if (variant) answer.variant = variant;
+  if (reason) answer.reason = reason;
+  if (errorCode) answer.errorCode = errorCode;
   return { kind: "mismatch", legacy: legacyAnswer, edgeflags: answer };
 }
 

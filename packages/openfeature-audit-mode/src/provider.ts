@@ -58,6 +58,8 @@ export interface AuditModeStats extends ReportStats {
   legacyErrors: number;
   /** Comparisons not made because too many were still waiting for an answer. */
   comparisonsSkipped: number;
+  /** Comparisons that failed on what a provider handed back (logged once), not counted. */
+  comparisonsFailed: number;
   authority: Authority;
   reporting: boolean;
 }
@@ -98,6 +100,7 @@ export class AuditModeProvider implements Provider {
   readonly #inFlight = new Set<Promise<void>>();
   #legacyErrors = 0;
   #comparisonsSkipped = 0;
+  #comparisonsFailed = 0;
   #lastSealAt = Date.now();
   #nextStatusAt = 0;
   #pumping: Promise<void> | null = null;
@@ -215,6 +218,7 @@ export class AuditModeProvider implements Provider {
       ...this.#reporter.stats(),
       legacyErrors: this.#legacyErrors,
       comparisonsSkipped: this.#comparisonsSkipped,
+      comparisonsFailed: this.#comparisonsFailed,
       authority: this.#status.authority,
       reporting: this.#reporting(Date.now()),
     };
@@ -259,14 +263,22 @@ export class AuditModeProvider implements Provider {
   ): void {
     const ms = this.#options.compareTimeoutMs;
     const task = Promise.all([settle(withDeadline(ms, () => legacy)), settle(withDeadline(ms, () => edgeflags))]).then(([l, e]) => {
-      const found = compare(l, e);
-      if (found.kind === "legacy-error") {
-        this.#legacyErrors++;
-        return;
+      // Whatever a provider handed back, comparing it never rejects into the application.
+      try {
+        const found = compare(l, e);
+        if (found.kind === "legacy-error") {
+          this.#legacyErrors++;
+          return;
+        }
+        const mismatch = found.kind === "mismatch";
+        this.#reporter.record(flagKey, mismatch, mismatch ? toSample(Date.now(), context, found) : null);
+        if (this.#reporter.pendingCompared >= this.#options.maxBatch) this.#kick();
+      } catch (error) {
+        if (this.#comparisonsFailed++ === 0)
+          this.#options.logger.warn(
+            `edgeflags audit mode: a comparison of ${JSON.stringify(flagKey)} failed and was not counted: ${String(error)}`,
+          );
       }
-      const mismatch = found.kind === "mismatch";
-      this.#reporter.record(flagKey, mismatch, mismatch ? toSample(Date.now(), context, found) : null);
-      if (this.#reporter.pendingCompared >= this.#options.maxBatch) this.#kick();
     });
     const tracked = task.finally(() => this.#inFlight.delete(tracked));
     this.#inFlight.add(tracked);

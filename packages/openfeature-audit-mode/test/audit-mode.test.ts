@@ -4,7 +4,15 @@
  * counted once, bounded memory, the authority switch and the grace period. Time is faked
  * (`Date` and timers), so a backoff or an interval is passed by advancing the clock, not by waiting.
  */
-import { ErrorCode, InMemoryProvider, OpenFeature, type Client, type Logger } from "@openfeature/server-sdk";
+import {
+  ErrorCode,
+  InMemoryProvider,
+  OpenFeature,
+  type Client,
+  type Logger,
+  type Provider,
+  type ResolutionDetails,
+} from "@openfeature/server-sdk";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AuditModeProvider, type AuditModeOptions } from "../src/index.ts";
 import { FakeEdgeflags } from "./fake-edgeflags.ts";
@@ -129,6 +137,21 @@ describe("comparisons", () => {
     expect(banner?.samples[0]?.edgeflags).toEqual({ value: true, reason: "ERROR", errorCode: "PARSE_ERROR" });
   });
 
+  it("reads reason ERROR without an errorCode as an error on either side: never agreement on a fallback", async () => {
+    const legacy = legacyProvider();
+    legacy.resolveBooleanEvaluation = async (key, defaultValue) =>
+      key === "banner" ? { value: defaultValue, reason: "ERROR" } : { value: true, reason: "STATIC" };
+    const edgeflags = edgeflagsProvider();
+    edgeflags.resolveBooleanEvaluation = async (key, defaultValue) =>
+      key === "checkout" ? { value: defaultValue, reason: "ERROR" } : { value: true, reason: "STATIC" };
+    const { provider, client } = await setUp({ legacy, edgeflags });
+    await client.getBooleanValue("banner", true, { targetingKey: "u" });
+    await client.getBooleanValue("checkout", true, { targetingKey: "u" });
+    await provider.flush();
+    expect(provider.stats()).toMatchObject({ legacyErrors: 1, compared: 1, mismatched: 1 });
+    expect(server.totals().get("checkout")?.samples[0]?.edgeflags).toEqual({ value: true, reason: "ERROR", errorCode: "GENERAL" });
+  });
+
   it("does not count an evaluation whose legacy side failed (no answer to hold edgeflags to), and says so in its stats", async () => {
     const { provider, client } = await setUp();
     // The legacy provider throws FLAG_NOT_FOUND for `nowhere`.
@@ -137,6 +160,29 @@ describe("comparisons", () => {
     await provider.flush();
     expect(server.totals().size).toBe(0);
     expect(provider.stats()).toMatchObject({ legacyErrors: 1, compared: 0 });
+  });
+
+  it("treats a legacy answer that is no JSON value (undefined, a cycle) as no answer: the batch stays valid and nothing throws", async () => {
+    const cyclic: Record<string, unknown> = { max: 3 };
+    cyclic["self"] = cyclic;
+    // A hand-written legacy provider: no value for an unknown flag instead of an error, an object
+    // with a cycle, a variant that is not a string.
+    const sloppy: Provider = {
+      metadata: { name: "weekend" },
+      resolveBooleanEvaluation: async (flagKey) =>
+        (flagKey === "checkout" ? { value: true, variant: 1 } : { value: undefined }) as unknown as ResolutionDetails<boolean>,
+      resolveStringEvaluation: async () => ({ value: "x" }),
+      resolveNumberEvaluation: async () => ({ value: 1 }),
+      resolveObjectEvaluation: async () => ({ value: cyclic }) as unknown as ResolutionDetails<never>,
+    };
+    const { provider, client } = await setUp({ legacy: sloppy });
+    expect(await client.getBooleanValue("checkout", false, { targetingKey: "acme" })).toBe(true);
+    await client.getBooleanValue("banner", false, { targetingKey: "u" });
+    await client.getObjectValue("limits", {}, { targetingKey: "u" });
+    await expect(provider.flush()).resolves.toBeUndefined();
+    expect(provider.stats()).toMatchObject({ legacyErrors: 2, compared: 1, mismatched: 1, rejected: { batches: 0 } });
+    expect(server.totals().get("checkout")).toMatchObject({ compared: 1, mismatched: 1 });
+    expect(server.totals().has("banner")).toBe(false);
   });
 
   it("does not report a flag whose key edgeflags cannot hold (the batch would be refused whole), and counts it", async () => {
