@@ -129,9 +129,7 @@ export function AuditPage(props: AuditPageProps) {
             <DiffList before={entry.before} after={entry.after} />
             {REVERTIBLE_ACTIONS.has(entry.action) && entry.environment !== null && entry.target.startsWith("flag:") && (
               <p>
-                <a href={projectPath(props.project, `audit/${entry.seq}/revert`)} aria-label={`Revert change #${entry.seq}`}>
-                  Revert this change…
-                </a>
+                <a href={projectPath(props.project, `audit/${entry.seq}/revert`)}>{`Revert change #${entry.seq}…`}</a>
               </p>
             )}
           </article>
