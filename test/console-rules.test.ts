@@ -71,6 +71,8 @@ describe("rules in plain words", () => {
     const html = decode(res.text);
     expect(html).toContain("rule 2: country in CA, US, MX → on");
     expect(html).toContain("absent here");
+    // The reason in words, its OpenFeature code beside it.
+    expect(html).toContain('<td data-label="Reason">a rule or individual target matched<span class="meta"> (TARGETING_MATCH)</span></td>');
     const staff = decode(
       (
         await consoleRequest("POST", "/console/p/rules-try/flags/rollout/try", cookie, {

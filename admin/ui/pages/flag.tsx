@@ -369,6 +369,16 @@ function ConflictView(props: FlagPageProps & { conflict: Conflict }) {
   );
 }
 
+/** OpenFeature's evaluation reasons, as a person reads them (the code stays beside them, for whoever reports a bug). */
+const REASON_WORDS: Readonly<Record<string, string>> = {
+  TARGETING_MATCH: "a rule or individual target matched",
+  SPLIT: "a percentage split",
+  DEFAULT: "no rule matched: the default",
+  STATIC: "no rules: the default",
+  DISABLED: "turned off",
+  ERROR: "could not be evaluated",
+};
+
 function TryPanel(props: FlagPageProps) {
   const context = props.tryContext ?? "";
   const fields = props.tryFields ?? {};
@@ -461,7 +471,16 @@ function TryPanel(props: FlagPageProps) {
                   <th scope="row">{row.environment}</th>
                   <td data-label="Value">{row.error ? <span class="meta">{row.error}</span> : <code>{showValue(row.value)}</code>}</td>
                   <td data-label="Variant">{row.variant ? <code>{row.variant}</code> : "—"}</td>
-                  <td data-label="Reason">{row.reason ?? "—"}</td>
+                  <td data-label="Reason">
+                    {row.reason ? (
+                      <>
+                        {REASON_WORDS[row.reason] ?? row.reason}
+                        {REASON_WORDS[row.reason] && <span class="meta">{` (${row.reason})`}</span>}
+                      </>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
                   <td data-label="Decided by">{row.decided ?? "—"}</td>
                 </tr>
               ))}
