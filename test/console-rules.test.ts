@@ -102,7 +102,7 @@ describe('"try a context" without JSON', () => {
     // email from the staff segment's rule, country from the flag's own; the JSON box starts empty.
     expect(Object.keys(fields).sort()).toEqual(["attr.country", "attr.email", "context", "env", "targetingKey"]);
     expect(fields["context"]).toBe("");
-    expect(page.text).toContain('<label for="try-key">Targeting key');
+    expect(page.text).toContain('<label for="try-key">User or customer id');
     const staff = await consoleRequest("POST", "/console/p/rules-try-fields/flags/rollout/try", cookie, {
       ...fields,
       targetingKey: "acme-42",

@@ -392,7 +392,7 @@ function TryPanel(props: FlagPageProps) {
         <input type="hidden" name="env" value={props.environment} />
         <div class="field">
           <label for="try-key">
-            Targeting key <span class="hint">(the user's or customer's id, e.g. acme-42)</span>
+            User or customer id <span class="hint">(the targeting key, e.g. acme-42)</span>
           </label>
           <input type="text" id="try-key" name="targetingKey" value={fields["targetingKey"] ?? ""} autocomplete="off" spellcheck={false} />
         </div>
