@@ -1,4 +1,8 @@
-/** The flag page's delivery panels tell the truth: experiment weights pre-filled from the flag's split, a ramp's effective share. */
+/**
+ * The flag page's delivery panels tell the truth: experiment weights pre-filled from the flag's
+ * split, a ramp's effective share, and a ramp that would reach nobody (rules that answer everyone,
+ * a flag turned off) said before it is started, in the words of the rule builder.
+ */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, call, setupProject } from "./helpers";
@@ -90,6 +94,45 @@ describe("delivery panels", () => {
       }),
     );
     expect(response.status).toBe(409);
-    expect(await response.text()).toContain("already answers every context");
+    const html = await response.text();
+    // The refusal in the rule builder's words, with what to change; not the API's JsonLogic.
+    expect(html).toContain('id="ramp-error"');
+    expect(html).toContain("A ramp here would reach nobody, so it is refused");
+    expect(html).toContain("&quot;everyone: 50% on, 50% off&quot;");
+    expect(html).toContain("set &quot;Everyone else gets&quot; to &quot;the default variant&quot;");
+    expect(html).not.toContain("fractional split answers every context");
+    expect((await call("GET", `/admin/v1/projects/${project}/environments/production/flags/new-checkout/ramp`)).status).toBe(404);
+  });
+
+  it("warns before a ramp is started behind rules that answer everyone, and not where the rules leave contexts undecided", async () => {
+    const project = "ui-ramp-warned";
+    await setupProject(project);
+    const cookie = await signIn(project);
+    const blocked = await page(`/console/p/${project}/flags/new-checkout?env=production`, cookie);
+    expect(blocked).toMatch(/<div class="notice warn" role="status" id="ramp-blocked">A ramp here would reach nobody/);
+    expect(blocked).toContain("the rules of new-checkout in production already give every context a variant");
+    // banner-color's rule leaves everyone outside CA and US to the default: a ramp decides for them.
+    const open = await page(`/console/p/${project}/flags/banner-color?env=production`, cookie);
+    expect(open).toContain("Start the ramp");
+    expect(open).not.toContain('id="ramp-blocked"');
+    expect(open).not.toContain('id="ramp-turned-off"');
+  });
+
+  it("says that a ramp on a flag turned off in the environment reaches nobody, before and while it runs", async () => {
+    const project = "ui-ramp-off";
+    await setupProject(project);
+    const cookie = await signIn(project);
+    const before = await page(`/console/p/${project}/flags/dark-launch?env=production`, cookie);
+    expect(before).toMatch(
+      /id="ramp-turned-off">dark-launch is turned off in production: while it is off, callers get their code default whatever step a ramp is at, so the ramp reaches nobody/,
+    );
+    const flag = `/admin/v1/projects/${project}/environments/production/flags/dark-launch`;
+    expect((await call("POST", `${flag}/ramp`, { body: { variant: "on", baseline: "off", steps: [{ percent: 10 }] } })).status).toBe(201);
+    const running = await page(`/console/p/${project}/flags/dark-launch?env=production`, cookie);
+    expect(running).toContain('id="ramp-status"');
+    expect(running).toContain('id="ramp-turned-off"');
+    // Turned on, the warning goes.
+    expect((await call("POST", `${flag}/toggle`, { body: { state: "ENABLED" } })).status).toBe(200);
+    expect(await page(`/console/p/${project}/flags/dark-launch?env=production`, cookie)).not.toContain('id="ramp-turned-off"');
   });
 });

@@ -71,6 +71,8 @@ describe("rules in plain words", () => {
     const html = decode(res.text);
     expect(html).toContain("rule 2: country in CA, US, MX → on");
     expect(html).toContain("absent here");
+    // The reason in words, its OpenFeature code beside it.
+    expect(html).toContain('<td data-label="Reason">a rule or individual target matched<span class="meta"> (TARGETING_MATCH)</span></td>');
     const staff = decode(
       (
         await consoleRequest("POST", "/console/p/rules-try/flags/rollout/try", cookie, {
@@ -89,6 +91,75 @@ describe("rules in plain words", () => {
       ).text,
     );
     expect(other).toMatch(/everyone else: 20% on, 80% off \(bucket (on|off)\)/);
+  });
+});
+
+describe('"try a context" without JSON', () => {
+  it("offers a targeting key field and one field per attribute the rules read, through segments, and answers from them", async () => {
+    const cookie = await project("rules-try-fields");
+    const page = await consoleRequest("GET", "/console/p/rules-try-fields/flags/rollout?env=production", cookie);
+    const fields = await formFieldsOf(page.text, 'form[action$="/try"]');
+    // email from the staff segment's rule, country from the flag's own; the JSON box starts empty.
+    expect(Object.keys(fields).sort()).toEqual(["attr.country", "attr.email", "context", "env", "targetingKey"]);
+    expect(fields["context"]).toBe("");
+    expect(page.text).toContain('<label for="try-key">User or customer id');
+    const staff = await consoleRequest("POST", "/console/p/rules-try-fields/flags/rollout/try", cookie, {
+      ...fields,
+      targetingKey: "acme-42",
+      "attr.email": "ana@example.com",
+    });
+    expect(staff.status).toBe(200);
+    const html = decode(staff.text);
+    expect(html).toContain("rule 1: staff (email ends with @example.com) → on");
+    // What was typed stays in the form.
+    expect(html).toContain('value="acme-42"');
+    expect(html).toContain('value="ana@example.com"');
+    // A typed field wins over the same attribute in the JSON box.
+    const typed = decode(
+      (
+        await consoleRequest("POST", "/console/p/rules-try-fields/flags/rollout/try", cookie, {
+          ...fields,
+          context: JSON.stringify({ targetingKey: "u1", country: "FR" }),
+          "attr.country": "MX",
+        })
+      ).text,
+    );
+    expect(typed).toContain("rule 2: country in CA, US, MX → on");
+  });
+
+  it("reads a number attribute as a number and says so when it is not one", async () => {
+    const name = "rules-try-number";
+    await setupProject(name, {
+      flags: {
+        big: {
+          state: "ENABLED",
+          variants: { on: true, off: false },
+          defaultVariant: "off",
+          targeting: { if: [{ ">=": [{ var: "seats" }, 50] }, "on", "off"] },
+        },
+      },
+    });
+    const cookie = await consoleSignIn(name);
+    const page = await consoleRequest("GET", `/console/p/${name}/flags/big?env=production`, cookie);
+    expect(page.text).toMatch(/<label for="try-attr-0">seats<span class="hint"> \(a number\)<\/span><\/label>/);
+    const on = decode(
+      (
+        await consoleRequest("POST", `/console/p/${name}/flags/big/try`, cookie, {
+          env: "production",
+          targetingKey: "acme-42",
+          "attr.seats": "120",
+        })
+      ).text,
+    );
+    expect(on).toMatch(/<td data-label="Variant"><code>on<\/code><\/td>/);
+    const bad = await consoleRequest("POST", `/console/p/${name}/flags/big/try`, cookie, {
+      env: "production",
+      targetingKey: "acme-42",
+      "attr.seats": "lots",
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain("seats is compared with numbers: type a number, e.g. 42.");
+    expect(bad.text).not.toContain('id="try-results"');
   });
 });
 

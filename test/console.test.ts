@@ -752,6 +752,7 @@ describe("ramps and experiments", () => {
     const before = await request("GET", `/console/p/ui-experiment/experiments/${experiment.id}`, { cookie });
     expect(before.text).toContain('id="srm-status"');
     expect(before.text).not.toContain('id="srm-warning"');
+    expect(textOf(before.text)).toContain("What this means: the split is not checked until every variant has enough units");
 
     const exposures = Array.from({ length: 400 }, (_, i) => ({
       subject: `exp:${experiment.id}`,
@@ -767,6 +768,12 @@ describe("ramps and experiments", () => {
     expect(text).toMatch(/on 300 units · 75\.0% intended 50\.0% · expected 200/);
     expect(page.text).toContain('class="fill w-75 bad"');
     expect(page.text).toContain('class="mark at-50"');
+    // What the numbers mean, for someone deciding: not to trust it, and what to look for.
+    expect(textOf(page.text)).toMatch(
+      /What this means: counts this far from the intended split would turn up by chance only \S+% of the time/,
+    );
+    expect(textOf(page.text)).toContain("the metrics of this one are not evidence either way");
+    expect(textOf(page.text)).toMatch(/p-value [^:]+: how often chance alone gives counts at least this far off/);
     const list = await request("GET", "/console/p/ui-experiment/experiments", { cookie });
     expect(textOf(list.text)).toMatch(/mismatch, p = /);
     const flagPage = await request("GET", "/console/p/ui-experiment/flags/new-checkout?env=production", { cookie });
@@ -780,6 +787,29 @@ describe("ramps and experiments", () => {
     expect(again.text).toContain('id="experiment-error"');
     expect((await request("POST", `/console/p/ui-experiment/experiments/${experiment.id}/stop`, { cookie })).status).toBe(303);
     expect((await call("GET", `/admin/v1/projects/ui-experiment/experiments/${experiment.id}`)).body.status).toBe("stopped");
+  });
+});
+
+describe("reading an experiment", () => {
+  it("says the split is sound, and that the metrics decide, when the counts fit the weights", async () => {
+    await setupProject("ui-experiment-sound");
+    const cookie = await signIn("ui-experiment-sound", ADMIN_TOKEN);
+    const started = await request("POST", "/console/p/ui-experiment-sound/flags/new-checkout/experiment", {
+      cookie,
+      form: { env: "production", "weight-on": "1", "weight-off": "1" },
+    });
+    expect(started.status, started.text).toBe(303);
+    const [experiment] = (await call("GET", "/admin/v1/projects/ui-experiment-sound/experiments")).body;
+    const exposures = Array.from({ length: 300 }, (_, i) => ({
+      subject: `exp:${experiment.id}`,
+      unit: `unit-${i}`,
+      variant: i % 2 === 0 ? "on" : "off",
+      at: Date.now(),
+    }));
+    await store("ui-experiment-sound").recordTelemetry({ usage: [], exposures, shadow: [] });
+    const text = textOf((await request("GET", `/console/p/ui-experiment-sound/experiments/${experiment.id}`, { cookie })).text);
+    expect(text).toContain("What this means: the split is sound — counts at least this far off turn up by chance 100% of the time");
+    expect(text).toContain("not which variant is better: decide on the metrics");
   });
 });
 

@@ -3,7 +3,7 @@
  * `node scripts/build-assets.mjs`; do not edit.
  */
 export const ASSET_NAMES = {
-  "console.css": "console.4b67751c15fd.css",
+  "console.css": "console.616d3b86c71f.css",
   "console.js": "console.7333aa715ae4.js",
   "rule-builder.js": "rule-builder.024a0162cb92.js",
 } as const;

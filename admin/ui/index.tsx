@@ -53,6 +53,7 @@ import {
 } from "../../contracts/admin-responses";
 import { segmentWords } from "./describe";
 import { registerDelivery } from "./routes/delivery";
+import { registerRevert } from "./routes/revert";
 import { loadFlagPage, registerFlagPage } from "./routes/flag-page";
 import { registerDrafts } from "./routes/drafts";
 import { registerEvents } from "./routes/events";
@@ -505,6 +506,7 @@ export function createConsole(fetchWorker: WorkerFetch): Hono<ConsoleEnv> {
   registerHooks(ui);
   registerFlagPage(ui);
   registerDelivery(ui, loadFlagPage);
+  registerRevert(ui);
   registerDrafts(ui);
   registerEvents(ui);
   registerChangeRequests(ui);

@@ -32,6 +32,8 @@ let clientKey: string;
 let serverKey: string;
 /** Set by the experiment test, for the accessibility scan and the screenshots. */
 let experimentPath = "";
+/** The revert page of a flag change, set by the revert test, scanned by axe-core. */
+let revertPath = "";
 const RAMP_FLAG = "search-experiment-001";
 const SPLIT_FLAG = "checkout-button-copy";
 
@@ -477,6 +479,40 @@ describe("governance and progressive delivery in a browser", () => {
     await context.close();
   });
 
+  it("undoes a mistake from the audit log: the revert page, a confirmation, and the edge serves the old answer", async () => {
+    const flag = "billing-experiment-003";
+    const api = `/projects/${PROJECT}/environments/production/flags/${flag}`;
+    const current = await worker.admin("GET", api);
+    const mistake = await worker.admin(
+      "PUT",
+      api,
+      { state: "ENABLED", variants: current.body.variants, defaultVariant: "on", metadata: current.body.metadata },
+      { "if-match": `"${current.body.version}"`, "x-change-reason": "wrong default" },
+    );
+    expect(mistake.status, JSON.stringify(mistake.body)).toBe(200);
+    await expect.poll(async () => (await worker.ofrep(clientKey, flag)).body.value, POLL).toBe(true);
+
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.goto(`/console/p/${PROJECT}/audit?flag=${flag}`);
+    const entry = page.locator(".audit-entry").first();
+    expect(await entry.textContent()).toContain("Reason: wrong default");
+    await entry.getByRole("link", { name: /Revert change #\d+/ }).click();
+    await page.getByRole("heading", { name: `Revert a change to ${flag} in production` }).waitFor();
+    revertPath = new URL(page.url()).pathname;
+    expect(await page.locator(".diff").textContent()).toContain('defaultVariant: "on" → "off"');
+    // The confirmation (accepted by the page's dialog handler) comes before anything is written.
+    const confirmed = page.waitForEvent("dialog");
+    await page.getByRole("button", { name: `Revert ${flag} in production` }).click();
+    expect((await confirmed).message()).toContain(`Revert ${flag} in production to how it was before change #`);
+    await page.waitForURL(/done=saved/);
+    await expect.poll(() => page.locator("[data-edge-status]").getAttribute("data-edge-state"), POLL).toBe("live");
+    await expect.poll(async () => (await worker.ofrep(clientKey, flag)).body.value, POLL).toBe(false);
+    const reverted = await worker.admin("GET", `/projects/${PROJECT}/audit?flag=${flag}&limit=1`);
+    expect(reverted.body.entries[0].reason).toMatch(/^Revert of change #\d+$/);
+    await context.close();
+  });
+
   it("creates a segment, a webhook (secret once) and a trigger (URLs once, copied)", async () => {
     const { context, page } = await newPage();
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: worker.base });
@@ -532,6 +568,7 @@ describe("accessibility and screenshots", () => {
     { name: "segments", path: `/console/p/${PROJECT}/segments` },
     { name: "experiments", path: `/console/p/${PROJECT}/experiments` },
     { name: "experiment", path: () => experimentPath },
+    { name: "revert", path: () => revertPath },
     { name: "drafts", path: `/console/p/${PROJECT}/drafts?env=staging` },
     { name: "webhooks", path: `/console/p/${PROJECT}/webhooks` },
     { name: "triggers", path: `/console/p/${PROJECT}/triggers` },

@@ -1,8 +1,8 @@
 /**
  * The console on a phone (390×844, touch) in headless Chromium against `wrangler dev`: the header
  * leaves the screen to the flags, the kill switch is two taps from the list, `/` focuses search,
- * the project switcher lists the projects, the page says when the edge serves a change, and
- * axe-core finds no serious or critical violation.
+ * the project switcher lists the projects, the page says when the edge serves a change, no page
+ * scrolls sideways, and axe-core finds no serious or critical violation.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -106,6 +106,30 @@ describe("the console on a phone", () => {
     const replication = await worker.admin("GET", `/projects/${PROJECT}/replication`);
     const published = replication.body.published.find((row: { target: string }) => row.target === "production");
     expect(published.version).toBeGreaterThanOrEqual(flag.body.version);
+    await page.context().close();
+  });
+
+  it("never scrolls sideways: every main page fits the phone's width", async () => {
+    const page = await phonePage();
+    const wider: string[] = [];
+    // A flag page with the ramp's step form, the keys page with its role list, and the other screens.
+    for (const screen of [
+      "flags?env=production",
+      "flags/new-search?env=production",
+      "keys",
+      "environments?from=staging&to=production",
+      "segments",
+      "experiments",
+      "webhooks",
+      "triggers",
+      "audit",
+    ]) {
+      await page.goto(`/console/p/${PROJECT}/${screen}`);
+      await page.locator("main h1").first().waitFor();
+      const width = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth);
+      if (width > PHONE.width) wider.push(`${screen}: ${width} px`);
+    }
+    expect(wider).toEqual([]);
     await page.context().close();
   });
 

@@ -127,6 +127,11 @@ export function AuditPage(props: AuditPageProps) {
             </div>
             {entry.reason ? <p class="reason">{`Reason: ${entry.reason}`}</p> : <p class="reason meta">No reason given</p>}
             <DiffList before={entry.before} after={entry.after} />
+            {REVERTIBLE_ACTIONS.has(entry.action) && entry.environment !== null && entry.target.startsWith("flag:") && (
+              <p>
+                <a href={projectPath(props.project, `audit/${entry.seq}/revert`)}>{`Revert change #${entry.seq}…`}</a>
+              </p>
+            )}
           </article>
         ))}
       </section>
@@ -143,6 +148,9 @@ export function AuditPage(props: AuditPageProps) {
 }
 
 const MAX_LINES = 40;
+
+/** Audit actions whose `before` is the whole flag, so the flag can be put back as it was (`routes/revert.tsx`). */
+export const REVERTIBLE_ACTIONS: ReadonlySet<string> = new Set(["flag.updated", "flag.enabled", "flag.disabled"]);
 
 /** `path: before → after`, one line per changed leaf. */
 export function DiffList({ before, after }: { before: unknown; after: unknown }) {

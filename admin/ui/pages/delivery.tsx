@@ -36,11 +36,23 @@ export interface DeliveryState {
   experimentErrors?: Record<string, string[]>;
   /** The weights of the split the flag serves, the experiment form's defaults; null when it serves no single split. */
   servedWeights?: Record<string, number> | null;
+  /** What would keep a ramp from reaching anyone in this environment, in plain words (`rampObstacles`). */
+  rampObstacles?: RampObstacles;
   /** The ramp's guardrails and the checks of each guarded metric. */
   metrics?: RampMetricsView | null;
   /** The project's metrics, for the guardrail form. */
   metricDefs?: MetricView[];
   guardrailErrors?: string[];
+}
+
+/**
+ * Why a ramp would reach nobody, as sentences a person can act on: the flag's own rules answer
+ * every context (the admin API refuses the ramp), or the flag is turned off in the environment (a
+ * ramp runs, but a killed flag serves its off variant or the code default to everyone).
+ */
+export interface RampObstacles {
+  answersEveryone: string | null;
+  turnedOff: string | null;
 }
 
 export const RAMP_STEP_ROWS = 5;
@@ -114,6 +126,11 @@ function RampPanel(props: PanelProps) {
             >{`Effective share: at most ${ramp.effectivePercent ?? ramp.currentPercent}% — ${ramp.effectiveNote}.`}</p>
           )}
           {ramp.pauseReason && <div class="notice warn" role="status">{`Paused: ${ramp.pauseReason}`}</div>}
+          {props.delivery.rampObstacles?.turnedOff && (
+            <div class="notice warn" role="status" id="ramp-turned-off">
+              {props.delivery.rampObstacles.turnedOff}
+            </div>
+          )}
           <ol class="timeline" aria-label="Ramp steps">
             {ramp.steps.map((step, i) => (
               <li class={`step ${step.state}`} aria-current={step.state === "current" ? "step" : undefined}>
@@ -282,6 +299,7 @@ function stepWhen(step: { at?: string | undefined; afterSeconds?: number | undef
 function RampCreate(props: PanelProps) {
   const form = props.delivery.rampForm ?? defaultRampForm(props.variants);
   const errors = props.delivery.rampErrors ?? {};
+  const obstacles = props.delivery.rampObstacles;
   const rows = [
     ...form.steps,
     ...Array.from({ length: Math.max(0, RAMP_STEP_ROWS - form.steps.length) }, () => ({ percent: "", delay: "", unit: "days" as const })),
@@ -290,6 +308,16 @@ function RampCreate(props: PanelProps) {
     <PostForm env={props.environment} action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/ramp`)}>
       <p class="meta">No ramp here. Roll a variant out in steps; each step is applied on time and audited.</p>
       <input type="hidden" name="env" value={props.environment} />
+      {obstacles?.answersEveryone && !errors["form"] && (
+        <div class="notice warn" role="status" id="ramp-blocked">
+          {obstacles.answersEveryone}
+        </div>
+      )}
+      {obstacles?.turnedOff && (
+        <div class="notice warn" role="status" id="ramp-turned-off">
+          {obstacles.turnedOff}
+        </div>
+      )}
       {errors["form"] && (
         <div class="notice error" role="alert" id="ramp-error">
           {errors["form"].join("; ")}

@@ -6,7 +6,30 @@ import type { Session } from "../../session";
 import { Page, projectPath, type Notice } from "../layout";
 import { PostForm } from "../offer";
 import type { EnvironmentDiffView, FlagDiffView } from "../../../contracts/admin-responses";
+import { FlagDefinitionSchema } from "../../../contracts/flag-definition";
+import { describeTargeting } from "../describe";
 import { DiffList } from "./audit";
+
+/** How many of a lost target list's keys a warning names. */
+const NAMED_KEYS = 5;
+
+/**
+ * Individual targets `to` lists for a flag that `from` does not list under the same variant: a
+ * promotion replaces them (customers support added by hand in production, say), so they are lost.
+ */
+export function lostTargets(flag: FlagDiffView): string[] {
+  const to = FlagDefinitionSchema.safeParse(flag.to);
+  const from = FlagDefinitionSchema.safeParse(flag.from);
+  if (!to.success || !from.success) return [];
+  const kept = new Set(Object.entries(from.data.targets ?? {}).flatMap(([variant, ids]) => ids.map((id) => `${variant}\u0000${id}`)));
+  return Object.entries(to.data.targets ?? {}).flatMap(([variant, ids]) => ids.filter((id) => !kept.has(`${variant}\u0000${id}`)));
+}
+
+/** A flag's rules in words as one side of a diff has them, or null when that side is not a flag. */
+function ruleWords(side: Record<string, unknown> | null): string[] | null {
+  const flag = FlagDefinitionSchema.safeParse(side);
+  return flag.success ? describeTargeting(flag.data) : null;
+}
 
 export interface PromotePreview {
   diff: EnvironmentDiffView;
@@ -177,6 +200,16 @@ function Preview(props: EnvironmentsPageProps & { preview: PromotePreview }) {
           <div class="notice warn" role="status">
             {`${changes.length} flag(s) in ${diff.to} would change. Nothing has been changed yet.`}
           </div>
+          {changes.map((flag) => {
+            const lost = lostTargets(flag);
+            if (lost.length === 0) return null;
+            const named = lost.slice(0, NAMED_KEYS).join(", ") + (lost.length > NAMED_KEYS ? `, and ${lost.length - NAMED_KEYS} more` : "");
+            return (
+              <div class="notice warn" role="status" id={`lost-targets-${flag.key}`}>
+                {`${flag.key}: ${lost.length} individual target${lost.length === 1 ? "" : "s"} in ${diff.to} (${named}) ${lost.length === 1 ? "is" : "are"} not in ${diff.from} and would be removed by this promotion. Add ${lost.length === 1 ? "it" : "them"} to ${flag.key} in ${diff.from} first, or leave ${flag.key} out of the promotion.`}
+              </div>
+            );
+          })}
           <DiffEntries diff={diff} flags={changes} />
           <PostForm
             env={diff.to}
@@ -232,6 +265,7 @@ function DiffEntries({ diff, flags }: { diff: EnvironmentDiffView; flags: FlagDi
             </div>
             {flag.status === "different" && (
               <>
+                <RuleWordsDiff diff={diff} flag={flag} />
                 <p class="meta">{`${diff.to} now → from ${diff.from}`}</p>
                 <DiffList before={pick(flag.to)} after={pick(flag.from)} />
               </>
@@ -240,5 +274,32 @@ function DiffEntries({ diff, flags }: { diff: EnvironmentDiffView; flags: FlagDi
         );
       })}
     </ul>
+  );
+}
+
+/** Both sides' rules in plain words, when they differ in what they serve (the JSON diff follows). */
+function RuleWordsDiff({ diff, flag }: { diff: EnvironmentDiffView; flag: FlagDiffView }) {
+  const now = ruleWords(flag.to);
+  const then = ruleWords(flag.from);
+  if (!now || !then || JSON.stringify(now) === JSON.stringify(then)) return null;
+  return (
+    <div class="grid-2 rule-words">
+      <div>
+        <p class="meta">{`In ${diff.to} now`}</p>
+        <ul>
+          {now.map((line) => (
+            <li>{line}</li>
+          ))}
+        </ul>
+      </div>
+      <div>
+        <p class="meta">{`From ${diff.from}`}</p>
+        <ul>
+          {then.map((line) => (
+            <li>{line}</li>
+          ))}
+        </ul>
+      </div>
+    </div>
   );
 }

@@ -4,7 +4,7 @@
  */
 import type { Session } from "../../session";
 import { Page, When, projectPath, type Notice } from "../layout";
-import type { ExperimentView } from "../../../contracts/admin-responses";
+import type { ExperimentView, SrmView } from "../../../contracts/admin-responses";
 import type { ExperimentMetricsView } from "../../../contracts/metrics";
 import { MetricDefineForm, MetricSeriesList } from "./metric-chart";
 import { formatP, SrmVerdict, widthClass } from "./delivery";
@@ -76,6 +76,19 @@ export function ExperimentsPage(props: { session: Session; project: string; expe
       )}
     </Page>
   );
+}
+
+/**
+ * What the sample-ratio test says, for someone deciding on the experiment: whether the split can
+ * be trusted, and that it is not the result (which variant is better is the metrics' job).
+ */
+export function srmMeaning(srm: SrmView): string {
+  const chance = srm.pValue >= 0.01 ? `${Math.round(srm.pValue * 100)}%` : `${formatP(srm.pValue * 100)}%`;
+  if (srm.mismatch)
+    return `What this means: counts this far from the intended split would turn up by chance only ${chance} of the time, so something is sending units to the variants unevenly — a rule or individual targets answering some units before the split, a variant cached or redirected, bots, or exposures recorded on only some paths. Fix the cause, then start a new experiment; the metrics of this one are not evidence either way.`;
+  if (!srm.enoughData)
+    return "What this means: the split is not checked until every variant has enough units, so neither the p-value nor the metrics can be relied on yet. Keep the experiment running.";
+  return `What this means: the split is sound — counts at least this far off turn up by chance ${chance} of the time, and a mismatch is called only below 0.1%. So the metrics below can be read. This test checks that units were assigned as intended, not which variant is better: decide on the metrics.`;
 }
 
 function total(e: ExperimentView): number {
@@ -184,14 +197,15 @@ export function ExperimentPage(props: {
         <p class="meta">The bar is the observed share; the line marks the intended share.</p>
         <dl class="facts">
           <dt>χ²</dt>
-          <dd>{`${e.srm.chiSquare.toFixed(2)} (${e.srm.degreesOfFreedom} degree${e.srm.degreesOfFreedom === 1 ? "" : "s"} of freedom)`}</dd>
+          <dd>{`${e.srm.chiSquare.toFixed(2)} (${e.srm.degreesOfFreedom} degree${e.srm.degreesOfFreedom === 1 ? "" : "s"} of freedom): how far the counts are from the intended split; 0 is a perfect match`}</dd>
           <dt>p-value</dt>
-          <dd id="srm-p">{formatP(e.srm.pValue)}</dd>
+          <dd id="srm-p">{`${formatP(e.srm.pValue)}: how often chance alone gives counts at least this far off, were traffic split as intended`}</dd>
           <dt>Verdict</dt>
           <dd>
             <SrmVerdict srm={e.srm} />
           </dd>
         </dl>
+        <p id="srm-meaning">{srmMeaning(e.srm)}</p>
       </section>
       <section class="panel" aria-labelledby="metrics-title" id="experiment-metrics">
         <h2 id="metrics-title">Metrics</h2>

@@ -11,6 +11,7 @@ import { showValue, type FlagFacts } from "../model";
 import { ToggleDialog } from "./basic";
 import { RuleLines, ToggleLink } from "./flags";
 import { describeTargeting, type SegmentWords } from "../describe";
+import { attributeField, type TryAttribute } from "../try-context";
 import { toForm, type BuilderForm, type FormErrors } from "../rule-form";
 import { RuleBuilder } from "./rule-builder";
 import { offVariant, whenKilled } from "./widgets";
@@ -53,6 +54,10 @@ export interface FlagPageProps {
   editor?: EditorState | null;
   conflict?: Conflict | null;
   tryContext?: string;
+  /** What was typed in the try form's targeting key and attribute fields, by field name. */
+  tryFields?: Readonly<Record<string, string>>;
+  /** The attributes this flag's rules read, offered as fields in "try a context". */
+  tryAttributes?: readonly TryAttribute[];
   tryError?: string | null;
   tryRows?: TryRow[] | null;
   /** How segments named in rules are described. */
@@ -364,25 +369,80 @@ function ConflictView(props: FlagPageProps & { conflict: Conflict }) {
   );
 }
 
+/** OpenFeature's evaluation reasons, as a person reads them (the code stays beside them, for whoever reports a bug). */
+const REASON_WORDS: Readonly<Record<string, string>> = {
+  TARGETING_MATCH: "a rule or individual target matched",
+  SPLIT: "a percentage split",
+  DEFAULT: "no rule matched: the default",
+  STATIC: "no rules: the default",
+  DISABLED: "turned off",
+  ERROR: "could not be evaluated",
+};
+
 function TryPanel(props: FlagPageProps) {
-  const context = props.tryContext ?? '{\n  "targetingKey": "user-1"\n}';
+  const context = props.tryContext ?? "";
+  const fields = props.tryFields ?? {};
+  const attributes = props.tryAttributes ?? [];
+  const error = props.tryError ? { "aria-invalid": "true" as const, "aria-describedby": "context-error" } : {};
   return (
     <section class="panel" aria-labelledby="try-title">
       <h2 id="try-title">Try a context</h2>
+      <p class="meta">What a user or customer gets in each environment, and which rule decided.</p>
       <form method="post" action={projectPath(props.project, `flags/${encodeURIComponent(props.flag)}/try`)}>
         <input type="hidden" name="env" value={props.environment} />
         <div class="field">
-          <label for="context">
-            Evaluation context <span class="hint">(JSON object)</span>
+          <label for="try-key">
+            User or customer id <span class="hint">(the targeting key, e.g. acme-42)</span>
           </label>
-          <textarea
-            id="context"
-            class="code"
-            name="context"
-            spellcheck={false}
-            aria-invalid={props.tryError ? "true" : undefined}
-            aria-describedby={props.tryError ? "context-error" : undefined}
-          >
+          <input type="text" id="try-key" name="targetingKey" value={fields["targetingKey"] ?? ""} autocomplete="off" spellcheck={false} />
+        </div>
+        {attributes.length > 0 && (
+          <fieldset>
+            <legend>
+              Attributes this flag's rules read <span class="hint">(leave empty: not sent)</span>
+            </legend>
+            {attributes.map((attribute, i) => {
+              const name = attributeField(attribute.name);
+              const value = fields[name] ?? "";
+              return (
+                <div class="field">
+                  <label for={`try-attr-${i}`}>
+                    {attribute.name}
+                    {attribute.type !== "text" && (
+                      <span class="hint">{attribute.type === "number" ? " (a number)" : " (true or false)"}</span>
+                    )}
+                  </label>
+                  {attribute.type === "boolean" ? (
+                    <select id={`try-attr-${i}`} name={name}>
+                      <option value="">(not set)</option>
+                      <option value="true" selected={value === "true"}>
+                        true
+                      </option>
+                      <option value="false" selected={value === "false"}>
+                        false
+                      </option>
+                    </select>
+                  ) : (
+                    <input
+                      type="text"
+                      id={`try-attr-${i}`}
+                      name={name}
+                      value={value}
+                      inputmode={attribute.type === "number" ? "decimal" : undefined}
+                      autocomplete="off"
+                      spellcheck={false}
+                    />
+                  )}
+                </div>
+              );
+            })}
+          </fieldset>
+        )}
+        <div class="field">
+          <label for="context">
+            Evaluation context <span class="hint">(optional, JSON: other attributes; the fields above win)</span>
+          </label>
+          <textarea id="context" class="code" name="context" spellcheck={false} {...error}>
             {context}
           </textarea>
           {props.tryError && (
@@ -411,7 +471,16 @@ function TryPanel(props: FlagPageProps) {
                   <th scope="row">{row.environment}</th>
                   <td data-label="Value">{row.error ? <span class="meta">{row.error}</span> : <code>{showValue(row.value)}</code>}</td>
                   <td data-label="Variant">{row.variant ? <code>{row.variant}</code> : "—"}</td>
-                  <td data-label="Reason">{row.reason ?? "—"}</td>
+                  <td data-label="Reason">
+                    {row.reason ? (
+                      <>
+                        {REASON_WORDS[row.reason] ?? row.reason}
+                        {REASON_WORDS[row.reason] && <span class="meta">{` (${row.reason})`}</span>}
+                      </>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
                   <td data-label="Decided by">{row.decided ?? "—"}</td>
                 </tr>
               ))}

@@ -20,7 +20,7 @@ export interface SegmentForm {
 export const NEW_SEGMENT: SegmentForm = {
   name: "",
   description: "",
-  kind: "rule",
+  kind: "members",
   rule: '{\n  "in": [{ "var": "country" }, ["CA", "US"]]\n}',
   members: "",
   attribute: "targetingKey",
@@ -80,7 +80,8 @@ export function SegmentsPage(props: SegmentsPageProps) {
             )}
           </h1>
           <p>
-            Use a segment in targeting with <code>{'{"$ref": "<name>"}'}</code>. A change reaches every environment at once.
+            Use a segment in a flag's rules with the rule builder's condition "is in segment" (in JSON: <code>{'{"$ref": "<name>"}'}</code>
+            ). A change reaches every environment at once.
           </p>
         </div>
       </div>
@@ -189,21 +190,12 @@ function SegmentEditor(props: SegmentsPageProps) {
         <fieldset>
           <legend>Matches</legend>
           <label class="check">
-            <input type="radio" name="kind" value="rule" checked={form.kind === "rule"} /> a JsonLogic rule
+            <input type="radio" name="kind" value="members" checked={form.kind === "members"} /> a list of members (ids)
           </label>
           <label class="check">
-            <input type="radio" name="kind" value="members" checked={form.kind === "members"} /> a list of members
+            <input type="radio" name="kind" value="rule" checked={form.kind === "rule"} /> a rule (JsonLogic, advanced)
           </label>
         </fieldset>
-        <div class="field">
-          <label for="sg-rule">
-            Rule <span class="hint">(JsonLogic; used when "a JsonLogic rule" is chosen)</span>
-          </label>
-          <textarea id="sg-rule" class="code short" name="rule" spellcheck={false} {...invalid("sg-rule", errors["rule"])}>
-            {form.rule}
-          </textarea>
-          <Errors id="sg-rule-error" messages={errors["rule"]} />
-        </div>
         <div class="field">
           <label for="sg-members">
             Members <span class="hint">(one per line or comma-separated; used when "a list of members" is chosen)</span>
@@ -212,6 +204,15 @@ function SegmentEditor(props: SegmentsPageProps) {
             {form.members}
           </textarea>
           <Errors id="sg-members-error" messages={errors["members"]} />
+        </div>
+        <div class="field">
+          <label for="sg-rule">
+            Rule <span class="hint">(JsonLogic; used when "a rule" is chosen)</span>
+          </label>
+          <textarea id="sg-rule" class="code short" name="rule" spellcheck={false} {...invalid("sg-rule", errors["rule"])}>
+            {form.rule}
+          </textarea>
+          <Errors id="sg-rule-error" messages={errors["rule"]} />
         </div>
         <div class="field">
           <label for="sg-attribute">Matched against context attribute</label>

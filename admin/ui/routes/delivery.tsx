@@ -1,10 +1,12 @@
 /** Ramps (per flag and environment) and experiments: the routes behind the flag page's panels and the experiments screen. */
-import { FlagSchema, seg, type AdminClient } from "../api";
-import { servedWeights } from "../../../engine/served-split";
+import { FlagSchema, seg, type AdminClient, type FlagView } from "../api";
+import { answersEveryone, servedWeights } from "../../../engine/served-split";
+import { OFF_VARIANT_METADATA_KEY } from "../../../engine/types";
+import { describeTargeting } from "../describe";
 import { apiFailure, apiPath, doneNotice, field, redirectDone, vars, type ConsoleApp, type ConsoleContext } from "../context";
 import type { FlagPageProps } from "../pages/flag";
 import { FlagPage } from "../pages/flag";
-import { RAMP_STEP_ROWS, type DeliveryState, type RampForm, type RampStepForm } from "../pages/delivery";
+import { RAMP_STEP_ROWS, type DeliveryState, type RampForm, type RampObstacles, type RampStepForm } from "../pages/delivery";
 import { ExperimentPage, ExperimentsPage } from "../pages/experiments";
 import { DeletedSchema, ExperimentListSchema, ExperimentSchema, RampExposuresSchema, RampSchema } from "../../../contracts/admin-responses";
 import { ExperimentMetricsSchema, MetricListSchema, MetricWriteSchema, RampMetricsSchema } from "../../../contracts/metrics";
@@ -18,6 +20,32 @@ type LoadFlagPage = (c: ConsoleContext, flag: string, environment: string | unde
 
 const UNIT_SECONDS = { minutes: 60, hours: 3_600, days: 86_400 } as const;
 const RAMP_ACTIONS = ["pause", "resume", "complete", "rollback", "delete"] as const;
+
+/**
+ * What would keep a ramp of `flag` from reaching anyone in `environment`, in words a person can act
+ * on (the admin API's refusal names JsonLogic): rules that answer every context, or the kill switch.
+ */
+export function rampObstacles(flag: FlagView, key: string, environment: string, hasRamp: boolean): RampObstacles {
+  let answers: string | null = null;
+  // A running ramp's own split answers everyone; only a flag without one is checked.
+  if (!hasRamp && answersEveryone(flag.targeting ?? null) !== null) {
+    // The last line is the one that answers whoever the rules before it leave ("everyone else: …").
+    const last = describeTargeting({ ...flag, state: "ENABLED", targets: {} }).at(-1) ?? "";
+    answers =
+      `A ramp here would reach nobody, so it is refused: the rules of ${key} in ${environment} already give every context a variant ("${last}"). ` +
+      `To ramp, set "Everyone else gets" to "the default variant" in the rule builder above and save; the rules before it keep their answer, and the ramp decides for everyone else.`;
+  }
+  let off: string | null = null;
+  if (flag.state === "DISABLED") {
+    const offVariant = flag.metadata?.[OFF_VARIANT_METADATA_KEY];
+    const served =
+      typeof offVariant === "string" && Object.hasOwn(flag.variants, offVariant)
+        ? `everyone gets ${offVariant} (its off variant)`
+        : "callers get their code default";
+    off = `${key} is turned off in ${environment}: while it is off, ${served} whatever step a ramp is at, so the ramp reaches nobody. Turn it on (the switch above) for the ramp to serve.`;
+  }
+  return { answersEveryone: answers, turnedOff: off };
+}
 
 /** The ramp, its exposures and the flag's experiments in one environment (missing pieces are empty). */
 export async function loadDelivery(api: AdminClient, project: string, flag: string, environment: string): Promise<DeliveryState> {
@@ -37,6 +65,7 @@ export async function loadDelivery(api: AdminClient, project: string, flag: stri
     exposures: exposures.ok ? exposures.body : null,
     experiments: experiments.ok ? experiments.body.filter((e) => e.flag === flag && e.environment === environment) : [],
     servedWeights: current.ok ? servedWeights(current.body.targeting) : null,
+    rampObstacles: current.ok ? rampObstacles(current.body, flag, environment, ramp.ok) : { answersEveryone: null, turnedOff: null },
   };
 }
 
@@ -86,8 +115,13 @@ export function registerDelivery(ui: ConsoleApp, loadFlagPage: LoadFlagPage): vo
             : "form";
       (errors[key] ??= []).push(key === "form" ? `${error.path}: ${error.message}` : error.message);
     }
-    if (Object.keys(errors).length === 0) errors["form"] = [result.problem.detail];
-    const delivery = { ...(page.delivery ?? (await loadDelivery(api, project, flag, environment))), rampForm: form, rampErrors: errors };
+    const loaded = page.delivery ?? (await loadDelivery(api, project, flag, environment));
+    // The API's refusal of a ramp behind rules that answer everyone speaks JsonLogic; say it in the
+    // words of the rule builder, with what to change.
+    const blocked = result.status === 409 ? loaded.rampObstacles?.answersEveryone : null;
+    if (blocked) errors["form"] = [blocked];
+    else if (Object.keys(errors).length === 0) errors["form"] = [result.problem.detail];
+    const delivery = { ...loaded, rampForm: form, rampErrors: errors };
     return c.html(<FlagPage {...page} delivery={delivery} />, result.status);
   });
 

@@ -12,6 +12,7 @@ import { projectPath } from "../layout";
 import { factsFromMetadata, pickEnvironment, ProjectFlagsSchema, type FlagFacts } from "../model";
 import { ErrorPage } from "../pages/basic";
 import { FlagPage, type EditorState, type FlagPageProps, type TryRow } from "../pages/flag";
+import { attributeField, attributesRead, buildTryContext } from "../try-context";
 import { loadDelivery } from "./delivery";
 import { PrerequisitesSchema, registerRuleBuilder } from "./rule-builder";
 
@@ -102,21 +103,17 @@ export function registerFlagPage(ui: ConsoleApp): void {
     const flag = c.req.param("flag");
     const form = await c.req.parseBody();
     const contextText = String(form["context"] ?? "");
-    const page = await loadFlagPage(c, flag, String(form["env"] ?? ""));
-    if (page instanceof Response) return page;
-    let context: unknown;
-    try {
-      context = contextText.trim() === "" ? {} : JSON.parse(contextText);
-    } catch (error) {
-      return c.html(
-        <FlagPage
-          {...page}
-          tryContext={contextText}
-          tryError={`This is not valid JSON: ${error instanceof Error ? error.message : String(error)}`}
-        />,
-        400,
-      );
+    const loaded = await loadFlagPage(c, flag, String(form["env"] ?? ""));
+    if (loaded instanceof Response) return loaded;
+    const tryFields: Record<string, string> = {};
+    for (const name of ["targetingKey", ...(loaded.tryAttributes ?? []).map((a) => attributeField(a.name))]) {
+      const value = form[name];
+      if (typeof value === "string") tryFields[name] = value;
     }
+    const page: FlagPageProps = { ...loaded, tryContext: contextText, tryFields };
+    const built = buildTryContext(form, loaded.tryAttributes ?? []);
+    if (!built.ok) return c.html(<FlagPage {...page} tryError={built.error} />, 400);
+    const context = built.context;
     const rows: TryRow[] = [];
     for (const environment of page.environments) {
       const result = await api.send(
@@ -126,8 +123,7 @@ export function registerFlagPage(ui: ConsoleApp): void {
         ExplanationSchema,
       );
       if (!result.ok) {
-        if (result.status === 400)
-          return c.html(<FlagPage {...page} tryContext={contextText} tryError={problemText(result.problem)} />, 400);
+        if (result.status === 400) return c.html(<FlagPage {...page} tryError={problemText(result.problem)} />, 400);
         rows.push({ environment, error: result.status === 404 ? "absent here" : result.problem.detail });
         continue;
       }
@@ -138,7 +134,7 @@ export function registerFlagPage(ui: ConsoleApp): void {
         rows.push({ environment, error: `${evaluation.errorCode}: ${evaluation.errorDetails ?? ""}`, reason: evaluation.reason, decided });
       else rows.push({ environment, value: evaluation.value, variant: evaluation.variant, reason: evaluation.reason, decided });
     }
-    return c.html(<FlagPage {...page} tryContext={contextText} tryRows={rows} />);
+    return c.html(<FlagPage {...page} tryRows={rows} />);
   });
 }
 
@@ -218,7 +214,24 @@ export async function loadFlagPage(c: ConsoleContext, flag: string, requested: s
   // Best effort: without the segment list, rules still read, naming segments without their content.
   const segments = segmentWords(segmentList.ok ? segmentList.body : []);
   const segmentNames = segmentList.ok ? segmentList.body.map((s) => s.name) : [];
-  return { session: c.get("session"), project, flag, facts: merged, environments, environment, records, delivery, segments, segmentNames };
+  const segmentByName = new Map((segmentList.ok ? segmentList.body : []).map((s) => [s.name, s]));
+  const tryAttributes = attributesRead(
+    [...records.values()].map((r) => r.targeting ?? null),
+    (name) => segmentByName.get(name) ?? null,
+  );
+  return {
+    session: c.get("session"),
+    project,
+    flag,
+    facts: merged,
+    environments,
+    environment,
+    records,
+    delivery,
+    segments,
+    segmentNames,
+    tryAttributes,
+  };
 }
 
 /** Project-level flag facts when the admin API offers them; an empty map otherwise. */

@@ -78,6 +78,17 @@ export function registerSegments(ui: ConsoleApp): void {
     if (creating && !NameSchema.safeParse(name).success) {
       return again({ name: ["Use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit."] }, 400);
     }
+    if (form.kind === "rule" && form.members !== "") {
+      // Saving the rule would drop the ids typed: say so rather than report a segment that is not what was meant.
+      return again(
+        {
+          members: [
+            'You typed members, but "Matches" is set to a rule, so they would be ignored: choose "a list of members", or clear this field.',
+          ],
+        },
+        400,
+      );
+    }
     if (form.kind === "rule") {
       try {
         body.rule = JSON.parse(form.rule);
