@@ -182,7 +182,9 @@ const SCREENS = [
     path: `/console/p/${PROJECT}/flags/new-checkout?env=production`,
     full: true,
     act: async (page) => {
-      await page.getByLabel(/Evaluation context/).fill(JSON.stringify({ targetingKey: "user-7", email: "ana@example.com" }));
+      // As support fills it: the customer's id and the attributes the rules read, no JSON.
+      await page.getByLabel(/User or customer id/).fill("user-7");
+      await page.getByLabel("email", { exact: true }).fill("ana@example.com");
       await page.getByRole("button", { name: "Evaluate in every environment" }).click();
       await page.locator("#try-results").waitFor();
     },
