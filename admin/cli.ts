@@ -7,6 +7,8 @@
  *   npm run flags -- import --project default --source homegrown --file export.csv [--dry-run] [--pin pins.csv]
  *   npm run flags -- sync --project default --env qa --manifest flags.manifest.json [--dry-run] [--strict]
  *   npm run flags -- manifest --project default --env qa --file flags.manifest.json
+ *   npm run flags -- migration --project default [--env production]
+ *   npm run flags -- cut-over --project default --env production --to edgeflags|legacy [--override] [--grace-days N] [--reason "..."]
  *
  * `flags <command> --help` lists a command's options. The service is `--url` (or EDGEFLAGS_URL,
  * default http://localhost:8787); the credential is EDGEFLAGS_TOKEN (an admin key or the admin
@@ -15,7 +17,8 @@
  * `edgeflags` command. Files are relative to the directory
  * the command was run from (npm's INIT_CWD under `npm run`). Exit codes: 0 done (diff: no
  * differences), 1 differences (diff, a dry run of import or sync that would change something,
- * sync --strict with drift) or refused (push), 2 usage or service error.
+ * sync --strict with drift), refused (push, cut-over) or waiting (migration: an environment the
+ * legacy system answers has its exit criterion unmet), 2 usage or service error.
  *
  * Runs on Node 22 (it strips the types itself), which `npm run` provides. The commands live in
  * `./cli/`: arguments (`args.ts`), the admin API client (`service.ts`), one module per concern.
@@ -30,6 +33,7 @@ import { runImport } from "./cli/import.ts";
 import { loadConfig } from "./cli/config.ts";
 import { CliError, type Io } from "./cli/io.ts";
 import { runManifest, runSync } from "./cli/manifest.ts";
+import { runCutOver, runMigration } from "./cli/migration.ts";
 
 export { optionsFrom, parseArgs } from "./cli/args.ts";
 export { basePath } from "./cli/flag-file.ts";
@@ -51,6 +55,10 @@ export async function run(options: Options, io: Io): Promise<number> {
       return runSync(options, io);
     case "manifest":
       return runManifest(options, io);
+    case "migration":
+      return runMigration(options, io);
+    case "cut-over":
+      return runCutOver(options, io);
   }
 }
 

@@ -12,8 +12,18 @@ import * as z from "./zod.ts";
 import { flagKeyProblem } from "../engine/index";
 import { JsonValueSchema } from "./admin-responses";
 import { AUTHORITIES, type SnapshotMigration } from "./snapshot";
+import {
+  MigrationCriterionSchema,
+  MigrationEnvironmentSchema,
+  COVERAGE_LISTED,
+  type CriterionStatus,
+  type FlagComparison,
+  type MigrationCoverage,
+  type MigrationCriterion,
+} from "./migration-report";
 
 export { AUTHORITIES, type Authority, type SnapshotMigration } from "./snapshot";
+export * from "./migration-report";
 
 // ---- ingest -------------------------------------------------------------------------------
 
@@ -146,16 +156,6 @@ export const ComparisonsAcceptedSchema = z
 
 // ---- the exit criterion -------------------------------------------------------------------
 
-export const MigrationCriterionSchema = z
-  .object({
-    minComparisons: z.number().int().min(0).max(1e12).default(10_000),
-    days: z.number().int().min(1).max(90).default(7),
-    maxMismatches: z.number().int().min(0).max(1e12).default(0),
-  })
-  .openapi("MigrationCriterion");
-export type MigrationCriterion = z.output<typeof MigrationCriterionSchema>;
-export const DEFAULT_CRITERION: MigrationCriterion = { minComparisons: 10_000, days: 7, maxMismatches: 0 };
-
 /** What the ledger holds of an environment over a criterion's window. */
 export interface Evidence {
   /** Comparisons and mismatches in the last `days` days. */
@@ -165,19 +165,6 @@ export interface Evidence {
   firstSeen: string | null;
   lastSeen: string | null;
 }
-
-export const CriterionStatusSchema = z
-  .object({
-    met: z.boolean(),
-    /** Each unmet condition, in words; empty when met. */
-    reasons: z.array(z.string()),
-    compared: z.number(),
-    mismatched: z.number(),
-    firstSeen: z.string().nullable(),
-    lastSeen: z.string().nullable(),
-  })
-  .openapi("CriterionStatus");
-export type CriterionStatus = z.infer<typeof CriterionStatusSchema>;
 
 const DAY_MS = 86_400_000;
 
@@ -205,18 +192,6 @@ export function judgeCriterion(criterion: MigrationCriterion, evidence: Evidence
 
 // ---- admin API ----------------------------------------------------------------------------
 
-export const CutOverBodySchema = z
-  .object({
-    authority: z.enum(AUTHORITIES),
-    /** Cut over to edgeflags although the criterion is not met (recorded as overridden). */
-    override: z.boolean().default(false),
-    /** Days the application keeps reporting comparisons after a cut-over to edgeflags. */
-    graceDays: z.number().int().min(0).max(365).default(14),
-    reason: z.string().max(1_000).optional(),
-  })
-  .openapi("CutOverBody");
-export type CutOverBody = z.output<typeof CutOverBodySchema>;
-
 export const CriterionBodySchema = MigrationCriterionSchema.extend({ reason: z.string().max(1_000).optional() }).openapi("CriterionBody");
 
 /** A decision to cut over, with the evidence it was taken on: what the FlagStore records. */
@@ -230,54 +205,6 @@ export interface CutOverDecision {
   coverage: MigrationCoverage;
 }
 
-/** An environment's migration state as the FlagStore holds it. */
-export const MigrationStateSchema = z.object({
-  environment: z.string(),
-  authority: z.enum(AUTHORITIES),
-  since: z.string().nullable(),
-  graceUntil: z.string().nullable(),
-  criterion: MigrationCriterionSchema,
-});
-export type MigrationState = z.infer<typeof MigrationStateSchema>;
-
-export const FlagComparisonSchema = z.object({
-  flag: z.string(),
-  compared: z.number(),
-  mismatched: z.number(),
-  /** mismatched / compared (0 when nothing was compared). */
-  rate: z.number(),
-  firstSeen: z.string(),
-  lastSeen: z.string(),
-  lastMismatchAt: z.string().nullable(),
-  /** Comparisons and mismatches in the criterion's window (the last `days` days): what the criterion judges. */
-  recent: z.object({ compared: z.number(), mismatched: z.number() }),
-});
-export type FlagComparison = z.infer<typeof FlagComparisonSchema>;
-
-/** The most flag keys a coverage list names; `count` says how many there are. */
-export const COVERAGE_LISTED = 100;
-
-const FlagKeyList = z.object({ count: z.number(), keys: z.array(z.string()) });
-
-/**
- * How much of the environment audit mode has seen in the criterion's window: a criterion met on
- * 12 of 200 flags cuts 188 over unverified. Read beside the criterion, never part of it (a flag no
- * code evaluates any more is never compared).
- */
-export const MigrationCoverageSchema = z
-  .object({
-    /** Flags the environment holds in edgeflags. */
-    flags: z.number(),
-    /** Of them, flags compared at least once in the window. */
-    compared: z.number(),
-    /** The environment's flags with no comparison in the window (sorted; the first `COVERAGE_LISTED`). */
-    uncompared: FlagKeyList,
-    /** Flags compared in the window that the environment does not hold: not imported, or deleted since. */
-    missing: FlagKeyList,
-  })
-  .openapi("MigrationCoverage");
-export type MigrationCoverage = z.infer<typeof MigrationCoverageSchema>;
-
 /** The coverage of an environment holding `keys`, from its per-flag comparisons. */
 export function migrationCoverage(keys: readonly string[], flags: readonly FlagComparison[]): MigrationCoverage {
   const held = new Set(keys);
@@ -290,15 +217,6 @@ export function migrationCoverage(keys: readonly string[], flags: readonly FlagC
     missing: list([...seen].filter((key) => !held.has(key))),
   };
 }
-
-export const MigrationEnvironmentSchema = MigrationStateSchema.extend({
-  status: CriterionStatusSchema,
-  flags: z.array(FlagComparisonSchema),
-  coverage: MigrationCoverageSchema,
-}).openapi("MigrationEnvironment");
-export type MigrationEnvironment = z.infer<typeof MigrationEnvironmentSchema>;
-
-export const MigrationOverviewSchema = z.object({ environments: z.array(MigrationEnvironmentSchema) }).openapi("MigrationOverview");
 
 export const HourBucketSchema = z.object({ hour: z.string(), compared: z.number(), mismatched: z.number() });
 export const MigrationSampleSchema = z.object({
@@ -319,16 +237,6 @@ export const MigrationDetailSchema = MigrationEnvironmentSchema.extend({
   series: z.array(HourBucketSchema),
   samples: z.array(MigrationSampleSchema),
 }).openapi("MigrationDetail");
-
-export const CriterionChangedSchema = MigrationStateSchema.extend({ changed: z.boolean() }).openapi("CriterionChanged");
-
-export const CutOverSchema = MigrationStateSchema.extend({
-  changed: z.boolean(),
-  version: z.number(),
-  overridden: z.boolean(),
-  status: CriterionStatusSchema,
-}).openapi("CutOver");
-export type CutOverOutcome = z.infer<typeof CutOverSchema>;
 
 /** The admin detail view's query: `?flag=` narrows series and samples to one flag. */
 export const MigrationDetailQuerySchema = z.object({ flag: FlagKey.optional() });

@@ -10,6 +10,9 @@ import { sha256Sync } from "../lib/sha256-sync";
 import * as z from "zod";
 import type { FlagSet, JsonValue } from "../engine/types";
 import type { Grant } from "./roles";
+import { AUTHORITIES, type Authority } from "./authority";
+
+export { AUTHORITIES, type Authority } from "./authority";
 
 /** Bumped only when the snapshot's shape changes incompatibly; readers reject other formats. */
 export const SNAPSHOT_FORMAT = 1;
@@ -40,10 +43,6 @@ export interface Snapshot {
    */
   migration?: SnapshotMigration;
 }
-
-/** The systems that can answer for an environment during a migration (audit mode). */
-export const AUTHORITIES = ["legacy", "edgeflags"] as const;
-export type Authority = (typeof AUTHORITIES)[number];
 
 /** What an environment's snapshot carries once it has been cut over (either way). */
 export interface SnapshotMigration {

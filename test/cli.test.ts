@@ -535,3 +535,82 @@ describe("the service, when it is not what the CLI expects", () => {
     });
   });
 });
+
+describe("migration and cut-over", () => {
+  it("shows the criterion unmet with what differed (exit 1), refuses the cut-over, cuts over with --override, then back", async () => {
+    const { key } = await setupProject("cli-migration", undefined, "server");
+    const sent = await call("POST", "/migration/v1/comparisons", {
+      token: key,
+      body: { batch: "cli-batch-1", entries: [{ flag: "kill-switch", compared: 40, mismatched: 3 }] },
+    });
+    expect(sent.status).toBe(202);
+    const tool = cli(new Map());
+    const where = { project: "cli-migration", env: "production" };
+
+    expect(await tool.exec("migration", where)).toBe(1);
+    expect(tool.lines[0]).toBe("production: the legacy system answers");
+    expect(tool.lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ {2}criterion not met: 3 differences over 40 comparisons in the last 7 days/),
+        "    - 40 comparisons in the last 7 days, fewer than the 10000 required",
+        expect.stringMatching(/^ {2}coverage: 1 of \d+ flags compared in the last 7 days$/),
+        expect.stringMatching(/^ {4}! kill-switch: 3 of 40 \(last /),
+      ]),
+    );
+
+    tool.lines.length = 0;
+    expect(await tool.exec("cut-over", { ...where, to: "edgeflags", reason: "looks fine" })).toBe(1);
+    expect(tool.lines[0]).toMatch(/^refused: 409: .*not met/);
+    expect((await call("GET", "/migration/v1/status", { token: key })).body.authority).toBe("legacy");
+
+    tool.lines.length = 0;
+    expect(await tool.exec("cut-over", { ...where, to: "edgeflags", override: true, "grace-days": "3", reason: "QA signed off" })).toBe(0);
+    expect(tool.lines[0]).toMatch(
+      /^edgeflags answers for cli-migration\/production from version \d+, overriding the unmet criterion; audit mode keeps comparing until /,
+    );
+    expect((await call("GET", "/migration/v1/status", { token: key })).body.authority).toBe("edgeflags");
+    const entry = (await call("GET", "/admin/v1/projects/cli-migration/audit?limit=50")).body.entries.find(
+      (e: { action: string }) => e.action === "migration.cut-over",
+    );
+    expect(entry).toMatchObject({ reason: "QA signed off", after: { authority: "edgeflags", overridden: true } });
+
+    // Cut over already: the overview no longer waits, and asking again changes nothing.
+    tool.lines.length = 0;
+    expect(await tool.exec("migration", where)).toBe(0);
+    expect(tool.lines[0]).toMatch(/^production: edgeflags answers since .* \(comparisons until /);
+    tool.lines.length = 0;
+    expect(await tool.exec("cut-over", { ...where, to: "edgeflags", override: true })).toBe(0);
+    expect(tool.lines[0]).toMatch(/^nothing to do: edgeflags already answers for cli-migration\/production/);
+
+    tool.lines.length = 0;
+    expect(await tool.exec("cut-over", { ...where, to: "legacy", reason: "rollback" })).toBe(0);
+    expect(tool.lines[0]).toMatch(/^the legacy system answers for cli-migration\/production from version \d+$/);
+    expect((await call("GET", "/migration/v1/status", { token: key })).body.authority).toBe("legacy");
+  });
+
+  it.each([
+    [{ project: "p", env: "production", to: "nobody" }, '--to is edgeflags or legacy, not "nobody"'],
+    [{ project: "p", env: "production", to: "legacy", override: true }, "--override is for a cut-over to edgeflags"],
+    [{ project: "p", env: "production", to: "edgeflags", "grace-days": "two" }, "--grace-days takes a whole number"],
+    [{ project: "p", to: "edgeflags" }, "--env is required"],
+  ])("cut-over refuses %j before calling the service", (values, message) => {
+    const calls: string[] = [];
+    const tool = cli(new Map(), undefined, {
+      fetch: async (input) => {
+        calls.push(String(input));
+        return new Response("{}");
+      },
+    });
+    // The options are checked as they are read, before anything runs.
+    expect(() => tool.exec("cut-over", values)).toThrow(message);
+    expect(calls).toEqual([]);
+  });
+
+  it("names the project's environments when --env is not one of them", async () => {
+    await setupProject("cli-migration-envs");
+    const tool = cli(new Map());
+    await expect(tool.exec("migration", { project: "cli-migration-envs", env: "prod" })).rejects.toThrow(
+      /cli-migration-envs has no environment "prod" \(it has: .*production/,
+    );
+  });
+});

@@ -67,6 +67,21 @@ const COMMANDS = {
       reason: REASON,
     },
   },
+  migration: {
+    summary: "show, per environment, who answers, the exit criterion and what audit mode compared (exit 1 while one is unmet)",
+    options: { project: PROJECT, env: { type: "string", value: "E", help: "only this environment (--environment works too)" } },
+  },
+  "cut-over": {
+    summary: "make edgeflags (or the legacy system) answer for an environment (exit 1 when refused)",
+    options: {
+      project: PROJECT,
+      env: ENV,
+      to: { type: "string", value: "edgeflags|legacy", required: true, help: "which system answers from now on" },
+      override: { type: "boolean", help: "cut over to edgeflags although the exit criterion is not met (recorded as overridden)" },
+      "grace-days": { type: "string", value: "N", help: "days audit mode keeps comparing after the cut-over (default 14)" },
+      reason: REASON,
+    },
+  },
   manifest: {
     summary: "write an environment's flags as an OpenFeature CLI flag manifest (for typed accessors)",
     options: { project: PROJECT, env: ENV, file: { type: "string", value: "F", required: true, help: "the manifest file to write" } },
@@ -122,7 +137,29 @@ export interface ManifestOptions extends Connection {
   env: string;
   file: string;
 }
-export type Options = FlagFileOptions | ImportOptions | SyncOptions | ManifestOptions | { command: "help"; text: string };
+export interface MigrationOptions extends Connection {
+  command: "migration";
+  project: string;
+  /** Only this environment; null: every one. */
+  env: string | null;
+}
+export interface CutOverOptions extends Connection {
+  command: "cut-over";
+  project: string;
+  env: string;
+  to: "edgeflags" | "legacy";
+  override: boolean;
+  graceDays: number | null;
+  reason: string | null;
+}
+export type Options =
+  | FlagFileOptions
+  | ImportOptions
+  | SyncOptions
+  | ManifestOptions
+  | MigrationOptions
+  | CutOverOptions
+  | { command: "help"; text: string };
 
 const USAGE = `usage: edgeflags <${NAMES.join("|")}> [options]   (edgeflags <command> --help for its options; inside a clone: npm run flags -- <command>)`;
 
@@ -132,9 +169,9 @@ export function helpText(command?: CommandName): string {
     return [
       USAGE,
       "",
-      ...NAMES.map((name) => `  ${name.padEnd(9)} ${COMMANDS[name].summary}`),
+      ...NAMES.map((name) => `  ${name.padEnd(10)} ${COMMANDS[name].summary}`),
       "",
-      "exit codes: 0 done, 1 differences or refused, 2 usage or service error",
+      "exit codes: 0 done, 1 differences, refused, or (migration) a criterion unmet, 2 usage or service error",
     ].join("\n");
   }
   const options: Record<string, OptionSpec> = { ...COMMANDS[command].options, ...CONNECTION };
@@ -283,5 +320,27 @@ export function optionsFrom(command: CommandName, values: OptionValues, environm
       };
     case "manifest":
       return { command, ...connection, project: need("project"), env: need("env"), file: need("file") };
+    case "migration":
+      return { command, ...connection, project: need("project"), env: text("env") };
+    case "cut-over": {
+      const to = need("to");
+      if (to !== "edgeflags" && to !== "legacy") throw new CliError(`--to is edgeflags or legacy, not "${to}"`, 2);
+      const grace = text("grace-days");
+      if (grace !== null && !/^\d{1,3}$/.test(grace)) throw new CliError("--grace-days takes a whole number of days (0 to 365)", 2);
+      if (grace !== null && to === "legacy")
+        throw new CliError("--grace-days is for a cut-over to edgeflags; cutting back to legacy has none", 2);
+      if (flag("override") && to === "legacy")
+        throw new CliError("--override is for a cut-over to edgeflags; cutting back to legacy is never refused", 2);
+      return {
+        command,
+        ...connection,
+        project: need("project"),
+        env: need("env"),
+        to,
+        override: flag("override"),
+        graceDays: grace === null ? null : Number(grace),
+        reason: text("reason"),
+      };
+    }
   }
 }

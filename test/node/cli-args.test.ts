@@ -54,13 +54,15 @@ describe("flags arguments", () => {
   it("answers --help alone with every command and the exit codes", () => {
     expect(parseArgs(["--help"], {})).toMatchObject({
       command: "help",
-      text: expect.stringMatching(/exit codes: 0 done, 1 differences or refused, 2 usage or service error/),
+      text: expect.stringMatching(
+        /exit codes: 0 done, 1 differences, refused, or \(migration\) a criterion unmet, 2 usage or service error/,
+      ),
     });
   });
 
   it.each([
     { argv: [], message: /usage/ },
-    { argv: ["deploy"], message: /usage: edgeflags <pull\|diff\|push\|import\|sync\|manifest>/ },
+    { argv: ["deploy"], message: /usage: edgeflags <pull\|diff\|push\|import\|sync\|migration\|cut-over\|manifest>/ },
     { argv: ["push", "--project", "p"], message: /--env is required/ },
     { argv: ["diff", "--project", "p", "--env", "e", "--file"], message: /--file needs a value/ },
     { argv: ["sync", "--project", "p", "--env", "e", "--manifest", "--dry-run"], message: /--manifest needs a value/ },

@@ -64,7 +64,10 @@ async function closedPort(): Promise<number> {
 describe("the edgeflags bin, installed from the package", () => {
   it("answers --help for the program and for each command", async () => {
     const help = await run(bin, ["--help"], { cwd: scratch, env: { HOME: scratch } });
-    expect(help).toMatchObject({ code: 0, stdout: expect.stringMatching(/^usage: edgeflags <pull\|diff\|push\|import\|sync\|manifest>/) });
+    expect(help).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^usage: edgeflags <pull\|diff\|push\|import\|sync\|migration\|cut-over\|manifest>/),
+    });
     const push = await run(bin, ["push", "--help"], { cwd: scratch, env: { HOME: scratch } });
     expect(push).toMatchObject({ code: 0, stdout: expect.stringMatching(/^edgeflags push: /) });
   });
