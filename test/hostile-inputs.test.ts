@@ -242,3 +242,52 @@ describe("tracked events dated before 1970 are refused whole", () => {
     expect(answer.body.errors).toContainEqual({ path: "events.1.timestamp", message: expect.stringContaining("1970") });
   });
 });
+
+describe("an update that names only what is already there changes nothing, audits nothing, and says so", () => {
+  const project = "hostile-noop";
+  const ids = { hook: "", trigger: "" };
+
+  beforeAll(async () => {
+    await setupProject(project);
+    ids.hook = (await call("POST", `${P(project)}/webhooks`, { body: { url: "https://hooks.example.com/x", events: ["ping"] } })).body.id;
+    ids.trigger = (
+      await call("POST", `${P(project)}/triggers`, {
+        body: { name: "t", environment: "production", flag: "kill-switch", action: "disable" },
+      })
+    ).body.id;
+  });
+
+  const auditCount = async () => (await call("GET", `${P(project)}/audit?limit=500`)).body.entries.length;
+
+  it.each<{ id: string; path: () => string; same: object[]; change: object }>([
+    {
+      id: "PATCH a webhook",
+      path: () => `${P(project)}/webhooks/${ids.hook}`,
+      same: [{}, { description: "" }, { url: "https://hooks.example.com/x", events: ["ping"], active: true, format: "edgeflags" }],
+      change: { description: "deploys" },
+    },
+    { id: "PATCH a trigger", path: () => `${P(project)}/triggers/${ids.trigger}`, same: [{ active: true }], change: { active: false } },
+    {
+      id: "PATCH a flag's project facts",
+      path: () => `${P(project)}/flags/kill-switch`,
+      same: [{}, { owner: "", tags: [], lifetime: "permanent" }],
+      change: { owner: "payments" },
+    },
+  ])("$id", async ({ path, same, change }) => {
+    for (const body of same) {
+      const before = await auditCount();
+      const answer = await call("PATCH", path(), { body });
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      expect(answer.body.changed, JSON.stringify(body)).toBe(false);
+      expect(await auditCount()).toBe(before);
+    }
+    const before = await auditCount();
+    const changed = await call("PATCH", path(), { body: change });
+    expect(changed.status).toBe(200);
+    expect(changed.body.changed).toBe(true);
+    expect(await auditCount()).toBe(before + 1);
+    // The same change again is a no-op.
+    expect((await call("PATCH", path(), { body: change })).body.changed).toBe(false);
+    expect(await auditCount()).toBe(before + 1);
+  });
+});
