@@ -291,3 +291,21 @@ describe("an update that names only what is already there changes nothing, audit
     expect(await auditCount()).toBe(before + 1);
   });
 });
+
+describe("experiment weights the sample-ratio check could not use are refused", () => {
+  it.each([
+    ["1e308 each (their sum is Infinity)", { on: 1e308, off: 1e308 }, "weights.on"],
+    ["one over a million", { on: 1, off: 2_000_000 }, "weights.off"],
+  ])("%s: 400 naming the weight, no experiment started", async (_name, weights, path) => {
+    const project = `hostile-exp-${path.split(".")[1]}`;
+    await setupProject(project);
+    const E = `${P(project)}/environments/production`;
+    const answer = await call("POST", `${E}/flags/kill-switch/experiment`, { body: { weights } });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(400);
+    expect(answer.headers.get("content-type")).toBe("application/problem+json");
+    expect(answer.body.errors).toContainEqual({ path, message: expect.stringContaining("at most 1,000,000") });
+    expect((await call("GET", `${P(project)}/experiments`)).body).toEqual([]);
+    // Weights on a sane scale start it.
+    expect((await call("POST", `${E}/flags/kill-switch/experiment`, { body: { weights: { on: 50, off: 50 } } })).status).toBe(201);
+  });
+});
