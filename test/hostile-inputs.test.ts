@@ -309,3 +309,24 @@ describe("experiment weights the sample-ratio check could not use are refused", 
     expect((await call("POST", `${E}/flags/kill-switch/experiment`, { body: { weights: { on: 50, off: 50 } } })).status).toBe(201);
   });
 });
+
+describe("an admin key sent to the edge is refused as an admin key, even before the edge's index has it", () => {
+  it.each([
+    ["bulk evaluation", "POST", "/ofrep/v1/evaluate/flags", "admin keys do not evaluate flags"],
+    ["one flag", "POST", "/ofrep/v1/evaluate/flags/kill-switch", "admin keys do not evaluate flags"],
+    ["tracking", "POST", "/ofrep/v1/track", "admin keys do not track events"],
+    ["the flagd sync", "GET", "/sync/v1/flagd", "admin key"],
+  ])("%s: 403 naming what to use instead", async (_name, method, path, detail) => {
+    const project = "hostile-admin-edge";
+    await setupProject(project).catch(() => undefined); // the first case creates it
+    // Created and used at once: the outbox has not replicated it to the edge's index yet.
+    const admin = await call("POST", `${P(project)}/keys`, { body: { scope: "admin" } });
+    expect(admin.status).toBe(201);
+    const answer = await call(method, path, {
+      token: admin.body.key,
+      body: method === "POST" ? { events: [{ name: "x", targetingKey: "u" }] } : undefined,
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(403);
+    expect(JSON.stringify(answer.body)).toContain(detail);
+  });
+});
