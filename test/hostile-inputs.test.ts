@@ -330,3 +330,22 @@ describe("an admin key sent to the edge is refused as an admin key, even before 
     expect(JSON.stringify(answer.body)).toContain(detail);
   });
 });
+
+describe("X-Change-Reason is bounded like a body's reason", () => {
+  it("1,001 characters: 400 naming the header, nothing changed; 1,000 are kept in the audit log", async () => {
+    const project = "hostile-reason";
+    await setupProject(project);
+    const toggle = `${P(project)}/environments/production/flags/kill-switch/toggle`;
+    const audit = async () => (await call("GET", `${P(project)}/audit?limit=500`)).body.entries;
+    const before = (await audit()).length;
+    const refused = await call("POST", toggle, { body: { state: "DISABLED" }, headers: { "x-change-reason": "r".repeat(1001) } });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get("content-type")).toBe("application/problem+json");
+    expect(refused.body.errors).toEqual([{ path: "X-Change-Reason", message: expect.stringContaining("at most 1000 characters") }]);
+    expect((await call("GET", `${P(project)}/environments/production/flags/kill-switch`)).body.state).toBe("ENABLED");
+    expect((await audit()).length).toBe(before);
+    const kept = await call("POST", toggle, { body: { state: "DISABLED" }, headers: { "x-change-reason": "r".repeat(1000) } });
+    expect(kept.status).toBe(200);
+    expect((await audit())[0].reason).toBe("r".repeat(1000));
+  });
+});
