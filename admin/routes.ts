@@ -27,7 +27,7 @@ import { manifest } from "./routes/manifest";
 import { manifestApi } from "./routes/manifest-api";
 import { metrics } from "./routes/metrics";
 import { trackedEvents } from "./routes/tracked-events";
-import { adminApp, adminRoute, defineRoute, type AdminContext } from "./routes/kit";
+import { adminApp, adminRoute, boundReason, defineRoute, type AdminContext } from "./routes/kit";
 import { projectFlags } from "./routes/project-flags";
 import { projectList } from "./routes/project-list";
 import { projects } from "./routes/projects";
@@ -69,6 +69,9 @@ const authenticate = async (c: AdminContext, next: () => Promise<void>) => {
 
 admin.use("/projects/:project", authenticate);
 admin.use("/projects/:project/*", authenticate);
+// A reason header longer than a body's reason may be is refused before anything is read or changed.
+admin.use("/projects/:project", boundReason);
+admin.use("/projects/:project/*", boundReason);
 // A protected environment refuses direct writes to non-admins (`routes/protection.ts`).
 admin.use("/projects/:project/*", protectEnvironments);
 

@@ -349,9 +349,12 @@ export const RollbackBodySchema = z
 
 export const ExperimentBodySchema = z
   .object({
-    /** Variant → share of units it is meant to get (any positive scale). */
+    /**
+     * Variant → share of units it is meant to get (any positive scale up to a million: the
+     * sample-ratio check divides by their sum, which must stay a finite number).
+     */
     weights: z
-      .record(z.string(), z.number().positive())
+      .record(z.string(), z.number().positive().max(1_000_000, "a weight is at most 1,000,000: use a smaller scale, e.g. 50 and 50"))
       .refine((w) => Object.keys(w).length >= 2, "an experiment compares at least two variants")
       .optional(),
     reason: z.string().max(1000).optional(),

@@ -143,6 +143,8 @@ export const ProjectFlagSchema = z
     info: FlagInfoSchema,
     createdAt: z.string().nullable(),
     environments: z.record(z.string(), FlagRecordSchema),
+    /** On an update: false when it changed nothing (nothing written or audited). */
+    changed: z.boolean().optional(),
   })
   .openapi("ProjectFlag");
 export type ProjectFlagView = z.infer<typeof ProjectFlagSchema>;
@@ -209,6 +211,8 @@ const WebhookFields = z.object({
   active: z.boolean(),
   createdAt: z.string(),
   createdBy: z.string(),
+  /** On an update: false when it changed nothing (nothing written or audited). */
+  changed: z.boolean().optional(),
 });
 export const WebhookSchema = WebhookFields.openapi("Webhook");
 export type WebhookView = z.infer<typeof WebhookSchema>;
@@ -248,6 +252,8 @@ const TriggerFields = z.object({
   createdAt: z.string(),
   createdBy: z.string(),
   lastFiredAt: z.string().nullable(),
+  /** On an update: false when it changed nothing (nothing written or audited). */
+  changed: z.boolean().optional(),
 });
 export const TriggerSchema = TriggerFields.openapi("Trigger");
 export type TriggerView = z.infer<typeof TriggerSchema>;

@@ -11,6 +11,15 @@ export function looksLikeKey(credential: string): boolean {
   return KEY_SHAPE.test(credential);
 }
 
+/**
+ * The scope a credential's shape names (`ef_admin_…` → `"admin"`), or null when it is not shaped
+ * like a key. Says nothing about whether such a key exists.
+ */
+export function shapedScope(credential: string): "client" | "server" | "admin" | null {
+  const match = KEY_SHAPE.exec(credential);
+  return match ? (match[1] as "client" | "server" | "admin") : null;
+}
+
 /** The credential of a request: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
 export function readCredential(headers: Headers): string | null {
   const authorization = headers.get("authorization");

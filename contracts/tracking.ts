@@ -25,10 +25,16 @@ export { MAX_TRACK_BODY_BYTES, MAX_TRACK_EVENTS } from "./usage-limits";
 
 const TargetingKey = z.string().min(1).max(1024);
 
-/** Epoch milliseconds, or an ISO 8601 date-time with an offset. */
+/**
+ * Epoch milliseconds, or an ISO 8601 date-time with an offset; both from 1970 on (an event's time
+ * is a cursor of the tracked-events read, which takes no time before the epoch).
+ */
 const Timestamp = z.union([
   z.number().int().nonnegative().max(8.64e15),
-  z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
+  z.iso
+    .datetime({ offset: true })
+    .transform((text) => Date.parse(text))
+    .pipe(z.number().nonnegative("an event's timestamp is 1970-01-01T00:00:00Z or later")),
 ]);
 
 /** `TrackingEventDetails` without `value`: string, number or boolean fields, bounded in count and size. */

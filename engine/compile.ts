@@ -131,6 +131,13 @@ function fractionalRule(args: unknown, at: string, env: CompileEnv): Rule {
   return compileFractional(args, at, env.fractional, (arg, argAt) => compileRule(arg, argAt, env));
 }
 
+/**
+ * How deep `$ref`s may nest (an evaluator referring to one that refers to another…): far more than
+ * a shared rule needs, and few enough that a chain of thousands is refused with a message instead
+ * of overflowing the stack of whoever compiles it.
+ */
+export const MAX_REF_DEPTH = 64;
+
 function compileRef(name: unknown, at: string, env: CompileEnv): Rule {
   if (typeof name !== "string") throw new RuleError(at, `$ref must name an evaluator, got ${JSON.stringify(name)}`);
   const cached = env.refs.get(name);
@@ -140,6 +147,12 @@ function compileRef(name: unknown, at: string, env: CompileEnv): Rule {
     throw new RuleError(
       at,
       `$ref "${name}" does not name an evaluator in $evaluators (${known.length ? known.join(", ") : "none defined"})`,
+    );
+  }
+  if (env.refStack.length >= MAX_REF_DEPTH) {
+    throw new RuleError(
+      at,
+      `$ref nests more than ${MAX_REF_DEPTH} evaluators deep (${env.refStack.slice(0, 3).join(" → ")} → …); refer to the rule you mean more directly`,
     );
   }
   if (env.refStack.includes(name)) {

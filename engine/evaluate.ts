@@ -329,13 +329,35 @@ export function describeRuleError(e: unknown): string {
   return `targeting${e.at.startsWith("$evaluators.") ? " → " : "."}${e.at}: ${e.detail}`;
 }
 
+/**
+ * The answers of prerequisite flags in the evaluation `memoScope` belongs to: a flag reached
+ * through several others (a diamond, a lattice) is evaluated once per request, not once per way
+ * it is reached, which grows exponentially with the depth of the graph. Only the latest
+ * evaluation's answers are held.
+ */
+const prerequisiteMemo = new Map<CompiledFlag, EvaluationResult>();
+let memoScope: Scope | undefined;
+
+function prerequisiteResult(flag: CompiledFlag, scope: Scope): EvaluationResult {
+  if (memoScope !== scope) {
+    prerequisiteMemo.clear();
+    memoScope = scope;
+  }
+  let result = prerequisiteMemo.get(flag);
+  if (result === undefined) {
+    result = runFlag(flag, scope);
+    prerequisiteMemo.set(flag, result);
+  }
+  return result;
+}
+
 function runFlag(flag: CompiledFlag, scope: Scope): EvaluationResult {
   if (flag.disabledResult) return flag.disabledResult;
   if (flag.broken) return flag.broken;
   const prerequisites = flag.prerequisites;
   for (let i = 0; i < prerequisites.length; i++) {
     const prerequisite = prerequisites[i]!;
-    const met = prerequisite.flag ? runFlag(prerequisite.flag, scope) : undefined;
+    const met = prerequisite.flag ? prerequisiteResult(prerequisite.flag, scope) : undefined;
     if (met === undefined || met.kind !== "value" || met.variant !== prerequisite.variant) return flag.prerequisiteFailed;
   }
   if (flag.targets) {

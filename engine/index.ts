@@ -6,7 +6,7 @@ export { compileFlagSet } from "./evaluate";
 export { validateFlagSet } from "./validate";
 export { toPlainFlagd } from "./export";
 export { shareConstantLists } from "./share-lists";
-export { findPrerequisiteCycle } from "./prerequisites";
+export { findPrerequisiteCycle, MAX_PREREQUISITE_TREE, prerequisiteTreeSizes } from "./prerequisites";
 export type { FlagSetProblem, ValidateOptions, ValidationResult } from "./validate";
 export { murmur3, murmur3Bytes } from "./murmur3";
 export { encodeCbor } from "./cbor";

@@ -9,7 +9,7 @@ import { compileRule, createCompileEnv, OPERATOR_NAMES } from "./compile";
 import { dateProblem } from "./dates";
 import { describeRuleError } from "./evaluate";
 import { RuleError } from "./json-logic";
-import { findPrerequisiteCycle } from "./prerequisites";
+import { findPrerequisiteCycle, MAX_PREREQUISITE_TREE, prerequisiteTreeSizes } from "./prerequisites";
 import { checkTargets } from "./targets";
 import { SEM_VER_OPERATORS } from "./sem-ver";
 import { emptyRecord, flagKeyProblem, ownValue, PROTO_NAME } from "./names";
@@ -507,7 +507,17 @@ function checkPrerequisiteGraph(flags: Record<string, FlagDefinition>, problems:
     });
   }
   const cycle = findPrerequisiteCycle(flags);
-  if (cycle) problems.push({ path: `flags.${cycle[0]}.prerequisites`, message: `prerequisite cycle: ${cycle.join(" → ")}` });
+  if (cycle) {
+    problems.push({ path: `flags.${cycle[0]}.prerequisites`, message: `prerequisite cycle: ${cycle.join(" → ")}` });
+    return;
+  }
+  for (const [key, size] of prerequisiteTreeSizes(flags)) {
+    if (size <= MAX_PREREQUISITE_TREE) continue;
+    problems.push({
+      path: `flags.${key}.prerequisites`,
+      message: `evaluating "${key}" evaluates more than ${MAX_PREREQUISITE_TREE} prerequisite flags (directly and through their prerequisites, a flag counted once per way it is reached); depend on fewer flags, or on flags with fewer prerequisites of their own`,
+    });
+  }
 }
 
 /** Operators the engine compiles, for error messages and documentation. */

@@ -14,7 +14,7 @@
  * sync.get("/flagd", serverKey, (c) => c.json({ environment: c.get("identity").environment }));
  */
 import { createMiddleware } from "hono/factory";
-import { readCredential } from "../contracts/credentials";
+import { readCredential, shapedScope } from "../contracts/credentials";
 import { ofrepRefusal, unavailableRefusal, UNAVAILABLE_RETRY_AFTER_S, type OfrepRefusal } from "../contracts/ofrep-wire";
 import type { KeyIdentity, KeyScope } from "../contracts/snapshot";
 import { signingSecret, SIGNING_SECRET_PROBLEM } from "../lib/signing";
@@ -141,6 +141,11 @@ function admitHeaderKey(
 }
 
 function pendingKey(rule: KeyRule, request: Request, env: Env, credential: string, lookup: KeyLookup): PendingKey | Response {
+  // The edge's index holds no admin keys: one sent here is refused for what it is (its shape says
+  // so, whether or not it exists), not as an unknown key the caller would go looking for.
+  if (lookup.kind === "unknown" && shapedScope(credential) === "admin") {
+    return ofrepRefusal({ code: "forbidden", detail: rule.forbidden("admin") }, "other");
+  }
   const identity = admit(rule, request, lookup);
   if (identity instanceof Response) return identity;
   return { identity, credential, limited: limiting(rule, env, request, identity) };

@@ -262,6 +262,23 @@ export async function callObject<P extends PromiseLike<unknown>>(c: AdminContext
   }
 }
 
+/** The longest reason a change may give, in the body (`reason`) or the `X-Change-Reason` header. */
+export const MAX_REASON_LENGTH = 1000;
+
+/**
+ * Refuses a request whose `X-Change-Reason` header is longer than a body's `reason` may be, before
+ * anything is read or changed: the audit log keeps what it is given, so it is bounded the same way.
+ */
+export async function boundReason(c: AdminContext, next: () => Promise<void>): Promise<Response | undefined> {
+  const header = c.req.header("x-change-reason")?.trim();
+  if (header !== undefined && header.length > MAX_REASON_LENGTH) {
+    const message = `at most ${MAX_REASON_LENGTH} characters (got ${header.length}); say why in a sentence and link to the details`;
+    return problem("invalid", `X-Change-Reason: ${message}`, { errors: [{ path: "X-Change-Reason", message }] });
+  }
+  await next();
+  return undefined;
+}
+
 /** Who and why, for the audit log: the body's reason, else the `X-Change-Reason` header. */
 export function meta(c: AdminContext, bodyReason: string | null | undefined) {
   const header = c.req.header("x-change-reason")?.trim();

@@ -94,16 +94,18 @@ export async function updateFlagInfo(
   key: string,
   patch: Partial<FlagInfoInput>,
   meta: ChangeMeta,
-): Promise<Result<ProjectFlag>> {
+): Promise<Result<ProjectFlag & { changed: boolean }>> {
   const before = projectFlag(w, key);
   if (!before) return fail({ kind: "not_found", detail: `there is no flag "${key}" in any environment of this project` });
   const now = Date.now();
   const next: FlagInfoInput = { ...before.info, ...patch };
+  // Facts patched to what they already are change nothing and audit nothing.
+  if (JSON.stringify(next) === JSON.stringify({ ...next, ...before.info })) return ok({ ...before, changed: false });
   w.transaction(() => {
     writeFlagInfo(w, key, next, meta.actor, now);
     w.audit("flag.info.updated", meta, { target: `flag:${key}`, before: before.info, after: next }, now);
   });
-  return ok(projectFlag(w, key)!);
+  return ok({ ...projectFlag(w, key)!, changed: true });
 }
 
 /** Flags nobody evaluates, flags serving one variant to everyone, and temporary flags past their date. */

@@ -67,9 +67,16 @@ export async function listTriggers(w: UnitOfWork): Promise<Result<TriggerInfo[]>
 }
 
 /** Enables or disables a trigger. */
-export async function setTriggerActive(w: UnitOfWork, id: string, active: boolean, meta: ChangeMeta): Promise<Result<TriggerInfo>> {
+export async function setTriggerActive(
+  w: UnitOfWork,
+  id: string,
+  active: boolean,
+  meta: ChangeMeta,
+): Promise<Result<TriggerInfo & { changed: boolean }>> {
   const trigger = triggerInfo(w, id);
   if (!trigger) return fail(noTrigger(id));
+  // Enabling an enabled trigger (or disabling a disabled one) changes nothing and audits nothing.
+  if (trigger.active === active) return ok({ ...trigger, changed: false });
   const now = Date.now();
   w.transaction(() => {
     w.sql.exec("UPDATE triggers SET active = ? WHERE id = ?", active ? 1 : 0, id);
@@ -80,7 +87,7 @@ export async function setTriggerActive(w: UnitOfWork, id: string, active: boolea
       now,
     );
   });
-  return ok(triggerInfo(w, id)!);
+  return ok({ ...triggerInfo(w, id)!, changed: true });
 }
 
 /** New token and secret; the old URL stops working at once. */

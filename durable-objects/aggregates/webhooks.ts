@@ -47,14 +47,24 @@ export async function updateWebhook(
   id: string,
   patch: WebhookPatch,
   meta: ChangeMeta,
-): Promise<Result<webhooks.WebhookInfo>> {
+): Promise<Result<webhooks.WebhookInfo & { changed: boolean }>> {
   if (!webhooks.getWebhookRow(w.sql, id)) return fail(noWebhook(id));
+  const info = () => webhooks.listWebhooks(w.sql).find((hook) => hook.id === id)!;
+  const before = info();
+  // A patch that names only what the subscription already is changes nothing and audits nothing.
+  const same =
+    (patch.url === undefined || patch.url === before.url) &&
+    (patch.events === undefined || JSON.stringify(patch.events) === JSON.stringify(before.events)) &&
+    (patch.description === undefined || patch.description === before.description) &&
+    (patch.active === undefined || patch.active === before.active) &&
+    (patch.format === undefined || patch.format === before.format);
+  if (same) return ok({ ...before, changed: false });
   const now = Date.now();
   w.transaction(() => {
     webhooks.updateWebhook(w.sql, id, patch);
     w.audit("webhook.updated", meta, { target: `webhook:${id}`, after: patch }, now);
   });
-  return ok(webhooks.listWebhooks(w.sql).find((hook) => hook.id === id)!);
+  return ok({ ...info(), changed: true });
 }
 
 /** Deletes a webhook and its deliveries. */
