@@ -196,8 +196,11 @@ export class MigrationLedger extends DurableObject<Env> {
     windows: { environment: string; days: number }[],
     now: number = Date.now(),
   ): Promise<Result<Record<string, EnvironmentComparisons>>> {
-    const found: Record<string, EnvironmentComparisons> = {};
-    for (const { environment, days } of windows) found[environment] = this.#comparisons(environment, days, now);
+    // Own properties whatever the name: assigning `found["__proto__"]` would set the prototype
+    // instead, and an object with another prototype cannot cross RPC.
+    const found: Record<string, EnvironmentComparisons> = Object.fromEntries(
+      windows.map(({ environment, days }) => [environment, this.#comparisons(environment, days, now)]),
+    );
     return ok(found);
   }
 

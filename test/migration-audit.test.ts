@@ -178,6 +178,23 @@ describe("comparison ingest when the ledger fails", () => {
   );
 });
 
+describe("environment names that are also property names", () => {
+  it("reads an environment called __proto__ as its own entry, across RPC, and the route answers 404 for it", async () => {
+    const project = "audit-proto";
+    await setupProject(project);
+    const read = await ledger(project).comparisons([
+      { environment: "__proto__", days: 7 },
+      { environment: "production", days: 7 },
+    ]);
+    expect(read.ok).toBe(true);
+    if (!read.ok) return;
+    expect(Object.hasOwn(read.value, "__proto__")).toBe(true);
+    expect(Object.keys(read.value)).toEqual(["__proto__", "production"]);
+    const put = await call("PUT", `${P(project)}/environments/__proto__/migration/criterion`, { body: { days: 7 } });
+    expect(put.status).toBe(404);
+  });
+});
+
 describe("the exit criterion", () => {
   const NOW = Date.parse("2026-12-01T12:00:00Z");
   it.each([

@@ -87,13 +87,16 @@ export async function getMigration(w: UnitOfWork, environment: string | null): P
 export async function migrationFlagKeys(w: UnitOfWork, environment: string | null): Promise<Result<Record<string, string[]>>> {
   const names = await getMigration(w, environment);
   if (!names.ok) return names;
-  const keys: Record<string, string[]> = {};
-  for (const { environment: name } of names.value) {
-    keys[name] = w.sql
-      .exec<{ key: string }>("SELECT key FROM flags WHERE environment = ? ORDER BY key", name)
-      .toArray()
-      .map((row) => row.key);
-  }
+  // Own properties whatever the name (see MigrationLedger.comparisons).
+  const keys: Record<string, string[]> = Object.fromEntries(
+    names.value.map(({ environment: name }) => [
+      name,
+      w.sql
+        .exec<{ key: string }>("SELECT key FROM flags WHERE environment = ? ORDER BY key", name)
+        .toArray()
+        .map((row) => row.key),
+    ]),
+  );
   return ok(keys);
 }
 
