@@ -128,7 +128,12 @@ export function checkSteps(steps: RampStepInput[]): { path: string; message: str
   return problems;
 }
 
-export function toRampInfo(row: RampRow): RampInfo {
+/**
+ * A ramp row as the admin API shows it. `turnedOff`: the flag is DISABLED in the ramp's
+ * environment, so it serves its off variant (or the caller's code default) to everyone and the
+ * ramp, whatever step it is at, reaches nobody: the effective share says 0 and why.
+ */
+export function toRampInfo(row: RampRow, turnedOff = false): RampInfo {
   const steps = JSON.parse(row.steps) as RampStepInput[];
   const history = JSON.parse(row.history) as RampHistoryEntry[];
   const appliedAt = new Map<number, string>();
@@ -136,9 +141,10 @@ export function toRampInfo(row: RampRow): RampInfo {
   const currentPercent = history.at(-1)?.percent ?? 0;
   return {
     id: row.id,
-    effectivePercent: currentPercent,
-    effectiveNote:
-      row.base_targeting === null || row.base_targeting === "null" || row.base_targeting === "{}"
+    effectivePercent: turnedOff ? 0 : currentPercent,
+    effectiveNote: turnedOff
+      ? `flag "${row.flag}" is turned off in "${row.environment}": it serves its off variant, or the caller's code default, to everyone, so the ramp reaches nobody until the flag is turned on`
+      : row.base_targeting === null || row.base_targeting === "null" || row.base_targeting === "{}"
         ? null
         : `the flag's own rules answer first; ${currentPercent}% applies to the contexts they leave undecided`,
     environment: row.environment,

@@ -121,6 +121,26 @@ describe("ramps that would not do what they say", () => {
     expect((await call("GET", `${flagPath(project, "new-checkout")}/ramp`)).status).toBe(404);
   });
 
+  it("a ramp on a flag turned off says it reaches nobody (effective share 0 and why) until the flag is turned on", async () => {
+    const project = "safety-ramp-killed";
+    await setupProject(project);
+    const off = await call("POST", `${flagPath(project, "kill-switch")}/toggle`, { body: { state: "DISABLED" } });
+    expect(off.status).toBe(200);
+    const started = await startRamp(project, "kill-switch", { steps: [{ percent: 25 }, { percent: 50, afterSeconds: 60 }] });
+    expect(started.status).toBe(201);
+    expect(started.body).toMatchObject({ currentPercent: 25, effectivePercent: 0 });
+    expect(started.body.effectiveNote).toContain('"kill-switch" is turned off in "production"');
+    expect(started.body.effectiveNote).toContain("reaches nobody until the flag is turned on");
+    expect((await call("GET", `${flagPath(project, "kill-switch")}/ramp`)).body).toMatchObject({ effectivePercent: 0 });
+
+    // Turning the flag on pauses the ramp (a change made outside it); its share is real again.
+    const on = await call("POST", `${flagPath(project, "kill-switch")}/toggle`, { body: { state: "ENABLED" } });
+    expect(on.status).toBe(200);
+    const after = (await call("GET", `${flagPath(project, "kill-switch")}/ramp`)).body;
+    expect(after.effectivePercent).toBe(after.currentPercent);
+    expect(after.effectiveNote ?? "").not.toContain("turned off");
+  });
+
   it("a rollback trigger fired at a rolled-back ramp writes no new version", async () => {
     const project = "safety-ramp-rollback-twice";
     await setupProject(project);

@@ -128,13 +128,13 @@ export async function startRamp(
   });
   await advanceRamps(w);
   await w.scheduleDrain();
-  return ok(toRampInfo(rampRow(w, environment, key)!));
+  return ok(rampInfo(w, rampRow(w, environment, key)!));
 }
 
 /** A flag's ramp in one environment. */
 export async function getRamp(w: UnitOfWork, environment: string, key: string): Promise<Result<RampInfo>> {
   const ramp = rampOrFail(w, environment, key);
-  return ramp.ok ? ok(toRampInfo(ramp.value)) : ramp;
+  return ramp.ok ? ok(rampInfo(w, ramp.value)) : ramp;
 }
 
 /** Pauses a running ramp; the flag keeps the step it reached. */
@@ -145,7 +145,7 @@ export async function pauseRamp(w: UnitOfWork, environment: string, key: string,
   /** Stops a ramp in `status` (paused), saying why; audited and announced as `event`. */
   setRampStatus(w, ramp.value, "paused", meta.reason ?? `paused by ${meta.actor}`, meta, "ramp.paused");
   await w.scheduleDrain();
-  return ok(toRampInfo(rampRow(w, environment, key)!));
+  return ok(rampInfo(w, rampRow(w, environment, key)!));
 }
 
 /** Resumes a paused or rolled-back ramp: the next step is due after its own delay from now. */
@@ -171,7 +171,7 @@ export async function resumeRamp(w: UnitOfWork, environment: string, key: string
   });
   await advanceRamps(w);
   await w.scheduleDrain();
-  return ok(toRampInfo(rampRow(w, environment, key)!));
+  return ok(rampInfo(w, rampRow(w, environment, key)!));
 }
 
 /** Rolls a ramp back to a named step, or to 0% when `toStep` is null; the ramp stays stopped until resumed. */
@@ -187,7 +187,7 @@ export async function rollbackRamp(
   const row = ramp.value;
   const steps = JSON.parse(row.steps) as RampStepInput[];
   // Already at 0% and stopped: a repeated rollback (a trigger fired again) writes nothing.
-  if (toStep === null && row.status === "rolled-back" && row.current_step === -1) return ok(toRampInfo(row));
+  if (toStep === null && row.status === "rolled-back" && row.current_step === -1) return ok(rampInfo(w, row));
   if (toStep !== null && (toStep < 0 || toStep >= row.current_step)) {
     return fail({
       kind: "invalid",
@@ -205,7 +205,7 @@ export async function rollbackRamp(
     "ramp.rolled-back",
   );
   if (!applied.ok) return applied;
-  return ok(toRampInfo(rampRow(w, environment, key)!));
+  return ok(rampInfo(w, rampRow(w, environment, key)!));
 }
 
 /** Jumps a ramp to 100%. */
@@ -224,7 +224,7 @@ export async function completeRamp(w: UnitOfWork, environment: string, key: stri
     "ramp.completed",
   );
   if (!applied.ok) return applied;
-  return ok(toRampInfo(rampRow(w, environment, key)!));
+  return ok(rampInfo(w, rampRow(w, environment, key)!));
 }
 
 /** Removes a ramp; the flag keeps the targeting of the step it reached. */
@@ -265,6 +265,12 @@ export async function rampExposures(
 }
 
 /** The flag's ramp row in one environment, if it has one. */
+/** `toRampInfo`, told whether the flag is turned off in the ramp's environment (it then reaches nobody). */
+function rampInfo(w: UnitOfWork, row: RampRow): RampInfo {
+  const flag = w.flagRow(row.environment, row.flag);
+  return toRampInfo(row, flag !== undefined && flag !== null && parseDefinition(flag.definition).state === "DISABLED");
+}
+
 export function rampRow(w: UnitOfWork, environment: string, key: string): RampRow | undefined {
   return w.sql.exec<RampRow>("SELECT * FROM ramps WHERE environment = ? AND flag = ?", environment, key).toArray()[0];
 }
