@@ -131,6 +131,8 @@ describe("delivery panels", () => {
     const running = await page(`/console/p/${project}/flags/dark-launch?env=production`, cookie);
     expect(running).toContain('id="ramp-status"');
     expect(running).toContain('id="ramp-turned-off"');
+    // Said once: the admin API's own note (effective share 0) is not repeated beside it.
+    expect(running).not.toContain('id="ramp-effective"');
     // Turned on, the warning goes.
     expect((await call("POST", `${flag}/toggle`, { body: { state: "ENABLED" } })).status).toBe(200);
     expect(await page(`/console/p/${project}/flags/dark-launch?env=production`, cookie)).not.toContain('id="ramp-turned-off"');

@@ -119,7 +119,8 @@ function RampPanel(props: PanelProps) {
           <div class="bar" aria-hidden="true">
             <span class={`fill ${widthClass(ramp.currentPercent)}`}></span>
           </div>
-          {ramp.effectiveNote && (
+          {/* A flag turned off: the notice below says it in the flag's own terms, so the API's note is not repeated. */}
+          {ramp.effectiveNote && !props.delivery.rampObstacles?.turnedOff && (
             <p
               class="hint"
               id="ramp-effective"
