@@ -14,6 +14,20 @@ async function project(name: string): Promise<string> {
   return consoleSignIn(name);
 }
 
+/** The console's dry run of promoting new-checkout from staging to production. */
+function promotionPreview(name: string, cookie: string) {
+  return consoleRequest(
+    "POST",
+    `/console/p/${name}/environments/promote`,
+    cookie,
+    new URLSearchParams([
+      ["from", "staging"],
+      ["to", "production"],
+      ["flags", "new-checkout"],
+    ]),
+  );
+}
+
 describe("promoting", () => {
   it("names the individual targets of the target environment a promotion would remove, before it writes anything", async () => {
     const name = "ui-promote-targets";
@@ -22,16 +36,7 @@ describe("promoting", () => {
       body: { add: { on: ["acme-42", "globex"] }, reason: "support" },
     });
     expect(targets.status, JSON.stringify(targets.body)).toBe(200);
-    const preview = await consoleRequest(
-      "POST",
-      `/console/p/${name}/environments/promote`,
-      cookie,
-      new URLSearchParams([
-        ["from", "staging"],
-        ["to", "production"],
-        ["flags", "new-checkout"],
-      ]),
-    );
+    const preview = await promotionPreview(name, cookie);
     expect(preview.status).toBe(200);
     expect(preview.text).toContain(
       '<div class="notice warn" role="status" id="lost-targets-new-checkout">new-checkout: 2 individual targets in production (acme-42, globex) are not in staging and would be removed by this promotion. Add them to new-checkout in staging first, or leave new-checkout out of the promotion.</div>',
@@ -57,16 +62,7 @@ describe("promoting", () => {
       headers: { "if-match": `"${current.version}"` },
       body: { state: "ENABLED", variants: current.variants, defaultVariant: "on", targeting: current.targeting, targets: current.targets },
     });
-    const preview = await consoleRequest(
-      "POST",
-      `/console/p/${name}/environments/promote`,
-      cookie,
-      new URLSearchParams([
-        ["from", "staging"],
-        ["to", "production"],
-        ["flags", "new-checkout"],
-      ]),
-    );
+    const preview = await promotionPreview(name, cookie);
     expect(preview.text).toContain('id="promote-preview"');
     expect(preview.text).not.toContain("lost-targets-");
   });

@@ -213,14 +213,7 @@ export async function startWranglerDev(options: WranglerDevOptions, attempt = 1)
     // Its own process group, so stop() ends wrangler and the workerd it runs, and nothing else.
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
-  let output = "";
-  child.stdout.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const { output, exited } = captured(child);
   const base = `http://127.0.0.1:${port}`;
   const stop = () => stopProcessGroup(child, exited, state);
   try {
@@ -241,10 +234,10 @@ export async function startWranglerDev(options: WranglerDevOptions, attempt = 1)
     await stop();
     // The free port can be taken by another process between finding it and wrangler binding it
     // (CI shares the machine): try a fresh one, a bounded number of times.
-    if (/Address already in use/.test(output) && attempt < PORT_ATTEMPTS) return startWranglerDev(options, attempt + 1);
-    throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output}`);
+    if (/Address already in use/.test(output()) && attempt < PORT_ATTEMPTS) return startWranglerDev(options, attempt + 1);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output()}`);
   }
-  return { base, token, output: () => output, stop };
+  return { base, token, output, stop };
 }
 
 /**
@@ -326,6 +319,17 @@ export function adminCaller(origin: string, token: string) {
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
   };
+}
+
+/** Everything a child prints (stdout and stderr, in order of arrival), and when it exits. */
+export function captured(child: ChildProcess): { output(): string; exited: Promise<void> } {
+  let output = "";
+  const append = (chunk: unknown) => {
+    output += String(chunk);
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  return { output: () => output, exited: new Promise<void>((resolve) => child.once("exit", () => resolve())) };
 }
 
 /**

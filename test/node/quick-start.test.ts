@@ -12,7 +12,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, ROOT, stopProcessGroup } from "../browser/harness";
+import { captured, freePort, ROOT, stopProcessGroup } from "../browser/harness";
 import { STARTUP_MS, until } from "../browser/wait";
 
 /** What a checkout needs to run `npm start`; `scripts/` is copied, since start.mjs finds the project from its own path. */
@@ -52,14 +52,7 @@ async function npmStart(checkout: string, port: number): Promise<Started> {
     // Its own process group: stopping it ends wrangler and workerd too.
     detached: true,
   });
-  let output = "";
-  child.stdout.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const { output, exited } = captured(child);
   // The checkout's state stays: the second start must find it.
   const stop = () => stopProcessGroup(child, exited);
   try {
@@ -68,15 +61,15 @@ async function npmStart(checkout: string, port: number): Promise<Started> {
       async () => {
         if (child.exitCode !== null || child.signalCode !== null)
           throw new Error(`npm start exited (${child.exitCode ?? child.signalCode})`);
-        return output.includes("edgeflags is running on");
+        return output().includes("edgeflags is running on");
       },
       STARTUP_MS,
     );
   } catch (error) {
     await stop();
-    throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output}`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output()}`);
   }
-  return { output: () => output, stop };
+  return { output, stop };
 }
 
 /** The shell words of one command line: quotes ('…', "…") and `$(cat FILE)` (read from `cwd`) resolved. */
