@@ -16,7 +16,8 @@
  */
 export const MAX_ADMIN_BODY_BYTES = 8 * 1024 * 1024;
 
-export { MAX_JSON_DEPTH, readJson, type JsonRead } from "../lib/json-read";
+// With its extension, so the Node CLI (admin/cli) loads this module as it is, for the body limit.
+export { MAX_JSON_DEPTH, readJson, type JsonRead } from "../lib/json-read.ts";
 
 /** Whether a request's `Content-Type` allows a JSON body: JSON, `+json`, or none at all. */
 export function isJsonContentType(header: string | null | undefined): boolean {

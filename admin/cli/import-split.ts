@@ -29,12 +29,6 @@ interface Unit {
   bytes: number;
 }
 
-/**
- * The admin API's body limit (`MAX_ADMIN_BODY_BYTES` in `admin/json-body.ts`, a module Node cannot
- * load as it stands: its imports have no extensions; `test/cli.test.ts` checks the two agree).
- */
-export const ADMIN_BODY_LIMIT = 8 * 1024 * 1024;
-
 const utf8 = new TextEncoder();
 /** Bytes of a text, or of a value as JSON. */
 export const sizeOf = (value: unknown) => utf8.encode(typeof value === "string" ? value : JSON.stringify(value)).length;

@@ -11,7 +11,8 @@ import { ImportResultSchema, type ImportPin, type ImportResult } from "../../con
 import { parseCsv } from "../import/csv.ts";
 import type { ImportOptions } from "./args.ts";
 import { CliError, readText, type Io } from "./io.ts";
-import { ADMIN_BODY_LIMIT, mib, sizeOf, splitHomegrown, type ImportPart } from "./import-split.ts";
+import { MAX_ADMIN_BODY_BYTES } from "../json-body.ts";
+import { mib, sizeOf, splitHomegrown, type ImportPart } from "./import-split.ts";
 import { adminPath, problemOf, Service } from "./service.ts";
 
 const PIN_COLUMNS = ["flag", "environment", "targetingKey", "variant"] as const;
@@ -110,7 +111,7 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
   const service = new Service(options.url, options.token, io);
   const send = (part: ImportPart, dryRun: boolean) => importPart(service, options, part, dryRun);
   const whole: ImportPart = { label: options.file, data, pin };
-  const limit = io.maxBodyBytes ?? ADMIN_BODY_LIMIT;
+  const limit = io.maxBodyBytes ?? MAX_ADMIN_BODY_BYTES;
   const bytes = sizeOf(body(options, whole));
   if (bytes <= limit) {
     const result = await send(whole, options.dryRun);
