@@ -50,6 +50,11 @@ const decode = (html: string) =>
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'");
 
+/** The console's "try a context" answer to `form`, posted to `path`, decoded. */
+async function tried(path: string, cookie: string, form: Record<string, string>): Promise<string> {
+  return decode((await consoleRequest("POST", path, cookie, form)).text);
+}
+
 describe("rules in plain words", () => {
   it("on the flag list and the flag page, segments described by their rule", async () => {
     const cookie = await project("rules-words");
@@ -73,23 +78,15 @@ describe("rules in plain words", () => {
     expect(html).toContain("absent here");
     // The reason in words, its OpenFeature code beside it.
     expect(html).toContain('<td data-label="Reason">a rule or individual target matched<span class="meta"> (TARGETING_MATCH)</span></td>');
-    const staff = decode(
-      (
-        await consoleRequest("POST", "/console/p/rules-try/flags/rollout/try", cookie, {
-          env: "production",
-          context: JSON.stringify({ targetingKey: "u1", email: "a@example.com" }),
-        })
-      ).text,
-    );
+    const staff = await tried("/console/p/rules-try/flags/rollout/try", cookie, {
+      env: "production",
+      context: JSON.stringify({ targetingKey: "u1", email: "a@example.com" }),
+    });
     expect(staff).toContain("rule 1: staff (email ends with @example.com) → on");
-    const other = decode(
-      (
-        await consoleRequest("POST", "/console/p/rules-try/flags/rollout/try", cookie, {
-          env: "production",
-          context: JSON.stringify({ targetingKey: "u1", country: "FR" }),
-        })
-      ).text,
-    );
+    const other = await tried("/console/p/rules-try/flags/rollout/try", cookie, {
+      env: "production",
+      context: JSON.stringify({ targetingKey: "u1", country: "FR" }),
+    });
     expect(other).toMatch(/everyone else: 20% on, 80% off \(bucket (on|off)\)/);
   });
 });
@@ -115,15 +112,11 @@ describe('"try a context" without JSON', () => {
     expect(html).toContain('value="acme-42"');
     expect(html).toContain('value="ana@example.com"');
     // A typed field wins over the same attribute in the JSON box.
-    const typed = decode(
-      (
-        await consoleRequest("POST", "/console/p/rules-try-fields/flags/rollout/try", cookie, {
-          ...fields,
-          context: JSON.stringify({ targetingKey: "u1", country: "FR" }),
-          "attr.country": "MX",
-        })
-      ).text,
-    );
+    const typed = await tried("/console/p/rules-try-fields/flags/rollout/try", cookie, {
+      ...fields,
+      context: JSON.stringify({ targetingKey: "u1", country: "FR" }),
+      "attr.country": "MX",
+    });
     expect(typed).toContain("rule 2: country in CA, US, MX → on");
   });
 
@@ -142,15 +135,11 @@ describe('"try a context" without JSON', () => {
     const cookie = await consoleSignIn(name);
     const page = await consoleRequest("GET", `/console/p/${name}/flags/big?env=production`, cookie);
     expect(page.text).toMatch(/<label for="try-attr-0">seats<span class="hint"> \(a number\)<\/span><\/label>/);
-    const on = decode(
-      (
-        await consoleRequest("POST", `/console/p/${name}/flags/big/try`, cookie, {
-          env: "production",
-          targetingKey: "acme-42",
-          "attr.seats": "120",
-        })
-      ).text,
-    );
+    const on = await tried(`/console/p/${name}/flags/big/try`, cookie, {
+      env: "production",
+      targetingKey: "acme-42",
+      "attr.seats": "120",
+    });
     expect(on).toMatch(/<td data-label="Variant"><code>on<\/code><\/td>/);
     const bad = await consoleRequest("POST", `/console/p/${name}/flags/big/try`, cookie, {
       env: "production",
