@@ -672,6 +672,19 @@ describe("ramps and experiments", () => {
     expect(text).toMatch(/50% next due in (60 min|1 h)/);
     expect(text).toMatch(/100% later 1 d after the previous step/);
 
+    // An operator who has seen enough at 10% takes the next step without waiting out its hour.
+    expect(text).toContain("Next step now (50%)");
+    const advanced = await request("POST", "/console/p/ui-ramp/flags/dark-launch/ramp/advance", { cookie, form: { env: "production" } });
+    expect(advanced.status, advanced.text).toBe(303);
+    expect((await call("GET", "/admin/v1/projects/ui-ramp/environments/production/flags/dark-launch/ramp")).body).toMatchObject({
+      status: "running",
+      currentStep: 1,
+      currentPercent: 50,
+    });
+    const afterAdvance = textOf((await request("GET", "/console/p/ui-ramp/flags/dark-launch?env=production", { cookie })).text);
+    expect(afterAdvance).toMatch(/50% current applied/);
+    expect(afterAdvance).toContain("Next step now (100%)");
+
     for (const [action, status] of [
       ["pause", "paused"],
       ["resume", "running"],

@@ -126,6 +126,50 @@ describe("scheduled ramps", () => {
     expect(ramp.currentPercent).toBe(20);
   });
 
+  it("applies a running ramp's next step now on request, and refuses (changing nothing) when there is no next step or the ramp is stopped", async () => {
+    const { key } = await setupProject("ramp-advance");
+    const flag = `${P("ramp-advance")}/environments/production/flags/kill-switch`;
+    const hour = 3600;
+    await call("POST", `${flag}/ramp`, {
+      body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: hour }, { percent: 100, afterSeconds: hour }] },
+    });
+    expect((await call("GET", `${flag}/ramp`)).body.currentPercent).toBe(10);
+
+    const before = Date.now();
+    const advanced = await call("POST", `${flag}/ramp/advance`, { headers: { "x-change-reason": "metrics look fine" } });
+    expect(advanced.status).toBe(200);
+    expect(advanced.body).toMatchObject({ status: "running", currentStep: 1, currentPercent: 50 });
+    // The step after it is due after its own delay from now, not from when the skipped wait began.
+    const nextAt = Date.parse(advanced.body.nextAt);
+    expect(nextAt).toBeGreaterThanOrEqual(before + hour * 1000);
+    expect(nextAt).toBeLessThan(Date.now() + hour * 1000 + 1000);
+    const halfway = await exposure(key, "kill-switch", 200);
+    expect(halfway.share).toBeGreaterThan(0.35);
+    expect(halfway.share).toBeLessThan(0.65);
+    const audit = (await call("GET", `${P("ramp-advance")}/audit?limit=1`)).body;
+    expect(audit.entries[0]).toMatchObject({ action: "ramp.step", reason: "metrics look fine" });
+
+    // The last step completes the ramp; asking for another step is refused and writes nothing.
+    expect((await call("POST", `${flag}/ramp/advance`)).body).toMatchObject({ status: "completed", currentPercent: 100 });
+    const done = (await call("GET", flag)).body.version;
+    const refused = await call("POST", `${flag}/ramp/advance`);
+    expect(refused.status).toBe(409);
+    expect(refused.headers.get("content-type")).toContain("application/problem+json");
+    expect(refused.body.detail).toContain("completed");
+    expect((await call("GET", flag)).body.version).toBe(done);
+
+    // A paused ramp is resumed first: advancing it is refused, and it stays paused at its step.
+    await call("DELETE", `${flag}/ramp`);
+    await call("POST", `${flag}/ramp`, {
+      body: { variant: "on", baseline: "off", steps: [{ percent: 5 }, { percent: 50, afterSeconds: hour }] },
+    });
+    await call("POST", `${flag}/ramp/pause`);
+    const paused = await call("POST", `${flag}/ramp/advance`);
+    expect(paused.status).toBe(409);
+    expect(paused.body.detail).toContain("resume it first");
+    expect((await call("GET", `${flag}/ramp`)).body).toMatchObject({ status: "paused", currentPercent: 5 });
+  });
+
   it("pauses, resumes, jumps to 100%, and pauses itself when the flag is edited outside the ramp", async () => {
     const { key } = await setupProject("ramp-control");
     // The ramp decides for contexts the flag's own rules leave unmatched; this flag has none.

@@ -55,6 +55,16 @@ defineRoute(ramps, resume, async (c) =>
   writtenEverywhere(c, await call(c, (s) => s.ramps().resume(param(c, "env"), param(c, "flag"), meta(c, null)))),
 );
 
+const advance = adminRoute({
+  method: "post",
+  path: `${R}/advance`,
+  summary: "Apply a running ramp's next step now",
+  response: RampSchema,
+});
+defineRoute(ramps, advance, async (c) =>
+  writtenEverywhere(c, await call(c, (s) => s.ramps().advance(param(c, "env"), param(c, "flag"), meta(c, null)))),
+);
+
 const complete = adminRoute({ method: "post", path: `${R}/complete`, summary: "Jump a ramp to 100%", response: RampSchema });
 defineRoute(ramps, complete, async (c) =>
   writtenEverywhere(c, await call(c, (s) => s.ramps().complete(param(c, "env"), param(c, "flag"), meta(c, null)))),

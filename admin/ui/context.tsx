@@ -245,6 +245,7 @@ const RAMP_DONE: Record<string, string> = {
   created: "Ramp started",
   pause: "Ramp paused",
   resume: "Ramp resumed",
+  advance: "Ramp moved to its next step",
   complete: "Ramp jumped to 100%",
   rollback: "Ramp rolled back",
   delete: "Ramp deleted",

@@ -208,6 +208,36 @@ export async function rollbackRamp(
   return ok(rampInfo(w, rampRow(w, environment, key)!));
 }
 
+/**
+ * Applies a running ramp's next step now, as the alarm would when it falls due: an operator who has
+ * seen enough at this step does not wait out its delay (or jump straight to 100%). The step after
+ * it is due after its own delay from now. A ramp that is not running, or is at its last step, is
+ * refused and nothing changes: resuming (or completing) is the operator's other choice.
+ */
+export async function advanceRamp(w: UnitOfWork, environment: string, key: string, meta: ChangeMeta): Promise<Result<RampInfo>> {
+  const ramp = rampOrFail(w, environment, key);
+  if (!ramp.ok) return ramp;
+  const row = ramp.value;
+  if (row.status !== "running") {
+    const instead = row.status === "completed" ? "it already serves its last step" : "resume it first (its next step is then due after its own delay), or jump it to 100%";
+    return fail({ kind: "conflict", detail: `the ramp is ${row.status}, not running; ${instead}` });
+  }
+  const steps = JSON.parse(row.steps) as RampStepInput[];
+  const step = row.current_step + 1;
+  if (step >= steps.length) return fail({ kind: "conflict", detail: "the ramp is at its last step; there is no next step to apply" });
+  const applied = await applyRampStep(
+    w,
+    row,
+    step,
+    steps[step]!.percent,
+    { actor: meta.actor, reason: meta.reason ?? `ramp step ${step + 1} of ${steps.length} (${steps[step]!.percent}%) applied early by ${meta.actor}` },
+    "running",
+    "ramp.step",
+  );
+  if (!applied.ok) return applied;
+  return ok(rampInfo(w, rampRow(w, environment, key)!));
+}
+
 /** Jumps a ramp to 100%. */
 export async function completeRamp(w: UnitOfWork, environment: string, key: string, meta: ChangeMeta): Promise<Result<RampInfo>> {
   const ramp = rampOrFail(w, environment, key);

@@ -31,6 +31,10 @@ export class RampsRpc extends StoreGroup {
   rollback(environment: string, key: string, toStep: number | null, meta: ChangeMeta) {
     return ramps.rollbackRamp(this.w, environment, key, toStep, meta);
   }
+  /** Applies a running ramp's next step now; the step after it is due after its own delay from now. */
+  advance(environment: string, key: string, meta: ChangeMeta) {
+    return ramps.advanceRamp(this.w, environment, key, meta);
+  }
   /** Jumps a ramp to 100%. */
   complete(environment: string, key: string, meta: ChangeMeta) {
     return ramps.completeRamp(this.w, environment, key, meta);

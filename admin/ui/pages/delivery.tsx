@@ -164,6 +164,15 @@ function RampPanel(props: PanelProps) {
             {(ramp.status === "paused" || ramp.status === "rolled-back") && ramp.currentStep + 1 < ramp.steps.length && (
               <ActionButton action={`${base}/resume`} label="Resume" kind="primary" hidden={env} small={false} />
             )}
+            {ramp.status === "running" && ramp.currentStep + 1 < ramp.steps.length && (
+              <ActionButton
+                action={`${base}/advance`}
+                label={`Next step now (${ramp.steps[ramp.currentStep + 1]!.percent}%)`}
+                hidden={env}
+                small={false}
+                confirm={`Serve ${ramp.variant} to ${ramp.steps[ramp.currentStep + 1]!.percent}% in ${props.environment} now, without waiting for the step's time?`}
+              />
+            )}
             {ramp.status !== "completed" && (
               <ActionButton
                 action={`${base}/complete`}

@@ -19,7 +19,7 @@ const RECENT_EVENT_NAMES = 5;
 type LoadFlagPage = (c: ConsoleContext, flag: string, environment: string | undefined) => Promise<FlagPageProps | Response>;
 
 const UNIT_SECONDS = { minutes: 60, hours: 3_600, days: 86_400 } as const;
-const RAMP_ACTIONS = ["pause", "resume", "complete", "rollback", "delete"] as const;
+const RAMP_ACTIONS = ["pause", "resume", "advance", "complete", "rollback", "delete"] as const;
 
 /**
  * What would keep a ramp of `flag` from reaching anyone in `environment`, in words a person can act
