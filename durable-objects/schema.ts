@@ -433,6 +433,21 @@ export const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO outbox (kind, target, attempts, next_attempt_at, created_at)
     SELECT 'access-index', value, 0, 0, 0 FROM meta WHERE key = 'project' AND EXISTS (SELECT 1 FROM access_config);
   `,
+  // 16: which audit entry an import last wrote per flag (and environment; '' for a flag's project
+  // facts), so a re-import tells a change made in edgeflags from its own by the entry, not by what
+  // a person typed as a reason. Imports made before it are marked by their reason, which then was
+  // the only sign (IF NOT EXISTS, OR IGNORE: safe to run again).
+  `
+  CREATE TABLE IF NOT EXISTS import_marks (
+    environment TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    PRIMARY KEY (environment, target)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO import_marks (environment, target, seq)
+    SELECT coalesce(environment, ''), target, max(seq) FROM audit
+    WHERE target LIKE 'flag:%' AND reason LIKE 'import from %' GROUP BY coalesce(environment, ''), target;
+  `,
 ];
 
 /**

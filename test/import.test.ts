@@ -217,6 +217,25 @@ describe("homegrown import", () => {
     expect(clean.body).toMatchObject({ changed: false, edited: [] });
   });
 
+  it("tells an edit in edgeflags from an import's by the entry the import marked, not by its reason: a reason that reads like an import's is still an edit", async () => {
+    const project = "import-edited-reason";
+    await createProject(project);
+    expect((await importFlags(project, { source: "homegrown", data: EXPORT })).status).toBe(200);
+    const toggled = await call("POST", `${P(project)}/environments/qa/flags/dark-mode/toggle`, {
+      body: { state: "DISABLED" },
+      headers: { "x-change-reason": "import from homegrown was wrong here; off until the fix" },
+    });
+    expect(toggled.status).toBe(200);
+    const changed: { flags: { environments: Record<string, { enabled: boolean; customers?: unknown }> }[] } = structuredClone(EXPORT);
+    changed.flags[1]!.environments["qa"] = { ...changed.flags[1]!.environments["qa"]!, enabled: true, customers: ["c-7"] };
+    const before = await versions(project);
+    const refused = await importFlags(project, { source: "homegrown", data: changed });
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain("qa/dark-mode (flag.disabled");
+    expect(await versions(project)).toEqual(before);
+    expect((await definitionOf(project, "qa", "dark-mode")).state).toBe("DISABLED");
+  });
+
   it("names per environment the flags it holds that the export no longer mentions (the old system deleted them), and leaves them", async () => {
     const project = "import-absent";
     await createProject(project);

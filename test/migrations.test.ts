@@ -172,3 +172,32 @@ describe("single sign-on index backfill (migration 15)", () => {
     expect(await env.FLAGS_KV.get(accessIndexKvKey("migrate-no-sso"))).toBeNull();
   });
 });
+
+describe("import marks backfill (migration 16)", () => {
+  it("marks each flag's last entry an import wrote before the marks existed, so a re-import after the upgrade names no edits that are not", async () => {
+    const project = "migrate-import-marks";
+    const entry = (seq: number, action: string, environment: string | null, target: string, reason: string | null) =>
+      [seq, CREATED_AT + seq, "token:bootstrap", action, environment, target, null, null, null, reason, "0".repeat(64), "x"] as const;
+    await runInDurableObject(store(project), (_instance, state) => {
+      const sql = state.storage.sql;
+      buildAtVersion(sql, project, 15);
+      const insert = (row: readonly unknown[]) =>
+        sql.exec(
+          "INSERT INTO audit (seq, at, actor, action, environment, target, version, before, after, reason, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          ...(row as SqlStorageValue[]),
+        );
+      insert(entry(2, "flag.created", "production", "flag:kept", "import from homegrown"));
+      insert(entry(3, "flag.info.updated", null, "flag:kept", "import from homegrown"));
+      insert(entry(4, "flag.updated", "production", "flag:kept", "import from homegrown; phase 2"));
+      insert(entry(5, "flag.disabled", "production", "flag:other", "kill switch"));
+    });
+    await restartObject(project, "upgrade");
+    const marks = await runInDurableObject(store(project), (_instance, state) =>
+      state.storage.sql.exec("SELECT environment, target, seq FROM import_marks ORDER BY environment, target").toArray(),
+    );
+    expect(marks).toEqual([
+      { environment: "", target: "flag:kept", seq: 3 },
+      { environment: "production", target: "flag:kept", seq: 4 },
+    ]);
+  });
+});

@@ -131,7 +131,11 @@ describe("scheduled ramps", () => {
     const flag = `${P("ramp-advance")}/environments/production/flags/kill-switch`;
     const hour = 3600;
     await call("POST", `${flag}/ramp`, {
-      body: { variant: "on", baseline: "off", steps: [{ percent: 10 }, { percent: 50, afterSeconds: hour }, { percent: 100, afterSeconds: hour }] },
+      body: {
+        variant: "on",
+        baseline: "off",
+        steps: [{ percent: 10 }, { percent: 50, afterSeconds: hour }, { percent: 100, afterSeconds: hour }],
+      },
     });
     expect((await call("GET", `${flag}/ramp`)).body.currentPercent).toBe(10);
 

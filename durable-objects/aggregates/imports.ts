@@ -21,6 +21,7 @@ import { flagSetChanges, rejected, type Change } from "../store-records";
 import { projectFlag, writeFlagInfo } from "./project-flags";
 import { replaceTargets, withoutTargets } from "./targets";
 import { sameTargets } from "../target-rows";
+import { auditHead } from "../audit";
 import type { UnitOfWork } from "../unit-of-work";
 import type { ChangeMeta, EnvironmentRow, FlagInfoInput } from "../store-types";
 
@@ -171,6 +172,7 @@ export async function applyImport(
   };
   w.transaction(() => {
     const now = Date.now();
+    const from = auditHead(w.sql)?.seq ?? 0;
     createEnvironments(w, existingEnvs, missing, meta, now);
     const segmentChanges = writeSegments(w, segments.value, meta.actor, now);
     for (const info of infos) {
@@ -184,24 +186,42 @@ export async function applyImport(
       if (entry) entry.version = version;
     }
     w.audit("import.applied", meta, { target: "project", after: summary(result, plan) }, now);
+    markImported(w, from);
   });
   await w.scheduleDrain();
   return ok(result);
 }
 
-/** The audit log's latest entry about a flag in an environment (null: about its project-level facts). */
+/**
+ * Marks, per flag (and environment), the last audit entry after `from` as the import's: every entry
+ * of the transaction is the import's (a Durable Object runs one transaction at a time).
+ */
+function markImported(w: UnitOfWork, from: number): void {
+  w.sql.exec(
+    `INSERT OR REPLACE INTO import_marks (environment, target, seq)
+     SELECT coalesce(environment, ''), target, max(seq) FROM audit WHERE seq > ? AND target LIKE 'flag:%'
+     GROUP BY coalesce(environment, ''), target`,
+    from,
+  );
+}
+
+/**
+ * The audit log's latest entry about a flag in an environment (null: about its project-level
+ * facts), and whether an import wrote it: the entry an import marked, whatever its reason says.
+ */
 function lastChange(w: UnitOfWork, environment: string | null, key: string) {
   return w.sql
-    .exec<{ action: string; actor: string; at: number; reason: string | null }>(
-      "SELECT action, actor, at, reason FROM audit WHERE target = ? AND environment IS ? ORDER BY seq DESC LIMIT 1",
+    .exec<{ action: string; actor: string; at: number; imported: number }>(
+      `SELECT action, actor, at, EXISTS (SELECT 1 FROM import_marks m WHERE m.environment = coalesce(a.environment, '') AND m.target = a.target AND m.seq = a.seq) AS imported
+       FROM audit a WHERE target = ? AND environment IS ? ORDER BY seq DESC LIMIT 1`,
       `flag:${key}`,
       environment,
     )
     .toArray()[0];
 }
 
-function byImport(entry: { reason: string | null }): boolean {
-  return entry.reason?.startsWith(IMPORT_REASON) ?? false;
+function byImport(entry: { imported: number }): boolean {
+  return entry.imported === 1;
 }
 
 function editedEntry(environment: string | null, flag: string, last: { action: string; actor: string; at: number }): ImportEdited {

@@ -219,7 +219,10 @@ export async function advanceRamp(w: UnitOfWork, environment: string, key: strin
   if (!ramp.ok) return ramp;
   const row = ramp.value;
   if (row.status !== "running") {
-    const instead = row.status === "completed" ? "it already serves its last step" : "resume it first (its next step is then due after its own delay), or jump it to 100%";
+    const instead =
+      row.status === "completed"
+        ? "it already serves its last step"
+        : "resume it first (its next step is then due after its own delay), or jump it to 100%";
     return fail({ kind: "conflict", detail: `the ramp is ${row.status}, not running; ${instead}` });
   }
   const steps = JSON.parse(row.steps) as RampStepInput[];
@@ -230,7 +233,10 @@ export async function advanceRamp(w: UnitOfWork, environment: string, key: strin
     row,
     step,
     steps[step]!.percent,
-    { actor: meta.actor, reason: meta.reason ?? `ramp step ${step + 1} of ${steps.length} (${steps[step]!.percent}%) applied early by ${meta.actor}` },
+    {
+      actor: meta.actor,
+      reason: meta.reason ?? `ramp step ${step + 1} of ${steps.length} (${steps[step]!.percent}%) applied early by ${meta.actor}`,
+    },
     "running",
     "ramp.step",
   );
