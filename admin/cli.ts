@@ -9,6 +9,7 @@
  *   npm run flags -- manifest --project default --env qa --file flags.manifest.json
  *   npm run flags -- migration --project default [--env production]
  *   npm run flags -- cut-over --project default --env production --to edgeflags|legacy [--override] [--grace-days N] [--reason "..."]
+ *   npm run flags -- toggle --project default --env production --flag new-checkout --state off [--reason "..."]
  *
  * `flags <command> --help` lists a command's options. The service is `--url` (or EDGEFLAGS_URL,
  * default http://localhost:8787); the credential is EDGEFLAGS_TOKEN (an admin key or the admin
@@ -17,7 +18,7 @@
  * `edgeflags` command. Files are relative to the directory
  * the command was run from (npm's INIT_CWD under `npm run`). Exit codes: 0 done (diff: no
  * differences), 1 differences (diff, a dry run of import or sync that would change something,
- * sync --strict with drift), refused (push, cut-over) or waiting (migration: an environment the
+ * sync --strict with drift), refused (push, cut-over, toggle) or waiting (migration: an environment the
  * legacy system answers has its exit criterion unmet), 2 usage or service error.
  *
  * Runs on Node 22 (it strips the types itself), which `npm run` provides. The commands live in
@@ -34,6 +35,7 @@ import { loadConfig } from "./cli/config.ts";
 import { CliError, type Io } from "./cli/io.ts";
 import { runManifest, runSync } from "./cli/manifest.ts";
 import { runCutOver, runMigration } from "./cli/migration.ts";
+import { runToggle } from "./cli/toggle.ts";
 
 export { optionsFrom, parseArgs } from "./cli/args.ts";
 export { basePath } from "./cli/flag-file.ts";
@@ -59,6 +61,8 @@ export async function run(options: Options, io: Io): Promise<number> {
       return runMigration(options, io);
     case "cut-over":
       return runCutOver(options, io);
+    case "toggle":
+      return runToggle(options, io);
   }
 }
 

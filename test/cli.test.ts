@@ -5,7 +5,8 @@ import { describeImport } from "../admin/cli/import";
 import schemaText from "./fixtures/openfeature-flag-manifest.schema.json?raw";
 import { checkSchema } from "./json-schema-check";
 import type { CommandName, OptionValues } from "../admin/cli/args";
-import { ADMIN_TOKEN, call, setupProject } from "./helpers";
+import { ADMIN_TOKEN, call, evaluate, setupProject } from "./helpers";
+import { keyWithRole, protect } from "./approvals-helpers";
 
 /** The CLI against the Worker itself, with files in memory. */
 function cli(
@@ -609,5 +610,57 @@ describe("migration and cut-over", () => {
     await expect(tool.exec("migration", { project: "cli-migration-envs", env: "prod" })).rejects.toThrow(
       /cli-migration-envs has no environment "prod" \(it has: .*production/,
     );
+  });
+});
+
+describe("toggle (the kill switch)", () => {
+  it("turns a flag off and on, says when it already was, and is refused in a protected environment with the way forward", async () => {
+    const { key } = await setupProject("cli-toggle");
+    const tool = cli(new Map());
+    const where = { project: "cli-toggle", env: "production", flag: "kill-switch" };
+
+    expect(await tool.exec("toggle", { ...where, state: "off", reason: "checkout errors" })).toBe(0);
+    expect(tool.lines[0]).toMatch(/^kill-switch is off in cli-toggle\/production from version \d+: it serves its off variant/);
+    const served = await evaluate(key, "kill-switch", { targetingKey: "u-1" });
+    expect(served.body).toMatchObject({ reason: "DISABLED" });
+    const entry = (await call("GET", "/admin/v1/projects/cli-toggle/audit?limit=1")).body.entries[0];
+    expect(entry).toMatchObject({ action: "flag.disabled", reason: "checkout errors" });
+
+    // Run again (a second on-call engineer): nothing is flipped back, nothing written.
+    tool.lines.length = 0;
+    const version = (await call("GET", "/admin/v1/projects/cli-toggle/environments/production/flags/kill-switch")).body.version;
+    expect(await tool.exec("toggle", { ...where, state: "off" })).toBe(0);
+    expect(tool.lines[0]).toBe(`nothing to do: kill-switch is already off in cli-toggle/production (version ${version}); nothing written`);
+
+    tool.lines.length = 0;
+    expect(await tool.exec("toggle", { ...where, state: "on" })).toBe(0);
+    expect(tool.lines[0]).toMatch(/^kill-switch is on in cli-toggle\/production from version \d+: it answers by its rules again$/);
+
+    const editor = await keyWithRole("cli-toggle", "editor");
+    await protect("cli-toggle");
+    const before = (await call("GET", "/admin/v1/projects/cli-toggle/environments/production/flags/kill-switch")).body.version;
+    await expect(cli(new Map(), undefined, { token: editor.token }).exec("toggle", { ...where, state: "off" })).rejects.toMatchObject({
+      exitCode: 1,
+      message: expect.stringMatching(
+        /^refused: 403: environment "production" requires approval: open a change request .*; nothing changed$/,
+      ),
+    });
+    expect((await call("GET", "/admin/v1/projects/cli-toggle/environments/production/flags/kill-switch")).body.version).toBe(before);
+  });
+
+  it.each([
+    [{ project: "p", env: "production", flag: "f", state: "maybe" }, '--state is on or off, not "maybe"'],
+    [{ project: "p", env: "production", state: "off" }, "--flag is required"],
+    [{ project: "p", env: "production", flag: "f" }, "--state is required"],
+  ])("refuses %j before calling the service", (values, message) => {
+    const calls: string[] = [];
+    const tool = cli(new Map(), undefined, {
+      fetch: async (input) => {
+        calls.push(String(input));
+        return new Response("{}");
+      },
+    });
+    expect(() => tool.exec("toggle", values)).toThrow(message);
+    expect(calls).toEqual([]);
   });
 });

@@ -82,6 +82,21 @@ const COMMANDS = {
       reason: REASON,
     },
   },
+  toggle: {
+    summary: "turn a flag on or off in an environment: the kill switch (exit 1 when refused)",
+    options: {
+      project: PROJECT,
+      env: ENV,
+      flag: { type: "string", value: "KEY", required: true, help: "the flag" },
+      state: {
+        type: "string",
+        value: "on|off",
+        required: true,
+        help: "on serves its rules again; off serves its off variant, or the caller's code default, to everyone",
+      },
+      reason: REASON,
+    },
+  },
   manifest: {
     summary: "write an environment's flags as an OpenFeature CLI flag manifest (for typed accessors)",
     options: { project: PROJECT, env: ENV, file: { type: "string", value: "F", required: true, help: "the manifest file to write" } },
@@ -152,8 +167,17 @@ export interface CutOverOptions extends Connection {
   graceDays: number | null;
   reason: string | null;
 }
+export interface ToggleOptions extends Connection {
+  command: "toggle";
+  project: string;
+  env: string;
+  flag: string;
+  state: "ENABLED" | "DISABLED";
+  reason: string | null;
+}
 export type Options =
   | FlagFileOptions
+  | ToggleOptions
   | ImportOptions
   | SyncOptions
   | ManifestOptions
@@ -322,6 +346,20 @@ export function optionsFrom(command: CommandName, values: OptionValues, environm
       return { command, ...connection, project: need("project"), env: need("env"), file: need("file") };
     case "migration":
       return { command, ...connection, project: need("project"), env: text("env") };
+    case "toggle": {
+      const state = need("state").toLowerCase();
+      const states: Record<string, "ENABLED" | "DISABLED"> = { on: "ENABLED", enabled: "ENABLED", off: "DISABLED", disabled: "DISABLED" };
+      if (!Object.hasOwn(states, state)) throw new CliError(`--state is on or off, not "${need("state")}"`, 2);
+      return {
+        command,
+        ...connection,
+        project: need("project"),
+        env: need("env"),
+        flag: need("flag"),
+        state: states[state]!,
+        reason: text("reason"),
+      };
+    }
     case "cut-over": {
       const to = need("to");
       if (to !== "edgeflags" && to !== "legacy") throw new CliError(`--to is edgeflags or legacy, not "${to}"`, 2);

@@ -90,8 +90,11 @@ export class Service {
       );
     }
     if (response.status === 403) {
+      const problem = await problemOf(response);
+      // A protected environment refuses a role's direct change: a refusal (exit 1), not a wrong credential.
+      if (problem.includes("open a change request")) throw new CliError(`refused: ${problem}; nothing changed`, 1);
       throw new CliError(
-        `the credential may not do this (${await problemOf(response)}); the CLI needs an admin key or the admin token, not a client or server key`,
+        `the credential may not do this (${problem}); the CLI needs an admin key or the admin token, not a client or server key`,
         2,
       );
     }

@@ -62,7 +62,7 @@ describe("flags arguments", () => {
 
   it.each([
     { argv: [], message: /usage/ },
-    { argv: ["deploy"], message: /usage: edgeflags <pull\|diff\|push\|import\|sync\|migration\|cut-over\|manifest>/ },
+    { argv: ["deploy"], message: /usage: edgeflags <pull\|diff\|push\|import\|sync\|migration\|cut-over\|toggle\|manifest>/ },
     { argv: ["push", "--project", "p"], message: /--env is required/ },
     { argv: ["diff", "--project", "p", "--env", "e", "--file"], message: /--file needs a value/ },
     { argv: ["sync", "--project", "p", "--env", "e", "--manifest", "--dry-run"], message: /--manifest needs a value/ },

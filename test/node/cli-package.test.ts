@@ -66,7 +66,7 @@ describe("the edgeflags bin, installed from the package", () => {
     const help = await run(bin, ["--help"], { cwd: scratch, env: { HOME: scratch } });
     expect(help).toMatchObject({
       code: 0,
-      stdout: expect.stringMatching(/^usage: edgeflags <pull\|diff\|push\|import\|sync\|migration\|cut-over\|manifest>/),
+      stdout: expect.stringMatching(/^usage: edgeflags <pull\|diff\|push\|import\|sync\|migration\|cut-over\|toggle\|manifest>/),
     });
     const push = await run(bin, ["push", "--help"], { cwd: scratch, env: { HOME: scratch } });
     expect(push).toMatchObject({ code: 0, stdout: expect.stringMatching(/^edgeflags push: /) });
