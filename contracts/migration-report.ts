@@ -25,6 +25,8 @@ export const CriterionStatusSchema = z
     reasons: z.array(z.string()),
     compared: z.number(),
     mismatched: z.number(),
+    /** Evaluations in the window that could not be compared (recorded decisions before it was kept: 0). */
+    uncompared: z.number().default(0),
     firstSeen: z.string().nullable(),
     lastSeen: z.string().nullable(),
   })
@@ -63,7 +65,7 @@ export const FlagComparisonSchema = z.object({
   lastSeen: z.string(),
   lastMismatchAt: z.string().nullable(),
   /** Comparisons and mismatches in the criterion's window (the last `days` days): what the criterion judges. */
-  recent: z.object({ compared: z.number(), mismatched: z.number() }),
+  recent: z.object({ compared: z.number(), mismatched: z.number(), uncompared: z.number().default(0) }),
 });
 export type FlagComparison = z.infer<typeof FlagComparisonSchema>;
 

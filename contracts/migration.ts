@@ -78,6 +78,8 @@ const EntrySchema = z
     flag: FlagKey,
     compared: Count,
     mismatched: Count,
+    /** Evaluations not compared (the legacy side failed, or the application had too many waiting); absent: 0. */
+    uncompared: Count.optional(),
     samples: z.array(SampleSchema).max(MAX_ENTRY_SAMPLES).optional(),
   })
   .refine((entry) => entry.mismatched <= entry.compared, { message: "mismatched cannot exceed compared", path: ["mismatched"] })
@@ -112,7 +114,7 @@ export interface StoredSample {
 /** A batch as the edge hands it to the ledger. */
 export interface LedgerBatch {
   batch: string;
-  entries: { flag: string; compared: number; mismatched: number; samples: StoredSample[] }[];
+  entries: { flag: string; compared: number; mismatched: number; uncompared: number; samples: StoredSample[] }[];
 }
 
 /** What recording a batch did: counted now, or already counted before (a duplicate). */
@@ -161,6 +163,12 @@ export interface Evidence {
   /** Comparisons and mismatches in the last `days` days. */
   compared: number;
   mismatched: number;
+  /**
+   * Evaluations in the window the application could not compare (the legacy side failed, or too
+   * many comparisons waited): not part of the criterion, said beside it so fewer comparisons than
+   * evaluations is never silent.
+   */
+  uncompared: number;
   /** First and last comparison ever seen (ISO), null before any. */
   firstSeen: string | null;
   lastSeen: string | null;

@@ -64,6 +64,11 @@ export const LEDGER_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX comparison_batches_by_age ON comparison_batches (received_at);
   `,
+  // 2: evaluations the application could not compare, per hour (the totals stay comparisons only,
+  // so "seen for N days" counts days with comparisons).
+  `
+  ALTER TABLE comparison_hours ADD COLUMN uncompared INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 type TotalRow = {
@@ -122,7 +127,7 @@ export class MigrationLedger extends DurableObject<Env> {
       for (const entry of batch.entries) {
         compared += entry.compared;
         mismatched += entry.mismatched;
-        this.#count(environment, entry.flag, entry.compared, entry.mismatched, hour, now);
+        this.#count(environment, entry.flag, entry.compared, entry.mismatched, entry.uncompared, hour, now);
         for (const sample of entry.samples) {
           this.#sql.exec(
             "INSERT INTO comparison_samples (environment, flag, at, sample) VALUES (?, ?, ?, ?)",
@@ -158,10 +163,11 @@ export class MigrationLedger extends DurableObject<Env> {
     return ok(recorded);
   }
 
-  #count(environment: string, flag: string, compared: number, mismatched: number, hour: number, now: number): void {
+  #count(environment: string, flag: string, compared: number, mismatched: number, uncompared: number, hour: number, now: number): void {
     const mismatchAt = mismatched > 0 ? now : null;
-    this.#sql.exec(
-      `INSERT INTO comparison_totals (environment, flag, compared, mismatched, first_seen, last_seen, last_mismatch_at)
+    if (compared > 0)
+      this.#sql.exec(
+        `INSERT INTO comparison_totals (environment, flag, compared, mismatched, first_seen, last_seen, last_mismatch_at)
        VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
        ON CONFLICT (environment, flag) DO UPDATE SET
          compared = compared + excluded.compared,
@@ -169,22 +175,24 @@ export class MigrationLedger extends DurableObject<Env> {
          first_seen = min(first_seen, excluded.first_seen),
          last_seen = max(last_seen, excluded.last_seen),
          last_mismatch_at = coalesce(max(last_mismatch_at, excluded.last_mismatch_at), last_mismatch_at, excluded.last_mismatch_at)`,
-      environment,
-      flag,
-      compared,
-      mismatched,
-      now,
-      mismatchAt,
-    );
+        environment,
+        flag,
+        compared,
+        mismatched,
+        now,
+        mismatchAt,
+      );
     this.#sql.exec(
-      `INSERT INTO comparison_hours (environment, flag, hour, compared, mismatched) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO comparison_hours (environment, flag, hour, compared, mismatched, uncompared) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (environment, hour, flag) DO UPDATE SET
-         compared = compared + excluded.compared, mismatched = mismatched + excluded.mismatched`,
+         compared = compared + excluded.compared, mismatched = mismatched + excluded.mismatched,
+         uncompared = uncompared + excluded.uncompared`,
       environment,
       flag,
       hour,
       compared,
       mismatched,
+      uncompared,
     );
   }
 
@@ -238,20 +246,22 @@ export class MigrationLedger extends DurableObject<Env> {
       .toArray();
     const recent = new Map(
       this.#sql
-        .exec<{ flag: string; compared: number; mismatched: number }>(
-          `SELECT flag, sum(compared) AS compared, sum(mismatched) AS mismatched FROM comparison_hours
+        .exec<{ flag: string; compared: number; mismatched: number; uncompared: number }>(
+          `SELECT flag, sum(compared) AS compared, sum(mismatched) AS mismatched, sum(uncompared) AS uncompared FROM comparison_hours
            WHERE environment = ? AND hour >= ? GROUP BY flag`,
           environment,
           windowStart(days, now),
         )
         .toArray()
-        .map((row) => [row.flag, { compared: row.compared, mismatched: row.mismatched }]),
+        .map((row) => [row.flag, { compared: row.compared, mismatched: row.mismatched, uncompared: row.uncompared }]),
     );
     let compared = 0;
     let mismatched = 0;
+    let uncompared = 0;
     for (const counts of recent.values()) {
       compared += counts.compared;
       mismatched += counts.mismatched;
+      uncompared += counts.uncompared;
     }
     const firstSeen = rows.length ? Math.min(...rows.map((row) => row.first_seen)) : null;
     const lastSeen = rows.length ? Math.max(...rows.map((row) => row.last_seen)) : null;
@@ -259,6 +269,7 @@ export class MigrationLedger extends DurableObject<Env> {
       evidence: {
         compared,
         mismatched,
+        uncompared,
         firstSeen: firstSeen === null ? null : iso(firstSeen),
         lastSeen: lastSeen === null ? null : iso(lastSeen),
       },
@@ -270,7 +281,7 @@ export class MigrationLedger extends DurableObject<Env> {
         firstSeen: iso(row.first_seen),
         lastSeen: iso(row.last_seen),
         lastMismatchAt: row.last_mismatch_at === null ? null : iso(row.last_mismatch_at),
-        recent: recent.get(row.flag) ?? { compared: 0, mismatched: 0 },
+        recent: recent.get(row.flag) ?? { compared: 0, mismatched: 0, uncompared: 0 },
       })),
     };
   }

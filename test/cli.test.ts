@@ -539,7 +539,7 @@ describe("migration and cut-over", () => {
     const { key } = await setupProject("cli-migration", undefined, "server");
     const sent = await call("POST", "/migration/v1/comparisons", {
       token: key,
-      body: { batch: "cli-batch-1", entries: [{ flag: "kill-switch", compared: 40, mismatched: 3 }] },
+      body: { batch: "cli-batch-1", entries: [{ flag: "kill-switch", compared: 40, mismatched: 3, uncompared: 5 }] },
     });
     expect(sent.status).toBe(202);
     const tool = cli(new Map());
@@ -551,6 +551,7 @@ describe("migration and cut-over", () => {
       expect.arrayContaining([
         expect.stringMatching(/^ {2}criterion not met: 3 differences over 40 comparisons in the last 7 days/),
         "    - 40 comparisons in the last 7 days, fewer than the 10000 required",
+        "  not compared: 5 evaluations in the last 7 days (the legacy system failed to answer, or the application had too many comparisons waiting)",
         expect.stringMatching(/^ {2}coverage: 1 of \d+ flags compared in the last 7 days$/),
         expect.stringMatching(/^ {4}! kill-switch: 3 of 40 \(last /),
       ]),

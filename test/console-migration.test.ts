@@ -160,7 +160,7 @@ describe("migration page helpers", () => {
     firstSeen: "2026-12-01T00:00:00Z",
     lastSeen: "2026-12-01T00:00:00Z",
     lastMismatchAt: null,
-    recent: { compared, mismatched },
+    recent: { compared, mismatched, uncompared: 0 },
   });
 
   it("orders flags worst first: rate, then mismatches, then comparisons, then key", () => {
@@ -169,8 +169,8 @@ describe("migration page helpers", () => {
   });
 
   it("orders by the criterion's window before the all-time counts", () => {
-    const old = { ...row("old", 100, 50), recent: { compared: 10, mismatched: 0 } };
-    const now = { ...row("now", 1000, 1), recent: { compared: 100, mismatched: 1 } };
+    const old = { ...row("old", 100, 50), recent: { compared: 10, mismatched: 0, uncompared: 0 } };
+    const now = { ...row("now", 1000, 1), recent: { compared: 100, mismatched: 1, uncompared: 0 } };
     expect(worstFirst([old, now]).map((f) => f.flag)).toEqual(["now", "old"]);
   });
 
@@ -181,12 +181,16 @@ describe("migration page helpers", () => {
       since: null,
       graceUntil: null,
       criterion: { minComparisons: 10_000, days: 7, maxMismatches: 0 },
-      status: { met: true, reasons: [], compared: 48_211, mismatched: 0, firstSeen: null, lastSeen: null },
+      status: { met: true, reasons: [], compared: 48_211, mismatched: 0, uncompared: 0, firstSeen: null, lastSeen: null },
       flags: [],
       coverage: { flags: 200, compared: 180, uncompared: { count: 20, keys: [] }, missing: { count: 0, keys: [] } },
     };
     expect(readiness(env)).toBe("0 differences over 48211 comparisons in the last 7 days; 180 of 200 flags compared");
     expect(readiness({ ...env, status: { ...env.status, mismatched: 1 } })).toContain("1 difference over");
+    // Evaluations audit mode could not compare are said, never folded silently into fewer comparisons.
+    expect(readiness({ ...env, status: { ...env.status, uncompared: 312 } })).toBe(
+      "0 differences over 48211 comparisons in the last 7 days; 180 of 200 flags compared; 312 evaluations not compared (the legacy system failed to answer, or the application had too many comparisons waiting)",
+    );
   });
 
   it.each([

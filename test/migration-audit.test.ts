@@ -38,7 +38,7 @@ async function detail(project: string, query = "") {
 
 /** Comparisons recorded straight in the ledger at a chosen time (the edge always records at "now"). */
 async function recordAt(project: string, at: number, id: string, compared: number, mismatched = 0) {
-  const recorded: LedgerBatch = { batch: id, entries: [{ flag: "kill-switch", compared, mismatched, samples: [] }] };
+  const recorded: LedgerBatch = { batch: id, entries: [{ flag: "kill-switch", compared, mismatched, uncompared: 0, samples: [] }] };
   const result = await ledger(project).record("production", recorded, at);
   expect(result.ok).toBe(true);
 }
@@ -200,25 +200,25 @@ describe("the exit criterion", () => {
   it.each([
     [
       "nothing seen",
-      { compared: 0, mismatched: 0, firstSeen: null, lastSeen: null },
+      { compared: 0, mismatched: 0, uncompared: 0, firstSeen: null, lastSeen: null },
       ["no comparisons have been reported yet", "0 comparisons"],
     ],
     [
       "seen too briefly",
-      { compared: 20_000, mismatched: 0, firstSeen: new Date(NOW - 3 * DAY_MS).toISOString(), lastSeen: null },
+      { compared: 20_000, mismatched: 0, uncompared: 0, firstSeen: new Date(NOW - 3 * DAY_MS).toISOString(), lastSeen: null },
       ["seen for 3 of the 7 days"],
     ],
     [
       "too few",
-      { compared: 9_999, mismatched: 0, firstSeen: new Date(NOW - 8 * DAY_MS).toISOString(), lastSeen: null },
+      { compared: 9_999, mismatched: 0, uncompared: 0, firstSeen: new Date(NOW - 8 * DAY_MS).toISOString(), lastSeen: null },
       ["9999 comparisons in the last 7 days, fewer than the 10000 required"],
     ],
     [
       "a mismatch",
-      { compared: 10_000, mismatched: 1, firstSeen: new Date(NOW - 8 * DAY_MS).toISOString(), lastSeen: null },
+      { compared: 10_000, mismatched: 1, uncompared: 0, firstSeen: new Date(NOW - 8 * DAY_MS).toISOString(), lastSeen: null },
       ["1 mismatches in the last 7 days, more than the 0 allowed"],
     ],
-    ["met", { compared: 10_000, mismatched: 0, firstSeen: new Date(NOW - 7 * DAY_MS).toISOString(), lastSeen: null }, []],
+    ["met", { compared: 10_000, mismatched: 0, uncompared: 0, firstSeen: new Date(NOW - 7 * DAY_MS).toISOString(), lastSeen: null }, []],
   ])("%s", (_what, evidence, reasons) => {
     const status = judgeCriterion(DEFAULT_CRITERION, evidence, NOW);
     expect(status.met).toBe(reasons.length === 0);

@@ -14,9 +14,14 @@ const E = (project: string) => `${P(project)}/environments/production`;
 const DAY_MS = 86_400_000;
 
 /** Comparisons recorded straight in the ledger at a chosen time (the edge always records at "now"). */
-async function recordAt(project: string, at: number, id: string, entries: { flag: string; compared: number; mismatched: number }[]) {
+async function recordAt(
+  project: string,
+  at: number,
+  id: string,
+  entries: { flag: string; compared: number; mismatched: number; uncompared?: number }[],
+) {
   const ledger = env.MIGRATION_LEDGER.get(env.MIGRATION_LEDGER.idFromName(project));
-  const batch: LedgerBatch = { batch: id, entries: entries.map((entry) => ({ ...entry, samples: [] })) };
+  const batch: LedgerBatch = { batch: id, entries: entries.map((entry) => ({ uncompared: 0, ...entry, samples: [] })) };
   expect((await ledger.record("production", batch, at)).ok).toBe(true);
 }
 
@@ -59,6 +64,35 @@ describe("the migration view, for deciding a cut-over", () => {
     const overview = await get(`${P(project)}/migration`);
     const production = overview.environments.find((e: { environment: string }) => e.environment === "production");
     expect(production.flags).toEqual(view.flags);
+  });
+
+  it("says how many evaluations audit mode could not compare, through the ingest, without counting them as comparisons or days seen", async () => {
+    const project = "ready-uncompared";
+    const { key } = await setupProject(project, undefined, "server");
+    const sent = await call("POST", "/migration/v1/comparisons", {
+      token: key,
+      body: {
+        batch: "uncompared-batch-1",
+        entries: [
+          { flag: "kill-switch", compared: 40, mismatched: 0, uncompared: 7 },
+          // The legacy side failed on every evaluation of this flag: nothing compared, all said.
+          { flag: "new-checkout", compared: 0, mismatched: 0, uncompared: 300 },
+        ],
+      },
+    });
+    expect(sent.status).toBe(202);
+    const view = await get(`${E(project)}/migration`);
+    expect(view.status).toMatchObject({ met: false, compared: 40, mismatched: 0, uncompared: 307 });
+    const byFlag = Object.fromEntries(view.flags.map((f: { flag: string }) => [f.flag, f]));
+    expect(byFlag["kill-switch"]).toMatchObject({ compared: 40, recent: { compared: 40, uncompared: 7 } });
+    // A flag never compared is not among the compared ones: coverage names it as not compared.
+    expect(byFlag["new-checkout"]).toBeUndefined();
+    expect(view.coverage.uncompared.keys).toContain("new-checkout");
+    const refused = await call("POST", "/migration/v1/comparisons", {
+      token: key,
+      body: { batch: "uncompared-batch-2", entries: [{ flag: "kill-switch", compared: 1, mismatched: 0, uncompared: -1 }] },
+    });
+    expect(refused.status).toBe(400);
   });
 
   it("names the environment's flags no comparison covered in the window, and compared flags edgeflags does not hold", async () => {

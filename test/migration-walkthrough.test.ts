@@ -95,7 +95,7 @@ async function recordEarlier(environment: string, at: number, compared: number) 
   const ledger = env.MIGRATION_LEDGER.get(env.MIGRATION_LEDGER.idFromName(PROJECT));
   const recorded = await ledger.record(
     environment,
-    { batch: `earlier-${environment}-${at}`, entries: [{ flag: flagKeys[0]!, compared, mismatched: 0, samples: [] }] },
+    { batch: `earlier-${environment}-${at}`, entries: [{ flag: flagKeys[0]!, compared, mismatched: 0, uncompared: 0, samples: [] }] },
     at,
   );
   expect(recorded.ok).toBe(true);

@@ -108,6 +108,7 @@ async function toLedgerBatch(batch: ComparisonBatch, now: number): Promise<Ledge
       flag: entry.flag,
       compared: entry.compared,
       mismatched: entry.mismatched,
+      uncompared: entry.uncompared ?? 0,
       samples: await Promise.all(
         (entry.samples ?? []).map(async (sample) => {
           const { targetingKey, ...context } = sample.context;

@@ -29,6 +29,10 @@ function printEnvironment(env: MigrationEnvironment, io: Io): boolean {
       ` (needs ≥ ${criterion.minComparisons} comparisons, ≤ ${criterion.maxMismatches} differences, ${criterion.days} days seen)`,
   );
   for (const reason of status.reasons) io.print(`    - ${reason}`);
+  if (status.uncompared > 0)
+    io.print(
+      `  not compared: ${status.uncompared} evaluations in ${window} (the legacy system failed to answer, or the application had too many comparisons waiting)`,
+    );
   io.print(`  coverage: ${coverage.compared} of ${coverage.flags} flags compared in ${window}`);
   if (coverage.uncompared.count > 0)
     io.print(`    not compared (${coverage.uncompared.count}): ${list(coverage.uncompared.keys, coverage.uncompared.count)}`);

@@ -91,15 +91,21 @@ export function worstFirst(flags: readonly FlagRow[]): FlagRow[] {
   );
 }
 
+/** Evaluations audit mode could not compare, in words. */
+export function uncompared(count: number): string {
+  return `${count} evaluation${count === 1 ? "" : "s"} not compared (the legacy system failed to answer, or the application had too many comparisons waiting)`;
+}
+
 /**
  * The readiness of an environment in one line: what the criterion saw in its window, and how much
  * of the environment that covers, e.g. "0 differences over 48211 comparisons in the last 7 days;
- * 180 of 200 flags compared".
+ * 180 of 200 flags compared", and the evaluations audit mode could not compare, when there were any.
  */
 export function readiness(env: MigrationEnvironment): string {
   const { status, criterion, coverage } = env;
   const differences = `${status.mismatched} difference${status.mismatched === 1 ? "" : "s"}`;
-  return `${differences} over ${status.compared} comparisons in the last ${criterion.days} days; ${coverage.compared} of ${coverage.flags} flags compared`;
+  const line = `${differences} over ${status.compared} comparisons in the last ${criterion.days} days; ${coverage.compared} of ${coverage.flags} flags compared`;
+  return status.uncompared > 0 ? `${line}; ${uncompared(status.uncompared)}` : line;
 }
 
 /** A rate as a percentage with enough digits to tell 0 from "a few in a million". */

@@ -243,8 +243,10 @@ export class AuditModeProvider implements Provider {
     const edgeflagsAnswers = this.#status.authority === "edgeflags";
     const answer = invoke(() => call(edgeflagsAnswers ? this.#edgeflags : this.#legacy));
     if (!this.#closed && this.#reporting(now)) {
-      if (this.#inFlight.size >= MAX_IN_FLIGHT) this.#comparisonsSkipped++;
-      else {
+      if (this.#inFlight.size >= MAX_IN_FLIGHT) {
+        this.#comparisonsSkipped++;
+        this.#reporter.recordUncompared(flagKey);
+      } else {
         const other = invoke(() => call(edgeflagsAnswers ? this.#legacy : this.#edgeflags));
         const [legacy, edgeflags] = edgeflagsAnswers ? [other, answer] : [answer, other];
         this.#compareLater(flagKey, context, legacy, edgeflags);
@@ -268,6 +270,7 @@ export class AuditModeProvider implements Provider {
         const found = compare(l, e);
         if (found.kind === "legacy-error") {
           this.#legacyErrors++;
+          this.#reporter.recordUncompared(flagKey);
           return;
         }
         const mismatch = found.kind === "mismatch";

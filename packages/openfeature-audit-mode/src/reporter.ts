@@ -25,6 +25,8 @@ const MAX_RETRY_AFTER_MS = 3_600_000;
 interface PendingFlag {
   compared: number;
   mismatched: number;
+  /** Evaluations that could not be compared (the legacy side failed, or too many waited). */
+  uncompared: number;
   samples: Sample[];
 }
 
@@ -42,6 +44,8 @@ export interface ReportStats {
   /** Comparisons recorded (each counted once in a batch). */
   compared: number;
   mismatched: number;
+  /** Evaluations recorded as not compared (reported too, so readiness can say so). */
+  uncompared: number;
   /** Comparisons and batches the server has counted (or acknowledged as duplicates). */
   delivered: { batches: number; compared: number; mismatched: number };
   /** Attempts that failed and will be retried with the same batch id. */
@@ -81,6 +85,7 @@ export class Reporter {
   readonly #queue: Sealed[] = [];
   readonly #stats: Omit<ReportStats, "queued" | "pending"> = {
     compared: 0,
+    uncompared: 0,
     mismatched: 0,
     delivered: { batches: 0, compared: 0, mismatched: 0 },
     retries: 0,
@@ -96,22 +101,8 @@ export class Reporter {
 
   /** Counts one comparison of `flag`; a mismatch may carry a sample. */
   record(flag: string, mismatched: boolean, sample: Sample | null): void {
-    let entry = this.#pending.get(flag);
-    if (!entry) {
-      if (!reportableFlagKey(flag)) {
-        if (this.#stats.unreportable++ === 0)
-          this.#options.logger.warn(
-            `flag key ${JSON.stringify(flag.slice(0, 64))} cannot be an edgeflags flag key; its comparisons are not reported`,
-          );
-        return;
-      }
-      if (this.#pending.size >= MAX_PENDING_FLAGS) {
-        this.#stats.comparisonsDropped++;
-        return;
-      }
-      entry = { compared: 0, mismatched: 0, samples: [] };
-      this.#pending.set(flag, entry);
-    }
+    const entry = this.#entry(flag);
+    if (!entry) return;
     entry.compared++;
     this.#pendingCompared++;
     this.#stats.compared++;
@@ -123,7 +114,41 @@ export class Reporter {
     else entry.samples.push(sample);
   }
 
-  /** Comparisons in the open batch. */
+  /**
+   * Counts one evaluation of `flag` that could not be compared: the legacy side failed, or too
+   * many comparisons were waiting. Sent with the comparisons, so edgeflags' readiness view says
+   * how much went uncompared instead of showing fewer comparisons without a reason.
+   */
+  recordUncompared(flag: string): void {
+    const entry = this.#entry(flag);
+    if (!entry) return;
+    entry.uncompared++;
+    this.#pendingCompared++;
+    this.#stats.uncompared++;
+  }
+
+  /** The open batch's entry of `flag` (made on first use), or null when it cannot be reported. */
+  #entry(flag: string): PendingFlag | null {
+    let entry = this.#pending.get(flag);
+    if (!entry) {
+      if (!reportableFlagKey(flag)) {
+        if (this.#stats.unreportable++ === 0)
+          this.#options.logger.warn(
+            `flag key ${JSON.stringify(flag.slice(0, 64))} cannot be an edgeflags flag key; its comparisons are not reported`,
+          );
+        return null;
+      }
+      if (this.#pending.size >= MAX_PENDING_FLAGS) {
+        this.#stats.comparisonsDropped++;
+        return null;
+      }
+      entry = { compared: 0, mismatched: 0, uncompared: 0, samples: [] };
+      this.#pending.set(flag, entry);
+    }
+    return entry;
+  }
+
+  /** Comparisons (and evaluations not compared) in the open batch. */
   get pendingCompared(): number {
     return this.#pendingCompared;
   }
@@ -148,6 +173,7 @@ export class Reporter {
       let bytes = 64;
       let compared = 0;
       let mismatched = 0;
+      let uncompared = 0;
       for (const [flag, pending] of this.#pending) {
         if (entries.length >= LIMITS.entries) break;
         const entry = takeChunk(flag, pending);
@@ -157,12 +183,13 @@ export class Reporter {
         bytes += size;
         compared += entry.compared;
         mismatched += entry.mismatched;
+        uncompared += entry.uncompared ?? 0;
         consume(pending, entry);
-        if (pending.compared === 0) this.#pending.delete(flag);
+        if (pending.compared === 0 && pending.uncompared === 0) this.#pending.delete(flag);
       }
       const id = crypto.randomUUID();
       this.#queue.push({ id, body: JSON.stringify({ batch: id, entries }), compared, mismatched, attempts: 0, notBefore: now });
-      this.#pendingCompared -= compared;
+      this.#pendingCompared -= compared + uncompared;
     }
   }
 
@@ -256,12 +283,20 @@ export class Reporter {
 function takeChunk(flag: string, pending: PendingFlag): Entry {
   const compared = Math.min(pending.compared, LIMITS.count);
   const mismatched = Math.min(pending.mismatched, compared);
+  const uncompared = Math.min(pending.uncompared, LIMITS.count);
   const samples = pending.samples.slice(0, mismatched);
-  return samples.length > 0 ? { flag, compared, mismatched, samples } : { flag, compared, mismatched };
+  return {
+    flag,
+    compared,
+    mismatched,
+    ...(uncompared > 0 ? { uncompared } : {}),
+    ...(samples.length > 0 ? { samples } : {}),
+  };
 }
 
 function consume(pending: PendingFlag, entry: Entry): void {
   pending.compared -= entry.compared;
+  pending.uncompared -= entry.uncompared ?? 0;
   pending.mismatched -= entry.mismatched;
   pending.samples = pending.samples.slice(entry.samples?.length ?? 0);
 }

@@ -39,6 +39,8 @@ export interface Entry {
   flag: string;
   compared: number;
   mismatched: number;
+  /** Evaluations not compared: the legacy side failed, or too many comparisons were waiting. */
+  uncompared?: number;
   samples?: Sample[];
 }
 

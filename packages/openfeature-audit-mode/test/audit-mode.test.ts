@@ -152,14 +152,28 @@ describe("comparisons", () => {
     expect(server.totals().get("checkout")?.samples[0]?.edgeflags).toEqual({ value: true, reason: "ERROR", errorCode: "GENERAL" });
   });
 
-  it("does not count an evaluation whose legacy side failed (no answer to hold edgeflags to), and says so in its stats", async () => {
+  it("does not compare an evaluation whose legacy side failed (no answer to hold edgeflags to), and reports it as not compared", async () => {
     const { provider, client } = await setUp();
     // The legacy provider throws FLAG_NOT_FOUND for `nowhere`.
     const details = await client.getBooleanDetails("nowhere", false, { targetingKey: "u" });
     expect(details.errorCode).toBe("FLAG_NOT_FOUND");
+    await client.getBooleanDetails("nowhere", false, { targetingKey: "v" });
+    await client.getBooleanDetails("checkout", false, { targetingKey: "u" });
     await provider.flush();
-    expect(server.totals().size).toBe(0);
-    expect(provider.stats()).toMatchObject({ legacyErrors: 1, compared: 0 });
+    // Sent, so edgeflags' readiness says how much went uncompared, even with no comparison in the batch.
+    expect(server.totals().get("nowhere")).toMatchObject({ compared: 0, mismatched: 0 });
+    expect(server.totals().get("checkout")).toMatchObject({ compared: 1, mismatched: 0 });
+    expect(server.uncompared()).toEqual(new Map([["nowhere", 2]]));
+    expect(provider.stats()).toMatchObject({ legacyErrors: 2, compared: 1, uncompared: 2, pending: 0 });
+  });
+
+  it("sends a batch that holds only evaluations not compared: a legacy system failing every call is never silent", async () => {
+    const { provider, client } = await setUp();
+    for (let i = 0; i < 5; i++) await client.getBooleanDetails("nowhere", false, { targetingKey: `u${i}` });
+    await vi.advanceTimersByTimeAsync(11_000);
+    expect(server.uncompared()).toEqual(new Map([["nowhere", 5]]));
+    expect(provider.stats()).toMatchObject({ compared: 0, uncompared: 5, pending: 0, delivered: { batches: 1 } });
+    await provider.flush();
   });
 
   it("treats a legacy answer that is no JSON value (undefined, a cycle) as no answer: the batch stays valid and nothing throws", async () => {
@@ -182,7 +196,14 @@ describe("comparisons", () => {
     await expect(provider.flush()).resolves.toBeUndefined();
     expect(provider.stats()).toMatchObject({ legacyErrors: 2, compared: 1, mismatched: 1, rejected: { batches: 0 } });
     expect(server.totals().get("checkout")).toMatchObject({ compared: 1, mismatched: 1 });
-    expect(server.totals().has("banner")).toBe(false);
+    // Not compared, and reported as such: no comparison of banner or limits was counted.
+    expect(server.totals().get("banner")).toMatchObject({ compared: 0, mismatched: 0 });
+    expect(server.uncompared()).toEqual(
+      new Map([
+        ["banner", 1],
+        ["limits", 1],
+      ]),
+    );
   });
 
   it("does not report a flag whose key edgeflags cannot hold (the batch would be refused whole), and counts it", async () => {

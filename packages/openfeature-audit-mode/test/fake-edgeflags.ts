@@ -82,6 +82,14 @@ export class FakeEdgeflags {
     return out;
   }
 
+  /** Evaluations reported as not compared (each batch once), per flag. */
+  uncompared(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const batch of this.#counted.values())
+      for (const entry of batch.entries) if (entry.uncompared) out.set(entry.flag, (out.get(entry.flag) ?? 0) + entry.uncompared);
+    return out;
+  }
+
   /** Batches counted. */
   get countedBatches(): number {
     return this.#counted.size;
