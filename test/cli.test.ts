@@ -40,6 +40,19 @@ function cli(
   };
 }
 
+/** A command whose options are wrong throws `message` as they are read, before anything calls the service. */
+function refusedBeforeCalling(command: CommandName, values: OptionValues, message: string): void {
+  const calls: string[] = [];
+  const tool = cli(new Map(), undefined, {
+    fetch: async (input) => {
+      calls.push(String(input));
+      return new Response("{}");
+    },
+  });
+  expect(() => tool.exec(command, values)).toThrow(message);
+  expect(calls).toEqual([]);
+}
+
 const args = (command: CommandName, extra: OptionValues = {}): [CommandName, OptionValues] => [
   command,
   { project: "cli", env: "production", file: "flags.json", ...extra },
@@ -592,18 +605,7 @@ describe("migration and cut-over", () => {
     [{ project: "p", env: "production", to: "legacy", override: true }, "--override is for a cut-over to edgeflags"],
     [{ project: "p", env: "production", to: "edgeflags", "grace-days": "two" }, "--grace-days takes a whole number"],
     [{ project: "p", to: "edgeflags" }, "--env is required"],
-  ])("cut-over refuses %j before calling the service", (values, message) => {
-    const calls: string[] = [];
-    const tool = cli(new Map(), undefined, {
-      fetch: async (input) => {
-        calls.push(String(input));
-        return new Response("{}");
-      },
-    });
-    // The options are checked as they are read, before anything runs.
-    expect(() => tool.exec("cut-over", values)).toThrow(message);
-    expect(calls).toEqual([]);
-  });
+  ])("cut-over refuses %j before calling the service", (values, message) => refusedBeforeCalling("cut-over", values, message));
 
   it("names the project's environments when --env is not one of them", async () => {
     await setupProject("cli-migration-envs");
@@ -653,15 +655,5 @@ describe("toggle (the kill switch)", () => {
     [{ project: "p", env: "production", flag: "f", state: "maybe" }, '--state is on or off, not "maybe"'],
     [{ project: "p", env: "production", state: "off" }, "--flag is required"],
     [{ project: "p", env: "production", flag: "f" }, "--state is required"],
-  ])("refuses %j before calling the service", (values, message) => {
-    const calls: string[] = [];
-    const tool = cli(new Map(), undefined, {
-      fetch: async (input) => {
-        calls.push(String(input));
-        return new Response("{}");
-      },
-    });
-    expect(() => tool.exec("toggle", values)).toThrow(message);
-    expect(calls).toEqual([]);
-  });
+  ])("refuses %j before calling the service", (values, message) => refusedBeforeCalling("toggle", values, message));
 });
