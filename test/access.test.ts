@@ -7,7 +7,7 @@
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { certsUrl, useCertsFetch, verifyAccess } from "../admin/access";
-import { resetAuthThrottle } from "../admin/throttle";
+import { resetAuthThrottle } from "../lib/auth-throttle";
 import { env } from "cloudflare:workers";
 import { accessIndexKvKey, AccessIndexMetadataSchema, memberTag } from "../contracts/access-index";
 import { call, drainOutbox, setupProject } from "./helpers";

@@ -10,6 +10,7 @@ import { env } from "cloudflare:workers";
 import { edgeState, environmentKey, resetEdgeState } from "../worker/edge-state";
 import { BEACON_INTERVAL_MS } from "../worker/freshness-beacon";
 import { FreshnessSchema } from "../contracts/edge-freshness";
+import { AUTH_FAILURE_BUDGET, resetAuthThrottle } from "../lib/auth-throttle";
 import { snapshotKvKey } from "../contracts/snapshot";
 import { callWithBindings, type EdgeAnswer } from "./edge-call";
 import { call, drainOutbox, setupProject, store } from "./helpers";
@@ -195,5 +196,24 @@ describe("GET /edge/v1/freshness", () => {
     expect((await send({}, client.body.key, true, "/edge/v1/freshness")).status).toBe(403);
     expect((await call("GET", "/edge/v1/freshness", { token: null })).status).toBe(401);
     expect((await send({}, "ef_not_a_real_key_0000000000000000", true, "/edge/v1/freshness")).status).toBe(401);
+  });
+
+  it("throttles guesses at the admin token or a server key per address (429, Retry-After), never a clean address", async () => {
+    const from = (address: string, token: string) => call("GET", "/edge/v1/freshness", { token, headers: { "cf-connecting-ip": address } });
+    try {
+      expect((await from("203.0.113.7", `guess-0-${"x".repeat(32)}`)).status).toBe(401);
+      // Within the budget of failures (fewer when the route's guesses from elsewhere count too), a 429.
+      let last = await from("203.0.113.7", `guess-1-${"x".repeat(32)}`);
+      for (let i = 2; last.status === 401 && i <= AUTH_FAILURE_BUDGET; i++)
+        last = await from("203.0.113.7", `guess-${i}-${"x".repeat(32)}`);
+      expect(last.status).toBe(429);
+      expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(0);
+      // Blocked before the credential is checked: the right token from that address learns nothing.
+      expect((await from("203.0.113.7", env.ADMIN_TOKEN)).status).toBe(429);
+      // Another address with the right token is served.
+      expect((await from("198.51.100.9", env.ADMIN_TOKEN)).status).toBe(200);
+    } finally {
+      resetAuthThrottle();
+    }
   });
 });

@@ -10,7 +10,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { certsUrl, useCertsFetch } from "../admin/access";
 import { accessIndexWrite } from "../contracts/access-index";
-import { resetAuthThrottle } from "../admin/throttle";
+import { resetAuthThrottle } from "../lib/auth-throttle";
 import worker from "../worker/index";
 import { call, drainOutbox } from "./helpers";
 

@@ -8,7 +8,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openSession, sealSession } from "../admin/session";
-import { AUTH_FAILURE_BUDGET } from "../admin/throttle";
+import { AUTH_FAILURE_BUDGET } from "../lib/auth-throttle";
 import { projectKvKey } from "../contracts/snapshot";
 import { clientPrefix, isPublicAddress, parseIPv4, parseIPv6 } from "../lib/ip";
 import worker from "../worker/index";

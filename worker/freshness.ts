@@ -6,7 +6,8 @@
  * (`colo`), so a monitor that calls it from many places sees a location that lags.
  *
  * The deployment's `ADMIN_TOKEN` sees every environment the isolate holds; a server key sees
- * its own environment. Client keys are public and are refused.
+ * its own environment. Client keys are public and are refused. Failed guesses are throttled per
+ * address like the admin API's (`lib/auth-throttle.ts`): 429 with `Retry-After`.
  *
  * @example
  * curl -H "Authorization: Bearer $SERVER_KEY" https://flags.example.com/edge/v1/freshness
@@ -15,6 +16,7 @@ import { Hono } from "hono";
 import { readCredential } from "../contracts/credentials";
 import type { EnvironmentFreshness, Freshness } from "../contracts/edge-freshness";
 import { ofrepRefusal } from "../contracts/ofrep-wire";
+import { blockedFor, countAuthFailure } from "../lib/auth-throttle";
 import { constantTimeEqual } from "../lib/crypto";
 import { adminTokenUsable } from "../lib/signing";
 import { edgeState, environmentKey } from "./edge-state";
@@ -86,7 +88,24 @@ function heldEnvironments(): Array<[string, string]> {
   });
 }
 
+/** The failure-throttle bucket of this route: it names no project, so its guesses count together. */
+const THROTTLE_SCOPE = "(edge freshness)";
+
+function tooMany(retryAfter: number): Response {
+  return ofrepRefusal(
+    {
+      code: "rate-limited",
+      detail: `too many failed authentication attempts from this address; retry in ${retryAfter} s with a valid credential`,
+      retryAfter,
+    },
+    "other",
+  );
+}
+
 freshness.get("/freshness", async (c) => {
+  // A guesser of the admin token or of a server key is refused before its guess is checked.
+  const blocked = blockedFor(c.req.raw, THROTTLE_SCOPE);
+  if (blocked !== null) return tooMany(blocked);
   const credential = readCredential(c.req.raw.headers);
   if (!credential) {
     return ofrepRefusal(
@@ -103,8 +122,11 @@ freshness.get("/freshness", async (c) => {
         "other",
       );
     }
-    if (lookup.kind === "unknown")
+    if (lookup.kind === "unknown") {
+      const wait = await countAuthFailure(c.env, c.req.raw, THROTTLE_SCOPE);
+      if (wait !== null) return tooMany(wait);
       return ofrepRefusal({ code: "unauthenticated", detail: "this key is not known or has been revoked" }, "other");
+    }
     const { identity } = lookup;
     if (identity.scope !== "server" || identity.environment === null) {
       return ofrepRefusal(
