@@ -1,6 +1,6 @@
 /**
  * Throttling of failed authentication: admin Bearer tokens and keys, console sign-ins, trigger
- * URLs and trigger signatures. Every failure is counted against the client's address
+ * URLs and trigger signatures, and the edge's freshness route. Every failure is counted against the client's address
  * (`CF-Connecting-IP`, an IPv6 client by its /64) and against the project.
  *
  * - An address with `AUTH_FAILURE_BUDGET` failures within `AUTH_FAILURE_PERIOD_SECONDS` is refused
