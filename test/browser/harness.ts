@@ -77,13 +77,24 @@ export async function startWorker(): Promise<RunningWorker> {
   const dev = await startWranglerDev({ name: "browser", prebuilt: true });
   const { base, token } = dev;
   const admin: RunningWorker["admin"] = async (method, path, body, headers = {}) => {
-    const response = await fetch(`${base}/admin/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+    // wrangler dev's proxy answers "Error: Network connection lost" in plain text when its link to
+    // the runtime drops (seen twice in CI on a setup PUT); the Worker itself always answers JSON.
+    // An idempotent call is sent again, at most twice; anything else is returned as it came.
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetch(`${base}/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      const proxyLost = text.startsWith("Error: Network connection lost");
+      if (proxyLost && attempt < 3 && (method === "PUT" || method === "GET")) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      if (proxyLost) throw new Error(`wrangler dev lost its connection to the runtime on ${method} ${path} (attempt ${attempt})`);
+      return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+    }
   };
   return { ...dev, admin, ofrep: ofrepCaller(base) };
 }
